@@ -1,0 +1,95 @@
+# loadlab: orderd (service/), the loadlab driver (harness/), their tests and benchmarks.
+#
+#   make            build build/orderd and build/loadlab
+#   make test       install missing packages, build, run every unit and integration test
+#   make run        install missing packages, build, run the default scenario suite
+#   make bench      throughput figures (not a test)
+#   make SANITIZE=address,undefined test    or SANITIZE=thread: sanitizer builds
+#
+# CFLAGS/OPT/LDFLAGS may be overridden; WERROR=1 turns warnings into errors (CI does).
+
+CC       ?= cc
+OPT      ?= -O2 -g
+SANITIZE ?=
+WERROR   ?= $(CI)
+ifeq ($(SANITIZE),)
+BUILD    ?= build
+else
+BUILD    ?= build/san-$(subst $(comma),-,$(SANITIZE))
+endif
+comma := ,
+
+PKGS     := libevent libevent_pthreads jansson inih sqlite3 libcurl libunwind libdw zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+ifneq ($(WERROR),)
+WARN     += -Werror
+endif
+SANFLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer,)
+CFLAGS   ?= $(OPT)
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS) $(SANFLAGS) \
+              -fno-omit-frame-pointer -Icommon -Iservice -Iharness $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS := -pthread -rdynamic $(SANFLAGS) $(LDFLAGS)
+LIBS     := $(PKG_LIBS) -lhttp_parser -lm
+
+COMMON_SRC  := $(wildcard common/*.c)
+SERVICE_SRC := $(filter-out service/main.c,$(wildcard service/*.c))
+HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c))
+TEST_SRC    := $(wildcard tests/test_*.c)
+SUPPORT_SRC := $(wildcard tests/support/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+COMMON_OBJ  := $(call obj,$(COMMON_SRC))
+SERVICE_OBJ := $(call obj,$(SERVICE_SRC))
+HARNESS_OBJ := $(call obj,$(HARNESS_SRC))
+SUPPORT_OBJ := $(call obj,$(SUPPORT_SRC))
+TEST_BIN    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+
+.PHONY: all deps test unit-test run bench clean check-werror
+all: $(BUILD)/orderd $(if $(wildcard harness/main.c),$(BUILD)/loadlab)
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libcommon.a: $(COMMON_OBJ)
+	ar rcs $@ $^
+$(BUILD)/liborderd.a: $(SERVICE_OBJ)
+	ar rcs $@ $^
+$(BUILD)/libloadlab.a: $(HARNESS_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/orderd: $(call obj,service/main.c) $(BUILD)/liborderd.a $(BUILD)/libcommon.a
+	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
+
+$(BUILD)/loadlab: $(call obj,harness/main.c) $(BUILD)/libloadlab.a $(BUILD)/libcommon.a
+	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
+
+# Every test links the module libraries; the archive pulls in only what it uses.
+$(BUILD)/tests/%: $(call obj,tests/%.c) $(SUPPORT_OBJ) $(BUILD)/liborderd.a $(BUILD)/libloadlab.a $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -lcmocka -o $@
+
+test: deps
+	@$(MAKE) --no-print-directory all tests-build
+	@BUILD=$(BUILD) scripts/run-tests.sh $(TESTS)
+
+tests-build: $(TEST_BIN)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-suite.sh $(BUILD)
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) scripts/bench.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

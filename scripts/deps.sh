@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages loadlab needs to build, test and run, if any is missing.
+# As root it runs apt-get; otherwise it names the missing packages and exits 1.
+set -euo pipefail
+
+packages=(
+  build-essential pkg-config
+  libevent-dev libjansson-dev libinih-dev libsqlite3-dev sqlite3 libcmocka-dev
+  libcurl4-openssl-dev libunwind-dev libdw-dev libhttp-parser-dev zlib1g-dev
+  wrk gnuplot-nox prometheus golang-go curl procps libxml2-utils
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "loadlab needs these Debian packages: ${missing[*]}" >&2
+  echo "install them with: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every test binary under $BUILD/tests (or those named), each with a time limit,
+# and ends with one line "N passed, N failed" counting test binaries.
+set -u
+BUILD=${BUILD:-build}
+export ORDERD_BIN=${ORDERD_BIN:-$BUILD/orderd}
+export LOADLAB_BIN=${LOADLAB_BIN:-$BUILD/loadlab}
+cd "$(dirname "$0")/.."
+if [ $# -gt 0 ]; then
+  tests=("$@")
+else
+  tests=()
+  for t in "$BUILD"/tests/test_*; do
+    case "$t" in *.d|*.o) continue ;; esac
+    [ -x "$t" ] && tests+=("$t")
+  done
+  for t in tests/test_*.sh; do [ -f "$t" ] && tests+=("$t"); done
+fi
+passed=0; failed=0; failed_names=()
+for t in "${tests[@]}"; do
+  [ -x "$t" ] || t="$BUILD/tests/$t"
+  echo "=== $(basename "$t")"
+  start=$(date +%s)
+  if timeout 300 bash -c '"$@"' _ "$t"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)); failed_names+=("$(basename "$t")")
+  fi
+  echo "--- $(basename "$t") $(( $(date +%s) - start ))s"
+done
+[ $failed -gt 0 ] && echo "failed: ${failed_names[*]}"
+echo "tests: $passed passed, $failed failed"
+[ $failed -eq 0 ]

@@ -1,0 +1,83 @@
+/* fault: the faults orderd can be made to suffer on purpose, their terms and the
+ * registry that says whether one fires for a given event.
+ *
+ * A term follows FreeBSD fail(9): "[P%][N*]on[(ARG)]" or "off". "5%on" fires for 5% of
+ * eligible events, "5%100*on" at most 100 times, "on(200us)" always, with argument
+ * 200us. The check on hot paths (fault_fires) is one relaxed atomic load when the
+ * fault is off. Setting and clearing is serialized by the registry. What a fault
+ * *does* lives with the code it breaks (cache, queue, workers, leak); this module
+ * only decides when, and with what argument. */
+#ifndef ORDERD_FAULT_H
+#define ORDERD_FAULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum fault_id {
+    FAULT_LEAK_THREADS, FAULT_LEAK_MEMORY, FAULT_LOCK_CACHE,
+    FAULT_QUEUE_STALL, FAULT_QUEUE_BLOCK, FAULT_SLOW, FAULT_COUNT
+};
+
+enum fault_arg_kind { FAULT_ARG_NONE, FAULT_ARG_DURATION, FAULT_ARG_SIZE };
+
+struct fault_term {
+    bool on;
+    double percent;        /* 0 < percent <= 100; 100 when not given */
+    int64_t max_count;     /* -1 when not given: no limit */
+    bool has_arg;
+    int64_t arg;           /* nanoseconds (UNITS_DURATION_INF for inf) or bytes */
+};
+
+/* The fault's name ("lock.cache"), its argument kind, its default argument and the
+ * culprit function a correct diagnosis names. */
+const char *fault_name(enum fault_id id);
+enum fault_arg_kind fault_arg_kind(enum fault_id id);
+int64_t fault_default_arg(enum fault_id id);
+const char *fault_culprit(enum fault_id id);
+/* Returns the id for a name, or -1. */
+int fault_lookup(const char *name);
+
+/* Parses a term for fault id (the argument is checked against the fault's kind).
+ * Returns 0, or -1 with err naming what is wrong and at which character. */
+int fault_term_parse(enum fault_id id, const char *text, struct fault_term *out,
+                     char *err, size_t errlen);
+/* Writes a term back in canonical form ("5%100*on(200us)", "off"). Returns buf. */
+char *fault_term_format(enum fault_id id, const struct fault_term *t, char *buf, size_t buflen);
+
+/* Parses "name=term" (one --fault flag) or "a=T;b=T" (ORDERD_FAULTS) and sets
+ * them. Returns 0, or -1 with err naming the bad name or term (nothing after it is set). */
+int fault_set_from_spec(const char *spec, char *err, size_t errlen);
+
+/* Sets or clears a fault (clearing calls the heal hook). */
+void fault_set(enum fault_id id, const struct fault_term *term);
+void fault_clear(enum fault_id id);
+
+/* For an eligible event: true when the fault fires now; *arg gets its argument (the
+ * default when the term has none). Counts the firing. Thread-safe. */
+bool fault_fires(enum fault_id id, int64_t *arg);
+
+/* Is the fault on at all (a fast check for code paths that swap behaviour). */
+bool fault_is_on(enum fault_id id);
+
+/* The code that does a fault registers how to heal it (release threads, free
+ * memory) and what it holds now; both are optional. */
+typedef void (*fault_heal_fn)(void);
+typedef void (*fault_holding_fn)(uint64_t *threads, uint64_t *bytes);
+void fault_register_hooks(enum fault_id id, fault_heal_fn heal, fault_holding_fn holding);
+
+/* Notes that the fault reached its cap (shown in /debug/faults, logged once). */
+void fault_note_capped(enum fault_id id, bool capped);
+
+struct fault_status {
+    const char *name;
+    bool on;
+    char term[64];
+    uint64_t fired;
+    uint64_t held_threads, held_bytes;
+    bool capped;
+    const char *culprit;
+};
+void fault_status(enum fault_id id, struct fault_status *out);
+
+#endif

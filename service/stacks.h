@@ -1,0 +1,42 @@
+/* stacks: capture a thread's call stack and turn program counters into names.
+ *
+ * A thread's own stack is walked in place. Another thread's stack is captured by
+ * that thread itself: stacks_capture_thread() sends it a real-time signal whose
+ * handler walks the stack with an async-signal-safe unwinder (libunwind's local-only
+ * mode) into a slot the caller then reads. Symbolization (function, file:line) uses
+ * libdw on the running process and is cached; it must not run in a signal handler. */
+#ifndef ORDERD_STACKS_H
+#define ORDERD_STACKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define STACKS_MAX_DEPTH 64
+
+struct stacks_frame {
+    uintptr_t pc;
+    char function[160];   /* "?" when unknown */
+    uintptr_t offset;     /* pc - function start */
+    char file[256];       /* "" when unknown */
+    int line;             /* 0 when unknown */
+};
+
+/* Installs the capture signal handler and prepares the symbolizer.
+ * Returns 0, or -1 with err filled. Call once, before threads are spawned. */
+int stacks_init(char *err, size_t errlen);
+
+/* Walks the calling thread's stack, skipping `skip` innermost frames (the capture
+ * itself is never included). Returns the number of pcs stored (0..max). */
+int stacks_capture_self(uintptr_t *pcs, int max, int skip);
+
+/* Captures the stack of thread `tid` (a kernel thread id of this process).
+ * Returns the number of pcs stored, or -1 when the thread did not answer within
+ * timeout_ms (gone, or signals blocked). Serialized internally: safe from any thread. */
+int stacks_capture_thread(pid_t tid, uintptr_t *pcs, int max, int timeout_ms);
+
+/* Names the code at pc. Always fills *out (function "?" when unknown).
+ * Returns 0 when the function is known, -1 otherwise. Thread-safe. */
+int stacks_symbolize(uintptr_t pc, struct stacks_frame *out);
+
+#endif
