@@ -30,7 +30,7 @@ endif
 SANFLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer,)
 CFLAGS   ?= $(OPT)
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS) $(SANFLAGS) \
-              -fno-omit-frame-pointer -Icommon -Iservice -Iharness $(PKG_CFLAGS) -MMD -MP
+              -fno-omit-frame-pointer -Icommon -Iservice -Iharness -Itests/support $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS := -pthread -rdynamic $(SANFLAGS) $(LDFLAGS)
 LIBS     := $(PKG_LIBS) -lhttp_parser -lm
 

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,40 +19,93 @@ static void set_err(char *err, size_t errlen, const char *fmt, const char *text)
         snprintf(err, errlen, fmt, text);
 }
 
-/* Splits "12.5ms" into the number 12.5 and the unit "ms". Returns 0 or -1. */
-static int split_number(const char *text, double *number, const char **unit)
+/* A number as people write it in a duration or size: "12", "12.5", ".5". */
+struct decimal {
+    uint64_t whole;
+    double fraction;   /* in [0, 1) */
+    bool has_fraction;
+    bool too_large;    /* whole part beyond uint64_t */
+    const char *unit;  /* what follows the number */
+};
+
+/* Scans a plain decimal at text: digits, then optionally '.' and at least one digit.
+ * Signs, exponents, hex and "inf"/"nan" are refused (strtod alone would take them).
+ * Returns 0, or -1 when text does not start with such a number. */
+static int scan_decimal(const char *text, struct decimal *d)
 {
-    char *end;
-    if (!text || !*text || isspace((unsigned char)text[0]) || text[0] == '-' || text[0] == '+')
+    const char *p = text;
+    bool any_digit = false;
+
+    memset(d, 0, sizeof *d);
+    if (!text)
         return -1;
-    if (!isdigit((unsigned char)text[0]) && text[0] != '.')
+    for (; isdigit((unsigned char)*p); p++) {
+        unsigned digit = (unsigned)(*p - '0');
+        any_digit = true;
+        if (d->whole > (UINT64_MAX - digit) / 10)
+            d->too_large = true;
+        else
+            d->whole = d->whole * 10 + digit;
+    }
+    if (*p == '.') {
+        /* "0." plus up to 30 digits: more cannot change a double. */
+        char buf[33] = "0.";
+        size_t n = 2;
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return -1;
+        for (; isdigit((unsigned char)*p); p++)
+            if (n < sizeof buf - 1)
+                buf[n++] = *p;
+        buf[n] = '\0';
+        d->fraction = strtod(buf, NULL);
+        d->has_fraction = true;
+        any_digit = true;
+    }
+    if (!any_digit)
         return -1;
-    errno = 0;
-    *number = strtod(text, &end);
-    if (errno || end == text || !isfinite(*number) || *number < 0)
+    d->unit = p;
+    return 0;
+}
+
+/* whole * mult + round(fraction * mult) into *out, or -1 when it exceeds max.
+ * The whole part is multiplied in integers so that large values stay exact. */
+static int scale_decimal(const struct decimal *d, uint64_t mult, uint64_t max, uint64_t *out)
+{
+    uint64_t part;
+
+    if (d->too_large || (mult && d->whole > max / mult))
         return -1;
-    *unit = end;
+    part = (uint64_t)llround(d->fraction * (double)mult);
+    if (d->whole * mult > max - part)
+        return -1;
+    *out = d->whole * mult + part;
     return 0;
 }
 
 int units_parse_duration(const char *text, int64_t *out_ns, char *err, size_t errlen)
 {
-    static const struct { const char *name; double ns; } units[] = {
-        {"ns", 1}, {"us", 1e3}, {"µs", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9},
+    static const struct { const char *name; uint64_t ns; } units[] = {
+        {"ns", 1}, {"us", 1000}, {"µs", 1000}, {"ms", 1000000}, {"s", 1000000000},
+        {"m", 60000000000}, {"h", 3600000000000},
     };
-    double number;
-    const char *unit;
+    struct decimal d;
+    uint64_t ns;
 
     if (text && strcmp(text, "inf") == 0) {
         *out_ns = UNITS_DURATION_INF;
         return 0;
     }
-    if (split_number(text, &number, &unit) < 0) {
+    if (text && text[0] == '-') {
+        set_err(err, errlen, "bad duration '%s': must not be negative", text);
+        return -1;
+    }
+    if (scan_decimal(text, &d) < 0) {
         set_err(err, errlen, "bad duration '%s': expected a number and a unit (ns, us, ms, s, m, h) or inf", text ? text : "");
         return -1;
     }
-    if (*unit == '\0') {
-        if (number == 0) {
+    if (*d.unit == '\0') {
+        if (d.whole == 0 && d.fraction == 0 && !d.too_large) {
             *out_ns = 0;
             return 0;
         }
@@ -59,13 +113,13 @@ int units_parse_duration(const char *text, int64_t *out_ns, char *err, size_t er
         return -1;
     }
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strcmp(unit, units[i].name) == 0) {
-            double ns = number * units[i].ns;
-            if (ns >= 9.2e18) {
+        if (strcmp(d.unit, units[i].name) == 0) {
+            /* INT64_MAX itself means inf, so a finite duration stays below it. */
+            if (scale_decimal(&d, units[i].ns, INT64_MAX - 1, &ns) < 0) {
                 set_err(err, errlen, "bad duration '%s': too large", text);
                 return -1;
             }
-            *out_ns = (int64_t)llround(ns);
+            *out_ns = (int64_t)ns;
             return 0;
         }
     }
@@ -75,27 +129,32 @@ int units_parse_duration(const char *text, int64_t *out_ns, char *err, size_t er
 
 int units_parse_size(const char *text, uint64_t *out, char *err, size_t errlen)
 {
-    static const struct { const char *name; double mult; } units[] = {
+    static const struct { const char *name; uint64_t mult; } units[] = {
         {"", 1}, {"B", 1},
-        {"k", 1024.0}, {"K", 1024.0}, {"KB", 1024.0}, {"KiB", 1024.0}, {"kB", 1024.0},
-        {"M", 1048576.0}, {"MB", 1048576.0}, {"MiB", 1048576.0},
-        {"G", 1073741824.0}, {"GB", 1073741824.0}, {"GiB", 1073741824.0},
+        {"k", 1ull << 10}, {"K", 1ull << 10}, {"KB", 1ull << 10}, {"KiB", 1ull << 10}, {"kB", 1ull << 10},
+        {"M", 1ull << 20}, {"MB", 1ull << 20}, {"MiB", 1ull << 20},
+        {"G", 1ull << 30}, {"GB", 1ull << 30}, {"GiB", 1ull << 30},
     };
-    double number;
-    const char *unit;
+    struct decimal d;
 
-    if (split_number(text, &number, &unit) < 0) {
+    if (text && text[0] == '-') {
+        set_err(err, errlen, "bad size '%s': must not be negative", text);
+        return -1;
+    }
+    if (scan_decimal(text, &d) < 0) {
         set_err(err, errlen, "bad size '%s': expected a number with an optional unit (B, KB, MB, GB)", text ? text : "");
         return -1;
     }
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strcmp(unit, units[i].name) == 0) {
-            double bytes = number * units[i].mult;
-            if (bytes >= 1.8e19) {
+        if (strcmp(d.unit, units[i].name) == 0) {
+            if (d.has_fraction && units[i].mult == 1) {
+                set_err(err, errlen, "bad size '%s': a byte count must be whole", text);
+                return -1;
+            }
+            if (scale_decimal(&d, units[i].mult, UINT64_MAX, out) < 0) {
                 set_err(err, errlen, "bad size '%s': too large", text);
                 return -1;
             }
-            *out = (uint64_t)llround(bytes);
             return 0;
         }
     }
@@ -114,11 +173,11 @@ int units_parse_uint(const char *text, uint64_t max, uint64_t *out, char *err, s
     }
     errno = 0;
     v = strtoull(text, &end, 10);
-    if (errno || *end != '\0') {
+    if (*end != '\0') {
         set_err(err, errlen, "bad number '%s': expected a whole number", text);
         return -1;
     }
-    if (v > max) {
+    if (errno == ERANGE || v > max) {
         if (err && errlen)
             snprintf(err, errlen, "bad number '%s': at most %llu", text, (unsigned long long)max);
         return -1;
@@ -127,24 +186,35 @@ int units_parse_uint(const char *text, uint64_t max, uint64_t *out, char *err, s
     return 0;
 }
 
+/* Prints exactly, never through a double: "1.234567891s" must read back as the same
+ * nanoseconds, so the fraction is printed digit for digit and trailing zeros dropped. */
 char *units_format_duration(int64_t ns, char *buf, size_t buflen)
 {
-    if (ns == UNITS_DURATION_INF)
+    static const struct { int64_t ns; int digits; const char *name; } units[] = {
+        {1000000000, 9, "s"}, {1000000, 6, "ms"}, {1000, 3, "us"},
+    };
+    char fraction[16];
+
+    if (ns == UNITS_DURATION_INF) {
         snprintf(buf, buflen, "inf");
-    else if (ns % 1000000000 == 0 && ns != 0)
-        snprintf(buf, buflen, "%llds", (long long)(ns / 1000000000));
-    else if (ns >= 1000000000)
-        snprintf(buf, buflen, "%gs", ns / 1e9);
-    else if (ns % 1000000 == 0 && ns != 0)
-        snprintf(buf, buflen, "%lldms", (long long)(ns / 1000000));
-    else if (ns >= 1000000)
-        snprintf(buf, buflen, "%gms", ns / 1e6);
-    else if (ns % 1000 == 0 && ns != 0)
-        snprintf(buf, buflen, "%lldus", (long long)(ns / 1000));
-    else if (ns >= 1000)
-        snprintf(buf, buflen, "%gus", ns / 1e3);
-    else
-        snprintf(buf, buflen, "%lldns", (long long)ns);
+        return buf;
+    }
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (ns < units[i].ns)
+            continue;
+        if (ns % units[i].ns == 0) {
+            snprintf(buf, buflen, "%lld%s", (long long)(ns / units[i].ns), units[i].name);
+        } else {
+            int len = snprintf(fraction, sizeof fraction, "%0*lld", units[i].digits,
+                               (long long)(ns % units[i].ns));
+            while (len > 0 && fraction[len - 1] == '0')
+                fraction[--len] = '\0';
+            snprintf(buf, buflen, "%lld.%s%s", (long long)(ns / units[i].ns), fraction,
+                     units[i].name);
+        }
+        return buf;
+    }
+    snprintf(buf, buflen, "%lldns", (long long)ns);
     return buf;
 }
 

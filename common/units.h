@@ -13,13 +13,15 @@
 /* A duration that never ends ("inf"). */
 #define UNITS_DURATION_INF INT64_MAX
 
-/* Parses a duration: a non-negative decimal number followed by ns, us, ms, s, m or h
- * ("0" alone is allowed), or "inf". Stores nanoseconds in *out_ns.
+/* Parses a duration: a non-negative decimal number ("50", "1.5", ".5"; no sign,
+ * exponent or hex) followed by ns, us, ms, s, m or h ("0" alone is allowed), or "inf".
+ * Stores nanoseconds in *out_ns, rounded to the nearest.
  * Returns 0, or -1 with err filled on a missing/unknown unit, a negative, or overflow. */
 int units_parse_duration(const char *text, int64_t *out_ns, char *err, size_t errlen);
 
 /* Parses a byte size: a non-negative number with an optional unit B, k/K/KB/KiB,
- * M/MB/MiB, G/GB/GiB (all binary: 1k = 1024). Stores bytes in *out.
+ * M/MB/MiB, G/GB/GiB (all binary: 1k = 1024; "1.5k" rounds to the nearest byte, a
+ * plain byte count must be whole). Stores bytes in *out.
  * Returns 0, or -1 with err filled. */
 int units_parse_size(const char *text, uint64_t *out, char *err, size_t errlen);
 

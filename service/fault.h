@@ -46,10 +46,12 @@ int fault_term_parse(enum fault_id id, const char *text, struct fault_term *out,
 char *fault_term_format(enum fault_id id, const struct fault_term *t, char *buf, size_t buflen);
 
 /* Parses "name=term" (one --fault flag) or "a=T;b=T" (ORDERD_FAULTS) and sets
- * them. Returns 0, or -1 with err naming the bad name or term (nothing after it is set). */
+ * them. Returns 0, or -1 with err naming the bad name or term (nothing after it is set;
+ * the whole spec is checked first, so nothing before it is set either). */
 int fault_set_from_spec(const char *spec, char *err, size_t errlen);
 
-/* Sets or clears a fault (clearing calls the heal hook). */
+/* Sets or clears a fault (clearing calls the heal hook). Either resets the fired
+ * count. term must be valid as fault_term_parse makes it; NULL means off. */
 void fault_set(enum fault_id id, const struct fault_term *term);
 void fault_clear(enum fault_id id);
 
@@ -57,8 +59,13 @@ void fault_clear(enum fault_id id);
  * default when the term has none). Counts the firing. Thread-safe. */
 bool fault_fires(enum fault_id id, int64_t *arg);
 
-/* Is the fault on at all (a fast check for code paths that swap behaviour). */
+/* Is the fault on at all (a fast check for code paths that swap behaviour). False
+ * once a counted term ("100*on") is used up. */
 bool fault_is_on(enum fault_id id);
+
+/* Seeds the calling thread's generator for percent terms, so that a test or a drill
+ * can repeat a run exactly. Threads that never call it seed themselves. */
+void fault_seed_thread(uint64_t seed);
 
 /* The code that does a fault registers how to heal it (release threads, free
  * memory) and what it holds now; both are optional. */

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# make bench: throughput figures, not a test.
+#
+# Part 1 — the HTTP path: orderd GET /api/products/1 against a minimal evhttp server and
+# a minimal Go net/http server (net/http/pprof imported, GOMAXPROCS=1).
+# Part 2 — the cost of instrumentation: orderd at --instrument off, metrics, profile
+# (mutex fraction 10, block rate 1000 ns).
+#
+# Each server is pinned to CPU 0 and wrk (1 thread, 64 connections) to CPU 1; the
+# contenders are interleaved round by round so drift on a shared machine hits all of
+# them alike, and medians over the rounds are reported with ratios.
+# Environment: BENCH_ROUNDS (5), BENCH_SECONDS (5), BENCH_CONNECTIONS (64).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+ROUNDS=${BENCH_ROUNDS:-5}
+SECONDS_PER_RUN=${BENCH_SECONDS:-5}
+CONNS=${BENCH_CONNECTIONS:-64}
+SERVER_CPU=0
+WRK_CPU=1
+[ "$(nproc)" -ge 2 ] || { SERVER_CPU=0; WRK_CPU=0; echo "note: one CPU only; server and wrk share it" >&2; }
+
+mkdir -p "$BUILD/bench"
+cc -O2 -o "$BUILD/bench/evhttp_min" tests/bench/evhttp_min.c $(pkg-config --cflags --libs libevent)
+export HOME=${HOME:-/tmp} GOCACHE=${GOCACHE:-/tmp/loadlab-gocache} GO111MODULE=off
+go build -o "$BUILD/bench/goserver" tests/bench/goserver/main.go
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"; kill $(jobs -p) 2>/dev/null || true' EXIT
+
+# run_one NAME CMD...: starts the server, loads it, appends "rps p99_ms" to $tmp/NAME.
+run_one() {
+  local name=$1; shift
+  local out=$tmp/server.out
+  : > "$out"
+  taskset -c $SERVER_CPU "$@" > "$out" 2>/dev/null &
+  local pid=$!
+  for _ in $(seq 100); do grep -q listening "$out" && break; sleep 0.05; done
+  local port
+  port=$(sed -n 's/.*public=[^ ]*:\([0-9]*\).*/\1/p' "$out")
+  [ -n "$port" ] || { echo "bench: $name did not start" >&2; kill $pid; return 1; }
+  taskset -c $WRK_CPU wrk -t1 -c"$CONNS" -d"${SECONDS_PER_RUN}s" --latency \
+    "http://127.0.0.1:$port/api/products/1" > "$tmp/wrk.out"
+  kill $pid; wait $pid 2>/dev/null || true
+  awk '/Requests\/sec/ {rps=$2}
+       $1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; p99=v}
+       END {printf "%s %s\n", rps, p99}' "$tmp/wrk.out" >> "$tmp/$name"
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+report() {   # report REFERENCE NAME...
+  local ref=$1; shift
+  local ref_rps
+  ref_rps=$(cut -d' ' -f1 "$tmp/$ref" | median)
+  printf '%-22s %12s %10s %14s\n' "server" "req/s (med)" "p99 ms" "ratio to $ref"
+  for n in "$@"; do
+    local rps p99
+    rps=$(cut -d' ' -f1 "$tmp/$n" | median)
+    p99=$(cut -d' ' -f2 "$tmp/$n" | median)
+    printf '%-22s %12.0f %10.2f %14.3f\n' "$n" "$rps" "$p99" "$(awk -v a="$rps" -v b="$ref_rps" 'BEGIN {print a/b}')"
+  done
+}
+
+ORDERD=("$BUILD/orderd" --listen 127.0.0.1:0 --debug-listen 127.0.0.1:0 --io-threads 1 --log-level warn)
+
+echo "== HTTP path: $ROUNDS rounds x ${SECONDS_PER_RUN}s, wrk -t1 -c$CONNS, server on CPU $SERVER_CPU, wrk on CPU $WRK_CPU"
+for r in $(seq "$ROUNDS"); do
+  run_one orderd "${ORDERD[@]}" --instrument metrics
+  run_one evhttp_minimal "$BUILD/bench/evhttp_min"
+  GOMAXPROCS=1 run_one go_net_http "$BUILD/bench/goserver"
+  echo "  round $r done" >&2
+done
+report go_net_http orderd evhttp_minimal go_net_http
+
+echo
+echo "== Instrumentation cost: $ROUNDS rounds x ${SECONDS_PER_RUN}s"
+for r in $(seq "$ROUNDS"); do
+  run_one instrument_off "${ORDERD[@]}" --instrument off
+  run_one instrument_metrics "${ORDERD[@]}" --instrument metrics
+  run_one instrument_profile "${ORDERD[@]}" --instrument profile --mutex-profile-fraction 10 --block-profile-rate 1000
+  echo "  round $r done" >&2
+done
+report instrument_off instrument_off instrument_metrics instrument_profile

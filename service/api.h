@@ -1,0 +1,35 @@
+/* api: the public routes of orderd — products, orders — in one route table.
+ *
+ *   GET  /api/products            ?offset=N&limit=N (limit <= 1000, default 50)
+ *   GET  /api/products/{id}
+ *   POST /api/orders              {"user_id":N,"items":[{"product_id":N,"qty":N}]}
+ *   GET  /api/orders/{id}
+ *
+ * Every response carries X-Request-ID (the client's when valid, else a new one); a
+ * valid traceparent's trace id goes into the log context. Errors are JSON
+ * {"error":"...", "field":"..."} with 400, 404, 405 (+Allow), 413, 503 (+Retry-After).
+ * The slow and leak.memory faults act on every request here. */
+#ifndef ORDERD_API_H
+#define ORDERD_API_H
+
+#include "httpserver.h"
+
+#include <stdint.h>
+
+struct catalog;
+struct order_store;
+struct queue;
+
+struct api {
+    struct catalog *catalog;
+    struct order_store *orders;
+    struct queue *queue;
+};
+
+/* The httpserver handler; user is a struct api *. */
+void api_handle(const struct httpserver_request *req, struct httpserver_response *resp, void *user);
+
+/* The slow culprit: burns CPU for ns on the calling thread. */
+void request_burn_cpu(int64_t ns);
+
+#endif

@@ -1,0 +1,386 @@
+/* orderd: a reference HTTP service that sells products and takes orders, carries
+ * Go-style observability on an internal port, and can be made sick on purpose.
+ * This file reads the command line, wires the modules together, and shuts down
+ * without losing an accepted order. Only main prints and exits. */
+#include "api.h"
+#include "catalog.h"
+#include "debug.h"
+#include "fault.h"
+#include "httpserver.h"
+#include "instrument.h"
+#include "leak.h"
+#include "log.h"
+#include "orders.h"
+#include "queue.h"
+#include "stacks.h"
+#include "threads.h"
+#include "units.h"
+#include "workers.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/thread.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ORDERD_VERSION "0.1.0"
+#define MAX_FAULT_FLAGS 32
+
+struct options {
+    char listen_host[64], debug_host[64];
+    int listen_port, debug_port;
+    const char *token_file;
+    uint64_t workers, queue_capacity, io_threads, products, store_capacity, max_body;
+    int64_t payment_latency_ns;
+    int instrument_level;
+    uint64_t mutex_fraction, block_rate_ns;
+    uint64_t leak_cap_threads, leak_cap_bytes;
+    const char *faults[MAX_FAULT_FLAGS];
+    int nfaults;
+    enum log_format log_format;
+    enum log_level log_level;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+        "usage: orderd [options]\n"
+        "\n"
+        "  --listen ADDR:PORT            public API (default 127.0.0.1:8080; port 0 picks one)\n"
+        "  --debug-listen ADDR:PORT      internal port (default 127.0.0.1:6060; port 0 picks one)\n"
+        "  --debug-token-file PATH       bearer token required on the internal port; needed\n"
+        "                                for a non-loopback --debug-listen\n"
+        "  --workers N                   order workers (default 4)\n"
+        "  --queue-capacity N            bounded work queue size (default 256)\n"
+        "  --payment-latency DURATION    simulated payment call (default 2ms)\n"
+        "  --io-threads N                public I/O threads (default 2)\n"
+        "  --products N                  products in the catalog (default 1000)\n"
+        "  --order-store-capacity N      orders remembered for GET (default 65536)\n"
+        "  --max-body SIZE               largest request body (default 64KB; 413 beyond)\n"
+        "  --instrument off|metrics|profile   (default metrics)\n"
+        "  --mutex-profile-fraction N    sample 1 in N lock contentions (default 10; 0 off)\n"
+        "  --block-profile-rate NS       block sampling rate in ns (default 10000; 0 off)\n"
+        "  --fault NAME=TERM             set a fault; repeatable (also ORDERD_FAULTS=\"a=T;b=T\")\n"
+        "                                faults: leak.threads leak.memory lock.cache queue.stall\n"
+        "                                queue.block slow; TERM: [P%%][N*]on[(ARG)] or off\n"
+        "  --leak-cap-threads N          most threads leak.threads may hold (default 2000)\n"
+        "  --leak-cap-bytes SIZE         most bytes leak.memory may hold (default 256MB)\n"
+        "  --log-format json|text        (default json)\n"
+        "  --log-level debug|info|warn|error  (default info)\n"
+        "  --help, --version\n"
+        "\n"
+        "When ready it prints one line: listening public=ADDR:PORT debug=ADDR:PORT\n");
+}
+
+static int fail_flag(const char *flag, const char *msg)
+{
+    fprintf(stderr, "orderd: %s: %s\n", flag, msg);
+    return -1;
+}
+
+static int number_flag(const char *flag, const char *value, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char err[160];
+    if (units_parse_uint(value, max, out, err, sizeof err) < 0)
+        return fail_flag(flag, err);
+    if (*out < min) {
+        snprintf(err, sizeof err, "must be at least %llu", (unsigned long long)min);
+        return fail_flag(flag, err);
+    }
+    return 0;
+}
+
+static bool is_loopback(const char *host)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/* Parses argv into o. Returns 0, 1 when --help/--version was answered, -1 on a bad flag. */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    enum { O_LISTEN = 256, O_DEBUG_LISTEN, O_TOKEN, O_WORKERS, O_QUEUE, O_PAYMENT, O_IO, O_PRODUCTS,
+           O_STORE, O_MAX_BODY, O_INSTRUMENT, O_FRACTION, O_RATE, O_FAULT, O_CAP_THREADS, O_CAP_BYTES,
+           O_LOG_FORMAT, O_LOG_LEVEL, O_HELP, O_VERSION };
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, O_LISTEN},
+        {"debug-listen", required_argument, NULL, O_DEBUG_LISTEN},
+        {"debug-token-file", required_argument, NULL, O_TOKEN},
+        {"workers", required_argument, NULL, O_WORKERS},
+        {"queue-capacity", required_argument, NULL, O_QUEUE},
+        {"payment-latency", required_argument, NULL, O_PAYMENT},
+        {"io-threads", required_argument, NULL, O_IO},
+        {"products", required_argument, NULL, O_PRODUCTS},
+        {"order-store-capacity", required_argument, NULL, O_STORE},
+        {"max-body", required_argument, NULL, O_MAX_BODY},
+        {"instrument", required_argument, NULL, O_INSTRUMENT},
+        {"mutex-profile-fraction", required_argument, NULL, O_FRACTION},
+        {"block-profile-rate", required_argument, NULL, O_RATE},
+        {"fault", required_argument, NULL, O_FAULT},
+        {"leak-cap-threads", required_argument, NULL, O_CAP_THREADS},
+        {"leak-cap-bytes", required_argument, NULL, O_CAP_BYTES},
+        {"log-format", required_argument, NULL, O_LOG_FORMAT},
+        {"log-level", required_argument, NULL, O_LOG_LEVEL},
+        {"help", no_argument, NULL, O_HELP},
+        {"version", no_argument, NULL, O_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    char err[256];
+    int c, idx;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", longopts, &idx)) != -1) {
+        const char *flag = c >= O_LISTEN && c <= O_VERSION ? argv[optind - 1] : NULL;
+        uint64_t size;
+        switch (c) {
+        case O_LISTEN:
+            if (httpserver_parse_address(optarg, o->listen_host, sizeof o->listen_host, &o->listen_port,
+                                         err, sizeof err) < 0)
+                return fail_flag("--listen", err);
+            break;
+        case O_DEBUG_LISTEN:
+            if (httpserver_parse_address(optarg, o->debug_host, sizeof o->debug_host, &o->debug_port,
+                                         err, sizeof err) < 0)
+                return fail_flag("--debug-listen", err);
+            break;
+        case O_TOKEN: o->token_file = optarg; break;
+        case O_WORKERS: if (number_flag("--workers", optarg, 1, 1024, &o->workers) < 0) return -1; break;
+        case O_QUEUE: if (number_flag("--queue-capacity", optarg, 1, 1000000, &o->queue_capacity) < 0) return -1; break;
+        case O_IO: if (number_flag("--io-threads", optarg, 1, 64, &o->io_threads) < 0) return -1; break;
+        case O_PRODUCTS: if (number_flag("--products", optarg, 1, 1000000, &o->products) < 0) return -1; break;
+        case O_STORE: if (number_flag("--order-store-capacity", optarg, 1024, 100000000, &o->store_capacity) < 0) return -1; break;
+        case O_FRACTION: if (number_flag("--mutex-profile-fraction", optarg, 0, 1000000000, &o->mutex_fraction) < 0) return -1; break;
+        case O_RATE: if (number_flag("--block-profile-rate", optarg, 0, 1000000000000ULL, &o->block_rate_ns) < 0) return -1; break;
+        case O_CAP_THREADS: if (number_flag("--leak-cap-threads", optarg, 0, 100000, &o->leak_cap_threads) < 0) return -1; break;
+        case O_PAYMENT:
+            if (units_parse_duration(optarg, &o->payment_latency_ns, err, sizeof err) < 0)
+                return fail_flag("--payment-latency", err);
+            if (o->payment_latency_ns == UNITS_DURATION_INF)
+                return fail_flag("--payment-latency", "must be finite");
+            break;
+        case O_MAX_BODY:
+            if (units_parse_size(optarg, &size, err, sizeof err) < 0)
+                return fail_flag("--max-body", err);
+            if (size < 256 || size > (64u << 20))
+                return fail_flag("--max-body", "must be between 256B and 64MB");
+            o->max_body = size;
+            break;
+        case O_CAP_BYTES:
+            if (units_parse_size(optarg, &o->leak_cap_bytes, err, sizeof err) < 0)
+                return fail_flag("--leak-cap-bytes", err);
+            break;
+        case O_INSTRUMENT:
+            if ((o->instrument_level = instrument_level_parse(optarg)) < 0)
+                return fail_flag("--instrument", "must be off, metrics or profile");
+            break;
+        case O_FAULT:
+            if (o->nfaults == MAX_FAULT_FLAGS)
+                return fail_flag("--fault", "too many --fault flags");
+            o->faults[o->nfaults++] = optarg;
+            break;
+        case O_LOG_FORMAT:
+            if (strcmp(optarg, "json") == 0)
+                o->log_format = LOG_FORMAT_JSON;
+            else if (strcmp(optarg, "text") == 0)
+                o->log_format = LOG_FORMAT_TEXT;
+            else
+                return fail_flag("--log-format", "must be json or text");
+            break;
+        case O_LOG_LEVEL: {
+            int level = log_level_parse(optarg);
+            if (level < 0)
+                return fail_flag("--log-level", "must be debug, info, warn or error");
+            o->log_level = level;
+            break;
+        }
+        case O_HELP: usage(stdout); return 1;
+        case O_VERSION: printf("orderd %s\n", ORDERD_VERSION); return 1;
+        case ':':
+            return fail_flag(argv[optind - 1], "needs a value");
+        default:
+            return fail_flag(argv[optind - 1], "unknown flag (see --help)");
+        }
+        (void)flag;
+    }
+    if (optind < argc)
+        return fail_flag(argv[optind], "unexpected argument (see --help)");
+    return 0;
+}
+
+/* Reads the first line of the token file. Returns a malloc'd token or NULL (printed). */
+static char *read_token(const char *path)
+{
+    char line[512];
+    FILE *f = fopen(path, "r");
+
+    if (!f) {
+        fprintf(stderr, "orderd: --debug-token-file: cannot read %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    if (!fgets(line, sizeof line, f))
+        line[0] = '\0';
+    fclose(f);
+    line[strcspn(line, "\r\n")] = '\0';
+    if (strlen(line) < 16) {
+        fprintf(stderr, "orderd: --debug-token-file: %s: the token must be at least 16 characters\n", path);
+        return NULL;
+    }
+    return strdup(line);
+}
+
+static void format_address(char *buf, size_t len, const char *host, int port)
+{
+    if (strchr(host, ':'))
+        snprintf(buf, len, "[%s]:%d", host, port);
+    else
+        snprintf(buf, len, "%s:%d", host, port);
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = {
+        .listen_host = "127.0.0.1", .listen_port = 8080, .debug_host = "127.0.0.1", .debug_port = 6060,
+        .workers = 4, .queue_capacity = 256, .io_threads = 2, .products = 1000, .store_capacity = 65536,
+        .max_body = 64 * 1024, .payment_latency_ns = 2000000, .instrument_level = INSTRUMENT_METRICS,
+        .mutex_fraction = 10, .block_rate_ns = 10000, .leak_cap_threads = 2000, .leak_cap_bytes = 256ull << 20,
+        .log_format = LOG_FORMAT_JSON, .log_level = LOG_INFO,
+    };
+    char err[512], pub[96], dbg[96];
+    char *token = NULL;
+    struct catalog *catalog = NULL;
+    struct order_store *orders = NULL;
+    struct queue *queue = NULL;
+    struct workers *workers = NULL;
+    struct httpserver *http = NULL;
+    struct debug_server *debug = NULL;
+    sigset_t stop_signals;
+    int rc = 1, sig;
+
+    int parsed = parse_options(argc, argv, &o);
+    if (parsed != 0)
+        return parsed > 0 ? 0 : 2;
+    if (!is_loopback(o.debug_host) && !o.token_file) {
+        fprintf(stderr, "orderd: --debug-listen: %s is not a loopback address; the debug port exposes stacks "
+                        "and profiles, so a non-loopback address needs --debug-token-file\n", o.debug_host);
+        return 2;
+    }
+    if (o.token_file && !(token = read_token(o.token_file)))
+        return 2;
+    const char *env_faults = getenv("ORDERD_FAULTS");
+    if (env_faults && *env_faults && fault_set_from_spec(env_faults, err, sizeof err) < 0) {
+        fprintf(stderr, "orderd: ORDERD_FAULTS: %s\n", err);
+        free(token);
+        return 2;
+    }
+    for (int i = 0; i < o.nfaults; i++) {
+        if (fault_set_from_spec(o.faults[i], err, sizeof err) < 0) {
+            fprintf(stderr, "orderd: --fault %s: %s\n", o.faults[i], err);
+            free(token);
+            return 2;
+        }
+    }
+
+    atomic_store(&instrument.level, o.instrument_level);
+    atomic_store(&instrument.mutex_fraction, (int64_t)o.mutex_fraction);
+    atomic_store(&instrument.block_rate_ns, (int64_t)o.block_rate_ns);
+    log_configure(STDERR_FILENO, o.log_format, o.log_level);
+
+    /* Stop signals are taken by sigwait in this thread only: every thread spawned
+     * below inherits the blocked mask. */
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    evthread_use_pthreads();
+    if (stacks_init(err, sizeof err) < 0)
+        log_warn("stack capture unavailable", LOG_F_STR("error", err));
+    threads_register_self("main", THREADS_ROLE_MAIN);
+    leak_init(o.leak_cap_threads, o.leak_cap_bytes);
+
+    catalog = catalog_new(o.products, 64);
+    orders = order_store_new(o.store_capacity);
+    queue = queue_new(o.queue_capacity);
+    if (!catalog || !orders || !queue) {
+        fprintf(stderr, "orderd: out of memory\n");
+        goto done;
+    }
+    struct api api = {.catalog = catalog, .orders = orders, .queue = queue};
+    struct httpserver_config hc = {
+        .host = o.listen_host, .port = o.listen_port, .io_threads = (int)o.io_threads,
+        .max_body = o.max_body, .handler = api_handle, .user = &api,
+    };
+    struct debug_config dc = {
+        .host = o.debug_host, .port = o.debug_port, .token = token,
+        .sources = {.queue = queue, .orders = orders}, .argc = argc, .argv = argv, .version = ORDERD_VERSION,
+    };
+    if (!(http = httpserver_new(&hc, err, sizeof err))) {
+        fprintf(stderr, "orderd: --listen: %s\n", err);
+        goto done;
+    }
+    if (!(debug = debug_server_new(&dc, err, sizeof err))) {
+        fprintf(stderr, "orderd: --debug-listen: %s\n", err);
+        goto done;
+    }
+    struct workers_config wc = {
+        .count = (int)o.workers, .payment_latency_ns = o.payment_latency_ns,
+        .queue = queue, .orders = orders, .catalog = catalog,
+    };
+    if (!(workers = workers_start(&wc, err, sizeof err)) || debug_server_start(debug, err, sizeof err) < 0 ||
+        httpserver_start(http, err, sizeof err) < 0) {
+        fprintf(stderr, "orderd: %s\n", err);
+        goto done;
+    }
+
+    format_address(pub, sizeof pub, o.listen_host, httpserver_port(http));
+    format_address(dbg, sizeof dbg, o.debug_host, debug_server_port(debug));
+    printf("listening public=%s debug=%s\n", pub, dbg);
+    fflush(stdout);
+    log_info("orderd started", LOG_F_STR("public", pub), LOG_F_STR("debug", dbg),
+             LOG_F_UINT("workers", o.workers), LOG_F_UINT("io_threads", o.io_threads),
+             LOG_F_UINT("queue_capacity", o.queue_capacity),
+             LOG_F_STR("instrument", instrument_level_name(o.instrument_level)));
+    debug_server_set_ready(debug, true);
+
+    do {
+        if (sigwait(&stop_signals, &sig) != 0)
+            sig = SIGTERM;
+    } while (sig != SIGTERM && sig != SIGINT);
+
+    /* Shutdown: stop taking work, heal every fault so stalled workers and blocked
+     * producers can move, finish every accepted order, then report. */
+    debug_server_set_ready(debug, false);
+    log_info("shutting down", LOG_F_STR("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+    for (int f = 0; f < FAULT_COUNT; f++)
+        fault_clear(f);
+    httpserver_stop(http);
+    queue_close(queue);
+    workers_join(workers);
+    workers = NULL;
+    uint64_t in_store[ORDER_STATE_COUNT], done_total, failed_total, accepted_total;
+    order_store_counts(orders, in_store, &done_total, &failed_total, &accepted_total);
+    log_info("orderd stopped", LOG_F_UINT("accepted", accepted_total), LOG_F_UINT("done", done_total),
+             LOG_F_UINT("failed", failed_total), LOG_F_UINT("rejected", queue_rejected_total(queue)),
+             LOG_F_UINT("unfinished", in_store[ORDER_QUEUED] + in_store[ORDER_PROCESSING]));
+    rc = 0;
+done:
+    if (workers) {
+        queue_close(queue);
+        workers_join(workers);
+    }
+    httpserver_free(http);
+    debug_server_free(debug);
+    queue_free(queue);
+    order_store_free(orders);
+    catalog_free(catalog);
+    free(token);
+    return rc;
+}

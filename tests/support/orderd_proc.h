@@ -1,0 +1,38 @@
+/* orderd_proc: the integration-test fixture — a real orderd process on ephemeral
+ * ports, its log captured to a file, stopped with a signal and reaped.
+ *
+ * The binary is $ORDERD_BIN (set by the test runner), or build/orderd. */
+#ifndef TESTS_ORDERD_PROC_H
+#define TESTS_ORDERD_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct orderd_proc {
+    pid_t pid;
+    int public_port, debug_port;
+    char log_path[256];
+};
+
+/* Starts orderd with --listen 127.0.0.1:0 --debug-listen 127.0.0.1:0, the given
+ * extra arguments (NULL-terminated, may be NULL) and ORDERD_FAULTS=env_faults when
+ * non-NULL; waits up to 10 s for its "listening" line. Returns 0, or -1 (the process,
+ * if any, is killed; a message is printed). */
+int orderd_proc_start(struct orderd_proc *p, const char *const *extra_args, const char *env_faults);
+
+/* Sends sig and waits up to timeout_ms for the exit; then SIGKILLs. Returns the
+ * wait status (as from waitpid), or -1 when it had to be killed. */
+int orderd_proc_stop(struct orderd_proc *p, int sig, int timeout_ms);
+
+/* The whole log so far, malloc'd and NUL-terminated (caller frees); NULL on error. */
+char *orderd_proc_log(const struct orderd_proc *p);
+
+/* Writes "http://127.0.0.1:PORT/path" for the public or debug port into buf. */
+const char *orderd_proc_url(const struct orderd_proc *p, bool debug, const char *path, char *buf, size_t len);
+
+/* Runs argv (NULL-terminated) and returns its exit status, or -1; its stdout and
+ * stderr are captured into *output (malloc'd, caller frees) when output != NULL. */
+int orderd_proc_run(const char *const *argv, const char *input, size_t input_len, char **output);
+
+#endif

@@ -1,0 +1,411 @@
+/* Integration tests of the six faults: each is switched on over the debug API of a
+ * real orderd, a little load is driven from the test, and the symptom is asserted
+ * where a diagnostician would look — thread dump, mutex/block/heap profile (and
+ * `go tool pprof` on the live endpoint), queue metrics, latency histogram. Then the
+ * fault is cleared and the healing checked. */
+#include "http_client.h"
+#include "orderd_proc.h"
+
+#include <jansson.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#define TIMEOUT_MS 10000
+static const char order_body[] = "{\"user_id\":5,\"items\":[{\"product_id\":2,\"qty\":1}]}";
+
+static struct http_result call(const struct orderd_proc *p, bool debug, const char *method, const char *path,
+                               const char *body)
+{
+    struct http_result r;
+    char url[256];
+    orderd_proc_url(p, debug, path, url, sizeof url);
+    http_client_request(method, url, body, body ? strlen(body) : 0, NULL, TIMEOUT_MS, &r);
+    return r;
+}
+
+static void set_fault(const struct orderd_proc *p, const char *name, const char *term)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/debug/faults/%s", name);
+    struct http_result r = call(p, true, term ? "PUT" : "DELETE", path, term);
+    if (r.status != 200)
+        fail_msg("%s %s: %ld %s", term ? "PUT" : "DELETE", path, r.status, r.body);
+    http_client_free(&r);
+}
+
+static char *get_text(const struct orderd_proc *p, const char *path)
+{
+    struct http_result r = call(p, true, "GET", path, NULL);
+    if (r.status != 200)
+        fail_msg("GET %s: %ld %s", path, r.status, r.body);
+    free(r.headers);
+    return r.body;
+}
+
+/* The value of an unlabelled (or exactly labelled) sample in a /metrics page; -1 when absent. */
+static double metric(const struct orderd_proc *p, const char *sample)
+{
+    char *page = get_text(p, "/metrics");
+    double v = -1;
+    size_t n = strlen(sample);
+    for (const char *line = page; line && *line;) {
+        if (strncmp(line, sample, n) == 0 && line[n] == ' ') {
+            v = strtod(line + n + 1, NULL);
+            break;
+        }
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    free(page);
+    return v;
+}
+
+static double threads_total(const struct orderd_proc *p)
+{
+    return metric(p, "process_threads");
+}
+
+static bool have(const char *tool)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", tool);
+    return system(cmd) == 0;
+}
+
+/* Drives load with wrk for `seconds` (GET path, or POST orders when post). */
+static void drive(const struct orderd_proc *p, const char *path, bool post, int connections, int seconds)
+{
+    char url[256], conns[16], dur[16], script[] = "/tmp/loadlab-test-post-XXXXXX.lua";
+    const char *argv[16];
+    int n = 0;
+
+    orderd_proc_url(p, false, path, url, sizeof url);
+    snprintf(conns, sizeof conns, "-c%d", connections);
+    snprintf(dur, sizeof dur, "-d%ds", seconds);
+    argv[n++] = "wrk";
+    argv[n++] = "-t2";
+    argv[n++] = conns;
+    argv[n++] = dur;
+    argv[n++] = "--timeout";
+    argv[n++] = "5s";
+    if (post) {
+        int fd = mkstemps(script, 4);
+        assert_true(fd >= 0);
+        dprintf(fd, "wrk.method = \"POST\"\nwrk.body = '%s'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n",
+                order_body);
+        close(fd);
+        argv[n++] = "-s";
+        argv[n++] = script;
+    }
+    argv[n++] = url;
+    argv[n] = NULL;
+    char *out = NULL;
+    int code = orderd_proc_run(argv, NULL, 0, &out);
+    if (code != 0)
+        fail_msg("wrk failed (%d): %s", code, out);
+    free(out);
+    if (post)
+        unlink(script);
+}
+
+/* The first stack block of a Go-style debug=1 profile (up to the blank line). */
+static char *first_block(const char *text, const char *after_header)
+{
+    const char *p = text;
+    if (after_header) {
+        /* Skip the header lines of mutex/block profiles, up to the first record. */
+        while (p && *p && !(p[0] >= '0' && p[0] <= '9'))
+            p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL;
+    } else {
+        p = strchr(text, '\n');
+        p = p ? p + 1 : text;
+    }
+    if (!p)
+        return strdup("");
+    const char *end = strstr(p, "\n\n");
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    return strndup(p, len);
+}
+
+static void check_go_pprof_names(const struct orderd_proc *p, const char *profile, const char *culprit)
+{
+    if (!have("go")) {
+        print_message("go not installed: skipping go tool pprof check\n");
+        return;
+    }
+    char url[256], cmdline[512];
+    orderd_proc_url(p, true, profile, url, sizeof url);
+    snprintf(cmdline, sizeof cmdline, "HOME=/tmp PPROF_TMPDIR=/tmp go tool pprof -top -nodecount=20 '%s' 2>&1", url);
+    FILE *f = popen(cmdline, "r");
+    assert_non_null(f);
+    char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    int status = pclose(f);
+    if (status != 0 || !strstr(buf, culprit))
+        fail_msg("go tool pprof -top %s did not name %s (exit %d):\n%s", url, culprit, status, buf);
+}
+
+static void test_fault_leak_threads_shows_in_thread_dump_and_heals(void **state)
+{
+    static const char *const args[] = {"--instrument", "profile", NULL};
+    struct orderd_proc p;
+    (void)state;
+
+    assert_int_equal(orderd_proc_start(&p, args, NULL), 0);
+    double baseline = threads_total(&p);
+    assert_true(baseline > 4);
+    set_fault(&p, "leak.threads", "on");
+    for (int i = 0; i < 40; i++) {
+        struct http_result r = call(&p, false, "POST", "/api/orders", order_body);
+        assert_int_equal(r.status, 202);
+        http_client_free(&r);
+    }
+    assert_true(threads_total(&p) >= baseline + 40);
+    assert_int_equal((int)metric(&p, "orderd_leaked_threads"), 40);
+
+    char *dump = get_text(&p, "/debug/pprof/threads?debug=1");
+    char *block = first_block(dump, NULL);
+    int count = atoi(block);
+    if (count < 40 || !strstr(block, "leak_notifier_wait"))
+        fail_msg("largest thread group is not the leak (count %d):\n%s", count, block);
+    free(block);
+    free(dump);
+
+    dump = get_text(&p, "/debug/pprof/threads?debug=2");
+    assert_non_null(strstr(dump, "leak_notifier_wait"));
+    assert_non_null(strstr(dump, "created by"));
+    free(dump);
+    check_go_pprof_names(&p, "/debug/pprof/threads", "leak_notifier_wait");
+
+    set_fault(&p, "leak.threads", NULL);
+    double now = 0;
+    for (int i = 0; i < 40; i++) {     /* 2 s */
+        now = threads_total(&p);
+        if (now <= baseline)
+            break;
+        usleep(50000);
+    }
+    assert_true(now <= baseline);
+    assert_int_equal((int)metric(&p, "orderd_leaked_threads"), 0);
+    assert_int_equal(WEXITSTATUS(orderd_proc_stop(&p, SIGTERM, 10000)), 0);
+    unlink(p.log_path);
+}
+
+static void test_fault_leak_threads_cap_holds(void **state)
+{
+    static const char *const args[] = {"--leak-cap-threads", "10", NULL};
+    struct orderd_proc p;
+    (void)state;
+
+    assert_int_equal(orderd_proc_start(&p, args, "leak.threads=on"), 0);
+    for (int i = 0; i < 25; i++) {
+        struct http_result r = call(&p, false, "POST", "/api/orders", order_body);
+        assert_int_equal(r.status, 202);
+        http_client_free(&r);
+    }
+    assert_int_equal((int)metric(&p, "orderd_leaked_threads"), 10);
+    struct http_result r = call(&p, true, "GET", "/debug/faults/leak.threads", NULL);
+    json_t *j = json_loads(r.body, 0, NULL);
+    assert_non_null(j);
+    assert_true(json_is_true(json_object_get(j, "capped")));
+    assert_int_equal(json_integer_value(json_object_get(j, "held_threads")), 10);
+    json_decref(j);
+    http_client_free(&r);
+    orderd_proc_stop(&p, SIGTERM, 10000);
+    unlink(p.log_path);
+}
+
+static void test_fault_lock_cache_tops_the_mutex_profile(void **state)
+{
+    static const char *const args[] = {"--io-threads", "4", "--instrument", "profile",
+                                       "--mutex-profile-fraction", "1", NULL};
+    struct orderd_proc p;
+    (void)state;
+
+    assert_int_equal(orderd_proc_start(&p, args, NULL), 0);
+    set_fault(&p, "lock.cache", "on(300us)");
+    drive(&p, "/api/products/9", false, 32, 2);
+    assert_true(metric(&p, "orderd_mutex_contentions_total{lock=\"cache_global\"}") > 10);
+    assert_true(metric(&p, "orderd_mutex_wait_seconds_total{lock=\"cache_global\"}") > 0.01);
+
+    char *text = get_text(&p, "/debug/pprof/mutex?debug=1");
+    assert_non_null(strstr(text, "--- mutex:"));
+    assert_non_null(strstr(text, "sampling period="));
+    char *block = first_block(text, "--- mutex:");
+    if (!strstr(block, "cache_get_global"))
+        fail_msg("top mutex entry does not name cache_get_global:\n%s", text);
+    free(block);
+    free(text);
+    check_go_pprof_names(&p, "/debug/pprof/mutex", "cache_get_global");
+
+    set_fault(&p, "lock.cache", NULL);
+    double before = metric(&p, "orderd_mutex_contentions_total{lock=\"cache_global\"}");
+    drive(&p, "/api/products/9", false, 32, 1);
+    assert_true(metric(&p, "orderd_mutex_contentions_total{lock=\"cache_global\"}") == before);
+    orderd_proc_stop(&p, SIGTERM, 10000);
+    unlink(p.log_path);
+}
+
+static void test_fault_queue_block_tops_the_block_profile(void **state)
+{
+    static const char *const args[] = {"--io-threads", "2", "--workers", "1", "--queue-capacity", "2",
+                                       "--payment-latency", "20ms", "--instrument", "profile",
+                                       "--block-profile-rate", "1", NULL};
+    struct orderd_proc p;
+    (void)state;
+
+    assert_int_equal(orderd_proc_start(&p, args, NULL), 0);
+    set_fault(&p, "queue.block", "on");
+    drive(&p, "/api/orders", true, 8, 2);
+    /* Blocked producers answer no 503: the queue never rejects. */
+    assert_true(metric(&p, "orderd_queue_rejected_total") == 0);
+    char *text = get_text(&p, "/debug/pprof/block?debug=1");
+    assert_non_null(strstr(text, "--- contention:"));
+    char *block = first_block(text, "--- contention:");
+    if (!strstr(block, "queue_push_blocking"))
+        fail_msg("top block entry does not name queue_push_blocking:\n%s", text);
+    free(block);
+    free(text);
+    check_go_pprof_names(&p, "/debug/pprof/block", "queue_push_blocking");
+    set_fault(&p, "queue.block", NULL);
+    assert_int_equal(WEXITSTATUS(orderd_proc_stop(&p, SIGTERM, 20000)), 0);
+    unlink(p.log_path);
+}
+
+static void test_fault_queue_stall_fills_the_queue_then_heals(void **state)
+{
+    static const char *const args[] = {"--workers", "2", "--queue-capacity", "8", "--payment-latency", "1ms", NULL};
+    struct orderd_proc p;
+    int accepted = 0, rejected = 0;
+    (void)state;
+
+    assert_int_equal(orderd_proc_start(&p, args, NULL), 0);
+    set_fault(&p, "queue.stall", "on(inf)");
+    for (int i = 0; i < 20; i++) {
+        struct http_result r = call(&p, false, "POST", "/api/orders", order_body);
+        accepted += r.status == 202;
+        rejected += r.status == 503;
+        http_client_free(&r);
+    }
+    /* Two workers hang with one job each; eight wait in the queue; the rest bounce. */
+    assert_int_equal(accepted, 10);
+    assert_int_equal(rejected, 10);
+    assert_int_equal((int)metric(&p, "orderd_queue_depth"), 8);
+    assert_int_equal((int)metric(&p, "orderd_queue_capacity"), 8);
+    assert_int_equal((int)metric(&p, "orderd_queue_rejected_total"), 10);
+    char *dump = get_text(&p, "/debug/pprof/threads?debug=1");
+    assert_non_null(strstr(dump, "worker_process_stalled"));
+    free(dump);
+
+    set_fault(&p, "queue.stall", NULL);
+    double done = 0;
+    for (int i = 0; i < 100 && done < accepted; i++) {
+        done = metric(&p, "orderd_orders_total{state=\"done\"}");
+        usleep(20000);
+    }
+    assert_int_equal((int)done, accepted);
+    assert_int_equal((int)metric(&p, "orderd_queue_depth"), 0);
+    orderd_proc_stop(&p, SIGTERM, 10000);
+    unlink(p.log_path);
+}
+
+static void test_fault_leak_memory_tops_the_heap_profile(void **state)
+{
+    static const char *const args[] = {"--instrument", "profile", NULL};
+    struct orderd_proc p;
+    (void)state;
+
+    assert_int_equal(orderd_proc_start(&p, args, NULL), 0);
+    double rss_before = metric(&p, "process_resident_memory_bytes");
+    set_fault(&p, "leak.memory", "on(64KB)");
+    for (int i = 0; i < 300; i++) {
+        struct http_result r = call(&p, false, "GET", "/api/products/1", NULL);
+        http_client_free(&r);
+    }
+    double leaked = metric(&p, "orderd_leaked_bytes");
+    assert_true(leaked >= 300.0 * 65536);
+    /* The leak is touched memory: RSS grows by about as much. */
+    assert_true(metric(&p, "process_resident_memory_bytes") - rss_before > 0.8 * leaked);
+
+    char *text = get_text(&p, "/debug/pprof/heap?debug=1");
+    char *block = first_block(text, "heap profile:");
+    if (!strstr(block, "leak_memory_retain"))
+        fail_msg("top heap site does not name leak_memory_retain:\n%.4000s", text);
+    free(block);
+    free(text);
+    check_go_pprof_names(&p, "/debug/pprof/heap", "leak_memory_retain");
+
+    set_fault(&p, "leak.memory", NULL);
+    assert_int_equal((int)metric(&p, "orderd_leaked_bytes"), 0);
+    struct http_result r = call(&p, true, "GET", "/debug/vars", NULL);
+    json_t *j = json_loads(r.body, 0, NULL);
+    assert_true(json_integer_value(json_object_get(json_object_get(j, "memstats"), "heap_live_bytes")) < 1000000);
+    json_decref(j);
+    http_client_free(&r);
+    orderd_proc_stop(&p, SIGTERM, 10000);
+    unlink(p.log_path);
+}
+
+/* Mean latency of product reads from the service's own histogram since `since`. */
+static double mean_product_latency(const struct orderd_proc *p, double *sum, double *count)
+{
+    double s = metric(p, "orderd_http_request_duration_seconds_sum{route=\"product_get\"}");
+    double c = metric(p, "orderd_http_request_duration_seconds_count{route=\"product_get\"}");
+    double mean = (s - *sum) / (c - *count);
+    *sum = s;
+    *count = c;
+    return mean;
+}
+
+static void test_fault_slow_adds_its_cost_to_latency(void **state)
+{
+    struct orderd_proc p;
+    double sum = 0, count = 0;
+    (void)state;
+
+    assert_int_equal(orderd_proc_start(&p, NULL, NULL), 0);
+    for (int i = 0; i < 50; i++) {
+        struct http_result r = call(&p, false, "GET", "/api/products/4", NULL);
+        http_client_free(&r);
+    }
+    double healthy = mean_product_latency(&p, &sum, &count);
+    set_fault(&p, "slow", "on(3ms)");
+    for (int i = 0; i < 50; i++) {
+        struct http_result r = call(&p, false, "GET", "/api/products/4", NULL);
+        http_client_free(&r);
+    }
+    double sick = mean_product_latency(&p, &sum, &count);
+    /* The burn lasts at least its duration by construction; the upper bound only
+     * catches a cost applied many times over. */
+    if (sick - healthy < 0.003 || sick - healthy > 0.030)
+        fail_msg("slow on(3ms): mean latency went from %.6f s to %.6f s", healthy, sick);
+    char *dump = get_text(&p, "/debug/pprof/threads?debug=2");
+    assert_non_null(strstr(dump, "role=io"));
+    free(dump);
+    orderd_proc_stop(&p, SIGTERM, 10000);
+    unlink(p.log_path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fault_leak_threads_shows_in_thread_dump_and_heals),
+        cmocka_unit_test(test_fault_leak_threads_cap_holds),
+        cmocka_unit_test(test_fault_lock_cache_tops_the_mutex_profile),
+        cmocka_unit_test(test_fault_queue_block_tops_the_block_profile),
+        cmocka_unit_test(test_fault_queue_stall_fills_the_queue_then_heals),
+        cmocka_unit_test(test_fault_leak_memory_tops_the_heap_profile),
+        cmocka_unit_test(test_fault_slow_adds_its_cost_to_latency),
+    };
+    return cmocka_run_group_tests_name("faults", tests, NULL, NULL);
+}
