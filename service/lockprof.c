@@ -287,9 +287,10 @@ void lockprof_mutex_destroy(struct lockprof_mutex *m)
     pthread_mutex_destroy(&m->mutex);
 }
 
-/* Inlined into each public entry point so that skipping one frame of the capture
- * starts the stack at the caller of lockprof, whatever the optimizer does. */
-static inline __attribute__((always_inline)) void lock_contended(struct lockprof_mutex *m)
+/* Out of line and cold, so the uncontended path stays a bare trylock. Its only
+ * caller is lockprof_mutex_lock (which must not tail-call it): skipping two frames
+ * of the capture starts the stack at the function that took the lock. */
+static __attribute__((noinline, cold)) void lock_contended(struct lockprof_mutex *m)
 {
     uintptr_t pcs[STACKS_MAX_DEPTH];
     int npcs = 0;
@@ -306,7 +307,7 @@ static inline __attribute__((always_inline)) void lock_contended(struct lockprof
     if (instrument_profile_on() &&
         lockprof_mutex_sampled(atomic_load_explicit(&instrument.mutex_fraction, memory_order_relaxed),
                                thread_rng()))
-        npcs = stacks_capture_self(pcs, STACKS_MAX_DEPTH, 1);
+        npcs = stacks_capture_self(pcs, STACKS_MAX_DEPTH, 2);
     start = clock_ns(CLOCK_MONOTONIC);
     pthread_mutex_lock(&m->mutex);
     waited = clock_ns(CLOCK_MONOTONIC) - start;
@@ -320,6 +321,8 @@ void lockprof_mutex_lock(struct lockprof_mutex *m)
     if (__builtin_expect(pthread_mutex_trylock(&m->mutex) == 0, 1))
         return;
     lock_contended(m);
+    /* Keeps this frame on the stack: a tail call would drop it from the capture. */
+    __asm__ volatile("");
 }
 
 void lockprof_mutex_unlock(struct lockprof_mutex *m)
@@ -327,8 +330,9 @@ void lockprof_mutex_unlock(struct lockprof_mutex *m)
     pthread_mutex_unlock(&m->mutex);
 }
 
-/* Counts blocked_ns at the site and samples it into the block profile. Inlined for
- * the same reason as lock_contended. */
+/* Counts blocked_ns at the site and samples it into the block profile. Inlined into
+ * each public entry point so that skipping one frame of the capture starts the
+ * stack at the caller of lockprof, whatever the optimizer does. */
 static inline __attribute__((always_inline)) void block_account(const char *name, int64_t blocked_ns)
 {
     struct lockprof_site *site = site_get(&block_sites, name ? name : "unnamed");
