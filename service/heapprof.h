@@ -18,14 +18,17 @@ void *heapprof_malloc(size_t size);
 void *heapprof_calloc(size_t n, size_t size);
 void heapprof_free(void *p);
 
-/* Totals of live blocks. */
+/* Totals of live blocks, and of every block ever allocated. NULL outputs are skipped. */
 void heapprof_totals(uint64_t *live_bytes, uint64_t *live_objects,
                      uint64_t *alloc_bytes, uint64_t *alloc_objects);
 
 /* The heap profile: debug=1 the legacy text ("heap profile: ..." header then
  * "inuse_objects: inuse_bytes [alloc_objects: alloc_bytes] @ pcs" with frames),
  * debug=0 gzipped profile.proto with sample types alloc_objects/count,
- * alloc_space/bytes, inuse_objects/count, inuse_space/bytes. Caller frees *out. */
+ * alloc_space/bytes, inuse_objects/count, inuse_space/bytes. Caller frees *out.
+ * Blocks without a stack appear as one frame named heapprof_unprofiled (below the
+ * profile level) or heapprof_overflow (new stacks once 1024 sites exist); in the
+ * text as "@" with no pcs and a "# name" comment. Returns 0 or -1. */
 int heapprof_profile(int debug, char **out, size_t *out_len);
 
 #endif

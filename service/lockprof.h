@@ -56,4 +56,12 @@ void lockprof_snapshot_free(struct lockprof_snapshot *s);
 int lockprof_profile(enum lockprof_kind kind, int debug, const struct lockprof_snapshot *since,
                      char **out, size_t *out_len);
 
+/* The sampling decisions the lock and block paths make (there with a thread-local
+ * state), exposed so tests can check the rates with a seeded state. *rng is an
+ * xorshift state (0 is replaced by a fixed seed). mutex: 1 in `fraction` events,
+ * never when fraction <= 0. block: always when blocked_ns >= rate_ns, else with
+ * probability about blocked_ns/rate_ns, never when rate_ns <= 0. Return 1 or 0. */
+int lockprof_mutex_sampled(int64_t fraction, uint64_t *rng);
+int lockprof_block_sampled(int64_t blocked_ns, int64_t rate_ns, uint64_t *rng);
+
 #endif

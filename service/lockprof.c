@@ -1,0 +1,552 @@
+/* lockprof: named instrumented mutexes, and the mutex and block profiles. See lockprof.h.
+ *
+ * Each layer is paid for only when it is needed:
+ *  - an uncontended lock is one trylock;
+ *  - a contention (at "metrics") adds to two atomics in the lock's site, which init
+ *    found in a fixed table of names, so no name is looked up on the lock path;
+ *  - a sampled event (at "profile") captures the stack and adds to a bounded table
+ *    keyed by stack, guarded by a plain pthread mutex (an instrumented one would
+ *    recurse into this code).
+ * Values follow Go 1.19's runtime: a mutex record counts its sampled events and their
+ * delay, scaled by the fraction only when the proto is written (pprof.go's
+ * scaleMutexProfile); a block event shorter than the rate adds rate/delay events and
+ * `rate` of delay, removing the sampling bias (mprof.go's saveblockevent), and is
+ * never scaled afterwards. Delays are nanoseconds, so the text's cycles/second is 1e9.
+ *
+ * Unlike Go, which charges mutex delay to the unlocker's stack, the stack recorded is
+ * the waiter's: the service's question is which code path waits on which lock. Every
+ * stack starts at the function that called into lockprof. */
+#include "lockprof.h"
+
+#include "instrument.h"
+#include "pprof.h"
+#include "stacks.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum {
+    LOCKPROF_MAX_NAMES = 64,      /* per table: lock names, block site names */
+    LOCKPROF_MAX_STACKS = 1024,   /* distinct stacks per profile */
+    LOCKPROF_STACK_SLOTS = 2048,  /* index slots: at most half full */
+};
+
+#define LOCKPROF_CYCLES_PER_SECOND 1000000000
+
+struct lockprof_site {
+    _Alignas(64) const char *name;   /* own cache line: sites are bumped from many threads */
+    _Atomic uint64_t events;
+    _Atomic uint64_t wait_ns;
+};
+
+struct site_table {
+    pthread_mutex_t registry;   /* serializes inserts; lookups never take it */
+    _Atomic int count;          /* published with release once the name is set */
+    _Atomic int overflowed;
+    struct lockprof_site sites[LOCKPROF_MAX_NAMES];
+    struct lockprof_site other; /* the names beyond the limit, counted together */
+};
+
+static struct site_table lock_sites = {
+    .registry = PTHREAD_MUTEX_INITIALIZER, .other = { .name = "other" },
+};
+static struct site_table block_sites = {
+    .registry = PTHREAD_MUTEX_INITIALIZER, .other = { .name = "other" },
+};
+
+struct stack_record {
+    uint64_t hash;
+    double count;     /* fractional for block events: Go 1.19 adds rate/delay */
+    int64_t delay_ns;
+    int npcs;         /* 0 only for the overflow record */
+    uintptr_t pcs[STACKS_MAX_DEPTH];
+};
+
+struct stack_table {
+    pthread_mutex_t lock;
+    int nrecords;
+    uint16_t slots[LOCKPROF_STACK_SLOTS];  /* record index + 1; 0 is empty */
+    struct stack_record overflow;          /* events whose new stack found the table full */
+    struct stack_record records[LOCKPROF_MAX_STACKS];
+};
+
+static struct stack_table mutex_table = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static struct stack_table block_table = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+struct lockprof_snapshot {
+    enum lockprof_kind kind;
+    int64_t taken_ns;               /* monotonic */
+    int nrecords;
+    struct stack_record *records;   /* sorted by hash */
+};
+
+static int64_t clock_ns(clockid_t clock)
+{
+    struct timespec ts;
+
+    clock_gettime(clock, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- sampling ---- */
+
+static uint64_t rng_next(uint64_t *state)
+{
+    uint64_t x = *state ? *state : 0x9e3779b97f4a7c15ull;
+
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545f4914f6cdd1dull;
+}
+
+static _Thread_local uint64_t thread_rng_state;
+
+static uint64_t *thread_rng(void)
+{
+    if (thread_rng_state == 0) {
+        /* splitmix64 of the thread's own address and the time: distinct per thread */
+        uint64_t z = (uint64_t)(uintptr_t)&thread_rng_state ^ (uint64_t)clock_ns(CLOCK_MONOTONIC);
+        z += 0x9e3779b97f4a7c15ull;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        thread_rng_state = (z ^ (z >> 31)) | 1;
+    }
+    return &thread_rng_state;
+}
+
+int lockprof_mutex_sampled(int64_t fraction, uint64_t *rng)
+{
+    if (fraction <= 0)
+        return 0;
+    return fraction == 1 || rng_next(rng) % (uint64_t)fraction == 0;
+}
+
+int lockprof_block_sampled(int64_t blocked_ns, int64_t rate_ns, uint64_t *rng)
+{
+    if (rate_ns <= 0)
+        return 0;
+    /* mprof.go's blocksampled: kept unless rand%rate > cycles */
+    return blocked_ns >= rate_ns || (int64_t)(rng_next(rng) % (uint64_t)rate_ns) <= blocked_ns;
+}
+
+/* ---- sites ---- */
+
+static struct lockprof_site *site_find(struct site_table *t, const char *name)
+{
+    int n = atomic_load_explicit(&t->count, memory_order_acquire);
+
+    /* Names are static strings: the pointer almost always matches. */
+    for (int i = 0; i < n; i++)
+        if (t->sites[i].name == name)
+            return &t->sites[i];
+    for (int i = 0; i < n; i++)
+        if (strcmp(t->sites[i].name, name) == 0)
+            return &t->sites[i];
+    return NULL;
+}
+
+static struct lockprof_site *site_get(struct site_table *t, const char *name)
+{
+    struct lockprof_site *site = site_find(t, name);
+    int n;
+
+    if (site)
+        return site;
+    if (atomic_load_explicit(&t->count, memory_order_acquire) >= LOCKPROF_MAX_NAMES) {
+        atomic_store_explicit(&t->overflowed, 1, memory_order_relaxed);
+        return &t->other;
+    }
+    pthread_mutex_lock(&t->registry);
+    site = site_find(t, name);
+    if (!site) {
+        n = atomic_load_explicit(&t->count, memory_order_relaxed);
+        if (n < LOCKPROF_MAX_NAMES) {
+            site = &t->sites[n];
+            site->name = name;
+            atomic_store_explicit(&t->count, n + 1, memory_order_release);
+        } else {
+            atomic_store_explicit(&t->overflowed, 1, memory_order_relaxed);
+            site = &t->other;
+        }
+    }
+    pthread_mutex_unlock(&t->registry);
+    return site;
+}
+
+static void site_foreach(struct site_table *t, lockprof_visit visit, void *user)
+{
+    int n = atomic_load_explicit(&t->count, memory_order_acquire);
+    const struct lockprof_site *site;
+
+    for (int i = 0; i <= n; i++) {
+        if (i == n && !atomic_load_explicit(&t->overflowed, memory_order_relaxed))
+            break;
+        site = i < n ? &t->sites[i] : &t->other;
+        visit(site->name, atomic_load_explicit(&site->events, memory_order_relaxed),
+              (double)atomic_load_explicit(&site->wait_ns, memory_order_relaxed) / 1e9, user);
+    }
+}
+
+void lockprof_foreach_lock(lockprof_visit visit, void *user)
+{
+    site_foreach(&lock_sites, visit, user);
+}
+
+void lockprof_foreach_block_site(lockprof_visit visit, void *user)
+{
+    site_foreach(&block_sites, visit, user);
+}
+
+/* ---- stack tables ---- */
+
+static uint64_t stack_hash(const uintptr_t *pcs, int npcs)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    for (int i = 0; i < npcs; i++) {
+        h ^= (uint64_t)pcs[i];
+        h *= 0x100000001b3ull;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+static int same_stack(const struct stack_record *r, uint64_t hash, const uintptr_t *pcs, int npcs)
+{
+    return r->hash == hash && r->npcs == npcs &&
+           memcmp(r->pcs, pcs, (size_t)npcs * sizeof *pcs) == 0;
+}
+
+static void table_add(struct stack_table *t, const uintptr_t *pcs, int npcs, double count,
+                      int64_t delay_ns)
+{
+    uint64_t hash = stack_hash(pcs, npcs);
+    struct stack_record *r = NULL;
+    size_t i;
+
+    pthread_mutex_lock(&t->lock);
+    for (i = hash & (LOCKPROF_STACK_SLOTS - 1); t->slots[i]; i = (i + 1) & (LOCKPROF_STACK_SLOTS - 1)) {
+        if (same_stack(&t->records[t->slots[i] - 1], hash, pcs, npcs)) {
+            r = &t->records[t->slots[i] - 1];
+            break;
+        }
+    }
+    if (!r && t->nrecords < LOCKPROF_MAX_STACKS) {
+        r = &t->records[t->nrecords++];
+        r->hash = hash;
+        r->npcs = npcs;
+        memcpy(r->pcs, pcs, (size_t)npcs * sizeof *pcs);
+        r->count = 0;
+        r->delay_ns = 0;
+        t->slots[i] = (uint16_t)t->nrecords;
+    } else if (!r) {
+        r = &t->overflow;
+    }
+    r->count += count;
+    r->delay_ns += delay_ns;
+    pthread_mutex_unlock(&t->lock);
+}
+
+/* Copies the records (and the overflow record, when used) into a malloc'd array.
+ * Returns NULL on allocation failure. */
+static struct stack_record *table_copy(struct stack_table *t, int *n)
+{
+    /* Allocated at full size before locking, so no malloc runs under the lock. */
+    struct stack_record *copy = malloc((LOCKPROF_MAX_STACKS + 1) * sizeof *copy);
+
+    if (!copy)
+        return NULL;
+    pthread_mutex_lock(&t->lock);
+    memcpy(copy, t->records, (size_t)t->nrecords * sizeof *copy);
+    *n = t->nrecords;
+    if (t->overflow.count != 0 || t->overflow.delay_ns != 0)
+        copy[(*n)++] = t->overflow;
+    pthread_mutex_unlock(&t->lock);
+    return copy;
+}
+
+static struct stack_table *table_of(enum lockprof_kind kind)
+{
+    return kind == LOCKPROF_MUTEX ? &mutex_table : &block_table;
+}
+
+/* ---- the lock paths ---- */
+
+void lockprof_mutex_init(struct lockprof_mutex *m, const char *name)
+{
+    pthread_mutex_init(&m->mutex, NULL);
+    m->site = site_get(&lock_sites, name ? name : "unnamed");
+}
+
+void lockprof_mutex_destroy(struct lockprof_mutex *m)
+{
+    pthread_mutex_destroy(&m->mutex);
+}
+
+/* Out of line and cold, so the uncontended path stays a bare trylock. Its only
+ * caller is lockprof_mutex_lock (which must not tail-call it): skipping two frames
+ * of the capture starts the stack at the function that took the lock. */
+static __attribute__((noinline, cold)) void lock_contended(struct lockprof_mutex *m)
+{
+    uintptr_t pcs[STACKS_MAX_DEPTH];
+    int npcs = 0;
+    int64_t start, waited;
+
+    if (!instrument_metrics_on()) {
+        pthread_mutex_lock(&m->mutex);
+        return;
+    }
+    /* Counted before the wait, so an observer can tell a waiter is queued. */
+    atomic_fetch_add_explicit(&m->site->events, 1, memory_order_relaxed);
+    /* The sampling decision does not depend on the delay, so the stack is taken
+     * while waiting anyway, not while holding the lock. */
+    if (instrument_profile_on() &&
+        lockprof_mutex_sampled(atomic_load_explicit(&instrument.mutex_fraction, memory_order_relaxed),
+                               thread_rng()))
+        npcs = stacks_capture_self(pcs, STACKS_MAX_DEPTH, 2);
+    start = clock_ns(CLOCK_MONOTONIC);
+    pthread_mutex_lock(&m->mutex);
+    waited = clock_ns(CLOCK_MONOTONIC) - start;
+    atomic_fetch_add_explicit(&m->site->wait_ns, (uint64_t)waited, memory_order_relaxed);
+    if (npcs > 0)
+        table_add(&mutex_table, pcs, npcs, 1.0, waited);
+}
+
+void lockprof_mutex_lock(struct lockprof_mutex *m)
+{
+    if (__builtin_expect(pthread_mutex_trylock(&m->mutex) == 0, 1))
+        return;
+    lock_contended(m);
+    /* Keeps this frame on the stack: a tail call would drop it from the capture. */
+    __asm__ volatile("");
+}
+
+void lockprof_mutex_unlock(struct lockprof_mutex *m)
+{
+    pthread_mutex_unlock(&m->mutex);
+}
+
+/* Counts blocked_ns at the site and samples it into the block profile. Inlined into
+ * each public entry point so that skipping one frame of the capture starts the
+ * stack at the caller of lockprof, whatever the optimizer does. */
+static inline __attribute__((always_inline)) void block_account(const char *name, int64_t blocked_ns)
+{
+    struct lockprof_site *site = site_get(&block_sites, name ? name : "unnamed");
+    uintptr_t pcs[STACKS_MAX_DEPTH];
+    int64_t rate, cycles;
+    int npcs;
+
+    if (blocked_ns < 0)
+        blocked_ns = 0;
+    atomic_fetch_add_explicit(&site->events, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&site->wait_ns, (uint64_t)blocked_ns, memory_order_relaxed);
+    if (!instrument_profile_on())
+        return;
+    rate = atomic_load_explicit(&instrument.block_rate_ns, memory_order_relaxed);
+    /* mprof.go's blockevent: a zero-length event still counts as one cycle */
+    cycles = blocked_ns > 0 ? blocked_ns : 1;
+    if (!lockprof_block_sampled(cycles, rate, thread_rng()))
+        return;
+    npcs = stacks_capture_self(pcs, STACKS_MAX_DEPTH, 1);
+    if (npcs <= 0)
+        return;
+    if (cycles < rate)
+        table_add(&block_table, pcs, npcs, (double)rate / (double)cycles, rate);
+    else
+        table_add(&block_table, pcs, npcs, 1.0, cycles);
+}
+
+void lockprof_cond_wait(pthread_cond_t *cond, struct lockprof_mutex *m, const char *site)
+{
+    int64_t start;
+
+    if (!instrument_metrics_on()) {
+        pthread_cond_wait(cond, &m->mutex);
+        return;
+    }
+    start = clock_ns(CLOCK_MONOTONIC);
+    pthread_cond_wait(cond, &m->mutex);
+    block_account(site, clock_ns(CLOCK_MONOTONIC) - start);
+}
+
+int lockprof_cond_timedwait(pthread_cond_t *cond, struct lockprof_mutex *m,
+                            const struct timespec *abstime, const char *site)
+{
+    int64_t start;
+    int rc;
+
+    if (!instrument_metrics_on())
+        return pthread_cond_timedwait(cond, &m->mutex, abstime);
+    start = clock_ns(CLOCK_MONOTONIC);
+    rc = pthread_cond_timedwait(cond, &m->mutex, abstime);
+    block_account(site, clock_ns(CLOCK_MONOTONIC) - start);
+    return rc;
+}
+
+void lockprof_block_record(const char *site, int64_t blocked_ns)
+{
+    if (!instrument_metrics_on())
+        return;
+    block_account(site, blocked_ns);
+}
+
+/* ---- snapshots and profiles ---- */
+
+static int compare_hash(const void *a, const void *b)
+{
+    const struct stack_record *x = a, *y = b;
+
+    return x->hash < y->hash ? -1 : x->hash > y->hash;
+}
+
+static int compare_delay_desc(const void *a, const void *b)
+{
+    const struct stack_record *x = a, *y = b;
+
+    return x->delay_ns > y->delay_ns ? -1 : x->delay_ns < y->delay_ns;
+}
+
+struct lockprof_snapshot *lockprof_snapshot_take(enum lockprof_kind kind)
+{
+    struct lockprof_snapshot *s;
+
+    if (kind != LOCKPROF_MUTEX && kind != LOCKPROF_BLOCK)
+        return NULL;
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->kind = kind;
+    s->taken_ns = clock_ns(CLOCK_MONOTONIC);
+    s->records = table_copy(table_of(kind), &s->nrecords);
+    if (!s->records) {
+        free(s);
+        return NULL;
+    }
+    qsort(s->records, (size_t)s->nrecords, sizeof *s->records, compare_hash);
+    return s;
+}
+
+void lockprof_snapshot_free(struct lockprof_snapshot *s)
+{
+    if (!s)
+        return;
+    free(s->records);
+    free(s);
+}
+
+static const struct stack_record *snapshot_find(const struct lockprof_snapshot *s,
+                                                const struct stack_record *r)
+{
+    int lo = 0, hi = s->nrecords;
+
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (s->records[mid].hash < r->hash)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < s->nrecords && s->records[lo].hash == r->hash; lo++)
+        if (same_stack(&s->records[lo], r->hash, r->pcs, r->npcs))
+            return &s->records[lo];
+    return NULL;
+}
+
+/* Subtracts the snapshot from records[0..n) in place, dropping what did not change.
+ * Returns the new count. */
+static int subtract_snapshot(struct stack_record *records, int n, const struct lockprof_snapshot *since)
+{
+    int kept = 0;
+
+    for (int i = 0; i < n; i++) {
+        const struct stack_record *old = snapshot_find(since, &records[i]);
+        if (old) {
+            records[i].count -= old->count;
+            records[i].delay_ns -= old->delay_ns;
+        }
+        if (records[i].count != 0 || records[i].delay_ns != 0) {
+            if (kept != i)
+                records[kept] = records[i];
+            kept++;
+        }
+    }
+    return kept;
+}
+
+static int profile_text(enum lockprof_kind kind, const struct stack_record *records, int n,
+                        int64_t fraction, char **out, size_t *out_len)
+{
+    struct pprof_text t = { 0 };
+
+    pprof_text_printf(&t, "--- %s:\n", kind == LOCKPROF_MUTEX ? "mutex" : "contention");
+    pprof_text_printf(&t, "cycles/second=%d\n", LOCKPROF_CYCLES_PER_SECOND);
+    if (kind == LOCKPROF_MUTEX)
+        pprof_text_printf(&t, "sampling period=%" PRId64 "\n", fraction);
+    for (int i = 0; i < n; i++) {
+        pprof_text_printf(&t, "%" PRId64 " %" PRId64 " @", records[i].delay_ns, (int64_t)records[i].count);
+        pprof_text_stack(&t, records[i].pcs, records[i].npcs);
+    }
+    return pprof_text_finish(&t, out, out_len);
+}
+
+static int profile_proto(enum lockprof_kind kind, const struct stack_record *records, int n,
+                         int64_t fraction, int64_t duration_ns, char **out, size_t *out_len)
+{
+    static const struct pprof_value_type types[] = {
+        { "contentions", "count" }, { "delay", "nanoseconds" },
+    };
+    /* Go scales only the mutex profile; a disabled fraction (0) would zero every
+     * value, so the records are then shown as sampled. */
+    int64_t scale = kind == LOCKPROF_MUTEX && fraction > 0 ? fraction : 1;
+    pprof_profile *p = pprof_new(types, 2, types[0], 1);
+    unsigned char *buf = NULL;
+    int rc = -1;
+
+    if (!p)
+        return -1;
+    pprof_set_time(p, clock_ns(CLOCK_REALTIME), duration_ns);
+    for (int i = 0; i < n; i++) {
+        int64_t values[2] = { (int64_t)records[i].count * scale,
+                              (int64_t)((double)records[i].delay_ns * (double)scale) };
+        if (pprof_add_sample(p, records[i].pcs, records[i].npcs, values) < 0)
+            goto done;
+    }
+    if (pprof_encode(p, pprof_symbolize_with_stacks, NULL, 1, &buf, out_len) < 0)
+        goto done;
+    *out = (char *)buf;
+    rc = 0;
+done:
+    pprof_free(p);
+    return rc;
+}
+
+int lockprof_profile(enum lockprof_kind kind, int debug, const struct lockprof_snapshot *since,
+                     char **out, size_t *out_len)
+{
+    struct stack_record *records;
+    int64_t fraction = atomic_load_explicit(&instrument.mutex_fraction, memory_order_relaxed);
+    int64_t duration_ns = 0;
+    int n = 0, rc;
+
+    if ((kind != LOCKPROF_MUTEX && kind != LOCKPROF_BLOCK) || (since && since->kind != kind) ||
+        !out || !out_len)
+        return -1;
+    records = table_copy(table_of(kind), &n);
+    if (!records)
+        return -1;
+    if (since) {
+        n = subtract_snapshot(records, n, since);
+        duration_ns = clock_ns(CLOCK_MONOTONIC) - since->taken_ns;
+    }
+    qsort(records, (size_t)n, sizeof *records, compare_delay_desc);
+    if (debug)
+        rc = profile_text(kind, records, n, fraction, out, out_len);
+    else
+        rc = profile_proto(kind, records, n, fraction, duration_ns, out, out_len);
+    free(records);
+    return rc;
+}
