@@ -287,8 +287,8 @@ int resultdb_run_begin(struct resultdb *db, const struct resultdb_run *run, int6
 {
     sqlite3_stmt *st;
     if (prepare(db, "INSERT INTO runs (scenario, scenario_file, label, git_rev, host, driver_pid, "
-                    "started_at, status, params, log_dir) VALUES (?, ?, ?, ?, ?, ?, "
-                    "strftime('%Y-%m-%dT%H:%M:%fZ','now'), 'running', ?, ?)", &st, err, errlen) < 0)
+                    "started_at, status, params) VALUES (?, ?, ?, ?, ?, ?, "
+                    "strftime('%Y-%m-%dT%H:%M:%fZ','now'), 'running', ?)", &st, err, errlen) < 0)
         return -1;
     sqlite3_bind_text(st, 1, run->scenario, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, run->scenario_file, -1, SQLITE_STATIC);
@@ -297,25 +297,25 @@ int resultdb_run_begin(struct resultdb *db, const struct resultdb_run *run, int6
     sqlite3_bind_text(st, 5, db->host, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, getpid());
     sqlite3_bind_text(st, 7, run->params, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, run->log_dir, -1, SQLITE_STATIC);
     if (step_done(db, st, "recording the run", err, errlen) < 0)
         return -1;
     *run_id = sqlite3_last_insert_rowid(db->db);
     return 0;
 }
 
-int resultdb_run_started(struct resultdb *db, int64_t run_id, pid_t service_pid, double t0_unix,
-                         char *err, size_t errlen)
+int resultdb_run_started(struct resultdb *db, int64_t run_id, const char *log_dir, pid_t pid,
+                         double t0_unix, char *err, size_t errlen)
 {
     sqlite3_stmt *st;
-    if (prepare(db, "UPDATE runs SET service_pid = ?, t0_unix = ? WHERE id = ?", &st, err, errlen) < 0)
+    if (prepare(db, "UPDATE runs SET service_pid = ?, t0_unix = ?, log_dir = ? WHERE id = ?", &st, err, errlen) < 0)
         return -1;
-    if (service_pid > 0)
-        sqlite3_bind_int64(st, 1, service_pid);
+    if (pid > 0)
+        sqlite3_bind_int64(st, 1, pid);
     else
         sqlite3_bind_null(st, 1);
     sqlite3_bind_double(st, 2, t0_unix);
-    sqlite3_bind_int64(st, 3, run_id);
+    sqlite3_bind_text(st, 3, log_dir, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, run_id);
     return step_done(db, st, "recording the run start", err, errlen);
 }
 

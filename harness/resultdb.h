@@ -23,7 +23,7 @@
 struct resultdb;
 
 struct resultdb_run {
-    const char *scenario, *scenario_file, *label, *git_rev, *params, *log_dir;
+    const char *scenario, *scenario_file, *label, *git_rev, *params;
 };
 
 /* Opens (creating when writable and missing) the database at path and brings the
@@ -39,10 +39,10 @@ struct sqlite3 *resultdb_handle(struct resultdb *db);
 int resultdb_run_begin(struct resultdb *db, const struct resultdb_run *run, int64_t *run_id,
                        char *err, size_t errlen);
 
-/* Records the service's pid and the wall-clock time of t = 0 (Unix seconds).
- * Returns 0 or -1 with err. */
-int resultdb_run_started(struct resultdb *db, int64_t run_id, pid_t service_pid, double t0_unix,
-                         char *err, size_t errlen);
+/* Records the run's log folder, the pid sampled in /proc (0: none) and the wall-clock
+ * time of t = 0 (Unix seconds). Returns 0 or -1 with err. */
+int resultdb_run_started(struct resultdb *db, int64_t run_id, const char *log_dir, pid_t pid,
+                         double t0_unix, char *err, size_t errlen);
 
 /* Closes a run: status is "completed", "aborted" or "crashed"; verdict "met",
  * "unmet" or NULL (not judged); steady_from/to the judged window (NaN if none).

@@ -57,7 +57,7 @@ static void test_resultdb_records_a_whole_run(void **state)
 {
     struct resultdb *db = resultdb_open(path, false, err, sizeof err);
     struct resultdb_run run = {.scenario = "baseline", .scenario_file = "scenarios/baseline.ini",
-                               .label = "v1", .git_rev = "abc123", .params = "{}", .log_dir = "/tmp/x"};
+                               .label = "v1", .git_rev = "abc123", .params = "{}"};
     struct wrkres load = {.duration_s = 3, .requests = 3000, .latency_p99 = 0.004, .latency_mean = NAN};
     struct gate_spec spec;
     struct gate_result gate = {.spec = &spec, .observed = 1000, .verdict = GATE_PASS};
@@ -67,7 +67,7 @@ static void test_resultdb_records_a_whole_run(void **state)
         fail_msg("%s", err);
     assert_int_equal(resultdb_run_begin(db, &run, &run_id, err, sizeof err), 0);
     assert_int_equal(query_int(db, "SELECT count(*) FROM runs WHERE status = 'running'"), 1);
-    assert_int_equal(resultdb_run_started(db, run_id, 4242, 1.7e9, err, sizeof err), 0);
+    assert_int_equal(resultdb_run_started(db, run_id, "/tmp/x", 4242, 1.7e9, err, sizeof err), 0);
     assert_int_equal(resultdb_begin(db, err, sizeof err), 0);
     for (int i = 0; i < 10; i++)
         assert_int_equal(resultdb_sample(db, run_id, i * 0.25, "orderd_queue_depth", "", i, err, sizeof err), 0);

@@ -1,0 +1,290 @@
+/* loadlab: the scenario driver's command line.
+ *
+ *   loadlab run [--db PATH] [--label LABEL] [--junit FILE] [--quiet] SCENARIO...
+ *   loadlab list [--db PATH] [--limit N]
+ *   loadlab show [--db PATH] RUN
+ *
+ * Exit codes, as a CI job reads them: 0 every scenario met its expectations; 99 a gate
+ * verdict differed from what its scenario expects (k6's code); 2 bad usage or a bad
+ * scenario file; 1 anything else (a crash, an abort, a gate that could not be judged,
+ * a missing binary); 130 interrupted. Everything that can be checked before the first
+ * run starts (every scenario file, wrk, every service binary) is checked first. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "childproc.h"
+#include "cmdline.h"
+#include "history.h"
+#include "junit.h"
+#include "resultdb.h"
+#include "runner.h"
+#include "scenario.h"
+#include "summary.h"
+#include "units.h"
+
+#define EXIT_GATES 99
+#define EXIT_USAGE 2
+#define EXIT_INTERRUPTED 130
+#define MAX_SCENARIOS 256
+
+static const char usage_text[] =
+    "usage: loadlab run [--db PATH] [--label LABEL] [--junit FILE] [--quiet] SCENARIO...\n"
+    "       loadlab list [--db PATH] [--limit N]\n"
+    "       loadlab show [--db PATH] RUN\n"
+    "       loadlab --help\n"
+    "\n"
+    "run     runs each scenario file in turn, records it in the results database and\n"
+    "        prints a summary; every file, wrk and every service binary are checked\n"
+    "        before the first run starts\n"
+    "list    the latest runs in the database\n"
+    "show    one run in full: settings, faults, load, gates, samples\n"
+    "\n"
+    "  --db PATH       results database (default results.db); per-run logs go to PATH-logs/\n"
+    "  --label LABEL   names this build in the database (default: git describe --always\n"
+    "                  --dirty in a git checkout, else \"unlabelled\")\n"
+    "  --junit FILE    also write JUnit XML, one testcase per gate\n"
+    "  --quiet         no progress line and no per-scenario start lines\n"
+    "  --limit N       list: how many runs (default 20)\n"
+    "\n"
+    "exit status: 0 every scenario met its expectations; 99 a gate verdict differed\n"
+    "from what a scenario expects; 2 bad usage or a bad scenario file; 1 anything else;\n"
+    "130 interrupted. wrk is taken from $LOADLAB_WRK, else from PATH.\n"
+    "Scenario format: docs/scenarios.md; database schema: docs/schema.md.\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fputs("loadlab: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\n(see loadlab --help)\n", stderr);
+    return EXIT_USAGE;
+}
+
+/* `git describe` as the default label, `git rev-parse HEAD` as the revision. */
+static void git_identity(char *label, size_t labellen, char *rev, size_t revlen)
+{
+    char *describe[] = {"git", "describe", "--always", "--dirty", NULL};
+    char *parse[] = {"git", "rev-parse", "HEAD", NULL};
+    char err[256];
+
+    if (childproc_capture(describe, 5000, label, labellen, err, sizeof err) != 0 || !label[0])
+        snprintf(label, labellen, "unlabelled");
+    if (childproc_capture(parse, 5000, rev, revlen, err, sizeof err) != 0)
+        rev[0] = '\0';
+}
+
+static int exit_code_for(const struct runner_outcome *outcomes, size_t n, bool interrupted)
+{
+    bool unmet = false;
+    if (interrupted)
+        return EXIT_INTERRUPTED;
+    for (size_t k = 0; k < n; k++) {
+        const struct runner_outcome *o = &outcomes[k];
+        if (o->status != RUNNER_COMPLETED || !o->judged)
+            return 1;
+        for (size_t i = 0; i < o->ngates; i++)
+            if (o->gates[i].verdict == GATE_ERROR)
+                return 1;
+        if (!o->met)
+            unmet = true;
+    }
+    return unmet ? EXIT_GATES : 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"db", required_argument, NULL, 'd'}, {"label", required_argument, NULL, 'l'},
+        {"junit", required_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
+    };
+    const char *db_path = "results.db", *label = NULL, *junit = NULL;
+    char err[1024], wrk[PATH_MAX], git_label[256], git_rev[128], log_root[PATH_MAX];
+    struct scenario **scenarios = NULL;
+    struct runner_outcome *outcomes = NULL;
+    struct resultdb *db = NULL;
+    struct runner_options ropt = {0};
+    size_t nscenarios = 0, nrun = 0;
+    bool quiet = false, interrupted = false;
+    int opt, rc = 1, signal_fd = -1;
+    int64_t started = units_now_ns();
+
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (opt) {
+        case 'd': db_path = optarg; break;
+        case 'l': label = optarg; break;
+        case 'j': junit = optarg; break;
+        case 'q': quiet = true; break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        default: return usage_error("%s", "bad option for run");
+        }
+    }
+    if (optind >= argc)
+        return usage_error("%s", "run needs at least one scenario file");
+    if (argc - optind > MAX_SCENARIOS)
+        return usage_error("at most %s scenario files", "256");
+    if (label && (!*label || strlen(label) > 200))
+        return usage_error("%s", "--label must be 1 to 200 characters");
+
+    scenarios = calloc((size_t)(argc - optind), sizeof *scenarios);
+    outcomes = calloc((size_t)(argc - optind), sizeof *outcomes);
+    if (!scenarios || !outcomes) {
+        fprintf(stderr, "loadlab: out of memory\n");
+        goto done;
+    }
+    for (int i = optind; i < argc; i++) {
+        scenarios[nscenarios] = scenario_load(argv[i], err, sizeof err);
+        if (!scenarios[nscenarios]) {
+            fprintf(stderr, "loadlab: %s\n", err);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        nscenarios++;
+    }
+    if (cmdline_find_executable(getenv("LOADLAB_WRK") ? getenv("LOADLAB_WRK") : "wrk", wrk, sizeof wrk,
+                                err, sizeof err) < 0) {
+        fprintf(stderr, "loadlab: wrk is needed to drive the load: %s\n", err);
+        goto done;
+    }
+    for (size_t k = 0; k < nscenarios; k++)
+        if (runner_check_service_binary(scenarios[k], err, sizeof err) < 0) {
+            fprintf(stderr, "loadlab: %s\n", err);
+            goto done;
+        }
+    git_identity(git_label, sizeof git_label, git_rev, sizeof git_rev);
+    if ((size_t)snprintf(log_root, sizeof log_root, "%s-logs", db_path) >= sizeof log_root) {
+        fprintf(stderr, "loadlab: --db path too long\n");
+        goto done;
+    }
+    db = resultdb_open(db_path, false, err, sizeof err);
+    if (!db) {
+        fprintf(stderr, "loadlab: %s\n", err);
+        goto done;
+    }
+    signal_fd = runner_signals_open(err, sizeof err);
+    if (signal_fd < 0) {
+        fprintf(stderr, "loadlab: %s\n", err);
+        goto done;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    ropt.label = label ? label : git_label;
+    ropt.git_rev = git_rev[0] ? git_rev : NULL;
+    ropt.wrk_path = wrk;
+    ropt.log_root = log_root;
+    ropt.progress = !quiet && isatty(STDERR_FILENO);
+    ropt.signal_fd = signal_fd;
+    for (size_t k = 0; k < nscenarios && !interrupted; k++) {
+        const struct scenario *sc = scenarios[k];
+        if (!quiet) {
+            printf("running %s (%s): %llds%s, label %s\n", sc->name, sc->file,
+                   (long long)(sc->duration_ns / 1000000000),
+                   sc->warmup_ns ? " after warmup" : "", ropt.label);
+            fflush(stdout);
+        }
+        if (runner_run(sc, db, &ropt, &outcomes[k], err, sizeof err) < 0) {
+            fprintf(stderr, "loadlab: %s: %s\n", sc->name, err);
+            snprintf(outcomes[k].reason, sizeof outcomes[k].reason, "%.700s", err);
+            outcomes[k].status = RUNNER_ABORTED;
+        }
+        nrun++;
+        interrupted = outcomes[k].interrupted || runner_signals_take(signal_fd) != 0;
+    }
+    summary_print(stdout, outcomes, nrun, db_path, (double)(units_now_ns() - started) / 1e9);
+    if (interrupted)
+        printf("Interrupted: %zu of %zu scenarios not run.\n", nscenarios - nrun, nscenarios);
+    rc = exit_code_for(outcomes, nrun, interrupted);
+    if (junit && junit_write(junit, outcomes, nrun, err, sizeof err) < 0) {
+        fprintf(stderr, "loadlab: junit: %s\n", err);
+        if (rc == 0)
+            rc = 1;
+    }
+done:
+    fflush(stdout);
+    if (signal_fd >= 0)
+        close(signal_fd);
+    resultdb_close(db);
+    for (size_t k = 0; k < nscenarios; k++)
+        scenario_free(scenarios[k]);
+    free(scenarios);
+    free(outcomes);
+    return rc;
+}
+
+static struct resultdb *open_for_reading(const char *db_path)
+{
+    char err[512];
+    struct resultdb *db;
+    if (access(db_path, F_OK) != 0) {
+        fprintf(stderr, "loadlab: %s: %s (loadlab run writes it)\n", db_path, strerror(errno));
+        return NULL;
+    }
+    db = resultdb_open(db_path, true, err, sizeof err);
+    if (!db)
+        fprintf(stderr, "loadlab: %s\n", err);
+    return db;
+}
+
+static int cmd_list_or_show(int argc, char **argv, bool show)
+{
+    static const struct option options[] = {
+        {"db", required_argument, NULL, 'd'}, {"limit", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
+    };
+    const char *db_path = "results.db";
+    uint64_t limit = 20, run_id = 0;
+    char err[512];
+    struct resultdb *db;
+    int opt, rc;
+
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (opt) {
+        case 'd': db_path = optarg; break;
+        case 'n':
+            if (show || units_parse_uint(optarg, 100000, &limit, err, sizeof err) < 0 || limit == 0)
+                return usage_error("%s", show ? "show takes no --limit" : "--limit must be 1..100000");
+            break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        default: return usage_error("%s", "bad option");
+        }
+    }
+    if (show) {
+        if (argc - optind != 1)
+            return usage_error("%s", "show needs exactly one run id");
+        if (units_parse_uint(argv[optind], INT64_MAX, &run_id, err, sizeof err) < 0 || run_id == 0)
+            return usage_error("show: '%s' is not a run id", argv[optind]);
+    } else if (optind != argc) {
+        return usage_error("list: unexpected argument '%s'", argv[optind]);
+    }
+    db = open_for_reading(db_path);
+    if (!db)
+        return 1;
+    rc = show ? history_show(db, (int64_t)run_id, stdout, err, sizeof err)
+              : history_list(db, stdout, (int)limit, err, sizeof err);
+    if (rc != 0)
+        fprintf(stderr, "loadlab: %s\n", err);
+    resultdb_close(db);
+    return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage_error("%s", "a command is needed: run, list or show");
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
+    if (strcmp(argv[1], "list") == 0)
+        return cmd_list_or_show(argc - 1, argv + 1, false);
+    if (strcmp(argv[1], "show") == 0)
+        return cmd_list_or_show(argc - 1, argv + 1, true);
+    return usage_error("unknown command '%s' (run, list, show)", argv[1]);
+}
