@@ -1,0 +1,691 @@
+/* pprof: a profile.proto encoder and the legacy text helpers. See pprof.h.
+ *
+ * A profile is kept as raw samples (pcs and values) until pprof_encode(), which gives
+ * each distinct pc one Location, each distinct function name one Function and each
+ * distinct string one string-table slot, then writes the message the way Go's
+ * runtime/pprof does: a nested message is written body first and its tag and length
+ * are then inserted in front of it, so no size is computed twice. The one Mapping
+ * claims functions, file names and line numbers, so pprof shows our names instead of
+ * looking for the binary. */
+#include "pprof.h"
+
+#include "stacks.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+enum {
+    PPROF_MAX_TYPES = 8,
+    PPROF_MAX_DEPTH = 256,
+    PPROF_MAX_SAMPLES = 1 << 20,
+    PPROF_MAX_PCS = 1 << 22,        /* over all samples */
+    PPROF_NAME_MAX = 256,
+    PPROF_FILE_MAX = 512,
+};
+#define PPROF_MAX_ENCODED ((size_t)256 << 20)
+#define PPROF_TEXT_MAX ((size_t)64 << 20)
+
+/* Field numbers of github.com/google/pprof/proto/profile.proto. */
+enum {
+    PROFILE_SAMPLE_TYPE = 1, PROFILE_SAMPLE = 2, PROFILE_MAPPING = 3, PROFILE_LOCATION = 4,
+    PROFILE_FUNCTION = 5, PROFILE_STRING_TABLE = 6, PROFILE_TIME_NANOS = 9,
+    PROFILE_DURATION_NANOS = 10, PROFILE_PERIOD_TYPE = 11, PROFILE_PERIOD = 12,
+    VALUE_TYPE_TYPE = 1, VALUE_TYPE_UNIT = 2,
+    SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2,
+    MAPPING_ID = 1, MAPPING_MEMORY_START = 2, MAPPING_MEMORY_LIMIT = 3, MAPPING_FILENAME = 5,
+    MAPPING_HAS_FUNCTIONS = 7, MAPPING_HAS_FILENAMES = 8, MAPPING_HAS_LINE_NUMBERS = 9,
+    LOCATION_ID = 1, LOCATION_MAPPING_ID = 2, LOCATION_ADDRESS = 3, LOCATION_LINE = 4,
+    LINE_FUNCTION_ID = 1, LINE_LINE = 2,
+    FUNCTION_ID = 1, FUNCTION_NAME = 2, FUNCTION_SYSTEM_NAME = 3, FUNCTION_FILENAME = 4,
+};
+enum { WIRE_VARINT = 0, WIRE_BYTES = 2 };
+
+struct pprof_sample {
+    size_t first_pc;   /* index into pprof_profile.pcs */
+    int npcs;
+};
+
+struct pprof_profile {
+    char *type[PPROF_MAX_TYPES];
+    char *unit[PPROF_MAX_TYPES];
+    int ntypes;
+    char *period_type, *period_unit;
+    int64_t period, time_nanos, duration_nanos;
+    struct pprof_sample *samples;
+    size_t nsamples, samples_cap;
+    uintptr_t *pcs;
+    size_t npcs, pcs_cap;
+    int64_t *values;   /* ntypes per sample */
+    size_t values_cap;
+};
+
+/* Grows *array (of elem-sized items, capacity *cap) to hold at least need items. */
+static int grow(void **array, size_t *cap, size_t need, size_t elem)
+{
+    size_t ncap = *cap ? *cap : 16;
+    void *n;
+
+    if (need <= *cap)
+        return 0;
+    while (ncap < need)
+        ncap *= 2;
+    n = realloc(*array, ncap * elem);
+    if (!n)
+        return -1;
+    *array = n;
+    *cap = ncap;
+    return 0;
+}
+
+pprof_profile *pprof_new(const struct pprof_value_type *types, int ntypes,
+                         struct pprof_value_type period_type, int64_t period)
+{
+    pprof_profile *p = NULL;
+
+    if (!types || ntypes < 1 || ntypes > PPROF_MAX_TYPES || !period_type.type || !period_type.unit)
+        return NULL;
+    p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->ntypes = ntypes;
+    for (int i = 0; i < ntypes; i++) {
+        if (!types[i].type || !types[i].unit)
+            goto fail;
+        p->type[i] = strdup(types[i].type);
+        p->unit[i] = strdup(types[i].unit);
+        if (!p->type[i] || !p->unit[i])
+            goto fail;
+    }
+    p->period_type = strdup(period_type.type);
+    p->period_unit = strdup(period_type.unit);
+    if (!p->period_type || !p->period_unit)
+        goto fail;
+    p->period = period;
+    return p;
+fail:
+    pprof_free(p);
+    return NULL;
+}
+
+void pprof_free(pprof_profile *p)
+{
+    if (!p)
+        return;
+    for (int i = 0; i < p->ntypes; i++) {
+        free(p->type[i]);
+        free(p->unit[i]);
+    }
+    free(p->period_type);
+    free(p->period_unit);
+    free(p->samples);
+    free(p->pcs);
+    free(p->values);
+    free(p);
+}
+
+void pprof_set_time(pprof_profile *p, int64_t time_nanos, int64_t duration_nanos)
+{
+    p->time_nanos = time_nanos;
+    p->duration_nanos = duration_nanos;
+}
+
+int pprof_add_sample(pprof_profile *p, const uintptr_t *pcs, int npcs, const int64_t *values)
+{
+    struct pprof_sample *s;
+
+    if (!p || npcs < 0 || npcs > PPROF_MAX_DEPTH || (npcs > 0 && !pcs) || !values ||
+        p->nsamples >= PPROF_MAX_SAMPLES || (size_t)npcs > PPROF_MAX_PCS - p->npcs)
+        return -1;
+    if (grow((void **)&p->samples, &p->samples_cap, p->nsamples + 1, sizeof *p->samples) < 0 ||
+        grow((void **)&p->pcs, &p->pcs_cap, p->npcs + (size_t)npcs, sizeof *p->pcs) < 0 ||
+        grow((void **)&p->values, &p->values_cap, (p->nsamples + 1) * (size_t)p->ntypes,
+             sizeof *p->values) < 0)
+        return -1;
+    s = &p->samples[p->nsamples];
+    s->first_pc = p->npcs;
+    s->npcs = npcs;
+    if (npcs > 0)
+        memcpy(&p->pcs[p->npcs], pcs, (size_t)npcs * sizeof *pcs);
+    memcpy(&p->values[p->nsamples * (size_t)p->ntypes], values, (size_t)p->ntypes * sizeof *values);
+    p->npcs += (size_t)npcs;
+    p->nsamples++;
+    return 0;
+}
+
+/* ---- the output buffer: appends are no-ops once one has failed ---- */
+
+struct pbuf {
+    unsigned char *data;
+    size_t len, cap;
+    int failed;
+};
+
+static int pbuf_reserve(struct pbuf *b, size_t more)
+{
+    if (b->failed)
+        return -1;
+    if (more > PPROF_MAX_ENCODED - b->len ||
+        grow((void **)&b->data, &b->cap, b->len + more, 1) < 0) {
+        b->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static size_t varint_put(unsigned char *out, uint64_t x)
+{
+    size_t n = 0;
+
+    while (x >= 0x80) {
+        out[n++] = (unsigned char)(x | 0x80);
+        x >>= 7;
+    }
+    out[n++] = (unsigned char)x;
+    return n;
+}
+
+static void pb_varint(struct pbuf *b, uint64_t x)
+{
+    if (pbuf_reserve(b, 10) == 0)
+        b->len += varint_put(b->data + b->len, x);
+}
+
+static void pb_uint64(struct pbuf *b, int field, uint64_t x)
+{
+    pb_varint(b, (uint64_t)field << 3 | WIRE_VARINT);
+    pb_varint(b, x);
+}
+
+/* proto3 leaves zero values out; so does Go's encoder. */
+static void pb_uint64_opt(struct pbuf *b, int field, uint64_t x)
+{
+    if (x != 0)
+        pb_uint64(b, field, x);
+}
+
+static void pb_int64_opt(struct pbuf *b, int field, int64_t x)
+{
+    pb_uint64_opt(b, field, (uint64_t)x);
+}
+
+static void pb_bytes(struct pbuf *b, int field, const void *data, size_t len)
+{
+    pb_varint(b, (uint64_t)field << 3 | WIRE_BYTES);
+    pb_varint(b, len);
+    if (len > 0 && pbuf_reserve(b, len) == 0) {
+        memcpy(b->data + b->len, data, len);
+        b->len += len;
+    }
+}
+
+static size_t pb_start(const struct pbuf *b)
+{
+    return b->len;
+}
+
+/* Closes the message (or packed field) begun at start: moves its body up and puts
+ * the tag and length in front. */
+static void pb_end(struct pbuf *b, int field, size_t start)
+{
+    unsigned char header[20];
+    size_t body = b->len - start;
+    size_t n;
+
+    if (b->failed)
+        return;
+    n = varint_put(header, (uint64_t)field << 3 | WIRE_BYTES);
+    n += varint_put(header + n, body);
+    if (pbuf_reserve(b, n) < 0)
+        return;
+    memmove(b->data + start + n, b->data + start, body);
+    memcpy(b->data + start, header, n);
+    b->len += n;
+}
+
+static void pb_packed(struct pbuf *b, int field, const uint64_t *x, size_t n)
+{
+    size_t start;
+
+    if (n == 0)
+        return;
+    start = pb_start(b);
+    for (size_t i = 0; i < n; i++)
+        pb_varint(b, x[i]);
+    pb_end(b, field, start);
+}
+
+/* ---- the string table: index 0 is "" as profile.proto requires ---- */
+
+struct strtab_entry {
+    char *s;
+    size_t len;
+    uint64_t hash;
+    uint64_t function_id;   /* the Function named by this string, 0 if none yet */
+};
+
+struct strtab {
+    struct strtab_entry *entries;
+    size_t n, cap;
+    uint32_t *slots;   /* entry index + 1; 0 is empty */
+    size_t nslots;
+};
+
+static uint64_t hash_bytes(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static int strtab_rehash(struct strtab *t, size_t nslots)
+{
+    uint32_t *slots = calloc(nslots, sizeof *slots);
+
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < t->n; i++) {
+        size_t j = t->entries[i].hash & (nslots - 1);
+        while (slots[j])
+            j = (j + 1) & (nslots - 1);
+        slots[j] = (uint32_t)(i + 1);
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->nslots = nslots;
+    return 0;
+}
+
+/* Returns the index of s in the table, adding a copy when new; -1 on allocation failure. */
+static int64_t strtab_intern(struct strtab *t, const char *s)
+{
+    size_t len = strlen(s);
+    uint64_t hash = hash_bytes(s, len);
+    size_t i;
+    struct strtab_entry *e;
+
+    if ((t->n + 1) * 2 > t->nslots && strtab_rehash(t, t->nslots ? t->nslots * 2 : 64) < 0)
+        return -1;
+    for (i = hash & (t->nslots - 1); t->slots[i]; i = (i + 1) & (t->nslots - 1)) {
+        e = &t->entries[t->slots[i] - 1];
+        if (e->hash == hash && e->len == len && memcmp(e->s, s, len) == 0)
+            return (int64_t)(t->slots[i] - 1);
+    }
+    if (grow((void **)&t->entries, &t->cap, t->n + 1, sizeof *t->entries) < 0)
+        return -1;
+    e = &t->entries[t->n];
+    e->s = malloc(len + 1);
+    if (!e->s)
+        return -1;
+    memcpy(e->s, s, len + 1);
+    e->len = len;
+    e->hash = hash;
+    e->function_id = 0;
+    t->slots[i] = (uint32_t)(t->n + 1);
+    return (int64_t)t->n++;
+}
+
+static void strtab_free(struct strtab *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(t->entries[i].s);
+    free(t->entries);
+    free(t->slots);
+}
+
+/* ---- locations and functions ---- */
+
+struct location {
+    uintptr_t pc;          /* as sampled: a return address */
+    uint64_t function_id;
+    int64_t line;
+};
+
+struct function {
+    int64_t name, file;    /* string table indices */
+};
+
+struct pc_slot {
+    uintptr_t pc;
+    uint32_t location;     /* location id (index + 1); 0 is empty */
+};
+
+struct encoder {
+    struct strtab strings;
+    struct location *locations;
+    size_t nlocations;
+    struct function *functions;
+    size_t nfunctions, functions_cap;
+    struct pc_slot *pc_slots;
+    size_t npc_slots;
+};
+
+/* Location id of pc, adding a Location when new. Returns 0 on allocation failure. */
+static uint32_t location_for_pc(struct encoder *e, uintptr_t pc)
+{
+    size_t mask = e->npc_slots - 1;
+    size_t i;
+
+    for (i = (uint64_t)pc * 0x9e3779b97f4a7c15ull >> 20 & mask; e->pc_slots[i].location;
+         i = (i + 1) & mask)
+        if (e->pc_slots[i].pc == pc)
+            return e->pc_slots[i].location;
+    /* Sized for every pc of every sample, so there is always room. */
+    e->locations[e->nlocations].pc = pc;
+    e->pc_slots[i].pc = pc;
+    e->pc_slots[i].location = (uint32_t)++e->nlocations;
+    return e->pc_slots[i].location;
+}
+
+/* Names a location's pc and links it to the Function of that name. */
+static int location_symbolize(struct encoder *e, struct location *loc, pprof_symbolizer symbolize,
+                              void *user)
+{
+    char function[PPROF_NAME_MAX], file[PPROF_FILE_MAX];
+    /* A return address: the call is the instruction before it. */
+    uintptr_t at = loc->pc ? loc->pc - 1 : 0;
+    int line = 0;
+    int64_t name, file_index;
+
+    function[0] = '\0';
+    file[0] = '\0';
+    if (!symbolize || symbolize(at, function, sizeof function, file, sizeof file, &line, user) != 0 ||
+        function[0] == '\0') {
+        snprintf(function, sizeof function, "0x%" PRIxPTR, at);
+        file[0] = '\0';
+        line = 0;
+    }
+    name = strtab_intern(&e->strings, function);
+    if (name < 0)
+        return -1;
+    if (e->strings.entries[name].function_id == 0) {
+        file_index = strtab_intern(&e->strings, file);
+        if (file_index < 0 ||
+            grow((void **)&e->functions, &e->functions_cap, e->nfunctions + 1, sizeof *e->functions) < 0)
+            return -1;
+        e->functions[e->nfunctions].name = name;
+        e->functions[e->nfunctions].file = file_index;
+        e->strings.entries[name].function_id = ++e->nfunctions;
+    }
+    loc->function_id = e->strings.entries[name].function_id;
+    loc->line = line;
+    return 0;
+}
+
+static void write_value_type(struct pbuf *b, int field, int64_t type, int64_t unit)
+{
+    size_t start = pb_start(b);
+
+    pb_int64_opt(b, VALUE_TYPE_TYPE, type);
+    pb_int64_opt(b, VALUE_TYPE_UNIT, unit);
+    pb_end(b, field, start);
+}
+
+static void write_samples(struct pbuf *b, const pprof_profile *p, struct encoder *e)
+{
+    uint64_t ids[PPROF_MAX_DEPTH];
+    uint64_t values[PPROF_MAX_TYPES];
+
+    for (size_t s = 0; s < p->nsamples; s++) {
+        const struct pprof_sample *sample = &p->samples[s];
+        size_t start = pb_start(b);
+
+        for (int i = 0; i < sample->npcs; i++)
+            ids[i] = location_for_pc(e, p->pcs[sample->first_pc + (size_t)i]);
+        for (int i = 0; i < p->ntypes; i++)
+            values[i] = (uint64_t)p->values[s * (size_t)p->ntypes + (size_t)i];
+        pb_packed(b, SAMPLE_LOCATION_ID, ids, (size_t)sample->npcs);
+        pb_packed(b, SAMPLE_VALUE, values, (size_t)p->ntypes);
+        pb_end(b, PROFILE_SAMPLE, start);
+    }
+}
+
+static void write_mapping(struct pbuf *b, int64_t filename)
+{
+    size_t start = pb_start(b);
+
+    pb_uint64(b, MAPPING_ID, 1);
+    pb_uint64_opt(b, MAPPING_MEMORY_START, 0);
+    pb_uint64(b, MAPPING_MEMORY_LIMIT, UINTPTR_MAX);
+    pb_int64_opt(b, MAPPING_FILENAME, filename);
+    pb_uint64(b, MAPPING_HAS_FUNCTIONS, 1);
+    pb_uint64(b, MAPPING_HAS_FILENAMES, 1);
+    pb_uint64(b, MAPPING_HAS_LINE_NUMBERS, 1);
+    pb_end(b, PROFILE_MAPPING, start);
+}
+
+static void write_locations(struct pbuf *b, const struct encoder *e)
+{
+    for (size_t i = 0; i < e->nlocations; i++) {
+        const struct location *loc = &e->locations[i];
+        size_t start = pb_start(b);
+        size_t line_start;
+
+        pb_uint64(b, LOCATION_ID, i + 1);
+        pb_uint64(b, LOCATION_MAPPING_ID, 1);
+        pb_uint64_opt(b, LOCATION_ADDRESS, loc->pc ? loc->pc - 1 : 0);
+        line_start = pb_start(b);
+        pb_uint64(b, LINE_FUNCTION_ID, loc->function_id);
+        pb_int64_opt(b, LINE_LINE, loc->line);
+        pb_end(b, LOCATION_LINE, line_start);
+        pb_end(b, PROFILE_LOCATION, start);
+    }
+}
+
+static void write_functions(struct pbuf *b, const struct encoder *e)
+{
+    for (size_t i = 0; i < e->nfunctions; i++) {
+        size_t start = pb_start(b);
+
+        pb_uint64(b, FUNCTION_ID, i + 1);
+        pb_int64_opt(b, FUNCTION_NAME, e->functions[i].name);
+        pb_int64_opt(b, FUNCTION_SYSTEM_NAME, e->functions[i].name);
+        pb_int64_opt(b, FUNCTION_FILENAME, e->functions[i].file);
+        pb_end(b, PROFILE_FUNCTION, start);
+    }
+}
+
+/* Gzips in[0..len) into a malloc'd buffer (Go's profiles are gzip, not zlib). */
+static int gzip_buffer(const unsigned char *in, size_t len, unsigned char **out, size_t *out_len)
+{
+    z_stream zs;
+    unsigned char *buf = NULL;
+    uLong bound;
+    int rc = -1;
+
+    memset(&zs, 0, sizeof zs);
+    /* windowBits 15 + 16 asks for the gzip wrapper; fastest level, as Go uses. */
+    if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return -1;
+    bound = deflateBound(&zs, (uLong)len);
+    buf = malloc(bound);
+    if (!buf)
+        goto done;
+    zs.next_in = (Bytef *)in;
+    zs.avail_in = (uInt)len;
+    zs.next_out = buf;
+    zs.avail_out = (uInt)bound;
+    if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
+        goto done;
+    *out = buf;
+    *out_len = zs.total_out;
+    buf = NULL;
+    rc = 0;
+done:
+    deflateEnd(&zs);
+    free(buf);
+    return rc;
+}
+
+int pprof_encode(pprof_profile *p, pprof_symbolizer symbolize, void *user, int gzip,
+                 unsigned char **out, size_t *out_len)
+{
+    struct encoder e;
+    struct pbuf b = {0};
+    int64_t type[PPROF_MAX_TYPES], unit[PPROF_MAX_TYPES], period_type, period_unit;
+    int64_t exe_name = 0;
+    char exe[PPROF_FILE_MAX];
+    ssize_t exe_len;
+    int rc = -1;
+
+    memset(&e, 0, sizeof e);
+    if (!p || !out || !out_len)
+        return -1;
+
+    /* Intern every string before writing: the table goes out whole. */
+    if (strtab_intern(&e.strings, "") < 0)
+        goto done;
+    for (int i = 0; i < p->ntypes; i++) {
+        type[i] = strtab_intern(&e.strings, p->type[i]);
+        unit[i] = strtab_intern(&e.strings, p->unit[i]);
+        if (type[i] < 0 || unit[i] < 0)
+            goto done;
+    }
+    period_type = strtab_intern(&e.strings, p->period_type);
+    period_unit = strtab_intern(&e.strings, p->period_unit);
+    if (period_type < 0 || period_unit < 0)
+        goto done;
+    exe_len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (exe_len > 0) {
+        exe[exe_len] = '\0';
+        exe_name = strtab_intern(&e.strings, exe);
+        if (exe_name < 0)
+            goto done;
+    }
+
+    /* Two slots per pc keep the open-addressed pc table at most half full. */
+    e.npc_slots = 16;
+    while (e.npc_slots < 2 * p->npcs + 2)
+        e.npc_slots *= 2;
+    e.pc_slots = calloc(e.npc_slots, sizeof *e.pc_slots);
+    e.locations = calloc(p->npcs + 1, sizeof *e.locations);
+    if (!e.pc_slots || !e.locations)
+        goto done;
+    for (size_t i = 0; i < p->npcs; i++)
+        location_for_pc(&e, p->pcs[i]);
+    for (size_t i = 0; i < e.nlocations; i++)
+        if (location_symbolize(&e, &e.locations[i], symbolize, user) < 0)
+            goto done;
+
+    for (int i = 0; i < p->ntypes; i++)
+        write_value_type(&b, PROFILE_SAMPLE_TYPE, type[i], unit[i]);
+    write_samples(&b, p, &e);
+    write_mapping(&b, exe_name);
+    write_locations(&b, &e);
+    write_functions(&b, &e);
+    for (size_t i = 0; i < e.strings.n; i++)
+        pb_bytes(&b, PROFILE_STRING_TABLE, e.strings.entries[i].s, e.strings.entries[i].len);
+    pb_int64_opt(&b, PROFILE_TIME_NANOS, p->time_nanos);
+    pb_int64_opt(&b, PROFILE_DURATION_NANOS, p->duration_nanos);
+    write_value_type(&b, PROFILE_PERIOD_TYPE, period_type, period_unit);
+    pb_int64_opt(&b, PROFILE_PERIOD, p->period);
+    if (b.failed)
+        goto done;
+
+    if (gzip) {
+        if (gzip_buffer(b.data, b.len, out, out_len) < 0)
+            goto done;
+    } else {
+        *out = b.data;
+        *out_len = b.len;
+        b.data = NULL;
+    }
+    rc = 0;
+done:
+    free(b.data);
+    strtab_free(&e.strings);
+    free(e.locations);
+    free(e.functions);
+    free(e.pc_slots);
+    return rc;
+}
+
+int pprof_symbolize_with_stacks(uintptr_t pc, char *function, size_t function_len,
+                                char *file, size_t file_len, int *line, void *user)
+{
+    struct stacks_frame frame;
+    int rc = stacks_symbolize(pc, &frame);
+
+    if (function_len > 0)
+        snprintf(function, function_len, "%s", frame.function);
+    if (file_len > 0)
+        snprintf(file, file_len, "%s", frame.file);
+    if (line)
+        *line = frame.line;
+    return rc == 0 ? 0 : -1;
+}
+
+/* ---- legacy text ---- */
+
+void pprof_text_printf(struct pprof_text *t, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (t->failed)
+        return;
+    if (t->cap == 0 && grow((void **)&t->data, &t->cap, 4096, 1) < 0)
+        goto fail;
+    va_start(ap, fmt);
+    n = vsnprintf(t->data + t->len, t->cap - t->len, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        goto fail;
+    if ((size_t)n >= t->cap - t->len) {
+        if ((size_t)n >= PPROF_TEXT_MAX - t->len ||
+            grow((void **)&t->data, &t->cap, t->len + (size_t)n + 1, 1) < 0)
+            goto fail;
+        va_start(ap, fmt);
+        vsnprintf(t->data + t->len, t->cap - t->len, fmt, ap);
+        va_end(ap);
+    }
+    t->len += (size_t)n;
+    return;
+fail:
+    t->failed = 1;
+}
+
+void pprof_text_stack(struct pprof_text *t, const uintptr_t *pcs, int npcs)
+{
+    struct stacks_frame frame;
+
+    for (int i = 0; i < npcs; i++)
+        pprof_text_printf(t, " 0x%" PRIxPTR, pcs[i]);
+    pprof_text_printf(t, "\n");
+    for (int i = 0; i < npcs; i++) {
+        uintptr_t at = pcs[i] ? pcs[i] - 1 : 0;
+
+        if (stacks_symbolize(at, &frame) == 0)
+            pprof_text_printf(t, "#\t0x%" PRIxPTR "\t%s+0x%" PRIxPTR "\t%s:%d\n", at,
+                              frame.function, frame.offset, frame.file, frame.line);
+        else
+            pprof_text_printf(t, "#\t0x%" PRIxPTR "\n", at);
+    }
+    pprof_text_printf(t, "\n");
+}
+
+int pprof_text_finish(struct pprof_text *t, char **out, size_t *out_len)
+{
+    int rc = -1;
+
+    if (t->cap == 0)
+        pprof_text_printf(t, "%s", "");
+    if (!t->failed) {
+        *out = t->data;
+        *out_len = t->len;
+        t->data = NULL;
+        rc = 0;
+    }
+    free(t->data);
+    memset(t, 0, sizeof *t);
+    return rc;
+}
