@@ -25,7 +25,8 @@
  *
  * Program counters follow the return-address convention of Go and pprof: every pc
  * stored is the address after the instruction the frame was executing (for the
- * interrupted innermost frame, its pc + 1), and symbolization looks up pc - 1.
+ * interrupted innermost frame, its pc + 1). Symbolization names the exact pc it is
+ * given, so callers pass pc - 1 to name the call.
  *
  * Symbolization: libdwfl on the running process (modules from /proc/self/maps),
  * function names from DWARF, including functions inlined at the pc (a small static
@@ -516,7 +517,7 @@ done:
 /* Under symbol_lock. Returns the number of frames (>= 1), or 0 when unknown. */
 static int symbolize_dwfl(uintptr_t pc, struct stacks_frame *frames, int max)
 {
-    Dwarf_Addr addr = pc - 1;
+    Dwarf_Addr addr = pc;
     Dwfl_Module *mod = dwfl_addrmodule(dwfl, addr);
     GElf_Off offset = 0;
     GElf_Sym sym;
@@ -535,7 +536,7 @@ static int symbolize_dwfl(uintptr_t pc, struct stacks_frame *frames, int max)
         return 0;
     frame_unknown(&frames[0], pc);
     copy_function_name(frames[0].function, sizeof frames[0].function, name);
-    frames[0].offset = (uintptr_t)offset + 1;
+    frames[0].offset = (uintptr_t)offset;
     line = dwfl_module_getsrc(mod, addr);
     if (line) {
         int lineno = 0;
@@ -551,12 +552,12 @@ static int symbolize_dladdr(uintptr_t pc, struct stacks_frame *frames)
 {
     Dl_info info;
     const ElfW(Sym) *sym = NULL;
-    uintptr_t addr = pc - 1, start;
+    uintptr_t start;
 
-    if (!dladdr1((void *)addr, &info, (void **)&sym, RTLD_DL_SYMENT) || !info.dli_sname || !sym)
+    if (!dladdr1((void *)pc, &info, (void **)&sym, RTLD_DL_SYMENT) || !info.dli_sname || !sym)
         return 0;
     start = (uintptr_t)info.dli_saddr;
-    if (addr < start || addr >= start + sym->st_size)
+    if (pc < start || pc >= start + sym->st_size)
         return 0;
     frame_unknown(&frames[0], pc);
     copy_function_name(frames[0].function, sizeof frames[0].function, info.dli_sname);
@@ -572,7 +573,7 @@ int stacks_symbolize_inline(uintptr_t pc, struct stacks_frame *frames, int max)
     if (!frames || max <= 0)
         return -1;
     frame_unknown(&frames[0], pc);
-    if (pc <= 1)
+    if (pc == 0)
         return -1;
 
     pthread_mutex_lock(&symbol_lock);

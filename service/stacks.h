@@ -8,8 +8,8 @@
  *
  * The pcs stored are return addresses, as in Go and pprof: the address after the
  * instruction each frame was executing (the interrupted frame's pc + 1). Symbolizing
- * names the instruction before the pc, so pass pcs from these functions, not function
- * addresses.
+ * names the exact pc given: pass a captured pc - 1 to name the call, as Go's
+ * runtime.CallersFrames and pprof do.
  *
  * Another thread's stack is taken with the signal stacks_signal(); a thread that
  * blocks it shows as not answering. The handler is installed with SA_RESTART, but
