@@ -82,10 +82,10 @@ static char capture_init_error[128];
 /* ThreadSanitizer delivers a signal that arrives outside a blocking call later, from
  * its own code, passing a copy of the context taken when it arrived; by then the stack
  * has moved on and the copy cannot be unwound safely. The handler's own stack is
- * always live, so it is unwound instead: when the kernel's signal frame is among the
- * first frames (the signal was delivered at once, inside a blocking call), everything
- * up to it is dropped and the stack starts at the interrupted function; otherwise only
- * the handler is dropped and the stack starts in the sanitizer's code that ran it. */
+ * always live, so it is unwound instead. When the signal was delivered at once (inside
+ * a blocking call) libunwind flags the frame it interrupted (the one unwound through
+ * the kernel's signal frame) and the stack starts there; otherwise only the handler
+ * is dropped and the stack starts in the sanitizer's code that ran it. */
 #define SIGNAL_FRAME_SEARCH 12
 
 static int unwind_interrupted(void *ucontext, uintptr_t *pcs, int max)
@@ -98,11 +98,13 @@ static int unwind_interrupted(void *ucontext, uintptr_t *pcs, int max)
     unw_getcontext(&context);
     if (unw_init_local(&cursor, &context) < 0)
         return 0;
-    for (int i = 0; i < SIGNAL_FRAME_SEARCH && !found; i++) {
-        if (unw_is_signal_frame(&cursor) > 0)
-            found = 1;
+    for (int i = 0; i < SIGNAL_FRAME_SEARCH; i++) {
         if (unw_step(&cursor) <= 0)
             break;
+        if (unw_is_signal_frame(&cursor) > 0) {
+            found = 1;
+            break;
+        }
     }
     if (!found && (unw_init_local(&cursor, &context) < 0 || unw_step(&cursor) <= 0))
         return 0;

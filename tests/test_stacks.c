@@ -443,15 +443,16 @@ static void test_stacks_capture_thread_from_two_threads(void **state)
     pthread_join(target, NULL);
 }
 
-#define MANY_THREADS 300   /* more than one signalling batch */
+#define MANY_THREADS 40
+#define MANY_CAPTURES 600   /* each thread several times: more than two signalling batches */
 
 static void test_stacks_capture_threads_many_at_once(void **state)
 {
     static struct parked p[MANY_THREADS];
     static pthread_t t[MANY_THREADS];
-    static pid_t tids[MANY_THREADS + 1];
-    static uintptr_t pcs[(MANY_THREADS + 1) * 16];
-    static int depths[MANY_THREADS + 1];
+    static pid_t tids[MANY_CAPTURES + 1];
+    static uintptr_t pcs[(MANY_CAPTURES + 1) * 16];
+    static int depths[MANY_CAPTURES + 1];
     pthread_t gone;
 
     (void)state;
@@ -460,20 +461,20 @@ static void test_stacks_capture_threads_many_at_once(void **state)
         p[i] = init;
         assert_int_equal(pthread_create(&t[i], NULL, parked_main, &p[i]), 0);
     }
-    for (int i = 0; i < MANY_THREADS; i++) {
+    for (int i = 0; i < MANY_THREADS; i++)
         parked_wait_ready(&p[i]);
-        tids[i] = p[i].tid;
-    }
-    assert_int_equal(pthread_create(&gone, NULL, record_tid_main, &tids[MANY_THREADS]), 0);
+    for (int i = 0; i < MANY_CAPTURES; i++)
+        tids[i] = p[i % MANY_THREADS].tid;
+    assert_int_equal(pthread_create(&gone, NULL, record_tid_main, &tids[MANY_CAPTURES]), 0);
     pthread_join(gone, NULL);
 
-    assert_int_equal(stacks_capture_threads(tids, MANY_THREADS + 1, pcs, 16, depths, 2000),
-                     MANY_THREADS);
-    for (int i = 0; i < MANY_THREADS; i++) {
+    assert_int_equal(stacks_capture_threads(tids, MANY_CAPTURES + 1, pcs, 16, depths, 2000),
+                     MANY_CAPTURES);
+    for (int i = 0; i < MANY_CAPTURES; i++) {
         assert_true(depths[i] > 0 && depths[i] <= 16);
         assert_true(find_function(pcs + i * 16, depths[i], "stacks_test_parked_in_cond_wait") >= 0);
     }
-    assert_int_equal(depths[MANY_THREADS], -1);
+    assert_int_equal(depths[MANY_CAPTURES], -1);
 
     for (int i = 0; i < MANY_THREADS; i++) {
         parked_release(&p[i]);
