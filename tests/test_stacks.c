@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -156,6 +157,29 @@ static void test_stacks_symbolize_garbage_pc_is_unknown(void **state)
         assert_int_equal(f.line, 0);
         assert_int_equal(f.pc, garbage[i]);
     }
+}
+
+/* A library loaded after the symbolizer read the process's modules is found once
+ * the (rate-limited, once a second) re-read comes round. */
+static void test_stacks_symbolize_finds_libraries_loaded_later(void **state)
+{
+    struct stacks_frame f;
+    uintptr_t pcs[4];
+    void *lib, *fn;
+
+    (void)state;
+    assert_true(stacks_capture_self(pcs, 4, 0) > 0);
+    assert_int_equal(stacks_symbolize(pcs[0] - 1, &f), 0);   /* modules read now */
+    lib = dlopen("libpcre2-8.so.0", RTLD_NOW | RTLD_LOCAL);
+    if (!lib)
+        skip();
+    fn = dlsym(lib, "pcre2_compile_8");
+    assert_non_null(fn);
+    usleep(1100 * 1000);
+    assert_int_equal(stacks_symbolize((uintptr_t)fn, &f), 0);
+    assert_string_equal(f.function, "pcre2_compile_8");
+    assert_int_equal(f.offset, 0);
+    dlclose(lib);
 }
 
 /* ---- other threads ------------------------------------------------------------- */
@@ -496,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_stacks_capture_self_skips_frames_and_respects_max),
         cmocka_unit_test(test_stacks_symbolize_names_inlined_functions),
         cmocka_unit_test(test_stacks_symbolize_garbage_pc_is_unknown),
+        cmocka_unit_test(test_stacks_symbolize_finds_libraries_loaded_later),
         cmocka_unit_test(test_stacks_capture_thread_in_cond_wait),
         cmocka_unit_test(test_stacks_capture_thread_in_nanosleep_and_epoll_wait),
         cmocka_unit_test(test_stacks_capture_thread_gone_returns_minus_one),
