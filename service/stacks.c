@@ -1,27 +1,34 @@
 /* stacks: stack capture and symbolization. See stacks.h.
  *
- * Own stack: libunwind's unw_backtrace. Measured on this code base (15 frames, warm,
- * gcc -O2): a frame-pointer walk 41 ns, unw_backtrace 161 ns, an unw_step loop 45 us.
- * The frame-pointer walk is faster but stops or goes wrong at the first frame of a
- * library built without frame pointers (libc, libevent: a mutex taken in a libevent
- * callback), so unw_backtrace (DWARF CFI, with libunwind's per-thread trace cache) is
- * used; 160 ns is small beside the contention or allocation being sampled.
+ * Own stack: libunwind's unw_backtrace. Measured on the build machine (15 frames,
+ * warm, gcc -O2 -fno-omit-frame-pointer): a frame-pointer walk 41 ns, unw_backtrace
+ * 161 ns, an unw_step loop 45 us. The frame-pointer walk is faster but stops or goes
+ * wrong at the first frame of a library built without frame pointers (libc, libevent:
+ * a mutex taken in a libevent callback), so unw_backtrace (DWARF CFI, with libunwind's
+ * per-thread trace cache) is used; 160 ns is small beside the contention or
+ * allocation being sampled.
  *
  * Other threads: the target runs the handler of a real-time signal sent with
- * rt_tgsigqueueinfo, whose value carries a token (generation and slot index). The
- * handler claims the slot with a compare-and-swap on that token, unwinds from the
- * interrupted context into it, marks it done and posts a semaphore. The caller waits
- * for the posts until its deadline, then closes every unclaimed slot with the same
- * compare-and-swap, so a late handler (a thread that had the signal blocked, or a
- * signal ThreadSanitizer deferred) finds its token gone and writes nothing. Threads
- * are signalled in batches of CAPTURE_BATCH so a dump of thousands of threads waits
- * for stragglers once per batch, not once per thread. The handler uses no locks of
- * ours and no malloc: libunwind's local unwinder is documented async-signal-safe and
- * sem_post is too. The unwinder is warmed up in stacks_init so its one-time setup does
- * not run in a handler. Because the signal is installed with SA_RESTART, a thread
- * blocked in pthread_cond_wait or a mutex carries on waiting; calls the kernel never
- * restarts (nanosleep, epoll_wait, sem_timedwait, poll) return EINTR, as they do for
- * any signal, and their callers must loop (libevent does).
+ * rt_tgsigqueueinfo (tgkill with a value), the value carrying a token (generation and
+ * slot index) so an answer can be matched to its request. The handler claims the slot
+ * with a compare-and-swap on that token, unwinds from the interrupted context into it,
+ * marks it done and posts a semaphore. The caller waits for the posts until its
+ * deadline, then closes every unclaimed slot with the same compare-and-swap, so a late
+ * handler (a thread that had the signal blocked, or a signal ThreadSanitizer deferred)
+ * finds its token gone and writes nothing. Threads are signalled in batches of
+ * CAPTURE_BATCH so a dump of thousands of threads waits for stragglers once per batch,
+ * not once per thread.
+ *
+ * The handler takes no lock of ours and never allocates: libunwind's local unwinder is
+ * documented async-signal-safe (its own caches are guarded with signals blocked) and so
+ * is sem_post; the unwinder is warmed up in stacks_init so its one-time setup does not
+ * run in a handler. One caveat: unwinding code not seen before asks the dynamic loader
+ * for the loaded objects (dl_iterate_phdr), so a thread interrupted while its own
+ * dlopen updates that list could read it half-made; orderd does not dlopen while
+ * serving. With SA_RESTART a thread blocked in pthread_cond_wait or a mutex carries on
+ * waiting; calls the kernel never restarts (nanosleep, epoll_wait, sem_timedwait,
+ * poll) return EINTR, as they do for any signal, and their callers must loop (libevent
+ * does).
  *
  * Program counters follow the return-address convention of Go and pprof: every pc
  * stored is the address after the instruction the frame was executing (for the
@@ -85,10 +92,12 @@ static char capture_init_error[128];
  * always live, so it is unwound instead. When the signal was delivered at once (inside
  * a blocking call) libunwind flags the frame it interrupted (the one unwound through
  * the kernel's signal frame) and the stack starts there; otherwise only the handler
- * is dropped and the stack starts in the sanitizer's code that ran it. */
+ * is dropped and the stack starts in the sanitizer's code that ran it. Inlined, so
+ * that the handler is the one frame to drop. */
 #define SIGNAL_FRAME_SEARCH 12
 
-static int unwind_interrupted(void *ucontext, uintptr_t *pcs, int max)
+static inline __attribute__((always_inline)) int unwind_interrupted(void *ucontext,
+                                                                    uintptr_t *pcs, int max)
 {
     unw_context_t context;
     unw_cursor_t cursor;

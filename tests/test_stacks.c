@@ -320,6 +320,39 @@ static void test_stacks_capture_thread_in_nanosleep_and_epoll_wait(void **state)
     close(epoller.epoll_fd);
 }
 
+/* A thread running its own code, not waiting in libc: the signal lands anywhere in
+ * it (under ThreadSanitizer, at the next intercepted call: the memset). */
+NOT_INLINED static void stacks_test_spinning(struct sleeper *s)
+{
+    unsigned char buf[64];
+    atomic_store(&s->tid, gettid());
+    for (unsigned i = 0; !atomic_load(&s->stop); i++)
+        memset(buf, (int)i, sizeof buf);
+}
+
+static void *spinner_main(void *arg)
+{
+    stacks_test_spinning(arg);
+    return NULL;
+}
+
+static void test_stacks_capture_thread_running_user_code(void **state)
+{
+    struct sleeper spinner = {0};
+    pthread_t t;
+    uintptr_t pcs[STACKS_MAX_DEPTH];
+
+    (void)state;
+    assert_int_equal(pthread_create(&t, NULL, spinner_main, &spinner), 0);
+    for (int round = 0; round < 3; round++) {
+        int n = stacks_capture_thread(wait_for_tid(&spinner.tid), pcs, STACKS_MAX_DEPTH, 2000);
+        assert_true(n > 0);
+        assert_true(find_function(pcs, n, "stacks_test_spinning") >= 0);
+    }
+    atomic_store(&spinner.stop, 1);
+    pthread_join(t, NULL);
+}
+
 static void *record_tid_main(void *arg)
 {
     *(pid_t *)arg = gettid();
@@ -523,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_stacks_symbolize_finds_libraries_loaded_later),
         cmocka_unit_test(test_stacks_capture_thread_in_cond_wait),
         cmocka_unit_test(test_stacks_capture_thread_in_nanosleep_and_epoll_wait),
+        cmocka_unit_test(test_stacks_capture_thread_running_user_code),
         cmocka_unit_test(test_stacks_capture_thread_gone_returns_minus_one),
         cmocka_unit_test(test_stacks_capture_thread_ignores_late_answer),
         cmocka_unit_test(test_stacks_capture_thread_from_two_threads),
