@@ -52,8 +52,10 @@ struct thread_record {
     uint64_t creator_id;                 /* 0: not created by a registered thread */
     char name[NAME_LEN];
     pid_t tid;
+    int64_t created_ns;
     int ncreation;
     uintptr_t creation[CREATION_DEPTH];
+    /* Set by the creator before pthread_create, which hands them to the new thread. */
     void *(*fn)(void *);
     void *arg;
 };
@@ -131,6 +133,7 @@ static struct thread_record *reserve(const char *name, enum threads_role role,
     rec->creator_id = self ? self->id : 0;
     snprintf(rec->name, sizeof rec->name, "%s", name ? name : "thread");
     rec->tid = 0;
+    rec->created_ns = coarse_now_ns();
     rec->ncreation = ncreation;
     if (ncreation > 0)
         memcpy(rec->creation, creation, (size_t)ncreation * sizeof *creation);
@@ -290,7 +293,7 @@ struct thread_view {
     char name[NAME_LEN];
     int role, state;
     const char *wait_reason;
-    int64_t since_ns;
+    int64_t since_ns, created_ns;
     pid_t tid;
     int ncreation;
     uintptr_t creation[CREATION_DEPTH];
@@ -344,6 +347,7 @@ static int dump_collect(struct dump *d)
         v->wait_reason = atomic_load_explicit(&rec->wait_reason, memory_order_relaxed);
         v->since_ns = atomic_load_explicit(&rec->since_ns, memory_order_relaxed);
         v->tid = rec->tid;
+        v->created_ns = rec->created_ns;
         v->ncreation = rec->ncreation;
         memcpy(v->creation, rec->creation, (size_t)rec->ncreation * sizeof *rec->creation);
     }
@@ -547,14 +551,15 @@ static void text_debug2(struct pprof_text *t, struct dump *d)
     qsort(d->order, (size_t)d->n, sizeof *d->order, compare_id_order);
     for (int i = 0; i < d->n; i++) {
         const struct thread_view *v = d->order[i];
-        int64_t waited = now - v->since_ns;
+        int64_t waited = now - v->since_ns, age = now - v->created_ns;
         char creator[40] = "";
 
-        pprof_text_printf(t, "thread %" PRIu64 " [%s%s%s, %.1fs]: name=%s role=%s tid=%d\n",
+        pprof_text_printf(t, "thread %" PRIu64 " [%s%s%s, %.1fs]: name=%s role=%s tid=%d age=%.1fs\n",
                           v->id, threads_state_name(v->state), v->wait_reason ? ": " : "",
                           v->wait_reason ? v->wait_reason : "",
                           (double)(waited > 0 ? waited : 0) / 1e9, v->name,
-                          threads_role_name(v->role), (int)v->tid);
+                          threads_role_name(v->role), (int)v->tid,
+                          (double)(age > 0 ? age : 0) / 1e9);
         if (v->depth < 0)
             pprof_text_printf(t, "(no answer)\n");
         for (int k = 0; k < v->depth; k++)

@@ -76,10 +76,11 @@ const char *threads_state_name(enum threads_state state);
  *
  * debug=2, the layout of Go's goroutine?debug=2: every thread in registry order
  * (ids count from 1), its state, the wait reason when set and the time since the
- * last state change, its stack, and the function that called threads_spawn with the
- * registered thread it ran in (none for threads_register_self):
+ * last state change, its name, role, kernel tid and time since it registered, its
+ * stack, and the function that called threads_spawn with the registered thread it
+ * ran in (none for threads_register_self):
  *
- *   thread 17 [idle: queue_pop, 12.3s]: name=worker-3 role=worker tid=12345
+ *   thread 17 [idle: queue_pop, 12.3s]: name=worker-3 role=worker tid=12345 age=60.2s
  *   queue_pop(...)
  *   	service/queue.c:88 +0x53
  *   worker_main(...)

@@ -252,6 +252,18 @@ static void test_threads_dump_debug2_shows_state_and_creator(void **state)
     /* One block, in order: header, the stack, then where it was created. */
     p = strstr(text, "]: name=worker-3 role=worker tid=");
     assert_non_null(p);
+    {
+        const char *line = p;
+        unsigned long long id;
+        double waited, age;
+        int tid = 0;
+        while (line > text && line[-1] != '\n')
+            line--;
+        assert_int_equal(sscanf(line, "thread %llu [idle: test_queue_pop, %lfs]: name=worker-3 "
+                                      "role=worker tid=%d age=%lfs\n", &id, &waited, &tid, &age), 4);
+        assert_true(id > 1 && tid > 0);
+        assert_true(waited >= 0 && waited < 60 && age >= waited - 0.1 && age < 60);
+    }
     p = strstr(p, "threads_test_worker_parked(...)\n\t");
     assert_non_null(p);
     assert_non_null(strstr(p, "tests/test_threads.c:"));
@@ -261,6 +273,11 @@ static void test_threads_dump_debug2_shows_state_and_creator(void **state)
     snprintf(expect, sizeof expect, "thread 1 [running, ");
     assert_true(strncmp(text, expect, strlen(expect)) == 0);
     assert_non_null(strstr(text, "]: name=main role=main tid="));
+    p = strstr(text, "\n\n");
+    assert_non_null(p);
+    *p = '\0';
+    assert_null(strstr(text, "created by"));
+    assert_non_null(strstr(text, "\ntest_threads_dump_debug2_shows_state_and_creator(...)\n\t"));
     free(text);
     release_parked();
 }
