@@ -5,6 +5,9 @@ set -u
 BUILD=${BUILD:-build}
 export ORDERD_BIN=${ORDERD_BIN:-$BUILD/orderd}
 export LOADLAB_BIN=${LOADLAB_BIN:-$BUILD/loadlab}
+# Sanitizer findings must fail the run, in the tests and in the binaries they start.
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
 cd "$(dirname "$0")/.."
 if [ $# -gt 0 ]; then
   tests=("$@")
@@ -18,10 +21,11 @@ else
 fi
 passed=0; failed=0; failed_names=()
 for t in "${tests[@]}"; do
-  [ -x "$t" ] || t="$BUILD/tests/$t"
+  [ -e "$t" ] || t="$BUILD/tests/$t"
   echo "=== $(basename "$t")"
   start=$(date +%s)
-  if timeout 300 bash -c '"$@"' _ "$t"; then
+  case "$t" in *.sh) cmd=(bash "$t") ;; *) cmd=("$t") ;; esac
+  if timeout 300 "${cmd[@]}"; then
     passed=$((passed + 1))
   else
     failed=$((failed + 1)); failed_names+=("$(basename "$t")")

@@ -4,7 +4,17 @@
  * that thread itself: stacks_capture_thread() sends it a real-time signal whose
  * handler walks the stack with an async-signal-safe unwinder (libunwind's local-only
  * mode) into a slot the caller then reads. Symbolization (function, file:line) uses
- * libdw on the running process and is cached; it must not run in a signal handler. */
+ * libdw on the running process and is cached; it must not run in a signal handler.
+ *
+ * The pcs stored are return addresses, as in Go and pprof: the address after the
+ * instruction each frame was executing (the interrupted frame's pc + 1). Symbolizing
+ * names the exact pc given: pass a captured pc - 1 to name the call, as Go's
+ * runtime.CallersFrames and pprof do.
+ *
+ * Another thread's stack is taken with the signal stacks_signal(); a thread that
+ * blocks it shows as not answering. The handler is installed with SA_RESTART, but
+ * nanosleep, epoll_wait, poll and sem_timedwait fail with EINTR when it runs, as
+ * with any signal: their callers must retry. */
 #ifndef ORDERD_STACKS_H
 #define ORDERD_STACKS_H
 
@@ -26,6 +36,9 @@ struct stacks_frame {
  * Returns 0, or -1 with err filled. Call once, before threads are spawned. */
 int stacks_init(char *err, size_t errlen);
 
+/* The real-time signal used to capture other threads (SIGRTMIN + 5). */
+int stacks_signal(void);
+
 /* Walks the calling thread's stack, skipping `skip` innermost frames (the capture
  * itself is never included). Returns the number of pcs stored (0..max). */
 int stacks_capture_self(uintptr_t *pcs, int max, int skip);
@@ -35,8 +48,22 @@ int stacks_capture_self(uintptr_t *pcs, int max, int skip);
  * timeout_ms (gone, or signals blocked). Serialized internally: safe from any thread. */
 int stacks_capture_thread(pid_t tid, uintptr_t *pcs, int max, int timeout_ms);
 
-/* Names the code at pc. Always fills *out (function "?" when unknown).
+/* Captures n threads at once: thread i's stack goes to pcs[i*max ..], its depth to
+ * depths[i] (-1: no answer). Threads are signalled in batches of 256, each batch
+ * waiting at most timeout_ms, so stragglers cost one timeout per batch, not per
+ * thread. Returns the number of threads that answered. */
+int stacks_capture_threads(const pid_t *tids, int n, uintptr_t *pcs, int max, int *depths,
+                           int timeout_ms);
+
+/* Names the code at pc: the innermost function there, which may be one inlined into
+ * the function that owns the machine code. Always fills *out (function "?" when unknown).
  * Returns 0 when the function is known, -1 otherwise. Thread-safe. */
 int stacks_symbolize(uintptr_t pc, struct stacks_frame *out);
+
+/* Names the code at pc and the functions it is inlined into, innermost first (the
+ * function stacks_symbolize names comes first, the function that owns the machine
+ * code last). Fills up to max frames (at most 4) and returns how many, or -1 when the
+ * function is unknown (frames[0] is then "?"). Thread-safe. */
+int stacks_symbolize_inline(uintptr_t pc, struct stacks_frame *frames, int max);
 
 #endif
