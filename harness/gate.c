@@ -675,8 +675,10 @@ char *gate_format_observed(const struct gate_spec *spec, double value, char *buf
         format_bytes(value, "/s", buf, buflen);
         break;
     case DIM_RATIO:
-    case DIM_LOAD:
         snprintf(buf, buflen, "%.3g%%", value * 100);
+        break;
+    case DIM_LOAD:
+        snprintf(buf, buflen, "%.3gs/s", value);
         break;
     case DIM_ANY:
         snprintf(buf, buflen, "%.6g", value);

@@ -707,7 +707,7 @@ static int fire_due_events(struct run *r)
 static void start_wrk(struct run *r, enum stage stage)
 {
     char threads[16], conns[16], secs[32], timeout[32], url[URL_MAX * 2], lua[PATH_MAX + 16];
-    char logpath[PATH_MAX + 32], env_summary[PATH_MAX + 64], env_script[SCENARIO_MAX_TEXT + 32];
+    char logname[32], logpath[PATH_MAX + 32], env_summary[PATH_MAX + 64], env_script[SCENARIO_MAX_TEXT + 32];
     char env_method[64], env_body[SCENARIO_MAX_TEXT + 32], env_type[200], msg[400];
     char *env[6] = {NULL};
     size_t nenv = 0;
@@ -738,8 +738,8 @@ static void start_wrk(struct run *r, enum stage stage)
         env[nenv++] = env_type;
     }
     spec.env_add = env;
-    snprintf(logpath, sizeof logpath, "wrk-%s.log", stage_names[stage]);
-    log = open_log(r, logpath, logpath, sizeof logpath);
+    snprintf(logname, sizeof logname, "wrk-%s.log", stage_names[stage]);
+    log = open_log(r, logname, logpath, sizeof logpath);
     if (log < 0)
         return;
     spec.stdout_fd = log;

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#define NAME_WIDTH_MAX 48
+#define NAME_WIDTH_MAX 40
 
 const char *summary_gate_result(const struct gate_result *g)
 {
@@ -52,8 +52,8 @@ void summary_print(FILE *out, const struct runner_outcome *outcomes, size_t n,
     for (size_t k = 0; k < n; k++)
         for (size_t i = 0; i < outcomes[k].ngates; i++) {
             int len = (int)strlen(outcomes[k].gates[i].spec->name);
-            if (len > width)
-                width = len > NAME_WIDTH_MAX ? NAME_WIDTH_MAX : len;
+            if (len > width && len <= NAME_WIDTH_MAX)
+                width = len;
         }
     fputc('\n', out);
     for (size_t k = 0; k < n; k++) {
@@ -75,9 +75,12 @@ void summary_print(FILE *out, const struct runner_outcome *outcomes, size_t n,
         for (size_t i = 0; i < o->ngates; i++) {
             const struct gate_result *g = &o->gates[i];
             char observed[64];
-            fprintf(out, "  %-*.*s  %-14s %-12s %s", width, NAME_WIDTH_MAX, g->spec->name,
-                    g->spec->threshold_text, gate_format_observed(g->spec, g->observed, observed, sizeof observed),
-                    summary_gate_result(g));
+            if ((int)strlen(g->spec->name) > width)  /* a long metric gate gets a line of its own */
+                fprintf(out, "  %s\n  %-*s", g->spec->name, width, "");
+            else
+                fprintf(out, "  %-*s", width, g->spec->name);
+            fprintf(out, "  %-14s %-12s %s", g->spec->threshold_text,
+                    gate_format_observed(g->spec, g->observed, observed, sizeof observed), summary_gate_result(g));
             if (g->verdict == GATE_ERROR)
                 fprintf(out, ": %s", g->detail);
             fputc('\n', out);

@@ -11,8 +11,9 @@
 
 /* Runs in every wrk Lua state (one per thread plus the main one); done() is only
  * called in the main one. The scenario script is loaded after the defaults so it can
- * override method, body and headers, and its own done(), if any, still runs. NaN and
- * infinities are written as null because JSON has no such numbers. */
+ * override method, body and headers, and its own done(), if any, still runs; its folder
+ * goes on package.path so it can require() helpers beside it. NaN and infinities are
+ * written as null because JSON has no such numbers. */
 const char wrkres_lua_wrapper[] =
     "-- loadlab: loads the scenario's wrk script and records a JSON summary.\n"
     "local function env(name)\n"
@@ -26,7 +27,10 @@ const char wrkres_lua_wrapper[] =
     "  wrk.headers['Content-Type'] = env('" WRKRES_ENV_CONTENT_TYPE "')\n"
     "end\n"
     "local script = env('" WRKRES_ENV_SCRIPT "')\n"
-    "if script then dofile(script) end\n"
+    "if script then\n"
+    "  package.path = (script:match('^(.*)/[^/]*$') or '.') .. '/?.lua;' .. package.path\n"
+    "  dofile(script)\n"
+    "end\n"
     "local scenario_done = done\n"
     "local function num(x)\n"
     "  if x == nil or x ~= x or x == math.huge or x == -math.huge then return 'null' end\n"
