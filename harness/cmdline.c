@@ -191,11 +191,6 @@ char *const *cmdline_argv(const struct cmdline *cl)
     return cl->argv;
 }
 
-size_t cmdline_argc(const struct cmdline *cl)
-{
-    return cl->argc;
-}
-
 int cmdline_append(struct cmdline *cl, const char *word, char *err, size_t errlen)
 {
     char *copy;

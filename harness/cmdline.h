@@ -26,7 +26,6 @@ void cmdline_free(struct cmdline *cl);
 
 /* The words, NULL-terminated; owned by cl. */
 char *const *cmdline_argv(const struct cmdline *cl);
-size_t cmdline_argc(const struct cmdline *cl);
 
 /* Appends one word. Returns 0, or -1 with err filled at the argument limit. */
 int cmdline_append(struct cmdline *cl, const char *word, char *err, size_t errlen);

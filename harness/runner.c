@@ -41,6 +41,8 @@
 #define READY_POLL_MS 50
 #define PROGRESS_MS 250
 #define URL_MAX 1024
+/* How long past its end a load may run before wrk is taken to hang. */
+#define WRK_OVERRUN_NS 15000000000LL
 /* A service given by URL that stops answering for this long is taken for dead. */
 #define UNREACHABLE_NS 3000000000LL
 
@@ -351,9 +353,13 @@ static int set_urls(struct run *r, const char *port, const char *debug_port)
     char buf[URL_MAX];
 
     if (sc->url[0]) {
+        size_t len;
         if (cmdline_substitute_text(sc->url, "{port}", port ? port : "{port}", buf, sizeof buf) < 0)
             return stop_run(r, RUNNER_ABORTED, "url too long");
-        url_base(buf, r->public_base, sizeof r->public_base);
+        len = strlen(buf);
+        while (len > 0 && buf[len - 1] == '/')
+            buf[--len] = '\0';  /* [load] path brings its own '/' */
+        memcpy(r->public_base, buf, len + 1);
     } else if (port) {
         snprintf(r->public_base, sizeof r->public_base, "http://127.0.0.1:%s", port);
     }
@@ -366,6 +372,8 @@ static int set_urls(struct run *r, const char *port, const char *debug_port)
     }
     if (r->metrics_url[0])
         url_base(r->metrics_url, r->debug_base, sizeof r->debug_base);
+    if (!r->public_base[0])
+        return stop_run(r, RUNNER_ABORTED, "the service's public URL is unknown: give [service] url or use {port}");
     return 0;
 }
 
@@ -787,11 +795,17 @@ static void draw_progress(struct run *r, bool final)
     r->progress_drawn = true;
 }
 
-/* The loop while wrk runs: phases on time, a sample every interval, progress. */
+/* The loop while wrk runs: phases on time, a sample every interval, progress. wrk
+ * stops itself after its duration; the deadline only guards against one that hangs. */
 static int drive_load(struct run *r)
 {
+    int64_t deadline = r->t0_ns + scenario_load_ns(r->sc) + r->sc->timeout_ns + WRK_OVERRUN_NS;
+
     while (!r->measure_done) {
         int64_t now = units_now_ns(), wake = r->next_sample_ns;
+        if (now > deadline)
+            return stop_run(r, RUNNER_ABORTED, "wrk still running %.0fs after the load should have ended",
+                            (double)(now - r->t0_ns - scenario_load_ns(r->sc)) / 1e9);
         if (r->next_event < r->nevents && r->t0_ns + r->events[r->next_event].at_ns < wake)
             wake = r->t0_ns + r->events[r->next_event].at_ns;
         if (r->opt->progress && r->next_progress_ns < wake)

@@ -629,7 +629,7 @@ static int finish(struct parse_state *st)
                        sc->connections, sc->threads);
     if (sc->body[0] && strcmp(sc->method, "GET") == 0 && !sc->script[0])
         return fail_at(st, 0, "[load] body needs a method such as POST");
-    if (sc->url[0] && !sc->command[0] && !sc->metrics[0] && (sc->nfaults || sc->nphases))
+    if (sc->url[0] && !sc->metrics[0] && !strstr(sc->command, "{debug_port}") && (sc->nfaults || sc->nphases))
         return fail_at(st, st->fault_line ? st->fault_line : sc->phases[0].line,
                        "faults are set through the debug API beside /metrics: [service] metrics is needed");
     for (size_t i = 0; i < sc->nphases; i++) {

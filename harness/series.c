@@ -3,7 +3,6 @@
  * (tick, value) pairs in growing arrays. Selection sums over ticks in one pass. */
 #include "series.h"
 
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,9 +174,17 @@ void series_store_free(struct series_store *store)
     free(store);
 }
 
+static bool wants(const struct series_store *store, const char *metric)
+{
+    for (size_t i = 0; i < store->nwanted; i++)
+        if (strcmp(store->wanted[i], metric) == 0)
+            return true;
+    return false;
+}
+
 int series_store_want(struct series_store *store, const char *metric)
 {
-    if (series_store_wants(store, metric))
+    if (wants(store, metric))
         return 0;
     if (store->nwanted >= SERIES_MAX_WANTED)
         return -1;
@@ -186,14 +193,6 @@ int series_store_want(struct series_store *store, const char *metric)
         return -1;
     store->nwanted++;
     return 0;
-}
-
-bool series_store_wants(const struct series_store *store, const char *metric)
-{
-    for (size_t i = 0; i < store->nwanted; i++)
-        if (strcmp(store->wanted[i], metric) == 0)
-            return true;
-    return false;
 }
 
 int series_store_begin_tick(struct series_store *store, double t, char *err, size_t errlen)
@@ -257,7 +256,7 @@ int series_store_add(struct series_store *store, const struct promtext_sample *s
     struct one_series *s;
     unsigned bucket;
 
-    if (!series_store_wants(store, sample->name))
+    if (!wants(store, sample->name))
         return 0;
     if (store->nticks == 0)
         return fail(err, errlen, "sample added before any tick");

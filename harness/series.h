@@ -50,9 +50,9 @@ int series_selector_format(const struct series_selector *sel, char *out, size_t 
 struct series_store *series_store_new(void);
 void series_store_free(struct series_store *store);
 
-/* Marks a metric name as worth keeping. Returns 0, or -1 when out of memory. */
+/* Marks a metric name as worth keeping. Returns 0, or -1 when out of memory or when
+ * SERIES_MAX_WANTED names are already kept. */
 int series_store_want(struct series_store *store, const char *metric);
-bool series_store_wants(const struct series_store *store, const char *metric);
 
 /* Starts a new tick at time t (seconds); later series_store_add calls belong to it.
  * Returns 0, or -1 with err filled at SERIES_MAX_TICKS or out of memory. */

@@ -200,6 +200,22 @@ static void test_runner_service_given_by_url(void **state)
     scenario_free(sc);
 }
 
+static void test_runner_spawned_service_on_placeholder_ports(void **state)
+{
+    const char *text =
+        "[scenario]\nduration = 1s\nsample_interval = 100ms\n"
+        "[service]\ncommand = ${ORDERD_BIN:-build/orderd} --listen 127.0.0.1:{port} "
+        "--debug-listen 127.0.0.1:{debug_port} --log-level warn\nfault = slow=on(10us)\n"
+        "[load]\nconnections = 1\npath = /api/products/3\n"
+        "[gate]\nerror_rate = < 1%\nmetric.orderd_fault_active{fault=\"slow\"}.max = >= 1\n";
+    struct scenario *sc = run_text(text);
+    (void)state;
+    if (outcome.status != RUNNER_COMPLETED || !outcome.met)
+        fail_msg("status %d: %s", outcome.status, outcome.reason);
+    assert_true(outcome.load.requests > 10);
+    scenario_free(sc);
+}
+
 static const struct canned_http_route generic_routes[] = {
     {"/", 200, "hello from some other service\n", 1},
     {"/metrics", 200,
@@ -304,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_runner_fault_trips_expected_gate),
         cmocka_unit_test(test_runner_unexpected_failure_is_unmet),
         cmocka_unit_test(test_runner_service_given_by_url),
+        cmocka_unit_test(test_runner_spawned_service_on_placeholder_ports),
         cmocka_unit_test(test_runner_any_service_gated_on_its_own_metrics),
         cmocka_unit_test(test_runner_service_that_dies_is_crashed),
         cmocka_unit_test(test_runner_wrk_failure_aborts),
