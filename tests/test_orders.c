@@ -177,6 +177,58 @@ static void test_orders_parse_too_many_items(void **state)
     free(b);
 }
 
+/* The field and the message may go into a JSON reply: cut to fit, they must still be
+ * whole UTF-8 characters. */
+static void test_orders_parse_unknown_key_cut_on_a_character(void **state)
+{
+    char body[512], key[256], err[256] = "", field[64] = "";
+    struct order_request r;
+    size_t k = 0;
+    (void)state;
+
+    key[k++] = 'x';
+    while (k + 2 < 200) {           /* "é" is two bytes: cuts at even lengths split one */
+        key[k++] = (char)0xc3;
+        key[k++] = (char)0xa9;
+    }
+    key[k] = '\0';
+    snprintf(body, sizeof body, "{\"user_id\":1,\"items\":[" ITEM "],\"%s\":1}", key);
+    assert_int_equal(parse(body, &r, err, sizeof err, field, sizeof field), -1);
+    assert_non_null(strstr(err, "unknown"));
+    assert_true(strlen(field) > 1);
+    assert_memory_equal(field, key, strlen(field));   /* a prefix of the key */
+
+    json_t *f = json_string(field), *e = json_string(err);
+    if (!f)
+        fail_msg("field is not valid UTF-8: %s", field);
+    if (!e)
+        fail_msg("err is not valid UTF-8: %s", err);
+    json_decref(f);
+    json_decref(e);
+
+    /* The same inside an item, where the path prefix comes first, and with a small
+     * field buffer. */
+    char small[16] = "";
+    snprintf(body, sizeof body, "{\"user_id\":1,\"items\":[{\"product_id\":1,\"qty\":1,\"%s\":1}]}", key);
+    assert_int_equal(parse(body, &r, err, sizeof err, small, sizeof small), -1);
+    assert_memory_equal(small, "items[0].x", 10);
+    if (!(f = json_string(small)))
+        fail_msg("field is not valid UTF-8: %s", small);
+    json_decref(f);
+
+    /* jansson's own message quotes the text near the error; cut anywhere, it still
+     * ends on a whole character. */
+    snprintf(body, sizeof body, "{\"user_id\":\"%s", key);
+    for (size_t errlen = 1; errlen < 120; errlen++) {
+        char cut[128];
+        assert_int_equal(parse(body, &r, cut, errlen, field, sizeof field), -1);
+        assert_true(strlen(cut) < errlen);
+        if (!(e = json_string(cut)))
+            fail_msg("err cut to %zu is not valid UTF-8: %s", errlen, cut);
+        json_decref(e);
+    }
+}
+
 static void test_orders_state_names(void **state)
 {
     (void)state;
@@ -499,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_orders_parse_reads_only_len_bytes),
         cmocka_unit_test(test_orders_parse_bad_bodies),
         cmocka_unit_test(test_orders_parse_too_many_items),
+        cmocka_unit_test(test_orders_parse_unknown_key_cut_on_a_character),
         cmocka_unit_test(test_orders_state_names),
         cmocka_unit_test(test_orders_store_add_get_update),
         cmocka_unit_test(test_orders_store_remove),
