@@ -284,6 +284,9 @@ int order_store_update(struct order_store *s, uint64_t id, enum order_state stat
     struct store_slot *slot;
     int rc = -1;
 
+    /* A state outside the table would index past in_state[] into the totals. */
+    if ((unsigned)state >= ORDER_STATE_COUNT)
+        return -1;
     lockprof_mutex_lock(m);
     if ((slot = find_locked(s, id))) {
         atomic_fetch_sub(&s->in_state[slot->info.state], 1);

@@ -335,6 +335,23 @@ static void test_orders_store_add_get_update(void **state)
     order_store_free(s);
 }
 
+static void test_orders_store_update_rejects_unknown_state(void **state)
+{
+    struct order_store *s = order_store_new(4);
+    struct order_info info;
+    uint64_t id;
+    (void)state;
+
+    assert_int_equal(order_store_add(s, 1, &id), 0);
+    assert_int_equal(order_store_update(s, id, ORDER_STATE_COUNT, 5, NULL), -1);
+    assert_int_equal(order_store_update(s, id, (enum order_state)-1, 5, NULL), -1);
+    assert_int_equal(order_store_get(s, id, &info), 0);
+    assert_int_equal(info.state, ORDER_QUEUED);
+    assert_int_equal(info.amount_cents, 0);
+    assert_counts(s, 1, 0, 0, 0, 0, 0, 1);
+    order_store_free(s);
+}
+
 static void test_orders_store_remove(void **state)
 {
     struct order_store *s = order_store_new(8);
@@ -554,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_orders_parse_unknown_key_cut_on_a_character),
         cmocka_unit_test(test_orders_state_names),
         cmocka_unit_test(test_orders_store_add_get_update),
+        cmocka_unit_test(test_orders_store_update_rejects_unknown_state),
         cmocka_unit_test(test_orders_store_remove),
         cmocka_unit_test(test_orders_store_full_refuses_and_loses_nothing),
         cmocka_unit_test(test_orders_store_forgets_finished_oldest_first),
