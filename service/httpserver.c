@@ -4,6 +4,7 @@
 #include "threads.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -601,9 +602,10 @@ int httpserver_parse_address(const char *text, char *host, size_t hostlen, int *
     host[hlen] = '\0';
     if (strcmp(host, "localhost") == 0)
         snprintf(host, hostlen, "127.0.0.1");
+    /* Digits only: strtol alone would also take a sign and leading blanks. */
     errno = 0;
     p = strtol(colon + 1, &end, 10);
-    if (errno || end == colon + 1 || *end || p < 0 || p > 65535) {
+    if (!isdigit((unsigned char)colon[1]) || errno || *end || p > 65535) {
         snprintf(err, errlen, "bad address '%s': port must be 0..65535", text);
         return -1;
     }

@@ -92,6 +92,24 @@ static void test_httpserver_parse_address_empty(void **state)
     assert_int_equal(port, -7);
 }
 
+/* The port is digits only: strtol would take a sign or leading blanks. */
+static void test_httpserver_parse_address_port_digits_only(void **state)
+{
+    static const char *const cases[] = {
+        "127.0.0.1:+80", "127.0.0.1: 80", "127.0.0.1:\t80", "[::1]:+80", "[::1]: 80", "127.0.0.1:-0",
+    };
+    (void)state;
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char host[64], err[256] = "";
+        int port = -7;
+        if (httpserver_parse_address(cases[i], host, sizeof host, &port, err, sizeof err) != -1)
+            fail_msg("'%s' accepted as port %d", cases[i], port);
+        assert_non_null(strstr(err, cases[i]));
+        assert_int_equal(port, -7);
+    }
+}
+
 static void test_httpserver_parse_address_host_buffer(void **state)
 {
     char host[10], err[256] = "";
@@ -113,6 +131,7 @@ int main(void)
         cmocka_unit_test(test_httpserver_parse_address_good),
         cmocka_unit_test(test_httpserver_parse_address_bad),
         cmocka_unit_test(test_httpserver_parse_address_empty),
+        cmocka_unit_test(test_httpserver_parse_address_port_digits_only),
         cmocka_unit_test(test_httpserver_parse_address_host_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
