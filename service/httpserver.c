@@ -593,6 +593,12 @@ int httpserver_parse_address(const char *text, char *host, size_t hostlen, int *
             return -1;
         }
         hlen = (size_t)(colon - text);
+        /* An IPv6 host must be bracketed: in "::1" the last colon is not a port
+         * separator, and reading it as one would give host "::" (every interface). */
+        if (memchr(text, ':', hlen)) {
+            snprintf(err, errlen, "bad address '%s': put an IPv6 address in brackets, [IPv6]:PORT", text);
+            return -1;
+        }
     }
     if (hlen == 0 || hlen >= hostlen) {
         snprintf(err, errlen, "bad address '%s': missing or too long host", text);

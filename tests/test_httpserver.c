@@ -110,6 +110,24 @@ static void test_httpserver_parse_address_port_digits_only(void **state)
     }
 }
 
+/* Without brackets the last colon of an IPv6 address would pass for the port
+ * separator: "::1" would mean port 1 on every interface. */
+static void test_httpserver_parse_address_ipv6_needs_brackets(void **state)
+{
+    static const char *const cases[] = {"::1", "::1:80", "fe80::1:8080", "::ffff:127.0.0.1:80"};
+    (void)state;
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char host[64] = "", err[256] = "";
+        int port = -7;
+        if (httpserver_parse_address(cases[i], host, sizeof host, &port, err, sizeof err) != -1)
+            fail_msg("'%s' accepted as host '%s' port %d", cases[i], host, port);
+        assert_non_null(strstr(err, cases[i]));
+        assert_non_null(strstr(err, "brackets"));
+        assert_int_equal(port, -7);
+    }
+}
+
 static void test_httpserver_parse_address_host_buffer(void **state)
 {
     char host[10], err[256] = "";
@@ -132,6 +150,7 @@ int main(void)
         cmocka_unit_test(test_httpserver_parse_address_bad),
         cmocka_unit_test(test_httpserver_parse_address_empty),
         cmocka_unit_test(test_httpserver_parse_address_port_digits_only),
+        cmocka_unit_test(test_httpserver_parse_address_ipv6_needs_brackets),
         cmocka_unit_test(test_httpserver_parse_address_host_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
