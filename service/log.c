@@ -5,6 +5,7 @@
 #include "units.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -158,8 +159,8 @@ static void put_field(struct line *l, enum log_format format, const char *key,
     case LOG_INT: putf(l, "%lld", (long long)f->v.i); break;
     case LOG_UINT: putf(l, "%llu", (unsigned long long)f->v.u); break;
     case LOG_DOUBLE:
-        /* JSON has no NaN or infinity. */
-        if (f->v.d != f->v.d || f->v.d > 1e300 || f->v.d < -1e300)
+        /* JSON has no NaN or infinity; every finite double is a valid number. */
+        if (!isfinite(f->v.d))
             puts_(l, "null");
         else
             putf(l, "%.6g", f->v.d);

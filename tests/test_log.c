@@ -177,20 +177,22 @@ static void test_log_json_doubles(void **state)
     struct log_field fields[] = {
         LOG_F_DOUBLE("nan", NAN), LOG_F_DOUBLE("inf", INFINITY), LOG_F_DOUBLE("ninf", -INFINITY),
         LOG_F_DOUBLE("zero", 0.0), LOG_F_DOUBLE("neg", -2.25), LOG_F_DOUBLE("tiny", 1e-300),
+        LOG_F_DOUBLE("huge", 1e301), LOG_F_DOUBLE("max", DBL_MAX), LOG_F_DOUBLE("nmax", -DBL_MAX),
         LOG_F_DOUBLE("third", 1.0 / 3),
     };
     char buf[1024];
     (void)state;
 
-    size_t n = log_format_line(buf, sizeof buf, LOG_FORMAT_JSON, WALL_NS, LOG_INFO, "m", "t", NULL, fields, 7);
+    size_t n = log_format_line(buf, sizeof buf, LOG_FORMAT_JSON, WALL_NS, LOG_INFO, "m", "t", NULL, fields, 10);
     json_t *root = parse_line(buf, n);
     /* JSON has no NaN or infinity: those are null. */
     assert_true(json_is_null(json_object_get(root, "nan")));
     assert_true(json_is_null(json_object_get(root, "inf")));
     assert_true(json_is_null(json_object_get(root, "ninf")));
-    /* Finite values are numbers. */
+    /* Every finite value is a number, however large. */
     static const struct { const char *key; double want; } finite[] = {
-        {"zero", 0.0}, {"neg", -2.25}, {"tiny", 1e-300}, {"third", 1.0 / 3},
+        {"zero", 0.0}, {"neg", -2.25}, {"tiny", 1e-300}, {"huge", 1e301}, {"max", DBL_MAX},
+        {"nmax", -DBL_MAX}, {"third", 1.0 / 3},
     };
     for (size_t i = 0; i < sizeof finite / sizeof finite[0]; i++) {
         json_t *v = json_object_get(root, finite[i].key);
