@@ -121,13 +121,37 @@ static void put_json_string(struct line *l, const char *s)
     put(l, "\"", 1);
 }
 
-/* Text values are quoted only when they contain a space, quote or '='. */
+/* Text values are quoted only when they contain a space, quote, '=' or a control
+ * character: a raw CR or LF would split one entry into two lines. */
 static void put_text_value(struct line *l, const char *s)
 {
-    if (s && *s && !strpbrk(s, " \"=\n\t"))
+    bool plain = s && *s;
+
+    for (const unsigned char *p = (const unsigned char *)s; plain && *p; p++)
+        if (*p <= ' ' || *p == '"' || *p == '=')
+            plain = false;
+    if (plain)
         puts_(l, s);
     else
         put_json_string(l, s);
+}
+
+/* The unquoted parts of a text line (msg, thread): control characters escaped as in
+ * JSON, everything else as it is. */
+static void put_text_plain(struct line *l, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        switch (*p) {
+        case '\n': put(l, "\\n", 2); break;
+        case '\r': put(l, "\\r", 2); break;
+        case '\t': put(l, "\\t", 2); break;
+        default:
+            if (*p < 0x20)
+                putf(l, "\\u%04x", *p);
+            else
+                put(l, (const char *)p, 1);
+        }
+    }
 }
 
 static void put_field(struct line *l, enum log_format format, const char *key,
@@ -202,9 +226,9 @@ size_t log_format_line(char *buf, size_t buflen, enum log_format format, int64_t
         put(&l, " ", 1);
         puts_(&l, log_level_name(level));
         put(&l, " [", 2);
-        puts_(&l, thread);
+        put_text_plain(&l, thread);
         put(&l, "] ", 2);
-        puts_(&l, msg);
+        put_text_plain(&l, msg);
         if (!l.truncated)
             l.whole = l.len;
     }

@@ -223,6 +223,28 @@ static void test_log_text_format(void **state)
                              " empty=\"\"\n");
 }
 
+/* A text line is still one line whatever the values hold. */
+static void test_log_text_format_stays_one_line(void **state)
+{
+    struct log_field fields[] = {
+        LOG_F_STR("nl", "a\nb"), LOG_F_STR("cr", "a\rb"), LOG_F_STR("ctl", "a\x01" "b"), LOG_F_STR("tab", "a\tb"),
+    };
+    char buf[1024];
+    (void)state;
+
+    size_t n = log_format_line(buf, sizeof buf, LOG_FORMAT_TEXT, WALL_NS, LOG_INFO, "msg\r\nforged line", "t",
+                               NULL, fields, 4);
+    assert_int_equal(buf[n - 1], '\n');
+    for (size_t i = 0; i + 1 < n; i++)
+        if ((unsigned char)buf[i] < 0x20)
+            fail_msg("raw control character 0x%02x at %zu: %s", buf[i], i, buf);
+    assert_non_null(strstr(buf, "nl=\"a\\nb\""));
+    assert_non_null(strstr(buf, "cr=\"a\\rb\""));
+    assert_non_null(strstr(buf, "ctl=\"a\\u0001b\""));
+    assert_non_null(strstr(buf, "tab=\"a\\tb\""));
+    assert_non_null(strstr(buf, "msg\\r\\nforged line"));
+}
+
 #define CANARY 0x5a
 
 /* Formats into exactly buflen bytes of a larger array and checks nothing after them
@@ -535,6 +557,7 @@ int main(void)
         cmocka_unit_test(test_log_json_escaping),
         cmocka_unit_test(test_log_json_doubles),
         cmocka_unit_test(test_log_text_format),
+        cmocka_unit_test(test_log_text_format_stays_one_line),
         cmocka_unit_test(test_log_truncation_keeps_json_valid),
         cmocka_unit_test(test_log_small_buffers_never_overflow),
         PIPE_TEST(test_log_write_filters_by_level),
