@@ -274,6 +274,11 @@ void log_write(enum log_level level, const char *msg, const struct log_field *fi
     size_t n = log_format_line(buf, sizeof buf, log_fmt, units_wall_ns(), level, msg,
                                threads_current_name(), thread_ctx_set ? &thread_ctx : NULL,
                                fields, nfields);
+    if (n == 0) {
+        /* Not even ts, level, msg and thread fit: lost, but not silently. */
+        atomic_fetch_add(&dropped, 1);
+        return;
+    }
     size_t off = 0;
     while (off < n) {
         ssize_t w = write(log_fd, buf + off, n - off);

@@ -447,6 +447,7 @@ static void test_log_write_text_format(void **state)
 
 static void test_log_write_counts_lines_it_drops(void **state)
 {
+    static char msg[6000];
     (void)state;
 
     /* A write that fails. */
@@ -454,6 +455,22 @@ static void test_log_write_counts_lines_it_drops(void **state)
     uint64_t before = log_dropped_lines();
     log_info("lost", LOG_F_INT("n", 1));
     assert_int_equal(log_dropped_lines(), before + 1);
+
+    /* A line that cannot be formatted at all: its message alone is over the limit. */
+    log_configure(pipe_fds[1], LOG_FORMAT_JSON, LOG_INFO);
+    memset(msg, 'm', sizeof msg - 1);
+    before = log_dropped_lines();
+    log_write(LOG_INFO, msg, NULL, 0);
+    char *text = drain_pipe();
+    if (text[0]) {
+        /* Written after all: then it must be a valid, marked line. */
+        json_t *root = parse_line(text, strlen(text));
+        assert_true(json_is_true(json_object_get(root, "truncated")));
+        json_decref(root);
+    } else {
+        assert_int_equal(log_dropped_lines(), before + 1);
+    }
+    free(text);
 
     /* A filtered line is not a dropped one. */
     before = log_dropped_lines();
