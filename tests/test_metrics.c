@@ -303,14 +303,19 @@ static void check_sample(struct exposition *e, const char *line, int lineno)
  * format. Returns the number of sample lines. */
 static int check_exposition(const char *text, struct exposition *e)
 {
-    char *copy = strdup(text), *save = NULL;
+    char *copy = strdup(text), *next;
     int lineno = 0;
 
     memset(e, 0, sizeof *e);
     assert_true(strlen(text) > 0);
     assert_int_equal(text[strlen(text) - 1], '\n');
-    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    for (char *line = copy; *line; line = next) {
+        char *nl = strchr(line, '\n');
+        *nl = '\0';   /* the text ends in '\n', so every line has one */
+        next = nl + 1;
         lineno++;
+        if (line[0] == '\0')
+            continue;   /* the format ignores empty lines */
         if (line[0] == '#')
             check_comment(e, line, lineno);
         else
