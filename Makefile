@@ -58,11 +58,11 @@ $(BUILD)/obj/%.o: %.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/libcommon.a: $(COMMON_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 $(BUILD)/liborderd.a: $(SERVICE_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 $(BUILD)/libloadlab.a: $(HARNESS_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/orderd: $(call obj,service/main.c) $(BUILD)/liborderd.a $(BUILD)/libcommon.a
 	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@

@@ -182,10 +182,11 @@ static void order_create(struct api *api, const struct httpserver_request *req, 
     job->log = *log_context_get();
     /* queue.block's eligible event is a full queue: the healthy producer answers 503,
      * the faulty one waits for room and stalls its whole I/O thread. */
-    if (queue_depth(api->queue) >= queue_capacity(api->queue) && fault_fires(FAULT_QUEUE_BLOCK, NULL))
+    rc = queue_try_push(api->queue, job);
+    if (rc < 0 && fault_fires(FAULT_QUEUE_BLOCK, NULL))
         rc = queue_push_blocking(api->queue, job);
-    else
-        rc = queue_push_or_reject(api->queue, job);
+    if (rc < 0)
+        queue_note_rejected(api->queue);
     if (rc < 0) {
         order_store_remove(api->orders, id);
         heapprof_free(job);

@@ -58,17 +58,6 @@ static pthread_mutex_t insert_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct heap_site unprofiled_site;
 static struct heap_site overflow_site;
 
-static uint64_t stack_hash(const uintptr_t *pcs, int npcs)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-
-    for (int i = 0; i < npcs; i++) {
-        h ^= (uint64_t)pcs[i];
-        h *= 0x100000001b3ull;
-        h ^= h >> 29;
-    }
-    return h;
-}
 
 /* The published site with this stack, or NULL with *slot set to where it would go. */
 static struct heap_site *site_lookup(uint64_t hash, const uintptr_t *pcs, int npcs, size_t *slot)
@@ -88,7 +77,7 @@ static struct heap_site *site_lookup(uint64_t hash, const uintptr_t *pcs, int np
 
 static struct heap_site *site_for_stack(const uintptr_t *pcs, int npcs)
 {
-    uint64_t hash = stack_hash(pcs, npcs);
+    uint64_t hash = stacks_hash(pcs, npcs);
     struct heap_site *s;
     size_t slot;
     int n;

@@ -4,6 +4,7 @@
 #include "threads.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -592,6 +593,12 @@ int httpserver_parse_address(const char *text, char *host, size_t hostlen, int *
             return -1;
         }
         hlen = (size_t)(colon - text);
+        /* An IPv6 host must be bracketed: in "::1" the last colon is not a port
+         * separator, and reading it as one would give host "::" (every interface). */
+        if (memchr(text, ':', hlen)) {
+            snprintf(err, errlen, "bad address '%s': put an IPv6 address in brackets, [IPv6]:PORT", text);
+            return -1;
+        }
     }
     if (hlen == 0 || hlen >= hostlen) {
         snprintf(err, errlen, "bad address '%s': missing or too long host", text);
@@ -601,9 +608,10 @@ int httpserver_parse_address(const char *text, char *host, size_t hostlen, int *
     host[hlen] = '\0';
     if (strcmp(host, "localhost") == 0)
         snprintf(host, hostlen, "127.0.0.1");
+    /* Digits only: strtol alone would also take a sign and leading blanks. */
     errno = 0;
     p = strtol(colon + 1, &end, 10);
-    if (errno || end == colon + 1 || *end || p < 0 || p > 65535) {
+    if (!isdigit((unsigned char)colon[1]) || errno || *end || p > 65535) {
         snprintf(err, errlen, "bad address '%s': port must be 0..65535", text);
         return -1;
     }

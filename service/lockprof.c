@@ -203,17 +203,6 @@ void lockprof_foreach_block_site(lockprof_visit visit, void *user)
 
 /* ---- stack tables ---- */
 
-static uint64_t stack_hash(const uintptr_t *pcs, int npcs)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-
-    for (int i = 0; i < npcs; i++) {
-        h ^= (uint64_t)pcs[i];
-        h *= 0x100000001b3ull;
-        h ^= h >> 29;
-    }
-    return h;
-}
 
 static int same_stack(const struct stack_record *r, uint64_t hash, const uintptr_t *pcs, int npcs)
 {
@@ -224,7 +213,7 @@ static int same_stack(const struct stack_record *r, uint64_t hash, const uintptr
 static void table_add(struct stack_table *t, const uintptr_t *pcs, int npcs, double count,
                       int64_t delay_ns)
 {
-    uint64_t hash = stack_hash(pcs, npcs);
+    uint64_t hash = stacks_hash(pcs, npcs);
     struct stack_record *r = NULL;
     size_t i;
 

@@ -5,6 +5,7 @@
 #include "units.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -120,13 +121,37 @@ static void put_json_string(struct line *l, const char *s)
     put(l, "\"", 1);
 }
 
-/* Text values are quoted only when they contain a space, quote or '='. */
+/* Text values are quoted only when they contain a space, quote, '=' or a control
+ * character: a raw CR or LF would split one entry into two lines. */
 static void put_text_value(struct line *l, const char *s)
 {
-    if (s && *s && !strpbrk(s, " \"=\n\t"))
+    bool plain = s && *s;
+
+    for (const unsigned char *p = (const unsigned char *)s; plain && *p; p++)
+        if (*p <= ' ' || *p == '"' || *p == '=')
+            plain = false;
+    if (plain)
         puts_(l, s);
     else
         put_json_string(l, s);
+}
+
+/* The unquoted parts of a text line (msg, thread): control characters escaped as in
+ * JSON, everything else as it is. */
+static void put_text_plain(struct line *l, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        switch (*p) {
+        case '\n': put(l, "\\n", 2); break;
+        case '\r': put(l, "\\r", 2); break;
+        case '\t': put(l, "\\t", 2); break;
+        default:
+            if (*p < 0x20)
+                putf(l, "\\u%04x", *p);
+            else
+                put(l, (const char *)p, 1);
+        }
+    }
 }
 
 static void put_field(struct line *l, enum log_format format, const char *key,
@@ -158,8 +183,8 @@ static void put_field(struct line *l, enum log_format format, const char *key,
     case LOG_INT: putf(l, "%lld", (long long)f->v.i); break;
     case LOG_UINT: putf(l, "%llu", (unsigned long long)f->v.u); break;
     case LOG_DOUBLE:
-        /* JSON has no NaN or infinity. */
-        if (f->v.d != f->v.d || f->v.d > 1e300 || f->v.d < -1e300)
+        /* JSON has no NaN or infinity; every finite double is a valid number. */
+        if (!isfinite(f->v.d))
             puts_(l, "null");
         else
             putf(l, "%.6g", f->v.d);
@@ -201,9 +226,9 @@ size_t log_format_line(char *buf, size_t buflen, enum log_format format, int64_t
         put(&l, " ", 1);
         puts_(&l, log_level_name(level));
         put(&l, " [", 2);
-        puts_(&l, thread);
+        put_text_plain(&l, thread);
         put(&l, "] ", 2);
-        puts_(&l, msg);
+        put_text_plain(&l, msg);
         if (!l.truncated)
             l.whole = l.len;
     }
@@ -249,6 +274,11 @@ void log_write(enum log_level level, const char *msg, const struct log_field *fi
     size_t n = log_format_line(buf, sizeof buf, log_fmt, units_wall_ns(), level, msg,
                                threads_current_name(), thread_ctx_set ? &thread_ctx : NULL,
                                fields, nfields);
+    if (n == 0) {
+        /* Not even ts, level, msg and thread fit: lost, but not silently. */
+        atomic_fetch_add(&dropped, 1);
+        return;
+    }
     size_t off = 0;
     while (off < n) {
         ssize_t w = write(log_fd, buf + off, n - off);

@@ -53,7 +53,8 @@ struct log_field {
 
 /* Writes one line when level is enabled: ts, level, msg, thread, the context's ids,
  * then fields. Lines longer than the line buffer (4 KiB) are cut and marked
- * "truncated":true. Never fails loudly: a failed write is counted and dropped. */
+ * "truncated":true. Never fails loudly: a failed write, or a line whose first fields
+ * (ts, level, msg, thread) alone do not fit, is counted and dropped. */
 void log_write(enum log_level level, const char *msg, const struct log_field *fields, int nfields);
 
 /* Formats one line into buf (no trailing newline written when it does not fit).

@@ -340,6 +340,8 @@ int main(int argc, char **argv)
         goto done;
     }
 
+    /* Ready before the line is printed: whoever waits for the line may probe at once. */
+    debug_server_set_ready(debug, true);
     format_address(pub, sizeof pub, o.listen_host, httpserver_port(http));
     format_address(dbg, sizeof dbg, o.debug_host, debug_server_port(debug));
     printf("listening public=%s debug=%s\n", pub, dbg);
@@ -348,7 +350,6 @@ int main(int argc, char **argv)
              LOG_F_UINT("workers", o.workers), LOG_F_UINT("io_threads", o.io_threads),
              LOG_F_UINT("queue_capacity", o.queue_capacity),
              LOG_F_STR("instrument", instrument_level_name(o.instrument_level)));
-    debug_server_set_ready(debug, true);
 
     do {
         if (sigwait(&stop_signals, &sig) != 0)

@@ -44,6 +44,36 @@ static int get_int(json_t *obj, const char *key, const char *path, int64_t min, 
     return 0;
 }
 
+/* Drops a UTF-8 sequence cut short at the end of s. Keys and jansson's messages are
+ * valid UTF-8 (jansson checks its input), so only a cut made to fit a buffer can
+ * leave one, and a reply or log line that carries s must stay valid JSON. */
+static void trim_partial_utf8(char *s)
+{
+    size_t n = strlen(s), lead = n;
+
+    while (lead > 0 && ((unsigned char)s[lead - 1] & 0xc0) == 0x80)
+        lead--;
+    if (lead == 0)
+        return;
+    unsigned char c = (unsigned char)s[lead - 1];
+    size_t want = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    if (n - (lead - 1) < want)
+        s[lead - 1] = '\0';
+}
+
+/* The length of key cut to at most max bytes on a character boundary. */
+static int key_length(const char *key, size_t max)
+{
+    size_t n = strlen(key);
+
+    if (n > max) {
+        n = max;
+        while (n > 0 && ((unsigned char)key[n] & 0xc0) == 0x80)
+            n--;
+    }
+    return (int)n;
+}
+
 /* Rejects members other than the allowed ones: a misspelled key is an error, not
  * silently a default. */
 static int only_keys(json_t *obj, const char *const *allowed, int nallowed, const char *prefix,
@@ -58,8 +88,9 @@ static int only_keys(json_t *obj, const char *const *allowed, int nallowed, cons
             if (strcmp(key, allowed[i]) == 0)
                 ok = true;
         if (!ok) {
-            snprintf(field, fieldlen, "%s%.64s", prefix, key);
-            snprintf(err, errlen, "unknown field %s%.64s", prefix, key);
+            int keylen = key_length(key, 64);
+            snprintf(field, fieldlen, "%s%.*s", prefix, keylen, key);
+            snprintf(err, errlen, "unknown field %s%.*s", prefix, keylen, key);
             return -1;
         }
     }
@@ -131,6 +162,10 @@ int orders_parse_request(const char *body, size_t len, int64_t max_product_id,
     field[0] = '\0';
     rc = 0;
 done:
+    if (rc < 0 && errlen > 0 && fieldlen > 0) {
+        trim_partial_utf8(err);
+        trim_partial_utf8(field);
+    }
     json_decref(root);
     return rc;
 }
@@ -249,6 +284,9 @@ int order_store_update(struct order_store *s, uint64_t id, enum order_state stat
     struct store_slot *slot;
     int rc = -1;
 
+    /* A state outside the table would index past in_state[] into the totals. */
+    if ((unsigned)state >= ORDER_STATE_COUNT)
+        return -1;
     lockprof_mutex_lock(m);
     if ((slot = find_locked(s, id))) {
         atomic_fetch_sub(&s->in_state[slot->info.state], 1);

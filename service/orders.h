@@ -68,7 +68,7 @@ int order_store_add(struct order_store *s, int64_t user_id, uint64_t *id_out);
 /* Removes an order that was added but never queued (its push was refused). */
 void order_store_remove(struct order_store *s, uint64_t id);
 /* Moves an order to a new state; amount and failure as known. Returns 0 or -1
- * (no such order). */
+ * (no such order, or state is not one of enum order_state; nothing changed). */
 int order_store_update(struct order_store *s, uint64_t id, enum order_state state,
                        int64_t amount_cents, const char *failure);
 /* Copies an order out. Returns 0, or -1 when unknown or forgotten. */

@@ -67,7 +67,7 @@ static void put_locked(struct queue *q, void *job)
     pthread_cond_signal(&q->not_empty);
 }
 
-int queue_push_or_reject(struct queue *q, void *job)
+int queue_try_push(struct queue *q, void *job)
 {
     int rc = -1;
 
@@ -77,8 +77,19 @@ int queue_push_or_reject(struct queue *q, void *job)
         rc = 0;
     }
     lockprof_mutex_unlock(&q->lock);
+    return rc;
+}
+
+void queue_note_rejected(struct queue *q)
+{
+    atomic_fetch_add_explicit(&q->rejected, 1, memory_order_relaxed);
+}
+
+int queue_push_or_reject(struct queue *q, void *job)
+{
+    int rc = queue_try_push(q, job);
     if (rc < 0)
-        atomic_fetch_add_explicit(&q->rejected, 1, memory_order_relaxed);
+        queue_note_rejected(q);
     return rc;
 }
 

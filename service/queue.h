@@ -19,8 +19,13 @@ struct queue *queue_new(size_t capacity);
 /* Frees the queue (not the jobs still in it). NULL is a no-op. */
 void queue_free(struct queue *q);
 
-/* Adds job unless the queue is full or closed. Returns 0, or -1 (job not taken). */
+/* Adds job unless the queue is full or closed. Returns 0, or -1 (job not taken,
+ * counted as rejected). */
 int queue_push_or_reject(struct queue *q, void *job);
+/* The same without counting a refusal: for a caller that may still wait for room
+ * (queue.block), and then counts with queue_note_rejected() if it gives up. */
+int queue_try_push(struct queue *q, void *job);
+void queue_note_rejected(struct queue *q);
 /* Adds job, waiting for room while the queue is full. Returns 0, or -1 when the
  * queue is closed (job not taken). */
 int queue_push_blocking(struct queue *q, void *job);

@@ -172,6 +172,32 @@ done:
     errno = saved_errno;
 }
 
+#if defined(__SANITIZE_THREAD__)
+/* Under ThreadSanitizer, unw_backtrace's per-thread trace cache is freed by a TSD
+ * destructor that takes a lock after TSan has torn the exiting thread's state down,
+ * and the process crashes at thread exit. TSan builds therefore walk with unw_step:
+ * slow (tens of microseconds) but cacheless. Release builds keep unw_backtrace. */
+static __attribute__((always_inline)) inline int walk_own_stack(void **frames, int want)
+{
+    unw_context_t context;
+    unw_cursor_t cursor;
+    unw_word_t ip;
+    int n = 0;
+
+    if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0)
+        return 0;
+    /* frames[0] stands for this function's own frame, as with unw_backtrace. */
+    while (n < want && unw_get_reg(&cursor, UNW_REG_IP, &ip) == 0) {
+        frames[n++] = (void *)ip;
+        if (unw_step(&cursor) <= 0)
+            break;
+    }
+    return n;
+}
+#else
+#define walk_own_stack(frames, want) unw_backtrace((frames), (want))
+#endif
+
 static void capture_init(void)
 {
     struct sigaction sa;
@@ -184,7 +210,7 @@ static void capture_init(void)
         return;
     }
     /* libunwind initializes itself on first use; do that here, not in a handler. */
-    unw_backtrace(warm, 8);
+    walk_own_stack(warm, 8);
     unw_getcontext(&context);
     if (unw_init_local(&cursor, &context) == 0)
         unw_step(&cursor);
@@ -216,6 +242,7 @@ int stacks_signal(void)
     return SIGRTMIN + CAPTURE_SIGNAL_OFFSET;
 }
 
+
 __attribute__((noinline)) int stacks_capture_self(uintptr_t *pcs, int max, int skip)
 {
     void *frames[STACKS_MAX_DEPTH + SELF_SKIP_MAX + 1];
@@ -232,7 +259,7 @@ __attribute__((noinline)) int stacks_capture_self(uintptr_t *pcs, int max, int s
     want = first + max;
     if (want > (int)(sizeof frames / sizeof frames[0]))
         want = (int)(sizeof frames / sizeof frames[0]);
-    got = unw_backtrace(frames, want);
+    got = walk_own_stack(frames, want);
     for (int i = first; i < got && n < max; i++)
         pcs[n++] = (uintptr_t)frames[i];
     return n;

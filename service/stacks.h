@@ -66,4 +66,18 @@ int stacks_symbolize(uintptr_t pc, struct stacks_frame *out);
  * function is unknown (frames[0] is then "?"). Thread-safe. */
 int stacks_symbolize_inline(uintptr_t pc, struct stacks_frame *frames, int max);
 
+/* A hash of a stack, for the profilers' tables keyed by stack (FNV-1a over the pcs
+ * with an extra shift so nearby return addresses spread). */
+static inline uint64_t stacks_hash(const uintptr_t *pcs, int npcs)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    for (int i = 0; i < npcs; i++) {
+        h ^= (uint64_t)pcs[i];
+        h *= 0x100000001b3ull;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
 #endif

@@ -16,7 +16,6 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#define TIMEOUT_MS 5000
 
 static struct orderd_proc shared;
 
@@ -35,16 +34,6 @@ static int stop_shared(void **state)
     return 0;
 }
 
-static struct http_result call(const struct orderd_proc *p, bool debug, const char *method, const char *path,
-                               const char *body, const char *const *headers)
-{
-    struct http_result r;
-    char url[256];
-    orderd_proc_url(p, debug, path, url, sizeof url);
-    http_client_request(method, url, body, body ? strlen(body) : 0, headers, TIMEOUT_MS, &r);
-    return r;
-}
-
 static json_t *parse(const struct http_result *r)
 {
     json_error_t err;
@@ -57,7 +46,7 @@ static json_t *parse(const struct http_result *r)
 static void test_orderd_product_routes(void **state)
 {
     (void)state;
-    struct http_result r = call(&shared, false, "GET", "/api/products/7", NULL, NULL);
+    struct http_result r = orderd_proc_call(&shared, false, "GET", "/api/products/7", NULL, NULL);
     assert_int_equal(r.status, 200);
     json_t *j = parse(&r);
     assert_int_equal(json_integer_value(json_object_get(j, "id")), 7);
@@ -65,7 +54,7 @@ static void test_orderd_product_routes(void **state)
     json_decref(j);
     http_client_free(&r);
 
-    r = call(&shared, false, "GET", "/api/products?offset=10&limit=3", NULL, NULL);
+    r = orderd_proc_call(&shared, false, "GET", "/api/products?offset=10&limit=3", NULL, NULL);
     assert_int_equal(r.status, 200);
     j = parse(&r);
     json_t *list = json_object_get(j, "products");
@@ -82,7 +71,7 @@ static void test_orderd_product_routes(void **state)
         {"GET", "/api/nothing", 404}, {"GET", "/", 404},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        r = call(&shared, false, cases[i].method, cases[i].path, NULL, NULL);
+        r = orderd_proc_call(&shared, false, cases[i].method, cases[i].path, NULL, NULL);
         if (r.status != cases[i].status)
             fail_msg("%s %s: got %ld, want %ld", cases[i].method, cases[i].path, r.status, cases[i].status);
         j = parse(&r);
@@ -102,7 +91,7 @@ static json_t *wait_order(const struct orderd_proc *p, long long id)
     char path[64];
     snprintf(path, sizeof path, "/api/orders/%lld", id);
     for (int i = 0; i < 500; i++) {
-        struct http_result r = call(p, false, "GET", path, NULL, NULL);
+        struct http_result r = orderd_proc_call(p, false, "GET", path, NULL, NULL);
         assert_int_equal(r.status, 200);
         json_t *j = parse(&r);
         http_client_free(&r);
@@ -119,7 +108,7 @@ static json_t *wait_order(const struct orderd_proc *p, long long id)
 static void test_orderd_order_lifecycle(void **state)
 {
     (void)state;
-    struct http_result r = call(&shared, false, "POST", "/api/orders",
+    struct http_result r = orderd_proc_call(&shared, false, "POST", "/api/orders",
                                 "{\"user_id\":42,\"items\":[{\"product_id\":1,\"qty\":2},{\"product_id\":5,\"qty\":1}]}",
                                 NULL);
     assert_int_equal(r.status, 202);
@@ -134,8 +123,8 @@ static void test_orderd_order_lifecycle(void **state)
     http_client_free(&r);
 
     /* The amount is what the catalog says the items cost. */
-    struct http_result p1 = call(&shared, false, "GET", "/api/products/1", NULL, NULL);
-    struct http_result p5 = call(&shared, false, "GET", "/api/products/5", NULL, NULL);
+    struct http_result p1 = orderd_proc_call(&shared, false, "GET", "/api/products/1", NULL, NULL);
+    struct http_result p5 = orderd_proc_call(&shared, false, "GET", "/api/products/5", NULL, NULL);
     json_t *j1 = parse(&p1), *j5 = parse(&p5);
     long long expected = 2 * json_integer_value(json_object_get(j1, "price_cents")) +
                          json_integer_value(json_object_get(j5, "price_cents"));
@@ -150,13 +139,13 @@ static void test_orderd_order_lifecycle(void **state)
     assert_int_equal(json_integer_value(json_object_get(j, "user_id")), 42);
     json_decref(j);
 
-    r = call(&shared, false, "GET", "/api/orders/99999999", NULL, NULL);
+    r = orderd_proc_call(&shared, false, "GET", "/api/orders/99999999", NULL, NULL);
     assert_int_equal(r.status, 404);
     http_client_free(&r);
-    r = call(&shared, false, "GET", "/api/orders/x1", NULL, NULL);
+    r = orderd_proc_call(&shared, false, "GET", "/api/orders/x1", NULL, NULL);
     assert_int_equal(r.status, 400);
     http_client_free(&r);
-    r = call(&shared, false, "PUT", "/api/orders", "{}", NULL);
+    r = orderd_proc_call(&shared, false, "PUT", "/api/orders", "{}", NULL);
     assert_int_equal(r.status, 405);
     http_client_free(&r);
 }
@@ -178,7 +167,7 @@ static void test_orderd_order_validation(void **state)
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct http_result r = call(&shared, false, "POST", "/api/orders", cases[i].body, NULL);
+        struct http_result r = orderd_proc_call(&shared, false, "POST", "/api/orders", cases[i].body, NULL);
         if (r.status != 400)
             fail_msg("body %s: got %ld, want 400", cases[i].body, r.status);
         json_t *j = parse(&r);
@@ -197,7 +186,7 @@ static void test_orderd_order_validation(void **state)
     char *body = malloc(big + 1);
     memset(body, ' ', big);
     body[big] = '\0';
-    struct http_result r = call(&shared, false, "POST", "/api/orders", body, NULL);
+    struct http_result r = orderd_proc_call(&shared, false, "POST", "/api/orders", body, NULL);
     assert_int_equal(r.status, 413);
     http_client_free(&r);
     free(body);
@@ -209,11 +198,11 @@ static void test_orderd_request_ids(void **state)
     (void)state;
 
     const char *const given[] = {"X-Request-ID: it-req-001", NULL};
-    struct http_result r = call(&shared, false, "GET", "/api/products/2", NULL, given);
+    struct http_result r = orderd_proc_call(&shared, false, "GET", "/api/products/2", NULL, given);
     assert_string_equal(http_client_header(&r, "X-Request-ID", id, sizeof id), "it-req-001");
     http_client_free(&r);
 
-    r = call(&shared, false, "GET", "/api/products/2", NULL, NULL);
+    r = orderd_proc_call(&shared, false, "GET", "/api/products/2", NULL, NULL);
     assert_non_null(http_client_header(&r, "X-Request-ID", id, sizeof id));
     assert_int_equal(strlen(id), 16);
     assert_int_equal(strspn(id, "0123456789abcdef"), 16);
@@ -221,7 +210,7 @@ static void test_orderd_request_ids(void **state)
 
     /* An id with characters that do not belong in logs or headers is replaced. */
     const char *const bad[] = {"X-Request-ID: a b\"c", NULL};
-    r = call(&shared, false, "GET", "/api/products/2", NULL, bad);
+    r = orderd_proc_call(&shared, false, "GET", "/api/products/2", NULL, bad);
     assert_non_null(http_client_header(&r, "X-Request-ID", id, sizeof id));
     assert_int_equal(strlen(id), 16);
     http_client_free(&r);
@@ -233,7 +222,7 @@ static void test_orderd_no_debug_on_public_port(void **state)
                                         "/debug/faults", "/healthz"};
     (void)state;
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
-        struct http_result r = call(&shared, false, "GET", paths[i], NULL, NULL);
+        struct http_result r = orderd_proc_call(&shared, false, "GET", paths[i], NULL, NULL);
         if (r.status != 404)
             fail_msg("%s on the public port: got %ld, want 404", paths[i], r.status);
         assert_null(strstr(r.body, "# TYPE"));
@@ -266,7 +255,7 @@ static void test_orderd_worker_log_carries_request_ids(void **state)
     const char *const headers[] = {
         "X-Request-ID: corr-7f3a",
         "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", NULL};
-    struct http_result r = call(&shared, false, "POST", "/api/orders",
+    struct http_result r = orderd_proc_call(&shared, false, "POST", "/api/orders",
                                 "{\"user_id\":9001,\"items\":[{\"product_id\":3,\"qty\":1}]}", headers);
     assert_int_equal(r.status, 202);
     json_t *j = parse(&r);
@@ -308,12 +297,12 @@ static void test_orderd_body_never_logged(void **state)
     (void)state;
     /* The shared server logs at debug level: the most it ever logs. */
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
-        struct http_result r = call(&shared, false, "POST", "/api/orders", bodies[i], NULL);
+        struct http_result r = orderd_proc_call(&shared, false, "POST", "/api/orders", bodies[i], NULL);
         assert_true(r.status == 400 || r.status == 202);
         http_client_free(&r);
     }
     const char *const canary_header[] = {"X-Request-ID: CANARY-5e1f-id", NULL};
-    struct http_result r = call(&shared, false, "POST", "/api/orders",
+    struct http_result r = orderd_proc_call(&shared, false, "POST", "/api/orders",
                                 "{\"user_id\":1,\"items\":[{\"product_id\":1,\"qty\":1}]}", canary_header);
     assert_int_equal(r.status, 202);
     http_client_free(&r);
@@ -339,7 +328,7 @@ static void test_orderd_queue_full_answers_503(void **state)
 
     assert_int_equal(orderd_proc_start(&p, args, NULL), 0);
     for (int i = 0; i < 8; i++) {
-        struct http_result r = call(&p, false, "POST", "/api/orders",
+        struct http_result r = orderd_proc_call(&p, false, "POST", "/api/orders",
                                     "{\"user_id\":1,\"items\":[{\"product_id\":1,\"qty\":1}]}", NULL);
         if (r.status == 202) {
             accepted++;
@@ -375,7 +364,7 @@ static void test_orderd_shutdown_finishes_every_accepted_order(void **state)
     for (int i = 0; i < 500; i++) {
         char body[128];
         snprintf(body, sizeof body, "{\"user_id\":%d,\"items\":[{\"product_id\":%d,\"qty\":1}]}", i + 1, i % 1000 + 1);
-        struct http_result r = call(&p, false, "POST", "/api/orders", body, NULL);
+        struct http_result r = orderd_proc_call(&p, false, "POST", "/api/orders", body, NULL);
         assert_true(r.status == 202 || r.status == 503);
         accepted += r.status == 202;
         http_client_free(&r);
@@ -453,7 +442,7 @@ static void test_orderd_env_faults(void **state)
     struct orderd_proc p;
     (void)state;
     assert_int_equal(orderd_proc_start(&p, NULL, "slow=on(1ms);lock.cache=50%on"), 0);
-    struct http_result r = call(&p, true, "GET", "/debug/faults", NULL, NULL);
+    struct http_result r = orderd_proc_call(&p, true, "GET", "/debug/faults", NULL, NULL);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "\"term\": \"on(1ms)\""));
     assert_non_null(strstr(r.body, "\"term\": \"50%on\""));

@@ -14,7 +14,6 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#define TIMEOUT_MS 5000
 
 static struct orderd_proc shared;
 
@@ -30,16 +29,6 @@ static int stop_shared(void **state)
     orderd_proc_stop(&shared, SIGTERM, 5000);
     unlink(shared.log_path);
     return 0;
-}
-
-static struct http_result call(const struct orderd_proc *p, bool debug, const char *method, const char *path,
-                               const char *body, const char *const *headers)
-{
-    struct http_result r;
-    char url[256];
-    orderd_proc_url(p, debug, path, url, sizeof url);
-    http_client_request(method, url, body, body ? strlen(body) : 0, headers, TIMEOUT_MS, &r);
-    return r;
 }
 
 static json_t *parse(const struct http_result *r)
@@ -63,11 +52,11 @@ static void test_debug_metrics_pass_promtool(void **state)
     (void)state;
     /* Some traffic first, so the per-route families have samples. */
     for (int i = 0; i < 20; i++) {
-        struct http_result r = call(&shared, false, i % 2 ? "GET" : "POST", i % 2 ? "/api/products/3" : "/api/orders",
+        struct http_result r = orderd_proc_call(&shared, false, i % 2 ? "GET" : "POST", i % 2 ? "/api/products/3" : "/api/orders",
                                     i % 2 ? NULL : "{\"user_id\":1,\"items\":[{\"product_id\":1,\"qty\":1}]}", NULL);
         http_client_free(&r);
     }
-    struct http_result r = call(&shared, true, "GET", "/metrics", NULL, NULL);
+    struct http_result r = orderd_proc_call(&shared, true, "GET", "/metrics", NULL, NULL);
     assert_int_equal(r.status, 200);
     char type[96];
     assert_non_null(strstr(http_client_header(&r, "Content-Type", type, sizeof type), "version=0.0.4"));
@@ -102,14 +91,14 @@ static void test_debug_metrics_pass_promtool(void **state)
 static void test_debug_health_and_vars(void **state)
 {
     (void)state;
-    struct http_result r = call(&shared, true, "GET", "/healthz", NULL, NULL);
+    struct http_result r = orderd_proc_call(&shared, true, "GET", "/healthz", NULL, NULL);
     assert_int_equal(r.status, 200);
     http_client_free(&r);
-    r = call(&shared, true, "GET", "/readyz", NULL, NULL);
+    r = orderd_proc_call(&shared, true, "GET", "/readyz", NULL, NULL);
     assert_int_equal(r.status, 200);
     http_client_free(&r);
 
-    r = call(&shared, true, "GET", "/debug/vars", NULL, NULL);
+    r = orderd_proc_call(&shared, true, "GET", "/debug/vars", NULL, NULL);
     assert_int_equal(r.status, 200);
     json_t *j = parse(&r);
     json_t *cmdline = json_object_get(j, "cmdline");
@@ -125,10 +114,10 @@ static void test_debug_health_and_vars(void **state)
     json_decref(j);
     http_client_free(&r);
 
-    r = call(&shared, true, "GET", "/debug/nothing", NULL, NULL);
+    r = orderd_proc_call(&shared, true, "GET", "/debug/nothing", NULL, NULL);
     assert_int_equal(r.status, 404);
     http_client_free(&r);
-    r = call(&shared, true, "GET", "/debug/pprof/", NULL, NULL);
+    r = orderd_proc_call(&shared, true, "GET", "/debug/pprof/", NULL, NULL);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "threads?debug=1"));
     http_client_free(&r);
@@ -138,7 +127,7 @@ static json_t *fault_entry(const char *name)
 {
     char path[64];
     snprintf(path, sizeof path, "/debug/faults/%s", name);
-    struct http_result r = call(&shared, true, "GET", path, NULL, NULL);
+    struct http_result r = orderd_proc_call(&shared, true, "GET", path, NULL, NULL);
     assert_int_equal(r.status, 200);
     json_t *j = parse(&r);
     http_client_free(&r);
@@ -148,7 +137,7 @@ static json_t *fault_entry(const char *name)
 static void test_debug_fault_api(void **state)
 {
     (void)state;
-    struct http_result r = call(&shared, true, "GET", "/debug/faults", NULL, NULL);
+    struct http_result r = orderd_proc_call(&shared, true, "GET", "/debug/faults", NULL, NULL);
     assert_int_equal(r.status, 200);
     json_t *j = parse(&r);
     json_t *list = json_object_get(j, "faults");
@@ -161,7 +150,7 @@ static void test_debug_fault_api(void **state)
     json_decref(j);
     http_client_free(&r);
 
-    r = call(&shared, true, "PUT", "/debug/faults/slow", "25%10*on(2ms)\n", NULL);
+    r = orderd_proc_call(&shared, true, "PUT", "/debug/faults/slow", "25%10*on(2ms)\n", NULL);
     assert_int_equal(r.status, 200);
     http_client_free(&r);
     j = fault_entry("slow");
@@ -171,7 +160,7 @@ static void test_debug_fault_api(void **state)
     json_decref(j);
 
     /* A bad term: 400, says what and where, and leaves the fault as it was. */
-    r = call(&shared, true, "PUT", "/debug/faults/slow", "5%x*on", NULL);
+    r = orderd_proc_call(&shared, true, "PUT", "/debug/faults/slow", "5%x*on", NULL);
     assert_int_equal(r.status, 400);
     j = parse(&r);
     const char *msg = json_string_value(json_object_get(j, "error"));
@@ -183,19 +172,19 @@ static void test_debug_fault_api(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "term")), "25%10*on(2ms)");
     json_decref(j);
 
-    r = call(&shared, true, "PUT", "/debug/faults/lock.cahce", "on", NULL);
+    r = orderd_proc_call(&shared, true, "PUT", "/debug/faults/lock.cahce", "on", NULL);
     assert_int_equal(r.status, 404);
     assert_non_null(strstr(r.body, "lock.cahce"));
     http_client_free(&r);
 
-    r = call(&shared, true, "DELETE", "/debug/faults/slow", NULL, NULL);
+    r = orderd_proc_call(&shared, true, "DELETE", "/debug/faults/slow", NULL, NULL);
     assert_int_equal(r.status, 200);
     http_client_free(&r);
     j = fault_entry("slow");
     assert_false(json_is_true(json_object_get(j, "on")));
     json_decref(j);
 
-    r = call(&shared, true, "POST", "/debug/faults/slow", "on", NULL);
+    r = orderd_proc_call(&shared, true, "POST", "/debug/faults/slow", "on", NULL);
     assert_int_equal(r.status, 405);
     http_client_free(&r);
 }
@@ -203,11 +192,11 @@ static void test_debug_fault_api(void **state)
 static void test_debug_config_api(void **state)
 {
     (void)state;
-    struct http_result r = call(&shared, true, "PUT", "/debug/config",
+    struct http_result r = orderd_proc_call(&shared, true, "PUT", "/debug/config",
                                 "{\"instrument\":\"profile\",\"mutex_profile_fraction\":5,\"block_profile_rate\":1000}", NULL);
     assert_int_equal(r.status, 200);
     http_client_free(&r);
-    r = call(&shared, true, "GET", "/debug/config", NULL, NULL);
+    r = orderd_proc_call(&shared, true, "GET", "/debug/config", NULL, NULL);
     json_t *j = parse(&r);
     assert_string_equal(json_string_value(json_object_get(j, "instrument")), "profile");
     assert_int_equal(json_integer_value(json_object_get(j, "mutex_profile_fraction")), 5);
@@ -224,7 +213,7 @@ static void test_debug_config_api(void **state)
         {"{\"instrument\":\"off\",\"typo\":1}", "typo"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        r = call(&shared, true, "PUT", "/debug/config", bad[i].body, NULL);
+        r = orderd_proc_call(&shared, true, "PUT", "/debug/config", bad[i].body, NULL);
         assert_int_equal(r.status, 400);
         j = parse(&r);
         assert_string_equal(json_string_value(json_object_get(j, "field")), bad[i].field);
@@ -232,12 +221,12 @@ static void test_debug_config_api(void **state)
         http_client_free(&r);
     }
     /* A rejected PUT changed nothing, not even its valid fields. */
-    r = call(&shared, true, "GET", "/debug/config", NULL, NULL);
+    r = orderd_proc_call(&shared, true, "GET", "/debug/config", NULL, NULL);
     j = parse(&r);
     assert_string_equal(json_string_value(json_object_get(j, "instrument")), "profile");
     json_decref(j);
     http_client_free(&r);
-    r = call(&shared, true, "PUT", "/debug/config", "not json", NULL);
+    r = orderd_proc_call(&shared, true, "PUT", "/debug/config", "not json", NULL);
     assert_int_equal(r.status, 400);
     http_client_free(&r);
 }
@@ -256,19 +245,19 @@ static void test_debug_token_required(void **state)
     const char *const args[] = {"--debug-token-file", token_path, NULL};
     assert_int_equal(orderd_proc_start(&p, args, NULL), 0);
 
-    struct http_result r = call(&p, true, "GET", "/metrics", NULL, NULL);
+    struct http_result r = orderd_proc_call(&p, true, "GET", "/metrics", NULL, NULL);
     assert_int_equal(r.status, 401);
     http_client_free(&r);
     const char *const wrong[] = {"Authorization: Bearer s3cret-token-for-tests-0124", NULL};
-    r = call(&p, true, "GET", "/healthz", NULL, wrong);
+    r = orderd_proc_call(&p, true, "GET", "/healthz", NULL, wrong);
     assert_int_equal(r.status, 401);
     http_client_free(&r);
     const char *const right[] = {"Authorization: Bearer s3cret-token-for-tests-0123", NULL};
-    r = call(&p, true, "GET", "/metrics", NULL, right);
+    r = orderd_proc_call(&p, true, "GET", "/metrics", NULL, right);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "orderd_queue_depth"));
     http_client_free(&r);
-    r = call(&p, true, "PUT", "/debug/faults/slow", "on", NULL);
+    r = orderd_proc_call(&p, true, "PUT", "/debug/faults/slow", "on", NULL);
     assert_int_equal(r.status, 401);
     http_client_free(&r);
     orderd_proc_stop(&p, SIGTERM, 5000);
@@ -277,7 +266,7 @@ static void test_debug_token_required(void **state)
     /* With a token, a non-loopback address is allowed. */
     const char *const wide[] = {"--debug-listen", "0.0.0.0:0", "--debug-token-file", token_path, NULL};
     assert_int_equal(orderd_proc_start(&p, wide, NULL), 0);
-    r = call(&p, true, "GET", "/readyz", NULL, right);
+    r = orderd_proc_call(&p, true, "GET", "/readyz", NULL, right);
     assert_int_equal(r.status, 200);
     http_client_free(&r);
     orderd_proc_stop(&p, SIGTERM, 5000);

@@ -5,6 +5,8 @@
 #ifndef TESTS_ORDERD_PROC_H
 #define TESTS_ORDERD_PROC_H
 
+#include "http_client.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -30,6 +32,12 @@ char *orderd_proc_log(const struct orderd_proc *p);
 
 /* Writes "http://127.0.0.1:PORT/path" for the public or debug port into buf. */
 const char *orderd_proc_url(const struct orderd_proc *p, bool debug, const char *path, char *buf, size_t len);
+
+/* One request to the public or debug port (10 s timeout); body and headers may be
+ * NULL. The result is always filled (status 0 when nothing came back); free it with
+ * http_client_free. */
+struct http_result orderd_proc_call(const struct orderd_proc *p, bool debug, const char *method,
+                                    const char *path, const char *body, const char *const *headers);
 
 /* Runs argv (NULL-terminated) and returns its exit status, or -1; its stdout and
  * stderr are captured into *output (malloc'd, caller frees) when output != NULL. */
