@@ -351,10 +351,15 @@ int main(int argc, char **argv)
              LOG_F_UINT("queue_capacity", o.queue_capacity),
              LOG_F_STR("instrument", instrument_level_name(o.instrument_level)));
 
-    do {
-        if (sigwait(&stop_signals, &sig) != 0)
-            sig = SIGTERM;
-    } while (sig != SIGTERM && sig != SIGINT);
+    /* Only SIGTERM or SIGINT stop the service: a failed wait is retried, never
+     * taken for a stop. */
+    for (;;) {
+        int wrc = sigwait(&stop_signals, &sig);
+        if (wrc == 0 && (sig == SIGTERM || sig == SIGINT))
+            break;
+        if (wrc != 0)
+            usleep(1000);
+    }
 
     /* Shutdown: stop taking work, heal every fault so stalled workers and blocked
      * producers can move, finish every accepted order, then report. */

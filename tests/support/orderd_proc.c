@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -55,6 +56,8 @@ int orderd_proc_start(struct orderd_proc *p, const char *const *extra_args, cons
     }
     p->pid = fork();
     if (p->pid == 0) {
+        /* A test that fails halfway must not leave its server running. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         dup2(out[1], 1);
         dup2(logfd, 2);
         if (env_faults)
