@@ -231,6 +231,48 @@ static void test_debug_config_api(void **state)
     http_client_free(&r);
 }
 
+static void test_debug_profiles_answer_in_both_forms(void **state)
+{
+    static const char *const profiles[] = {"threads", "goroutine", "mutex", "block", "heap"};
+    char path[96];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof profiles / sizeof profiles[0]; i++) {
+        /* debug=0 (the default) is a gzipped profile.proto. */
+        snprintf(path, sizeof path, "/debug/pprof/%s", profiles[i]);
+        struct http_result r = orderd_proc_call(&shared, true, "GET", path, NULL, NULL);
+        assert_int_equal(r.status, 200);
+        assert_true(r.body_len > 20);
+        assert_int_equal((unsigned char)r.body[0], 0x1f);
+        assert_int_equal((unsigned char)r.body[1], 0x8b);
+        http_client_free(&r);
+        snprintf(path, sizeof path, "/debug/pprof/%s?debug=1", profiles[i]);
+        r = orderd_proc_call(&shared, true, "GET", path, NULL, NULL);
+        assert_int_equal(r.status, 200);
+        assert_true(r.body_len > 10);
+        http_client_free(&r);
+        snprintf(path, sizeof path, "/debug/pprof/%s?debug=7", profiles[i]);
+        r = orderd_proc_call(&shared, true, "GET", path, NULL, NULL);
+        assert_int_equal(r.status, 400);
+        http_client_free(&r);
+    }
+    struct http_result r = orderd_proc_call(&shared, true, "GET", "/debug/pprof/threads?debug=1", NULL, NULL);
+    assert_non_null(strstr(r.body, "threads profile: total "));
+    assert_non_null(strstr(r.body, "io_thread_main"));
+    assert_non_null(strstr(r.body, "worker_main"));
+    assert_non_null(strstr(r.body, "debug_thread_main"));
+    http_client_free(&r);
+
+    /* A delta profile answers after its window, in the same layout. */
+    r = orderd_proc_call(&shared, true, "GET", "/debug/pprof/mutex?debug=1&seconds=1", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "--- mutex:"));
+    http_client_free(&r);
+    r = orderd_proc_call(&shared, true, "GET", "/debug/pprof/block?seconds=61", NULL, NULL);
+    assert_int_equal(r.status, 400);
+    http_client_free(&r);
+}
+
 static void test_debug_token_required(void **state)
 {
     char token_path[] = "/tmp/orderd-token-XXXXXX";
@@ -281,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_debug_health_and_vars),
         cmocka_unit_test(test_debug_fault_api),
         cmocka_unit_test(test_debug_config_api),
+        cmocka_unit_test(test_debug_profiles_answer_in_both_forms),
     };
     const struct CMUnitTest own[] = {
         cmocka_unit_test(test_debug_token_required),
