@@ -3,12 +3,16 @@
 # As root it runs apt-get; otherwise it names the missing packages and exits 1.
 set -euo pipefail
 
-packages=(
+# What builds the programs (the Dockerfile's build stage installs exactly these),
+# what loadlab runs, and what only the test suite uses.
+build_packages=(
   build-essential pkg-config
   libevent-dev libjansson-dev libinih-dev libsqlite3-dev sqlite3 libcmocka-dev
   libcurl4-openssl-dev libunwind-dev libdw-dev libhttp-parser-dev zlib1g-dev
-  wrk gnuplot-nox prometheus golang-go curl procps libxml2-utils
 )
+run_packages=(wrk gnuplot-nox)
+test_packages=(prometheus golang-go curl procps libxml2-utils docker-compose)
+packages=("${build_packages[@]}" "${run_packages[@]}" "${test_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do

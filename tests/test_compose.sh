@@ -83,7 +83,7 @@ fi
 
 echo "checking the stack's properties"
 # The package list exactly as scripts/deps.sh declares it, so the two cannot drift.
-deps_packages=$(bash -c 'eval "$(sed -n "/^packages=(/,/)/p" scripts/deps.sh)"; echo "${packages[*]}"')
+deps_packages=$(bash -c 'eval "$(sed -n "/^build_packages=(/,/)/p" scripts/deps.sh)"; echo "${build_packages[*]}"')
 if [ -z "$deps_packages" ]; then
   fail "could not read the packages=( ... ) list from scripts/deps.sh"
 elif ! python3 -c 'import yaml, docker' 2>/dev/null; then
