@@ -49,17 +49,20 @@ run_one() {
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
-report() {   # report REFERENCE NAME...
+# report REFERENCE NAME...: medians over rounds, and the median of the per-round ratios
+# (each round's contenders ran back to back, so a round's ratio cancels slow drift).
+report() {
   local ref=$1; shift
-  local ref_rps
-  ref_rps=$(cut -d' ' -f1 "$tmp/$ref" | median)
-  printf '%-22s %12s %10s %14s\n' "server" "req/s (med)" "p99 ms" "ratio to $ref"
+  printf '%-22s %12s %10s %16s %18s\n' "server" "req/s (med)" "p99 ms" "ratio (med)" "ratio range"
   for n in "$@"; do
-    local rps p99
+    local rps p99 ratios
     rps=$(cut -d' ' -f1 "$tmp/$n" | median)
     p99=$(cut -d' ' -f2 "$tmp/$n" | median)
-    printf '%-22s %12.0f %10.2f %14.3f\n' "$n" "$rps" "$p99" "$(awk -v a="$rps" -v b="$ref_rps" 'BEGIN {print a/b}')"
+    ratios=$(paste -d' ' "$tmp/$n" "$tmp/$ref" | awk '{printf "%.4f\n", $1/$3}')
+    printf '%-22s %12.0f %10.2f %16.3f %18s\n' "$n" "$rps" "$p99" "$(echo "$ratios" | median)" \
+      "$(echo "$ratios" | sort -n | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.3f-%.3f", lo, hi}')"
   done
+  echo "(ratios are to $ref)"
 }
 
 ORDERD=("$BUILD/orderd" --listen 127.0.0.1:0 --debug-listen 127.0.0.1:0 --io-threads 1 --log-level warn)
