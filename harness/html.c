@@ -23,6 +23,7 @@ static const char style[] =
     ".banner ul{margin:6px 0 0;padding-left:22px;font-weight:400}\n"
     ".note{background:#fef7e0;border:1px solid #f3d98b;color:#5c4100;padding:10px 14px;border-radius:6px;"
     "margin:10px 0}\n"
+    ".note.bad{background:#fce8e6;border-color:#f2b8b5;color:#8c1d18}\n"
     "table{border-collapse:collapse;background:#fff;margin:6px 0 14px;font-size:14px}\n"
     "th,td{border:1px solid var(--line);padding:5px 10px;text-align:left;vertical-align:top}\n"
     "th{background:#f1f3f4;font-weight:600;white-space:nowrap}\n"

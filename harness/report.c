@@ -27,6 +27,7 @@ struct row {
     char label[256], started_at[40], outcome[40], css[16];
     double throughput, p99;
     size_t ngates, against;
+    bool judged;
 };
 
 struct scenario_entry {
@@ -53,6 +54,11 @@ struct state {
     char generated[40];
     char footer[PATH_MAX + 200];
 };
+
+static bool is_overhead(const char *scenario)
+{
+    return strncmp(scenario, TRENDS_OVERHEAD_PREFIX, strlen(TRENDS_OVERHEAD_PREFIX)) == 0;
+}
 
 /* mkdir -p. Returns 0, or -1 with err filled. */
 static int make_dirs(const char *path, char *err, size_t errlen)
@@ -182,13 +188,22 @@ static void row_from(struct row *r, const struct runinfo *run)
     memset(r, 0, sizeof *r);
     r->id = run->id;
     snprintf(r->label, sizeof r->label, "%s", run->label);
-    snprintf(r->started_at, sizeof r->started_at, "%s", run->started_at);
+    runpage_time(run->started_at, r->started_at, sizeof r->started_at);
     snprintf(r->outcome, sizeof r->outcome, "%s", outcome);
     snprintf(r->css, sizeof r->css, "%s", css);
     r->throughput = run->measure.present ? run->measure.throughput : NAN;
     r->p99 = run->measure.present ? run->measure.p99 : NAN;
     r->ngates = run->ngates;
     r->against = runinfo_gates_against_expectation(run);
+    r->judged = run->gates_judged || run->ngates == 0;
+}
+
+static void cell_gates(FILE *f, const struct row *r)
+{
+    if (r->judged)
+        fprintf(f, "<td class=\"num\">%zu of %zu</td>", r->against, r->ngates);
+    else
+        fputs("<td class=\"num\">not judged</td>", f);
 }
 
 static int render_run(struct state *s, int64_t id, char *err, size_t errlen)
@@ -259,9 +274,18 @@ static int render_trends(struct state *s, char *err, size_t errlen)
         note_problem(s, "trends", why);
         snprintf(s->trends_problem, sizeof s->trends_problem, "%.1000s", why);
     }
-    for (size_t i = 0; i < s->nscenarios && queued == 0; i++)
-        queued = trends_scenario(db, s->scenarios[i].name, gp, dir, TRENDS_DIR, s->scenarios[i].slug, s->opt->png,
-                                 &s->scenarios[i].trends, err, errlen);
+    for (size_t i = 0; i < s->nscenarios && queued == 0; i++) {
+        struct scenario_entry *e = &s->scenarios[i];
+        /* The overhead study's runs are repeats of one build, compared side by side
+         * in their own section rather than as a history. */
+        if (is_overhead(e->name)) {
+            memset(&e->trends, 0, sizeof e->trends);
+            snprintf(e->trends.note, sizeof e->trends.note, "Part of the overhead study: see Instrumentation "
+                     "overhead below.");
+            continue;
+        }
+        queued = trends_scenario(db, e->name, gp, dir, TRENDS_DIR, e->slug, s->opt->png, &e->trends, err, errlen);
+    }
     if (queued == 0 && s->overhead_wanted)
         queued = trends_overhead(db, gp, s->opt->out_dir, s->opt->png, &s->overhead, err, errlen);
     if (!gp)
@@ -403,10 +427,10 @@ static void write_scenario(FILE *f, const struct state *s, const struct scenario
     fputs(" <span class=\"muted small\">label ", f);
     html_escape(f, run->label);
     fputs(", ", f);
-    html_escape(f, run->started_at);
-    fputs("</span></h3>\n", f);
+    html_escape(f, e->rows[e->nrows - 1].started_at);
+    fputs(" UTC</span></h3>\n", f);
     if (!runinfo_met(run)) {
-        fputs("<p class=\"note\">", f);
+        fputs("<p class=\"note bad\">", f);
         write_run_problem(f, run);
         fputs("</p>\n", f);
     }
@@ -439,7 +463,8 @@ static void write_scenario(FILE *f, const struct state *s, const struct scenario
         fputs("</td>", f);
         cell_number(f, r->throughput, "%.0f", 1);
         cell_number(f, r->p99, "%.3gms", 1e3);
-        fprintf(f, "<td class=\"num\">%zu of %zu</td></tr>\n", r->against, r->ngates);
+        cell_gates(f, r);
+        fputs("</tr>\n", f);
     }
     fputs("</table></details>\n", f);
 }
@@ -471,13 +496,19 @@ static void write_overhead(FILE *f, const struct state *s)
         fprintf(f, "</td><td class=\"num\">%zu</td>", t->runs);
         cell_number(f, t->throughput_median, "%.0f", 1);
         fprintf(f, "<td class=\"num\">%.0f..%.0f</td>", t->throughput_min, t->throughput_max);
-        cell_number(f, t->throughput_median / base->throughput_median - 1, "%+.1f%%", 100);
+        if (i == 0)
+            fputs("<td>reference</td>", f);
+        else
+            cell_number(f, t->throughput_median / base->throughput_median - 1, "%+.1f%%", 100);
         cell_number(f, t->p99_median, "%.3gms", 1e3);
         if (isnan(t->p99_min))
             fputs("<td class=\"num\">-</td>", f);
         else
             fprintf(f, "<td class=\"num\">%.3g..%.3gms</td>", t->p99_min * 1e3, t->p99_max * 1e3);
-        cell_number(f, t->p99_median / base->p99_median - 1, "%+.1f%%", 100);
+        if (i == 0)
+            fputs("<td>reference</td>", f);
+        else
+            cell_number(f, t->p99_median / base->p99_median - 1, "%+.1f%%", 100);
         fputs("</tr>\n", f);
     }
     fputs("</table>\n", f);
@@ -548,9 +579,12 @@ static int write_index(struct state *s, char *err, size_t errlen)
         fputs("</td>", f);
         cell_number(f, r->throughput, "%.0f", 1);
         cell_number(f, r->p99, "%.3gms", 1e3);
-        fprintf(f, "<td class=\"num\">%zu of %zu</td></tr>\n", r->against, r->ngates);
+        cell_gates(f, r);
+        fputs("</tr>\n", f);
     }
     fputs("</table>\n", f);
+    if (s->overhead_wanted)
+        fputs("<p class=\"small\"><a href=\"#overhead\">Instrumentation overhead &darr;</a></p>\n", f);
     for (size_t i = 0; i < s->nscenarios; i++)
         write_scenario(f, s, &s->scenarios[i]);
     if (s->overhead_wanted)
@@ -653,7 +687,7 @@ static bool wants_overhead(const struct report_options *opt, const struct state 
     if (opt->nselect == 0)
         return true;
     for (size_t i = 0; i < s->nscenarios; i++)
-        if (strncmp(s->scenarios[i].name, TRENDS_OVERHEAD_PREFIX, strlen(TRENDS_OVERHEAD_PREFIX)) == 0)
+        if (is_overhead(s->scenarios[i].name))
             return true;
     return false;
 }

@@ -43,6 +43,15 @@ char *runpage_format_observed(const struct runinfo_gate *g, char *buf, size_t bu
     return buf;
 }
 
+char *runpage_time(const char *iso, char *buf, size_t buflen)
+{
+    size_t k = 0;
+    for (const char *p = iso; *p && *p != '.' && *p != 'Z' && k + 1 < buflen; p++)
+        buf[k++] = *p == 'T' ? ' ' : *p;
+    buf[k] = '\0';
+    return buf;
+}
+
 const char *runpage_expected(const struct runinfo_gate *g)
 {
     return g->expected_to_fail ? "trip" : "hold";
@@ -55,16 +64,17 @@ static bool against_expectation(const struct runinfo *run, const struct runinfo_
 
 static void write_banner(FILE *f, const struct runinfo *run)
 {
-    const char *css, *outcome = runpage_outcome(run, &css);
+    const char *css;
     size_t against = runinfo_gates_against_expectation(run);
     char observed[64];
 
+    runpage_outcome(run, &css);
     fprintf(f, "<div class=\"banner %s\">", strcmp(css, "ok") == 0 ? "ok" : "bad");
     if (strcmp(css, "ok") == 0) {
         fprintf(f, "Met expectations: all %zu gates came out as the scenario expects.", run->ngates);
     } else if (strcmp(run->status, "completed") != 0) {
         fputs(strcmp(run->status, "running") == 0 ? "Still running, or loadlab was killed before closing it"
-                                                  : outcome, f);
+              : strcmp(run->status, "crashed") == 0 ? "Crashed" : "Aborted", f);
         if (run->exit_reason[0]) {
             fputs(": ", f);
             html_escape(f, run->exit_reason);
@@ -120,7 +130,11 @@ static void write_facts(FILE *f, const struct runinfo *run)
     fact(f, "label", run->label);
     fact(f, "git revision", run->git_rev[0] ? run->git_rev : "unknown");
     fact(f, "host", run->host);
-    snprintf(text, sizeof text, "%s to %s (UTC)", run->started_at, run->ended_at[0] ? run->ended_at : "?");
+    {
+        char from[40], to[40];
+        snprintf(text, sizeof text, "%s to %s UTC", runpage_time(run->started_at, from, sizeof from),
+                 run->ended_at[0] ? runpage_time(run->ended_at, to, sizeof to) : "?");
+    }
     fact(f, "ran", text);
     snprintf(text, sizeof text, "%s%s%s", run->status, run->verdict[0] ? ", verdict " : "", run->verdict);
     fact(f, "status", text);

@@ -21,6 +21,10 @@ const char *runpage_outcome(const struct runinfo *run, const char **css_class);
  * Returns buf. */
 char *runpage_format_observed(const struct runinfo_gate *g, char *buf, size_t buflen);
 
+/* An ISO 8601 timestamp as the database keeps it ("2026-11-28T02:04:47.343Z") for
+ * people: "2026-11-28 02:04:47". Returns buf. */
+char *runpage_time(const char *iso, char *buf, size_t buflen);
+
 /* What the scenario expected of the gate: "trip" or "hold". */
 const char *runpage_expected(const struct runinfo_gate *g);
 

@@ -360,7 +360,7 @@ static int overhead_bars(const struct trends_overhead *o, struct gnuplot *gp, co
         labels[i] = s->name;
     }
     chart_set_xtics(c, x, labels, o->n);
-    chart_add_series(c, p99 ? "median p99 (bar: slowest and fastest run)" : "median throughput (bar: slowest and fastest run)",
+    chart_add_series(c, p99 ? "median p99 (whiskers: best and worst run)" : "median throughput (whiskers: slowest and fastest run)",
                      CHART_BARS, p99 ? "#e69f00" : "#0072b2", x, y, lo, hi, o->n);
     chart_set_y_from_zero(c, true);
     if (!chart_has_data(c)) {
@@ -449,12 +449,12 @@ int trends_overhead(sqlite3 *db, struct gnuplot *gp, const char *dir, bool png, 
             continue;
         if (p99)
             add_chart(&out->charts, "overhead-p99.svg", "p99 latency by instrumentation setting",
-                      "Median of wrk's p99 over the repeated runs of each setting; the bar spans the best and "
-                      "the worst run.");
+                      "Median of wrk's p99 over the repeated runs of each setting; the whiskers span the best "
+                      "and the worst run.");
         else
             add_chart(&out->charts, "overhead-throughput.svg", "Throughput by instrumentation setting",
-                      "Median of wrk's measured throughput over the repeated runs of each setting; the bar "
-                      "spans the slowest and the fastest run.");
+                      "Median of wrk's measured throughput over the repeated runs of each setting; the "
+                      "whiskers span the slowest and the fastest run.");
     }
     rc = 0;
 done:
