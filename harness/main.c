@@ -112,8 +112,8 @@ static int exit_code_for(const struct runner_outcome *outcomes, size_t n, bool i
  * missing (the pages were still written). */
 static int print_report_result(const struct report_result *res)
 {
-    printf("report: %s (%zu runs of %zu scenarios, %zu charts)\nsummary: %s\n", res->index_path, res->runs,
-           res->scenarios, res->charts, res->summary_path);
+    printf("report: %s (%zu run%s of %zu scenario%s, %zu charts)\nsummary: %s\n", res->index_path, res->runs,
+           res->runs == 1 ? "" : "s", res->scenarios, res->scenarios == 1 ? "" : "s", res->charts, res->summary_path);
     fflush(stdout);
     if (res->warning[0])
         fprintf(stderr, "loadlab: report: gnuplot warned: %s\n", res->warning);

@@ -353,8 +353,8 @@ static int rates_by_label(struct ctx *x, struct chart *c, const char *metric, co
                           const char *prefix, bool *any)
 {
     struct runseries_set set = {0};
-    struct runseries rate = {0};
-    size_t drawn = 0;
+    struct runseries *rates = NULL, total = {0};
+    size_t moved = 0;
     char title[RUNSERIES_MAX_NAME + 64];
     int rc = -1;
 
@@ -366,26 +366,36 @@ static int rates_by_label(struct ctx *x, struct chart *c, const char *metric, co
         goto done;
     }
     *any = true;
+    rates = calloc(set.n, sizeof *rates);
+    if (!rates) {
+        snprintf(x->err, x->errlen, "out of memory charting %s", metric);
+        goto done;
+    }
     for (size_t i = 0; i < set.n; i++) {
         struct runseries_set one = {.items = &set.items[i], .n = 1};
-        if (counter_rate(x, &one, &rate) < 0)
+        if (counter_rate(x, &one, &rates[i]) < 0)
             goto done;
-        if (series_max(&rate) > 0) {
-            snprintf(title, sizeof title, "%s %s", prefix, set.items[i].name);
-            chart_add_series(c, title, CHART_LINES, NULL, rate.t, rate.v, NULL, NULL, rate.n);
-            drawn++;
-        }
-        runseries_release(&rate);
+        moved += series_max(&rates[i]) > 0;
     }
-    if (drawn != 1) {
-        if (counter_rate(x, &set, &rate) < 0)
+    /* The total goes first, underneath: where one line carries it all, that line
+     * stays visible on top of the total instead of hidden under it. */
+    if (moved != 1) {
+        if (counter_rate(x, &set, &total) < 0)
             goto done;
         snprintf(title, sizeof title, "all %ss", prefix);
-        chart_add_series(c, title, CHART_LINES, TREND_COLOR, rate.t, rate.v, NULL, NULL, rate.n);
+        chart_add_series(c, title, CHART_LINES, TREND_COLOR, total.t, total.v, NULL, NULL, total.n);
     }
+    for (size_t i = 0; i < set.n; i++)
+        if (series_max(&rates[i]) > 0) {
+            snprintf(title, sizeof title, "%s %s", prefix, set.items[i].name);
+            chart_add_series(c, title, CHART_LINES, NULL, rates[i].t, rates[i].v, NULL, NULL, rates[i].n);
+        }
     rc = 0;
 done:
-    runseries_release(&rate);
+    for (size_t i = 0; rates && i < set.n; i++)
+        runseries_release(&rates[i]);
+    free(rates);
+    runseries_release(&total);
     runseries_set_release(&set);
     return rc;
 }
