@@ -256,6 +256,11 @@ int gnuplot_quote(struct gnuplot *gp, const char *text)
     return 0;
 }
 
+bool gnuplot_failed(const struct gnuplot *gp)
+{
+    return gp->failed;
+}
+
 /* Trims trailing blank lines and joins gnuplot's multi-line error (the echoed
  * command, a caret line, "line N: message") into one line for a log. */
 static void stderr_summary(const struct gnuplot *gp, char *out, size_t outlen)
@@ -320,20 +325,4 @@ int gnuplot_close(struct gnuplot *gp, char *err, size_t errlen)
     free(gp->buf);
     free(gp);
     return rc;
-}
-
-void gnuplot_kill(struct gnuplot *gp)
-{
-    int status;
-    if (!gp)
-        return;
-    kill(gp->pid, SIGKILL);
-    while (waitpid(gp->pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (gp->in_fd >= 0)
-        close(gp->in_fd);
-    if (gp->err_fd >= 0)
-        close(gp->err_fd);
-    free(gp->buf);
-    free(gp);
 }

@@ -13,6 +13,7 @@
 #ifndef LOADLAB_GNUPLOT_H
 #define LOADLAB_GNUPLOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* How much of gnuplot's stderr is kept for the error message. */
@@ -29,7 +30,7 @@ struct gnuplot;
 int gnuplot_find(char *out, size_t outlen, char *err, size_t errlen);
 
 /* Starts program (a path, as gnuplot_find gives) reading commands from us.
- * Returns a handle (end it with gnuplot_close or gnuplot_kill), or NULL with err. */
+ * Returns a handle (end it with gnuplot_close), or NULL with err. */
 struct gnuplot *gnuplot_open(const char *program, char *err, size_t errlen);
 
 /* Queues text for gnuplot, printf-style; sends a chunk whenever enough is queued.
@@ -40,13 +41,15 @@ int gnuplot_printf(struct gnuplot *gp, const char *fmt, ...) __attribute__((form
  * characters become spaces. Returns 0 or -1 as gnuplot_printf. */
 int gnuplot_quote(struct gnuplot *gp, const char *text);
 
+/* True once gnuplot has stopped taking commands (its reason comes from
+ * gnuplot_close): a caller whose queueing failed learns whether gnuplot or it is to
+ * blame. */
+bool gnuplot_failed(const struct gnuplot *gp);
+
 /* Sends what is queued, closes gnuplot's stdin and waits for it to exit. Frees gp.
  * Returns 0 when gnuplot exited 0 and said nothing; 1 when it exited 0 but printed
  * warnings (err holds them); -1 when it failed, was killed or timed out (err holds
  * its exit status and the start of its stderr). */
 int gnuplot_close(struct gnuplot *gp, char *err, size_t errlen);
-
-/* Kills gnuplot and frees gp, for a caller that gives up. gnuplot_kill(NULL) is a no-op. */
-void gnuplot_kill(struct gnuplot *gp);
 
 #endif

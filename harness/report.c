@@ -166,11 +166,13 @@ static int draw_run(struct state *s, const struct runinfo *run, const char *dir,
         return 0;
     }
     queued = runcharts_queue(resultdb_handle(s->db), run, gp, dir, s->opt->png, charts, err, errlen);
-    rc = gnuplot_close(gp, why, sizeof why);
-    /* Queueing fails when gnuplot has died (its reason is in why) or when the
-     * database cannot be read: only the second stops the report. */
-    if (queued < 0 && rc >= 0)
+    /* Queueing fails when gnuplot has died (its reason comes from gnuplot_close) or
+     * when the database cannot be read: only the second stops the report. */
+    if (queued < 0 && !gnuplot_failed(gp)) {
+        gnuplot_close(gp, why, sizeof why);
         return -1;
+    }
+    rc = gnuplot_close(gp, why, sizeof why);
     if (rc < 0) {
         snprintf(problem, problemlen, "%s", why);
         note_problem(s, what, why);
@@ -290,9 +292,11 @@ static int render_trends(struct state *s, char *err, size_t errlen)
         queued = trends_overhead(db, gp, s->opt->out_dir, s->opt->png, &s->overhead, err, errlen);
     if (!gp)
         return queued;
-    rc = gnuplot_close(gp, why, sizeof why);
-    if (queued < 0 && rc >= 0)
+    if (queued < 0 && !gnuplot_failed(gp)) {
+        gnuplot_close(gp, why, sizeof why);
         return -1;  /* the database, not gnuplot */
+    }
+    rc = gnuplot_close(gp, why, sizeof why);
     if (rc < 0) {
         note_problem(s, "trends", why);
         snprintf(s->trends_problem, sizeof s->trends_problem, "%.1000s", why);

@@ -54,14 +54,6 @@ void runseries_set_release(struct runseries_set *set)
     set->n = 0;
 }
 
-const struct runseries *runseries_find(const struct runseries_set *set, const char *name)
-{
-    for (size_t i = 0; i < set->n; i++)
-        if (strcmp(set->items[i].name, name) == 0)
-            return &set->items[i];
-    return NULL;
-}
-
 int runseries_label_value(const char *labels, const char *name, char *out, size_t outlen)
 {
     size_t namelen = strlen(name);

@@ -49,9 +49,6 @@ int runseries_load_selected(sqlite3 *db, int64_t run_id, const struct series_sel
                             struct runseries *out, char *err, size_t errlen);
 void runseries_release(struct runseries *s);
 
-/* The series named name in set, or NULL. */
-const struct runseries *runseries_find(const struct runseries_set *set, const char *name);
-
 /* Sums a set into one series. With ticks NULL, at every time any series has a point.
  * With ticks (e.g. runseries_ticks), at each of its times, a series counting 0 before
  * its first point and its last value where it has no point: a labelled counter that

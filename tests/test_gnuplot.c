@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "gnuplot.h"
@@ -97,17 +96,6 @@ static void test_gnuplot_missing_program_is_named(void **state)
     unsetenv("LOADLAB_GNUPLOT");
     assert_null(gnuplot_open("/nonexistent/gnuplot", err, sizeof err));
     assert_non_null(strstr(err, "/nonexistent/gnuplot"));
-    gnuplot_kill(NULL);
-}
-
-static void test_gnuplot_kill_ends_a_running_gnuplot(void **state)
-{
-    struct gnuplot *gp = gnuplot_open(program, err, sizeof err);
-    (void)state;
-    assert_non_null(gp);
-    gnuplot_printf(gp, "pause 30\n");
-    gnuplot_kill(gp);
-    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);  /* reaped: no child left */
 }
 
 int main(void)
@@ -117,7 +105,6 @@ int main(void)
         cmocka_unit_test(test_gnuplot_failure_carries_its_message),
         cmocka_unit_test(test_gnuplot_large_script_and_chatty_stderr_do_not_deadlock),
         cmocka_unit_test(test_gnuplot_missing_program_is_named),
-        cmocka_unit_test(test_gnuplot_kill_ends_a_running_gnuplot),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

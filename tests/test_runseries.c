@@ -19,6 +19,14 @@
 
 static char path[64], err[512];
 
+static const struct runseries *find(const struct runseries_set *set, const char *name)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (strcmp(set->items[i].name, name) == 0)
+            return &set->items[i];
+    return NULL;
+}
+
 /* cmocka's float comparison works in float; these figures need double. */
 #define assert_near(a, b, eps) near_or_fail((a), (b), (eps), #a, __LINE__)
 static void near_or_fail(double a, double b, double eps, const char *what, int line)
@@ -92,9 +100,9 @@ static void test_runseries_load_groups_by_label_and_sums_the_rest(void **state)
     assert_int_equal(runseries_load(resultdb_handle(db), healthy_run, "orderd_threads", NULL, &set, err, sizeof err), 0);
     assert_int_equal(set.n, 1);
     assert_near(set.items[0].v[3], 6, 0);
-    s = runseries_find(&set, "");
+    s = find(&set, "");
     assert_non_null(s);
-    assert_null(runseries_find(&set, "nope"));
+    assert_null(find(&set, "nope"));
 
     assert_int_equal(runseries_load(resultdb_handle(db), healthy_run, "no_such_metric", NULL, &set, err, sizeof err), 0);
     assert_int_equal(set.n, 0);
@@ -120,7 +128,7 @@ static void test_runseries_rate_handles_resets_and_late_series(void **state)
      * they rise from 0 in the window where they start instead of starting late. */
     assert_int_equal(runseries_load(resultdb_handle(db), stall_run, "orderd_http_requests_total", "code", &codes, err,
                                     sizeof err), 0);
-    late = runseries_find(&codes, "503");
+    late = find(&codes, "503");
     assert_non_null(late);
     assert_near(late->t[0], 4, 1e-12);
     assert_int_equal(runseries_ticks(resultdb_handle(db), stall_run, &ticks, err, sizeof err), 0);
