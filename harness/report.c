@@ -35,6 +35,7 @@ struct scenario_entry {
     char slug[SLUG_MAX + 16];
     char description[RUNINFO_MAX_TEXT];
     struct runinfo *latest;       /* owned */
+    struct runcharts *latest_charts;  /* what was drawn of it; owned */
     struct row *rows;
     size_t nrows;
     struct trends trends;
@@ -248,8 +249,11 @@ static int render_run(struct state *s, int64_t id, char *err, size_t errlen)
         snprintf(e->description, sizeof e->description, "%s", run->description);
     /* Runs come oldest first: the last one seen is the latest. */
     runinfo_free(e->latest);
+    free(e->latest_charts);
     e->latest = run;
+    e->latest_charts = charts;
     run = NULL;
+    charts = NULL;
     s->result->runs++;
     rc = 0;
 done:
@@ -330,8 +334,9 @@ static void cell_number(FILE *f, double v, const char *fmt, double scale)
     fputs("</td>", f);
 }
 
-/* What went wrong in a run, in one line: its status and reason, or its off gates. */
-static void write_run_problem(FILE *f, const struct runinfo *run)
+/* What went wrong in a run, in one line: its status and reason, or its off gates,
+ * each linked to the chart that shows it when that chart was drawn. */
+static void write_run_problem(FILE *f, const struct runinfo *run, const struct runcharts *charts)
 {
     char observed[64];
     bool first = true;
@@ -347,13 +352,19 @@ static void write_run_problem(FILE *f, const struct runinfo *run)
     }
     for (size_t i = 0; i < run->ngates; i++) {
         const struct runinfo_gate *g = &run->gates[i];
+        char stem[32];
+        bool linked;
         if (!(g->passed < 0 || (g->passed == 0) != g->expected_to_fail))
             continue;
         fputs(first ? "" : "; ", f);
         first = false;
-        fputs("<span class=\"mono\">", f);
+        linked = runcharts_chart_for_gate(run, i, stem, sizeof stem) && runcharts_has(charts, stem);
+        if (linked)
+            fprintf(f, "<a class=\"mono\" href=\"run-%lld/index.html#%s\">", (long long)run->id, stem);
+        else
+            fputs("<span class=\"mono\">", f);
         html_escape(f, g->name);
-        fputs("</span> ", f);
+        fputs(linked ? "</a> " : "</span> ", f);
         html_escape(f, g->outcome);
         fputs(" (observed ", f);
         html_escape(f, runpage_format_observed(g, observed, sizeof observed));
@@ -435,7 +446,7 @@ static void write_scenario(FILE *f, const struct state *s, const struct scenario
     fputs(" UTC</span></h3>\n", f);
     if (!runinfo_met(run)) {
         fputs("<p class=\"note bad\">", f);
-        write_run_problem(f, run);
+        write_run_problem(f, run, e->latest_charts);
         fputs("</p>\n", f);
     }
     write_gate_table(f, run);
@@ -550,7 +561,7 @@ static int write_index(struct state *s, char *err, size_t errlen)
             fputs("</a> ", f);
             write_run_link(f, e->latest->id);
             fputs(": ", f);
-            write_run_problem(f, e->latest);
+            write_run_problem(f, e->latest, e->latest_charts);
             fputs("</li>", f);
         }
         fputs("</ul></div>\n", f);
@@ -740,6 +751,7 @@ int report_render(struct resultdb *db, const struct report_options *opt, struct 
 done:
     for (size_t i = 0; i < s.nscenarios; i++) {
         runinfo_free(s.scenarios[i].latest);
+        free(s.scenarios[i].latest_charts);
         free(s.scenarios[i].rows);
     }
     free(s.scenarios);

@@ -740,6 +740,40 @@ done:
     return rc;
 }
 
+bool runcharts_has(const struct runcharts *charts, const char *stem)
+{
+    size_t len = strlen(stem);
+    for (size_t i = 0; charts && i < charts->n; i++)
+        if (strncmp(charts->charts[i].file, stem, len) == 0 && strcmp(charts->charts[i].file + len, ".svg") == 0)
+            return true;
+    return false;
+}
+
+char *runcharts_chart_for_gate(const struct runinfo *run, size_t i, char *buf, size_t buflen)
+{
+    const struct runinfo_gate *g = &run->gates[i];
+    const char *stem = NULL;
+
+    if (!g->have_spec)
+        return NULL;
+    switch (g->spec.kind) {
+    case GATE_THROUGHPUT: stem = "throughput"; break;
+    case GATE_ERROR_RATE: case GATE_REJECTED_SHARE: stem = "errors"; break;
+    case GATE_P50_LATENCY: case GATE_P75_LATENCY: case GATE_P90_LATENCY: case GATE_P99_LATENCY:
+    case GATE_P999_LATENCY: stem = "latency"; break;
+    case GATE_THREAD_GROWTH: stem = "threads"; break;
+    case GATE_RSS_GROWTH: stem = "memory"; break;
+    case GATE_FD_GROWTH: stem = "fds"; break;
+    case GATE_QUEUE_SATURATION: stem = "queue"; break;
+    case GATE_MUTEX_WAIT_SHARE: stem = "lockwait"; break;
+    case GATE_METRIC:
+        snprintf(buf, buflen, "gate-%zu", i + 1);
+        return buf;
+    }
+    snprintf(buf, buflen, "%s", stem);
+    return buf;
+}
+
 int runcharts_queue(sqlite3 *db, const struct runinfo *run, struct gnuplot *gp, const char *dir, bool png,
                     struct runcharts *out, char *err, size_t errlen)
 {

@@ -33,6 +33,14 @@ struct runcharts {
     char omitted[1024];          /* "queue (no orderd_queue_depth samples); ..." */
 };
 
+/* The chart a gate is drawn on, as the file's stem ("threads", "gate-3"; the page
+ * gives each chart that id), for gate index i of run->gates. Returns buf, or NULL
+ * when the gate has no chart (its spec could not be parsed). */
+char *runcharts_chart_for_gate(const struct runinfo *run, size_t i, char *buf, size_t buflen);
+
+/* True when charts holds the chart with that stem (charts may be NULL). */
+bool runcharts_has(const struct runcharts *charts, const char *stem);
+
 /* Queues into gp the commands that draw run's charts as SVG files in dir (and PNG
  * beside them when png), and lists them in *out. Nothing is drawn until gnuplot has
  * read the commands (gnuplot_close). Returns 0, or -1 with err filled on a database

@@ -62,7 +62,7 @@ static bool against_expectation(const struct runinfo *run, const struct runinfo_
     return run->gates_judged && (g->passed < 0 || (g->passed == 0) != g->expected_to_fail);
 }
 
-static void write_banner(FILE *f, const struct runinfo *run)
+static void write_banner(FILE *f, const struct runinfo *run, const struct runcharts *charts)
 {
     const char *css;
     size_t against = runinfo_gates_against_expectation(run);
@@ -86,9 +86,13 @@ static void write_banner(FILE *f, const struct runinfo *run)
             const struct runinfo_gate *g = &run->gates[i];
             if (!against_expectation(run, g))
                 continue;
+            char stem[32];
+            bool linked = runcharts_chart_for_gate(run, i, stem, sizeof stem) && runcharts_has(charts, stem);
             fputs("<li><b>", f);
+            if (linked)
+                fprintf(f, "<a href=\"#%s\">", stem);
             html_escape(f, g->name);
-            fputs("</b> ", f);
+            fputs(linked ? "</a></b> " : "</b> ", f);
             html_escape(f, g->outcome);
             fputs(": observed ", f);
             html_escape(f, runpage_format_observed(g, observed, sizeof observed));
@@ -268,7 +272,7 @@ static void write_charts(FILE *f, const struct runcharts *charts, const char *pr
           "Click a chart for full size.</p>\n<div class=\"charts\">\n", f);
     for (size_t i = 0; i < charts->n; i++) {
         const struct runcharts_chart *c = &charts->charts[i];
-        fprintf(f, "<figure id=\"chart-%zu\"><a href=\"", i + 1);
+        fprintf(f, "<figure id=\"%.*s\"><a href=\"", (int)(strlen(c->file) - 4), c->file);
         html_escape(f, c->file);
         fputs("\"><img src=\"", f);
         html_escape(f, c->file);
@@ -321,7 +325,7 @@ int runpage_write(const char *path, const struct runinfo *run, const struct runc
         html_escape(f, run->description);
         fputs("</p>\n", f);
     }
-    write_banner(f, run);
+    write_banner(f, run, charts);
     write_facts(f, run);
     write_gates(f, run);
     write_phases(f, run);

@@ -232,7 +232,8 @@ static void test_report_trends_show_the_regression_and_overhead(void **state)
     free(index);
 }
 
-/* Every href and src of a page resolves to a file (relative to the page). */
+/* Every href and src of a page resolves to a file (relative to the page), and every
+ * #fragment to an element with that id in the page it points at. */
 static size_t check_links(const char *page_path)
 {
     char *html = slurp(page_path), base[512], *slash;
@@ -245,18 +246,24 @@ static size_t check_links(const char *page_path)
     *slash = '\0';
     for (size_t a = 0; a < 2; a++)
         for (const char *p = html; (p = strstr(p, attrs[a])); ) {
-            char target[512], path[1100];
+            char target[512], path[1100], id[300] = "";
             const char *start = p + strlen(attrs[a]), *end = strchr(start, '"');
-            size_t len = (size_t)(end - start);
+            char *hash;
             p = end;
-            if (len == 0 || start[0] == '#')
-                continue;
-            snprintf(target, sizeof target, "%.*s", (int)len, start);
-            if (strchr(target, '#'))
-                *strchr(target, '#') = '\0';
-            snprintf(path, sizeof path, "%s/%s", base, target);
-            if (access(path, R_OK) != 0)
-                fail_msg("%s links to %s, which does not exist", page_path, target);
+            snprintf(target, sizeof target, "%.*s", (int)(end - start), start);
+            if ((hash = strchr(target, '#'))) {
+                snprintf(id, sizeof id, "id=\"%s\"", hash + 1);
+                *hash = '\0';
+            }
+            if (target[0]) {
+                snprintf(path, sizeof path, "%s/%s", base, target);
+                if (access(path, R_OK) != 0)
+                    fail_msg("%s links to %s, which does not exist", page_path, target);
+            } else {
+                snprintf(path, sizeof path, "%s", page_path);
+            }
+            if (id[0] && count_in_file(path, id) != 1)
+                fail_msg("%s links to %s#%s, which has no such element", page_path, target, id);
             checked++;
         }
     free(html);
@@ -272,6 +279,8 @@ static void test_report_every_link_resolves(void **state)
     render(NULL, 0, &res);
     links = check_links(res.index_path);
     assert_true(links >= REPORT_FIXTURE_RUNS + 6);  /* every run, trends, overhead */
+    /* A gate off expectation links to the chart that shows it. */
+    assert_true(count_in_file(res.index_path, "href=\"run-4/index.html#throughput\"") > 0);
     for (int64_t id = 1; id <= REPORT_FIXTURE_RUNS; id++) {
         snprintf(path, sizeof path, "%s/run-%lld/index.html", out_dir, (long long)id);
         assert_true(check_links(path) >= 1);
