@@ -170,6 +170,10 @@ static void add_growth(struct ctx *x, struct chart *c, const struct runseries *s
         return;
     if (g)
         gate_format_observed(&g->spec, slope, rate, sizeof rate);
+    else if (kind == GATE_RSS_GROWTH && fabs(slope) >= 1024 * 1024)
+        snprintf(rate, sizeof rate, "%.3gMB/s", slope / (1024 * 1024));
+    else if (kind == GATE_RSS_GROWTH)
+        snprintf(rate, sizeof rate, "%.3gKB/s", slope / 1024);
     else
         snprintf(rate, sizeof rate, "%.3g/s", slope);
     snprintf(title, sizeof title, "fitted trend: %s%s", slope > 0 ? "+" : "", rate);
