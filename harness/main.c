@@ -1,8 +1,9 @@
 /* loadlab: the scenario driver's command line.
  *
- *   loadlab run [--db PATH] [--label LABEL] [--junit FILE] [--quiet] SCENARIO...
+ *   loadlab run [--db PATH] [--label LABEL] [--junit FILE] [--report DIR] [--quiet] SCENARIO...
  *   loadlab list [--db PATH] [--limit N]
  *   loadlab show [--db PATH] RUN
+ *   loadlab report [--db PATH] [--out DIR] [--png] [RUN|SCENARIO...]
  *
  * Exit codes, as a CI job reads them: 0 every scenario met its expectations; 99 a gate
  * verdict differed from what its scenario expects (k6's code); 2 bad usage or a bad
@@ -16,12 +17,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "childproc.h"
 #include "cmdline.h"
 #include "history.h"
 #include "junit.h"
+#include "report.h"
 #include "resultdb.h"
 #include "runner.h"
 #include "scenario.h"
@@ -34,9 +37,10 @@
 #define MAX_SCENARIOS 256
 
 static const char usage_text[] =
-    "usage: loadlab run [--db PATH] [--label LABEL] [--junit FILE] [--quiet] SCENARIO...\n"
+    "usage: loadlab run [--db PATH] [--label LABEL] [--junit FILE] [--report DIR] [--quiet] SCENARIO...\n"
     "       loadlab list [--db PATH] [--limit N]\n"
     "       loadlab show [--db PATH] RUN\n"
+    "       loadlab report [--db PATH] [--out DIR] [--png] [RUN|SCENARIO...]\n"
     "       loadlab --help\n"
     "\n"
     "run     runs each scenario file in turn, records it in the results database and\n"
@@ -44,17 +48,25 @@ static const char usage_text[] =
     "        before the first run starts\n"
     "list    the latest runs in the database\n"
     "show    one run in full: settings, faults, load, gates, samples\n"
+    "report  charts (gnuplot, SVG) of each run and of each scenario's trend, an HTML\n"
+    "        index and a Markdown verdict table, for the runs named (run ids or\n"
+    "        scenario names) or for every run in the database\n"
     "\n"
     "  --db PATH       results database (default results.db); per-run logs go to PATH-logs/\n"
     "  --label LABEL   names this build in the database (default: git describe --always\n"
     "                  --dirty in a git checkout, else \"unlabelled\")\n"
     "  --junit FILE    also write JUnit XML, one testcase per gate\n"
+    "  --report DIR    run: render the report of these runs into DIR afterwards\n"
+    "  --out DIR       report: where to write it (default reports/out)\n"
+    "  --png           report: a PNG beside every SVG chart\n"
     "  --quiet         no progress line and no per-scenario start lines\n"
     "  --limit N       list: how many runs (default 20)\n"
     "\n"
     "exit status: 0 every scenario met its expectations; 99 a gate verdict differed\n"
     "from what a scenario expects; 2 bad usage or a bad scenario file; 1 anything else;\n"
-    "130 interrupted. wrk is taken from $LOADLAB_WRK, else from PATH.\n"
+    "130 interrupted. report: 0 written; 2 nothing to report (no such run or scenario,\n"
+    "or no run at all); 1 anything else, charts that could not be drawn included.\n"
+    "wrk is taken from $LOADLAB_WRK, gnuplot from $LOADLAB_GNUPLOT, else from PATH.\n"
     "Scenario format: docs/scenarios.md; database schema: docs/schema.md.\n";
 
 static int usage_error(const char *fmt, const char *arg)
@@ -96,14 +108,59 @@ static int exit_code_for(const struct runner_outcome *outcomes, size_t n, bool i
     return unmet ? EXIT_GATES : 0;
 }
 
+/* Prints what report_render made of the report. Returns 0, or -1 when charts are
+ * missing (the pages were still written). */
+static int print_report_result(const struct report_result *res)
+{
+    printf("report: %s (%zu run%s of %zu scenario%s, %zu charts)\nsummary: %s\n", res->index_path, res->runs,
+           res->runs == 1 ? "" : "s", res->scenarios, res->scenarios == 1 ? "" : "s", res->charts, res->summary_path);
+    fflush(stdout);
+    if (res->warning[0])
+        fprintf(stderr, "loadlab: report: gnuplot warned: %s\n", res->warning);
+    if (res->charts_missing) {
+        fprintf(stderr, "loadlab: report: charts missing: %s\n", res->chart_problem);
+        return -1;
+    }
+    return 0;
+}
+
+/* run --report DIR: the report of the runs just made. A report that could not be
+ * written returns -1; missing charts are only said, since the suite's verdict, not
+ * the drawing, is what the exit status reports. */
+static int report_after_run(struct resultdb *db, const char *db_path, const char *dir,
+                            const struct runner_outcome *outcomes, size_t n)
+{
+    char ids[MAX_SCENARIOS][24], *words[MAX_SCENARIOS], err[2048];
+    struct report_options opt = {.db_path = db_path, .out_dir = dir, .select = words};
+    struct report_result res;
+    int rc;
+
+    for (size_t k = 0; k < n && opt.nselect < MAX_SCENARIOS; k++)
+        if (outcomes[k].run_id > 0) {
+            snprintf(ids[opt.nselect], sizeof ids[0], "%lld", (long long)outcomes[k].run_id);
+            words[opt.nselect] = ids[opt.nselect];
+            opt.nselect++;
+        }
+    if (opt.nselect == 0)
+        return 0;
+    rc = report_render(db, &opt, &res, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "loadlab: report: %s\n", err);
+        return -1;
+    }
+    print_report_result(&res);
+    return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     static const struct option options[] = {
         {"db", required_argument, NULL, 'd'}, {"label", required_argument, NULL, 'l'},
         {"junit", required_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
+        {"report", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
     };
-    const char *db_path = "results.db", *label = NULL, *junit = NULL;
+    const char *db_path = "results.db", *label = NULL, *junit = NULL, *report_dir = NULL;
     char err[1024], wrk[PATH_MAX], git_label[256], git_rev[128], log_root[PATH_MAX];
     struct scenario **scenarios = NULL;
     struct runner_outcome *outcomes = NULL;
@@ -120,6 +177,7 @@ static int cmd_run(int argc, char **argv)
         case 'l': label = optarg; break;
         case 'j': junit = optarg; break;
         case 'q': quiet = true; break;
+        case 'r': report_dir = optarg; break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: return usage_error("%s", "bad option for run");
         }
@@ -204,6 +262,8 @@ static int cmd_run(int argc, char **argv)
         if (rc == 0)
             rc = 1;
     }
+    if (report_dir && report_after_run(db, db_path, report_dir, outcomes, nrun) < 0 && rc == 0)
+        rc = 1;
 done:
     fflush(stdout);
     if (signal_fd >= 0)
@@ -272,10 +332,59 @@ static int cmd_list_or_show(int argc, char **argv, bool show)
     return rc == 0 ? 0 : 1;
 }
 
+static int cmd_report(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"db", required_argument, NULL, 'd'}, {"out", required_argument, NULL, 'o'},
+        {"png", no_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
+    };
+    struct report_options opt = {.db_path = "results.db", .out_dir = "reports/out"};
+    struct report_result res;
+    struct resultdb *db;
+    struct stat st;
+    char err[2048];
+    int opt_char, rc;
+
+    while ((opt_char = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (opt_char) {
+        case 'd': opt.db_path = optarg; break;
+        case 'o': opt.out_dir = optarg; break;
+        case 'p': opt.png = true; break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        default: return usage_error("%s", "bad option for report");
+        }
+    }
+    if (!*opt.out_dir)
+        return usage_error("%s", "--out must name a folder");
+    opt.select = argv + optind;
+    opt.nselect = (size_t)(argc - optind);
+    /* A database that does not exist yet, or an empty file, has nothing to report. */
+    if (stat(opt.db_path, &st) != 0) {
+        fprintf(stderr, "loadlab: report: %s: %s (loadlab run writes it)\n", opt.db_path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    if (st.st_size == 0) {
+        fprintf(stderr, "loadlab: report: %s is empty: no runs to report\n", opt.db_path);
+        return EXIT_USAGE;
+    }
+    db = resultdb_open(opt.db_path, true, err, sizeof err);
+    if (!db) {
+        fprintf(stderr, "loadlab: report: %s\n", err);
+        return 1;
+    }
+    rc = report_render(db, &opt, &res, err, sizeof err);
+    resultdb_close(db);
+    if (rc != 0) {
+        fprintf(stderr, "loadlab: report: %s\n", err);
+        return rc > 0 ? EXIT_USAGE : 1;
+    }
+    return print_report_result(&res) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return usage_error("%s", "a command is needed: run, list or show");
+        return usage_error("%s", "a command is needed: run, list, show or report");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         fputs(usage_text, stdout);
         return 0;
@@ -286,5 +395,7 @@ int main(int argc, char **argv)
         return cmd_list_or_show(argc - 1, argv + 1, false);
     if (strcmp(argv[1], "show") == 0)
         return cmd_list_or_show(argc - 1, argv + 1, true);
-    return usage_error("unknown command '%s' (run, list, show)", argv[1]);
+    if (strcmp(argv[1], "report") == 0)
+        return cmd_report(argc - 1, argv + 1);
+    return usage_error("unknown command '%s' (run, list, show, report)", argv[1]);
 }

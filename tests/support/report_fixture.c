@@ -1,0 +1,220 @@
+/* report_fixture: a results database for the report tests. See report_fixture.h. */
+#include "report_fixture.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gate.h"
+
+#define TICK 0.25
+#define LAST_T 10.0
+#define STEADY_FROM 2.0
+#define MIB (1024.0 * 1024.0)
+
+const struct report_fixture_run report_fixture_runs[REPORT_FIXTURE_RUNS] = {
+    {"baseline", "v1", "completed", 1000, 0.005, false, true},
+    {"queue-stall", "v1", "completed", 800, 0.040, true, true},
+    {"baseline", "v2", "completed", 1020, 0.005, false, true},
+    {"baseline", "v3", "completed", 400, 0.009, false, true},
+    {"crashy", "v3", "crashed", 900, 0.005, false, true},
+    {"overhead-off", "v3", "completed", 1000, 0.004, false, false},
+    {"overhead-profile", "v3", "completed", 900, 0.006, false, false},
+    {"overhead-off", "v3", "completed", 1200, 0.005, false, false},
+    {"overhead-profile", "v3", "completed", 800, 0.007, false, false},
+};
+
+struct fixture_gate {
+    const char *name, *threshold;
+    bool expected_to_fail, stall_only;
+};
+
+static const struct fixture_gate fixture_gates[] = {
+    {"throughput", "> 500", false, false},
+    {"p99_latency", "< 250ms", false, false},
+    {"thread_growth", "< 0.5/s", false, false},
+    {"error_rate", "< 1%", false, false},
+    {"queue_saturation", "< 10%", true, true},
+    {"metric.orderd_block_seconds_total{site=\"queue_pop\"}.slope", "< 10", false, true},
+};
+#define NGATES (sizeof fixture_gates / sizeof fixture_gates[0])
+
+size_t report_fixture_gate_count(const struct report_fixture_run *spec)
+{
+    size_t n = 0;
+    if (!spec->gates || strcmp(spec->status, "completed") != 0)
+        return 0;
+    for (size_t i = 0; i < NGATES; i++)
+        n += !fixture_gates[i].stall_only || spec->stall;
+    return n;
+}
+
+static double observed_for(const struct report_fixture_run *spec, const char *name)
+{
+    if (strcmp(name, "throughput") == 0)
+        return spec->throughput;
+    if (strcmp(name, "p99_latency") == 0)
+        return spec->p99;
+    if (strcmp(name, "error_rate") == 0)
+        return spec->stall ? 0.004 : 0;
+    if (strcmp(name, "queue_saturation") == 0)
+        return 0.5;
+    if (strcmp(name, "thread_growth") == 0)
+        return 0;
+    return 3;  /* queue_pop blocked seconds per second */
+}
+
+static int params_json(const struct report_fixture_run *spec, char *out, size_t outlen)
+{
+    size_t used = (size_t)snprintf(out, outlen, "{\"name\":\"%s\",\"description\":\"Fixture run of %s.\","
+                                   "\"warmup_s\":2.0,\"duration_s\":8.0,\"sample_interval_s\":0.25,\"gates\":[",
+                                   spec->scenario, spec->scenario);
+    bool first = true;
+    for (size_t i = 0; spec->gates && i < NGATES && used < outlen; i++) {
+        struct gate_spec gs;
+        char err[256], name[256];
+        size_t k = 0;
+        if (fixture_gates[i].stall_only && !spec->stall)
+            continue;
+        if (gate_parse(fixture_gates[i].name, fixture_gates[i].threshold, &gs, err, sizeof err) < 0)
+            return -1;
+        for (const char *p = fixture_gates[i].name; *p && k + 2 < sizeof name; p++) {
+            if (*p == '"')
+                name[k++] = '\\';
+            name[k++] = *p;
+        }
+        name[k] = '\0';
+        used += (size_t)snprintf(out + used, outlen - used,
+                                 "%s{\"name\":\"%s\",\"threshold\":\"%s\",\"threshold_base\":%.9g,\"expected_to_fail\":%s}",
+                                 first ? "" : ",", name, fixture_gates[i].threshold, gs.threshold,
+                                 fixture_gates[i].expected_to_fail ? "true" : "false");
+        first = false;
+    }
+    if (used < outlen)
+        used += (size_t)snprintf(out + used, outlen - used, "]}");
+    return used < outlen ? 0 : -1;
+}
+
+static int sample(struct resultdb *db, int64_t id, double t, const char *metric, const char *labels, double v,
+                  char *err, size_t errlen)
+{
+    return resultdb_sample(db, id, t, metric, labels, v, err, errlen);
+}
+
+/* One scrape of the service and of /proc at time t. */
+static int scrape(struct resultdb *db, int64_t id, const struct report_fixture_run *spec, double t, char *err,
+                  size_t errlen)
+{
+    double n = spec->throughput * t;
+    bool stalled = spec->stall && t >= 4.5 && t < 8;
+    static const char *const buckets[] = {"0.001", "0.01", "0.1", "+Inf"};
+    static const double shares[] = {0.5, 0.9, 0.99, 1};
+    char labels[128];
+
+    if (sample(db, id, t, GATE_PROC_THREADS, "", 8, err, errlen) < 0 ||
+        sample(db, id, t, GATE_PROC_RSS, "", 4 * MIB + 10240 * t, err, errlen) < 0 ||
+        sample(db, id, t, GATE_PROC_FDS, "", 20, err, errlen) < 0 ||
+        sample(db, id, t, "orderd_threads", "{role=\"io\",state=\"idle\"}", 2, err, errlen) < 0 ||
+        sample(db, id, t, "orderd_threads", "{role=\"worker\",state=\"idle\"}", 4, err, errlen) < 0 ||
+        sample(db, id, t, "orderd_queue_depth", "", stalled ? 120 : 0, err, errlen) < 0 ||
+        sample(db, id, t, "orderd_queue_capacity", "", 128, err, errlen) < 0 ||
+        sample(db, id, t, "orderd_queue_enqueued_total", "", 100 * t, err, errlen) < 0 ||
+        sample(db, id, t, "orderd_queue_rejected_total", "", stalled ? 50 * (t - 4.5) : spec->stall && t >= 8 ? 175 : 0,
+               err, errlen) < 0 ||
+        sample(db, id, t, "orderd_mutex_wait_seconds_total", "{lock=\"cache\"}", 0.01 * t, err, errlen) < 0 ||
+        sample(db, id, t, "orderd_mutex_wait_seconds_total", "{lock=\"queue\"}", 0, err, errlen) < 0 ||
+        sample(db, id, t, "orderd_block_seconds_total", "{site=\"queue_pop\"}", 3 * t, err, errlen) < 0 ||
+        sample(db, id, t, "orderd_http_requests_total", "{code=\"200\",route=\"product_get\"}", n, err, errlen) < 0)
+        return -1;
+    /* The first 503 comes with the stall: a series that appears mid-run. */
+    if (spec->stall && t >= 4 &&
+        sample(db, id, t, "orderd_http_requests_total", "{code=\"503\",route=\"order_create\"}", 200 * (t - 4), err,
+               errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(labels, sizeof labels, "{le=\"%s\",route=\"product_get\"}", buckets[i]);
+        if (sample(db, id, t, "orderd_http_request_duration_seconds_bucket", labels, shares[i] * n, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int report_fixture_add_run(struct resultdb *db, const struct report_fixture_run *spec, int64_t *run_id,
+                           char *err, size_t errlen)
+{
+    char params[4096], file[128];
+    struct resultdb_run run = {.scenario = spec->scenario, .scenario_file = file, .label = spec->label,
+                               .git_rev = "0123456789abcdef0123456789abcdef01234567", .params = params};
+    bool completed = strcmp(spec->status, "completed") == 0;
+    double last = completed ? LAST_T : 5.0;
+    bool met = true;
+    int64_t phase;
+
+    snprintf(file, sizeof file, "scenarios/%s.ini", spec->scenario);
+    if (params_json(spec, params, sizeof params) < 0) {
+        snprintf(err, errlen, "fixture params too long");
+        return -1;
+    }
+    if (resultdb_run_begin(db, &run, run_id, err, errlen) < 0 ||
+        resultdb_run_started(db, *run_id, "/tmp/fixture-logs", 4242, 1.7e9, err, errlen) < 0)
+        return -1;
+    for (double t = 0; t <= last + 1e-9; t += TICK) {
+        if (resultdb_begin(db, err, errlen) < 0 || scrape(db, *run_id, spec, t, err, errlen) < 0 ||
+            resultdb_commit(db, err, errlen) < 0)
+            return -1;
+    }
+    if (spec->stall && (resultdb_phase_on(db, *run_id, "stall", "queue.stall", "on(50ms)", 4.0, &phase, err, errlen) < 0 ||
+                        resultdb_phase_off(db, phase, 8.0, err, errlen) < 0))
+        return -1;
+    if (!completed)
+        return resultdb_run_end(db, *run_id, spec->status, "the service exited with status 1: out of memory", NULL,
+                                NAN, NAN, err, errlen);
+    {
+        struct wrkres load = {.duration_s = 8, .requests = (uint64_t)(spec->throughput * 8), .bytes = 1000,
+                              .latency_min = 0.0001, .latency_mean = 0.002, .latency_stdev = 0.001,
+                              .latency_max = spec->p99 * 2, .latency_p50 = 0.001, .latency_p75 = 0.002,
+                              .latency_p90 = 0.003, .latency_p99 = spec->p99, .latency_p999 = spec->p99 * 1.5};
+        if (resultdb_load_result(db, *run_id, "measure", STEADY_FROM, 16, 1, &load, err, errlen) < 0)
+            return -1;
+    }
+    for (double t = STEADY_FROM; t + 1 <= LAST_T + 1e-9; t += 1)
+        if (resultdb_window(db, *run_id, t, 1, "orderd_http_requests_total", spec->throughput, err, errlen) < 0)
+            return -1;
+    for (size_t i = 0; spec->gates && i < NGATES; i++) {
+        struct gate_spec gs;
+        struct gate_result g = {.spec = &gs};
+        if (fixture_gates[i].stall_only && !spec->stall)
+            continue;
+        if (gate_parse(fixture_gates[i].name, fixture_gates[i].threshold, &gs, err, errlen) < 0)
+            return -1;
+        g.observed = observed_for(spec, fixture_gates[i].name);
+        g.expected_to_fail = fixture_gates[i].expected_to_fail;
+        switch (gs.op) {
+        case GATE_LT: g.verdict = g.observed < gs.threshold ? GATE_PASS : GATE_FAIL; break;
+        case GATE_LE: g.verdict = g.observed <= gs.threshold ? GATE_PASS : GATE_FAIL; break;
+        case GATE_GT: g.verdict = g.observed > gs.threshold ? GATE_PASS : GATE_FAIL; break;
+        case GATE_GE: g.verdict = g.observed >= gs.threshold ? GATE_PASS : GATE_FAIL; break;
+        }
+        met = met && (g.verdict == GATE_FAIL) == g.expected_to_fail;
+        if (resultdb_gate(db, *run_id, &g, err, errlen) < 0)
+            return -1;
+    }
+    return resultdb_run_end(db, *run_id, "completed", NULL, met ? "met" : "unmet", STEADY_FROM, LAST_T, err, errlen);
+}
+
+int report_fixture_build(const char *path, char *err, size_t errlen)
+{
+    struct resultdb *db;
+    int64_t id;
+    int rc = 0;
+
+    unlink(path);
+    db = resultdb_open(path, false, err, errlen);
+    if (!db)
+        return -1;
+    for (size_t i = 0; i < REPORT_FIXTURE_RUNS && rc == 0; i++)
+        rc = report_fixture_add_run(db, &report_fixture_runs[i], &id, err, errlen);
+    resultdb_close(db);
+    return rc;
+}

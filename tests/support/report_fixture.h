@@ -1,0 +1,44 @@
+/* report_fixture: a small results database for the report tests, written through
+ * resultdb the way a real run writes it (no checked-in binary file), with numbers
+ * chosen so the tests can predict every chart.
+ *
+ * Each run is 10 s scraped every 250 ms (t = 0 .. 10), a 2 s warmup and an 8 s
+ * measured part. Its service histogram puts half the requests under 1 ms, 90% under
+ * 10 ms and 99% under 100 ms, so p50/p90/p99 per window are 1, 10 and 100 ms. */
+#ifndef TESTS_REPORT_FIXTURE_H
+#define TESTS_REPORT_FIXTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "resultdb.h"
+
+struct report_fixture_run {
+    const char *scenario, *label;
+    const char *status;          /* "completed" (gates judged) or "crashed" (none) */
+    double throughput;           /* requests/s, service counter and wrk alike */
+    double p99;                  /* wrk's p99, seconds */
+    bool stall;                  /* queue.stall from t = 4 to 8: queue full, 503s appear */
+    bool gates;                  /* throughput, p99_latency, thread_growth, error_rate gates
+                                  * (+ queue_saturation expected to fail and a metric gate
+                                  * with stall) */
+};
+
+/* The runs of report_fixture_build, in order (run ids 1..REPORT_FIXTURE_RUNS). */
+#define REPORT_FIXTURE_RUNS 9
+extern const struct report_fixture_run report_fixture_runs[REPORT_FIXTURE_RUNS];
+
+/* Adds one run. Returns 0 with *run_id set, or -1 with err filled. */
+int report_fixture_add_run(struct resultdb *db, const struct report_fixture_run *spec, int64_t *run_id,
+                           char *err, size_t errlen);
+
+/* Creates the database at path with report_fixture_runs: baseline v1, v2, v3 (v3 a
+ * throughput regression that fails its gate), queue-stall (met, one fault phase), a
+ * crashed run, and overhead-off / overhead-profile twice each. Returns 0, or -1. */
+int report_fixture_build(const char *path, char *err, size_t errlen);
+
+/* Gates a fixture run judged (0 for a crashed one). */
+size_t report_fixture_gate_count(const struct report_fixture_run *spec);
+
+#endif
