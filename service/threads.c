@@ -13,7 +13,8 @@
  * releases it however the function ends (return, pthread_exit, cancellation).
  *
  * A dump copies the records under the mutex, releases it and then asks every thread
- * for its stack at once (stacks_capture_threads, DUMP_ANSWER_MS per batch of threads):
+ * for its stack at once (stacks_capture_threads, DUMP_ANSWER_MS per batch of threads,
+ * then DUMP_RETRY_MS for those that missed it):
  * one that does not answer (signal blocked, stopped, gone meanwhile) is shown with
  * "(no answer)" instead of a stack, so the debug port never hangs on a thread.
  *
@@ -37,6 +38,9 @@
 #define NAME_LEN 32
 #define CREATION_DEPTH 32
 #define DUMP_ANSWER_MS 100
+/* Threads that missed the first call are asked once more, with longer: on a loaded
+ * machine a few of thousands may simply not have been scheduled in time. */
+#define DUMP_RETRY_MS 1000
 #define INLINE_FRAMES 4
 
 enum slot_state { SLOT_FREE, SLOT_STARTING, SLOT_LIVE };
@@ -317,6 +321,39 @@ static void dump_free(struct dump *d)
 }
 
 /* Copies every live record and captures its stack. Returns 0 or -1 (allocation). */
+/* Asks the threads with no answer (depth -1) once more and fills in those that answer. */
+static void retry_unanswered(const pid_t *tids, int n, uintptr_t *pcs, int *depths)
+{
+    int missing = 0;
+    pid_t *again = calloc((size_t)n, sizeof *again);
+    int *where = calloc((size_t)n, sizeof *where), *again_depths = calloc((size_t)n, sizeof *again_depths);
+    uintptr_t *again_pcs = NULL;
+
+    if (!again || !where || !again_depths)
+        goto done;
+    for (int i = 0; i < n; i++) {
+        if (depths[i] < 0) {
+            where[missing] = i;
+            again[missing++] = tids[i];
+        }
+    }
+    if (!(again_pcs = calloc((size_t)missing * STACKS_MAX_DEPTH, sizeof *again_pcs)))
+        goto done;
+    stacks_capture_threads(again, missing, again_pcs, STACKS_MAX_DEPTH, again_depths, DUMP_RETRY_MS);
+    for (int j = 0; j < missing; j++) {
+        if (again_depths[j] < 0)
+            continue;
+        depths[where[j]] = again_depths[j];
+        memcpy(pcs + (size_t)where[j] * STACKS_MAX_DEPTH, again_pcs + (size_t)j * STACKS_MAX_DEPTH,
+               (size_t)again_depths[j] * sizeof *pcs);
+    }
+done:
+    free(again);
+    free(where);
+    free(again_depths);
+    free(again_pcs);
+}
+
 static int dump_collect(struct dump *d)
 {
     pid_t *tids = NULL;
@@ -364,7 +401,8 @@ static int dump_collect(struct dump *d)
     for (int i = 0; i < d->n; i++)
         if (d->views[i].tid != me)
             tids[nothers++] = d->views[i].tid;
-    stacks_capture_threads(tids, nothers, d->pcs, STACKS_MAX_DEPTH, depths, DUMP_ANSWER_MS);
+    if (stacks_capture_threads(tids, nothers, d->pcs, STACKS_MAX_DEPTH, depths, DUMP_ANSWER_MS) < nothers)
+        retry_unanswered(tids, nothers, d->pcs, depths);
     for (int i = 0, k = 0; i < d->n; i++) {
         struct thread_view *v = &d->views[i];
         d->order[i] = v;
