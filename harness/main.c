@@ -18,8 +18,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "childproc.h"
 #include "cmdline.h"
+#include "diagnose.h"
+#include "evidence.h"
 #include "history.h"
 #include "junit.h"
 #include "resultdb.h"
@@ -96,14 +99,48 @@ static int exit_code_for(const struct runner_outcome *outcomes, size_t n, bool i
     return unmet ? EXIT_GATES : 0;
 }
 
+/* After a run whose evidence was kept: says so, diagnoses the run and stores the
+ * verdict (diagnose.h); a capture problem is reported, never fatal. */
+static void report_evidence(struct resultdb *db, struct capture *capture, const struct runner_outcome *o,
+                            bool quiet)
+{
+    struct diagnose_result *dr = NULL;
+    char err[512];
+    size_t items;
+
+    if (!capture_kept(capture, &items)) {
+        if (capture_problems(capture)[0] && !quiet)
+            printf("  evidence of run %lld not kept: %s\n", (long long)o->run_id, capture_problems(capture));
+        return;
+    }
+    if (!quiet)
+        printf("  evidence: %zu items kept for run %lld (loadlab show --evidence %lld)%s%s\n", items,
+               (long long)o->run_id, (long long)o->run_id, capture_problems(capture)[0] ? "; " : "",
+               capture_problems(capture));
+    if (!(dr = malloc(sizeof *dr)) || diagnose_run(db, o->run_id, dr, err, sizeof err) != 0 ||
+        diagnose_store(db, dr, err, sizeof err) < 0) {
+        printf("  diagnosis of run %lld failed: %s\n", (long long)o->run_id, dr ? err : "out of memory");
+    } else if (!quiet) {
+        printf("  diagnosis:%s\n", dr->n ? "" : " no problem found");
+        for (size_t i = 0; i < dr->n; i++)
+            printf("    %s in %s: %s\n", dr->findings[i].class_name,
+                   dr->findings[i].culprit[0] ? dr->findings[i].culprit : "?", dr->findings[i].summary);
+    }
+    free(dr);
+    fflush(stdout);
+}
+
 static int cmd_run(int argc, char **argv)
 {
     static const struct option options[] = {
         {"db", required_argument, NULL, 'd'}, {"label", required_argument, NULL, 'l'},
         {"junit", required_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
+        {"capture", no_argument, NULL, 'c'}, {"no-evidence", no_argument, NULL, 'E'},
         {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
     };
     const char *db_path = "results.db", *label = NULL, *junit = NULL;
+    struct capture *capture = NULL;
+    bool capture_always = false, no_evidence = false;
     char err[1024], wrk[PATH_MAX], git_label[256], git_rev[128], log_root[PATH_MAX];
     struct scenario **scenarios = NULL;
     struct runner_outcome *outcomes = NULL;
@@ -120,12 +157,16 @@ static int cmd_run(int argc, char **argv)
         case 'l': label = optarg; break;
         case 'j': junit = optarg; break;
         case 'q': quiet = true; break;
+        case 'c': capture_always = true; break;
+        case 'E': no_evidence = true; break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: return usage_error("%s", "bad option for run");
         }
     }
     if (optind >= argc)
         return usage_error("%s", "run needs at least one scenario file");
+    if (capture_always && no_evidence)
+        return usage_error("%s", "--capture and --no-evidence contradict each other");
     if (argc - optind > MAX_SCENARIOS)
         return usage_error("at most %s scenario files", "256");
     if (label && (!*label || strlen(label) > 200))
@@ -172,6 +213,12 @@ static int cmd_run(int argc, char **argv)
         goto done;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (!no_evidence && !(capture = capture_new(capture_always))) {
+        fprintf(stderr, "loadlab: out of memory\n");
+        goto done;
+    }
+    ropt.hook = capture ? capture_hook : NULL;
+    ropt.hook_user = capture;
 
     ropt.label = label ? label : git_label;
     ropt.git_rev = git_rev[0] ? git_rev : NULL;
@@ -193,6 +240,8 @@ static int cmd_run(int argc, char **argv)
             outcomes[k].status = RUNNER_ABORTED;
         }
         nrun++;
+        if (capture)
+            report_evidence(db, capture, &outcomes[k], quiet);
         interrupted = outcomes[k].interrupted || runner_signals_take(signal_fd) != 0;
     }
     summary_print(stdout, outcomes, nrun, db_path, (double)(units_now_ns() - started) / 1e9);
@@ -209,6 +258,7 @@ done:
     if (signal_fd >= 0)
         close(signal_fd);
     resultdb_close(db);
+    capture_free(capture);
     for (size_t k = 0; k < nscenarios; k++)
         scenario_free(scenarios[k]);
     free(scenarios);
@@ -234,12 +284,14 @@ static int cmd_list_or_show(int argc, char **argv, bool show)
 {
     static const struct option options[] = {
         {"db", required_argument, NULL, 'd'}, {"limit", required_argument, NULL, 'n'},
+        {"evidence", no_argument, NULL, 'e'}, {"all", no_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
     };
     const char *db_path = "results.db";
     uint64_t limit = 20, run_id = 0;
     char err[512];
     struct resultdb *db;
+    bool evidence = false, all = false;
     int opt, rc;
 
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
@@ -249,10 +301,16 @@ static int cmd_list_or_show(int argc, char **argv, bool show)
             if (show || units_parse_uint(optarg, 100000, &limit, err, sizeof err) < 0 || limit == 0)
                 return usage_error("%s", show ? "show takes no --limit" : "--limit must be 1..100000");
             break;
+        case 'e': evidence = true; break;
+        case 'a': all = true; break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: return usage_error("%s", "bad option");
         }
     }
+    if ((evidence || all) && !show)
+        return usage_error("%s", "--evidence and --all belong to show");
+    if (all && !evidence)
+        return usage_error("%s", "--all goes with --evidence");
     if (show) {
         if (argc - optind != 1)
             return usage_error("%s", "show needs exactly one run id");
@@ -264,12 +322,70 @@ static int cmd_list_or_show(int argc, char **argv, bool show)
     db = open_for_reading(db_path);
     if (!db)
         return 1;
-    rc = show ? history_show(db, (int64_t)run_id, stdout, err, sizeof err)
-              : history_list(db, stdout, (int)limit, err, sizeof err);
+    if (evidence) {
+        rc = evidence_print(db, (int64_t)run_id, stdout, all, err, sizeof err);
+    } else {
+        rc = show ? history_show(db, (int64_t)run_id, stdout, err, sizeof err)
+                  : history_list(db, stdout, (int)limit, err, sizeof err);
+        if (rc == 0 && show)
+            rc = diagnose_print_stored(db, (int64_t)run_id, stdout, err, sizeof err);
+    }
     if (rc != 0)
         fprintf(stderr, "loadlab: %s\n", err);
     resultdb_close(db);
     return rc == 0 ? 0 : 1;
+}
+
+/* loadlab diagnose [--db PATH] [--dry-run] RUN: names the run's problems and stores
+ * the verdict (unless --dry-run). */
+static int cmd_diagnose(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"db", required_argument, NULL, 'd'}, {"dry-run", no_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
+    };
+    const char *db_path = "results.db";
+    struct diagnose_result *dr = NULL;
+    struct resultdb *db = NULL;
+    uint64_t run_id;
+    bool dry_run = false;
+    char err[512];
+    int opt, rc = 1;
+
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (opt) {
+        case 'd': db_path = optarg; break;
+        case 'n': dry_run = true; break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        default: return usage_error("%s", "bad option for diagnose");
+        }
+    }
+    if (argc - optind != 1)
+        return usage_error("%s", "diagnose needs exactly one run id");
+    if (units_parse_uint(argv[optind], INT64_MAX, &run_id, err, sizeof err) < 0 || run_id == 0)
+        return usage_error("diagnose: '%s' is not a run id", argv[optind]);
+    if (access(db_path, F_OK) != 0) {
+        fprintf(stderr, "loadlab: %s: %s (loadlab run writes it)\n", db_path, strerror(errno));
+        return 1;
+    }
+    if (!(dr = malloc(sizeof *dr))) {
+        fprintf(stderr, "loadlab: out of memory\n");
+        return 1;
+    }
+    db = resultdb_open(db_path, dry_run, err, sizeof err);
+    if (!db || diagnose_run(db, (int64_t)run_id, dr, err, sizeof err) != 0 ||
+        (!dry_run && diagnose_store(db, dr, err, sizeof err) < 0)) {
+        fprintf(stderr, "loadlab: %s\n", err);
+        goto done;
+    }
+    diagnose_print(stdout, dr);
+    if (!dry_run)
+        printf("Stored in the diagnoses table of %s.\n", db_path);
+    rc = 0;
+done:
+    resultdb_close(db);
+    free(dr);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -286,5 +402,7 @@ int main(int argc, char **argv)
         return cmd_list_or_show(argc - 1, argv + 1, false);
     if (strcmp(argv[1], "show") == 0)
         return cmd_list_or_show(argc - 1, argv + 1, true);
+    if (strcmp(argv[1], "diagnose") == 0)
+        return cmd_diagnose(argc - 1, argv + 1);
     return usage_error("unknown command '%s' (run, list, show)", argv[1]);
 }
