@@ -35,6 +35,7 @@
 #define BLOCK_RATE 0.1              /* blocked seconds per second at one site */
 #define PRODUCER_SHARE 0.3          /* of io-thread samples waiting in one function */
 #define PRODUCER_MIN_SAMPLES 3
+#define PRODUCER_BLOCK_WINDOWS 2    /* of BLOCK_RATE at the site the io threads wait in */
 #define CPU_PER_REQUEST 0.0005      /* CPU seconds per request */
 #define CPU_MIN_RATE 5.0            /* requests/s for a window to count */
 #define CPU_WINDOWS 2
@@ -249,6 +250,29 @@ static struct episode find_episode(const double *starts, const double *values, s
         i = j > i ? j : i + 1;
     }
     return best;
+}
+
+/* Narrows an episode's start from its first window down to the first scrape interval
+ * inside it where the rate (of num, or of num per unit of den) reaches threshold. */
+static double refine_onset(const struct ts *num, const struct ts *den, double window_start, double threshold)
+{
+    for (size_t i = 0; i + 1 < num->n; i++) {
+        double a = num->t[i], b = num->t[i + 1], dn, rate;
+        if (a < window_start - 1e-9)
+            continue;
+        if (a >= window_start + WINDOW_S)
+            break;
+        dn = num->v[i + 1] - num->v[i];
+        if (den) {
+            double dd = ts_at(den, b) - ts_at(den, a);
+            rate = dd > 0 ? dn / dd : NAN;
+        } else {
+            rate = dn / (b - a);
+        }
+        if (!isnan(rate) && rate >= threshold)
+            return a;
+    }
+    return window_start;
 }
 
 /* ---- evidence ---------------------------------------------------------------- */
@@ -513,6 +537,7 @@ static void find_thread_leak(const struct inputs *in, struct diagnose_result *r)
 
     if (!ep.found)
         return;
+    ep.first_start = refine_onset(&in->threads, NULL, ep.first_start, THREADS_RATE);
     from = ts_at(&in->threads, ep.first_start);
     peak = ts_max(&in->threads);
     growth = peak - from;
@@ -613,6 +638,7 @@ static void find_memory_leak(const struct inputs *in, struct diagnose_result *r,
 
     if (!ep.found)
         return;
+    ep.first_start = refine_onset(&in->rss, NULL, ep.first_start, RSS_RATE);
     best = heap_culprit(in, &first, &last, &a, &b, &gain);
     /* Memory that grows with no heap site behind it, while threads leak, is their stacks. */
     if (best < 0 && (b || threads_leaked))
@@ -677,7 +703,10 @@ static void find_lock_contention(struct inputs *in, struct diagnose_result *r)
     long p = -1, d;
     size_t ndumps;
 
-    if (!ep.found || !(f = new_finding(r, "lock-contention", ep.first_start)))
+    if (!ep.found)
+        return;
+    ep.first_start = refine_onset(&in->mutex_wait, NULL, ep.first_start, LOCK_RATE);
+    if (!(f = new_finding(r, "lock-contention", ep.first_start)))
         return;
     top_label(in, "orderd_mutex_wait_seconds_total", ep.start, ep.end, lock, sizeof lock, &lock_rate);
     add_line(f, "orderd_mutex_wait_seconds_total: %.2fs of lock wait per second from t=%.1fs (peak %.2f)%s%s", ep.mean,
@@ -819,19 +848,24 @@ static void find_blocked_producer(struct inputs *in, struct diagnose_result *r)
     long top = tally_top(&io_waits);
     double started;
 
-    if (top < 0 || io_waits.e[top].samples < PRODUCER_MIN_SAMPLES ||
-        io_waits.e[top].count < PRODUCER_SHARE * io_waits.total)
+    if (top < 0 || io_waits.e[top].samples < PRODUCER_MIN_SAMPLES)
         return;
     started = io_waits.e[top].first_t;
-    /* The blocking site of the same name, if the service counts one, dates it better. */
+    /* The blocking site of the same name, if the service counts one, confirms it and
+     * dates it better. */
     snprintf(labels, sizeof labels, "{site=\"%s\"}", io_waits.e[top].fn);
     if (ts_load(in, "orderd_block_seconds_total", labels, &site, err, sizeof err) == 0) {
         size_t n = counter_windows(&site, 0, starts, rates);
-        ep = find_episode(starts, rates, n, BLOCK_RATE, 1);
+        ep = find_episode(starts, rates, n, BLOCK_RATE, PRODUCER_BLOCK_WINDOWS);
+        if (ep.found)
+            ep.first_start = refine_onset(&site, NULL, ep.first_start, BLOCK_RATE);
         ts_free(&site);
         if (ep.found && ep.first_start < started)
             started = ep.first_start;
     }
+    /* Seen often, or seen now and then while the site's blocking time says it lasted. */
+    if (io_waits.e[top].count < PRODUCER_SHARE * io_waits.total && !ep.found)
+        return;
     if (!(f = new_finding(r, "blocked-producer", started)))
         return;
     set_culprit(f, io_waits.e[top].fn);
@@ -865,7 +899,10 @@ static void find_cpu_slowdown(const struct inputs *in, struct diagnose_result *r
     for (size_t i = 0; i < n; i++)
         per_request[i] = req[i] >= CPU_MIN_RATE && starts[i] == req_starts[i] ? cpu[i] / req[i] : NAN;
     ep = find_episode(starts, per_request, n, CPU_PER_REQUEST, CPU_WINDOWS);
-    if (!ep.found || !(f = new_finding(r, "cpu-slowdown", ep.first_start)))
+    if (!ep.found)
+        return;
+    ep.first_start = refine_onset(&in->cpu, &in->requests, ep.first_start, CPU_PER_REQUEST);
+    if (!(f = new_finding(r, "cpu-slowdown", ep.first_start)))
         return;
     add_line(f, "CPU per request: %.2fms from t=%.1fs (peak %.2fms; %s over orderd_http_requests_total)", ep.mean * 1e3,
              ep.first_start, ep.peak * 1e3, in->cpu.n ? "process CPU seconds" : "-");
