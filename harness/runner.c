@@ -801,7 +801,7 @@ static enum runner_hook_answer call_hook(struct run *r, enum runner_moment momen
 {
     struct runner_view view = {
         .sc = r->sc, .db = r->db, .run_id = r->run_id, .http = r->http, .series = r->series,
-        .debug_base = r->debug_base, .log_dir = r->log_dir, .t = seconds_since_t0(r),
+        .public_base = r->public_base, .debug_base = r->debug_base, .log_dir = r->log_dir, .t = seconds_since_t0(r),
         .load_end = scenario_load_ns(r->sc) / 1e9, .measuring = r->stage == STAGE_MEASURE && r->wrk_pid,
         .out = r->out,
     };

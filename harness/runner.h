@@ -43,6 +43,7 @@ struct runner_view {
     int64_t run_id;
     struct httpclient *http;          /* the run's client for the debug API */
     struct series_store *series;      /* the run's kept series; a hook may want more at START */
+    const char *public_base;          /* the service's public base URL */
     const char *debug_base;           /* "http://host:port" of the debug API, "" when unknown */
     const char *log_dir;              /* the run's log folder (service.log for a spawned service) */
     double t;                         /* now, seconds on the run's clock */
