@@ -27,9 +27,9 @@
 
 /* Symptoms that trigger a snapshot: alert levels, below what a diagnosis calls a problem. */
 #define TRIGGER_THREADS 20.0           /* threads above the run's lowest count */
-#define TRIGGER_RSS_SLOPE (1e6)        /* bytes/s over the last TRIGGER_RSS_WINDOW seconds... */
+#define TRIGGER_RSS_SLOPE (1e6)        /* bytes/s over the last TRIGGER_RSS_WINDOW seconds */
 #define TRIGGER_RSS_WINDOW 2.0
-#define TRIGGER_RSS_AFTER 1.0          /* ...all of them later than this */
+#define TRIGGER_STARTUP_S 1.0          /* memory and CPU in a process's first second are its start-up */
 #define TRIGGER_QUEUE_FILL 0.9         /* of capacity */
 #define TRIGGER_LOCK_WAIT 0.05         /* lock-wait seconds per second */
 #define TRIGGER_CPU_PER_REQUEST 0.0005 /* CPU seconds per request */
@@ -350,8 +350,7 @@ static bool symptom_shows(const struct runner_view *v, enum symptom s)
         series_points_release(&p);
         return shows;
     case SYMPTOM_MEMORY:
-        /* A process's first second is its own start-up (arenas, buffers), not a leak. */
-        if (v->t < TRIGGER_RSS_AFTER + TRIGGER_RSS_WINDOW ||
+        if (v->t < TRIGGER_STARTUP_S + TRIGGER_RSS_WINDOW ||
             points_either(v, GATE_PROC_RSS, "process_resident_memory_bytes", v->t - TRIGGER_RSS_WINDOW, &p) < 0)
             return false;
         shows = stats_slope(p.t, p.v, p.n, &y) == 0 && y >= TRIGGER_RSS_SLOPE;
@@ -369,7 +368,7 @@ static bool symptom_shows(const struct runner_view *v, enum symptom s)
     case SYMPTOM_LOCK:
         return counter_rate(v, "orderd_mutex_wait_seconds_total", 1.0, &x) && x >= TRIGGER_LOCK_WAIT;
     case SYMPTOM_CPU:
-        if (!counter_rate(v, "orderd_http_requests_total", 1.0, &y) || y * 1.0 < TRIGGER_MIN_REQUESTS)
+        if (v->t < TRIGGER_STARTUP_S + 1.0 || !counter_rate(v, "orderd_http_requests_total", 1.0, &y) || y * 1.0 < TRIGGER_MIN_REQUESTS)
             return false;
         if (!counter_rate(v, GATE_PROC_CPU, 1.0, &x) && !counter_rate(v, "process_cpu_seconds_total", 1.0, &x))
             return false;

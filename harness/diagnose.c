@@ -24,7 +24,7 @@
 #define THREADS_MIN_GROWTH 10.0     /* threads over the episode */
 #define THREADS_WINDOWS 3
 #define RSS_RATE 1e6                /* bytes/s */
-#define RSS_AFTER 1.0               /* a process's first second is its start-up */
+#define STARTUP_S 1.0               /* memory and CPU in a process's first second are its start-up */
 #define RSS_WINDOWS 3
 #define HEAP_MIN_GROWTH 1e6         /* bytes a culprit site must have gained */
 #define LOCK_RATE 0.05              /* lock-wait seconds per second */
@@ -627,7 +627,7 @@ static long heap_culprit(const struct inputs *in, struct tally *first, struct ta
 static void find_memory_leak(const struct inputs *in, struct diagnose_result *r, bool threads_leaked)
 {
     static double starts[MAX_WINDOWS], rates[MAX_WINDOWS];
-    size_t n = gauge_windows(&in->rss, RSS_AFTER, starts, rates);
+    size_t n = gauge_windows(&in->rss, STARTUP_S, starts, rates);
     struct episode ep = find_episode(starts, rates, n, RSS_RATE, RSS_WINDOWS);
     struct tally first = {0}, last = {0};
     const struct snapshot *a, *b;
@@ -885,7 +885,7 @@ static void find_cpu_slowdown(const struct inputs *in, struct diagnose_result *r
     static double starts[MAX_WINDOWS], cpu[MAX_WINDOWS], req_starts[MAX_WINDOWS], req[MAX_WINDOWS];
     static double per_request[MAX_WINDOWS];
     /* Both series on the same windows: a counter appears with its first event. */
-    double from = in->cpu.n && in->requests.n ? fmax(in->cpu.t[0], in->requests.t[0]) : 0;
+    double from = in->cpu.n && in->requests.n ? fmax(STARTUP_S, fmax(in->cpu.t[0], in->requests.t[0])) : 0;
     size_t n = counter_windows(&in->cpu, from, starts, cpu);
     size_t m = counter_windows(&in->requests, from, req_starts, req);
     struct episode ep;
