@@ -4,6 +4,14 @@
  *   loadlab list [--db PATH] [--limit N]
  *   loadlab show [--db PATH] RUN
  *
+ * and for incidents (capture.h, diagnose.h, drill.h):
+ *
+ *   loadlab run [--capture | --no-evidence] ...
+ *   loadlab show [--db PATH] --evidence [--all] RUN
+ *   loadlab diagnose [--db PATH] [--dry-run] RUN
+ *   loadlab drill [--fault NAME|random|none] [--level 1|2] [--seed N] [--answer TEXT] ...
+ *   loadlab drill --history [--trainee NAME | --all]
+ *
  * Exit codes, as a CI job reads them: 0 every scenario met its expectations; 99 a gate
  * verdict differed from what its scenario expects (k6's code); 2 bad usage or a bad
  * scenario file; 1 anything else (a crash, an abort, a gate that could not be judged,
@@ -41,6 +49,12 @@ static const char usage_text[] =
     "usage: loadlab run [--db PATH] [--label LABEL] [--junit FILE] [--quiet] SCENARIO...\n"
     "       loadlab list [--db PATH] [--limit N]\n"
     "       loadlab show [--db PATH] RUN\n"
+    /* incidents: evidence, diagnosis, drills */
+    "       loadlab show [--db PATH] --evidence [--all] RUN\n"
+    "       loadlab diagnose [--db PATH] [--dry-run] RUN\n"
+    "       loadlab drill [--db PATH] [--fault NAME|random|none] [--level 1|2] [--seed N]\n"
+    "                     [--trainee NAME] [--answer TEXT] [--time-limit T] [--min-time T] [--no-report]\n"
+    "       loadlab drill --history [--db PATH] [--trainee NAME | --all]\n"
     "       loadlab --help\n"
     "\n"
     "run     runs each scenario file in turn, records it in the results database and\n"
@@ -55,6 +69,20 @@ static const char usage_text[] =
     "  --junit FILE    also write JUnit XML, one testcase per gate\n"
     "  --quiet         no progress line and no per-scenario start lines\n"
     "  --limit N       list: how many runs (default 20)\n"
+    "\n"
+    /* incidents: evidence, diagnosis, drills */
+    "Incidents: a run takes thread dumps and profiles from the service during its load and\n"
+    "keeps them when a gate fails or the service crashes, then diagnoses the run.\n"
+    "  run --capture       keep the evidence of every run (and diagnose each)\n"
+    "  run --no-evidence   take none (nothing is asked of the service beyond /metrics)\n"
+    "  show --evidence     the run's evidence; --all adds the periodic thread dumps\n"
+    "  diagnose            names each problem: class, culprit function, start, evidence;\n"
+    "                      stores the verdict unless --dry-run\n"
+    "  drill               a training drill: orderd under load with hidden faults; answer at\n"
+    "                      the prompt (or --answer \"class=CLASS culprit=FUNCTION; ...\" or\n"
+    "                      \"healthy\"), get scored; --history shows a trainee's progress\n"
+    "                      (trainee: --trainee, else $LOADLAB_TRAINEE, else $USER)\n"
+    "See docs/diagnosis.md.\n"
     "\n"
     "exit status: 0 every scenario met its expectations; 99 a gate verdict differed\n"
     "from what a scenario expects; 2 bad usage or a bad scenario file; 1 anything else;\n"

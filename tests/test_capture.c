@@ -165,9 +165,13 @@ static void test_capture_keeps_nothing_of_a_healthy_run_unless_asked(void **stat
     run_text(always, text);
     assert_true(capture_kept(always, &items));
     assert_true(items > 10);
-    /* No symptom: the service's instrumentation was left alone. */
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    /* No symptom: the service's instrumentation was left alone. (An orderd built with a
+     * sanitizer grows its memory by megabytes a second under load — quarantine, shadow
+     * memory — which is a memory symptom of its own.) */
     assert_int_equal(count("SELECT count(*) FROM evidence WHERE run_id = ?1 AND kind = 'note'"), 0);
     assert_int_equal(count("SELECT count(*) FROM evidence WHERE run_id = ?1 AND reason LIKE 'trigger%'"), 0);
+#endif
     assert_int_equal(count("SELECT count(DISTINCT reason) FROM evidence WHERE run_id = ?1 AND reason IN "
                            "('mid-run', 'end of steady state')"), 2);
     capture_free(c);
