@@ -449,7 +449,7 @@ static void on_tick(struct capture *c, const struct runner_view *v)
     if (!v->debug_base[0])
         return;
     if (v->t >= c->next_dump) {
-        fetch(c, v, "/debug/pprof/threads?debug=1", EVIDENCE_THREADS, "periodic", true);
+        fetch(c, v, "/debug/pprof/threads?debug=1", EVIDENCE_THREADS, EVIDENCE_PERIODIC, true);
         c->next_dump = v->t + c->dump_interval;
     }
     watch_symptoms(c, v);

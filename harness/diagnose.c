@@ -14,6 +14,8 @@
 #include "stats.h"
 
 #define WINDOW_S 1.0
+/* Window arrays are static in the functions that use them: too big for the stack, and
+ * a diagnosis runs one at a time. 8192 windows: over two hours of run. */
 #define MAX_WINDOWS 8192
 #define MAX_TALLY 64
 #define MAX_DUMPS 4096
@@ -698,17 +700,29 @@ static void find_lock_contention(struct inputs *in, struct diagnose_result *r)
     struct tally prof = {0}, dumps;
     const struct snapshot *last = NULL;
     struct diagnose_finding *f;
-    char lock[256];
+    struct ts one;
+    char lock[256], err[256];
     double lock_rate;
     long p = -1, d;
     size_t ndumps;
 
     if (!ep.found)
         return;
-    ep.first_start = refine_onset(&in->mutex_wait, NULL, ep.first_start, LOCK_RATE);
+    /* The lock most waited for in the longest episode dates it: another lock may have
+     * had a brief episode of its own earlier (the queue's, while threads are spawned). */
+    top_label(in, "orderd_mutex_wait_seconds_total", ep.start, ep.end, lock, sizeof lock, &lock_rate);
+    if (lock[0] && ts_load(in, "orderd_mutex_wait_seconds_total", lock, &one, err, sizeof err) == 0) {
+        struct episode mine;
+        n = counter_windows(&one, 0, starts, rates);
+        mine = find_episode(starts, rates, n, LOCK_RATE, LOCK_WINDOWS);
+        if (mine.found)
+            ep.first_start = refine_onset(&one, NULL, mine.first_start, LOCK_RATE);
+        ts_free(&one);
+    } else {
+        ep.first_start = refine_onset(&in->mutex_wait, NULL, ep.first_start, LOCK_RATE);
+    }
     if (!(f = new_finding(r, "lock-contention", ep.first_start)))
         return;
-    top_label(in, "orderd_mutex_wait_seconds_total", ep.start, ep.end, lock, sizeof lock, &lock_rate);
     add_line(f, "orderd_mutex_wait_seconds_total: %.2fs of lock wait per second from t=%.1fs (peak %.2f)%s%s", ep.mean,
              ep.first_start, ep.peak, lock[0] ? ", most on " : "", lock);
     for (size_t i = 0; i < in->mutex.n; i++)

@@ -8,7 +8,6 @@
 
 /* Window bits for deflate/inflate: 15 with +16 for a gzip wrapper. */
 #define GZIP_WINDOW (15 + 16)
-#define PERIODIC_REASON "periodic"
 
 static const char *const kinds[] = {
     EVIDENCE_THREADS, EVIDENCE_MUTEX, EVIDENCE_BLOCK, EVIDENCE_HEAP,
@@ -239,7 +238,7 @@ struct print_ctx {
 static int print_item(void *user, const struct evidence_item *item, char *err, size_t errlen)
 {
     struct print_ctx *ctx = user;
-    if (!ctx->all && strcmp(item->reason, PERIODIC_REASON) == 0)
+    if (!ctx->all && strcmp(item->reason, EVIDENCE_PERIODIC) == 0)
         return 0;
     fprintf(ctx->out, "\n=== #%lld %s at t=%.2fs (%s), %zu bytes\n", (long long)item->id, item->kind, item->t,
             item->reason, item->len);
@@ -282,7 +281,7 @@ int evidence_print(struct resultdb *rdb, int64_t run_id, FILE *out, bool all, ch
         const char *reason = (const char *)sqlite3_column_text(st, 3);
         if (rows++ == 0)
             fprintf(out, "Evidence\n  %6s  %8s  %-8s  %10s  %10s  %s\n", "ID", "T", "KIND", "BYTES", "STORED", "WHY");
-        if (!all && reason && strcmp(reason, PERIODIC_REASON) == 0) {
+        if (!all && reason && strcmp(reason, EVIDENCE_PERIODIC) == 0) {
             periodic++;
             continue;
         }

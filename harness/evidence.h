@@ -30,6 +30,9 @@
 #define EVIDENCE_LOG "log"           /* the last service log lines with correlation ids */
 #define EVIDENCE_NOTE "note"         /* what the capture did to the service, and why */
 
+/* The reason of the thread dumps taken every half second, as opposed to snapshots. */
+#define EVIDENCE_PERIODIC "periodic"
+
 /* True for one of the kinds above. */
 bool evidence_kind_valid(const char *kind);
 

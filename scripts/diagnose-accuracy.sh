@@ -96,7 +96,8 @@ runs_scored AS (
   SELECT r.id, r.scenario, r.status,
     (SELECT count(*) FROM truth t WHERE t.run_id = r.id) AS faults,
     coalesce((SELECT group_concat(class, ' ') FROM (SELECT class FROM truth t WHERE t.run_id = r.id ORDER BY class)), 'none') AS true_classes,
-    coalesce((SELECT group_concat(class || ':' || coalesce(culprit, '?'), ' ') FROM (SELECT class, culprit FROM diagnoses d WHERE d.run_id = r.id ORDER BY class)), '-') AS diagnosed,
+    coalesce((SELECT group_concat(CASE class WHEN 'none' THEN 'none' ELSE class || ':' || coalesce(culprit, '?') END, ' ')
+              FROM (SELECT class, culprit FROM diagnoses d WHERE d.run_id = r.id ORDER BY class)), '-') AS diagnosed,
     (SELECT count(*) FROM truth t WHERE t.run_id = r.id AND EXISTS
        (SELECT 1 FROM diagnoses d WHERE d.run_id = r.id AND d.class = t.class)) AS classes_right,
     (SELECT count(*) FROM truth t WHERE t.run_id = r.id AND EXISTS
@@ -130,7 +131,7 @@ BEGIN {
     singles++
     row = truth
     seen[row]++
-    if (diag == "-" || diag ~ /^none:/) { m[row, "none"]++ }
+    if (diag == "-" || diag == "none") { m[row, "none"]++ }
     else {
       n = split(diag, ds, " ")
       for (k = 1; k <= n; k++) { split(ds[k], p, ":"); m[row, p[1]]++ }
@@ -149,14 +150,14 @@ BEGIN {
 END {
   printf "Single-fault and healthy runs: rows are the truth, columns the diagnosed classes\n"
   printf "(a run with two findings counts in two columns)\n\n"
-  printf "%s", pad("truth \\ diagnosed", 18)
-  for (c = 1; c <= ncls; c++) printf "%s", pad(substr(cls[c], 1, 10), 11)
-  printf "\n"
+  line = pad("truth \\ diagnosed", 18)
+  for (c = 1; c <= ncls; c++) line = line pad(substr(cls[c], 1, 10), 11)
+  sub(/ +$/, "", line); print line
   for (r = 1; r <= ncls; r++) {
     if (!(cls[r] in seen)) continue
-    printf "%s", pad(cls[r], 18)
-    for (c = 1; c <= ncls; c++) printf "%s", pad((cls[r], cls[c]) in m ? m[cls[r], cls[c]] : ".", 11)
-    printf "\n"
+    line = pad(cls[r], 18)
+    for (c = 1; c <= ncls; c++) line = line pad((cls[r], cls[c]) in m ? m[cls[r], cls[c]] : ".", 11)
+    sub(/ +$/, "", line); print line
   }
   printf "\n"
   for (i = 1; i <= singles; i++) print detail[i]
