@@ -5,6 +5,14 @@
  *   loadlab show [--db PATH] RUN
  *   loadlab report [--db PATH] [--out DIR] [--png] [RUN|SCENARIO...]
  *
+ * and for incidents (capture.h, diagnose.h, drill.h):
+ *
+ *   loadlab run [--capture | --no-evidence] ...
+ *   loadlab show [--db PATH] --evidence [--all] RUN
+ *   loadlab diagnose [--db PATH] [--dry-run] RUN
+ *   loadlab drill [--fault NAME|random|none] [--level 1|2] [--seed N] [--answer TEXT] ...
+ *   loadlab drill --history [--trainee NAME | --all]
+ *
  * Exit codes, as a CI job reads them: 0 every scenario met its expectations; 99 a gate
  * verdict differed from what its scenario expects (k6's code); 2 bad usage or a bad
  * scenario file; 1 anything else (a crash, an abort, a gate that could not be judged,
@@ -20,8 +28,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "childproc.h"
 #include "cmdline.h"
+#include "diagnose.h"
+#include "drill.h"
+#include "evidence.h"
 #include "history.h"
 #include "junit.h"
 #include "report.h"
@@ -37,10 +49,17 @@
 #define MAX_SCENARIOS 256
 
 static const char usage_text[] =
-    "usage: loadlab run [--db PATH] [--label LABEL] [--junit FILE] [--report DIR] [--quiet] SCENARIO...\n"
+    "usage: loadlab run [--db PATH] [--label LABEL] [--junit FILE] [--report DIR] [--capture|--no-evidence]\n"
+    "                   [--quiet] SCENARIO...\n"
     "       loadlab list [--db PATH] [--limit N]\n"
     "       loadlab show [--db PATH] RUN\n"
     "       loadlab report [--db PATH] [--out DIR] [--png] [RUN|SCENARIO...]\n"
+    /* incidents: evidence, diagnosis, drills */
+    "       loadlab show [--db PATH] --evidence [--all] RUN\n"
+    "       loadlab diagnose [--db PATH] [--dry-run] RUN\n"
+    "       loadlab drill [--db PATH] [--fault NAME|random|none] [--level 1|2] [--seed N]\n"
+    "                     [--trainee NAME] [--answer TEXT] [--time-limit T] [--min-time T] [--no-report]\n"
+    "       loadlab drill --history [--db PATH] [--trainee NAME | --all]\n"
     "       loadlab --help\n"
     "\n"
     "run     runs each scenario file in turn, records it in the results database and\n"
@@ -61,6 +80,20 @@ static const char usage_text[] =
     "  --png           report: a PNG beside every SVG chart\n"
     "  --quiet         no progress line and no per-scenario start lines\n"
     "  --limit N       list: how many runs (default 20)\n"
+    "\n"
+    /* incidents: evidence, diagnosis, drills */
+    "Incidents: a run takes thread dumps and profiles from the service during its load and\n"
+    "keeps them when a gate fails or the service crashes, then diagnoses the run.\n"
+    "  run --capture       keep the evidence of every run (and diagnose each)\n"
+    "  run --no-evidence   take none (nothing is asked of the service beyond /metrics)\n"
+    "  show --evidence     the run's evidence; --all adds the periodic thread dumps\n"
+    "  diagnose            names each problem: class, culprit function, start, evidence;\n"
+    "                      stores the verdict unless --dry-run\n"
+    "  drill               a training drill: orderd under load with hidden faults; answer at\n"
+    "                      the prompt (or --answer \"class=CLASS culprit=FUNCTION; ...\" or\n"
+    "                      \"healthy\"), get scored; --history shows a trainee's progress\n"
+    "                      (trainee: --trainee, else $LOADLAB_TRAINEE, else $USER)\n"
+    "See docs/diagnosis.md.\n"
     "\n"
     "exit status: 0 every scenario met its expectations; 99 a gate verdict differed\n"
     "from what a scenario expects; 2 bad usage or a bad scenario file; 1 anything else;\n"
@@ -152,15 +185,49 @@ static int report_after_run(struct resultdb *db, const char *db_path, const char
     return 0;
 }
 
+/* After a run whose evidence was kept: says so, diagnoses the run and stores the
+ * verdict (diagnose.h); a capture problem is reported, never fatal. */
+static void report_evidence(struct resultdb *db, struct capture *capture, const struct runner_outcome *o,
+                            bool quiet)
+{
+    struct diagnose_result *dr = NULL;
+    char err[512];
+    size_t items;
+
+    if (!capture_kept(capture, &items)) {
+        if (capture_problems(capture)[0] && !quiet)
+            printf("  evidence of run %lld not kept: %s\n", (long long)o->run_id, capture_problems(capture));
+        return;
+    }
+    if (!quiet)
+        printf("  evidence: %zu items kept for run %lld (loadlab show --evidence %lld)%s%s\n", items,
+               (long long)o->run_id, (long long)o->run_id, capture_problems(capture)[0] ? "; " : "",
+               capture_problems(capture));
+    if (!(dr = malloc(sizeof *dr)) || diagnose_run(db, o->run_id, dr, err, sizeof err) != 0 ||
+        diagnose_store(db, dr, err, sizeof err) < 0) {
+        printf("  diagnosis of run %lld failed: %s\n", (long long)o->run_id, dr ? err : "out of memory");
+    } else if (!quiet) {
+        printf("  diagnosis:%s\n", dr->n ? "" : " no problem found");
+        for (size_t i = 0; i < dr->n; i++)
+            printf("    %s in %s: %s\n", dr->findings[i].class_name,
+                   dr->findings[i].culprit[0] ? dr->findings[i].culprit : "?", dr->findings[i].summary);
+    }
+    free(dr);
+    fflush(stdout);
+}
+
 static int cmd_run(int argc, char **argv)
 {
     static const struct option options[] = {
         {"db", required_argument, NULL, 'd'}, {"label", required_argument, NULL, 'l'},
         {"junit", required_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
         {"report", required_argument, NULL, 'r'},
+        {"capture", no_argument, NULL, 'c'}, {"no-evidence", no_argument, NULL, 'E'},
         {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
     };
     const char *db_path = "results.db", *label = NULL, *junit = NULL, *report_dir = NULL;
+    struct capture *capture = NULL;
+    bool capture_always = false, no_evidence = false;
     char err[1024], wrk[PATH_MAX], git_label[256], git_rev[128], log_root[PATH_MAX];
     struct scenario **scenarios = NULL;
     struct runner_outcome *outcomes = NULL;
@@ -178,12 +245,16 @@ static int cmd_run(int argc, char **argv)
         case 'j': junit = optarg; break;
         case 'q': quiet = true; break;
         case 'r': report_dir = optarg; break;
+        case 'c': capture_always = true; break;
+        case 'E': no_evidence = true; break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: return usage_error("%s", "bad option for run");
         }
     }
     if (optind >= argc)
         return usage_error("%s", "run needs at least one scenario file");
+    if (capture_always && no_evidence)
+        return usage_error("%s", "--capture and --no-evidence contradict each other");
     if (argc - optind > MAX_SCENARIOS)
         return usage_error("at most %s scenario files", "256");
     if (label && (!*label || strlen(label) > 200))
@@ -230,6 +301,12 @@ static int cmd_run(int argc, char **argv)
         goto done;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (!no_evidence && !(capture = capture_new(capture_always))) {
+        fprintf(stderr, "loadlab: out of memory\n");
+        goto done;
+    }
+    ropt.hook = capture ? capture_hook : NULL;
+    ropt.hook_user = capture;
 
     ropt.label = label ? label : git_label;
     ropt.git_rev = git_rev[0] ? git_rev : NULL;
@@ -251,6 +328,8 @@ static int cmd_run(int argc, char **argv)
             outcomes[k].status = RUNNER_ABORTED;
         }
         nrun++;
+        if (capture)
+            report_evidence(db, capture, &outcomes[k], quiet);
         interrupted = outcomes[k].interrupted || runner_signals_take(signal_fd) != 0;
     }
     summary_print(stdout, outcomes, nrun, db_path, (double)(units_now_ns() - started) / 1e9);
@@ -269,6 +348,7 @@ done:
     if (signal_fd >= 0)
         close(signal_fd);
     resultdb_close(db);
+    capture_free(capture);
     for (size_t k = 0; k < nscenarios; k++)
         scenario_free(scenarios[k]);
     free(scenarios);
@@ -294,12 +374,14 @@ static int cmd_list_or_show(int argc, char **argv, bool show)
 {
     static const struct option options[] = {
         {"db", required_argument, NULL, 'd'}, {"limit", required_argument, NULL, 'n'},
+        {"evidence", no_argument, NULL, 'e'}, {"all", no_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
     };
     const char *db_path = "results.db";
     uint64_t limit = 20, run_id = 0;
     char err[512];
     struct resultdb *db;
+    bool evidence = false, all = false;
     int opt, rc;
 
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
@@ -309,10 +391,16 @@ static int cmd_list_or_show(int argc, char **argv, bool show)
             if (show || units_parse_uint(optarg, 100000, &limit, err, sizeof err) < 0 || limit == 0)
                 return usage_error("%s", show ? "show takes no --limit" : "--limit must be 1..100000");
             break;
+        case 'e': evidence = true; break;
+        case 'a': all = true; break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: return usage_error("%s", "bad option");
         }
     }
+    if ((evidence || all) && !show)
+        return usage_error("%s", "--evidence and --all belong to show");
+    if (all && !evidence)
+        return usage_error("%s", "--all goes with --evidence");
     if (show) {
         if (argc - optind != 1)
             return usage_error("%s", "show needs exactly one run id");
@@ -324,8 +412,14 @@ static int cmd_list_or_show(int argc, char **argv, bool show)
     db = open_for_reading(db_path);
     if (!db)
         return 1;
-    rc = show ? history_show(db, (int64_t)run_id, stdout, err, sizeof err)
-              : history_list(db, stdout, (int)limit, err, sizeof err);
+    if (evidence) {
+        rc = evidence_print(db, (int64_t)run_id, stdout, all, err, sizeof err);
+    } else {
+        rc = show ? history_show(db, (int64_t)run_id, stdout, err, sizeof err)
+                  : history_list(db, stdout, (int)limit, err, sizeof err);
+        if (rc == 0 && show)
+            rc = diagnose_print_stored(db, (int64_t)run_id, stdout, err, sizeof err);
+    }
     if (rc != 0)
         fprintf(stderr, "loadlab: %s\n", err);
     resultdb_close(db);
@@ -381,10 +475,173 @@ static int cmd_report(int argc, char **argv)
     return print_report_result(&res) == 0 ? 0 : 1;
 }
 
+/* loadlab diagnose [--db PATH] [--dry-run] RUN: names the run's problems and stores
+ * the verdict (unless --dry-run). */
+static int cmd_diagnose(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"db", required_argument, NULL, 'd'}, {"dry-run", no_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
+    };
+    const char *db_path = "results.db";
+    struct diagnose_result *dr = NULL;
+    struct resultdb *db = NULL;
+    uint64_t run_id;
+    bool dry_run = false;
+    char err[512];
+    int opt, rc = 1;
+
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (opt) {
+        case 'd': db_path = optarg; break;
+        case 'n': dry_run = true; break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        default: return usage_error("%s", "bad option for diagnose");
+        }
+    }
+    if (argc - optind != 1)
+        return usage_error("%s", "diagnose needs exactly one run id");
+    if (units_parse_uint(argv[optind], INT64_MAX, &run_id, err, sizeof err) < 0 || run_id == 0)
+        return usage_error("diagnose: '%s' is not a run id", argv[optind]);
+    if (access(db_path, F_OK) != 0) {
+        fprintf(stderr, "loadlab: %s: %s (loadlab run writes it)\n", db_path, strerror(errno));
+        return 1;
+    }
+    if (!(dr = malloc(sizeof *dr))) {
+        fprintf(stderr, "loadlab: out of memory\n");
+        return 1;
+    }
+    db = resultdb_open(db_path, dry_run, err, sizeof err);
+    if (!db || diagnose_run(db, (int64_t)run_id, dr, err, sizeof err) != 0 ||
+        (!dry_run && diagnose_store(db, dr, err, sizeof err) < 0)) {
+        fprintf(stderr, "loadlab: %s\n", err);
+        goto done;
+    }
+    diagnose_print(stdout, dr);
+    if (!dry_run)
+        printf("Stored in the diagnoses table of %s.\n", db_path);
+    rc = 0;
+done:
+    resultdb_close(db);
+    free(dr);
+    return rc;
+}
+
+/* loadlab drill [...]: a training drill, or --history: a trainee's progress. */
+static int cmd_drill(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"db", required_argument, NULL, 'd'}, {"fault", required_argument, NULL, 'f'},
+        {"seed", required_argument, NULL, 's'}, {"level", required_argument, NULL, 'L'},
+        {"trainee", required_argument, NULL, 't'}, {"answer", required_argument, NULL, 'a'},
+        {"time-limit", required_argument, NULL, 'T'}, {"min-time", required_argument, NULL, 'm'},
+        {"no-report", no_argument, NULL, 'R'}, {"history", no_argument, NULL, 'H'},
+        {"all", no_argument, NULL, 'A'}, {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
+    };
+    const char *db_path = "results.db", *scripts = getenv("LOADLAB_SCRIPTS");
+    struct drill_options d = {.level = 1, .time_limit_ns = 600000000000LL, .min_time_ns = 10000000000LL,
+                              .in_fd = STDIN_FILENO, .out = stdout, .report = true};
+    char err[1024], wrk[PATH_MAX], label[256], rev[128], log_root[PATH_MAX];
+    struct resultdb *db = NULL;
+    bool history = false, all = false, seeded = false;
+    uint64_t n;
+    int opt, rc = 1;
+
+    d.trainee = getenv("LOADLAB_TRAINEE") ? getenv("LOADLAB_TRAINEE") : getenv("USER") ? getenv("USER") : "trainee";
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (opt) {
+        case 'd': db_path = optarg; break;
+        case 'f': d.fault = optarg; break;
+        case 's':
+            if (units_parse_uint(optarg, UINT64_MAX, &d.seed, err, sizeof err) < 0)
+                return usage_error("--seed: %s", err);
+            seeded = true;
+            break;
+        case 'L':
+            if (units_parse_uint(optarg, 2, &n, err, sizeof err) < 0 || n < 1)
+                return usage_error("%s", "--level must be 1 or 2");
+            d.level = (int)n;
+            break;
+        case 't': d.trainee = optarg; break;
+        case 'a': d.answer = optarg; break;
+        case 'T':
+            if (units_parse_duration(optarg, &d.time_limit_ns, err, sizeof err) < 0)
+                return usage_error("--time-limit: %s", err);
+            break;
+        case 'm':
+            if (units_parse_duration(optarg, &d.min_time_ns, err, sizeof err) < 0)
+                return usage_error("--min-time: %s", err);
+            break;
+        case 'R': d.report = false; break;
+        case 'H': history = true; break;
+        case 'A': all = true; break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        default: return usage_error("%s", "bad option for drill");
+        }
+    }
+    if (optind != argc)
+        return usage_error("drill: unexpected argument '%s'", argv[optind]);
+    if (!*d.trainee || strlen(d.trainee) > 64)
+        return usage_error("%s", "--trainee must be 1 to 64 characters");
+    if (all && !history)
+        return usage_error("%s", "--all goes with --history");
+    if (history) {
+        if (!(db = open_for_reading(db_path)))
+            return 1;
+        rc = drill_history(db, all ? NULL : d.trainee, stdout, err, sizeof err) == 0 ? 0 : 1;
+        if (rc)
+            fprintf(stderr, "loadlab: %s\n", err);
+        resultdb_close(db);
+        return rc;
+    }
+    if (!seeded)
+        d.seed = (uint64_t)units_wall_ns() ^ ((uint64_t)getpid() << 32);
+    if (!scripts)
+        scripts = "scenarios/lua";
+    if (access(scripts, R_OK) != 0) {
+        fprintf(stderr, "loadlab: %s: %s (run drills from the loadlab folder, or set LOADLAB_SCRIPTS to the wrk "
+                        "scripts)\n", scripts, strerror(errno));
+        return 1;
+    }
+    d.scripts_dir = scripts;
+    if (cmdline_find_executable(getenv("LOADLAB_WRK") ? getenv("LOADLAB_WRK") : "wrk", wrk, sizeof wrk, err,
+                                sizeof err) < 0) {
+        fprintf(stderr, "loadlab: wrk is needed to drive the load: %s\n", err);
+        return 1;
+    }
+    git_identity(label, sizeof label, rev, sizeof rev);
+    if ((size_t)snprintf(log_root, sizeof log_root, "%s-logs", db_path) >= sizeof log_root) {
+        fprintf(stderr, "loadlab: --db path too long\n");
+        return 1;
+    }
+    d.wrk_path = wrk;
+    d.log_root = log_root;
+    d.git_rev = rev[0] ? rev : NULL;
+    if (!(db = resultdb_open(db_path, false, err, sizeof err))) {
+        fprintf(stderr, "loadlab: %s\n", err);
+        return 1;
+    }
+    d.signal_fd = runner_signals_open(err, sizeof err);
+    if (d.signal_fd < 0) {
+        fprintf(stderr, "loadlab: %s\n", err);
+        goto done;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    rc = drill_run(db, &d, err, sizeof err);
+    if (rc < 0)
+        fprintf(stderr, "loadlab: drill: %s\n", err);
+    rc = rc == 0 ? 0 : rc == 1 ? EXIT_INTERRUPTED : 1;
+done:
+    if (d.signal_fd > 0)
+        close(d.signal_fd);
+    resultdb_close(db);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return usage_error("%s", "a command is needed: run, list, show or report");
+        return usage_error("%s", "a command is needed: run, list, show, report, diagnose or drill");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         fputs(usage_text, stdout);
         return 0;
@@ -397,5 +654,9 @@ int main(int argc, char **argv)
         return cmd_list_or_show(argc - 1, argv + 1, true);
     if (strcmp(argv[1], "report") == 0)
         return cmd_report(argc - 1, argv + 1);
-    return usage_error("unknown command '%s' (run, list, show, report)", argv[1]);
+    if (strcmp(argv[1], "diagnose") == 0)
+        return cmd_diagnose(argc - 1, argv + 1);
+    if (strcmp(argv[1], "drill") == 0)
+        return cmd_drill(argc - 1, argv + 1);
+    return usage_error("unknown command '%s' (run, list, show, report, diagnose, drill)", argv[1]);
 }

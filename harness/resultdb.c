@@ -125,6 +125,52 @@ static const char schema[] =
     "  SELECT s.* FROM samples s JOIN runs r ON r.id = s.run_id\n"
     "  WHERE s.t >= r.steady_from AND s.t <= r.steady_to;\n";
 
+/* Schema 2: incident evidence (evidence.h), diagnoses (diagnose.h) and drills
+ * (drill.h). The class names are the ones a diagnosis and a trainee use. */
+static const char incident_schema[] =
+    "CREATE TABLE IF NOT EXISTS evidence (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  t REAL NOT NULL,\n"
+    "  kind TEXT NOT NULL CHECK (kind IN ('threads','mutex','block','heap','vars','faults','log','note')),\n"
+    "  reason TEXT NOT NULL,\n"
+    "  bytes INTEGER NOT NULL,\n"
+    "  content_gz BLOB NOT NULL\n"
+    ");\n"
+    "CREATE INDEX IF NOT EXISTS evidence_run ON evidence(run_id, kind, t);\n"
+    "CREATE TABLE IF NOT EXISTS diagnoses (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  class TEXT NOT NULL CHECK (class IN ('none','thread-leak','memory-leak','lock-contention',\n"
+    "                                       'queue-full','blocked-producer','cpu-slowdown')),\n"
+    "  culprit TEXT,\n"
+    "  started_at REAL,\n"
+    "  confidence REAL,\n"
+    "  summary TEXT NOT NULL,\n"
+    "  evidence_text TEXT NOT NULL,\n"
+    "  diagnosed_at TEXT NOT NULL\n"
+    ");\n"
+    "CREATE INDEX IF NOT EXISTS diagnoses_run ON diagnoses(run_id);\n"
+    "CREATE TABLE IF NOT EXISTS drills (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,\n"
+    "  trainee TEXT NOT NULL,\n"
+    "  started_at TEXT NOT NULL,\n"
+    "  level INTEGER NOT NULL,\n"
+    "  seed INTEGER NOT NULL,\n"
+    "  truth TEXT NOT NULL,\n"
+    "  answer TEXT,\n"
+    "  status TEXT NOT NULL CHECK (status IN ('answered','unanswered','aborted')),\n"
+    "  problems INTEGER NOT NULL,\n"
+    "  detected INTEGER,\n"
+    "  classes_right INTEGER,\n"
+    "  culprits_right INTEGER,\n"
+    "  extra INTEGER,\n"
+    "  time_s REAL,\n"
+    "  score REAL\n"
+    ");\n"
+    "CREATE INDEX IF NOT EXISTS drills_trainee ON drills(trainee, id);\n";
+
 static int db_fail(struct resultdb *db, char *err, size_t errlen, const char *what)
 {
     snprintf(err, errlen, "results database: %s: %s", what, sqlite3_errmsg(db->db));
@@ -251,7 +297,8 @@ struct resultdb *resultdb_open(const char *path, bool readonly, char *err, size_
         exec_sql(db, "BEGIN IMMEDIATE", err, errlen) < 0)
         goto fail;
     snprintf(set_version, sizeof set_version, "PRAGMA user_version = %d", RESULTDB_SCHEMA_VERSION);
-    if (exec_sql(db, schema, err, errlen) < 0 || exec_sql(db, set_version, err, errlen) < 0 ||
+    if (exec_sql(db, schema, err, errlen) < 0 || exec_sql(db, incident_schema, err, errlen) < 0 ||
+        exec_sql(db, set_version, err, errlen) < 0 ||
         exec_sql(db, "COMMIT", err, errlen) < 0) {
         sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
         goto fail;

@@ -18,7 +18,7 @@
 #include "gate.h"
 #include "wrkres.h"
 
-#define RESULTDB_SCHEMA_VERSION 1
+#define RESULTDB_SCHEMA_VERSION 2
 
 struct resultdb;
 

@@ -104,6 +104,7 @@ struct run {
     char last_scrape_err[256];
     double steady_from, steady_to;
     char labels[PROMTEXT_MAX_LABELSTR];
+    bool end_load_requested, wrk_interrupted;   /* a hook ended the load early */
 };
 
 int runner_signals_open(char *err, size_t errlen)
@@ -795,6 +796,30 @@ static void draw_progress(struct run *r, bool final)
     r->progress_drawn = true;
 }
 
+/* Calls the run hook, if any, with the run as it stands. */
+static enum runner_hook_answer call_hook(struct run *r, enum runner_moment moment)
+{
+    struct runner_view view = {
+        .sc = r->sc, .db = r->db, .run_id = r->run_id, .http = r->http, .series = r->series,
+        .public_base = r->public_base, .debug_base = r->debug_base, .log_dir = r->log_dir, .t = seconds_since_t0(r),
+        .load_end = scenario_load_ns(r->sc) / 1e9, .measuring = r->stage == STAGE_MEASURE && r->wrk_pid,
+        .out = r->out,
+    };
+    if (!r->opt->hook)
+        return RUNNER_HOOK_CONTINUE;
+    return r->opt->hook(r->opt->hook_user, moment, &view);
+}
+
+/* A hook asked to end the load: wrk stops on SIGINT and still writes its summary.
+ * Asked during the warmup, the measured run is stopped as soon as it starts. */
+static void end_load_early(struct run *r)
+{
+    if (r->end_load_requested && !r->wrk_interrupted && r->wrk_pid && r->stage == STAGE_MEASURE) {
+        kill(r->wrk_pid, SIGINT);
+        r->wrk_interrupted = true;
+    }
+}
+
 /* The loop while wrk runs: phases on time, a sample every interval, progress. wrk
  * stops itself after its duration; the deadline only guards against one that hangs. */
 static int drive_load(struct run *r)
@@ -820,6 +845,9 @@ static int drive_load(struct run *r)
         if (now >= r->next_sample_ns) {
             if (scrape(r) < 0)
                 return -1;
+            if (call_hook(r, RUNNER_AT_TICK) == RUNNER_HOOK_END_LOAD)
+                r->end_load_requested = true;
+            end_load_early(r);
             r->next_sample_ns += r->sc->sample_interval_ns;
             if (r->next_sample_ns <= now)
                 r->next_sample_ns = now + r->sc->sample_interval_ns;
@@ -997,6 +1025,8 @@ int runner_run(const struct scenario *sc, struct resultdb *db, const struct runn
         if (resultdb_run_started(db, r->run_id, r->log_dir, r->proc_pid, (double)units_wall_ns() / 1e9,
                                  msg, sizeof msg) < 0)
             stop_run(r, RUNNER_ABORTED, "%s", msg);
+        if (!r->failed)
+            call_hook(r, RUNNER_AT_START);
         if (!r->failed && scrape(r) == 0 && check_gate_metrics(r) == 0) {
             for (size_t i = 0; i < sc->nfaults && !r->failed; i++)
                 fault_on(r, "service", &sc->faults[i]);
@@ -1015,6 +1045,8 @@ int runner_run(const struct scenario *sc, struct resultdb *db, const struct runn
         childproc_stop(r->wrk_pid, WRK_STOP_GRACE_MS, &status);
         r->wrk_pid = 0;
     }
+    if (r->clock_started && !r->service_reaped)
+        call_hook(r, RUNNER_AT_LOAD_END);
     if (!r->service_reaped && r->debug_base[0])
         clear_faults(r);
     stop_children(r);
@@ -1024,6 +1056,8 @@ int runner_run(const struct scenario *sc, struct resultdb *db, const struct runn
             judge(r);
     }
     note_scrape_failures(r);
+    if (r->clock_started)
+        call_hook(r, RUNNER_AT_END);
     if (resultdb_run_end(db, r->run_id, status_names[out->status], out->reason,
                          out->judged ? (out->met ? "met" : "unmet") : NULL, r->steady_from,
                          r->steady_to, msg, sizeof msg) < 0) {

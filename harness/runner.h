@@ -15,11 +15,48 @@
 #include <stdint.h>
 
 #include "gate.h"
+#include "httpclient.h"
 #include "resultdb.h"
 #include "scenario.h"
+#include "series.h"
 #include "wrkres.h"
 
 enum runner_status { RUNNER_COMPLETED, RUNNER_ABORTED, RUNNER_CRASHED };
+
+struct runner_outcome;
+
+/* Where a run hook is called (runner_options.hook): the moments at which the service
+ * is still up with its faults on, so that evidence can be taken from it (capture.h),
+ * and the end, where what was taken can be kept according to the verdicts. */
+enum runner_moment {
+    RUNNER_AT_START,     /* the service is ready; before the first scrape, faults and load */
+    RUNNER_AT_TICK,      /* after each scrape while the load runs (warmup included) */
+    RUNNER_AT_LOAD_END,  /* the load is over or the run is stopping; the service still runs,
+                            its faults still set (not called when it crashed) */
+    RUNNER_AT_END        /* the service is stopped, the gates judged; the run row still open */
+};
+
+/* What a hook sees; everything is borrowed for the duration of the call. */
+struct runner_view {
+    const struct scenario *sc;
+    struct resultdb *db;
+    int64_t run_id;
+    struct httpclient *http;          /* the run's client for the debug API */
+    struct series_store *series;      /* the run's kept series; a hook may want more at START */
+    const char *public_base;          /* the service's public base URL */
+    const char *debug_base;           /* "http://host:port" of the debug API, "" when unknown */
+    const char *log_dir;              /* the run's log folder (service.log for a spawned service) */
+    double t;                         /* now, seconds on the run's clock */
+    double load_end;                  /* when the load is planned to end (warmup + duration) */
+    bool measuring;                   /* the measured wrk run is under way */
+    const struct runner_outcome *out; /* status, gates; judged only at RUNNER_AT_END */
+};
+
+/* Returned by a hook: go on, or (at a tick) end the load now as if its time were up —
+ * wrk is asked to stop and still reports what it measured. */
+enum runner_hook_answer { RUNNER_HOOK_CONTINUE, RUNNER_HOOK_END_LOAD };
+typedef enum runner_hook_answer (*runner_hook_fn)(void *user, enum runner_moment moment,
+                                                  const struct runner_view *view);
 
 struct runner_options {
     const char *label, *git_rev;
@@ -27,6 +64,8 @@ struct runner_options {
     const char *log_root;     /* per-run folders go under it: LOG_ROOT/run-ID/ */
     bool progress;            /* draw a live progress line on stderr */
     int signal_fd;            /* from runner_signals_open */
+    runner_hook_fn hook;      /* optional: called at each enum runner_moment */
+    void *hook_user;
 };
 
 struct runner_outcome {

@@ -301,6 +301,65 @@ static void test_runner_wrk_failure_aborts(void **state)
     scenario_free(sc);
 }
 
+/* The run hook: what it saw at each moment. */
+struct hook_log {
+    int calls[RUNNER_AT_END + 1];
+    bool measured_tick, ready_at_load_end, judged_at_end;
+};
+
+static enum runner_hook_answer record_moment(void *user, enum runner_moment moment, const struct runner_view *v)
+{
+    struct hook_log *log = user;
+    struct httpclient_response resp;
+    char url[1100];
+
+    log->calls[moment]++;
+    if (moment == RUNNER_AT_LOAD_END) {
+        /* The service is still up, with its debug API, when the load is over. */
+        snprintf(url, sizeof url, "%s/readyz", v->debug_base);
+        log->ready_at_load_end = httpclient_request(v->http, "GET", url, NULL, 1000, 4096, &resp, err, sizeof err) == 0 &&
+                                 resp.status == 200;
+    }
+    if (moment == RUNNER_AT_END)
+        log->judged_at_end = v->out->judged && v->out->ngates == 1;
+    if (moment == RUNNER_AT_TICK && v->measuring && v->t >= 2.0) {
+        log->measured_tick = true;
+        return RUNNER_HOOK_END_LOAD;
+    }
+    return RUNNER_HOOK_CONTINUE;
+}
+
+static void test_runner_hook_sees_each_moment_and_can_end_the_load(void **state)
+{
+    const char *text =
+        "[scenario]\nname = hooked\nduration = 20s\nwarmup = 1s\nsample_interval = 200ms\n"
+        "[service]\ncommand = ${ORDERD_BIN:-build/orderd} --log-level warn\n"
+        "[load]\nconnections = 2\nscript = scenarios/lua/mix.lua\n"
+        "[gate]\nthroughput = > 10/s\n";
+    struct hook_log log = {0};
+    struct scenario *sc;
+    (void)state;
+
+    options.hook = record_moment;
+    options.hook_user = &log;
+    sc = run_text(text);
+    options.hook = NULL;
+    options.hook_user = NULL;
+    if (outcome.status != RUNNER_COMPLETED || !outcome.met)
+        fail_msg("status %d met %d: %s", outcome.status, outcome.met, outcome.reason);
+    /* Ended at about t=2s of a 21s load, and wrk still reported what it measured. */
+    assert_true(outcome.wall_s < 8);
+    assert_true(outcome.have_load && outcome.load.requests > 10);
+    assert_int_equal(log.calls[RUNNER_AT_START], 1);
+    assert_true(log.calls[RUNNER_AT_TICK] >= 5);
+    assert_int_equal(log.calls[RUNNER_AT_LOAD_END], 1);
+    assert_int_equal(log.calls[RUNNER_AT_END], 1);
+    assert_true(log.measured_tick);
+    assert_true(log.ready_at_load_end);
+    assert_true(log.judged_at_end);
+    scenario_free(sc);
+}
+
 static void test_runner_missing_service_binary_named(void **state)
 {
     const char *text = "[scenario]\nduration = 1s\n[service]\ncommand = build/no-such-orderd --x\n";
@@ -324,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_runner_any_service_gated_on_its_own_metrics),
         cmocka_unit_test(test_runner_service_that_dies_is_crashed),
         cmocka_unit_test(test_runner_wrk_failure_aborts),
+        cmocka_unit_test(test_runner_hook_sees_each_moment_and_can_end_the_load),
         cmocka_unit_test(test_runner_missing_service_binary_named),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
