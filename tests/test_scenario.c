@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <glob.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +261,35 @@ static void test_scenario_load_missing_file(void **state)
     assert_non_null(strstr(err, "/no/such/file.ini"));
 }
 
+/* The overhead study's files parse, are named overhead-<setting> after their file (the
+ * report groups them by that name) and carry the regression gates make overhead
+ * judges; the regression scenario parses too. */
+static void test_scenario_shipped_study_files_parse(void **state)
+{
+    glob_t g;
+    (void)state;
+    assert_int_equal(glob("scenarios/overhead/*.ini", 0, NULL, &g), 0);
+    assert_int_equal(glob("scenarios/regression/*.ini", GLOB_APPEND, NULL, &g), 0);
+    assert_true(g.gl_pathc >= 10);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        struct scenario *sc = scenario_load(g.gl_pathv[i], err, sizeof err);
+        char copy[512], *base;
+        if (!sc)
+            fail_msg("%s", err);
+        assert_true(sc->nregressions >= 2);
+        if (strstr(g.gl_pathv[i], "/overhead/")) {
+            snprintf(copy, sizeof copy, "%s", g.gl_pathv[i]);
+            base = basename(copy);
+            base[strlen(base) - 4] = '\0';
+            assert_string_equal(sc->name, base);
+            assert_int_equal(strncmp(sc->name, "overhead-", 9), 0);
+            assert_true(sc->service_cpu_list[0] && sc->load_cpu_list[0]);
+        }
+        scenario_free(sc);
+    }
+    globfree(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_scenario_malformed_gate_names_line),
         cmocka_unit_test(test_scenario_regression_gates_kept_apart),
         cmocka_unit_test(test_scenario_cpu_pinning),
+        cmocka_unit_test(test_scenario_shipped_study_files_parse),
         cmocka_unit_test(test_scenario_duplicate_key_and_section),
         cmocka_unit_test(test_scenario_syntax_errors_name_line),
         cmocka_unit_test(test_scenario_long_line_is_error),
