@@ -18,7 +18,7 @@
 #include <stddef.h>
 
 #define SCHEDULE_MAX_REPEAT 100
-#define SCHEDULE_MAX_RUNS 2000
+#define SCHEDULE_MAX_RUNS 1000
 #define SCHEDULE_MAX_ENV 16
 
 struct schedule_entry {
