@@ -34,8 +34,8 @@ rc=0
   echo "90% bootstrap interval; p: one-sided Mann-Whitney for 'worse than off'; orderd on CPU 0, wrk on CPU 1"
   printf '%-16s %10s %24s %8s %9s %24s %8s %9s %24s\n' setting "req/s" "ratio [90% CI]" p "p99 ms" \
     "ratio [90% CI]" p "cpu/req" "ratio [90% CI]"
-  sqlite3 -separator '|' "$DB" "
-    SELECT substr(t.scenario, 10), t.candidate_median, t.ratio, t.ci_low, t.ci_high, t.p_value,
+  sqlite3 -separator '|' "$DB" "SELECT * FROM (
+    SELECT substr(t.scenario, 10) AS setting, t.candidate_median, t.ratio, t.ci_low, t.ci_high, t.p_value,
            l.candidate_median * 1000, l.ratio, l.ci_low, l.ci_high, l.p_value,
            c.candidate_median * 1e6, c.ratio, c.ci_low, c.ci_high
     FROM regressions t
@@ -55,7 +55,7 @@ rc=0
                    AND gate = 'regression.p99_latency' LIMIT 1), 1, NULL, NULL, NULL,
            (SELECT baseline_median * 1e6 FROM regressions WHERE candidate_label = '$LABEL'
                    AND gate = 'regression.cpu_per_request' LIMIT 1), 1, NULL, NULL
-    ORDER BY 3 DESC" |
+    ) ORDER BY CASE setting WHEN 'off' THEN 0 WHEN 'metrics' THEN 1 WHEN 'profile' THEN 2 ELSE 3 END, setting" |
   awk -F'|' 'function ci(lo, hi) { return lo == "" ? "" : sprintf("[%.3f, %.3f]", lo, hi) }
     { printf "%-16s %10.0f %7.3f %16s %8s %9.2f %7.3f %16s %8s %9.2f %7.3f %16s\n", $1, $2, $3, ci($4, $5),
         $6 == "" ? "-" : sprintf("%.2g", $6), $7, $8, ci($9, $10), $11 == "" ? "-" : sprintf("%.2g", $11),

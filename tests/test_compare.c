@@ -230,7 +230,7 @@ static void test_compare_run_with_interleaved_baseline(void **state)
     assert_int_equal(db_number("SELECT count(*) FROM runs WHERE (id IN (1, 4)) = (label = 'base') "
                                "AND status = 'completed'"), 4);
     /* the baseline ran without the fault: far faster */
-    assert_int_equal(db_number("SELECT min(b.throughput) > 3 * max(c.throughput) FROM load_results b, load_results c "
+    assert_int_equal(db_number("SELECT min(b.throughput) > 2 * max(c.throughput) FROM load_results b, load_results c "
                                "WHERE b.run_id IN (1, 4) AND c.run_id IN (2, 3) AND b.stage = 'measure' "
                                "AND c.stage = 'measure'"), 1);
     out = read_file(out_path);
