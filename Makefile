@@ -4,6 +4,7 @@
 #   make test       install missing packages, build, run every unit and integration test
 #   make run        install missing packages, build, run the default scenario suite
 #   make bench      throughput figures (not a test)
+#   make overhead   the instrumentation overhead study (scenarios/overhead/; a few minutes)
 #   make SANITIZE=address,undefined test    or SANITIZE=thread: sanitizer builds
 #
 # CFLAGS/OPT/LDFLAGS may be overridden; WERROR=1 turns warnings into errors (CI does).
@@ -47,7 +48,7 @@ HARNESS_OBJ := $(call obj,$(HARNESS_SRC))
 SUPPORT_OBJ := $(call obj,$(SUPPORT_SRC))
 TEST_BIN    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
-.PHONY: all deps test unit-test run bench clean check-werror
+.PHONY: all deps test unit-test run bench overhead clean check-werror
 all: $(BUILD)/orderd $(if $(wildcard harness/main.c),$(BUILD)/loadlab)
 
 deps:
@@ -88,6 +89,10 @@ run: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) scripts/bench.sh
+
+overhead: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/overhead.sh $(BUILD)
 
 clean:
 	rm -rf build

@@ -1,6 +1,7 @@
 /* childproc: fork/exec with process groups and exec-error reporting. See childproc.h. */
 #include "childproc.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -66,6 +67,10 @@ static void child_exec(const struct childproc_spec *spec, char **env, int out_fd
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     signal(SIGCHLD, SIG_DFL);
+    if (spec->cpus && sched_setaffinity(0, sizeof *spec->cpus, spec->cpus) < 0) {
+        saved = -errno;  /* negative: the pinning failed, not the exec */
+        goto report;
+    }
     null_fd = open("/dev/null", O_RDWR);
     if (null_fd < 0)
         goto fail;
@@ -82,6 +87,7 @@ static void child_exec(const struct childproc_spec *spec, char **env, int out_fd
     execvpe(spec->argv[0], spec->argv, env);
 fail:
     saved = errno;
+report:
     if (write(errpipe, &saved, sizeof saved) < 0) {
         /* nothing more can be done from here */
     }
@@ -125,7 +131,11 @@ int childproc_spawn(const struct childproc_spec *spec, pid_t *pid, int *stdout_p
     while (n < 0 && errno == EINTR);
     if (n > 0) {
         waitpid(child, &status, 0);
-        snprintf(err, errlen, "cannot run %s: %s", spec->argv[0], strerror(child_errno));
+        if (child_errno < 0)
+            snprintf(err, errlen, "cannot pin %s to its CPUs: %s%s", spec->argv[0], strerror(-child_errno),
+                     -child_errno == EINVAL ? " (none of them is online here)" : "");
+        else
+            snprintf(err, errlen, "cannot run %s: %s", spec->argv[0], strerror(child_errno));
         goto done;
     }
     if (spec->stdout_fd == CHILDPROC_PIPE) {
@@ -252,4 +262,45 @@ int childproc_capture(char *const *argv, int timeout_ms, char *out, size_t outle
         return -1;
     }
     return WEXITSTATUS(status);
+}
+
+int childproc_parse_cpus(const char *text, cpu_set_t *set, char *err, size_t errlen)
+{
+    const char *p = text;
+
+    CPU_ZERO(set);
+    if (!*text || strlen(text) > CHILDPROC_MAX_CPU_LIST) {
+        snprintf(err, errlen, "a CPU list such as 0, 1-3 or 0,2 (at most %d characters)", CHILDPROC_MAX_CPU_LIST);
+        return -1;
+    }
+    while (*p) {
+        unsigned long first, last;
+        char *end;
+
+        if (!isdigit((unsigned char)*p))
+            goto bad;
+        first = last = strtoul(p, &end, 10);
+        p = end;
+        if (*p == '-') {
+            if (!isdigit((unsigned char)p[1]))
+                goto bad;
+            last = strtoul(p + 1, &end, 10);
+            p = end;
+        }
+        if (last >= CPU_SETSIZE || first > last) {
+            snprintf(err, errlen, "CPU list '%s': %s", text,
+                     first > last ? "a range runs backwards" : "CPU number too large");
+            return -1;
+        }
+        for (unsigned long cpu = first; cpu <= last; cpu++)
+            CPU_SET(cpu, set);
+        if (*p == ',' && p[1])
+            p++;
+        else if (*p)
+            goto bad;
+    }
+    return 0;
+bad:
+    snprintf(err, errlen, "CPU list '%s' is malformed: use numbers and ranges such as 0, 1-3 or 0,2", text);
+    return -1;
 }

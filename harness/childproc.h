@@ -9,6 +9,7 @@
 #ifndef LOADLAB_CHILDPROC_H
 #define LOADLAB_CHILDPROC_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -23,13 +24,23 @@ struct childproc_spec {
     char *const *env_add;   /* "NAME=value" entries to add, NULL-terminated; may be NULL */
     int stdout_fd;          /* an fd to use as stdout, CHILDPROC_NULL or CHILDPROC_PIPE */
     int stderr_fd;          /* an fd to use as stderr or CHILDPROC_NULL */
+    const cpu_set_t *cpus;  /* CPUs the child may run on (sched_setaffinity); NULL: any */
 };
 
+/* Longest CPU list childproc_parse_cpus takes. */
+#define CHILDPROC_MAX_CPU_LIST 128
+
+/* Parses a CPU list as taskset -c writes it ("1", "0,2", "0-3") into *set.
+ * Returns 0, or -1 with err filled (empty, malformed, a CPU at or above CPU_SETSIZE,
+ * a range backwards, over CHILDPROC_MAX_CPU_LIST characters). Whether the CPUs exist
+ * on this machine is checked when a child is started on them. */
+int childproc_parse_cpus(const char *text, cpu_set_t *set, char *err, size_t errlen);
+
 /* Starts a child in a new process group with default signal handling and an empty
- * signal mask. With CHILDPROC_PIPE, *stdout_pipe gets the read end (non-blocking,
- * close-on-exec; the caller closes it). Returns 0, or -1 with err filled when fork or
- * exec fails ("cannot run build/orderd: No such file or directory"); on failure no
- * child is left. */
+ * signal mask, pinned to spec->cpus if given. With CHILDPROC_PIPE, *stdout_pipe gets
+ * the read end (non-blocking, close-on-exec; the caller closes it). Returns 0, or -1
+ * with err filled when fork, pinning or exec fails ("cannot run build/orderd: No such
+ * file or directory"); on failure no child is left. */
 int childproc_spawn(const struct childproc_spec *spec, pid_t *pid, int *stdout_pipe,
                     char *err, size_t errlen);
 

@@ -40,6 +40,7 @@ static const struct {
     {"queue_saturation", GATE_QUEUE_SATURATION, DIM_RATIO, "ratio"},
     {"rejected_share", GATE_REJECTED_SHARE, DIM_RATIO, "ratio"},
     {"mutex_wait_share", GATE_MUTEX_WAIT_SHARE, DIM_LOAD, "s/s"},
+    {"cpu_per_request", GATE_CPU_PER_REQUEST, DIM_LATENCY, "s"},
     {"metric", GATE_METRIC, DIM_ANY, ""},
 };
 
@@ -47,7 +48,8 @@ static const char *const agg_names[] = {"max", "last", "mean", "slope"};
 
 #define KNOWN_GATES "throughput, error_rate, p50_latency, p75_latency, p90_latency, " \
     "p99_latency, p999_latency, thread_growth, rss_growth, fd_growth, queue_saturation, " \
-    "rejected_share, mutex_wait_share, metric.NAME{labels}.max|last|mean|slope"
+    "rejected_share, mutex_wait_share, cpu_per_request, metric.NAME{labels}.max|last|mean|slope; " \
+    "any of them behind regression."
 
 static size_t table_index(enum gate_kind kind)
 {
@@ -89,7 +91,7 @@ static int parse_name(const char *key, struct gate_spec *out, char *err, size_t 
     char sel[GATE_MAX_NAME];
 
     if (strncmp(key, "regression.", 11) == 0) {
-        snprintf(err, errlen, "regression gates ('%s') are not supported yet", key);
+        snprintf(err, errlen, "'%s': regression. is followed by one gate figure, not another regression.", key);
         return -1;
     }
     if (strncmp(key, "metric.", 7) == 0) {
@@ -230,6 +232,64 @@ bad_any:
     return -1;
 }
 
+/* The figure behind "regression.FIGURE", with the name made canonical. */
+static int parse_regression_name(const char *key, struct gate_spec *out, char *err, size_t errlen)
+{
+    char figure[GATE_MAX_NAME];
+
+    if (parse_name(key + 11, out, err, errlen) < 0)
+        return -1;
+    memcpy(figure, out->name, sizeof figure);
+    if ((size_t)snprintf(out->name, sizeof out->name, "regression.%s", figure) >= sizeof out->name) {
+        snprintf(err, errlen, "regression gate name too long");
+        return -1;
+    }
+    out->regression = true;
+    return 0;
+}
+
+/* "regression.FIGURE = [+|-]N%": the relative change for the worse that counts as a
+ * regression. Without a sign, worse is lower for throughput and higher for every
+ * other figure (latencies, errors, growth, cost); a sign says it outright, which a
+ * metric.* figure may need. */
+static int parse_regression(const char *key, const char *value, struct gate_spec *out,
+                            char *err, size_t errlen)
+{
+    const char *p = value, *unit;
+    char token[64];
+    size_t n = 0;
+    double number;
+    int sign = 0;
+
+    if (parse_regression_name(key, out, err, errlen) < 0)
+        return -1;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p == '+' || *p == '-')
+        sign = *p++ == '+' ? 1 : -1;
+    while (*p && !isspace((unsigned char)*p) && n + 1 < sizeof token)
+        token[n++] = *p++;
+    token[n] = '\0';
+    while (isspace((unsigned char)*p))
+        p++;
+    if (n == 0 || *p || token[0] == '-' || split_threshold(token, &number, &unit) < 0 || strcmp(unit, "%") != 0) {
+        snprintf(err, errlen, "gate %s: '%s' must be a relative change such as 5%% (or +5%%, -5%% to say "
+                 "which way is worse)", out->name, value);
+        return -1;
+    }
+    if (sign == 0)
+        sign = out->kind == GATE_THROUGHPUT ? -1 : 1;
+    if (!(number > 0) || (sign < 0 && number >= 100) || number > 1000) {
+        snprintf(err, errlen, "gate %s: %s%% is not a usable change (more than 0%%, under 100%% for a drop, "
+                 "at most 1000%% for a rise)", out->name, token);
+        return -1;
+    }
+    out->op = sign > 0 ? GATE_GT : GATE_LT;
+    out->threshold = number / 100;
+    snprintf(out->threshold_text, sizeof out->threshold_text, "%c%s", sign > 0 ? '+' : '-', token);
+    return 0;
+}
+
 int gate_parse(const char *key, const char *value, struct gate_spec *out, char *err, size_t errlen)
 {
     const char *p = value;
@@ -237,6 +297,8 @@ int gate_parse(const char *key, const char *value, struct gate_spec *out, char *
     size_t n = 0;
 
     memset(out, 0, sizeof *out);
+    if (strncmp(key, "regression.", 11) == 0)
+        return parse_regression(key, value, out, err, errlen);
     if (parse_name(key, out, err, errlen) < 0)
         return -1;
     while (isspace((unsigned char)*p))
@@ -289,7 +351,8 @@ int gate_canonical_name(const char *name, char *out, size_t outlen, char *err, s
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (parse_name(name, spec, err, errlen) < 0)
+    if ((strncmp(name, "regression.", 11) == 0 ? parse_regression_name(name, spec, err, errlen)
+                                                : parse_name(name, spec, err, errlen)) < 0)
         goto done;
     if ((size_t)snprintf(out, outlen, "%s", spec->name) >= outlen) {
         snprintf(err, errlen, "gate name too long");
@@ -316,6 +379,12 @@ static const char *growth_metric(enum gate_kind kind, bool have_proc)
     }
 }
 
+/* The service's CPU seconds: loadlab's /proc figure, else the process_* one. */
+static const char *cpu_metric(bool have_proc)
+{
+    return have_proc ? GATE_PROC_CPU : "process_cpu_seconds_total";
+}
+
 /* Up to two metric names a gate needs; returns how many. */
 static size_t needed_metrics(const struct gate_spec *spec, bool have_proc, const char *names[2])
 {
@@ -335,6 +404,9 @@ static size_t needed_metrics(const struct gate_spec *spec, bool have_proc, const
         return 2;
     case GATE_MUTEX_WAIT_SHARE:
         names[0] = "orderd_mutex_wait_seconds_total";
+        return 1;
+    case GATE_CPU_PER_REQUEST:
+        names[0] = cpu_metric(have_proc);
         return 1;
     case GATE_METRIC:
         names[0] = spec->selector.metric;
@@ -368,7 +440,8 @@ int gate_check_metrics(const struct gate_spec *spec, bool have_proc,
             snprintf(err, errlen, "gate %s needs the metric %s, which the service does not expose%s",
                      spec->name, names[i],
                      (spec->kind == GATE_THREAD_GROWTH || spec->kind == GATE_RSS_GROWTH ||
-                      spec->kind == GATE_FD_GROWTH) ? " (and no pid is known for /proc)" : "");
+                      spec->kind == GATE_FD_GROWTH || spec->kind == GATE_CPU_PER_REQUEST)
+                         ? " (and no pid is known for /proc)" : "");
             return -1;
         }
     return 0;
@@ -496,6 +569,29 @@ static int observe_counter_rate(const struct gate_inputs *in, const char *metric
     return rc;
 }
 
+/* The service's CPU time per request: its CPU seconds per second over the steady
+ * state over wrk's measured rate. Unlike throughput it barely moves when a neighbour
+ * takes CPU away, so it shows what a change costs on a shared machine. */
+static int observe_cpu_per_request(const struct gate_inputs *in, struct gate_result *out)
+{
+    double cpu_rate = 0, request_rate;
+
+    if (!in->load) {
+        snprintf(out->detail, sizeof out->detail, "no load result");
+        return -1;
+    }
+    request_rate = wrkres_throughput(in->load);
+    if (!(request_rate > 0)) {
+        snprintf(out->detail, sizeof out->detail, "wrk completed no request");
+        return -1;
+    }
+    if (observe_counter_rate(in, cpu_metric(in->have_proc), out) < 0)
+        return -1;
+    cpu_rate = out->observed;
+    out->observed = cpu_rate / request_rate;
+    return 0;
+}
+
 static int observe_metric(const struct gate_spec *spec, const struct gate_inputs *in,
                           struct gate_result *out)
 {
@@ -611,6 +707,9 @@ void gate_evaluate(const struct gate_spec *spec, const struct gate_inputs *in,
     case GATE_MUTEX_WAIT_SHARE:
         rc = observe_counter_rate(in, "orderd_mutex_wait_seconds_total", out);
         break;
+    case GATE_CPU_PER_REQUEST:
+        rc = observe_cpu_per_request(in, out);
+        break;
     case GATE_METRIC:
         rc = observe_metric(spec, in, out);
         break;
@@ -625,7 +724,10 @@ void gate_evaluate(const struct gate_spec *spec, const struct gate_inputs *in,
             snprintf(out->detail, sizeof out->detail, "no value");
         return;
     }
-    out->verdict = holds(spec->op, out->observed, spec->threshold) ? GATE_PASS : GATE_FAIL;
+    if (spec->regression)
+        out->verdict = GATE_PASS;  /* measured; the verdict is the regression module's */
+    else
+        out->verdict = holds(spec->op, out->observed, spec->threshold) ? GATE_PASS : GATE_FAIL;
 }
 
 const char *gate_op_text(enum gate_op op)
@@ -661,7 +763,9 @@ char *gate_format_observed(const struct gate_spec *spec, double value, char *buf
     }
     switch (gate_table[table_index(spec->kind)].dim) {
     case DIM_LATENCY:
-        if (value < 1e-3)
+        if (value < 100e-6)
+            snprintf(buf, buflen, "%.3gus", value * 1e6);  /* CPU per request: tens of us */
+        else if (value < 1e-3)
             snprintf(buf, buflen, "%.0fus", value * 1e6);
         else if (value < 1)
             snprintf(buf, buflen, "%.3gms", value * 1e3);

@@ -3,9 +3,13 @@
  *
  * A gate is `name = OP THRESHOLD` with OP one of < <= > >= and a threshold whose unit
  * must suit the gate (a latency needs a time unit, a share takes 0..1 or a percentage,
- * rss_growth takes sizes per second). A unit that does not fit, an unknown name or a
- * regression gate (not supported yet) is an error, never a gate quietly skipped: a
- * misspelled threshold that is ignored is how a CI gate lies.
+ * rss_growth takes sizes per second). A unit that does not fit or an unknown name is
+ * an error, never a gate quietly skipped: a misspelled threshold that is ignored is
+ * how a CI gate lies.
+ *
+ * `regression.FIGURE = N%` (any figure above) is a regression gate: this module parses
+ * it and measures FIGURE on each run; whether the runs of a candidate build are worse
+ * than those of a baseline build is judged across runs by the regression module.
  *
  * Observed values are kept in base units (seconds, bytes, ratios 0..1, per second);
  * see docs/scenarios.md for how each is computed. A gate whose data is missing is an
@@ -36,6 +40,7 @@ enum gate_kind {
     GATE_P50_LATENCY, GATE_P75_LATENCY, GATE_P90_LATENCY, GATE_P99_LATENCY, GATE_P999_LATENCY,
     GATE_THREAD_GROWTH, GATE_RSS_GROWTH, GATE_FD_GROWTH,
     GATE_QUEUE_SATURATION, GATE_REJECTED_SHARE, GATE_MUTEX_WAIT_SHARE,
+    GATE_CPU_PER_REQUEST,
     GATE_METRIC
 };
 
@@ -47,10 +52,11 @@ enum gate_verdict { GATE_PASS, GATE_FAIL, GATE_ERROR };
 
 struct gate_spec {
     char name[GATE_MAX_NAME];          /* canonical: "p99_latency", "metric.x{a=\"b\"}.max" */
-    enum gate_kind kind;
-    enum gate_op op;
-    double threshold;                  /* base units */
-    char threshold_text[GATE_MAX_THRESHOLD_TEXT];  /* as written: "< 20ms" */
+    enum gate_kind kind;               /* for a regression gate: the figure it compares */
+    enum gate_op op;                   /* regression: GATE_GT a rise is worse, GATE_LT a drop */
+    double threshold;                  /* base units; regression: the relative change, 0.05 */
+    char threshold_text[GATE_MAX_THRESHOLD_TEXT];  /* as written: "< 20ms"; regression "-5%" */
+    bool regression;                   /* "regression.FIGURE" */
     struct series_selector selector;   /* GATE_METRIC only */
     enum gate_agg agg;                 /* GATE_METRIC only */
 };
@@ -71,9 +77,10 @@ struct gate_result {
     char detail[256];                     /* why a gate is an error */
 };
 
-/* Parses one [gate] line. key and value are as in the file (value: "< 20ms").
- * Returns 0, or -1 with err filled (unknown gate, regression gate, bad operator,
- * unit unfit for the gate, bad selector). out is unspecified on failure. */
+/* Parses one [gate] line. key and value are as in the file (value: "< 20ms", or
+ * "5%" / "+5%" / "-5%" for a regression gate). Returns 0, or -1 with err filled
+ * (unknown gate, bad operator, unit unfit for the gate, bad selector, a regression
+ * change that is not a percentage). out is unspecified on failure. */
 int gate_parse(const char *key, const char *value, struct gate_spec *out, char *err, size_t errlen);
 
 /* Canonicalizes a gate name as written in [expect] ("metric.x{b=\"1\",a=\"2\"}.max"
@@ -90,7 +97,9 @@ int gate_want_metrics(const struct gate_spec *spec, bool have_proc, struct serie
 int gate_check_metrics(const struct gate_spec *spec, bool have_proc,
                        const struct series_store *store, char *err, size_t errlen);
 
-/* Judges a gate. Never fails: a missing figure gives verdict GATE_ERROR with detail. */
+/* Judges a gate. Never fails: a missing figure gives verdict GATE_ERROR with detail.
+ * A regression gate is only measured: observed is the run's figure, and the verdict
+ * is GATE_PASS (measured) or GATE_ERROR. */
 void gate_evaluate(const struct gate_spec *spec, const struct gate_inputs *in,
                    struct gate_result *out);
 

@@ -106,11 +106,52 @@ static void count(const struct runner_outcome *o, size_t *tests, size_t *failure
     }
 }
 
+/* The suites of the extra cases: one per run of adjacent cases with the same suite. */
+static void write_cases(FILE *f, const struct junit_case *cases, size_t ncases)
+{
+    static const char *const elements[] = {NULL, "failure", "skipped", "error"};
+
+    for (size_t i = 0; i < ncases;) {
+        size_t end = i, counts[4] = {0};
+        while (end < ncases && strcmp(cases[end].suite, cases[i].suite) == 0)
+            counts[cases[end++].outcome]++;
+        fputs("  <testsuite", f);
+        put_attr(f, "name", cases[i].suite);
+        fprintf(f, " tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"0\">\n",
+                end - i, counts[JUNIT_CASE_FAILED], counts[JUNIT_CASE_ERROR], counts[JUNIT_CASE_SKIPPED]);
+        for (; i < end; i++) {
+            char classname[200];
+            snprintf(classname, sizeof classname, "loadlab.%s", cases[i].suite);
+            fputs("    <testcase", f);
+            put_attr(f, "classname", classname);
+            put_attr(f, "name", cases[i].name);
+            fputs(" time=\"0\">\n", f);
+            if (elements[cases[i].outcome]) {
+                fprintf(f, "      <%s", elements[cases[i].outcome]);
+                put_attr(f, "message", cases[i].message);
+                fputs("/>\n", f);
+            } else {
+                fputs("      <system-out>", f);
+                put_escaped(f, cases[i].message);
+                fputs("</system-out>\n", f);
+            }
+            fputs("    </testcase>\n", f);
+        }
+        fputs("  </testsuite>\n", f);
+    }
+}
+
 int junit_write(const char *path, const struct runner_outcome *outcomes, size_t n,
                 char *err, size_t errlen)
 {
+    return junit_write_with_cases(path, outcomes, n, NULL, 0, err, errlen);
+}
+
+int junit_write_with_cases(const char *path, const struct runner_outcome *outcomes, size_t n,
+                           const struct junit_case *cases, size_t ncases, char *err, size_t errlen)
+{
     char tmp[4096];
-    size_t tests = 0, failures = 0, errors = 0;
+    size_t tests = 0, failures = 0, errors = 0, skipped = 0;
     double time = 0;
     FILE *f;
 
@@ -131,9 +172,17 @@ int junit_write(const char *path, const struct runner_outcome *outcomes, size_t 
         errors += e;
         time += outcomes[k].wall_s;
     }
+    for (size_t i = 0; i < ncases; i++) {
+        tests++;
+        failures += cases[i].outcome == JUNIT_CASE_FAILED;
+        errors += cases[i].outcome == JUNIT_CASE_ERROR;
+        skipped += cases[i].outcome == JUNIT_CASE_SKIPPED;
+    }
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-               "<testsuites name=\"loadlab\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n",
-            tests, failures, errors, time);
+               "<testsuites name=\"loadlab\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\"", tests, failures, errors);
+    if (skipped)
+        fprintf(f, " skipped=\"%zu\"", skipped);
+    fprintf(f, " time=\"%.3f\">\n", time);
     for (size_t k = 0; k < n; k++) {
         const struct runner_outcome *o = &outcomes[k];
         char run[32];
@@ -154,6 +203,7 @@ int junit_write(const char *path, const struct runner_outcome *outcomes, size_t 
             write_testcase(f, o, NULL, NULL);
         fputs("  </testsuite>\n", f);
     }
+    write_cases(f, cases, ncases);
     fputs("</testsuites>\n", f);
     if (ferror(f) | (fclose(f) != 0)) {
         snprintf(err, errlen, "%s: write failed", tmp);

@@ -1,6 +1,9 @@
 /* loadlab: the scenario driver's command line.
  *
- *   loadlab run [--db PATH] [--label LABEL] [--junit FILE] [--report DIR] [--quiet] SCENARIO...
+ *   loadlab run [--db PATH] [--label LABEL] [--junit FILE] [--report DIR] [--quiet] [--repeat N]
+ *               [--baseline LABEL [--baseline-env NAME=VALUE]...] SCENARIO...
+ *   loadlab compare [--db PATH] --candidate LABEL (--baseline LABEL | --against SCENARIO)
+ *               [SCENARIO...]
  *   loadlab list [--db PATH] [--limit N]
  *   loadlab show [--db PATH] RUN
  *   loadlab report [--db PATH] [--out DIR] [--png] [RUN|SCENARIO...]
@@ -28,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "baseline.h"
 #include "capture.h"
 #include "childproc.h"
 #include "cmdline.h"
@@ -36,10 +40,12 @@
 #include "evidence.h"
 #include "history.h"
 #include "junit.h"
+#include "regression.h"
 #include "report.h"
 #include "resultdb.h"
 #include "runner.h"
 #include "scenario.h"
+#include "schedule.h"
 #include "summary.h"
 #include "units.h"
 
@@ -50,7 +56,9 @@
 
 static const char usage_text[] =
     "usage: loadlab run [--db PATH] [--label LABEL] [--junit FILE] [--report DIR] [--capture|--no-evidence]\n"
-    "                   [--quiet] SCENARIO...\n"
+    "                   [--quiet] [--repeat N] [--baseline LABEL [--baseline-env NAME=VALUE]...] SCENARIO...\n"
+    "       loadlab compare [--db PATH] --candidate LABEL (--baseline LABEL | --against SCENARIO)\n"
+    "                   [--runs N] [--junit FILE] [SCENARIO...]\n"
     "       loadlab list [--db PATH] [--limit N]\n"
     "       loadlab show [--db PATH] RUN\n"
     "       loadlab report [--db PATH] [--out DIR] [--png] [RUN|SCENARIO...]\n"
@@ -65,6 +73,10 @@ static const char usage_text[] =
     "run     runs each scenario file in turn, records it in the results database and\n"
     "        prints a summary; every file, wrk and every service binary are checked\n"
     "        before the first run starts\n"
+    "compare judges regression gates on runs already in the database: each SCENARIO's\n"
+    "        (name or .ini file; default: every scenario the candidate label ran) latest\n"
+    "        runs under the candidate label against those under the baseline label, or\n"
+    "        against the runs of the --against scenario under the same label\n"
     "list    the latest runs in the database\n"
     "show    one run in full: settings, faults, load, gates, samples\n"
     "report  charts (gnuplot, SVG) of each run and of each scenario's trend, an HTML\n"
@@ -81,6 +93,19 @@ static const char usage_text[] =
     "  --quiet         no progress line and no per-scenario start lines\n"
     "  --limit N       list: how many runs (default 20)\n"
     "\n"
+    "regression gates ([gate] regression.FIGURE = N%; README \"Regression gates\"):\n"
+    "  --repeat N      run: run every scenario N times, round by round (default 1)\n"
+    "  --baseline L    run: judge regression gates against label L's runs: the latest\n"
+    "                  --runs of them on this host, or with --baseline-env the ones this\n"
+    "                  call runs, interleaved with the candidate's\n"
+    "  --baseline-env NAME=VALUE   run: also run the baseline build, with this variable\n"
+    "                  set (e.g. ORDERD_BIN=old/orderd); repeatable\n"
+    "  --candidate L   compare: the label under test\n"
+    "  --against S     compare: the reference scenario (same label unless --baseline)\n"
+    "  --runs N        how many of the latest stored runs a side takes (default 20)\n"
+    "  --min-runs N    runs a side needs for a verdict, else inconclusive (default 5)\n"
+    "  --alpha P       one-sided significance level (default 0.05)\n"
+    "\n"
     /* incidents: evidence, diagnosis, drills */
     "Incidents: a run takes thread dumps and profiles from the service during its load and\n"
     "keeps them when a gate fails or the service crashes, then diagnoses the run.\n"
@@ -96,8 +121,9 @@ static const char usage_text[] =
     "See docs/diagnosis.md.\n"
     "\n"
     "exit status: 0 every scenario met its expectations; 99 a gate verdict differed\n"
-    "from what a scenario expects; 2 bad usage or a bad scenario file; 1 anything else;\n"
-    "130 interrupted. report: 0 written; 2 nothing to report (no such run or scenario,\n"
+    "from what a scenario expects, or a regression gate failed; 2 bad usage or a bad\n"
+    "scenario file; 1 anything else; 130 interrupted. An inconclusive regression verdict\n"
+    "does not change it. report: 0 written; 2 nothing to report (no such run or scenario,\n"
     "or no run at all); 1 anything else, charts that could not be drawn included.\n"
     "wrk is taken from $LOADLAB_WRK, gnuplot from $LOADLAB_GNUPLOT, else from PATH.\n"
     "Scenario format: docs/scenarios.md; database schema: docs/schema.md.\n";
@@ -216,37 +242,185 @@ static void report_evidence(struct resultdb *db, struct capture *capture, const 
     fflush(stdout);
 }
 
+/* Regression options shared by run and compare: returns 1 when opt was one of them
+ * (ro or *runs set), 0 when not, -1 when its value is bad (the message printed). */
+static int regression_option(int opt, const char *arg, struct regression_options *ro, uint64_t *runs)
+{
+    char err[200];
+    uint64_t v;
+    char *end;
+
+    switch (opt) {
+    case 'M':
+        if (units_parse_uint(arg, REGRESSION_MAX_RUNS, &v, err, sizeof err) < 0) {
+            usage_error("--min-runs: %s", err);
+            return -1;
+        }
+        ro->min_runs = (size_t)v;
+        return 1;
+    case 'A':
+        ro->alpha = strtod(arg, &end);
+        if (*end || end == arg) {
+            usage_error("--alpha: '%s' is not a number", arg);
+            return -1;
+        }
+        return 1;
+    case 'R':
+        if (units_parse_uint(arg, REGRESSION_MAX_RUNS, &v, err, sizeof err) < 0 || v == 0) {
+            usage_error("--runs must be 1..%s", "1000");
+            return -1;
+        }
+        *runs = v;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+#define REGRESSION_OPTIONS \
+    {"min-runs", required_argument, NULL, 'M'}, {"alpha", required_argument, NULL, 'A'}, \
+    {"runs", required_argument, NULL, 'R'}
+
+/* Judges the regression gates of the scenarios this call ran; results to *results. */
+static int judge_regressions(struct resultdb *db, struct scenario **scenarios, size_t nscenarios,
+                             const struct schedule_entry *order, const struct runner_outcome *outcomes,
+                             size_t nrun, const char *label, const char *baseline_label, bool interleaved,
+                             uint64_t stored_runs, const struct regression_options *ro,
+                             struct regression_result *results, size_t *nresults, size_t cap)
+{
+    int64_t *cand = calloc(nrun + 1, sizeof *cand), *base = calloc(nrun + 1, sizeof *base);
+    char err[600];
+    int rc = -1;
+
+    if (!cand || !base) {
+        fprintf(stderr, "loadlab: out of memory\n");
+        goto done;
+    }
+    for (size_t k = 0; k < nscenarios; k++) {
+        const struct scenario *sc = scenarios[k];
+        size_t nc = 0, nb = 0;
+        struct baseline_side b = {.scenario = sc->name, .label = baseline_label, .latest = stored_runs,
+                                  .this_host_only = true};
+        struct baseline_side c = {.scenario = sc->name, .label = label};
+
+        if (sc->nregressions == 0)
+            continue;
+        for (size_t i = 0; i < nrun; i++)
+            if (order[i].scenario == k && outcomes[i].run_id) {
+                if (order[i].baseline)
+                    base[nb++] = outcomes[i].run_id;
+                else
+                    cand[nc++] = outcomes[i].run_id;
+            }
+        c.run_ids = cand;
+        c.nrun_ids = nc;
+        if (interleaved) {
+            b.run_ids = base;
+            b.nrun_ids = nb;
+        }
+        if (baseline_judge(db, sc->regressions, sc->nregressions, &b, &c, ro, results, nresults, cap,
+                           err, sizeof err) < 0) {
+            fprintf(stderr, "loadlab: %s: %s\n", sc->name, err);
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    free(cand);
+    free(base);
+    return rc;
+}
+
+/* 99 for a failed regression gate, 1 for one that is an error, else 0. */
+static int exit_code_for_regressions(const struct regression_result *results, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (results[i].verdict == REGRESSION_ERROR)
+            return 1;
+        if (results[i].verdict == REGRESSION_FAIL)
+            rc = EXIT_GATES;
+    }
+    return rc;
+}
+
+/* Writes JUnit for the outcomes and the regression verdicts. Returns 0 or -1 (printed). */
+static int write_junit(const char *path, const struct runner_outcome *outcomes, size_t n,
+                       const struct regression_result *results, size_t nresults)
+{
+    struct junit_case *cases = calloc(nresults + 1, sizeof *cases);
+    char err[600];
+    int rc = -1;
+
+    if (!cases)
+        fprintf(stderr, "loadlab: junit: out of memory\n");
+    else {
+        regression_junit_cases(results, nresults, cases);
+        rc = junit_write_with_cases(path, outcomes, n, cases, nresults, err, sizeof err);
+        if (rc < 0)
+            fprintf(stderr, "loadlab: junit: %s\n", err);
+    }
+    free(cases);
+    return rc;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     static const struct option options[] = {
         {"db", required_argument, NULL, 'd'}, {"label", required_argument, NULL, 'l'},
         {"junit", required_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
-        {"report", required_argument, NULL, 'r'},
+        {"report", required_argument, NULL, 'P'},
         {"capture", no_argument, NULL, 'c'}, {"no-evidence", no_argument, NULL, 'E'},
+        {"repeat", required_argument, NULL, 'r'}, {"baseline", required_argument, NULL, 'b'},
+        {"baseline-env", required_argument, NULL, 'e'}, REGRESSION_OPTIONS,
         {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
     };
-    const char *db_path = "results.db", *label = NULL, *junit = NULL, *report_dir = NULL;
+    const char *db_path = "results.db", *label = NULL, *junit = NULL, *baseline_label = NULL;
+    const char *report_dir = NULL;
+    char *baseline_env[SCHEDULE_MAX_ENV];
     struct capture *capture = NULL;
     bool capture_always = false, no_evidence = false;
     char err[1024], wrk[PATH_MAX], git_label[256], git_rev[128], log_root[PATH_MAX];
     struct scenario **scenarios = NULL;
     struct runner_outcome *outcomes = NULL;
+    struct schedule_entry *order = NULL;
+    struct regression_result *results = NULL;
     struct resultdb *db = NULL;
     struct runner_options ropt = {0};
-    size_t nscenarios = 0, nrun = 0;
+    struct regression_options ro;
+    size_t nscenarios = 0, nrun = 0, nplanned = 0, nenv = 0, nresults = 0, nregressions = 0, ncandidate = 0;
+    uint64_t repeat = 1, stored_runs = 20;
     bool quiet = false, interrupted = false;
-    int opt, rc = 1, signal_fd = -1;
+    int opt, rc = 1, signal_fd = -1, r;
     int64_t started = units_now_ns();
 
+    regression_options_default(&ro);
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if ((r = regression_option(opt, optarg, &ro, &stored_runs)) != 0) {
+            if (r < 0)
+                return EXIT_USAGE;
+            continue;
+        }
         switch (opt) {
         case 'd': db_path = optarg; break;
         case 'l': label = optarg; break;
         case 'j': junit = optarg; break;
         case 'q': quiet = true; break;
-        case 'r': report_dir = optarg; break;
+        case 'P': report_dir = optarg; break;
         case 'c': capture_always = true; break;
         case 'E': no_evidence = true; break;
+        case 'r':
+            if (units_parse_uint(optarg, SCHEDULE_MAX_REPEAT, &repeat, err, sizeof err) < 0 || repeat == 0)
+                return usage_error("--repeat must be 1..%s", "100");
+            break;
+        case 'b': baseline_label = optarg; break;
+        case 'e':
+            if (nenv >= SCHEDULE_MAX_ENV)
+                return usage_error("at most %s --baseline-env", "16");
+            if (schedule_env_check(optarg, err, sizeof err) < 0)
+                return usage_error("--baseline-env: %s", err);
+            baseline_env[nenv++] = optarg;
+            break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: return usage_error("%s", "bad option for run");
         }
@@ -259,10 +433,15 @@ static int cmd_run(int argc, char **argv)
         return usage_error("at most %s scenario files", "256");
     if (label && (!*label || strlen(label) > 200))
         return usage_error("%s", "--label must be 1 to 200 characters");
+    if (baseline_label && (!*baseline_label || strlen(baseline_label) > 200))
+        return usage_error("%s", "--baseline must be 1 to 200 characters");
+    if (nenv && !baseline_label)
+        return usage_error("%s", "--baseline-env runs a baseline build: it needs --baseline LABEL");
+    if (regression_options_check(&ro, err, sizeof err) < 0)
+        return usage_error("%s", err);
 
     scenarios = calloc((size_t)(argc - optind), sizeof *scenarios);
-    outcomes = calloc((size_t)(argc - optind), sizeof *outcomes);
-    if (!scenarios || !outcomes) {
+    if (!scenarios) {
         fprintf(stderr, "loadlab: out of memory\n");
         goto done;
     }
@@ -273,19 +452,42 @@ static int cmd_run(int argc, char **argv)
             rc = EXIT_USAGE;
             goto done;
         }
+        nregressions += scenarios[nscenarios]->nregressions;
         nscenarios++;
+    }
+    order = schedule_build(nscenarios, (unsigned)repeat, nenv > 0, &nplanned, err, sizeof err);
+    outcomes = order ? calloc(nplanned, sizeof *outcomes) : NULL;
+    results = calloc(nregressions + 1, sizeof *results);
+    if (!order || !outcomes || !results) {
+        fprintf(stderr, "loadlab: %s\n", order ? "out of memory" : err);
+        rc = order ? 1 : EXIT_USAGE;
+        goto done;
     }
     if (cmdline_find_executable(getenv("LOADLAB_WRK") ? getenv("LOADLAB_WRK") : "wrk", wrk, sizeof wrk,
                                 err, sizeof err) < 0) {
         fprintf(stderr, "loadlab: wrk is needed to drive the load: %s\n", err);
         goto done;
     }
-    for (size_t k = 0; k < nscenarios; k++)
-        if (runner_check_service_binary(scenarios[k], err, sizeof err) < 0) {
+    for (int pass = 0; pass < (nenv ? 2 : 1); pass++) {
+        struct schedule_env *saved = NULL;
+        if (pass == 1 && !(saved = schedule_env_apply(baseline_env, nenv, err, sizeof err))) {
             fprintf(stderr, "loadlab: %s\n", err);
             goto done;
         }
+        for (size_t k = 0; k < nscenarios; k++)
+            if (runner_check_service_binary(scenarios[k], err, sizeof err) < 0) {
+                fprintf(stderr, "loadlab: %s%s\n", pass ? "baseline build: " : "", err);
+                schedule_env_restore(saved);
+                goto done;
+            }
+        schedule_env_restore(saved);
+    }
     git_identity(git_label, sizeof git_label, git_rev, sizeof git_rev);
+    if (baseline_label && strcmp(baseline_label, label ? label : git_label) == 0) {
+        rc = usage_error("--baseline %s is the label of this run: a build cannot be its own baseline",
+                         baseline_label);
+        goto done;
+    }
     if ((size_t)snprintf(log_root, sizeof log_root, "%s-logs", db_path) >= sizeof log_root) {
         fprintf(stderr, "loadlab: --db path too long\n");
         goto done;
@@ -308,18 +510,27 @@ static int cmd_run(int argc, char **argv)
     ropt.hook = capture ? capture_hook : NULL;
     ropt.hook_user = capture;
 
-    ropt.label = label ? label : git_label;
     ropt.git_rev = git_rev[0] ? git_rev : NULL;
     ropt.wrk_path = wrk;
     ropt.log_root = log_root;
     ropt.progress = !quiet && isatty(STDERR_FILENO);
     ropt.signal_fd = signal_fd;
-    for (size_t k = 0; k < nscenarios && !interrupted; k++) {
-        const struct scenario *sc = scenarios[k];
+    for (size_t k = 0; k < nplanned && !interrupted; k++) {
+        const struct scenario *sc = scenarios[order[k].scenario];
+        struct schedule_env *saved = NULL;
+
+        ropt.label = order[k].baseline ? baseline_label : label ? label : git_label;
+        if (order[k].baseline && !(saved = schedule_env_apply(baseline_env, nenv, err, sizeof err))) {
+            fprintf(stderr, "loadlab: %s\n", err);
+            break;
+        }
         if (!quiet) {
-            printf("running %s (%s): %llds%s, label %s\n", sc->name, sc->file,
+            printf("running %s (%s): %llds%s, label %s", sc->name, sc->file,
                    (long long)(sc->duration_ns / 1000000000),
                    sc->warmup_ns ? " after warmup" : "", ropt.label);
+            if (nplanned > nscenarios)
+                printf(" [%zu/%zu]", k + 1, nplanned);
+            putchar('\n');
             fflush(stdout);
         }
         if (runner_run(sc, db, &ropt, &outcomes[k], err, sizeof err) < 0) {
@@ -327,6 +538,7 @@ static int cmd_run(int argc, char **argv)
             snprintf(outcomes[k].reason, sizeof outcomes[k].reason, "%.700s", err);
             outcomes[k].status = RUNNER_ABORTED;
         }
+        schedule_env_restore(saved);
         nrun++;
         if (capture)
             report_evidence(db, capture, &outcomes[k], quiet);
@@ -334,14 +546,27 @@ static int cmd_run(int argc, char **argv)
     }
     summary_print(stdout, outcomes, nrun, db_path, (double)(units_now_ns() - started) / 1e9);
     if (interrupted)
-        printf("Interrupted: %zu of %zu scenarios not run.\n", nscenarios - nrun, nscenarios);
-    rc = exit_code_for(outcomes, nrun, interrupted);
-    if (junit && junit_write(junit, outcomes, nrun, err, sizeof err) < 0) {
-        fprintf(stderr, "loadlab: junit: %s\n", err);
-        if (rc == 0)
-            rc = 1;
-    }
-    if (report_dir && report_after_run(db, db_path, report_dir, outcomes, nrun) < 0 && rc == 0)
+        printf("Interrupted: %zu of %zu %s not run.\n", nplanned - nrun, nplanned,
+               nplanned == nscenarios ? "scenarios" : "runs");
+    if (baseline_label && !interrupted &&
+        judge_regressions(db, scenarios, nscenarios, order, outcomes, nrun, label ? label : git_label,
+                          baseline_label, nenv > 0, stored_runs, &ro, results, &nresults, nregressions) < 0)
+        goto done;
+    regression_print(stdout, results, nresults);
+    if (nregressions && !baseline_label)
+        printf("\nnote: %zu regression gate(s) not judged: they compare against a baseline label "
+               "(--baseline LABEL)\n", nregressions);
+    /* the baseline build's own runs do not decide the exit code or appear in JUnit */
+    for (size_t k = 0; k < nrun; k++)
+        if (!order[k].baseline)
+            memmove(&outcomes[ncandidate++], &outcomes[k], sizeof outcomes[k]);
+    rc = exit_code_for(outcomes, ncandidate, interrupted);
+    r = exit_code_for_regressions(results, nresults);
+    if ((rc == 0 || rc == EXIT_GATES) && r != 0)
+        rc = r == 1 ? 1 : EXIT_GATES;
+    if (junit && write_junit(junit, outcomes, ncandidate, results, nresults) < 0 && rc == 0)
+        rc = 1;
+    if (report_dir && report_after_run(db, db_path, report_dir, outcomes, ncandidate) < 0 && rc == 0)
         rc = 1;
 done:
     fflush(stdout);
@@ -353,6 +578,8 @@ done:
         scenario_free(scenarios[k]);
     free(scenarios);
     free(outcomes);
+    free(order);
+    free(results);
     return rc;
 }
 
@@ -368,6 +595,151 @@ static struct resultdb *open_for_reading(const char *db_path)
     if (!db)
         fprintf(stderr, "loadlab: %s\n", err);
     return db;
+}
+
+/* The regression gates and the name of one compare argument: a scenario file (its
+ * own regression gates, else what its runs record) or a scenario name. */
+static int compare_target(struct resultdb *db, const char *arg, const char *label, char *name, size_t namelen,
+                          struct gate_spec *specs, size_t cap, size_t *n)
+{
+    char err[1024];
+    size_t len = strlen(arg);
+    struct scenario *sc = NULL;
+    int rc = -1;
+
+    *n = 0;
+    if (len > 4 && strcmp(arg + len - 4, ".ini") == 0) {
+        if (!(sc = scenario_load(arg, err, sizeof err))) {
+            fprintf(stderr, "loadlab: %s\n", err);
+            return EXIT_USAGE;
+        }
+        snprintf(name, namelen, "%s", sc->name);
+        for (size_t i = 0; i < sc->nregressions && i < cap; i++)
+            specs[(*n)++] = sc->regressions[i];
+    } else {
+        snprintf(name, namelen, "%s", arg);
+    }
+    if (*n == 0 && baseline_scenario_gates(db, name, label, specs, cap, n, err, sizeof err) < 0) {
+        fprintf(stderr, "loadlab: %s\n", err);
+        goto done;
+    }
+    rc = 0;
+done:
+    scenario_free(sc);
+    return rc;
+}
+
+static int cmd_compare(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"db", required_argument, NULL, 'd'}, {"baseline", required_argument, NULL, 'b'},
+        {"candidate", required_argument, NULL, 'c'}, {"against", required_argument, NULL, 'a'},
+        {"junit", required_argument, NULL, 'j'}, REGRESSION_OPTIONS,
+        {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
+    };
+    const char *db_path = "results.db", *baseline_label = NULL, *candidate_label = NULL, *against = NULL;
+    const char *junit = NULL;
+    char err[600], (*names)[128] = NULL;
+    struct gate_spec *specs = NULL;
+    struct regression_result *results = NULL;
+    struct regression_options ro;
+    struct resultdb *db = NULL;
+    size_t nnames = 0, nresults = 0, cap;
+    uint64_t runs = 20;
+    int opt, r, rc = 1;
+
+    regression_options_default(&ro);
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if ((r = regression_option(opt, optarg, &ro, &runs)) != 0) {
+            if (r < 0)
+                return EXIT_USAGE;
+            continue;
+        }
+        switch (opt) {
+        case 'd': db_path = optarg; break;
+        case 'b': baseline_label = optarg; break;
+        case 'c': candidate_label = optarg; break;
+        case 'a': against = optarg; break;
+        case 'j': junit = optarg; break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        default: return usage_error("%s", "bad option for compare");
+        }
+    }
+    if (!candidate_label)
+        return usage_error("%s", "compare needs --candidate LABEL");
+    if (!baseline_label && !against)
+        return usage_error("%s", "compare needs --baseline LABEL, --against SCENARIO, or both");
+    if (!baseline_label)
+        baseline_label = candidate_label;
+    if (!against && strcmp(baseline_label, candidate_label) == 0)
+        return usage_error("--baseline and --candidate are both %s: compare two labels, or use --against",
+                           candidate_label);
+    if (regression_options_check(&ro, err, sizeof err) < 0)
+        return usage_error("%s", err);
+    if (argc - optind > MAX_SCENARIOS)
+        return usage_error("at most %s scenarios", "256");
+    if (access(db_path, F_OK) != 0) {
+        fprintf(stderr, "loadlab: %s: %s (loadlab run writes it)\n", db_path, strerror(errno));
+        return 1;
+    }
+    /* writable: every verdict is recorded in the regressions table */
+    if (!(db = resultdb_open(db_path, false, err, sizeof err))) {
+        fprintf(stderr, "loadlab: %s\n", err);
+        return 1;
+    }
+    names = calloc(MAX_SCENARIOS, sizeof *names);
+    specs = calloc(SCENARIO_MAX_GATES, sizeof *specs);
+    if (!names || !specs) {
+        fprintf(stderr, "loadlab: out of memory\n");
+        goto done;
+    }
+    if (optind == argc && baseline_label_scenarios(db, candidate_label, names, MAX_SCENARIOS, &nnames,
+                                                   err, sizeof err) < 0) {
+        fprintf(stderr, "loadlab: %s\n", err);
+        goto done;
+    }
+    if (optind == argc && nnames == 0) {
+        fprintf(stderr, "loadlab: no completed run under label %s in %s\n", candidate_label, db_path);
+        goto done;
+    }
+    for (int i = optind; i < argc; i++)
+        snprintf(names[nnames++], sizeof names[0], "%.127s", argv[i]);
+    cap = nnames * SCENARIO_MAX_GATES;
+    if (!(results = calloc(cap, sizeof *results))) {
+        fprintf(stderr, "loadlab: out of memory\n");
+        goto done;
+    }
+    for (size_t k = 0; k < nnames; k++) {
+        char name[128];
+        size_t nspecs;
+        struct baseline_side b = {.label = baseline_label, .latest = runs};
+        struct baseline_side c = {.label = candidate_label, .latest = runs};
+
+        if ((r = compare_target(db, names[k], candidate_label, name, sizeof name, specs, SCENARIO_MAX_GATES,
+                                &nspecs)) != 0) {
+            rc = r;
+            goto done;
+        }
+        if (against && strcmp(name, against) == 0 && strcmp(baseline_label, candidate_label) == 0)
+            continue;  /* the reference against itself */
+        b.scenario = against ? against : name;
+        c.scenario = name;
+        if (baseline_judge(db, specs, nspecs, &b, &c, &ro, results, &nresults, cap, err, sizeof err) < 0) {
+            fprintf(stderr, "loadlab: %s: %s\n", name, err);
+            goto done;
+        }
+    }
+    regression_print(stdout, results, nresults);
+    rc = exit_code_for_regressions(results, nresults);
+    if (junit && write_junit(junit, NULL, 0, results, nresults) < 0 && rc == 0)
+        rc = 1;
+done:
+    fflush(stdout);
+    resultdb_close(db);
+    free(names);
+    free(specs);
+    free(results);
+    return rc;
 }
 
 static int cmd_list_or_show(int argc, char **argv, bool show)
@@ -641,13 +1013,15 @@ done:
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return usage_error("%s", "a command is needed: run, list, show, report, diagnose or drill");
+        return usage_error("%s", "a command is needed: run, compare, list, show, report, diagnose or drill");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         fputs(usage_text, stdout);
         return 0;
     }
     if (strcmp(argv[1], "run") == 0)
         return cmd_run(argc - 1, argv + 1);
+    if (strcmp(argv[1], "compare") == 0)
+        return cmd_compare(argc - 1, argv + 1);
     if (strcmp(argv[1], "list") == 0)
         return cmd_list_or_show(argc - 1, argv + 1, false);
     if (strcmp(argv[1], "show") == 0)
@@ -658,5 +1032,5 @@ int main(int argc, char **argv)
         return cmd_diagnose(argc - 1, argv + 1);
     if (strcmp(argv[1], "drill") == 0)
         return cmd_drill(argc - 1, argv + 1);
-    return usage_error("unknown command '%s' (run, list, show, report, diagnose, drill)", argv[1]);
+    return usage_error("unknown command '%s' (run, compare, list, show, report, diagnose, drill)", argv[1]);
 }

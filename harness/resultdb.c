@@ -171,6 +171,40 @@ static const char incident_schema[] =
     ");\n"
     "CREATE INDEX IF NOT EXISTS drills_trainee ON drills(trainee, id);\n";
 
+/* Schema 3: regression gates. figures holds, per run, the value each of the
+ * scenario's regression gates compares; regressions holds every cross-run verdict
+ * (written by the baseline module). */
+static const char schema_regressions[] =
+    "CREATE TABLE IF NOT EXISTS figures (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  name TEXT NOT NULL,\n"
+    "  unit TEXT NOT NULL,\n"
+    "  value REAL,\n"
+    "  error TEXT,\n"
+    "  PRIMARY KEY (run_id, name)\n"
+    ");\n"
+    "CREATE TABLE IF NOT EXISTS regressions (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  judged_at TEXT NOT NULL,\n"
+    "  scenario TEXT NOT NULL,\n"
+    "  baseline_scenario TEXT NOT NULL,\n"
+    "  gate TEXT NOT NULL,\n"
+    "  threshold_text TEXT NOT NULL,\n"
+    "  unit TEXT NOT NULL,\n"
+    "  baseline_label TEXT NOT NULL,\n"
+    "  candidate_label TEXT NOT NULL,\n"
+    "  baseline_runs TEXT NOT NULL,\n"
+    "  candidate_runs TEXT NOT NULL,\n"
+    "  baseline_n INTEGER NOT NULL,\n"
+    "  candidate_n INTEGER NOT NULL,\n"
+    "  baseline_median REAL, candidate_median REAL,\n"
+    "  ratio REAL, ci_low REAL, ci_high REAL, confidence REAL NOT NULL,\n"
+    "  p_value REAL, alpha REAL NOT NULL, min_runs INTEGER NOT NULL,\n"
+    "  verdict TEXT NOT NULL CHECK (verdict IN ('pass','fail','inconclusive','error')),\n"
+    "  detail TEXT\n"
+    ");\n"
+    "CREATE INDEX IF NOT EXISTS regressions_scenario ON regressions(scenario, gate, id);\n";
+
 static int db_fail(struct resultdb *db, char *err, size_t errlen, const char *what)
 {
     snprintf(err, errlen, "results database: %s: %s", what, sqlite3_errmsg(db->db));
@@ -298,6 +332,7 @@ struct resultdb *resultdb_open(const char *path, bool readonly, char *err, size_
         goto fail;
     snprintf(set_version, sizeof set_version, "PRAGMA user_version = %d", RESULTDB_SCHEMA_VERSION);
     if (exec_sql(db, schema, err, errlen) < 0 || exec_sql(db, incident_schema, err, errlen) < 0 ||
+        exec_sql(db, schema_regressions, err, errlen) < 0 ||
         exec_sql(db, set_version, err, errlen) < 0 ||
         exec_sql(db, "COMMIT", err, errlen) < 0) {
         sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);

@@ -18,7 +18,7 @@
 #include "gate.h"
 #include "wrkres.h"
 
-#define RESULTDB_SCHEMA_VERSION 2
+#define RESULTDB_SCHEMA_VERSION 3
 
 struct resultdb;
 
@@ -32,7 +32,8 @@ struct resultdb_run {
 struct resultdb *resultdb_open(const char *path, bool readonly, char *err, size_t errlen);
 void resultdb_close(struct resultdb *db);
 
-/* The raw handle, for read-only queries (list, show). Owned by db. */
+/* The raw handle, for read-only queries (list, show) and for the modules that write
+ * tables of their own (baseline: figures, regressions). Owned by db. */
 struct sqlite3 *resultdb_handle(struct resultdb *db);
 
 /* Inserts a run with status "running". Returns 0 with *run_id set, or -1 with err. */

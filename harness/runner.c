@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "baseline.h"
 #include "childproc.h"
 #include "cmdline.h"
 #include "httpclient.h"
@@ -427,6 +428,7 @@ static int spawn_service(struct run *r)
         goto done;
     spec.argv = cmdline_argv(cl);
     spec.stderr_fd = r->service_log;
+    spec.cpus = r->sc->service_cpu_list[0] ? &r->sc->service_cpus : NULL;
     if (childproc_spawn(&spec, &r->service_pid, &r->service_out, msg, sizeof msg) < 0) {
         stop_run(r, RUNNER_ABORTED, "%s", msg);
         goto done;
@@ -753,6 +755,7 @@ static void start_wrk(struct run *r, enum stage stage)
         return;
     spec.stdout_fd = log;
     spec.stderr_fd = log;
+    spec.cpus = r->sc->load_cpu_list[0] ? &r->sc->load_cpus : NULL;
     r->stage = stage;
     r->stage_started[stage] = seconds_since_t0(r);
     if (childproc_spawn(&spec, &r->wrk_pid, NULL, msg, sizeof msg) < 0)
@@ -905,6 +908,9 @@ static void judge(struct run *r)
     r->out->ngates = r->sc->ngates;
     r->out->judged = true;
     r->out->met = met;
+    /* regression gates: only this run's figures here; judged across runs later */
+    if (baseline_record_figures(r->db, r->run_id, r->sc, &in, err, sizeof err) < 0)
+        stop_run(r, RUNNER_ABORTED, "%s", err);
 }
 
 /* Checks, on the first scrape, that the built-in gates have their metrics. */
@@ -944,6 +950,9 @@ static int prepare_run(struct run *r)
         return stop_run(r, RUNNER_ABORTED, "%s", r->http ? "out of memory" : err);
     for (size_t i = 0; i < r->sc->ngates; i++)
         if (gate_want_metrics(&r->sc->gates[i], r->sc->command[0] || r->sc->pid, r->series) < 0)
+            return stop_run(r, RUNNER_ABORTED, "out of memory");
+    for (size_t i = 0; i < r->sc->nregressions; i++)
+        if (gate_want_metrics(&r->sc->regressions[i], r->sc->command[0] || r->sc->pid, r->series) < 0)
             return stop_run(r, RUNNER_ABORTED, "out of memory");
     if (series_store_want(r->series, r->sc->requests_metric) < 0)
         return stop_run(r, RUNNER_ABORTED, "out of memory");

@@ -47,6 +47,7 @@ struct parse_state {
     size_t errlen;
     int duration_line, sample_interval_line, connections_line, expect_line, url_line;
     int fault_line;
+    int service_cpu_line;
     char expect[SCENARIO_MAX_TEXT];
     int phase_fault_line[SCENARIO_MAX_PHASES];
     int phase_at_line[SCENARIO_MAX_PHASES];
@@ -279,6 +280,15 @@ static int check_url(struct parse_state *st, const char *value, const char *key)
     return 0;
 }
 
+/* `cpu = LIST`: pins a spawned process, as taskset -c LIST would. */
+static int parse_cpus(struct parse_state *st, const char *value, char *text, size_t textlen, cpu_set_t *set)
+{
+    char err[300];
+    if (childproc_parse_cpus(value, set, err, sizeof err) < 0)
+        return fail_at(st, st->lineno, "cpu: %s", err);
+    return copy_text(st, text, textlen, value, "cpu");
+}
+
 static int unknown_key(struct parse_state *st, const char *section, const char *key, const char *known)
 {
     return fail_at(st, st->lineno, "unknown key '%s' in [%s] (known: %s)", key, section, known);
@@ -375,8 +385,12 @@ static int on_service(struct parse_state *st, const char *key, const char *value
             p = comma + 1;
         }
     }
+    if (strcmp(key, "cpu") == 0) {
+        st->service_cpu_line = st->lineno;
+        return parse_cpus(st, value, sc->service_cpu_list, sizeof sc->service_cpu_list, &sc->service_cpus);
+    }
     return unknown_key(st, "service", key,
-                       "command, url, metrics, ready, token_file, pid, ready_timeout, requests_metric, fault");
+                       "command, url, metrics, ready, token_file, pid, ready_timeout, requests_metric, fault, cpu");
 }
 
 /* A script path as written, else relative to the scenario file's folder; made absolute
@@ -434,7 +448,9 @@ static int on_load(struct parse_state *st, const char *key, const char *value)
             return fail_at(st, st->lineno, "timeout must be at least 1s");
         return 0;
     }
-    return unknown_key(st, "load", key, "connections, threads, script, path, method, body, content_type, timeout");
+    if (strcmp(key, "cpu") == 0)
+        return parse_cpus(st, value, sc->load_cpu_list, sizeof sc->load_cpu_list, &sc->load_cpus);
+    return unknown_key(st, "load", key, "connections, threads, script, path, method, body, content_type, timeout, cpu");
 }
 
 static int on_phase(struct parse_state *st, const char *section, const char *key, const char *value)
@@ -477,16 +493,19 @@ static int on_phase(struct parse_state *st, const char *section, const char *key
 static int on_gate(struct parse_state *st, const char *key, const char *value)
 {
     struct scenario *sc = st->sc;
+    bool regression = strncmp(key, "regression.", 11) == 0;
+    struct gate_spec *gates = regression ? sc->regressions : sc->gates;
+    size_t *n = regression ? &sc->nregressions : &sc->ngates;
     char err[600];
 
-    if (sc->ngates >= SCENARIO_MAX_GATES)
+    if (*n >= SCENARIO_MAX_GATES)
         return fail_at(st, st->lineno, "more than %d gates", SCENARIO_MAX_GATES);
-    if (gate_parse(key, value, &sc->gates[sc->ngates], err, sizeof err) < 0)
+    if (gate_parse(key, value, &gates[*n], err, sizeof err) < 0)
         return fail_at(st, st->lineno, "%s", err);
-    for (size_t i = 0; i < sc->ngates; i++)
-        if (strcmp(sc->gates[i].name, sc->gates[sc->ngates].name) == 0)
-            return fail_at(st, st->lineno, "gate %s given twice", sc->gates[i].name);
-    sc->ngates++;
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(gates[i].name, gates[*n].name) == 0)
+            return fail_at(st, st->lineno, "gate %s given twice", gates[i].name);
+    (*n)++;
     return 0;
 }
 
@@ -588,6 +607,9 @@ static int resolve_expect(struct parse_state *st)
             return fail_at(st, st->expect_line, "empty gate name in fail list");
         if (gate_canonical_name(raw, name, sizeof name, err, sizeof err) < 0)
             return fail_at(st, st->expect_line, "[expect] fail: %s", err);
+        if (strncmp(name, "regression.", 11) == 0)
+            return fail_at(st, st->expect_line, "[expect] fail names %s: a regression is a change between "
+                           "two builds, not something a scenario can expect of one", name);
         for (i = 0; i < sc->ngates; i++)
             if (strcmp(sc->gates[i].name, name) == 0)
                 break;
@@ -613,6 +635,8 @@ static int finish(struct parse_state *st)
         return fail_at(st, 0, "[service] needs command (to spawn the service) or url (to use a running one)");
     if (sc->command[0] && sc->pid)
         return fail_at(st, sc->command_line, "pid is for a service given by url; a spawned service's pid is known");
+    if (!sc->command[0] && sc->service_cpu_list[0])
+        return fail_at(st, st->service_cpu_line, "cpu pins a service loadlab spawns; this one is given by url");
     if (sc->url[0] && !sc->command[0] && (strstr(sc->url, "{port}") || strstr(sc->metrics, "{debug_port}")))
         return fail_at(st, st->url_line, "{port} and {debug_port} only make sense with a command");
     for (size_t s = 0; s < st->nsections; s++) {
@@ -788,15 +812,22 @@ char *scenario_params_json(const struct scenario *sc)
                                                "threshold", sc->gates[i].threshold_text,
                                                "threshold_base", sc->gates[i].threshold,
                                                "expected_to_fail", sc->expected_to_fail[i]));
+    /* regression gates are listed with the rest: `loadlab compare` reads them back */
+    for (size_t i = 0; i < sc->nregressions; i++)
+        json_array_append_new(gates, json_pack("{s:s, s:s, s:f, s:b}", "name", sc->regressions[i].name,
+                                               "threshold", sc->regressions[i].threshold_text,
+                                               "threshold_base", sc->regressions[i].threshold,
+                                               "expected_to_fail", 0));
     json_object_set_new(root, "service",
-                        json_pack("{s:s, s:s, s:s, s:s, s:i, s:O}", "command", sc->command,
+                        json_pack("{s:s, s:s, s:s, s:s, s:i, s:O, s:s}", "command", sc->command,
                                   "url", sc->url, "metrics", sc->metrics, "ready", sc->ready,
-                                  "pid", (int)sc->pid, "faults", faults));
+                                  "pid", (int)sc->pid, "faults", faults, "cpu", sc->service_cpu_list));
     json_object_set_new(root, "load",
-                        json_pack("{s:i, s:i, s:s, s:s, s:s, s:s, s:f}",
+                        json_pack("{s:i, s:i, s:s, s:s, s:s, s:s, s:f, s:s}",
                                   "connections", (int)sc->connections, "threads", (int)sc->threads,
                                   "script", sc->script, "path", sc->path, "method", sc->method,
-                                  "body", sc->body, "timeout_s", sc->timeout_ns / 1e9));
+                                  "body", sc->body, "timeout_s", sc->timeout_ns / 1e9,
+                                  "cpu", sc->load_cpu_list));
     json_object_set(root, "phases", phases);
     json_object_set(root, "gates", gates);
     text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);

@@ -14,11 +14,13 @@
 #ifndef LOADLAB_SCENARIO_H
 #define LOADLAB_SCENARIO_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "childproc.h"
 #include "gate.h"
 
 #define SCENARIO_MAX_FILE (1024 * 1024)
@@ -74,6 +76,16 @@ struct scenario {
 
     struct gate_spec gates[SCENARIO_MAX_GATES];
     size_t ngates;
+
+    /* [gate] regression.*: measured on every run, judged across runs against a
+     * baseline label (regression module); never part of the run's own verdict */
+    struct gate_spec regressions[SCENARIO_MAX_GATES];
+    size_t nregressions;
+
+    /* [service] cpu, [load] cpu: the CPUs the spawned service and wrk are pinned to,
+     * as written ("" for no pinning) and parsed */
+    char service_cpu_list[CHILDPROC_MAX_CPU_LIST + 1], load_cpu_list[CHILDPROC_MAX_CPU_LIST + 1];
+    cpu_set_t service_cpus, load_cpus;
 
     /* [expect] fail = ...: indexes into gates */
     bool expected_to_fail[SCENARIO_MAX_GATES];

@@ -86,7 +86,40 @@ static void test_gate_rejects_unfit_units_and_syntax(void **state)
     parse_bad("metric.x{a=\"b\"}", "< 5", "must read metric");
     parse_bad("metric.9x.max", "< 5", "bad metric name");
     parse_bad("latency", "< 5ms", "unknown gate");
-    parse_bad("regression.throughput", "5%", "not supported yet");
+    parse_bad("regression.throughput", "< 5%", "relative change");
+    parse_bad("regression.throughput", "5ms", "relative change");
+    parse_bad("regression.throughput", "100%", "not a usable change");
+    parse_bad("regression.throughput", "0%", "not a usable change");
+    parse_bad("regression.p99", "10%", "unknown gate");
+    parse_bad("regression.regression.throughput", "5%", "not another regression");
+}
+
+static void test_gate_regression_direction_and_change(void **state)
+{
+    struct gate_spec g;
+    char out[GATE_MAX_NAME];
+    (void)state;
+    /* throughput is worse when it drops; every other figure when it rises */
+    g = parse_ok("regression.throughput", "5%");
+    assert_true(g.regression);
+    assert_int_equal(g.kind, GATE_THROUGHPUT);
+    assert_int_equal(g.op, GATE_LT);
+    assert_float_equal(g.threshold, 0.05, 1e-12);
+    assert_string_equal(g.threshold_text, "-5%");
+    assert_string_equal(g.name, "regression.throughput");
+    g = parse_ok("regression.p99_latency", " 10% ");
+    assert_int_equal(g.op, GATE_GT);
+    assert_string_equal(g.threshold_text, "+10%");
+    /* a sign says which way is worse, for a figure loadlab cannot know */
+    g = parse_ok("regression.metric.orderd_orders_total{state=\"done\"}.slope", "-3%");
+    assert_int_equal(g.op, GATE_LT);
+    assert_float_equal(g.threshold, 0.03, 1e-12);
+    assert_int_equal(g.kind, GATE_METRIC);
+    g = parse_ok("regression.cpu_per_request", "+2.5%");
+    assert_int_equal(g.op, GATE_GT);
+    assert_int_equal(gate_canonical_name("regression.metric.x{b=\"1\",a=\"2\"}.max", out, sizeof out, err,
+                                         sizeof err), 0);
+    assert_string_equal(out, "regression.metric.x{a=\"2\",b=\"1\"}.max");
 }
 
 static void test_gate_canonical_names(void **state)
@@ -224,6 +257,36 @@ static void test_gate_evaluates_load_gates(void **state)
     series_store_free(st);
 }
 
+static void test_gate_cpu_per_request_from_proc_cpu(void **state)
+{
+    /* 0.5 CPU-seconds per second at 2000 requests per second: 250us a request */
+    struct wrkres load = {.duration_s = 10, .requests = 20000};
+    struct series_store *st = series_store_new();
+    struct gate_result r;
+    struct gate_spec spec;
+    (void)state;
+    assert_int_equal(series_store_want(st, GATE_PROC_CPU), 0);
+    for (int k = 0; k <= 10; k++) {
+        assert_int_equal(series_store_begin_tick(st, k * 0.5, err, sizeof err), 0);
+        assert_int_equal(series_store_add_plain(st, GATE_PROC_CPU, 3 + 0.25 * k, err, sizeof err), 0);
+    }
+    r = judge("cpu_per_request", "< 200us", st, &load, true);
+    assert_int_equal(r.verdict, GATE_FAIL);
+    assert_float_equal(r.observed, 250e-6, 1e-12);
+    /* measured for a regression gate: no verdict of its own */
+    r = judge("regression.cpu_per_request", "5%", st, &load, true);
+    assert_int_equal(r.verdict, GATE_PASS);
+    assert_float_equal(r.observed, 250e-6, 1e-12);
+    /* without /proc it needs the service's process_cpu_seconds_total */
+    spec = parse_ok("cpu_per_request", "< 1ms");
+    assert_int_equal(gate_check_metrics(&spec, false, st, err, sizeof err), -1);
+    assert_non_null(strstr(err, "process_cpu_seconds_total"));
+    load.requests = 0;
+    r = judge("cpu_per_request", "< 1ms", st, &load, true);
+    assert_int_equal(r.verdict, GATE_ERROR);
+    series_store_free(st);
+}
+
 static void test_gate_formats_observed(void **state)
 {
     char buf[32];
@@ -232,6 +295,8 @@ static void test_gate_formats_observed(void **state)
     g = parse_ok("p99_latency", "< 1s");
     assert_string_equal(gate_format_observed(&g, 0.0123, buf, sizeof buf), "12.3ms");
     assert_string_equal(gate_format_observed(&g, NAN, buf, sizeof buf), "-");
+    assert_string_equal(gate_format_observed(&g, 480e-6, buf, sizeof buf), "480us");
+    assert_string_equal(gate_format_observed(&g, 12.34e-6, buf, sizeof buf), "12.3us");
     g = parse_ok("error_rate", "< 1%");
     assert_string_equal(gate_format_observed(&g, 0.041, buf, sizeof buf), "4.1%");
     g = parse_ok("rss_growth", "< 1MB/s");
@@ -245,6 +310,8 @@ int main(void)
         cmocka_unit_test(test_gate_units_convert_to_base),
         cmocka_unit_test(test_gate_rejects_unfit_units_and_syntax),
         cmocka_unit_test(test_gate_canonical_names),
+        cmocka_unit_test(test_gate_regression_direction_and_change),
+        cmocka_unit_test(test_gate_cpu_per_request_from_proc_cpu),
         cmocka_unit_test(test_gate_evaluates_series_gates),
         cmocka_unit_test(test_gate_missing_data_is_error_not_pass),
         cmocka_unit_test(test_gate_evaluates_load_gates),

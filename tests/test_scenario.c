@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <glob.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,10 +139,42 @@ static void test_scenario_malformed_gate_names_line(void **state)
     expect_error(HEAD "[gate]\nmetric.x{a=\"b\".max = < 1\n", "t.ini:6:", "");
 }
 
-static void test_scenario_regression_gate_not_supported(void **state)
+static void test_scenario_regression_gates_kept_apart(void **state)
 {
+    struct scenario *sc = parse(HEAD "[gate]\nthroughput = > 10\nregression.throughput = 5%\n"
+                                     "regression.p99_latency = 10%\n");
     (void)state;
-    expect_error(HEAD "[gate]\nregression.throughput = 5%\n", "t.ini:6:", "not supported yet");
+    if (!sc)
+        fail_msg("%s", err);
+    /* regression gates never enter a run's own verdict */
+    assert_int_equal(sc->ngates, 1);
+    assert_int_equal(sc->nregressions, 2);
+    assert_string_equal(sc->regressions[1].name, "regression.p99_latency");
+    scenario_free(sc);
+    expect_error(HEAD "[gate]\nregression.throughput = 5%\nregression.throughput = 6%\n", "t.ini:7:",
+                 "given twice");
+    expect_error(HEAD "[gate]\nregression.throughput = > 5%\n", "t.ini:6:", "relative change");
+    expect_error(HEAD "[gate]\nregression.throughput = 5%\n[expect]\nfail = regression.throughput\n",
+                 "t.ini:8:", "change between two builds");
+}
+
+static void test_scenario_cpu_pinning(void **state)
+{
+    struct scenario *sc = parse(HEAD "cpu = 0\n[load]\ncpu = 1-2,5\n");
+    (void)state;
+    if (!sc)
+        fail_msg("%s", err);
+    assert_string_equal(sc->service_cpu_list, "0");
+    assert_true(CPU_ISSET(0, &sc->service_cpus));
+    assert_int_equal(CPU_COUNT(&sc->service_cpus), 1);
+    assert_int_equal(CPU_COUNT(&sc->load_cpus), 3);
+    assert_true(CPU_ISSET(5, &sc->load_cpus) && CPU_ISSET(1, &sc->load_cpus) && !CPU_ISSET(3, &sc->load_cpus));
+    scenario_free(sc);
+    expect_error(HEAD "cpu = 2-1\n", "t.ini:5:", "backwards");
+    expect_error(HEAD "cpu = 0,\n", "t.ini:5:", "malformed");
+    expect_error(HEAD "cpu = 99999\n", "t.ini:5:", "too large");
+    expect_error("[scenario]\nduration = 3s\n[service]\nurl = http://127.0.0.1:1\ncpu = 0\n", "t.ini:5:",
+                 "given by url");
 }
 
 static void test_scenario_duplicate_key_and_section(void **state)
@@ -227,6 +261,35 @@ static void test_scenario_load_missing_file(void **state)
     assert_non_null(strstr(err, "/no/such/file.ini"));
 }
 
+/* The overhead study's files parse, are named overhead-<setting> after their file (the
+ * report groups them by that name) and carry the regression gates make overhead
+ * judges; the regression scenario parses too. */
+static void test_scenario_shipped_study_files_parse(void **state)
+{
+    glob_t g;
+    (void)state;
+    assert_int_equal(glob("scenarios/overhead/*.ini", 0, NULL, &g), 0);
+    assert_int_equal(glob("scenarios/regression/*.ini", GLOB_APPEND, NULL, &g), 0);
+    assert_true(g.gl_pathc >= 10);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        struct scenario *sc = scenario_load(g.gl_pathv[i], err, sizeof err);
+        char copy[512], *base;
+        if (!sc)
+            fail_msg("%s", err);
+        assert_true(sc->nregressions >= 2);
+        if (strstr(g.gl_pathv[i], "/overhead/")) {
+            snprintf(copy, sizeof copy, "%s", g.gl_pathv[i]);
+            base = basename(copy);
+            base[strlen(base) - 4] = '\0';
+            assert_string_equal(sc->name, base);
+            assert_int_equal(strncmp(sc->name, "overhead-", 9), 0);
+            assert_true(sc->service_cpu_list[0] && sc->load_cpu_list[0]);
+        }
+        scenario_free(sc);
+    }
+    globfree(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -237,7 +300,9 @@ int main(void)
         cmocka_unit_test(test_scenario_misspelled_gate_is_error),
         cmocka_unit_test(test_scenario_bad_duration_names_line),
         cmocka_unit_test(test_scenario_malformed_gate_names_line),
-        cmocka_unit_test(test_scenario_regression_gate_not_supported),
+        cmocka_unit_test(test_scenario_regression_gates_kept_apart),
+        cmocka_unit_test(test_scenario_cpu_pinning),
+        cmocka_unit_test(test_scenario_shipped_study_files_parse),
         cmocka_unit_test(test_scenario_duplicate_key_and_section),
         cmocka_unit_test(test_scenario_syntax_errors_name_line),
         cmocka_unit_test(test_scenario_long_line_is_error),
