@@ -114,9 +114,9 @@ static void test_capture_keeps_the_evidence_of_a_failed_gate(void **state)
     const char *text =
         "[scenario]\nname = capture-lock\nduration = 4s\nwarmup = 1s\nsample_interval = 200ms\n"
         "[service]\ncommand = ${ORDERD_BIN:-build/orderd} --workers 2 --log-level info\n"
-        "fault = lock.cache=on(200us)\n"
-        "[load]\nconnections = 4\nscript = scenarios/lua/mix.lua\n"
-        "[gate]\nmutex_wait_share = < 0.05\n";
+        "fault = lock.cache=on(500us)\n"
+        "[load]\nconnections = 8\nscript = scenarios/lua/mix.lua\n"
+        "[gate]\nmutex_wait_share = < 0.02\n";
     struct capture *c = capture_new(false);
     size_t items;
     (void)state;
