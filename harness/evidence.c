@@ -170,26 +170,15 @@ int evidence_store_text(struct resultdb *db, int64_t run_id, double t, const cha
     return rc;
 }
 
-static bool have_table(sqlite3 *db)
-{
-    sqlite3_stmt *st;
-    bool found = false;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'evidence'",
-                           -1, &st, NULL) == SQLITE_OK)
-        found = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    return found;
-}
-
 int evidence_foreach(struct resultdb *rdb, int64_t run_id, const char *kind, evidence_visit_fn visit,
                      void *user, char *err, size_t errlen)
 {
     sqlite3 *db = resultdb_handle(rdb);
     sqlite3_stmt *st = NULL;
-    int step, rc = -1;
+    int step, rc = -1, exists = resultdb_table_exists(rdb, "evidence", err, errlen);
 
-    if (!have_table(db))
-        return 0;
+    if (exists <= 0)
+        return exists;
     if (sqlite3_prepare_v2(db, "SELECT id, t, kind, reason, content_gz FROM evidence "
                                "WHERE run_id = ?1 AND (?2 IS NULL OR kind = ?2) ORDER BY t, id",
                            -1, &st, NULL) != SQLITE_OK)
@@ -254,7 +243,7 @@ int evidence_print(struct resultdb *rdb, int64_t run_id, FILE *out, bool all, ch
     sqlite3 *db = resultdb_handle(rdb);
     sqlite3_stmt *st;
     struct print_ctx ctx = {.out = out, .all = all};
-    int step, rows = 0, periodic = 0;
+    int step, rows = 0, periodic = 0, exists;
 
     if (sqlite3_prepare_v2(db, "SELECT scenario, status FROM runs WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
         return db_fail(db, "reading the run", err, errlen);
@@ -269,7 +258,10 @@ int evidence_print(struct resultdb *rdb, int64_t run_id, FILE *out, bool all, ch
         snprintf(err, errlen, "no run %lld in the results database", (long long)run_id);
         return 1;
     }
-    if (!have_table(db)) {
+    exists = resultdb_table_exists(rdb, "evidence", err, errlen);
+    if (exists < 0)
+        return -1;
+    if (exists == 0) {
         fprintf(out, "Evidence: none (this database predates evidence capture)\n");
         return 0;
     }

@@ -1,6 +1,7 @@
 /* html: shared page parts for the report. See html.h. */
 #include "html.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 /* Green for what went as expected, red for what did not, blue for a fault that was
@@ -45,21 +46,34 @@ static const char style[] =
     "figcaption{font-size:13px;color:#3c4043;padding:4px 4px 2px}\n"
     ".cols{display:flex;flex-wrap:wrap;gap:10px 28px;align-items:flex-start}\n"
     "details summary{cursor:pointer;color:#1a56a8;margin:6px 0}\n"
+    ".finding{background:#fff;border:1px solid var(--line);border-left:4px solid var(--bad);border-radius:6px;"
+    "padding:8px 14px;margin:8px 0}\n"
+    ".finding.ok{border-left-color:var(--ok)}.finding p{margin:4px 0}.finding pre{margin:6px 0 2px}\n"
+    ".finding-head{font-size:16px;font-weight:600}.finding-head code{font-size:15px}\n"
     "footer{margin-top:36px;font-size:13px;color:var(--muted)}\n";
+
+static void escape_char(FILE *f, unsigned char c, bool keep_tabs)
+{
+    switch (c) {
+    case '&': fputs("&amp;", f); break;
+    case '<': fputs("&lt;", f); break;
+    case '>': fputs("&gt;", f); break;
+    case '"': fputs("&quot;", f); break;
+    case '\'': fputs("&#39;", f); break;
+    default: fputc(c < 0x20 && c != '\n' && !(keep_tabs && c == '\t') ? ' ' : c, f);
+    }
+}
 
 void html_escape(FILE *f, const char *text)
 {
-    for (const char *s = text ? text : ""; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        switch (c) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#39;", f); break;
-        default: fputc(c < 0x20 && c != '\n' ? ' ' : c, f);
-        }
-    }
+    for (const char *s = text ? text : ""; *s; s++)
+        escape_char(f, (unsigned char)*s, false);
+}
+
+void html_escape_pre(FILE *f, const char *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        escape_char(f, (unsigned char)text[i], true);
 }
 
 void html_begin(FILE *f, const char *title)

@@ -11,6 +11,10 @@
 /* Writes text with &, <, >, " and ' escaped; control characters become spaces. */
 void html_escape(FILE *f, const char *text);
 
+/* Writes len bytes of text for a <pre>: escaped as html_escape, but tabs are kept
+ * (thread dumps and profiles align their columns with them). */
+void html_escape_pre(FILE *f, const char *text, size_t len);
+
 /* Writes the document head (title escaped, style sheet inline) and opens <main>. */
 void html_begin(FILE *f, const char *title);
 

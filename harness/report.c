@@ -14,6 +14,7 @@
 #include "gnuplot.h"
 #include "html.h"
 #include "runcharts.h"
+#include "runevidence.h"
 #include "runinfo.h"
 #include "runpage.h"
 #include "trends.h"
@@ -28,6 +29,8 @@ struct row {
     double throughput, p99;
     size_t ngates, against;
     bool judged;
+    bool diagnosed;               /* the diagnoses table has rows for it */
+    char diagnosis[512];          /* "class in culprit; ...", or "no problem found" */
 };
 
 struct scenario_entry {
@@ -185,6 +188,22 @@ static int draw_run(struct state *s, const struct runinfo *run, const char *dir,
     return 0;
 }
 
+/* A stored diagnosis in a few words, for a table cell. */
+static void diagnosis_words(const struct runinfo *run, char *out, size_t outlen)
+{
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < run->ndiagnoses && used < outlen; i++) {
+        const struct diagnose_finding *d = &run->diagnoses[i];
+        if (strcmp(d->class_name, "none") == 0)
+            used += (size_t)snprintf(out + used, outlen - used, "%sno problem found", used ? "; " : "");
+        else
+            used += (size_t)snprintf(out + used, outlen - used, "%s%s%s%s", used ? "; " : "", d->class_name,
+                                     d->culprit[0] ? " in " : "", d->culprit);
+    }
+}
+
 static void row_from(struct row *r, const struct runinfo *run)
 {
     const char *css, *outcome = runpage_outcome(run, &css);
@@ -199,6 +218,8 @@ static void row_from(struct row *r, const struct runinfo *run)
     r->ngates = run->ngates;
     r->against = runinfo_gates_against_expectation(run);
     r->judged = run->gates_judged || run->ngates == 0;
+    r->diagnosed = run->ndiagnoses > 0;
+    diagnosis_words(run, r->diagnosis, sizeof r->diagnosis);
 }
 
 static void cell_gates(FILE *f, const struct row *r)
@@ -213,6 +234,7 @@ static int render_run(struct state *s, int64_t id, char *err, size_t errlen)
 {
     struct runinfo *run;
     struct runcharts *charts = NULL;
+    struct runevidence *evidence = NULL;
     struct scenario_entry *e;
     struct row *grown;
     char dir[PATH_MAX], page[PATH_MAX + 16], problem[GNUPLOT_MAX_STDERR + 256];
@@ -233,7 +255,8 @@ static int render_run(struct state *s, int64_t id, char *err, size_t errlen)
     }
     snprintf(page, sizeof page, "%s/index.html", dir);
     if (make_dirs(dir, err, errlen) < 0 || draw_run(s, run, dir, charts, problem, sizeof problem, err, errlen) < 0 ||
-        runpage_write(page, run, charts, problem, "../index.html", s->footer, err, errlen) < 0)
+        !(evidence = runevidence_write(s->db, id, dir, err, errlen)) ||
+        runpage_write(page, run, charts, problem, evidence, "../index.html", s->footer, err, errlen) < 0)
         goto done;
     e = scenario_for(s, run, err, errlen);
     if (!e)
@@ -257,6 +280,7 @@ static int render_run(struct state *s, int64_t id, char *err, size_t errlen)
     s->result->runs++;
     rc = 0;
 done:
+    runevidence_free(evidence);
     free(charts);
     runinfo_free(run);
     return rc;
@@ -420,10 +444,27 @@ static void write_run_link(FILE *f, int64_t id)
     fprintf(f, "<a href=\"run-%lld/index.html\">run %lld</a>", (long long)id, (long long)id);
 }
 
+static void cell_diagnosis(FILE *f, const struct row *r)
+{
+    if (!r->diagnosed) {
+        fputs("<td class=\"muted\">not diagnosed</td>", f);
+        return;
+    }
+    fprintf(f, "<td><a href=\"run-%lld/index.html#diagnosis\">", (long long)r->id);
+    html_escape(f, r->diagnosis);
+    fputs("</a></td>", f);
+}
+
 static void write_scenario(FILE *f, const struct state *s, const struct scenario_entry *e)
 {
     const struct runinfo *run = e->latest;
     const char *css, *outcome = runpage_outcome(run, &css);
+    bool diagnosed = false;
+
+    /* The column only where some run has a verdict: a column of "not diagnosed"
+     * says nothing. */
+    for (size_t i = 0; i < e->nrows && !diagnosed; i++)
+        diagnosed = e->rows[i].diagnosed;
 
     fputs("<h2 id=\"s-", f);
     html_escape(f, e->slug);
@@ -464,7 +505,8 @@ static void write_scenario(FILE *f, const struct state *s, const struct scenario
     }
     fprintf(f, "<details%s><summary>Runs in this report (%zu)</summary>\n", e->nrows <= 5 ? " open" : "", e->nrows);
     fputs("<table><tr><th>run</th><th>label</th><th>started (UTC)</th><th>outcome</th><th>req/s</th><th>p99</th>"
-          "<th>gates off expectation</th></tr>\n", f);
+          "<th>gates off expectation</th>", f);
+    fputs(diagnosed ? "<th>diagnosis</th></tr>\n" : "</tr>\n", f);
     for (size_t i = e->nrows; i-- > 0;) {
         const struct row *r = &e->rows[i];
         fputs("<tr><td>", f);
@@ -479,6 +521,8 @@ static void write_scenario(FILE *f, const struct state *s, const struct scenario
         cell_number(f, r->throughput, "%.0f", 1);
         cell_number(f, r->p99, "%.3gms", 1e3);
         cell_gates(f, r);
+        if (diagnosed)
+            cell_diagnosis(f, r);
         fputs("</tr>\n", f);
     }
     fputs("</table></details>\n", f);

@@ -364,6 +364,20 @@ struct sqlite3 *resultdb_handle(struct resultdb *db)
     return db->db;
 }
 
+int resultdb_table_exists(struct resultdb *db, const char *name, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int step, rc;
+
+    if (prepare(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", &st, err, errlen) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    rc = step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : db_fail(db, err, errlen, "looking for a table");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int resultdb_run_begin(struct resultdb *db, const struct resultdb_run *run, int64_t *run_id,
                        char *err, size_t errlen)
 {

@@ -36,6 +36,11 @@ void resultdb_close(struct resultdb *db);
  * tables of their own (baseline: figures, regressions). Owned by db. */
 struct sqlite3 *resultdb_handle(struct resultdb *db);
 
+/* Whether the database has the table name: a file of an older schema opened
+ * read-only is not upgraded, so readers of newer tables ask first. Returns 1, 0, or
+ * -1 with err filled on a database error. */
+int resultdb_table_exists(struct resultdb *db, const char *name, char *err, size_t errlen);
+
 /* Inserts a run with status "running". Returns 0 with *run_id set, or -1 with err. */
 int resultdb_run_begin(struct resultdb *db, const struct resultdb_run *run, int64_t *run_id,
                        char *err, size_t errlen);

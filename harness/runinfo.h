@@ -1,7 +1,7 @@
 /* runinfo: what the results database says about one run, gathered in one struct for
  * the report — the run row, its gates (with their parsed specs, for formatting and
- * drawing thresholds), its fault phases and its wrk results — plus the run ids a
- * report selection (`RUN|SCENARIO...`) names.
+ * drawing thresholds), its fault phases, its wrk results and its stored diagnosis —
+ * plus the run ids a report selection (`RUN|SCENARIO...`) names.
  *
  * Read-only; every string is copied (truncated at the field's size), so a runinfo
  * outlives the statements it came from. */
@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "diagnose.h"
 #include "gate.h"
 #include "resultdb.h"
 
@@ -64,6 +65,12 @@ struct runinfo {
     struct runinfo_phase *phases;
     size_t nphases;
     struct runinfo_load warmup, measure;
+    /* The `diagnoses` rows in the order stored (class "none" for a healthy verdict),
+     * at most DIAGNOSE_MAX_FINDINGS; none when the run was never diagnosed or the
+     * database predates diagnoses. */
+    struct diagnose_finding diagnoses[DIAGNOSE_MAX_FINDINGS];
+    size_t ndiagnoses;
+    char diagnosed_at[40];
 };
 
 /* Loads run id. Returns a new runinfo (free with runinfo_free), or NULL with *missing

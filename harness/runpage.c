@@ -157,6 +157,155 @@ static void write_facts(FILE *f, const struct runinfo *run)
     fputs("</dl>\n", f);
 }
 
+/* The stored verdict of `loadlab diagnose`, one box per finding. */
+static void write_diagnosis(FILE *f, const struct runinfo *run)
+{
+    char when[40];
+
+    fputs("<h2 id=\"diagnosis\">Diagnosis</h2>\n", f);
+    if (run->ndiagnoses == 0) {
+        fprintf(f, "<p class=\"muted\">Not diagnosed. <code>loadlab diagnose %lld</code> names each problem, the "
+                   "function behind it and when it started, from the run's metrics and evidence; render the report "
+                   "again to see the verdict here.</p>\n", (long long)run->id);
+        return;
+    }
+    fputs("<p class=\"muted small\">By <code>loadlab diagnose</code>, ", f);
+    html_escape(f, runpage_time(run->diagnosed_at, when, sizeof when));
+    fputs(" UTC, from the metrics, thread dumps and profiles alone (never the fault timeline). "
+          "t is seconds since the service was ready, as on the charts.</p>\n", f);
+    for (size_t i = 0; i < run->ndiagnoses; i++) {
+        const struct diagnose_finding *d = &run->diagnoses[i];
+        if (strcmp(d->class_name, "none") == 0) {
+            fputs("<div class=\"finding ok\"><span class=\"pill ok\">No problem found</span>", f);
+            /* For a healthy verdict the evidence column says what limited the look. */
+            if (d->evidence[0]) {
+                fputs("<p class=\"muted small\">", f);
+                html_escape(f, d->evidence);
+                fputs("</p>", f);
+            }
+            fputs("</div>\n", f);
+            continue;
+        }
+        fputs("<div class=\"finding\"><div class=\"finding-head\">", f);
+        html_pill(f, "bad", d->class_name);
+        if (d->culprit[0]) {
+            fputs(" in <code>", f);
+            html_escape(f, d->culprit);
+            fputs("</code>", f);
+        } else {
+            fputs(" <span class=\"muted\">(the evidence names no function)</span>", f);
+        }
+        if (isnan(d->started_at))
+            fputs(" &middot; start unknown", f);
+        else
+            fprintf(f, " &middot; from t=%.1fs", d->started_at);
+        if (!isnan(d->confidence))
+            fprintf(f, " &middot; confidence %.1f", d->confidence);
+        fputs("</div><p>", f);
+        html_escape(f, d->summary);
+        fputs("</p>", f);
+        if (d->evidence[0]) {
+            fputs("<pre>", f);
+            html_escape_pre(f, d->evidence, strlen(d->evidence));
+            fputs("</pre>", f);
+        }
+        fputs("</div>\n", f);
+    }
+}
+
+static void write_size(FILE *f, long long bytes)
+{
+    if (bytes < 1024)
+        fprintf(f, "%lld B", bytes);
+    else if (bytes < 1024 * 1024)
+        fprintf(f, "%.1f KB", bytes / 1024.0);
+    else
+        fprintf(f, "%.1f MB", bytes / (1024.0 * 1024.0));
+}
+
+static const struct {
+    const char *title, *what;
+} inline_kinds[RUNEVIDENCE_INLINE_KINDS] = {
+    [RUNEVIDENCE_THREADS] = {"Thread dump", "threads?debug=1: threads grouped by stack"},
+    [RUNEVIDENCE_MUTEX] = {"Mutex profile", "mutex?debug=1: where threads waited for locks"},
+    [RUNEVIDENCE_BLOCK] = {"Block profile", "block?debug=1: where threads blocked"},
+    [RUNEVIDENCE_HEAP] = {"Heap profile", "heap?debug=1: live bytes by allocation site"},
+};
+
+/* The latest snapshot's dump and profiles, the first lines of each. */
+static void write_inline_evidence(FILE *f, const struct runevidence *ev)
+{
+    bool periodic = strcmp(ev->inline_reason, EVIDENCE_PERIODIC) == 0;
+
+    if (periodic) {
+        fprintf(f, "<h3>Latest thread dump, t=%.2fs</h3>\n<p class=\"muted small\">No snapshot of the profiles was "
+                   "taken in this run.</p>\n", ev->inline_t);
+    } else {
+        fputs("<h3>Latest snapshot: ", f);
+        html_escape(f, ev->inline_reason);
+        fprintf(f, ", t=%.2fs</h3>\n", ev->inline_t);
+    }
+    for (size_t k = 0; k < RUNEVIDENCE_INLINE_KINDS; k++) {
+        const struct runevidence_excerpt *ex = &ev->excerpts[k];
+        const struct runevidence_item *item;
+        if (!ex->text)
+            continue;
+        item = &ev->items[ex->item];
+        fprintf(f, "<details><summary><b>%s</b> <span class=\"muted small\">(%s, ", inline_kinds[k].title,
+                inline_kinds[k].what);
+        write_size(f, item->bytes);
+        if (ex->lines < ex->total_lines)
+            fprintf(f, ", first %zu of %zu lines", ex->lines, ex->total_lines);
+        fputs(")</span></summary><pre>", f);
+        html_escape_pre(f, ex->text, ex->len);
+        fputs("</pre><p class=\"small\"><a href=\"", f);
+        html_escape(f, item->file);
+        fputs("\">The full text</a></p></details>\n", f);
+    }
+}
+
+static void write_evidence(FILE *f, const struct runevidence *ev)
+{
+    fputs("<h2 id=\"evidence\">Evidence</h2>\n", f);
+    if (!ev || ev->n == 0) {
+        fputs("<p class=\"muted\">No evidence kept for this run: thread dumps and profiles are kept when a gate "
+              "fails or the service crashes, or for every run with <code>loadlab run --capture</code>", f);
+        if (ev && !ev->have_table)
+            fputs(" (this database predates evidence capture)", f);
+        fputs(".</p>\n", f);
+        return;
+    }
+    fprintf(f, "<p class=\"muted small\">What the service's debug port said during the run: %zu items from "
+               "t=%.2fs to t=%.2fs, %zu of them the thread dumps taken every half second. Each item links to its "
+               "full text.</p>\n", ev->n, ev->items[0].t, ev->items[ev->n - 1].t, ev->periodic);
+    if (ev->have_inline)
+        write_inline_evidence(f, ev);
+    fprintf(f, "<details%s><summary>All %zu items</summary>\n<table id=\"evidence-items\"><tr><th>t</th><th>kind</th>"
+               "<th>reason</th><th>size</th></tr>\n", ev->n <= 12 ? " open" : "", ev->n);
+    for (size_t i = 0; i < ev->n; i++) {
+        const struct runevidence_item *item = &ev->items[i];
+        fprintf(f, "<tr><td class=\"num\">%.2fs</td><td class=\"mono\">", item->t);
+        if (item->file[0]) {
+            fputs("<a href=\"", f);
+            html_escape(f, item->file);
+            fputs("\">", f);
+            html_escape(f, item->kind);
+            fputs("</a>", f);
+        } else {
+            html_escape(f, item->kind);
+            fputs(" <span class=\"small\">(unreadable: ", f);
+            html_escape(f, item->problem);
+            fputs(")</span>", f);
+        }
+        fputs("</td><td>", f);
+        html_escape(f, item->reason);
+        fputs("</td><td class=\"num\">", f);
+        write_size(f, item->bytes);
+        fputs("</td></tr>\n", f);
+    }
+    fputs("</table></details>\n", f);
+}
+
 static void write_gates(FILE *f, const struct runinfo *run)
 {
     char observed[64];
@@ -302,8 +451,8 @@ static void write_params(FILE *f, const struct runinfo *run)
 }
 
 int runpage_write(const char *path, const struct runinfo *run, const struct runcharts *charts,
-                  const char *chart_problem, const char *index_href, const char *footer,
-                  char *err, size_t errlen)
+                  const char *chart_problem, const struct runevidence *evidence, const char *index_href,
+                  const char *footer, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "w");
     char title[300];
@@ -327,6 +476,8 @@ int runpage_write(const char *path, const struct runinfo *run, const struct runc
     }
     write_banner(f, run, charts);
     write_facts(f, run);
+    write_diagnosis(f, run);
+    write_evidence(f, evidence);
     write_gates(f, run);
     write_phases(f, run);
     write_charts(f, charts, chart_problem);

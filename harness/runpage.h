@@ -1,16 +1,19 @@
 /* runpage: one run's HTML page — the verdict first, then its facts (label, git
- * revision, host, times, status and why), the gates against their thresholds, the
- * fault timeline, the charts, wrk's figures and the scenario's settings — and the
- * words for a run's outcome that the index and the Markdown summary share.
+ * revision, host, times, status and why), the stored diagnosis, the incident
+ * evidence, the gates against their thresholds, the fault timeline, the charts, wrk's
+ * figures and the scenario's settings — and the words for a run's outcome that the
+ * index and the Markdown summary share.
  *
  * Written for someone opening a failed CI run in the middle of the night: what went
- * wrong is the first thing on the page, in red, in words; the charts come next. */
+ * wrong is the first thing on the page, in red, in words; what the diagnosis names
+ * and the dumps and profiles behind it come next, then the charts. */
 #ifndef LOADLAB_RUNPAGE_H
 #define LOADLAB_RUNPAGE_H
 
 #include <stddef.h>
 
 #include "runcharts.h"
+#include "runevidence.h"
 #include "runinfo.h"
 
 /* The run's outcome in words ("met expectations", "did not meet expectations",
@@ -29,10 +32,11 @@ char *runpage_time(const char *iso, char *buf, size_t buflen);
 const char *runpage_expected(const struct runinfo_gate *g);
 
 /* Writes the page to path. charts may be NULL (nothing drawn); chart_problem, when
- * not empty, says why charts are missing. index_href links back to the index.
- * Returns 0, or -1 with err filled when the file cannot be written. */
+ * not empty, says why charts are missing. evidence is what runevidence_write wrote
+ * beside the page (NULL: none). index_href links back to the index. Returns 0, or -1
+ * with err filled when the file cannot be written. */
 int runpage_write(const char *path, const struct runinfo *run, const struct runcharts *charts,
-                  const char *chart_problem, const char *index_href, const char *footer,
-                  char *err, size_t errlen);
+                  const char *chart_problem, const struct runevidence *evidence, const char *index_href,
+                  const char *footer, char *err, size_t errlen);
 
 #endif

@@ -1,8 +1,9 @@
-/* Tests for report (with runcharts, runpage and html, which it drives): a report
- * rendered from the fixture database with the real gnuplot, checked the way a person
- * would be let down by it — an SVG a browser cannot parse, a chart missing its
- * series or its fault shading, a link to nothing, a verdict table short of a gate —
- * and `loadlab report`'s exit codes. SVGs are checked with xmllint (libxml2-utils). */
+/* Tests for report (with runcharts, runevidence, runpage and html, which it drives):
+ * a report rendered from the fixture database with the real gnuplot, checked the way
+ * a person would be let down by it — an SVG a browser cannot parse, a chart missing
+ * its series or its fault shading, a link to nothing, a verdict table short of a
+ * gate, a diagnosis or evidence the page does not show or shows unescaped — and
+ * `loadlab report`'s exit codes. SVGs are checked with xmllint (libxml2-utils). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
+#include "evidence.h"
 #include "report.h"
 #include "report_fixture.h"
 #include "resultdb.h"
@@ -382,6 +386,234 @@ static void test_report_nothing_to_report(void **state)
     resultdb_close(db);
 }
 
+/* The part of html from the first occurrence of start up to the next end (or the
+ * end of the text), as a new string. */
+static char *section(const char *html, const char *start, const char *end)
+{
+    const char *from = strstr(html, start), *to;
+    if (!from)
+        fail_msg("no '%s' in the page", start);
+    to = strstr(from + strlen(start), end);
+    return to ? strndup(from, (size_t)(to - from)) : strdup(from);
+}
+
+static long long query_int(const char *sql)
+{
+    struct resultdb *db = resultdb_open(db_path, true, err, sizeof err);
+    sqlite3_stmt *st;
+    long long v;
+    assert_non_null(db);
+    assert_int_equal(sqlite3_prepare_v2(resultdb_handle(db), sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    resultdb_close(db);
+    return v;
+}
+
+static void test_report_run_page_shows_the_diagnosis_first(void **state)
+{
+    struct report_result res;
+    const char *select[] = {"2"};
+    char path[256], *page, *diagnosis;
+    (void)state;
+    setenv("LOADLAB_GNUPLOT", "/nonexistent/gnuplot", 1);  /* the charts are not what is looked at here */
+    render(select, 1, &res);
+    snprintf(path, sizeof path, "%s/run-%d/index.html", out_dir, REPORT_FIXTURE_EVIDENCE_RUN);
+    page = slurp(path);
+    assert_non_null(page);
+    /* Right under the verdict and the facts, before the gates and the charts. */
+    assert_true(strstr(page, "dl class=\"facts\"") < strstr(page, "<h2 id=\"diagnosis\">"));
+    assert_true(strstr(page, "<h2 id=\"diagnosis\">") < strstr(page, "<h2 id=\"evidence\">"));
+    assert_true(strstr(page, "<h2 id=\"evidence\">") < strstr(page, "<h2>Gates</h2>"));
+    diagnosis = section(page, "<h2 id=\"diagnosis\">", "<h2");
+    assert_non_null(strstr(diagnosis, "<span class=\"pill bad\">queue-full</span> in <code>worker_process_stalled"
+                                      "</code> &middot; from t=4.3s &middot; confidence 0.8"));
+    assert_non_null(strstr(diagnosis, "<p>the queue sat at capacity for 3.5s while requests were rejected</p>"));
+    assert_non_null(strstr(diagnosis, "<pre>orderd_queue_depth &gt;= 90% of capacity from t=4.3s\n"
+                                      "4 of 4 busy workers in worker_process_stalled\n</pre>"));
+    assert_null(strstr(diagnosis, "Not diagnosed"));
+    free(diagnosis);
+    free(page);
+}
+
+struct evidence_check {
+    const char *page, *run_dir;
+    size_t items;
+};
+
+/* Every stored item has its link, and the file it links to holds exactly its text. */
+static int check_evidence_file(void *user, const struct evidence_item *item, char *e, size_t elen)
+{
+    struct evidence_check *c = user;
+    char href[128], path[512], *text;
+    (void)e;
+    (void)elen;
+    snprintf(href, sizeof href, "href=\"evidence/%lld-%s.txt\"", (long long)item->id, item->kind);
+    if (!strstr(c->page, href))
+        fail_msg("the page has no %s", href);
+    snprintf(path, sizeof path, "%s/evidence/%lld-%s.txt", c->run_dir, (long long)item->id, item->kind);
+    text = slurp(path);
+    if (!text)
+        fail_msg("cannot read %s", path);
+    assert_int_equal(strlen(text), item->len);
+    assert_memory_equal(text, item->text, item->len);
+    free(text);
+    c->items++;
+    return 0;
+}
+
+static void test_report_run_page_links_every_evidence_item_to_its_text(void **state)
+{
+    struct report_result res;
+    const char *select[] = {"2"};
+    char run_dir[256], path[300], *page, *table, sql[128];
+    struct evidence_check check = {.run_dir = run_dir};
+    struct resultdb *db;
+    long long stored;
+    (void)state;
+    setenv("LOADLAB_GNUPLOT", "/nonexistent/gnuplot", 1);
+    render(select, 1, &res);
+    snprintf(run_dir, sizeof run_dir, "%s/run-%d", out_dir, REPORT_FIXTURE_EVIDENCE_RUN);
+    snprintf(path, sizeof path, "%s/index.html", run_dir);
+    page = slurp(path);
+    assert_non_null(page);
+    check.page = page;
+
+    /* One row per item (and the header). */
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM evidence WHERE run_id = %d", REPORT_FIXTURE_EVIDENCE_RUN);
+    stored = query_int(sql);
+    assert_true(stored > REPORT_FIXTURE_PERIODIC_DUMPS + 10);
+    table = section(page, "<table id=\"evidence-items\">", "</table>");
+    assert_int_equal(count(table, "<tr>"), stored + 1);
+    assert_int_equal(count(table, "<a href=\"evidence/"), stored);
+    free(table);
+
+    db = resultdb_open(db_path, true, err, sizeof err);
+    assert_non_null(db);
+    assert_int_equal(evidence_foreach(db, REPORT_FIXTURE_EVIDENCE_RUN, NULL, check_evidence_file, &check, err,
+                                      sizeof err), 0);
+    resultdb_close(db);
+    assert_int_equal(check.items, stored);
+    free(page);
+}
+
+static void test_report_run_page_shows_the_latest_snapshot_escaped(void **state)
+{
+    struct report_result res;
+    const char *select[] = {"2"};
+    char path[256], *page, *evidence;
+    (void)state;
+    setenv("LOADLAB_GNUPLOT", "/nonexistent/gnuplot", 1);
+    render(select, 1, &res);
+    snprintf(path, sizeof path, "%s/run-%d/index.html", out_dir, REPORT_FIXTURE_EVIDENCE_RUN);
+    page = slurp(path);
+    assert_non_null(page);
+    evidence = section(page, "<h2 id=\"evidence\">", "<table id=\"evidence-items\">");
+    assert_non_null(strstr(evidence, "<h3>Latest snapshot: end of steady state, t=8.50s</h3>"));
+    /* The dump and the three profiles, each in its own block. */
+    assert_int_equal(count(evidence, "<details><summary><b>"), 4);
+    assert_int_equal(count(evidence, "<pre>"), 4);
+    /* A '<' in the dump is text, not markup; the tabs that align it stay. */
+    assert_non_null(strstr(evidence, "frame &lt;unknown&gt; &amp; &quot;quoted&quot;"));
+    assert_null(strstr(page, REPORT_FIXTURE_ESCAPE_MARK));
+    assert_non_null(strstr(evidence, "#\t0x5600001000\tworker_process_stalled+0x10"));
+    /* The mid-run snapshot is only linked. */
+    assert_null(strstr(page, REPORT_FIXTURE_MIDRUN_MARK));
+    /* The heap profile is cut at 60 lines and says so. */
+    assert_non_null(strstr(evidence, "first 60 of 100 lines"));
+    assert_non_null(strstr(evidence, "@ heap site 59\n"));
+    assert_null(strstr(evidence, "@ heap site 60\n"));
+    free(evidence);
+    free(page);
+}
+
+static void test_report_run_pages_without_a_verdict_or_evidence_say_so(void **state)
+{
+    struct report_result res;
+    const char *select[] = {"1", "3"};
+    char path[256], *page;
+    (void)state;
+    setenv("LOADLAB_GNUPLOT", "/nonexistent/gnuplot", 1);
+    render(select, 2, &res);
+    snprintf(path, sizeof path, "%s/run-%d/index.html", out_dir, REPORT_FIXTURE_HEALTHY_RUN);
+    page = slurp(path);
+    assert_non_null(page);
+    assert_non_null(strstr(page, "<div class=\"finding ok\"><span class=\"pill ok\">No problem found</span>"
+                                 "<p class=\"muted small\">no evidence was captured for this run</p></div>"));
+    assert_non_null(strstr(page, "No evidence kept for this run"));
+    assert_null(strstr(page, "predates"));
+    free(page);
+    snprintf(path, sizeof path, "%s/run-3/index.html", out_dir);
+    page = slurp(path);
+    assert_non_null(page);
+    assert_non_null(strstr(page, "Not diagnosed. <code>loadlab diagnose 3</code>"));
+    assert_non_null(strstr(page, "No evidence kept for this run"));
+    free(page);
+    snprintf(path, sizeof path, "%s/run-3/evidence", out_dir);
+    assert_int_equal(access(path, F_OK), -1);  /* no empty folder either */
+}
+
+static void test_report_index_has_a_diagnosis_column_only_where_runs_were_diagnosed(void **state)
+{
+    struct report_result res;
+    char *index, *part;
+    (void)state;
+    setenv("LOADLAB_GNUPLOT", "/nonexistent/gnuplot", 1);
+    render(NULL, 0, &res);
+    index = slurp(res.index_path);
+    assert_non_null(index);
+    /* baseline (run 1 healthy) and queue-stall (run 2) have verdicts; crashy and the
+     * overhead scenarios none. */
+    assert_int_equal(count(index, "<th>diagnosis</th>"), 2);
+    part = section(index, "<h2 id=\"s-queue-stall\">", "<h2");
+    assert_non_null(strstr(part, "<td><a href=\"run-2/index.html#diagnosis\">queue-full in worker_process_stalled"
+                                 "</a></td></tr>"));
+    free(part);
+    part = section(index, "<h2 id=\"s-baseline\">", "<h2");
+    assert_int_equal(count(part, ">no problem found</a></td></tr>"), 1);
+    assert_int_equal(count(part, "<td class=\"muted\">not diagnosed</td></tr>"), 2);
+    free(part);
+    part = section(index, "<h2 id=\"s-crashy\">", "<h2");
+    assert_null(strstr(part, "diagnos"));
+    free(part);
+    free(index);
+}
+
+/* A database from before evidence and diagnoses (schema 1), opened read-only as the
+ * report opens it, so nothing upgrades it. */
+static void test_report_renders_a_schema_1_database(void **state)
+{
+    struct report_result res;
+    struct resultdb *db;
+    struct report_options opt = {.out_dir = out_dir};
+    char old[160], path[256], *page;
+    int64_t id;
+    (void)state;
+    snprintf(old, sizeof old, "%s/schema1.db", dir);
+    opt.db_path = old;
+    db = resultdb_open(old, false, err, sizeof err);
+    assert_non_null(db);
+    assert_int_equal(report_fixture_add_run(db, &report_fixture_runs[1], &id, err, sizeof err), 0);
+    assert_int_equal(sqlite3_exec(resultdb_handle(db), "DROP TABLE evidence; DROP TABLE diagnoses; DROP TABLE drills; "
+                                  "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+    resultdb_close(db);
+
+    setenv("LOADLAB_GNUPLOT", "/nonexistent/gnuplot", 1);
+    db = resultdb_open(old, true, err, sizeof err);
+    assert_non_null(db);
+    assert_int_equal(report_render(db, &opt, &res, err, sizeof err), 0);
+    resultdb_close(db);
+    snprintf(path, sizeof path, "%s/run-%lld/index.html", out_dir, (long long)id);
+    page = slurp(path);
+    assert_non_null(page);
+    assert_non_null(strstr(page, "Not diagnosed."));
+    assert_non_null(strstr(page, "No evidence kept for this run"));
+    assert_non_null(strstr(page, "(this database predates evidence capture)"));
+    free(page);
+    assert_int_equal(count_in_file(res.index_path, "diagnosis</th>"), 0);
+}
+
 static int run_cli(const char *args, const char *env)
 {
     const char *bin = getenv("LOADLAB_BIN") ? getenv("LOADLAB_BIN") : "build/loadlab";
@@ -434,6 +666,12 @@ int main(void)
         cmocka_unit_test_setup(test_report_markdown_has_one_row_per_gate, setup),
         cmocka_unit_test_setup(test_report_without_gnuplot_still_writes_pages, setup),
         cmocka_unit_test_setup(test_report_a_failing_gnuplot_is_reported_per_run, setup),
+        cmocka_unit_test_setup(test_report_run_page_shows_the_diagnosis_first, setup),
+        cmocka_unit_test_setup(test_report_run_page_links_every_evidence_item_to_its_text, setup),
+        cmocka_unit_test_setup(test_report_run_page_shows_the_latest_snapshot_escaped, setup),
+        cmocka_unit_test_setup(test_report_run_pages_without_a_verdict_or_evidence_say_so, setup),
+        cmocka_unit_test_setup(test_report_index_has_a_diagnosis_column_only_where_runs_were_diagnosed, setup),
+        cmocka_unit_test_setup(test_report_renders_a_schema_1_database, setup),
         cmocka_unit_test_setup(test_report_nothing_to_report, setup),
         cmocka_unit_test_setup(test_report_command_exit_codes, setup),
     };

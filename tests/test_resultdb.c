@@ -159,6 +159,19 @@ static void test_resultdb_refuses_foreign_and_newer_files(void **state)
     assert_null(resultdb_open(path, false, err, sizeof err));
 }
 
+static void test_resultdb_says_which_tables_exist(void **state)
+{
+    struct resultdb *db = resultdb_open(path, false, err, sizeof err);
+    (void)state;
+    assert_non_null(db);
+    assert_int_equal(resultdb_table_exists(db, "evidence", err, sizeof err), 1);
+    assert_int_equal(sqlite3_exec(resultdb_handle(db), "DROP TABLE evidence", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(resultdb_table_exists(db, "evidence", err, sizeof err), 0);
+    /* A view is not a table. */
+    assert_int_equal(resultdb_table_exists(db, "run_overview", err, sizeof err), 0);
+    resultdb_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -166,6 +179,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resultdb_gate_error_stored_as_null, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_closes_runs_left_by_dead_loadlab, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_refuses_foreign_and_newer_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resultdb_says_which_tables_exist, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,56 @@ static void test_runinfo_unjudged_run_keeps_the_scenario_thresholds(void **state
     assert_non_null(strstr(err, "no run 4242"));
 }
 
+static void test_runinfo_load_the_stored_diagnosis(void **state)
+{
+    bool missing;
+    struct runinfo *run = runinfo_load(db, REPORT_FIXTURE_EVIDENCE_RUN, &missing, err, sizeof err);
+    (void)state;
+    assert_non_null(run);
+    assert_int_equal(run->ndiagnoses, 1);
+    assert_string_equal(run->diagnoses[0].class_name, "queue-full");
+    assert_string_equal(run->diagnoses[0].culprit, "worker_process_stalled");
+    assert_true(run->diagnoses[0].started_at == 4.3);
+    assert_true(run->diagnoses[0].confidence == 0.8);
+    assert_non_null(strstr(run->diagnoses[0].evidence, "\n4 of 4 busy workers"));
+    assert_int_equal(strlen(run->diagnosed_at), strlen("2026-11-28T02:04:47.343Z"));
+    runinfo_free(run);
+
+    /* Healthy: one row of class none, with no culprit, start or confidence. */
+    run = runinfo_load(db, REPORT_FIXTURE_HEALTHY_RUN, &missing, err, sizeof err);
+    assert_non_null(run);
+    assert_int_equal(run->ndiagnoses, 1);
+    assert_string_equal(run->diagnoses[0].class_name, "none");
+    assert_string_equal(run->diagnoses[0].culprit, "");
+    assert_true(isnan(run->diagnoses[0].started_at) && isnan(run->diagnoses[0].confidence));
+    runinfo_free(run);
+
+    run = runinfo_load(db, 3, &missing, err, sizeof err);
+    assert_non_null(run);
+    assert_int_equal(run->ndiagnoses, 0);
+    runinfo_free(run);
+}
+
+static void test_runinfo_database_without_diagnoses(void **state)
+{
+    char old[160];
+    struct resultdb *odb;
+    struct runinfo *run;
+    int64_t id;
+    bool missing;
+    (void)state;
+    snprintf(old, sizeof old, "%s/schema1.db", dir);
+    odb = resultdb_open(old, false, err, sizeof err);
+    assert_non_null(odb);
+    assert_int_equal(report_fixture_add_run(odb, &report_fixture_runs[0], &id, err, sizeof err), 0);
+    assert_int_equal(sqlite3_exec(resultdb_handle(odb), "DROP TABLE diagnoses", NULL, NULL, NULL), SQLITE_OK);
+    run = runinfo_load(odb, id, &missing, err, sizeof err);
+    assert_non_null(run);
+    assert_int_equal(run->ndiagnoses, 0);
+    runinfo_free(run);
+    resultdb_close(odb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -155,6 +206,8 @@ int main(void)
         cmocka_unit_test(test_runinfo_select_in_an_empty_database),
         cmocka_unit_test(test_runinfo_load_a_judged_run),
         cmocka_unit_test(test_runinfo_unjudged_run_keeps_the_scenario_thresholds),
+        cmocka_unit_test(test_runinfo_load_the_stored_diagnosis),
+        cmocka_unit_test(test_runinfo_database_without_diagnoses),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

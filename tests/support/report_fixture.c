@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "diagnose.h"
+#include "evidence.h"
 #include "gate.h"
 
 #define TICK 0.25
@@ -203,6 +205,83 @@ int report_fixture_add_run(struct resultdb *db, const struct report_fixture_run 
     return resultdb_run_end(db, *run_id, "completed", NULL, met ? "met" : "unmet", STEADY_FROM, LAST_T, err, errlen);
 }
 
+/* A thread dump in orderd's layout: workers stuck in the stalled job, then a frame
+ * only this dump has. */
+static int store_dump(struct resultdb *db, int64_t run_id, double t, const char *reason, const char *extra_frame,
+                      char *err, size_t errlen)
+{
+    char text[1024];
+    int len = snprintf(text, sizeof text,
+                       "threads profile: total 8\n"
+                       "4 @ 0x5600001000 0x5600002000\n"
+                       "# labels: {\"role\":\"worker\", \"state\":\"busy\"}\n"
+                       "#\t0x5600001000\tworker_process_stalled+0x10\tservice/workers.c:90\n"
+                       "#\t0x5600002000\tworker_main+0x72\tservice/workers.c:133\n\n"
+                       "1 @ 0x5600003000\n"
+                       "#\t0x5600003000\t%s\t?:0\n", extra_frame);
+    return evidence_store_text(db, run_id, t, EVIDENCE_THREADS, reason, text, (size_t)len, err, errlen);
+}
+
+/* One snapshot: the dump, the three profiles and the answer key, as capture takes
+ * them. */
+static int store_snapshot(struct resultdb *db, int64_t run_id, double t, const char *reason, const char *frame,
+                          size_t heap_lines, char *err, size_t errlen)
+{
+    static const char mutex[] = "--- mutex:\ncycles/second=1000000000\nsampling period=1\n"
+                                "1200 3 @ 0x5600004000\n#\t0x5600004000\tqueue_push+0x20\tservice/queue.c:80\n";
+    static const char block[] = "--- contention:\ncycles/second=1000000000\n"
+                                "900000 12 @ 0x5600005000\n#\t0x5600005000\tqueue_pop+0x3e\tservice/queue.c:123\n";
+    static const char faults[] = "queue.stall on(50ms)\n";
+    char heap[8192];
+    size_t used = (size_t)snprintf(heap, sizeof heap, "heap profile: %zu: %zu [0: 0] @ heap/2\n", heap_lines - 1,
+                                   (heap_lines - 1) * 4096);
+
+    for (size_t i = 1; i < heap_lines && used < sizeof heap; i++)
+        used += (size_t)snprintf(heap + used, sizeof heap - used, "1: 4096 [0: 0] @ heap site %zu\n", i);
+    if (used >= sizeof heap) {
+        snprintf(err, errlen, "fixture heap profile too long");
+        return -1;
+    }
+    if (store_dump(db, run_id, t, reason, frame, err, errlen) < 0 ||
+        evidence_store_text(db, run_id, t, EVIDENCE_MUTEX, reason, mutex, sizeof mutex - 1, err, errlen) < 0 ||
+        evidence_store_text(db, run_id, t, EVIDENCE_BLOCK, reason, block, sizeof block - 1, err, errlen) < 0 ||
+        evidence_store_text(db, run_id, t, EVIDENCE_HEAP, reason, heap, used, err, errlen) < 0 ||
+        evidence_store_text(db, run_id, t, EVIDENCE_FAULTS, reason, faults, sizeof faults - 1, err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+int report_fixture_add_incident(struct resultdb *db, int64_t run_id, char *err, size_t errlen)
+{
+    static const char note[] = "instrument metrics -> profile at t=4.50s (queue full)\n";
+    struct diagnose_result verdict = {.run_id = run_id, .n = 1};
+    struct diagnose_finding *f = &verdict.findings[0];
+
+    for (int i = 0; i < REPORT_FIXTURE_PERIODIC_DUMPS; i++)
+        if (store_dump(db, run_id, 2.0 + i, EVIDENCE_PERIODIC, "epoll_wait", err, errlen) < 0)
+            return -1;
+    if (evidence_store_text(db, run_id, 4.5, EVIDENCE_NOTE, "trigger", note, sizeof note - 1, err, errlen) < 0 ||
+        store_snapshot(db, run_id, 5.0, "mid-run", REPORT_FIXTURE_MIDRUN_MARK, 3, err, errlen) < 0 ||
+        store_snapshot(db, run_id, 8.5, "end of steady state", REPORT_FIXTURE_ESCAPE_MARK, REPORT_FIXTURE_HEAP_LINES,
+                       err, errlen) < 0)
+        return -1;
+    snprintf(f->class_name, sizeof f->class_name, "queue-full");
+    snprintf(f->culprit, sizeof f->culprit, "worker_process_stalled");
+    f->started_at = 4.3;
+    f->confidence = 0.8;
+    snprintf(f->summary, sizeof f->summary, "the queue sat at capacity for 3.5s while requests were rejected");
+    snprintf(f->evidence, sizeof f->evidence, "orderd_queue_depth >= 90%% of capacity from t=4.3s\n"
+                                              "4 of 4 busy workers in worker_process_stalled\n");
+    return diagnose_store(db, &verdict, err, errlen);
+}
+
+int report_fixture_add_healthy_verdict(struct resultdb *db, int64_t run_id, char *err, size_t errlen)
+{
+    struct diagnose_result verdict = {.run_id = run_id};
+    snprintf(verdict.notes, sizeof verdict.notes, "no evidence was captured for this run");
+    return diagnose_store(db, &verdict, err, errlen);
+}
+
 int report_fixture_build(const char *path, char *err, size_t errlen)
 {
     struct resultdb *db;
@@ -215,6 +294,9 @@ int report_fixture_build(const char *path, char *err, size_t errlen)
         return -1;
     for (size_t i = 0; i < REPORT_FIXTURE_RUNS && rc == 0; i++)
         rc = report_fixture_add_run(db, &report_fixture_runs[i], &id, err, errlen);
+    if (rc == 0 && (report_fixture_add_incident(db, REPORT_FIXTURE_EVIDENCE_RUN, err, errlen) < 0 ||
+                    report_fixture_add_healthy_verdict(db, REPORT_FIXTURE_HEALTHY_RUN, err, errlen) < 0))
+        rc = -1;
     resultdb_close(db);
     return rc;
 }

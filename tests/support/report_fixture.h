@@ -33,9 +33,32 @@ extern const struct report_fixture_run report_fixture_runs[REPORT_FIXTURE_RUNS];
 int report_fixture_add_run(struct resultdb *db, const struct report_fixture_run *spec, int64_t *run_id,
                            char *err, size_t errlen);
 
+/* The incident records report_fixture_build adds. Run REPORT_FIXTURE_EVIDENCE_RUN
+ * (queue-stall) has evidence — REPORT_FIXTURE_PERIODIC_DUMPS periodic thread dumps,
+ * a "mid-run" snapshot whose thread dump alone holds REPORT_FIXTURE_MIDRUN_MARK, a
+ * note, and an "end of steady state" snapshot whose thread dump holds
+ * REPORT_FIXTURE_ESCAPE_MARK and whose heap profile is REPORT_FIXTURE_HEAP_LINES
+ * lines long — and is diagnosed queue-full in worker_process_stalled from t=4.3s,
+ * confidence 0.8. Run REPORT_FIXTURE_HEALTHY_RUN (baseline v1) is diagnosed
+ * healthy. The other runs have neither. */
+#define REPORT_FIXTURE_EVIDENCE_RUN 2
+#define REPORT_FIXTURE_HEALTHY_RUN 1
+#define REPORT_FIXTURE_PERIODIC_DUMPS 6
+#define REPORT_FIXTURE_MIDRUN_MARK "mid_run_only_frame"
+#define REPORT_FIXTURE_ESCAPE_MARK "frame <unknown> & \"quoted\""
+#define REPORT_FIXTURE_HEAP_LINES 100
+
+/* Stores the evidence and the diagnosis described above for run_id. Returns 0, or -1
+ * with err filled. */
+int report_fixture_add_incident(struct resultdb *db, int64_t run_id, char *err, size_t errlen);
+
+/* Stores a healthy verdict (class none) for run_id. Returns 0, or -1 with err. */
+int report_fixture_add_healthy_verdict(struct resultdb *db, int64_t run_id, char *err, size_t errlen);
+
 /* Creates the database at path with report_fixture_runs: baseline v1, v2, v3 (v3 a
  * throughput regression that fails its gate), queue-stall (met, one fault phase), a
- * crashed run, and overhead-off / overhead-profile twice each. Returns 0, or -1. */
+ * crashed run, and overhead-off / overhead-profile twice each; and the incident
+ * records above. Returns 0, or -1. */
 int report_fixture_build(const char *path, char *err, size_t errlen);
 
 /* Gates a fixture run judged (0 for a crashed one). */
