@@ -250,20 +250,20 @@ static enum metrics_route route(struct api *api, const struct httpserver_request
 {
     const char *rest;
     size_t rest_len;
-    bool get = req->method == HTTPSERVER_GET;
+    bool get = req->method == HTTPSERVER_GET || req->method == HTTPSERVER_HEAD;
 
     if (path_is(req, "/api/products")) {
         if (get)
             products_list(api, req, r);
         else
-            reply_method_not_allowed(r, "GET");
+            reply_method_not_allowed(r, "GET, HEAD");
         return METRICS_ROUTE_PRODUCTS_LIST;
     }
     if (path_under(req, "/api/products/", &rest, &rest_len)) {
         if (get)
             product_get(api, rest, rest_len, r);
         else
-            reply_method_not_allowed(r, "GET");
+            reply_method_not_allowed(r, "GET, HEAD");
         return METRICS_ROUTE_PRODUCT_GET;
     }
     if (path_is(req, "/api/orders")) {
@@ -277,7 +277,7 @@ static enum metrics_route route(struct api *api, const struct httpserver_request
         if (get)
             order_get(api, rest, rest_len, r);
         else
-            reply_method_not_allowed(r, "GET");
+            reply_method_not_allowed(r, "GET, HEAD");
         return METRICS_ROUTE_ORDER_GET;
     }
     reply_error(r, 404, "no such route", NULL);

@@ -206,8 +206,9 @@ static void response_reset(struct httpserver_response *r)
     r->failed = false;
 }
 
-/* Serializes the reply into the connection's output. */
-static void conn_emit(struct conn *c, bool keep_alive)
+/* Serializes the reply into the connection's output; a reply to HEAD carries the
+ * headers of the body it would have sent, and no body. */
+static void conn_emit(struct conn *c, bool keep_alive, bool head_only)
 {
     struct httpserver_response *r = &c->resp;
     char head[512];
@@ -231,7 +232,8 @@ static void conn_emit(struct conn *c, bool keep_alive)
     buf_append(&c->out, head, (size_t)n);
     buf_append(&c->out, r->extra, r->extra_len);
     buf_append(&c->out, "\r\n", 2);
-    buf_append(&c->out, r->body.data, r->body.len);
+    if (!head_only)
+        buf_append(&c->out, r->body.data, r->body.len);
     if (!keep_alive)
         c->close_after_write = true;
 }
@@ -401,7 +403,7 @@ static int on_message_complete(http_parser *p)
     }
     response_reset(&c->resp);
     c->thread->server->cfg.handler(&req, &c->resp, c->thread->server->cfg.user);
-    conn_emit(c, http_should_keep_alive(p) && !c->close_after_write);
+    conn_emit(c, http_should_keep_alive(p) && !c->close_after_write, p->method == HTTP_HEAD);
     return 0;
 }
 
@@ -420,7 +422,7 @@ static void early_reply(struct conn *c, int status)
                           http_errno_description(HTTP_PARSER_ERRNO(&c->parser)));
     else
         httpserver_printf(&c->resp, "{\"error\":\"internal error\"}\n");
-    conn_emit(c, false);
+    conn_emit(c, false, false);
 }
 
 static void on_write(evutil_socket_t fd, short what, void *arg);

@@ -3,7 +3,10 @@
 #include "http_client.h"
 #include "orderd_proc.h"
 
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -43,6 +46,8 @@ static json_t *parse(const struct http_result *r)
     return j;
 }
 
+static size_t raw_exchange(int port, const char *request, char *buf, size_t len);
+
 static void test_orderd_product_routes(void **state)
 {
     (void)state;
@@ -62,6 +67,26 @@ static void test_orderd_product_routes(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "id")), 11);
     json_decref(j);
     http_client_free(&r);
+
+    /* HEAD: the headers of the GET, with no body. */
+    r = orderd_proc_call(&shared, false, "HEAD", "/api/products/7", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body_len, 0);
+    char length[16];
+    assert_non_null(http_client_header(&r, "Content-Length", length, sizeof length));
+    assert_true(atoi(length) > 20);
+    http_client_free(&r);
+    /* On one connection, a pipelined GET after a HEAD is answered right after the HEAD's
+     * headers: no body was sent for the HEAD to shift it. */
+    char wire[4096];
+    size_t got = raw_exchange(shared.public_port,
+                              "HEAD /api/products/7 HTTP/1.1\r\nHost: t\r\n\r\n"
+                              "GET /api/products/8 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                              wire, sizeof wire);
+    const char *end_of_head = strstr(wire, "\r\n\r\n");
+    assert_true(got > 0 && end_of_head);
+    assert_memory_equal(end_of_head + 4, "HTTP/1.1 200 OK\r\n", 17);
+    assert_non_null(strstr(end_of_head, "\"id\":8"));
 
     static const struct { const char *method, *path; long status; } cases[] = {
         {"GET", "/api/products/0", 400}, {"GET", "/api/products/abc", 400},
@@ -83,6 +108,28 @@ static void test_orderd_product_routes(void **state)
         }
         http_client_free(&r);
     }
+}
+
+/* Sends request on a new connection to port and reads until the server closes it.
+ * Returns the bytes read into buf (NUL-terminated). */
+static size_t raw_exchange(int port, const char *request, char *buf, size_t len)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    struct timeval tv = {5, 0};
+    size_t got = 0;
+    ssize_t n;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    assert_int_equal(write(fd, request, strlen(request)), (ssize_t)strlen(request));
+    while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
+        got += (size_t)n;
+    buf[got] = '\0';
+    close(fd);
+    return got;
 }
 
 /* Polls an order until it is finished. Returns its final JSON (caller decrefs). */
