@@ -455,6 +455,23 @@ static void cell_diagnosis(FILE *f, const struct row *r)
     fputs("</a></td>", f);
 }
 
+/* The cells every runs table shares, from the run link to the gates off expectation
+ * (the caller has opened the link's <td>). */
+static void write_run_cells(FILE *f, const struct row *r)
+{
+    write_run_link(f, r->id);
+    fputs("</td><td>", f);
+    html_escape(f, r->label);
+    fputs("</td><td>", f);
+    html_escape(f, r->started_at);
+    fputs("</td><td>", f);
+    html_pill(f, r->css, r->outcome);
+    fputs("</td>", f);
+    cell_number(f, r->throughput, "%.0f", 1);
+    cell_number(f, r->p99, "%.3gms", 1e3);
+    cell_gates(f, r);
+}
+
 static void write_scenario(FILE *f, const struct state *s, const struct scenario_entry *e)
 {
     const struct runinfo *run = e->latest;
@@ -510,17 +527,7 @@ static void write_scenario(FILE *f, const struct state *s, const struct scenario
     for (size_t i = e->nrows; i-- > 0;) {
         const struct row *r = &e->rows[i];
         fputs("<tr><td>", f);
-        write_run_link(f, r->id);
-        fputs("</td><td>", f);
-        html_escape(f, r->label);
-        fputs("</td><td>", f);
-        html_escape(f, r->started_at);
-        fputs("</td><td>", f);
-        html_pill(f, r->css, r->outcome);
-        fputs("</td>", f);
-        cell_number(f, r->throughput, "%.0f", 1);
-        cell_number(f, r->p99, "%.3gms", 1e3);
-        cell_gates(f, r);
+        write_run_cells(f, r);
         if (diagnosed)
             cell_diagnosis(f, r);
         fputs("</tr>\n", f);
@@ -628,17 +635,7 @@ static int write_index(struct state *s, char *err, size_t errlen)
         fputs("\">", f);
         html_escape(f, e->name);
         fputs("</a></td><td>", f);
-        write_run_link(f, r->id);
-        fputs("</td><td>", f);
-        html_escape(f, r->label);
-        fputs("</td><td>", f);
-        html_escape(f, r->started_at);
-        fputs("</td><td>", f);
-        html_pill(f, r->css, r->outcome);
-        fputs("</td>", f);
-        cell_number(f, r->throughput, "%.0f", 1);
-        cell_number(f, r->p99, "%.3gms", 1e3);
-        cell_gates(f, r);
+        write_run_cells(f, r);
         fputs("</tr>\n", f);
     }
     fputs("</table>\n", f);
