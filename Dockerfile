@@ -4,7 +4,7 @@
 #   docker build --target loadlab -t loadlab-driver  .
 #
 # docker-compose.yml builds both; docs/docker.md explains the stack.
-# The build stage installs the build packages of scripts/deps.sh (tests/test_compose.sh
+# The build stage installs the build packages of scripts/deps.sh (tests/integration/test_compose.sh
 # fails if the two lists drift apart); the runtime stages install only the shared
 # libraries the binaries link and, for loadlab, the tools it runs (wrk, gnuplot).
 

@@ -31,14 +31,18 @@ endif
 SANFLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer,)
 CFLAGS   ?= $(OPT)
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS) $(SANFLAGS) \
-              -fno-omit-frame-pointer -Icommon -Iservice -Iharness -Itests/support $(PKG_CFLAGS) -MMD -MP
+              -fno-omit-frame-pointer $(PKG_CFLAGS) -MMD -MP
+# Each program sees only its own headers and common/; only the tests see both.
+SERVICE_INC := -Icommon -Iservice
+HARNESS_INC := -Icommon -Iharness
+TEST_INC    := -Icommon -Iservice -Iharness -Itests/support
 ALL_LDFLAGS := -pthread -rdynamic $(SANFLAGS) $(LDFLAGS)
 LIBS     := $(PKG_LIBS) -lhttp_parser -lm
 
 COMMON_SRC  := $(wildcard common/*.c)
 SERVICE_SRC := $(filter-out service/main.c,$(wildcard service/*.c))
-HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c))
-TEST_SRC    := $(wildcard tests/test_*.c)
+HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*/*.c))
+TEST_SRC    := $(wildcard tests/unit/test_*.c tests/integration/test_*.c)
 SUPPORT_SRC := $(wildcard tests/support/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -54,9 +58,18 @@ all: $(BUILD)/orderd $(if $(wildcard harness/main.c),$(BUILD)/loadlab)
 deps:
 	@scripts/deps.sh
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/common/%.o: common/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -Icommon -c $< -o $@
+$(BUILD)/obj/service/%.o: service/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SERVICE_INC) -c $< -o $@
+$(BUILD)/obj/harness/%.o: harness/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(HARNESS_INC) -c $< -o $@
+$(BUILD)/obj/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(TEST_INC) -c $< -o $@
 
 $(BUILD)/libcommon.a: $(COMMON_OBJ)
 	rm -f $@ && ar rcs $@ $^

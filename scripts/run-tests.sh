@@ -13,15 +13,15 @@ if [ $# -gt 0 ]; then
   tests=("$@")
 else
   tests=()
-  for t in "$BUILD"/tests/test_*; do
+  for t in "$BUILD"/tests/unit/test_* "$BUILD"/tests/integration/test_*; do
     case "$t" in *.d|*.o) continue ;; esac
     [ -x "$t" ] && tests+=("$t")
   done
-  for t in tests/test_*.sh; do [ -f "$t" ] && tests+=("$t"); done
+  for t in tests/unit/test_*.sh tests/integration/test_*.sh; do [ -f "$t" ] && tests+=("$t"); done
 fi
 passed=0; failed=0; failed_names=()
 for t in "${tests[@]}"; do
-  [ -e "$t" ] || t="$BUILD/tests/$t"
+  [ -e "$t" ] || t=$(ls "$BUILD"/tests/*/"$t" 2>/dev/null | head -n 1)
   echo "=== $(basename "$t")"
   start=$(date +%s)
   case "$t" in *.sh) cmd=(bash "$t") ;; *) cmd=("$t") ;; esac

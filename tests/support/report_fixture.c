@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "diagnose.h"
-#include "evidence.h"
-#include "gate.h"
+#include "diagnose/diagnose.h"
+#include "store/evidence.h"
+#include "judge/gate.h"
 
 #define TICK 0.25
 #define LAST_T 10.0

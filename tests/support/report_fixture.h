@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "resultdb.h"
+#include "store/resultdb.h"
 
 struct report_fixture_run {
     const char *scenario, *label;

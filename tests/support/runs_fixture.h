@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "resultdb.h"
+#include "store/resultdb.h"
 
 /* Records a completed run of scenario under label whose measured wrk result had the
  * given throughput (req/s over 2 s) and p99 (seconds), with params as the run's

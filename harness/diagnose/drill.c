@@ -1,0 +1,883 @@
+/* drill: training drills. See drill.h.
+ *
+ * The drill is the one place that knows which fault is which class and culprit (the
+ * README's fault table): it is the instructor's answer key, kept away from the
+ * diagnosis. The run itself is an ordinary runner run with a hook that prints the
+ * intro once the service is up, reads answers between scrapes without blocking, and
+ * ends the load once the trainee has answered. */
+#include "diagnose/drill.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <poll.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "run/capture.h"
+#include "output/history.h"
+#include "run/runner.h"
+#include "run/scenario.h"
+#include "units.h"
+
+/* Every drill runs the same service, so its command line (in /debug/vars) says
+ * nothing about the fault: four workers keep up with the shop mix, and orders alone
+ * fill the queue (which queue.block needs to show). */
+#define DRILL_SERVICE "${ORDERD_BIN:-build/orderd} --workers 4 --queue-capacity 64 --payment-latency 10ms " \
+                      "--io-threads 2 --log-level warn"
+#define WARMUP_S 2
+/* A fault that starts late does so between these, and is given this long to show. */
+#define LATE_FROM_S 5
+#define LATE_SPAN_S 11
+#define SHOW_S 6
+#define SCENARIO_TEXT_MAX 4096
+
+static const struct {
+    const char *fault, *term, *class_name, *culprit;
+} fault_table[] = {
+    {"leak.threads", "5%on", "thread-leak", "leak_notifier_wait"},
+    {"leak.memory", "on(4096)", "memory-leak", "leak_memory_retain"},
+    {"lock.cache", "on(200us)", "lock-contention", "cache_get_global"},
+    {"queue.stall", "on(50ms)", "queue-full", "worker_process_stalled"},
+    {"queue.block", "on", "blocked-producer", "queue_push_blocking"},
+    {"slow", "on(3ms)", "cpu-slowdown", "request_burn_cpu"},
+};
+#define NFAULTS (sizeof fault_table / sizeof fault_table[0])
+#define QUEUE_BLOCK 4
+
+static int fault_index(const char *name)
+{
+    for (size_t i = 0; i < NFAULTS; i++)
+        if (strcmp(fault_table[i].fault, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* splitmix64: small, and the same sequence for a seed on every machine. */
+static uint64_t next_random(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void plan_add(struct drill_plan *p, int fault, int64_t at_ns)
+{
+    struct drill_fault *f = &p->faults[p->nfaults++];
+    snprintf(f->name, sizeof f->name, "%s", fault_table[fault].fault);
+    snprintf(f->term, sizeof f->term, "%s", fault_table[fault].term);
+    f->at_ns = at_ns;
+}
+
+int drill_plan_make(const char *fault, int level, uint64_t seed, struct drill_plan *out, char *err, size_t errlen)
+{
+    uint64_t rng = seed;
+    int first = -1, second;
+    int64_t late;
+
+    memset(out, 0, sizeof *out);
+    out->level = level;
+    out->seed = seed;
+    if (level != 1 && level != 2) {
+        snprintf(err, errlen, "level must be 1 or 2");
+        return -1;
+    }
+    if (fault && strcmp(fault, "random") != 0 && strcmp(fault, "none") != 0 && (first = fault_index(fault)) < 0) {
+        snprintf(err, errlen, "unknown fault '%s' (leak.threads, leak.memory, lock.cache, queue.stall, queue.block, "
+                              "slow, random or none)", fault);
+        return -1;
+    }
+    if (fault && strcmp(fault, "none") == 0)
+        return 0;
+    late = (int64_t)(LATE_FROM_S + next_random(&rng) % LATE_SPAN_S) * 1000000000LL;
+    if (first < 0) {
+        /* Level 1 draws "nothing wrong" as often as any one fault: detection is a skill. */
+        uint64_t pick = next_random(&rng) % (level == 1 ? NFAULTS + 1 : NFAULTS);
+        if (pick == NFAULTS)
+            return 0;
+        first = (int)pick;
+    }
+    if (level == 1) {
+        plan_add(out, first, 0);
+        return 0;
+    }
+    if (next_random(&rng) % 3 == 0) {
+        /* One fault, starting late — unless it is queue.block, which the queue must be
+         * full to show: the orders load fills it from the start, so it starts then. */
+        plan_add(out, first, first == QUEUE_BLOCK ? 0 : late);
+        return 0;
+    }
+    second = (int)(next_random(&rng) % (NFAULTS - 1));
+    if (second >= first)
+        second++;
+    if (second == QUEUE_BLOCK) {
+        second = first;
+        first = QUEUE_BLOCK;
+    }
+    plan_add(out, first, 0);
+    plan_add(out, second, next_random(&rng) % 2 ? late : 0);
+    return 0;
+}
+
+static bool plan_has(const struct drill_plan *p, const char *fault)
+{
+    for (size_t i = 0; i < p->nfaults; i++)
+        if (strcmp(p->faults[i].name, fault) == 0)
+            return true;
+    return false;
+}
+
+/* The scenario a plan runs as. Returns 0, or -1 when buf is too small. */
+static int scenario_text(const struct drill_plan *p, const char *scripts_dir, int64_t time_limit_ns, char *buf,
+                         size_t len)
+{
+    size_t used = 0;
+    int n;
+    bool orders = plan_has(p, "queue.block");
+
+#define EMIT(...)                                                                          \
+    do {                                                                                   \
+        n = snprintf(buf + used, len - used, __VA_ARGS__);                                 \
+        if (n < 0 || (size_t)n >= len - used)                                              \
+            return -1;                                                                     \
+        used += (size_t)n;                                                                 \
+    } while (0)
+
+    EMIT("[scenario]\nname = drill\ndescription = A training drill: what is wrong is for the trainee to find.\n"
+         "duration = %llds\nwarmup = %ds\nsample_interval = 250ms\n\n[service]\ncommand = %s\n",
+         (long long)(time_limit_ns / 1000000000 - WARMUP_S), WARMUP_S, DRILL_SERVICE);
+    for (size_t i = 0, k = 0; i < p->nfaults; i++)
+        if (p->faults[i].at_ns == 0)
+            EMIT("%s%s=%s", k++ ? ", " : "fault = ", p->faults[i].name, p->faults[i].term);
+    EMIT("\n\n[load]\nconnections = %d\nscript = %s/%s\ntimeout = 5s\n", orders ? 8 : 6, scripts_dir,
+         orders ? "orders.lua" : "mix.lua");
+    for (size_t i = 0; i < p->nfaults; i++)
+        if (p->faults[i].at_ns > 0)
+            EMIT("\n[phase.late%zu]\nat = %llds\nfault = %s=%s\n", i, (long long)(p->faults[i].at_ns / 1000000000),
+                 p->faults[i].name, p->faults[i].term);
+#undef EMIT
+    return 0;
+}
+
+/* ---- answers ------------------------------------------------------------------ */
+
+static bool valid_function(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= sizeof ((struct drill_problem *)0)->culprit || isdigit((unsigned char)s[0]))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '.' && s[i] != ':')
+            return false;
+    return true;
+}
+
+static bool is_healthy_word(const char *s)
+{
+    return strcasecmp(s, "healthy") == 0 || strcasecmp(s, "none") == 0 || strcasecmp(s, "nothing") == 0;
+}
+
+/* Cuts the next token out of *cursor at any of delims (the strtok family is banned:
+ * this one keeps its place in the caller's variable). NULL when none is left. */
+static char *next_token(char **cursor, const char *delims)
+{
+    char *start = *cursor + strspn(*cursor, delims), *end;
+    if (!*start)
+        return NULL;
+    end = start + strcspn(start, delims);
+    *cursor = *end ? end + 1 : end;
+    *end = '\0';
+    return start;
+}
+
+/* One problem: "class=C culprit=F" in any order, words separated by blanks. */
+static int parse_problem(char *text, struct drill_problem *p, char *err, size_t errlen)
+{
+    char *cursor = text;
+    memset(p, 0, sizeof *p);
+    for (char *word; (word = next_token(&cursor, " \t"));) {
+        char *eq = strchr(word, '=');
+        if (!eq) {
+            snprintf(err, errlen, "'%.60s' is not key=value (class=CLASS culprit=FUNCTION)", word);
+            return -1;
+        }
+        *eq++ = '\0';
+        if (strcmp(word, "class") == 0) {
+            if (!diagnose_class_valid(eq)) {
+                snprintf(err, errlen, "'%.40s' is not a class (thread-leak, memory-leak, lock-contention, "
+                                      "queue-full, blocked-producer, cpu-slowdown)", eq);
+                return -1;
+            }
+            snprintf(p->class_name, sizeof p->class_name, "%s", eq);
+        } else if (strcmp(word, "culprit") == 0) {
+            if (!valid_function(eq)) {
+                snprintf(err, errlen, "'%.60s' is not a function name", eq);
+                return -1;
+            }
+            snprintf(p->culprit, sizeof p->culprit, "%s", eq);
+        } else {
+            snprintf(err, errlen, "unknown key '%.30s' (class, culprit)", word);
+            return -1;
+        }
+    }
+    if (!p->class_name[0]) {
+        snprintf(err, errlen, "each problem needs class=CLASS");
+        return -1;
+    }
+    return 0;
+}
+
+int drill_answer_parse(const char *text, struct drill_answer *out, char *err, size_t errlen)
+{
+    char buf[DRILL_MAX_ANSWER_TEXT + 1], *cursor, *trimmed, *part;
+    size_t len = strlen(text);
+
+    memset(out, 0, sizeof *out);
+    if (len > DRILL_MAX_ANSWER_TEXT) {
+        snprintf(err, errlen, "answer longer than %d characters", DRILL_MAX_ANSWER_TEXT);
+        return -1;
+    }
+    memcpy(buf, text, len + 1);
+    trimmed = buf + strspn(buf, " \t\r\n");
+    for (size_t n = strlen(trimmed); n && isspace((unsigned char)trimmed[n - 1]); n--)
+        trimmed[n - 1] = '\0';
+    if (is_healthy_word(trimmed))
+        return 0;
+    if (!*trimmed) {
+        snprintf(err, errlen, "empty answer (\"healthy\", or class=CLASS culprit=FUNCTION)");
+        return -1;
+    }
+    for (cursor = trimmed; (part = next_token(&cursor, ";"));) {
+        if (strspn(part, " \t") == strlen(part))
+            continue;
+        if (out->n == DRILL_MAX_ANSWERS) {
+            snprintf(err, errlen, "at most %d problems in one answer", DRILL_MAX_ANSWERS);
+            return -1;
+        }
+        if (parse_problem(part, &out->problems[out->n], err, errlen) < 0)
+            return -1;
+        out->n++;
+    }
+    return 0;
+}
+
+char *drill_answer_format(const struct drill_answer *a, char *buf, size_t buflen)
+{
+    size_t used = 0;
+    if (!a->n) {
+        snprintf(buf, buflen, "healthy");
+        return buf;
+    }
+    buf[0] = '\0';
+    for (size_t i = 0; i < a->n && used < buflen; i++) {
+        int n = snprintf(buf + used, buflen - used, "%sclass=%s%s%s", i ? "; " : "", a->problems[i].class_name,
+                         a->problems[i].culprit[0] ? " culprit=" : "", a->problems[i].culprit);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+    return buf;
+}
+
+int drill_truth_load(struct resultdb *rdb, int64_t run_id, struct drill_truth *out, char *err, size_t errlen)
+{
+    sqlite3 *db = resultdb_handle(rdb);
+    sqlite3_stmt *st;
+    int step;
+
+    memset(out, 0, sizeof *out);
+    if (sqlite3_prepare_v2(db, "SELECT fault, term, min(on_at) FROM phases WHERE run_id = ? AND term <> 'off' "
+                               "GROUP BY fault ORDER BY min(on_at), fault", -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "results database: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, run_id);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW && out->n < DRILL_MAX_TRUTH) {
+        int k = fault_index((const char *)sqlite3_column_text(st, 0));
+        if (k < 0)
+            continue;
+        snprintf(out->items[out->n].fault, sizeof out->items[out->n].fault, "%s", fault_table[k].fault);
+        snprintf(out->items[out->n].term, sizeof out->items[out->n].term, "%s", (const char *)sqlite3_column_text(st, 1));
+        out->items[out->n].at = sqlite3_column_double(st, 2);
+        out->items[out->n].class_name = fault_table[k].class_name;
+        out->items[out->n].culprit = fault_table[k].culprit;
+        out->n++;
+    }
+    sqlite3_finalize(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        snprintf(err, errlen, "results database: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    return 0;
+}
+
+void drill_score_answer(const struct drill_truth *truth, const struct drill_answer *answer, struct drill_score *out)
+{
+    double classes, culprits;
+
+    memset(out, 0, sizeof *out);
+    out->problems = (int)truth->n;
+    out->detected = (answer->n > 0) == (truth->n > 0);
+    for (size_t i = 0; i < truth->n; i++) {
+        bool cls = false, cul = false;
+        for (size_t j = 0; j < answer->n; j++) {
+            cls = cls || strcmp(answer->problems[j].class_name, truth->items[i].class_name) == 0;
+            cul = cul || strcmp(answer->problems[j].culprit, truth->items[i].culprit) == 0;
+        }
+        out->classes_right += cls;
+        out->culprits_right += cul;
+    }
+    for (size_t j = 0; j < answer->n; j++) {
+        bool there = false;
+        for (size_t i = 0; i < truth->n; i++)
+            there = there || strcmp(answer->problems[j].class_name, truth->items[i].class_name) == 0;
+        out->extra += !there;
+    }
+    if (!truth->n) {
+        out->score = out->detected ? 100 : 0;
+        return;
+    }
+    if (!out->detected)
+        return;
+    classes = fmax(0, out->classes_right - 0.5 * out->extra) / truth->n;
+    culprits = (double)out->culprits_right / truth->n;
+    out->score = 100.0 * (1 + classes + culprits) / 3;
+}
+
+/* ---- the prompt ------------------------------------------------------------------ */
+
+enum ask { ASK_WRONG, ASK_CLASS, ASK_CULPRIT, ASK_MORE, ASK_DONE };
+
+struct prompt {
+    enum ask state;
+    struct drill_answer answer;
+    char line[DRILL_MAX_ANSWER_TEXT + 2];
+    size_t len;
+    bool overlong, eof, echo;
+};
+
+static void ask(FILE *out, enum ask state)
+{
+    switch (state) {
+    case ASK_WRONG:
+        fputs("Is something wrong? [y/n, or a whole answer: class=CLASS culprit=FUNCTION; ...] ", out);
+        break;
+    case ASK_CLASS:
+        fputs("Which class (thread-leak memory-leak lock-contention queue-full blocked-producer cpu-slowdown)? ", out);
+        break;
+    case ASK_CULPRIT:
+        fputs("Which function is the culprit ('?' if you cannot tell)? ", out);
+        break;
+    case ASK_MORE:
+        fputs("Another problem? [y/n] ", out);
+        break;
+    case ASK_DONE:
+        break;
+    }
+    fflush(out);
+}
+
+static bool yes(const char *s) { return strcasecmp(s, "y") == 0 || strcasecmp(s, "yes") == 0; }
+static bool no(const char *s) { return strcasecmp(s, "n") == 0 || strcasecmp(s, "no") == 0; }
+
+static void handle_line(struct prompt *p, char *line, FILE *out)
+{
+    char err[256];
+    struct drill_problem *cur = &p->answer.problems[p->answer.n];
+
+    line += strspn(line, " \t");
+    for (size_t n = strlen(line); n && isspace((unsigned char)line[n - 1]); n--)
+        line[n - 1] = '\0';
+    if (p->echo)
+        fprintf(out, "%s\n", line);
+    switch (p->state) {
+    case ASK_WRONG:
+        if (strstr(line, "class=") || is_healthy_word(line)) {
+            if (drill_answer_parse(line, &p->answer, err, sizeof err) == 0) {
+                p->state = ASK_DONE;
+                return;
+            }
+            fprintf(out, "  %s\n", err);
+        } else if (no(line)) {
+            p->state = ASK_DONE;
+            return;
+        } else if (yes(line)) {
+            p->state = ASK_CLASS;
+        }
+        break;
+    case ASK_CLASS:
+        if (diagnose_class_valid(line)) {
+            memset(cur, 0, sizeof *cur);
+            snprintf(cur->class_name, sizeof cur->class_name, "%s", line);
+            p->state = ASK_CULPRIT;
+        } else if (*line) {
+            fprintf(out, "  '%.40s' is not one of the classes\n", line);
+        }
+        break;
+    case ASK_CULPRIT:
+        if (strcmp(line, "?") == 0 || valid_function(line)) {
+            if (strcmp(line, "?") != 0)
+                snprintf(cur->culprit, sizeof cur->culprit, "%s", line);
+            p->answer.n++;
+            p->state = p->answer.n < DRILL_MAX_ANSWERS ? ASK_MORE : ASK_DONE;
+        } else if (*line) {
+            fprintf(out, "  '%.60s' is not a function name\n", line);
+        }
+        break;
+    case ASK_MORE:
+        if (yes(line))
+            p->state = ASK_CLASS;
+        else if (no(line))
+            p->state = ASK_DONE;
+        break;
+    case ASK_DONE:
+        return;
+    }
+    if (p->state == ASK_DONE)
+        return;
+    ask(out, p->state);
+}
+
+/* Reads what has arrived on fd (waiting up to timeout_ms) and handles whole lines.
+ * Returns true once the answer is complete or the input has ended. */
+static bool prompt_feed(struct prompt *p, int fd, int timeout_ms, FILE *out)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    char buf[512];
+    ssize_t n;
+
+    if (p->state == ASK_DONE || p->eof)
+        return true;
+    if (poll(&pfd, 1, timeout_ms) <= 0)
+        return false;
+    n = read(fd, buf, sizeof buf);
+    if (n <= 0) {
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            return false;
+        p->eof = true;
+        if (p->len && !p->overlong) {
+            p->line[p->len] = '\0';
+            handle_line(p, p->line, out);
+        }
+        /* Input ended mid-answer: what was said so far stands. */
+        if (p->state == ASK_CULPRIT)
+            p->answer.n++;
+        if (p->state == ASK_CULPRIT || p->state == ASK_MORE)
+            p->state = ASK_DONE;
+        return true;
+    }
+    for (ssize_t i = 0; i < n && p->state != ASK_DONE; i++) {
+        if (buf[i] != '\n') {
+            if (p->len + 1 < sizeof p->line)
+                p->line[p->len++] = buf[i];
+            else
+                p->overlong = true;
+            continue;
+        }
+        p->line[p->len] = '\0';
+        if (p->overlong)
+            fprintf(out, "  (line too long, ignored)\n");
+        else
+            handle_line(p, p->line, out);
+        p->len = 0;
+        p->overlong = false;
+    }
+    return p->state == ASK_DONE;
+}
+
+/* ---- the run ------------------------------------------------------------------ */
+
+struct drill_state {
+    const struct drill_options *opt;
+    const struct drill_plan *plan;
+    struct capture *capture;
+    struct prompt prompt;
+    bool interactive, answered, snapshot_taken;
+    int64_t started_ns, answered_ns;
+    double min_time;
+};
+
+static void print_intro(struct drill_state *d, const struct runner_view *v)
+{
+    FILE *out = d->opt->out;
+    const char *dbg = v->debug_base;
+    char limit[32];
+
+    units_format_duration(d->opt->time_limit_ns, limit, sizeof limit);
+    fprintf(out,
+            "\nDrill (level %d). orderd serves a shop at %s under steady load; its debug port is %s.\n"
+            "Something may have gone wrong with it, now or later on - or nothing has.\n"
+            "Is something wrong? If so, what class of problem is it, and which function is the culprit?\n\n"
+            "Where to look:\n"
+            "  curl -s %s/metrics | grep -E '^(orderd_(threads|queue|mutex|block|http_requests)|process_)'\n"
+            "  curl -s '%s/debug/pprof/threads?debug=1'     (take a few: what changes, what stays?)\n"
+            "  curl -s '%s/debug/pprof/mutex?debug=1'       (and block, heap)\n"
+            "  curl -s -X PUT %s/debug/config -d '{\"instrument\":\"profile\"}'   (the profiles need it)\n"
+            "  curl -s %s/debug/vars\n"
+            "Off limits, being the answer key: /debug/faults, the orderd_fault_active and orderd_leaked_*\n"
+            "metrics, and this drill's run in the results database until you have answered.\n",
+            d->plan->level, v->public_base, dbg, dbg, dbg, dbg, dbg, dbg);
+    if (d->interactive)
+        fprintf(out, "The load runs until you answer (at most %s).\n\n", limit);
+    fflush(out);
+}
+
+static enum runner_hook_answer drill_hook(void *user, enum runner_moment moment, const struct runner_view *v)
+{
+    struct drill_state *d = user;
+
+    capture_hook(d->capture, moment, v);
+    if (moment == RUNNER_AT_START) {
+        d->started_ns = units_now_ns();
+        print_intro(d, v);
+        if (d->interactive)
+            ask(d->opt->out, ASK_WRONG);
+        return RUNNER_HOOK_CONTINUE;
+    }
+    if (moment != RUNNER_AT_TICK)
+        return RUNNER_HOOK_CONTINUE;
+    if (d->interactive && !d->answered && prompt_feed(&d->prompt, d->opt->in_fd, 0, d->opt->out)) {
+        d->answered = true;
+        d->answered_ns = units_now_ns();
+    }
+    if (!d->answered || v->t < d->min_time)
+        return RUNNER_HOOK_CONTINUE;
+    if (!d->snapshot_taken) {
+        /* The evidence as it stood when the trainee answered, before the load stops. */
+        capture_snapshot(d->capture, v, "answer given");
+        d->snapshot_taken = true;
+    }
+    return RUNNER_HOOK_END_LOAD;
+}
+
+/* After the load ended with no answer yet: waits for one (or for an interrupt). */
+static int finish_answer(struct drill_state *d)
+{
+    struct pollfd pfd = {.fd = d->opt->signal_fd, .events = POLLIN};
+
+    fprintf(d->opt->out, "\nThe load has stopped (time is up). Your answer still counts.\n");
+    ask(d->opt->out, d->prompt.state);
+    while (!prompt_feed(&d->prompt, d->opt->in_fd, 200, d->opt->out)) {
+        if (poll(&pfd, 1, 0) > 0 && runner_signals_take(d->opt->signal_fd))
+            return 1;
+    }
+    d->answered_ns = units_now_ns();
+    return 0;
+}
+
+static int store_drill(struct resultdb *rdb, const struct drill_options *opt, int64_t run_id, const char *truth_json,
+                       const char *answer, const char *status, const struct drill_score *s, double time_s,
+                       int64_t *drill_id, char *err, size_t errlen)
+{
+    sqlite3 *db = resultdb_handle(rdb);
+    sqlite3_stmt *st;
+    bool scored = s != NULL;
+    int rc;
+
+    if (sqlite3_prepare_v2(db, "INSERT INTO drills (run_id, trainee, started_at, level, seed, truth, answer, status, "
+                               "problems, detected, classes_right, culprits_right, extra, time_s, score) VALUES "
+                               "(?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "results database: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    if (run_id)
+        sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_text(st, 2, opt->trainee, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, opt->level);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)opt->seed);
+    sqlite3_bind_text(st, 5, truth_json, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, answer, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 8, scored ? s->problems : 0);
+    if (scored) {
+        sqlite3_bind_int(st, 9, s->detected);
+        sqlite3_bind_int(st, 10, s->classes_right);
+        sqlite3_bind_int(st, 11, s->culprits_right);
+        sqlite3_bind_int(st, 12, s->extra);
+        sqlite3_bind_double(st, 14, s->score);
+    }
+    if (!isnan(time_s))
+        sqlite3_bind_double(st, 13, time_s);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    if (rc < 0)
+        snprintf(err, errlen, "results database: recording the drill: %s", sqlite3_errmsg(db));
+    *drill_id = sqlite3_last_insert_rowid(db);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static char *truth_to_json(const struct drill_truth *t)
+{
+    json_t *arr = json_array();
+    char *text;
+    for (size_t i = 0; arr && i < t->n; i++)
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:f, s:s, s:s}", "fault", t->items[i].fault, "term",
+                                             t->items[i].term, "at", t->items[i].at, "class", t->items[i].class_name,
+                                             "culprit", t->items[i].culprit));
+    text = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+    json_decref(arr);
+    return text;
+}
+
+static void reveal(FILE *out, const struct drill_truth *truth, const struct drill_answer *answer,
+                   const struct drill_score *s, double time_s, bool answered, uint64_t seed, int level,
+                   const char *fault)
+{
+    char text[DRILL_MAX_ANSWER_TEXT + 64];
+
+    fprintf(out, "\n=== The truth\n");
+    if (!truth->n)
+        fprintf(out, "  nothing was wrong: no fault was switched on\n");
+    for (size_t i = 0; i < truth->n; i++)
+        fprintf(out, "  %s=%s from t=%.1fs: class %s, culprit %s\n", truth->items[i].fault, truth->items[i].term,
+                truth->items[i].at, truth->items[i].class_name, truth->items[i].culprit);
+    fprintf(out, "=== Your answer: %s\n", answered ? drill_answer_format(answer, text, sizeof text) : "(none)");
+    fprintf(out, "  detection     %s\n", s->detected ? "right" : "wrong");
+    if (truth->n) {
+        fprintf(out, "  root cause    %d of %d classes right%s\n", s->classes_right, s->problems,
+                s->extra ? " (and a class that was not there)" : "");
+        fprintf(out, "  localization  %d of %d culprits named\n", s->culprits_right, s->problems);
+    }
+    if (!isnan(time_s))
+        fprintf(out, "  time          %.1fs\n", time_s);
+    fprintf(out, "  score         %.0f/100   (replay: loadlab drill --level %d --seed %llu%s%s)\n", s->score, level,
+            (unsigned long long)seed, fault ? " --fault " : "", fault ? fault : "");
+}
+
+int drill_run(struct resultdb *db, const struct drill_options *opt, char *err, size_t errlen)
+{
+    struct drill_plan plan;
+    struct drill_state d = {.opt = opt, .plan = &plan};
+    struct runner_options ropt = {0};
+    struct runner_outcome *outcome = calloc(1, sizeof *outcome);
+    struct diagnose_result *dr = calloc(1, sizeof *dr);
+    struct scenario *sc = NULL;
+    struct drill_truth truth;
+    struct drill_score score = {0};
+    char text[SCENARIO_TEXT_MAX], answer_text[DRILL_MAX_ANSWER_TEXT + 64], *truth_json = NULL;
+    double time_s = NAN, last_on = 0;
+    int64_t drill_id = 0;
+    int rc = -1;
+
+    if (!outcome || !dr || !(d.capture = capture_new(true))) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    if (drill_plan_make(opt->fault, opt->level, opt->seed, &plan, err, errlen) < 0)
+        goto done;
+    for (size_t i = 0; i < plan.nfaults; i++)
+        last_on = fmax(last_on, (double)plan.faults[i].at_ns / 1e9);
+    d.min_time = fmax((double)opt->min_time_ns / 1e9, plan.nfaults ? last_on + SHOW_S : 0);
+    if ((double)opt->time_limit_ns / 1e9 < d.min_time + 2) {
+        snprintf(err, errlen, "the time limit must leave at least %.0fs of load", d.min_time + 2);
+        goto done;
+    }
+    if (opt->answer) {
+        if (drill_answer_parse(opt->answer, &d.prompt.answer, err, errlen) < 0)
+            goto done;
+        d.answered = true;
+    } else {
+        d.interactive = true;
+        d.prompt.echo = !isatty(opt->in_fd);
+    }
+    if (scenario_text(&plan, opt->scripts_dir, opt->time_limit_ns, text, sizeof text) < 0) {
+        snprintf(err, errlen, "scripts folder path too long");
+        goto done;
+    }
+    if (!(sc = scenario_parse(text, strlen(text), "drill", err, errlen)) ||
+        runner_check_service_binary(sc, err, errlen) < 0)
+        goto done;
+    ropt.label = "drill";
+    ropt.git_rev = opt->git_rev;
+    ropt.wrk_path = opt->wrk_path;
+    ropt.log_root = opt->log_root;
+    ropt.signal_fd = opt->signal_fd;
+    ropt.hook = drill_hook;
+    ropt.hook_user = &d;
+    if (runner_run(sc, db, &ropt, outcome, err, errlen) < 0)
+        goto done;
+    if (outcome->status != RUNNER_COMPLETED && !outcome->interrupted) {
+        snprintf(err, errlen, "the drill's run %lld did not complete: %s", (long long)outcome->run_id, outcome->reason);
+        goto done;
+    }
+    if (!outcome->interrupted && d.interactive && !d.answered && finish_answer(&d) == 0)
+        d.answered = d.prompt.state == ASK_DONE;
+    else if (d.interactive && d.answered)
+        d.answered = d.prompt.state == ASK_DONE;
+    if (drill_truth_load(db, outcome->run_id, &truth, err, errlen) < 0 || !(truth_json = truth_to_json(&truth)))
+        goto done;
+    if (outcome->interrupted || runner_signals_take(opt->signal_fd)) {
+        if (store_drill(db, opt, outcome->run_id, truth_json, NULL, "aborted", NULL, NAN, &drill_id, err, errlen) < 0)
+            goto done;
+        fprintf(opt->out, "\nDrill interrupted: recorded as aborted, the truth stays hidden.\n");
+        rc = 1;
+        goto done;
+    }
+    drill_score_answer(&truth, d.answered ? &d.prompt.answer : &(struct drill_answer){0}, &score);
+    if (d.interactive && d.answered_ns)
+        time_s = (double)(d.answered_ns - d.started_ns) / 1e9;
+    if (store_drill(db, opt, outcome->run_id, truth_json,
+                    d.answered ? drill_answer_format(&d.prompt.answer, answer_text, sizeof answer_text) : NULL,
+                    d.answered ? "answered" : "unanswered", &score, time_s, &drill_id, err, errlen) < 0)
+        goto done;
+    reveal(opt->out, &truth, &d.prompt.answer, &score, time_s, d.answered, plan.seed, plan.level,
+           opt->fault && strcmp(opt->fault, "random") != 0 ? opt->fault : NULL);
+    if (diagnose_run(db, outcome->run_id, dr, err, errlen) == 0 && diagnose_store(db, dr, err, errlen) == 0) {
+        fprintf(opt->out, "\n=== What the automatic diagnosis made of it\n");
+        diagnose_print(opt->out, dr);
+    }
+    if (opt->report) {
+        fprintf(opt->out, "\n=== The run's report (loadlab show %lld; evidence: loadlab show --evidence %lld)\n",
+                (long long)outcome->run_id, (long long)outcome->run_id);
+        history_show(db, outcome->run_id, opt->out, err, errlen);
+    }
+    fprintf(opt->out, "\nDrill %lld recorded for %s (loadlab drill --history).\n", (long long)drill_id, opt->trainee);
+    rc = 0;
+done:
+    fflush(opt->out);
+    scenario_free(sc);
+    capture_free(d.capture);
+    free(truth_json);
+    free(outcome);
+    free(dr);
+    return rc;
+}
+
+/* ---- history ------------------------------------------------------------------ */
+
+/* Per class: how often it was there, and how often the answer named it. */
+struct class_tally {
+    int there[DIAGNOSE_CLASS_COUNT], named[DIAGNOSE_CLASS_COUNT];
+};
+
+/* "queue-full + thread-leak" from the truth JSON, counting each class in tally. */
+static void truth_summary(const char *json, const char *answer_text, struct class_tally *tally, char *out,
+                          size_t outlen)
+{
+    json_t *arr = json_loads(json ? json : "[]", 0, NULL);
+    struct drill_answer answer = {0};
+    size_t i, used = 0;
+    json_t *item;
+    char err[128];
+
+    out[0] = '\0';
+    if (answer_text && drill_answer_parse(answer_text, &answer, err, sizeof err) < 0)
+        answer.n = 0;
+    json_array_foreach(arr, i, item)
+    {
+        const char *cls = json_string_value(json_object_get(item, "class"));
+        int n;
+        if (!cls)
+            continue;
+        for (size_t c = 0; c < DIAGNOSE_CLASS_COUNT; c++) {
+            if (strcmp(cls, diagnose_classes[c]) != 0)
+                continue;
+            tally->there[c]++;
+            for (size_t j = 0; j < answer.n; j++)
+                if (strcmp(answer.problems[j].class_name, cls) == 0) {
+                    tally->named[c]++;
+                    break;
+                }
+        }
+        n = snprintf(out + used, outlen - used, "%s%s", used ? " + " : "", cls);
+        if (n < 0 || (size_t)n >= outlen - used)
+            break;
+        used += (size_t)n;
+    }
+    if (!used)
+        snprintf(out, outlen, "healthy");
+    json_decref(arr);
+}
+
+int drill_history(struct resultdb *rdb, const char *trainee, FILE *out, char *err, size_t errlen)
+{
+    sqlite3 *db = resultdb_handle(rdb);
+    sqlite3_stmt *st;
+    struct class_tally tally = {0};
+    int step, rows = 0, answered = 0, detected = 0, problems = 0, classes = 0, culprits = 0, timed = 0;
+    double score_sum = 0, time_sum = 0, recent[3] = {0};
+
+    if (sqlite3_prepare_v2(db, "SELECT id, trainee, started_at, level, truth, answer, status, problems, "
+                               "detected, classes_right, culprits_right, time_s, score FROM drills "
+                               "WHERE ?1 IS NULL OR trainee = ?1 ORDER BY id", -1, &st, NULL) != SQLITE_OK) {
+        if (strstr(sqlite3_errmsg(db), "no such table")) {
+            fprintf(out, "(no drills yet)\n");
+            return 0;
+        }
+        snprintf(err, errlen, "results database: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    if (trainee)
+        sqlite3_bind_text(st, 1, trainee, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        char truth[160], who[16] = "", t[16] = "-", sc[8] = "-";
+        const char *status = (const char *)sqlite3_column_text(st, 6);
+        const char *answer = (const char *)sqlite3_column_text(st, 5);
+        bool aborted = strcmp(status, "aborted") == 0;
+
+        if (rows++ == 0)
+            fprintf(out, "%4s  %s%-16s  %-3s  %-30s  %-44s  %-6s  %-5s  %-7s  %7s  %5s\n", "ID",
+                    trainee ? "" : "TRAINEE       ", "WHEN (UTC)", "LVL", "TRUTH", "ANSWER", "DETECT", "CLASS",
+                    "CULPRIT", "TIME", "SCORE");
+        if (!trainee)
+            snprintf(who, sizeof who, "%-12.12s  ", (const char *)sqlite3_column_text(st, 1));
+        if (aborted) {
+            fprintf(out, "%4lld  %s%-16.16s  %-3d  %-30s  aborted\n", (long long)sqlite3_column_int64(st, 0), who,
+                    (const char *)sqlite3_column_text(st, 2), sqlite3_column_int(st, 3), "(not revealed)");
+            continue;
+        }
+        truth_summary((const char *)sqlite3_column_text(st, 4), answer, &tally, truth, sizeof truth);
+        if (sqlite3_column_type(st, 11) != SQLITE_NULL)
+            snprintf(t, sizeof t, "%.1fs", sqlite3_column_double(st, 11));
+        if (sqlite3_column_type(st, 12) != SQLITE_NULL)
+            snprintf(sc, sizeof sc, "%.0f", sqlite3_column_double(st, 12));
+        fprintf(out, "%4lld  %s%-16.16s  %-3d  %-30.30s  %-44.44s  %-6s  %d/%-3d  %d/%-5d  %7s  %5s\n",
+                (long long)sqlite3_column_int64(st, 0), who, (const char *)sqlite3_column_text(st, 2),
+                sqlite3_column_int(st, 3), truth, answer ? answer : "(none)",
+                sqlite3_column_int(st, 8) ? "right" : "wrong", sqlite3_column_int(st, 9), sqlite3_column_int(st, 7),
+                sqlite3_column_int(st, 10), sqlite3_column_int(st, 7), t, sc);
+        answered++;
+        detected += sqlite3_column_int(st, 8);
+        problems += sqlite3_column_int(st, 7);
+        classes += sqlite3_column_int(st, 9);
+        culprits += sqlite3_column_int(st, 10);
+        score_sum += sqlite3_column_double(st, 12);
+        recent[0] = recent[1];
+        recent[1] = recent[2];
+        recent[2] = sqlite3_column_double(st, 12);
+        if (sqlite3_column_type(st, 11) != SQLITE_NULL) {
+            time_sum += sqlite3_column_double(st, 11);
+            timed++;
+        }
+    }
+    sqlite3_finalize(st);
+    if (step != SQLITE_DONE) {
+        snprintf(err, errlen, "results database: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    if (!rows) {
+        fprintf(out, "(no drills yet%s%s)\n", trainee ? " for " : "", trainee ? trainee : "");
+        return 0;
+    }
+    if (!answered)
+        return 0;
+    fprintf(out, "\nProgress: %d drill%s scored, mean score %.0f", answered, answered == 1 ? "" : "s",
+            score_sum / answered);
+    if (answered >= 3)
+        fprintf(out, " (last three: %.0f)", (recent[0] + recent[1] + recent[2]) / 3);
+    fprintf(out, "; detection right %d/%d; classes right %d/%d; culprits named %d/%d", detected, answered, classes,
+            problems, culprits, problems);
+    if (timed)
+        fprintf(out, "; mean time to answer %.0fs", time_sum / timed);
+    fprintf(out, ".\nBy class (named / there):");
+    for (size_t c = 0; c < DIAGNOSE_CLASS_COUNT; c++)
+        if (tally.there[c])
+            fprintf(out, " %s %d/%d", diagnose_classes[c], tally.named[c], tally.there[c]);
+    fprintf(out, "\n");
+    return 0;
+}

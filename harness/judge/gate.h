@@ -1,0 +1,115 @@
+/* gate: a scenario's pass/fail thresholds, parsed from `[gate]` lines and judged on
+ * what a run measured.
+ *
+ * A gate is `name = OP THRESHOLD` with OP one of < <= > >= and a threshold whose unit
+ * must suit the gate (a latency needs a time unit, a share takes 0..1 or a percentage,
+ * rss_growth takes sizes per second). A unit that does not fit or an unknown name is
+ * an error, never a gate quietly skipped: a misspelled threshold that is ignored is
+ * how a CI gate lies.
+ *
+ * `regression.FIGURE = N%` (any figure above) is a regression gate: this module parses
+ * it and measures FIGURE on each run; whether the runs of a candidate build are worse
+ * than those of a baseline build is judged across runs by the regression module.
+ *
+ * Observed values are kept in base units (seconds, bytes, ratios 0..1, per second);
+ * see docs/scenarios.md for how each is computed. A gate whose data is missing is an
+ * error, not a pass. */
+#ifndef LOADLAB_GATE_H
+#define LOADLAB_GATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/series.h"
+#include "base/wrkres.h"
+
+#define GATE_MAX_NAME 512
+#define GATE_MAX_THRESHOLD_TEXT 80
+
+/* Names under which loadlab stores its own /proc figures for a service's pid. */
+#define GATE_PROC_THREADS "loadlab_proc_threads"
+#define GATE_PROC_RSS "loadlab_proc_resident_memory_bytes"
+#define GATE_PROC_FDS "loadlab_proc_open_fds"
+#define GATE_PROC_CPU "loadlab_proc_cpu_seconds_total"
+
+/* A queue sample counts as saturated at this share of capacity. */
+#define GATE_SATURATION_FRACTION 0.9
+
+enum gate_kind {
+    GATE_THROUGHPUT, GATE_ERROR_RATE,
+    GATE_P50_LATENCY, GATE_P75_LATENCY, GATE_P90_LATENCY, GATE_P99_LATENCY, GATE_P999_LATENCY,
+    GATE_THREAD_GROWTH, GATE_RSS_GROWTH, GATE_FD_GROWTH,
+    GATE_QUEUE_SATURATION, GATE_REJECTED_SHARE, GATE_MUTEX_WAIT_SHARE,
+    GATE_CPU_PER_REQUEST,
+    GATE_METRIC
+};
+
+enum gate_op { GATE_LT, GATE_LE, GATE_GT, GATE_GE };
+
+enum gate_agg { GATE_AGG_MAX, GATE_AGG_LAST, GATE_AGG_MEAN, GATE_AGG_SLOPE };
+
+enum gate_verdict { GATE_PASS, GATE_FAIL, GATE_ERROR };
+
+struct gate_spec {
+    char name[GATE_MAX_NAME];          /* canonical: "p99_latency", "metric.x{a=\"b\"}.max" */
+    enum gate_kind kind;               /* for a regression gate: the figure it compares */
+    enum gate_op op;                   /* regression: GATE_GT a rise is worse, GATE_LT a drop */
+    double threshold;                  /* base units; regression: the relative change, 0.05 */
+    char threshold_text[GATE_MAX_THRESHOLD_TEXT];  /* as written: "< 20ms"; regression "-5%" */
+    bool regression;                   /* "regression.FIGURE" */
+    struct series_selector selector;   /* GATE_METRIC only */
+    enum gate_agg agg;                 /* GATE_METRIC only */
+};
+
+/* What a run measured, for evaluation. */
+struct gate_inputs {
+    const struct wrkres *load;            /* the measured wrk run; NULL if none */
+    const struct series_store *series;
+    double from, to;                      /* the steady state, seconds on the run's clock */
+    bool have_proc;                       /* GATE_PROC_* series were sampled */
+};
+
+struct gate_result {
+    const struct gate_spec *spec;         /* borrowed from the scenario */
+    double observed;                      /* base units; NaN on error */
+    enum gate_verdict verdict;
+    bool expected_to_fail;
+    char detail[256];                     /* why a gate is an error */
+};
+
+/* Parses one [gate] line. key and value are as in the file (value: "< 20ms", or
+ * "5%" / "+5%" / "-5%" for a regression gate). Returns 0, or -1 with err filled
+ * (unknown gate, bad operator, unit unfit for the gate, bad selector, a regression
+ * change that is not a percentage). out is unspecified on failure. */
+int gate_parse(const char *key, const char *value, struct gate_spec *out, char *err, size_t errlen);
+
+/* Canonicalizes a gate name as written in [expect] ("metric.x{b=\"1\",a=\"2\"}.max"
+ * gets its matchers sorted) so it compares equal to gate_spec.name.
+ * Returns 0, or -1 with err filled if it is not a gate name. */
+int gate_canonical_name(const char *name, char *out, size_t outlen, char *err, size_t errlen);
+
+/* Adds to store the metrics the gate reads. Returns 0, or -1 when out of memory. */
+int gate_want_metrics(const struct gate_spec *spec, bool have_proc, struct series_store *store);
+
+/* Checks, after the first scrape, that a built-in gate's metrics exist (metric.*
+ * gates are only judged at the end, since a series may appear later).
+ * Returns 0, or -1 with err naming the gate and the missing metric. */
+int gate_check_metrics(const struct gate_spec *spec, bool have_proc,
+                       const struct series_store *store, char *err, size_t errlen);
+
+/* Judges a gate. Never fails: a missing figure gives verdict GATE_ERROR with detail.
+ * A regression gate is only measured: observed is the run's figure, and the verdict
+ * is GATE_PASS (measured) or GATE_ERROR. */
+void gate_evaluate(const struct gate_spec *spec, const struct gate_inputs *in,
+                   struct gate_result *out);
+
+/* "<", "<=", ">", ">=". */
+const char *gate_op_text(enum gate_op op);
+
+/* The base unit the observed value is stored in ("s", "req/s", "ratio", ...). */
+const char *gate_unit(const struct gate_spec *spec);
+
+/* Writes an observed value for people ("12.3ms", "4.1%", "1.2MB/s"). Returns buf. */
+char *gate_format_observed(const struct gate_spec *spec, double value, char *buf, size_t buflen);
+
+#endif

@@ -1,0 +1,219 @@
+/* junit: JUnit XML writer. See junit.h. */
+#include "output/junit.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "output/summary.h"
+
+/* Writes text escaped for an XML attribute or element; control characters that XML
+ * 1.0 cannot carry become spaces. */
+static void put_escaped(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        switch (c) {
+        case '&': fputs("&amp;", f); break;
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '"': fputs("&quot;", f); break;
+        case '\'': fputs("&apos;", f); break;
+        default:
+            fputc(c < 0x20 && c != '\t' && c != '\n' && c != '\r' ? ' ' : c, f);
+        }
+    }
+}
+
+static void put_attr(FILE *f, const char *name, const char *value)
+{
+    fprintf(f, " %s=\"", name);
+    put_escaped(f, value);
+    fputc('"', f);
+}
+
+static const char *run_problem(const struct runner_outcome *o)
+{
+    if (o->status == RUNNER_CRASHED)
+        return "run crashed";
+    if (o->status == RUNNER_ABORTED)
+        return o->interrupted ? "run interrupted" : "run aborted";
+    return NULL;
+}
+
+/* One testcase: spec is the gate (NULL for a scenario without gates), g its result
+ * (NULL when the run was not judged). */
+static void write_testcase(FILE *f, const struct runner_outcome *o, const struct gate_spec *spec,
+                           const struct gate_result *g)
+{
+    char observed[64], msg[1200], classname[200];
+    const char *problem = run_problem(o);
+
+    snprintf(classname, sizeof classname, "loadlab.%s", o->scenario->name);
+    fputs("    <testcase", f);
+    put_attr(f, "classname", classname);
+    put_attr(f, "name", spec ? spec->name : "run");
+    fputs(" time=\"0\">\n", f);
+    if (!g || problem) {
+        snprintf(msg, sizeof msg, "%s: %s", problem ? problem : "not judged", o->reason);
+        fputs("      <error", f);
+        put_attr(f, "message", msg);
+        put_attr(f, "type", "run");
+        fputs("/>\n", f);
+    } else {
+        gate_format_observed(g->spec, g->observed, observed, sizeof observed);
+        snprintf(msg, sizeof msg, "%s: observed %s, threshold %s: %s", g->spec->name, observed,
+                 g->spec->threshold_text, summary_gate_result(g));
+        if (g->verdict == GATE_ERROR) {
+            size_t used = strlen(msg);
+            snprintf(msg + used, sizeof msg - used, " (%s)", g->detail);
+            fputs("      <error", f);
+            put_attr(f, "message", msg);
+            put_attr(f, "type", "gate");
+            fputs("/>\n", f);
+        } else if ((g->verdict == GATE_FAIL) != g->expected_to_fail) {
+            fputs("      <failure", f);
+            put_attr(f, "message", msg);
+            put_attr(f, "type", g->expected_to_fail ? "expected-to-fail" : "gate");
+            fputs("/>\n", f);
+        } else {
+            fputs("      <system-out>", f);
+            put_escaped(f, msg);
+            fputs("</system-out>\n", f);
+        }
+    }
+    fputs("    </testcase>\n", f);
+}
+
+static void count(const struct runner_outcome *o, size_t *tests, size_t *failures, size_t *errors)
+{
+    bool broken = run_problem(o) || !o->judged;
+    size_t ngates = o->scenario->ngates;
+    *tests = ngates ? ngates : (broken ? 1 : 0);
+    *failures = *errors = 0;
+    if (broken) {
+        *errors = *tests;
+        return;
+    }
+    for (size_t i = 0; i < o->ngates; i++) {
+        const struct gate_result *g = &o->gates[i];
+        if (g->verdict == GATE_ERROR)
+            (*errors)++;
+        else if ((g->verdict == GATE_FAIL) != g->expected_to_fail)
+            (*failures)++;
+    }
+}
+
+/* The suites of the extra cases: one per run of adjacent cases with the same suite. */
+static void write_cases(FILE *f, const struct junit_case *cases, size_t ncases)
+{
+    static const char *const elements[] = {NULL, "failure", "skipped", "error"};
+
+    for (size_t i = 0; i < ncases;) {
+        size_t end = i, counts[4] = {0};
+        while (end < ncases && strcmp(cases[end].suite, cases[i].suite) == 0)
+            counts[cases[end++].outcome]++;
+        fputs("  <testsuite", f);
+        put_attr(f, "name", cases[i].suite);
+        fprintf(f, " tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"0\">\n",
+                end - i, counts[JUNIT_CASE_FAILED], counts[JUNIT_CASE_ERROR], counts[JUNIT_CASE_SKIPPED]);
+        for (; i < end; i++) {
+            char classname[200];
+            snprintf(classname, sizeof classname, "loadlab.%s", cases[i].suite);
+            fputs("    <testcase", f);
+            put_attr(f, "classname", classname);
+            put_attr(f, "name", cases[i].name);
+            fputs(" time=\"0\">\n", f);
+            if (elements[cases[i].outcome]) {
+                fprintf(f, "      <%s", elements[cases[i].outcome]);
+                put_attr(f, "message", cases[i].message);
+                fputs("/>\n", f);
+            } else {
+                fputs("      <system-out>", f);
+                put_escaped(f, cases[i].message);
+                fputs("</system-out>\n", f);
+            }
+            fputs("    </testcase>\n", f);
+        }
+        fputs("  </testsuite>\n", f);
+    }
+}
+
+int junit_write(const char *path, const struct runner_outcome *outcomes, size_t n,
+                char *err, size_t errlen)
+{
+    return junit_write_with_cases(path, outcomes, n, NULL, 0, err, errlen);
+}
+
+int junit_write_with_cases(const char *path, const struct runner_outcome *outcomes, size_t n,
+                           const struct junit_case *cases, size_t ncases, char *err, size_t errlen)
+{
+    char tmp[4096];
+    size_t tests = 0, failures = 0, errors = 0, skipped = 0;
+    double time = 0;
+    FILE *f;
+
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= sizeof tmp) {
+        snprintf(err, errlen, "%s: path too long", path);
+        return -1;
+    }
+    f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    for (size_t k = 0; k < n; k++) {
+        size_t t, fl, e;
+        count(&outcomes[k], &t, &fl, &e);
+        tests += t;
+        failures += fl;
+        errors += e;
+        time += outcomes[k].wall_s;
+    }
+    for (size_t i = 0; i < ncases; i++) {
+        tests++;
+        failures += cases[i].outcome == JUNIT_CASE_FAILED;
+        errors += cases[i].outcome == JUNIT_CASE_ERROR;
+        skipped += cases[i].outcome == JUNIT_CASE_SKIPPED;
+    }
+    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+               "<testsuites name=\"loadlab\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\"", tests, failures, errors);
+    if (skipped)
+        fprintf(f, " skipped=\"%zu\"", skipped);
+    fprintf(f, " time=\"%.3f\">\n", time);
+    for (size_t k = 0; k < n; k++) {
+        const struct runner_outcome *o = &outcomes[k];
+        char run[32];
+        size_t t, fl, e;
+        count(o, &t, &fl, &e);
+        fputs("  <testsuite", f);
+        put_attr(f, "name", o->scenario->name);
+        fprintf(f, " tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n", t, fl, e, o->wall_s);
+        snprintf(run, sizeof run, "%lld", (long long)o->run_id);
+        fputs("    <properties>\n      <property name=\"run_id\"", f);
+        put_attr(f, "value", run);
+        fputs("/>\n      <property name=\"scenario_file\"", f);
+        put_attr(f, "value", o->scenario->file);
+        fputs("/>\n    </properties>\n", f);
+        for (size_t i = 0; i < o->scenario->ngates; i++)
+            write_testcase(f, o, &o->scenario->gates[i], o->judged ? &o->gates[i] : NULL);
+        if (!o->scenario->ngates && t)
+            write_testcase(f, o, NULL, NULL);
+        fputs("  </testsuite>\n", f);
+    }
+    write_cases(f, cases, ncases);
+    fputs("</testsuites>\n", f);
+    if (ferror(f) | (fclose(f) != 0)) {
+        snprintf(err, errlen, "%s: write failed", tmp);
+        unlink(tmp);
+        return -1;
+    }
+    if (rename(tmp, path) < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,96 @@
+/* summary: the end-of-suite table. See summary.h. */
+#include "output/summary.h"
+
+#include <math.h>
+#include <string.h>
+
+#define NAME_WIDTH_MAX 40
+
+const char *summary_gate_result(const struct gate_result *g)
+{
+    if (g->verdict == GATE_ERROR)
+        return "ERROR";
+    if (g->verdict == GATE_FAIL)
+        return g->expected_to_fail ? "tripped, as expected" : "FAILED";
+    return g->expected_to_fail ? "HELD, but expected to trip" : "held";
+}
+
+static const char *scenario_result(const struct runner_outcome *o)
+{
+    if (o->interrupted)
+        return "INTERRUPTED";
+    if (!o->judged || o->status != RUNNER_COMPLETED)
+        return "ERROR";
+    for (size_t i = 0; i < o->ngates; i++)
+        if (o->gates[i].verdict == GATE_ERROR)
+            return "ERROR";
+    return o->met ? "met expectations" : "DID NOT MEET EXPECTATIONS";
+}
+
+static void print_load(FILE *out, const struct wrkres *w)
+{
+    double rate = wrkres_error_rate(w);
+    fprintf(out, "  load: %llu requests in %.1fs, %.0f req/s, p50 %.2fms, p99 %.2fms, errors %.2f%%",
+            (unsigned long long)w->requests, w->duration_s, wrkres_throughput(w), w->latency_p50 * 1e3,
+            w->latency_p99 * 1e3, isnan(rate) ? 0 : rate * 100);
+    if (wrkres_errors(w))
+        fprintf(out, " (connect %llu, read %llu, write %llu, timeout %llu, status %llu)",
+                (unsigned long long)w->errors_connect, (unsigned long long)w->errors_read,
+                (unsigned long long)w->errors_write, (unsigned long long)w->errors_timeout,
+                (unsigned long long)w->errors_status);
+    fputc('\n', out);
+}
+
+void summary_print(FILE *out, const struct runner_outcome *outcomes, size_t n,
+                   const char *db_path, double wall_s)
+{
+    static const char *const status_names[] = {"completed", "aborted", "crashed"};
+    int width = 12;
+    size_t met = 0, errors = 0;
+    int64_t first = 0, last = 0;
+
+    for (size_t k = 0; k < n; k++)
+        for (size_t i = 0; i < outcomes[k].ngates; i++) {
+            int len = (int)strlen(outcomes[k].gates[i].spec->name);
+            if (len > width && len <= NAME_WIDTH_MAX)
+                width = len;
+        }
+    fputc('\n', out);
+    for (size_t k = 0; k < n; k++) {
+        const struct runner_outcome *o = &outcomes[k];
+        const char *result = scenario_result(o);
+
+        if (o->run_id && (!first || o->run_id < first))
+            first = o->run_id;
+        if (o->run_id > last)
+            last = o->run_id;
+        if (strcmp(result, "met expectations") == 0)
+            met++;
+        else if (strcmp(result, "DID NOT MEET EXPECTATIONS") != 0)
+            errors++;
+        fprintf(out, "%s  (run %lld, %s, %.1fs): %s\n", o->scenario->name, (long long)o->run_id,
+                status_names[o->status], o->wall_s, result);
+        if (o->have_load)
+            print_load(out, &o->load);
+        for (size_t i = 0; i < o->ngates; i++) {
+            const struct gate_result *g = &o->gates[i];
+            char observed[64];
+            if ((int)strlen(g->spec->name) > width)  /* a long metric gate gets a line of its own */
+                fprintf(out, "  %s\n  %-*s", g->spec->name, width, "");
+            else
+                fprintf(out, "  %-*s", width, g->spec->name);
+            fprintf(out, "  %-14s %-12s %s", g->spec->threshold_text,
+                    gate_format_observed(g->spec, g->observed, observed, sizeof observed), summary_gate_result(g));
+            if (g->verdict == GATE_ERROR)
+                fprintf(out, ": %s", g->detail);
+            fputc('\n', out);
+        }
+        if (o->reason[0])
+            fprintf(out, "  %s: %s\n", o->status == RUNNER_COMPLETED ? "note" : "reason", o->reason);
+    }
+    fprintf(out, "\n%zu scenario%s: %zu met expectations, %zu did not, %zu could not be judged. ",
+            n, n == 1 ? "" : "s", met, n - met - errors, errors);
+    if (first)
+        fprintf(out, "Runs %lld-%lld in %s. ", (long long)first, (long long)last, db_path);
+    fprintf(out, "Wall time %.1fs.\n", wall_s);
+}

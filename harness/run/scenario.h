@@ -1,0 +1,112 @@
+/* scenario: a load-test scenario, read from an INI file with libinih.
+ *
+ * Sections: [scenario] [service] [load] [phase.NAME]... [gate] [expect]; the keys are
+ * listed in docs/scenarios.md. Every mistake is an error naming file:line: an unknown
+ * section or key, a key given twice, a bad duration, a malformed gate, an [expect]
+ * naming a gate that does not exist. Nothing is silently ignored, because a scenario
+ * whose misspelled threshold is skipped passes CI while testing nothing.
+ *
+ * libinih hands over key/value pairs but no line numbers (Debian builds it without
+ * INI_HANDLER_LINENO), so the file is fed to it line by line through a reader that
+ * counts lines, and that also catches what inih would accept quietly: section headers
+ * with trailing junk, indented continuation lines, over-long lines (Debian's inih
+ * cuts lines at 198 characters, which would split one line into two). */
+#ifndef LOADLAB_SCENARIO_H
+#define LOADLAB_SCENARIO_H
+
+#include <sched.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/childproc.h"
+#include "judge/gate.h"
+
+#define SCENARIO_MAX_FILE (1024 * 1024)
+#define SCENARIO_MAX_LINE 198
+#define SCENARIO_MAX_PHASES 32
+#define SCENARIO_MAX_GATES 64
+#define SCENARIO_MAX_FAULTS 16
+#define SCENARIO_MAX_TEXT 1024
+
+struct scenario_fault {
+    char name[64];      /* "lock.cache" */
+    char term[128];     /* "on(200us)", "off" */
+};
+
+struct scenario_phase {
+    char name[64];
+    int64_t at_ns;            /* from the start of the load (warmup included) */
+    int64_t until_ns;         /* -1: stays until the end */
+    struct scenario_fault fault;
+    int line;
+};
+
+struct scenario {
+    char file[SCENARIO_MAX_TEXT];
+    char name[128];
+    char description[SCENARIO_MAX_TEXT];
+    int64_t duration_ns, warmup_ns, sample_interval_ns;
+
+    /* [service]: command (spawned), or url (already running) */
+    char command[SCENARIO_MAX_TEXT];
+    int command_line;
+    char url[SCENARIO_MAX_TEXT];        /* may hold {port} with a command */
+    char metrics[SCENARIO_MAX_TEXT];    /* may hold {debug_port} with a command */
+    char ready[SCENARIO_MAX_TEXT];      /* readiness URL; default: debug base + /readyz */
+    char token_file[SCENARIO_MAX_TEXT];
+    pid_t pid;                          /* url mode: a local pid to sample in /proc, or 0 */
+    int64_t ready_timeout_ns;
+    char requests_metric[PROMTEXT_MAX_NAME + 1];
+    struct scenario_fault faults[SCENARIO_MAX_FAULTS];
+    size_t nfaults;
+
+    /* [load] */
+    unsigned connections, threads;
+    char script[SCENARIO_MAX_TEXT];     /* resolved path, or empty */
+    char path[SCENARIO_MAX_TEXT];
+    char method[16];
+    char body[SCENARIO_MAX_TEXT];
+    char content_type[128];
+    int64_t timeout_ns;
+
+    struct scenario_phase phases[SCENARIO_MAX_PHASES];
+    size_t nphases;
+
+    struct gate_spec gates[SCENARIO_MAX_GATES];
+    size_t ngates;
+
+    /* [gate] regression.*: measured on every run, judged across runs against a
+     * baseline label (regression module); never part of the run's own verdict */
+    struct gate_spec regressions[SCENARIO_MAX_GATES];
+    size_t nregressions;
+
+    /* [service] cpu, [load] cpu: the CPUs the spawned service and wrk are pinned to,
+     * as written ("" for no pinning) and parsed */
+    char service_cpu_list[CHILDPROC_MAX_CPU_LIST + 1], load_cpu_list[CHILDPROC_MAX_CPU_LIST + 1];
+    cpu_set_t service_cpus, load_cpus;
+
+    /* [expect] fail = ...: indexes into gates */
+    bool expected_to_fail[SCENARIO_MAX_GATES];
+};
+
+/* Reads and checks a scenario file. Returns a new scenario (free with scenario_free),
+ * or NULL with err holding "file:line: message" (or "file: message" for what has no
+ * line, such as a missing required key or an unreadable file). */
+struct scenario *scenario_load(const char *path, char *err, size_t errlen);
+
+/* The same, from text in memory; file is the name errors carry. */
+struct scenario *scenario_parse(const char *text, size_t len, const char *file,
+                                char *err, size_t errlen);
+
+void scenario_free(struct scenario *sc);
+
+/* The whole load time: warmup + duration. */
+int64_t scenario_load_ns(const struct scenario *sc);
+
+/* The scenario's settings as a JSON object (recorded with each run). Returns a new
+ * string the caller frees, or NULL when out of memory. */
+char *scenario_params_json(const struct scenario *sc);
+
+#endif

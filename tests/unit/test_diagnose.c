@@ -1,0 +1,517 @@
+/* Unit tests for diagnose: each class, the healthy case and two faults at once, on
+ * fixtures built here — synthetic scrapes of a 10 s run and thread dumps and profiles
+ * in the debug port's text layouts. Several culprits are functions orderd does not
+ * have, so a pass shows the culprit was read from the evidence, not from a list. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "diagnose/diagnose.h"
+#include "store/evidence.h"
+#include "store/resultdb.h"
+
+#define TICK 0.25
+#define END 10.0
+
+static char err[512];
+static char path[64];
+static struct resultdb *db;
+static int64_t run_id;
+static struct diagnose_result result;
+
+/* Stacks, innermost frame first: "function@file|function@file|...". */
+#define IDLE_IO "epoll_wait@../sysdeps/unix/sysv/linux/epoll_wait.c|event_base_loop@?|" \
+                "io_thread_main@service/httpserver.c|spawn_trampoline@service/threads.c|start_thread@./nptl/pthread_create.c"
+#define IDLE_WORKER "__futex_abstimed_wait_common@./nptl/futex-internal.c|___pthread_cond_wait@./nptl/pthread_cond_wait.c|" \
+                    "lockprof_cond_wait@service/lockprof.c|queue_pop@service/queue.c|worker_main@service/workers.c"
+#define PAYING_WORKER "__clock_nanosleep@../sysdeps/unix/sysv/linux/clock_nanosleep.c|__nanosleep@../nanosleep.c|" \
+                      "charge_customer@service/workers.c|process@service/workers.c|worker_main@service/workers.c"
+#define STALLED_WORKER "__futex_abstimed_wait_common@./nptl/futex-internal.c|" \
+                       "___pthread_cond_timedwait64@./nptl/pthread_cond_wait.c|lockprof_cond_timedwait@service/lockprof.c|" \
+                       "ledger_sync_wait@service/workers.c|process@service/workers.c|worker_main@service/workers.c"
+#define WATCHDOG "__futex_abstimed_wait_common@./nptl/futex-internal.c|___pthread_cond_wait@./nptl/pthread_cond_wait.c|" \
+                 "session_watchdog_wait@service/session.c|watchdog_main@service/session.c|spawn_trampoline@service/threads.c"
+#define BURNING_IO "__vdso_clock_gettime@?|units_now_ns@common/units.c|price_recompute@service/api.c|" \
+                   "api_handle@service/api.c|on_read@service/httpserver.c|io_thread_main@service/httpserver.c"
+#define WRITING_IO "__libc_write@../sysdeps/unix/sysv/linux/write.c|conn_flush@service/httpserver.c|" \
+                   "event_base_loop@?|io_thread_main@service/httpserver.c"
+#define LOCK_WAITING_IO "__lll_lock_wait@./nptl/lowlevellock.c|___pthread_mutex_lock@./nptl/pthread_mutex_lock.c|" \
+                        "lock_contended@service/lockprof.c|lockprof_mutex_lock@service/lockprof.c|" \
+                        "cache_get_global@service/catalog.c|catalog_get@service/catalog.c|io_thread_main@service/httpserver.c"
+#define BLOCKED_IO "__futex_abstimed_wait_common@./nptl/futex-internal.c|___pthread_cond_wait@./nptl/pthread_cond_wait.c|" \
+                   "lockprof_cond_wait@service/lockprof.c|queue_push_blocking@service/queue.c|" \
+                   "order_create@service/api.c|io_thread_main@service/httpserver.c"
+
+struct group {
+    int count;
+    const char *role, *state, *stack;
+};
+
+/* Appends "#\t0xN\tfunction+0x10\tfile:12" lines for a stack written as above. */
+static void append_frames(char *buf, size_t len, const char *stack)
+{
+    const char *s = stack;
+    int pc = 0x1000;
+    while (*s) {
+        const char *bar = strchr(s, '|'), *at = strchr(s, '@');
+        size_t n = bar ? (size_t)(bar - s) : strlen(s);
+        size_t fn = at && at < s + n ? (size_t)(at - s) : n;
+        size_t used = strlen(buf);
+        snprintf(buf + used, len - used, "#\t0x%x\t%.*s+0x10\t%.*s:12\n", pc++, (int)fn, s,
+                 (int)(fn < n ? n - fn - 1 : 0), fn < n ? s + fn + 1 : "");
+        s += n;
+        if (*s)
+            s++;
+    }
+}
+
+static char *dump_text(const struct group *groups, size_t n)
+{
+    char *buf = calloc(1, 65536);
+    int total = 0;
+    assert_non_null(buf);
+    for (size_t i = 0; i < n; i++)
+        total += groups[i].count;
+    snprintf(buf, 65536, "threads profile: total %d\n", total);
+    for (size_t i = 0; i < n; i++) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, 65536 - used, "%d @ 0x1000 0x1001\n# labels: {\"role\":\"%s\", \"state\":\"%s\"}\n",
+                 groups[i].count, groups[i].role, groups[i].state);
+        append_frames(buf, 65536, groups[i].stack);
+        used = strlen(buf);
+        snprintf(buf + used, 65536 - used, "\n");
+    }
+    return buf;
+}
+
+static void store(double t, const char *kind, const char *reason, const char *text)
+{
+    if (evidence_store_text(db, run_id, t, kind, reason, text, strlen(text), err, sizeof err) < 0)
+        fail_msg("%s", err);
+}
+
+static void store_dump(double t, const struct group *groups, size_t n)
+{
+    char *text = dump_text(groups, n);
+    store(t, EVIDENCE_THREADS, "periodic", text);
+    free(text);
+}
+
+/* A profile of one or two sites: header, then "values @ pcs" and frames. */
+static void store_profile(double t, const char *kind, const char *header, const char *v1, const char *stack1,
+                          const char *v2, const char *stack2)
+{
+    char buf[8192];
+    snprintf(buf, sizeof buf, "%s%s @ 0x1000\n", header, v1);
+    append_frames(buf, sizeof buf, stack1);
+    if (v2) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, sizeof buf - used, "\n%s @ 0x2000\n", v2);
+        append_frames(buf, sizeof buf, stack2);
+    }
+    store(t, kind, "end of steady state", buf);
+}
+
+/* The scrapes of a run; each field a function of time. */
+struct shape {
+    double threads_rate, threads_from;     /* threads/s added from then on */
+    double rss_rate, rss_from;             /* bytes/s */
+    double lock_wait, lock_from;           /* lock-wait seconds per second */
+    double cpu_per_request, cpu_from;      /* CPU seconds per request past the healthy 50us */
+    double queue_from, queue_to;           /* the queue is at capacity in between */
+    double rejected_rate;                  /* rejections per second while it is */
+    double push_block;                     /* blocked seconds/s at queue_push_blocking */
+};
+
+static double ramp(double rate, double from, double t)
+{
+    return t > from ? rate * (t - from) : 0;
+}
+
+static void sample(double t, const char *metric, const char *labels, double v)
+{
+    if (resultdb_sample(db, run_id, t, metric, labels, v, err, sizeof err) < 0)
+        fail_msg("%s", err);
+}
+
+static void store_series(const struct shape *s)
+{
+    double rejected = 0;
+    assert_int_equal(resultdb_begin(db, err, sizeof err), 0);
+    for (double t = 0; t <= END + 1e-9; t += TICK) {
+        double requests = 1000 * t, cpu = 0.00005 * requests;
+        bool full = t >= s->queue_from && t <= s->queue_to;
+        if (s->cpu_per_request > 0 && t > s->cpu_from)
+            cpu += s->cpu_per_request * 1000 * (t - s->cpu_from);
+        if (full)
+            rejected += s->rejected_rate * TICK;
+        sample(t, "loadlab_proc_threads", "", 8 + floor(ramp(s->threads_rate, s->threads_from, t)));
+        /* Start-up: memory climbs fast in the first half second, as a real process's does. */
+        sample(t, "loadlab_proc_resident_memory_bytes", "",
+               (t < 0.5 ? 4e6 + 32e6 * t : 20e6) + ramp(s->rss_rate, s->rss_from, t) + (fmod(t, 1.0) < 0.5 ? 1e4 : 0));
+        sample(t, "loadlab_proc_cpu_seconds_total", "", cpu);
+        sample(t, "orderd_http_requests_total", "{code=\"200\",route=\"product_get\"}", requests * 0.8);
+        sample(t, "orderd_http_requests_total", "{code=\"202\",route=\"order_create\"}", requests * 0.2);
+        sample(t, "orderd_queue_depth", "", full ? 128 : 2);
+        sample(t, "orderd_queue_capacity", "", 128);
+        sample(t, "orderd_queue_rejected_total", "", rejected);
+        sample(t, "orderd_mutex_wait_seconds_total", "{lock=\"queue\"}", 0.002 * t);
+        sample(t, "orderd_mutex_wait_seconds_total", "{lock=\"cache_global\"}", ramp(s->lock_wait, s->lock_from, t));
+        sample(t, "orderd_block_seconds_total", "{site=\"queue_pop\"}", 2.5 * t);
+        sample(t, "orderd_block_seconds_total", "{site=\"queue_push_blocking\"}", s->push_block * t);
+        /* The answer key, which the diagnosis must not read: it says "slow" is on. */
+        sample(t, "orderd_fault_active", "{fault=\"slow\"}", 1);
+        sample(t, "orderd_leaked_threads", "", 500);
+    }
+    assert_int_equal(resultdb_commit(db, err, sizeof err), 0);
+    store(5, EVIDENCE_FAULTS, "mid-run", "[{\"name\":\"slow\",\"on\":true,\"culprit\":\"request_burn_cpu\"}]");
+}
+
+static const struct group healthy_groups[] = {
+    {3, "worker", "idle", IDLE_WORKER}, {1, "worker", "waiting", PAYING_WORKER}, {2, "io", "running", IDLE_IO},
+};
+
+static void store_healthy_dumps(void)
+{
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], healthy_groups[1], healthy_groups[2]};
+        if (fmod(t, 2.0) == 0)
+            g[2] = (struct group){1, "io", "running", WRITING_IO};
+        store_dump(t, g, 3);
+    }
+}
+
+static int setup(void **state)
+{
+    struct resultdb_run run = {.scenario = "fixture", .scenario_file = "fixture.ini", .label = "test", .params = "{}"};
+    int fd;
+    (void)state;
+    snprintf(path, sizeof path, "/tmp/diagnose-test-XXXXXX");
+    fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    unlink(path);
+    db = resultdb_open(path, false, err, sizeof err);
+    if (!db || resultdb_run_begin(db, &run, &run_id, err, sizeof err) < 0)
+        return -1;
+    memset(&result, 0, sizeof result);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char side[80];
+    (void)state;
+    resultdb_close(db);
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+    return 0;
+}
+
+static void diagnose(void)
+{
+    if (diagnose_run(db, run_id, &result, err, sizeof err) != 0)
+        fail_msg("diagnose: %s", err);
+}
+
+static const struct diagnose_finding *finding(const char *class_name)
+{
+    for (size_t i = 0; i < result.n; i++)
+        if (strcmp(result.findings[i].class_name, class_name) == 0)
+            return &result.findings[i];
+    fail_msg("no %s finding among %zu", class_name, result.n);
+    return NULL;
+}
+
+static long long count(const char *sql)
+{
+    sqlite3_stmt *st;
+    long long v = -1;
+    assert_int_equal(sqlite3_prepare_v2(resultdb_handle(db), sql, -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_int64(st, 1, run_id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void test_diagnose_healthy_run_finds_no_problem(void **state)
+{
+    struct shape s = {.queue_from = INFINITY};
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    diagnose();
+    assert_int_equal(result.n, 0);
+    assert_int_equal(result.dumps, 19);
+    assert_int_equal(diagnose_store(db, &result, err, sizeof err), 0);
+    assert_int_equal(count("SELECT count(*) FROM diagnoses WHERE run_id = ?1 AND class = 'none' AND culprit IS NULL"), 1);
+}
+
+static void test_diagnose_thread_leak_names_the_growing_group(void **state)
+{
+    struct shape s = {.threads_rate = 20, .threads_from = 5, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], healthy_groups[2], {1 + (int)ramp(20, 5, t), "other", "waiting", WATCHDOG}};
+        store_dump(t, g, 3);
+    }
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("thread-leak");
+    assert_string_equal(f->culprit, "session_watchdog_wait");
+    assert_float_equal(f->started_at, 5.0, 0.3);
+    assert_non_null(strstr(f->summary, "threads share one stack ending in session_watchdog_wait"));
+    assert_non_null(strstr(f->summary, "from t=5."));
+    assert_non_null(strstr(f->evidence, "loadlab_proc_threads"));
+}
+
+static void test_diagnose_memory_leak_names_the_growing_heap_site(void **state)
+{
+    struct shape s = {.rss_rate = 8e6, .rss_from = 2, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    store_profile(3, EVIDENCE_HEAP, "heap profile: 10: 9000000 [10: 9000000] @ heap/2\n",
+                  "2000: 8192000 [2000: 8192000]", "audit_trail_append@service/audit.c|api_handle@service/api.c",
+                  "5: 800000 [5: 800000]", "catalog_load@service/catalog.c|main@service/main.c");
+    store_profile(9, EVIDENCE_HEAP, "heap profile: 10: 9000000 [10: 9000000] @ heap/2\n",
+                  "14000: 57344000 [14000: 57344000]", "audit_trail_append@service/audit.c|api_handle@service/api.c",
+                  "5: 800000 [5: 800000]", "catalog_load@service/catalog.c|main@service/main.c");
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("memory-leak");
+    assert_string_equal(f->culprit, "audit_trail_append");
+    assert_float_equal(f->started_at, 2.0, 0.3);
+    assert_non_null(strstr(f->evidence, "gained 49.2MB"));
+}
+
+static void test_diagnose_thread_stacks_growing_memory_is_no_memory_leak(void **state)
+{
+    /* Leaked threads touch their stacks: memory climbs, but no heap site does. */
+    struct shape s = {.threads_rate = 60, .threads_from = 1, .rss_rate = 1.5e6, .rss_from = 1, .queue_from = INFINITY};
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], healthy_groups[2], {1 + (int)ramp(60, 1, t), "fault", "waiting", WATCHDOG}};
+        store_dump(t, g, 3);
+    }
+    store_profile(9, EVIDENCE_HEAP, "heap profile: 1: 800000 [1: 800000] @ heap/2\n", "5: 800000 [5: 800000]",
+                  "catalog_load@service/catalog.c|main@service/main.c", NULL, NULL);
+    diagnose();
+    assert_int_equal(result.n, 1);
+    assert_string_equal(result.findings[0].class_name, "thread-leak");
+}
+
+static void test_diagnose_lock_contention_from_the_mutex_profile(void **state)
+{
+    struct shape s = {.lock_wait = 0.5, .lock_from = 0, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    store_profile(9, EVIDENCE_MUTEX, "--- mutex:\ncycles/second=1000000000\nsampling period=10\n", "424371105 983",
+                  "cache_get_global@service/catalog.c|catalog_get@service/catalog.c|product_get@service/api.c",
+                  "4685116 25", "queue_try_push@service/queue.c|order_create@service/api.c");
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("lock-contention");
+    assert_string_equal(f->culprit, "cache_get_global");
+    assert_float_equal(f->started_at, 0.0, 0.3);
+    assert_non_null(strstr(f->evidence, "lock=\"cache_global\""));
+    assert_non_null(strstr(f->evidence, "99% of the sampled contention is in cache_get_global"));
+}
+
+static void test_diagnose_lock_contention_from_dumps_alone(void **state)
+{
+    struct shape s = {.lock_wait = 0.3, .lock_from = 3, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], {1, "io", "running", t > 3 ? LOCK_WAITING_IO : IDLE_IO},
+                            {1, "io", "running", IDLE_IO}};
+        store_dump(t, g, 3);
+    }
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("lock-contention");
+    assert_string_equal(f->culprit, "cache_get_global");
+    assert_float_equal(f->started_at, 3.0, 0.3);
+    assert_non_null(strstr(f->evidence, "waiting for a mutex in cache_get_global"));
+}
+
+static void test_diagnose_queue_full_names_where_the_workers_are(void **state)
+{
+    struct shape s = {.queue_from = 4, .queue_to = 8, .rejected_rate = 300};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group stalled[] = {{4, "worker", "waiting", STALLED_WORKER}, {2, "io", "running", IDLE_IO}};
+        if (t >= 4 && t <= 8)
+            store_dump(t, stalled, 2);
+        else
+            store_dump(t, healthy_groups, 3);
+    }
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("queue-full");
+    assert_string_equal(f->culprit, "ledger_sync_wait");
+    assert_float_equal(f->started_at, 4.0, 0.3);
+    assert_non_null(strstr(f->evidence, "orderd_queue_rejected_total"));
+}
+
+static void test_diagnose_busy_queue_that_only_works_is_no_fault(void **state)
+{
+    /* At capacity, nothing turned away, workers busy with their ordinary work: a
+     * capacity question, not a fault to name. */
+    struct shape s = {.queue_from = 1, .queue_to = 9, .rejected_rate = 0};
+    struct group busy[] = {{4, "worker", "waiting", PAYING_WORKER}, {2, "io", "running", IDLE_IO}};
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5)
+        store_dump(t, busy, 2);
+    diagnose();
+    assert_int_equal(result.n, 0);
+}
+
+static void test_diagnose_blocked_producer_names_where_io_threads_wait(void **state)
+{
+    struct shape s = {.queue_from = 0.5, .queue_to = 10, .push_block = 1.9};
+    struct group blocked[] = {{2, "worker", "waiting", PAYING_WORKER}, {2, "io", "waiting", BLOCKED_IO}};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5)
+        store_dump(t, blocked, 2);
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("blocked-producer");
+    assert_string_equal(f->culprit, "queue_push_blocking");
+    assert_float_equal(f->confidence, 1.0, 1e-9);
+    assert_non_null(strstr(f->evidence, "orderd_block_seconds_total{site=\"queue_push_blocking\"}"));
+}
+
+static void test_diagnose_cpu_slowdown_names_what_runs_on_io_threads(void **state)
+{
+    struct shape s = {.cpu_per_request = 0.003, .cpu_from = 5, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], {1, "io", "running", t > 5 ? BURNING_IO : IDLE_IO},
+                            {1, "io", "running", fmod(t, 1.5) == 0 ? WRITING_IO : IDLE_IO}};
+        store_dump(t, g, 3);
+    }
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("cpu-slowdown");
+    assert_string_equal(f->culprit, "price_recompute");
+    assert_float_equal(f->started_at, 5.0, 0.3);
+}
+
+static void test_diagnose_two_faults_at_once(void **state)
+{
+    struct shape s = {.lock_wait = 0.4, .lock_from = 0, .threads_rate = 15, .threads_from = 4, .queue_from = INFINITY};
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], {1, "io", "running", LOCK_WAITING_IO}, {1, "io", "running", IDLE_IO},
+                            {1 + (int)ramp(15, 4, t), "fault", "waiting", WATCHDOG}};
+        store_dump(t, g, 4);
+    }
+    diagnose();
+    assert_int_equal(result.n, 2);
+    /* In order of when they started. */
+    assert_string_equal(result.findings[0].class_name, "lock-contention");
+    assert_string_equal(result.findings[0].culprit, "cache_get_global");
+    assert_string_equal(result.findings[1].class_name, "thread-leak");
+    assert_string_equal(result.findings[1].culprit, "session_watchdog_wait");
+    assert_float_equal(result.findings[1].started_at, 4.0, 0.3);
+    assert_int_equal(diagnose_store(db, &result, err, sizeof err), 0);
+    assert_int_equal(count("SELECT count(*) FROM diagnoses WHERE run_id = ?1 AND class <> 'none'"), 2);
+}
+
+static void test_diagnose_without_evidence_names_the_class_only(void **state)
+{
+    struct shape s = {.threads_rate = 10, .threads_from = 2, .queue_from = INFINITY};
+    (void)state;
+    store_series(&s);
+    sqlite3_exec(resultdb_handle(db), "DELETE FROM evidence", NULL, NULL, NULL);
+    diagnose();
+    assert_int_equal(result.n, 1);
+    assert_string_equal(result.findings[0].class_name, "thread-leak");
+    assert_string_equal(result.findings[0].culprit, "");
+    assert_true(result.findings[0].confidence < 0.6);
+    assert_non_null(strstr(result.notes, "no evidence was captured"));
+}
+
+static void test_diagnose_store_replaces_the_previous_verdict(void **state)
+{
+    struct shape s = {.queue_from = INFINITY};
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out;
+    (void)state;
+    store_series(&s);
+    diagnose();
+    assert_int_equal(diagnose_store(db, &result, err, sizeof err), 0);
+    assert_int_equal(diagnose_store(db, &result, err, sizeof err), 0);
+    assert_int_equal(count("SELECT count(*) FROM diagnoses WHERE run_id = ?1"), 1);
+    out = open_memstream(&text, &len);
+    assert_int_equal(diagnose_print_stored(db, run_id, out, err, sizeof err), 0);
+    fclose(out);
+    assert_non_null(strstr(text, "no problem found"));
+    free(text);
+}
+
+static void test_diagnose_unknown_run_and_corrupt_evidence(void **state)
+{
+    struct shape s = {.queue_from = INFINITY};
+    (void)state;
+    assert_int_equal(diagnose_run(db, run_id + 41, &result, err, sizeof err), 1);
+    assert_non_null(strstr(err, "no run"));
+    store_series(&s);
+    store(2, EVIDENCE_THREADS, "periodic", "threads profile: total 1\n1 2 3 @ 0x1\n");
+    assert_int_equal(diagnose_run(db, run_id, &result, err, sizeof err), -1);
+    assert_non_null(strstr(err, "threads at t=2.00s"));
+    assert_non_null(strstr(err, "line 2"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_diagnose_healthy_run_finds_no_problem, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_thread_leak_names_the_growing_group, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_names_the_growing_heap_site, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_thread_stacks_growing_memory_is_no_memory_leak, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_lock_contention_from_the_mutex_profile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_lock_contention_from_dumps_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_queue_full_names_where_the_workers_are, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_busy_queue_that_only_works_is_no_fault, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_blocked_producer_names_where_io_threads_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_cpu_slowdown_names_what_runs_on_io_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_two_faults_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_without_evidence_names_the_class_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_store_replaces_the_previous_verdict, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_unknown_run_and_corrupt_evidence, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,321 @@
+/* Unit tests for gate: names, operators, units, and judging on known data. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "judge/gate.h"
+
+static char err[600];
+
+static struct gate_spec parse_ok(const char *key, const char *value)
+{
+    struct gate_spec g;
+    if (gate_parse(key, value, &g, err, sizeof err) < 0)
+        fail_msg("%s = %s: %s", key, value, err);
+    return g;
+}
+
+static void parse_bad(const char *key, const char *value, const char *what)
+{
+    struct gate_spec g;
+    if (gate_parse(key, value, &g, err, sizeof err) == 0)
+        fail_msg("%s = %s was accepted", key, value);
+    if (!strstr(err, what))
+        fail_msg("error '%s' lacks '%s'", err, what);
+}
+
+static void test_gate_units_convert_to_base(void **state)
+{
+    struct gate_spec g;
+    (void)state;
+    g = parse_ok("p99_latency", "< 20ms");
+    assert_int_equal(g.op, GATE_LT);
+    assert_float_equal(g.threshold, 0.020, 1e-12);
+    assert_string_equal(g.threshold_text, "< 20ms");
+    g = parse_ok("p50_latency", "<=500us");
+    assert_int_equal(g.op, GATE_LE);
+    assert_float_equal(g.threshold, 0.0005, 1e-12);
+    g = parse_ok("throughput", ">= 1e4/s");
+    assert_int_equal(g.op, GATE_GE);
+    assert_float_equal(g.threshold, 10000, 0);
+    g = parse_ok("error_rate", "< 1%");
+    assert_float_equal(g.threshold, 0.01, 1e-12);
+    g = parse_ok("error_rate", "< 0.05");
+    assert_float_equal(g.threshold, 0.05, 1e-12);
+    g = parse_ok("rss_growth", "< 1MB/s");
+    assert_float_equal(g.threshold, 1048576, 0);
+    g = parse_ok("rss_growth", "< 512KB");
+    assert_float_equal(g.threshold, 524288, 0);
+    g = parse_ok("thread_growth", "< 0.5/s");
+    assert_float_equal(g.threshold, 0.5, 0);
+    g = parse_ok("mutex_wait_share", "< 1.5");
+    assert_float_equal(g.threshold, 1.5, 0);
+    g = parse_ok("metric.process_open_fds.slope", "> -2/s");
+    assert_float_equal(g.threshold, -2, 0);
+    g = parse_ok("metric.orderd_queue_wait_seconds_sum.max", "< 250ms");
+    assert_float_equal(g.threshold, 0.25, 1e-12);
+    g = parse_ok("metric.orderd_leaked_bytes.last", "< 64MB");
+    assert_float_equal(g.threshold, 64.0 * 1048576, 0);
+}
+
+static void test_gate_rejects_unfit_units_and_syntax(void **state)
+{
+    (void)state;
+    parse_bad("p99_latency", "< 20", "time unit");
+    parse_bad("p99_latency", "< 20MB", "time unit");
+    parse_bad("p99_latency", "< -1ms", "negative");
+    parse_bad("throughput", "> 10ms", "plain number");
+    parse_bad("error_rate", "< 2", "share");
+    parse_bad("error_rate", "< 101%", "share");
+    parse_bad("queue_saturation", "< 5MB", "percentage");
+    parse_bad("rss_growth", "< 1ms", "size per second");
+    parse_bad("p99_latency", "= 20ms", "must start with");
+    parse_bad("p99_latency", "<< 20ms", "one operator");
+    parse_bad("p99_latency", "<<20ms", "bad threshold");
+    parse_bad("p99_latency", "< 20 ms", "one operator");
+    parse_bad("p99_latency", "<", "one operator");
+    parse_bad("throughput", "> 0x10", "bad threshold");
+    parse_bad("metric.x.max", "< 5furlongs", "unknown unit");
+    parse_bad("metric.x.median", "< 5", "aggregate");
+    parse_bad("metric.x{a=\"b\"}", "< 5", "must read metric");
+    parse_bad("metric.9x.max", "< 5", "bad metric name");
+    parse_bad("latency", "< 5ms", "unknown gate");
+    parse_bad("regression.throughput", "< 5%", "relative change");
+    parse_bad("regression.throughput", "5ms", "relative change");
+    parse_bad("regression.throughput", "100%", "not a usable change");
+    parse_bad("regression.throughput", "0%", "not a usable change");
+    parse_bad("regression.p99", "10%", "unknown gate");
+    parse_bad("regression.regression.throughput", "5%", "not another regression");
+}
+
+static void test_gate_regression_direction_and_change(void **state)
+{
+    struct gate_spec g;
+    char out[GATE_MAX_NAME];
+    (void)state;
+    /* throughput is worse when it drops; every other figure when it rises */
+    g = parse_ok("regression.throughput", "5%");
+    assert_true(g.regression);
+    assert_int_equal(g.kind, GATE_THROUGHPUT);
+    assert_int_equal(g.op, GATE_LT);
+    assert_float_equal(g.threshold, 0.05, 1e-12);
+    assert_string_equal(g.threshold_text, "-5%");
+    assert_string_equal(g.name, "regression.throughput");
+    g = parse_ok("regression.p99_latency", " 10% ");
+    assert_int_equal(g.op, GATE_GT);
+    assert_string_equal(g.threshold_text, "+10%");
+    /* a sign says which way is worse, for a figure loadlab cannot know */
+    g = parse_ok("regression.metric.orderd_orders_total{state=\"done\"}.slope", "-3%");
+    assert_int_equal(g.op, GATE_LT);
+    assert_float_equal(g.threshold, 0.03, 1e-12);
+    assert_int_equal(g.kind, GATE_METRIC);
+    g = parse_ok("regression.cpu_per_request", "+2.5%");
+    assert_int_equal(g.op, GATE_GT);
+    assert_int_equal(gate_canonical_name("regression.metric.x{b=\"1\",a=\"2\"}.max", out, sizeof out, err,
+                                         sizeof err), 0);
+    assert_string_equal(out, "regression.metric.x{a=\"2\",b=\"1\"}.max");
+}
+
+static void test_gate_canonical_names(void **state)
+{
+    char out[GATE_MAX_NAME];
+    struct gate_spec g;
+    (void)state;
+    g = parse_ok("metric.orderd_threads{state=\"idle\",role=\"worker\"}.max", "< 3");
+    assert_string_equal(g.name, "metric.orderd_threads{role=\"worker\",state=\"idle\"}.max");
+    assert_int_equal(gate_canonical_name("metric.orderd_threads{ role=\"worker\", state=\"idle\" }.max",
+                                         out, sizeof out, err, sizeof err), 0);
+    assert_string_equal(out, g.name);
+    assert_int_equal(gate_canonical_name("p99_latency", out, sizeof out, err, sizeof err), 0);
+    assert_int_equal(gate_canonical_name("p99", out, sizeof out, err, sizeof err), -1);
+}
+
+/* A store with a thread series growing at 2/s, a queue full half the time, counters. */
+static struct series_store *fixture(void)
+{
+    struct series_store *st = series_store_new();
+    const char *wanted[] = {"process_threads", "orderd_queue_depth", "orderd_queue_capacity",
+                            "orderd_queue_rejected_total", "orderd_queue_enqueued_total",
+                            "orderd_mutex_wait_seconds_total", GATE_PROC_THREADS};
+    for (size_t i = 0; i < sizeof wanted / sizeof wanted[0]; i++)
+        assert_int_equal(series_store_want(st, wanted[i]), 0);
+    for (int k = 0; k <= 10; k++) {
+        double t = k * 0.5;
+        struct promtext_label locks[2][1] = {{{"lock", "cache_global"}}, {{"lock", "queue"}}};
+        struct promtext_sample s = {.name = "orderd_mutex_wait_seconds_total", .nlabels = 1};
+        assert_int_equal(series_store_begin_tick(st, t, err, sizeof err), 0);
+        assert_int_equal(series_store_add_plain(st, "process_threads", 10 + 2 * t, err, sizeof err), 0);
+        assert_int_equal(series_store_add_plain(st, GATE_PROC_THREADS, 10, err, sizeof err), 0);
+        assert_int_equal(series_store_add_plain(st, "orderd_queue_depth", k % 2 ? 64 : 1, err, sizeof err), 0);
+        assert_int_equal(series_store_add_plain(st, "orderd_queue_capacity", 64, err, sizeof err), 0);
+        assert_int_equal(series_store_add_plain(st, "orderd_queue_rejected_total", 10 * t, err, sizeof err), 0);
+        assert_int_equal(series_store_add_plain(st, "orderd_queue_enqueued_total", 30 * t, err, sizeof err), 0);
+        s.labels = locks[0];
+        s.value = 0.25 * t;
+        assert_int_equal(series_store_add(st, &s, err, sizeof err), 0);
+        s.labels = locks[1];
+        s.value = 0.05 * t;
+        assert_int_equal(series_store_add(st, &s, err, sizeof err), 0);
+    }
+    return st;
+}
+
+static struct gate_result judge(const char *key, const char *value, struct series_store *st,
+                                const struct wrkres *load, bool have_proc)
+{
+    static struct gate_spec spec;
+    struct gate_inputs in = {.load = load, .series = st, .from = 1.0, .to = 4.0, .have_proc = have_proc};
+    struct gate_result r;
+    spec = parse_ok(key, value);
+    gate_evaluate(&spec, &in, &r);
+    return r;
+}
+
+static void test_gate_evaluates_series_gates(void **state)
+{
+    struct series_store *st = fixture();
+    struct gate_result r;
+    (void)state;
+    r = judge("thread_growth", "< 0.5/s", st, NULL, false);
+    assert_int_equal(r.verdict, GATE_FAIL);
+    assert_float_equal(r.observed, 2.0, 1e-9);
+    /* with /proc sampled, the flat /proc series is used instead */
+    r = judge("thread_growth", "< 0.5/s", st, NULL, true);
+    assert_int_equal(r.verdict, GATE_PASS);
+    assert_float_equal(r.observed, 0.0, 1e-9);
+    r = judge("queue_saturation", "< 60%", st, NULL, false);
+    assert_int_equal(r.verdict, GATE_PASS);  /* ticks 2..8: 3 of 7 saturated */
+    assert_float_equal(r.observed, 3.0 / 7, 1e-9);
+    r = judge("rejected_share", "< 20%", st, NULL, false);
+    assert_int_equal(r.verdict, GATE_FAIL);
+    assert_float_equal(r.observed, 0.25, 1e-9);
+    r = judge("mutex_wait_share", "< 0.25", st, NULL, false);
+    assert_int_equal(r.verdict, GATE_FAIL);
+    assert_float_equal(r.observed, 0.30, 1e-9);
+    r = judge("metric.orderd_mutex_wait_seconds_total{lock=\"queue\"}.slope", "< 0.1", st, NULL, false);
+    assert_int_equal(r.verdict, GATE_PASS);
+    assert_float_equal(r.observed, 0.05, 1e-9);
+    r = judge("metric.orderd_queue_depth.max", "<= 64", st, NULL, false);
+    assert_int_equal(r.verdict, GATE_PASS);
+    r = judge("metric.orderd_queue_depth.mean", "> 40", st, NULL, false);
+    assert_int_equal(r.verdict, GATE_FAIL);
+    assert_float_equal(r.observed, (3 * 64 + 4 * 1) / 7.0, 1e-9);
+    r = judge("metric.orderd_queue_depth.last", "> 40", st, NULL, false);
+    assert_float_equal(r.observed, 1, 0);  /* t = 4.0 is tick 8 */
+    series_store_free(st);
+}
+
+static void test_gate_missing_data_is_error_not_pass(void **state)
+{
+    struct series_store *st = fixture();
+    struct gate_result r;
+    struct gate_spec spec;
+    (void)state;
+    r = judge("metric.nonexistent_metric.max", "< 1", st, NULL, false);
+    assert_int_equal(r.verdict, GATE_ERROR);
+    assert_non_null(strstr(r.detail, "nonexistent_metric"));
+    r = judge("p99_latency", "< 1s", st, NULL, false);
+    assert_int_equal(r.verdict, GATE_ERROR);
+    r = judge("rss_growth", "< 1MB/s", st, NULL, false);
+    assert_int_equal(r.verdict, GATE_ERROR);
+    spec = parse_ok("rss_growth", "< 1MB/s");
+    assert_int_equal(gate_check_metrics(&spec, false, st, err, sizeof err), -1);
+    assert_non_null(strstr(err, "process_resident_memory_bytes"));
+    spec = parse_ok("queue_saturation", "< 1%");
+    assert_int_equal(gate_check_metrics(&spec, false, st, err, sizeof err), 0);
+    series_store_free(st);
+}
+
+static void test_gate_evaluates_load_gates(void **state)
+{
+    struct wrkres load = {.duration_s = 10, .requests = 20000, .errors_status = 200,
+                          .latency_p50 = 0.001, .latency_p99 = 0.030, .latency_p999 = 0.2};
+    struct gate_result r;
+    struct series_store *st = series_store_new();
+    (void)state;
+    r = judge("throughput", "> 1000", st, &load, false);
+    assert_int_equal(r.verdict, GATE_PASS);
+    assert_float_equal(r.observed, 2000, 0);
+    r = judge("error_rate", "< 0.5%", st, &load, false);
+    assert_int_equal(r.verdict, GATE_FAIL);
+    assert_float_equal(r.observed, 0.01, 1e-12);
+    r = judge("p99_latency", "< 20ms", st, &load, false);
+    assert_int_equal(r.verdict, GATE_FAIL);
+    r = judge("p99_latency", "<= 30ms", st, &load, false);
+    assert_int_equal(r.verdict, GATE_PASS);
+    r = judge("p50_latency", "> 1ms", st, &load, false);
+    assert_int_equal(r.verdict, GATE_FAIL);  /* strict > */
+    load.requests = 0;
+    r = judge("p99_latency", "< 20ms", st, &load, false);
+    assert_int_equal(r.verdict, GATE_ERROR);
+    series_store_free(st);
+}
+
+static void test_gate_cpu_per_request_from_proc_cpu(void **state)
+{
+    /* 0.5 CPU-seconds per second at 2000 requests per second: 250us a request */
+    struct wrkres load = {.duration_s = 10, .requests = 20000};
+    struct series_store *st = series_store_new();
+    struct gate_result r;
+    struct gate_spec spec;
+    (void)state;
+    assert_int_equal(series_store_want(st, GATE_PROC_CPU), 0);
+    for (int k = 0; k <= 10; k++) {
+        assert_int_equal(series_store_begin_tick(st, k * 0.5, err, sizeof err), 0);
+        assert_int_equal(series_store_add_plain(st, GATE_PROC_CPU, 3 + 0.25 * k, err, sizeof err), 0);
+    }
+    r = judge("cpu_per_request", "< 200us", st, &load, true);
+    assert_int_equal(r.verdict, GATE_FAIL);
+    assert_float_equal(r.observed, 250e-6, 1e-12);
+    /* measured for a regression gate: no verdict of its own */
+    r = judge("regression.cpu_per_request", "5%", st, &load, true);
+    assert_int_equal(r.verdict, GATE_PASS);
+    assert_float_equal(r.observed, 250e-6, 1e-12);
+    /* without /proc it needs the service's process_cpu_seconds_total */
+    spec = parse_ok("cpu_per_request", "< 1ms");
+    assert_int_equal(gate_check_metrics(&spec, false, st, err, sizeof err), -1);
+    assert_non_null(strstr(err, "process_cpu_seconds_total"));
+    load.requests = 0;
+    r = judge("cpu_per_request", "< 1ms", st, &load, true);
+    assert_int_equal(r.verdict, GATE_ERROR);
+    series_store_free(st);
+}
+
+static void test_gate_formats_observed(void **state)
+{
+    char buf[32];
+    struct gate_spec g;
+    (void)state;
+    g = parse_ok("p99_latency", "< 1s");
+    assert_string_equal(gate_format_observed(&g, 0.0123, buf, sizeof buf), "12.3ms");
+    assert_string_equal(gate_format_observed(&g, NAN, buf, sizeof buf), "-");
+    assert_string_equal(gate_format_observed(&g, 480e-6, buf, sizeof buf), "480us");
+    assert_string_equal(gate_format_observed(&g, 12.34e-6, buf, sizeof buf), "12.3us");
+    g = parse_ok("error_rate", "< 1%");
+    assert_string_equal(gate_format_observed(&g, 0.041, buf, sizeof buf), "4.1%");
+    g = parse_ok("rss_growth", "< 1MB/s");
+    assert_string_equal(gate_format_observed(&g, 1.5 * 1048576, buf, sizeof buf), "1.5MB/s");
+    assert_string_equal(gate_unit(&g), "B/s");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gate_units_convert_to_base),
+        cmocka_unit_test(test_gate_rejects_unfit_units_and_syntax),
+        cmocka_unit_test(test_gate_canonical_names),
+        cmocka_unit_test(test_gate_regression_direction_and_change),
+        cmocka_unit_test(test_gate_cpu_per_request_from_proc_cpu),
+        cmocka_unit_test(test_gate_evaluates_series_gates),
+        cmocka_unit_test(test_gate_missing_data_is_error_not_pass),
+        cmocka_unit_test(test_gate_evaluates_load_gates),
+        cmocka_unit_test(test_gate_formats_observed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,316 @@
+/* Unit tests for scenario: INI parsing, every error naming file:line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <glob.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run/scenario.h"
+
+#define HEAD "[scenario]\nduration = 3s\n[service]\ncommand = /bin/true\n"
+
+static char err[1024];
+
+static struct scenario *parse(const char *text)
+{
+    err[0] = '\0';
+    return scenario_parse(text, strlen(text), "t.ini", err, sizeof err);
+}
+
+/* Parses text that must fail, and checks the error names the line and says what. */
+static void expect_error(const char *text, const char *where, const char *what)
+{
+    struct scenario *sc = parse(text);
+    if (sc)
+        fail_msg("parsed, but expected an error at %s containing '%s'", where, what);
+    if (strncmp(err, where, strlen(where)) != 0 || !strstr(err, what))
+        fail_msg("error '%s' does not start with '%s' and contain '%s'", err, where, what);
+}
+
+static void test_scenario_parses_full_file(void **state)
+{
+    const char *text =
+        "; a comment\n"
+        "[scenario]\n"
+        "name = lock-bottleneck\n"
+        "description = Reads serialize.\n"
+        "duration = 8s\n"
+        "warmup = 2s\n"
+        "sample_interval = 200ms\n"
+        "[service]\n"
+        "command = ${NO_SUCH_VAR_X:-/bin/true} --workers 4\n"
+        "fault = lock.cache=on(200us), slow=50%on(1ms)\n"
+        "[load]\n"
+        "connections = 16\n"
+        "threads = 1\n"
+        "path = /api/products/1\n"
+        "[phase.leak]\n"
+        "at = 3s\n"
+        "until = 6s\n"
+        "fault = leak.threads=20%on\n"
+        "[gate]\n"
+        "p99_latency = < 20ms\n"
+        "throughput = > 1000/s\n"
+        "metric.orderd_threads{role=\"worker\",state=\"idle\"}.max = <= 8\n"
+        "[expect]\n"
+        "fail = p99_latency, metric.orderd_threads{state=\"idle\", role=\"worker\"}.max\n";
+    struct scenario *sc = parse(text);
+    (void)state;
+
+    if (!sc)
+        fail_msg("%s", err);
+    assert_string_equal(sc->name, "lock-bottleneck");
+    assert_int_equal(sc->duration_ns, 8000000000LL);
+    assert_int_equal(sc->warmup_ns, 2000000000LL);
+    assert_int_equal(sc->sample_interval_ns, 200000000LL);
+    assert_int_equal(scenario_load_ns(sc), 10000000000LL);
+    assert_int_equal(sc->nfaults, 2);
+    assert_string_equal(sc->faults[0].name, "lock.cache");
+    assert_string_equal(sc->faults[0].term, "on(200us)");
+    assert_string_equal(sc->faults[1].term, "50%on(1ms)");
+    assert_int_equal(sc->connections, 16);
+    assert_string_equal(sc->path, "/api/products/1");
+    assert_int_equal(sc->nphases, 1);
+    assert_int_equal(sc->phases[0].at_ns, 3000000000LL);
+    assert_int_equal(sc->phases[0].until_ns, 6000000000LL);
+    assert_string_equal(sc->phases[0].fault.name, "leak.threads");
+    assert_int_equal(sc->ngates, 3);
+    assert_string_equal(sc->gates[2].name, "metric.orderd_threads{role=\"worker\",state=\"idle\"}.max");
+    assert_true(sc->expected_to_fail[0]);
+    assert_false(sc->expected_to_fail[1]);
+    assert_true(sc->expected_to_fail[2]);
+    scenario_free(sc);
+}
+
+static void test_scenario_defaults_name_from_file(void **state)
+{
+    struct scenario *sc;
+    (void)state;
+    err[0] = '\0';
+    sc = scenario_parse(HEAD, strlen(HEAD), "scenarios/queue-stall.ini", err, sizeof err);
+    if (!sc)
+        fail_msg("%s", err);
+    assert_string_equal(sc->name, "queue-stall");
+    assert_int_equal(sc->sample_interval_ns, 250000000);
+    assert_int_equal(sc->threads, 1);
+    assert_string_equal(sc->method, "GET");
+    scenario_free(sc);
+}
+
+static void test_scenario_unknown_section_names_line(void **state)
+{
+    (void)state;
+    expect_error(HEAD "[gates]\np99_latency = < 1ms\n", "t.ini:5:", "unknown section [gates]");
+}
+
+static void test_scenario_unknown_key_names_line(void **state)
+{
+    (void)state;
+    expect_error(HEAD "[load]\nconnections = 4\nconections = 4\n", "t.ini:7:", "unknown key 'conections'");
+}
+
+static void test_scenario_misspelled_gate_is_error(void **state)
+{
+    (void)state;
+    expect_error(HEAD "[gate]\np99_latncy = < 20ms\n", "t.ini:6:", "unknown gate 'p99_latncy'");
+}
+
+static void test_scenario_bad_duration_names_line(void **state)
+{
+    (void)state;
+    expect_error("[scenario]\nduration = 10 seconds\n", "t.ini:2:", "duration");
+    expect_error("[scenario]\nduration = 1500ms\n", "t.ini:2:", "whole seconds");
+    expect_error("[scenario]\nduration = 3s\nsample_interval = -5ms\n", "t.ini:3:", "sample_interval");
+}
+
+static void test_scenario_malformed_gate_names_line(void **state)
+{
+    (void)state;
+    expect_error(HEAD "[gate]\np99_latency = 20ms\n", "t.ini:6:", "must start with <");
+    expect_error(HEAD "[gate]\np99_latency = < 20\n", "t.ini:6:", "needs a time unit");
+    expect_error(HEAD "[gate]\nerror_rate = < 5\n", "t.ini:6:", "share");
+    expect_error(HEAD "[gate]\nthroughput = > 10 req\n", "t.ini:6:", "one operator and one threshold");
+    expect_error(HEAD "[gate]\nmetric.x{a=\"b\".max = < 1\n", "t.ini:6:", "");
+}
+
+static void test_scenario_regression_gates_kept_apart(void **state)
+{
+    struct scenario *sc = parse(HEAD "[gate]\nthroughput = > 10\nregression.throughput = 5%\n"
+                                     "regression.p99_latency = 10%\n");
+    (void)state;
+    if (!sc)
+        fail_msg("%s", err);
+    /* regression gates never enter a run's own verdict */
+    assert_int_equal(sc->ngates, 1);
+    assert_int_equal(sc->nregressions, 2);
+    assert_string_equal(sc->regressions[1].name, "regression.p99_latency");
+    scenario_free(sc);
+    expect_error(HEAD "[gate]\nregression.throughput = 5%\nregression.throughput = 6%\n", "t.ini:7:",
+                 "given twice");
+    expect_error(HEAD "[gate]\nregression.throughput = > 5%\n", "t.ini:6:", "relative change");
+    expect_error(HEAD "[gate]\nregression.throughput = 5%\n[expect]\nfail = regression.throughput\n",
+                 "t.ini:8:", "change between two builds");
+}
+
+static void test_scenario_cpu_pinning(void **state)
+{
+    struct scenario *sc = parse(HEAD "cpu = 0\n[load]\ncpu = 1-2,5\n");
+    (void)state;
+    if (!sc)
+        fail_msg("%s", err);
+    assert_string_equal(sc->service_cpu_list, "0");
+    assert_true(CPU_ISSET(0, &sc->service_cpus));
+    assert_int_equal(CPU_COUNT(&sc->service_cpus), 1);
+    assert_int_equal(CPU_COUNT(&sc->load_cpus), 3);
+    assert_true(CPU_ISSET(5, &sc->load_cpus) && CPU_ISSET(1, &sc->load_cpus) && !CPU_ISSET(3, &sc->load_cpus));
+    scenario_free(sc);
+    expect_error(HEAD "cpu = 2-1\n", "t.ini:5:", "backwards");
+    expect_error(HEAD "cpu = 0,\n", "t.ini:5:", "malformed");
+    expect_error(HEAD "cpu = 99999\n", "t.ini:5:", "too large");
+    expect_error("[scenario]\nduration = 3s\n[service]\nurl = http://127.0.0.1:1\ncpu = 0\n", "t.ini:5:",
+                 "given by url");
+}
+
+static void test_scenario_duplicate_key_and_section(void **state)
+{
+    (void)state;
+    expect_error(HEAD "[load]\nthreads = 1\nthreads = 2\n", "t.ini:7:", "given twice");
+    expect_error(HEAD "[load]\n[load]\n", "t.ini:6:", "given twice");
+    expect_error(HEAD "[gate]\np99_latency = < 1s\np99_latency = < 2s\n", "t.ini:7:", "given twice");
+}
+
+static void test_scenario_syntax_errors_name_line(void **state)
+{
+    (void)state;
+    expect_error(HEAD "[load\n", "t.ini:5:", "syntax error");
+    expect_error(HEAD "[load]\njust words\n", "t.ini:6:", "syntax error");
+    expect_error(HEAD "[load] junk\n", "t.ini:5:", "after section header");
+    expect_error(HEAD "[load]\nthreads = 1\n  2\n", "t.ini:7:", "continuation");
+    expect_error("x = 1\n" HEAD, "t.ini:1:", "before any [section]");
+}
+
+static void test_scenario_long_line_is_error(void **state)
+{
+    char text[1024];
+    char pad[300];
+    (void)state;
+    memset(pad, 'a', sizeof pad - 1);
+    pad[sizeof pad - 1] = '\0';
+    snprintf(text, sizeof text, HEAD "[scenario2]\ndescription = %s\n", pad);
+    expect_error(text, "t.ini:5:", "unknown section");
+    snprintf(text, sizeof text, "[scenario]\nduration = 3s\ndescription = %s\n", pad);
+    expect_error(text, "t.ini:3:", "longer than 198");
+}
+
+static void test_scenario_expect_must_name_defined_gate(void **state)
+{
+    (void)state;
+    expect_error(HEAD "[expect]\nfail = thread_growth\n[gate]\np99_latency = < 1s\n", "t.ini:6:",
+                 "does not define");
+    expect_error(HEAD "[expect]\nculprit = cache_get_global\n", "t.ini:6:", "not supported yet");
+}
+
+static void test_scenario_phase_checks(void **state)
+{
+    (void)state;
+    expect_error(HEAD "[phase.a]\nfault = slow=on\n", "t.ini:5:", "needs at");
+    expect_error(HEAD "[phase.a]\nat = 5s\nfault = slow=on\n", "t.ini:6:", "before the end");
+    expect_error(HEAD "[phase.a]\nat = 2s\nuntil = 1s\nfault = slow=on\n", "t.ini:7:", "later than at");
+    expect_error(HEAD "[phase.a]\nat = 1s\nfault = slow\n", "t.ini:7:", "NAME=TERM");
+    expect_error(HEAD "[phase.b]\n", "t.ini:5:", "needs at and fault");
+}
+
+static void test_scenario_service_checks(void **state)
+{
+    (void)state;
+    expect_error("[scenario]\nduration = 3s\n", "t.ini:", "needs command");
+    expect_error("[scenario]\nduration = 3s\n[service]\ncommand = 'unbalanced\n", "t.ini:4:", "unbalanced");
+    expect_error("[scenario]\nduration = 3s\n[service]\nurl = ftp://x\n", "t.ini:4:", "http");
+    expect_error("[scenario]\nduration = 3s\n[service]\nurl = http://127.0.0.1:1\nfault = slow=on\n",
+                 "t.ini:5:", "metrics is needed");
+    expect_error(HEAD "[load]\nscript = no/such/script.lua\n", "t.ini:6:", "not found");
+    expect_error(HEAD "[load]\nthreads = 4\nconnections = 2\n", "t.ini:7:", "at least threads");
+}
+
+static void test_scenario_params_json_has_settings(void **state)
+{
+    struct scenario *sc = parse(HEAD "[gate]\np99_latency = < 20ms\n[expect]\nfail = p99_latency\n");
+    char *json;
+    (void)state;
+    assert_non_null(sc);
+    json = scenario_params_json(sc);
+    assert_non_null(json);
+    assert_non_null(strstr(json, "\"duration_s\":3"));
+    assert_non_null(strstr(json, "\"command\":\"/bin/true\""));
+    assert_non_null(strstr(json, "\"threshold\":\"< 20ms\""));
+    assert_non_null(strstr(json, "\"expected_to_fail\":true"));
+    free(json);
+    scenario_free(sc);
+}
+
+static void test_scenario_load_missing_file(void **state)
+{
+    (void)state;
+    assert_null(scenario_load("/no/such/file.ini", err, sizeof err));
+    assert_non_null(strstr(err, "/no/such/file.ini"));
+}
+
+/* The overhead study's files parse, are named overhead-<setting> after their file (the
+ * report groups them by that name) and carry the regression gates make overhead
+ * judges; the regression scenario parses too. */
+static void test_scenario_shipped_study_files_parse(void **state)
+{
+    glob_t g;
+    (void)state;
+    assert_int_equal(glob("scenarios/overhead/*.ini", 0, NULL, &g), 0);
+    assert_int_equal(glob("scenarios/regression/*.ini", GLOB_APPEND, NULL, &g), 0);
+    assert_true(g.gl_pathc >= 10);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        struct scenario *sc = scenario_load(g.gl_pathv[i], err, sizeof err);
+        char copy[512], *base;
+        if (!sc)
+            fail_msg("%s", err);
+        assert_true(sc->nregressions >= 2);
+        if (strstr(g.gl_pathv[i], "/overhead/")) {
+            snprintf(copy, sizeof copy, "%s", g.gl_pathv[i]);
+            base = basename(copy);
+            base[strlen(base) - 4] = '\0';
+            assert_string_equal(sc->name, base);
+            assert_int_equal(strncmp(sc->name, "overhead-", 9), 0);
+            assert_true(sc->service_cpu_list[0] && sc->load_cpu_list[0]);
+        }
+        scenario_free(sc);
+    }
+    globfree(&g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_scenario_parses_full_file),
+        cmocka_unit_test(test_scenario_defaults_name_from_file),
+        cmocka_unit_test(test_scenario_unknown_section_names_line),
+        cmocka_unit_test(test_scenario_unknown_key_names_line),
+        cmocka_unit_test(test_scenario_misspelled_gate_is_error),
+        cmocka_unit_test(test_scenario_bad_duration_names_line),
+        cmocka_unit_test(test_scenario_malformed_gate_names_line),
+        cmocka_unit_test(test_scenario_regression_gates_kept_apart),
+        cmocka_unit_test(test_scenario_cpu_pinning),
+        cmocka_unit_test(test_scenario_shipped_study_files_parse),
+        cmocka_unit_test(test_scenario_duplicate_key_and_section),
+        cmocka_unit_test(test_scenario_syntax_errors_name_line),
+        cmocka_unit_test(test_scenario_long_line_is_error),
+        cmocka_unit_test(test_scenario_expect_must_name_defined_gate),
+        cmocka_unit_test(test_scenario_phase_checks),
+        cmocka_unit_test(test_scenario_service_checks),
+        cmocka_unit_test(test_scenario_params_json_has_settings),
+        cmocka_unit_test(test_scenario_load_missing_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
