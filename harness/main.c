@@ -355,7 +355,7 @@ static int write_junit(const char *path, const struct runner_outcome *outcomes, 
     if (!cases)
         fprintf(stderr, "loadlab: junit: out of memory\n");
     else {
-        regression_junit_cases(results, nresults, cases);
+        junit_regression_cases(results, nresults, cases);
         rc = junit_write_with_cases(path, outcomes, n, cases, nresults, err, sizeof err);
         if (rc < 0)
             fprintf(stderr, "loadlab: junit: %s\n", err);

@@ -115,7 +115,7 @@ void regression_judge(const double *baseline, size_t nbaseline, const double *ca
         snprintf(out->detail, sizeof out->detail, "no significant change");
 }
 
-static const char *verdict_word(enum regression_verdict v)
+const char *regression_verdict_word(enum regression_verdict v)
 {
     static const char *const words[] = {"held", "FAILED", "INCONCLUSIVE", "ERROR"};
     return words[v];
@@ -169,31 +169,6 @@ void regression_print(FILE *out, const struct regression_result *results, size_t
             snprintf(p, sizeof p, "%.2g", r->p_value);
         fprintf(out, "  %-*s %5s  base %10s (%zu)  cand %10s (%zu)  ratio %-22s p %-7s %s: %s\n", width,
                 r->spec.name, r->spec.threshold_text, base, r->nbaseline, cand, r->ncandidate, ratio, p,
-                verdict_word(r->verdict), r->detail);
-    }
-}
-
-void regression_junit_cases(const struct regression_result *results, size_t n,
-                            struct junit_case *cases)
-{
-    for (size_t i = 0; i < n; i++) {
-        const struct regression_result *r = &results[i];
-        struct junit_case *c = &cases[i];
-        char base[48], cand[48];
-
-        memset(c, 0, sizeof *c);
-        snprintf(c->suite, sizeof c->suite, "regression.%s", r->scenario);
-        snprintf(c->name, sizeof c->name, "%s", r->spec.name);
-        gate_format_observed(&r->spec, r->baseline_median, base, sizeof base);
-        gate_format_observed(&r->spec, r->candidate_median, cand, sizeof cand);
-        snprintf(c->message, sizeof c->message,
-                 "%s %s: baseline %s %s (%zu runs: %s), candidate %s %s (%zu runs: %s), ratio %.4g "
-                 "[%.4g, %.4g], p %.3g: %s: %s", r->spec.name, r->spec.threshold_text, r->baseline_label, base,
-                 r->nbaseline, r->baseline_runs, r->candidate_label, cand, r->ncandidate, r->candidate_runs,
-                 r->ratio, r->ci_low, r->ci_high, r->p_value, verdict_word(r->verdict), r->detail);
-        c->outcome = r->verdict == REGRESSION_FAIL ? JUNIT_CASE_FAILED
-                     : r->verdict == REGRESSION_ERROR ? JUNIT_CASE_ERROR
-                     : r->verdict == REGRESSION_INCONCLUSIVE ? JUNIT_CASE_SKIPPED
-                                                             : JUNIT_CASE_PASSED;
+                regression_verdict_word(r->verdict), r->detail);
     }
 }

@@ -21,7 +21,6 @@
 #include <stdio.h>
 
 #include "judge/gate.h"
-#include "output/junit.h"
 
 #define REGRESSION_DEFAULT_MIN_RUNS 5
 #define REGRESSION_DEFAULT_ALPHA 0.05
@@ -73,13 +72,11 @@ void regression_judge(const double *baseline, size_t nbaseline, const double *ca
 /* "pass", "fail", "inconclusive", "error": the words stored in the database. */
 const char *regression_verdict_name(enum regression_verdict v);
 
+/* The verdict as a CI log shows it: "held", "FAILED", "INCONCLUSIVE", "ERROR". */
+const char *regression_verdict_word(enum regression_verdict v);
+
 /* Prints the verdicts as a table for a CI log, grouped by scenario and labels. */
 void regression_print(FILE *out, const struct regression_result *results, size_t n);
 
-/* One JUnit testcase per verdict, in suite "regression.SCENARIO": fail is a failure,
- * error an error, inconclusive skipped. Writes n cases to cases (the caller's array of
- * at least n). */
-void regression_junit_cases(const struct regression_result *results, size_t n,
-                            struct junit_case *cases);
 
 #endif

@@ -1,5 +1,6 @@
 /* junit: JUnit XML writer. See junit.h. */
 #include "output/junit.h"
+#include "judge/verdict.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -7,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "output/summary.h"
 
 /* Writes text escaped for an XML attribute or element; control characters that XML
  * 1.0 cannot carry become spaces. */
@@ -65,7 +65,7 @@ static void write_testcase(FILE *f, const struct runner_outcome *o, const struct
     } else {
         gate_format_observed(g->spec, g->observed, observed, sizeof observed);
         snprintf(msg, sizeof msg, "%s: observed %s, threshold %s: %s", g->spec->name, observed,
-                 g->spec->threshold_text, summary_gate_result(g));
+                 g->spec->threshold_text, verdict_word_loud(verdict_of_gate(g->verdict, g->expected_to_fail)));
         if (g->verdict == GATE_ERROR) {
             size_t used = strlen(msg);
             snprintf(msg + used, sizeof msg - used, " (%s)", g->detail);
@@ -73,7 +73,7 @@ static void write_testcase(FILE *f, const struct runner_outcome *o, const struct
             put_attr(f, "message", msg);
             put_attr(f, "type", "gate");
             fputs("/>\n", f);
-        } else if ((g->verdict == GATE_FAIL) != g->expected_to_fail) {
+        } else if (!verdict_met(verdict_of_gate(g->verdict, g->expected_to_fail))) {
             fputs("      <failure", f);
             put_attr(f, "message", msg);
             put_attr(f, "type", g->expected_to_fail ? "expected-to-fail" : "gate");
@@ -101,7 +101,7 @@ static void count(const struct runner_outcome *o, size_t *tests, size_t *failure
         const struct gate_result *g = &o->gates[i];
         if (g->verdict == GATE_ERROR)
             (*errors)++;
-        else if ((g->verdict == GATE_FAIL) != g->expected_to_fail)
+        else if (!verdict_met(verdict_of_gate(g->verdict, g->expected_to_fail)))
             (*failures)++;
     }
 }
@@ -216,4 +216,28 @@ int junit_write_with_cases(const char *path, const struct runner_outcome *outcom
         return -1;
     }
     return 0;
+}
+
+void junit_regression_cases(const struct regression_result *results, size_t n, struct junit_case *cases)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct regression_result *r = &results[i];
+        struct junit_case *c = &cases[i];
+        char base[48], cand[48];
+
+        memset(c, 0, sizeof *c);
+        snprintf(c->suite, sizeof c->suite, "regression.%s", r->scenario);
+        snprintf(c->name, sizeof c->name, "%s", r->spec.name);
+        gate_format_observed(&r->spec, r->baseline_median, base, sizeof base);
+        gate_format_observed(&r->spec, r->candidate_median, cand, sizeof cand);
+        snprintf(c->message, sizeof c->message,
+                 "%s %s: baseline %s %s (%zu runs: %s), candidate %s %s (%zu runs: %s), ratio %.4g "
+                 "[%.4g, %.4g], p %.3g: %s: %s", r->spec.name, r->spec.threshold_text, r->baseline_label, base,
+                 r->nbaseline, r->baseline_runs, r->candidate_label, cand, r->ncandidate, r->candidate_runs,
+                 r->ratio, r->ci_low, r->ci_high, r->p_value, regression_verdict_word(r->verdict), r->detail);
+        c->outcome = r->verdict == REGRESSION_FAIL ? JUNIT_CASE_FAILED
+                     : r->verdict == REGRESSION_ERROR ? JUNIT_CASE_ERROR
+                     : r->verdict == REGRESSION_INCONCLUSIVE ? JUNIT_CASE_SKIPPED
+                                                             : JUNIT_CASE_PASSED;
+    }
 }

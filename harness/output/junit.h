@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "judge/regression.h"
 #include "run/runner.h"
 
 /* Writes the report to path. Returns 0, or -1 with err filled (nothing is left at
@@ -29,5 +30,10 @@ struct junit_case {
 /* The same report with ncases more testcases after the runs' suites. Same returns. */
 int junit_write_with_cases(const char *path, const struct runner_outcome *outcomes, size_t n,
                            const struct junit_case *cases, size_t ncases, char *err, size_t errlen);
+
+/* One testcase per regression verdict, in suite "regression.SCENARIO": fail is a
+ * failure, error an error, inconclusive skipped. Writes n cases to cases (the
+ * caller's array of at least n). */
+void junit_regression_cases(const struct regression_result *results, size_t n, struct junit_case *cases);
 
 #endif

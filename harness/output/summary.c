@@ -1,5 +1,6 @@
 /* summary: the end-of-suite table. See summary.h. */
 #include "output/summary.h"
+#include "judge/verdict.h"
 
 #include <math.h>
 #include <string.h>
@@ -8,11 +9,7 @@
 
 const char *summary_gate_result(const struct gate_result *g)
 {
-    if (g->verdict == GATE_ERROR)
-        return "ERROR";
-    if (g->verdict == GATE_FAIL)
-        return g->expected_to_fail ? "tripped, as expected" : "FAILED";
-    return g->expected_to_fail ? "HELD, but expected to trip" : "held";
+    return verdict_word_loud(verdict_of_gate(g->verdict, g->expected_to_fail));
 }
 
 static const char *scenario_result(const struct runner_outcome *o)

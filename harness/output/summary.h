@@ -1,6 +1,6 @@
 /* summary: the table loadlab prints after a suite — per scenario its run, status and
  * load figures, then each gate with threshold, observed value and what that means
- * against the scenario's expectations ("held", "tripped, as expected", "FAILED").
+ * against the scenario's expectations (the words of judge/verdict.h).
  * Written for a CI log: plain text, no colour, one line per fact. */
 #ifndef LOADLAB_SUMMARY_H
 #define LOADLAB_SUMMARY_H

@@ -1,5 +1,6 @@
 /* html: shared page parts for the report. See html.h. */
 #include "report/html.h"
+#include "judge/verdict.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -96,9 +97,9 @@ void html_end(FILE *f, const char *footer)
 
 const char *html_outcome_class(const char *outcome)
 {
-    if (strcmp(outcome, "held") == 0)
+    if (strcmp(outcome, VERDICT_WORD_HELD) == 0)
         return "ok";
-    if (strcmp(outcome, "tripped as expected") == 0)
+    if (strcmp(outcome, VERDICT_WORD_TRIPPED_AS_EXPECTED) == 0)
         return "expected";
     if (strcmp(outcome, "not judged") == 0)
         return "warn";

@@ -1,5 +1,6 @@
 /* report: the report folder. See report.h. */
 #include "report/report.h"
+#include "judge/verdict.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -378,7 +379,7 @@ static void write_run_problem(FILE *f, const struct runinfo *run, const struct r
         const struct runinfo_gate *g = &run->gates[i];
         char stem[32];
         bool linked;
-        if (!(g->passed < 0 || (g->passed == 0) != g->expected_to_fail))
+        if (verdict_met(verdict_outcome(g->passed, g->expected_to_fail)))
             continue;
         fputs(first ? "" : "; ", f);
         first = false;
@@ -408,7 +409,7 @@ static void write_gate_table(FILE *f, const struct runinfo *run)
     fputs("<table><tr><th>gate</th><th>threshold</th><th>observed</th><th>result</th><th>expected to</th></tr>\n", f);
     for (size_t i = 0; i < run->ngates; i++) {
         const struct runinfo_gate *g = &run->gates[i];
-        bool off = run->gates_judged && (g->passed < 0 || (g->passed == 0) != g->expected_to_fail);
+        bool off = run->gates_judged && !verdict_met(verdict_outcome(g->passed, g->expected_to_fail));
         fprintf(f, "<tr%s><td class=\"mono\">", off ? " class=\"bad\"" : "");
         html_escape(f, g->name);
         fputs("</td><td class=\"num\">", f);
@@ -692,7 +693,7 @@ static int write_summary(struct state *s, char *err, size_t errlen)
         }
         for (size_t k = 0; k < run->ngates; k++) {
             const struct runinfo_gate *g = &run->gates[k];
-            bool bad = g->passed < 0 || (g->passed == 0) != g->expected_to_fail;
+            bool bad = !verdict_met(verdict_outcome(g->passed, g->expected_to_fail));
             fputs("| ", f);
             md_escape(f, run->scenario);
             fprintf(f, " | %lld | `", (long long)run->id);

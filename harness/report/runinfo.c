@@ -1,5 +1,6 @@
 /* runinfo: one run's facts from the results database. See runinfo.h. */
 #include "report/runinfo.h"
+#include "judge/verdict.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -344,7 +345,7 @@ size_t runinfo_gates_against_expectation(const struct runinfo *run)
     if (!run->gates_judged)
         return 0;
     for (size_t i = 0; i < run->ngates; i++)
-        n += run->gates[i].passed < 0 || (run->gates[i].passed == 0) != run->gates[i].expected_to_fail;
+        n += !verdict_met(verdict_outcome(run->gates[i].passed, run->gates[i].expected_to_fail));
     return n;
 }
 

@@ -1,5 +1,6 @@
 /* runpage: one run's page. See runpage.h. */
 #include "report/runpage.h"
+#include "judge/verdict.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -59,7 +60,7 @@ const char *runpage_expected(const struct runinfo_gate *g)
 
 static bool against_expectation(const struct runinfo *run, const struct runinfo_gate *g)
 {
-    return run->gates_judged && (g->passed < 0 || (g->passed == 0) != g->expected_to_fail);
+    return run->gates_judged && !verdict_met(verdict_outcome(g->passed, g->expected_to_fail));
 }
 
 static void write_banner(FILE *f, const struct runinfo *run, const struct runcharts *charts)

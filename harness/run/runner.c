@@ -6,6 +6,7 @@
  * measured wrk starts to the scrape taken as it ends. Phases fire at their `at` and
  * `until` on the same clock. */
 #include "run/runner.h"
+#include "judge/verdict.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -898,7 +899,7 @@ static void judge(struct run *r)
         struct gate_result *g = &r->out->gates[i];
         gate_evaluate(&r->sc->gates[i], &in, g);
         g->expected_to_fail = r->sc->expected_to_fail[i];
-        if (g->verdict == GATE_ERROR || (g->verdict == GATE_FAIL) != g->expected_to_fail)
+        if (!verdict_met(verdict_of_gate(g->verdict, g->expected_to_fail)))
             met = false;
         if (resultdb_gate(r->db, r->run_id, g, err, sizeof err) < 0) {
             stop_run(r, RUNNER_ABORTED, "%s", err);

@@ -1,5 +1,6 @@
 /* resultdb: schema and writes. See resultdb.h and docs/schema.md. */
 #include "store/resultdb.h"
+#include "judge/verdict.h"
 
 #include <errno.h>
 #include <math.h>
@@ -107,11 +108,7 @@ static const char schema[] =
     "CREATE VIEW IF NOT EXISTS gate_verdicts AS\n"
     "  SELECT r.id AS run_id, r.scenario, r.label, r.started_at, g.name, g.threshold_text,\n"
     "         g.observed, g.unit, g.expected_to_fail,\n"
-    "         CASE WHEN g.passed IS NULL THEN 'error'\n"
-    "              WHEN g.passed = 1 AND g.expected_to_fail = 0 THEN 'held'\n"
-    "              WHEN g.passed = 0 AND g.expected_to_fail = 1 THEN 'tripped as expected'\n"
-    "              WHEN g.passed = 0 THEN 'failed'\n"
-    "              ELSE 'held but was expected to fail' END AS outcome\n"
+    "         " VERDICT_SQL_CASE("g.passed", "g.expected_to_fail") " AS outcome\n"
     "  FROM gates g JOIN runs r ON r.id = g.run_id;\n"
     "CREATE VIEW IF NOT EXISTS latest_runs AS\n"
     "  SELECT * FROM run_overview o\n"

@@ -213,7 +213,7 @@ static void test_loadlab_unexpected_verdict_exits_99_with_junit(void **state)
                path, sizeof path);
     assert_int_equal(run(args), 99);
     out = read_file(out_path);
-    assert_non_null(strstr(out, "HELD, but expected to trip"));
+    assert_non_null(strstr(out, "HELD BUT WAS EXPECTED TO TRIP"));
     assert_non_null(strstr(out, "DID NOT MEET EXPECTATIONS"));
     free(out);
     xml = read_file(junit);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "judge/regression.h"
+#include "output/junit.h"
 #include "base/significance.h"
 
 static char err[600];
@@ -153,7 +154,7 @@ static void test_regression_junit_cases_and_table(void **state)
     regression_judge(base, 5, cand, 5, &r[0]);  /* 20% drop: fail */
     regression_judge(base, 5, base, 5, &r[1]);  /* same: pass */
     regression_judge(base, 2, base, 2, &r[2]);  /* too few: inconclusive */
-    regression_junit_cases(r, 3, cases);
+    junit_regression_cases(r, 3, cases);
     assert_int_equal(cases[0].outcome, JUNIT_CASE_FAILED);
     assert_int_equal(cases[1].outcome, JUNIT_CASE_PASSED);
     assert_int_equal(cases[2].outcome, JUNIT_CASE_SKIPPED);
