@@ -17,7 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
+
+#include "gzip.h"
 
 enum {
     PPROF_MAX_TYPES = 8,
@@ -494,38 +495,6 @@ static void write_functions(struct pbuf *b, const struct encoder *e)
     }
 }
 
-/* Gzips in[0..len) into a malloc'd buffer (Go's profiles are gzip, not zlib). */
-static int gzip_buffer(const unsigned char *in, size_t len, unsigned char **out, size_t *out_len)
-{
-    z_stream zs;
-    unsigned char *buf = NULL;
-    uLong bound;
-    int rc = -1;
-
-    memset(&zs, 0, sizeof zs);
-    /* windowBits 15 + 16 asks for the gzip wrapper; fastest level, as Go uses. */
-    if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return -1;
-    bound = deflateBound(&zs, (uLong)len);
-    buf = malloc(bound);
-    if (!buf)
-        goto done;
-    zs.next_in = (Bytef *)in;
-    zs.avail_in = (uInt)len;
-    zs.next_out = buf;
-    zs.avail_out = (uInt)bound;
-    if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
-        goto done;
-    *out = buf;
-    *out_len = zs.total_out;
-    buf = NULL;
-    rc = 0;
-done:
-    deflateEnd(&zs);
-    free(buf);
-    return rc;
-}
-
 int pprof_encode(pprof_profile *p, pprof_symbolizer symbolize, void *user, int gzip,
                  unsigned char **out, size_t *out_len)
 {
@@ -592,7 +561,7 @@ int pprof_encode(pprof_profile *p, pprof_symbolizer symbolize, void *user, int g
         goto done;
 
     if (gzip) {
-        if (gzip_buffer(b.data, b.len, out, out_len) < 0)
+        if (gzip_compress(b.data, b.len, GZIP_FASTEST, out, out_len, NULL, 0) < 0)
             goto done;
     } else {
         *out = b.data;

@@ -4,10 +4,8 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
-/* Window bits for deflate/inflate: 15 with +16 for a gzip wrapper. */
-#define GZIP_WINDOW (15 + 16)
+#include "gzip.h"
 
 static const char *const kinds[] = {
     EVIDENCE_THREADS, EVIDENCE_MUTEX, EVIDENCE_BLOCK, EVIDENCE_HEAP,
@@ -25,103 +23,30 @@ bool evidence_kind_valid(const char *kind)
 int evidence_gzip(const char *data, size_t len, unsigned char **out, size_t *outlen,
                   char *err, size_t errlen)
 {
-    z_stream z = {0};
-    unsigned char *buf = NULL;
-    uLong cap;
-    int rc = -1;
-
     *out = NULL;
     if (len > EVIDENCE_MAX_ITEM) {
         snprintf(err, errlen, "evidence larger than %d bytes", EVIDENCE_MAX_ITEM);
         return -1;
     }
-    if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, GZIP_WINDOW, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-        snprintf(err, errlen, "zlib: cannot start compressing");
-        return -1;
-    }
-    cap = deflateBound(&z, (uLong)len);
-    if (!(buf = malloc(cap))) {
-        snprintf(err, errlen, "out of memory");
-        goto done;
-    }
-    z.next_in = (Bytef *)data;
-    z.avail_in = (uInt)len;
-    z.next_out = buf;
-    z.avail_out = (uInt)cap;
-    if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
-        snprintf(err, errlen, "zlib: compression failed");
-        goto done;
-    }
-    *out = buf;
-    *outlen = z.total_out;
-    buf = NULL;
-    rc = 0;
-done:
-    deflateEnd(&z);
-    free(buf);
-    return rc;
+    return gzip_compress(data, len, GZIP_SMALLEST, out, outlen, err, errlen);
 }
 
 int evidence_gunzip(const void *gz, size_t gzlen, size_t max, char **out, size_t *outlen,
                     char *err, size_t errlen)
 {
-    z_stream z = {0};
-    char *buf = NULL;
-    size_t cap = gzlen * 4 + 1024, used = 0;
-    int zrc = Z_OK, rc = -1;
+    char why[200];
+    unsigned char *text = NULL;
 
-    *out = NULL;
-    if (cap > max + 1)
-        cap = max + 1;
-    if (inflateInit2(&z, GZIP_WINDOW) != Z_OK) {
-        snprintf(err, errlen, "zlib: cannot start decompressing");
+    if (gzip_decompress(gz, gzlen, max, &text, outlen, why, sizeof why) < 0) {
+        *out = NULL;
+        if (strstr(why, "larger than"))
+            snprintf(err, errlen, "evidence %s", why);
+        else
+            snprintf(err, errlen, "corrupt evidence (%s)", why);
         return -1;
     }
-    z.next_in = (Bytef *)gz;
-    z.avail_in = (uInt)gzlen;
-    while (zrc != Z_STREAM_END) {
-        if (used + 1 >= cap) {
-            char *bigger;
-            if (cap >= max + 1) {
-                snprintf(err, errlen, "evidence larger than %zu bytes once decompressed", max);
-                goto done;
-            }
-            cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-            if (!(bigger = realloc(buf, cap))) {
-                snprintf(err, errlen, "out of memory");
-                goto done;
-            }
-            buf = bigger;
-        } else if (!buf && !(buf = malloc(cap))) {
-            snprintf(err, errlen, "out of memory");
-            goto done;
-        }
-        z.next_out = (Bytef *)buf + used;
-        z.avail_out = (uInt)(cap - 1 - used);
-        zrc = inflate(&z, Z_NO_FLUSH);
-        used = z.total_out;
-        if (zrc != Z_OK && zrc != Z_STREAM_END) {
-            snprintf(err, errlen, "corrupt evidence (zlib: %s)", z.msg ? z.msg : "truncated");
-            goto done;
-        }
-        if (zrc == Z_OK && z.avail_in == 0 && z.avail_out > 0) {
-            snprintf(err, errlen, "corrupt evidence (truncated)");
-            goto done;
-        }
-    }
-    if (!buf && !(buf = malloc(1))) {
-        snprintf(err, errlen, "out of memory");
-        goto done;
-    }
-    buf[used] = '\0';
-    *out = buf;
-    *outlen = used;
-    buf = NULL;
-    rc = 0;
-done:
-    inflateEnd(&z);
-    free(buf);
-    return rc;
+    *out = (char *)text;
+    return 0;
 }
 
 static int db_fail(sqlite3 *db, const char *what, char *err, size_t errlen)

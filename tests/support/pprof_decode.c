@@ -8,7 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
+
+#include "gzip.h"
 
 #define DECODE_MAX_INFLATED ((size_t)256 << 20)
 #define DECODE_MAX_OUTPUT ((size_t)1 << 20)
@@ -292,43 +293,6 @@ static int read_profile(const unsigned char *data, size_t len, struct pprof_deco
     return r.bad ? -1 : 0;
 }
 
-static int gunzip(const unsigned char *in, size_t len, unsigned char **out, size_t *out_len)
-{
-    z_stream zs;
-    unsigned char *buf = NULL;
-    size_t cap = len * 4 + 4096;
-    int zrc, rc = -1;
-
-    memset(&zs, 0, sizeof zs);
-    if (inflateInit2(&zs, 15 + 32) != Z_OK)
-        return -1;
-    zs.next_in = (Bytef *)in;
-    zs.avail_in = (uInt)len;
-    for (;;) {
-        unsigned char *grown = realloc(buf, cap);
-        if (!grown)
-            goto done;
-        buf = grown;
-        zs.next_out = buf + zs.total_out;
-        zs.avail_out = (uInt)(cap - zs.total_out);
-        zrc = inflate(&zs, Z_NO_FLUSH);
-        if (zrc == Z_STREAM_END)
-            break;
-        if ((zrc != Z_OK && zrc != Z_BUF_ERROR) || cap >= DECODE_MAX_INFLATED ||
-            (zrc == Z_BUF_ERROR && zs.avail_in == 0))
-            goto done;
-        cap *= 2;
-    }
-    *out = buf;
-    *out_len = zs.total_out;
-    buf = NULL;
-    rc = 0;
-done:
-    inflateEnd(&zs);
-    free(buf);
-    return rc;
-}
-
 struct pprof_decoded *pprof_decode(const void *data, size_t len)
 {
     const unsigned char *bytes = data;
@@ -339,7 +303,7 @@ struct pprof_decoded *pprof_decode(const void *data, size_t len)
     if (!d)
         return NULL;
     if (len >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) {
-        if (gunzip(bytes, len, &plain, &plain_len) < 0)
+        if (gzip_decompress(bytes, len, DECODE_MAX_INFLATED, &plain, &plain_len, NULL, 0) < 0)
             goto fail;
         bytes = plain;
         len = plain_len;
