@@ -1,0 +1,59 @@
+/* interleave: a paired, interleaved A/B comparison of two running builds.
+ *
+ * Whole runs of a baseline and a candidate, one after the other, see different
+ * machines: a neighbour's compile during one and not the other moves throughput by
+ * 6-12% here, more than the regressions worth catching. Both builds run at once
+ * instead (pinned alike), and the load switches between them in short slices, two
+ * slices a pair, the order within each pair drawn at random (Abedi and Brecht's
+ * randomized multiple interleaved trials; duet benchmarking, Bulej et al., runs them
+ * truly at once). Whatever disturbed a pair disturbed both of its slices, so the
+ * per-pair log ratio cancels it, and a random order keeps a drift within the pair
+ * from favouring one side.
+ *
+ * This module is the schedule and the verdict, not the load: the caller's slice
+ * function drives one side for one slice and returns its figure. Pairs are added until
+ * the sequential verdict (judge/sequential.h) is clear either way or the budget of
+ * pairs is spent. */
+#ifndef LOADLAB_INTERLEAVE_H
+#define LOADLAB_INTERLEAVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "judge/sequential.h"
+
+enum interleave_side { INTERLEAVE_BASELINE, INTERLEAVE_CANDIDATE };
+
+/* Drives side for one slice; stores the slice's figure (e.g. requests per second, or
+ * a p99 in seconds) in *figure. Returns 0, or -1 with err filled (the comparison then
+ * stops with that error). */
+typedef int (*interleave_slice_fn)(void *ctx, enum interleave_side side, size_t pair, double *figure,
+                                   char *err, size_t errlen);
+
+struct interleave_options {
+    double threshold;        /* the regression to detect, as a ratio (0.05 = 5% worse) */
+    bool higher_is_better;   /* throughput: true; latency or cost: false */
+    double alpha;            /* false-alarm rate over the whole comparison */
+    size_t max_pairs;        /* the budget */
+    uint64_t seed;           /* of the order within pairs */
+};
+
+struct interleave_result {
+    struct sequential_verdict verdict;   /* on the log ratios, positive = candidate worse */
+    size_t pairs;
+    double ratio, ratio_low, ratio_high; /* candidate/baseline, from the verdict's interval */
+    double baseline_median, candidate_median;
+    size_t baseline_first;               /* pairs in which the baseline went first */
+    double *log_ratios;                  /* per pair, malloc'd (free with interleave_result_free) */
+};
+
+/* Runs pairs until a verdict. Returns 0 with *out filled, or -1 with err filled (bad
+ * options, a slice that failed, a figure that is not positive and finite: a ratio of
+ * it means nothing). */
+int interleave_run(const struct interleave_options *opt, interleave_slice_fn slice, void *ctx,
+                   struct interleave_result *out, char *err, size_t errlen);
+
+void interleave_result_free(struct interleave_result *r);
+
+#endif

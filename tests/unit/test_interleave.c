@@ -1,0 +1,158 @@
+/* Unit tests for interleave on a simulated machine: interference shared by both slices
+ * of a pair (a noisy neighbour, a drift), a penalty for going first, and a candidate of
+ * known true ratio. The schedule must cancel what both sides saw, keep the false-alarm
+ * rate, and find a real loss within the budget. The slice function is a simulation:
+ * the real one drives a service with wrk. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/significance.h"
+#include "judge/interleave.h"
+
+static char err[256];
+
+struct machine {
+    uint64_t rng;
+    double true_ratio;       /* candidate / baseline throughput */
+    double shared_noise;     /* per-pair interference, both slices */
+    double own_noise;        /* per-slice */
+    double first_penalty;    /* the first slice of a pair runs this much slower */
+    double drift;            /* per pair */
+    size_t pair;
+    double pair_factor;
+    int slices_in_pair;
+    int fail_at_slice;       /* 0: never */
+    int slices;
+    double force_figure;     /* non-zero: every figure is this */
+};
+
+static int slice(void *ctx, enum interleave_side side, size_t pair, double *figure, char *e, size_t elen)
+{
+    struct machine *m = ctx;
+    if (++m->slices == m->fail_at_slice) {
+        snprintf(e, elen, "wrk exited with status 1");
+        return -1;
+    }
+    if (m->force_figure != 0) {
+        *figure = m->force_figure;
+        return 0;
+    }
+    if (pair != m->pair || m->slices_in_pair == 0) {
+        m->pair = pair;
+        m->slices_in_pair = 0;
+        m->pair_factor = exp(m->shared_noise * significance_rng_normal(&m->rng)) * (1 - m->drift * (double)pair);
+    }
+    double f = 40000 * m->pair_factor * exp(m->own_noise * significance_rng_normal(&m->rng));
+    if (m->slices_in_pair == 0)
+        f *= 1 - m->first_penalty;
+    if (side == INTERLEAVE_CANDIDATE)
+        f *= m->true_ratio;
+    m->slices_in_pair = (m->slices_in_pair + 1) % 2;
+    *figure = f;
+    return 0;
+}
+
+static struct interleave_options options(uint64_t seed)
+{
+    return (struct interleave_options){.threshold = 0.05, .higher_is_better = true, .alpha = 0.05,
+                                       .max_pairs = 30, .seed = seed};
+}
+
+static void test_interleave_holds_alpha_under_heavy_shared_noise(void **state)
+{
+    int alarms = 0, cleared = 0;
+    (void)state;
+    for (int trial = 0; trial < 100; trial++) {
+        /* 15% per-pair interference, drift, a first-slice penalty: none of it is a regression */
+        struct machine m = {.rng = 1000 + (uint64_t)trial, .true_ratio = 1, .shared_noise = 0.15,
+                            .own_noise = 0.01, .first_penalty = 0.05, .drift = 0.005};
+        struct interleave_options o = options((uint64_t)trial + 1);
+        struct interleave_result r;
+        assert_int_equal(interleave_run(&o, slice, &m, &r, err, sizeof err), 0);
+        alarms += r.verdict.decision == SEQUENTIAL_REGRESSION;
+        cleared += r.verdict.decision == SEQUENTIAL_NO_REGRESSION;
+        assert_true(r.baseline_first <= r.pairs);
+        interleave_result_free(&r);
+    }
+    assert_true(alarms <= 5);
+    assert_true(cleared >= 50); /* and most comparisons say so before the budget */
+}
+
+static void test_interleave_finds_a_loss_hidden_in_shared_noise(void **state)
+{
+    int found = 0;
+    size_t pairs = 0, first = 0;
+    (void)state;
+    for (int trial = 0; trial < 100; trial++) {
+        struct machine m = {.rng = 5000 + (uint64_t)trial, .true_ratio = 0.90, .shared_noise = 0.15,
+                            .own_noise = 0.01, .first_penalty = 0.05, .drift = 0.005};
+        struct interleave_options o = options((uint64_t)trial + 77);
+        struct interleave_result r;
+        assert_int_equal(interleave_run(&o, slice, &m, &r, err, sizeof err), 0);
+        if (r.verdict.decision == SEQUENTIAL_REGRESSION) {
+            found++;
+            assert_true(r.ratio < 0.95 && r.ratio > 0.85);
+            assert_true(r.ratio_low <= r.ratio && r.ratio <= r.ratio_high);
+        }
+        pairs += r.pairs;
+        first += r.baseline_first;
+        interleave_result_free(&r);
+    }
+    assert_true(found >= 95);
+    /* the order within pairs is drawn, not fixed */
+    assert_true(first * 10 > pairs * 3 && first * 10 < pairs * 7);
+}
+
+/* Latency: lower is better, a doubling is found and the ratio reads as 2. */
+static void test_interleave_lower_is_better(void **state)
+{
+    struct machine m = {.rng = 3, .true_ratio = 2, .shared_noise = 0.2, .own_noise = 0.05};
+    struct interleave_options o = options(9);
+    struct interleave_result r;
+    (void)state;
+    o.higher_is_better = false;
+    assert_int_equal(interleave_run(&o, slice, &m, &r, err, sizeof err), 0);
+    assert_int_equal(r.verdict.decision, SEQUENTIAL_REGRESSION);
+    assert_true(r.ratio > 1.8 && r.ratio < 2.2);
+    assert_true(r.candidate_median > r.baseline_median);
+    interleave_result_free(&r);
+}
+
+static void test_interleave_stops_on_a_failed_or_meaningless_slice(void **state)
+{
+    struct machine m = {.rng = 3, .true_ratio = 1, .fail_at_slice = 5};
+    struct interleave_options o = options(1);
+    struct interleave_result r;
+    (void)state;
+    assert_int_equal(interleave_run(&o, slice, &m, &r, err, sizeof err), -1);
+    assert_non_null(strstr(err, "wrk exited"));
+    assert_null(r.log_ratios);
+    m = (struct machine){.rng = 3, .true_ratio = 1, .force_figure = -0.0};
+    m.force_figure = NAN;
+    assert_int_equal(interleave_run(&o, slice, &m, &r, err, sizeof err), -1);
+    assert_non_null(strstr(err, "pair 1"));
+    o.threshold = 0;
+    assert_int_equal(interleave_run(&o, slice, &m, &r, err, sizeof err), -1);
+    o = options(1);
+    o.max_pairs = 2;
+    assert_int_equal(interleave_run(&o, slice, &m, &r, err, sizeof err), -1);
+    assert_non_null(strstr(err, "pairs"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_interleave_holds_alpha_under_heavy_shared_noise),
+        cmocka_unit_test(test_interleave_finds_a_loss_hidden_in_shared_noise),
+        cmocka_unit_test(test_interleave_lower_is_better),
+        cmocka_unit_test(test_interleave_stops_on_a_failed_or_meaningless_slice),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
