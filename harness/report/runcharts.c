@@ -10,7 +10,8 @@
 #include <string.h>
 
 #include "report/chart.h"
-#include "report/runseries.h"
+#include "base/series.h"
+#include "store/samples.h"
 
 #define THREADS_BY_ROLE "orderd_threads"
 #define LEAKED_BYTES "orderd_leaked_bytes"
@@ -30,13 +31,13 @@
 static const char *const fault_colors[] = {"#e67e22", "#8e44ad", "#16a085", "#2980b9", "#b7950b", "#d35400"};
 
 struct ctx {
-    sqlite3 *db;
+    struct resultdb *db;
     const struct runinfo *run;
     struct gnuplot *gp;
     const char *dir;
     bool png;
     struct runcharts *out;
-    struct runseries ticks;     /* every scrape time: counters count from zero on it */
+    struct series ticks;     /* every scrape time: counters count from zero on it */
     double x_hi, width, start;  /* windows of width seconds from the first scrape */
     bool have_steady;
     char *err;
@@ -125,7 +126,7 @@ static void gate_title(const struct runinfo_gate *g, char *out, size_t outlen)
 }
 
 static int add_scaled(struct chart *c, const char *title, enum chart_style style, const char *color,
-                      const struct runseries *s, double scale)
+                      const struct series *s, double scale)
 {
     double *v = malloc((s->n ? s->n : 1) * sizeof *v);
     int rc;
@@ -138,27 +139,9 @@ static int add_scaled(struct chart *c, const char *title, enum chart_style style
     return rc;
 }
 
-static double series_min(const struct runseries *s)
-{
-    double m = s->n ? s->v[0] : 0;
-    for (size_t i = 1; i < s->n; i++)
-        if (s->v[i] < m)
-            m = s->v[i];
-    return m;
-}
-
-static double series_max(const struct runseries *s)
-{
-    double m = 0;
-    for (size_t i = 0; i < s->n; i++)
-        if (s->v[i] > m)
-            m = s->v[i];
-    return m;
-}
-
 /* The fitted trend over the measured part and, with a growth gate, the steepest line
  * the gate allows from the same starting point. */
-static void add_growth(struct ctx *x, struct chart *c, const struct runseries *s, enum gate_kind kind,
+static void add_growth(struct ctx *x, struct chart *c, const struct series *s, enum gate_kind kind,
                        double scale)
 {
     const struct runinfo *run = x->run;
@@ -166,7 +149,7 @@ static void add_growth(struct ctx *x, struct chart *c, const struct runseries *s
     double slope, at, from = run->steady_from, to = run->steady_to;
     char title[GATE_MAX_NAME + 160], rate[64];
 
-    if (!x->have_steady || runseries_fit(s, from, to, &slope, &at) < 0)
+    if (!x->have_steady || series_fit(s, from, to, &slope, &at) < 0)
         return;
     if (g)
         gate_format_observed(&g->spec, slope, rate, sizeof rate);
@@ -187,28 +170,28 @@ static void add_growth(struct ctx *x, struct chart *c, const struct runseries *s
 }
 
 /* The first metric of the pair that the run has, loaded as one series. */
-static int load_first(struct ctx *x, const char *a, const char *b, struct runseries_set *set, const char **which)
+static int load_first(struct ctx *x, const char *a, const char *b, struct series_set *set, const char **which)
 {
-    if (runseries_load(x->db, x->run->id, a, NULL, set, x->err, x->errlen) < 0)
+    if (samples_load(x->db, x->run->id, a, NULL, set, x->err, x->errlen) < 0)
         return -1;
     *which = a;
     if (set->n == 0) {
         *which = b;
-        return runseries_load(x->db, x->run->id, b, NULL, set, x->err, x->errlen);
+        return samples_load(x->db, x->run->id, b, NULL, set, x->err, x->errlen);
     }
     return 0;
 }
 
 static int chart_threads(struct ctx *x)
 {
-    struct runseries_set total = {0}, roles = {0};
+    struct series_set total = {0}, roles = {0};
     struct chart *c = time_chart(x, "Threads", "threads");
     const char *which;
     char title[300];
     int rc = -1;
 
     if (!c || load_first(x, GATE_PROC_THREADS, "process_threads", &total, &which) < 0 ||
-        runseries_load(x->db, x->run->id, THREADS_BY_ROLE, "role", &roles, x->err, x->errlen) < 0)
+        samples_load(x->db, x->run->id, THREADS_BY_ROLE, "role", &roles, x->err, x->errlen) < 0)
         goto done;
     if (total.n) {
         snprintf(title, sizeof title, "all threads%s", strcmp(which, GATE_PROC_THREADS) == 0 ? "" : " (process_threads)");
@@ -233,21 +216,21 @@ static int chart_threads(struct ctx *x)
     c = NULL;
 done:
     chart_free(c);
-    runseries_set_release(&total);
-    runseries_set_release(&roles);
+    series_set_release(&total);
+    series_set_release(&roles);
     return rc;
 }
 
 static int chart_memory(struct ctx *x)
 {
-    struct runseries_set rss = {0}, leaked = {0};
+    struct series_set rss = {0}, leaked = {0};
     struct chart *c = time_chart(x, "Resident memory", "MiB");
     const char *which;
     char title[300];
     int rc = -1;
 
     if (!c || load_first(x, GATE_PROC_RSS, "process_resident_memory_bytes", &rss, &which) < 0 ||
-        runseries_load(x->db, x->run->id, LEAKED_BYTES, NULL, &leaked, x->err, x->errlen) < 0)
+        samples_load(x->db, x->run->id, LEAKED_BYTES, NULL, &leaked, x->err, x->errlen) < 0)
         goto done;
     if (rss.n) {
         snprintf(title, sizeof title, "resident memory%s",
@@ -264,14 +247,14 @@ static int chart_memory(struct ctx *x)
     c = NULL;
 done:
     chart_free(c);
-    runseries_set_release(&rss);
-    runseries_set_release(&leaked);
+    series_set_release(&rss);
+    series_set_release(&leaked);
     return rc;
 }
 
 static int chart_fds(struct ctx *x)
 {
-    struct runseries_set fds = {0};
+    struct series_set fds = {0};
     struct chart *c = time_chart(x, "Open file descriptors", "file descriptors");
     const char *which;
     char title[300];
@@ -291,20 +274,20 @@ static int chart_fds(struct ctx *x)
     c = NULL;
 done:
     chart_free(c);
-    runseries_set_release(&fds);
+    series_set_release(&fds);
     return rc;
 }
 
 static int chart_queue(struct ctx *x)
 {
-    struct runseries_set depth = {0}, capacity = {0};
+    struct series_set depth = {0}, capacity = {0};
     const struct runinfo_gate *g = gate_of(x->run, GATE_QUEUE_SATURATION);
     struct chart *c = time_chart(x, "Work queue depth against capacity", "jobs queued");
     char title[GATE_MAX_NAME + 160];
     int rc = -1;
 
-    if (!c || runseries_load(x->db, x->run->id, QUEUE_DEPTH, NULL, &depth, x->err, x->errlen) < 0 ||
-        runseries_load(x->db, x->run->id, QUEUE_CAPACITY, NULL, &capacity, x->err, x->errlen) < 0)
+    if (!c || samples_load(x->db, x->run->id, QUEUE_DEPTH, NULL, &depth, x->err, x->errlen) < 0 ||
+        samples_load(x->db, x->run->id, QUEUE_CAPACITY, NULL, &capacity, x->err, x->errlen) < 0)
         goto done;
     if (depth.n)
         chart_add_series(c, "depth", CHART_LINES, NULL, depth.items[0].t, depth.items[0].v, NULL, NULL,
@@ -327,25 +310,25 @@ static int chart_queue(struct ctx *x)
     c = NULL;
 done:
     chart_free(c);
-    runseries_set_release(&depth);
-    runseries_set_release(&capacity);
+    series_set_release(&depth);
+    series_set_release(&capacity);
     return rc;
 }
 
 /* A counter's per-window rate, the counter taken as zero at scrapes before it
  * appeared. Returns 0, or -1 with err filled. */
-static int counter_rate(struct ctx *x, const struct runseries_set *counters, struct runseries *rate)
+static int counter_rate(struct ctx *x, const struct series_set *counters, struct series *rate)
 {
-    struct runseries sum;
+    struct series sum;
     int rc;
 
     memset(rate, 0, sizeof *rate);
-    if (runseries_sum(counters, &x->ticks, &sum) < 0) {
+    if (series_sum(counters, &x->ticks, &sum) < 0) {
         snprintf(x->err, x->errlen, "out of memory computing a rate");
         return -1;
     }
-    rc = runseries_rate(&sum, x->start, x->width, rate);
-    runseries_release(&sum);
+    rc = series_rate(&sum, x->start, x->width, rate);
+    series_release(&sum);
     if (rc < 0)
         snprintf(x->err, x->errlen, "out of memory computing a rate");
     return rc;
@@ -356,14 +339,14 @@ static int counter_rate(struct ctx *x, const struct runseries_set *counters, str
 static int rates_by_label(struct ctx *x, struct chart *c, const char *metric, const char *label,
                           const char *prefix, bool *any)
 {
-    struct runseries_set set = {0};
-    struct runseries *rates = NULL, total = {0};
+    struct series_set set = {0};
+    struct series *rates = NULL, total = {0};
     size_t moved = 0;
-    char title[RUNSERIES_MAX_NAME + 64];
+    char title[SERIES_MAX_NAME + 64];
     int rc = -1;
 
     *any = false;
-    if (runseries_load(x->db, x->run->id, metric, label, &set, x->err, x->errlen) < 0)
+    if (samples_load(x->db, x->run->id, metric, label, &set, x->err, x->errlen) < 0)
         return -1;
     if (set.n == 0) {
         rc = 0;
@@ -376,7 +359,7 @@ static int rates_by_label(struct ctx *x, struct chart *c, const char *metric, co
         goto done;
     }
     for (size_t i = 0; i < set.n; i++) {
-        struct runseries_set one = {.items = &set.items[i], .n = 1};
+        struct series_set one = {.items = &set.items[i], .n = 1};
         if (counter_rate(x, &one, &rates[i]) < 0)
             goto done;
         moved += series_max(&rates[i]) > 0;
@@ -397,10 +380,10 @@ static int rates_by_label(struct ctx *x, struct chart *c, const char *metric, co
     rc = 0;
 done:
     for (size_t i = 0; rates && i < set.n; i++)
-        runseries_release(&rates[i]);
+        series_release(&rates[i]);
     free(rates);
-    runseries_release(&total);
-    runseries_set_release(&set);
+    series_release(&total);
+    series_set_release(&set);
     return rc;
 }
 
@@ -456,15 +439,15 @@ static size_t class_of(const char *code)
 }
 
 /* Per-window rates of the requests counter by status class (rates[0] all). */
-static int request_rates(struct ctx *x, struct runseries rates[CLASSES], bool *by_code)
+static int request_rates(struct ctx *x, struct series rates[CLASSES], bool *by_code)
 {
-    struct runseries_set set = {0}, members = {0};
+    struct series_set set = {0}, members = {0};
     int rc = -1;
 
     for (size_t k = 0; k < CLASSES; k++)
         memset(&rates[k], 0, sizeof rates[k]);
     *by_code = false;
-    if (runseries_load(x->db, x->run->id, x->run->requests_metric, "code", &set, x->err, x->errlen) < 0)
+    if (samples_load(x->db, x->run->id, x->run->requests_metric, "code", &set, x->err, x->errlen) < 0)
         return -1;
     members.items = calloc(set.n ? set.n : 1, sizeof *members.items);
     if (!members.items) {
@@ -486,7 +469,7 @@ static int request_rates(struct ctx *x, struct runseries rates[CLASSES], bool *b
     rc = 0;
 done:
     free(members.items);
-    runseries_set_release(&set);
+    series_set_release(&set);
     return rc;
 }
 
@@ -500,7 +483,7 @@ static void add_measured(struct ctx *x, struct chart *c, const char *title, doub
                       CHART_DOTTED);
 }
 
-static int chart_throughput(struct ctx *x, struct runseries rates[CLASSES], bool by_code)
+static int chart_throughput(struct ctx *x, struct series rates[CLASSES], bool by_code)
 {
     const struct runinfo_gate *g = gate_of(x->run, GATE_THROUGHPUT);
     struct chart *c = time_chart(x, "Throughput", "requests per second");
@@ -533,16 +516,35 @@ static int chart_throughput(struct ctx *x, struct runseries rates[CLASSES], bool
                   "no samples of the requests counter");
 }
 
+/* The service's latency percentiles per window, from its histogram's buckets. */
+static int latency_quantiles(struct ctx *x, const double *q, size_t nq, struct series *out)
+{
+    struct series_set buckets = {0};
+    char why[256];
+    int rc = -1;
+
+    for (size_t k = 0; k < nq; k++)
+        memset(&out[k], 0, sizeof out[k]);
+    if (samples_load(x->db, x->run->id, LATENCY_BUCKETS, "le", &buckets, x->err, x->errlen) < 0)
+        return -1;
+    if (series_quantiles(&buckets, x->start, x->width, q, nq, out, why, sizeof why) < 0)
+        snprintf(x->err, x->errlen, "%s: %s", LATENCY_BUCKETS, why);
+    else
+        rc = 0;
+    series_set_release(&buckets);
+    return rc;
+}
+
 static int chart_latency(struct ctx *x)
 {
     static const double q[] = {0.5, 0.9, 0.99};
-    struct runseries pct[3];
+    struct series pct[3];
     struct chart *c = time_chart(x, "Latency percentiles (service histogram, all routes)", "milliseconds");
     const struct runinfo *run = x->run;
     char title[GATE_MAX_NAME + 160];
     int rc = -1;
 
-    if (!c || runseries_quantiles(x->db, run->id, LATENCY_BUCKETS, x->start, x->width, q, 3, pct, x->err, x->errlen) < 0) {
+    if (!c || latency_quantiles(x, q, 3, pct) < 0) {
         chart_free(c);
         return -1;
     }
@@ -575,18 +577,18 @@ static int chart_latency(struct ctx *x)
                 "queueing; both are drawn.",
                 "no " LATENCY_BUCKETS " samples");
     for (size_t k = 0; k < 3; k++)
-        runseries_release(&pct[k]);
+        series_release(&pct[k]);
     return rc;
 }
 
 /* out[i] = 100 * num[i] / den[i] where both have a point at the same time. */
-static int share_series(const struct runseries *num, const struct runseries *den, struct runseries *out)
+static int share_series(const struct series *num, const struct series *den, struct series *out)
 {
     memset(out, 0, sizeof *out);
     out->t = malloc((den->n ? den->n : 1) * sizeof *out->t);
     out->v = malloc((den->n ? den->n : 1) * sizeof *out->v);
     if (!out->t || !out->v) {
-        runseries_release(out);
+        series_release(out);
         return -1;
     }
     for (size_t i = 0, j = 0; i < den->n; i++) {
@@ -603,11 +605,11 @@ static int share_series(const struct runseries *num, const struct runseries *den
     return 0;
 }
 
-static int chart_errors(struct ctx *x, struct runseries rates[CLASSES], bool by_code)
+static int chart_errors(struct ctx *x, struct series rates[CLASSES], bool by_code)
 {
     const struct runinfo_gate *gerr = gate_of(x->run, GATE_ERROR_RATE), *grej = gate_of(x->run, GATE_REJECTED_SHARE);
-    struct runseries_set rejected = {0}, enqueued = {0};
-    struct runseries failed = {0}, share = {0}, rrate = {0}, erate = {0}, offered = {0};
+    struct series_set rejected = {0}, enqueued = {0};
+    struct series failed = {0}, share = {0}, rrate = {0}, erate = {0}, offered = {0};
     struct chart *c = time_chart(x, "Errors and rejections", "% of requests");
     char title[GATE_MAX_NAME + 160];
     bool any = false;
@@ -619,26 +621,26 @@ static int chart_errors(struct ctx *x, struct runseries rates[CLASSES], bool by_
     }
     if (by_code) {
         /* 4xx, 5xx and no-code answers are failures, as wrk counts non-2xx/3xx. */
-        struct runseries_set parts = {.items = &rates[3], .n = 3};
-        if (runseries_sum(&parts, NULL, &failed) < 0 || share_series(&failed, &rates[0], &share) < 0)
+        struct series_set parts = {.items = &rates[3], .n = 3};
+        if (series_sum(&parts, NULL, &failed) < 0 || share_series(&failed, &rates[0], &share) < 0)
             goto oom;
         chart_add_series(c, "answered with 4xx/5xx", CHART_LINES, CHART_RED, share.t, share.v, NULL, NULL, share.n);
         any = series_max(&share) > 0;
-        runseries_release(&share);
+        series_release(&share);
     }
-    if (runseries_load(x->db, x->run->id, QUEUE_REJECTED, NULL, &rejected, x->err, x->errlen) < 0 ||
-        runseries_load(x->db, x->run->id, QUEUE_ENQUEUED, NULL, &enqueued, x->err, x->errlen) < 0)
+    if (samples_load(x->db, x->run->id, QUEUE_REJECTED, NULL, &rejected, x->err, x->errlen) < 0 ||
+        samples_load(x->db, x->run->id, QUEUE_ENQUEUED, NULL, &enqueued, x->err, x->errlen) < 0)
         goto done;
     if (rejected.n && enqueued.n) {
-        struct runseries_set both = {.items = NULL, .n = 0};
-        struct runseries pair[2];
+        struct series_set both = {.items = NULL, .n = 0};
+        struct series pair[2];
         if (counter_rate(x, &rejected, &rrate) < 0 || counter_rate(x, &enqueued, &erate) < 0)
             goto done;
         pair[0] = rrate;
         pair[1] = erate;
         both.items = pair;
         both.n = 2;
-        if (runseries_sum(&both, NULL, &offered) < 0 || share_series(&rrate, &offered, &share) < 0)
+        if (series_sum(&both, NULL, &offered) < 0 || share_series(&rrate, &offered, &share) < 0)
             goto oom;
         chart_add_series(c, "jobs rejected by the full queue", CHART_LINES, NULL, share.t, share.v, NULL, NULL,
                          share.n);
@@ -669,13 +671,13 @@ oom:
     snprintf(x->err, x->errlen, "out of memory charting errors");
 done:
     chart_free(c);
-    runseries_release(&failed);
-    runseries_release(&share);
-    runseries_release(&rrate);
-    runseries_release(&erate);
-    runseries_release(&offered);
-    runseries_set_release(&rejected);
-    runseries_set_release(&enqueued);
+    series_release(&failed);
+    series_release(&share);
+    series_release(&rrate);
+    series_release(&erate);
+    series_release(&offered);
+    series_set_release(&rejected);
+    series_set_release(&enqueued);
     return rc;
 }
 
@@ -696,7 +698,7 @@ static bool is_counter(const char *metric)
  * trend and the allowed slope; max, last and mean get the threshold as a level. */
 static int chart_metric_gate(struct ctx *x, const struct runinfo_gate *g, size_t index)
 {
-    struct runseries raw = {0}, rate = {0};
+    struct series raw = {0}, rate = {0};
     bool counts = g->spec.agg == GATE_AGG_SLOPE && is_counter(g->spec.selector.metric);
     char title[GATE_MAX_NAME + 160], file[64], caption[512];
     struct chart *c;
@@ -704,10 +706,10 @@ static int chart_metric_gate(struct ctx *x, const struct runinfo_gate *g, size_t
 
     snprintf(title, sizeof title, "Gate %s", g->name);
     c = time_chart(x, title, counts ? "increase per second" : "value (summed over matching series)");
-    if (!c || runseries_load_selected(x->db, x->run->id, &g->spec.selector, &raw, x->err, x->errlen) < 0)
+    if (!c || samples_load_selected(x->db, x->run->id, &g->spec.selector, &raw, x->err, x->errlen) < 0)
         goto done;
     if (counts) {
-        struct runseries_set one = {.items = &raw, .n = 1};
+        struct series_set one = {.items = &raw, .n = 1};
         if (counter_rate(x, &one, &rate) < 0)
             goto done;
         snprintf(title, sizeof title, "%s per second", g->spec.selector.metric);
@@ -719,7 +721,7 @@ static int chart_metric_gate(struct ctx *x, const struct runinfo_gate *g, size_t
     snprintf(title, sizeof title, "gate threshold %s", g->threshold_text);
     if (g->spec.agg == GATE_AGG_SLOPE && !counts) {
         double slope, at;
-        if (x->have_steady && runseries_fit(&raw, x->run->steady_from, x->run->steady_to, &slope, &at) == 0) {
+        if (x->have_steady && series_fit(&raw, x->run->steady_from, x->run->steady_to, &slope, &at) == 0) {
             double from = x->run->steady_from, to = x->run->steady_to;
             char trend[96];
             snprintf(trend, sizeof trend, "fitted trend: %+.4g/s", slope);
@@ -739,8 +741,8 @@ static int chart_metric_gate(struct ctx *x, const struct runinfo_gate *g, size_t
     c = NULL;
 done:
     chart_free(c);
-    runseries_release(&raw);
-    runseries_release(&rate);
+    series_release(&raw);
+    series_release(&rate);
     return rc;
 }
 
@@ -779,11 +781,11 @@ char *runcharts_chart_for_gate(const struct runinfo *run, size_t i, char *buf, s
     return buf;
 }
 
-int runcharts_queue(sqlite3 *db, const struct runinfo *run, struct gnuplot *gp, const char *dir, bool png,
+int runcharts_queue(struct resultdb *db, const struct runinfo *run, struct gnuplot *gp, const char *dir, bool png,
                     struct runcharts *out, char *err, size_t errlen)
 {
     struct ctx x = {.db = db, .run = run, .gp = gp, .dir = dir, .png = png, .out = out, .err = err, .errlen = errlen};
-    struct runseries rates[CLASSES];
+    struct series rates[CLASSES];
     bool by_code = false;
     int rc = -1;
 
@@ -798,7 +800,7 @@ int runcharts_queue(sqlite3 *db, const struct runinfo *run, struct gnuplot *gp, 
         x.width = run->sample_interval_s * 2;
     if (x.x_hi < 4 * x.width)
         x.width = x.x_hi / 4;
-    if (runseries_ticks(db, run->id, &x.ticks, err, errlen) < 0)
+    if (samples_ticks(db, run->id, &x.ticks, err, errlen) < 0)
         goto done;
     x.start = x.ticks.n ? x.ticks.t[0] : 0;
     if (chart_threads(&x) < 0 || chart_memory(&x) < 0 || chart_fds(&x) < 0 || chart_queue(&x) < 0 ||
@@ -812,7 +814,7 @@ int runcharts_queue(sqlite3 *db, const struct runinfo *run, struct gnuplot *gp, 
     rc = 0;
 done:
     for (size_t k = 0; k < CLASSES; k++)
-        runseries_release(&rates[k]);
-    runseries_release(&x.ticks);
+        series_release(&rates[k]);
+    series_release(&x.ticks);
     return rc;
 }

@@ -293,14 +293,14 @@ size_t capture_snapshot(struct capture *c, const struct runner_view *v, const ch
 }
 
 /* Points of a metric (all its series summed) from `from` to the view's now. */
-static int points(const struct runner_view *v, const char *metric, double from, struct series_points *pts)
+static int points(const struct runner_view *v, const char *metric, double from, struct series *pts)
 {
     struct series_selector sel = {0};
     snprintf(sel.metric, sizeof sel.metric, "%s", metric);
     if (series_store_select(v->series, &sel, from, v->t, pts) < 0)
         return -1;
     if (pts->n == 0) {
-        series_points_release(pts);
+        series_release(pts);
         return -1;
     }
     return 0;
@@ -308,12 +308,12 @@ static int points(const struct runner_view *v, const char *metric, double from, 
 
 /* The first of two metrics that has points (loadlab's /proc figure, else the service's). */
 static int points_either(const struct runner_view *v, const char *a, const char *b, double from,
-                         struct series_points *pts)
+                         struct series *pts)
 {
     return points(v, a, from, pts) == 0 ? 0 : points(v, b, from, pts);
 }
 
-static bool rise_above_low(const struct series_points *p, double *rise)
+static bool rise_above_low(const struct series *p, double *rise)
 {
     double low = INFINITY;
     for (size_t i = 0; i < p->n; i++)
@@ -327,18 +327,18 @@ static bool rise_above_low(const struct series_points *p, double *rise)
 
 static bool counter_rate(const struct runner_view *v, const char *metric, double window, double *rate)
 {
-    struct series_points p;
+    struct series p;
     bool ok;
     if (points(v, metric, v->t - window, &p) < 0)
         return false;
     ok = stats_counter_rate(p.t, p.v, p.n, rate) == 0;
-    series_points_release(&p);
+    series_release(&p);
     return ok;
 }
 
 static bool symptom_shows(const struct runner_view *v, enum symptom s)
 {
-    struct series_points p, q;
+    struct series p, q;
     double x, y;
     bool shows = false;
 
@@ -347,23 +347,23 @@ static bool symptom_shows(const struct runner_view *v, enum symptom s)
         if (points_either(v, GATE_PROC_THREADS, "process_threads", 0, &p) < 0)
             return false;
         shows = rise_above_low(&p, &x) && x >= TRIGGER_THREADS;
-        series_points_release(&p);
+        series_release(&p);
         return shows;
     case SYMPTOM_MEMORY:
         if (v->t < TRIGGER_STARTUP_S + TRIGGER_RSS_WINDOW ||
             points_either(v, GATE_PROC_RSS, "process_resident_memory_bytes", v->t - TRIGGER_RSS_WINDOW, &p) < 0)
             return false;
         shows = stats_slope(p.t, p.v, p.n, &y) == 0 && y >= TRIGGER_RSS_SLOPE;
-        series_points_release(&p);
+        series_release(&p);
         return shows;
     case SYMPTOM_QUEUE:
         if (points(v, "orderd_queue_depth", v->t - 0.01, &p) < 0)
             return false;
         if (points(v, "orderd_queue_capacity", v->t - 0.01, &q) == 0) {
             shows = q.v[q.n - 1] > 0 && p.v[p.n - 1] >= TRIGGER_QUEUE_FILL * q.v[q.n - 1];
-            series_points_release(&q);
+            series_release(&q);
         }
-        series_points_release(&p);
+        series_release(&p);
         return shows;
     case SYMPTOM_LOCK:
         return counter_rate(v, "orderd_mutex_wait_seconds_total", 1.0, &x) && x >= TRIGGER_LOCK_WAIT;
