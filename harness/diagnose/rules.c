@@ -10,19 +10,7 @@
 #include "diagnose/episode.h"
 #include "diagnose/thresholds.h"
 #include "store/samples.h"
-
-static char *human_bytes(double b, char *buf, size_t len)
-{
-    if (fabs(b) >= 1e9)
-        snprintf(buf, len, "%.1fGB", b / 1e9);
-    else if (fabs(b) >= 1e6)
-        snprintf(buf, len, "%.1fMB", b / 1e6);
-    else if (fabs(b) >= 1e3)
-        snprintf(buf, len, "%.1fKB", b / 1e3);
-    else
-        snprintf(buf, len, "%.0fB", b);
-    return buf;
-}
+#include "units.h"
 
 static struct diagnose_finding *new_finding(struct diagnose_result *r, const char *class_name, double started)
 {
@@ -185,25 +173,27 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
     peak = series_max(&in->rss);
     if (!(f = new_finding(r, "memory-leak", ep.first_start)))
         return;
-    add_line(f, "%s: %s -> %s, +%s/s from t=%.1fs (%.1fs at over %s/s)", in->rss_metric, human_bytes(from, x, sizeof x),
-             human_bytes(peak, y, sizeof y), human_bytes(ep.mean, z, sizeof z), ep.first_start, ep.end - ep.start,
-             human_bytes(DIAGNOSE_RSS_RATE, w, sizeof w));
+    add_line(f, "%s: %s -> %s, +%s/s from t=%.1fs (%.1fs at over %s/s)", in->rss_metric,
+             units_format_size(from, x, sizeof x), units_format_size(peak, y, sizeof y),
+             units_format_size(ep.mean, z, sizeof z), ep.first_start, ep.end - ep.start,
+             units_format_size(DIAGNOSE_RSS_RATE, w, sizeof w));
     if (best < 0) {
         add_line(f, "no heap profile in the evidence to name the allocation site");
-        snprintf(f->summary, sizeof f->summary, "resident memory grew %s/s from t=%.1fs", human_bytes(ep.mean, x, sizeof x),
-                 ep.first_start);
+        snprintf(f->summary, sizeof f->summary, "resident memory grew %s/s from t=%.1fs",
+                 units_format_size(ep.mean, x, sizeof x), ep.first_start);
         return;
     }
     set_culprit(f, last.e[best].fn);
     add_line(f, "heap?debug=1 at t=%.2fs: %s live allocated in %s (%.0f%% of the profiled heap)", b->t,
-             human_bytes(last.e[best].count, x, sizeof x), last.e[best].fn, 100.0 * last.e[best].count / last.total);
+             units_format_size(last.e[best].count, x, sizeof x), last.e[best].fn,
+             100.0 * last.e[best].count / last.total);
     if (a != b) {
-        add_line(f, "it gained %s since the heap profile at t=%.2fs", human_bytes(gain, x, sizeof x), a->t);
+        add_line(f, "it gained %s since the heap profile at t=%.2fs", units_format_size(gain, x, sizeof x), a->t);
         corroborated(f);
     }
     snprintf(f->summary, sizeof f->summary, "%s live in allocations from %s - resident memory grew %s/s from t=%.1fs",
-             human_bytes(last.e[best].count, x, sizeof x), last.e[best].fn, human_bytes(ep.mean, y, sizeof y),
-             ep.first_start);
+             units_format_size(last.e[best].count, x, sizeof x), last.e[best].fn,
+             units_format_size(ep.mean, y, sizeof y), ep.first_start);
 }
 
 void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result *r)

@@ -13,6 +13,7 @@
 #include "store/evidence.h"
 #include "judge/gate.h"
 #include "base/stats.h"
+#include "diagnose/thresholds.h"
 
 #define REQUEST_TIMEOUT_MS 3000
 #define FIRST_DUMP_INTERVAL 0.5
@@ -25,15 +26,14 @@
 #define LOG_TAIL_BYTES (256 * 1024)
 #define URL_MAX 1200
 
-/* Symptoms that trigger a snapshot: alert levels, below what a diagnosis calls a problem. */
+/* Symptoms that trigger a snapshot. Memory growth, a full queue, lock wait and CPU
+ * per request use the diagnosis's own levels (diagnose/thresholds.h): a diagnosis
+ * names a problem when a level holds for several windows in a row, a snapshot is
+ * taken at the first reading past it, so the evidence is in hand before the episode
+ * the diagnosis will report is over. The rest are the capture's own. */
 #define TRIGGER_THREADS 20.0           /* threads above the run's lowest count */
-#define TRIGGER_RSS_SLOPE (1e6)        /* bytes/s over the last TRIGGER_RSS_WINDOW seconds */
-#define TRIGGER_RSS_WINDOW 2.0
-#define TRIGGER_STARTUP_S 1.0          /* memory and CPU in a process's first second are its start-up */
-#define TRIGGER_QUEUE_FILL 0.9         /* of capacity */
-#define TRIGGER_LOCK_WAIT 0.05         /* lock-wait seconds per second */
-#define TRIGGER_CPU_PER_REQUEST 0.0005 /* CPU seconds per request */
-#define TRIGGER_MIN_REQUESTS 10.0
+#define TRIGGER_RSS_WINDOW 2.0         /* seconds the memory slope is fitted over */
+#define TRIGGER_MIN_REQUESTS 10.0      /* requests/s for CPU per request to mean anything */
 
 enum symptom { SYMPTOM_THREADS, SYMPTOM_MEMORY, SYMPTOM_QUEUE, SYMPTOM_LOCK, SYMPTOM_CPU, SYMPTOM_COUNT };
 static const char *const symptom_names[] = {
@@ -350,29 +350,31 @@ static bool symptom_shows(const struct runner_view *v, enum symptom s)
         series_release(&p);
         return shows;
     case SYMPTOM_MEMORY:
-        if (v->t < TRIGGER_STARTUP_S + TRIGGER_RSS_WINDOW ||
+        if (v->t < DIAGNOSE_STARTUP_S + TRIGGER_RSS_WINDOW ||
             points_either(v, GATE_PROC_RSS, "process_resident_memory_bytes", v->t - TRIGGER_RSS_WINDOW, &p) < 0)
             return false;
-        shows = stats_slope(p.t, p.v, p.n, &y) == 0 && y >= TRIGGER_RSS_SLOPE;
+        shows = stats_slope(p.t, p.v, p.n, &y) == 0 && y >= DIAGNOSE_RSS_RATE;
         series_release(&p);
         return shows;
     case SYMPTOM_QUEUE:
         if (points(v, "orderd_queue_depth", v->t - 0.01, &p) < 0)
             return false;
         if (points(v, "orderd_queue_capacity", v->t - 0.01, &q) == 0) {
-            shows = q.v[q.n - 1] > 0 && p.v[p.n - 1] >= TRIGGER_QUEUE_FILL * q.v[q.n - 1];
+            shows = q.v[q.n - 1] > 0 && p.v[p.n - 1] >= DIAGNOSE_QUEUE_FILL * q.v[q.n - 1];
             series_release(&q);
         }
         series_release(&p);
         return shows;
     case SYMPTOM_LOCK:
-        return counter_rate(v, "orderd_mutex_wait_seconds_total", 1.0, &x) && x >= TRIGGER_LOCK_WAIT;
+        return counter_rate(v, "orderd_mutex_wait_seconds_total", DIAGNOSE_WINDOW_S, &x) && x >= DIAGNOSE_LOCK_RATE;
     case SYMPTOM_CPU:
-        if (v->t < TRIGGER_STARTUP_S + 1.0 || !counter_rate(v, "orderd_http_requests_total", 1.0, &y) || y * 1.0 < TRIGGER_MIN_REQUESTS)
+        if (v->t < DIAGNOSE_STARTUP_S + DIAGNOSE_WINDOW_S ||
+            !counter_rate(v, "orderd_http_requests_total", DIAGNOSE_WINDOW_S, &y) || y < TRIGGER_MIN_REQUESTS)
             return false;
-        if (!counter_rate(v, GATE_PROC_CPU, 1.0, &x) && !counter_rate(v, "process_cpu_seconds_total", 1.0, &x))
+        if (!counter_rate(v, GATE_PROC_CPU, DIAGNOSE_WINDOW_S, &x) &&
+            !counter_rate(v, "process_cpu_seconds_total", DIAGNOSE_WINDOW_S, &x))
             return false;
-        return x / y >= TRIGGER_CPU_PER_REQUEST;
+        return x / y >= DIAGNOSE_CPU_PER_REQUEST;
     case SYMPTOM_COUNT:
         break;
     }
