@@ -192,12 +192,9 @@ int series_sum(const struct series_set *set, const struct series *ticks, struct 
         for (size_t j = 0; j < set->items[i].n; j++)
             all[k++] = (struct point){set->items[i].t[j], set->items[i].v[j]};
     qsort(all, n, sizeof *all, compare_points);
-    for (size_t i = 0; i < n; i++) {
-        if (out->n > 0 && out->t[out->n - 1] == all[i].t)
-            out->v[out->n - 1] += all[i].v;
-        else if (series_push(out, all[i].t, all[i].v) < 0)
+    for (size_t i = 0; i < n; i++)
+        if (series_add_at(out, all[i].t, all[i].v) < 0)
             goto done;
-    }
     rc = 0;
 done:
     free(all);

@@ -6,12 +6,8 @@
 #include "store/samples.h"
 
 #include <sqlite3.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-
-#define BY_METRIC "SELECT labels, t, value FROM samples WHERE run_id = ? AND metric = ? " \
-                  "AND value IS NOT NULL ORDER BY t"
 
 static int db_error(sqlite3 *db, const char *what, char *err, size_t errlen)
 {
@@ -57,86 +53,104 @@ int samples_run_exists(struct resultdb *rdb, int64_t run_id, char *err, size_t e
     return db_error(db, NULL, err, errlen);
 }
 
-int samples_load(struct resultdb *rdb, int64_t run_id, const char *metric, const char *group_by,
-                 struct series_set *out, char *err, size_t errlen)
+/* Calls row(user, labels, t, value) for each sample of metric in the run with a
+ * value, in time order. Returns 0, or -1 with err filled (by row when it fails). */
+static int scan_metric(struct resultdb *rdb, int64_t run_id, const char *metric,
+                       int (*row)(void *user, const char *labels, double t, double v, char *err, size_t errlen),
+                       void *user, char *err, size_t errlen)
 {
     sqlite3 *db = resultdb_handle(rdb);
     sqlite3_stmt *st;
     int step, rc = -1;
 
-    series_set_release(out);
-    if (!(st = prepare(db, BY_METRIC, run_id, metric, err, errlen)))
+    if (!(st = prepare(db, "SELECT labels, t, value FROM samples WHERE run_id = ? AND metric = ? "
+                           "AND value IS NOT NULL ORDER BY t", run_id, metric, err, errlen)))
         return -1;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         const char *labels = (const char *)sqlite3_column_text(st, 0);
-        double t = sqlite3_column_double(st, 1), v = sqlite3_column_double(st, 2);
-        char value[SERIES_MAX_NAME] = "";
-        struct series *s;
-
-        if (group_by && series_label_value(labels ? labels : "", group_by, value, sizeof value) < 0)
-            snprintf(value, sizeof value, "?");
-        if (!(s = series_set_group(out, value))) {
-            snprintf(err, errlen, "out of memory reading %s", metric);
+        if (row(user, labels ? labels : "", sqlite3_column_double(st, 1), sqlite3_column_double(st, 2), err,
+                errlen) < 0)
             goto done;
-        }
-        if (series_add_at(s, t, v) < 0) {
-            snprintf(err, errlen, "%s: more than %d points, or out of memory", metric, SERIES_MAX_POINTS);
-            goto done;
-        }
     }
     if (step != SQLITE_DONE) {
         db_error(db, metric, err, errlen);
         goto done;
     }
-    series_set_sort(out);
     rc = 0;
 done:
     sqlite3_finalize(st);
-    if (rc < 0)
-        series_set_release(out);
     return rc;
 }
 
-static bool labels_match(const char *labels, const struct series_selector *sel)
+static int too_many(const char *metric, char *err, size_t errlen)
 {
-    char value[SERIES_MAX_VALUE];
-    for (size_t i = 0; i < sel->nmatchers; i++)
-        if (series_label_value(labels, sel->matchers[i].name, value, sizeof value) != 0 ||
-            strcmp(value, sel->matchers[i].value) != 0)
-            return false;
-    return true;
+    snprintf(err, errlen, "%s: more than %d points, or out of memory", metric, SERIES_MAX_POINTS);
+    return -1;
 }
 
-int samples_load_selected(struct resultdb *rdb, int64_t run_id, const struct series_selector *sel,
+struct grouping {
+    const char *metric, *group_by;
+    struct series_set *out;
+};
+
+static int add_grouped(void *user, const char *labels, double t, double v, char *err, size_t errlen)
+{
+    struct grouping *g = user;
+    char value[SERIES_MAX_NAME] = "";
+    struct series *s;
+
+    if (g->group_by && series_label_value(labels, g->group_by, value, sizeof value) < 0)
+        snprintf(value, sizeof value, "?");
+    if (!(s = series_set_group(g->out, value))) {
+        snprintf(err, errlen, "out of memory reading %s", g->metric);
+        return -1;
+    }
+    return series_add_at(s, t, v) < 0 ? too_many(g->metric, err, errlen) : 0;
+}
+
+int samples_load(struct resultdb *db, int64_t run_id, const char *metric, const char *group_by,
+                 struct series_set *out, char *err, size_t errlen)
+{
+    struct grouping g = {.metric = metric, .group_by = group_by, .out = out};
+
+    series_set_release(out);
+    if (scan_metric(db, run_id, metric, add_grouped, &g, err, errlen) < 0) {
+        series_set_release(out);
+        return -1;
+    }
+    series_set_sort(out);
+    return 0;
+}
+
+struct selection {
+    const struct series_selector *sel;
+    struct series *out;
+};
+
+static int add_selected(void *user, const char *labels, double t, double v, char *err, size_t errlen)
+{
+    struct selection *s = user;
+    char value[SERIES_MAX_VALUE];
+
+    for (size_t i = 0; i < s->sel->nmatchers; i++)
+        if (series_label_value(labels, s->sel->matchers[i].name, value, sizeof value) != 0 ||
+            strcmp(value, s->sel->matchers[i].value) != 0)
+            return 0;
+    return series_add_at(s->out, t, v) < 0 ? too_many(s->sel->metric, err, errlen) : 0;
+}
+
+int samples_load_selected(struct resultdb *db, int64_t run_id, const struct series_selector *sel,
                           struct series *out, char *err, size_t errlen)
 {
-    sqlite3 *db = resultdb_handle(rdb);
-    sqlite3_stmt *st;
-    int step, rc = -1;
+    struct selection s = {.sel = sel, .out = out};
 
     memset(out, 0, sizeof *out);
     snprintf(out->name, sizeof out->name, "%s", sel->metric);
-    if (!(st = prepare(db, BY_METRIC, run_id, sel->metric, err, errlen)))
-        return -1;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *labels = (const char *)sqlite3_column_text(st, 0);
-        if (!labels_match(labels ? labels : "", sel))
-            continue;
-        if (series_add_at(out, sqlite3_column_double(st, 1), sqlite3_column_double(st, 2)) < 0) {
-            snprintf(err, errlen, "%s: more than %d points, or out of memory", sel->metric, SERIES_MAX_POINTS);
-            goto done;
-        }
-    }
-    if (step != SQLITE_DONE) {
-        db_error(db, sel->metric, err, errlen);
-        goto done;
-    }
-    rc = 0;
-done:
-    sqlite3_finalize(st);
-    if (rc < 0)
+    if (scan_metric(db, run_id, sel->metric, add_selected, &s, err, errlen) < 0) {
         series_release(out);
-    return rc;
+        return -1;
+    }
+    return 0;
 }
 
 /* Reads (t, value) rows into out, which the caller has emptied. */
