@@ -218,6 +218,26 @@ char *units_format_duration(int64_t ns, char *buf, size_t buflen)
     return buf;
 }
 
+char *units_format_size(double bytes, char *buf, size_t buflen)
+{
+    static const char *const names[] = {"KB", "MB", "GB", "TB"};
+    double scaled = bytes;
+    size_t unit = 0;
+
+    /* Thresholds just under 1024 so that rounding never prints "1024.0KB". */
+    if (!(fabs(bytes) >= 1023.5)) {
+        snprintf(buf, buflen, "%.0fB", bytes);
+        return buf;
+    }
+    scaled /= 1024.0;
+    while (fabs(scaled) >= 1023.95 && unit + 1 < sizeof names / sizeof names[0]) {
+        scaled /= 1024.0;
+        unit++;
+    }
+    snprintf(buf, buflen, "%.1f%s", scaled, names[unit]);
+    return buf;
+}
+
 int64_t units_now_ns(void)
 {
     struct timespec ts;

@@ -2,7 +2,8 @@
  * carry ("200us", "50ms", "1.5s", "inf"; "4096", "4k", "256MB", "1GiB").
  *
  * One parser for the whole project so that "50ms" means the same on orderd's command
- * line, in a fault term and in a scenario file. Every function fills err (when non-NULL)
+ * line, in a fault term and in a scenario file, and one formatter of each so that a
+ * figure printed is a figure the parser reads back. Every function fills err (when non-NULL)
  * with a sentence naming the bad text, and leaves *out unchanged on failure. */
 #ifndef LOADLAB_UNITS_H
 #define LOADLAB_UNITS_H
@@ -32,6 +33,11 @@ int units_parse_uint(const char *text, uint64_t max, uint64_t *out, char *err, s
 /* Writes a duration in the shortest exact unit ("200us", "1.5s", "inf") into buf.
  * Returns buf. */
 char *units_format_duration(int64_t ns, char *buf, size_t buflen);
+
+/* Writes a byte count (a rate's too: pass bytes per second and add "/s") in the units
+ * units_parse_size reads, binary like it: "512B", "1.5KB", "66.2MB", "1.2GB", one
+ * decimal; a negative count keeps its sign. Returns buf. */
+char *units_format_size(double bytes, char *buf, size_t buflen);
 
 /* Monotonic and wall clocks in nanoseconds. */
 int64_t units_now_ns(void);

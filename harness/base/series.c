@@ -1,386 +1,456 @@
-/* series: in-memory time series for gate evaluation. See series.h.
- * Series are found by a hash of metric name plus canonical label string; each keeps
- * (tick, value) pairs in growing arrays. Selection sums over ticks in one pass. */
+/* series: the one time-series type and its computations. See series.h. */
 #include "base/series.h"
 
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SERIES_BUCKETS 4096
-#define SERIES_MAX_WANTED 256
+#include "base/stats.h"
 
-struct one_series {
-    struct one_series *next;  /* hash chain */
-    char *metric;
-    char *labelstr;           /* canonical, for lookup */
-    size_t nlabels;
-    char **label_names, **label_values;
-    size_t *ticks;
-    double *values;
-    size_t n, cap;
-};
-
-struct series_store {
-    char *wanted[SERIES_MAX_WANTED];
-    size_t nwanted;
-    double *tick_times;
-    size_t nticks, ticks_cap;
-    struct one_series *buckets[SERIES_BUCKETS];
-    size_t nseries;
-    char labelbuf[PROMTEXT_MAX_LABELSTR];
-};
-
-static int fail(char *err, size_t errlen, const char *msg)
+int series_push(struct series *s, double t, double v)
 {
-    snprintf(err, errlen, "%s", msg);
-    return -1;
-}
-
-int series_selector_parse(const char *text, size_t len, struct series_selector *out,
-                          char *err, size_t errlen)
-{
-    size_t i = 0, n = 0;
-
-    memset(out, 0, sizeof *out);
-    while (i < len && text[i] != '{') {
-        if (n >= PROMTEXT_MAX_NAME)
-            return fail(err, errlen, "metric name too long");
-        out->metric[n++] = text[i++];
-    }
-    out->metric[n] = '\0';
-    if (!promtext_valid_metric_name(out->metric)) {
-        snprintf(err, errlen, "bad metric name '%s'", out->metric);
-        return -1;
-    }
-    if (i == len)
-        return 0;
-    i++;  /* '{' */
-    for (;;) {
-        size_t k = out->nmatchers;
-        while (i < len && text[i] == ' ')
-            i++;
-        if (i < len && text[i] == '}') {
-            i++;
-            break;
-        }
-        if (k >= SERIES_MAX_MATCHERS) {
-            snprintf(err, errlen, "more than %d label matchers", SERIES_MAX_MATCHERS);
-            return -1;
-        }
-        n = 0;
-        while (i < len && text[i] != '=' && text[i] != ' ') {
-            if (n >= PROMTEXT_MAX_NAME)
-                return fail(err, errlen, "label name too long");
-            out->matchers[k].name[n++] = text[i++];
-        }
-        out->matchers[k].name[n] = '\0';
-        if (!promtext_valid_label_name(out->matchers[k].name)) {
-            snprintf(err, errlen, "bad label name '%s'", out->matchers[k].name);
-            return -1;
-        }
-        while (i < len && text[i] == ' ')
-            i++;
-        if (i + 1 >= len || text[i] != '=' || text[i + 1] != '"')
-            return fail(err, errlen, "expected label=\"value\" (only = matchers are supported)");
-        i += 2;
-        n = 0;
-        while (i < len && text[i] != '"') {
-            char c = text[i];
-            if (c == '\\') {
-                if (i + 1 >= len)
-                    return fail(err, errlen, "unterminated label value");
-                c = text[i + 1] == 'n' ? '\n' : text[i + 1];
-                if (text[i + 1] != 'n' && c != '\\' && c != '"')
-                    return fail(err, errlen, "invalid escape in label value");
-                i++;
-            }
-            if (n + 1 >= SERIES_MAX_VALUE)
-                return fail(err, errlen, "label value too long");
-            out->matchers[k].value[n++] = c;
-            i++;
-        }
-        if (i >= len)
-            return fail(err, errlen, "unterminated label value");
-        out->matchers[k].value[n] = '\0';
-        i++;
-        for (size_t j = 0; j < k; j++)
-            if (strcmp(out->matchers[j].name, out->matchers[k].name) == 0) {
-                snprintf(err, errlen, "label '%s' given twice", out->matchers[k].name);
-                return -1;
-            }
-        out->nmatchers++;
-        while (i < len && text[i] == ' ')
-            i++;
-        if (i < len && text[i] == ',')
-            i++;
-        else if (i >= len || text[i] != '}')
-            return fail(err, errlen, "expected ',' or '}' in label matchers");
-    }
-    if (i != len)
-        return fail(err, errlen, "unexpected text after '}'");
-    return 0;
-}
-
-int series_selector_format(const struct series_selector *sel, char *out, size_t outlen)
-{
-    struct promtext_label labels[SERIES_MAX_MATCHERS];
-    size_t used;
-
-    for (size_t i = 0; i < sel->nmatchers; i++) {
-        labels[i].name = sel->matchers[i].name;
-        labels[i].value = sel->matchers[i].value;
-    }
-    used = (size_t)snprintf(out, outlen, "%s", sel->metric);
-    if (used >= outlen)
-        return -1;
-    return promtext_labels_format(labels, sel->nmatchers, out + used, outlen - used);
-}
-
-struct series_store *series_store_new(void)
-{
-    return calloc(1, sizeof(struct series_store));
-}
-
-static void one_series_free(struct one_series *s)
-{
-    for (size_t i = 0; i < s->nlabels; i++) {
-        free(s->label_names[i]);
-        free(s->label_values[i]);
-    }
-    free(s->label_names);
-    free(s->label_values);
-    free(s->metric);
-    free(s->labelstr);
-    free(s->ticks);
-    free(s->values);
-    free(s);
-}
-
-void series_store_free(struct series_store *store)
-{
-    if (!store)
-        return;
-    for (size_t i = 0; i < store->nwanted; i++)
-        free(store->wanted[i]);
-    for (size_t b = 0; b < SERIES_BUCKETS; b++) {
-        struct one_series *s = store->buckets[b], *next;
-        for (; s; s = next) {
-            next = s->next;
-            one_series_free(s);
-        }
-    }
-    free(store->tick_times);
-    free(store);
-}
-
-static bool wants(const struct series_store *store, const char *metric)
-{
-    for (size_t i = 0; i < store->nwanted; i++)
-        if (strcmp(store->wanted[i], metric) == 0)
-            return true;
-    return false;
-}
-
-int series_store_want(struct series_store *store, const char *metric)
-{
-    if (wants(store, metric))
-        return 0;
-    if (store->nwanted >= SERIES_MAX_WANTED)
-        return -1;
-    store->wanted[store->nwanted] = strdup(metric);
-    if (!store->wanted[store->nwanted])
-        return -1;
-    store->nwanted++;
-    return 0;
-}
-
-int series_store_begin_tick(struct series_store *store, double t, char *err, size_t errlen)
-{
-    if (store->nticks >= SERIES_MAX_TICKS)
-        return fail(err, errlen, "too many samples in one run");
-    if (store->nticks == store->ticks_cap) {
-        size_t cap = store->ticks_cap ? store->ticks_cap * 2 : 64;
-        double *grown = realloc(store->tick_times, cap * sizeof *grown);
-        if (!grown)
-            return fail(err, errlen, "out of memory");
-        store->tick_times = grown;
-        store->ticks_cap = cap;
-    }
-    store->tick_times[store->nticks++] = t;
-    return 0;
-}
-
-static unsigned hash_key(const char *metric, const char *labelstr)
-{
-    unsigned h = 2166136261u;
-    for (const char *c = metric; *c; c++)
-        h = (h ^ (unsigned char)*c) * 16777619u;
-    h = (h ^ '{') * 16777619u;
-    for (const char *c = labelstr; *c; c++)
-        h = (h ^ (unsigned char)*c) * 16777619u;
-    return h % SERIES_BUCKETS;
-}
-
-static struct one_series *series_create(struct series_store *store, unsigned bucket,
-                                        const struct promtext_sample *sample, const char *labelstr)
-{
-    struct one_series *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
-    s->metric = strdup(sample->name);
-    s->labelstr = strdup(labelstr);
-    s->label_names = calloc(sample->nlabels + 1, sizeof *s->label_names);
-    s->label_values = calloc(sample->nlabels + 1, sizeof *s->label_values);
-    if (!s->metric || !s->labelstr || !s->label_names || !s->label_values)
-        goto fail;
-    for (size_t i = 0; i < sample->nlabels; i++) {
-        s->label_names[i] = strdup(sample->labels[i].name);
-        s->label_values[i] = strdup(sample->labels[i].value);
-        s->nlabels = i + 1;
-        if (!s->label_names[i] || !s->label_values[i])
-            goto fail;
-    }
-    s->next = store->buckets[bucket];
-    store->buckets[bucket] = s;
-    store->nseries++;
-    return s;
-fail:
-    one_series_free(s);
-    return NULL;
-}
-
-int series_store_add(struct series_store *store, const struct promtext_sample *sample,
-                     char *err, size_t errlen)
-{
-    struct one_series *s;
-    unsigned bucket;
-
-    if (!wants(store, sample->name))
-        return 0;
-    if (store->nticks == 0)
-        return fail(err, errlen, "sample added before any tick");
-    if (promtext_labels_format(sample->labels, sample->nlabels, store->labelbuf,
-                               sizeof store->labelbuf) < 0)
-        return fail(err, errlen, "label set too long");
-    bucket = hash_key(sample->name, store->labelbuf);
-    for (s = store->buckets[bucket]; s; s = s->next)
-        if (strcmp(s->metric, sample->name) == 0 && strcmp(s->labelstr, store->labelbuf) == 0)
-            break;
-    if (!s) {
-        if (store->nseries >= SERIES_MAX_SERIES)
-            return fail(err, errlen, "too many series kept for gates");
-        s = series_create(store, bucket, sample, store->labelbuf);
-        if (!s)
-            return fail(err, errlen, "out of memory");
-    }
-    if (s->n > 0 && s->ticks[s->n - 1] == store->nticks - 1) {
-        s->values[s->n - 1] = sample->value;  /* a repeated sample: the last one wins */
-        return 0;
-    }
     if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 32;
-        size_t *ticks = realloc(s->ticks, cap * sizeof *ticks);
-        double *values;
-        if (!ticks)
-            return fail(err, errlen, "out of memory");
-        s->ticks = ticks;
-        values = realloc(s->values, cap * sizeof *values);
-        if (!values)
-            return fail(err, errlen, "out of memory");
-        s->values = values;
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        double *nt, *nv;
+        if (cap > SERIES_MAX_POINTS)
+            cap = SERIES_MAX_POINTS;
+        if (s->n >= cap)
+            return -1;
+        nt = realloc(s->t, cap * sizeof *nt);
+        if (!nt)
+            return -1;
+        s->t = nt;
+        nv = realloc(s->v, cap * sizeof *nv);
+        if (!nv)
+            return -1;
+        s->v = nv;
         s->cap = cap;
     }
-    s->ticks[s->n] = store->nticks - 1;
-    s->values[s->n] = sample->value;
+    s->t[s->n] = t;
+    s->v[s->n] = v;
     s->n++;
     return 0;
 }
 
-int series_store_add_plain(struct series_store *store, const char *metric, double value,
-                           char *err, size_t errlen)
+int series_add_at(struct series *s, double t, double v)
 {
-    struct promtext_sample sample = {.name = metric, .value = value};
-    return series_store_add(store, &sample, err, errlen);
-}
-
-bool series_store_has_metric(const struct series_store *store, const char *metric)
-{
-    for (size_t b = 0; b < SERIES_BUCKETS; b++)
-        for (const struct one_series *s = store->buckets[b]; s; s = s->next)
-            if (strcmp(s->metric, metric) == 0 && s->n > 0)
-                return true;
-    return false;
-}
-
-static bool series_matches(const struct one_series *s, const struct series_selector *sel)
-{
-    if (strcmp(s->metric, sel->metric) != 0)
-        return false;
-    for (size_t m = 0; m < sel->nmatchers; m++) {
-        bool found = false;
-        for (size_t i = 0; i < s->nlabels && !found; i++)
-            found = strcmp(s->label_names[i], sel->matchers[m].name) == 0 &&
-                    strcmp(s->label_values[i], sel->matchers[m].value) == 0;
-        if (!found)
-            return false;
+    if (s->n > 0 && s->t[s->n - 1] == t) {
+        s->v[s->n - 1] += v;
+        return 0;
     }
-    return true;
+    return series_push(s, t, v);
 }
 
-int series_store_select(const struct series_store *store, const struct series_selector *sel,
-                        double from, double to, struct series_points *out)
+void series_release(struct series *s)
 {
-    double *sums = NULL;
-    unsigned char *seen = NULL;
-    size_t n = 0;
+    if (!s)
+        return;
+    free(s->t);
+    free(s->v);
+    memset(s, 0, sizeof *s);
+}
+
+void series_set_release(struct series_set *set)
+{
+    if (!set)
+        return;
+    for (size_t i = 0; i < set->n; i++)
+        series_release(&set->items[i]);
+    free(set->items);
+    set->items = NULL;
+    set->n = 0;
+}
+
+int series_label_value(const char *labels, const char *name, char *out, size_t outlen)
+{
+    size_t namelen = strlen(name);
+    const char *p = labels;
+
+    if (!*p)
+        return 1;
+    if (*p++ != '{')
+        return -1;
+    while (*p && *p != '}') {
+        const char *key = p;
+        size_t k = 0;
+        bool match;
+        while (*p && *p != '=')
+            p++;
+        if (*p != '=' || p[1] != '"')
+            return -1;
+        match = (size_t)(p - key) == namelen && strncmp(key, name, namelen) == 0;
+        p += 2;
+        while (*p && *p != '"') {
+            char c = *p++;
+            if (c == '\\') {
+                if (!*p)
+                    return -1;
+                c = *p == 'n' ? '\n' : *p;
+                p++;
+            }
+            if (match) {
+                if (k + 1 >= outlen)
+                    return -1;
+                out[k++] = c;
+            }
+        }
+        if (*p != '"')
+            return -1;
+        p++;
+        if (match) {
+            out[k] = '\0';
+            return 0;
+        }
+        if (*p == ',')
+            p++;
+    }
+    return *p == '}' ? 1 : -1;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(((const struct series *)a)->name, ((const struct series *)b)->name);
+}
+
+struct series *series_set_group(struct series_set *set, const char *name)
+{
+    struct series *grown;
+    for (size_t i = 0; i < set->n; i++)
+        if (strcmp(set->items[i].name, name) == 0)
+            return &set->items[i];
+    if (set->n >= SERIES_MAX_GROUPS && strcmp(name, "other") != 0)
+        return series_set_group(set, "other");  /* the one group past the limit */
+    grown = realloc(set->items, (set->n + 1) * sizeof *grown);
+    if (!grown)
+        return NULL;
+    set->items = grown;
+    memset(&set->items[set->n], 0, sizeof set->items[set->n]);
+    snprintf(set->items[set->n].name, sizeof set->items[set->n].name, "%s", name);
+    return &set->items[set->n++];
+}
+
+void series_set_sort(struct series_set *set)
+{
+    if (set->n > 1)
+        qsort(set->items, set->n, sizeof *set->items, compare_names);
+}
+
+struct point {
+    double t, v;
+};
+
+static int compare_points(const void *a, const void *b)
+{
+    double x = ((const struct point *)a)->t, y = ((const struct point *)b)->t;
+    return x < y ? -1 : x > y;
+}
+
+static int sum_at_ticks(const struct series_set *set, const struct series *ticks, struct series *out)
+{
+    size_t *cursor = calloc(set->n ? set->n : 1, sizeof *cursor);
     int rc = -1;
 
-    memset(out, 0, sizeof *out);
-    if (store->nticks == 0)
-        return 0;
-    sums = calloc(store->nticks, sizeof *sums);
-    seen = calloc(store->nticks, 1);
-    if (!sums || !seen)
-        goto done;
-    for (size_t b = 0; b < SERIES_BUCKETS; b++)
-        for (const struct one_series *s = store->buckets[b]; s; s = s->next) {
-            if (!series_matches(s, sel))
-                continue;
-            for (size_t i = 0; i < s->n; i++) {
-                sums[s->ticks[i]] += s->values[i];
-                seen[s->ticks[i]] = 1;
-            }
+    if (!cursor)
+        return -1;
+    for (size_t k = 0; k < ticks->n; k++) {
+        double t = ticks->t[k], sum = 0;
+        for (size_t i = 0; i < set->n; i++) {
+            const struct series *s = &set->items[i];
+            while (cursor[i] + 1 < s->n && s->t[cursor[i] + 1] <= t)
+                cursor[i]++;
+            if (s->n > 0 && s->t[cursor[i]] <= t)
+                sum += s->v[cursor[i]];
         }
-    for (size_t k = 0; k < store->nticks; k++)
-        if (seen[k] && store->tick_times[k] >= from && store->tick_times[k] <= to)
-            n++;
-    if (n > 0) {
-        out->t = malloc(n * sizeof *out->t);
-        out->v = malloc(n * sizeof *out->v);
-        if (!out->t || !out->v) {
-            series_points_release(out);
+        if (series_push(out, t, sum) < 0)
             goto done;
-        }
-        for (size_t k = 0; k < store->nticks; k++)
-            if (seen[k] && store->tick_times[k] >= from && store->tick_times[k] <= to) {
-                out->t[out->n] = store->tick_times[k];
-                out->v[out->n] = sums[k];
-                out->n++;
-            }
     }
     rc = 0;
 done:
-    free(sums);
-    free(seen);
+    free(cursor);
     return rc;
 }
 
-void series_points_release(struct series_points *points)
+int series_sum(const struct series_set *set, const struct series *ticks, struct series *out)
 {
-    if (!points)
-        return;
-    free(points->t);
-    free(points->v);
-    memset(points, 0, sizeof *points);
+    struct point *all = NULL;
+    size_t n = 0, k = 0;
+    int rc = -1;
+
+    memset(out, 0, sizeof *out);
+    if (ticks) {
+        rc = sum_at_ticks(set, ticks, out);
+        goto done;
+    }
+    for (size_t i = 0; i < set->n; i++)
+        n += set->items[i].n;
+    all = malloc((n ? n : 1) * sizeof *all);
+    if (!all)
+        return -1;
+    for (size_t i = 0; i < set->n; i++)
+        for (size_t j = 0; j < set->items[i].n; j++)
+            all[k++] = (struct point){set->items[i].t[j], set->items[i].v[j]};
+    qsort(all, n, sizeof *all, compare_points);
+    for (size_t i = 0; i < n; i++)
+        if (series_add_at(out, all[i].t, all[i].v) < 0)
+            goto done;
+    rc = 0;
+done:
+    free(all);
+    if (rc < 0)
+        series_release(out);
+    return rc;
+}
+
+int series_rate(const struct series *counter, double start, double width, struct series *out)
+{
+    double *starts = NULL, *rates = NULL;
+    size_t cap, n;
+    int rc = -1;
+
+    memset(out, 0, sizeof *out);
+    snprintf(out->name, sizeof out->name, "%s", counter->name);
+    if (counter->n < 2 || !(width > 0))
+        return 0;
+    if (start > counter->t[counter->n - 1])
+        return 0;
+    cap = (size_t)((counter->t[counter->n - 1] - start) / width) + 1;
+    if (cap > SERIES_MAX_POINTS)
+        return -1;
+    starts = malloc(cap * sizeof *starts);
+    rates = malloc(cap * sizeof *rates);
+    if (!starts || !rates)
+        goto done;
+    n = stats_window_rates(counter->t, counter->v, counter->n, start, counter->t[counter->n - 1],
+                           width, starts, rates, cap);
+    for (size_t i = 0; i < n; i++)
+        if (series_push(out, starts[i] + width / 2, rates[i]) < 0)
+            goto done;
+    rc = 0;
+done:
+    free(starts);
+    free(rates);
+    if (rc < 0)
+        series_release(out);
+    return rc;
+}
+
+struct bucket {
+    double le;
+    const struct series *counts;
+    double *rates;
+};
+
+static int compare_buckets(const void *a, const void *b)
+{
+    double x = ((const struct bucket *)a)->le, y = ((const struct bucket *)b)->le;
+    return x < y ? -1 : x > y;
+}
+
+/* histogram_quantile over cumulative counts per bucket, ascending by le. */
+static double bucket_quantile(const struct bucket *b, size_t nb, size_t w, double q)
+{
+    double total = b[nb - 1].rates[w], rank = q * total, below = 0, lower = 0;
+
+    if (!(total > 0) || !isinf(b[nb - 1].le))
+        return NAN;
+    for (size_t i = 0; i < nb; i++) {
+        double cum = b[i].rates[w];
+        if (cum >= rank) {
+            if (isinf(b[i].le))
+                return i > 0 ? b[i - 1].le : NAN;
+            if (cum - below <= 0)
+                return b[i].le;
+            return lower + (b[i].le - lower) * (rank - below) / (cum - below);
+        }
+        below = cum;
+        lower = b[i].le;
+    }
+    return NAN;
+}
+
+int series_quantiles(const struct series_set *set, double start, double width, const double *q, size_t nq,
+                     struct series *out, char *err, size_t errlen)
+{
+    struct bucket buckets[SERIES_MAX_BUCKETS];
+    double *starts = NULL;
+    size_t nb = 0, nwin = 0, cap = 0;
+    int rc = -1;
+
+    memset(buckets, 0, sizeof buckets);
+    for (size_t k = 0; k < nq; k++)
+        memset(&out[k], 0, sizeof out[k]);
+    if (set->n > SERIES_MAX_BUCKETS) {
+        snprintf(err, errlen, "more than %d histogram buckets", SERIES_MAX_BUCKETS);
+        goto done;
+    }
+    for (size_t i = 0; i < set->n; i++) {
+        char *end;
+        double le = strtod(set->items[i].name, &end);
+        if (end == set->items[i].name || *end || isnan(le) || set->items[i].n < 2)
+            continue;
+        buckets[nb].le = le;
+        buckets[nb].counts = &set->items[i];
+        nb++;
+    }
+    if (nb == 0) {
+        rc = 0;
+        goto done;
+    }
+    qsort(buckets, nb, sizeof buckets[0], compare_buckets);
+    {
+        /* Windows over the span every bucket covers, so window w means the same
+         * seconds in each bucket. */
+        double from = buckets[0].counts->t[0], to = buckets[0].counts->t[buckets[0].counts->n - 1];
+        for (size_t i = 1; i < nb; i++) {
+            const struct series *s = buckets[i].counts;
+            from = s->t[0] > from ? s->t[0] : from;
+            to = s->t[s->n - 1] < to ? s->t[s->n - 1] : to;
+        }
+        if (from > start)
+            from = start + width * ceil((from - start) / width - 1e-9);  /* on the grid */
+        else
+            from = start;
+        if (!(to - from >= width)) {
+            rc = 0;
+            goto done;
+        }
+        cap = (size_t)((to - from) / width) + 1;
+        if (cap > SERIES_MAX_POINTS) {
+            snprintf(err, errlen, "too many windows of the histogram");
+            goto done;
+        }
+        starts = malloc(cap * sizeof *starts);
+        if (!starts)
+            goto oom;
+        for (size_t i = 0; i < nb; i++) {
+            const struct series *s = buckets[i].counts;
+            buckets[i].rates = malloc(cap * sizeof *buckets[i].rates);
+            if (!buckets[i].rates)
+                goto oom;
+            nwin = stats_window_rates(s->t, s->v, s->n, from, to, width, starts, buckets[i].rates, cap);
+        }
+    }
+    for (size_t k = 0; k < nq; k++) {
+        snprintf(out[k].name, sizeof out[k].name, "p%g", q[k] * 100);
+        for (size_t w = 0; w < nwin; w++) {
+            double v = bucket_quantile(buckets, nb, w, q[k]);
+            if (!isnan(v) && series_push(&out[k], starts[w] + width / 2, v) < 0)
+                goto oom;
+        }
+    }
+    rc = 0;
+    goto done;
+oom:
+    snprintf(err, errlen, "out of memory computing percentiles");
+done:
+    for (size_t i = 0; i < nb; i++)
+        free(buckets[i].rates);
+    free(starts);
+    if (rc < 0)
+        for (size_t k = 0; k < nq; k++)
+            series_release(&out[k]);
+    return rc;
+}
+
+int series_fit(const struct series *s, double from, double to, double *slope, double *at_from)
+{
+    double *x, *y, sum_x = 0, sum_y = 0, b;
+    size_t n = 0;
+    int rc = -1;
+
+    x = malloc((s->n ? s->n : 1) * sizeof *x);
+    y = malloc((s->n ? s->n : 1) * sizeof *y);
+    if (!x || !y)
+        goto done;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->t[i] >= from && s->t[i] <= to) {
+            x[n] = s->t[i];
+            y[n] = s->v[i];
+            sum_x += x[n];
+            sum_y += y[n];
+            n++;
+        }
+    if (n < 2 || stats_slope(x, y, n, &b) < 0)
+        goto done;
+    *slope = b;
+    *at_from = sum_y / (double)n - b * (sum_x / (double)n - from);
+    rc = 0;
+done:
+    free(x);
+    free(y);
+    return rc;
+}
+
+size_t series_counter_windows(const struct series *s, double from, double width, double *starts, double *rates,
+                              size_t cap)
+{
+    if (s->n < 2)
+        return 0;
+    if (from < s->t[0])
+        from = s->t[0];
+    return stats_window_rates(s->t, s->v, s->n, from, s->t[s->n - 1], width, starts, rates, cap);
+}
+
+size_t series_gauge_windows(const struct series *s, double from, double width, double *starts, double *rates,
+                            size_t cap)
+{
+    size_t n = 0;
+    if (s->n < 2)
+        return 0;
+    if (from < s->t[0])
+        from = s->t[0];
+    /* Stepped by adding, not multiplying, so the window starts are the ones a
+     * diagnosis has always reported. */
+    for (double a = from; a + width <= s->t[s->n - 1] + 1e-9 && n < cap; a += width) {
+        starts[n] = a;
+        rates[n++] = (series_at(s, a + width) - series_at(s, a)) / width;
+    }
+    return n;
+}
+
+double series_at(const struct series *s, double x)
+{
+    if (!s->n)
+        return NAN;
+    if (x <= s->t[0])
+        return s->v[0];
+    for (size_t i = 1; i < s->n; i++)
+        if (x <= s->t[i])
+            return s->v[i - 1] + (s->v[i] - s->v[i - 1]) * (x - s->t[i - 1]) / (s->t[i] - s->t[i - 1]);
+    return s->v[s->n - 1];
+}
+
+double series_min(const struct series *s)
+{
+    double m = INFINITY;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i] < m)
+            m = s->v[i];
+    return m;
+}
+
+double series_max(const struct series *s)
+{
+    double m = -INFINITY;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i] > m)
+            m = s->v[i];
+    return m;
+}
+
+double series_increase(const struct series *s, double from, double to)
+{
+    double inc = 0, prev = 0;
+    bool have = false;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->t[i] < from || s->t[i] > to)
+            continue;
+        if (have)
+            inc += s->v[i] >= prev ? s->v[i] - prev : s->v[i];
+        prev = s->v[i];
+        have = true;
+    }
+    return inc;
 }

@@ -7,21 +7,14 @@
  * those are the answer key, and a diagnosis that peeks is no test of the instruments.
  *
  * Each class has a symptom in the series (an episode: consecutive one-second
- * windows past a threshold) and a culprit in the evidence:
- *   thread-leak       threads climb; the function whose group of threads grew
- *   memory-leak       resident memory climbs; the heap site whose live bytes grew
- *   lock-contention   lock-wait seconds per second; the top of the mutex profile, or
- *                     the function threads wait for a mutex in
- *   queue-full        the queue sits at capacity while requests are rejected or the
- *                     consumers are blocked; the function the busy workers are in
- *   blocked-producer  request threads wait on a condition instead of answering; the
- *                     function they wait in
- *   cpu-slowdown      CPU seconds per request climb; the function found running on
- *                     request (io) threads across the thread dumps
- * The culprit is the innermost frame of the service's own code that is not one of its
- * wrappers around a wait, an allocation or the clock (lockprof_*, heapprof_*,
- * threads_*, units_*...), the way pprof hides Go's runtime frames. Thresholds and the
- * reasoning are in docs/diagnosis.md. */
+ * windows past a threshold) and a culprit in the evidence. The parts:
+ *   diagnose/thresholds.h  the levels, shared with the capture that takes the evidence
+ *   diagnose/episode.h     when a series was in trouble
+ *   diagnose/tally.h       who the evidence blames
+ *   diagnose/rules.h       the six classes' rules
+ *   diagnose/print.h       the verdict for people
+ *   store/samples.h, store/diagnoses.h  the series read, the verdict kept
+ * Thresholds and the reasoning are in docs/diagnosis.md. */
 #ifndef LOADLAB_DIAGNOSE_H
 #define LOADLAB_DIAGNOSE_H
 
@@ -30,9 +23,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "diagnose/print.h"
+#include "store/diagnoses.h"
 #include "store/resultdb.h"
 
-#define DIAGNOSE_MAX_FINDINGS 8
 #define DIAGNOSE_CLASS_COUNT 6
 
 /* The class names, as the database, the drill and the output spell them. */
@@ -40,15 +34,6 @@ extern const char *const diagnose_classes[DIAGNOSE_CLASS_COUNT];
 
 /* True for one of diagnose_classes. */
 bool diagnose_class_valid(const char *name);
-
-struct diagnose_finding {
-    char class_name[24];
-    char culprit[128];        /* "" when the evidence could not name it */
-    double started_at;        /* seconds on the run's clock; NaN when unknown */
-    double confidence;        /* 0..1: the symptom, a culprit, a second source agreeing */
-    char summary[400];        /* one line for people */
-    char evidence[4096];      /* the lines behind it, one fact a line */
-};
 
 struct diagnose_result {
     int64_t run_id;
@@ -66,14 +51,8 @@ int diagnose_run(struct resultdb *db, int64_t run_id, struct diagnose_result *ou
                  char *err, size_t errlen);
 
 /* Replaces the run's rows in the `diagnoses` table with this verdict (one row per
- * finding, or one row of class 'none' for a healthy run). Returns 0, or -1 with err. */
+ * finding, or one row of class 'none' for a healthy run; store/diagnoses.h). Returns
+ * 0, or -1 with err. */
 int diagnose_store(struct resultdb *db, const struct diagnose_result *r, char *err, size_t errlen);
-
-/* Writes the verdict for people. */
-void diagnose_print(FILE *out, const struct diagnose_result *r);
-
-/* Prints the stored verdict of a run, if any (nothing when it was never diagnosed).
- * Returns 0, or -1 with err filled. */
-int diagnose_print_stored(struct resultdb *db, int64_t run_id, FILE *out, char *err, size_t errlen);
 
 #endif

@@ -448,7 +448,7 @@ int gate_check_metrics(const struct gate_spec *spec, bool have_proc,
 }
 
 static int select_metric(const struct gate_inputs *in, const char *metric,
-                         struct series_points *pts, struct gate_result *out)
+                         struct series *pts, struct gate_result *out)
 {
     struct series_selector sel = {0};
     snprintf(sel.metric, sizeof sel.metric, "%s", metric);
@@ -466,7 +466,7 @@ static int select_metric(const struct gate_inputs *in, const char *metric,
 static int observe_growth(const struct gate_spec *spec, const struct gate_inputs *in,
                           struct gate_result *out)
 {
-    struct series_points pts;
+    struct series pts;
     const char *metric = growth_metric(spec->kind, in->have_proc);
     int rc = -1;
 
@@ -478,12 +478,12 @@ static int observe_growth(const struct gate_spec *spec, const struct gate_inputs
                  pts.n, metric);
     else
         rc = 0;
-    series_points_release(&pts);
+    series_release(&pts);
     return rc;
 }
 
 /* Pairs two selections by time (they come from the same scrapes). */
-static size_t pair_by_time(const struct series_points *a, const struct series_points *b,
+static size_t pair_by_time(const struct series *a, const struct series *b,
                            double *va, double *vb)
 {
     size_t i = 0, j = 0, n = 0;
@@ -503,7 +503,7 @@ static size_t pair_by_time(const struct series_points *a, const struct series_po
 
 static int observe_saturation(const struct gate_inputs *in, struct gate_result *out)
 {
-    struct series_points depth = {0}, capacity = {0};
+    struct series depth = {0}, capacity = {0};
     double *vd = NULL, *vc = NULL;
     size_t n;
     int rc = -1;
@@ -526,14 +526,14 @@ static int observe_saturation(const struct gate_inputs *in, struct gate_result *
 done:
     free(vd);
     free(vc);
-    series_points_release(&depth);
-    series_points_release(&capacity);
+    series_release(&depth);
+    series_release(&capacity);
     return rc;
 }
 
 static int observe_rejected(const struct gate_inputs *in, struct gate_result *out)
 {
-    struct series_points rejected = {0}, enqueued = {0};
+    struct series rejected = {0}, enqueued = {0};
     double r, e;
     int rc = -1;
 
@@ -548,15 +548,15 @@ static int observe_rejected(const struct gate_inputs *in, struct gate_result *ou
     out->observed = r + e > 0 ? r / (r + e) : 0;
     rc = 0;
 done:
-    series_points_release(&rejected);
-    series_points_release(&enqueued);
+    series_release(&rejected);
+    series_release(&enqueued);
     return rc;
 }
 
 static int observe_counter_rate(const struct gate_inputs *in, const char *metric,
                                 struct gate_result *out)
 {
-    struct series_points pts;
+    struct series pts;
     int rc = -1;
 
     if (select_metric(in, metric, &pts, out) < 0)
@@ -565,7 +565,7 @@ static int observe_counter_rate(const struct gate_inputs *in, const char *metric
         snprintf(out->detail, sizeof out->detail, "fewer than 2 samples of %s in the steady state", metric);
     else
         rc = 0;
-    series_points_release(&pts);
+    series_release(&pts);
     return rc;
 }
 
@@ -595,7 +595,7 @@ static int observe_cpu_per_request(const struct gate_inputs *in, struct gate_res
 static int observe_metric(const struct gate_spec *spec, const struct gate_inputs *in,
                           struct gate_result *out)
 {
-    struct series_points pts;
+    struct series pts;
     char sel[GATE_MAX_NAME];
     int rc = -1;
 
@@ -627,7 +627,7 @@ static int observe_metric(const struct gate_spec *spec, const struct gate_inputs
     if (rc < 0)
         snprintf(out->detail, sizeof out->detail, "too few usable samples of %.200s in the steady state", sel);
 done:
-    series_points_release(&pts);
+    series_release(&pts);
     return rc;
 }
 

@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "base/series.h"
+#include "base/seriesstore.h"
 #include "base/wrkres.h"
 
 #define GATE_MAX_NAME 512

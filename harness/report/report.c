@@ -170,7 +170,7 @@ static int draw_run(struct state *s, const struct runinfo *run, const char *dir,
         note_problem(s, what, why);
         return 0;
     }
-    queued = runcharts_queue(resultdb_handle(s->db), run, gp, dir, s->opt->png, charts, err, errlen);
+    queued = runcharts_queue(s->db, run, gp, dir, s->opt->png, charts, err, errlen);
     /* Queueing fails when gnuplot has died (its reason comes from gnuplot_close) or
      * when the database cannot be read: only the second stops the report. */
     if (queued < 0 && !gnuplot_failed(gp)) {

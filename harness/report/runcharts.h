@@ -12,12 +12,12 @@
 #ifndef LOADLAB_RUNCHARTS_H
 #define LOADLAB_RUNCHARTS_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "report/gnuplot.h"
 #include "report/runinfo.h"
+#include "store/resultdb.h"
 
 #define RUNCHARTS_MAX 48
 
@@ -45,7 +45,7 @@ bool runcharts_has(const struct runcharts *charts, const char *stem);
  * beside them when png), and lists them in *out. Nothing is drawn until gnuplot has
  * read the commands (gnuplot_close). Returns 0, or -1 with err filled on a database
  * error or when gnuplot has already failed. */
-int runcharts_queue(sqlite3 *db, const struct runinfo *run, struct gnuplot *gp, const char *dir, bool png,
+int runcharts_queue(struct resultdb *db, const struct runinfo *run, struct gnuplot *gp, const char *dir, bool png,
                     struct runcharts *out, char *err, size_t errlen);
 
 #endif

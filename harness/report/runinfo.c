@@ -1,6 +1,7 @@
 /* runinfo: one run's facts from the results database. See runinfo.h. */
 #include "report/runinfo.h"
 #include "judge/verdict.h"
+#include "store/diagnoses.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -279,43 +280,6 @@ done:
     return rc;
 }
 
-/* The stored verdict of `loadlab diagnose`: nothing for a run never diagnosed or a
- * database older than the diagnoses table (a report opens it read-only, so it is
- * not upgraded). */
-static int load_diagnoses(struct resultdb *rdb, struct runinfo *run, char *err, size_t errlen)
-{
-    sqlite3 *db = resultdb_handle(rdb);
-    sqlite3_stmt *st;
-    int step, rc = -1, exists = resultdb_table_exists(rdb, "diagnoses", err, errlen);
-
-    if (exists <= 0)
-        return exists;
-    if (sqlite3_prepare_v2(db, "SELECT class, coalesce(culprit, ''), started_at, confidence, summary, evidence_text, "
-                               "diagnosed_at FROM diagnoses WHERE run_id = ? ORDER BY id LIMIT ?", -1, &st,
-                           NULL) != SQLITE_OK)
-        return db_error(db, "reading the diagnosis", err, errlen);
-    sqlite3_bind_int64(st, 1, run->id);
-    sqlite3_bind_int(st, 2, DIAGNOSE_MAX_FINDINGS);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        struct diagnose_finding *d = &run->diagnoses[run->ndiagnoses++];
-        column_text(st, 0, d->class_name, sizeof d->class_name);
-        column_text(st, 1, d->culprit, sizeof d->culprit);
-        d->started_at = column_real(st, 2);
-        d->confidence = column_real(st, 3);
-        column_text(st, 4, d->summary, sizeof d->summary);
-        column_text(st, 5, d->evidence, sizeof d->evidence);
-        column_text(st, 6, run->diagnosed_at, sizeof run->diagnosed_at);
-    }
-    if (step != SQLITE_DONE) {
-        db_error(db, "reading the diagnosis", err, errlen);
-        goto done;
-    }
-    rc = 0;
-done:
-    sqlite3_finalize(st);
-    return rc;
-}
-
 struct runinfo *runinfo_load(struct resultdb *rdb, int64_t id, bool *missing, char *err, size_t errlen)
 {
     sqlite3 *db = resultdb_handle(rdb);
@@ -329,7 +293,8 @@ struct runinfo *runinfo_load(struct resultdb *rdb, int64_t id, bool *missing, ch
     run->id = id;
     if (load_run_row(db, run, missing, err, errlen) < 0 || load_gates(db, run, err, errlen) < 0 ||
         load_phases(db, run, err, errlen) < 0 || load_results(db, run, err, errlen) < 0 ||
-        load_diagnoses(rdb, run, err, errlen) < 0)
+        diagnoses_load(rdb, id, run->diagnoses, DIAGNOSE_MAX_FINDINGS, &run->ndiagnoses, run->diagnosed_at,
+                       sizeof run->diagnosed_at, err, errlen) < 0)
         goto fail;
     if (!run->gates_judged)
         gates_from_params(run);

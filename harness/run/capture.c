@@ -13,6 +13,7 @@
 #include "store/evidence.h"
 #include "judge/gate.h"
 #include "base/stats.h"
+#include "diagnose/thresholds.h"
 
 #define REQUEST_TIMEOUT_MS 3000
 #define FIRST_DUMP_INTERVAL 0.5
@@ -25,15 +26,14 @@
 #define LOG_TAIL_BYTES (256 * 1024)
 #define URL_MAX 1200
 
-/* Symptoms that trigger a snapshot: alert levels, below what a diagnosis calls a problem. */
+/* Symptoms that trigger a snapshot. Memory growth, a full queue, lock wait and CPU
+ * per request use the diagnosis's own levels (diagnose/thresholds.h): a diagnosis
+ * names a problem when a level holds for several windows in a row, a snapshot is
+ * taken at the first reading past it, so the evidence is in hand before the episode
+ * the diagnosis will report is over. The rest are the capture's own. */
 #define TRIGGER_THREADS 20.0           /* threads above the run's lowest count */
-#define TRIGGER_RSS_SLOPE (1e6)        /* bytes/s over the last TRIGGER_RSS_WINDOW seconds */
-#define TRIGGER_RSS_WINDOW 2.0
-#define TRIGGER_STARTUP_S 1.0          /* memory and CPU in a process's first second are its start-up */
-#define TRIGGER_QUEUE_FILL 0.9         /* of capacity */
-#define TRIGGER_LOCK_WAIT 0.05         /* lock-wait seconds per second */
-#define TRIGGER_CPU_PER_REQUEST 0.0005 /* CPU seconds per request */
-#define TRIGGER_MIN_REQUESTS 10.0
+#define TRIGGER_RSS_WINDOW 2.0         /* seconds the memory slope is fitted over */
+#define TRIGGER_MIN_REQUESTS 10.0      /* requests/s for CPU per request to mean anything */
 
 enum symptom { SYMPTOM_THREADS, SYMPTOM_MEMORY, SYMPTOM_QUEUE, SYMPTOM_LOCK, SYMPTOM_CPU, SYMPTOM_COUNT };
 static const char *const symptom_names[] = {
@@ -293,14 +293,14 @@ size_t capture_snapshot(struct capture *c, const struct runner_view *v, const ch
 }
 
 /* Points of a metric (all its series summed) from `from` to the view's now. */
-static int points(const struct runner_view *v, const char *metric, double from, struct series_points *pts)
+static int points(const struct runner_view *v, const char *metric, double from, struct series *pts)
 {
     struct series_selector sel = {0};
     snprintf(sel.metric, sizeof sel.metric, "%s", metric);
     if (series_store_select(v->series, &sel, from, v->t, pts) < 0)
         return -1;
     if (pts->n == 0) {
-        series_points_release(pts);
+        series_release(pts);
         return -1;
     }
     return 0;
@@ -308,12 +308,12 @@ static int points(const struct runner_view *v, const char *metric, double from, 
 
 /* The first of two metrics that has points (loadlab's /proc figure, else the service's). */
 static int points_either(const struct runner_view *v, const char *a, const char *b, double from,
-                         struct series_points *pts)
+                         struct series *pts)
 {
     return points(v, a, from, pts) == 0 ? 0 : points(v, b, from, pts);
 }
 
-static bool rise_above_low(const struct series_points *p, double *rise)
+static bool rise_above_low(const struct series *p, double *rise)
 {
     double low = INFINITY;
     for (size_t i = 0; i < p->n; i++)
@@ -327,18 +327,18 @@ static bool rise_above_low(const struct series_points *p, double *rise)
 
 static bool counter_rate(const struct runner_view *v, const char *metric, double window, double *rate)
 {
-    struct series_points p;
+    struct series p;
     bool ok;
     if (points(v, metric, v->t - window, &p) < 0)
         return false;
     ok = stats_counter_rate(p.t, p.v, p.n, rate) == 0;
-    series_points_release(&p);
+    series_release(&p);
     return ok;
 }
 
 static bool symptom_shows(const struct runner_view *v, enum symptom s)
 {
-    struct series_points p, q;
+    struct series p, q;
     double x, y;
     bool shows = false;
 
@@ -347,32 +347,34 @@ static bool symptom_shows(const struct runner_view *v, enum symptom s)
         if (points_either(v, GATE_PROC_THREADS, "process_threads", 0, &p) < 0)
             return false;
         shows = rise_above_low(&p, &x) && x >= TRIGGER_THREADS;
-        series_points_release(&p);
+        series_release(&p);
         return shows;
     case SYMPTOM_MEMORY:
-        if (v->t < TRIGGER_STARTUP_S + TRIGGER_RSS_WINDOW ||
+        if (v->t < DIAGNOSE_STARTUP_S + TRIGGER_RSS_WINDOW ||
             points_either(v, GATE_PROC_RSS, "process_resident_memory_bytes", v->t - TRIGGER_RSS_WINDOW, &p) < 0)
             return false;
-        shows = stats_slope(p.t, p.v, p.n, &y) == 0 && y >= TRIGGER_RSS_SLOPE;
-        series_points_release(&p);
+        shows = stats_slope(p.t, p.v, p.n, &y) == 0 && y >= DIAGNOSE_RSS_RATE;
+        series_release(&p);
         return shows;
     case SYMPTOM_QUEUE:
         if (points(v, "orderd_queue_depth", v->t - 0.01, &p) < 0)
             return false;
         if (points(v, "orderd_queue_capacity", v->t - 0.01, &q) == 0) {
-            shows = q.v[q.n - 1] > 0 && p.v[p.n - 1] >= TRIGGER_QUEUE_FILL * q.v[q.n - 1];
-            series_points_release(&q);
+            shows = q.v[q.n - 1] > 0 && p.v[p.n - 1] >= DIAGNOSE_QUEUE_FILL * q.v[q.n - 1];
+            series_release(&q);
         }
-        series_points_release(&p);
+        series_release(&p);
         return shows;
     case SYMPTOM_LOCK:
-        return counter_rate(v, "orderd_mutex_wait_seconds_total", 1.0, &x) && x >= TRIGGER_LOCK_WAIT;
+        return counter_rate(v, "orderd_mutex_wait_seconds_total", DIAGNOSE_WINDOW_S, &x) && x >= DIAGNOSE_LOCK_RATE;
     case SYMPTOM_CPU:
-        if (v->t < TRIGGER_STARTUP_S + 1.0 || !counter_rate(v, "orderd_http_requests_total", 1.0, &y) || y * 1.0 < TRIGGER_MIN_REQUESTS)
+        if (v->t < DIAGNOSE_STARTUP_S + DIAGNOSE_WINDOW_S ||
+            !counter_rate(v, "orderd_http_requests_total", DIAGNOSE_WINDOW_S, &y) || y < TRIGGER_MIN_REQUESTS)
             return false;
-        if (!counter_rate(v, GATE_PROC_CPU, 1.0, &x) && !counter_rate(v, "process_cpu_seconds_total", 1.0, &x))
+        if (!counter_rate(v, GATE_PROC_CPU, DIAGNOSE_WINDOW_S, &x) &&
+            !counter_rate(v, "process_cpu_seconds_total", DIAGNOSE_WINDOW_S, &x))
             return false;
-        return x / y >= TRIGGER_CPU_PER_REQUEST;
+        return x / y >= DIAGNOSE_CPU_PER_REQUEST;
     case SYMPTOM_COUNT:
         break;
     }

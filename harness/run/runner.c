@@ -32,7 +32,7 @@
 #include "base/httpclient.h"
 #include "procstat.h"
 #include "base/promtext.h"
-#include "base/series.h"
+#include "base/seriesstore.h"
 #include "base/stats.h"
 #include "units.h"
 
@@ -871,7 +871,7 @@ static int drive_load(struct run *r)
 static void record_windows(struct run *r)
 {
     struct series_selector sel = {0};
-    struct series_points pts;
+    struct series pts;
     double starts[4096], rates[4096];
     size_t n;
     char err[400];
@@ -885,7 +885,7 @@ static void record_windows(struct run *r)
             stop_run(r, RUNNER_ABORTED, "%s", err);
             break;
         }
-    series_points_release(&pts);
+    series_release(&pts);
 }
 
 static void judge(struct run *r)

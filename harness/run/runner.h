@@ -18,7 +18,7 @@
 #include "base/httpclient.h"
 #include "store/resultdb.h"
 #include "run/scenario.h"
-#include "base/series.h"
+#include "base/seriesstore.h"
 #include "base/wrkres.h"
 
 enum runner_status { RUNNER_COMPLETED, RUNNER_ABORTED, RUNNER_CRASHED };

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -276,6 +277,46 @@ static void test_units_format_duration_truncates_safely(void **state)
     assert_string_equal(buf, "1.2");
 }
 
+static void test_units_format_size_binary_units(void **state)
+{
+    static const struct {
+        double bytes;
+        const char *text;
+    } sizes[] = {
+        {0, "0B"}, {512, "512B"}, {1023, "1023B"}, {1023.6, "1.0KB"}, {1024, "1.0KB"}, {1536, "1.5KB"},
+        {1048575, "1.0MB"}, {1e6, "976.6KB"}, {69.4e6, "66.2MB"}, {3.5 * 1073741824.0, "3.5GB"},
+        {2.0 * 1099511627776.0 * 1024, "2048.0TB"}, {-1536, "-1.5KB"},
+    };
+    char buf[32];
+    (void)state;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        assert_string_equal(units_format_size(sizes[i].bytes, buf, sizeof buf), sizes[i].text);
+}
+
+static void test_units_format_size_reads_back(void **state)
+{
+    static const double values[] = {700, 1536, 5.55 * 1048576, 12.25 * 1073741824.0};
+    static const double units[] = {1, 1024, 1048576, 1073741824.0};
+    char buf[32], err[128];
+    uint64_t back;
+    (void)state;
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        units_format_size(values[i], buf, sizeof buf);
+        if (units_parse_size(buf, &back, err, sizeof err) < 0)
+            fail_msg("%g formatted as '%s' does not parse: %s", values[i], buf, err);
+        /* One decimal: within half a tenth of the unit printed (a byte count is whole). */
+        assert_true(fabs((double)back - values[i]) <= 0.05 * units[i] + 0.5);
+    }
+}
+
+static void test_units_format_size_truncates_safely(void **state)
+{
+    char buf[4];
+    (void)state;
+    units_format_size(69.4e6, buf, sizeof buf);
+    assert_string_equal(buf, "66.");
+}
+
 static void test_units_clocks_advance(void **state)
 {
     (void)state;
@@ -300,6 +341,9 @@ int main(void)
         cmocka_unit_test(test_units_format_duration_exact),
         cmocka_unit_test(test_units_format_duration_round_trips),
         cmocka_unit_test(test_units_format_duration_truncates_safely),
+        cmocka_unit_test(test_units_format_size_binary_units),
+        cmocka_unit_test(test_units_format_size_reads_back),
+        cmocka_unit_test(test_units_format_size_truncates_safely),
         cmocka_unit_test(test_units_clocks_advance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,42 @@
+/* episode: when a series was in trouble — the longest run of consecutive one-second
+ * windows at or past a threshold, and the scrape interval inside its first window
+ * where it began.
+ *
+ * A single window past a level is noise (a scrape late, a burst); an episode of
+ * several is a symptom. The onset is refined below the window so that "from t=4.2s"
+ * names the scrape where the rate first crossed, not the window's start. */
+#ifndef LOADLAB_EPISODE_H
+#define LOADLAB_EPISODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/series.h"
+
+/* Windows looked at per series: over two hours of run. */
+#define EPISODE_MAX_WINDOWS 8192
+
+struct episode {
+    bool found;
+    double start, end;    /* the longest such run of windows */
+    double mean, peak;    /* of its windows' values */
+    double first_start;   /* where the first such run began (when the trouble started); NaN when none */
+};
+
+/* The longest run of consecutive windows (starts[i], values[i]) with values at or
+ * above threshold (NaN breaks a run), at least min_windows long. */
+struct episode episode_find(const double *starts, const double *values, size_t n, double threshold,
+                            size_t min_windows);
+
+/* episode_find over a counter's per-second rate, or a gauge's change per second, in
+ * windows from `from`. */
+struct episode episode_of_counter(const struct series *s, double from, double threshold, size_t min_windows);
+struct episode episode_of_gauge(const struct series *s, double from, double threshold, size_t min_windows);
+
+/* Narrows an episode's start from its first window (window_start) down to the first
+ * scrape interval inside it where the rate of num — or of num per unit of den, when
+ * den is not NULL — reaches threshold. Returns that scrape's time, or window_start. */
+double episode_refine_onset(const struct series *num, const struct series *den, double window_start,
+                            double threshold);
+
+#endif

@@ -1,0 +1,74 @@
+/* print: diagnoses for people. See print.h. */
+#include "diagnose/print.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diagnose/diagnose.h"
+#include "store/diagnoses.h"
+
+static void print_lines(FILE *out, const char *text, const char *indent)
+{
+    while (*text) {
+        size_t len = strcspn(text, "\n");
+        if (len)
+            fprintf(out, "%s%.*s\n", indent, (int)len, text);
+        text += len;
+        if (*text)
+            text++;
+    }
+}
+
+void diagnose_print(FILE *out, const struct diagnose_result *r)
+{
+    fprintf(out, "Diagnosis of run %lld (%.1fs looked at, %zu thread dumps, %zu profiles):\n", (long long)r->run_id,
+            r->span, r->dumps, r->profiles);
+    if (!r->n)
+        fprintf(out, "  no problem found\n");
+    for (size_t i = 0; i < r->n; i++) {
+        const struct diagnose_finding *f = &r->findings[i];
+        char started[32] = "?";
+        if (!isnan(f->started_at))
+            snprintf(started, sizeof started, "t=%.1fs", f->started_at);
+        fprintf(out, "  %zu. %s in %s, from %s (confidence %.1f)\n", i + 1, f->class_name,
+                f->culprit[0] ? f->culprit : "(culprit not found)", started, f->confidence);
+        fprintf(out, "     %s\n", f->summary);
+        print_lines(out, f->evidence, "       - ");
+    }
+    if (r->notes[0])
+        fprintf(out, "  note: %s\n", r->notes);
+}
+
+int diagnose_print_stored(struct resultdb *db, int64_t run_id, FILE *out, char *err, size_t errlen)
+{
+    struct diagnose_finding *rows = malloc(DIAGNOSE_MAX_FINDINGS * sizeof *rows);
+    char diagnosed_at[40] = "";
+    size_t n = 0;
+
+    if (!rows) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (diagnoses_load(db, run_id, rows, DIAGNOSE_MAX_FINDINGS, &n, diagnosed_at, sizeof diagnosed_at, err,
+                       errlen) < 0) {
+        free(rows);
+        return -1;
+    }
+    if (n)
+        fprintf(out, "Diagnosis (%s):\n", diagnosed_at);
+    for (size_t i = 0; i < n; i++) {
+        const struct diagnose_finding *f = &rows[i];
+        if (strcmp(f->class_name, "none") == 0) {
+            fprintf(out, "  no problem found\n");
+            continue;
+        }
+        fprintf(out, "  %s in %s", f->class_name, f->culprit[0] ? f->culprit : "-");
+        if (!isnan(f->started_at))
+            fprintf(out, ", from t=%.1fs", f->started_at);
+        fprintf(out, " (confidence %.1f)\n     %s\n", f->confidence, f->summary);
+        print_lines(out, f->evidence, "       - ");
+    }
+    free(rows);
+    return 0;
+}

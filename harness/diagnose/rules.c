@@ -1,0 +1,421 @@
+/* rules: the six rules that name a run's problems. See rules.h; the thresholds and
+ * why they sit where they do are in docs/diagnosis.md. */
+#include "diagnose/rules.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "diagnose/episode.h"
+#include "diagnose/thresholds.h"
+#include "store/samples.h"
+#include "units.h"
+
+static struct diagnose_finding *new_finding(struct diagnose_result *r, const char *class_name, double started)
+{
+    struct diagnose_finding *f;
+    if (r->n == DIAGNOSE_MAX_FINDINGS)
+        return NULL;
+    f = &r->findings[r->n++];
+    memset(f, 0, sizeof *f);
+    snprintf(f->class_name, sizeof f->class_name, "%s", class_name);
+    f->started_at = started;
+    f->confidence = 0.5;
+    return f;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void add_line(struct diagnose_finding *f, const char *fmt, ...)
+{
+    size_t used = strlen(f->evidence);
+    va_list ap;
+    if (used + 2 >= sizeof f->evidence)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(f->evidence + used, sizeof f->evidence - used, fmt, ap);
+    va_end(ap);
+    used = strlen(f->evidence);
+    if (used + 1 < sizeof f->evidence) {
+        f->evidence[used] = '\n';
+        f->evidence[used + 1] = '\0';
+    }
+}
+
+static void set_culprit(struct diagnose_finding *f, const char *fn)
+{
+    snprintf(f->culprit, sizeof f->culprit, "%s", fn);
+    f->confidence += 0.3;
+}
+
+static void corroborated(struct diagnose_finding *f)
+{
+    f->confidence = fmin(1.0, f->confidence + 0.2);
+}
+
+void rules_thread_leak(const struct rules_inputs *in, struct diagnose_result *r)
+{
+        struct episode ep = episode_of_gauge(&in->threads, 0, DIAGNOSE_THREADS_RATE, DIAGNOSE_THREADS_WINDOWS);
+    double from, peak, growth, slope;
+    struct tally first = {0}, last = {0};
+    const struct tally_snapshot *a = NULL, *b = NULL;
+    struct diagnose_finding *f;
+    long best = -1;
+    double best_gain = 0;
+
+    if (!ep.found)
+        return;
+    ep.first_start = episode_refine_onset(&in->threads, NULL, ep.first_start, DIAGNOSE_THREADS_RATE);
+    from = series_at(&in->threads, ep.first_start);
+    peak = series_max(&in->threads);
+    growth = peak - from;
+    if (growth < DIAGNOSE_THREADS_MIN_GROWTH)
+        return;
+    slope = growth / fmax(ep.end - ep.first_start, DIAGNOSE_WINDOW_S);
+    if (!(f = new_finding(r, "thread-leak", ep.first_start)))
+        return;
+    add_line(f, "%s: %.0f -> %.0f threads, +%.1f/s from t=%.1fs", in->threads_metric, from, peak, slope,
+             ep.first_start);
+    /* The group that grew between the first dump and the fullest one. */
+    for (size_t d = 0; d < in->evidence.dumps.n; d++) {
+        const struct tally_snapshot *s = &in->evidence.dumps.items[d];
+        if (!a)
+            a = s;
+        if (!b || proftext_total(s->p) >= proftext_total(b->p))
+            b = s;
+    }
+    if (a && b && a != b) {
+        tally_profile(&first, a->p, 0, a->t);
+        tally_profile(&last, b->p, 0, b->t);
+        for (size_t i = 0; i < last.n; i++) {
+            double before = 0;
+            for (size_t j = 0; j < first.n; j++)
+                if (strcmp(first.e[j].fn, last.e[i].fn) == 0)
+                    before = first.e[j].count;
+            if (last.e[i].count - before > best_gain) {
+                best_gain = last.e[i].count - before;
+                best = (long)i;
+            }
+        }
+    }
+    if (best >= 0 && best_gain >= 0.3 * growth && best_gain >= DIAGNOSE_THREADS_MIN_GROWTH / 2) {
+        double before = last.e[best].count - best_gain;
+        set_culprit(f, last.e[best].fn);
+        add_line(f, "threads?debug=1 at t=%.2fs: %.0f of %.0f threads are in %s", b->t, last.e[best].count,
+                 last.total, last.e[best].fn);
+        add_line(f, "that group grew from %.0f at t=%.2fs to %.0f at t=%.2fs, while no other grew as much",
+                 before, a->t, last.e[best].count, b->t);
+        if (best_gain >= 0.8 * (proftext_total(b->p) - proftext_total(a->p)))
+            corroborated(f);
+        snprintf(f->summary, sizeof f->summary, "%.0f threads share one stack ending in %s - grew %.1f/s from t=%.1fs",
+                 last.e[best].count, last.e[best].fn, slope, ep.first_start);
+    } else {
+        add_line(f, "no group of threads in the dumps accounts for the growth");
+        snprintf(f->summary, sizeof f->summary, "threads grew %.1f/s from t=%.1fs (%.0f -> %.0f)", slope,
+                 ep.first_start, from, peak);
+    }
+}
+
+/* The heap culprit: the site whose live bytes grew most between the first and the
+ * last heap profile that attribute anything (or the largest, with one profile). */
+static long heap_culprit(const struct rules_inputs *in, struct tally *first, struct tally *last,
+                         const struct tally_snapshot **a, const struct tally_snapshot **b, double *gain)
+{
+    long best = -1;
+    *a = *b = NULL;
+    *gain = 0;
+    for (size_t i = 0; i < in->evidence.heap.n; i++) {
+        struct tally t = {0};
+        tally_profile(&t, in->evidence.heap.items[i].p, 1, in->evidence.heap.items[i].t);
+        if (tally_top(&t) < 0)
+            continue;
+        if (!*a) {
+            *a = &in->evidence.heap.items[i];
+            *first = t;
+        }
+        *b = &in->evidence.heap.items[i];
+        *last = t;
+    }
+    if (!*b)
+        return -1;
+    for (size_t i = 0; i < last->n; i++) {
+        double before = 0;
+        if (*a != *b)
+            for (size_t j = 0; j < first->n; j++)
+                if (strcmp(first->e[j].fn, last->e[i].fn) == 0)
+                    before = first->e[j].count;
+        if (last->e[i].count - before > *gain) {
+            *gain = last->e[i].count - before;
+            best = (long)i;
+        }
+    }
+    return *gain >= DIAGNOSE_HEAP_MIN_GROWTH ? best : -1;
+}
+
+void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r, bool threads_leaked)
+{
+        struct episode ep = episode_of_gauge(&in->rss, DIAGNOSE_STARTUP_S, DIAGNOSE_RSS_RATE, DIAGNOSE_RSS_WINDOWS);
+    struct tally first = {0}, last = {0};
+    const struct tally_snapshot *a, *b;
+    struct diagnose_finding *f;
+    double gain, from, peak;
+    char x[32], y[32], z[32], w[32];
+    long best;
+
+    if (!ep.found)
+        return;
+    ep.first_start = episode_refine_onset(&in->rss, NULL, ep.first_start, DIAGNOSE_RSS_RATE);
+    best = heap_culprit(in, &first, &last, &a, &b, &gain);
+    /* Memory that grows with no heap site behind it, while threads leak, is their stacks. */
+    if (best < 0 && (b || threads_leaked))
+        return;
+    from = series_at(&in->rss, ep.first_start);
+    peak = series_max(&in->rss);
+    if (!(f = new_finding(r, "memory-leak", ep.first_start)))
+        return;
+    add_line(f, "%s: %s -> %s, +%s/s from t=%.1fs (%.1fs at over %s/s)", in->rss_metric,
+             units_format_size(from, x, sizeof x), units_format_size(peak, y, sizeof y),
+             units_format_size(ep.mean, z, sizeof z), ep.first_start, ep.end - ep.start,
+             units_format_size(DIAGNOSE_RSS_RATE, w, sizeof w));
+    if (best < 0) {
+        add_line(f, "no heap profile in the evidence to name the allocation site");
+        snprintf(f->summary, sizeof f->summary, "resident memory grew %s/s from t=%.1fs",
+                 units_format_size(ep.mean, x, sizeof x), ep.first_start);
+        return;
+    }
+    set_culprit(f, last.e[best].fn);
+    add_line(f, "heap?debug=1 at t=%.2fs: %s live allocated in %s (%.0f%% of the profiled heap)", b->t,
+             units_format_size(last.e[best].count, x, sizeof x), last.e[best].fn,
+             100.0 * last.e[best].count / last.total);
+    if (a != b) {
+        add_line(f, "it gained %s since the heap profile at t=%.2fs", units_format_size(gain, x, sizeof x), a->t);
+        corroborated(f);
+    }
+    snprintf(f->summary, sizeof f->summary, "%s live in allocations from %s - resident memory grew %s/s from t=%.1fs",
+             units_format_size(last.e[best].count, x, sizeof x), last.e[best].fn,
+             units_format_size(ep.mean, y, sizeof y), ep.first_start);
+}
+
+void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result *r)
+{
+        struct episode ep = episode_of_counter(&in->mutex_wait, 0, DIAGNOSE_LOCK_RATE, DIAGNOSE_LOCK_WINDOWS);
+    struct tally prof = {0}, dumps;
+    const struct tally_snapshot *last = NULL;
+    struct diagnose_finding *f;
+    struct series one;
+    char lock[256], err[256];
+    double lock_rise;
+    long p = -1, d;
+    size_t ndumps;
+
+    if (!ep.found)
+        return;
+    /* The lock most waited for in the longest episode dates it: another lock may have
+     * had a brief episode of its own earlier (the queue's, while threads are spawned). */
+    samples_top_labels(in->db, in->run_id, "orderd_mutex_wait_seconds_total", ep.start, ep.end, lock, sizeof lock,
+                       &lock_rise, err, sizeof err);
+    if (lock[0] && samples_load_sum(in->db, in->run_id, "orderd_mutex_wait_seconds_total", lock, &one, err,
+                                    sizeof err) == 0) {
+        struct episode mine = episode_of_counter(&one, 0, DIAGNOSE_LOCK_RATE, DIAGNOSE_LOCK_WINDOWS);
+        if (mine.found)
+            ep.first_start = episode_refine_onset(&one, NULL, mine.first_start, DIAGNOSE_LOCK_RATE);
+        series_release(&one);
+    } else {
+        ep.first_start = episode_refine_onset(&in->mutex_wait, NULL, ep.first_start, DIAGNOSE_LOCK_RATE);
+    }
+    if (!(f = new_finding(r, "lock-contention", ep.first_start)))
+        return;
+    add_line(f, "orderd_mutex_wait_seconds_total: %.2fs of lock wait per second from t=%.1fs (peak %.2f)%s%s", ep.mean,
+             ep.first_start, ep.peak, lock[0] ? ", most on " : "", lock);
+    for (size_t i = 0; i < in->evidence.mutex.n; i++)
+        if (proftext_count(in->evidence.mutex.items[i].p))
+            last = &in->evidence.mutex.items[i];
+    if (last) {
+        tally_profile(&prof, last->p, 0, last->t);
+        p = tally_top(&prof);
+    }
+    ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end + DIAGNOSE_WINDOW_S, tally_always, tally_waits_mutex, &dumps);
+    d = tally_top(&dumps);
+    if (p >= 0) {
+        set_culprit(f, prof.e[p].fn);
+        add_line(f, "mutex?debug=1 at t=%.2fs: %.0f%% of the sampled contention is in %s (%.3fs of %.3fs)", last->t,
+                 100.0 * prof.e[p].count / prof.total, prof.e[p].fn, prof.e[p].count / 1e9, prof.total / 1e9);
+    }
+    if (d >= 0) {
+        if (p < 0)
+            set_culprit(f, dumps.e[d].fn);
+        if (p < 0 || strcmp(dumps.e[d].fn, prof.e[p].fn) == 0) {
+            add_line(f, "%zu of %zu thread dumps caught threads waiting for a mutex in %s (%.0f thread samples)",
+                     dumps.e[d].samples, ndumps, dumps.e[d].fn, dumps.e[d].count);
+            if (p >= 0)
+                corroborated(f);
+        }
+    }
+    if (p >= 0 || d >= 0)
+        snprintf(f->summary, sizeof f->summary, "threads queue for a mutex in %s - %.2fs of lock wait per second from t=%.1fs",
+                 p >= 0 ? prof.e[p].fn : dumps.e[d].fn, ep.mean, ep.first_start);
+    else
+        snprintf(f->summary, sizeof f->summary, "%.2fs of lock wait per second from t=%.1fs%s%s", ep.mean,
+                 ep.first_start, lock[0] ? " on " : "", lock);
+}
+
+/* The longest stretch of scrapes with the queue at DIAGNOSE_QUEUE_FILL of capacity or more. */
+static struct episode queue_episode(const struct rules_inputs *in)
+{
+    struct episode best = {.first_start = NAN};
+    double run_start = NAN;
+    size_t j = 0;
+
+    for (size_t i = 0; i <= in->depth.n; i++) {
+        bool full = false;
+        if (i < in->depth.n) {
+            while (j < in->capacity.n && in->capacity.t[j] < in->depth.t[i])
+                j++;
+            full = j < in->capacity.n && in->capacity.t[j] == in->depth.t[i] && in->capacity.v[j] > 0 &&
+                   in->depth.v[i] >= DIAGNOSE_QUEUE_FILL * in->capacity.v[j];
+        }
+        if (full && isnan(run_start))
+            run_start = in->depth.t[i];
+        if (!full && !isnan(run_start)) {
+            double end = in->depth.t[i - 1];
+            if (end - run_start >= DIAGNOSE_QUEUE_MIN_S) {
+                if (isnan(best.first_start))
+                    best.first_start = run_start;
+                if (!best.found || end - run_start > best.end - best.start) {
+                    best.found = true;
+                    best.start = run_start;
+                    best.end = end;
+                }
+            }
+            run_start = NAN;
+        }
+    }
+    return best;
+}
+
+void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
+{
+    struct episode ep = queue_episode(in);
+    struct tally busy, blocked;
+    struct diagnose_finding *f;
+    double rejected, blocked_share;
+    size_t ndumps;
+    long top;
+
+    if (!ep.found)
+        return;
+    rejected = series_increase(&in->rejected, ep.start - 0.5, ep.end + 0.5);
+    ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end, tally_busy_worker, tally_always, &busy);
+    tally_dumps(&in->evidence.dumps, ep.start, ep.end, tally_busy_worker, tally_waits_cond, &blocked);
+    blocked_share = blocked.total > 0 ? blocked.matched / blocked.total : 0;
+    /* A full queue whose producers are turned away, or whose consumers are stuck
+     * waiting on something other than work: a queue merely busy is capacity, not a fault. */
+    if (rejected < 1 && blocked_share < DIAGNOSE_QUEUE_BLOCKED_SHARE)
+        return;
+    if (!(f = new_finding(r, "queue-full", ep.first_start)))
+        return;
+    add_line(f, "orderd_queue_depth at >= %.0f%% of orderd_queue_capacity for %.1fs from t=%.1fs", DIAGNOSE_QUEUE_FILL * 100,
+             ep.end - ep.start, ep.first_start);
+    if (rejected >= 1)
+        add_line(f, "orderd_queue_rejected_total: %.0f requests turned away meanwhile", rejected);
+    top = tally_top(&busy);
+    if (top >= 0) {
+        set_culprit(f, busy.e[top].fn);
+        add_line(f, "%zu of %zu thread dumps in that time found busy workers in %s (%.0f of %.0f busy-worker samples)",
+                 busy.e[top].samples, ndumps, busy.e[top].fn, busy.e[top].count, busy.total);
+        if (busy.e[top].count >= 0.5 * busy.total)
+            corroborated(f);
+        if (blocked_share >= DIAGNOSE_QUEUE_BLOCKED_SHARE)
+            add_line(f, "%.0f%% of busy-worker samples were waiting on a condition, not working", 100 * blocked_share);
+        snprintf(f->summary, sizeof f->summary, "the queue stays full while workers sit in %s - from t=%.1fs, %.0f rejected",
+                 busy.e[top].fn, ep.first_start, rejected);
+    } else {
+        add_line(f, "no thread dump of that time shows what the workers were doing");
+        snprintf(f->summary, sizeof f->summary, "the queue stays full from t=%.1fs, %.0f rejected", ep.first_start,
+                 rejected);
+    }
+}
+
+void rules_blocked_producer(const struct rules_inputs *in, struct diagnose_result *r)
+{
+        struct tally io_waits;
+    struct diagnose_finding *f;
+    struct series site;
+    struct episode ep = {0};
+    char labels[300], err[256];
+    size_t ndumps = tally_dumps(&in->evidence.dumps, 0, INFINITY, tally_role_io, tally_waits_cond, &io_waits);
+    long top = tally_top(&io_waits);
+    double started;
+
+    if (top < 0 || io_waits.e[top].samples < DIAGNOSE_PRODUCER_MIN_SAMPLES)
+        return;
+    started = io_waits.e[top].first_t;
+    /* The blocking site of the same name, if the service counts one, confirms it and
+     * dates it better. */
+    snprintf(labels, sizeof labels, "{site=\"%s\"}", io_waits.e[top].fn);
+    if (samples_load_sum(in->db, in->run_id, "orderd_block_seconds_total", labels, &site, err, sizeof err) == 0) {
+        ep = episode_of_counter(&site, 0, DIAGNOSE_BLOCK_RATE, DIAGNOSE_PRODUCER_BLOCK_WINDOWS);
+        if (ep.found)
+            ep.first_start = episode_refine_onset(&site, NULL, ep.first_start, DIAGNOSE_BLOCK_RATE);
+        series_release(&site);
+        if (ep.found && ep.first_start < started)
+            started = ep.first_start;
+    }
+    /* Seen often, or seen now and then while the site's blocking time says it lasted. */
+    if (io_waits.e[top].count < DIAGNOSE_PRODUCER_SHARE * io_waits.total && !ep.found)
+        return;
+    if (!(f = new_finding(r, "blocked-producer", started)))
+        return;
+    set_culprit(f, io_waits.e[top].fn);
+    add_line(f, "%zu of %zu thread dumps caught request (io) threads waiting on a condition in %s (%.0f%% of io-thread samples)",
+             io_waits.e[top].samples, ndumps, io_waits.e[top].fn, 100.0 * io_waits.e[top].count / io_waits.total);
+    if (ep.found) {
+        add_line(f, "orderd_block_seconds_total%s: %.2fs blocked per second from t=%.1fs", labels, ep.mean,
+                 ep.first_start);
+        corroborated(f);
+    }
+    snprintf(f->summary, sizeof f->summary, "request threads block in %s instead of answering - from t=%.1fs",
+             io_waits.e[top].fn, started);
+}
+
+void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r)
+{
+    static double starts[EPISODE_MAX_WINDOWS], cpu[EPISODE_MAX_WINDOWS], req_starts[EPISODE_MAX_WINDOWS];
+    static double req[EPISODE_MAX_WINDOWS], per_request[EPISODE_MAX_WINDOWS];
+    /* Both series on the same windows: a counter appears with its first event. */
+    double from = in->cpu.n && in->requests.n ? fmax(DIAGNOSE_STARTUP_S, fmax(in->cpu.t[0], in->requests.t[0])) : 0;
+    size_t n = series_counter_windows(&in->cpu, from, DIAGNOSE_WINDOW_S, starts, cpu, EPISODE_MAX_WINDOWS);
+    size_t m = series_counter_windows(&in->requests, from, DIAGNOSE_WINDOW_S, req_starts, req, EPISODE_MAX_WINDOWS);
+    struct episode ep;
+    struct tally running;
+    struct diagnose_finding *f;
+    size_t ndumps;
+    long top;
+
+    if (n > m)
+        n = m;
+    for (size_t i = 0; i < n; i++)
+        per_request[i] = req[i] >= DIAGNOSE_CPU_MIN_RATE && starts[i] == req_starts[i] ? cpu[i] / req[i] : NAN;
+    ep = episode_find(starts, per_request, n, DIAGNOSE_CPU_PER_REQUEST, DIAGNOSE_CPU_WINDOWS);
+    if (!ep.found)
+        return;
+    ep.first_start = episode_refine_onset(&in->cpu, &in->requests, ep.first_start, DIAGNOSE_CPU_PER_REQUEST);
+    if (!(f = new_finding(r, "cpu-slowdown", ep.first_start)))
+        return;
+    add_line(f, "CPU per request: %.2fms from t=%.1fs (peak %.2fms; %s over orderd_http_requests_total)", ep.mean * 1e3,
+             ep.first_start, ep.peak * 1e3, in->cpu.n ? "process CPU seconds" : "-");
+    ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end + DIAGNOSE_WINDOW_S, tally_role_io, tally_on_cpu, &running);
+    top = tally_top(&running);
+    if (top >= 0 && running.e[top].samples >= DIAGNOSE_CPU_MIN_SAMPLES && running.e[top].count >= DIAGNOSE_CPU_SHARE * running.matched) {
+        set_culprit(f, running.e[top].fn);
+        add_line(f, "%zu of %zu thread dumps caught an io thread running in %s (%.0f%% of on-CPU io-thread samples)",
+                 running.e[top].samples, ndumps, running.e[top].fn, 100.0 * running.e[top].count / running.matched);
+        if (running.e[top].samples * 3 >= ndumps)
+            corroborated(f);
+        snprintf(f->summary, sizeof f->summary, "io threads burn CPU in %s - %.2fms of CPU per request from t=%.1fs",
+                 running.e[top].fn, ep.mean * 1e3, ep.first_start);
+    } else {
+        add_line(f, "no function stands out on running io threads in %zu thread dumps", ndumps);
+        snprintf(f->summary, sizeof f->summary, "%.2fms of CPU per request from t=%.1fs", ep.mean * 1e3, ep.first_start);
+    }
+}

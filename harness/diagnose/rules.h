@@ -1,0 +1,48 @@
+/* rules: the six rules of a diagnosis, one per class of problem. Each looks for its
+ * symptom in the series (an episode past a level in diagnose/thresholds.h) and, when
+ * it finds one, for the culprit in the evidence, and adds a finding with the facts
+ * behind it, one a line:
+ *   thread-leak       threads climb; the function whose group of threads grew
+ *   memory-leak       resident memory climbs; the heap site whose live bytes grew
+ *   lock-contention   lock-wait seconds per second; the top of the mutex profile, or
+ *                     the function threads wait for a mutex in
+ *   queue-full        the queue sits at capacity while requests are rejected or the
+ *                     consumers are blocked; the function the busy workers are in
+ *   blocked-producer  request threads wait on a condition instead of answering; the
+ *                     function they wait in
+ *   cpu-slowdown      CPU seconds per request climb; the function found running on
+ *                     request (io) threads across the thread dumps
+ * A finding starts at confidence 0.5 (the symptom), gains 0.3 for a named culprit and
+ * 0.2 when a second source agrees. */
+#ifndef LOADLAB_RULES_H
+#define LOADLAB_RULES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/series.h"
+#include "diagnose/diagnose.h"
+#include "diagnose/tally.h"
+#include "store/resultdb.h"
+
+/* What the rules look at: the run's series, its parsed evidence, and the database
+ * for the few series a rule picks once it knows which label set to look at. */
+struct rules_inputs {
+    struct resultdb *db;
+    int64_t run_id;
+    struct series threads, rss, cpu, requests, depth, capacity, rejected, mutex_wait;
+    const char *threads_metric, *rss_metric;  /* which of two metrics the series came from */
+    struct tally_evidence evidence;
+};
+
+/* Each rule adds at most one finding to r (none when r is full). */
+void rules_thread_leak(const struct rules_inputs *in, struct diagnose_result *r);
+/* threads_leaked: memory that grows with no heap site behind it while threads leak
+ * is their stacks, not a memory leak. */
+void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r, bool threads_leaked);
+void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result *r);
+void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r);
+void rules_blocked_producer(const struct rules_inputs *in, struct diagnose_result *r);
+void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r);
+
+#endif

@@ -1,0 +1,217 @@
+/* tally: culprits from thread dumps and profiles. See tally.h. */
+#include "diagnose/tally.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/evidence.h"
+
+/* The service's wrappers around a wait, an allocation, the clock or logging: a
+ * culprit is never one of them, but the function that called it. */
+static const char *const wrapper_prefixes[] = {
+    "lockprof_", "lock_contended", "heapprof_", "threads_", "stacks_", "units_", "log_", "spawn_trampoline",
+};
+
+static void snapshots_free(struct tally_snapshots *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        proftext_free(s->items[i].p);
+    free(s->items);
+    memset(s, 0, sizeof *s);
+}
+
+static int load_evidence_item(void *user, const struct evidence_item *item, char *err, size_t errlen)
+{
+    struct tally_evidence *in = user;
+    struct tally_snapshots *into;
+    enum proftext_kind kind;
+    struct proftext *p;
+    char msg[300];
+
+    if (strcmp(item->kind, EVIDENCE_THREADS) == 0) {
+        into = &in->dumps;
+        kind = PROFTEXT_THREADS;
+    } else if (strcmp(item->kind, EVIDENCE_MUTEX) == 0) {
+        into = &in->mutex;
+        kind = PROFTEXT_MUTEX;
+    } else if (strcmp(item->kind, EVIDENCE_BLOCK) == 0) {
+        into = &in->block;
+        kind = PROFTEXT_BLOCK;
+    } else if (strcmp(item->kind, EVIDENCE_HEAP) == 0) {
+        into = &in->heap;
+        kind = PROFTEXT_HEAP;
+    } else {
+        return 0;  /* vars, logs, notes are for people; faults is the answer key */
+    }
+    if (into->n == TALLY_MAX_SNAPSHOTS)
+        return 0;
+    if (!(p = proftext_parse(kind, item->text, item->len, msg, sizeof msg))) {
+        snprintf(err, errlen, "evidence %lld (%s at t=%.2fs): %s", (long long)item->id, item->kind, item->t, msg);
+        return -1;
+    }
+    if (into->n == into->cap) {
+        size_t cap = into->cap ? into->cap * 2 : 32;
+        struct tally_snapshot *bigger = realloc(into->items, cap * sizeof *bigger);
+        if (!bigger) {
+            proftext_free(p);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        into->items = bigger;
+        into->cap = cap;
+    }
+    into->items[into->n].t = item->t;
+    into->items[into->n].p = p;
+    snprintf(into->items[into->n].reason, sizeof into->items[into->n].reason, "%s", item->reason);
+    into->n++;
+    return 0;
+}
+
+void tally_evidence_free(struct tally_evidence *ev)
+{
+    snapshots_free(&ev->dumps);
+    snapshots_free(&ev->mutex);
+    snapshots_free(&ev->block);
+    snapshots_free(&ev->heap);
+}
+
+int tally_evidence_load(struct resultdb *db, int64_t run_id, struct tally_evidence *ev, char *err, size_t errlen)
+{
+    memset(ev, 0, sizeof *ev);
+    if (evidence_foreach(db, run_id, NULL, load_evidence_item, ev, err, errlen) < 0) {
+        tally_evidence_free(ev);
+        return -1;
+    }
+    return 0;
+}
+
+static bool is_wrapper(const char *fn)
+{
+    for (size_t i = 0; i < sizeof wrapper_prefixes / sizeof wrapper_prefixes[0]; i++)
+        if (strncmp(fn, wrapper_prefixes[i], strlen(wrapper_prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
+/* Index of the culprit frame: the innermost own frame that is no wrapper; -1 if none. */
+static long culprit_index(const struct proftext_entry *e)
+{
+    for (size_t i = 0; i < e->nframes; i++)
+        if (proftext_frame_is_own(&e->frames[i]) && !is_wrapper(e->frames[i].function))
+            return (long)i;
+    return -1;
+}
+
+const char *tally_culprit_of(const struct proftext_entry *e)
+{
+    long i = culprit_index(e);
+    return i < 0 ? NULL : e->frames[i].function;
+}
+
+enum wait_kind { WAIT_NONE, WAIT_MUTEX, WAIT_COND, WAIT_SLEEP, WAIT_IO };
+
+/* What a thread below its culprit frame is doing: on CPU, or waiting for what. */
+static enum wait_kind wait_of(const struct proftext_entry *e)
+{
+    long k = culprit_index(e);
+    bool futex = false;
+    if (k < 0)
+        k = (long)e->nframes;
+    for (long i = 0; i < k; i++) {
+        const char *fn = e->frames[i].function;
+        if (strstr(fn, "lll_lock_wait") || strstr(fn, "mutex_lock") || strcmp(fn, "lock_contended") == 0)
+            return WAIT_MUTEX;
+        if (strstr(fn, "cond_wait") || strstr(fn, "cond_timedwait") || strstr(fn, "cond_clockwait"))
+            return WAIT_COND;
+        if (strstr(fn, "nanosleep"))
+            return WAIT_SLEEP;
+        if (strstr(fn, "epoll_wait") || strstr(fn, "sigwait") || strstr(fn, "sigtimedwait") ||
+            strcmp(fn, "poll") == 0 || strcmp(fn, "__poll") == 0 || strstr(fn, "select") || strstr(fn, "accept"))
+            return WAIT_IO;
+        if (strstr(fn, "futex"))
+            futex = true;
+    }
+    return futex ? WAIT_COND : WAIT_NONE;
+}
+
+static void tally_add(struct tally *t, const char *fn, double count, double at)
+{
+    size_t i;
+    t->total += count;
+    if (!fn)
+        return;
+    for (i = 0; i < t->n; i++)
+        if (strcmp(t->e[i].fn, fn) == 0)
+            break;
+    if (i == t->n) {
+        if (t->n == TALLY_MAX)
+            return;
+        t->n++;
+        snprintf(t->e[i].fn, sizeof t->e[i].fn, "%s", fn);
+        t->e[i].count = 0;
+        t->e[i].samples = 0;
+        t->e[i].first_t = at;
+    } else if (t->e[i].last_t == at) {
+        t->e[i].count += count;  /* another group of the same dump */
+        return;
+    }
+    t->e[i].count += count;
+    t->e[i].samples++;
+    t->e[i].last_t = at;
+}
+
+/* The entry with the largest count, or -1. */
+long tally_top(const struct tally *t)
+{
+    long best = -1;
+    for (size_t i = 0; i < t->n; i++)
+        if (best < 0 || t->e[i].count > t->e[best].count)
+            best = (long)i;
+    return best;
+}
+
+/* Sums one value of every entry of a profile by culprit. */
+void tally_profile(struct tally *t, const struct proftext *p, size_t value, double at)
+{
+    for (size_t i = 0; i < proftext_count(p); i++) {
+        const struct proftext_entry *e = proftext_entry(p, i);
+        if (value < e->nvalues)
+            tally_add(t, tally_culprit_of(e), (double)e->values[value], at);
+    }
+}
+
+size_t tally_dumps(const struct tally_snapshots *snapshots, double from, double to, tally_filter keep,
+                   tally_filter of, struct tally *t)
+{
+    size_t dumps = 0;
+    memset(t, 0, sizeof *t);
+    for (size_t d = 0; d < snapshots->n; d++) {
+        const struct tally_snapshot *s = &snapshots->items[d];
+        if (s->t < from || s->t > to)
+            continue;
+        dumps++;
+        for (size_t i = 0; i < proftext_count(s->p); i++) {
+            const struct proftext_entry *e = proftext_entry(s->p, i);
+            if (!keep(e))
+                continue;
+            if (of(e)) {
+                tally_add(t, tally_culprit_of(e), (double)e->values[0], s->t);
+                t->matched += (double)e->values[0];
+            } else {
+                t->total += (double)e->values[0];
+            }
+        }
+    }
+    return dumps;
+}
+
+bool tally_role_io(const struct proftext_entry *e) { return strcmp(e->role, "io") == 0; }
+bool tally_busy_worker(const struct proftext_entry *e)
+{
+    return strcmp(e->role, "worker") == 0 && strcmp(e->state, "idle") != 0;
+}
+bool tally_on_cpu(const struct proftext_entry *e) { return wait_of(e) == WAIT_NONE; }
+bool tally_waits_cond(const struct proftext_entry *e) { return wait_of(e) == WAIT_COND; }
+bool tally_waits_mutex(const struct proftext_entry *e) { return wait_of(e) == WAIT_MUTEX; }
+bool tally_always(const struct proftext_entry *e) { return true; }

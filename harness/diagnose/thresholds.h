@@ -1,0 +1,42 @@
+/* thresholds: the levels at which a diagnosis calls a series a problem, per
+ * one-second window, and how many windows in a row make an episode.
+ *
+ * In one header because two modules act on them: the rules (diagnose/rules.c) name a
+ * problem when a level holds for an episode, and the capture (run/capture.c) takes a
+ * snapshot of the evidence the first time a reading crosses the same level, so the
+ * evidence a diagnosis needs is taken before the episode it will report is over. The
+ * healthy suite stays far below each; docs/diagnosis.md has the figures and why each
+ * sits where it does. */
+#ifndef LOADLAB_THRESHOLDS_H
+#define LOADLAB_THRESHOLDS_H
+
+#define DIAGNOSE_WINDOW_S 1.0             /* the windows rates are taken over */
+#define DIAGNOSE_STARTUP_S 1.0            /* memory and CPU in a process's first second are its start-up */
+
+#define DIAGNOSE_THREADS_RATE 0.5         /* threads/s */
+#define DIAGNOSE_THREADS_MIN_GROWTH 10.0  /* threads over the episode */
+#define DIAGNOSE_THREADS_WINDOWS 3
+
+#define DIAGNOSE_RSS_RATE 1e6             /* bytes/s */
+#define DIAGNOSE_RSS_WINDOWS 3
+#define DIAGNOSE_HEAP_MIN_GROWTH 1e6      /* bytes a culprit site must have gained */
+
+#define DIAGNOSE_LOCK_RATE 0.05           /* lock-wait seconds per second */
+#define DIAGNOSE_LOCK_WINDOWS 2
+
+#define DIAGNOSE_QUEUE_FILL 0.9           /* of capacity, as the queue_saturation gate */
+#define DIAGNOSE_QUEUE_MIN_S 1.0          /* seconds at capacity */
+#define DIAGNOSE_QUEUE_BLOCKED_SHARE 0.5  /* of busy worker samples waiting on a condition */
+
+#define DIAGNOSE_BLOCK_RATE 0.1           /* blocked seconds per second at one site */
+#define DIAGNOSE_PRODUCER_SHARE 0.3       /* of io-thread samples waiting in one function */
+#define DIAGNOSE_PRODUCER_MIN_SAMPLES 3
+#define DIAGNOSE_PRODUCER_BLOCK_WINDOWS 2 /* of DIAGNOSE_BLOCK_RATE at the site the io threads wait in */
+
+#define DIAGNOSE_CPU_PER_REQUEST 0.0005   /* CPU seconds per request */
+#define DIAGNOSE_CPU_MIN_RATE 5.0         /* requests/s for a window to count */
+#define DIAGNOSE_CPU_WINDOWS 2
+#define DIAGNOSE_CPU_SHARE 0.3            /* of on-CPU io-thread samples in one function */
+#define DIAGNOSE_CPU_MIN_SAMPLES 2
+
+#endif

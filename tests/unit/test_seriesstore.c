@@ -1,0 +1,116 @@
+/* Unit tests for seriesstore: selectors and per-tick sums over kept series. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "base/seriesstore.h"
+
+static char err[256];
+
+static void add(struct series_store *st, const char *name, const char *role, const char *state,
+                double v)
+{
+    struct promtext_label l[2] = {{"role", role}, {"state", state}};
+    struct promtext_sample s = {.name = name, .labels = l, .nlabels = role ? 2 : 0, .value = v};
+    assert_int_equal(series_store_add(st, &s, err, sizeof err), 0);
+}
+
+static void test_seriesstore_selector_parse_and_format(void **state)
+{
+    struct series_selector sel;
+    char out[256];
+    const char *text = "orderd_threads{state=\"idle\", role=\"wor\\\"ker\"}";
+    (void)state;
+    assert_int_equal(series_selector_parse(text, strlen(text), &sel, err, sizeof err), 0);
+    assert_string_equal(sel.metric, "orderd_threads");
+    assert_int_equal(sel.nmatchers, 2);
+    assert_string_equal(sel.matchers[1].value, "wor\"ker");
+    assert_int_equal(series_selector_format(&sel, out, sizeof out), 0);
+    assert_string_equal(out, "orderd_threads{role=\"wor\\\"ker\",state=\"idle\"}");
+    assert_int_equal(series_selector_parse("x", 1, &sel, err, sizeof err), 0);
+    assert_int_equal(sel.nmatchers, 0);
+}
+
+static void test_seriesstore_selector_rejects_bad_text(void **state)
+{
+    struct series_selector sel;
+    static const char *const bad[] = {
+        "", "1x", "x{a}", "x{a!=\"b\"}", "x{a=~\"b\"}", "x{a=\"b\"", "x{a=\"b\"} y", "x{a=\"1\",a=\"2\"}",
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (series_selector_parse(bad[i], strlen(bad[i]), &sel, err, sizeof err) == 0)
+            fail_msg("selector '%s' was accepted", bad[i]);
+}
+
+static void test_seriesstore_keeps_only_wanted_and_sums_matches(void **state)
+{
+    struct series_store *st = series_store_new();
+    struct series_selector sel;
+    struct series pts;
+    const char *workers = "orderd_threads{role=\"worker\"}";
+    (void)state;
+    assert_non_null(st);
+    assert_int_equal(series_store_want(st, "orderd_threads"), 0);
+    for (int tick = 0; tick < 4; tick++) {
+        assert_int_equal(series_store_begin_tick(st, tick * 0.5, err, sizeof err), 0);
+        add(st, "orderd_threads", "worker", "idle", 4 - tick);
+        add(st, "orderd_threads", "worker", "running", tick);
+        add(st, "orderd_threads", "io", "running", 2);
+        add(st, "unwanted_metric", NULL, NULL, 99);
+    }
+    assert_false(series_store_has_metric(st, "unwanted_metric"));
+    assert_true(series_store_has_metric(st, "orderd_threads"));
+    assert_int_equal(series_selector_parse(workers, strlen(workers), &sel, err, sizeof err), 0);
+    assert_int_equal(series_store_select(st, &sel, 0.4, 1.5, &pts), 0);
+    assert_int_equal(pts.n, 3);  /* ticks at 0.5, 1.0, 1.5 */
+    assert_float_equal(pts.t[0], 0.5, 0);
+    for (size_t i = 0; i < pts.n; i++)
+        assert_float_equal(pts.v[i], 4, 0);
+    series_release(&pts);
+    assert_int_equal(series_selector_parse("orderd_threads", 14, &sel, err, sizeof err), 0);
+    assert_int_equal(series_store_select(st, &sel, 0, 10, &pts), 0);
+    assert_int_equal(pts.n, 4);
+    assert_float_equal(pts.v[3], 6, 0);
+    series_release(&pts);
+    assert_int_equal(series_selector_parse("orderd_threads{role=\"none\"}", 27, &sel, err, sizeof err), 0);
+    assert_int_equal(series_store_select(st, &sel, 0, 10, &pts), 0);
+    assert_int_equal(pts.n, 0);
+    series_store_free(st);
+    series_store_free(NULL);
+}
+
+static void test_seriesstore_add_before_tick_fails(void **state)
+{
+    struct series_store *st = series_store_new();
+    (void)state;
+    assert_int_equal(series_store_want(st, "m"), 0);
+    assert_int_equal(series_store_add_plain(st, "m", 1, err, sizeof err), -1);
+    assert_int_equal(series_store_begin_tick(st, 0, err, sizeof err), 0);
+    assert_int_equal(series_store_add_plain(st, "m", 1, err, sizeof err), 0);
+    assert_int_equal(series_store_add_plain(st, "m", 2, err, sizeof err), 0);
+    {
+        struct series_selector sel = {.metric = "m"};
+        struct series pts;
+        assert_int_equal(series_store_select(st, &sel, 0, 0, &pts), 0);
+        assert_int_equal(pts.n, 1);
+        assert_float_equal(pts.v[0], 2, 0);  /* a repeated sample replaces, not adds */
+        series_release(&pts);
+    }
+    series_store_free(st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seriesstore_selector_parse_and_format),
+        cmocka_unit_test(test_seriesstore_selector_rejects_bad_text),
+        cmocka_unit_test(test_seriesstore_keeps_only_wanted_and_sums_matches),
+        cmocka_unit_test(test_seriesstore_add_before_tick_fails),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
