@@ -192,8 +192,8 @@ static char *reader(char *str, int num, void *stream)
     }
     if (line[0] == '[')
         reader_section(st, line, len);
-    else if (strcmp(st->section, "gate") == 0 && strncmp(line, "metric.", 7) == 0)
-        reader_encode_selector(st, str);
+    else if (strcmp(st->section, "gate") == 0 && len >= 7 && memcmp(line, "metric.", 7) == 0)
+        reader_encode_selector(st, str);  /* line is not NUL-terminated; str is */
     return str;
 }
 
@@ -224,6 +224,9 @@ static int parse_duration(struct parse_state *st, const char *value, int64_t *ou
         return fail_at(st, st->lineno, "%s: %s", key, err);
     if (*out == UNITS_DURATION_INF)
         return fail_at(st, st->lineno, "%s cannot be inf", key);
+    if (*out > SCENARIO_MAX_DURATION_NS)
+        return fail_at(st, st->lineno, "%s = %s is longer than %s, the longest a scenario may run", key, value,
+                       SCENARIO_MAX_DURATION_TEXT);
     if (whole_seconds && *out % 1000000000 != 0)
         return fail_at(st, st->lineno, "%s must be whole seconds (wrk runs in seconds), not '%s'", key, value);
     return 0;
@@ -761,6 +764,7 @@ struct scenario *scenario_load(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: larger than %d bytes; not a scenario file", path, SCENARIO_MAX_FILE);
         goto done;
     }
+    buf[len] = '\0';  /* the parser never needs it, but a reader past the end finds it */
     sc = scenario_parse(buf, len, path, err, errlen);
 done:
     free(buf);
