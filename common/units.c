@@ -218,6 +218,22 @@ char *units_format_duration(int64_t ns, char *buf, size_t buflen)
     return buf;
 }
 
+char *units_format_bytes(char *buf, size_t buflen, double bytes)
+{
+    static const struct { double size; const char *name; } units[] = {
+        {1024.0 * 1024 * 1024, "GB"}, {1024.0 * 1024, "MB"}, {1024.0, "KB"},
+    };
+    double a = fabs(bytes);
+
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (a >= units[i].size) {
+            snprintf(buf, buflen, "%.3g%s", bytes / units[i].size, units[i].name);
+            return buf;
+        }
+    snprintf(buf, buflen, "%.3gB", bytes);
+    return buf;
+}
+
 int64_t units_now_ns(void)
 {
     struct timespec ts;

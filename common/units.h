@@ -33,6 +33,11 @@ int units_parse_uint(const char *text, uint64_t max, uint64_t *out, char *err, s
  * Returns buf. */
 char *units_format_duration(int64_t ns, char *buf, size_t buflen);
 
+/* Writes a byte count (or a byte rate, negative allowed) in binary units with three
+ * significant digits: "512B", "1.5KB", "12.3MB", "2GB" (1KB = 1024 B, the units
+ * units_parse_size reads back). Returns buf. */
+char *units_format_bytes(char *buf, size_t buflen, double bytes);
+
 /* Monotonic and wall clocks in nanoseconds. */
 int64_t units_now_ns(void);
 int64_t units_wall_ns(void);

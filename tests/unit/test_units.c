@@ -287,6 +287,25 @@ static void test_units_clocks_advance(void **state)
     assert_true(units_wall_ns() > 1577836800LL * 1000000000LL);
 }
 
+/* Byte sizes in binary units, three significant digits, read back by units_parse_size. */
+static void test_units_format_bytes_binary(void **state)
+{
+    char buf[32];
+    uint64_t back;
+    (void)state;
+    assert_string_equal(units_format_bytes(buf, sizeof buf, 0), "0B");
+    assert_string_equal(units_format_bytes(buf, sizeof buf, 512), "512B");
+    assert_string_equal(units_format_bytes(buf, sizeof buf, 1024), "1KB");
+    assert_string_equal(units_format_bytes(buf, sizeof buf, 1536), "1.5KB");
+    assert_string_equal(units_format_bytes(buf, sizeof buf, 1.5 * 1048576), "1.5MB");
+    assert_string_equal(units_format_bytes(buf, sizeof buf, 3.0 * 1073741824), "3GB");
+    assert_string_equal(units_format_bytes(buf, sizeof buf, -2048), "-2KB");
+    assert_int_equal(units_parse_size(units_format_bytes(buf, sizeof buf, 1536), &back, NULL, 0), 0);
+    assert_int_equal(back, 1536);
+    /* a short buffer is cut, not overrun */
+    assert_string_equal(units_format_bytes(buf, 4, 1536), "1.5");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -300,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_units_format_duration_exact),
         cmocka_unit_test(test_units_format_duration_round_trips),
         cmocka_unit_test(test_units_format_duration_truncates_safely),
+        cmocka_unit_test(test_units_format_bytes_binary),
         cmocka_unit_test(test_units_clocks_advance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
