@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/cmdline.h"
+#include "faultterm.h"
 #include "units.h"
 
 static int copy_text(struct scenario_parse *st, char *dst, size_t dstlen, const char *value,
@@ -57,6 +58,9 @@ static int parse_fault(struct scenario_parse *st, const char *text, size_t len, 
 {
     const char *eq;
     size_t namelen, termlen;
+    struct fault_term term;
+    char why[FAULT_TERM_MAX + 400];
+    int id;
 
     while (len > 0 && isspace((unsigned char)*text)) {
         text++;
@@ -80,6 +84,13 @@ static int parse_fault(struct scenario_parse *st, const char *text, size_t len, 
     for (const char *c = out->term; *c; c++)
         if (isspace((unsigned char)*c) || *c == '/' || *c == '?' || *c == '#')
             return scenario_fail_at(st, st->lineno, "bad fault term '%s'", out->term);
+    /* checked as orderd will check it, so a typo fails now, not a second into the run */
+    if ((id = fault_lookup(out->name)) < 0) {
+        fault_unknown_error(out->name, why, sizeof why);
+        return scenario_fail_at(st, st->lineno, "%s", why);
+    }
+    if (fault_term_parse((enum fault_id)id, out->term, &term, why, sizeof why) < 0)
+        return scenario_fail_at(st, st->lineno, "fault %s: %s", out->name, why);
     return 0;
 }
 

@@ -276,6 +276,21 @@ static void test_scenario_durations_have_an_upper_bound(void **state)
     scenario_free(sc);
 }
 
+/* A phase's fault is checked when the file is read, as orderd will check it, instead
+ * of being refused by the service a second into the run. */
+static void test_scenario_fault_names_and_terms_checked_on_read(void **state)
+{
+    (void)state;
+    expect_error(HEAD "[phase.a]\nat = 1s\nfault = lock.cahce=on(200us)\n", "t.ini:7:",
+                 "unknown fault 'lock.cahce' (known: leak.threads");
+    expect_error(HEAD "[phase.a]\nat = 1s\nfault = slow=onn\n", "t.ini:7:", "fault slow: bad term 'onn'");
+    expect_error(HEAD "[phase.a]\nat = 1s\nfault = queue.block=on(5ms)\n", "t.ini:7:", "takes no argument");
+    expect_error(HEAD "[phase.a]\nat = 1s\nfault = lock.cache=on(inf)\n", "t.ini:7:", "finite duration");
+    expect_error(HEAD "[phase.a]\nat = 1s\nfault = slow=150%on\n", "t.ini:7:", "fault slow:");
+    expect_error("[scenario]\nduration = 3s\n[service]\ncommand = /bin/true\nfault = slow=on, nope=on\n",
+                 "t.ini:5:", "unknown fault 'nope'");
+}
+
 static void test_scenario_params_json_has_settings(void **state)
 {
     struct scenario *sc = parse(HEAD "[gate]\np99_latency = < 20ms\n[expect]\nfail = p99_latency\n");
@@ -334,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_scenario_parses_full_file),
         cmocka_unit_test(test_scenario_gate_line_at_end_of_text_stays_in_bounds),
         cmocka_unit_test(test_scenario_durations_have_an_upper_bound),
+        cmocka_unit_test(test_scenario_fault_names_and_terms_checked_on_read),
         cmocka_unit_test(test_scenario_defaults_name_from_file),
         cmocka_unit_test(test_scenario_unknown_section_names_line),
         cmocka_unit_test(test_scenario_unknown_key_names_line),
