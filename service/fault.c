@@ -23,7 +23,6 @@
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,20 +67,6 @@ static _Atomic uint64_t prng_threads_seeded;
 static bool id_valid(enum fault_id id)
 {
     return (unsigned)id < FAULT_COUNT;
-}
-
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
 }
 
 static uint64_t splitmix64(uint64_t x)
@@ -302,7 +287,7 @@ int fault_set_from_spec(const char *spec, char *err, size_t errlen)
     int rc = -1;
 
     if (!spec || len > FAULT_SPEC_MAX) {
-        set_error(err, errlen, spec ? "fault spec too long (at most %d bytes)" : "no fault spec given",
+        snprintf(err, err ? errlen : 0, spec ? "fault spec too long (at most %d bytes)" : "no fault spec given",
                   FAULT_SPEC_MAX);
         goto done;
     }
@@ -324,7 +309,7 @@ int fault_set_from_spec(const char *spec, char *err, size_t errlen)
             continue;
         equals = strchr(piece, '=');
         if (!equals || equals == piece) {
-            set_error(err, errlen, "expected NAME=TERM, got '%s'", piece);
+            snprintf(err, err ? errlen : 0, "expected NAME=TERM, got '%s'", piece);
             goto done;
         }
         *equals = '\0';
@@ -335,7 +320,7 @@ int fault_set_from_spec(const char *spec, char *err, size_t errlen)
             goto done;
         }
         if (fault_term_parse((enum fault_id)id, equals + 1, &terms[id], why, sizeof why) < 0) {
-            set_error(err, errlen, "%s: %s", name, why);
+            snprintf(err, err ? errlen : 0, "%s: %s", name, why);
             goto done;
         }
         given[id] = true;
