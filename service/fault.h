@@ -14,36 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum fault_id {
-    FAULT_LEAK_THREADS, FAULT_LEAK_MEMORY, FAULT_LOCK_CACHE,
-    FAULT_QUEUE_STALL, FAULT_QUEUE_BLOCK, FAULT_SLOW, FAULT_COUNT
-};
-
-enum fault_arg_kind { FAULT_ARG_NONE, FAULT_ARG_DURATION, FAULT_ARG_SIZE };
-
-struct fault_term {
-    bool on;
-    double percent;        /* 0 < percent <= 100; 100 when not given */
-    int64_t max_count;     /* -1 when not given: no limit */
-    bool has_arg;
-    int64_t arg;           /* nanoseconds (UNITS_DURATION_INF for inf) or bytes */
-};
-
-/* The fault's name ("lock.cache"), its argument kind, its default argument and the
- * culprit function a correct diagnosis names. */
-const char *fault_name(enum fault_id id);
-enum fault_arg_kind fault_arg_kind(enum fault_id id);
-int64_t fault_default_arg(enum fault_id id);
-const char *fault_culprit(enum fault_id id);
-/* Returns the id for a name, or -1. */
-int fault_lookup(const char *name);
-
-/* Parses a term for fault id (the argument is checked against the fault's kind).
- * Returns 0, or -1 with err naming what is wrong and at which character. */
-int fault_term_parse(enum fault_id id, const char *text, struct fault_term *out,
-                     char *err, size_t errlen);
-/* Writes a term back in canonical form ("5%100*on(200us)", "off"). Returns buf. */
-char *fault_term_format(enum fault_id id, const struct fault_term *t, char *buf, size_t buflen);
+/* The faults' names, argument kinds and term grammar are in common/faultterm.h, shared
+ * with loadlab, which checks a scenario's faults when it reads the file. */
+#include "faultterm.h"
 
 /* Parses "name=term" (one --fault flag) or "a=T;b=T" (ORDERD_FAULTS) and sets
  * them. Returns 0, or -1 with err naming the bad name or term (nothing after it is set;

@@ -304,3 +304,31 @@ bad:
     snprintf(err, errlen, "CPU list '%s' is malformed: use numbers and ranges such as 0, 1-3 or 0,2", text);
     return -1;
 }
+
+void childproc_log_last_line(const char *path, char *buf, size_t buflen)
+{
+    char tail[2048];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    off_t size;
+    ssize_t n;
+    char *end, *start;
+
+    buf[0] = '\0';
+    if (fd < 0)
+        return;
+    size = lseek(fd, 0, SEEK_END);
+    if (size > (off_t)sizeof tail - 1)
+        lseek(fd, size - (off_t)sizeof tail + 1, SEEK_SET);
+    else
+        lseek(fd, 0, SEEK_SET);
+    n = read(fd, tail, sizeof tail - 1);
+    close(fd);
+    if (n <= 0)
+        return;
+    tail[n] = '\0';
+    end = tail + n;
+    while (end > tail && (end[-1] == '\n' || end[-1] == '\r'))
+        *--end = '\0';
+    start = strrchr(tail, '\n');
+    snprintf(buf, buflen, "%.*s", (int)(buflen - 1), start ? start + 1 : tail);
+}

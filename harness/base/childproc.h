@@ -57,6 +57,10 @@ int childproc_stop(pid_t pid, int grace_ms, int *status);
  * Returns buf. */
 char *childproc_describe_status(int status, char *buf, size_t buflen);
 
+/* The last non-empty line of a child's log file (at most its last 2 KiB are read),
+ * for error messages; "" when the file is missing or empty. */
+void childproc_log_last_line(const char *path, char *buf, size_t buflen);
+
 /* Runs argv to completion (at most timeout_ms) and captures up to outlen - 1 bytes of
  * its stdout, trailing newlines removed. Returns the exit code (0..255), or -1 with
  * err filled when it could not run, was killed, or timed out. */

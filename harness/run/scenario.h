@@ -29,6 +29,11 @@
 #define SCENARIO_MAX_GATES 64
 #define SCENARIO_MAX_FAULTS 16
 #define SCENARIO_MAX_TEXT 1024
+/* The longest duration, warmup, phase time or timeout a file may give: long enough for
+ * any soak test, short enough that warmup + duration and every sum the runner makes
+ * of them stay far from int64 overflow. */
+#define SCENARIO_MAX_DURATION_NS (7 * 24 * 3600 * 1000000000LL)
+#define SCENARIO_MAX_DURATION_TEXT "7 days (168h)"
 
 struct scenario_fault {
     char name[64];      /* "lock.cache" */

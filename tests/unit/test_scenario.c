@@ -238,6 +238,59 @@ static void test_scenario_service_checks(void **state)
     expect_error(HEAD "[load]\nthreads = 4\nconnections = 2\n", "t.ini:7:", "at least threads");
 }
 
+/* A file that ends inside a [gate] line: the reader must not read past the text (an
+ * ASan build caught strncmp running off the end of this exact 8-byte buffer). */
+static void test_scenario_gate_line_at_end_of_text_stays_in_bounds(void **state)
+{
+    static const char text[] = "[gate]\nm";
+    char *exact = malloc(sizeof text - 1);
+    struct scenario *sc;
+    (void)state;
+    assert_non_null(exact);
+    memcpy(exact, text, sizeof text - 1);
+    err[0] = '\0';
+    sc = scenario_parse(exact, sizeof text - 1, "t.ini", err, sizeof err);
+    free(exact);
+    assert_null(sc);
+    assert_non_null(strstr(err, "t.ini:2:"));
+    assert_non_null(strstr(err, "syntax error"));
+}
+
+/* Durations have a ceiling: 2562047h would overflow the runner's time sums. */
+static void test_scenario_durations_have_an_upper_bound(void **state)
+{
+    struct scenario *sc;
+    (void)state;
+    expect_error("[scenario]\nduration = 2562047h\n", "t.ini:2:", "duration = 2562047h is longer than 7 days");
+    expect_error("[scenario]\nduration = 3s\nwarmup = 169h\n", "t.ini:3:", "warmup");
+    expect_error("[scenario]\nduration = 3s\nwarmup = 169h\n", "t.ini:3:", "longer than 7 days");
+    expect_error(HEAD "[load]\ntimeout = 100000h\n", "t.ini:6:", "timeout = 100000h is longer");
+    expect_error("[scenario]\nduration = 3s\n[service]\ncommand = /bin/true\nready_timeout = 200h\n", "t.ini:5:",
+                 "ready_timeout = 200h is longer");
+    expect_error(HEAD "[phase.a]\nat = 1s\nuntil = 9999999h\nfault = slow=on\n", "t.ini:7:", "until");
+    /* the bound itself is allowed */
+    sc = parse("[scenario]\nduration = 168h\nwarmup = 168h\n[service]\ncommand = /bin/true\n");
+    if (!sc)
+        fail_msg("%s", err);
+    assert_int_equal(scenario_load_ns(sc), 2 * SCENARIO_MAX_DURATION_NS);
+    scenario_free(sc);
+}
+
+/* A phase's fault is checked when the file is read, as orderd will check it, instead
+ * of being refused by the service a second into the run. */
+static void test_scenario_fault_names_and_terms_checked_on_read(void **state)
+{
+    (void)state;
+    expect_error(HEAD "[phase.a]\nat = 1s\nfault = lock.cahce=on(200us)\n", "t.ini:7:",
+                 "unknown fault 'lock.cahce' (known: leak.threads");
+    expect_error(HEAD "[phase.a]\nat = 1s\nfault = slow=onn\n", "t.ini:7:", "fault slow: bad term 'onn'");
+    expect_error(HEAD "[phase.a]\nat = 1s\nfault = queue.block=on(5ms)\n", "t.ini:7:", "takes no argument");
+    expect_error(HEAD "[phase.a]\nat = 1s\nfault = lock.cache=on(inf)\n", "t.ini:7:", "finite duration");
+    expect_error(HEAD "[phase.a]\nat = 1s\nfault = slow=150%on\n", "t.ini:7:", "fault slow:");
+    expect_error("[scenario]\nduration = 3s\n[service]\ncommand = /bin/true\nfault = slow=on, nope=on\n",
+                 "t.ini:5:", "unknown fault 'nope'");
+}
+
 static void test_scenario_params_json_has_settings(void **state)
 {
     struct scenario *sc = parse(HEAD "[gate]\np99_latency = < 20ms\n[expect]\nfail = p99_latency\n");
@@ -294,6 +347,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scenario_parses_full_file),
+        cmocka_unit_test(test_scenario_gate_line_at_end_of_text_stays_in_bounds),
+        cmocka_unit_test(test_scenario_durations_have_an_upper_bound),
+        cmocka_unit_test(test_scenario_fault_names_and_terms_checked_on_read),
         cmocka_unit_test(test_scenario_defaults_name_from_file),
         cmocka_unit_test(test_scenario_unknown_section_names_line),
         cmocka_unit_test(test_scenario_unknown_key_names_line),

@@ -328,6 +328,7 @@ static void test_units_clocks_advance(void **state)
     assert_true(units_wall_ns() > 1577836800LL * 1000000000LL);
 }
 
+/* Byte sizes in binary units, three significant digits, read back by units_parse_size. */
 int main(void)
 {
     const struct CMUnitTest tests[] = {

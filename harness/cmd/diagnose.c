@@ -1,0 +1,63 @@
+/* cmd diagnose: `loadlab diagnose` names a stored run's problems (diagnose/diagnose.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "diagnose/diagnose.h"
+#include "units.h"
+
+/* loadlab diagnose [--db PATH] [--dry-run] RUN: names the run's problems and stores
+ * the verdict (unless --dry-run). */
+int cmd_diagnose(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"db", required_argument, NULL, 'd'}, {"dry-run", no_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
+    };
+    const char *db_path = "results.db";
+    struct diagnose_result *dr = NULL;
+    struct resultdb *db = NULL;
+    uint64_t run_id;
+    bool dry_run = false;
+    char err[512];
+    int opt, rc = 1;
+
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (opt) {
+        case 'd': db_path = optarg; break;
+        case 'n': dry_run = true; break;
+        case 'h': fputs(cmd_usage_text, stdout); return 0;
+        default: return cmd_usage_error("%s", "bad option for diagnose");
+        }
+    }
+    if (argc - optind != 1)
+        return cmd_usage_error("%s", "diagnose needs exactly one run id");
+    if (units_parse_uint(argv[optind], INT64_MAX, &run_id, err, sizeof err) < 0 || run_id == 0)
+        return cmd_usage_error("diagnose: '%s' is not a run id", argv[optind]);
+    if (access(db_path, F_OK) != 0) {
+        fprintf(stderr, "loadlab: %s: %s (loadlab run writes it)\n", db_path, strerror(errno));
+        return 1;
+    }
+    if (!(dr = malloc(sizeof *dr))) {
+        fprintf(stderr, "loadlab: out of memory\n");
+        return 1;
+    }
+    db = resultdb_open(db_path, dry_run, err, sizeof err);
+    if (!db || diagnose_run(db, (int64_t)run_id, dr, err, sizeof err) != 0 ||
+        (!dry_run && diagnose_store(db, dr, err, sizeof err) < 0)) {
+        fprintf(stderr, "loadlab: %s\n", err);
+        goto done;
+    }
+    diagnose_print(stdout, dr);
+    if (!dry_run)
+        printf("Stored in the diagnoses table of %s.\n", db_path);
+    rc = 0;
+done:
+    resultdb_close(db);
+    free(dr);
+    return rc;
+}
+

@@ -1,0 +1,77 @@
+/* cmd run: `loadlab run`'s options, checked before anything starts; the suite does
+ * the work (suite.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "cmd/suite.h"
+#include "run/schedule.h"
+#include "units.h"
+
+int cmd_run(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"db", required_argument, NULL, 'd'}, {"label", required_argument, NULL, 'l'},
+        {"junit", required_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
+        {"report", required_argument, NULL, 'P'},
+        {"capture", no_argument, NULL, 'c'}, {"no-evidence", no_argument, NULL, 'E'},
+        {"repeat", required_argument, NULL, 'r'}, {"baseline", required_argument, NULL, 'b'},
+        {"baseline-env", required_argument, NULL, 'e'}, CMD_REGRESSION_OPTIONS,
+        {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
+    };
+    struct suite_options so = {.db_path = "results.db", .repeat = 1, .stored_runs = 20};
+    char *baseline_env[SCHEDULE_MAX_ENV], err[1024];
+    uint64_t repeat = 1;
+    int opt, r;
+
+    regression_options_default(&so.regression);
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if ((r = cmd_regression_option(opt, optarg, &so.regression, &so.stored_runs)) != 0) {
+            if (r < 0)
+                return CMD_EXIT_USAGE;
+            continue;
+        }
+        switch (opt) {
+        case 'd': so.db_path = optarg; break;
+        case 'l': so.label = optarg; break;
+        case 'j': so.junit = optarg; break;
+        case 'q': so.quiet = true; break;
+        case 'P': so.report_dir = optarg; break;
+        case 'c': so.capture_always = true; break;
+        case 'E': so.no_evidence = true; break;
+        case 'r':
+            if (units_parse_uint(optarg, SCHEDULE_MAX_REPEAT, &repeat, err, sizeof err) < 0 || repeat == 0)
+                return cmd_usage_error("--repeat must be 1..%s", "100");
+            so.repeat = (unsigned)repeat;
+            break;
+        case 'b': so.baseline_label = optarg; break;
+        case 'e':
+            if (so.nenv >= SCHEDULE_MAX_ENV)
+                return cmd_usage_error("at most %s --baseline-env", "16");
+            if (schedule_env_check(optarg, err, sizeof err) < 0)
+                return cmd_usage_error("--baseline-env: %s", err);
+            baseline_env[so.nenv++] = optarg;
+            break;
+        case 'h': fputs(cmd_usage_text, stdout); return 0;
+        default: return cmd_usage_error("%s", "bad option for run");
+        }
+    }
+    if (optind >= argc)
+        return cmd_usage_error("%s", "run needs at least one scenario file");
+    if (so.capture_always && so.no_evidence)
+        return cmd_usage_error("%s", "--capture and --no-evidence contradict each other");
+    if (argc - optind > CMD_MAX_SCENARIOS)
+        return cmd_usage_error("at most %s scenario files", "256");
+    if (so.label && (!*so.label || strlen(so.label) > 200))
+        return cmd_usage_error("%s", "--label must be 1 to 200 characters");
+    if (so.baseline_label && (!*so.baseline_label || strlen(so.baseline_label) > 200))
+        return cmd_usage_error("%s", "--baseline must be 1 to 200 characters");
+    if (so.nenv && !so.baseline_label)
+        return cmd_usage_error("%s", "--baseline-env runs a baseline build: it needs --baseline LABEL");
+    if (regression_options_check(&so.regression, err, sizeof err) < 0)
+        return cmd_usage_error("%s", err);
+    so.baseline_env = baseline_env;
+    so.files = argv + optind;
+    so.nfiles = (size_t)(argc - optind);
+    return suite_run(&so);
+}

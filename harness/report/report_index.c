@@ -1,0 +1,335 @@
+/* report, index: the report's index.html — every scenario with its latest run, its
+ * problem and gate table, its trend charts and its runs; the overhead study's bars.
+ * Part of the report module (report.h). */
+#include "report/report_build.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "judge/verdict.h"
+#include "report/chart.h"
+#include "report/html.h"
+#include "report/runpage.h"
+
+static void cell_gates(FILE *f, const struct report_row *r)
+{
+    if (r->judged)
+        fprintf(f, "<td class=\"num\">%zu of %zu</td>", r->against, r->ngates);
+    else
+        fputs("<td class=\"num\">not judged</td>", f);
+}
+size_t report_scenarios_off_expectation(const struct report_state *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->nscenarios; i++)
+        n += !runinfo_met(s->scenarios[i].latest);
+    return n;
+}
+
+static void cell_number(FILE *f, double v, const char *fmt, double scale)
+{
+    fputs("<td class=\"num\">", f);
+    if (isnan(v))
+        fputs("-", f);
+    else
+        fprintf(f, fmt, v * scale);
+    fputs("</td>", f);
+}
+
+/* What went wrong in a run, in one line: its status and reason, or its off gates,
+ * each linked to the chart that shows it when that chart was drawn. */
+static void write_run_problem(FILE *f, const struct runinfo *run, const struct runcharts *charts)
+{
+    char observed[64];
+    bool first = true;
+
+    if (strcmp(run->status, "completed") != 0 || !run->gates_judged) {
+        const char *css;
+        html_escape(f, runpage_outcome(run, &css));
+        if (run->exit_reason[0]) {
+            fputs(": ", f);
+            html_escape(f, run->exit_reason);
+        }
+        return;
+    }
+    for (size_t i = 0; i < run->ngates; i++) {
+        const struct runinfo_gate *g = &run->gates[i];
+        char stem[32];
+        bool linked;
+        if (verdict_met(verdict_outcome(g->passed, g->expected_to_fail)))
+            continue;
+        fputs(first ? "" : "; ", f);
+        first = false;
+        linked = runcharts_chart_for_gate(run, i, stem, sizeof stem) && runcharts_has(charts, stem);
+        if (linked)
+            fprintf(f, "<a class=\"mono\" href=\"run-%lld/index.html#%s\">", (long long)run->id, stem);
+        else
+            fputs("<span class=\"mono\">", f);
+        html_escape(f, g->name);
+        fputs(linked ? "</a> " : "</span> ", f);
+        html_escape(f, g->outcome);
+        fputs(" (observed ", f);
+        html_escape(f, runpage_format_observed(g, observed, sizeof observed));
+        fputs(", threshold ", f);
+        html_escape(f, g->threshold_text);
+        fputs(")", f);
+    }
+}
+
+static void write_gate_table(FILE *f, const struct runinfo *run)
+{
+    char observed[64];
+    if (run->ngates == 0) {
+        fputs("<p class=\"muted\">No gates.</p>\n", f);
+        return;
+    }
+    fputs("<table><tr><th>gate</th><th>threshold</th><th>observed</th><th>result</th><th>expected to</th></tr>\n", f);
+    for (size_t i = 0; i < run->ngates; i++) {
+        const struct runinfo_gate *g = &run->gates[i];
+        bool off = run->gates_judged && !verdict_met(verdict_outcome(g->passed, g->expected_to_fail));
+        fprintf(f, "<tr%s><td class=\"mono\">", off ? " class=\"bad\"" : "");
+        html_escape(f, g->name);
+        fputs("</td><td class=\"num\">", f);
+        html_escape(f, g->threshold_text);
+        fputs("</td><td class=\"num\">", f);
+        html_escape(f, runpage_format_observed(g, observed, sizeof observed));
+        fputs("</td><td>", f);
+        html_pill(f, html_outcome_class(g->outcome), g->outcome);
+        fprintf(f, "</td><td>%s</td></tr>\n", runpage_expected(g));
+    }
+    fputs("</table>\n", f);
+}
+
+static void write_figures(FILE *f, const struct trends *t)
+{
+    fputs("<div class=\"charts\">\n", f);
+    for (size_t i = 0; i < t->n; i++) {
+        fputs("<figure><a href=\"", f);
+        html_escape(f, t->charts[i].file);
+        fputs("\"><img src=\"", f);
+        html_escape(f, t->charts[i].file);
+        fputs("\" alt=\"", f);
+        html_escape(f, t->charts[i].title);
+        fprintf(f, "\" width=\"%d\" height=\"%d\"></a><figcaption>", CHART_WIDTH, CHART_HEIGHT);
+        html_escape(f, t->charts[i].caption);
+        fputs("</figcaption></figure>\n", f);
+    }
+    fputs("</div>\n", f);
+}
+
+static void write_run_link(FILE *f, int64_t id)
+{
+    fprintf(f, "<a href=\"run-%lld/index.html\">run %lld</a>", (long long)id, (long long)id);
+}
+
+static void cell_diagnosis(FILE *f, const struct report_row *r)
+{
+    if (!r->diagnosed) {
+        fputs("<td class=\"muted\">not diagnosed</td>", f);
+        return;
+    }
+    fprintf(f, "<td><a href=\"run-%lld/index.html#diagnosis\">", (long long)r->id);
+    html_escape(f, r->diagnosis);
+    fputs("</a></td>", f);
+}
+
+/* The cells every runs table shares, from the run link to the gates off expectation
+ * (the caller has opened the link's <td>). */
+static void write_run_cells(FILE *f, const struct report_row *r)
+{
+    write_run_link(f, r->id);
+    fputs("</td><td>", f);
+    html_escape(f, r->label);
+    fputs("</td><td>", f);
+    html_escape(f, r->started_at);
+    fputs("</td><td>", f);
+    html_pill(f, r->css, r->outcome);
+    fputs("</td>", f);
+    cell_number(f, r->throughput, "%.0f", 1);
+    cell_number(f, r->p99, "%.3gms", 1e3);
+    cell_gates(f, r);
+}
+
+static void write_scenario(FILE *f, const struct report_state *s, const struct report_scenario *e)
+{
+    const struct runinfo *run = e->latest;
+    const char *css, *outcome = runpage_outcome(run, &css);
+    bool diagnosed = false;
+
+    /* The column only where some run has a verdict: a column of "not diagnosed"
+     * says nothing. */
+    for (size_t i = 0; i < e->nrows && !diagnosed; i++)
+        diagnosed = e->rows[i].diagnosed;
+
+    fputs("<h2 id=\"s-", f);
+    html_escape(f, e->slug);
+    fputs("\">", f);
+    html_escape(f, e->name);
+    fputs(" ", f);
+    html_pill(f, css, outcome);
+    fputs("</h2>\n", f);
+    if (e->description[0]) {
+        fputs("<p class=\"muted\">", f);
+        html_escape(f, e->description);
+        fputs("</p>\n", f);
+    }
+    fputs("<h3>Latest: ", f);
+    write_run_link(f, run->id);
+    fputs(" <span class=\"muted small\">label ", f);
+    html_escape(f, run->label);
+    fputs(", ", f);
+    html_escape(f, e->rows[e->nrows - 1].started_at);
+    fputs(" UTC</span></h3>\n", f);
+    if (!runinfo_met(run)) {
+        fputs("<p class=\"note bad\">", f);
+        write_run_problem(f, run, e->latest_charts);
+        fputs("</p>\n", f);
+    }
+    write_gate_table(f, run);
+    if (e->trends.n) {
+        fprintf(f, "<h3>Across the %zu completed runs in the database</h3>\n", e->trends.runs);
+        write_figures(f, &e->trends);
+    } else if (s->trends_problem[0] && e->trends.runs >= 2) {
+        fputs("<p class=\"note\">Trend charts could not be drawn: ", f);
+        html_escape(f, s->trends_problem);
+        fputs("</p>\n", f);
+    } else if (e->trends.note[0]) {
+        fputs("<p class=\"muted small\">", f);
+        html_escape(f, e->trends.note);
+        fputs("</p>\n", f);
+    }
+    fprintf(f, "<details%s><summary>Runs in this report (%zu)</summary>\n", e->nrows <= 5 ? " open" : "", e->nrows);
+    fputs("<table><tr><th>run</th><th>label</th><th>started (UTC)</th><th>outcome</th><th>req/s</th><th>p99</th>"
+          "<th>gates off expectation</th>", f);
+    fputs(diagnosed ? "<th>diagnosis</th></tr>\n" : "</tr>\n", f);
+    for (size_t i = e->nrows; i-- > 0;) {
+        const struct report_row *r = &e->rows[i];
+        fputs("<tr><td>", f);
+        write_run_cells(f, r);
+        if (diagnosed)
+            cell_diagnosis(f, r);
+        fputs("</tr>\n", f);
+    }
+    fputs("</table></details>\n", f);
+}
+
+static void write_overhead(FILE *f, const struct report_state *s)
+{
+    const struct trends_overhead *o = &s->overhead;
+    const struct trends_setting *base = o->n ? &o->settings[0] : NULL;
+
+    fputs("<h2 id=\"overhead\">Instrumentation overhead</h2>\n", f);
+    if (o->n == 0) {
+        fputs("<p class=\"muted\">No completed run of an <span class=\"mono\">" TRENDS_OVERHEAD_PREFIX
+              "&lt;setting&gt;</span> scenario in the database: the overhead comparison is drawn once the "
+              "overhead study has run.</p>\n", f);
+        return;
+    }
+    fprintf(f, "<p class=\"muted\">Every completed run of the " TRENDS_OVERHEAD_PREFIX "* scenarios, by setting, "
+               "in the order the settings first ran; change is against <b>");
+    html_escape(f, base->name);
+    fputs("</b>.", f);
+    if (o->labels > 1)
+        fprintf(f, " <b>These runs come from %zu different labels (builds)</b>; compare with care.", o->labels);
+    fputs("</p>\n<table><tr><th>setting</th><th>runs</th><th>median req/s</th><th>min..max</th><th>change</th>"
+          "<th>median p99</th><th>min..max</th><th>change</th></tr>\n", f);
+    for (size_t i = 0; i < o->n; i++) {
+        const struct trends_setting *t = &o->settings[i];
+        fputs("<tr><td class=\"mono\">", f);
+        html_escape(f, t->name);
+        fprintf(f, "</td><td class=\"num\">%zu</td>", t->runs);
+        cell_number(f, t->throughput_median, "%.0f", 1);
+        fprintf(f, "<td class=\"num\">%.0f..%.0f</td>", t->throughput_min, t->throughput_max);
+        if (i == 0)
+            fputs("<td>reference</td>", f);
+        else
+            cell_number(f, t->throughput_median / base->throughput_median - 1, "%+.1f%%", 100);
+        cell_number(f, t->p99_median, "%.3gms", 1e3);
+        if (isnan(t->p99_min))
+            fputs("<td class=\"num\">-</td>", f);
+        else
+            fprintf(f, "<td class=\"num\">%.3g..%.3gms</td>", t->p99_min * 1e3, t->p99_max * 1e3);
+        if (i == 0)
+            fputs("<td>reference</td>", f);
+        else
+            cell_number(f, t->p99_median / base->p99_median - 1, "%+.1f%%", 100);
+        fputs("</tr>\n", f);
+    }
+    fputs("</table>\n", f);
+    if (o->charts.n)
+        write_figures(f, &o->charts);
+    else if (s->trends_problem[0] || !s->have_gnuplot)
+        fputs("<p class=\"note\">The overhead charts could not be drawn (see above).</p>\n", f);
+}
+
+int report_write_index(struct report_state *s, char *err, size_t errlen)
+{
+    FILE *f = fopen(s->result->index_path, "w");
+    size_t off = report_scenarios_off_expectation(s);
+
+    if (!f) {
+        snprintf(err, errlen, "cannot write %s: %s", s->result->index_path, strerror(errno));
+        return -1;
+    }
+    html_begin(f, off ? "loadlab report: scenarios off expectation" : "loadlab report: all scenarios met expectations");
+    fputs("<h1>loadlab report</h1>\n<p class=\"muted\">", f);
+    html_escape(f, s->opt->db_path);
+    fprintf(f, " &middot; %zu runs of %zu scenarios &middot; generated %s</p>\n", s->result->runs, s->nscenarios,
+            s->generated);
+    if (off) {
+        fprintf(f, "<div class=\"banner bad\">%zu of %zu scenarios did not meet expectations in their latest run:<ul>",
+                off, s->nscenarios);
+        for (size_t i = 0; i < s->nscenarios; i++) {
+            const struct report_scenario *e = &s->scenarios[i];
+            if (runinfo_met(e->latest))
+                continue;
+            fputs("<li><a href=\"#s-", f);
+            html_escape(f, e->slug);
+            fputs("\">", f);
+            html_escape(f, e->name);
+            fputs("</a> ", f);
+            write_run_link(f, e->latest->id);
+            fputs(": ", f);
+            write_run_problem(f, e->latest, e->latest_charts);
+            fputs("</li>", f);
+        }
+        fputs("</ul></div>\n", f);
+    } else {
+        fprintf(f, "<div class=\"banner ok\">All %zu scenarios met their expectations in their latest run.</div>\n",
+                s->nscenarios);
+    }
+    if (s->result->charts_missing) {
+        fputs("<p class=\"note\">Some charts could not be drawn: ", f);
+        html_escape(f, s->result->chart_problem);
+        fputs("</p>\n", f);
+    }
+    fputs("<table><tr><th>scenario</th><th>latest</th><th>label</th><th>started (UTC)</th><th>outcome</th>"
+          "<th>req/s</th><th>p99</th><th>gates off expectation</th></tr>\n", f);
+    for (size_t i = 0; i < s->nscenarios; i++) {
+        const struct report_scenario *e = &s->scenarios[i];
+        const struct report_row *r = &e->rows[e->nrows - 1];
+        fprintf(f, "<tr%s><td><a href=\"#s-", runinfo_met(e->latest) ? "" : " class=\"bad\"");
+        html_escape(f, e->slug);
+        fputs("\">", f);
+        html_escape(f, e->name);
+        fputs("</a></td><td>", f);
+        write_run_cells(f, r);
+        fputs("</tr>\n", f);
+    }
+    fputs("</table>\n", f);
+    if (s->overhead_wanted)
+        fputs("<p class=\"small\"><a href=\"#overhead\">Instrumentation overhead &darr;</a></p>\n", f);
+    for (size_t i = 0; i < s->nscenarios; i++)
+        write_scenario(f, s, &s->scenarios[i]);
+    if (s->overhead_wanted)
+        write_overhead(f, s);
+    html_end(f, s->footer);
+    if (ferror(f) | fclose(f)) {
+        snprintf(err, errlen, "cannot write %s: %s", s->result->index_path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,66 @@
+/* scenario, JSON: a scenario's settings as the JSON object recorded with each run.
+ * Part of the scenario module (scenario.h). */
+#include "run/scenario.h"
+
+#include <jansson.h>
+
+static json_t *fault_json(const struct scenario_fault *f)
+{
+    return json_pack("{s:s, s:s}", "name", f->name, "term", f->term);
+}
+
+char *scenario_params_json(const struct scenario *sc)
+{
+    json_t *root, *faults, *phases, *gates;
+    char *text = NULL;
+
+    root = json_pack("{s:s, s:s, s:s, s:f, s:f, s:f}",
+                     "file", sc->file, "name", sc->name, "description", sc->description,
+                     "duration_s", sc->duration_ns / 1e9, "warmup_s", sc->warmup_ns / 1e9,
+                     "sample_interval_s", sc->sample_interval_ns / 1e9);
+    faults = json_array();
+    phases = json_array();
+    gates = json_array();
+    if (!root || !faults || !phases || !gates)
+        goto done;
+    for (size_t i = 0; i < sc->nfaults; i++)
+        json_array_append_new(faults, fault_json(&sc->faults[i]));
+    for (size_t i = 0; i < sc->nphases; i++) {
+        const struct scenario_phase *ph = &sc->phases[i];
+        json_t *p = json_pack("{s:s, s:f, s:o}", "name", ph->name, "at_s", ph->at_ns / 1e9,
+                              "fault", fault_json(&ph->fault));
+        if (p && ph->until_ns >= 0)
+            json_object_set_new(p, "until_s", json_real(ph->until_ns / 1e9));
+        json_array_append_new(phases, p);
+    }
+    for (size_t i = 0; i < sc->ngates; i++)
+        json_array_append_new(gates, json_pack("{s:s, s:s, s:f, s:b}", "name", sc->gates[i].name,
+                                               "threshold", sc->gates[i].threshold_text,
+                                               "threshold_base", sc->gates[i].threshold,
+                                               "expected_to_fail", sc->expected_to_fail[i]));
+    /* regression gates are listed with the rest: `loadlab compare` reads them back */
+    for (size_t i = 0; i < sc->nregressions; i++)
+        json_array_append_new(gates, json_pack("{s:s, s:s, s:f, s:b}", "name", sc->regressions[i].name,
+                                               "threshold", sc->regressions[i].threshold_text,
+                                               "threshold_base", sc->regressions[i].threshold,
+                                               "expected_to_fail", 0));
+    json_object_set_new(root, "service",
+                        json_pack("{s:s, s:s, s:s, s:s, s:i, s:O, s:s}", "command", sc->command,
+                                  "url", sc->url, "metrics", sc->metrics, "ready", sc->ready,
+                                  "pid", (int)sc->pid, "faults", faults, "cpu", sc->service_cpu_list));
+    json_object_set_new(root, "load",
+                        json_pack("{s:i, s:i, s:s, s:s, s:s, s:s, s:f, s:s}",
+                                  "connections", (int)sc->connections, "threads", (int)sc->threads,
+                                  "script", sc->script, "path", sc->path, "method", sc->method,
+                                  "body", sc->body, "timeout_s", sc->timeout_ns / 1e9,
+                                  "cpu", sc->load_cpu_list));
+    json_object_set(root, "phases", phases);
+    json_object_set(root, "gates", gates);
+    text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+done:
+    json_decref(root);
+    json_decref(faults);
+    json_decref(phases);
+    json_decref(gates);
+    return text;
+}
