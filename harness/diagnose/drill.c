@@ -12,7 +12,6 @@
 #include <jansson.h>
 #include <math.h>
 #include <poll.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,6 +20,8 @@
 #include "output/history.h"
 #include "run/runner.h"
 #include "run/scenario.h"
+#include "store/drills.h"
+#include "store/runs.h"
 #include "units.h"
 
 /* Every drill runs the same service, so its command line (in /debug/vars) says
@@ -283,35 +284,38 @@ char *drill_answer_format(const struct drill_answer *a, char *buf, size_t buflen
     return buf;
 }
 
-int drill_truth_load(struct resultdb *rdb, int64_t run_id, struct drill_truth *out, char *err, size_t errlen)
+int drill_truth_load(struct resultdb *db, int64_t run_id, struct drill_truth *out, char *err, size_t errlen)
 {
-    sqlite3 *db = resultdb_handle(rdb);
-    sqlite3_stmt *st;
-    int step;
+    struct runs_phase *phases;
+    size_t nphases;
 
     memset(out, 0, sizeof *out);
-    if (sqlite3_prepare_v2(db, "SELECT fault, term, min(on_at) FROM phases WHERE run_id = ? AND term <> 'off' "
-                               "GROUP BY fault ORDER BY min(on_at), fault", -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "results database: %s", sqlite3_errmsg(db));
+    if (runs_phases(db, run_id, &phases, &nphases, err, errlen) < 0)
         return -1;
-    }
-    sqlite3_bind_int64(st, 1, run_id);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW && out->n < DRILL_MAX_TRUTH) {
-        int k = fault_index((const char *)sqlite3_column_text(st, 0));
-        if (k < 0)
+    /* Each fault once, at the time it first went on (phases come in that order), then
+     * by time and name. */
+    for (size_t i = 0; i < nphases && out->n < DRILL_MAX_TRUTH; i++) {
+        int k = fault_index(phases[i].fault);
+        size_t at;
+        bool seen = false;
+
+        if (k < 0 || strcmp(phases[i].term, "off") == 0)
             continue;
-        snprintf(out->items[out->n].fault, sizeof out->items[out->n].fault, "%s", fault_table[k].fault);
-        snprintf(out->items[out->n].term, sizeof out->items[out->n].term, "%s", (const char *)sqlite3_column_text(st, 1));
-        out->items[out->n].at = sqlite3_column_double(st, 2);
-        out->items[out->n].class_name = fault_table[k].class_name;
-        out->items[out->n].culprit = fault_table[k].culprit;
+        for (size_t j = 0; j < out->n && !seen; j++)
+            seen = strcmp(out->items[j].fault, fault_table[k].fault) == 0;
+        if (seen)
+            continue;
+        for (at = out->n; at > 0 && out->items[at - 1].at == phases[i].on_at &&
+                          strcmp(out->items[at - 1].fault, fault_table[k].fault) > 0; at--)
+            out->items[at] = out->items[at - 1];
+        snprintf(out->items[at].fault, sizeof out->items[at].fault, "%s", fault_table[k].fault);
+        snprintf(out->items[at].term, sizeof out->items[at].term, "%.63s", phases[i].term);
+        out->items[at].at = phases[i].on_at;
+        out->items[at].class_name = fault_table[k].class_name;
+        out->items[at].culprit = fault_table[k].culprit;
         out->n++;
     }
-    sqlite3_finalize(st);
-    if (step != SQLITE_ROW && step != SQLITE_DONE) {
-        snprintf(err, errlen, "results database: %s", sqlite3_errmsg(db));
-        return -1;
-    }
+    free(phases);
     return 0;
 }
 
@@ -569,46 +573,23 @@ static int finish_answer(struct drill_state *d)
     return 0;
 }
 
-static int store_drill(struct resultdb *rdb, const struct drill_options *opt, int64_t run_id, const char *truth_json,
+static int store_drill(struct resultdb *db, const struct drill_options *opt, int64_t run_id, const char *truth_json,
                        const char *answer, const char *status, const struct drill_score *s, double time_s,
                        int64_t *drill_id, char *err, size_t errlen)
 {
-    sqlite3 *db = resultdb_handle(rdb);
-    sqlite3_stmt *st;
-    bool scored = s != NULL;
-    int rc;
-
-    if (sqlite3_prepare_v2(db, "INSERT INTO drills (run_id, trainee, started_at, level, seed, truth, answer, status, "
-                               "problems, detected, classes_right, culprits_right, extra, time_s, score) VALUES "
-                               "(?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "results database: %s", sqlite3_errmsg(db));
-        return -1;
+    struct drills_record d = {
+        .run_id = run_id, .trainee = opt->trainee, .level = opt->level, .seed = opt->seed, .truth = truth_json,
+        .answer = answer, .status = status, .scored = s != NULL, .time_s = time_s,
+    };
+    if (s) {
+        d.problems = s->problems;
+        d.detected = s->detected;
+        d.classes_right = s->classes_right;
+        d.culprits_right = s->culprits_right;
+        d.extra = s->extra;
+        d.score = s->score;
     }
-    if (run_id)
-        sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_text(st, 2, opt->trainee, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, opt->level);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)opt->seed);
-    sqlite3_bind_text(st, 5, truth_json, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, answer, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, status, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 8, scored ? s->problems : 0);
-    if (scored) {
-        sqlite3_bind_int(st, 9, s->detected);
-        sqlite3_bind_int(st, 10, s->classes_right);
-        sqlite3_bind_int(st, 11, s->culprits_right);
-        sqlite3_bind_int(st, 12, s->extra);
-        sqlite3_bind_double(st, 14, s->score);
-    }
-    if (!isnan(time_s))
-        sqlite3_bind_double(st, 13, time_s);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    if (rc < 0)
-        snprintf(err, errlen, "results database: recording the drill: %s", sqlite3_errmsg(db));
-    *drill_id = sqlite3_last_insert_rowid(db);
-    sqlite3_finalize(st);
-    return rc;
+    return drills_record(db, &d, drill_id, err, errlen);
 }
 
 static char *truth_to_json(const struct drill_truth *t)
@@ -794,90 +775,84 @@ static void truth_summary(const char *json, const char *answer_text, struct clas
     json_decref(arr);
 }
 
-int drill_history(struct resultdb *rdb, const char *trainee, FILE *out, char *err, size_t errlen)
+/* The pass of drill_history over the drills. */
+struct history_pass {
+    FILE *out;
+    const char *trainee;
+    struct class_tally tally;
+    int rows, answered, detected, problems, classes, culprits, timed;
+    double score_sum, time_sum, recent[3];
+};
+
+static void history_row(void *user, const struct drills_record *d)
 {
-    sqlite3 *db = resultdb_handle(rdb);
-    sqlite3_stmt *st;
-    struct class_tally tally = {0};
-    int step, rows = 0, answered = 0, detected = 0, problems = 0, classes = 0, culprits = 0, timed = 0;
-    double score_sum = 0, time_sum = 0, recent[3] = {0};
+    struct history_pass *h = user;
+    char truth[160], who[16] = "", t[16] = "-", sc[8] = "-";
+    double score = isnan(d->score) ? 0 : d->score;
 
-    if (sqlite3_prepare_v2(db, "SELECT id, trainee, started_at, level, truth, answer, status, problems, "
-                               "detected, classes_right, culprits_right, time_s, score FROM drills "
-                               "WHERE ?1 IS NULL OR trainee = ?1 ORDER BY id", -1, &st, NULL) != SQLITE_OK) {
-        if (strstr(sqlite3_errmsg(db), "no such table")) {
-            fprintf(out, "(no drills yet)\n");
-            return 0;
-        }
-        snprintf(err, errlen, "results database: %s", sqlite3_errmsg(db));
-        return -1;
+    if (h->rows++ == 0)
+        fprintf(h->out, "%4s  %s%-16s  %-3s  %-30s  %-44s  %-6s  %-5s  %-7s  %7s  %5s\n", "ID",
+                h->trainee ? "" : "TRAINEE       ", "WHEN (UTC)", "LVL", "TRUTH", "ANSWER", "DETECT", "CLASS",
+                "CULPRIT", "TIME", "SCORE");
+    if (!h->trainee)
+        snprintf(who, sizeof who, "%-12.12s  ", d->trainee);
+    if (strcmp(d->status, "aborted") == 0) {
+        fprintf(h->out, "%4lld  %s%-16.16s  %-3d  %-30s  aborted\n", (long long)d->id, who, d->started_at, d->level,
+                "(not revealed)");
+        return;
     }
-    if (trainee)
-        sqlite3_bind_text(st, 1, trainee, -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        char truth[160], who[16] = "", t[16] = "-", sc[8] = "-";
-        const char *status = (const char *)sqlite3_column_text(st, 6);
-        const char *answer = (const char *)sqlite3_column_text(st, 5);
-        bool aborted = strcmp(status, "aborted") == 0;
+    truth_summary(d->truth, d->answer, &h->tally, truth, sizeof truth);
+    if (!isnan(d->time_s))
+        snprintf(t, sizeof t, "%.1fs", d->time_s);
+    if (!isnan(d->score))
+        snprintf(sc, sizeof sc, "%.0f", d->score);
+    fprintf(h->out, "%4lld  %s%-16.16s  %-3d  %-30.30s  %-44.44s  %-6s  %d/%-3d  %d/%-5d  %7s  %5s\n",
+            (long long)d->id, who, d->started_at, d->level, truth, d->answer ? d->answer : "(none)",
+            d->detected ? "right" : "wrong", d->classes_right, d->problems, d->culprits_right, d->problems, t, sc);
+    h->answered++;
+    h->detected += d->detected;
+    h->problems += d->problems;
+    h->classes += d->classes_right;
+    h->culprits += d->culprits_right;
+    h->score_sum += score;
+    h->recent[0] = h->recent[1];
+    h->recent[1] = h->recent[2];
+    h->recent[2] = score;
+    if (!isnan(d->time_s)) {
+        h->time_sum += d->time_s;
+        h->timed++;
+    }
+}
 
-        if (rows++ == 0)
-            fprintf(out, "%4s  %s%-16s  %-3s  %-30s  %-44s  %-6s  %-5s  %-7s  %7s  %5s\n", "ID",
-                    trainee ? "" : "TRAINEE       ", "WHEN (UTC)", "LVL", "TRUTH", "ANSWER", "DETECT", "CLASS",
-                    "CULPRIT", "TIME", "SCORE");
-        if (!trainee)
-            snprintf(who, sizeof who, "%-12.12s  ", (const char *)sqlite3_column_text(st, 1));
-        if (aborted) {
-            fprintf(out, "%4lld  %s%-16.16s  %-3d  %-30s  aborted\n", (long long)sqlite3_column_int64(st, 0), who,
-                    (const char *)sqlite3_column_text(st, 2), sqlite3_column_int(st, 3), "(not revealed)");
-            continue;
-        }
-        truth_summary((const char *)sqlite3_column_text(st, 4), answer, &tally, truth, sizeof truth);
-        if (sqlite3_column_type(st, 11) != SQLITE_NULL)
-            snprintf(t, sizeof t, "%.1fs", sqlite3_column_double(st, 11));
-        if (sqlite3_column_type(st, 12) != SQLITE_NULL)
-            snprintf(sc, sizeof sc, "%.0f", sqlite3_column_double(st, 12));
-        fprintf(out, "%4lld  %s%-16.16s  %-3d  %-30.30s  %-44.44s  %-6s  %d/%-3d  %d/%-5d  %7s  %5s\n",
-                (long long)sqlite3_column_int64(st, 0), who, (const char *)sqlite3_column_text(st, 2),
-                sqlite3_column_int(st, 3), truth, answer ? answer : "(none)",
-                sqlite3_column_int(st, 8) ? "right" : "wrong", sqlite3_column_int(st, 9), sqlite3_column_int(st, 7),
-                sqlite3_column_int(st, 10), sqlite3_column_int(st, 7), t, sc);
-        answered++;
-        detected += sqlite3_column_int(st, 8);
-        problems += sqlite3_column_int(st, 7);
-        classes += sqlite3_column_int(st, 9);
-        culprits += sqlite3_column_int(st, 10);
-        score_sum += sqlite3_column_double(st, 12);
-        recent[0] = recent[1];
-        recent[1] = recent[2];
-        recent[2] = sqlite3_column_double(st, 12);
-        if (sqlite3_column_type(st, 11) != SQLITE_NULL) {
-            time_sum += sqlite3_column_double(st, 11);
-            timed++;
-        }
-    }
-    sqlite3_finalize(st);
-    if (step != SQLITE_DONE) {
-        snprintf(err, errlen, "results database: %s", sqlite3_errmsg(db));
+int drill_history(struct resultdb *db, const char *trainee, FILE *out, char *err, size_t errlen)
+{
+    struct history_pass h = {.out = out, .trainee = trainee};
+    int rc = drills_foreach(db, trainee, history_row, &h, err, errlen);
+
+    if (rc < 0)
         return -1;
+    if (rc == 1) {
+        fprintf(out, "(no drills yet)\n");
+        return 0;
     }
-    if (!rows) {
+    if (!h.rows) {
         fprintf(out, "(no drills yet%s%s)\n", trainee ? " for " : "", trainee ? trainee : "");
         return 0;
     }
-    if (!answered)
+    if (!h.answered)
         return 0;
-    fprintf(out, "\nProgress: %d drill%s scored, mean score %.0f", answered, answered == 1 ? "" : "s",
-            score_sum / answered);
-    if (answered >= 3)
-        fprintf(out, " (last three: %.0f)", (recent[0] + recent[1] + recent[2]) / 3);
-    fprintf(out, "; detection right %d/%d; classes right %d/%d; culprits named %d/%d", detected, answered, classes,
-            problems, culprits, problems);
-    if (timed)
-        fprintf(out, "; mean time to answer %.0fs", time_sum / timed);
+    fprintf(out, "\nProgress: %d drill%s scored, mean score %.0f", h.answered, h.answered == 1 ? "" : "s",
+            h.score_sum / h.answered);
+    if (h.answered >= 3)
+        fprintf(out, " (last three: %.0f)", (h.recent[0] + h.recent[1] + h.recent[2]) / 3);
+    fprintf(out, "; detection right %d/%d; classes right %d/%d; culprits named %d/%d", h.detected, h.answered,
+            h.classes, h.problems, h.culprits, h.problems);
+    if (h.timed)
+        fprintf(out, "; mean time to answer %.0fs", h.time_sum / h.timed);
     fprintf(out, ".\nBy class (named / there):");
     for (size_t c = 0; c < DIAGNOSE_CLASS_COUNT; c++)
-        if (tally.there[c])
-            fprintf(out, " %s %d/%d", diagnose_classes[c], tally.named[c], tally.there[c]);
+        if (h.tally.there[c])
+            fprintf(out, " %s %d/%d", diagnose_classes[c], h.tally.named[c], h.tally.there[c]);
     fprintf(out, "\n");
     return 0;
 }
