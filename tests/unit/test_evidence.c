@@ -6,7 +6,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include <zlib.h>
 
 #include "store/evidence.h"
+#include "testdb.h"
 #include "store/resultdb.h"
 
 static char err[512];
@@ -182,7 +182,7 @@ static void test_evidence_database_without_the_table_has_none(void **state)
 {
     struct seen s = {0};
     (void)state;
-    assert_int_equal(sqlite3_exec(resultdb_handle(db), "DROP TABLE evidence", NULL, NULL, NULL), SQLITE_OK);
+    testdb_exec(path, "DROP TABLE evidence");
     assert_int_equal(evidence_foreach(db, run_id, NULL, remember, &s, err, sizeof err), 0);
     assert_int_equal(s.n, 0);
 }
