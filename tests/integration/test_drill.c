@@ -9,7 +9,6 @@
 #include <cmocka.h>
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 
 #include "diagnose/drill.h"
 #include "orderd_proc.h"
+#include "testdb.h"
 
 static char err[512];
 static char dir[64], db_path[128];
@@ -183,20 +183,6 @@ static const char *loadlab_bin(void)
     return b && *b ? b : "build/loadlab";
 }
 
-static double query_double(const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    double v = NAN;
-    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-        v = sqlite3_column_double(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
 /* Nothing before the reveal may name the fault, its class or its culprit. */
 static void assert_nothing_revealed(const char *output, const char *const *secrets)
 {
@@ -226,13 +212,14 @@ static void test_drill_with_answer_end_to_end(void **state)
     assert_non_null(strstr(output, "What the automatic diagnosis made of it"));
     assert_non_null(strstr(output, "The run's report"));
     free(output);
-    assert_float_equal(query_double("SELECT score FROM drills WHERE trainee = 'ann' AND status = 'answered' "
+    assert_float_equal(testdb_real(db_path, "SELECT score FROM drills WHERE trainee = 'ann' AND status = 'answered' "
                                     "AND detected = 1 AND classes_right = 1 AND culprits_right = 1 AND extra = 0"),
                        100, 1e-9);
-    assert_true(isnan(query_double("SELECT time_s FROM drills WHERE trainee = 'ann'")));  /* not timed: given upfront */
-    assert_true(query_double("SELECT count(*) FROM evidence e JOIN drills d ON d.run_id = e.run_id "
+    /* not timed: given upfront */
+    assert_int_equal(testdb_int(db_path, "SELECT time_s IS NULL FROM drills WHERE trainee = 'ann'"), 1);
+    assert_true(testdb_real(db_path, "SELECT count(*) FROM evidence e JOIN drills d ON d.run_id = e.run_id "
                              "WHERE d.trainee = 'ann' AND e.reason = 'answer given'") >= 6);
-    assert_true(query_double("SELECT count(*) FROM diagnoses g JOIN drills d ON d.run_id = g.run_id "
+    assert_true(testdb_real(db_path, "SELECT count(*) FROM diagnoses g JOIN drills d ON d.run_id = g.run_id "
                              "WHERE d.trainee = 'ann'") >= 1);
 }
 
@@ -259,7 +246,7 @@ static void test_drill_answers_piped_on_stdin_and_history(void **state)
     assert_non_null(strstr(output, "score         67/100"));
     assert_null(strstr(output, "The run's report"));
     free(output);
-    assert_true(query_double("SELECT time_s FROM drills WHERE trainee = 'bo'") >= 0);
+    assert_true(testdb_real(db_path, "SELECT time_s FROM drills WHERE trainee = 'bo'") >= 0);
 
     rc = orderd_proc_run(history, NULL, 0, &output);
     assert_int_equal(rc, 0);

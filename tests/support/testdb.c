@@ -5,7 +5,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "testdb.h"
@@ -36,25 +38,37 @@ void testdb_exec(const char *path, const char *sql)
     sqlite3_close(db);
 }
 
+/* The first column of the first row; false when there is none (see testdb_int). */
+static bool first_value(const char *path, const char *sql, double *real, long long *integer)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    bool found = false;
+
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 5000);
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+            sqlite3_column_type(st, 0) != SQLITE_NULL) {
+            *real = sqlite3_column_double(st, 0);
+            *integer = sqlite3_column_int64(st, 0);
+            found = true;
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return found;
+}
+
 long long testdb_int(const char *path, const char *sql)
 {
-    sqlite3 *db = open_raw(path);
-    sqlite3_stmt *st = NULL;
-    long long v = -1;
-    int step;
+    double real;
+    long long integer;
+    return first_value(path, sql, &real, &integer) ? integer : -1;
+}
 
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        char copy[512];
-        snprintf(copy, sizeof copy, "%s", sqlite3_errmsg(db));
-        sqlite3_close(db);
-        fail_msg("%s: %s", sql, copy);
-    }
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        fail_msg("%s: step failed", sql);
-    return v;
+double testdb_real(const char *path, const char *sql)
+{
+    double real;
+    long long integer;
+    return first_value(path, sql, &real, &integer) ? real : NAN;
 }

@@ -1,7 +1,8 @@
 /* testdb: a second, raw SQLite connection to a results database file, for tests to
  * build what loadlab never writes (a dropped table, a corrupt blob, a run left by a
- * dead driver) and to check the schema's views that people query by hand — without
- * reaching through loadlab's own connection, which only store/ may use. */
+ * dead driver) and to check what a `loadlab` process wrote the way a person querying
+ * the file by hand sees it — without reaching through loadlab's own connection,
+ * which only store/ may use. */
 #ifndef TESTS_TESTDB_H
 #define TESTS_TESTDB_H
 
@@ -9,8 +10,12 @@
  * error. */
 void testdb_exec(const char *path, const char *sql);
 
-/* The first column of the first row of sql on the database at path, or -1 when there
- * is no row; fails the test on a database error. */
+/* The first column of the first row of sql on the database at path (opened
+ * read-only), or -1 when there is no such file, the query fails, gives no row or
+ * gives NULL: what a test that loadlab wrote nothing expects. */
 long long testdb_int(const char *path, const char *sql);
+
+/* The same as a double; NaN where testdb_int gives -1. */
+double testdb_real(const char *path, const char *sql);
 
 #endif
