@@ -39,7 +39,7 @@ void testdb_exec(const char *path, const char *sql)
 }
 
 /* The first column of the first row; false when there is none (see testdb_int). */
-static bool first_value(const char *path, const char *sql, double *real, long long *integer)
+static bool first_value(const char *path, const char *sql, const int64_t *run_id, double *real, long long *integer)
 {
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
@@ -47,7 +47,8 @@ static bool first_value(const char *path, const char *sql, double *real, long lo
 
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
         sqlite3_busy_timeout(db, 5000);
-        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+            (!run_id || sqlite3_bind_int64(st, 1, *run_id) == SQLITE_OK) && sqlite3_step(st) == SQLITE_ROW &&
             sqlite3_column_type(st, 0) != SQLITE_NULL) {
             *real = sqlite3_column_double(st, 0);
             *integer = sqlite3_column_int64(st, 0);
@@ -63,12 +64,19 @@ long long testdb_int(const char *path, const char *sql)
 {
     double real;
     long long integer;
-    return first_value(path, sql, &real, &integer) ? integer : -1;
+    return first_value(path, sql, NULL, &real, &integer) ? integer : -1;
+}
+
+long long testdb_int_of_run(const char *path, const char *sql, int64_t run_id)
+{
+    double real;
+    long long integer;
+    return first_value(path, sql, &run_id, &real, &integer) ? integer : -1;
 }
 
 double testdb_real(const char *path, const char *sql)
 {
     double real;
     long long integer;
-    return first_value(path, sql, &real, &integer) ? real : NAN;
+    return first_value(path, sql, NULL, &real, &integer) ? real : NAN;
 }

@@ -6,6 +6,8 @@
 #ifndef TESTS_TESTDB_H
 #define TESTS_TESTDB_H
 
+#include <stdint.h>
+
 /* Runs sql (one or more statements) on the database at path; fails the test on any
  * error. */
 void testdb_exec(const char *path, const char *sql);
@@ -14,6 +16,9 @@ void testdb_exec(const char *path, const char *sql);
  * read-only), or -1 when there is no such file, the query fails, gives no row or
  * gives NULL: what a test that loadlab wrote nothing expects. */
 long long testdb_int(const char *path, const char *sql);
+
+/* testdb_int with run_id bound to ?1. */
+long long testdb_int_of_run(const char *path, const char *sql, int64_t run_id);
 
 /* The same as a double; NaN where testdb_int gives -1. */
 double testdb_real(const char *path, const char *sql);
