@@ -960,7 +960,7 @@ static int cmd_drill(int argc, char **argv)
     if (history) {
         if (!(db = open_for_reading(db_path)))
             return 1;
-        rc = drill_history(db, all ? NULL : d.trainee, stdout, err, sizeof err) == 0 ? 0 : 1;
+        rc = drillscore_history(db, all ? NULL : d.trainee, stdout, err, sizeof err) == 0 ? 0 : 1;
         if (rc)
             fprintf(stderr, "loadlab: %s\n", err);
         resultdb_close(db);

@@ -1,4 +1,4 @@
-/* Tests for drill: plans from seeds, answers and scores as units; then drills run
+/* Tests for drill: plans from seeds as units; then drills run
  * end to end through the loadlab binary ($LOADLAB_BIN), answered with --answer and
  * on stdin, checked in their output (nothing revealed before the answer) and in the
  * drills table. */
@@ -68,95 +68,6 @@ static void test_drill_plan_is_reproducible_and_covers_every_case(void **state)
     assert_int_equal(drill_plan_make("deadlock", 1, 1, &a, err, sizeof err), -1);
     assert_non_null(strstr(err, "unknown fault 'deadlock'"));
     assert_int_equal(drill_plan_make(NULL, 3, 1, &a, err, sizeof err), -1);
-}
-
-static void test_drill_answer_parse_and_format(void **state)
-{
-    struct drill_answer a;
-    char buf[512];
-    (void)state;
-
-    assert_int_equal(drill_answer_parse("  healthy \n", &a, err, sizeof err), 0);
-    assert_int_equal(a.n, 0);
-    assert_string_equal(drill_answer_format(&a, buf, sizeof buf), "healthy");
-    assert_int_equal(drill_answer_parse("class=lock-contention culprit=cache_get_global; culprit=x class=thread-leak ;",
-                                        &a, err, sizeof err), 0);
-    assert_int_equal(a.n, 2);
-    assert_string_equal(a.problems[0].class_name, "lock-contention");
-    assert_string_equal(a.problems[0].culprit, "cache_get_global");
-    assert_string_equal(a.problems[1].class_name, "thread-leak");
-    assert_string_equal(drill_answer_format(&a, buf, sizeof buf),
-                        "class=lock-contention culprit=cache_get_global; class=thread-leak culprit=x");
-    assert_int_equal(drill_answer_parse("class=queue-full", &a, err, sizeof err), 0);
-    assert_string_equal(a.problems[0].culprit, "");
-
-    assert_int_equal(drill_answer_parse("class=deadlock", &a, err, sizeof err), -1);
-    assert_non_null(strstr(err, "'deadlock' is not a class"));
-    assert_int_equal(drill_answer_parse("class=queue-full culprit=9lives", &a, err, sizeof err), -1);
-    assert_non_null(strstr(err, "not a function name"));
-    assert_int_equal(drill_answer_parse("culprit=f", &a, err, sizeof err), -1);
-    assert_non_null(strstr(err, "needs class="));
-    assert_int_equal(drill_answer_parse("the lock", &a, err, sizeof err), -1);
-    assert_non_null(strstr(err, "not key=value"));
-    assert_int_equal(drill_answer_parse("", &a, err, sizeof err), -1);
-    assert_int_equal(drill_answer_parse("class=queue-full;class=queue-full;class=queue-full;class=queue-full;"
-                                        "class=queue-full", &a, err, sizeof err), -1);
-    assert_non_null(strstr(err, "at most 4"));
-}
-
-static struct drill_truth truth_of(const char *class1, const char *culprit1, const char *class2, const char *culprit2)
-{
-    struct drill_truth t = {0};
-    if (class1) {
-        t.items[t.n].class_name = class1;
-        t.items[t.n++].culprit = culprit1;
-    }
-    if (class2) {
-        t.items[t.n].class_name = class2;
-        t.items[t.n++].culprit = culprit2;
-    }
-    return t;
-}
-
-static double score(const struct drill_truth *t, const char *answer, struct drill_score *s)
-{
-    struct drill_answer a;
-    assert_int_equal(drill_answer_parse(answer, &a, err, sizeof err), 0);
-    drill_score_answer(t, &a, s);
-    return s->score;
-}
-
-static void test_drill_scores_detection_root_cause_and_localization(void **state)
-{
-    struct drill_truth healthy = truth_of(NULL, NULL, NULL, NULL);
-    struct drill_truth lock = truth_of("lock-contention", "cache_get_global", NULL, NULL);
-    struct drill_truth two = truth_of("thread-leak", "leak_notifier_wait", "cpu-slowdown", "request_burn_cpu");
-    struct drill_score s;
-    (void)state;
-
-    assert_float_equal(score(&healthy, "healthy", &s), 100, 1e-9);
-    assert_true(s.detected);
-    assert_float_equal(score(&healthy, "class=queue-full", &s), 0, 1e-9);
-    assert_false(s.detected);
-    assert_int_equal(s.extra, 1);
-    assert_float_equal(score(&lock, "healthy", &s), 0, 1e-9);
-    assert_false(s.detected);
-    assert_float_equal(score(&lock, "class=lock-contention culprit=cache_get_global", &s), 100, 1e-9);
-    assert_int_equal(s.classes_right, 1);
-    assert_int_equal(s.culprits_right, 1);
-    assert_float_equal(score(&lock, "class=lock-contention culprit=catalog_get", &s), 200.0 / 3, 1e-9);
-    /* The right function under the wrong class: detection and localization, no root cause. */
-    assert_float_equal(score(&lock, "class=cpu-slowdown culprit=cache_get_global", &s), 200.0 / 3, 1e-9);
-    assert_int_equal(s.extra, 1);
-    assert_int_equal(s.culprits_right, 1);
-    assert_int_equal(s.classes_right, 0);
-    assert_float_equal(score(&lock, "class=lock-contention culprit=cache_get_global; class=queue-full", &s),
-                       100.0 * (1 + 0.5 + 1) / 3, 1e-9);
-    assert_float_equal(score(&two, "class=thread-leak culprit=leak_notifier_wait", &s), 100.0 * (1 + 0.5 + 0.5) / 3,
-                       1e-9);
-    assert_int_equal(s.problems, 2);
-    assert_float_equal(score(&two, "class=cpu-slowdown culprit=request_burn_cpu; class=thread-leak culprit=leak_notifier_wait",
-                             &s), 100, 1e-9);
 }
 
 static int setup_dir(void **state)
@@ -260,8 +171,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_drill_plan_is_reproducible_and_covers_every_case),
-        cmocka_unit_test(test_drill_answer_parse_and_format),
-        cmocka_unit_test(test_drill_scores_detection_root_cause_and_localization),
         cmocka_unit_test_setup_teardown(test_drill_with_answer_end_to_end, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_drill_answers_piped_on_stdin_and_history, setup_dir, teardown_dir),
     };
