@@ -32,8 +32,9 @@ struct resultdb_run {
 struct resultdb *resultdb_open(const char *path, bool readonly, char *err, size_t errlen);
 void resultdb_close(struct resultdb *db);
 
-/* The raw handle, for read-only queries (list, show) and for the modules that write
- * tables of their own (baseline: figures, regressions). Owned by db. */
+/* The raw handle. Owned by db. Only store/ should need it (through storedb.h); the
+ * samples readers of report/ and the diagnoses table of diagnose/ still use it until
+ * they move into store/. */
 struct sqlite3 *resultdb_handle(struct resultdb *db);
 
 /* Whether the database has the table name: a file of an older schema opened
