@@ -13,23 +13,6 @@
 
 #define DEFAULT_REQUESTS_METRIC "orderd_http_requests_total"
 
-static int db_error(sqlite3 *db, const char *what, char *err, size_t errlen)
-{
-    snprintf(err, errlen, "results database: %s: %s", what, sqlite3_errmsg(db));
-    return -1;
-}
-
-static void column_text(sqlite3_stmt *st, int col, char *out, size_t outlen)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(out, outlen, "%s", t ? (const char *)t : "");
-}
-
-static double column_real(sqlite3_stmt *st, int col)
-{
-    return sqlite3_column_type(st, col) == SQLITE_NULL ? NAN : sqlite3_column_double(st, col);
-}
-
 void runinfo_free(struct runinfo *run)
 {
     if (!run)
@@ -234,6 +217,23 @@ static int load_results(struct resultdb *db, struct runinfo *run, char *err, siz
 }
 
 /* moves to store/ with the diagnoses table */
+static int db_error(sqlite3 *db, const char *what, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "results database: %s: %s", what, sqlite3_errmsg(db));
+    return -1;
+}
+
+static void column_text(sqlite3_stmt *st, int col, char *out, size_t outlen)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(out, outlen, "%s", t ? (const char *)t : "");
+}
+
+static double column_real(sqlite3_stmt *st, int col)
+{
+    return sqlite3_column_type(st, col) == SQLITE_NULL ? NAN : sqlite3_column_double(st, col);
+}
+
 /* The stored verdict of `loadlab diagnose`: nothing for a run never diagnosed or a
  * database older than the diagnoses table (a report opens it read-only, so it is
  * not upgraded). */
