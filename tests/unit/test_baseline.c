@@ -29,21 +29,17 @@ static const char params[] =
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/loadlab-baseline-XXXXXX");
-    if (!mkdtemp(dir))
+    if (testdb_make(dir, sizeof dir, path, sizeof path) < 0)
         return -1;
-    snprintf(path, sizeof path, "%s/results.db", dir);
     db = resultdb_open(path, false, err, sizeof err);
     return db ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    char cmd[128];
     (void)state;
     resultdb_close(db);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return testdb_remove(dir);
 }
 
 /* The regressions table as someone querying it by hand sees it. */

@@ -14,6 +14,7 @@
 
 #include "diagnose/drillscore.h"
 #include "store/resultdb.h"
+#include "testdb.h"
 
 static char err[512];
 
@@ -108,18 +109,13 @@ static void test_drillscore_marks_detection_root_cause_and_localization(void **s
 
 static void test_drillscore_truth_is_each_fault_once_in_time_order(void **state)
 {
-    char path[64];
+    char dir[64], path[128];
     struct resultdb *db;
     struct resultdb_run run = {.scenario = "drill", .label = "drill", .params = "{}"};
     struct drillscore_truth t;
     int64_t run_id, phase;
-    int fd;
     (void)state;
-    snprintf(path, sizeof path, "/tmp/drillscore-test-XXXXXX");
-    fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(path);
+    assert_int_equal(testdb_make(dir, sizeof dir, path, sizeof path), 0);
     db = resultdb_open(path, false, err, sizeof err);
     assert_non_null(db);
     assert_int_equal(resultdb_run_begin(db, &run, &run_id, err, sizeof err), 0);
@@ -145,12 +141,7 @@ static void test_drillscore_truth_is_each_fault_once_in_time_order(void **state)
     assert_int_equal(drillscore_truth_load(db, run_id + 1, &t, err, sizeof err), 0);
     assert_int_equal(t.n, 0);  /* no such run: nothing was wrong in it */
     resultdb_close(db);
-    unlink(path);
-    snprintf(path + strlen(path), sizeof path - strlen(path), "-wal");
-    unlink(path);
-    path[strlen(path) - 4] = '\0';
-    snprintf(path + strlen(path), sizeof path - strlen(path), "-shm");
-    unlink(path);
+    assert_int_equal(testdb_remove(dir), 0);
 }
 
 int main(void)
