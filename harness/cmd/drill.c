@@ -74,7 +74,7 @@ int cmd_drill(int argc, char **argv)
     if (history) {
         if (!(db = cmd_open_for_reading(db_path)))
             return 1;
-        rc = drill_history(db, all ? NULL : d.trainee, stdout, err, sizeof err) == 0 ? 0 : 1;
+        rc = drillscore_history(db, all ? NULL : d.trainee, stdout, err, sizeof err) == 0 ? 0 : 1;
         if (rc)
             fprintf(stderr, "loadlab: %s\n", err);
         resultdb_close(db);

@@ -2,12 +2,14 @@
 #include "diagnose/diagnose.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "diagnose/rules.h"
 #include "diagnose/tally.h"
 #include "judge/gate.h"
+#include "store/runs.h"
 #include "store/samples.h"
 
 const char *const diagnose_classes[DIAGNOSE_CLASS_COUNT] = {
@@ -84,8 +86,11 @@ int diagnose_run(struct resultdb *db, int64_t run_id, struct diagnose_result *ou
 
     memset(out, 0, sizeof *out);
     out->run_id = run_id;
-    if ((rc = samples_run_exists(db, run_id, err, errlen)) != 0)
-        return rc;
+    if ((rc = runs_exists(db, run_id, err, errlen)) != 1) {
+        if (rc == 0)
+            snprintf(err, errlen, "no run %lld in the results database", (long long)run_id);
+        return rc == 0 ? 1 : -1;
+    }
     rc = -1;
     if (load_series(&in, err, errlen) < 0 || tally_evidence_load(db, run_id, &in.evidence, err, errlen) < 0)
         goto done;

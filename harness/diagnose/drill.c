@@ -1,8 +1,7 @@
 /* drill: training drills. See drill.h.
  *
- * The drill is the one place that knows which fault is which class and culprit (the
- * README's fault table): it is the instructor's answer key, kept away from the
- * diagnosis. The run itself is an ordinary runner run with a hook that prints the
+ * Which fault is which class and culprit is drillscore's answer key, kept away from
+ * the diagnosis; the drill only draws from it. The run itself is an ordinary runner run with a hook that prints the
  * intro once the service is up, reads answers between scrapes without blocking, and
  * ends the load once the trainee has answered. */
 #include "diagnose/drill.h"
@@ -12,7 +11,6 @@
 #include <jansson.h>
 #include <math.h>
 #include <poll.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,6 +19,7 @@
 #include "output/history.h"
 #include "run/runner.h"
 #include "run/scenario.h"
+#include "store/drills.h"
 #include "units.h"
 
 /* Every drill runs the same service, so its command line (in /debug/vars) says
@@ -35,26 +34,7 @@
 #define SHOW_S 6
 #define SCENARIO_TEXT_MAX 4096
 
-static const struct {
-    const char *fault, *term, *class_name, *culprit;
-} fault_table[] = {
-    {"leak.threads", "5%on", "thread-leak", "leak_notifier_wait"},
-    {"leak.memory", "on(4096)", "memory-leak", "leak_memory_retain"},
-    {"lock.cache", "on(200us)", "lock-contention", "cache_get_global"},
-    {"queue.stall", "on(50ms)", "queue-full", "worker_process_stalled"},
-    {"queue.block", "on", "blocked-producer", "queue_push_blocking"},
-    {"slow", "on(3ms)", "cpu-slowdown", "request_burn_cpu"},
-};
-#define NFAULTS (sizeof fault_table / sizeof fault_table[0])
-#define QUEUE_BLOCK 4
-
-static int fault_index(const char *name)
-{
-    for (size_t i = 0; i < NFAULTS; i++)
-        if (strcmp(fault_table[i].fault, name) == 0)
-            return (int)i;
-    return -1;
-}
+#define QUEUE_BLOCK 4  /* queue.block's place in drillscore_faults */
 
 /* splitmix64: small, and the same sequence for a seed on every machine. */
 static uint64_t next_random(uint64_t *state)
@@ -68,8 +48,8 @@ static uint64_t next_random(uint64_t *state)
 static void plan_add(struct drill_plan *p, int fault, int64_t at_ns)
 {
     struct drill_fault *f = &p->faults[p->nfaults++];
-    snprintf(f->name, sizeof f->name, "%s", fault_table[fault].fault);
-    snprintf(f->term, sizeof f->term, "%s", fault_table[fault].term);
+    snprintf(f->name, sizeof f->name, "%s", drillscore_faults[fault].fault);
+    snprintf(f->term, sizeof f->term, "%s", drillscore_faults[fault].term);
     f->at_ns = at_ns;
 }
 
@@ -86,7 +66,7 @@ int drill_plan_make(const char *fault, int level, uint64_t seed, struct drill_pl
         snprintf(err, errlen, "level must be 1 or 2");
         return -1;
     }
-    if (fault && strcmp(fault, "random") != 0 && strcmp(fault, "none") != 0 && (first = fault_index(fault)) < 0) {
+    if (fault && strcmp(fault, "random") != 0 && strcmp(fault, "none") != 0 && (first = drillscore_fault_index(fault)) < 0) {
         snprintf(err, errlen, "unknown fault '%s' (leak.threads, leak.memory, lock.cache, queue.stall, queue.block, "
                               "slow, random or none)", fault);
         return -1;
@@ -96,8 +76,8 @@ int drill_plan_make(const char *fault, int level, uint64_t seed, struct drill_pl
     late = (int64_t)(LATE_FROM_S + next_random(&rng) % LATE_SPAN_S) * 1000000000LL;
     if (first < 0) {
         /* Level 1 draws "nothing wrong" as often as any one fault: detection is a skill. */
-        uint64_t pick = next_random(&rng) % (level == 1 ? NFAULTS + 1 : NFAULTS);
-        if (pick == NFAULTS)
+        uint64_t pick = next_random(&rng) % (level == 1 ? drillscore_nfaults + 1 : drillscore_nfaults);
+        if (pick == drillscore_nfaults)
             return 0;
         first = (int)pick;
     }
@@ -111,7 +91,7 @@ int drill_plan_make(const char *fault, int level, uint64_t seed, struct drill_pl
         plan_add(out, first, first == QUEUE_BLOCK ? 0 : late);
         return 0;
     }
-    second = (int)(next_random(&rng) % (NFAULTS - 1));
+    second = (int)(next_random(&rng) % (drillscore_nfaults - 1));
     if (second >= first)
         second++;
     if (second == QUEUE_BLOCK) {
@@ -163,199 +143,14 @@ static int scenario_text(const struct drill_plan *p, const char *scripts_dir, in
     return 0;
 }
 
-/* ---- answers ------------------------------------------------------------------ */
-
-static bool valid_function(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n >= sizeof ((struct drill_problem *)0)->culprit || isdigit((unsigned char)s[0]))
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '.' && s[i] != ':')
-            return false;
-    return true;
-}
-
-static bool is_healthy_word(const char *s)
-{
-    return strcasecmp(s, "healthy") == 0 || strcasecmp(s, "none") == 0 || strcasecmp(s, "nothing") == 0;
-}
-
-/* Cuts the next token out of *cursor at any of delims (the strtok family is banned:
- * this one keeps its place in the caller's variable). NULL when none is left. */
-static char *next_token(char **cursor, const char *delims)
-{
-    char *start = *cursor + strspn(*cursor, delims), *end;
-    if (!*start)
-        return NULL;
-    end = start + strcspn(start, delims);
-    *cursor = *end ? end + 1 : end;
-    *end = '\0';
-    return start;
-}
-
-/* One problem: "class=C culprit=F" in any order, words separated by blanks. */
-static int parse_problem(char *text, struct drill_problem *p, char *err, size_t errlen)
-{
-    char *cursor = text;
-    memset(p, 0, sizeof *p);
-    for (char *word; (word = next_token(&cursor, " \t"));) {
-        char *eq = strchr(word, '=');
-        if (!eq) {
-            snprintf(err, errlen, "'%.60s' is not key=value (class=CLASS culprit=FUNCTION)", word);
-            return -1;
-        }
-        *eq++ = '\0';
-        if (strcmp(word, "class") == 0) {
-            if (!diagnose_class_valid(eq)) {
-                snprintf(err, errlen, "'%.40s' is not a class (thread-leak, memory-leak, lock-contention, "
-                                      "queue-full, blocked-producer, cpu-slowdown)", eq);
-                return -1;
-            }
-            snprintf(p->class_name, sizeof p->class_name, "%s", eq);
-        } else if (strcmp(word, "culprit") == 0) {
-            if (!valid_function(eq)) {
-                snprintf(err, errlen, "'%.60s' is not a function name", eq);
-                return -1;
-            }
-            snprintf(p->culprit, sizeof p->culprit, "%s", eq);
-        } else {
-            snprintf(err, errlen, "unknown key '%.30s' (class, culprit)", word);
-            return -1;
-        }
-    }
-    if (!p->class_name[0]) {
-        snprintf(err, errlen, "each problem needs class=CLASS");
-        return -1;
-    }
-    return 0;
-}
-
-int drill_answer_parse(const char *text, struct drill_answer *out, char *err, size_t errlen)
-{
-    char buf[DRILL_MAX_ANSWER_TEXT + 1], *cursor, *trimmed, *part;
-    size_t len = strlen(text);
-
-    memset(out, 0, sizeof *out);
-    if (len > DRILL_MAX_ANSWER_TEXT) {
-        snprintf(err, errlen, "answer longer than %d characters", DRILL_MAX_ANSWER_TEXT);
-        return -1;
-    }
-    memcpy(buf, text, len + 1);
-    trimmed = buf + strspn(buf, " \t\r\n");
-    for (size_t n = strlen(trimmed); n && isspace((unsigned char)trimmed[n - 1]); n--)
-        trimmed[n - 1] = '\0';
-    if (is_healthy_word(trimmed))
-        return 0;
-    if (!*trimmed) {
-        snprintf(err, errlen, "empty answer (\"healthy\", or class=CLASS culprit=FUNCTION)");
-        return -1;
-    }
-    for (cursor = trimmed; (part = next_token(&cursor, ";"));) {
-        if (strspn(part, " \t") == strlen(part))
-            continue;
-        if (out->n == DRILL_MAX_ANSWERS) {
-            snprintf(err, errlen, "at most %d problems in one answer", DRILL_MAX_ANSWERS);
-            return -1;
-        }
-        if (parse_problem(part, &out->problems[out->n], err, errlen) < 0)
-            return -1;
-        out->n++;
-    }
-    return 0;
-}
-
-char *drill_answer_format(const struct drill_answer *a, char *buf, size_t buflen)
-{
-    size_t used = 0;
-    if (!a->n) {
-        snprintf(buf, buflen, "healthy");
-        return buf;
-    }
-    buf[0] = '\0';
-    for (size_t i = 0; i < a->n && used < buflen; i++) {
-        int n = snprintf(buf + used, buflen - used, "%sclass=%s%s%s", i ? "; " : "", a->problems[i].class_name,
-                         a->problems[i].culprit[0] ? " culprit=" : "", a->problems[i].culprit);
-        if (n < 0)
-            break;
-        used += (size_t)n;
-    }
-    return buf;
-}
-
-int drill_truth_load(struct resultdb *rdb, int64_t run_id, struct drill_truth *out, char *err, size_t errlen)
-{
-    sqlite3 *db = resultdb_handle(rdb);
-    sqlite3_stmt *st;
-    int step;
-
-    memset(out, 0, sizeof *out);
-    if (sqlite3_prepare_v2(db, "SELECT fault, term, min(on_at) FROM phases WHERE run_id = ? AND term <> 'off' "
-                               "GROUP BY fault ORDER BY min(on_at), fault", -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "results database: %s", sqlite3_errmsg(db));
-        return -1;
-    }
-    sqlite3_bind_int64(st, 1, run_id);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW && out->n < DRILL_MAX_TRUTH) {
-        int k = fault_index((const char *)sqlite3_column_text(st, 0));
-        if (k < 0)
-            continue;
-        snprintf(out->items[out->n].fault, sizeof out->items[out->n].fault, "%s", fault_table[k].fault);
-        snprintf(out->items[out->n].term, sizeof out->items[out->n].term, "%s", (const char *)sqlite3_column_text(st, 1));
-        out->items[out->n].at = sqlite3_column_double(st, 2);
-        out->items[out->n].class_name = fault_table[k].class_name;
-        out->items[out->n].culprit = fault_table[k].culprit;
-        out->n++;
-    }
-    sqlite3_finalize(st);
-    if (step != SQLITE_ROW && step != SQLITE_DONE) {
-        snprintf(err, errlen, "results database: %s", sqlite3_errmsg(db));
-        return -1;
-    }
-    return 0;
-}
-
-void drill_score_answer(const struct drill_truth *truth, const struct drill_answer *answer, struct drill_score *out)
-{
-    double classes, culprits;
-
-    memset(out, 0, sizeof *out);
-    out->problems = (int)truth->n;
-    out->detected = (answer->n > 0) == (truth->n > 0);
-    for (size_t i = 0; i < truth->n; i++) {
-        bool cls = false, cul = false;
-        for (size_t j = 0; j < answer->n; j++) {
-            cls = cls || strcmp(answer->problems[j].class_name, truth->items[i].class_name) == 0;
-            cul = cul || strcmp(answer->problems[j].culprit, truth->items[i].culprit) == 0;
-        }
-        out->classes_right += cls;
-        out->culprits_right += cul;
-    }
-    for (size_t j = 0; j < answer->n; j++) {
-        bool there = false;
-        for (size_t i = 0; i < truth->n; i++)
-            there = there || strcmp(answer->problems[j].class_name, truth->items[i].class_name) == 0;
-        out->extra += !there;
-    }
-    if (!truth->n) {
-        out->score = out->detected ? 100 : 0;
-        return;
-    }
-    if (!out->detected)
-        return;
-    classes = fmax(0, out->classes_right - 0.5 * out->extra) / truth->n;
-    culprits = (double)out->culprits_right / truth->n;
-    out->score = 100.0 * (1 + classes + culprits) / 3;
-}
-
 /* ---- the prompt ------------------------------------------------------------------ */
 
 enum ask { ASK_WRONG, ASK_CLASS, ASK_CULPRIT, ASK_MORE, ASK_DONE };
 
 struct prompt {
     enum ask state;
-    struct drill_answer answer;
-    char line[DRILL_MAX_ANSWER_TEXT + 2];
+    struct drillscore_answer answer;
+    char line[DRILLSCORE_MAX_ANSWER_TEXT + 2];
     size_t len;
     bool overlong, eof, echo;
 };
@@ -387,7 +182,7 @@ static bool no(const char *s) { return strcasecmp(s, "n") == 0 || strcasecmp(s, 
 static void handle_line(struct prompt *p, char *line, FILE *out)
 {
     char err[256];
-    struct drill_problem *cur = &p->answer.problems[p->answer.n];
+    struct drillscore_problem *cur = &p->answer.problems[p->answer.n];
 
     line += strspn(line, " \t");
     for (size_t n = strlen(line); n && isspace((unsigned char)line[n - 1]); n--)
@@ -396,8 +191,8 @@ static void handle_line(struct prompt *p, char *line, FILE *out)
         fprintf(out, "%s\n", line);
     switch (p->state) {
     case ASK_WRONG:
-        if (strstr(line, "class=") || is_healthy_word(line)) {
-            if (drill_answer_parse(line, &p->answer, err, sizeof err) == 0) {
+        if (strstr(line, "class=") || drillscore_healthy_word(line)) {
+            if (drillscore_answer_parse(line, &p->answer, err, sizeof err) == 0) {
                 p->state = ASK_DONE;
                 return;
             }
@@ -419,11 +214,11 @@ static void handle_line(struct prompt *p, char *line, FILE *out)
         }
         break;
     case ASK_CULPRIT:
-        if (strcmp(line, "?") == 0 || valid_function(line)) {
+        if (strcmp(line, "?") == 0 || drillscore_culprit_valid(line)) {
             if (strcmp(line, "?") != 0)
                 snprintf(cur->culprit, sizeof cur->culprit, "%s", line);
             p->answer.n++;
-            p->state = p->answer.n < DRILL_MAX_ANSWERS ? ASK_MORE : ASK_DONE;
+            p->state = p->answer.n < DRILLSCORE_MAX_ANSWERS ? ASK_MORE : ASK_DONE;
         } else if (*line) {
             fprintf(out, "  '%.60s' is not a function name\n", line);
         }
@@ -569,49 +364,26 @@ static int finish_answer(struct drill_state *d)
     return 0;
 }
 
-static int store_drill(struct resultdb *rdb, const struct drill_options *opt, int64_t run_id, const char *truth_json,
-                       const char *answer, const char *status, const struct drill_score *s, double time_s,
+static int store_drill(struct resultdb *db, const struct drill_options *opt, int64_t run_id, const char *truth_json,
+                       const char *answer, const char *status, const struct drillscore_result *s, double time_s,
                        int64_t *drill_id, char *err, size_t errlen)
 {
-    sqlite3 *db = resultdb_handle(rdb);
-    sqlite3_stmt *st;
-    bool scored = s != NULL;
-    int rc;
-
-    if (sqlite3_prepare_v2(db, "INSERT INTO drills (run_id, trainee, started_at, level, seed, truth, answer, status, "
-                               "problems, detected, classes_right, culprits_right, extra, time_s, score) VALUES "
-                               "(?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "results database: %s", sqlite3_errmsg(db));
-        return -1;
+    struct drills_record d = {
+        .run_id = run_id, .trainee = opt->trainee, .level = opt->level, .seed = opt->seed, .truth = truth_json,
+        .answer = answer, .status = status, .scored = s != NULL, .time_s = time_s,
+    };
+    if (s) {
+        d.problems = s->problems;
+        d.detected = s->detected;
+        d.classes_right = s->classes_right;
+        d.culprits_right = s->culprits_right;
+        d.extra = s->extra;
+        d.score = s->score;
     }
-    if (run_id)
-        sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_text(st, 2, opt->trainee, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, opt->level);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)opt->seed);
-    sqlite3_bind_text(st, 5, truth_json, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, answer, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, status, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 8, scored ? s->problems : 0);
-    if (scored) {
-        sqlite3_bind_int(st, 9, s->detected);
-        sqlite3_bind_int(st, 10, s->classes_right);
-        sqlite3_bind_int(st, 11, s->culprits_right);
-        sqlite3_bind_int(st, 12, s->extra);
-        sqlite3_bind_double(st, 14, s->score);
-    }
-    if (!isnan(time_s))
-        sqlite3_bind_double(st, 13, time_s);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    if (rc < 0)
-        snprintf(err, errlen, "results database: recording the drill: %s", sqlite3_errmsg(db));
-    *drill_id = sqlite3_last_insert_rowid(db);
-    sqlite3_finalize(st);
-    return rc;
+    return drills_record(db, &d, drill_id, err, errlen);
 }
 
-static char *truth_to_json(const struct drill_truth *t)
+static char *truth_to_json(const struct drillscore_truth *t)
 {
     json_t *arr = json_array();
     char *text;
@@ -624,11 +396,11 @@ static char *truth_to_json(const struct drill_truth *t)
     return text;
 }
 
-static void reveal(FILE *out, const struct drill_truth *truth, const struct drill_answer *answer,
-                   const struct drill_score *s, double time_s, bool answered, uint64_t seed, int level,
+static void reveal(FILE *out, const struct drillscore_truth *truth, const struct drillscore_answer *answer,
+                   const struct drillscore_result *s, double time_s, bool answered, uint64_t seed, int level,
                    const char *fault)
 {
-    char text[DRILL_MAX_ANSWER_TEXT + 64];
+    char text[DRILLSCORE_MAX_ANSWER_TEXT + 64];
 
     fprintf(out, "\n=== The truth\n");
     if (!truth->n)
@@ -636,7 +408,7 @@ static void reveal(FILE *out, const struct drill_truth *truth, const struct dril
     for (size_t i = 0; i < truth->n; i++)
         fprintf(out, "  %s=%s from t=%.1fs: class %s, culprit %s\n", truth->items[i].fault, truth->items[i].term,
                 truth->items[i].at, truth->items[i].class_name, truth->items[i].culprit);
-    fprintf(out, "=== Your answer: %s\n", answered ? drill_answer_format(answer, text, sizeof text) : "(none)");
+    fprintf(out, "=== Your answer: %s\n", answered ? drillscore_answer_format(answer, text, sizeof text) : "(none)");
     fprintf(out, "  detection     %s\n", s->detected ? "right" : "wrong");
     if (truth->n) {
         fprintf(out, "  root cause    %d of %d classes right%s\n", s->classes_right, s->problems,
@@ -657,9 +429,9 @@ int drill_run(struct resultdb *db, const struct drill_options *opt, char *err, s
     struct runner_outcome *outcome = calloc(1, sizeof *outcome);
     struct diagnose_result *dr = calloc(1, sizeof *dr);
     struct scenario *sc = NULL;
-    struct drill_truth truth;
-    struct drill_score score = {0};
-    char text[SCENARIO_TEXT_MAX], answer_text[DRILL_MAX_ANSWER_TEXT + 64], *truth_json = NULL;
+    struct drillscore_truth truth;
+    struct drillscore_result score = {0};
+    char text[SCENARIO_TEXT_MAX], answer_text[DRILLSCORE_MAX_ANSWER_TEXT + 64], *truth_json = NULL;
     double time_s = NAN, last_on = 0;
     int64_t drill_id = 0;
     int rc = -1;
@@ -678,7 +450,7 @@ int drill_run(struct resultdb *db, const struct drill_options *opt, char *err, s
         goto done;
     }
     if (opt->answer) {
-        if (drill_answer_parse(opt->answer, &d.prompt.answer, err, errlen) < 0)
+        if (drillscore_answer_parse(opt->answer, &d.prompt.answer, err, errlen) < 0)
             goto done;
         d.answered = true;
     } else {
@@ -709,7 +481,7 @@ int drill_run(struct resultdb *db, const struct drill_options *opt, char *err, s
         d.answered = d.prompt.state == ASK_DONE;
     else if (d.interactive && d.answered)
         d.answered = d.prompt.state == ASK_DONE;
-    if (drill_truth_load(db, outcome->run_id, &truth, err, errlen) < 0 || !(truth_json = truth_to_json(&truth)))
+    if (drillscore_truth_load(db, outcome->run_id, &truth, err, errlen) < 0 || !(truth_json = truth_to_json(&truth)))
         goto done;
     if (outcome->interrupted || runner_signals_take(opt->signal_fd)) {
         if (store_drill(db, opt, outcome->run_id, truth_json, NULL, "aborted", NULL, NAN, &drill_id, err, errlen) < 0)
@@ -718,11 +490,11 @@ int drill_run(struct resultdb *db, const struct drill_options *opt, char *err, s
         rc = 1;
         goto done;
     }
-    drill_score_answer(&truth, d.answered ? &d.prompt.answer : &(struct drill_answer){0}, &score);
+    drillscore_mark(&truth, d.answered ? &d.prompt.answer : &(struct drillscore_answer){0}, &score);
     if (d.interactive && d.answered_ns)
         time_s = (double)(d.answered_ns - d.started_ns) / 1e9;
     if (store_drill(db, opt, outcome->run_id, truth_json,
-                    d.answered ? drill_answer_format(&d.prompt.answer, answer_text, sizeof answer_text) : NULL,
+                    d.answered ? drillscore_answer_format(&d.prompt.answer, answer_text, sizeof answer_text) : NULL,
                     d.answered ? "answered" : "unanswered", &score, time_s, &drill_id, err, errlen) < 0)
         goto done;
     reveal(opt->out, &truth, &d.prompt.answer, &score, time_s, d.answered, plan.seed, plan.level,
@@ -748,136 +520,3 @@ done:
     return rc;
 }
 
-/* ---- history ------------------------------------------------------------------ */
-
-/* Per class: how often it was there, and how often the answer named it. */
-struct class_tally {
-    int there[DIAGNOSE_CLASS_COUNT], named[DIAGNOSE_CLASS_COUNT];
-};
-
-/* "queue-full + thread-leak" from the truth JSON, counting each class in tally. */
-static void truth_summary(const char *json, const char *answer_text, struct class_tally *tally, char *out,
-                          size_t outlen)
-{
-    json_t *arr = json_loads(json ? json : "[]", 0, NULL);
-    struct drill_answer answer = {0};
-    size_t i, used = 0;
-    json_t *item;
-    char err[128];
-
-    out[0] = '\0';
-    if (answer_text && drill_answer_parse(answer_text, &answer, err, sizeof err) < 0)
-        answer.n = 0;
-    json_array_foreach(arr, i, item)
-    {
-        const char *cls = json_string_value(json_object_get(item, "class"));
-        int n;
-        if (!cls)
-            continue;
-        for (size_t c = 0; c < DIAGNOSE_CLASS_COUNT; c++) {
-            if (strcmp(cls, diagnose_classes[c]) != 0)
-                continue;
-            tally->there[c]++;
-            for (size_t j = 0; j < answer.n; j++)
-                if (strcmp(answer.problems[j].class_name, cls) == 0) {
-                    tally->named[c]++;
-                    break;
-                }
-        }
-        n = snprintf(out + used, outlen - used, "%s%s", used ? " + " : "", cls);
-        if (n < 0 || (size_t)n >= outlen - used)
-            break;
-        used += (size_t)n;
-    }
-    if (!used)
-        snprintf(out, outlen, "healthy");
-    json_decref(arr);
-}
-
-int drill_history(struct resultdb *rdb, const char *trainee, FILE *out, char *err, size_t errlen)
-{
-    sqlite3 *db = resultdb_handle(rdb);
-    sqlite3_stmt *st;
-    struct class_tally tally = {0};
-    int step, rows = 0, answered = 0, detected = 0, problems = 0, classes = 0, culprits = 0, timed = 0;
-    double score_sum = 0, time_sum = 0, recent[3] = {0};
-
-    if (sqlite3_prepare_v2(db, "SELECT id, trainee, started_at, level, truth, answer, status, problems, "
-                               "detected, classes_right, culprits_right, time_s, score FROM drills "
-                               "WHERE ?1 IS NULL OR trainee = ?1 ORDER BY id", -1, &st, NULL) != SQLITE_OK) {
-        if (strstr(sqlite3_errmsg(db), "no such table")) {
-            fprintf(out, "(no drills yet)\n");
-            return 0;
-        }
-        snprintf(err, errlen, "results database: %s", sqlite3_errmsg(db));
-        return -1;
-    }
-    if (trainee)
-        sqlite3_bind_text(st, 1, trainee, -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        char truth[160], who[16] = "", t[16] = "-", sc[8] = "-";
-        const char *status = (const char *)sqlite3_column_text(st, 6);
-        const char *answer = (const char *)sqlite3_column_text(st, 5);
-        bool aborted = strcmp(status, "aborted") == 0;
-
-        if (rows++ == 0)
-            fprintf(out, "%4s  %s%-16s  %-3s  %-30s  %-44s  %-6s  %-5s  %-7s  %7s  %5s\n", "ID",
-                    trainee ? "" : "TRAINEE       ", "WHEN (UTC)", "LVL", "TRUTH", "ANSWER", "DETECT", "CLASS",
-                    "CULPRIT", "TIME", "SCORE");
-        if (!trainee)
-            snprintf(who, sizeof who, "%-12.12s  ", (const char *)sqlite3_column_text(st, 1));
-        if (aborted) {
-            fprintf(out, "%4lld  %s%-16.16s  %-3d  %-30s  aborted\n", (long long)sqlite3_column_int64(st, 0), who,
-                    (const char *)sqlite3_column_text(st, 2), sqlite3_column_int(st, 3), "(not revealed)");
-            continue;
-        }
-        truth_summary((const char *)sqlite3_column_text(st, 4), answer, &tally, truth, sizeof truth);
-        if (sqlite3_column_type(st, 11) != SQLITE_NULL)
-            snprintf(t, sizeof t, "%.1fs", sqlite3_column_double(st, 11));
-        if (sqlite3_column_type(st, 12) != SQLITE_NULL)
-            snprintf(sc, sizeof sc, "%.0f", sqlite3_column_double(st, 12));
-        fprintf(out, "%4lld  %s%-16.16s  %-3d  %-30.30s  %-44.44s  %-6s  %d/%-3d  %d/%-5d  %7s  %5s\n",
-                (long long)sqlite3_column_int64(st, 0), who, (const char *)sqlite3_column_text(st, 2),
-                sqlite3_column_int(st, 3), truth, answer ? answer : "(none)",
-                sqlite3_column_int(st, 8) ? "right" : "wrong", sqlite3_column_int(st, 9), sqlite3_column_int(st, 7),
-                sqlite3_column_int(st, 10), sqlite3_column_int(st, 7), t, sc);
-        answered++;
-        detected += sqlite3_column_int(st, 8);
-        problems += sqlite3_column_int(st, 7);
-        classes += sqlite3_column_int(st, 9);
-        culprits += sqlite3_column_int(st, 10);
-        score_sum += sqlite3_column_double(st, 12);
-        recent[0] = recent[1];
-        recent[1] = recent[2];
-        recent[2] = sqlite3_column_double(st, 12);
-        if (sqlite3_column_type(st, 11) != SQLITE_NULL) {
-            time_sum += sqlite3_column_double(st, 11);
-            timed++;
-        }
-    }
-    sqlite3_finalize(st);
-    if (step != SQLITE_DONE) {
-        snprintf(err, errlen, "results database: %s", sqlite3_errmsg(db));
-        return -1;
-    }
-    if (!rows) {
-        fprintf(out, "(no drills yet%s%s)\n", trainee ? " for " : "", trainee ? trainee : "");
-        return 0;
-    }
-    if (!answered)
-        return 0;
-    fprintf(out, "\nProgress: %d drill%s scored, mean score %.0f", answered, answered == 1 ? "" : "s",
-            score_sum / answered);
-    if (answered >= 3)
-        fprintf(out, " (last three: %.0f)", (recent[0] + recent[1] + recent[2]) / 3);
-    fprintf(out, "; detection right %d/%d; classes right %d/%d; culprits named %d/%d", detected, answered, classes,
-            problems, culprits, problems);
-    if (timed)
-        fprintf(out, "; mean time to answer %.0fs", time_sum / timed);
-    fprintf(out, ".\nBy class (named / there):");
-    for (size_t c = 0; c < DIAGNOSE_CLASS_COUNT; c++)
-        if (tally.there[c])
-            fprintf(out, " %s %d/%d", diagnose_classes[c], tally.named[c], tally.there[c]);
-    fprintf(out, "\n");
-    return 0;
-}

@@ -24,12 +24,10 @@
 #include <stdio.h>
 
 #include "diagnose/diagnose.h"
+#include "diagnose/drillscore.h"
 #include "store/resultdb.h"
 
 #define DRILL_MAX_FAULTS 2
-#define DRILL_MAX_ANSWERS 4
-#define DRILL_MAX_ANSWER_TEXT 1024
-#define DRILL_MAX_TRUTH 8
 
 struct drill_fault {
     char name[32];       /* "queue.stall" */
@@ -50,52 +48,6 @@ struct drill_plan {
  * (unknown fault, level not 1 or 2). */
 int drill_plan_make(const char *fault, int level, uint64_t seed, struct drill_plan *out,
                     char *err, size_t errlen);
-
-struct drill_problem {
-    char class_name[24];
-    char culprit[128];   /* "" when not named */
-};
-
-struct drill_answer {
-    struct drill_problem problems[DRILL_MAX_ANSWERS];
-    size_t n;            /* 0: "nothing is wrong" */
-};
-
-/* Parses "healthy" (or "none") or "class=C culprit=F; class=C2 culprit=F2" (culprit
- * optional, class one of diagnose_classes). Returns 0, or -1 with err saying what is
- * wrong (unknown class, a bad function name, too many problems, too long). */
-int drill_answer_parse(const char *text, struct drill_answer *out, char *err, size_t errlen);
-
-/* Writes an answer back in the same form. Returns buf. */
-char *drill_answer_format(const struct drill_answer *a, char *buf, size_t buflen);
-
-/* What was really wrong: the faults the run switched on, from its phases table. */
-struct drill_truth {
-    struct {
-        char fault[32], term[64];
-        double at;
-        const char *class_name, *culprit;
-    } items[DRILL_MAX_TRUTH];
-    size_t n;
-};
-
-/* Reads the truth of a run. Returns 0, or -1 with err filled. */
-int drill_truth_load(struct resultdb *db, int64_t run_id, struct drill_truth *out, char *err, size_t errlen);
-
-struct drill_score {
-    int problems;        /* distinct problems in the truth */
-    bool detected;       /* "something is wrong" was right */
-    int classes_right;   /* truth problems whose class the answer names (root cause) */
-    int culprits_right;  /* truth problems whose culprit the answer names (localization) */
-    int extra;           /* classes named that were not there */
-    double score;        /* 0..100 */
-};
-
-/* Scores an answer: a healthy run scores 100 when called healthy, else 0; a sick one
- * scores a third for detection, a third for the classes (an extra class costs half a
- * right one) and a third for the culprits, each as a share of its problems. */
-void drill_score_answer(const struct drill_truth *truth, const struct drill_answer *answer,
-                        struct drill_score *out);
 
 struct drill_options {
     const char *fault;          /* see drill_plan_make */
@@ -118,9 +70,5 @@ struct drill_options {
  * (answered or not), 1 when it was interrupted (recorded as aborted), or -1 with err
  * filled (the service could not be run, the database could not be written). */
 int drill_run(struct resultdb *db, const struct drill_options *opt, char *err, size_t errlen);
-
-/* `loadlab drill --history`: a trainee's drills, oldest first, and their progress
- * (NULL trainee: everyone's). Returns 0, or -1 with err filled. */
-int drill_history(struct resultdb *db, const char *trainee, FILE *out, char *err, size_t errlen);
 
 #endif

@@ -2,128 +2,85 @@
 #include "output/history.h"
 
 #include <jansson.h>
-#include <sqlite3.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int query_fail(sqlite3 *db, char *err, size_t errlen)
+#include "store/runs.h"
+
+/* The text a column shows: "-" for an empty (NULL) field. */
+static const char *or_dash(const char *s)
 {
-    snprintf(err, errlen, "results database: %s", sqlite3_errmsg(db));
-    return -1;
+    return *s ? s : "-";
 }
 
-static const char *text_or(sqlite3_stmt *st, int col, const char *dflt)
+/* A stored number as printed: NULL has always printed as 0. */
+static double or_zero(double v)
 {
-    const unsigned char *t = sqlite3_column_text(st, col);
-    return t ? (const char *)t : dflt;
+    return isnan(v) ? 0 : v;
 }
 
-int history_list(struct resultdb *rdb, FILE *out, int limit, char *err, size_t errlen)
+static void print_overview(void *user, const struct runs_overview *r)
 {
-    sqlite3 *db = resultdb_handle(rdb);
-    sqlite3_stmt *st;
-    int step, rows = 0;
+    struct { FILE *out; int rows; } *ctx = user;
+    char rps[32] = "-", p99[32] = "-";
+    if (!isnan(r->throughput))
+        snprintf(rps, sizeof rps, "%.0f", r->throughput);
+    if (!isnan(r->p99_ms))
+        snprintf(p99, sizeof p99, "%.2fms", r->p99_ms);
+    fprintf(ctx->out, "%5lld  %-24s  %-20.20s  %-16.16s  %-9s  %-7s  %10s  %9s  %d/%d\n", (long long)r->id,
+            or_dash(r->started_at), or_dash(r->scenario), or_dash(r->label), or_dash(r->status),
+            or_dash(r->verdict), rps, p99, r->gates_failed, r->gates);
+    ctx->rows++;
+}
 
-    if (sqlite3_prepare_v2(db,
-            "SELECT * FROM (SELECT id, started_at, scenario, label, status, coalesce(verdict, '-'), "
-            "throughput, p99_ms, gates, gates_failed FROM run_overview ORDER BY id DESC LIMIT ?) "
-            "ORDER BY id", -1, &st, NULL) != SQLITE_OK)
-        return query_fail(db, err, errlen);
-    sqlite3_bind_int(st, 1, limit);
+int history_list(struct resultdb *db, FILE *out, int limit, char *err, size_t errlen)
+{
+    struct { FILE *out; int rows; } ctx = {out, 0};
+
     fprintf(out, "%5s  %-24s  %-20s  %-16s  %-9s  %-7s  %10s  %9s  %s\n", "RUN", "STARTED (UTC)", "SCENARIO",
             "LABEL", "STATUS", "VERDICT", "REQ/S", "P99", "GATES FAILED");
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        char rps[32] = "-", p99[32] = "-";
-        if (sqlite3_column_type(st, 6) != SQLITE_NULL)
-            snprintf(rps, sizeof rps, "%.0f", sqlite3_column_double(st, 6));
-        if (sqlite3_column_type(st, 7) != SQLITE_NULL)
-            snprintf(p99, sizeof p99, "%.2fms", sqlite3_column_double(st, 7));
-        fprintf(out, "%5lld  %-24s  %-20.20s  %-16.16s  %-9s  %-7s  %10s  %9s  %d/%d\n",
-                (long long)sqlite3_column_int64(st, 0), text_or(st, 1, "-"), text_or(st, 2, "-"),
-                text_or(st, 3, "-"), text_or(st, 4, "-"), text_or(st, 5, "-"), rps, p99,
-                sqlite3_column_int(st, 9), sqlite3_column_int(st, 8));
-        rows++;
-    }
-    sqlite3_finalize(st);
-    if (step != SQLITE_DONE)
-        return query_fail(db, err, errlen);
-    if (rows == 0)
+    if (runs_latest(db, limit, print_overview, &ctx, err, errlen) < 0)
+        return -1;
+    if (ctx.rows == 0)
         fprintf(out, "(no runs yet)\n");
     return 0;
 }
 
-/* Runs a query with the run id bound as ?1 and prints each row with fn. */
-typedef void (*row_fn)(FILE *out, sqlite3_stmt *st);
-
-static int each_row(sqlite3 *db, const char *sql, int64_t run_id, FILE *out, const char *title,
-                    row_fn fn, char *err, size_t errlen)
-{
-    sqlite3_stmt *st;
-    int step, rows = 0;
-
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return query_fail(db, err, errlen);
-    sqlite3_bind_int64(st, 1, run_id);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (rows++ == 0 && title)
-            fprintf(out, "%s\n", title);
-        fn(out, st);
-    }
-    sqlite3_finalize(st);
-    if (step != SQLITE_DONE)
-        return query_fail(db, err, errlen);
-    return 0;
-}
-
-static void print_phase(FILE *out, sqlite3_stmt *st)
+static void print_phase(FILE *out, const char *title, const struct runs_phase *p)
 {
     char off[32] = "end";
-    if (sqlite3_column_type(st, 4) != SQLITE_NULL)
-        snprintf(off, sizeof off, "%.2fs", sqlite3_column_double(st, 4));
-    fprintf(out, "  %-12s %-14s %-18s on %6.2fs  off %s\n", text_or(st, 0, "-"), text_or(st, 1, "-"),
-            text_or(st, 2, "-"), sqlite3_column_double(st, 3), off);
+    if (title)
+        fprintf(out, "%s\n", title);
+    if (!isnan(p->off_at))
+        snprintf(off, sizeof off, "%.2fs", p->off_at);
+    fprintf(out, "  %-12s %-14s %-18s on %6.2fs  off %s\n", or_dash(p->phase), or_dash(p->fault),
+            or_dash(p->term), or_zero(p->on_at), off);
 }
 
-static void print_load(FILE *out, sqlite3_stmt *st)
+static void print_load(FILE *out, const char *title, const struct runs_load *l)
 {
+    if (title)
+        fprintf(out, "%s\n", title);
     fprintf(out, "  %-8s at %5.2fs  %.1fs  %lld requests  %.0f req/s  errors %lld (connect %lld read %lld "
                  "write %lld timeout %lld status %lld)\n"
                  "           latency p50 %.3fms  p75 %.3fms  p90 %.3fms  p99 %.3fms  p99.9 %.3fms  max %.3fms\n",
-            text_or(st, 0, "-"), sqlite3_column_double(st, 1), sqlite3_column_double(st, 2),
-            (long long)sqlite3_column_int64(st, 3), sqlite3_column_double(st, 4),
-            (long long)(sqlite3_column_int64(st, 5) + sqlite3_column_int64(st, 6) + sqlite3_column_int64(st, 7) +
-                        sqlite3_column_int64(st, 8) + sqlite3_column_int64(st, 9)),
-            (long long)sqlite3_column_int64(st, 5), (long long)sqlite3_column_int64(st, 6),
-            (long long)sqlite3_column_int64(st, 7), (long long)sqlite3_column_int64(st, 8),
-            (long long)sqlite3_column_int64(st, 9), sqlite3_column_double(st, 10) * 1e3,
-            sqlite3_column_double(st, 11) * 1e3, sqlite3_column_double(st, 12) * 1e3,
-            sqlite3_column_double(st, 13) * 1e3, sqlite3_column_double(st, 14) * 1e3,
-            sqlite3_column_double(st, 15) * 1e3);
+            or_dash(l->stage), or_zero(l->started_at), or_zero(l->duration_s), l->requests, or_zero(l->throughput),
+            l->errors_connect + l->errors_read + l->errors_write + l->errors_timeout + l->errors_status,
+            l->errors_connect, l->errors_read, l->errors_write, l->errors_timeout, l->errors_status,
+            or_zero(l->p50) * 1e3, or_zero(l->p75) * 1e3, or_zero(l->p90) * 1e3, or_zero(l->p99) * 1e3,
+            or_zero(l->p999) * 1e3, or_zero(l->latency_max) * 1e3);
 }
 
-static void print_windows(FILE *out, sqlite3_stmt *st)
-{
-    if (sqlite3_column_int(st, 0) == 0)
-        return;
-    fprintf(out, "throughput windows (%s, 1s): %d, min %.0f  mean %.0f  max %.0f req/s\n",
-            text_or(st, 4, "-"), sqlite3_column_int(st, 0), sqlite3_column_double(st, 1),
-            sqlite3_column_double(st, 2), sqlite3_column_double(st, 3));
-}
-
-static void print_gate(FILE *out, sqlite3_stmt *st)
+static void print_gate(FILE *out, const char *title, const struct runs_gate *g)
 {
     char observed[48] = "-";
-    if (sqlite3_column_type(st, 2) != SQLITE_NULL)
-        snprintf(observed, sizeof observed, "%.6g %s", sqlite3_column_double(st, 2), text_or(st, 3, ""));
-    fprintf(out, "  %-36s %-14s %-22s %s%s%s\n", text_or(st, 0, "-"), text_or(st, 1, "-"), observed,
-            text_or(st, 4, "-"), sqlite3_column_type(st, 5) != SQLITE_NULL ? ": " : "", text_or(st, 5, ""));
-}
-
-static void print_samples(FILE *out, sqlite3_stmt *st)
-{
-    fprintf(out, "samples: %lld values of %d series (%d metrics), t = %.2fs .. %.2fs\n",
-            (long long)sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1), sqlite3_column_int(st, 2),
-            sqlite3_column_double(st, 3), sqlite3_column_double(st, 4));
+    if (title)
+        fprintf(out, "%s\n", title);
+    if (!isnan(g->observed))
+        snprintf(observed, sizeof observed, "%.6g %s", g->observed, g->unit);
+    fprintf(out, "  %-36s %-14s %-22s %s%s%s\n", or_dash(g->name), or_dash(g->threshold_text), observed,
+            or_dash(g->outcome), g->has_error ? ": " : "", g->error);
 }
 
 static void print_params(FILE *out, const char *params)
@@ -135,57 +92,65 @@ static void print_params(FILE *out, const char *params)
     json_decref(root);
 }
 
-int history_show(struct resultdb *rdb, int64_t run_id, FILE *out, char *err, size_t errlen)
+static void print_run(FILE *out, const struct runs_run *r)
 {
-    sqlite3 *db = resultdb_handle(rdb);
-    sqlite3_stmt *st;
-    int step;
-
-    if (sqlite3_prepare_v2(db,
-            "SELECT id, scenario, scenario_file, label, coalesce(git_rev, '-'), host, started_at, "
-            "coalesce(ended_at, '-'), status, coalesce(verdict, '-'), coalesce(exit_reason, ''), params, "
-            "coalesce(log_dir, '-'), service_pid, steady_from, steady_to FROM runs WHERE id = ?",
-            -1, &st, NULL) != SQLITE_OK)
-        return query_fail(db, err, errlen);
-    sqlite3_bind_int64(st, 1, run_id);
-    step = sqlite3_step(st);
-    if (step != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        if (step != SQLITE_DONE)
-            return query_fail(db, err, errlen);
-        snprintf(err, errlen, "no run %lld in the results database", (long long)run_id);
-        return 1;
-    }
     fprintf(out, "run %lld: %s (%s)\nlabel %s, git %s, host %s\nstarted %s, ended %s\nstatus %s, verdict %s\n",
-            (long long)sqlite3_column_int64(st, 0), text_or(st, 1, "-"), text_or(st, 2, "-"), text_or(st, 3, "-"),
-            text_or(st, 4, "-"), text_or(st, 5, "-"), text_or(st, 6, "-"), text_or(st, 7, "-"),
-            text_or(st, 8, "-"), text_or(st, 9, "-"));
-    if (*text_or(st, 10, ""))
-        fprintf(out, "reason: %s\n", text_or(st, 10, ""));
-    fprintf(out, "logs: %s\n", text_or(st, 12, "-"));
-    if (sqlite3_column_type(st, 13) != SQLITE_NULL)
-        fprintf(out, "service pid: %lld\n", (long long)sqlite3_column_int64(st, 13));
-    if (sqlite3_column_type(st, 14) != SQLITE_NULL)
-        fprintf(out, "steady state: t = %.2fs .. %.2fs\n", sqlite3_column_double(st, 14),
-                sqlite3_column_double(st, 15));
-    print_params(out, text_or(st, 11, "{}"));
-    sqlite3_finalize(st);
+            (long long)r->id, or_dash(r->scenario), or_dash(r->scenario_file), or_dash(r->label),
+            or_dash(r->git_rev), or_dash(r->host), or_dash(r->started_at), or_dash(r->ended_at), or_dash(r->status),
+            or_dash(r->verdict));
+    if (r->exit_reason[0])
+        fprintf(out, "reason: %s\n", r->exit_reason);
+    fprintf(out, "logs: %s\n", or_dash(r->log_dir));
+    if (r->service_pid)
+        fprintf(out, "service pid: %lld\n", r->service_pid);
+    if (!isnan(r->steady_from))
+        fprintf(out, "steady state: t = %.2fs .. %.2fs\n", r->steady_from, or_zero(r->steady_to));
+    print_params(out, r->params);
+}
 
-    if (each_row(db, "SELECT phase, fault, term, on_at, off_at FROM phases WHERE run_id = ?1 ORDER BY on_at",
-                 run_id, out, "faults:", print_phase, err, errlen) < 0 ||
-        each_row(db, "SELECT stage, started_at, duration_s, requests, throughput, errors_connect, errors_read, "
-                     "errors_write, errors_timeout, errors_status, p50_s, p75_s, p90_s, p99_s, p999_s, "
-                     "latency_max_s FROM load_results WHERE run_id = ?1 ORDER BY started_at",
-                 run_id, out, "load:", print_load, err, errlen) < 0 ||
-        each_row(db, "SELECT count(*), min(throughput), avg(throughput), max(throughput), max(metric) "
-                     "FROM windows WHERE run_id = ?1", run_id, out, NULL, print_windows, err, errlen) < 0 ||
-        each_row(db, "SELECT name, threshold_text, observed, unit, "
-                     "(SELECT outcome FROM gate_verdicts v WHERE v.run_id = g.run_id AND v.name = g.name), error "
-                     "FROM gates g WHERE run_id = ?1 ORDER BY rowid", run_id, out, "gates:", print_gate,
-                 err, errlen) < 0 ||
-        each_row(db, "SELECT count(*), count(DISTINCT metric || labels), count(DISTINCT metric), "
-                     "coalesce(min(t), 0), coalesce(max(t), 0) FROM samples WHERE run_id = ?1",
-                 run_id, out, NULL, print_samples, err, errlen) < 0)
-        return -1;
-    return 0;
+/* The rows of the run's other tables, each under its title. */
+static int print_tables(struct resultdb *db, int64_t run_id, FILE *out, char *err, size_t errlen)
+{
+    struct runs_phase *phases = NULL;
+    struct runs_gate *gates = NULL;
+    struct runs_load loads[2];
+    struct runs_windows w;
+    struct runs_samples s;
+    size_t nphases = 0, ngates = 0, nloads = 0;
+    int rc = -1;
+
+    if (runs_phases(db, run_id, &phases, &nphases, err, errlen) < 0 ||
+        runs_loads(db, run_id, loads, &nloads, err, errlen) < 0 || runs_windows(db, run_id, &w, err, errlen) < 0 ||
+        runs_gates(db, run_id, &gates, &ngates, err, errlen) < 0 || runs_samples(db, run_id, &s, err, errlen) < 0)
+        goto done;
+    for (size_t i = 0; i < nphases; i++)
+        print_phase(out, i == 0 ? "faults:" : NULL, &phases[i]);
+    for (size_t i = 0; i < nloads; i++)
+        print_load(out, i == 0 ? "load:" : NULL, &loads[i]);
+    if (w.count)
+        fprintf(out, "throughput windows (%s, 1s): %d, min %.0f  mean %.0f  max %.0f req/s\n", or_dash(w.metric),
+                w.count, or_zero(w.min), or_zero(w.mean), or_zero(w.max));
+    for (size_t i = 0; i < ngates; i++)
+        print_gate(out, i == 0 ? "gates:" : NULL, &gates[i]);
+    fprintf(out, "samples: %lld values of %d series (%d metrics), t = %.2fs .. %.2fs\n", s.values, s.series,
+            s.metrics, or_zero(s.first_t), or_zero(s.last_t));
+    rc = 0;
+done:
+    free(phases);
+    free(gates);
+    return rc;
+}
+
+int history_show(struct resultdb *db, int64_t run_id, FILE *out, char *err, size_t errlen)
+{
+    bool missing;
+    struct runs_run *run = runs_get(db, run_id, &missing, err, errlen);
+    int rc;
+
+    if (!run)
+        return missing ? 1 : -1;
+    print_run(out, run);
+    rc = print_tables(db, run_id, out, err, errlen);
+    runs_run_free(run);
+    return rc;
 }

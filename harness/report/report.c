@@ -249,7 +249,7 @@ done:
 /* The trend charts of every scenario and the overhead bars, with one gnuplot. */
 static int render_trends(struct report_state *s, char *err, size_t errlen)
 {
-    sqlite3 *db = resultdb_handle(s->db);
+    struct resultdb *db = s->db;
     struct gnuplot *gp = NULL;
     char dir[PATH_MAX], why[GNUPLOT_MAX_STDERR + 256];
     int rc, queued = 0;

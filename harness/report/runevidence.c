@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,12 +39,6 @@ static int inline_index(const char *kind)
         if (strcmp(kind, inline_kinds[k]) == 0)
             return k;
     return -1;
-}
-
-static void column_text(sqlite3_stmt *st, int col, char *out, size_t outlen)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(out, outlen, "%s", t ? (const char *)t : "");
 }
 
 /* Replaces *ex with the first lines of text: at most RUNEVIDENCE_EXCERPT_LINES, cut
@@ -150,12 +143,12 @@ static int note_inline(struct pass *p, size_t index, const char *text, size_t le
     return text ? take_excerpt(&ev->excerpts[k], index, text, len, err, errlen) : 0;
 }
 
-/* Reads, writes out and notes one row. Returns 0, or -1 with err filled. */
-static int take_row(struct pass *p, sqlite3_stmt *st, char *err, size_t errlen)
+/* Reads, writes out and notes one stored item. Returns 0, or -1 with err filled. */
+static int take_item(void *user, const struct evidence_stored *stored, char *err, size_t errlen)
 {
+    struct pass *p = user;
     struct runevidence *ev = p->ev;
     struct runevidence_item *item, *grown;
-    const void *gz = sqlite3_column_blob(st, 5);
     char *text = NULL;
     size_t len = 0;
     int rc = -1;
@@ -167,16 +160,16 @@ static int take_row(struct pass *p, sqlite3_stmt *st, char *err, size_t errlen)
     ev->items = grown;
     item = &ev->items[ev->n++];
     memset(item, 0, sizeof *item);
-    item->id = sqlite3_column_int64(st, 0);
-    item->t = sqlite3_column_double(st, 1);
-    column_text(st, 2, item->kind, sizeof item->kind);
-    column_text(st, 3, item->reason, sizeof item->reason);
-    item->bytes = sqlite3_column_int64(st, 4);
+    item->id = stored->id;
+    item->t = stored->t;
+    snprintf(item->kind, sizeof item->kind, "%s", stored->kind);
+    snprintf(item->reason, sizeof item->reason, "%s", stored->reason);
+    item->bytes = stored->bytes;
     ev->periodic += strcmp(item->reason, EVIDENCE_PERIODIC) == 0;
     /* A bad item is the service's (or the file's) problem, not the report's: it is
      * listed with the reason and the report goes on. */
-    if (evidence_gunzip(gz ? gz : "", (size_t)sqlite3_column_bytes(st, 5), RUNEVIDENCE_MAX_FILE, &text, &len,
-                        item->problem, sizeof item->problem) < 0) {
+    if (evidence_gunzip(stored->gz, stored->gzlen, RUNEVIDENCE_MAX_FILE, &text, &len, item->problem,
+                        sizeof item->problem) < 0) {
         rc = note_inline(p, ev->n - 1, NULL, 0, err, errlen);
         goto done;
     }
@@ -191,11 +184,9 @@ done:
 struct runevidence *runevidence_write(struct resultdb *db, int64_t run_id, const char *dir, char *err,
                                       size_t errlen)
 {
-    sqlite3 *raw = resultdb_handle(db);
-    sqlite3_stmt *st = NULL;
     struct runevidence *ev = calloc(1, sizeof *ev);
     struct pass p = {.ev = ev, .dir = dir};
-    int step, exists;
+    int exists;
     bool ok = false;
 
     if (!ev) {
@@ -209,19 +200,8 @@ struct runevidence *runevidence_write(struct resultdb *db, int64_t run_id, const
         ok = true;
         goto done;
     }
-    if (sqlite3_prepare_v2(raw, "SELECT id, t, kind, reason, bytes, content_gz FROM evidence WHERE run_id = ? "
-                                "ORDER BY t, id", -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "results database: reading evidence: %s", sqlite3_errmsg(raw));
+    if (evidence_foreach_stored(db, run_id, NULL, take_item, &p, err, errlen) < 0)
         goto done;
-    }
-    sqlite3_bind_int64(st, 1, run_id);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        if (take_row(&p, st, err, errlen) < 0)
-            goto done;
-    if (step != SQLITE_DONE) {
-        snprintf(err, errlen, "results database: reading evidence: %s", sqlite3_errmsg(raw));
-        goto done;
-    }
     /* A run with dumps but no snapshot (one cut short) still shows its last dump. */
     if (!ev->have_inline && p.periodic.text) {
         ev->have_inline = true;
@@ -232,7 +212,6 @@ struct runevidence *runevidence_write(struct resultdb *db, int64_t run_id, const
     }
     ok = true;
 done:
-    sqlite3_finalize(st);
     free(p.periodic.text);
     if (!ok) {
         runevidence_free(ev);

@@ -2,33 +2,16 @@
 #include "report/runinfo.h"
 #include "judge/verdict.h"
 #include "store/diagnoses.h"
+#include "store/runs.h"
 
 #include <ctype.h>
 #include <jansson.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_REQUESTS_METRIC "orderd_http_requests_total"
-
-static int db_error(sqlite3 *db, const char *what, char *err, size_t errlen)
-{
-    snprintf(err, errlen, "results database: %s: %s", what, sqlite3_errmsg(db));
-    return -1;
-}
-
-static void column_text(sqlite3_stmt *st, int col, char *out, size_t outlen)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(out, outlen, "%s", t ? (const char *)t : "");
-}
-
-static double column_real(sqlite3_stmt *st, int col)
-{
-    return sqlite3_column_type(st, col) == SQLITE_NULL ? NAN : sqlite3_column_double(st, col);
-}
 
 void runinfo_free(struct runinfo *run)
 {
@@ -79,97 +62,71 @@ static void parse_spec(struct runinfo_gate *g)
     g->have_spec = gate_parse(g->name, g->threshold_text, &g->spec, ignored, sizeof ignored) == 0;
 }
 
-static int load_run_row(sqlite3 *db, struct runinfo *run, bool *missing, char *err, size_t errlen)
+static int load_run_row(struct resultdb *db, struct runinfo *run, bool *missing, char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
-    int step, rc = -1;
+    struct runs_run *row = runs_get(db, run->id, missing, err, errlen);
+    struct runs_windows windows;
+    struct runs_samples samples;
+    int rc = -1;
 
-    if (sqlite3_prepare_v2(db, "SELECT scenario, coalesce(scenario_file, ''), label, coalesce(git_rev, ''), host, "
-                               "started_at, coalesce(ended_at, ''), status, coalesce(verdict, ''), "
-                               "coalesce(exit_reason, ''), coalesce(log_dir, ''), params, steady_from, steady_to, "
-                               "coalesce(service_pid, 0), (SELECT max(t) FROM samples s WHERE s.run_id = runs.id), "
-                               "(SELECT metric FROM windows w WHERE w.run_id = runs.id LIMIT 1) "
-                               "FROM runs WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
-        return db_error(db, "reading a run", err, errlen);
-    sqlite3_bind_int64(st, 1, run->id);
-    step = sqlite3_step(st);
-    if (step == SQLITE_DONE) {
-        *missing = true;
-        snprintf(err, errlen, "no run %lld in the results database", (long long)run->id);
+    if (!row || runs_windows(db, run->id, &windows, err, errlen) < 0 ||
+        runs_samples(db, run->id, &samples, err, errlen) < 0)
         goto done;
-    }
-    if (step != SQLITE_ROW) {
-        db_error(db, "reading a run", err, errlen);
-        goto done;
-    }
-    column_text(st, 0, run->scenario, sizeof run->scenario);
-    column_text(st, 1, run->scenario_file, sizeof run->scenario_file);
-    column_text(st, 2, run->label, sizeof run->label);
-    column_text(st, 3, run->git_rev, sizeof run->git_rev);
-    column_text(st, 4, run->host, sizeof run->host);
-    column_text(st, 5, run->started_at, sizeof run->started_at);
-    column_text(st, 6, run->ended_at, sizeof run->ended_at);
-    column_text(st, 7, run->status, sizeof run->status);
-    column_text(st, 8, run->verdict, sizeof run->verdict);
-    column_text(st, 9, run->exit_reason, sizeof run->exit_reason);
-    column_text(st, 10, run->log_dir, sizeof run->log_dir);
-    run->params = strdup(sqlite3_column_text(st, 11) ? (const char *)sqlite3_column_text(st, 11) : "{}");
-    run->steady_from = column_real(st, 12);
-    run->steady_to = column_real(st, 13);
-    run->service_pid = sqlite3_column_int64(st, 14);
-    run->last_t = column_real(st, 15);
-    column_text(st, 16, run->requests_metric, sizeof run->requests_metric);
-    if (!run->requests_metric[0])
-        snprintf(run->requests_metric, sizeof run->requests_metric, "%s", DEFAULT_REQUESTS_METRIC);
-    if (!run->params) {
-        snprintf(err, errlen, "out of memory");
-        goto done;
-    }
+    snprintf(run->scenario, sizeof run->scenario, "%s", row->scenario);
+    snprintf(run->scenario_file, sizeof run->scenario_file, "%s", row->scenario_file);
+    snprintf(run->label, sizeof run->label, "%s", row->label);
+    snprintf(run->git_rev, sizeof run->git_rev, "%s", row->git_rev);
+    snprintf(run->host, sizeof run->host, "%s", row->host);
+    snprintf(run->started_at, sizeof run->started_at, "%s", row->started_at);
+    snprintf(run->ended_at, sizeof run->ended_at, "%s", row->ended_at);
+    snprintf(run->status, sizeof run->status, "%s", row->status);
+    snprintf(run->verdict, sizeof run->verdict, "%s", row->verdict);
+    snprintf(run->exit_reason, sizeof run->exit_reason, "%s", row->exit_reason);
+    snprintf(run->log_dir, sizeof run->log_dir, "%s", row->log_dir);
+    run->params = row->params;
+    row->params = NULL;
+    run->steady_from = row->steady_from;
+    run->steady_to = row->steady_to;
+    run->service_pid = row->service_pid;
+    run->last_t = samples.last_t;
+    snprintf(run->requests_metric, sizeof run->requests_metric, "%s",
+             windows.metric[0] ? windows.metric : DEFAULT_REQUESTS_METRIC);
     read_params(run);
     rc = 0;
 done:
-    sqlite3_finalize(st);
+    runs_run_free(row);
     return rc;
 }
 
-static int load_gates(sqlite3 *db, struct runinfo *run, char *err, size_t errlen)
+static int load_gates(struct resultdb *db, struct runinfo *run, char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
-    int step, rc = -1;
+    struct runs_gate *gates;
+    size_t n;
 
-    if (sqlite3_prepare_v2(db, "SELECT g.name, g.threshold_text, g.unit, g.threshold, g.observed, "
-                               "coalesce(g.passed, -1), g.expected_to_fail, coalesce(g.error, ''), v.outcome "
-                               "FROM gates g JOIN gate_verdicts v ON v.run_id = g.run_id AND v.name = g.name "
-                               "WHERE g.run_id = ? ORDER BY g.rowid", -1, &st, NULL) != SQLITE_OK)
-        return db_error(db, "reading gates", err, errlen);
-    sqlite3_bind_int64(st, 1, run->id);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    if (runs_gates(db, run->id, &gates, &n, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
         struct runinfo_gate *g = add_gate(run);
         if (!g) {
             snprintf(err, errlen, "run %lld: more than %d gates, or out of memory", (long long)run->id,
                      RUNINFO_MAX_GATES);
-            goto done;
+            free(gates);
+            return -1;
         }
-        column_text(st, 0, g->name, sizeof g->name);
-        column_text(st, 1, g->threshold_text, sizeof g->threshold_text);
-        column_text(st, 2, g->unit, sizeof g->unit);
-        g->threshold = column_real(st, 3);
-        g->observed = column_real(st, 4);
-        g->passed = sqlite3_column_int(st, 5);
-        g->expected_to_fail = sqlite3_column_int(st, 6) != 0;
-        column_text(st, 7, g->error, sizeof g->error);
-        column_text(st, 8, g->outcome, sizeof g->outcome);
+        snprintf(g->name, sizeof g->name, "%s", gates[i].name);
+        snprintf(g->threshold_text, sizeof g->threshold_text, "%s", gates[i].threshold_text);
+        snprintf(g->unit, sizeof g->unit, "%s", gates[i].unit);
+        g->threshold = gates[i].threshold;
+        g->observed = gates[i].observed;
+        g->passed = gates[i].passed;
+        g->expected_to_fail = gates[i].expected_to_fail;
+        snprintf(g->error, sizeof g->error, "%s", gates[i].error);
+        snprintf(g->outcome, sizeof g->outcome, "%s", gates[i].outcome);
         parse_spec(g);
     }
-    if (step != SQLITE_DONE) {
-        db_error(db, "reading gates", err, errlen);
-        goto done;
-    }
+    free(gates);
     run->gates_judged = run->ngates > 0;
-    rc = 0;
-done:
-    sqlite3_finalize(st);
-    return rc;
+    return 0;
 }
 
 /* A run stopped before its gates were judged still has thresholds worth drawing:
@@ -202,87 +159,65 @@ static void gates_from_params(struct runinfo *run)
     json_decref(root);
 }
 
-static int load_phases(sqlite3 *db, struct runinfo *run, char *err, size_t errlen)
+static int load_phases(struct resultdb *db, struct runinfo *run, char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
-    int step, rc = -1;
+    struct runs_phase *phases;
+    size_t n;
 
-    if (sqlite3_prepare_v2(db, "SELECT phase, fault, term, on_at, off_at FROM phases WHERE run_id = ? "
-                               "ORDER BY on_at, id", -1, &st, NULL) != SQLITE_OK)
-        return db_error(db, "reading phases", err, errlen);
-    sqlite3_bind_int64(st, 1, run->id);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        struct runinfo_phase *p, *grown;
-        if (run->nphases >= RUNINFO_MAX_PHASES ||
-            !(grown = realloc(run->phases, (run->nphases + 1) * sizeof *grown))) {
-            snprintf(err, errlen, "run %lld: more than %d phases, or out of memory", (long long)run->id,
-                     RUNINFO_MAX_PHASES);
-            goto done;
-        }
-        run->phases = grown;
-        p = &run->phases[run->nphases++];
-        column_text(st, 0, p->phase, sizeof p->phase);
-        column_text(st, 1, p->fault, sizeof p->fault);
-        column_text(st, 2, p->term, sizeof p->term);
-        p->on_at = column_real(st, 3);
-        p->off_at = column_real(st, 4);
+    if (runs_phases(db, run->id, &phases, &n, err, errlen) < 0)
+        return -1;
+    if (n && !(run->phases = calloc(n, sizeof *run->phases))) {
+        free(phases);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct runinfo_phase *p = &run->phases[run->nphases++];
+        snprintf(p->phase, sizeof p->phase, "%s", phases[i].phase);
+        snprintf(p->fault, sizeof p->fault, "%s", phases[i].fault);
+        snprintf(p->term, sizeof p->term, "%s", phases[i].term);
+        p->on_at = phases[i].on_at;
+        p->off_at = phases[i].off_at;
         p->still_on = isnan(p->off_at);
         if (p->still_on)
             p->off_at = !isnan(run->last_t) ? run->last_t : run->steady_to;
     }
-    if (step != SQLITE_DONE) {
-        db_error(db, "reading phases", err, errlen);
-        goto done;
-    }
-    rc = 0;
-done:
-    sqlite3_finalize(st);
-    return rc;
+    free(phases);
+    return 0;
 }
 
-static int load_results(sqlite3 *db, struct runinfo *run, char *err, size_t errlen)
+static int load_results(struct resultdb *db, struct runinfo *run, char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
-    int step, rc = -1;
+    struct runs_load loads[2];
+    size_t n;
 
-    if (sqlite3_prepare_v2(db, "SELECT stage, started_at, duration_s, throughput, error_rate, p50_s, p75_s, p90_s, "
-                               "p99_s, p999_s, latency_max_s, requests, errors_connect + errors_read + "
-                               "errors_write + errors_status + errors_timeout, connections, threads "
-                               "FROM load_results WHERE run_id = ?", -1, &st, NULL) != SQLITE_OK)
-        return db_error(db, "reading load results", err, errlen);
-    sqlite3_bind_int64(st, 1, run->id);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        const unsigned char *stage = sqlite3_column_text(st, 0);
-        struct runinfo_load *l = stage && strcmp((const char *)stage, "warmup") == 0 ? &run->warmup : &run->measure;
+    if (runs_loads(db, run->id, loads, &n, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const struct runs_load *from = &loads[i];
+        struct runinfo_load *l = strcmp(from->stage, "warmup") == 0 ? &run->warmup : &run->measure;
         l->present = true;
-        l->started_at = column_real(st, 1);
-        l->duration_s = column_real(st, 2);
-        l->throughput = column_real(st, 3);
-        l->error_rate = column_real(st, 4);
-        l->p50 = column_real(st, 5);
-        l->p75 = column_real(st, 6);
-        l->p90 = column_real(st, 7);
-        l->p99 = column_real(st, 8);
-        l->p999 = column_real(st, 9);
-        l->latency_max = column_real(st, 10);
-        l->requests = sqlite3_column_int64(st, 11);
-        l->errors = sqlite3_column_int64(st, 12);
-        l->connections = (unsigned)sqlite3_column_int(st, 13);
-        l->threads = (unsigned)sqlite3_column_int(st, 14);
+        l->started_at = from->started_at;
+        l->duration_s = from->duration_s;
+        l->throughput = from->throughput;
+        l->error_rate = from->error_rate;
+        l->p50 = from->p50;
+        l->p75 = from->p75;
+        l->p90 = from->p90;
+        l->p99 = from->p99;
+        l->p999 = from->p999;
+        l->latency_max = from->latency_max;
+        l->requests = from->requests;
+        l->errors = from->errors_connect + from->errors_read + from->errors_write + from->errors_status +
+                    from->errors_timeout;
+        l->connections = from->connections;
+        l->threads = from->threads;
     }
-    if (step != SQLITE_DONE) {
-        db_error(db, "reading load results", err, errlen);
-        goto done;
-    }
-    rc = 0;
-done:
-    sqlite3_finalize(st);
-    return rc;
+    return 0;
 }
 
 struct runinfo *runinfo_load(struct resultdb *rdb, int64_t id, bool *missing, char *err, size_t errlen)
 {
-    sqlite3 *db = resultdb_handle(rdb);
     struct runinfo *run = calloc(1, sizeof *run);
 
     *missing = false;
@@ -291,8 +226,8 @@ struct runinfo *runinfo_load(struct resultdb *rdb, int64_t id, bool *missing, ch
         return NULL;
     }
     run->id = id;
-    if (load_run_row(db, run, missing, err, errlen) < 0 || load_gates(db, run, err, errlen) < 0 ||
-        load_phases(db, run, err, errlen) < 0 || load_results(db, run, err, errlen) < 0 ||
+    if (load_run_row(rdb, run, missing, err, errlen) < 0 || load_gates(rdb, run, err, errlen) < 0 ||
+        load_phases(rdb, run, err, errlen) < 0 || load_results(rdb, run, err, errlen) < 0 ||
         diagnoses_load(rdb, id, run->diagnoses, DIAGNOSE_MAX_FINDINGS, &run->ndiagnoses, run->diagnosed_at,
                        sizeof run->diagnosed_at, err, errlen) < 0)
         goto fail;
@@ -335,28 +270,32 @@ static int compare_ids(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Appends the ids a query yields. Returns the count added, or -1 with err filled. */
-static int collect(sqlite3 *db, sqlite3_stmt *st, int64_t *ids, size_t *n, char *err, size_t errlen)
+/* Appends the runs one word names. Returns the count added, or -1 with err filled. */
+static int select_word(struct resultdb *db, const char *word, int64_t *ids, size_t *n, char *err, size_t errlen)
 {
-    int step, added = 0;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n >= RUNINFO_MAX_RUNS) {
-            snprintf(err, errlen, "more than %d runs selected; name runs or scenarios", RUNINFO_MAX_RUNS);
-            return -1;
-        }
-        ids[(*n)++] = sqlite3_column_int64(st, 0);
-        added++;
+    bool full = false;
+    int added;
+
+    if (word && all_digits(word)) {
+        int64_t id = strtoll(word, NULL, 10);
+        if ((added = runs_exists(db, id, err, errlen)) <= 0)
+            return added;
+        full = *n >= RUNINFO_MAX_RUNS;
+        if (!full)
+            ids[(*n)++] = id;
+    } else {
+        added = runs_ids(db, word, ids, n, RUNINFO_MAX_RUNS, &full, err, errlen);
     }
-    if (step != SQLITE_DONE)
-        return db_error(db, "selecting runs", err, errlen);
+    if (full) {
+        snprintf(err, errlen, "more than %d runs selected; name runs or scenarios", RUNINFO_MAX_RUNS);
+        return -1;
+    }
     return added;
 }
 
-int runinfo_select(struct resultdb *rdb, char *const *words, size_t nwords, int64_t **ids, size_t *n,
+int runinfo_select(struct resultdb *db, char *const *words, size_t nwords, int64_t **ids, size_t *n,
                    char *err, size_t errlen)
 {
-    sqlite3 *db = resultdb_handle(rdb);
-    sqlite3_stmt *by_id = NULL, *by_scenario = NULL, *all = NULL;
     int64_t *out = calloc(RUNINFO_MAX_RUNS, sizeof *out);
     size_t count = 0, kept = 0;
     int rc = -1, added;
@@ -367,14 +306,8 @@ int runinfo_select(struct resultdb *rdb, char *const *words, size_t nwords, int6
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (sqlite3_prepare_v2(db, "SELECT id FROM runs WHERE id = ?", -1, &by_id, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "SELECT id FROM runs WHERE scenario = ? ORDER BY id", -1, &by_scenario, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "SELECT id FROM runs ORDER BY id", -1, &all, NULL) != SQLITE_OK) {
-        db_error(db, "selecting runs", err, errlen);
-        goto done;
-    }
     if (nwords == 0) {
-        if ((added = collect(db, all, out, &count, err, errlen)) < 0)
+        if ((added = select_word(db, NULL, out, &count, err, errlen)) < 0)
             goto done;
         if (added == 0) {
             snprintf(err, errlen, "the results database holds no runs yet (loadlab run records them)");
@@ -383,17 +316,10 @@ int runinfo_select(struct resultdb *rdb, char *const *words, size_t nwords, int6
         }
     }
     for (size_t i = 0; i < nwords; i++) {
-        sqlite3_stmt *st = all_digits(words[i]) ? by_id : by_scenario;
-        if (st == by_id)
-            sqlite3_bind_int64(st, 1, strtoll(words[i], NULL, 10));
-        else
-            sqlite3_bind_text(st, 1, words[i], -1, SQLITE_STATIC);
-        added = collect(db, st, out, &count, err, errlen);
-        sqlite3_reset(st);
-        if (added < 0)
+        if ((added = select_word(db, words[i], out, &count, err, errlen)) < 0)
             goto done;
         if (added == 0) {
-            if (st == by_id)
+            if (all_digits(words[i]))
                 snprintf(err, errlen, "no run %s in the results database (loadlab list shows them)", words[i]);
             else
                 snprintf(err, errlen, "no run of a scenario named '%s' in the results database", words[i]);
@@ -410,9 +336,6 @@ int runinfo_select(struct resultdb *rdb, char *const *words, size_t nwords, int6
     out = NULL;
     rc = 0;
 done:
-    sqlite3_finalize(by_id);
-    sqlite3_finalize(by_scenario);
-    sqlite3_finalize(all);
     free(out);
     return rc;
 }

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "report/chart.h"
+#include "store/crossrun.h"
+#include "store/runs.h"
 
 #define RUN_AXIS "run (label #id), oldest first"
 #define FAIL_BAND "#c0392b"
@@ -25,116 +27,73 @@ struct point {
     } gate[NGATES];
 };
 
-static int db_error(sqlite3 *db, const char *what, char *err, size_t errlen)
-{
-    snprintf(err, errlen, "results database: %s: %s", what, sqlite3_errmsg(db));
-    return -1;
-}
-
-static double column_real(sqlite3_stmt *st, int col)
-{
-    return sqlite3_column_type(st, col) == SQLITE_NULL ? NAN : sqlite3_column_double(st, col);
-}
-
 /* Least-squares slope of the thread count over the run's steady state, as the
  * thread_growth gate computes it, from /proc when sampled, else process_threads. */
-static int thread_growth(sqlite3 *db, sqlite3_stmt *st, long long id, double *growth, char *err, size_t errlen)
+static int thread_growth(struct resultdb *db, long long id, double *growth, char *err, size_t errlen)
 {
     static const char *const metrics[] = {"loadlab_proc_threads", "process_threads"};
     *growth = NAN;
-    for (size_t i = 0; i < 2 && isnan(*growth); i++) {
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_text(st, 2, metrics[i], -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_ROW) {
-            sqlite3_reset(st);
-            return db_error(db, "computing thread growth", err, errlen);
-        }
-        *growth = column_real(st, 0);
-        sqlite3_reset(st);
-    }
+    for (size_t i = 0; i < 2 && isnan(*growth); i++)
+        if (crossrun_slope(db, id, metrics[i], growth, err, errlen) < 0)
+            return -1;
     return 0;
 }
 
-static int read_gates(sqlite3 *db, sqlite3_stmt *st, struct point *p, char *err, size_t errlen)
+static int read_gates(struct resultdb *db, struct point *p, char *err, size_t errlen)
 {
-    for (size_t g = 0; g < NGATES; g++) {
-        int step;
-        sqlite3_bind_int64(st, 1, p->id);
-        sqlite3_bind_text(st, 2, gate_names[g], -1, SQLITE_STATIC);
-        step = sqlite3_step(st);
-        if (step == SQLITE_ROW) {
-            const unsigned char *op = sqlite3_column_text(st, 1), *text = sqlite3_column_text(st, 3);
+    struct runs_gate *gates;
+    size_t n;
+
+    if (runs_gates(db, p->id, &gates, &n, err, errlen) < 0)
+        return -1;
+    for (size_t g = 0; g < NGATES; g++)
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(gates[i].name, gate_names[g]) != 0)
+                continue;
             p->gate[g].present = true;
-            p->gate[g].threshold = sqlite3_column_double(st, 0);
-            snprintf(p->gate[g].op, sizeof p->gate[g].op, "%s", op ? (const char *)op : "");
-            p->gate[g].failed = sqlite3_column_type(st, 2) != SQLITE_NULL && sqlite3_column_int(st, 2) == 0;
-            snprintf(p->gate[g].text, sizeof p->gate[g].text, "%s", text ? (const char *)text : "");
+            p->gate[g].threshold = gates[i].threshold;
+            snprintf(p->gate[g].op, sizeof p->gate[g].op, "%s", gates[i].op);
+            p->gate[g].failed = gates[i].passed == 0;
+            snprintf(p->gate[g].text, sizeof p->gate[g].text, "%s", gates[i].threshold_text);
+            break;
         }
-        sqlite3_reset(st);
-        if (step != SQLITE_ROW && step != SQLITE_DONE)
-            return db_error(db, "reading gates", err, errlen);
-    }
+    free(gates);
     return 0;
 }
 
 /* The latest TRENDS_MAX_RUNS completed runs of scenario, oldest first. */
-static int load_points(sqlite3 *db, const char *scenario, struct point **out, size_t *n, char *err, size_t errlen)
+static int load_points(struct resultdb *db, const char *scenario, struct point **out, size_t *n, char *err,
+                       size_t errlen)
 {
-    sqlite3_stmt *runs = NULL, *slope = NULL, *gates = NULL;
+    struct crossrun_run *runs = calloc(TRENDS_MAX_RUNS, sizeof *runs);
     struct point *pts = calloc(TRENDS_MAX_RUNS, sizeof *pts);
     size_t count = 0;
-    int step, rc = -1;
+    int rc = -1;
 
     *out = NULL;
     *n = 0;
-    if (!pts) {
+    if (!runs || !pts) {
         snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    if (sqlite3_prepare_v2(db, "SELECT r.id, r.label, l.throughput, l.p99_s, l.p50_s FROM runs r "
-                               "LEFT JOIN load_results l ON l.run_id = r.id AND l.stage = 'measure' "
-                               "WHERE r.scenario = ? AND r.status = 'completed' ORDER BY r.id DESC LIMIT ?",
-                           -1, &runs, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "SELECT (n * sxy - sx * sy) / nullif(n * sxx - sx * sx, 0) FROM "
-                               "(SELECT count(*) AS n, sum(s.t) AS sx, sum(s.value) AS sy, sum(s.t * s.value) AS sxy, "
-                               "sum(s.t * s.t) AS sxx FROM samples s JOIN runs r ON r.id = s.run_id "
-                               "WHERE s.run_id = ?1 AND s.metric = ?2 AND s.labels = '' AND s.value IS NOT NULL "
-                               "AND s.t >= r.steady_from AND s.t <= r.steady_to)", -1, &slope, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "SELECT threshold, op, passed, threshold_text FROM gates WHERE run_id = ? AND name = ?",
-                           -1, &gates, NULL) != SQLITE_OK) {
-        db_error(db, "reading trends", err, errlen);
         goto done;
     }
-    sqlite3_bind_text(runs, 1, scenario, -1, SQLITE_STATIC);
-    sqlite3_bind_int(runs, 2, TRENDS_MAX_RUNS);
-    while ((step = sqlite3_step(runs)) == SQLITE_ROW) {
-        struct point *p = &pts[count++];
-        const unsigned char *label = sqlite3_column_text(runs, 1);
-        p->id = sqlite3_column_int64(runs, 0);
-        snprintf(p->label, sizeof p->label, "%s", label ? (const char *)label : "");
-        p->throughput = column_real(runs, 2);
-        p->p99 = column_real(runs, 3);
-        p->p50 = column_real(runs, 4);
-        if (thread_growth(db, slope, p->id, &p->growth, err, errlen) < 0 || read_gates(db, gates, p, err, errlen) < 0)
+    if (crossrun_completed(db, scenario, runs, TRENDS_MAX_RUNS, &count, err, errlen) < 0)
+        goto done;
+    for (size_t i = 0; i < count; i++) {
+        struct point *p = &pts[i];
+        p->id = runs[i].id;
+        snprintf(p->label, sizeof p->label, "%s", runs[i].label);
+        p->throughput = runs[i].throughput;
+        p->p99 = runs[i].p99;
+        p->p50 = runs[i].p50;
+        if (thread_growth(db, p->id, &p->growth, err, errlen) < 0 || read_gates(db, p, err, errlen) < 0)
             goto done;
-    }
-    if (step != SQLITE_DONE) {
-        db_error(db, "reading trends", err, errlen);
-        goto done;
-    }
-    for (size_t i = 0; i < count / 2; i++) {
-        struct point tmp = pts[i];
-        pts[i] = pts[count - 1 - i];
-        pts[count - 1 - i] = tmp;
     }
     *out = pts;
     *n = count;
     pts = NULL;
     rc = 0;
 done:
-    sqlite3_finalize(runs);
-    sqlite3_finalize(slope);
-    sqlite3_finalize(gates);
+    free(runs);
     free(pts);
     return rc;
 }
@@ -249,7 +208,7 @@ static int paths(const char *dir, const char *rel_dir, const char *stem, const c
                ? -1 : (png ? 1 : 0);
 }
 
-int trends_scenario(sqlite3 *db, const char *scenario, struct gnuplot *gp, const char *dir,
+int trends_scenario(struct resultdb *db, const char *scenario, struct gnuplot *gp, const char *dir,
                     const char *rel_dir, const char *stem, bool png, struct trends *out,
                     char *err, size_t errlen)
 {
@@ -379,62 +338,60 @@ done:
     return rc;
 }
 
-int trends_overhead(sqlite3 *db, struct gnuplot *gp, const char *dir, bool png, struct trends_overhead *out,
+/* The overhead pass: one run's figures added to its setting's values. */
+struct overhead_pass {
+    struct trends_overhead *out;
+    struct overhead_values *values;
+};
+
+static int add_overhead_run(void *user, const char *name, double throughput, double p99, char *err,
+                            size_t errlen)
+{
+    struct overhead_pass *pass = user;
+    struct trends_overhead *out = pass->out;
+    struct overhead_values *v;
+    size_t i;
+
+    if (!*name)
+        return 0;
+    for (i = 0; i < out->n && strcmp(out->settings[i].name, name) != 0; i++) {
+    }
+    if (i == out->n) {
+        if (out->n >= TRENDS_MAX_SETTINGS)
+            return 0;
+        snprintf(out->settings[out->n++].name, sizeof out->settings[0].name, "%s", name);
+    }
+    v = &pass->values[i];
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 16;
+        double *t = realloc(v->throughput, cap * sizeof *t), *p;
+        if (t)
+            v->throughput = t;
+        p = t ? realloc(v->p99, cap * sizeof *p) : NULL;
+        if (!p) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        v->p99 = p;
+        v->cap = cap;
+    }
+    v->throughput[v->n] = throughput;
+    v->p99[v->n] = p99;
+    v->n++;
+    return 0;
+}
+
+int trends_overhead(struct resultdb *db, struct gnuplot *gp, const char *dir, bool png, struct trends_overhead *out,
                     char *err, size_t errlen)
 {
     struct overhead_values values[TRENDS_MAX_SETTINGS];
-    sqlite3_stmt *st = NULL;
-    int step, rc = -1;
-    const size_t plen = strlen(TRENDS_OVERHEAD_PREFIX);
+    struct overhead_pass pass = {.out = out, .values = values};
+    int rc = -1;
 
     memset(out, 0, sizeof *out);
     memset(values, 0, sizeof values);
-    if (sqlite3_prepare_v2(db, "SELECT substr(r.scenario, ?1 + 1), l.throughput, l.p99_s, "
-                               "(SELECT count(DISTINCT label) FROM runs WHERE status = 'completed' AND "
-                               "substr(scenario, 1, ?1) = ?2) FROM runs r JOIN load_results l ON l.run_id = r.id "
-                               "AND l.stage = 'measure' WHERE r.status = 'completed' AND substr(r.scenario, 1, ?1) = ?2 "
-                               "ORDER BY r.id", -1, &st, NULL) != SQLITE_OK) {
-        db_error(db, "reading overhead runs", err, errlen);
+    if (crossrun_prefixed(db, TRENDS_OVERHEAD_PREFIX, add_overhead_run, &pass, &out->labels, err, errlen) < 0)
         goto done;
-    }
-    sqlite3_bind_int(st, 1, (int)plen);
-    sqlite3_bind_text(st, 2, TRENDS_OVERHEAD_PREFIX, -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(st, 0);
-        struct overhead_values *v;
-        size_t i;
-        if (!name || !*name)
-            continue;
-        for (i = 0; i < out->n && strcmp(out->settings[i].name, name) != 0; i++) {
-        }
-        if (i == out->n) {
-            if (out->n >= TRENDS_MAX_SETTINGS)
-                continue;
-            snprintf(out->settings[out->n++].name, sizeof out->settings[0].name, "%s", name);
-        }
-        out->labels = (size_t)sqlite3_column_int(st, 3);
-        v = &values[i];
-        if (v->n == v->cap) {
-            size_t cap = v->cap ? v->cap * 2 : 16;
-            double *t = realloc(v->throughput, cap * sizeof *t), *p;
-            if (t)
-                v->throughput = t;
-            p = t ? realloc(v->p99, cap * sizeof *p) : NULL;
-            if (!p) {
-                snprintf(err, errlen, "out of memory");
-                goto done;
-            }
-            v->p99 = p;
-            v->cap = cap;
-        }
-        v->throughput[v->n] = sqlite3_column_type(st, 1) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 1);
-        v->p99[v->n] = sqlite3_column_type(st, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 2);
-        v->n++;
-    }
-    if (step != SQLITE_DONE) {
-        db_error(db, "reading overhead runs", err, errlen);
-        goto done;
-    }
     for (size_t i = 0; i < out->n; i++) {
         struct trends_setting *s = &out->settings[i];
         s->runs = values[i].n;
@@ -458,7 +415,6 @@ int trends_overhead(sqlite3 *db, struct gnuplot *gp, const char *dir, bool png, 
     }
     rc = 0;
 done:
-    sqlite3_finalize(st);
     for (size_t i = 0; i < TRENDS_MAX_SETTINGS; i++) {
         free(values[i].throughput);
         free(values[i].p99);

@@ -11,11 +11,11 @@
 #ifndef LOADLAB_TRENDS_H
 #define LOADLAB_TRENDS_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "report/gnuplot.h"
+#include "store/resultdb.h"
 
 #define TRENDS_MAX_CHARTS 4
 #define TRENDS_MAX_RUNS 2000          /* the latest this many runs of a scenario */
@@ -54,14 +54,14 @@ struct trends_overhead {
  * dir is relative to the working directory and the files listed in *out relative to
  * rel_dir. Fewer than two completed runs give no chart and a note. Returns 0, or -1
  * with err filled on a database error or when gnuplot has failed. */
-int trends_scenario(sqlite3 *db, const char *scenario, struct gnuplot *gp, const char *dir,
+int trends_scenario(struct resultdb *db, const char *scenario, struct gnuplot *gp, const char *dir,
                     const char *rel_dir, const char *stem, bool png, struct trends *out,
                     char *err, size_t errlen);
 
 /* The overhead study: fills *out (n = 0 when the database holds no overhead run) and
  * queues its two bar charts into gp (unless NULL) as dir/overhead-throughput.svg and
  * dir/overhead-p99.svg. Returns 0, or -1 with err filled. */
-int trends_overhead(sqlite3 *db, struct gnuplot *gp, const char *dir, bool png, struct trends_overhead *out,
+int trends_overhead(struct resultdb *db, struct gnuplot *gp, const char *dir, bool png, struct trends_overhead *out,
                     char *err, size_t errlen);
 
 #endif

@@ -1,5 +1,6 @@
 /* diagnoses: stored verdicts of `loadlab diagnose`. See diagnoses.h. */
 #include "store/diagnoses.h"
+#include "store/storedb.h"
 
 #include <math.h>
 #include <sqlite3.h>
@@ -33,7 +34,7 @@ static void bind_row(sqlite3_stmt *ins, int64_t run_id, const struct diagnose_fi
 int diagnoses_save(struct resultdb *rdb, int64_t run_id, const struct diagnose_finding *findings, size_t n,
                    const char *notes, char *err, size_t errlen)
 {
-    sqlite3 *db = resultdb_handle(rdb);
+    sqlite3 *db = storedb_sqlite(rdb);
     sqlite3_stmt *del = NULL, *ins = NULL;
     int rc = -1;
 
@@ -79,7 +80,7 @@ static double column_real(sqlite3_stmt *st, int col)
 int diagnoses_load(struct resultdb *rdb, int64_t run_id, struct diagnose_finding *out, size_t max, size_t *n,
                    char *diagnosed_at, size_t diagnosed_at_len, char *err, size_t errlen)
 {
-    sqlite3 *db = resultdb_handle(rdb);
+    sqlite3 *db = storedb_sqlite(rdb);
     sqlite3_stmt *st;
     int step, rc = -1, exists = resultdb_table_exists(rdb, "diagnoses", err, errlen);
 

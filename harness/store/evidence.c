@@ -1,7 +1,8 @@
 /* evidence: stored incident evidence. See evidence.h. */
 #include "store/evidence.h"
+#include "store/runs.h"
+#include "store/storedb.h"
 
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,17 +50,10 @@ int evidence_gunzip(const void *gz, size_t gzlen, size_t max, char **out, size_t
     return 0;
 }
 
-static int db_fail(sqlite3 *db, const char *what, char *err, size_t errlen)
-{
-    snprintf(err, errlen, "results database: %s: %s", what, sqlite3_errmsg(db));
-    return -1;
-}
-
-int evidence_store(struct resultdb *rdb, int64_t run_id, double t, const char *kind,
+int evidence_store(struct resultdb *db, int64_t run_id, double t, const char *kind,
                    const char *reason, const void *gz, size_t gzlen, size_t bytes,
                    char *err, size_t errlen)
 {
-    sqlite3 *db = resultdb_handle(rdb);
     sqlite3_stmt *st;
     int rc;
 
@@ -67,16 +61,16 @@ int evidence_store(struct resultdb *rdb, int64_t run_id, double t, const char *k
         snprintf(err, errlen, "unknown evidence kind '%s'", kind);
         return -1;
     }
-    if (sqlite3_prepare_v2(db, "INSERT INTO evidence (run_id, t, kind, reason, bytes, content_gz) "
-                               "VALUES (?, ?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
-        return db_fail(db, "storing evidence", err, errlen);
+    if (storedb_prepare(db, "INSERT INTO evidence (run_id, t, kind, reason, bytes, content_gz) "
+                            "VALUES (?, ?, ?, ?, ?, ?)", &st, "storing evidence", err, errlen) < 0)
+        return -1;
     sqlite3_bind_int64(st, 1, run_id);
     sqlite3_bind_double(st, 2, t);
     sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)bytes);
     sqlite3_bind_blob(st, 6, gz, (int)gzlen, SQLITE_STATIC);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, "storing evidence", err, errlen);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : storedb_fail(db, "storing evidence", err, errlen);
     sqlite3_finalize(st);
     return rc;
 }
@@ -95,46 +89,41 @@ int evidence_store_text(struct resultdb *db, int64_t run_id, double t, const cha
     return rc;
 }
 
-int evidence_foreach(struct resultdb *rdb, int64_t run_id, const char *kind, evidence_visit_fn visit,
-                     void *user, char *err, size_t errlen)
+int evidence_foreach_stored(struct resultdb *db, int64_t run_id, const char *kind, evidence_stored_fn visit,
+                            void *user, char *err, size_t errlen)
 {
-    sqlite3 *db = resultdb_handle(rdb);
     sqlite3_stmt *st = NULL;
-    int step, rc = -1, exists = resultdb_table_exists(rdb, "evidence", err, errlen);
+    int step, rc = -1, exists = resultdb_table_exists(db, "evidence", err, errlen);
 
     if (exists <= 0)
         return exists;
-    if (sqlite3_prepare_v2(db, "SELECT id, t, kind, reason, content_gz FROM evidence "
-                               "WHERE run_id = ?1 AND (?2 IS NULL OR kind = ?2) ORDER BY t, id",
-                           -1, &st, NULL) != SQLITE_OK)
-        return db_fail(db, "reading evidence", err, errlen);
+    if (storedb_prepare(db, "SELECT id, t, kind, reason, bytes, content_gz FROM evidence "
+                            "WHERE run_id = ?1 AND (?2 IS NULL OR kind = ?2) ORDER BY t, id",
+                        &st, "reading evidence", err, errlen) < 0)
+        return -1;
     sqlite3_bind_int64(st, 1, run_id);
     if (kind)
         sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        struct evidence_item item = {
+        const unsigned char *item_kind = sqlite3_column_text(st, 2), *reason = sqlite3_column_text(st, 3);
+        struct evidence_stored item = {
             .id = sqlite3_column_int64(st, 0), .t = sqlite3_column_double(st, 1),
-            .kind = (const char *)sqlite3_column_text(st, 2), .reason = (const char *)sqlite3_column_text(st, 3),
+            .kind = item_kind ? (const char *)item_kind : "", .reason = reason ? (const char *)reason : "",
+            .bytes = sqlite3_column_int64(st, 4),
         };
-        const void *gz = sqlite3_column_blob(st, 4);
-        size_t gzlen = (size_t)sqlite3_column_bytes(st, 4);
-        char *text, msg[256];
         int v;
 
-        if (evidence_gunzip(gz ? gz : "", gzlen, EVIDENCE_MAX_ITEM, &text, &item.len, msg, sizeof msg) < 0) {
-            snprintf(err, errlen, "evidence %lld: %s", (long long)item.id, msg);
-            goto done;
-        }
-        item.text = text;
-        v = visit(user, &item, err, errlen);
-        free(text);
-        if (v < 0)
+        item.gz = sqlite3_column_blob(st, 5);
+        item.gzlen = (size_t)sqlite3_column_bytes(st, 5);
+        if (!item.gz)
+            item.gz = "";
+        if ((v = visit(user, &item, err, errlen)) < 0)
             goto done;
         if (v > 0)
             break;
     }
     if (step != SQLITE_ROW && step != SQLITE_DONE) {
-        db_fail(db, "reading evidence", err, errlen);
+        storedb_fail(db, "reading evidence", err, errlen);
         goto done;
     }
     rc = 0;
@@ -143,15 +132,47 @@ done:
     return rc;
 }
 
+/* evidence_foreach's pass: each stored item decompressed for the caller's visit. */
+struct unzip_pass {
+    evidence_visit_fn visit;
+    void *user;
+};
+
+static int unzip_item(void *user, const struct evidence_stored *stored, char *err, size_t errlen)
+{
+    struct unzip_pass *pass = user;
+    struct evidence_item item = {.id = stored->id, .t = stored->t, .kind = stored->kind, .reason = stored->reason};
+    char *text, msg[256];
+    int v;
+
+    if (evidence_gunzip(stored->gz, stored->gzlen, EVIDENCE_MAX_ITEM, &text, &item.len, msg, sizeof msg) < 0) {
+        snprintf(err, errlen, "evidence %lld: %s", (long long)item.id, msg);
+        return -1;
+    }
+    item.text = text;
+    v = pass->visit(pass->user, &item, err, errlen);
+    free(text);
+    return v;
+}
+
+int evidence_foreach(struct resultdb *db, int64_t run_id, const char *kind, evidence_visit_fn visit,
+                     void *user, char *err, size_t errlen)
+{
+    struct unzip_pass pass = {.visit = visit, .user = user};
+    return evidence_foreach_stored(db, run_id, kind, unzip_item, &pass, err, errlen);
+}
+
 struct print_ctx {
     FILE *out;
     bool all;
-    size_t items;
+    int rows, periodic;
 };
 
 static int print_item(void *user, const struct evidence_item *item, char *err, size_t errlen)
 {
     struct print_ctx *ctx = user;
+    (void)err;
+    (void)errlen;
     if (!ctx->all && strcmp(item->reason, EVIDENCE_PERIODIC) == 0)
         return 0;
     fprintf(ctx->out, "\n=== #%lld %s at t=%.2fs (%s), %zu bytes\n", (long long)item->id, item->kind, item->t,
@@ -159,62 +180,51 @@ static int print_item(void *user, const struct evidence_item *item, char *err, s
     fwrite(item->text, 1, item->len, ctx->out);
     if (item->len && item->text[item->len - 1] != '\n')
         fputc('\n', ctx->out);
-    ctx->items++;
     return 0;
 }
 
-int evidence_print(struct resultdb *rdb, int64_t run_id, FILE *out, bool all, char *err, size_t errlen)
+static int print_row(void *user, const struct evidence_stored *item, char *err, size_t errlen)
 {
-    sqlite3 *db = resultdb_handle(rdb);
-    sqlite3_stmt *st;
-    struct print_ctx ctx = {.out = out, .all = all};
-    int step, rows = 0, periodic = 0, exists;
-
-    if (sqlite3_prepare_v2(db, "SELECT scenario, status FROM runs WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
-        return db_fail(db, "reading the run", err, errlen);
-    sqlite3_bind_int64(st, 1, run_id);
-    if ((step = sqlite3_step(st)) == SQLITE_ROW)
-        fprintf(out, "run %lld: %s (%s)\n", (long long)run_id, (const char *)sqlite3_column_text(st, 0),
-                (const char *)sqlite3_column_text(st, 1));
-    sqlite3_finalize(st);
-    if (step != SQLITE_ROW) {
-        if (step != SQLITE_DONE)
-            return db_fail(db, "reading the run", err, errlen);
-        snprintf(err, errlen, "no run %lld in the results database", (long long)run_id);
-        return 1;
+    struct print_ctx *ctx = user;
+    (void)err;
+    (void)errlen;
+    if (ctx->rows++ == 0)
+        fprintf(ctx->out, "Evidence\n  %6s  %8s  %-8s  %10s  %10s  %s\n", "ID", "T", "KIND", "BYTES", "STORED",
+                "WHY");
+    if (!ctx->all && strcmp(item->reason, EVIDENCE_PERIODIC) == 0) {
+        ctx->periodic++;
+        return 0;
     }
-    exists = resultdb_table_exists(rdb, "evidence", err, errlen);
+    fprintf(ctx->out, "  %6lld  %7.2fs  %-8s  %10lld  %10lld  %s\n", (long long)item->id, item->t, item->kind,
+            item->bytes, (long long)item->gzlen, item->reason);
+    return 0;
+}
+
+int evidence_print(struct resultdb *db, int64_t run_id, FILE *out, bool all, char *err, size_t errlen)
+{
+    struct print_ctx ctx = {.out = out, .all = all};
+    bool missing;
+    struct runs_run *run = runs_get(db, run_id, &missing, err, errlen);
+    int exists;
+
+    if (!run)
+        return missing ? 1 : -1;
+    fprintf(out, "run %lld: %s (%s)\n", (long long)run_id, run->scenario, run->status);
+    runs_run_free(run);
+    exists = resultdb_table_exists(db, "evidence", err, errlen);
     if (exists < 0)
         return -1;
     if (exists == 0) {
         fprintf(out, "Evidence: none (this database predates evidence capture)\n");
         return 0;
     }
-    if (sqlite3_prepare_v2(db, "SELECT id, t, kind, reason, bytes, length(content_gz) FROM evidence "
-                               "WHERE run_id = ? ORDER BY t, id", -1, &st, NULL) != SQLITE_OK)
-        return db_fail(db, "reading evidence", err, errlen);
-    sqlite3_bind_int64(st, 1, run_id);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *reason = (const char *)sqlite3_column_text(st, 3);
-        if (rows++ == 0)
-            fprintf(out, "Evidence\n  %6s  %8s  %-8s  %10s  %10s  %s\n", "ID", "T", "KIND", "BYTES", "STORED", "WHY");
-        if (!all && reason && strcmp(reason, EVIDENCE_PERIODIC) == 0) {
-            periodic++;
-            continue;
-        }
-        fprintf(out, "  %6lld  %7.2fs  %-8s  %10lld  %10lld  %s\n", (long long)sqlite3_column_int64(st, 0),
-                sqlite3_column_double(st, 1), (const char *)sqlite3_column_text(st, 2),
-                (long long)sqlite3_column_int64(st, 4), (long long)sqlite3_column_int64(st, 5),
-                reason ? reason : "");
-    }
-    sqlite3_finalize(st);
-    if (step != SQLITE_DONE)
-        return db_fail(db, "reading evidence", err, errlen);
-    if (rows == 0) {
+    if (evidence_foreach_stored(db, run_id, NULL, print_row, &ctx, err, errlen) < 0)
+        return -1;
+    if (ctx.rows == 0) {
         fprintf(out, "Evidence: none (taken when a gate fails, or always with loadlab run --capture)\n");
         return 0;
     }
-    if (periodic)
-        fprintf(out, "  (and %d periodic thread dumps; --all prints them)\n", periodic);
-    return evidence_foreach(rdb, run_id, NULL, print_item, &ctx, err, errlen);
+    if (ctx.periodic)
+        fprintf(out, "  (and %d periodic thread dumps; --all prints them)\n", ctx.periodic);
+    return evidence_foreach(db, run_id, NULL, print_item, &ctx, err, errlen);
 }

@@ -57,6 +57,24 @@ int evidence_store(struct resultdb *db, int64_t run_id, double t, const char *ki
 int evidence_store_text(struct resultdb *db, int64_t run_id, double t, const char *kind,
                         const char *reason, const char *text, size_t len, char *err, size_t errlen);
 
+/* One stored item as the table holds it, compressed; valid during the visit only. */
+struct evidence_stored {
+    int64_t id;
+    double t;
+    const char *kind, *reason;
+    long long bytes;             /* its raw size, as recorded */
+    const void *gz;
+    size_t gzlen;
+};
+
+/* Calls visit for each stored item of the run (of one kind when kind is not NULL) in
+ * order of time, without decompressing it. visit returns 0 to go on, 1 to stop early,
+ * -1 with err filled to fail. Returns 0, or -1 with err filled (database error, visit
+ * failed). A database without an evidence table has no evidence: 0, no visit. */
+typedef int (*evidence_stored_fn)(void *user, const struct evidence_stored *item, char *err, size_t errlen);
+int evidence_foreach_stored(struct resultdb *db, int64_t run_id, const char *kind, evidence_stored_fn visit,
+                            void *user, char *err, size_t errlen);
+
 /* One stored item, decompressed; valid during the visit only. */
 struct evidence_item {
     int64_t id;

@@ -1,5 +1,6 @@
 /* resultdb: schema and writes. See resultdb.h and docs/schema.md. */
 #include "store/resultdb.h"
+#include "store/storedb.h"
 #include "judge/verdict.h"
 
 #include <errno.h>
@@ -356,7 +357,7 @@ void resultdb_close(struct resultdb *db)
     free(db);
 }
 
-struct sqlite3 *resultdb_handle(struct resultdb *db)
+sqlite3 *storedb_sqlite(struct resultdb *db)
 {
     return db->db;
 }

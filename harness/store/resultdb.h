@@ -32,10 +32,6 @@ struct resultdb_run {
 struct resultdb *resultdb_open(const char *path, bool readonly, char *err, size_t errlen);
 void resultdb_close(struct resultdb *db);
 
-/* The raw handle, for read-only queries (list, show) and for the modules that write
- * tables of their own (baseline: figures, regressions). Owned by db. */
-struct sqlite3 *resultdb_handle(struct resultdb *db);
-
 /* Whether the database has the table name: a file of an older schema opened
  * read-only is not upgraded, so readers of newer tables ask first. Returns 1, 0, or
  * -1 with err filled on a database error. */

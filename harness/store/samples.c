@@ -4,6 +4,7 @@
  * samples of a group are adjacent to its last point: summing per scrape is adding to
  * the last point, with no sort. */
 #include "store/samples.h"
+#include "store/storedb.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -34,32 +35,13 @@ static sqlite3_stmt *prepare(sqlite3 *db, const char *sql, int64_t run_id, const
     return st;
 }
 
-int samples_run_exists(struct resultdb *rdb, int64_t run_id, char *err, size_t errlen)
-{
-    sqlite3 *db = resultdb_handle(rdb);
-    sqlite3_stmt *st = prepare(db, "SELECT 1 FROM runs WHERE id = ?", run_id, NULL, err, errlen);
-    int step;
-
-    if (!st)
-        return -1;
-    step = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (step == SQLITE_ROW)
-        return 0;
-    if (step == SQLITE_DONE) {
-        snprintf(err, errlen, "no run %lld in the results database", (long long)run_id);
-        return 1;
-    }
-    return db_error(db, NULL, err, errlen);
-}
-
 /* Calls row(user, labels, t, value) for each sample of metric in the run with a
  * value, in time order. Returns 0, or -1 with err filled (by row when it fails). */
 static int scan_metric(struct resultdb *rdb, int64_t run_id, const char *metric,
                        int (*row)(void *user, const char *labels, double t, double v, char *err, size_t errlen),
                        void *user, char *err, size_t errlen)
 {
-    sqlite3 *db = resultdb_handle(rdb);
+    sqlite3 *db = storedb_sqlite(rdb);
     sqlite3_stmt *st;
     int step, rc = -1;
 
@@ -171,7 +153,7 @@ static int read_points(sqlite3 *db, sqlite3_stmt *st, const char *what, struct s
 int samples_load_sum(struct resultdb *rdb, int64_t run_id, const char *metric, const char *labels,
                      struct series *out, char *err, size_t errlen)
 {
-    sqlite3 *db = resultdb_handle(rdb);
+    sqlite3 *db = storedb_sqlite(rdb);
     sqlite3_stmt *st;
     int rc;
 
@@ -192,7 +174,7 @@ int samples_load_sum(struct resultdb *rdb, int64_t run_id, const char *metric, c
 
 int samples_ticks(struct resultdb *rdb, int64_t run_id, struct series *out, char *err, size_t errlen)
 {
-    sqlite3 *db = resultdb_handle(rdb);
+    sqlite3 *db = storedb_sqlite(rdb);
     sqlite3_stmt *st;
     int rc;
 
@@ -210,7 +192,7 @@ int samples_ticks(struct resultdb *rdb, int64_t run_id, struct series *out, char
 int samples_top_labels(struct resultdb *rdb, int64_t run_id, const char *metric, double from, double to,
                        char *labels, size_t labelslen, double *rise, char *err, size_t errlen)
 {
-    sqlite3 *db = resultdb_handle(rdb);
+    sqlite3 *db = storedb_sqlite(rdb);
     sqlite3_stmt *st;
     int step, rc = 1;
 

@@ -15,10 +15,6 @@
 #include "base/seriesstore.h"
 #include "store/resultdb.h"
 
-/* Whether run run_id exists. Returns 0 when it does, 1 when it does not (err says
- * so), or -1 with err filled on a database error. */
-int samples_run_exists(struct resultdb *db, int64_t run_id, char *err, size_t errlen);
-
 /* Loads every sample of metric in run run_id, summed per scrape time: one series
  * when group_by is NULL, else one per value of the label group_by (samples without
  * it go under ""), sorted by name. NULL (NaN) values are left out. out is emptied

@@ -7,7 +7,6 @@
 #include <cmocka.h>
 
 #include <limits.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "store/resultdb.h"
 #include "run/runner.h"
 #include "run/scenario.h"
+#include "testdb.h"
 
 static char err[2048];
 static char db_path[64], log_root[80], wrk[PATH_MAX];
@@ -79,14 +79,7 @@ static void run_text(struct capture *c, const char *text)
 
 static long long count(const char *sql)
 {
-    sqlite3_stmt *st;
-    long long v = -1;
-    assert_int_equal(sqlite3_prepare_v2(resultdb_handle(db), sql, -1, &st, NULL), SQLITE_OK);
-    sqlite3_bind_int64(st, 1, outcome.run_id);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
+    return testdb_int_of_run(db_path, sql, outcome.run_id);
 }
 
 struct found {

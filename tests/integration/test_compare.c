@@ -11,7 +11,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "base/childproc.h"
 #include "runs_fixture.h"
 #include "base/significance.h"
+#include "testdb.h"
 
 static char dir[64], db_path[128], out_path[128], junit_path[128];
 
@@ -87,21 +87,6 @@ static int loadlab(const char *const *args, char *const *env, int timeout_s)
     return -1;
 }
 
-static long long db_number(const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    long long v = -1;
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-            v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-    return v;
-}
-
 /* Builds the database: scenario "shop" under main (6 runs, 1000 req/s, 5 ms p99) and
  * under three candidates: slow (-20%), same, and few (3 runs, -20%); scenarios
  * overhead-off and overhead-metrics under one label. */
@@ -144,7 +129,7 @@ static void test_compare_regression_exits_99_with_table_and_junit(void **state)
     assert_non_null(strstr(xml, "<testsuite name=\"regression.shop\" tests=\"1\" failures=\"1\""));
     assert_non_null(strstr(xml, "<failure message=\"regression.throughput -5%: baseline main"));
     free(xml);
-    assert_int_equal(db_number("SELECT count(*) FROM regressions WHERE candidate_label = 'slow' AND verdict = 'fail' "
+    assert_int_equal(testdb_int(db_path, "SELECT count(*) FROM regressions WHERE candidate_label = 'slow' AND verdict = 'fail' "
                                "AND baseline_n = 6 AND candidate_n = 6"), 1);
 }
 
@@ -227,10 +212,10 @@ static void test_compare_run_with_interleaved_baseline(void **state)
                                               "--baseline", "base", "--baseline-env", "ORDERD_FAULTS=",
                                               "--min-runs", "2", "--alpha", "0.2", "--junit", junit_path, path,
                                               NULL}, env, 60), 99);
-    assert_int_equal(db_number("SELECT count(*) FROM runs WHERE (id IN (1, 4)) = (label = 'base') "
+    assert_int_equal(testdb_int(db_path, "SELECT count(*) FROM runs WHERE (id IN (1, 4)) = (label = 'base') "
                                "AND status = 'completed'"), 4);
     /* the baseline ran without the fault: far faster */
-    assert_int_equal(db_number("SELECT min(b.throughput) > 2 * max(c.throughput) FROM load_results b, load_results c "
+    assert_int_equal(testdb_int(db_path, "SELECT min(b.throughput) > 2 * max(c.throughput) FROM load_results b, load_results c "
                                "WHERE b.run_id IN (1, 4) AND c.run_id IN (2, 3) AND b.stage = 'measure' "
                                "AND c.stage = 'measure'"), 1);
     out = read_file(out_path);

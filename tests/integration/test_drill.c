@@ -1,4 +1,4 @@
-/* Tests for drill: plans from seeds, answers and scores as units; then drills run
+/* Tests for drill: plans from seeds as units; then drills run
  * end to end through the loadlab binary ($LOADLAB_BIN), answered with --answer and
  * on stdin, checked in their output (nothing revealed before the answer) and in the
  * drills table. */
@@ -9,7 +9,6 @@
 #include <cmocka.h>
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 
 #include "diagnose/drill.h"
 #include "orderd_proc.h"
+#include "testdb.h"
 
 static char err[512];
 static char dir[64], db_path[128];
@@ -70,95 +70,6 @@ static void test_drill_plan_is_reproducible_and_covers_every_case(void **state)
     assert_int_equal(drill_plan_make(NULL, 3, 1, &a, err, sizeof err), -1);
 }
 
-static void test_drill_answer_parse_and_format(void **state)
-{
-    struct drill_answer a;
-    char buf[512];
-    (void)state;
-
-    assert_int_equal(drill_answer_parse("  healthy \n", &a, err, sizeof err), 0);
-    assert_int_equal(a.n, 0);
-    assert_string_equal(drill_answer_format(&a, buf, sizeof buf), "healthy");
-    assert_int_equal(drill_answer_parse("class=lock-contention culprit=cache_get_global; culprit=x class=thread-leak ;",
-                                        &a, err, sizeof err), 0);
-    assert_int_equal(a.n, 2);
-    assert_string_equal(a.problems[0].class_name, "lock-contention");
-    assert_string_equal(a.problems[0].culprit, "cache_get_global");
-    assert_string_equal(a.problems[1].class_name, "thread-leak");
-    assert_string_equal(drill_answer_format(&a, buf, sizeof buf),
-                        "class=lock-contention culprit=cache_get_global; class=thread-leak culprit=x");
-    assert_int_equal(drill_answer_parse("class=queue-full", &a, err, sizeof err), 0);
-    assert_string_equal(a.problems[0].culprit, "");
-
-    assert_int_equal(drill_answer_parse("class=deadlock", &a, err, sizeof err), -1);
-    assert_non_null(strstr(err, "'deadlock' is not a class"));
-    assert_int_equal(drill_answer_parse("class=queue-full culprit=9lives", &a, err, sizeof err), -1);
-    assert_non_null(strstr(err, "not a function name"));
-    assert_int_equal(drill_answer_parse("culprit=f", &a, err, sizeof err), -1);
-    assert_non_null(strstr(err, "needs class="));
-    assert_int_equal(drill_answer_parse("the lock", &a, err, sizeof err), -1);
-    assert_non_null(strstr(err, "not key=value"));
-    assert_int_equal(drill_answer_parse("", &a, err, sizeof err), -1);
-    assert_int_equal(drill_answer_parse("class=queue-full;class=queue-full;class=queue-full;class=queue-full;"
-                                        "class=queue-full", &a, err, sizeof err), -1);
-    assert_non_null(strstr(err, "at most 4"));
-}
-
-static struct drill_truth truth_of(const char *class1, const char *culprit1, const char *class2, const char *culprit2)
-{
-    struct drill_truth t = {0};
-    if (class1) {
-        t.items[t.n].class_name = class1;
-        t.items[t.n++].culprit = culprit1;
-    }
-    if (class2) {
-        t.items[t.n].class_name = class2;
-        t.items[t.n++].culprit = culprit2;
-    }
-    return t;
-}
-
-static double score(const struct drill_truth *t, const char *answer, struct drill_score *s)
-{
-    struct drill_answer a;
-    assert_int_equal(drill_answer_parse(answer, &a, err, sizeof err), 0);
-    drill_score_answer(t, &a, s);
-    return s->score;
-}
-
-static void test_drill_scores_detection_root_cause_and_localization(void **state)
-{
-    struct drill_truth healthy = truth_of(NULL, NULL, NULL, NULL);
-    struct drill_truth lock = truth_of("lock-contention", "cache_get_global", NULL, NULL);
-    struct drill_truth two = truth_of("thread-leak", "leak_notifier_wait", "cpu-slowdown", "request_burn_cpu");
-    struct drill_score s;
-    (void)state;
-
-    assert_float_equal(score(&healthy, "healthy", &s), 100, 1e-9);
-    assert_true(s.detected);
-    assert_float_equal(score(&healthy, "class=queue-full", &s), 0, 1e-9);
-    assert_false(s.detected);
-    assert_int_equal(s.extra, 1);
-    assert_float_equal(score(&lock, "healthy", &s), 0, 1e-9);
-    assert_false(s.detected);
-    assert_float_equal(score(&lock, "class=lock-contention culprit=cache_get_global", &s), 100, 1e-9);
-    assert_int_equal(s.classes_right, 1);
-    assert_int_equal(s.culprits_right, 1);
-    assert_float_equal(score(&lock, "class=lock-contention culprit=catalog_get", &s), 200.0 / 3, 1e-9);
-    /* The right function under the wrong class: detection and localization, no root cause. */
-    assert_float_equal(score(&lock, "class=cpu-slowdown culprit=cache_get_global", &s), 200.0 / 3, 1e-9);
-    assert_int_equal(s.extra, 1);
-    assert_int_equal(s.culprits_right, 1);
-    assert_int_equal(s.classes_right, 0);
-    assert_float_equal(score(&lock, "class=lock-contention culprit=cache_get_global; class=queue-full", &s),
-                       100.0 * (1 + 0.5 + 1) / 3, 1e-9);
-    assert_float_equal(score(&two, "class=thread-leak culprit=leak_notifier_wait", &s), 100.0 * (1 + 0.5 + 0.5) / 3,
-                       1e-9);
-    assert_int_equal(s.problems, 2);
-    assert_float_equal(score(&two, "class=cpu-slowdown culprit=request_burn_cpu; class=thread-leak culprit=leak_notifier_wait",
-                             &s), 100, 1e-9);
-}
-
 static int setup_dir(void **state)
 {
     (void)state;
@@ -181,20 +92,6 @@ static const char *loadlab_bin(void)
 {
     const char *b = getenv("LOADLAB_BIN");
     return b && *b ? b : "build/loadlab";
-}
-
-static double query_double(const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    double v = NAN;
-    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-        v = sqlite3_column_double(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
 }
 
 /* Nothing before the reveal may name the fault, its class or its culprit. */
@@ -226,13 +123,14 @@ static void test_drill_with_answer_end_to_end(void **state)
     assert_non_null(strstr(output, "What the automatic diagnosis made of it"));
     assert_non_null(strstr(output, "The run's report"));
     free(output);
-    assert_float_equal(query_double("SELECT score FROM drills WHERE trainee = 'ann' AND status = 'answered' "
+    assert_float_equal(testdb_real(db_path, "SELECT score FROM drills WHERE trainee = 'ann' AND status = 'answered' "
                                     "AND detected = 1 AND classes_right = 1 AND culprits_right = 1 AND extra = 0"),
                        100, 1e-9);
-    assert_true(isnan(query_double("SELECT time_s FROM drills WHERE trainee = 'ann'")));  /* not timed: given upfront */
-    assert_true(query_double("SELECT count(*) FROM evidence e JOIN drills d ON d.run_id = e.run_id "
+    /* not timed: given upfront */
+    assert_int_equal(testdb_int(db_path, "SELECT time_s IS NULL FROM drills WHERE trainee = 'ann'"), 1);
+    assert_true(testdb_real(db_path, "SELECT count(*) FROM evidence e JOIN drills d ON d.run_id = e.run_id "
                              "WHERE d.trainee = 'ann' AND e.reason = 'answer given'") >= 6);
-    assert_true(query_double("SELECT count(*) FROM diagnoses g JOIN drills d ON d.run_id = g.run_id "
+    assert_true(testdb_real(db_path, "SELECT count(*) FROM diagnoses g JOIN drills d ON d.run_id = g.run_id "
                              "WHERE d.trainee = 'ann'") >= 1);
 }
 
@@ -259,7 +157,7 @@ static void test_drill_answers_piped_on_stdin_and_history(void **state)
     assert_non_null(strstr(output, "score         67/100"));
     assert_null(strstr(output, "The run's report"));
     free(output);
-    assert_true(query_double("SELECT time_s FROM drills WHERE trainee = 'bo'") >= 0);
+    assert_true(testdb_real(db_path, "SELECT time_s FROM drills WHERE trainee = 'bo'") >= 0);
 
     rc = orderd_proc_run(history, NULL, 0, &output);
     assert_int_equal(rc, 0);
@@ -273,8 +171,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_drill_plan_is_reproducible_and_covers_every_case),
-        cmocka_unit_test(test_drill_answer_parse_and_format),
-        cmocka_unit_test(test_drill_scores_detection_root_cause_and_localization),
         cmocka_unit_test_setup_teardown(test_drill_with_answer_end_to_end, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_drill_answers_piped_on_stdin_and_history, setup_dir, teardown_dir),
     };

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include <unistd.h>
 
 #include "base/childproc.h"
+#include "testdb.h"
 
 static char dir[64], db_path[128], out_path[128];
 
@@ -115,30 +115,11 @@ static int run(const char *const *args)
     return finish(start(args, NULL), 60);
 }
 
-static long long db_number(const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    long long v = -1;
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        sqlite3_close(db);
-        return -1;
-    }
-    sqlite3_busy_timeout(db, 2000);
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-            v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-    return v;
-}
-
 /* Polls until the latest run has a service pid (the service is up), at most 15 s. */
 static pid_t wait_for_service(void)
 {
     for (int i = 0; i < 1500; i++) {
-        long long pid = db_number("SELECT service_pid FROM runs ORDER BY id DESC LIMIT 1");
+        long long pid = testdb_int(db_path, "SELECT service_pid FROM runs ORDER BY id DESC LIMIT 1");
         if (pid > 0)
             return (pid_t)pid;
         usleep(10000);
@@ -180,7 +161,7 @@ static void test_loadlab_usage_errors_exit_2(void **state)
     out = read_file(out_path);
     assert_non_null(strstr(out, "bad.ini:4: unknown key 'conections'"));
     free(out);
-    assert_int_equal(db_number("SELECT count(*) FROM runs"), -1);  /* nothing started */
+    assert_int_equal(testdb_int(db_path, "SELECT count(*) FROM runs"), -1);  /* nothing started */
 }
 
 static void test_loadlab_missing_wrk_is_clear_error_before_start(void **state)
@@ -195,7 +176,7 @@ static void test_loadlab_missing_wrk_is_clear_error_before_start(void **state)
     assert_non_null(strstr(out, "wrk"));
     assert_non_null(strstr(out, "/nonexistent/wrk"));
     free(out);
-    assert_int_equal(db_number("SELECT count(*) FROM runs"), -1);
+    assert_int_equal(testdb_int(db_path, "SELECT count(*) FROM runs"), -1);
 }
 
 static void test_loadlab_unexpected_verdict_exits_99_with_junit(void **state)
@@ -221,7 +202,7 @@ static void test_loadlab_unexpected_verdict_exits_99_with_junit(void **state)
     assert_non_null(strstr(xml, "<testcase classname=\"loadlab.unmet\" name=\"throughput\""));
     assert_non_null(strstr(xml, "<failure message=\"error_rate: observed 0%, threshold &lt; 50%"));
     free(xml);
-    assert_int_equal(db_number("SELECT count(*) FROM runs WHERE label = 'ci-42' AND verdict = 'unmet'"), 1);
+    assert_int_equal(testdb_int(db_path, "SELECT count(*) FROM runs WHERE label = 'ci-42' AND verdict = 'unmet'"), 1);
 }
 
 static void test_loadlab_list_and_show(void **state)
@@ -241,7 +222,7 @@ static void test_loadlab_list_and_show(void **state)
     assert_non_null(strstr(out, "listed"));
     assert_non_null(strstr(out, "completed"));
     free(out);
-    snprintf(id, sizeof id, "%lld", db_number("SELECT max(id) FROM runs"));
+    snprintf(id, sizeof id, "%lld", testdb_int(db_path, "SELECT max(id) FROM runs"));
     assert_int_equal(run((const char *[]){"show", "--db", db_path, id, NULL}), 0);
     out = read_file(out_path);
     assert_non_null(strstr(out, "status completed, verdict met"));
@@ -266,9 +247,9 @@ static void test_loadlab_sigint_marks_aborted_and_leaves_no_child(void **state)
     assert_int_equal(finish(loadlab, 20), 130);
     assert_no_children_left();
     assert_int_equal(kill(service, 0), -1);
-    assert_int_equal(db_number("SELECT count(*) FROM runs WHERE status = 'aborted' AND exit_reason LIKE "
+    assert_int_equal(testdb_int(db_path, "SELECT count(*) FROM runs WHERE status = 'aborted' AND exit_reason LIKE "
                                "'%SIGINT%' AND ended_at IS NOT NULL"), 1);
-    assert_int_equal(db_number("SELECT count(*) FROM runs WHERE status = 'running'"), 0);
+    assert_int_equal(testdb_int(db_path, "SELECT count(*) FROM runs WHERE status = 'running'"), 0);
     out = read_file(out_path);
     assert_non_null(strstr(out, "Interrupted: 1 of 2 scenarios not run"));
     free(out);
@@ -287,7 +268,7 @@ static void test_loadlab_service_crash_marks_crashed(void **state)
     assert_int_equal(kill(service, SIGKILL), 0);
     assert_int_equal(finish(loadlab, 20), 1);
     assert_no_children_left();
-    assert_int_equal(db_number("SELECT count(*) FROM runs WHERE status = 'crashed' AND exit_reason LIKE "
+    assert_int_equal(testdb_int(db_path, "SELECT count(*) FROM runs WHERE status = 'crashed' AND exit_reason LIKE "
                                "'%killed by signal 9 (SIGKILL)%'"), 1);
     out = read_file(out_path);
     assert_non_null(strstr(out, "crashed"));

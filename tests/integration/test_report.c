@@ -19,12 +19,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 
 #include "store/evidence.h"
 #include "report/report.h"
 #include "report_fixture.h"
 #include "store/resultdb.h"
+#include "testdb.h"
 
 static char dir[64], db_path[128], out_dir[128];
 static char err[2048];
@@ -397,18 +397,24 @@ static char *section(const char *html, const char *start, const char *end)
     return to ? strndup(from, (size_t)(to - from)) : strdup(from);
 }
 
-static long long query_int(const char *sql)
+static int count_item(void *user, const struct evidence_stored *item, char *why, size_t whylen)
+{
+    (void)item;
+    (void)why;
+    (void)whylen;
+    ++*(long long *)user;
+    return 0;
+}
+
+/* How many items the evidence table holds for run_id, as the store reads them. */
+static long long stored_items(int64_t run_id)
 {
     struct resultdb *db = resultdb_open(db_path, true, err, sizeof err);
-    sqlite3_stmt *st;
-    long long v;
+    long long n = 0;
     assert_non_null(db);
-    assert_int_equal(sqlite3_prepare_v2(resultdb_handle(db), sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    assert_int_equal(evidence_foreach_stored(db, run_id, NULL, count_item, &n, err, sizeof err), 0);
     resultdb_close(db);
-    return v;
+    return n;
 }
 
 static void test_report_run_page_shows_the_diagnosis_first(void **state)
@@ -467,7 +473,7 @@ static void test_report_run_page_links_every_evidence_item_to_its_text(void **st
 {
     struct report_result res;
     const char *select[] = {"2"};
-    char run_dir[256], path[300], *page, *table, sql[128];
+    char run_dir[256], path[300], *page, *table;
     struct evidence_check check = {.run_dir = run_dir};
     struct resultdb *db;
     long long stored;
@@ -481,8 +487,7 @@ static void test_report_run_page_links_every_evidence_item_to_its_text(void **st
     check.page = page;
 
     /* One row per item (and the header). */
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM evidence WHERE run_id = %d", REPORT_FIXTURE_EVIDENCE_RUN);
-    stored = query_int(sql);
+    stored = stored_items(REPORT_FIXTURE_EVIDENCE_RUN);
     assert_true(stored > REPORT_FIXTURE_PERIODIC_DUMPS + 10);
     table = section(page, "<table id=\"evidence-items\">", "</table>");
     assert_int_equal(count(table, "<tr>"), stored + 1);
@@ -595,9 +600,8 @@ static void test_report_renders_a_schema_1_database(void **state)
     db = resultdb_open(old, false, err, sizeof err);
     assert_non_null(db);
     assert_int_equal(report_fixture_add_run(db, &report_fixture_runs[1], &id, err, sizeof err), 0);
-    assert_int_equal(sqlite3_exec(resultdb_handle(db), "DROP TABLE evidence; DROP TABLE diagnoses; DROP TABLE drills; "
-                                  "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
     resultdb_close(db);
+    testdb_exec(old, "DROP TABLE evidence; DROP TABLE diagnoses; DROP TABLE drills; PRAGMA user_version = 1");
 
     setenv("LOADLAB_GNUPLOT", "/nonexistent/gnuplot", 1);
     db = resultdb_open(old, true, err, sizeof err);

@@ -9,7 +9,6 @@
 #include <cmocka.h>
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "diagnose/diagnose.h"
 #include "store/evidence.h"
 #include "store/resultdb.h"
+#include "testdb.h"
 
 #define TICK 0.25
 #define END 10.0
@@ -238,14 +238,7 @@ static const struct diagnose_finding *finding(const char *class_name)
 
 static long long count(const char *sql)
 {
-    sqlite3_stmt *st;
-    long long v = -1;
-    assert_int_equal(sqlite3_prepare_v2(resultdb_handle(db), sql, -1, &st, NULL), SQLITE_OK);
-    sqlite3_bind_int64(st, 1, run_id);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
+    return testdb_int_of_run(path, sql, run_id);
 }
 
 static void test_diagnose_healthy_run_finds_no_problem(void **state)
@@ -454,7 +447,7 @@ static void test_diagnose_without_evidence_names_the_class_only(void **state)
     struct shape s = {.threads_rate = 10, .threads_from = 2, .queue_from = INFINITY};
     (void)state;
     store_series(&s);
-    sqlite3_exec(resultdb_handle(db), "DELETE FROM evidence", NULL, NULL, NULL);
+    testdb_exec(path, "DELETE FROM evidence");
     diagnose();
     assert_int_equal(result.n, 1);
     assert_string_equal(result.findings[0].class_name, "thread-leak");

@@ -6,7 +6,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include <zlib.h>
 
 #include "store/evidence.h"
+#include "testdb.h"
 #include "store/resultdb.h"
 
 static char err[512];
@@ -178,11 +178,48 @@ static void test_evidence_print_lists_and_shows_snapshots(void **state)
     assert_non_null(strstr(err, "no run"));
 }
 
+struct stored_seen {
+    int n;
+    long long bytes[4];
+    size_t gzlen[4];
+};
+
+static int remember_stored(void *user, const struct evidence_stored *item, char *e, size_t elen)
+{
+    struct stored_seen *s = user;
+    (void)e;
+    (void)elen;
+    s->bytes[s->n] = item->bytes;
+    s->gzlen[s->n++] = item->gzlen;
+    return 0;
+}
+
+static void test_evidence_stored_items_come_as_stored_even_when_corrupt(void **state)
+{
+    struct stored_seen stored = {0};
+    struct seen items = {0};
+    (void)state;
+    assert_int_equal(put(1, EVIDENCE_THREADS, "periodic", "threads profile: total 0\n"), 0);
+    assert_int_equal(put(2, EVIDENCE_HEAP, "mid-run", "to be broken\n"), 0);
+    testdb_exec(path, "UPDATE evidence SET content_gz = x'1f8b0800deadbeef' WHERE kind = 'heap'");
+
+    /* The raw reader hands the broken item over for its caller to judge... */
+    assert_int_equal(evidence_foreach_stored(db, run_id, NULL, remember_stored, &stored, err, sizeof err), 0);
+    assert_int_equal(stored.n, 2);
+    assert_int_equal(stored.bytes[0], (long long)strlen("threads profile: total 0\n"));
+    assert_int_equal(stored.bytes[1], (long long)strlen("to be broken\n"));
+    assert_int_equal(stored.gzlen[1], 8);
+    /* ...while the decompressing one fails on it, naming the item. */
+    assert_int_equal(evidence_foreach(db, run_id, NULL, remember, &items, err, sizeof err), -1);
+    assert_non_null(strstr(err, "evidence 2: corrupt"));
+    assert_int_equal(items.n, 1);
+}
+
 static void test_evidence_database_without_the_table_has_none(void **state)
 {
     struct seen s = {0};
     (void)state;
-    assert_int_equal(sqlite3_exec(resultdb_handle(db), "DROP TABLE evidence", NULL, NULL, NULL), SQLITE_OK);
+    testdb_exec(path, "DROP TABLE evidence");
     assert_int_equal(evidence_foreach(db, run_id, NULL, remember, &s, err, sizeof err), 0);
     assert_int_equal(s.n, 0);
 }
@@ -194,6 +231,7 @@ int main(void)
         cmocka_unit_test(test_evidence_gunzip_stops_at_its_limit_and_on_corruption),
         cmocka_unit_test_setup_teardown(test_evidence_stores_and_reads_back_in_time_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evidence_print_lists_and_shows_snapshots, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_evidence_stored_items_come_as_stored_even_when_corrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evidence_database_without_the_table_has_none, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "store/resultdb.h"
+#include "store/runs.h"
+#include "testdb.h"
 
 static char err[512];
 static char path[64];
@@ -42,15 +44,70 @@ static int teardown(void **state)
     return 0;
 }
 
-static long long query_int(struct resultdb *db, const char *sql)
+/* The schema's views and NULLs, as someone querying the file by hand sees them. */
+static long long query_int(const char *sql)
 {
-    sqlite3_stmt *st;
-    long long v = -1;
-    assert_int_equal(sqlite3_prepare_v2(resultdb_handle(db), sql, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
+    return testdb_int(path, sql);
+}
+
+/* Run id's row as its reader gives it; fails the test when it is missing. */
+static struct runs_run *read_run(struct resultdb *db, int64_t run_id)
+{
+    bool missing;
+    struct runs_run *run = runs_get(db, run_id, &missing, err, sizeof err);
+    if (!run)
+        fail_msg("run %lld: %s", (long long)run_id, err);
+    return run;
+}
+
+/* What the run's readers give back of what was written. */
+static void check_read_back(struct resultdb *db, int64_t run_id)
+{
+    bool missing;
+    struct runs_run *run = runs_get(db, run_id, &missing, err, sizeof err);
+    struct runs_phase *phases;
+    struct runs_gate *gates;
+    struct runs_load loads[2];
+    struct runs_samples samples;
+    struct runs_windows windows;
+    size_t n;
+
+    assert_non_null(run);
+    assert_string_equal(run->scenario, "baseline");
+    assert_string_equal(run->git_rev, "abc123");
+    assert_string_equal(run->status, "completed");
+    assert_string_equal(run->verdict, "met");
+    assert_int_equal(run->service_pid, 4242);
+    assert_true(run->ended_at[0] != '\0');
+    assert_true(run->steady_from == 1.0 && run->steady_to == 3.0);
+    runs_run_free(run);
+    assert_null(runs_get(db, run_id + 1, &missing, err, sizeof err));
+    assert_true(missing);
+
+    assert_int_equal(runs_samples(db, run_id, &samples, err, sizeof err), 0);
+    assert_int_equal(samples.values, 11);
+    assert_int_equal(samples.series, 2);
+    assert_true(samples.first_t == 0 && samples.last_t == 2.25);
+    assert_int_equal(runs_phases(db, run_id, &phases, &n, err, sizeof err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(phases[0].fault, "leak.threads");
+    assert_true(phases[0].on_at == 1.0 && phases[0].off_at == 2.5);
+    free(phases);
+    assert_int_equal(runs_loads(db, run_id, loads, &n, err, sizeof err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(loads[0].stage, "measure");
+    assert_int_equal(loads[0].requests, 3000);
+    assert_true(isnan(loads[0].latency_max));  /* NaN went in as NULL, comes out NaN */
+    assert_true(loads[0].p99 == 0.004);
+    assert_int_equal(runs_windows(db, run_id, &windows, err, sizeof err), 0);
+    assert_int_equal(windows.count, 1);
+    assert_string_equal(windows.metric, "orderd_http_requests_total");
+    assert_int_equal(runs_gates(db, run_id, &gates, &n, err, sizeof err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(gates[0].passed, 1);
+    assert_string_equal(gates[0].outcome, "held");
+    assert_false(gates[0].has_error);
+    free(gates);
 }
 
 static void test_resultdb_records_a_whole_run(void **state)
@@ -58,15 +115,19 @@ static void test_resultdb_records_a_whole_run(void **state)
     struct resultdb *db = resultdb_open(path, false, err, sizeof err);
     struct resultdb_run run = {.scenario = "baseline", .scenario_file = "scenarios/baseline.ini",
                                .label = "v1", .git_rev = "abc123", .params = "{}"};
-    struct wrkres load = {.duration_s = 3, .requests = 3000, .latency_p99 = 0.004, .latency_mean = NAN};
+    struct wrkres load = {.duration_s = 3, .requests = 3000, .latency_p99 = 0.004, .latency_mean = NAN,
+                        .latency_max = NAN};
     struct gate_spec spec;
     struct gate_result gate = {.spec = &spec, .observed = 1000, .verdict = GATE_PASS};
+    struct runs_run *run_row;
     int64_t run_id, phase_id;
     (void)state;
     if (!db)
         fail_msg("%s", err);
     assert_int_equal(resultdb_run_begin(db, &run, &run_id, err, sizeof err), 0);
-    assert_int_equal(query_int(db, "SELECT count(*) FROM runs WHERE status = 'running'"), 1);
+    run_row = read_run(db, run_id);
+    assert_string_equal(run_row->status, "running");
+    runs_run_free(run_row);
     assert_int_equal(resultdb_run_started(db, run_id, "/tmp/x", 4242, 1.7e9, err, sizeof err), 0);
     assert_int_equal(resultdb_begin(db, err, sizeof err), 0);
     for (int i = 0; i < 10; i++)
@@ -81,26 +142,20 @@ static void test_resultdb_records_a_whole_run(void **state)
     assert_int_equal(resultdb_gate(db, run_id, &gate, err, sizeof err), 0);
     assert_int_equal(resultdb_run_end(db, run_id, "completed", NULL, "met", 1.0, 3.0, err, sizeof err), 0);
 
-    assert_int_equal(query_int(db, "SELECT count(*) FROM samples"), 11);
-    assert_int_equal(query_int(db, "SELECT count(*) FROM samples WHERE value IS NULL"), 1);
-    assert_int_equal(query_int(db, "SELECT service_pid FROM runs"), 4242);
-    assert_int_equal(query_int(db, "SELECT count(*) FROM runs WHERE status = 'completed' AND ended_at IS NOT NULL"), 1);
-    assert_int_equal(query_int(db, "SELECT count(*) FROM phases WHERE off_at = 2.5"), 1);
-    assert_int_equal(query_int(db, "SELECT requests FROM load_results WHERE stage = 'measure'"), 3000);
-    assert_int_equal(query_int(db, "SELECT latency_mean_s IS NULL FROM load_results"), 1);
-    assert_int_equal(query_int(db, "SELECT passed FROM gates WHERE name = 'throughput'"), 1);
-    assert_int_equal(query_int(db, "SELECT count(*) FROM gate_verdicts WHERE outcome = 'held'"), 1);
-    assert_int_equal(query_int(db, "SELECT gates FROM run_overview"), 1);
-    assert_int_equal(query_int(db, "SELECT count(*) FROM latest_runs"), 1);
-    assert_int_equal(query_int(db, "SELECT count(*) FROM steady_samples"), 6);  /* t = 1.0 .. 2.25 */
-    assert_int_equal(query_int(db, "SELECT count(*) FROM fault_timeline"), 1);
-    assert_int_equal(query_int(db, "PRAGMA journal_mode = WAL") >= 0, 1);
+    check_read_back(db, run_id);
+    assert_int_equal(query_int("SELECT count(*) FROM samples WHERE value IS NULL"), 1);
+    assert_int_equal(query_int("SELECT latency_mean_s IS NULL FROM load_results"), 1);
+    assert_int_equal(query_int("SELECT gates FROM run_overview"), 1);
+    assert_int_equal(query_int("SELECT count(*) FROM latest_runs"), 1);
+    assert_int_equal(query_int("SELECT count(*) FROM steady_samples"), 6);  /* t = 1.0 .. 2.25 */
+    assert_int_equal(query_int("SELECT count(*) FROM fault_timeline"), 1);
+    assert_int_equal(query_int("PRAGMA journal_mode = WAL") >= 0, 1);
     resultdb_close(db);
     resultdb_close(NULL);
 
     db = resultdb_open(path, true, err, sizeof err);
     assert_non_null(db);
-    assert_int_equal(query_int(db, "SELECT count(*) FROM runs"), 1);
+    check_read_back(db, run_id);
     resultdb_close(db);
 }
 
@@ -111,16 +166,32 @@ static void test_resultdb_gate_error_stored_as_null(void **state)
     struct gate_spec spec;
     struct gate_result gate = {.spec = &spec, .observed = NAN, .verdict = GATE_ERROR,
                                .expected_to_fail = true, .detail = "no sample of x"};
+    struct runs_gate *gates;
+    struct runs_run *run_row;
+    size_t n;
     int64_t run_id;
     (void)state;
     assert_non_null(db);
     assert_int_equal(resultdb_run_begin(db, &run, &run_id, err, sizeof err), 0);
     assert_int_equal(gate_parse("metric.x.max", "< 1", &spec, err, sizeof err), 0);
     assert_int_equal(resultdb_gate(db, run_id, &gate, err, sizeof err), 0);
-    assert_int_equal(query_int(db, "SELECT count(*) FROM gates WHERE passed IS NULL AND observed IS NULL "
-                                   "AND error = 'no sample of x' AND expected_to_fail = 1"), 1);
+    assert_int_equal(query_int("SELECT count(*) FROM gates WHERE passed IS NULL AND observed IS NULL "
+                         "AND error = 'no sample of x' AND expected_to_fail = 1"), 1);
+    assert_int_equal(runs_gates(db, run_id, &gates, &n, err, sizeof err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(gates[0].passed, -1);
+    assert_true(isnan(gates[0].observed));
+    assert_true(gates[0].has_error);
+    assert_string_equal(gates[0].error, "no sample of x");
+    assert_true(gates[0].expected_to_fail);
+    free(gates);
     assert_int_equal(resultdb_run_end(db, run_id, "aborted", "interrupted", NULL, NAN, NAN, err, sizeof err), 0);
-    assert_int_equal(query_int(db, "SELECT count(*) FROM runs WHERE status = 'aborted' AND verdict IS NULL"), 1);
+    run_row = read_run(db, run_id);
+    assert_string_equal(run_row->status, "aborted");
+    assert_string_equal(run_row->verdict, "");
+    assert_string_equal(run_row->exit_reason, "interrupted");
+    assert_true(isnan(run_row->steady_from));
+    runs_run_free(run_row);
     resultdb_close(db);
 }
 
@@ -128,13 +199,17 @@ static void test_resultdb_closes_runs_left_by_dead_loadlab(void **state)
 {
     struct resultdb *db = resultdb_open(path, false, err, sizeof err);
     struct resultdb_run run = {.scenario = "s", .label = "l", .params = "{}"};
+    struct runs_run *run_row;
     int64_t run_id;
     (void)state;
     assert_int_equal(resultdb_run_begin(db, &run, &run_id, err, sizeof err), 0);
-    assert_int_equal(sqlite3_exec(resultdb_handle(db), "UPDATE runs SET driver_pid = 2000000000", NULL, NULL, NULL), SQLITE_OK);
+    testdb_exec(path, "UPDATE runs SET driver_pid = 2000000000");
     resultdb_close(db);
     db = resultdb_open(path, false, err, sizeof err);
-    assert_int_equal(query_int(db, "SELECT count(*) FROM runs WHERE status = 'aborted' AND exit_reason LIKE '%killed%'"), 1);
+    run_row = read_run(db, run_id);
+    assert_string_equal(run_row->status, "aborted");
+    assert_non_null(strstr(run_row->exit_reason, "killed"));
+    runs_run_free(run_row);
     resultdb_close(db);
 }
 
@@ -165,7 +240,7 @@ static void test_resultdb_says_which_tables_exist(void **state)
     (void)state;
     assert_non_null(db);
     assert_int_equal(resultdb_table_exists(db, "evidence", err, sizeof err), 1);
-    assert_int_equal(sqlite3_exec(resultdb_handle(db), "DROP TABLE evidence", NULL, NULL, NULL), SQLITE_OK);
+    testdb_exec(path, "DROP TABLE evidence");
     assert_int_equal(resultdb_table_exists(db, "evidence", err, sizeof err), 0);
     /* A view is not a table. */
     assert_int_equal(resultdb_table_exists(db, "run_overview", err, sizeof err), 0);

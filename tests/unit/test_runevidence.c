@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include "report_fixture.h"
 #include "store/resultdb.h"
 #include "report/runevidence.h"
+#include "testdb.h"
 
 static char dir[64], db_path[128], page_dir[128], err[1024];
 static struct resultdb *db;
@@ -188,8 +188,7 @@ static void test_runevidence_lists_unreadable_items_without_a_file(void **state)
     (void)state;
     store(1.0, EVIDENCE_THREADS, EVIDENCE_PERIODIC, "a good dump\n");
     store(2.0, EVIDENCE_HEAP, "mid-run", "to be broken\n");
-    assert_int_equal(sqlite3_exec(resultdb_handle(db), "UPDATE evidence SET content_gz = x'1f8b0800deadbeef' "
-                                  "WHERE kind = 'heap'", NULL, NULL, NULL), SQLITE_OK);
+    testdb_exec(db_path, "UPDATE evidence SET content_gz = x'1f8b0800deadbeef' WHERE kind = 'heap'");
     bomb = gzip_zeros(RUNEVIDENCE_MAX_FILE + 1, &bomblen);
     if (evidence_store(db, run_id, 3.0, EVIDENCE_THREADS, "end of steady state", bomb, bomblen, 12, err,
                        sizeof err) < 0)
@@ -221,7 +220,7 @@ static void test_runevidence_database_without_the_table(void **state)
     struct runevidence *ev;
     char path[256];
     (void)state;
-    assert_int_equal(sqlite3_exec(resultdb_handle(db), "DROP TABLE evidence", NULL, NULL, NULL), SQLITE_OK);
+    testdb_exec(db_path, "DROP TABLE evidence");
     ev = write_evidence();
     assert_false(ev->have_table);
     assert_int_equal(ev->n, 0);

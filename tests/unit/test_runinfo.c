@@ -7,7 +7,6 @@
 #include <cmocka.h>
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "report_fixture.h"
 #include "store/resultdb.h"
 #include "report/runinfo.h"
+#include "testdb.h"
 
 static char dir[64], path[128], err[512];
 static struct resultdb *db;
@@ -191,7 +191,7 @@ static void test_runinfo_database_without_diagnoses(void **state)
     odb = resultdb_open(old, false, err, sizeof err);
     assert_non_null(odb);
     assert_int_equal(report_fixture_add_run(odb, &report_fixture_runs[0], &id, err, sizeof err), 0);
-    assert_int_equal(sqlite3_exec(resultdb_handle(odb), "DROP TABLE diagnoses", NULL, NULL, NULL), SQLITE_OK);
+    testdb_exec(old, "DROP TABLE diagnoses");
     run = runinfo_load(odb, id, &missing, err, sizeof err);
     assert_non_null(run);
     assert_int_equal(run->ndiagnoses, 0);

@@ -216,14 +216,6 @@ static void test_samples_top_labels_names_the_set_that_rose_most(void **state)
     series_set_release(&set);
 }
 
-static void test_samples_run_exists_tells_a_missing_run(void **state)
-{
-    (void)state;
-    assert_int_equal(samples_run_exists(db, healthy_run, err, sizeof err), 0);
-    assert_int_equal(samples_run_exists(db, stall_run + 100, err, sizeof err), 1);
-    assert_non_null(strstr(err, "no run"));
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,7 +225,6 @@ int main(void)
         cmocka_unit_test(test_samples_selection_picks_the_gates_series),
         cmocka_unit_test(test_samples_sum_by_the_database_matches_the_grouped_load),
         cmocka_unit_test(test_samples_top_labels_names_the_set_that_rose_most),
-        cmocka_unit_test(test_samples_run_exists_tells_a_missing_run),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

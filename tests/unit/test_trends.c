@@ -50,7 +50,7 @@ static void test_trends_scenario_charts_its_completed_runs(void **state)
     char svg[256];
     (void)state;
     assert_non_null(gp);
-    assert_int_equal(trends_scenario(resultdb_handle(db), "baseline", gp, dir, "rel", "baseline", false, &t, err,
+    assert_int_equal(trends_scenario(db, "baseline", gp, dir, "rel", "baseline", false, &t, err,
                                      sizeof err), 0);
     assert_int_equal(gnuplot_close(gp, err, sizeof err), 0);
     assert_int_equal(t.runs, 3);
@@ -62,17 +62,17 @@ static void test_trends_scenario_charts_its_completed_runs(void **state)
     assert_int_equal(access(svg, R_OK), 0);
 
     /* Without gnuplot: the runs are counted, nothing is listed as drawn. */
-    assert_int_equal(trends_scenario(resultdb_handle(db), "baseline", NULL, dir, "rel", "b", false, &t, err,
+    assert_int_equal(trends_scenario(db, "baseline", NULL, dir, "rel", "b", false, &t, err,
                                      sizeof err), 0);
     assert_int_equal(t.runs, 3);
     assert_int_equal(t.n, 0);
 
     /* One completed run (queue-stall), none (the crashed one): a note, no chart. */
-    assert_int_equal(trends_scenario(resultdb_handle(db), "queue-stall", NULL, dir, "rel", "q", false, &t, err,
+    assert_int_equal(trends_scenario(db, "queue-stall", NULL, dir, "rel", "q", false, &t, err,
                                      sizeof err), 0);
     assert_int_equal(t.n, 0);
     assert_non_null(strstr(t.note, "One completed run"));
-    assert_int_equal(trends_scenario(resultdb_handle(db), "crashy", NULL, dir, "rel", "c", false, &t, err,
+    assert_int_equal(trends_scenario(db, "crashy", NULL, dir, "rel", "c", false, &t, err,
                                      sizeof err), 0);
     assert_int_equal(t.runs, 0);
     assert_non_null(strstr(t.note, "No completed run"));
@@ -84,7 +84,7 @@ static void test_trends_overhead_groups_settings_in_first_seen_order(void **stat
     struct trends_overhead o;
     const struct trends_setting *off, *profile;
     (void)state;
-    assert_int_equal(trends_overhead(resultdb_handle(db), gp, dir, false, &o, err, sizeof err), 0);
+    assert_int_equal(trends_overhead(db, gp, dir, false, &o, err, sizeof err), 0);
     assert_int_equal(gnuplot_close(gp, err, sizeof err), 0);
     assert_int_equal(o.n, 2);
     off = &o.settings[0];
@@ -111,7 +111,7 @@ static void test_trends_overhead_absent_gives_nothing(void **state)
     odb = resultdb_open(other, false, err, sizeof err);
     assert_non_null(odb);
     assert_int_equal(report_fixture_add_run(odb, &report_fixture_runs[0], &id, err, sizeof err), 0);
-    assert_int_equal(trends_overhead(resultdb_handle(odb), NULL, dir, false, &o, err, sizeof err), 0);
+    assert_int_equal(trends_overhead(odb, NULL, dir, false, &o, err, sizeof err), 0);
     assert_int_equal(o.n, 0);
     assert_int_equal(o.charts.n, 0);
     resultdb_close(odb);

@@ -1,0 +1,76 @@
+/* drills: the drills table. See drills.h. */
+#include "store/drills.h"
+#include "store/storedb.h"
+
+#include <math.h>
+
+int drills_record(struct resultdb *db, const struct drills_record *d, int64_t *id, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (storedb_prepare(db, "INSERT INTO drills (run_id, trainee, started_at, level, seed, truth, answer, status, "
+                            "problems, detected, classes_right, culprits_right, extra, time_s, score) VALUES "
+                            "(?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        &st, "recording the drill", err, errlen) < 0)
+        return -1;
+    if (d->run_id)
+        sqlite3_bind_int64(st, 1, d->run_id);
+    sqlite3_bind_text(st, 2, d->trainee, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, d->level);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)d->seed);
+    sqlite3_bind_text(st, 5, d->truth, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, d->answer, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, d->status, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 8, d->problems);
+    if (d->scored) {
+        sqlite3_bind_int(st, 9, d->detected);
+        sqlite3_bind_int(st, 10, d->classes_right);
+        sqlite3_bind_int(st, 11, d->culprits_right);
+        sqlite3_bind_int(st, 12, d->extra);
+        sqlite3_bind_double(st, 14, d->score);
+    }
+    storedb_bind_real(st, 13, d->time_s);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : storedb_fail(db, "recording the drill", err, errlen);
+    *id = sqlite3_last_insert_rowid(storedb_sqlite(db));
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static const char *text(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t ? (const char *)t : "";
+}
+
+int drills_foreach(struct resultdb *db, const char *trainee, drills_visit_fn visit, void *user, char *err,
+                   size_t errlen)
+{
+    sqlite3_stmt *st;
+    int step, exists = resultdb_table_exists(db, "drills", err, errlen);
+
+    if (exists <= 0)
+        return exists < 0 ? -1 : 1;
+    if (storedb_prepare(db, "SELECT id, run_id, trainee, started_at, level, seed, truth, answer, status, problems, "
+                            "detected IS NOT NULL, detected, classes_right, culprits_right, extra, score, time_s "
+                            "FROM drills WHERE ?1 IS NULL OR trainee = ?1 ORDER BY id", &st, "reading drills",
+                        err, errlen) < 0)
+        return -1;
+    if (trainee)
+        sqlite3_bind_text(st, 1, trainee, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct drills_record d = {
+            .id = sqlite3_column_int64(st, 0), .run_id = sqlite3_column_int64(st, 1),
+            .trainee = text(st, 2), .started_at = text(st, 3), .level = sqlite3_column_int(st, 4),
+            .seed = (uint64_t)sqlite3_column_int64(st, 5), .truth = text(st, 6),
+            .answer = sqlite3_column_type(st, 7) == SQLITE_NULL ? NULL : text(st, 7), .status = text(st, 8),
+            .problems = sqlite3_column_int(st, 9), .scored = sqlite3_column_int(st, 10) != 0,
+            .detected = sqlite3_column_int(st, 11), .classes_right = sqlite3_column_int(st, 12),
+            .culprits_right = sqlite3_column_int(st, 13), .extra = sqlite3_column_int(st, 14),
+            .score = storedb_real(st, 15), .time_s = storedb_real(st, 16),
+        };
+        visit(user, &d);
+    }
+    sqlite3_finalize(st);
+    return step == SQLITE_DONE ? 0 : storedb_fail(db, "reading drills", err, errlen);
+}

@@ -1,0 +1,138 @@
+/* figures: the figures and regressions tables. See figures.h. */
+#include "store/figures.h"
+#include "store/storedb.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+int figures_record(struct resultdb *db, int64_t run_id, const char *name, const char *unit, double value,
+                   const char *error, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (storedb_prepare(db, "INSERT OR REPLACE INTO figures (run_id, name, unit, value, error) "
+                            "VALUES (?, ?, ?, ?, ?)", &st, "recording a figure", err, errlen) < 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, unit, -1, SQLITE_STATIC);
+    storedb_bind_real(st, 4, value);
+    sqlite3_bind_text(st, 5, error, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : storedb_fail(db, "recording a figure", err, errlen);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Columns of the queries below: the run, the figure's row, an absolute gate's
+ * observed value, then load_results columns. ?1 is the figure's name. */
+#define RUN_COLUMNS \
+    "r.id, f.value, f.error, f.run_id IS NOT NULL, g.observed, l.throughput, l.error_rate, " \
+    "l.p50_s, l.p75_s, l.p90_s, l.p99_s, l.p999_s, l.requests"
+#define RUN_JOINS \
+    " FROM runs r LEFT JOIN figures f ON f.run_id = r.id AND f.name = ?1" \
+    " LEFT JOIN gates g ON g.run_id = r.id AND g.name = ?1" \
+    " LEFT JOIN load_results l ON l.run_id = r.id AND l.stage = 'measure'"
+
+static void read_run(sqlite3_stmt *st, struct figures_run *out)
+{
+    memset(out, 0, sizeof *out);
+    out->run_id = sqlite3_column_int64(st, 0);
+    out->value = storedb_real(st, 1);
+    out->has_error = sqlite3_column_type(st, 2) != SQLITE_NULL;
+    storedb_text(st, 2, out->error, sizeof out->error);
+    out->recorded = sqlite3_column_int(st, 3) != 0;
+    out->gate_observed = storedb_real(st, 4);
+    out->throughput = storedb_real(st, 5);
+    out->error_rate = storedb_real(st, 6);
+    out->p50 = storedb_real(st, 7);
+    out->p75 = storedb_real(st, 8);
+    out->p90 = storedb_real(st, 9);
+    out->p99 = storedb_real(st, 10);
+    out->p999 = storedb_real(st, 11);
+    out->requests = sqlite3_column_int64(st, 12);
+}
+
+int figures_of_run(struct resultdb *db, const char *name, int64_t run_id, struct figures_run *out,
+                   char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int step;
+
+    if (storedb_prepare(db, "SELECT " RUN_COLUMNS RUN_JOINS " WHERE r.id = ?2 AND r.status = 'completed'", &st,
+                        "reading runs", err, errlen) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, run_id);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        read_run(st, out);
+    sqlite3_finalize(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return storedb_fail(db, "reading runs", err, errlen);
+    return step == SQLITE_ROW;
+}
+
+int figures_of_latest(struct resultdb *db, const char *name, const char *scenario, const char *label,
+                      const char *host, struct figures_run *runs, size_t cap, size_t *n, char *err,
+                      size_t errlen)
+{
+    sqlite3_stmt *st;
+    int step;
+
+    *n = 0;
+    if (storedb_prepare(db, "SELECT * FROM (SELECT " RUN_COLUMNS RUN_JOINS
+                            " WHERE r.scenario = ?2 AND r.label = ?3 AND r.status = 'completed'"
+                            " AND (?4 = '' OR r.host = ?4) ORDER BY r.id DESC LIMIT ?5) ORDER BY 1",
+                        &st, "reading runs", err, errlen) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, scenario, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, label, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, host ? host : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)cap);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW && *n < cap)
+        read_run(st, &runs[(*n)++]);
+    sqlite3_finalize(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return storedb_fail(db, "reading runs", err, errlen);
+    return 0;
+}
+
+int figures_record_regression(struct resultdb *db, const struct regression_result *r, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    const double reals[] = {r->baseline_median, r->candidate_median, r->ratio, r->ci_low, r->ci_high};
+    int i = 1, rc;
+
+    if (storedb_prepare(db, "INSERT INTO regressions (judged_at, scenario, baseline_scenario, gate, "
+                            "threshold_text, unit, baseline_label, candidate_label, baseline_runs, "
+                            "candidate_runs, baseline_n, candidate_n, baseline_median, candidate_median, "
+                            "ratio, ci_low, ci_high, confidence, p_value, alpha, min_runs, verdict, detail) "
+                            "VALUES (strftime('%Y-%m-%dT%H:%M:%fZ','now'),?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        &st, "recording a regression verdict", err, errlen) < 0)
+        return -1;
+    sqlite3_bind_text(st, i++, r->scenario, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, r->baseline_scenario, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, r->spec.name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, r->spec.threshold_text, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, gate_unit(&r->spec), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, r->baseline_label, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, r->candidate_label, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, r->baseline_runs, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, r->candidate_runs, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, i++, (sqlite3_int64)r->nbaseline);
+    sqlite3_bind_int64(st, i++, (sqlite3_int64)r->ncandidate);
+    for (size_t k = 0; k < sizeof reals / sizeof reals[0]; k++)
+        storedb_bind_real(st, i++, reals[k]);
+    sqlite3_bind_double(st, i++, r->opt.confidence);
+    storedb_bind_real(st, i++, r->p_value);
+    sqlite3_bind_double(st, i++, r->opt.alpha);
+    sqlite3_bind_int64(st, i++, (sqlite3_int64)r->opt.min_runs);
+    sqlite3_bind_text(st, i++, regression_verdict_name(r->verdict), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, r->detail, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : storedb_fail(db, "recording a regression verdict", err, errlen);
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -1,0 +1,52 @@
+/* figures: the tables of regression gates — `figures`, the value each run measured
+ * for its scenario's regression gates, and `regressions`, every cross-run verdict —
+ * and the reader that finds a run's figure where it was recorded.
+ *
+ * A run recorded before its scenario had the gate has no figures row, so the reader
+ * returns, beside the figures row, the two older places the same figure may be: an
+ * absolute gate of the same name (gates.observed) and wrk's measured results
+ * (load_results). Which one counts is the judge's rule (run/baseline), not the
+ * store's. */
+#ifndef LOADLAB_FIGURES_H
+#define LOADLAB_FIGURES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "judge/regression.h"
+#include "store/resultdb.h"
+
+/* Records run_id's figure name (without "regression."): value in unit, or NaN with
+ * error saying why it could not be measured. Returns 0, or -1 with err filled. */
+int figures_record(struct resultdb *db, int64_t run_id, const char *name, const char *unit, double value,
+                   const char *error, char *err, size_t errlen);
+
+/* One completed run and what it holds of one figure. Numbers are NaN when NULL. */
+struct figures_run {
+    int64_t run_id;
+    bool recorded;               /* a figures row exists */
+    double value;                /* figures.value */
+    bool has_error;
+    char error[256];             /* figures.error */
+    double gate_observed;        /* gates.observed of the gate of the same name */
+    double throughput, error_rate, p50, p75, p90, p99, p999;   /* load_results, measured part */
+    long long requests;          /* 0 when wrk recorded none */
+};
+
+/* Reads figure name of run_id into *out when the run completed. Returns 1 (read),
+ * 0 (no such completed run), or -1 with err filled. */
+int figures_of_run(struct resultdb *db, const char *name, int64_t run_id, struct figures_run *out,
+                   char *err, size_t errlen);
+
+/* Reads figure name of the latest (at most cap) completed runs of scenario under
+ * label, recorded on host (NULL or "": any), oldest first, into runs[0..*n-1].
+ * Returns 0, or -1 with err filled. */
+int figures_of_latest(struct resultdb *db, const char *name, const char *scenario, const char *label,
+                      const char *host, struct figures_run *runs, size_t cap, size_t *n, char *err,
+                      size_t errlen);
+
+/* Records one regression verdict (judged now). Returns 0, or -1 with err filled. */
+int figures_record_regression(struct resultdb *db, const struct regression_result *r, char *err, size_t errlen);
+
+#endif
