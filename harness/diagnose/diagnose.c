@@ -1,5 +1,6 @@
 /* diagnose: a run's diagnosis from its series and evidence. See diagnose.h. */
 #include "diagnose/diagnose.h"
+#include "metric_names.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -45,17 +46,18 @@ static int load_series(struct rules_inputs *in, char *err, size_t errlen)
         const char *metric;
         struct series *into;
     } plain[] = {
-        {"orderd_http_requests_total", &in->requests},
-        {"orderd_queue_depth", &in->depth},
-        {"orderd_queue_capacity", &in->capacity},
-        {"orderd_queue_rejected_total", &in->rejected},
-        {"orderd_mutex_wait_seconds_total", &in->mutex_wait},
+        {METRIC_ORDERD_HTTP_REQUESTS, &in->requests},
+        {METRIC_ORDERD_QUEUE_DEPTH, &in->depth},
+        {METRIC_ORDERD_QUEUE_CAPACITY, &in->capacity},
+        {METRIC_ORDERD_QUEUE_REJECTED, &in->rejected},
+        {METRIC_ORDERD_MUTEX_WAIT, &in->mutex_wait},
     };
     const char *cpu_metric;
 
-    if (load_either(in, GATE_PROC_THREADS, "process_threads", &in->threads, &in->threads_metric, err, errlen) < 0 ||
-        load_either(in, GATE_PROC_RSS, "process_resident_memory_bytes", &in->rss, &in->rss_metric, err, errlen) < 0 ||
-        load_either(in, GATE_PROC_CPU, "process_cpu_seconds_total", &in->cpu, &cpu_metric, err, errlen) < 0)
+    if (load_either(in, GATE_PROC_THREADS, METRIC_PROCESS_THREADS, &in->threads, &in->threads_metric, err,
+        errlen) < 0 ||
+        load_either(in, GATE_PROC_RSS, METRIC_PROCESS_RSS, &in->rss, &in->rss_metric, err, errlen) < 0 ||
+        load_either(in, GATE_PROC_CPU, METRIC_PROCESS_CPU, &in->cpu, &cpu_metric, err, errlen) < 0)
         return -1;
     for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
         if (samples_load_sum(in->db, in->run_id, plain[i].metric, NULL, plain[i].into, err, errlen) < 0)

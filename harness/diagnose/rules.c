@@ -1,6 +1,7 @@
 /* rules: the six rules that name a run's problems. See rules.h; the thresholds and
  * why they sit where they do are in docs/diagnosis.md. */
 #include "diagnose/rules.h"
+#include "metric_names.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -212,9 +213,9 @@ void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result
         return;
     /* The lock most waited for in the longest episode dates it: another lock may have
      * had a brief episode of its own earlier (the queue's, while threads are spawned). */
-    samples_top_labels(in->db, in->run_id, "orderd_mutex_wait_seconds_total", ep.start, ep.end, lock, sizeof lock,
+    samples_top_labels(in->db, in->run_id, METRIC_ORDERD_MUTEX_WAIT, ep.start, ep.end, lock, sizeof lock,
                        &lock_rise, err, sizeof err);
-    if (lock[0] && samples_load_sum(in->db, in->run_id, "orderd_mutex_wait_seconds_total", lock, &one, err,
+    if (lock[0] && samples_load_sum(in->db, in->run_id, METRIC_ORDERD_MUTEX_WAIT, lock, &one, err,
                                     sizeof err) == 0) {
         struct episode mine = episode_of_counter(&one, 0, DIAGNOSE_LOCK_RATE, DIAGNOSE_LOCK_WINDOWS);
         if (mine.found)
@@ -225,7 +226,7 @@ void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result
     }
     if (!(f = new_finding(r, "lock-contention", ep.first_start)))
         return;
-    add_line(f, "orderd_mutex_wait_seconds_total: %.2fs of lock wait per second from t=%.1fs (peak %.2f)%s%s", ep.mean,
+    add_line(f, METRIC_ORDERD_MUTEX_WAIT ": %.2fs of lock wait per second from t=%.1fs (peak %.2f)%s%s", ep.mean,
              ep.first_start, ep.peak, lock[0] ? ", most on " : "", lock);
     for (size_t i = 0; i < in->evidence.mutex.n; i++)
         if (proftext_count(in->evidence.mutex.items[i].p))
@@ -314,10 +315,11 @@ void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
         return;
     if (!(f = new_finding(r, "queue-full", ep.first_start)))
         return;
-    add_line(f, "orderd_queue_depth at >= %.0f%% of orderd_queue_capacity for %.1fs from t=%.1fs", DIAGNOSE_QUEUE_FILL * 100,
+    add_line(f, METRIC_ORDERD_QUEUE_DEPTH " at >= %.0f%% of " METRIC_ORDERD_QUEUE_CAPACITY " for %.1fs from t=%.1fs",
+        DIAGNOSE_QUEUE_FILL * 100,
              ep.end - ep.start, ep.first_start);
     if (rejected >= 1)
-        add_line(f, "orderd_queue_rejected_total: %.0f requests turned away meanwhile", rejected);
+        add_line(f, METRIC_ORDERD_QUEUE_REJECTED ": %.0f requests turned away meanwhile", rejected);
     top = tally_top(&busy);
     if (top >= 0) {
         set_culprit(f, busy.e[top].fn);
@@ -353,7 +355,7 @@ void rules_blocked_producer(const struct rules_inputs *in, struct diagnose_resul
     /* The blocking site of the same name, if the service counts one, confirms it and
      * dates it better. */
     snprintf(labels, sizeof labels, "{site=\"%s\"}", io_waits.e[top].fn);
-    if (samples_load_sum(in->db, in->run_id, "orderd_block_seconds_total", labels, &site, err, sizeof err) == 0) {
+    if (samples_load_sum(in->db, in->run_id, METRIC_ORDERD_BLOCK_SECONDS, labels, &site, err, sizeof err) == 0) {
         ep = episode_of_counter(&site, 0, DIAGNOSE_BLOCK_RATE, DIAGNOSE_PRODUCER_BLOCK_WINDOWS);
         if (ep.found)
             ep.first_start = episode_refine_onset(&site, NULL, ep.first_start, DIAGNOSE_BLOCK_RATE);
@@ -370,7 +372,7 @@ void rules_blocked_producer(const struct rules_inputs *in, struct diagnose_resul
     add_line(f, "%zu of %zu thread dumps caught request (io) threads waiting on a condition in %s (%.0f%% of io-thread samples)",
              io_waits.e[top].samples, ndumps, io_waits.e[top].fn, 100.0 * io_waits.e[top].count / io_waits.total);
     if (ep.found) {
-        add_line(f, "orderd_block_seconds_total%s: %.2fs blocked per second from t=%.1fs", labels, ep.mean,
+        add_line(f, METRIC_ORDERD_BLOCK_SECONDS "%s: %.2fs blocked per second from t=%.1fs", labels, ep.mean,
                  ep.first_start);
         corroborated(f);
     }
@@ -402,7 +404,8 @@ void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r
     ep.first_start = episode_refine_onset(&in->cpu, &in->requests, ep.first_start, DIAGNOSE_CPU_PER_REQUEST);
     if (!(f = new_finding(r, "cpu-slowdown", ep.first_start)))
         return;
-    add_line(f, "CPU per request: %.2fms from t=%.1fs (peak %.2fms; %s over orderd_http_requests_total)", ep.mean * 1e3,
+    add_line(f, "CPU per request: %.2fms from t=%.1fs (peak %.2fms; %s over " METRIC_ORDERD_HTTP_REQUESTS ")",
+        ep.mean * 1e3,
              ep.first_start, ep.peak * 1e3, in->cpu.n ? "process CPU seconds" : "-");
     ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end + DIAGNOSE_WINDOW_S, tally_role_io, tally_on_cpu, &running);
     top = tally_top(&running);

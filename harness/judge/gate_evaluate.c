@@ -2,6 +2,7 @@
  * of a run, and its verdict against the threshold. The other half of gate.h; parsing
  * is in gate.c, which this half does not need: a parsed gate_spec carries all of it. */
 #include "judge/gate.h"
+#include "metric_names.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -15,11 +16,11 @@ static const char *growth_metric(enum gate_kind kind, bool have_proc)
 {
     switch (kind) {
     case GATE_THREAD_GROWTH:
-        return have_proc ? GATE_PROC_THREADS : "process_threads";
+        return have_proc ? GATE_PROC_THREADS : METRIC_PROCESS_THREADS;
     case GATE_RSS_GROWTH:
-        return have_proc ? GATE_PROC_RSS : "process_resident_memory_bytes";
+        return have_proc ? GATE_PROC_RSS : METRIC_PROCESS_RSS;
     case GATE_FD_GROWTH:
-        return have_proc ? GATE_PROC_FDS : "process_open_fds";
+        return have_proc ? GATE_PROC_FDS : METRIC_PROCESS_OPEN_FDS;
     default:
         return NULL;
     }
@@ -28,7 +29,7 @@ static const char *growth_metric(enum gate_kind kind, bool have_proc)
 /* The service's CPU seconds: loadlab's /proc figure, else the process_* one. */
 static const char *cpu_metric(bool have_proc)
 {
-    return have_proc ? GATE_PROC_CPU : "process_cpu_seconds_total";
+    return have_proc ? GATE_PROC_CPU : METRIC_PROCESS_CPU;
 }
 
 /* Up to two metric names a gate needs; returns how many. */
@@ -41,15 +42,15 @@ static size_t needed_metrics(const struct gate_spec *spec, bool have_proc, const
         names[0] = growth_metric(spec->kind, have_proc);
         return 1;
     case GATE_QUEUE_SATURATION:
-        names[0] = "orderd_queue_depth";
-        names[1] = "orderd_queue_capacity";
+        names[0] = METRIC_ORDERD_QUEUE_DEPTH;
+        names[1] = METRIC_ORDERD_QUEUE_CAPACITY;
         return 2;
     case GATE_REJECTED_SHARE:
-        names[0] = "orderd_queue_rejected_total";
-        names[1] = "orderd_queue_enqueued_total";
+        names[0] = METRIC_ORDERD_QUEUE_REJECTED;
+        names[1] = METRIC_ORDERD_QUEUE_ENQUEUED;
         return 2;
     case GATE_MUTEX_WAIT_SHARE:
-        names[0] = "orderd_mutex_wait_seconds_total";
+        names[0] = METRIC_ORDERD_MUTEX_WAIT;
         return 1;
     case GATE_CPU_PER_REQUEST:
         names[0] = cpu_metric(have_proc);
@@ -154,8 +155,8 @@ static int observe_saturation(const struct gate_inputs *in, struct gate_result *
     size_t n;
     int rc = -1;
 
-    if (select_metric(in, "orderd_queue_depth", &depth, out) < 0 ||
-        select_metric(in, "orderd_queue_capacity", &capacity, out) < 0)
+    if (select_metric(in, METRIC_ORDERD_QUEUE_DEPTH, &depth, out) < 0 ||
+        select_metric(in, METRIC_ORDERD_QUEUE_CAPACITY, &capacity, out) < 0)
         goto done;
     vd = malloc(depth.n * sizeof *vd);
     vc = malloc(depth.n * sizeof *vc);
@@ -165,7 +166,7 @@ static int observe_saturation(const struct gate_inputs *in, struct gate_result *
     }
     n = pair_by_time(&depth, &capacity, vd, vc);
     if (stats_share_at_or_above(vd, vc, n, GATE_SATURATION_FRACTION, &out->observed) < 0) {
-        snprintf(out->detail, sizeof out->detail, "orderd_queue_capacity is never positive");
+        snprintf(out->detail, sizeof out->detail, METRIC_ORDERD_QUEUE_CAPACITY " is never positive");
         goto done;
     }
     rc = 0;
@@ -183,8 +184,8 @@ static int observe_rejected(const struct gate_inputs *in, struct gate_result *ou
     double r, e;
     int rc = -1;
 
-    if (select_metric(in, "orderd_queue_rejected_total", &rejected, out) < 0 ||
-        select_metric(in, "orderd_queue_enqueued_total", &enqueued, out) < 0)
+    if (select_metric(in, METRIC_ORDERD_QUEUE_REJECTED, &rejected, out) < 0 ||
+        select_metric(in, METRIC_ORDERD_QUEUE_ENQUEUED, &enqueued, out) < 0)
         goto done;
     if (stats_counter_increase(rejected.v, rejected.n, &r) < 0 ||
         stats_counter_increase(enqueued.v, enqueued.n, &e) < 0) {
@@ -351,7 +352,7 @@ void gate_evaluate(const struct gate_spec *spec, const struct gate_inputs *in,
         rc = observe_rejected(in, out);
         break;
     case GATE_MUTEX_WAIT_SHARE:
-        rc = observe_counter_rate(in, "orderd_mutex_wait_seconds_total", out);
+        rc = observe_counter_rate(in, METRIC_ORDERD_MUTEX_WAIT, out);
         break;
     case GATE_CPU_PER_REQUEST:
         rc = observe_cpu_per_request(in, out);

@@ -3,6 +3,7 @@
  * The orderd metric names are the defaults of a service loadlab knows; a service
  * without them simply gets fewer charts (and a line saying which and why). */
 #include "report/requestcharts.h"
+#include "metric_names.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -13,9 +14,9 @@
 #include "report/chart.h"
 #include "store/samples.h"
 
-#define QUEUE_REJECTED "orderd_queue_rejected_total"
-#define QUEUE_ENQUEUED "orderd_queue_enqueued_total"
-#define LATENCY_BUCKETS "orderd_http_request_duration_seconds_bucket"
+#define QUEUE_REJECTED METRIC_ORDERD_QUEUE_REJECTED
+#define QUEUE_ENQUEUED METRIC_ORDERD_QUEUE_ENQUEUED
+#define LATENCY_BUCKETS METRIC_ORDERD_HTTP_DURATION_BUCKET
 
 /* Status classes of the requests counter: index 0 all, then 2xx, 3xx, 4xx, 5xx, other. */
 #define CLASSES 6

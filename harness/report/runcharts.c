@@ -5,6 +5,7 @@
  * The orderd metric names are the defaults of a service loadlab knows; a service
  * without them simply gets fewer charts (and a line saying which and why). */
 #include "report/runcharts.h"
+#include "metric_names.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -17,12 +18,12 @@
 #include "base/series.h"
 #include "store/samples.h"
 
-#define THREADS_BY_ROLE "orderd_threads"
-#define LEAKED_BYTES "orderd_leaked_bytes"
-#define QUEUE_DEPTH "orderd_queue_depth"
-#define QUEUE_CAPACITY "orderd_queue_capacity"
-#define MUTEX_WAIT "orderd_mutex_wait_seconds_total"
-#define BLOCK_SECONDS "orderd_block_seconds_total"
+#define THREADS_BY_ROLE METRIC_ORDERD_THREADS
+#define LEAKED_BYTES METRIC_ORDERD_LEAKED_BYTES
+#define QUEUE_DEPTH METRIC_ORDERD_QUEUE_DEPTH
+#define QUEUE_CAPACITY METRIC_ORDERD_QUEUE_CAPACITY
+#define MUTEX_WAIT METRIC_ORDERD_MUTEX_WAIT
+#define BLOCK_SECONDS METRIC_ORDERD_BLOCK_SECONDS
 #define MIB (1024.0 * 1024.0)
 
 /* The first metric of the pair that the run has, loaded as one series. */
@@ -46,11 +47,12 @@ static int chart_threads(struct chartctx *x)
     char title[300];
     int rc = -1;
 
-    if (!c || load_first(x, GATE_PROC_THREADS, "process_threads", &total, &which) < 0 ||
+    if (!c || load_first(x, GATE_PROC_THREADS, METRIC_PROCESS_THREADS, &total, &which) < 0 ||
         samples_load(x->db, x->run->id, THREADS_BY_ROLE, "role", &roles, x->err, x->errlen) < 0)
         goto done;
     if (total.n) {
-        snprintf(title, sizeof title, "all threads%s", strcmp(which, GATE_PROC_THREADS) == 0 ? "" : " (process_threads)");
+        snprintf(title, sizeof title, "all threads%s", strcmp(which,
+            GATE_PROC_THREADS) == 0 ? "" : " (" METRIC_PROCESS_THREADS ")");
         chart_add_series(c, title, CHART_LINES, NULL, total.items[0].t, total.items[0].v, NULL, NULL,
                          total.items[0].n);
     }
@@ -85,12 +87,12 @@ static int chart_memory(struct chartctx *x)
     char title[300];
     int rc = -1;
 
-    if (!c || load_first(x, GATE_PROC_RSS, "process_resident_memory_bytes", &rss, &which) < 0 ||
+    if (!c || load_first(x, GATE_PROC_RSS, METRIC_PROCESS_RSS, &rss, &which) < 0 ||
         samples_load(x->db, x->run->id, LEAKED_BYTES, NULL, &leaked, x->err, x->errlen) < 0)
         goto done;
     if (rss.n) {
         snprintf(title, sizeof title, "resident memory%s",
-                 strcmp(which, GATE_PROC_RSS) == 0 ? "" : " (process_resident_memory_bytes)");
+                 strcmp(which, GATE_PROC_RSS) == 0 ? "" : " (" METRIC_PROCESS_RSS ")");
         chartctx_add_scaled(c, title, CHART_LINES, NULL, &rss.items[0], 1 / MIB);
         chartctx_add_growth(x, c, &rss.items[0], GATE_RSS_GROWTH, 1 / MIB);
     }
@@ -116,10 +118,11 @@ static int chart_fds(struct chartctx *x)
     char title[300];
     int rc = -1;
 
-    if (!c || load_first(x, GATE_PROC_FDS, "process_open_fds", &fds, &which) < 0)
+    if (!c || load_first(x, GATE_PROC_FDS, METRIC_PROCESS_OPEN_FDS, &fds, &which) < 0)
         goto done;
     if (fds.n) {
-        snprintf(title, sizeof title, "open fds%s", strcmp(which, GATE_PROC_FDS) == 0 ? "" : " (process_open_fds)");
+        snprintf(title, sizeof title, "open fds%s", strcmp(which,
+            GATE_PROC_FDS) == 0 ? "" : " (" METRIC_PROCESS_OPEN_FDS ")");
         chart_add_series(c, title, CHART_STEPS, NULL, fds.items[0].t, fds.items[0].v, NULL, NULL, fds.items[0].n);
         chartctx_add_growth(x, c, &fds.items[0], GATE_FD_GROWTH, 1);
     }

@@ -1,5 +1,6 @@
 /* runinfo: one run's facts from the results database. See runinfo.h. */
 #include "report/runinfo.h"
+#include "metric_names.h"
 #include "judge/verdict.h"
 #include "store/diagnoses.h"
 #include "store/runs.h"
@@ -11,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_REQUESTS_METRIC "orderd_http_requests_total"
+#define DEFAULT_REQUESTS_METRIC METRIC_ORDERD_HTTP_REQUESTS
 
 void runinfo_free(struct runinfo *run)
 {

@@ -1,5 +1,6 @@
 /* trends: charts across runs. See trends.h. */
 #include "report/trends.h"
+#include "metric_names.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -31,7 +32,7 @@ struct point {
  * thread_growth gate computes it, from /proc when sampled, else process_threads. */
 static int thread_growth(struct resultdb *db, long long id, double *growth, char *err, size_t errlen)
 {
-    static const char *const metrics[] = {"loadlab_proc_threads", "process_threads"};
+    static const char *const metrics[] = {"loadlab_proc_threads", METRIC_PROCESS_THREADS};
     *growth = NAN;
     for (size_t i = 0; i < 2 && isnan(*growth); i++)
         if (crossrun_slope(db, id, metrics[i], growth, err, errlen) < 0)

@@ -1,5 +1,6 @@
 /* capture: evidence taken during a run. See capture.h. */
 #include "run/capture.h"
+#include "metric_names.h"
 
 #include <fcntl.h>
 #include <jansson.h>
@@ -41,9 +42,9 @@ static const char *const symptom_names[] = {
 };
 
 static const char *const wanted_metrics[] = {
-    GATE_PROC_THREADS, GATE_PROC_RSS, GATE_PROC_CPU, "process_threads", "process_resident_memory_bytes",
-    "process_cpu_seconds_total", "orderd_queue_depth", "orderd_queue_capacity",
-    "orderd_mutex_wait_seconds_total", "orderd_http_requests_total",
+    GATE_PROC_THREADS, GATE_PROC_RSS, GATE_PROC_CPU, METRIC_PROCESS_THREADS, METRIC_PROCESS_RSS,
+    METRIC_PROCESS_CPU, METRIC_ORDERD_QUEUE_DEPTH, METRIC_ORDERD_QUEUE_CAPACITY,
+    METRIC_ORDERD_MUTEX_WAIT, METRIC_ORDERD_HTTP_REQUESTS,
 };
 
 struct item {
@@ -344,35 +345,35 @@ static bool symptom_shows(const struct runner_view *v, enum symptom s)
 
     switch (s) {
     case SYMPTOM_THREADS:
-        if (points_either(v, GATE_PROC_THREADS, "process_threads", 0, &p) < 0)
+        if (points_either(v, GATE_PROC_THREADS, METRIC_PROCESS_THREADS, 0, &p) < 0)
             return false;
         shows = rise_above_low(&p, &x) && x >= TRIGGER_THREADS;
         series_release(&p);
         return shows;
     case SYMPTOM_MEMORY:
         if (v->t < DIAGNOSE_STARTUP_S + TRIGGER_RSS_WINDOW ||
-            points_either(v, GATE_PROC_RSS, "process_resident_memory_bytes", v->t - TRIGGER_RSS_WINDOW, &p) < 0)
+            points_either(v, GATE_PROC_RSS, METRIC_PROCESS_RSS, v->t - TRIGGER_RSS_WINDOW, &p) < 0)
             return false;
         shows = stats_slope(p.t, p.v, p.n, &y) == 0 && y >= DIAGNOSE_RSS_RATE;
         series_release(&p);
         return shows;
     case SYMPTOM_QUEUE:
-        if (points(v, "orderd_queue_depth", v->t - 0.01, &p) < 0)
+        if (points(v, METRIC_ORDERD_QUEUE_DEPTH, v->t - 0.01, &p) < 0)
             return false;
-        if (points(v, "orderd_queue_capacity", v->t - 0.01, &q) == 0) {
+        if (points(v, METRIC_ORDERD_QUEUE_CAPACITY, v->t - 0.01, &q) == 0) {
             shows = q.v[q.n - 1] > 0 && p.v[p.n - 1] >= DIAGNOSE_QUEUE_FILL * q.v[q.n - 1];
             series_release(&q);
         }
         series_release(&p);
         return shows;
     case SYMPTOM_LOCK:
-        return counter_rate(v, "orderd_mutex_wait_seconds_total", DIAGNOSE_WINDOW_S, &x) && x >= DIAGNOSE_LOCK_RATE;
+        return counter_rate(v, METRIC_ORDERD_MUTEX_WAIT, DIAGNOSE_WINDOW_S, &x) && x >= DIAGNOSE_LOCK_RATE;
     case SYMPTOM_CPU:
         if (v->t < DIAGNOSE_STARTUP_S + DIAGNOSE_WINDOW_S ||
-            !counter_rate(v, "orderd_http_requests_total", DIAGNOSE_WINDOW_S, &y) || y < TRIGGER_MIN_REQUESTS)
+            !counter_rate(v, METRIC_ORDERD_HTTP_REQUESTS, DIAGNOSE_WINDOW_S, &y) || y < TRIGGER_MIN_REQUESTS)
             return false;
         if (!counter_rate(v, GATE_PROC_CPU, DIAGNOSE_WINDOW_S, &x) &&
-            !counter_rate(v, "process_cpu_seconds_total", DIAGNOSE_WINDOW_S, &x))
+            !counter_rate(v, METRIC_PROCESS_CPU, DIAGNOSE_WINDOW_S, &x))
             return false;
         return x / y >= DIAGNOSE_CPU_PER_REQUEST;
     case SYMPTOM_COUNT:

@@ -4,6 +4,7 @@
  * keys, the phases, [expect]) and owns the public API; what each key may hold is in
  * scenario_keys.c, the settings' JSON in scenario_json.c. */
 #include "run/scenario.h"
+#include "metric_names.h"
 #include "run/scenario_parse.h"
 
 #include <ctype.h>
@@ -339,7 +340,7 @@ static void set_defaults(struct scenario *sc, const char *file)
     snprintf(sc->path, sizeof sc->path, "/");
     snprintf(sc->method, sizeof sc->method, "GET");
     sc->timeout_ns = 2000000000LL;
-    snprintf(sc->requests_metric, sizeof sc->requests_metric, "orderd_http_requests_total");
+    snprintf(sc->requests_metric, sizeof sc->requests_metric, METRIC_ORDERD_HTTP_REQUESTS);
 }
 
 struct scenario *scenario_parse(const char *text, size_t len, const char *file,

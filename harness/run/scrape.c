@@ -1,5 +1,6 @@
 /* scrape: /metrics and /proc into the database and the series store. See scrape.h. */
 #include "run/scrape.h"
+#include "metric_names.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -32,11 +33,11 @@ static int on_sample(void *user, const struct promtext_sample *m, char *err, siz
         return -1;
     if (strcmp(m->name, s->requests_metric) == 0)
         s->now.requests += m->value;
-    else if (strcmp(m->name, "process_threads") == 0 && s->proc_pid <= 0)
+    else if (strcmp(m->name, METRIC_PROCESS_THREADS) == 0 && s->proc_pid <= 0)
         s->now.threads = m->value;
-    else if (strcmp(m->name, "orderd_queue_depth") == 0)
+    else if (strcmp(m->name, METRIC_ORDERD_QUEUE_DEPTH) == 0)
         s->now.queue_depth = m->value;
-    else if (strcmp(m->name, "orderd_queue_capacity") == 0)
+    else if (strcmp(m->name, METRIC_ORDERD_QUEUE_CAPACITY) == 0)
         s->now.queue_capacity = m->value;
     return 0;
 }
