@@ -8,7 +8,7 @@
  *
  * Each class has a symptom in the series (an episode: consecutive one-second
  * windows past a threshold) and a culprit in the evidence. The parts:
- *   diagnose/thresholds.h  the levels, shared with the capture that takes the evidence
+ *   judge/thresholds.h  the levels, shared with the capture that takes the evidence
  *   diagnose/episode.h     when a series was in trouble
  *   diagnose/tally.h       who the evidence blames
  *   diagnose/rules.h       the six classes' rules

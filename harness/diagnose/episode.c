@@ -6,7 +6,7 @@
 
 #include <math.h>
 
-#include "diagnose/thresholds.h"
+#include "judge/thresholds.h"
 
 struct episode episode_find(const double *starts, const double *values, size_t n, double threshold,
                             size_t min_windows)

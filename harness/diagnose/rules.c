@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "diagnose/episode.h"
-#include "diagnose/thresholds.h"
+#include "judge/thresholds.h"
 #include "store/samples.h"
 #include "units.h"
 

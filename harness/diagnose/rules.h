@@ -1,5 +1,5 @@
 /* rules: the six rules of a diagnosis, one per class of problem. Each looks for its
- * symptom in the series (an episode past a level in diagnose/thresholds.h) and, when
+ * symptom in the series (an episode past a level in judge/thresholds.h) and, when
  * it finds one, for the culprit in the evidence, and adds a finding with the facts
  * behind it, one a line:
  *   thread-leak       threads climb; the function whose group of threads grew

@@ -14,7 +14,7 @@
 #include "store/evidence.h"
 #include "judge/gate.h"
 #include "base/stats.h"
-#include "diagnose/thresholds.h"
+#include "judge/thresholds.h"
 
 #define REQUEST_TIMEOUT_MS 3000
 #define FIRST_DUMP_INTERVAL 0.5
@@ -28,7 +28,7 @@
 #define URL_MAX 1200
 
 /* Symptoms that trigger a snapshot. Memory growth, a full queue, lock wait and CPU
- * per request use the diagnosis's own levels (diagnose/thresholds.h): a diagnosis
+ * per request use the diagnosis's own levels (judge/thresholds.h): a diagnosis
  * names a problem when a level holds for several windows in a row, a snapshot is
  * taken at the first reading past it, so the evidence is in hand before the episode
  * the diagnosis will report is over. The rest are the capture's own. */
