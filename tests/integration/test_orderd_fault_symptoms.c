@@ -2,7 +2,8 @@
  * real orderd, a little load is driven from the test, and the symptom is asserted
  * where a diagnostician would look — thread dump, mutex/block/heap profile (and
  * `go tool pprof` on the live endpoint), queue metrics, latency histogram. Then the
- * fault is cleared and the healing checked. */
+ * fault is cleared and the healing checked. The term grammar and the registry are
+ * unit-tested in unit/test_fault_terms.c. */
 #include "http_client.h"
 #include "orderd_proc.h"
 
@@ -144,7 +145,7 @@ static void check_go_pprof_names(const struct orderd_proc *p, const char *profil
         fail_msg("go tool pprof -top %s did not name %s (exit %d):\n%s", url, culprit, status, buf);
 }
 
-static void test_fault_leak_threads_shows_in_thread_dump_and_heals(void **state)
+static void test_orderd_fault_leak_threads_shows_in_thread_dump_and_heals(void **state)
 {
     static const char *const args[] = {"--instrument", "profile", NULL};
     struct orderd_proc p;
@@ -193,7 +194,7 @@ static void test_fault_leak_threads_shows_in_thread_dump_and_heals(void **state)
     unlink(p.log_path);
 }
 
-static void test_fault_leak_threads_cap_holds(void **state)
+static void test_orderd_fault_leak_threads_cap_holds(void **state)
 {
     static const char *const args[] = {"--leak-cap-threads", "10", NULL};
     struct orderd_proc p;
@@ -217,7 +218,7 @@ static void test_fault_leak_threads_cap_holds(void **state)
     unlink(p.log_path);
 }
 
-static void test_fault_lock_cache_tops_the_mutex_profile(void **state)
+static void test_orderd_fault_lock_cache_tops_the_mutex_profile(void **state)
 {
     static const char *const args[] = {"--io-threads", "4", "--instrument", "profile",
                                        "--mutex-profile-fraction", "1", NULL};
@@ -248,7 +249,7 @@ static void test_fault_lock_cache_tops_the_mutex_profile(void **state)
     unlink(p.log_path);
 }
 
-static void test_fault_queue_block_tops_the_block_profile(void **state)
+static void test_orderd_fault_queue_block_tops_the_block_profile(void **state)
 {
     static const char *const args[] = {"--io-threads", "2", "--workers", "1", "--queue-capacity", "2",
                                        "--payment-latency", "20ms", "--instrument", "profile",
@@ -274,7 +275,7 @@ static void test_fault_queue_block_tops_the_block_profile(void **state)
     unlink(p.log_path);
 }
 
-static void test_fault_queue_stall_fills_the_queue_then_heals(void **state)
+static void test_orderd_fault_queue_stall_fills_the_queue_then_heals(void **state)
 {
     static const char *const args[] = {"--workers", "2", "--queue-capacity", "8", "--payment-latency", "1ms", NULL};
     struct orderd_proc p;
@@ -320,7 +321,7 @@ static void test_fault_queue_stall_fills_the_queue_then_heals(void **state)
     unlink(p.log_path);
 }
 
-static void test_fault_leak_memory_tops_the_heap_profile(void **state)
+static void test_orderd_fault_leak_memory_tops_the_heap_profile(void **state)
 {
     static const char *const args[] = {"--instrument", "profile", NULL};
     struct orderd_proc p;
@@ -368,7 +369,7 @@ static double mean_product_latency(const struct orderd_proc *p, double *sum, dou
     return mean;
 }
 
-static void test_fault_slow_adds_its_cost_to_latency(void **state)
+static void test_orderd_fault_slow_adds_its_cost_to_latency(void **state)
 {
     struct orderd_proc p;
     double sum = 0, count = 0;
@@ -400,13 +401,13 @@ static void test_fault_slow_adds_its_cost_to_latency(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fault_leak_threads_shows_in_thread_dump_and_heals),
-        cmocka_unit_test(test_fault_leak_threads_cap_holds),
-        cmocka_unit_test(test_fault_lock_cache_tops_the_mutex_profile),
-        cmocka_unit_test(test_fault_queue_block_tops_the_block_profile),
-        cmocka_unit_test(test_fault_queue_stall_fills_the_queue_then_heals),
-        cmocka_unit_test(test_fault_leak_memory_tops_the_heap_profile),
-        cmocka_unit_test(test_fault_slow_adds_its_cost_to_latency),
+        cmocka_unit_test(test_orderd_fault_leak_threads_shows_in_thread_dump_and_heals),
+        cmocka_unit_test(test_orderd_fault_leak_threads_cap_holds),
+        cmocka_unit_test(test_orderd_fault_lock_cache_tops_the_mutex_profile),
+        cmocka_unit_test(test_orderd_fault_queue_block_tops_the_block_profile),
+        cmocka_unit_test(test_orderd_fault_queue_stall_fills_the_queue_then_heals),
+        cmocka_unit_test(test_orderd_fault_leak_memory_tops_the_heap_profile),
+        cmocka_unit_test(test_orderd_fault_slow_adds_its_cost_to_latency),
     };
     return cmocka_run_group_tests_name("faults", tests, NULL, NULL);
 }

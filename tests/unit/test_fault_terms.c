@@ -2,7 +2,8 @@
  * position an error names), canonical formatting, percent and count semantics (the
  * count exact under concurrent callers, also while the term is being replaced), the
  * heal and holding hooks, and "a=T;b=T" specs. The registry is global, so every test
- * starts from all faults cleared and no hooks. */
+ * starts from all faults cleared and no hooks. What each fault does to a running orderd
+ * is tested in integration/test_orderd_fault_symptoms.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
