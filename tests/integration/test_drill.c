@@ -16,10 +16,12 @@
 #include <unistd.h>
 
 #include "diagnose/drill.h"
+#include "loadlab_proc.h"
 #include "orderd_proc.h"
+#include "tmpdb.h"
 
 static char err[512];
-static char dir[64], db_path[128];
+static struct tmpdb tmp;
 
 static void test_drill_plan_is_reproducible_and_covers_every_case(void **state)
 {
@@ -162,25 +164,13 @@ static void test_drill_scores_detection_root_cause_and_localization(void **state
 static int setup_dir(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/drill-test-XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(db_path, sizeof db_path, "%s/results.db", dir);
-    return 0;
+    return tmpdb_make(&tmp, "drill-test");
 }
 
 static int teardown_dir(void **state)
 {
-    char cmd[256];
     (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *loadlab_bin(void)
-{
-    const char *b = getenv("LOADLAB_BIN");
-    return b && *b ? b : "build/loadlab";
+    return tmpdb_remove(&tmp);
 }
 
 static double query_double(const char *sql)
@@ -188,7 +178,7 @@ static double query_double(const char *sql)
     sqlite3 *db;
     sqlite3_stmt *st;
     double v = NAN;
-    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_open_v2(tmp.path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
         v = sqlite3_column_double(st, 0);
@@ -211,7 +201,7 @@ static void assert_nothing_revealed(const char *output, const char *const *secre
 
 static void test_drill_with_answer_end_to_end(void **state)
 {
-    const char *argv[] = {loadlab_bin(), "drill", "--db", db_path, "--fault", "slow", "--seed", "5", "--min-time", "3s",
+    const char *argv[] = {loadlab_proc_bin(), "drill", "--db", tmp.path, "--fault", "slow", "--seed", "5", "--min-time", "3s",
                           "--trainee", "ann", "--answer", "class=cpu-slowdown culprit=request_burn_cpu", NULL};
     const char *secrets[] = {"slow", "cpu-slowdown", "request_burn_cpu", NULL};
     char *output = NULL;
@@ -238,9 +228,9 @@ static void test_drill_with_answer_end_to_end(void **state)
 
 static void test_drill_answers_piped_on_stdin_and_history(void **state)
 {
-    const char *argv[] = {loadlab_bin(), "drill", "--db", db_path, "--fault", "lock.cache", "--seed", "6", "--min-time",
+    const char *argv[] = {loadlab_proc_bin(), "drill", "--db", tmp.path, "--fault", "lock.cache", "--seed", "6", "--min-time",
                           "3s", "--trainee", "bo", "--no-report", NULL};
-    const char *history[] = {loadlab_bin(), "drill", "--db", db_path, "--history", "--trainee", "bo", NULL};
+    const char *history[] = {loadlab_proc_bin(), "drill", "--db", tmp.path, "--history", "--trainee", "bo", NULL};
     const char *secrets[] = {"lock.cache", "cache_get_global", NULL};
     const char input[] = "maybe\ny\ndeadlock\nlock-contention\ncatalog_get\nn\n";
     char *output = NULL;

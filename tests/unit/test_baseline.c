@@ -16,8 +16,10 @@
 #include "run/baseline.h"
 #include "runs_fixture.h"
 #include "base/significance.h"
+#include "tmpdb.h"
 
-static char dir[64], err[1024];
+static struct tmpdb tmp;
+static char err[1024];
 static struct resultdb *db;
 
 static const char params[] =
@@ -27,23 +29,18 @@ static const char params[] =
 
 static int setup(void **state)
 {
-    char path[128];
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/loadlab-baseline-XXXXXX");
-    if (!mkdtemp(dir))
+    if (tmpdb_make(&tmp, "loadlab-baseline") < 0)
         return -1;
-    snprintf(path, sizeof path, "%s/results.db", dir);
-    db = resultdb_open(path, false, err, sizeof err);
+    db = resultdb_open(tmp.path, false, err, sizeof err);
     return db ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    char cmd[128];
     (void)state;
     resultdb_close(db);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdb_remove(&tmp);
 }
 
 static long long number(const char *sql)

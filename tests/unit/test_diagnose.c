@@ -18,12 +18,13 @@
 #include "diagnose/diagnose.h"
 #include "store/evidence.h"
 #include "store/resultdb.h"
+#include "tmpdb.h"
 
 #define TICK 0.25
 #define END 10.0
 
 static char err[512];
-static char path[64];
+static struct tmpdb tmp;
 static struct resultdb *db;
 static int64_t run_id;
 static struct diagnose_result result;
@@ -193,15 +194,10 @@ static void store_healthy_dumps(void)
 static int setup(void **state)
 {
     struct resultdb_run run = {.scenario = "fixture", .scenario_file = "fixture.ini", .label = "test", .params = "{}"};
-    int fd;
     (void)state;
-    snprintf(path, sizeof path, "/tmp/diagnose-test-XXXXXX");
-    fd = mkstemp(path);
-    if (fd < 0)
+    if (tmpdb_make(&tmp, "diagnose-test") < 0)
         return -1;
-    close(fd);
-    unlink(path);
-    db = resultdb_open(path, false, err, sizeof err);
+    db = resultdb_open(tmp.path, false, err, sizeof err);
     if (!db || resultdb_run_begin(db, &run, &run_id, err, sizeof err) < 0)
         return -1;
     memset(&result, 0, sizeof result);
@@ -210,15 +206,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char side[80];
     (void)state;
     resultdb_close(db);
-    unlink(path);
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
-    return 0;
+    return tmpdb_remove(&tmp);
 }
 
 static void diagnose(void)

@@ -15,38 +15,28 @@
 
 #include "store/evidence.h"
 #include "store/resultdb.h"
+#include "tmpdb.h"
 
 static char err[512];
-static char path[64];
+static struct tmpdb tmp;
 static struct resultdb *db;
 static int64_t run_id;
 
 static int setup(void **state)
 {
     struct resultdb_run run = {.scenario = "ev", .scenario_file = "ev.ini", .label = "test", .params = "{}"};
-    int fd;
     (void)state;
-    snprintf(path, sizeof path, "/tmp/evidence-test-XXXXXX");
-    fd = mkstemp(path);
-    if (fd < 0)
+    if (tmpdb_make(&tmp, "evidence-test") < 0)
         return -1;
-    close(fd);
-    unlink(path);
-    db = resultdb_open(path, false, err, sizeof err);
+    db = resultdb_open(tmp.path, false, err, sizeof err);
     return db && resultdb_run_begin(db, &run, &run_id, err, sizeof err) == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    char side[80];
     (void)state;
     resultdb_close(db);
-    unlink(path);
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
-    return 0;
+    return tmpdb_remove(&tmp);
 }
 
 static void test_evidence_gzip_round_trip_is_real_gzip(void **state)

@@ -13,33 +13,23 @@
 #include <unistd.h>
 
 #include "store/resultdb.h"
+#include "tmpdb.h"
 
 static char err[512];
-static char path[64];
+static struct tmpdb tmp;
 
 static int setup(void **state)
 {
-    int fd;
     (void)state;
-    snprintf(path, sizeof path, "/tmp/resultdb-test-XXXXXX");
-    fd = mkstemp(path);
-    if (fd < 0)
+    if (tmpdb_make(&tmp, "resultdb-test") < 0)
         return -1;
-    close(fd);
-    unlink(path);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    char side[80];
     (void)state;
-    unlink(path);
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
-    return 0;
+    return tmpdb_remove(&tmp);
 }
 
 static long long query_int(struct resultdb *db, const char *sql)
@@ -55,7 +45,7 @@ static long long query_int(struct resultdb *db, const char *sql)
 
 static void test_resultdb_records_a_whole_run(void **state)
 {
-    struct resultdb *db = resultdb_open(path, false, err, sizeof err);
+    struct resultdb *db = resultdb_open(tmp.path, false, err, sizeof err);
     struct resultdb_run run = {.scenario = "baseline", .scenario_file = "scenarios/baseline.ini",
                                .label = "v1", .git_rev = "abc123", .params = "{}"};
     struct wrkres load = {.duration_s = 3, .requests = 3000, .latency_p99 = 0.004, .latency_mean = NAN};
@@ -98,7 +88,7 @@ static void test_resultdb_records_a_whole_run(void **state)
     resultdb_close(db);
     resultdb_close(NULL);
 
-    db = resultdb_open(path, true, err, sizeof err);
+    db = resultdb_open(tmp.path, true, err, sizeof err);
     assert_non_null(db);
     assert_int_equal(query_int(db, "SELECT count(*) FROM runs"), 1);
     resultdb_close(db);
@@ -106,7 +96,7 @@ static void test_resultdb_records_a_whole_run(void **state)
 
 static void test_resultdb_gate_error_stored_as_null(void **state)
 {
-    struct resultdb *db = resultdb_open(path, false, err, sizeof err);
+    struct resultdb *db = resultdb_open(tmp.path, false, err, sizeof err);
     struct resultdb_run run = {.scenario = "s", .label = "l", .params = "{}"};
     struct gate_spec spec;
     struct gate_result gate = {.spec = &spec, .observed = NAN, .verdict = GATE_ERROR,
@@ -126,14 +116,14 @@ static void test_resultdb_gate_error_stored_as_null(void **state)
 
 static void test_resultdb_closes_runs_left_by_dead_loadlab(void **state)
 {
-    struct resultdb *db = resultdb_open(path, false, err, sizeof err);
+    struct resultdb *db = resultdb_open(tmp.path, false, err, sizeof err);
     struct resultdb_run run = {.scenario = "s", .label = "l", .params = "{}"};
     int64_t run_id;
     (void)state;
     assert_int_equal(resultdb_run_begin(db, &run, &run_id, err, sizeof err), 0);
     assert_int_equal(sqlite3_exec(resultdb_handle(db), "UPDATE runs SET driver_pid = 2000000000", NULL, NULL, NULL), SQLITE_OK);
     resultdb_close(db);
-    db = resultdb_open(path, false, err, sizeof err);
+    db = resultdb_open(tmp.path, false, err, sizeof err);
     assert_int_equal(query_int(db, "SELECT count(*) FROM runs WHERE status = 'aborted' AND exit_reason LIKE '%killed%'"), 1);
     resultdb_close(db);
 }
@@ -145,23 +135,23 @@ static void test_resultdb_refuses_foreign_and_newer_files(void **state)
     FILE *f;
     (void)state;
     assert_null(resultdb_open("/no/such/dir/results.db", false, err, sizeof err));
-    assert_null(resultdb_open(path, true, err, sizeof err));  /* missing, read-only */
-    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    assert_null(resultdb_open(tmp.path, true, err, sizeof err));  /* missing, read-only */
+    assert_int_equal(sqlite3_open(tmp.path, &raw), SQLITE_OK);
     assert_int_equal(sqlite3_exec(raw, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(raw);
-    db = resultdb_open(path, false, err, sizeof err);
+    db = resultdb_open(tmp.path, false, err, sizeof err);
     assert_null(db);
     assert_non_null(strstr(err, "newer loadlab"));
-    unlink(path);
-    f = fopen(path, "w");
+    unlink(tmp.path);
+    f = fopen(tmp.path, "w");
     fputs("this is not a database, just text that is long enough to be looked at......", f);
     fclose(f);
-    assert_null(resultdb_open(path, false, err, sizeof err));
+    assert_null(resultdb_open(tmp.path, false, err, sizeof err));
 }
 
 static void test_resultdb_says_which_tables_exist(void **state)
 {
-    struct resultdb *db = resultdb_open(path, false, err, sizeof err);
+    struct resultdb *db = resultdb_open(tmp.path, false, err, sizeof err);
     (void)state;
     assert_non_null(db);
     assert_int_equal(resultdb_table_exists(db, "evidence", err, sizeof err), 1);

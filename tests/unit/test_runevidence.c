@@ -20,8 +20,10 @@
 #include "report_fixture.h"
 #include "store/resultdb.h"
 #include "report/runevidence.h"
+#include "tmpdb.h"
 
-static char dir[64], db_path[128], page_dir[128], err[1024];
+static struct tmpdb tmp;
+static char page_dir[128], err[1024];
 static struct resultdb *db;
 static int64_t run_id;
 
@@ -29,23 +31,19 @@ static int64_t run_id;
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/runevidence-test-XXXXXX");
-    if (!mkdtemp(dir))
+    if (tmpdb_make(&tmp, "runevidence-test") < 0)
         return -1;
-    snprintf(db_path, sizeof db_path, "%s/results.db", dir);
-    snprintf(page_dir, sizeof page_dir, "%s/run", dir);
-    if (mkdir(page_dir, 0755) < 0 || !(db = resultdb_open(db_path, false, err, sizeof err)))
+    snprintf(page_dir, sizeof page_dir, "%s/run", tmp.dir);
+    if (mkdir(page_dir, 0755) < 0 || !(db = resultdb_open(tmp.path, false, err, sizeof err)))
         return -1;
     return report_fixture_add_run(db, &report_fixture_runs[0], &run_id, err, sizeof err);
 }
 
 static int teardown(void **state)
 {
-    char cmd[128];
     (void)state;
     resultdb_close(db);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdb_remove(&tmp);
 }
 
 static void store(double t, const char *kind, const char *reason, const char *text)

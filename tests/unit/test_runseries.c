@@ -16,8 +16,10 @@
 #include "report_fixture.h"
 #include "store/resultdb.h"
 #include "report/runseries.h"
+#include "tmpdb.h"
 
-static char path[64], err[512];
+static struct tmpdb tmp;
+static char err[512];
 
 static const struct runseries *find(const struct runseries_set *set, const char *name)
 {
@@ -39,15 +41,10 @@ static int64_t healthy_run, stall_run;
 
 static int group_setup(void **state)
 {
-    int fd;
     (void)state;
-    snprintf(path, sizeof path, "/tmp/runseries-test-XXXXXX");
-    fd = mkstemp(path);
-    if (fd < 0)
+    if (tmpdb_make(&tmp, "runseries-test") < 0)
         return -1;
-    close(fd);
-    unlink(path);
-    db = resultdb_open(path, false, err, sizeof err);
+    db = resultdb_open(tmp.path, false, err, sizeof err);
     if (!db || report_fixture_add_run(db, &report_fixture_runs[0], &healthy_run, err, sizeof err) < 0 ||
         report_fixture_add_run(db, &report_fixture_runs[1], &stall_run, err, sizeof err) < 0) {
         fprintf(stderr, "fixture: %s\n", err);
@@ -58,15 +55,9 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-    char side[80];
     (void)state;
     resultdb_close(db);
-    unlink(path);
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
-    return 0;
+    return tmpdb_remove(&tmp);
 }
 
 static void test_runseries_label_value_reads_canonical_labels(void **state)
