@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "files.h"
 #include "judge/verdict.h"
 #include "report/html.h"
 #include "tmpdb.h"
+#include "xpath.h"
 
 #define HOSTILE "<script>alert(\"x\")</script> & 'y' <!-- --> ]]>"
 
@@ -86,25 +86,10 @@ static void test_html_pill_and_outcome_classes(void **state)
     assert_string_equal(html_outcome_class(VERDICT_WORD_ERROR), "bad");
 }
 
-/* Runs an XPath expression on an HTML file with xmllint --html; its answer (caller
- * frees). The parser's complaints about HTML5 elements go to stderr, not the answer. */
-static char *html_xpath(const struct tmpdb *tmp, const char *page, const char *expr)
-{
-    char cmd[1024], out_path[256];
-    char *out;
-    tmpdb_file(tmp, "xpath.out", out_path, sizeof out_path);
-    snprintf(cmd, sizeof cmd, "xmllint --html --xpath \"%s\" '%s' >'%s' 2>/dev/null", expr, page, out_path);
-    assert_int_equal(system(cmd), 0);
-    out = files_read(out_path);
-    assert_non_null(out);
-    out[strcspn(out, "\n")] = '\0';
-    return out;
-}
-
 static void test_html_page_keeps_hostile_title_and_footer_as_text(void **state)
 {
     struct tmpdb tmp;
-    char page[256], *text;
+    char page[256];
     FILE *f;
     (void)state;
     assert_int_equal(tmpdb_make(&tmp, "html-test"), 0);
@@ -116,23 +101,13 @@ static void test_html_page_keeps_hostile_title_and_footer_as_text(void **state)
     html_end(f, "footer " HOSTILE);
     assert_int_equal(fclose(f), 0);
 
-    text = html_xpath(&tmp, page, "string(/html/head/title)");
-    assert_string_equal(text, HOSTILE);
-    free(text);
-    text = html_xpath(&tmp, page, "string(//footer)");
-    assert_string_equal(text, "footer " HOSTILE);
-    free(text);
+    xpath_assert_string(page, true, "string(/html/head/title)", HOSTILE);
+    xpath_assert_string(page, true, "string(//footer)", "footer " HOSTILE);
     /* No element came out of the hostile text; the style sheet is inline, and nothing
      * is fetched from elsewhere. */
-    text = html_xpath(&tmp, page, "count(//script) + count(//link) + count(//img)");
-    assert_string_equal(text, "0");
-    free(text);
-    text = html_xpath(&tmp, page, "count(/html/head/style)");
-    assert_string_equal(text, "1");
-    free(text);
-    text = html_xpath(&tmp, page, "string(/html/@lang)");
-    assert_string_equal(text, "en");
-    free(text);
+    xpath_assert_string(page, true, "count(//script) + count(//link) + count(//img)", "0");
+    xpath_assert_string(page, true, "count(/html/head/style)", "1");
+    xpath_assert_string(page, true, "string(/html/@lang)", "en");
 
     /* Without a footer line, no footer element. */
     f = fopen(page, "w");
@@ -140,9 +115,7 @@ static void test_html_page_keeps_hostile_title_and_footer_as_text(void **state)
     html_begin(f, "t");
     html_end(f, NULL);
     assert_int_equal(fclose(f), 0);
-    text = html_xpath(&tmp, page, "count(//footer)");
-    assert_string_equal(text, "0");
-    free(text);
+    xpath_assert_string(page, true, "count(//footer)", "0");
     assert_int_equal(tmpdb_remove(&tmp), 0);
 }
 

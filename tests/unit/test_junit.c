@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "orderd_proc.h"
 #include "outcome_fixture.h"
 #include "judge/verdict.h"
 #include "output/junit.h"
 #include "tmpdb.h"
+#include "xpath.h"
 
 /* What OUTCOME_FIXTURE_HOSTILE reads as once parsed back: the \001 is a space. */
 #define HOSTILE_READ_BACK "killed by <signal> & \"quote\" 'apos' ]]>  end"
@@ -46,55 +46,30 @@ static int teardown(void **state)
     return tmpdb_remove(&tmp);
 }
 
-/* xmllint's answer to an XPath expression on the written file (caller frees). */
-static char *xpath(const char *expr)
+static long number(const char *expr)
 {
-    const char *argv[] = {"xmllint", "--xpath", expr, path, NULL};
-    char *out = NULL;
-    int rc = orderd_proc_run(argv, NULL, 0, &out);
-    if (rc != 0)
-        fail_msg("xmllint --xpath '%s': exit %d: %s", expr, rc, out ? out : "");
-    return out;
-}
-
-static long xpath_number(const char *expr)
-{
-    char *out = xpath(expr);
-    long n = strtol(out, NULL, 10);
-    free(out);
-    return n;
+    return xpath_number(path, false, expr);
 }
 
 static void assert_xpath_string(const char *expr, const char *expected)
 {
-    char *out = xpath(expr);
-    size_t len = strlen(out);
-    if (len && out[len - 1] == '\n')
-        out[len - 1] = '\0';
-    if (strcmp(out, expected) != 0)
-        fail_msg("%s:\n  got      '%s'\n  expected '%s'", expr, out, expected);
-    free(out);
+    xpath_assert_string(path, false, expr, expected);
 }
 
 static void assert_well_formed(void)
 {
-    const char *argv[] = {"xmllint", "--noout", path, NULL};
-    char *out = NULL;
-    int rc = orderd_proc_run(argv, NULL, 0, &out);
-    if (rc != 0)
-        fail_msg("not well-formed XML: %s", out ? out : "");
-    free(out);
+    xpath_assert_well_formed(path);
 }
 
 /* Every suite's counts, and the root's, agree with what is under them. */
 static void assert_counts_consistent(void)
 {
-    assert_int_equal(xpath_number("count(/testsuites/testsuite[count(testcase) != @tests"
+    assert_int_equal(number("count(/testsuites/testsuite[count(testcase) != @tests"
                                   " or count(testcase/failure) != @failures or count(testcase/error) != @errors"
                                   " or (@skipped and count(testcase/skipped) != @skipped)])"), 0);
-    assert_int_equal(xpath_number("count(//testcase)"), xpath_number("number(/testsuites/@tests)"));
-    assert_int_equal(xpath_number("count(//testcase/failure)"), xpath_number("number(/testsuites/@failures)"));
-    assert_int_equal(xpath_number("count(//testcase/error)"), xpath_number("number(/testsuites/@errors)"));
+    assert_int_equal(number("count(//testcase)"), number("number(/testsuites/@tests)"));
+    assert_int_equal(number("count(//testcase/failure)"), number("number(/testsuites/@failures)"));
+    assert_int_equal(number("count(//testcase/error)"), number("number(/testsuites/@errors)"));
 }
 
 static void test_junit_counts_each_outcome_as_ci_reads_it(void **state)
@@ -105,14 +80,14 @@ static void test_junit_counts_each_outcome_as_ci_reads_it(void **state)
     assert_counts_consistent();
     /* shop: 3 gates, one unexpected failure; the expected trip is a pass. crashy: its 2
      * gates are errors. nogates: nothing to test. broken-gate: one error. */
-    assert_int_equal(xpath_number("number(/testsuites/@tests)"), 6);
-    assert_int_equal(xpath_number("number(/testsuites/@failures)"), 1);
-    assert_int_equal(xpath_number("number(/testsuites/@errors)"), 3);
-    assert_int_equal(xpath_number("count(/testsuites/testsuite)"), OUTCOME_FIXTURE_N);
+    assert_int_equal(number("number(/testsuites/@tests)"), 6);
+    assert_int_equal(number("number(/testsuites/@failures)"), 1);
+    assert_int_equal(number("number(/testsuites/@errors)"), 3);
+    assert_int_equal(number("count(/testsuites/testsuite)"), OUTCOME_FIXTURE_N);
     assert_xpath_string("string(//testsuite[@name='shop']/testcase[failure]/@name)", "p99_latency");
     assert_xpath_string("string(//testsuite[@name='shop']/testcase[@name='error_rate']/system-out)",
                         "error_rate: observed 20%, threshold < 1%: " VERDICT_WORD_TRIPPED_AS_EXPECTED);
-    assert_int_equal(xpath_number("count(//testsuite[@name='nogates']/testcase)"), 0);
+    assert_int_equal(number("count(//testsuite[@name='nogates']/testcase)"), 0);
     assert_xpath_string("string(//testsuite[@name='shop']/properties/property[@name='run_id']/@value)", "11");
 }
 
@@ -145,13 +120,13 @@ static void test_junit_extra_cases_get_suites_and_skips(void **state)
     test_free(cases);
     assert_well_formed();
     assert_counts_consistent();
-    assert_int_equal(xpath_number("number(/testsuites/@tests)"), 10);
-    assert_int_equal(xpath_number("number(/testsuites/@failures)"), 2);
-    assert_int_equal(xpath_number("number(/testsuites/@errors)"), 4);
-    assert_int_equal(xpath_number("number(/testsuites/@skipped)"), 1);
+    assert_int_equal(number("number(/testsuites/@tests)"), 10);
+    assert_int_equal(number("number(/testsuites/@failures)"), 2);
+    assert_int_equal(number("number(/testsuites/@errors)"), 4);
+    assert_int_equal(number("number(/testsuites/@skipped)"), 1);
     /* Adjacent cases of one suite share it; the next suite starts a new one. */
-    assert_int_equal(xpath_number("count(//testsuite[@name='regression.shop']/testcase)"), 3);
-    assert_int_equal(xpath_number("count(//testsuite[@name='regression.<b>']/testcase)"), 1);
+    assert_int_equal(number("count(//testsuite[@name='regression.shop']/testcase)"), 3);
+    assert_int_equal(number("count(//testsuite[@name='regression.<b>']/testcase)"), 1);
     assert_xpath_string("string(//testsuite[@name='regression.shop']/testcase/skipped/@message)", HOSTILE_READ_BACK);
     assert_xpath_string("string(//testsuite[@name='regression.shop']/testcase[3]/system-out)", HOSTILE_READ_BACK);
 }
@@ -177,7 +152,7 @@ static void test_junit_leaves_nothing_behind_when_it_cannot_write(void **state)
             entries++;
     closedir(d);
     assert_int_equal(entries, 1);
-    assert_int_equal(xpath_number("count(/testsuites/testsuite)"), OUTCOME_FIXTURE_N);
+    assert_int_equal(number("count(/testsuites/testsuite)"), OUTCOME_FIXTURE_N);
 }
 
 int main(void)
