@@ -75,9 +75,10 @@ static void append_frames(char *buf, size_t len, const char *stack)
     }
 }
 
+/* A thread dump of the groups (caller frees with test_free). */
 static char *dump_text(const struct group *groups, size_t n)
 {
-    char *buf = calloc(1, 65536);
+    char *buf = test_calloc(1, 65536);
     int total = 0;
     assert_non_null(buf);
     for (size_t i = 0; i < n; i++)
@@ -104,7 +105,7 @@ static void store_dump(double t, const struct group *groups, size_t n)
 {
     char *text = dump_text(groups, n);
     store(t, EVIDENCE_THREADS, "periodic", text);
-    free(text);
+    test_free(text);
 }
 
 /* A profile of one or two sites: header, then "values @ pcs" and frames. */

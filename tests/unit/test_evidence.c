@@ -69,7 +69,7 @@ static void test_evidence_gzip_round_trip_is_real_gzip(void **state)
 
 static void test_evidence_gunzip_stops_at_its_limit_and_on_corruption(void **state)
 {
-    char *big = malloc(100000), *out = NULL;
+    char *big = test_malloc(100000), *out = NULL;
     unsigned char *gz;
     size_t gzlen, outlen;
     (void)state;
@@ -91,7 +91,7 @@ static void test_evidence_gunzip_stops_at_its_limit_and_on_corruption(void **sta
     assert_int_equal(evidence_gunzip(gz, gzlen, 100000, &out, &outlen, err, sizeof err), -1);
     assert_non_null(strstr(err, "corrupt"));
     free(gz);
-    free(big);
+    test_free(big);
     assert_int_equal(evidence_gzip("x", EVIDENCE_MAX_ITEM + 1, &gz, &gzlen, err, sizeof err), -1);
     assert_non_null(strstr(err, "larger than"));
 }

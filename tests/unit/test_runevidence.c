@@ -114,7 +114,7 @@ static void test_runevidence_without_a_snapshot_shows_the_last_dump(void **state
 static void test_runevidence_excerpts_stop_at_their_lines_and_bytes(void **state)
 {
     struct runevidence *ev;
-    char *many = malloc(100 * 12 + 1), *wide = malloc(1000 * 1000 + 1), *long_line = malloc(40000 + 1);
+    char *many = test_malloc(100 * 12 + 1), *wide = test_malloc(1000 * 1000 + 1), *long_line = test_malloc(40000 + 1);
     size_t used = 0;
     const struct runevidence_excerpt *ex;
     (void)state;
@@ -153,16 +153,16 @@ static void test_runevidence_excerpts_stop_at_their_lines_and_bytes(void **state
     assert_int_equal(ex->lines, 1);
     assert_int_equal(ex->total_lines, 1);
     runevidence_free(ev);
-    free(many);
-    free(wide);
-    free(long_line);
+    test_free(many);
+    test_free(wide);
+    test_free(long_line);
 }
 
 /* gzip of len zero bytes, larger than anything capture stores once decompressed. */
 static unsigned char *gzip_zeros(size_t len, size_t *gzlen)
 {
     z_stream z = {0};
-    unsigned char *zeros = calloc(1, len), *out = malloc(len / 100 + 1024);
+    unsigned char *zeros = test_calloc(1, len), *out = malloc(len / 100 + 1024);
     assert_non_null(zeros);
     assert_non_null(out);
     assert_int_equal(deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
@@ -173,7 +173,7 @@ static unsigned char *gzip_zeros(size_t len, size_t *gzlen)
     assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
     *gzlen = z.total_out;
     deflateEnd(&z);
-    free(zeros);
+    test_free(zeros);
     return out;
 }
 
