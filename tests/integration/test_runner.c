@@ -18,7 +18,7 @@
 
 #include "canned_http.h"
 #include "base/cmdline.h"
-#include "http_client.h"
+#include "curl_client.h"
 #include "orderd_proc.h"
 #include "tmpdb.h"
 #include "store/resultdb.h"
@@ -167,7 +167,7 @@ static void test_runner_unexpected_failure_is_unmet(void **state)
 static void test_runner_service_given_by_url(void **state)
 {
     struct orderd_proc p;
-    struct http_result faults;
+    struct curl_client_result faults;
     char text[2048], url[128];
     struct scenario *sc;
     (void)state;
@@ -188,9 +188,9 @@ static void test_runner_service_given_by_url(void **state)
     assert_int_equal(count("SELECT count(*) FROM phases WHERE run_id = ?1 AND off_at IS NOT NULL", outcome.run_id), 1);
     assert_int_equal(kill(p.pid, 0), 0);
     orderd_proc_url(&p, true, "/debug/faults", url, sizeof url);
-    assert_int_equal(http_client_request("GET", url, NULL, 0, NULL, 2000, &faults), 0);
+    assert_int_equal(curl_client_request("GET", url, NULL, 0, NULL, 2000, &faults), 0);
     assert_non_null(strstr(faults.body, "\"name\": \"slow\",\n      \"on\": false"));
-    http_client_free(&faults);
+    curl_client_free(&faults);
     orderd_proc_stop(&p, SIGTERM, 5000);
     scenario_free(sc);
 }
