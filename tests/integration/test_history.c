@@ -29,15 +29,10 @@ static char out_path[160];
 
 static int group_setup(void **state)
 {
-    char err[512];
     (void)state;
-    if (tmpdb_make(&tmp, "history-test") < 0)
+    if (report_fixture_tmpdb(&tmp, "history-test") < 0)
         return -1;
     tmpdb_file(&tmp, "output.txt", out_path, sizeof out_path);
-    if (report_fixture_build(tmp.path, err, sizeof err) < 0) {
-        fprintf(stderr, "fixture: %s\n", err);
-        return -1;
-    }
     return 0;
 }
 

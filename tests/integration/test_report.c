@@ -36,13 +36,7 @@ static char err[2048];
 static int group_setup(void **state)
 {
     (void)state;
-    if (tmpdb_make(&tmp, "report-test") < 0)
-        return -1;
-    if (report_fixture_build(tmp.path, err, sizeof err) < 0) {
-        fprintf(stderr, "fixture: %s\n", err);
-        return -1;
-    }
-    return 0;
+    return report_fixture_tmpdb(&tmp, "report-test");
 }
 
 static int group_teardown(void **state)

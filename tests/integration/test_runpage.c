@@ -39,11 +39,11 @@ static int group_setup(void **state)
     char err[512], id[32], out_path[160];
     int rc;
     (void)state;
-    if (tmpdb_make(&tmp, "runpage-test") < 0)
+    if (report_fixture_tmpdb(&tmp, "runpage-test") < 0)
         return -1;
     tmpdb_file(&tmp, "out", out_dir, sizeof out_dir);
     tmpdb_file(&tmp, "output.txt", out_path, sizeof out_path);
-    if (report_fixture_build(tmp.path, err, sizeof err) < 0 || !(db = resultdb_open(tmp.path, false, err, sizeof err))) {
+    if (!(db = resultdb_open(tmp.path, false, err, sizeof err))) {
         fprintf(stderr, "fixture: %s\n", err);
         return -1;
     }

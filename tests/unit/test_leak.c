@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fault.h"
+#include "fault_fixture.h"
 #include "heapprof.h"
 #include "leak.h"
 #include "log.h"
@@ -52,15 +52,6 @@ static int teardown(void **state)
     return leak_threads_held() == 0 ? 0 : -1;
 }
 
-static void set_term(enum fault_id id, const char *text)
-{
-    struct fault_term t;
-    char err[256];
-    if (fault_term_parse(id, text, &t, err, sizeof err) != 0)
-        fail_msg("'%s' rejected: %s", text, err);
-    fault_set(id, &t);
-}
-
 static unsigned fault_threads(void)
 {
     unsigned counts[THREADS_ROLE_COUNT][THREADS_STATE_COUNT];
@@ -87,7 +78,7 @@ static void test_leak_threads_cap_holds_and_clear_releases_them(void **state)
 {
     struct fault_status st;
     (void)state;
-    set_term(FAULT_LEAK_THREADS, "on");
+    fault_fixture_set(FAULT_LEAK_THREADS, "on");
     for (int i = 0; i < CAP_THREADS + 4; i++)
         leak_threads_on_order();
     assert_int_equal(leak_threads_held(), CAP_THREADS);
@@ -109,7 +100,7 @@ static void test_leak_threads_cap_holds_and_clear_releases_them(void **state)
     assert_false(st.capped);
 
     /* Healed, the fault leaks again when switched back on. */
-    set_term(FAULT_LEAK_THREADS, "on");
+    fault_fixture_set(FAULT_LEAK_THREADS, "on");
     leak_threads_on_order();
     assert_int_equal(leak_threads_held(), 1);
 }
@@ -120,7 +111,7 @@ static void test_leak_memory_cap_holds_and_clear_frees_it(void **state)
     uint64_t live_before, live_during, live_after;
     (void)state;
     heapprof_totals(&live_before, NULL, NULL, NULL);
-    set_term(FAULT_LEAK_MEMORY, "on(4k)");
+    fault_fixture_set(FAULT_LEAK_MEMORY, "on(4k)");
     for (int i = 0; i < 5; i++)
         leak_memory_on_request();
     /* Two 4 KiB blocks fit under 10 KiB; a third would not. */

@@ -25,9 +25,7 @@ static struct resultdb *db;
 static int group_setup(void **state)
 {
     (void)state;
-    if (tmpdb_make(&tmp, "runinfo-test") < 0)
-        return -1;
-    if (report_fixture_build(tmp.path, err, sizeof err) < 0)
+    if (report_fixture_tmpdb(&tmp, "runinfo-test") < 0)
         return -1;
     db = resultdb_open(tmp.path, true, err, sizeof err);
     return db ? 0 : -1;

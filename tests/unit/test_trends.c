@@ -25,10 +25,8 @@ static struct resultdb *db;
 static int group_setup(void **state)
 {
     (void)state;
-    if (tmpdb_make(&tmp, "trends-test") < 0)
-        return -1;
     unsetenv("LOADLAB_GNUPLOT");
-    if (report_fixture_build(tmp.path, err, sizeof err) < 0 || gnuplot_find(program, sizeof program, err, sizeof err) < 0)
+    if (report_fixture_tmpdb(&tmp, "trends-test") < 0 || gnuplot_find(program, sizeof program, err, sizeof err) < 0)
         return -1;
     db = resultdb_open(tmp.path, true, err, sizeof err);
     return db ? 0 : -1;

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "catalog.h"
-#include "fault.h"
+#include "fault_fixture.h"
 #include "heapprof.h"
 #include "log.h"
 #include "orders.h"
@@ -150,14 +150,11 @@ static void test_workers_fail_unknown_products_and_declined_payments(void **stat
 
 static void test_workers_stall_holds_the_order_until_cleared(void **state)
 {
-    struct fault_term term;
-    char err[128];
     struct workers *w = start(1, 0);
     uint64_t id;
     (void)state;
 
-    assert_int_equal(fault_term_parse(FAULT_QUEUE_STALL, "on(inf)", &term, err, sizeof err), 0);
-    fault_set(FAULT_QUEUE_STALL, &term);
+    fault_fixture_set(FAULT_QUEUE_STALL, "on(inf)");
     id = place(7, 3, 1, 0);
     /* Taken off the queue, then held: processing, however long we wait. */
     for (int i = 0; i < 200 && info(id).state != ORDER_PROCESSING; i++)
