@@ -9,19 +9,31 @@ char *files_read(const char *path)
 {
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
-    long len;
+    size_t len = 0, cap = 0, n;
+
     if (!f)
         return NULL;
-    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || (unsigned long)len > FILES_MAX_READ ||
-        fseek(f, 0, SEEK_SET) != 0)
-        goto done;
-    buf = malloc((size_t)len + 1);
-    if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
+    /* Read to the end rather than trusting the size: /proc files say 0. */
+    do {
+        if (cap - len < 4096) {
+            char *bigger;
+            cap = cap ? cap * 2 : 65536;
+            if (cap > FILES_MAX_READ + 1 || !(bigger = realloc(buf, cap))) {
+                free(buf);
+                buf = NULL;
+                goto done;
+            }
+            buf = bigger;
+        }
+        n = fread(buf + len, 1, cap - len - 1, f);
+        len += n;
+    } while (n > 0);
+    if (ferror(f)) {
         free(buf);
         buf = NULL;
+        goto done;
     }
-    if (buf)
-        buf[len] = '\0';
+    buf[len] = '\0';
 done:
     fclose(f);
     return buf;
