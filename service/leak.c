@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,19 +34,23 @@ static _Atomic uint64_t bytes_held;
 uint64_t leak_threads_held(void) { return atomic_load(&threads_held); }
 uint64_t leak_bytes_held(void) { return atomic_load(&bytes_held); }
 
+/* The generation a notifier was spawned under. Taken when the order spawns it, not
+ * when the thread first runs: a notifier that starts after the fault was cleared must
+ * still see that clear as its release, or it would be held forever. */
+static _Thread_local uint64_t notifier_generation;
+
 __attribute__((noinline)) void leak_notifier_wait(void)
 {
     pthread_mutex_lock(&notifier_lock);
-    uint64_t generation = release_generation;
     threads_set_state(THREADS_STATE_WAITING, "leak_notifier_wait");
-    while (release_generation == generation)
+    while (release_generation == notifier_generation)
         pthread_cond_wait(&notifier_cond, &notifier_lock);
     pthread_mutex_unlock(&notifier_lock);
 }
 
 static void *notifier_main(void *arg)
 {
-    (void)arg;
+    notifier_generation = (uint64_t)(uintptr_t)arg;
     leak_notifier_wait();
     atomic_fetch_sub(&threads_held, 1);
     return NULL;
@@ -64,7 +69,10 @@ void leak_threads_on_order(void)
         return;
     }
     snprintf(name, sizeof name, "notifier-%llu", (unsigned long long)atomic_fetch_add(&notifier_seq, 1));
-    int rc = threads_spawn(&t, name, THREADS_ROLE_FAULT, notifier_main, NULL);
+    pthread_mutex_lock(&notifier_lock);
+    uint64_t generation = release_generation;
+    pthread_mutex_unlock(&notifier_lock);
+    int rc = threads_spawn(&t, name, THREADS_ROLE_FAULT, notifier_main, (void *)(uintptr_t)generation);
     if (rc != 0) {
         atomic_fetch_sub(&threads_held, 1);
         fault_note_capped(FAULT_LEAK_THREADS, true);

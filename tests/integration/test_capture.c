@@ -19,29 +19,26 @@
 #include "run/runner.h"
 #include "run/scenario.h"
 #include "testdb.h"
+#include "tmpdb.h"
 
 static char err[2048];
-static char db_path[64], log_root[80], wrk[PATH_MAX];
+static struct tmpdb tmp;
+static char log_root[128], wrk[PATH_MAX];
 static struct resultdb *db;
 static struct runner_options options;
 static struct runner_outcome outcome;
 
 static int setup(void **state)
 {
-    int fd;
     (void)state;
-    snprintf(db_path, sizeof db_path, "/tmp/capture-test-XXXXXX");
-    fd = mkstemp(db_path);
-    if (fd < 0)
+    if (tmpdb_make(&tmp, "capture-test") < 0)
         return -1;
-    close(fd);
-    unlink(db_path);
-    snprintf(log_root, sizeof log_root, "%s-logs", db_path);
+    tmpdb_file(&tmp, "logs", log_root, sizeof log_root);
     if (cmdline_find_executable("wrk", wrk, sizeof wrk, err, sizeof err) < 0) {
         fprintf(stderr, "%s\n", err);
         return -1;
     }
-    db = resultdb_open(db_path, false, err, sizeof err);
+    db = resultdb_open(tmp.path, false, err, sizeof err);
     if (!db)
         return -1;
     options.label = "test";
@@ -54,14 +51,12 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[512];
     (void)state;
     resultdb_close(db);
     close(options.signal_fd);
     if (getenv("KEEP_DB"))
         return 0;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'-wal '%s'-shm '%s'", db_path, db_path, db_path, log_root);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdb_remove(&tmp);
 }
 
 static void run_text(struct capture *c, const char *text)
@@ -79,7 +74,7 @@ static void run_text(struct capture *c, const char *text)
 
 static long long count(const char *sql)
 {
-    return testdb_int_of_run(db_path, sql, outcome.run_id);
+    return testdb_int_of_run(tmp.path, sql, outcome.run_id);
 }
 
 struct found {

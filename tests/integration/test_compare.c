@@ -9,7 +9,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,74 +16,37 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "base/childproc.h"
+#include "files.h"
+#include "loadlab_proc.h"
 #include "runs_fixture.h"
 #include "base/significance.h"
 #include "testdb.h"
+#include "tmpdb.h"
 
-static char dir[64], db_path[128], out_path[128], junit_path[128];
+static struct tmpdb tmp;
+static char out_path[128], junit_path[128];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/loadlab-compare-XXXXXX");
-    if (!mkdtemp(dir))
+    if (tmpdb_make(&tmp, "loadlab-compare") < 0)
         return -1;
-    snprintf(db_path, sizeof db_path, "%s/results.db", dir);
-    snprintf(out_path, sizeof out_path, "%s/output.txt", dir);
-    snprintf(junit_path, sizeof junit_path, "%s/junit.xml", dir);
+    tmpdb_file(&tmp, "output.txt", out_path, sizeof out_path);
+    tmpdb_file(&tmp, "junit.xml", junit_path, sizeof junit_path);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    char cmd[128];
     (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *buf = calloc(1, 1 << 20);
-    if (f && buf) {
-        size_t n = fread(buf, 1, (1 << 20) - 1, f);
-        buf[n] = '\0';
-    }
-    if (f)
-        fclose(f);
-    return buf;
+    return tmpdb_remove(&tmp);
 }
 
 /* Runs loadlab with args (NULL-terminated) and env additions; output to out_path.
  * Returns its exit code; fails the test after timeout_s. */
 static int loadlab(const char *const *args, char *const *env, int timeout_s)
 {
-    const char *bin = getenv("LOADLAB_BIN") && *getenv("LOADLAB_BIN") ? getenv("LOADLAB_BIN") : "build/loadlab";
-    char *argv[40], err[512];
-    struct childproc_spec spec = {.argv = argv, .env_add = env};
-    int n = 0, status, fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    pid_t pid;
-
-    assert_true(fd >= 0);
-    argv[n++] = (char *)bin;
-    for (int i = 0; args[i] && n < 39; i++)
-        argv[n++] = (char *)args[i];
-    argv[n] = NULL;
-    spec.stdout_fd = spec.stderr_fd = fd;
-    if (childproc_spawn(&spec, &pid, NULL, err, sizeof err) < 0)
-        fail_msg("%s", err);
-    close(fd);
-    for (int i = 0; i < timeout_s * 100; i++) {
-        if (waitpid(pid, &status, WNOHANG) == pid)
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        usleep(10000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    fail_msg("loadlab did not finish within %ds", timeout_s);
-    return -1;
+    return loadlab_proc_run(args, env, out_path, timeout_s);
 }
 
 /* Builds the database: scenario "shop" under main (6 runs, 1000 req/s, 5 ms p99) and
@@ -94,7 +56,7 @@ static void build_db(void)
 {
     char err[512];
     const char *gates = "{\"gates\":[{\"name\":\"regression.throughput\",\"threshold\":\"-5%\"}]}";
-    struct resultdb *db = resultdb_open(db_path, false, err, sizeof err);
+    struct resultdb *db = resultdb_open(tmp.path, false, err, sizeof err);
     uint64_t rng = 17;
     if (!db)
         fail_msg("%s", err);
@@ -117,19 +79,21 @@ static void test_compare_regression_exits_99_with_table_and_junit(void **state)
     char *out, *xml;
     (void)state;
     build_db();
-    assert_int_equal(loadlab((const char *[]){"compare", "--db", db_path, "--baseline", "main", "--candidate",
+    assert_int_equal(loadlab((const char *[]){"compare", "--db", tmp.path, "--baseline", "main", "--candidate",
                                               "slow", "--junit", junit_path, NULL}, NULL, 30), 99);
-    out = read_file(out_path);
+    out = files_read(out_path);
+    assert_non_null(out);
     assert_non_null(strstr(out, "shop: candidate slow (runs"));
     assert_non_null(strstr(out, "regression.throughput"));
     assert_non_null(strstr(out, "FAILED: 2"));   /* "20.x% worse, significant" */
     assert_null(strstr(out, "p99_latency"));    /* the runs record one regression gate */
     free(out);
-    xml = read_file(junit_path);
+    xml = files_read(junit_path);
+    assert_non_null(xml);
     assert_non_null(strstr(xml, "<testsuite name=\"regression.shop\" tests=\"1\" failures=\"1\""));
     assert_non_null(strstr(xml, "<failure message=\"regression.throughput -5%: baseline main"));
     free(xml);
-    assert_int_equal(testdb_int(db_path, "SELECT count(*) FROM regressions WHERE candidate_label = 'slow' AND verdict = 'fail' "
+    assert_int_equal(testdb_int(tmp.path, "SELECT count(*) FROM regressions WHERE candidate_label = 'slow' AND verdict = 'fail' "
                                "AND baseline_n = 6 AND candidate_n = 6"), 1);
 }
 
@@ -138,22 +102,25 @@ static void test_compare_same_build_holds_and_few_runs_are_inconclusive(void **s
     char *out, *xml;
     (void)state;
     build_db();
-    assert_int_equal(loadlab((const char *[]){"compare", "--db", db_path, "--baseline", "main", "--candidate",
+    assert_int_equal(loadlab((const char *[]){"compare", "--db", tmp.path, "--baseline", "main", "--candidate",
                                               "same", "shop", NULL}, NULL, 30), 0);
-    out = read_file(out_path);
+    out = files_read(out_path);
+    assert_non_null(out);
     assert_non_null(strstr(out, "held"));
     free(out);
     /* a 20% drop on 3 runs: not enough to call, and not a pass either */
-    assert_int_equal(loadlab((const char *[]){"compare", "--db", db_path, "--baseline", "main", "--candidate",
+    assert_int_equal(loadlab((const char *[]){"compare", "--db", tmp.path, "--baseline", "main", "--candidate",
                                               "few", "--junit", junit_path, NULL}, NULL, 30), 0);
-    out = read_file(out_path);
+    out = files_read(out_path);
+    assert_non_null(out);
     assert_non_null(strstr(out, "INCONCLUSIVE: 6 baseline and 3 candidate runs; at least 5"));
     free(out);
-    xml = read_file(junit_path);
+    xml = files_read(junit_path);
+    assert_non_null(xml);
     assert_non_null(strstr(xml, "<skipped message="));
     free(xml);
     /* the same runs with --min-runs 3 are a verdict */
-    assert_int_equal(loadlab((const char *[]){"compare", "--db", db_path, "--baseline", "main", "--candidate",
+    assert_int_equal(loadlab((const char *[]){"compare", "--db", tmp.path, "--baseline", "main", "--candidate",
                                               "few", "--min-runs", "3", NULL}, NULL, 30), 99);
 }
 
@@ -163,9 +130,10 @@ static void test_compare_against_a_reference_scenario(void **state)
     (void)state;
     build_db();
     /* every scenario of the label against overhead-off, with the default gates */
-    assert_int_equal(loadlab((const char *[]){"compare", "--db", db_path, "--candidate", "study", "--against",
+    assert_int_equal(loadlab((const char *[]){"compare", "--db", tmp.path, "--candidate", "study", "--against",
                                               "overhead-off", NULL}, NULL, 30), 99);
-    out = read_file(out_path);
+    out = files_read(out_path);
+    assert_non_null(out);
     assert_non_null(strstr(out, "overhead-metrics (study, runs"));
     assert_non_null(strstr(out, "against overhead-off (study, runs"));
     assert_null(strstr(out, "overhead-off (study, runs 1"));  /* not against itself */
@@ -178,11 +146,11 @@ static void test_compare_usage_errors(void **state)
 {
     (void)state;
     build_db();
-    assert_int_equal(loadlab((const char *[]){"compare", "--db", db_path, "--baseline", "main", NULL}, NULL, 10), 2);
-    assert_int_equal(loadlab((const char *[]){"compare", "--db", db_path, "--candidate", "x", NULL}, NULL, 10), 2);
-    assert_int_equal(loadlab((const char *[]){"compare", "--db", db_path, "--baseline", "a", "--candidate", "a",
+    assert_int_equal(loadlab((const char *[]){"compare", "--db", tmp.path, "--baseline", "main", NULL}, NULL, 10), 2);
+    assert_int_equal(loadlab((const char *[]){"compare", "--db", tmp.path, "--candidate", "x", NULL}, NULL, 10), 2);
+    assert_int_equal(loadlab((const char *[]){"compare", "--db", tmp.path, "--baseline", "a", "--candidate", "a",
                                               NULL}, NULL, 10), 2);
-    assert_int_equal(loadlab((const char *[]){"compare", "--db", db_path, "--baseline", "main", "--candidate",
+    assert_int_equal(loadlab((const char *[]){"compare", "--db", tmp.path, "--baseline", "main", "--candidate",
                                               "slow", "--alpha", "0.7", NULL}, NULL, 10), 2);
     assert_int_equal(loadlab((const char *[]){"compare", "--db", "/nonexistent/x.db", "--baseline", "main",
                                               "--candidate", "slow", NULL}, NULL, 10), 1);
@@ -200,7 +168,7 @@ static void test_compare_run_with_interleaved_baseline(void **state)
     char *env[] = {"ORDERD_FAULTS=slow=on(2ms)", NULL};
     FILE *f;
     (void)state;
-    snprintf(path, sizeof path, "%s/reg.ini", dir);
+    tmpdb_file(&tmp, "reg.ini", path, sizeof path);
     f = fopen(path, "w");
     assert_non_null(f);
     fputs("[scenario]\nname = reg\nduration = 1s\nsample_interval = 100ms\n"
@@ -208,21 +176,23 @@ static void test_compare_run_with_interleaved_baseline(void **state)
           "[load]\nconnections = 2\npath = /api/products/1\n"
           "[gate]\nerror_rate = < 1%\nregression.throughput = 5%\n", f);
     fclose(f);
-    assert_int_equal(loadlab((const char *[]){"run", "--quiet", "--db", db_path, "--label", "cand", "--repeat", "2",
+    assert_int_equal(loadlab((const char *[]){"run", "--quiet", "--db", tmp.path, "--label", "cand", "--repeat", "2",
                                               "--baseline", "base", "--baseline-env", "ORDERD_FAULTS=",
                                               "--min-runs", "2", "--alpha", "0.2", "--junit", junit_path, path,
                                               NULL}, env, 60), 99);
-    assert_int_equal(testdb_int(db_path, "SELECT count(*) FROM runs WHERE (id IN (1, 4)) = (label = 'base') "
+    assert_int_equal(testdb_int(tmp.path, "SELECT count(*) FROM runs WHERE (id IN (1, 4)) = (label = 'base') "
                                "AND status = 'completed'"), 4);
     /* the baseline ran without the fault: far faster */
-    assert_int_equal(testdb_int(db_path, "SELECT min(b.throughput) > 2 * max(c.throughput) FROM load_results b, load_results c "
+    assert_int_equal(testdb_int(tmp.path, "SELECT min(b.throughput) > 2 * max(c.throughput) FROM load_results b, load_results c "
                                "WHERE b.run_id IN (1, 4) AND c.run_id IN (2, 3) AND b.stage = 'measure' "
                                "AND c.stage = 'measure'"), 1);
-    out = read_file(out_path);
+    out = files_read(out_path);
+    assert_non_null(out);
     assert_non_null(strstr(out, "reg: candidate cand (runs 2,3) against baseline base (runs 1,4)"));
     assert_non_null(strstr(out, "FAILED"));
     free(out);
-    xml = read_file(junit_path);
+    xml = files_read(junit_path);
+    assert_non_null(xml);
     /* JUnit holds the candidate's runs and the verdict, not the baseline's runs */
     assert_non_null(strstr(xml, "<testsuites name=\"loadlab\" tests=\"3\" failures=\"1\""));
     assert_non_null(strstr(xml, "name=\"regression.reg\""));

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "base/childproc.h"
-#include "http_client.h"
+#include "curl_client.h"
 #include "orderd_proc.h"
 #include "run/costmeter.h"
 
@@ -33,10 +33,10 @@ static void requests(int port, int n)
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/api/products/7", port);
     for (int i = 0; i < n; i++) {
-        struct http_result r;
-        assert_int_equal(http_client_request("GET", url, NULL, 0, NULL, 30000, &r), 0);
+        struct curl_client_result r;
+        assert_int_equal(curl_client_request("GET", url, NULL, 0, NULL, 30000, &r), 0);
         assert_int_equal(r.status, 200);
-        http_client_free(&r);
+        curl_client_free(&r);
     }
 }
 

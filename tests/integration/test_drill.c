@@ -15,11 +15,13 @@
 #include <unistd.h>
 
 #include "diagnose/drill.h"
+#include "loadlab_proc.h"
 #include "orderd_proc.h"
 #include "testdb.h"
+#include "tmpdb.h"
 
 static char err[512];
-static char dir[64], db_path[128];
+static struct tmpdb tmp;
 
 static void test_drill_plan_is_reproducible_and_covers_every_case(void **state)
 {
@@ -73,25 +75,13 @@ static void test_drill_plan_is_reproducible_and_covers_every_case(void **state)
 static int setup_dir(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/drill-test-XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(db_path, sizeof db_path, "%s/results.db", dir);
-    return 0;
+    return tmpdb_make(&tmp, "drill-test");
 }
 
 static int teardown_dir(void **state)
 {
-    char cmd[256];
     (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *loadlab_bin(void)
-{
-    const char *b = getenv("LOADLAB_BIN");
-    return b && *b ? b : "build/loadlab";
+    return tmpdb_remove(&tmp);
 }
 
 /* Nothing before the reveal may name the fault, its class or its culprit. */
@@ -108,7 +98,7 @@ static void assert_nothing_revealed(const char *output, const char *const *secre
 
 static void test_drill_with_answer_end_to_end(void **state)
 {
-    const char *argv[] = {loadlab_bin(), "drill", "--db", db_path, "--fault", "slow", "--seed", "5", "--min-time", "3s",
+    const char *argv[] = {loadlab_proc_bin(), "drill", "--db", tmp.path, "--fault", "slow", "--seed", "5", "--min-time", "3s",
                           "--trainee", "ann", "--answer", "class=cpu-slowdown culprit=request_burn_cpu", NULL};
     const char *secrets[] = {"slow", "cpu-slowdown", "request_burn_cpu", NULL};
     char *output = NULL;
@@ -123,22 +113,22 @@ static void test_drill_with_answer_end_to_end(void **state)
     assert_non_null(strstr(output, "What the automatic diagnosis made of it"));
     assert_non_null(strstr(output, "The run's report"));
     free(output);
-    assert_float_equal(testdb_real(db_path, "SELECT score FROM drills WHERE trainee = 'ann' AND status = 'answered' "
+    assert_float_equal(testdb_real(tmp.path, "SELECT score FROM drills WHERE trainee = 'ann' AND status = 'answered' "
                                     "AND detected = 1 AND classes_right = 1 AND culprits_right = 1 AND extra = 0"),
                        100, 1e-9);
     /* not timed: given upfront */
-    assert_int_equal(testdb_int(db_path, "SELECT time_s IS NULL FROM drills WHERE trainee = 'ann'"), 1);
-    assert_true(testdb_real(db_path, "SELECT count(*) FROM evidence e JOIN drills d ON d.run_id = e.run_id "
+    assert_int_equal(testdb_int(tmp.path, "SELECT time_s IS NULL FROM drills WHERE trainee = 'ann'"), 1);
+    assert_true(testdb_real(tmp.path, "SELECT count(*) FROM evidence e JOIN drills d ON d.run_id = e.run_id "
                              "WHERE d.trainee = 'ann' AND e.reason = 'answer given'") >= 6);
-    assert_true(testdb_real(db_path, "SELECT count(*) FROM diagnoses g JOIN drills d ON d.run_id = g.run_id "
+    assert_true(testdb_real(tmp.path, "SELECT count(*) FROM diagnoses g JOIN drills d ON d.run_id = g.run_id "
                              "WHERE d.trainee = 'ann'") >= 1);
 }
 
 static void test_drill_answers_piped_on_stdin_and_history(void **state)
 {
-    const char *argv[] = {loadlab_bin(), "drill", "--db", db_path, "--fault", "lock.cache", "--seed", "6", "--min-time",
+    const char *argv[] = {loadlab_proc_bin(), "drill", "--db", tmp.path, "--fault", "lock.cache", "--seed", "6", "--min-time",
                           "3s", "--trainee", "bo", "--no-report", NULL};
-    const char *history[] = {loadlab_bin(), "drill", "--db", db_path, "--history", "--trainee", "bo", NULL};
+    const char *history[] = {loadlab_proc_bin(), "drill", "--db", tmp.path, "--history", "--trainee", "bo", NULL};
     const char *secrets[] = {"lock.cache", "cache_get_global", NULL};
     const char input[] = "maybe\ny\ndeadlock\nlock-contention\ncatalog_get\nn\n";
     char *output = NULL;
@@ -157,7 +147,7 @@ static void test_drill_answers_piped_on_stdin_and_history(void **state)
     assert_non_null(strstr(output, "score         67/100"));
     assert_null(strstr(output, "The run's report"));
     free(output);
-    assert_true(testdb_real(db_path, "SELECT time_s FROM drills WHERE trainee = 'bo'") >= 0);
+    assert_true(testdb_real(tmp.path, "SELECT time_s FROM drills WHERE trainee = 'bo'") >= 0);
 
     rc = orderd_proc_run(history, NULL, 0, &output);
     assert_int_equal(rc, 0);

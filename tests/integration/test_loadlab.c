@@ -8,7 +8,6 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,105 +20,50 @@
 
 #include "base/childproc.h"
 #include "testdb.h"
+#include "files.h"
+#include "loadlab_proc.h"
+#include "tmpdb.h"
 
-static char dir[64], db_path[128], out_path[128];
-
-static const char *loadlab_bin(void)
-{
-    const char *b = getenv("LOADLAB_BIN");
-    return b && *b ? b : "build/loadlab";
-}
+static struct tmpdb tmp;
+static char out_path[128];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/loadlab-cli-XXXXXX");
-    if (!mkdtemp(dir))
+    if (tmpdb_make(&tmp, "loadlab-cli") < 0)
         return -1;
-    snprintf(db_path, sizeof db_path, "%s/results.db", dir);
-    snprintf(out_path, sizeof out_path, "%s/output.txt", dir);
+    snprintf(out_path, sizeof out_path, "%s/output.txt", tmp.dir);
     /* Orphans of loadlab would become our children: proof that none are left. */
     return prctl(PR_SET_CHILD_SUBREAPER, 1) == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    char cmd[256];
     (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdb_remove(&tmp);
 }
 
 static void write_file(const char *name, const char *text, char *path, size_t pathlen)
 {
-    FILE *f;
-    snprintf(path, pathlen, "%s/%s", dir, name);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *buf = calloc(1, 1 << 20);
-    if (f && buf) {
-        size_t n = fread(buf, 1, (1 << 20) - 1, f);
-        buf[n] = '\0';
-    }
-    if (f)
-        fclose(f);
-    return buf;
+    assert_int_equal(files_write(tmpdb_file(&tmp, name, path, pathlen), text), 0);
 }
 
 /* Starts loadlab with args (NULL-terminated, after the binary), output to out_path. */
 static pid_t start(const char *const *args, char *const *env)
 {
-    char *argv[32];
-    struct childproc_spec spec = {.argv = argv, .env_add = env};
-    char err[512];
-    pid_t pid;
-    int n = 0, fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-    assert_true(fd >= 0);
-    argv[n++] = (char *)loadlab_bin();
-    for (int i = 0; args[i] && n < 31; i++)
-        argv[n++] = (char *)args[i];
-    argv[n] = NULL;
-    spec.stdout_fd = fd;
-    spec.stderr_fd = fd;
-    if (childproc_spawn(&spec, &pid, NULL, err, sizeof err) < 0)
-        fail_msg("%s", err);
-    close(fd);
-    return pid;
-}
-
-/* Waits for pid, at most timeout_s; returns its exit code (or 128 + signal). */
-static int finish(pid_t pid, int timeout_s)
-{
-    int status;
-    for (int i = 0; i < timeout_s * 100; i++) {
-        if (waitpid(pid, &status, WNOHANG) == pid)
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        usleep(10000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    fail_msg("loadlab did not finish within %ds", timeout_s);
-    return -1;
+    return loadlab_proc_start(args, env, out_path);
 }
 
 static int run(const char *const *args)
 {
-    return finish(start(args, NULL), 60);
+    return loadlab_proc_wait(start(args, NULL), 60);
 }
 
 /* Polls until the latest run has a service pid (the service is up), at most 15 s. */
 static pid_t wait_for_service(void)
 {
     for (int i = 0; i < 1500; i++) {
-        long long pid = testdb_int(db_path, "SELECT service_pid FROM runs ORDER BY id DESC LIMIT 1");
+        long long pid = testdb_int(tmp.path, "SELECT service_pid FROM runs ORDER BY id DESC LIMIT 1");
         if (pid > 0)
             return (pid_t)pid;
         usleep(10000);
@@ -148,7 +92,7 @@ static void assert_no_children_left(void)
 static void test_loadlab_usage_errors_exit_2(void **state)
 {
     char path[256], *out;
-    const char *bad_args[] = {"run", "--db", db_path, NULL, NULL};
+    const char *bad_args[] = {"run", "--db", tmp.path, NULL, NULL};
     (void)state;
     assert_int_equal(run((const char *[]){"--help", NULL}), 0);
     assert_int_equal(run((const char *[]){NULL}), 2);
@@ -158,33 +102,35 @@ static void test_loadlab_usage_errors_exit_2(void **state)
     write_file("bad.ini", "[scenario]\nduration = 3s\n[load]\nconections = 4\n", path, sizeof path);
     bad_args[3] = path;
     assert_int_equal(run(bad_args), 2);
-    out = read_file(out_path);
+    out = files_read(out_path);
+    assert_non_null(out);
     assert_non_null(strstr(out, "bad.ini:4: unknown key 'conections'"));
     free(out);
-    assert_int_equal(testdb_int(db_path, "SELECT count(*) FROM runs"), -1);  /* nothing started */
+    assert_int_equal(testdb_int(tmp.path, "SELECT count(*) FROM runs"), -1);  /* nothing started */
 }
 
 static void test_loadlab_missing_wrk_is_clear_error_before_start(void **state)
 {
     char path[256], *out;
     char *env[] = {"LOADLAB_WRK=/nonexistent/wrk", NULL};
-    const char *args[] = {"run", "--db", db_path, path, NULL};
+    const char *args[] = {"run", "--db", tmp.path, path, NULL};
     (void)state;
     write_file("ok.ini", THREE_SECONDS, path, sizeof path);
-    assert_int_equal(finish(start(args, env), 30), 1);
-    out = read_file(out_path);
+    assert_int_equal(loadlab_proc_wait(start(args, env), 30), 1);
+    out = files_read(out_path);
+    assert_non_null(out);
     assert_non_null(strstr(out, "wrk"));
     assert_non_null(strstr(out, "/nonexistent/wrk"));
     free(out);
-    assert_int_equal(testdb_int(db_path, "SELECT count(*) FROM runs"), -1);
+    assert_int_equal(testdb_int(tmp.path, "SELECT count(*) FROM runs"), -1);
 }
 
 static void test_loadlab_unexpected_verdict_exits_99_with_junit(void **state)
 {
     char path[256], junit[160], *out, *xml;
-    const char *args[] = {"run", "--quiet", "--db", db_path, "--label", "ci-42", "--junit", junit, path, NULL};
+    const char *args[] = {"run", "--quiet", "--db", tmp.path, "--label", "ci-42", "--junit", junit, path, NULL};
     (void)state;
-    snprintf(junit, sizeof junit, "%s/junit.xml", dir);
+    tmpdb_file(&tmp, "junit.xml", junit, sizeof junit);
     write_file("unmet.ini",
                "[scenario]\nname = unmet\nduration = 1s\nsample_interval = 100ms\n"
                "[service]\ncommand = ${ORDERD_BIN:-build/orderd} --log-level warn\n"
@@ -193,22 +139,24 @@ static void test_loadlab_unexpected_verdict_exits_99_with_junit(void **state)
                "[expect]\nfail = error_rate\n",
                path, sizeof path);
     assert_int_equal(run(args), 99);
-    out = read_file(out_path);
+    out = files_read(out_path);
+    assert_non_null(out);
     assert_non_null(strstr(out, "HELD BUT WAS EXPECTED TO TRIP"));
     assert_non_null(strstr(out, "DID NOT MEET EXPECTATIONS"));
     free(out);
-    xml = read_file(junit);
+    xml = files_read(junit);
+    assert_non_null(xml);
     assert_non_null(strstr(xml, "<testsuite name=\"unmet\" tests=\"2\" failures=\"1\" errors=\"0\""));
     assert_non_null(strstr(xml, "<testcase classname=\"loadlab.unmet\" name=\"throughput\""));
     assert_non_null(strstr(xml, "<failure message=\"error_rate: observed 0%, threshold &lt; 50%"));
     free(xml);
-    assert_int_equal(testdb_int(db_path, "SELECT count(*) FROM runs WHERE label = 'ci-42' AND verdict = 'unmet'"), 1);
+    assert_int_equal(testdb_int(tmp.path, "SELECT count(*) FROM runs WHERE label = 'ci-42' AND verdict = 'unmet'"), 1);
 }
 
 static void test_loadlab_list_and_show(void **state)
 {
     char path[256], *out;
-    const char *args[] = {"run", "--quiet", "--db", db_path, path, NULL};
+    const char *args[] = {"run", "--quiet", "--db", tmp.path, path, NULL};
     char id[32];
     (void)state;
     write_file("listed.ini",
@@ -217,26 +165,28 @@ static void test_loadlab_list_and_show(void **state)
                "[load]\nconnections = 1\npath = /api/products/1\n[gate]\nerror_rate = < 1%\n",
                path, sizeof path);
     assert_int_equal(run(args), 0);
-    assert_int_equal(run((const char *[]){"list", "--db", db_path, NULL}), 0);
-    out = read_file(out_path);
+    assert_int_equal(run((const char *[]){"list", "--db", tmp.path, NULL}), 0);
+    out = files_read(out_path);
+    assert_non_null(out);
     assert_non_null(strstr(out, "listed"));
     assert_non_null(strstr(out, "completed"));
     free(out);
-    snprintf(id, sizeof id, "%lld", testdb_int(db_path, "SELECT max(id) FROM runs"));
-    assert_int_equal(run((const char *[]){"show", "--db", db_path, id, NULL}), 0);
-    out = read_file(out_path);
+    snprintf(id, sizeof id, "%lld", testdb_int(tmp.path, "SELECT max(id) FROM runs"));
+    assert_int_equal(run((const char *[]){"show", "--db", tmp.path, id, NULL}), 0);
+    out = files_read(out_path);
+    assert_non_null(out);
     assert_non_null(strstr(out, "status completed, verdict met"));
     assert_non_null(strstr(out, "error_rate"));
     free(out);
-    assert_int_equal(run((const char *[]){"show", "--db", db_path, "999999", NULL}), 1);
-    assert_int_equal(run((const char *[]){"show", "--db", db_path, "x", NULL}), 2);
+    assert_int_equal(run((const char *[]){"show", "--db", tmp.path, "999999", NULL}), 1);
+    assert_int_equal(run((const char *[]){"show", "--db", tmp.path, "x", NULL}), 2);
     assert_int_equal(run((const char *[]){"list", "--db", "/nonexistent/results.db", NULL}), 1);
 }
 
 static void test_loadlab_sigint_marks_aborted_and_leaves_no_child(void **state)
 {
     char path[256], *out;
-    const char *args[] = {"run", "--db", db_path, path, path, NULL};
+    const char *args[] = {"run", "--db", tmp.path, path, path, NULL};
     pid_t loadlab, service;
     (void)state;
     write_file("interrupted.ini", THREE_SECONDS, path, sizeof path);
@@ -244,13 +194,14 @@ static void test_loadlab_sigint_marks_aborted_and_leaves_no_child(void **state)
     service = wait_for_service();
     usleep(800000);
     assert_int_equal(kill(loadlab, SIGINT), 0);
-    assert_int_equal(finish(loadlab, 20), 130);
+    assert_int_equal(loadlab_proc_wait(loadlab, 20), 130);
     assert_no_children_left();
     assert_int_equal(kill(service, 0), -1);
-    assert_int_equal(testdb_int(db_path, "SELECT count(*) FROM runs WHERE status = 'aborted' AND exit_reason LIKE "
+    assert_int_equal(testdb_int(tmp.path, "SELECT count(*) FROM runs WHERE status = 'aborted' AND exit_reason LIKE "
                                "'%SIGINT%' AND ended_at IS NOT NULL"), 1);
-    assert_int_equal(testdb_int(db_path, "SELECT count(*) FROM runs WHERE status = 'running'"), 0);
-    out = read_file(out_path);
+    assert_int_equal(testdb_int(tmp.path, "SELECT count(*) FROM runs WHERE status = 'running'"), 0);
+    out = files_read(out_path);
+    assert_non_null(out);
     assert_non_null(strstr(out, "Interrupted: 1 of 2 scenarios not run"));
     free(out);
 }
@@ -258,7 +209,7 @@ static void test_loadlab_sigint_marks_aborted_and_leaves_no_child(void **state)
 static void test_loadlab_service_crash_marks_crashed(void **state)
 {
     char path[256], *out;
-    const char *args[] = {"run", "--quiet", "--db", db_path, path, NULL};
+    const char *args[] = {"run", "--quiet", "--db", tmp.path, path, NULL};
     pid_t loadlab, service;
     (void)state;
     write_file("crash.ini", THREE_SECONDS, path, sizeof path);
@@ -266,11 +217,12 @@ static void test_loadlab_service_crash_marks_crashed(void **state)
     service = wait_for_service();
     usleep(500000);
     assert_int_equal(kill(service, SIGKILL), 0);
-    assert_int_equal(finish(loadlab, 20), 1);
+    assert_int_equal(loadlab_proc_wait(loadlab, 20), 1);
     assert_no_children_left();
-    assert_int_equal(testdb_int(db_path, "SELECT count(*) FROM runs WHERE status = 'crashed' AND exit_reason LIKE "
+    assert_int_equal(testdb_int(tmp.path, "SELECT count(*) FROM runs WHERE status = 'crashed' AND exit_reason LIKE "
                                "'%killed by signal 9 (SIGKILL)%'"), 1);
-    out = read_file(out_path);
+    out = files_read(out_path);
+    assert_non_null(out);
     assert_non_null(strstr(out, "crashed"));
     free(out);
 }

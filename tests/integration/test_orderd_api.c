@@ -1,6 +1,6 @@
 /* Integration tests of orderd's public API, flags, logs and shutdown, against the
  * real binary on ephemeral ports. */
-#include "http_client.h"
+#include "curl_client.h"
 #include "orderd_proc.h"
 
 #include <arpa/inet.h>
@@ -37,7 +37,7 @@ static int stop_shared(void **state)
     return 0;
 }
 
-static json_t *parse(const struct http_result *r)
+static json_t *parse(const struct curl_client_result *r)
 {
     json_error_t err;
     json_t *j = json_loads(r->body, 0, &err);
@@ -51,13 +51,13 @@ static size_t raw_exchange(int port, const char *request, char *buf, size_t len)
 static void test_orderd_product_routes(void **state)
 {
     (void)state;
-    struct http_result r = orderd_proc_call(&shared, false, "GET", "/api/products/7", NULL, NULL);
+    struct curl_client_result r = orderd_proc_call(&shared, false, "GET", "/api/products/7", NULL, NULL);
     assert_int_equal(r.status, 200);
     json_t *j = parse(&r);
     assert_int_equal(json_integer_value(json_object_get(j, "id")), 7);
     assert_true(json_integer_value(json_object_get(j, "price_cents")) > 0);
     json_decref(j);
-    http_client_free(&r);
+    curl_client_free(&r);
 
     r = orderd_proc_call(&shared, false, "GET", "/api/products?offset=10&limit=3", NULL, NULL);
     assert_int_equal(r.status, 200);
@@ -66,16 +66,16 @@ static void test_orderd_product_routes(void **state)
     assert_int_equal(json_array_size(list), 3);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "id")), 11);
     json_decref(j);
-    http_client_free(&r);
+    curl_client_free(&r);
 
     /* HEAD: the headers of the GET, with no body. */
     r = orderd_proc_call(&shared, false, "HEAD", "/api/products/7", NULL, NULL);
     assert_int_equal(r.status, 200);
     assert_int_equal(r.body_len, 0);
     char length[16];
-    assert_non_null(http_client_header(&r, "Content-Length", length, sizeof length));
+    assert_non_null(curl_client_header(&r, "Content-Length", length, sizeof length));
     assert_true(atoi(length) > 20);
-    http_client_free(&r);
+    curl_client_free(&r);
     /* On one connection, a pipelined GET after a HEAD is answered right after the HEAD's
      * headers: no body was sent for the HEAD to shift it. */
     char wire[4096];
@@ -104,9 +104,9 @@ static void test_orderd_product_routes(void **state)
         json_decref(j);
         if (cases[i].status == 405) {
             char allow[64];
-            assert_non_null(http_client_header(&r, "Allow", allow, sizeof allow));
+            assert_non_null(curl_client_header(&r, "Allow", allow, sizeof allow));
         }
-        http_client_free(&r);
+        curl_client_free(&r);
     }
 }
 
@@ -138,10 +138,10 @@ static json_t *wait_order(const struct orderd_proc *p, long long id)
     char path[64];
     snprintf(path, sizeof path, "/api/orders/%lld", id);
     for (int i = 0; i < 500; i++) {
-        struct http_result r = orderd_proc_call(p, false, "GET", path, NULL, NULL);
+        struct curl_client_result r = orderd_proc_call(p, false, "GET", path, NULL, NULL);
         assert_int_equal(r.status, 200);
         json_t *j = parse(&r);
-        http_client_free(&r);
+        curl_client_free(&r);
         const char *st = json_string_value(json_object_get(j, "status"));
         if (strcmp(st, "done") == 0 || strcmp(st, "failed") == 0)
             return j;
@@ -155,7 +155,7 @@ static json_t *wait_order(const struct orderd_proc *p, long long id)
 static void test_orderd_order_lifecycle(void **state)
 {
     (void)state;
-    struct http_result r = orderd_proc_call(&shared, false, "POST", "/api/orders",
+    struct curl_client_result r = orderd_proc_call(&shared, false, "POST", "/api/orders",
                                 "{\"user_id\":42,\"items\":[{\"product_id\":1,\"qty\":2},{\"product_id\":5,\"qty\":1}]}",
                                 NULL);
     assert_int_equal(r.status, 202);
@@ -165,20 +165,20 @@ static void test_orderd_order_lifecycle(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "status")), "queued");
     char loc[64], want[64];
     snprintf(want, sizeof want, "/api/orders/%lld", id);
-    assert_string_equal(http_client_header(&r, "Location", loc, sizeof loc), want);
+    assert_string_equal(curl_client_header(&r, "Location", loc, sizeof loc), want);
     json_decref(j);
-    http_client_free(&r);
+    curl_client_free(&r);
 
     /* The amount is what the catalog says the items cost. */
-    struct http_result p1 = orderd_proc_call(&shared, false, "GET", "/api/products/1", NULL, NULL);
-    struct http_result p5 = orderd_proc_call(&shared, false, "GET", "/api/products/5", NULL, NULL);
+    struct curl_client_result p1 = orderd_proc_call(&shared, false, "GET", "/api/products/1", NULL, NULL);
+    struct curl_client_result p5 = orderd_proc_call(&shared, false, "GET", "/api/products/5", NULL, NULL);
     json_t *j1 = parse(&p1), *j5 = parse(&p5);
     long long expected = 2 * json_integer_value(json_object_get(j1, "price_cents")) +
                          json_integer_value(json_object_get(j5, "price_cents"));
     json_decref(j1);
     json_decref(j5);
-    http_client_free(&p1);
-    http_client_free(&p5);
+    curl_client_free(&p1);
+    curl_client_free(&p5);
 
     j = wait_order(&shared, id);
     assert_string_equal(json_string_value(json_object_get(j, "status")), "done");
@@ -188,13 +188,13 @@ static void test_orderd_order_lifecycle(void **state)
 
     r = orderd_proc_call(&shared, false, "GET", "/api/orders/99999999", NULL, NULL);
     assert_int_equal(r.status, 404);
-    http_client_free(&r);
+    curl_client_free(&r);
     r = orderd_proc_call(&shared, false, "GET", "/api/orders/x1", NULL, NULL);
     assert_int_equal(r.status, 400);
-    http_client_free(&r);
+    curl_client_free(&r);
     r = orderd_proc_call(&shared, false, "PUT", "/api/orders", "{}", NULL);
     assert_int_equal(r.status, 405);
-    http_client_free(&r);
+    curl_client_free(&r);
 }
 
 static void test_orderd_order_validation(void **state)
@@ -214,7 +214,7 @@ static void test_orderd_order_validation(void **state)
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct http_result r = orderd_proc_call(&shared, false, "POST", "/api/orders", cases[i].body, NULL);
+        struct curl_client_result r = orderd_proc_call(&shared, false, "POST", "/api/orders", cases[i].body, NULL);
         if (r.status != 400)
             fail_msg("body %s: got %ld, want 400", cases[i].body, r.status);
         json_t *j = parse(&r);
@@ -225,7 +225,7 @@ static void test_orderd_order_validation(void **state)
         else
             assert_null(field);
         json_decref(j);
-        http_client_free(&r);
+        curl_client_free(&r);
     }
 
     /* Over the 64 KiB body limit: 413, before the body is read. */
@@ -233,9 +233,9 @@ static void test_orderd_order_validation(void **state)
     char *body = malloc(big + 1);
     memset(body, ' ', big);
     body[big] = '\0';
-    struct http_result r = orderd_proc_call(&shared, false, "POST", "/api/orders", body, NULL);
+    struct curl_client_result r = orderd_proc_call(&shared, false, "POST", "/api/orders", body, NULL);
     assert_int_equal(r.status, 413);
-    http_client_free(&r);
+    curl_client_free(&r);
     free(body);
 }
 
@@ -245,22 +245,22 @@ static void test_orderd_request_ids(void **state)
     (void)state;
 
     const char *const given[] = {"X-Request-ID: it-req-001", NULL};
-    struct http_result r = orderd_proc_call(&shared, false, "GET", "/api/products/2", NULL, given);
-    assert_string_equal(http_client_header(&r, "X-Request-ID", id, sizeof id), "it-req-001");
-    http_client_free(&r);
+    struct curl_client_result r = orderd_proc_call(&shared, false, "GET", "/api/products/2", NULL, given);
+    assert_string_equal(curl_client_header(&r, "X-Request-ID", id, sizeof id), "it-req-001");
+    curl_client_free(&r);
 
     r = orderd_proc_call(&shared, false, "GET", "/api/products/2", NULL, NULL);
-    assert_non_null(http_client_header(&r, "X-Request-ID", id, sizeof id));
+    assert_non_null(curl_client_header(&r, "X-Request-ID", id, sizeof id));
     assert_int_equal(strlen(id), 16);
     assert_int_equal(strspn(id, "0123456789abcdef"), 16);
-    http_client_free(&r);
+    curl_client_free(&r);
 
     /* An id with characters that do not belong in logs or headers is replaced. */
     const char *const bad[] = {"X-Request-ID: a b\"c", NULL};
     r = orderd_proc_call(&shared, false, "GET", "/api/products/2", NULL, bad);
-    assert_non_null(http_client_header(&r, "X-Request-ID", id, sizeof id));
+    assert_non_null(curl_client_header(&r, "X-Request-ID", id, sizeof id));
     assert_int_equal(strlen(id), 16);
-    http_client_free(&r);
+    curl_client_free(&r);
 }
 
 static void test_orderd_no_debug_on_public_port(void **state)
@@ -269,11 +269,11 @@ static void test_orderd_no_debug_on_public_port(void **state)
                                         "/debug/faults", "/healthz"};
     (void)state;
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
-        struct http_result r = orderd_proc_call(&shared, false, "GET", paths[i], NULL, NULL);
+        struct curl_client_result r = orderd_proc_call(&shared, false, "GET", paths[i], NULL, NULL);
         if (r.status != 404)
             fail_msg("%s on the public port: got %ld, want 404", paths[i], r.status);
         assert_null(strstr(r.body, "# TYPE"));
-        http_client_free(&r);
+        curl_client_free(&r);
     }
 }
 
@@ -302,13 +302,13 @@ static void test_orderd_worker_log_carries_request_ids(void **state)
     const char *const headers[] = {
         "X-Request-ID: corr-7f3a",
         "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", NULL};
-    struct http_result r = orderd_proc_call(&shared, false, "POST", "/api/orders",
+    struct curl_client_result r = orderd_proc_call(&shared, false, "POST", "/api/orders",
                                 "{\"user_id\":9001,\"items\":[{\"product_id\":3,\"qty\":1}]}", headers);
     assert_int_equal(r.status, 202);
     json_t *j = parse(&r);
     long long id = json_integer_value(json_object_get(j, "order_id"));
     json_decref(j);
-    http_client_free(&r);
+    curl_client_free(&r);
     json_decref(wait_order(&shared, id));
 
     char *log = orderd_proc_log(&shared);
@@ -344,15 +344,15 @@ static void test_orderd_body_never_logged(void **state)
     (void)state;
     /* The shared server logs at debug level: the most it ever logs. */
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
-        struct http_result r = orderd_proc_call(&shared, false, "POST", "/api/orders", bodies[i], NULL);
+        struct curl_client_result r = orderd_proc_call(&shared, false, "POST", "/api/orders", bodies[i], NULL);
         assert_true(r.status == 400 || r.status == 202);
-        http_client_free(&r);
+        curl_client_free(&r);
     }
     const char *const canary_header[] = {"X-Request-ID: CANARY-5e1f-id", NULL};
-    struct http_result r = orderd_proc_call(&shared, false, "POST", "/api/orders",
+    struct curl_client_result r = orderd_proc_call(&shared, false, "POST", "/api/orders",
                                 "{\"user_id\":1,\"items\":[{\"product_id\":1,\"qty\":1}]}", canary_header);
     assert_int_equal(r.status, 202);
-    http_client_free(&r);
+    curl_client_free(&r);
     usleep(100000);
     char *log = orderd_proc_log(&shared);
     assert_non_null(log);
@@ -375,17 +375,17 @@ static void test_orderd_queue_full_answers_503(void **state)
 
     assert_int_equal(orderd_proc_start(&p, args, NULL), 0);
     for (int i = 0; i < 8; i++) {
-        struct http_result r = orderd_proc_call(&p, false, "POST", "/api/orders",
+        struct curl_client_result r = orderd_proc_call(&p, false, "POST", "/api/orders",
                                     "{\"user_id\":1,\"items\":[{\"product_id\":1,\"qty\":1}]}", NULL);
         if (r.status == 202) {
             accepted++;
         } else {
             char retry[16];
             assert_int_equal(r.status, 503);
-            assert_string_equal(http_client_header(&r, "Retry-After", retry, sizeof retry), "1");
+            assert_string_equal(curl_client_header(&r, "Retry-After", retry, sizeof retry), "1");
             rejected++;
         }
-        http_client_free(&r);
+        curl_client_free(&r);
     }
     /* One in the worker's hands, two queued: at most three accepted in 300 ms. */
     assert_true(accepted >= 2 && accepted <= 3);
@@ -411,10 +411,10 @@ static void test_orderd_shutdown_finishes_every_accepted_order(void **state)
     for (int i = 0; i < 500; i++) {
         char body[128];
         snprintf(body, sizeof body, "{\"user_id\":%d,\"items\":[{\"product_id\":%d,\"qty\":1}]}", i + 1, i % 1000 + 1);
-        struct http_result r = orderd_proc_call(&p, false, "POST", "/api/orders", body, NULL);
+        struct curl_client_result r = orderd_proc_call(&p, false, "POST", "/api/orders", body, NULL);
         assert_true(r.status == 202 || r.status == 503);
         accepted += r.status == 202;
-        http_client_free(&r);
+        curl_client_free(&r);
     }
     /* 500 orders at 5 ms with 2 workers take over a second: most are still queued. */
     assert_true(accepted > 400);
@@ -489,11 +489,11 @@ static void test_orderd_env_faults(void **state)
     struct orderd_proc p;
     (void)state;
     assert_int_equal(orderd_proc_start(&p, NULL, "slow=on(1ms);lock.cache=50%on"), 0);
-    struct http_result r = orderd_proc_call(&p, true, "GET", "/debug/faults", NULL, NULL);
+    struct curl_client_result r = orderd_proc_call(&p, true, "GET", "/debug/faults", NULL, NULL);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "\"term\": \"on(1ms)\""));
     assert_non_null(strstr(r.body, "\"term\": \"50%on\""));
-    http_client_free(&r);
+    curl_client_free(&r);
     orderd_proc_stop(&p, SIGTERM, 5000);
     unlink(p.log_path);
 

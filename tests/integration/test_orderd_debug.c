@@ -1,6 +1,6 @@
 /* Integration tests of orderd's internal port: metrics (checked by promtool),
  * expvar-style variables, health, the fault and config APIs, and the bearer token. */
-#include "http_client.h"
+#include "curl_client.h"
 #include "orderd_proc.h"
 
 #include <jansson.h>
@@ -31,7 +31,7 @@ static int stop_shared(void **state)
     return 0;
 }
 
-static json_t *parse(const struct http_result *r)
+static json_t *parse(const struct curl_client_result *r)
 {
     json_error_t err;
     json_t *j = json_loads(r->body, 0, &err);
@@ -52,14 +52,14 @@ static void test_debug_metrics_pass_promtool(void **state)
     (void)state;
     /* Some traffic first, so the per-route families have samples. */
     for (int i = 0; i < 20; i++) {
-        struct http_result r = orderd_proc_call(&shared, false, i % 2 ? "GET" : "POST", i % 2 ? "/api/products/3" : "/api/orders",
+        struct curl_client_result r = orderd_proc_call(&shared, false, i % 2 ? "GET" : "POST", i % 2 ? "/api/products/3" : "/api/orders",
                                     i % 2 ? NULL : "{\"user_id\":1,\"items\":[{\"product_id\":1,\"qty\":1}]}", NULL);
-        http_client_free(&r);
+        curl_client_free(&r);
     }
-    struct http_result r = orderd_proc_call(&shared, true, "GET", "/metrics", NULL, NULL);
+    struct curl_client_result r = orderd_proc_call(&shared, true, "GET", "/metrics", NULL, NULL);
     assert_int_equal(r.status, 200);
     char type[96];
-    assert_non_null(strstr(http_client_header(&r, "Content-Type", type, sizeof type), "version=0.0.4"));
+    assert_non_null(strstr(curl_client_header(&r, "Content-Type", type, sizeof type), "version=0.0.4"));
     static const char *const families[] = {
         "process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds", "process_max_fds",
         "process_start_time_seconds", "process_threads", "orderd_threads{role=\"worker\"",
@@ -76,7 +76,7 @@ static void test_debug_metrics_pass_promtool(void **state)
         if (!strstr(r.body, families[i]))
             fail_msg("/metrics lacks %s", families[i]);
     if (!have("promtool")) {
-        http_client_free(&r);
+        curl_client_free(&r);
         skip();
     }
     char *out = NULL;
@@ -85,18 +85,18 @@ static void test_debug_metrics_pass_promtool(void **state)
     if (code != 0 || out[0] != '\0')
         fail_msg("promtool check metrics: exit %d: %s", code, out);
     free(out);
-    http_client_free(&r);
+    curl_client_free(&r);
 }
 
 static void test_debug_health_and_vars(void **state)
 {
     (void)state;
-    struct http_result r = orderd_proc_call(&shared, true, "GET", "/healthz", NULL, NULL);
+    struct curl_client_result r = orderd_proc_call(&shared, true, "GET", "/healthz", NULL, NULL);
     assert_int_equal(r.status, 200);
-    http_client_free(&r);
+    curl_client_free(&r);
     r = orderd_proc_call(&shared, true, "GET", "/readyz", NULL, NULL);
     assert_int_equal(r.status, 200);
-    http_client_free(&r);
+    curl_client_free(&r);
 
     r = orderd_proc_call(&shared, true, "GET", "/debug/vars", NULL, NULL);
     assert_int_equal(r.status, 200);
@@ -112,32 +112,32 @@ static void test_debug_health_and_vars(void **state)
     assert_true(json_integer_value(json_object_get(own, "queue_capacity")) == 256);
     assert_string_equal(json_string_value(json_object_get(own, "instrument")), "metrics");
     json_decref(j);
-    http_client_free(&r);
+    curl_client_free(&r);
 
     r = orderd_proc_call(&shared, true, "GET", "/debug/nothing", NULL, NULL);
     assert_int_equal(r.status, 404);
-    http_client_free(&r);
+    curl_client_free(&r);
     r = orderd_proc_call(&shared, true, "GET", "/debug/pprof/", NULL, NULL);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "threads?debug=1"));
-    http_client_free(&r);
+    curl_client_free(&r);
 }
 
 static json_t *fault_entry(const char *name)
 {
     char path[64];
     snprintf(path, sizeof path, "/debug/faults/%s", name);
-    struct http_result r = orderd_proc_call(&shared, true, "GET", path, NULL, NULL);
+    struct curl_client_result r = orderd_proc_call(&shared, true, "GET", path, NULL, NULL);
     assert_int_equal(r.status, 200);
     json_t *j = parse(&r);
-    http_client_free(&r);
+    curl_client_free(&r);
     return j;
 }
 
 static void test_debug_fault_api(void **state)
 {
     (void)state;
-    struct http_result r = orderd_proc_call(&shared, true, "GET", "/debug/faults", NULL, NULL);
+    struct curl_client_result r = orderd_proc_call(&shared, true, "GET", "/debug/faults", NULL, NULL);
     assert_int_equal(r.status, 200);
     json_t *j = parse(&r);
     json_t *list = json_object_get(j, "faults");
@@ -148,11 +148,11 @@ static void test_debug_fault_api(void **state)
         assert_true(strlen(json_string_value(json_object_get(f, "culprit"))) > 3);
     }
     json_decref(j);
-    http_client_free(&r);
+    curl_client_free(&r);
 
     r = orderd_proc_call(&shared, true, "PUT", "/debug/faults/slow", "25%10*on(2ms)\n", NULL);
     assert_int_equal(r.status, 200);
-    http_client_free(&r);
+    curl_client_free(&r);
     j = fault_entry("slow");
     assert_true(json_is_true(json_object_get(j, "on")));
     assert_string_equal(json_string_value(json_object_get(j, "term")), "25%10*on(2ms)");
@@ -167,7 +167,7 @@ static void test_debug_fault_api(void **state)
     assert_non_null(strstr(msg, "character"));
     assert_string_equal(json_string_value(json_object_get(j, "term")), "5%x*on");
     json_decref(j);
-    http_client_free(&r);
+    curl_client_free(&r);
     j = fault_entry("slow");
     assert_string_equal(json_string_value(json_object_get(j, "term")), "25%10*on(2ms)");
     json_decref(j);
@@ -175,34 +175,34 @@ static void test_debug_fault_api(void **state)
     r = orderd_proc_call(&shared, true, "PUT", "/debug/faults/lock.cahce", "on", NULL);
     assert_int_equal(r.status, 404);
     assert_non_null(strstr(r.body, "lock.cahce"));
-    http_client_free(&r);
+    curl_client_free(&r);
 
     r = orderd_proc_call(&shared, true, "DELETE", "/debug/faults/slow", NULL, NULL);
     assert_int_equal(r.status, 200);
-    http_client_free(&r);
+    curl_client_free(&r);
     j = fault_entry("slow");
     assert_false(json_is_true(json_object_get(j, "on")));
     json_decref(j);
 
     r = orderd_proc_call(&shared, true, "POST", "/debug/faults/slow", "on", NULL);
     assert_int_equal(r.status, 405);
-    http_client_free(&r);
+    curl_client_free(&r);
 }
 
 static void test_debug_config_api(void **state)
 {
     (void)state;
-    struct http_result r = orderd_proc_call(&shared, true, "PUT", "/debug/config",
+    struct curl_client_result r = orderd_proc_call(&shared, true, "PUT", "/debug/config",
                                 "{\"instrument\":\"profile\",\"mutex_profile_fraction\":5,\"block_profile_rate\":1000}", NULL);
     assert_int_equal(r.status, 200);
-    http_client_free(&r);
+    curl_client_free(&r);
     r = orderd_proc_call(&shared, true, "GET", "/debug/config", NULL, NULL);
     json_t *j = parse(&r);
     assert_string_equal(json_string_value(json_object_get(j, "instrument")), "profile");
     assert_int_equal(json_integer_value(json_object_get(j, "mutex_profile_fraction")), 5);
     assert_int_equal(json_integer_value(json_object_get(j, "block_profile_rate")), 1000);
     json_decref(j);
-    http_client_free(&r);
+    curl_client_free(&r);
 
     static const struct { const char *body, *field; } bad[] = {
         {"{\"instrument\":\"loud\"}", "instrument"},
@@ -218,17 +218,17 @@ static void test_debug_config_api(void **state)
         j = parse(&r);
         assert_string_equal(json_string_value(json_object_get(j, "field")), bad[i].field);
         json_decref(j);
-        http_client_free(&r);
+        curl_client_free(&r);
     }
     /* A rejected PUT changed nothing, not even its valid fields. */
     r = orderd_proc_call(&shared, true, "GET", "/debug/config", NULL, NULL);
     j = parse(&r);
     assert_string_equal(json_string_value(json_object_get(j, "instrument")), "profile");
     json_decref(j);
-    http_client_free(&r);
+    curl_client_free(&r);
     r = orderd_proc_call(&shared, true, "PUT", "/debug/config", "not json", NULL);
     assert_int_equal(r.status, 400);
-    http_client_free(&r);
+    curl_client_free(&r);
 }
 
 static void test_debug_profiles_answer_in_both_forms(void **state)
@@ -240,37 +240,37 @@ static void test_debug_profiles_answer_in_both_forms(void **state)
     for (size_t i = 0; i < sizeof profiles / sizeof profiles[0]; i++) {
         /* debug=0 (the default) is a gzipped profile.proto. */
         snprintf(path, sizeof path, "/debug/pprof/%s", profiles[i]);
-        struct http_result r = orderd_proc_call(&shared, true, "GET", path, NULL, NULL);
+        struct curl_client_result r = orderd_proc_call(&shared, true, "GET", path, NULL, NULL);
         assert_int_equal(r.status, 200);
         assert_true(r.body_len > 20);
         assert_int_equal((unsigned char)r.body[0], 0x1f);
         assert_int_equal((unsigned char)r.body[1], 0x8b);
-        http_client_free(&r);
+        curl_client_free(&r);
         snprintf(path, sizeof path, "/debug/pprof/%s?debug=1", profiles[i]);
         r = orderd_proc_call(&shared, true, "GET", path, NULL, NULL);
         assert_int_equal(r.status, 200);
         assert_true(r.body_len > 10);
-        http_client_free(&r);
+        curl_client_free(&r);
         snprintf(path, sizeof path, "/debug/pprof/%s?debug=7", profiles[i]);
         r = orderd_proc_call(&shared, true, "GET", path, NULL, NULL);
         assert_int_equal(r.status, 400);
-        http_client_free(&r);
+        curl_client_free(&r);
     }
-    struct http_result r = orderd_proc_call(&shared, true, "GET", "/debug/pprof/threads?debug=1", NULL, NULL);
+    struct curl_client_result r = orderd_proc_call(&shared, true, "GET", "/debug/pprof/threads?debug=1", NULL, NULL);
     assert_non_null(strstr(r.body, "threads profile: total "));
     assert_non_null(strstr(r.body, "io_thread_main"));
     assert_non_null(strstr(r.body, "worker_main"));
     assert_non_null(strstr(r.body, "debug_thread_main"));
-    http_client_free(&r);
+    curl_client_free(&r);
 
     /* A delta profile answers after its window, in the same layout. */
     r = orderd_proc_call(&shared, true, "GET", "/debug/pprof/mutex?debug=1&seconds=1", NULL, NULL);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "--- mutex:"));
-    http_client_free(&r);
+    curl_client_free(&r);
     r = orderd_proc_call(&shared, true, "GET", "/debug/pprof/block?seconds=61", NULL, NULL);
     assert_int_equal(r.status, 400);
-    http_client_free(&r);
+    curl_client_free(&r);
 }
 
 static void test_debug_token_required(void **state)
@@ -287,21 +287,21 @@ static void test_debug_token_required(void **state)
     const char *const args[] = {"--debug-token-file", token_path, NULL};
     assert_int_equal(orderd_proc_start(&p, args, NULL), 0);
 
-    struct http_result r = orderd_proc_call(&p, true, "GET", "/metrics", NULL, NULL);
+    struct curl_client_result r = orderd_proc_call(&p, true, "GET", "/metrics", NULL, NULL);
     assert_int_equal(r.status, 401);
-    http_client_free(&r);
+    curl_client_free(&r);
     const char *const wrong[] = {"Authorization: Bearer s3cret-token-for-tests-0124", NULL};
     r = orderd_proc_call(&p, true, "GET", "/healthz", NULL, wrong);
     assert_int_equal(r.status, 401);
-    http_client_free(&r);
+    curl_client_free(&r);
     const char *const right[] = {"Authorization: Bearer s3cret-token-for-tests-0123", NULL};
     r = orderd_proc_call(&p, true, "GET", "/metrics", NULL, right);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "orderd_queue_depth"));
-    http_client_free(&r);
+    curl_client_free(&r);
     r = orderd_proc_call(&p, true, "PUT", "/debug/faults/slow", "on", NULL);
     assert_int_equal(r.status, 401);
-    http_client_free(&r);
+    curl_client_free(&r);
     orderd_proc_stop(&p, SIGTERM, 5000);
     unlink(p.log_path);
 
@@ -310,7 +310,7 @@ static void test_debug_token_required(void **state)
     assert_int_equal(orderd_proc_start(&p, wide, NULL), 0);
     r = orderd_proc_call(&p, true, "GET", "/readyz", NULL, right);
     assert_int_equal(r.status, 200);
-    http_client_free(&r);
+    curl_client_free(&r);
     orderd_proc_stop(&p, SIGTERM, 5000);
     unlink(p.log_path);
     unlink(token_path);

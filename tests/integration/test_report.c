@@ -25,30 +25,24 @@
 #include "report_fixture.h"
 #include "store/resultdb.h"
 #include "testdb.h"
+#include "files.h"
+#include "loadlab_proc.h"
+#include "tmpdb.h"
 
-static char dir[64], db_path[128], out_dir[128];
+static struct tmpdb tmp;
+static char out_dir[128];
 static char err[2048];
 
 static int group_setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/report-test-XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(db_path, sizeof db_path, "%s/results.db", dir);
-    if (report_fixture_build(db_path, err, sizeof err) < 0) {
-        fprintf(stderr, "fixture: %s\n", err);
-        return -1;
-    }
-    return 0;
+    return report_fixture_tmpdb(&tmp, "report-test");
 }
 
 static int group_teardown(void **state)
 {
-    char cmd[160];
     (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdb_remove(&tmp);
 }
 
 /* Each test renders into a fresh folder. */
@@ -56,53 +50,26 @@ static int setup(void **state)
 {
     static int n;
     (void)state;
-    snprintf(out_dir, sizeof out_dir, "%s/out-%d", dir, ++n);
+    snprintf(out_dir, sizeof out_dir, "%s/out-%d", tmp.dir, ++n);
     unsetenv("LOADLAB_GNUPLOT");
     return 0;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *buf;
-    long len;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    rewind(f);
-    buf = calloc(1, (size_t)len + 1);
-    if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
-}
-
-static size_t count(const char *text, const char *needle)
-{
-    size_t n = 0;
-    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    return n;
-}
-
 static size_t count_in_file(const char *path, const char *needle)
 {
-    char *text = slurp(path);
+    char *text = files_read(path);
     size_t n;
     if (!text)
         fail_msg("cannot read %s", path);
-    n = count(text, needle);
+    n = files_count(text, needle);
     free(text);
     return n;
 }
 
 static void render(const char *const *select, size_t nselect, struct report_result *res)
 {
-    struct resultdb *db = resultdb_open(db_path, true, err, sizeof err);
-    struct report_options opt = {.db_path = db_path, .out_dir = out_dir, .select = (char *const *)select,
+    struct resultdb *db = resultdb_open(tmp.path, true, err, sizeof err);
+    struct report_options opt = {.db_path = tmp.path, .out_dir = out_dir, .select = (char *const *)select,
                                  .nselect = nselect};
     if (!db)
         fail_msg("%s", err);
@@ -222,7 +189,7 @@ static void test_report_trends_show_the_regression_and_overhead(void **state)
     snprintf(path, sizeof path, "%s/overhead-throughput.svg", out_dir);
     assert_int_equal(count_in_file(path, "<g id=\"gnuplot_plot_"), 1);
     snprintf(path, sizeof path, "%s/index.html", out_dir);
-    index = slurp(path);
+    index = files_read(path);
     assert_non_null(index);
     /* Settings in first-appearance order, medians of the repeated runs. */
     assert_non_null(strstr(index, "<td class=\"mono\">off</td><td class=\"num\">2</td><td class=\"num\">1100</td>"
@@ -240,7 +207,7 @@ static void test_report_trends_show_the_regression_and_overhead(void **state)
  * #fragment to an element with that id in the page it points at. */
 static size_t check_links(const char *page_path)
 {
-    char *html = slurp(page_path), base[512], *slash;
+    char *html = files_read(page_path), base[512], *slash;
     size_t checked = 0;
     static const char *const attrs[] = {"href=\"", "src=\""};
 
@@ -302,7 +269,7 @@ static void test_report_markdown_has_one_row_per_gate(void **state)
     /* The latest run of each scenario: baseline v3 (#4), queue-stall, crashy (not
      * judged), overhead-off and -profile (no gates). */
     gates = report_fixture_gate_count(&report_fixture_runs[3]) + report_fixture_gate_count(&report_fixture_runs[1]);
-    md = slurp(res.summary_path);
+    md = files_read(res.summary_path);
     assert_non_null(md);
     for (p = md; (p = strstr(p, "\n| ")); p++)
         rows++;
@@ -327,7 +294,7 @@ static void test_report_without_gnuplot_still_writes_pages(void **state)
     assert_int_equal(res.charts, 0);
     find_files(out_dir, ".svg", files, sizeof files, &n);
     assert_int_equal(n, 0);
-    index = slurp(res.index_path);
+    index = files_read(res.index_path);
     assert_non_null(index);
     assert_non_null(strstr(index, "Some charts could not be drawn: gnuplot is needed"));
     free(index);
@@ -344,7 +311,7 @@ static void test_report_a_failing_gnuplot_is_reported_per_run(void **state)
     const char *select[] = {"1"};
     (void)state;
     /* A "gnuplot" that reads its script and fails, as a broken one would. */
-    snprintf(fake, sizeof fake, "%s/gnuplot-broken", dir);
+    snprintf(fake, sizeof fake, "%s/gnuplot-broken", tmp.dir);
     f = fopen(fake, "w");
     assert_non_null(f);
     fputs("#!/bin/sh\ncat >/dev/null\necho 'line 3: all points y value undefined!' >&2\nexit 1\n", f);
@@ -367,15 +334,15 @@ static void test_report_nothing_to_report(void **state)
     const char *unknown_run[] = {"999"}, *unknown_scenario[] = {"no-such-scenario"};
     struct report_options opt = {.db_path = empty, .out_dir = out_dir};
     (void)state;
-    snprintf(empty, sizeof empty, "%s/empty.db", dir);
+    snprintf(empty, sizeof empty, "%s/empty.db", tmp.dir);
     db = resultdb_open(empty, false, err, sizeof err);
     assert_non_null(db);
     assert_int_equal(report_render(db, &opt, &res, err, sizeof err), 1);
     assert_non_null(strstr(err, "holds no runs"));
     resultdb_close(db);
 
-    db = resultdb_open(db_path, true, err, sizeof err);
-    opt.db_path = db_path;
+    db = resultdb_open(tmp.path, true, err, sizeof err);
+    opt.db_path = tmp.path;
     opt.select = (char *const *)unknown_run;
     opt.nselect = 1;
     assert_int_equal(report_render(db, &opt, &res, err, sizeof err), 1);
@@ -409,7 +376,7 @@ static int count_item(void *user, const struct evidence_stored *item, char *why,
 /* How many items the evidence table holds for run_id, as the store reads them. */
 static long long stored_items(int64_t run_id)
 {
-    struct resultdb *db = resultdb_open(db_path, true, err, sizeof err);
+    struct resultdb *db = resultdb_open(tmp.path, true, err, sizeof err);
     long long n = 0;
     assert_non_null(db);
     assert_int_equal(evidence_foreach_stored(db, run_id, NULL, count_item, &n, err, sizeof err), 0);
@@ -426,7 +393,7 @@ static void test_report_run_page_shows_the_diagnosis_first(void **state)
     setenv("LOADLAB_GNUPLOT", "/nonexistent/gnuplot", 1);  /* the charts are not what is looked at here */
     render(select, 1, &res);
     snprintf(path, sizeof path, "%s/run-%d/index.html", out_dir, REPORT_FIXTURE_EVIDENCE_RUN);
-    page = slurp(path);
+    page = files_read(path);
     assert_non_null(page);
     /* Right under the verdict and the facts, before the gates and the charts. */
     assert_true(strstr(page, "dl class=\"facts\"") < strstr(page, "<h2 id=\"diagnosis\">"));
@@ -459,7 +426,7 @@ static int check_evidence_file(void *user, const struct evidence_item *item, cha
     if (!strstr(c->page, href))
         fail_msg("the page has no %s", href);
     snprintf(path, sizeof path, "%s/evidence/%lld-%s.txt", c->run_dir, (long long)item->id, item->kind);
-    text = slurp(path);
+    text = files_read(path);
     if (!text)
         fail_msg("cannot read %s", path);
     assert_int_equal(strlen(text), item->len);
@@ -482,7 +449,7 @@ static void test_report_run_page_links_every_evidence_item_to_its_text(void **st
     render(select, 1, &res);
     snprintf(run_dir, sizeof run_dir, "%s/run-%d", out_dir, REPORT_FIXTURE_EVIDENCE_RUN);
     snprintf(path, sizeof path, "%s/index.html", run_dir);
-    page = slurp(path);
+    page = files_read(path);
     assert_non_null(page);
     check.page = page;
 
@@ -490,11 +457,11 @@ static void test_report_run_page_links_every_evidence_item_to_its_text(void **st
     stored = stored_items(REPORT_FIXTURE_EVIDENCE_RUN);
     assert_true(stored > REPORT_FIXTURE_PERIODIC_DUMPS + 10);
     table = section(page, "<table id=\"evidence-items\">", "</table>");
-    assert_int_equal(count(table, "<tr>"), stored + 1);
-    assert_int_equal(count(table, "<a href=\"evidence/"), stored);
+    assert_int_equal(files_count(table, "<tr>"), stored + 1);
+    assert_int_equal(files_count(table, "<a href=\"evidence/"), stored);
     free(table);
 
-    db = resultdb_open(db_path, true, err, sizeof err);
+    db = resultdb_open(tmp.path, true, err, sizeof err);
     assert_non_null(db);
     assert_int_equal(evidence_foreach(db, REPORT_FIXTURE_EVIDENCE_RUN, NULL, check_evidence_file, &check, err,
                                       sizeof err), 0);
@@ -512,13 +479,13 @@ static void test_report_run_page_shows_the_latest_snapshot_escaped(void **state)
     setenv("LOADLAB_GNUPLOT", "/nonexistent/gnuplot", 1);
     render(select, 1, &res);
     snprintf(path, sizeof path, "%s/run-%d/index.html", out_dir, REPORT_FIXTURE_EVIDENCE_RUN);
-    page = slurp(path);
+    page = files_read(path);
     assert_non_null(page);
     evidence = section(page, "<h2 id=\"evidence\">", "<table id=\"evidence-items\">");
     assert_non_null(strstr(evidence, "<h3>Latest snapshot: end of steady state, t=8.50s</h3>"));
     /* The dump and the three profiles, each in its own block. */
-    assert_int_equal(count(evidence, "<details><summary><b>"), 4);
-    assert_int_equal(count(evidence, "<pre>"), 4);
+    assert_int_equal(files_count(evidence, "<details><summary><b>"), 4);
+    assert_int_equal(files_count(evidence, "<pre>"), 4);
     /* A '<' in the dump is text, not markup; the tabs that align it stay. */
     assert_non_null(strstr(evidence, "frame &lt;unknown&gt; &amp; &quot;quoted&quot;"));
     assert_null(strstr(page, REPORT_FIXTURE_ESCAPE_MARK));
@@ -542,7 +509,7 @@ static void test_report_run_pages_without_a_verdict_or_evidence_say_so(void **st
     setenv("LOADLAB_GNUPLOT", "/nonexistent/gnuplot", 1);
     render(select, 2, &res);
     snprintf(path, sizeof path, "%s/run-%d/index.html", out_dir, REPORT_FIXTURE_HEALTHY_RUN);
-    page = slurp(path);
+    page = files_read(path);
     assert_non_null(page);
     assert_non_null(strstr(page, "<div class=\"finding ok\"><span class=\"pill ok\">No problem found</span>"
                                  "<p class=\"muted small\">no evidence was captured for this run</p></div>"));
@@ -550,7 +517,7 @@ static void test_report_run_pages_without_a_verdict_or_evidence_say_so(void **st
     assert_null(strstr(page, "predates"));
     free(page);
     snprintf(path, sizeof path, "%s/run-3/index.html", out_dir);
-    page = slurp(path);
+    page = files_read(path);
     assert_non_null(page);
     assert_non_null(strstr(page, "Not diagnosed. <code>loadlab diagnose 3</code>"));
     assert_non_null(strstr(page, "No evidence kept for this run"));
@@ -566,18 +533,18 @@ static void test_report_index_has_a_diagnosis_column_only_where_runs_were_diagno
     (void)state;
     setenv("LOADLAB_GNUPLOT", "/nonexistent/gnuplot", 1);
     render(NULL, 0, &res);
-    index = slurp(res.index_path);
+    index = files_read(res.index_path);
     assert_non_null(index);
     /* baseline (run 1 healthy) and queue-stall (run 2) have verdicts; crashy and the
      * overhead scenarios none. */
-    assert_int_equal(count(index, "<th>diagnosis</th>"), 2);
+    assert_int_equal(files_count(index, "<th>diagnosis</th>"), 2);
     part = section(index, "<h2 id=\"s-queue-stall\">", "<h2");
     assert_non_null(strstr(part, "<td><a href=\"run-2/index.html#diagnosis\">queue-full in worker_process_stalled"
                                  "</a></td></tr>"));
     free(part);
     part = section(index, "<h2 id=\"s-baseline\">", "<h2");
-    assert_int_equal(count(part, ">no problem found</a></td></tr>"), 1);
-    assert_int_equal(count(part, "<td class=\"muted\">not diagnosed</td></tr>"), 2);
+    assert_int_equal(files_count(part, ">no problem found</a></td></tr>"), 1);
+    assert_int_equal(files_count(part, "<td class=\"muted\">not diagnosed</td></tr>"), 2);
     free(part);
     part = section(index, "<h2 id=\"s-crashy\">", "<h2");
     assert_null(strstr(part, "diagnos"));
@@ -595,7 +562,7 @@ static void test_report_renders_a_schema_1_database(void **state)
     char old[160], path[256], *page;
     int64_t id;
     (void)state;
-    snprintf(old, sizeof old, "%s/schema1.db", dir);
+    snprintf(old, sizeof old, "%s/schema1.db", tmp.dir);
     opt.db_path = old;
     db = resultdb_open(old, false, err, sizeof err);
     assert_non_null(db);
@@ -609,7 +576,7 @@ static void test_report_renders_a_schema_1_database(void **state)
     assert_int_equal(report_render(db, &opt, &res, err, sizeof err), 0);
     resultdb_close(db);
     snprintf(path, sizeof path, "%s/run-%lld/index.html", out_dir, (long long)id);
-    page = slurp(path);
+    page = files_read(path);
     assert_non_null(page);
     assert_non_null(strstr(page, "Not diagnosed."));
     assert_non_null(strstr(page, "No evidence kept for this run"));
@@ -620,10 +587,10 @@ static void test_report_renders_a_schema_1_database(void **state)
 
 static int run_cli(const char *args, const char *env)
 {
-    const char *bin = getenv("LOADLAB_BIN") ? getenv("LOADLAB_BIN") : "build/loadlab";
+    const char *bin = loadlab_proc_bin();
     char cmd[1024];
     int status;
-    snprintf(cmd, sizeof cmd, "%s %s report %s >'%s/cli.out' 2>&1", env ? env : "", bin, args, dir);
+    snprintf(cmd, sizeof cmd, "%s %s report %s >'%s/cli.out' 2>&1", env ? env : "", bin, args, tmp.dir);
     status = system(cmd);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -633,26 +600,26 @@ static void test_report_command_exit_codes(void **state)
     char args[512], out[160], empty[160];
     FILE *f;
     (void)state;
-    snprintf(out, sizeof out, "%s/cli.out", dir);
-    snprintf(args, sizeof args, "--db '%s/missing.db'", dir);
+    snprintf(out, sizeof out, "%s/cli.out", tmp.dir);
+    snprintf(args, sizeof args, "--db '%s/missing.db'", tmp.dir);
     assert_int_equal(run_cli(args, NULL), 2);
     assert_int_equal(count_in_file(out, "missing.db: No such file"), 1);
 
-    snprintf(empty, sizeof empty, "%s/zero.db", dir);
+    snprintf(empty, sizeof empty, "%s/zero.db", tmp.dir);
     f = fopen(empty, "w");
     fclose(f);
     snprintf(args, sizeof args, "--db '%s'", empty);
     assert_int_equal(run_cli(args, NULL), 2);
 
-    snprintf(args, sizeof args, "--db '%s' --out '%s' 12345", db_path, out_dir);
+    snprintf(args, sizeof args, "--db '%s' --out '%s' 12345", tmp.path, out_dir);
     assert_int_equal(run_cli(args, NULL), 2);
     assert_int_equal(count_in_file(out, "no run 12345"), 1);
 
-    snprintf(args, sizeof args, "--db '%s' --out '%s' baseline 2", db_path, out_dir);
+    snprintf(args, sizeof args, "--db '%s' --out '%s' baseline 2", tmp.path, out_dir);
     assert_int_equal(run_cli(args, NULL), 0);
     assert_int_equal(count_in_file(out, "/index.html (4 runs of 2 scenarios"), 1);
 
-    snprintf(args, sizeof args, "--db '%s' --out '%s' 2", db_path, out_dir);
+    snprintf(args, sizeof args, "--db '%s' --out '%s' 2", tmp.path, out_dir);
     assert_int_equal(run_cli(args, "LOADLAB_GNUPLOT=/nonexistent/gnuplot"), 1);
     assert_int_equal(count_in_file(out, "charts missing: gnuplot is needed"), 1);
     assert_int_equal(count_in_file(out, "index.html"), 1);

@@ -17,35 +17,32 @@
 
 #include "canned_http.h"
 #include "base/cmdline.h"
-#include "http_client.h"
+#include "curl_client.h"
 #include "orderd_proc.h"
+#include "tmpdb.h"
 #include "store/resultdb.h"
 #include "run/runner.h"
 #include "run/scenario.h"
 #include "testdb.h"
 
 static char err[2048];
-static char db_path[64], log_root[80], wrk[PATH_MAX];
+static struct tmpdb tmp;
+static char log_root[128], wrk[PATH_MAX];
 static struct resultdb *db;
 static struct runner_options options;
 static struct runner_outcome outcome;
 
 static int setup(void **state)
 {
-    int fd;
     (void)state;
-    snprintf(db_path, sizeof db_path, "/tmp/runner-test-XXXXXX");
-    fd = mkstemp(db_path);
-    if (fd < 0)
+    if (tmpdb_make(&tmp, "runner-test") < 0)
         return -1;
-    close(fd);
-    unlink(db_path);
-    snprintf(log_root, sizeof log_root, "%s-logs", db_path);
+    tmpdb_file(&tmp, "logs", log_root, sizeof log_root);
     if (cmdline_find_executable("wrk", wrk, sizeof wrk, err, sizeof err) < 0) {
         fprintf(stderr, "%s\n", err);
         return -1;
     }
-    db = resultdb_open(db_path, false, err, sizeof err);
+    db = resultdb_open(tmp.path, false, err, sizeof err);
     if (!db)
         return -1;
     options.label = "test";
@@ -58,17 +55,15 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[512];
     (void)state;
     resultdb_close(db);
     close(options.signal_fd);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'-wal '%s'-shm '%s'", db_path, db_path, db_path, log_root);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdb_remove(&tmp);
 }
 
 static long long count(const char *sql, int64_t run_id)
 {
-    return testdb_int_of_run(db_path, sql, run_id);
+    return testdb_int_of_run(tmp.path, sql, run_id);
 }
 
 /* Parses a scenario from text and runs it; the outcome is in `outcome`. */
@@ -165,7 +160,7 @@ static void test_runner_unexpected_failure_is_unmet(void **state)
 static void test_runner_service_given_by_url(void **state)
 {
     struct orderd_proc p;
-    struct http_result faults;
+    struct curl_client_result faults;
     char text[2048], url[128];
     struct scenario *sc;
     (void)state;
@@ -186,9 +181,9 @@ static void test_runner_service_given_by_url(void **state)
     assert_int_equal(count("SELECT count(*) FROM phases WHERE run_id = ?1 AND off_at IS NOT NULL", outcome.run_id), 1);
     assert_int_equal(kill(p.pid, 0), 0);
     orderd_proc_url(&p, true, "/debug/faults", url, sizeof url);
-    assert_int_equal(http_client_request("GET", url, NULL, 0, NULL, 2000, &faults), 0);
+    assert_int_equal(curl_client_request("GET", url, NULL, 0, NULL, 2000, &faults), 0);
     assert_non_null(strstr(faults.body, "\"name\": \"slow\",\n      \"on\": false"));
-    http_client_free(&faults);
+    curl_client_free(&faults);
     orderd_proc_stop(&p, SIGTERM, 5000);
     scenario_free(sc);
 }

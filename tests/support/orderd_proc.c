@@ -155,14 +155,14 @@ const char *orderd_proc_url(const struct orderd_proc *p, bool debug, const char 
     return buf;
 }
 
-struct http_result orderd_proc_call(const struct orderd_proc *p, bool debug, const char *method,
+struct curl_client_result orderd_proc_call(const struct orderd_proc *p, bool debug, const char *method,
                                     const char *path, const char *body, const char *const *headers)
 {
-    struct http_result r;
+    struct curl_client_result r;
     char url[256];
 
     orderd_proc_url(p, debug, path, url, sizeof url);
-    http_client_request(method, url, body, body ? strlen(body) : 0, headers, 10000, &r);
+    curl_client_request(method, url, body, body ? strlen(body) : 0, headers, 10000, &r);
     return r;
 }
 

@@ -5,7 +5,7 @@
 #ifndef TESTS_ORDERD_PROC_H
 #define TESTS_ORDERD_PROC_H
 
-#include "http_client.h"
+#include "curl_client.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -35,8 +35,8 @@ const char *orderd_proc_url(const struct orderd_proc *p, bool debug, const char 
 
 /* One request to the public or debug port (10 s timeout); body and headers may be
  * NULL. The result is always filled (status 0 when nothing came back); free it with
- * http_client_free. */
-struct http_result orderd_proc_call(const struct orderd_proc *p, bool debug, const char *method,
+ * curl_client_free. */
+struct curl_client_result orderd_proc_call(const struct orderd_proc *p, bool debug, const char *method,
                                     const char *path, const char *body, const char *const *headers);
 
 /* Runs argv (NULL-terminated) and returns its exit status, or -1; its stdout and

@@ -300,3 +300,17 @@ int report_fixture_build(const char *path, char *err, size_t errlen)
     resultdb_close(db);
     return rc;
 }
+
+int report_fixture_tmpdb(struct tmpdb *t, const char *name)
+{
+    char err[1024];
+    if (tmpdb_make(t, name) < 0) {
+        fprintf(stderr, "fixture: cannot make a scratch folder for %s\n", name);
+        return -1;
+    }
+    if (report_fixture_build(t->path, err, sizeof err) < 0) {
+        fprintf(stderr, "fixture: %s\n", err);
+        return -1;
+    }
+    return 0;
+}

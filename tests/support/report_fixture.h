@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "store/resultdb.h"
+#include "tmpdb.h"
 
 struct report_fixture_run {
     const char *scenario, *label;
@@ -60,6 +61,11 @@ int report_fixture_add_healthy_verdict(struct resultdb *db, int64_t run_id, char
  * crashed run, and overhead-off / overhead-profile twice each; and the incident
  * records above. Returns 0, or -1. */
 int report_fixture_build(const char *path, char *err, size_t errlen);
+
+/* Makes a scratch folder /tmp/NAME-XXXXXX (tmpdb_make) and builds the database in it
+ * (report_fixture_build). Returns 0, or -1 with the reason printed on stderr (for a
+ * group setup, which has no err of its own to fill). */
+int report_fixture_tmpdb(struct tmpdb *t, const char *name);
 
 /* Gates a fixture run judged (0 for a crashed one). */
 size_t report_fixture_gate_count(const struct report_fixture_run *spec);

@@ -14,21 +14,6 @@
 
 #include "testdb.h"
 
-int testdb_make(char *dir, size_t dirlen, char *path, size_t pathlen)
-{
-    if ((size_t)snprintf(dir, dirlen, "/tmp/loadlab-test-XXXXXX") >= dirlen || !mkdtemp(dir))
-        return -1;
-    return (size_t)snprintf(path, pathlen, "%s/results.db", dir) < pathlen ? 0 : -1;
-}
-
-int testdb_remove(const char *dir)
-{
-    char cmd[PATH_MAX + 16];
-    if ((size_t)snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir) >= sizeof cmd)
-        return -1;
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 static sqlite3 *open_raw(const char *path)
 {
     sqlite3 *db = NULL;

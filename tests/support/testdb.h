@@ -9,13 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A new private folder (*dir, at most dirlen) and the path of a results database in
- * it (*path, not yet created). Returns 0, or -1 when the folder cannot be made. */
-int testdb_make(char *dir, size_t dirlen, char *path, size_t pathlen);
-
-/* Removes a folder testdb_make made, with everything in it. Returns 0, or -1. */
-int testdb_remove(const char *dir);
-
 /* Runs sql (one or more statements) on the database at path; fails the test on any
  * error. */
 void testdb_exec(const char *path, const char *sql);

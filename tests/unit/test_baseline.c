@@ -17,8 +17,10 @@
 #include "store/figures.h"
 #include "testdb.h"
 #include "base/significance.h"
+#include "tmpdb.h"
 
-static char dir[64], path[128], err[1024];
+static struct tmpdb tmp;
+static char err[1024];
 static struct resultdb *db;
 
 static const char params[] =
@@ -29,9 +31,9 @@ static const char params[] =
 static int setup(void **state)
 {
     (void)state;
-    if (testdb_make(dir, sizeof dir, path, sizeof path) < 0)
+    if (tmpdb_make(&tmp, "loadlab-baseline") < 0)
         return -1;
-    db = resultdb_open(path, false, err, sizeof err);
+    db = resultdb_open(tmp.path, false, err, sizeof err);
     return db ? 0 : -1;
 }
 
@@ -39,13 +41,13 @@ static int teardown(void **state)
 {
     (void)state;
     resultdb_close(db);
-    return testdb_remove(dir);
+    return tmpdb_remove(&tmp);
 }
 
 /* The regressions table as someone querying it by hand sees it. */
 static long long number(const char *sql)
 {
-    return testdb_int(path, sql);
+    return testdb_int(tmp.path, sql);
 }
 
 /* Run id's figure as the store reads it; fails the test when the run is missing. */

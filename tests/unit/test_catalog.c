@@ -18,6 +18,7 @@
 
 #include "catalog.h"
 #include "fault.h"
+#include "fault_fixture.h"
 
 #define COUNT 200
 #define SHARDS 16
@@ -25,18 +26,8 @@
 static int clear_faults(void **state)
 {
     (void)state;
-    for (int i = 0; i < FAULT_COUNT; i++)
-        fault_clear((enum fault_id)i);
+    fault_fixture_clear_all();
     return 0;
-}
-
-static void set_fault(enum fault_id id, const char *text)
-{
-    struct fault_term t;
-    char err[256];
-    if (fault_term_parse(id, text, &t, err, sizeof err) != 0)
-        fail_msg("'%s' rejected: %s", text, err);
-    fault_set(id, &t);
 }
 
 static uint64_t lock_cache_fired(void)
@@ -151,7 +142,7 @@ static void test_catalog_lock_cache_fault_same_products(void **state)
         healthy[id] = catalog_get(c, id);
     assert_int_equal(lock_cache_fired(), 0);   /* off: the lookups were not eligible firings */
 
-    set_fault(FAULT_LOCK_CACHE, "on(0)");
+    fault_fixture_set(FAULT_LOCK_CACHE, "on(0)");
     for (int64_t id = 1; id <= COUNT; id++)
         assert_ptr_equal(catalog_get(c, id), healthy[id]);
     assert_null(catalog_get(c, 0));
@@ -161,14 +152,14 @@ static void test_catalog_lock_cache_fault_same_products(void **state)
     assert_int_equal(lock_cache_fired(), COUNT + 3);
 
     /* With a hold time the result is the same; the culprit itself answers too. */
-    set_fault(FAULT_LOCK_CACHE, "on(1us)");
+    fault_fixture_set(FAULT_LOCK_CACHE, "on(1us)");
     assert_ptr_equal(catalog_get(c, 7), healthy[7]);
     assert_int_equal(lock_cache_fired(), 1);
     assert_ptr_equal(cache_get_global(c, 8, 0), healthy[8]);
     assert_null(cache_get_global(c, COUNT + 1, 0));
 
     /* A counted term fires that many times, then the healthy path serves. */
-    set_fault(FAULT_LOCK_CACHE, "3*on(0)");
+    fault_fixture_set(FAULT_LOCK_CACHE, "3*on(0)");
     for (int64_t id = 1; id <= 10; id++)
         assert_ptr_equal(catalog_get(c, id), healthy[id]);
     assert_int_equal(lock_cache_fired(), 3);
@@ -237,12 +228,12 @@ static void test_catalog_concurrent_readers_both_paths(void **state)
     run_readers(c, &found);
     assert_int_equal(lock_cache_fired(), 0);
 
-    set_fault(FAULT_LOCK_CACHE, "on(0)");
+    fault_fixture_set(FAULT_LOCK_CACHE, "on(0)");
     run_readers(c, &found);
     assert_int_equal(lock_cache_fired(), READERS * LOOKUPS);
 
     /* Half the lookups on each path at once. */
-    set_fault(FAULT_LOCK_CACHE, "50%on(0)");
+    fault_fixture_set(FAULT_LOCK_CACHE, "50%on(0)");
     run_readers(c, &found);
     uint64_t fired = lock_cache_fired();
     assert_true(fired > 0 && fired < READERS * LOOKUPS);

@@ -15,6 +15,7 @@
 
 #include "report/chart.h"
 #include "report/gnuplot.h"
+#include "files.h"
 
 static char dir[64], program[4096], err[4096], path[128];
 
@@ -36,25 +37,6 @@ static int group_teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static char *slurp(const char *file)
-{
-    FILE *f = fopen(file, "r");
-    char *buf = calloc(1, 1 << 20);
-    if (f && buf)
-        buf[fread(buf, 1, (1 << 20) - 1, f)] = '\0';
-    if (f)
-        fclose(f);
-    return buf;
-}
-
-static size_t count(const char *text, const char *needle)
-{
-    size_t n = 0;
-    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    return n;
-}
-
 /* Draws c alone with a gnuplot of its own; returns gnuplot_close's result and the
  * SVG text (caller frees). */
 static int draw(struct chart *c, const char *name, char **svg)
@@ -69,7 +51,7 @@ static int draw(struct chart *c, const char *name, char **svg)
     rc = gnuplot_close(gp, err, sizeof err);
     snprintf(cmd, sizeof cmd, "xmllint --noout '%s'", path);
     assert_int_equal(system(cmd), 0);
-    *svg = slurp(path);
+    *svg = files_read(path);
     assert_non_null(*svg);
     return rc;
 }
@@ -89,10 +71,10 @@ static void test_chart_draws_one_element_per_series_and_a_band_per_interval(void
     chart_set_x_range(c, 0, 5);
     assert_int_equal(chart_plot_count(c), 4);
     assert_int_equal(draw(c, "two", &svg), 0);
-    assert_int_equal(count(svg, "<g id=\"gnuplot_plot_"), 4);
-    assert_int_equal(count(svg, "fill-opacity = '0.220000'"), 2);
-    assert_true(count(svg, ">slow=on(1ms)</text>") > 0);
-    assert_int_equal(count(svg, "<text>gate x &lt; 100</text>"), 1);
+    assert_int_equal(files_count(svg, "<g id=\"gnuplot_plot_"), 4);
+    assert_int_equal(files_count(svg, "fill-opacity = '0.220000'"), 2);
+    assert_true(files_count(svg, ">slow=on(1ms)</text>") > 0);
+    assert_int_equal(files_count(svg, "<text>gate x &lt; 100</text>"), 1);
     free(svg);
     chart_free(c);
 }
@@ -117,7 +99,7 @@ static void test_chart_awkward_data_draws_without_warnings(void **state)
     chart_add_hline(c, "gate p99 < 250ms", 250, NULL);
     assert_int_equal(chart_plot_count(c), 2);
     assert_int_equal(draw(c, "log", &svg), 0);
-    assert_int_equal(count(svg, "<g id=\"gnuplot_plot_"), 2);
+    assert_int_equal(files_count(svg, "<g id=\"gnuplot_plot_"), 2);
     free(svg);
     chart_free(c);
 
@@ -143,9 +125,9 @@ static void test_chart_bars_and_named_positions(void **state)
     assert_int_equal(chart_add_yband(c, -INFINITY, 500, "fails the gate", NULL), 0);
     chart_set_y_from_zero(c, true);
     assert_int_equal(draw(c, "bars", &svg), 0);
-    assert_int_equal(count(svg, "<g id=\"gnuplot_plot_"), 1);
-    assert_int_equal(count(svg, ">metrics</text>"), 1);
-    assert_int_equal(count(svg, "fill-opacity = '0.120000'"), 1);
+    assert_int_equal(files_count(svg, "<g id=\"gnuplot_plot_"), 1);
+    assert_int_equal(files_count(svg, ">metrics</text>"), 1);
+    assert_int_equal(files_count(svg, "fill-opacity = '0.120000'"), 1);
     free(svg);
     chart_free(c);
 }

@@ -18,12 +18,13 @@
 #include "store/evidence.h"
 #include "store/resultdb.h"
 #include "testdb.h"
+#include "tmpdb.h"
 
 #define TICK 0.25
 #define END 10.0
 
 static char err[512];
-static char path[64];
+static struct tmpdb tmp;
 static struct resultdb *db;
 static int64_t run_id;
 static struct diagnose_result result;
@@ -74,9 +75,10 @@ static void append_frames(char *buf, size_t len, const char *stack)
     }
 }
 
+/* A thread dump of the groups (caller frees with test_free). */
 static char *dump_text(const struct group *groups, size_t n)
 {
-    char *buf = calloc(1, 65536);
+    char *buf = test_calloc(1, 65536);
     int total = 0;
     assert_non_null(buf);
     for (size_t i = 0; i < n; i++)
@@ -103,7 +105,7 @@ static void store_dump(double t, const struct group *groups, size_t n)
 {
     char *text = dump_text(groups, n);
     store(t, EVIDENCE_THREADS, "periodic", text);
-    free(text);
+    test_free(text);
 }
 
 /* A profile of one or two sites: header, then "values @ pcs" and frames. */
@@ -193,15 +195,10 @@ static void store_healthy_dumps(void)
 static int setup(void **state)
 {
     struct resultdb_run run = {.scenario = "fixture", .scenario_file = "fixture.ini", .label = "test", .params = "{}"};
-    int fd;
     (void)state;
-    snprintf(path, sizeof path, "/tmp/diagnose-test-XXXXXX");
-    fd = mkstemp(path);
-    if (fd < 0)
+    if (tmpdb_make(&tmp, "diagnose-test") < 0)
         return -1;
-    close(fd);
-    unlink(path);
-    db = resultdb_open(path, false, err, sizeof err);
+    db = resultdb_open(tmp.path, false, err, sizeof err);
     if (!db || resultdb_run_begin(db, &run, &run_id, err, sizeof err) < 0)
         return -1;
     memset(&result, 0, sizeof result);
@@ -210,15 +207,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char side[80];
     (void)state;
     resultdb_close(db);
-    unlink(path);
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
-    return 0;
+    return tmpdb_remove(&tmp);
 }
 
 static void diagnose(void)
@@ -238,7 +229,7 @@ static const struct diagnose_finding *finding(const char *class_name)
 
 static long long count(const char *sql)
 {
-    return testdb_int_of_run(path, sql, run_id);
+    return testdb_int_of_run(tmp.path, sql, run_id);
 }
 
 static void test_diagnose_healthy_run_finds_no_problem(void **state)
@@ -447,7 +438,7 @@ static void test_diagnose_without_evidence_names_the_class_only(void **state)
     struct shape s = {.threads_rate = 10, .threads_from = 2, .queue_from = INFINITY};
     (void)state;
     store_series(&s);
-    testdb_exec(path, "DELETE FROM evidence");
+    testdb_exec(tmp.path, "DELETE FROM evidence");
     diagnose();
     assert_int_equal(result.n, 1);
     assert_string_equal(result.findings[0].class_name, "thread-leak");

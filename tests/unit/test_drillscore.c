@@ -14,7 +14,7 @@
 
 #include "diagnose/drillscore.h"
 #include "store/resultdb.h"
-#include "testdb.h"
+#include "tmpdb.h"
 
 static char err[512];
 
@@ -109,14 +109,14 @@ static void test_drillscore_marks_detection_root_cause_and_localization(void **s
 
 static void test_drillscore_truth_is_each_fault_once_in_time_order(void **state)
 {
-    char dir[64], path[128];
+    struct tmpdb tmp;
     struct resultdb *db;
     struct resultdb_run run = {.scenario = "drill", .label = "drill", .params = "{}"};
     struct drillscore_truth t;
     int64_t run_id, phase;
     (void)state;
-    assert_int_equal(testdb_make(dir, sizeof dir, path, sizeof path), 0);
-    db = resultdb_open(path, false, err, sizeof err);
+    assert_int_equal(tmpdb_make(&tmp, "drillscore-test"), 0);
+    db = resultdb_open(tmp.path, false, err, sizeof err);
     assert_non_null(db);
     assert_int_equal(resultdb_run_begin(db, &run, &run_id, err, sizeof err), 0);
     /* slow and lock.cache at the same time (by name then), queue.stall later, slow again
@@ -141,7 +141,7 @@ static void test_drillscore_truth_is_each_fault_once_in_time_order(void **state)
     assert_int_equal(drillscore_truth_load(db, run_id + 1, &t, err, sizeof err), 0);
     assert_int_equal(t.n, 0);  /* no such run: nothing was wrong in it */
     resultdb_close(db);
-    assert_int_equal(testdb_remove(dir), 0);
+    assert_int_equal(tmpdb_remove(&tmp), 0);
 }
 
 int main(void)

@@ -15,38 +15,28 @@
 #include "store/evidence.h"
 #include "testdb.h"
 #include "store/resultdb.h"
+#include "tmpdb.h"
 
 static char err[512];
-static char path[64];
+static struct tmpdb tmp;
 static struct resultdb *db;
 static int64_t run_id;
 
 static int setup(void **state)
 {
     struct resultdb_run run = {.scenario = "ev", .scenario_file = "ev.ini", .label = "test", .params = "{}"};
-    int fd;
     (void)state;
-    snprintf(path, sizeof path, "/tmp/evidence-test-XXXXXX");
-    fd = mkstemp(path);
-    if (fd < 0)
+    if (tmpdb_make(&tmp, "evidence-test") < 0)
         return -1;
-    close(fd);
-    unlink(path);
-    db = resultdb_open(path, false, err, sizeof err);
+    db = resultdb_open(tmp.path, false, err, sizeof err);
     return db && resultdb_run_begin(db, &run, &run_id, err, sizeof err) == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    char side[80];
     (void)state;
     resultdb_close(db);
-    unlink(path);
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
-    return 0;
+    return tmpdb_remove(&tmp);
 }
 
 static void test_evidence_gzip_round_trip_is_real_gzip(void **state)
@@ -79,7 +69,7 @@ static void test_evidence_gzip_round_trip_is_real_gzip(void **state)
 
 static void test_evidence_gunzip_stops_at_its_limit_and_on_corruption(void **state)
 {
-    char *big = malloc(100000), *out = NULL;
+    char *big = test_malloc(100000), *out = NULL;
     unsigned char *gz;
     size_t gzlen, outlen;
     (void)state;
@@ -101,7 +91,7 @@ static void test_evidence_gunzip_stops_at_its_limit_and_on_corruption(void **sta
     assert_int_equal(evidence_gunzip(gz, gzlen, 100000, &out, &outlen, err, sizeof err), -1);
     assert_non_null(strstr(err, "corrupt"));
     free(gz);
-    free(big);
+    test_free(big);
     assert_int_equal(evidence_gzip("x", EVIDENCE_MAX_ITEM + 1, &gz, &gzlen, err, sizeof err), -1);
     assert_non_null(strstr(err, "larger than"));
 }
@@ -201,7 +191,7 @@ static void test_evidence_stored_items_come_as_stored_even_when_corrupt(void **s
     (void)state;
     assert_int_equal(put(1, EVIDENCE_THREADS, "periodic", "threads profile: total 0\n"), 0);
     assert_int_equal(put(2, EVIDENCE_HEAP, "mid-run", "to be broken\n"), 0);
-    testdb_exec(path, "UPDATE evidence SET content_gz = x'1f8b0800deadbeef' WHERE kind = 'heap'");
+    testdb_exec(tmp.path, "UPDATE evidence SET content_gz = x'1f8b0800deadbeef' WHERE kind = 'heap'");
 
     /* The raw reader hands the broken item over for its caller to judge... */
     assert_int_equal(evidence_foreach_stored(db, run_id, NULL, remember_stored, &stored, err, sizeof err), 0);
@@ -219,7 +209,7 @@ static void test_evidence_database_without_the_table_has_none(void **state)
 {
     struct seen s = {0};
     (void)state;
-    testdb_exec(path, "DROP TABLE evidence");
+    testdb_exec(tmp.path, "DROP TABLE evidence");
     assert_int_equal(evidence_foreach(db, run_id, NULL, remember, &s, err, sizeof err), 0);
     assert_int_equal(s.n, 0);
 }

@@ -20,7 +20,7 @@ static void test_gzip_round_trip_both_levels(void **state)
     (void)state;
     static const int levels[] = {GZIP_FASTEST, GZIP_SMALLEST};
     size_t n = 200000;
-    char *text = malloc(n);
+    char *text = test_malloc(n);
     assert_non_null(text);
     for (size_t i = 0; i < n; i++)
         text[i] = (char)('a' + (i * 7 + i / 13) % 26);
@@ -38,7 +38,7 @@ static void test_gzip_round_trip_both_levels(void **state)
         free(gz);
         free(back);
     }
-    free(text);
+    test_free(text);
 }
 
 static void test_gzip_empty_input(void **state)
@@ -74,7 +74,7 @@ static void test_gzip_decompress_limit_truncation_corruption(void **state)
 {
     (void)state;
     size_t n = 50000;
-    char *text = calloc(1, n);
+    char *text = test_calloc(1, n);
     unsigned char *gz = NULL, *back = NULL;
     size_t gzlen = 0, backlen = 0;
     assert_non_null(text);
@@ -100,7 +100,7 @@ static void test_gzip_decompress_limit_truncation_corruption(void **state)
     assert_int_equal(gzip_decompress("not gzip at all", 15, n, &back, &backlen, err, sizeof err), -1);
     assert_non_null(strstr(err, "corrupt"));
     free(gz);
-    free(text);
+    test_free(text);
 }
 
 int main(void)

@@ -394,7 +394,7 @@ static void write_one_histogram(FILE *f, void *arg)
 static void test_metrics_write_histogram_cumulative(void **state)
 {
     struct metrics_histogram h;
-    struct exposition *e = calloc(1, sizeof *e);
+    struct exposition *e = test_calloc(1, sizeof *e);
     (void)state;
 
     memset(&h, 0, sizeof h);
@@ -423,7 +423,7 @@ static void test_metrics_write_histogram_cumulative(void **state)
     assert_true(sample_value(text, "t_seconds_count{route=\"product_get\"}") == 4);
     assert_true(fabs(sample_value(text, "t_seconds_sum{route=\"product_get\"}") - 20.00308) < 1e-9);
     free(text);
-    free(e);
+    test_free(e);
 }
 
 static void write_label(FILE *f, void *arg)
@@ -434,7 +434,7 @@ static void write_label(FILE *f, void *arg)
 static void test_metrics_label_value_escaping(void **state)
 {
     struct metrics_histogram h;
-    struct exposition *e = calloc(1, sizeof *e);
+    struct exposition *e = test_calloc(1, sizeof *e);
     char *text;
     (void)state;
 
@@ -456,7 +456,7 @@ static void test_metrics_label_value_escaping(void **state)
     check_exposition(text, e);
     assert_true(sample_value(text, "t_seconds_count{path=\"/x\\\"}\\n y\\\\\"}") == 1);
     free(text);
-    free(e);
+    test_free(e);
 }
 
 static void test_metrics_write_is_valid_text_format(void **state)
@@ -464,7 +464,7 @@ static void test_metrics_write_is_valid_text_format(void **state)
     struct queue *q = queue_new(4);
     struct order_store *orders = order_store_new(16);
     struct metrics_sources src = {q, orders};
-    struct exposition *e = calloc(1, sizeof *e);
+    struct exposition *e = test_calloc(1, sizeof *e);
     uint64_t id;
     (void)state;
 
@@ -529,7 +529,7 @@ static void test_metrics_write_is_valid_text_format(void **state)
     assert_non_null(strstr(text, "orderd_http_requests_total"));
 
     free(text);
-    free(e);
+    test_free(e);
     queue_free(q);
     order_store_free(orders);
 }
@@ -537,7 +537,7 @@ static void test_metrics_write_is_valid_text_format(void **state)
 static void test_metrics_http_counted_by_route_and_code(void **state)
 {
     struct metrics_sources none = {NULL, NULL};
-    struct exposition *e = calloc(1, sizeof *e);
+    struct exposition *e = test_calloc(1, sizeof *e);
     static const char get200[] = "orderd_http_requests_total{route=\"product_get\",code=\"200\"}";
     static const char create503[] = "orderd_http_requests_total{route=\"order_create\",code=\"503\"}";
     static const char other418[] = "orderd_http_requests_total{route=\"other\",code=\"other\"}";
@@ -571,7 +571,7 @@ static void test_metrics_http_counted_by_route_and_code(void **state)
     assert_string_equal(metrics_route_name(METRICS_ROUTE_COUNT), "other");
     free(before);
     free(after);
-    free(e);
+    test_free(e);
 }
 
 static void test_metrics_level_off_counts_nothing(void **state)

@@ -30,11 +30,11 @@ static int parse(const char *body, struct order_request *out, char *err, size_t 
     return orders_parse_request(body, strlen(body), MAX_PRODUCT, out, err, errlen, field, fieldlen);
 }
 
-/* A body of n items {"product_id":i+1,"qty":1}; the caller frees it. */
+/* A body of n items {"product_id":i+1,"qty":1}; the caller frees it with test_free. */
 static char *body_with_items(int n)
 {
     size_t cap = 64 + (size_t)n * 40;
-    char *b = malloc(cap);
+    char *b = test_malloc(cap);
     size_t len = (size_t)snprintf(b, cap, "{\"user_id\":5,\"items\":[");
     for (int i = 0; i < n; i++)
         len += (size_t)snprintf(b + len, cap - len, "%s{\"product_id\":%d,\"qty\":1}", i ? "," : "", i % MAX_PRODUCT + 1);
@@ -70,7 +70,7 @@ static void test_orders_parse_good_body(void **state)
     assert_int_equal(parse(b, &r, err, sizeof err, field, sizeof field), 0);
     assert_int_equal(r.nitems, ORDERS_MAX_ITEMS);
     assert_int_equal(r.items[ORDERS_MAX_ITEMS - 1].product_id, ORDERS_MAX_ITEMS);
-    free(b);
+    test_free(b);
 }
 
 static void test_orders_parse_reads_only_len_bytes(void **state)
@@ -174,7 +174,7 @@ static void test_orders_parse_too_many_items(void **state)
     assert_string_equal(field, "items");
     assert_non_null(strstr(err, "too many"));
     assert_non_null(strstr(err, "32"));
-    free(b);
+    test_free(b);
 }
 
 /* The field and the message may go into a JSON reply: cut to fit, they must still be
@@ -494,8 +494,8 @@ static void *run_orders(void *arg)
 static void run_store_workers(size_t capacity)
 {
     struct order_store *s = order_store_new(capacity);
-    struct store_worker *w = calloc(WORKERS, sizeof *w);
-    bool *seen = calloc(TOTAL + 1, sizeof *seen);
+    struct store_worker *w = test_calloc(WORKERS, sizeof *w);
+    bool *seen = test_calloc(TOTAL + 1, sizeof *seen);
     pthread_t t[WORKERS];
     uint64_t done = 0, failed = 0;
 
@@ -550,8 +550,8 @@ static void run_store_workers(size_t capacity)
     assert_int_equal(held_failed, c.in_store[ORDER_FAILED]);
 
     order_store_free(s);
-    free(seen);
-    free(w);
+    test_free(seen);
+    test_free(w);
 }
 
 static void test_orders_store_concurrent_counts_consistent(void **state)

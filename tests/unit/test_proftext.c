@@ -130,21 +130,21 @@ static void test_proftext_rejects_what_it_cannot_read(void **state)
     assert_null(proftext_parse(PROFTEXT_THREADS, with_nul, sizeof with_nul - 1, err, sizeof err));
     assert_non_null(strstr(err, "NUL"));
 
-    big = calloc(1, PROFTEXT_MAX_TEXT + 2);
+    big = test_calloc(1, PROFTEXT_MAX_TEXT + 2);
     assert_non_null(big);
     memset(big, '\n', PROFTEXT_MAX_TEXT + 1);
     assert_null(proftext_parse(PROFTEXT_THREADS, big, PROFTEXT_MAX_TEXT + 1, err, sizeof err));
     assert_non_null(strstr(err, "larger than"));
-    free(big);
+    test_free(big);
 
-    deep = calloc(1, 64 * (PROFTEXT_MAX_FRAMES + 2));
+    deep = test_calloc(1, 64 * (PROFTEXT_MAX_FRAMES + 2));
     assert_non_null(deep);
     used = (size_t)snprintf(deep, 64, "1 @ 0x1\n");
     for (int i = 0; i <= PROFTEXT_MAX_FRAMES; i++)
         used += (size_t)snprintf(deep + used, 64, "#\t0x%x\tf%d+0x1\tservice/x.c:1\n", i + 1, i);
     assert_null(proftext_parse(PROFTEXT_THREADS, deep, used, err, sizeof err));
     assert_non_null(strstr(err, "more than 128 frames"));
-    free(deep);
+    test_free(deep);
 }
 
 int main(void)

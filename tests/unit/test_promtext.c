@@ -144,7 +144,7 @@ static void test_promtext_rejects_malformed_lines(void **state)
 static void test_promtext_hostile_sizes(void **state)
 {
     size_t big = PROMTEXT_MAX_LINE + 10;
-    char *text = malloc(big + 16);
+    char *text = test_malloc(big + 16);
     size_t n = 0;
     (void)state;
     assert_non_null(text);
@@ -169,7 +169,7 @@ static void test_promtext_hostile_sizes(void **state)
     memset(text + n, 'x', big - n - 1);
     text[big - 1] = '\0';
     assert_int_equal(parse(text), -1);
-    free(text);
+    test_free(text);
 }
 
 static void test_promtext_nul_byte_rejected(void **state)

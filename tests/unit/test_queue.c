@@ -336,7 +336,7 @@ static void *stress_consumer(void *arg)
 
 static void test_queue_concurrent_counts_balance(void **state)
 {
-    struct stress *s = calloc(1, sizeof *s);
+    struct stress *s = test_calloc(1, sizeof *s);
     struct stress_arg pa[PRODUCERS], ca[CONSUMERS];
     pthread_t pt[PRODUCERS], ct[CONSUMERS];
     uint64_t accepted = 0, rejected = 0, popped = 0;
@@ -384,7 +384,7 @@ static void test_queue_concurrent_counts_balance(void **state)
     assert_true(atomic_load(&s->max_depth_seen) <= 8);
     assert_null(queue_pop(s->q, NULL));
     queue_free(s->q);
-    free(s);
+    test_free(s);
 }
 
 int main(void)

@@ -84,7 +84,7 @@ static int compare_strings(const void *a, const void *b)
 
 static void test_reqid_generate_valid_and_distinct(void **state)
 {
-    char (*ids)[17] = calloc(GENERATED, sizeof *ids);
+    char (*ids)[17] = test_calloc(GENERATED, sizeof *ids);
     char buf[18];
     (void)state;
 
@@ -103,7 +103,7 @@ static void test_reqid_generate_valid_and_distinct(void **state)
     for (int i = 1; i < GENERATED; i++)
         if (strcmp(ids[i - 1], ids[i]) == 0)
             fail_msg("id %s generated twice", ids[i]);
-    free(ids);
+    test_free(ids);
 }
 
 #define GEN_THREADS 4
@@ -119,7 +119,7 @@ static void *generate_many(void *arg)
 
 static void test_reqid_generate_distinct_across_threads(void **state)
 {
-    char (*ids)[17] = calloc(GEN_THREADS * PER_THREAD, sizeof *ids);
+    char (*ids)[17] = test_calloc(GEN_THREADS * PER_THREAD, sizeof *ids);
     pthread_t t[GEN_THREADS];
     (void)state;
 
@@ -131,7 +131,7 @@ static void test_reqid_generate_distinct_across_threads(void **state)
     for (int i = 1; i < GEN_THREADS * PER_THREAD; i++)
         if (strcmp(ids[i - 1], ids[i]) == 0)
             fail_msg("id %s generated twice", ids[i]);
-    free(ids);
+    test_free(ids);
 }
 
 static void test_reqid_generate_trace_id(void **state)

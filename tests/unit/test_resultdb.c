@@ -15,39 +15,29 @@
 #include "store/resultdb.h"
 #include "store/runs.h"
 #include "testdb.h"
+#include "tmpdb.h"
 
 static char err[512];
-static char path[64];
+static struct tmpdb tmp;
 
 static int setup(void **state)
 {
-    int fd;
     (void)state;
-    snprintf(path, sizeof path, "/tmp/resultdb-test-XXXXXX");
-    fd = mkstemp(path);
-    if (fd < 0)
+    if (tmpdb_make(&tmp, "resultdb-test") < 0)
         return -1;
-    close(fd);
-    unlink(path);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    char side[80];
     (void)state;
-    unlink(path);
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
-    return 0;
+    return tmpdb_remove(&tmp);
 }
 
 /* The schema's views and NULLs, as someone querying the file by hand sees them. */
 static long long query_int(const char *sql)
 {
-    return testdb_int(path, sql);
+    return testdb_int(tmp.path, sql);
 }
 
 /* Run id's row as its reader gives it; fails the test when it is missing. */
@@ -112,7 +102,7 @@ static void check_read_back(struct resultdb *db, int64_t run_id)
 
 static void test_resultdb_records_a_whole_run(void **state)
 {
-    struct resultdb *db = resultdb_open(path, false, err, sizeof err);
+    struct resultdb *db = resultdb_open(tmp.path, false, err, sizeof err);
     struct resultdb_run run = {.scenario = "baseline", .scenario_file = "scenarios/baseline.ini",
                                .label = "v1", .git_rev = "abc123", .params = "{}"};
     struct wrkres load = {.duration_s = 3, .requests = 3000, .latency_p99 = 0.004, .latency_mean = NAN,
@@ -153,7 +143,7 @@ static void test_resultdb_records_a_whole_run(void **state)
     resultdb_close(db);
     resultdb_close(NULL);
 
-    db = resultdb_open(path, true, err, sizeof err);
+    db = resultdb_open(tmp.path, true, err, sizeof err);
     assert_non_null(db);
     check_read_back(db, run_id);
     resultdb_close(db);
@@ -161,7 +151,7 @@ static void test_resultdb_records_a_whole_run(void **state)
 
 static void test_resultdb_gate_error_stored_as_null(void **state)
 {
-    struct resultdb *db = resultdb_open(path, false, err, sizeof err);
+    struct resultdb *db = resultdb_open(tmp.path, false, err, sizeof err);
     struct resultdb_run run = {.scenario = "s", .label = "l", .params = "{}"};
     struct gate_spec spec;
     struct gate_result gate = {.spec = &spec, .observed = NAN, .verdict = GATE_ERROR,
@@ -197,15 +187,15 @@ static void test_resultdb_gate_error_stored_as_null(void **state)
 
 static void test_resultdb_closes_runs_left_by_dead_loadlab(void **state)
 {
-    struct resultdb *db = resultdb_open(path, false, err, sizeof err);
+    struct resultdb *db = resultdb_open(tmp.path, false, err, sizeof err);
     struct resultdb_run run = {.scenario = "s", .label = "l", .params = "{}"};
     struct runs_run *run_row;
     int64_t run_id;
     (void)state;
     assert_int_equal(resultdb_run_begin(db, &run, &run_id, err, sizeof err), 0);
-    testdb_exec(path, "UPDATE runs SET driver_pid = 2000000000");
+    testdb_exec(tmp.path, "UPDATE runs SET driver_pid = 2000000000");
     resultdb_close(db);
-    db = resultdb_open(path, false, err, sizeof err);
+    db = resultdb_open(tmp.path, false, err, sizeof err);
     run_row = read_run(db, run_id);
     assert_string_equal(run_row->status, "aborted");
     assert_non_null(strstr(run_row->exit_reason, "killed"));
@@ -220,27 +210,27 @@ static void test_resultdb_refuses_foreign_and_newer_files(void **state)
     FILE *f;
     (void)state;
     assert_null(resultdb_open("/no/such/dir/results.db", false, err, sizeof err));
-    assert_null(resultdb_open(path, true, err, sizeof err));  /* missing, read-only */
-    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    assert_null(resultdb_open(tmp.path, true, err, sizeof err));  /* missing, read-only */
+    assert_int_equal(sqlite3_open(tmp.path, &raw), SQLITE_OK);
     assert_int_equal(sqlite3_exec(raw, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(raw);
-    db = resultdb_open(path, false, err, sizeof err);
+    db = resultdb_open(tmp.path, false, err, sizeof err);
     assert_null(db);
     assert_non_null(strstr(err, "newer loadlab"));
-    unlink(path);
-    f = fopen(path, "w");
+    unlink(tmp.path);
+    f = fopen(tmp.path, "w");
     fputs("this is not a database, just text that is long enough to be looked at......", f);
     fclose(f);
-    assert_null(resultdb_open(path, false, err, sizeof err));
+    assert_null(resultdb_open(tmp.path, false, err, sizeof err));
 }
 
 static void test_resultdb_says_which_tables_exist(void **state)
 {
-    struct resultdb *db = resultdb_open(path, false, err, sizeof err);
+    struct resultdb *db = resultdb_open(tmp.path, false, err, sizeof err);
     (void)state;
     assert_non_null(db);
     assert_int_equal(resultdb_table_exists(db, "evidence", err, sizeof err), 1);
-    testdb_exec(path, "DROP TABLE evidence");
+    testdb_exec(tmp.path, "DROP TABLE evidence");
     assert_int_equal(resultdb_table_exists(db, "evidence", err, sizeof err), 0);
     /* A view is not a table. */
     assert_int_equal(resultdb_table_exists(db, "run_overview", err, sizeof err), 0);

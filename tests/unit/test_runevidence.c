@@ -20,8 +20,10 @@
 #include "store/resultdb.h"
 #include "report/runevidence.h"
 #include "testdb.h"
+#include "tmpdb.h"
 
-static char dir[64], db_path[128], page_dir[128], err[1024];
+static struct tmpdb tmp;
+static char page_dir[128], err[1024];
 static struct resultdb *db;
 static int64_t run_id;
 
@@ -29,23 +31,19 @@ static int64_t run_id;
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/runevidence-test-XXXXXX");
-    if (!mkdtemp(dir))
+    if (tmpdb_make(&tmp, "runevidence-test") < 0)
         return -1;
-    snprintf(db_path, sizeof db_path, "%s/results.db", dir);
-    snprintf(page_dir, sizeof page_dir, "%s/run", dir);
-    if (mkdir(page_dir, 0755) < 0 || !(db = resultdb_open(db_path, false, err, sizeof err)))
+    snprintf(page_dir, sizeof page_dir, "%s/run", tmp.dir);
+    if (mkdir(page_dir, 0755) < 0 || !(db = resultdb_open(tmp.path, false, err, sizeof err)))
         return -1;
     return report_fixture_add_run(db, &report_fixture_runs[0], &run_id, err, sizeof err);
 }
 
 static int teardown(void **state)
 {
-    char cmd[128];
     (void)state;
     resultdb_close(db);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdb_remove(&tmp);
 }
 
 static void store(double t, const char *kind, const char *reason, const char *text)
@@ -116,7 +114,7 @@ static void test_runevidence_without_a_snapshot_shows_the_last_dump(void **state
 static void test_runevidence_excerpts_stop_at_their_lines_and_bytes(void **state)
 {
     struct runevidence *ev;
-    char *many = malloc(100 * 12 + 1), *wide = malloc(1000 * 1000 + 1), *long_line = malloc(40000 + 1);
+    char *many = test_malloc(100 * 12 + 1), *wide = test_malloc(1000 * 1000 + 1), *long_line = test_malloc(40000 + 1);
     size_t used = 0;
     const struct runevidence_excerpt *ex;
     (void)state;
@@ -155,16 +153,16 @@ static void test_runevidence_excerpts_stop_at_their_lines_and_bytes(void **state
     assert_int_equal(ex->lines, 1);
     assert_int_equal(ex->total_lines, 1);
     runevidence_free(ev);
-    free(many);
-    free(wide);
-    free(long_line);
+    test_free(many);
+    test_free(wide);
+    test_free(long_line);
 }
 
 /* gzip of len zero bytes, larger than anything capture stores once decompressed. */
 static unsigned char *gzip_zeros(size_t len, size_t *gzlen)
 {
     z_stream z = {0};
-    unsigned char *zeros = calloc(1, len), *out = malloc(len / 100 + 1024);
+    unsigned char *zeros = test_calloc(1, len), *out = malloc(len / 100 + 1024);
     assert_non_null(zeros);
     assert_non_null(out);
     assert_int_equal(deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
@@ -175,7 +173,7 @@ static unsigned char *gzip_zeros(size_t len, size_t *gzlen)
     assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
     *gzlen = z.total_out;
     deflateEnd(&z);
-    free(zeros);
+    test_free(zeros);
     return out;
 }
 
@@ -188,7 +186,7 @@ static void test_runevidence_lists_unreadable_items_without_a_file(void **state)
     (void)state;
     store(1.0, EVIDENCE_THREADS, EVIDENCE_PERIODIC, "a good dump\n");
     store(2.0, EVIDENCE_HEAP, "mid-run", "to be broken\n");
-    testdb_exec(db_path, "UPDATE evidence SET content_gz = x'1f8b0800deadbeef' WHERE kind = 'heap'");
+    testdb_exec(tmp.path, "UPDATE evidence SET content_gz = x'1f8b0800deadbeef' WHERE kind = 'heap'");
     bomb = gzip_zeros(RUNEVIDENCE_MAX_FILE + 1, &bomblen);
     if (evidence_store(db, run_id, 3.0, EVIDENCE_THREADS, "end of steady state", bomb, bomblen, 12, err,
                        sizeof err) < 0)
@@ -220,7 +218,7 @@ static void test_runevidence_database_without_the_table(void **state)
     struct runevidence *ev;
     char path[256];
     (void)state;
-    testdb_exec(db_path, "DROP TABLE evidence");
+    testdb_exec(tmp.path, "DROP TABLE evidence");
     ev = write_evidence();
     assert_false(ev->have_table);
     assert_int_equal(ev->n, 0);

@@ -16,30 +16,26 @@
 #include "store/resultdb.h"
 #include "report/runinfo.h"
 #include "testdb.h"
+#include "tmpdb.h"
 
-static char dir[64], path[128], err[512];
+static struct tmpdb tmp;
+static char err[512];
 static struct resultdb *db;
 
 static int group_setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/runinfo-test-XXXXXX");
-    if (!mkdtemp(dir))
+    if (report_fixture_tmpdb(&tmp, "runinfo-test") < 0)
         return -1;
-    snprintf(path, sizeof path, "%s/results.db", dir);
-    if (report_fixture_build(path, err, sizeof err) < 0)
-        return -1;
-    db = resultdb_open(path, true, err, sizeof err);
+    db = resultdb_open(tmp.path, true, err, sizeof err);
     return db ? 0 : -1;
 }
 
 static int group_teardown(void **state)
 {
-    char cmd[128];
     (void)state;
     resultdb_close(db);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdb_remove(&tmp);
 }
 
 static void test_runinfo_select_by_id_scenario_or_all(void **state)
@@ -78,7 +74,7 @@ static void test_runinfo_select_in_an_empty_database(void **state)
     int64_t *ids;
     size_t n;
     (void)state;
-    snprintf(empty, sizeof empty, "%s/empty.db", dir);
+    snprintf(empty, sizeof empty, "%s/empty.db", tmp.dir);
     edb = resultdb_open(empty, false, err, sizeof err);
     assert_non_null(edb);
     assert_int_equal(runinfo_select(edb, NULL, 0, &ids, &n, err, sizeof err), 1);
@@ -187,7 +183,7 @@ static void test_runinfo_database_without_diagnoses(void **state)
     int64_t id;
     bool missing;
     (void)state;
-    snprintf(old, sizeof old, "%s/schema1.db", dir);
+    snprintf(old, sizeof old, "%s/schema1.db", tmp.dir);
     odb = resultdb_open(old, false, err, sizeof err);
     assert_non_null(odb);
     assert_int_equal(report_fixture_add_run(odb, &report_fixture_runs[0], &id, err, sizeof err), 0);

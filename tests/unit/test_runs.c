@@ -17,16 +17,18 @@
 #include "store/drills.h"
 #include "store/runs.h"
 #include "testdb.h"
+#include "tmpdb.h"
 
-static char dir[64], path[128], err[512];
+static struct tmpdb tmp;
+static char err[512];
 static struct resultdb *db;
 
 static int setup(void **state)
 {
     (void)state;
-    if (testdb_make(dir, sizeof dir, path, sizeof path) < 0)
+    if (tmpdb_make(&tmp, "runs-test") < 0)
         return -1;
-    db = resultdb_open(path, false, err, sizeof err);
+    db = resultdb_open(tmp.path, false, err, sizeof err);
     return db ? 0 : -1;
 }
 
@@ -34,7 +36,7 @@ static int teardown(void **state)
 {
     (void)state;
     resultdb_close(db);
-    return testdb_remove(dir);
+    return tmpdb_remove(&tmp);
 }
 
 struct listed {
@@ -158,7 +160,7 @@ static void test_drills_written_and_read_back(void **state)
     assert_int_equal(drills_foreach(db, "ann", remember_drill, &ann, err, sizeof err), 0);
     assert_int_equal(ann.n, 1);
 
-    testdb_exec(path, "DROP TABLE drills");
+    testdb_exec(tmp.path, "DROP TABLE drills");
     assert_int_equal(drills_foreach(db, NULL, remember_drill, &ann, err, sizeof err), 1);
     assert_int_equal(ann.n, 1);
 }

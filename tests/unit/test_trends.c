@@ -16,31 +16,27 @@
 #include "report_fixture.h"
 #include "store/resultdb.h"
 #include "report/trends.h"
+#include "tmpdb.h"
 
-static char dir[64], path[128], program[4096], err[4096];
+static struct tmpdb tmp;
+static char program[4096], err[4096];
 static struct resultdb *db;
 
 static int group_setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/trends-test-XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(path, sizeof path, "%s/results.db", dir);
     unsetenv("LOADLAB_GNUPLOT");
-    if (report_fixture_build(path, err, sizeof err) < 0 || gnuplot_find(program, sizeof program, err, sizeof err) < 0)
+    if (report_fixture_tmpdb(&tmp, "trends-test") < 0 || gnuplot_find(program, sizeof program, err, sizeof err) < 0)
         return -1;
-    db = resultdb_open(path, true, err, sizeof err);
+    db = resultdb_open(tmp.path, true, err, sizeof err);
     return db ? 0 : -1;
 }
 
 static int group_teardown(void **state)
 {
-    char cmd[128];
     (void)state;
     resultdb_close(db);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdb_remove(&tmp);
 }
 
 static void test_trends_scenario_charts_its_completed_runs(void **state)
@@ -50,7 +46,7 @@ static void test_trends_scenario_charts_its_completed_runs(void **state)
     char svg[256];
     (void)state;
     assert_non_null(gp);
-    assert_int_equal(trends_scenario(db, "baseline", gp, dir, "rel", "baseline", false, &t, err,
+    assert_int_equal(trends_scenario(db, "baseline", gp, tmp.dir, "rel", "baseline", false, &t, err,
                                      sizeof err), 0);
     assert_int_equal(gnuplot_close(gp, err, sizeof err), 0);
     assert_int_equal(t.runs, 3);
@@ -58,21 +54,21 @@ static void test_trends_scenario_charts_its_completed_runs(void **state)
     assert_string_equal(t.charts[0].file, "rel/baseline-throughput.svg");
     assert_string_equal(t.charts[1].file, "rel/baseline-p99.svg");
     assert_string_equal(t.charts[2].file, "rel/baseline-threads.svg");
-    snprintf(svg, sizeof svg, "%s/baseline-threads.svg", dir);
+    snprintf(svg, sizeof svg, "%s/baseline-threads.svg", tmp.dir);
     assert_int_equal(access(svg, R_OK), 0);
 
     /* Without gnuplot: the runs are counted, nothing is listed as drawn. */
-    assert_int_equal(trends_scenario(db, "baseline", NULL, dir, "rel", "b", false, &t, err,
+    assert_int_equal(trends_scenario(db, "baseline", NULL, tmp.dir, "rel", "b", false, &t, err,
                                      sizeof err), 0);
     assert_int_equal(t.runs, 3);
     assert_int_equal(t.n, 0);
 
     /* One completed run (queue-stall), none (the crashed one): a note, no chart. */
-    assert_int_equal(trends_scenario(db, "queue-stall", NULL, dir, "rel", "q", false, &t, err,
+    assert_int_equal(trends_scenario(db, "queue-stall", NULL, tmp.dir, "rel", "q", false, &t, err,
                                      sizeof err), 0);
     assert_int_equal(t.n, 0);
     assert_non_null(strstr(t.note, "One completed run"));
-    assert_int_equal(trends_scenario(db, "crashy", NULL, dir, "rel", "c", false, &t, err,
+    assert_int_equal(trends_scenario(db, "crashy", NULL, tmp.dir, "rel", "c", false, &t, err,
                                      sizeof err), 0);
     assert_int_equal(t.runs, 0);
     assert_non_null(strstr(t.note, "No completed run"));
@@ -84,7 +80,7 @@ static void test_trends_overhead_groups_settings_in_first_seen_order(void **stat
     struct trends_overhead o;
     const struct trends_setting *off, *profile;
     (void)state;
-    assert_int_equal(trends_overhead(db, gp, dir, false, &o, err, sizeof err), 0);
+    assert_int_equal(trends_overhead(db, gp, tmp.dir, false, &o, err, sizeof err), 0);
     assert_int_equal(gnuplot_close(gp, err, sizeof err), 0);
     assert_int_equal(o.n, 2);
     off = &o.settings[0];
@@ -107,11 +103,11 @@ static void test_trends_overhead_absent_gives_nothing(void **state)
     struct trends_overhead o;
     int64_t id;
     (void)state;
-    snprintf(other, sizeof other, "%s/no-overhead.db", dir);
+    snprintf(other, sizeof other, "%s/no-overhead.db", tmp.dir);
     odb = resultdb_open(other, false, err, sizeof err);
     assert_non_null(odb);
     assert_int_equal(report_fixture_add_run(odb, &report_fixture_runs[0], &id, err, sizeof err), 0);
-    assert_int_equal(trends_overhead(odb, NULL, dir, false, &o, err, sizeof err), 0);
+    assert_int_equal(trends_overhead(odb, NULL, tmp.dir, false, &o, err, sizeof err), 0);
     assert_int_equal(o.n, 0);
     assert_int_equal(o.charts.n, 0);
     resultdb_close(odb);

@@ -1,5 +1,5 @@
-/* http_client: libcurl for tests. See http_client.h. */
-#include "http_client.h"
+/* curl_client: libcurl for tests. See curl_client.h. */
+#include "curl_client.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -31,8 +31,8 @@ static void global_init(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-int http_client_request(const char *method, const char *url, const char *body, size_t body_len,
-                        const char *const *headers, long timeout_ms, struct http_result *out)
+int curl_client_request(const char *method, const char *url, const char *body, size_t body_len,
+                        const char *const *headers, long timeout_ms, struct curl_client_result *out)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     struct sink b = {0}, h = {0};
@@ -76,14 +76,14 @@ done:
     return rc;
 }
 
-void http_client_free(struct http_result *r)
+void curl_client_free(struct curl_client_result *r)
 {
     free(r->body);
     free(r->headers);
     r->body = r->headers = NULL;
 }
 
-const char *http_client_header(const struct http_result *r, const char *name, char *buf, size_t len)
+const char *curl_client_header(const struct curl_client_result *r, const char *name, char *buf, size_t len)
 {
     size_t n = strlen(name);
     for (const char *line = r->headers; line && *line;) {

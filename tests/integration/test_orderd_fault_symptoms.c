@@ -2,8 +2,9 @@
  * real orderd, a little load is driven from the test, and the symptom is asserted
  * where a diagnostician would look — thread dump, mutex/block/heap profile (and
  * `go tool pprof` on the live endpoint), queue metrics, latency histogram. Then the
- * fault is cleared and the healing checked. */
-#include "http_client.h"
+ * fault is cleared and the healing checked. The term grammar and the registry are
+ * unit-tested in unit/test_fault_terms.c. */
+#include "curl_client.h"
 #include "orderd_proc.h"
 
 #include <jansson.h>
@@ -25,15 +26,15 @@ static void set_fault(const struct orderd_proc *p, const char *name, const char 
 {
     char path[64];
     snprintf(path, sizeof path, "/debug/faults/%s", name);
-    struct http_result r = orderd_proc_call(p, true, term ? "PUT" : "DELETE", path, term, NULL);
+    struct curl_client_result r = orderd_proc_call(p, true, term ? "PUT" : "DELETE", path, term, NULL);
     if (r.status != 200)
         fail_msg("%s %s: %ld %s", term ? "PUT" : "DELETE", path, r.status, r.body);
-    http_client_free(&r);
+    curl_client_free(&r);
 }
 
 static char *get_text(const struct orderd_proc *p, const char *path)
 {
-    struct http_result r = orderd_proc_call(p, true, "GET", path, NULL, NULL);
+    struct curl_client_result r = orderd_proc_call(p, true, "GET", path, NULL, NULL);
     if (r.status != 200)
         fail_msg("GET %s: %ld %s", path, r.status, r.body);
     free(r.headers);
@@ -144,7 +145,7 @@ static void check_go_pprof_names(const struct orderd_proc *p, const char *profil
         fail_msg("go tool pprof -top %s did not name %s (exit %d):\n%s", url, culprit, status, buf);
 }
 
-static void test_fault_leak_threads_shows_in_thread_dump_and_heals(void **state)
+static void test_orderd_fault_leak_threads_shows_in_thread_dump_and_heals(void **state)
 {
     static const char *const args[] = {"--instrument", "profile", NULL};
     struct orderd_proc p;
@@ -155,9 +156,9 @@ static void test_fault_leak_threads_shows_in_thread_dump_and_heals(void **state)
     assert_true(baseline > 4);
     set_fault(&p, "leak.threads", "on");
     for (int i = 0; i < 40; i++) {
-        struct http_result r = orderd_proc_call(&p, false, "POST", "/api/orders", order_body, NULL);
+        struct curl_client_result r = orderd_proc_call(&p, false, "POST", "/api/orders", order_body, NULL);
         assert_int_equal(r.status, 202);
-        http_client_free(&r);
+        curl_client_free(&r);
     }
     assert_true(threads_total(&p) >= baseline + 40);
     assert_int_equal((int)metric(&p, "orderd_leaked_threads"), 40);
@@ -193,7 +194,7 @@ static void test_fault_leak_threads_shows_in_thread_dump_and_heals(void **state)
     unlink(p.log_path);
 }
 
-static void test_fault_leak_threads_cap_holds(void **state)
+static void test_orderd_fault_leak_threads_cap_holds(void **state)
 {
     static const char *const args[] = {"--leak-cap-threads", "10", NULL};
     struct orderd_proc p;
@@ -201,23 +202,23 @@ static void test_fault_leak_threads_cap_holds(void **state)
 
     assert_int_equal(orderd_proc_start(&p, args, "leak.threads=on"), 0);
     for (int i = 0; i < 25; i++) {
-        struct http_result r = orderd_proc_call(&p, false, "POST", "/api/orders", order_body, NULL);
+        struct curl_client_result r = orderd_proc_call(&p, false, "POST", "/api/orders", order_body, NULL);
         assert_int_equal(r.status, 202);
-        http_client_free(&r);
+        curl_client_free(&r);
     }
     assert_int_equal((int)metric(&p, "orderd_leaked_threads"), 10);
-    struct http_result r = orderd_proc_call(&p, true, "GET", "/debug/faults/leak.threads", NULL, NULL);
+    struct curl_client_result r = orderd_proc_call(&p, true, "GET", "/debug/faults/leak.threads", NULL, NULL);
     json_t *j = json_loads(r.body, 0, NULL);
     assert_non_null(j);
     assert_true(json_is_true(json_object_get(j, "capped")));
     assert_int_equal(json_integer_value(json_object_get(j, "held_threads")), 10);
     json_decref(j);
-    http_client_free(&r);
+    curl_client_free(&r);
     orderd_proc_stop(&p, SIGTERM, 10000);
     unlink(p.log_path);
 }
 
-static void test_fault_lock_cache_tops_the_mutex_profile(void **state)
+static void test_orderd_fault_lock_cache_tops_the_mutex_profile(void **state)
 {
     static const char *const args[] = {"--io-threads", "4", "--instrument", "profile",
                                        "--mutex-profile-fraction", "1", NULL};
@@ -248,7 +249,7 @@ static void test_fault_lock_cache_tops_the_mutex_profile(void **state)
     unlink(p.log_path);
 }
 
-static void test_fault_queue_block_tops_the_block_profile(void **state)
+static void test_orderd_fault_queue_block_tops_the_block_profile(void **state)
 {
     static const char *const args[] = {"--io-threads", "2", "--workers", "1", "--queue-capacity", "2",
                                        "--payment-latency", "20ms", "--instrument", "profile",
@@ -274,7 +275,7 @@ static void test_fault_queue_block_tops_the_block_profile(void **state)
     unlink(p.log_path);
 }
 
-static void test_fault_queue_stall_fills_the_queue_then_heals(void **state)
+static void test_orderd_fault_queue_stall_fills_the_queue_then_heals(void **state)
 {
     static const char *const args[] = {"--workers", "2", "--queue-capacity", "8", "--payment-latency", "1ms", NULL};
     struct orderd_proc p;
@@ -285,18 +286,18 @@ static void test_fault_queue_stall_fills_the_queue_then_heals(void **state)
     set_fault(&p, "queue.stall", "on(inf)");
     /* Two orders first, until both workers hang on them: then the queue's fill is exact. */
     for (int i = 0; i < 2; i++) {
-        struct http_result r = orderd_proc_call(&p, false, "POST", "/api/orders", order_body, NULL);
+        struct curl_client_result r = orderd_proc_call(&p, false, "POST", "/api/orders", order_body, NULL);
         accepted += r.status == 202;
-        http_client_free(&r);
+        curl_client_free(&r);
     }
     for (int i = 0; i < 200 && metric(&p, "orderd_threads{role=\"worker\",state=\"waiting\"}") < 2; i++)
         usleep(10000);
     assert_int_equal((int)metric(&p, "orderd_threads{role=\"worker\",state=\"waiting\"}"), 2);
     for (int i = 0; i < 18; i++) {
-        struct http_result r = orderd_proc_call(&p, false, "POST", "/api/orders", order_body, NULL);
+        struct curl_client_result r = orderd_proc_call(&p, false, "POST", "/api/orders", order_body, NULL);
         accepted += r.status == 202;
         rejected += r.status == 503;
-        http_client_free(&r);
+        curl_client_free(&r);
     }
     /* Two workers hang with one job each; eight wait in the queue; the rest bounce. */
     assert_int_equal(accepted, 10);
@@ -320,7 +321,7 @@ static void test_fault_queue_stall_fills_the_queue_then_heals(void **state)
     unlink(p.log_path);
 }
 
-static void test_fault_leak_memory_tops_the_heap_profile(void **state)
+static void test_orderd_fault_leak_memory_tops_the_heap_profile(void **state)
 {
     static const char *const args[] = {"--instrument", "profile", NULL};
     struct orderd_proc p;
@@ -330,8 +331,8 @@ static void test_fault_leak_memory_tops_the_heap_profile(void **state)
     double rss_before = metric(&p, "process_resident_memory_bytes");
     set_fault(&p, "leak.memory", "on(64KB)");
     for (int i = 0; i < 300; i++) {
-        struct http_result r = orderd_proc_call(&p, false, "GET", "/api/products/1", NULL, NULL);
-        http_client_free(&r);
+        struct curl_client_result r = orderd_proc_call(&p, false, "GET", "/api/products/1", NULL, NULL);
+        curl_client_free(&r);
     }
     double leaked = metric(&p, "orderd_leaked_bytes");
     assert_true(leaked >= 300.0 * 65536);
@@ -348,11 +349,11 @@ static void test_fault_leak_memory_tops_the_heap_profile(void **state)
 
     set_fault(&p, "leak.memory", NULL);
     assert_int_equal((int)metric(&p, "orderd_leaked_bytes"), 0);
-    struct http_result r = orderd_proc_call(&p, true, "GET", "/debug/vars", NULL, NULL);
+    struct curl_client_result r = orderd_proc_call(&p, true, "GET", "/debug/vars", NULL, NULL);
     json_t *j = json_loads(r.body, 0, NULL);
     assert_true(json_integer_value(json_object_get(json_object_get(j, "memstats"), "heap_live_bytes")) < 1000000);
     json_decref(j);
-    http_client_free(&r);
+    curl_client_free(&r);
     orderd_proc_stop(&p, SIGTERM, 10000);
     unlink(p.log_path);
 }
@@ -368,7 +369,7 @@ static double mean_product_latency(const struct orderd_proc *p, double *sum, dou
     return mean;
 }
 
-static void test_fault_slow_adds_its_cost_to_latency(void **state)
+static void test_orderd_fault_slow_adds_its_cost_to_latency(void **state)
 {
     struct orderd_proc p;
     double sum = 0, count = 0;
@@ -376,14 +377,14 @@ static void test_fault_slow_adds_its_cost_to_latency(void **state)
 
     assert_int_equal(orderd_proc_start(&p, NULL, NULL), 0);
     for (int i = 0; i < 50; i++) {
-        struct http_result r = orderd_proc_call(&p, false, "GET", "/api/products/4", NULL, NULL);
-        http_client_free(&r);
+        struct curl_client_result r = orderd_proc_call(&p, false, "GET", "/api/products/4", NULL, NULL);
+        curl_client_free(&r);
     }
     double healthy = mean_product_latency(&p, &sum, &count);
     set_fault(&p, "slow", "on(3ms)");
     for (int i = 0; i < 50; i++) {
-        struct http_result r = orderd_proc_call(&p, false, "GET", "/api/products/4", NULL, NULL);
-        http_client_free(&r);
+        struct curl_client_result r = orderd_proc_call(&p, false, "GET", "/api/products/4", NULL, NULL);
+        curl_client_free(&r);
     }
     double sick = mean_product_latency(&p, &sum, &count);
     /* Every request now burns at least 3 ms by construction; the upper bound only
@@ -400,13 +401,13 @@ static void test_fault_slow_adds_its_cost_to_latency(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fault_leak_threads_shows_in_thread_dump_and_heals),
-        cmocka_unit_test(test_fault_leak_threads_cap_holds),
-        cmocka_unit_test(test_fault_lock_cache_tops_the_mutex_profile),
-        cmocka_unit_test(test_fault_queue_block_tops_the_block_profile),
-        cmocka_unit_test(test_fault_queue_stall_fills_the_queue_then_heals),
-        cmocka_unit_test(test_fault_leak_memory_tops_the_heap_profile),
-        cmocka_unit_test(test_fault_slow_adds_its_cost_to_latency),
+        cmocka_unit_test(test_orderd_fault_leak_threads_shows_in_thread_dump_and_heals),
+        cmocka_unit_test(test_orderd_fault_leak_threads_cap_holds),
+        cmocka_unit_test(test_orderd_fault_lock_cache_tops_the_mutex_profile),
+        cmocka_unit_test(test_orderd_fault_queue_block_tops_the_block_profile),
+        cmocka_unit_test(test_orderd_fault_queue_stall_fills_the_queue_then_heals),
+        cmocka_unit_test(test_orderd_fault_leak_memory_tops_the_heap_profile),
+        cmocka_unit_test(test_orderd_fault_slow_adds_its_cost_to_latency),
     };
     return cmocka_run_group_tests_name("faults", tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
  * position an error names), canonical formatting, percent and count semantics (the
  * count exact under concurrent callers, also while the term is being replaced), the
  * heal and holding hooks, and "a=T;b=T" specs. The registry is global, so every test
- * starts from all faults cleared and no hooks. */
+ * starts from all faults cleared and no hooks. What each fault does to a running orderd
+ * is tested in integration/test_orderd_fault_symptoms.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "fault.h"
+#include "fault_fixture.h"
 #include "units.h"
 
 #define NO_COUNT (-1)
@@ -30,15 +32,6 @@ static int reset_registry(void **state)
         fault_clear((enum fault_id)i);
     }
     return 0;
-}
-
-static void set_term(enum fault_id id, const char *text)
-{
-    struct fault_term t;
-    char err[256];
-    if (fault_term_parse(id, text, &t, err, sizeof err) != 0)
-        fail_msg("'%s' rejected: %s", text, err);
-    fault_set(id, &t);
 }
 
 static void test_fault_table_names_defaults_culprits(void **state)
@@ -254,12 +247,12 @@ static void test_fault_fires_off_by_default_and_after_clear(void **state)
         assert_false(fault_fires((enum fault_id)i, &arg));
         assert_false(fault_is_on((enum fault_id)i));
     }
-    set_term(FAULT_SLOW, "on");
+    fault_fixture_set(FAULT_SLOW, "on");
     assert_true(fault_fires(FAULT_SLOW, NULL));
     fault_clear(FAULT_SLOW);
     assert_false(fault_fires(FAULT_SLOW, &arg));
-    set_term(FAULT_SLOW, "on");
-    set_term(FAULT_SLOW, "off");
+    fault_fixture_set(FAULT_SLOW, "on");
+    fault_fixture_set(FAULT_SLOW, "off");
     assert_false(fault_fires(FAULT_SLOW, &arg));
     assert_int_equal(arg, -7);
     assert_false(fault_fires(FAULT_COUNT, &arg));
@@ -269,16 +262,16 @@ static void test_fault_fires_gives_default_or_term_arg(void **state)
 {
     int64_t arg = 0;
     (void)state;
-    set_term(FAULT_LOCK_CACHE, "on");
+    fault_fixture_set(FAULT_LOCK_CACHE, "on");
     assert_true(fault_fires(FAULT_LOCK_CACHE, &arg));
     assert_int_equal(arg, 200000);
-    set_term(FAULT_LOCK_CACHE, "on(3ms)");
+    fault_fixture_set(FAULT_LOCK_CACHE, "on(3ms)");
     assert_true(fault_fires(FAULT_LOCK_CACHE, &arg));
     assert_int_equal(arg, 3000000);
-    set_term(FAULT_QUEUE_STALL, "on(inf)");
+    fault_fixture_set(FAULT_QUEUE_STALL, "on(inf)");
     assert_true(fault_fires(FAULT_QUEUE_STALL, &arg));
     assert_int_equal(arg, UNITS_DURATION_INF);
-    set_term(FAULT_LEAK_MEMORY, "on");
+    fault_fixture_set(FAULT_LEAK_MEMORY, "on");
     assert_true(fault_fires(FAULT_LEAK_MEMORY, &arg));
     assert_int_equal(arg, 4096);
     /* Faults are independent. */
@@ -300,7 +293,7 @@ static void test_fault_percent_fires_that_share(void **state)
     (void)state;
 
     fault_seed_thread(1);
-    set_term(FAULT_SLOW, "20%on");
+    fault_fixture_set(FAULT_SLOW, "20%on");
     fired = count_fires(FAULT_SLOW, 100000);
     assert_in_range(fired, 18000, 22000);
     fault_status(FAULT_SLOW, &st);
@@ -308,15 +301,15 @@ static void test_fault_percent_fires_that_share(void **state)
 
     /* The same seed repeats the same run. */
     fault_seed_thread(1);
-    set_term(FAULT_SLOW, "20%on");
+    fault_fixture_set(FAULT_SLOW, "20%on");
     again = count_fires(FAULT_SLOW, 100000);
     assert_int_equal(again, fired);
 
     fault_seed_thread(2);
-    set_term(FAULT_SLOW, "0.5%on");
+    fault_fixture_set(FAULT_SLOW, "0.5%on");
     assert_in_range(count_fires(FAULT_SLOW, 100000), 350, 650);
 
-    set_term(FAULT_SLOW, "100%on");
+    fault_fixture_set(FAULT_SLOW, "100%on");
     assert_int_equal(count_fires(FAULT_SLOW, 1000), 1000);
 }
 
@@ -326,7 +319,7 @@ static void test_fault_percent_and_count_combine(void **state)
     int fired_at = -1, fired = 0;
     (void)state;
     fault_seed_thread(3);
-    set_term(FAULT_SLOW, "10%50*on");
+    fault_fixture_set(FAULT_SLOW, "10%50*on");
     for (int i = 0; i < 100000; i++)
         if (fault_fires(FAULT_SLOW, NULL) && ++fired == 50)
             fired_at = i;
@@ -389,16 +382,16 @@ static void test_fault_count_exact_under_threads(void **state)
     struct fault_status st;
     (void)state;
 
-    set_term(FAULT_LOCK_CACHE, "100*on");
+    fault_fixture_set(FAULT_LOCK_CACHE, "100*on");
     assert_int_equal(run_hammers(FAULT_LOCK_CACHE, 20000), 100);
     fault_status(FAULT_LOCK_CACHE, &st);
     assert_int_equal(st.fired, 100);
     assert_false(fault_is_on(FAULT_LOCK_CACHE));
 
-    set_term(FAULT_LOCK_CACHE, "50%100*on");
+    fault_fixture_set(FAULT_LOCK_CACHE, "50%100*on");
     assert_int_equal(run_hammers(FAULT_LOCK_CACHE, 20000), 100);
 
-    set_term(FAULT_LOCK_CACHE, "on");
+    fault_fixture_set(FAULT_LOCK_CACHE, "on");
     assert_int_equal(run_hammers(FAULT_LOCK_CACHE, 5000), THREADS * 5000);
     fault_status(FAULT_LOCK_CACHE, &st);
     assert_int_equal(st.fired, THREADS * 5000);
@@ -424,7 +417,7 @@ static void test_fault_count_exact_while_term_replaced(void **state)
     pthread_barrier_wait(&start);
     for (int c = 0; c < CYCLES; c++) {
         struct fault_status st;
-        set_term(FAULT_SLOW, c % 2 ? "3*on(1ms)" : "3*on");
+        fault_fixture_set(FAULT_SLOW, c % 2 ? "3*on(1ms)" : "3*on");
         while (fault_is_on(FAULT_SLOW))
             sched_yield();
         fault_status(FAULT_SLOW, &st);
@@ -465,9 +458,9 @@ static void test_fault_clear_calls_heal_once(void **state)
     atomic_store(&heal_calls, 0);
     atomic_store(&heal_saw_on, 1);
     fault_register_hooks(FAULT_LEAK_THREADS, heal_counting, NULL);
-    set_term(FAULT_LEAK_THREADS, "on");
+    fault_fixture_set(FAULT_LEAK_THREADS, "on");
 
-    set_term(FAULT_LEAK_THREADS, "off");
+    fault_fixture_set(FAULT_LEAK_THREADS, "off");
     assert_int_equal(atomic_load(&heal_calls), 0); /* only clearing heals */
 
     fault_clear(FAULT_LEAK_THREADS);
@@ -493,7 +486,7 @@ static void test_fault_status_reports_hooks_and_capped(void **state)
     assert_false(st.capped);
 
     fault_register_hooks(FAULT_LEAK_MEMORY, NULL, holding_three);
-    set_term(FAULT_LEAK_MEMORY, " 25%on(8k) ");
+    fault_fixture_set(FAULT_LEAK_MEMORY, " 25%on(8k) ");
     for (int i = 0; i < 3;)
         i += fault_fires(FAULT_LEAK_MEMORY, NULL);
     fault_note_capped(FAULT_LEAK_MEMORY, true);
