@@ -935,7 +935,8 @@ struct httpserver *httpserver_new(const struct httpserver_config *cfg, char *err
             snprintf(err, errlen, "event_base_new failed");
             goto fail;
         }
-        t->listener = evconnlistener_new(t->base, on_accept, t, LEV_OPT_CLOSE_ON_FREE, -1, t->listen_fd);
+        /* Backlog 0: the socket already listens with its own (libevent would redo it with 128). */
+        t->listener = evconnlistener_new(t->base, on_accept, t, LEV_OPT_CLOSE_ON_FREE, 0, t->listen_fd);
         t->stop_ev = event_new(t->base, -1, 0, on_stop, t);
         if (t->listener)
             t->guard = connlimit_listener_guard_new(t->listener, t->base, CONNLIMIT_PUBLIC);
