@@ -79,6 +79,9 @@ static void reply_json(struct evhttp_request *req, int status, json_t *obj)
 static void reply_error(struct evhttp_request *req, int status, const char *msg, const char *key, const char *value)
 {
     json_t *o = json_pack("{s:s}", "error", msg);
+    /* jansson refuses text that is not UTF-8: say so rather than quote it. */
+    if (!o)
+        o = json_pack("{s:s}", "error", "the request quotes text that is not valid UTF-8");
     if (o && key)
         json_object_set_new(o, key, json_string(value ? value : ""));
     if (o)

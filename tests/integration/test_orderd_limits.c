@@ -587,6 +587,16 @@ static void test_orderd_limits_error_json_valid_utf8(void **state)
     if (!j)
         fail_msg("not valid JSON (%s): %s", err.text, body);
     json_decref(j);
+
+    /* The debug port's errors too: a fault name that is not UTF-8. */
+    static const char put[] = "PUT /debug/faults/\xe3\x9c HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\non";
+    fd = dial(p.debug_port);
+    assert_true(fd >= 0);
+    assert_int_equal(exchange(fd, put, body, sizeof body), 404);
+    close(fd);
+    if (!(j = json_loads(body, 0, &err)))
+        fail_msg("not valid JSON (%s): %s", err.text, body);
+    json_decref(j);
     stop(&p);
 }
 
