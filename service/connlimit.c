@@ -9,7 +9,8 @@
  * and counts the connection gone. At the cap the listener is disabled, so further
  * clients wait in the listen backlog instead of taking descriptors; the sweep enables
  * it again below the cap. A connection with no request in progress for the timeout
- * is shut down, which evhttp sees as the client leaving. */
+ * is shut down, which evhttp sees as the client leaving; one whose client left while
+ * its request is being answered is freed at once (evhttp reads nothing meanwhile). */
 #include "connlimit.h"
 
 #include "log.h"
@@ -162,6 +163,7 @@ void connlimit_listener_guard_free(struct connlimit_listener_guard *g)
 
 struct tracked_conn {
     struct bufferevent *bev;
+    struct evhttp_connection *evcon;   /* known once a request came */
     int64_t since_ns;   /* accepted, or last answer sent */
     bool busy;          /* a request is being answered */
     bool shut;          /* shut down by the timeout; evhttp will free it */
@@ -238,6 +240,15 @@ static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
     return bev;
 }
 
+/* True when the client has closed its side (EOF) or reset the connection. Like Go's
+ * net/http, a client that half-closes while it waits counts as gone. */
+static bool peer_gone(evutil_socket_t sock)
+{
+    char c;
+    ssize_t n = recv(sock, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
     struct connlimit_evhttp_guard *g = arg;
@@ -258,6 +269,16 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
             continue;
         }
         evutil_socket_t sock = bufferevent_getfd(t->bev);
+        if (t->busy && t->evcon && sock >= 0 && peer_gone(sock)) {
+            /* evhttp does not read while it answers, so it would hold the
+             * connection until the answer (a delta profile: up to a minute). Its
+             * close callback tells the route; the sweep then drops the rest. */
+            struct evhttp_connection *evcon = t->evcon;
+            t->evcon = NULL;
+            t->busy = false;
+            evhttp_connection_free(evcon);
+            continue;   /* looked at again: now freed */
+        }
         if (!t->busy && !t->shut && sock >= 0 && now - t->since_ns > g->timeout_ns) {
             bool partial = evbuffer_get_length(bufferevent_get_input(t->bev)) > 0;
             connlimit_note(CONNLIMIT_DEBUG, partial ? CONNLIMIT_HEADER_TIMEOUT : CONNLIMIT_IDLE_TIMEOUT);
@@ -286,6 +307,7 @@ int connlimit_evhttp_request_started(struct connlimit_evhttp_guard *g, struct ev
     for (struct tracked_conn *t = g->conns; t && bev; t = t->next) {
         if (t->bev == bev) {
             t->busy = true;
+            t->evcon = evcon;
             evhttp_request_set_on_complete_cb(req, on_request_complete, t);
             if (t->nul_seen)
                 connlimit_note(CONNLIMIT_DEBUG, CONNLIMIT_MALFORMED);

@@ -477,6 +477,40 @@ static void test_orderd_limits_debug_port_capped_and_timed_out(void **state)
     stop(&p);
 }
 
+/* A delta profile whose client leaves at once used to hold its descriptor for the
+ * whole delta (60 s): 20,000 of them exhausted the process. Now it is let go. */
+static void test_orderd_limits_debug_delta_client_gone_frees_descriptor(void **state)
+{
+    static const char req[] = "GET /debug/pprof/mutex?seconds=60 HTTP/1.1\r\nHost: x\r\n\r\n";
+    enum { CLIENTS = 20 };
+    struct orderd_proc p;
+    (void)state;
+
+    assert_int_equal(orderd_proc_start(&p, NULL, NULL), 0);
+    usleep(200000);
+    int base = open_fds(p.pid);
+    for (int i = 0; i < CLIENTS; i++) {
+        int fd = dial(p.debug_port);
+        assert_true(fd >= 0);
+        send_all(fd, req, sizeof req - 1);
+        usleep(20000);   /* the request is read and the delta started */
+        close(fd);
+    }
+    long long start = now_ms();
+    int fds = open_fds(p.pid);
+    while (fds > base && now_ms() - start < 3000) {
+        usleep(50000);
+        fds = open_fds(p.pid);
+    }
+    if (fds > base)
+        fail_msg("%d descriptors still held by %d delta profiles whose clients left", fds - base, CLIENTS);
+    assert_int_equal(public_status_within(&p, 2000), 200);
+    struct http_result r = orderd_proc_call(&p, true, "GET", "/healthz", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    http_client_free(&r);
+    stop(&p);
+}
+
 static int debug_status(const struct orderd_proc *p, const char *request, size_t len)
 {
     char buf[1024];
@@ -610,6 +644,7 @@ int main(void)
         cmocka_unit_test(test_orderd_limits_413_reaches_a_client_still_sending),
         cmocka_unit_test(test_orderd_limits_absolute_form_target),
         cmocka_unit_test(test_orderd_limits_debug_port_capped_and_timed_out),
+        cmocka_unit_test(test_orderd_limits_debug_delta_client_gone_frees_descriptor),
         cmocka_unit_test(test_orderd_limits_bearer_scheme_and_nul),
         cmocka_unit_test(test_orderd_limits_refused_orders_counted_by_reason),
         cmocka_unit_test(test_orderd_limits_error_json_valid_utf8),
