@@ -313,9 +313,11 @@ static void on_delta_client_gone(struct evhttp_connection *conn, void *arg)
 {
     struct pending_delta *p = arg;
     (void)conn;
-    /* The request dies with its connection: the timer must not answer it. */
+    /* The request dies with its connection: nobody is left to answer, so the timer
+     * and the snapshot go now, not when the delta would have ended. */
     p->req = NULL;
     p->conn = NULL;
+    pending_free(p);
 }
 
 static void route_lock_profile(struct debug_server *d, struct evhttp_request *req, enum lockprof_kind kind)
