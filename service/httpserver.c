@@ -126,6 +126,7 @@ struct io_thread {
     bool started;
     int listen_fd;
     struct connlimit_listener_guard *guard;
+    const struct timeval *idle_tv;   /* the idle timeout as a common timeout of base */
     size_t nconns;
     struct conn *conns;
     char read_buf[READ_CHUNK];
@@ -498,8 +499,6 @@ static struct timeval ms_to_tv(int64_t ms)
  * it byte by byte), or the linger deadline. No reading while paused. */
 static void conn_arm_read(struct conn *c)
 {
-    const struct httpserver_config *cfg = &c->thread->server->cfg;
-
     if (c->paused) {
         event_del(c->read_ev);
         c->armed = ARMED_NONE;
@@ -513,9 +512,10 @@ static void conn_arm_read(struct conn *c)
         event_add(c->read_ev, &tv);
         c->armed = ARMED_DEADLINE;
     } else if (c->armed != ARMED_IDLE || !event_pending(c->read_ev, EV_READ, NULL)) {
-        /* A persistent event restarts this timeout on each read by itself. */
-        struct timeval tv = ms_to_tv(cfg->idle_timeout_ms);
-        event_add(c->read_ev, &tv);
+        /* A persistent event restarts this timeout on each read by itself. Every
+         * connection has the same idle timeout, so it sits in libevent's O(1)
+         * common-timeout queue rather than the timer heap. */
+        event_add(c->read_ev, c->thread->idle_tv);
         c->armed = ARMED_IDLE;
     }
 }
@@ -938,9 +938,11 @@ struct httpserver *httpserver_new(const struct httpserver_config *cfg, char *err
         /* Backlog 0: the socket already listens with its own (libevent would redo it with 128). */
         t->listener = evconnlistener_new(t->base, on_accept, t, LEV_OPT_CLOSE_ON_FREE, 0, t->listen_fd);
         t->stop_ev = event_new(t->base, -1, 0, on_stop, t);
+        struct timeval idle = ms_to_tv(s->cfg.idle_timeout_ms);
+        t->idle_tv = event_base_init_common_timeout(t->base, &idle);
         if (t->listener)
             t->guard = connlimit_listener_guard_new(t->listener, t->base, CONNLIMIT_PUBLIC);
-        if (!t->listener || !t->stop_ev || !t->guard) {
+        if (!t->listener || !t->stop_ev || !t->guard || !t->idle_tv) {
             snprintf(err, errlen, "cannot set up the listener");
             goto fail;
         }

@@ -336,6 +336,35 @@ static void test_orderd_limits_slow_head_gets_408(void **state)
     stop(&p);
 }
 
+/* An idle keep-alive connection is closed after --idle-timeout; one in use is not. */
+static void test_orderd_limits_idle_connection_closed(void **state)
+{
+    static const char *const args[] = {"--idle-timeout", "300ms", NULL};
+    static const char req[] = "GET /api/products/1 HTTP/1.1\r\nHost: x\r\n\r\n";
+    struct orderd_proc p;
+    char body[1024];
+    bool closed;
+    (void)state;
+
+    assert_int_equal(orderd_proc_start(&p, args, NULL), 0);
+    int busy = dial(p.public_port), idle = dial(p.public_port);
+    assert_true(busy >= 0 && idle >= 0);
+    assert_int_equal(exchange(idle, req, body, sizeof body), 200);
+    long long start = now_ms();
+    /* Requests every 100 ms keep one connection alive well past the timeout. */
+    while (now_ms() - start < 1000) {
+        assert_int_equal(exchange(busy, req, body, sizeof body), 200);
+        usleep(100000);
+    }
+    read_until_close(idle, 2000, body, sizeof body, &closed);
+    assert_true(closed);
+    assert_int_equal(exchange(busy, req, body, sizeof body), 200);
+    close(busy);
+    close(idle);
+    assert_true(metric(&p, "orderd_connections_refused_total{port=\"public\",reason=\"idle_timeout\"}") >= 1);
+    stop(&p);
+}
+
 /* A client that pipelines big answers and never reads: orderd stops parsing at its
  * output mark, so its memory stays bounded; every answer still comes once read. */
 static void test_orderd_limits_pipeliner_memory_bounded(void **state)
@@ -640,6 +669,7 @@ int main(void)
         cmocka_unit_test(test_orderd_limits_descriptor_exhaustion_backs_off),
         cmocka_unit_test(test_orderd_limits_default_cap_below_descriptor_limit),
         cmocka_unit_test(test_orderd_limits_slow_head_gets_408),
+        cmocka_unit_test(test_orderd_limits_idle_connection_closed),
         cmocka_unit_test(test_orderd_limits_pipeliner_memory_bounded),
         cmocka_unit_test(test_orderd_limits_413_reaches_a_client_still_sending),
         cmocka_unit_test(test_orderd_limits_absolute_form_target),
