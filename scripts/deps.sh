@@ -12,7 +12,8 @@ build_packages=(
 )
 run_packages=(wrk gnuplot-nox)
 test_packages=(prometheus golang-go curl procps libxml2-utils docker-compose)
-packages=("${build_packages[@]}" "${run_packages[@]}" "${test_packages[@]}")
+bench_packages=(nginx-light)   # make bench's reference server
+packages=("${build_packages[@]}" "${run_packages[@]}" "${test_packages[@]}" "${bench_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -32,27 +32,66 @@ __attribute__((noinline)) void request_burn_cpu(int64_t ns)
             x += (uint64_t)i * 2654435761u;
 }
 
+/* The length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong forms,
+ * no surrogates, nothing above U+10FFFF), or 0 when the bytes there are not one. */
+static size_t utf8_sequence_length(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+    else
+        return 0;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+/* Appends text as the inside of a JSON string: quotes and backslashes escaped,
+ * control characters dropped, and any byte that is not part of well-formed UTF-8
+ * written as U+FFFD, so the reply is valid JSON for a strict parser whatever the
+ * text quotes from the request. */
+static void append_json_text(struct httpserver_response *r, const char *text)
+{
+    const unsigned char *p = (const unsigned char *)text;
+
+    while (*p) {
+        size_t n = utf8_sequence_length(p);
+        if (n == 0) {
+            httpserver_append(r, "\\ufffd", 6);
+            p++;
+            continue;
+        }
+        if (*p == '"' || *p == '\\')
+            httpserver_append(r, "\\", 1);
+        if (*p >= 0x20)
+            httpserver_append(r, (const char *)p, n);
+        p += n;
+    }
+}
+
 /* Writes {"error":msg[,"field":field]} with status. msg and field are the service's own
  * text plus validated input, but they are escaped all the same. */
 static void reply_error(struct httpserver_response *r, int status, const char *msg, const char *field)
 {
     httpserver_reply(r, status, json_type);
     httpserver_append(r, "{\"error\":\"", 10);
-    for (const char *p = msg; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            httpserver_append(r, "\\", 1);
-        if ((unsigned char)*p >= 0x20)
-            httpserver_append(r, p, 1);
-    }
+    append_json_text(r, msg);
     httpserver_append(r, "\"", 1);
     if (field && *field) {
         httpserver_append(r, ",\"field\":\"", 10);
-        for (const char *p = field; *p; p++) {
-            if (*p == '"' || *p == '\\')
-                httpserver_append(r, "\\", 1);
-            if ((unsigned char)*p >= 0x20)
-                httpserver_append(r, p, 1);
-        }
+        append_json_text(r, field);
         httpserver_append(r, "\"", 1);
     }
     httpserver_append(r, "}\n", 2);

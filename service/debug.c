@@ -1,6 +1,7 @@
 /* debug: the internal port. See debug.h. */
 #include "debug.h"
 
+#include "connlimit.h"
 #include "fault.h"
 #include "heapprof.h"
 #include "instrument.h"
@@ -24,8 +25,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define DEBUG_BODY_MAX 4096
+#define DEBUG_HEADERS_MAX 8192
 #define DELTA_MAX_SECONDS 60
 
 struct debug_server {
@@ -33,6 +36,7 @@ struct debug_server {
     char *token;
     struct event_base *base;
     struct evhttp *http;
+    struct connlimit_evhttp_guard *guard;
     struct event *stop_ev;
     pthread_t thread;
     bool started;
@@ -75,6 +79,9 @@ static void reply_json(struct evhttp_request *req, int status, json_t *obj)
 static void reply_error(struct evhttp_request *req, int status, const char *msg, const char *key, const char *value)
 {
     json_t *o = json_pack("{s:s}", "error", msg);
+    /* jansson refuses text that is not UTF-8: say so rather than quote it. */
+    if (!o)
+        o = json_pack("{s:s}", "error", "the request quotes text that is not valid UTF-8");
     if (o && key)
         json_object_set_new(o, key, json_string(value ? value : ""));
     if (o)
@@ -306,9 +313,11 @@ static void on_delta_client_gone(struct evhttp_connection *conn, void *arg)
 {
     struct pending_delta *p = arg;
     (void)conn;
-    /* The request dies with its connection: the timer must not answer it. */
+    /* The request dies with its connection: nobody is left to answer, so the timer
+     * and the snapshot go now, not when the delta would have ended. */
     p->req = NULL;
     p->conn = NULL;
+    pending_free(p);
 }
 
 static void route_lock_profile(struct debug_server *d, struct evhttp_request *req, enum lockprof_kind kind)
@@ -586,9 +595,14 @@ static void dispatch(struct evhttp_request *req, void *arg)
     struct debug_server *d = arg;
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 
+    if (connlimit_evhttp_request_started(d->guard, req) < 0) {
+        reply_error(req, 400, "a NUL byte in the request", NULL, NULL);
+        return;
+    }
     if (d->token) {
         const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-        if (!auth || strncmp(auth, "Bearer ", 7) != 0 || !token_matches(auth + 7, d->token)) {
+        /* The scheme is case-insensitive (RFC 9110 11.1), the token is not. */
+        if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 || !token_matches(auth + 7, d->token)) {
             evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
             reply_error(req, 401, "a bearer token is required on this port", NULL, NULL);
             return;
@@ -647,11 +661,17 @@ struct debug_server *debug_server_new(const struct debug_config *cfg, char *err,
     evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                             EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
     evhttp_set_max_body_size(d->http, DEBUG_BODY_MAX);
+    evhttp_set_max_headers_size(d->http, DEBUG_HEADERS_MAX);
     evhttp_set_gencb(d->http, dispatch, d);
     sock = evhttp_bind_socket_with_handle(d->http, cfg->host, (ev_uint16_t)cfg->port);
     if (!sock) {
         snprintf(err, errlen, "cannot listen on %s:%d (debug port): address in use or not available",
                  cfg->host, cfg->port);
+        goto fail;
+    }
+    if (!(d->guard = connlimit_evhttp_guard_new(d->http, evhttp_bound_socket_get_listener(sock), d->base,
+                                                cfg->max_connections, cfg->timeout_ms))) {
+        snprintf(err, errlen, "out of memory");
         goto fail;
     }
     d->port = cfg->port;
@@ -693,6 +713,7 @@ void debug_server_free(struct debug_server *d)
     }
     if (d->http)
         evhttp_free(d->http);
+    connlimit_evhttp_guard_free(d->guard);
     if (d->stop_ev)
         event_free(d->stop_ev);
     if (d->base)

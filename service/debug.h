@@ -16,7 +16,8 @@
  *
  * Built on evhttp: this port serves people and scrapers, not load, so the lean server
  * of the public port would buy nothing here. With a token configured every request
- * must carry "Authorization: Bearer TOKEN" (401 otherwise). */
+ * must carry "Authorization: Bearer TOKEN" (scheme in any case; 401 otherwise).
+ * Connections are capped and timed out by connlimit's evhttp guard. */
 #ifndef ORDERD_DEBUG_H
 #define ORDERD_DEBUG_H
 
@@ -29,6 +30,8 @@ struct debug_config {
     const char *host;
     int port;                    /* 0: pick a free port */
     const char *token;           /* NULL: no authentication (loopback only) */
+    size_t max_connections;      /* open connections; beyond, clients wait in the backlog */
+    int64_t timeout_ms;          /* a connection with no request under way is closed after this */
     struct metrics_sources sources;
     int argc;
     char **argv;

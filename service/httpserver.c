@@ -1,7 +1,9 @@
 /* httpserver: lean HTTP/1.1 server on libevent and http_parser. See httpserver.h. */
 #include "httpserver.h"
 
+#include "connlimit.h"
 #include "threads.h"
+#include "units.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -9,12 +11,14 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
+#include <event2/util.h>
 #include <fcntl.h>
 #include <http_parser.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +28,9 @@
 #include <unistd.h>
 
 #define READ_CHUNK 16384
-#define IDLE_TIMEOUT_SECONDS 60
-#define OUT_HIGH_WATER (256 * 1024)   /* stop reading while this much is unsent */
+#define OUT_HIGH_WATER (256 * 1024)   /* stop reading and parsing while this much is unsent */
+#define LINGER_READ_MS 1000           /* after an error reply: wait this long for the rest */
+#define LINGER_TOTAL_MS 5000          /* ... and no longer than this in all */
 #define EXTRA_HEADERS_MAX 256
 #define ID_MAX 128
 
@@ -100,6 +105,13 @@ struct conn {
     struct buf body;
     int early_status;            /* 413/431 found while parsing: answer, then close */
     bool close_after_write;
+    bool linger;                 /* after the last write, half-close and drain the input */
+    bool lingering;              /* half-closed; reading only to discard */
+    bool in_request;             /* bytes of a request have come, its end has not */
+    bool paused;                 /* parser paused: output above the high-water mark */
+    enum { ARMED_NONE, ARMED_IDLE, ARMED_DEADLINE } armed;
+    int64_t deadline_ns;         /* for the request head (or body) in progress; linger end */
+    struct buf pending;          /* input read but not parsed while paused */
     struct httpserver_response resp;
     struct buf out;
     struct conn *prev, *next;
@@ -113,6 +125,8 @@ struct io_thread {
     pthread_t thread;
     bool started;
     int listen_fd;
+    struct connlimit_listener_guard *guard;
+    const struct timeval *idle_tv;   /* the idle timeout as a common timeout of base */
     size_t nconns;
     struct conn *conns;
     char read_buf[READ_CHUNK];
@@ -124,6 +138,7 @@ struct httpserver {
     int port;
     struct io_thread *threads;
     bool stopped;
+    _Atomic size_t open;   /* connections on every I/O thread */
 };
 
 static http_parser_settings parser_settings;
@@ -189,6 +204,7 @@ static const char *reason(int status)
     case 401: return "Unauthorized";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 413: return "Payload Too Large";
     case 431: return "Request Header Fields Too Large";
     case 503: return "Service Unavailable";
@@ -253,7 +269,10 @@ static void request_reset(struct conn *c)
 
 static int on_message_begin(http_parser *p)
 {
-    request_reset(p->data);
+    struct conn *c = p->data;
+    request_reset(c);
+    c->in_request = true;
+    c->deadline_ns = units_now_ns() + c->thread->server->cfg.header_timeout_ms * 1000000LL;
     return 0;
 }
 
@@ -342,6 +361,8 @@ static int on_headers_complete(http_parser *p)
         c->early_status = 413;
         return -1;   /* stop parsing: the body is not read */
     }
+    /* The body gets the same time again, from the end of the head. */
+    c->deadline_ns = units_now_ns() + c->thread->server->cfg.header_timeout_ms * 1000000LL;
     return 0;
 }
 
@@ -371,6 +392,26 @@ static enum httpserver_method method_of(unsigned m)
     }
 }
 
+/* Where the path starts in a request target. HTTP/1.1 servers must accept the
+ * absolute form ("http://host/path?q", RFC 9112 3.2.2) as well as the origin form
+ * ("/path?q"); like Go's net/http, the scheme and authority are skipped. */
+static const char *request_path(const char *url, size_t len)
+{
+    const char *end = url + len;
+
+    if (len == 0 || url[0] == '/')
+        return url;
+    for (const char *p = url; p + 2 < end && *p != '/' && *p != '?'; p++) {
+        if (p[0] == ':' && p[1] == '/' && p[2] == '/') {
+            const char *path = p + 3;
+            while (path < end && *path != '/' && *path != '?')
+                path++;
+            return path;
+        }
+    }
+    return url;
+}
+
 static int on_message_complete(http_parser *p)
 {
     struct conn *c = p->data;
@@ -379,16 +420,18 @@ static int on_message_complete(http_parser *p)
 
     req.method = method_of(p->method);
     req.method_name = http_method_str(p->method);
+    c->in_request = false;
     c->url[c->url_len] = '\0';
-    req.path = c->url;
-    q = memchr(c->url, '?', c->url_len);
-    if (q) {
-        req.path_len = (size_t)(q - c->url);
-        req.query = q + 1;
-        req.query_len = c->url_len - req.path_len - 1;
-    } else {
-        req.path_len = c->url_len;
-        req.query = "";
+    const char *target = request_path(c->url, c->url_len);
+    size_t target_len = c->url_len - (size_t)(target - c->url);
+    q = memchr(target, '?', target_len);
+    req.path = target;
+    req.path_len = q ? (size_t)(q - target) : target_len;
+    req.query = q ? q + 1 : "";
+    req.query_len = q ? target_len - req.path_len - 1 : 0;
+    if (req.path_len == 0) {   /* "http://host" or "http://host?q": the path is "/" */
+        req.path = "/";
+        req.path_len = 1;
     }
     req.body = c->body.data ? c->body.data : "";
     req.body_len = c->body.len;
@@ -404,11 +447,26 @@ static int on_message_complete(http_parser *p)
     response_reset(&c->resp);
     c->thread->server->cfg.handler(&req, &c->resp, c->thread->server->cfg.user);
     conn_emit(c, http_should_keep_alive(p) && !c->close_after_write, p->method == HTTP_HEAD);
+    /* A client that pipelines without reading would make every request in this read
+     * buffer produce its answer: stop at the mark and parse the rest once the
+     * output has gone out. */
+    if (c->out.len > OUT_HIGH_WATER)
+        http_parser_pause(p, 1);
     return 0;
 }
 
 static void early_reply(struct conn *c, int status)
 {
+    enum connlimit_reason why = status == 413 ? CONNLIMIT_BODY_TOO_LARGE
+                              : status == 431 ? CONNLIMIT_HEADER_TOO_LARGE
+                              : status == 408 ? CONNLIMIT_HEADER_TIMEOUT : CONNLIMIT_MALFORMED;
+    if (status != 500)
+        connlimit_note(CONNLIMIT_PUBLIC, why);
+    c->in_request = false;
+    /* The client may still be sending (a body over the limit): closing with unread
+     * input would reset the connection and could destroy the reply before it is
+     * read, so the connection is half-closed and drained first, as nginx does. */
+    c->linger = true;
     response_reset(&c->resp);
     httpserver_reply(&c->resp, status, "application/json");
     if (status == 413)
@@ -417,6 +475,9 @@ static void early_reply(struct conn *c, int status)
     else if (status == 431)
         httpserver_printf(&c->resp, "{\"error\":\"request line and headers larger than %d bytes\"}\n",
                           HTTPSERVER_HEADER_MAX);
+    else if (status == 408)
+        httpserver_printf(&c->resp, "{\"error\":\"request not received within %lld ms\"}\n",
+                          (long long)c->thread->server->cfg.header_timeout_ms);
     else if (status == 400)
         httpserver_printf(&c->resp, "{\"error\":\"malformed HTTP request: %s\"}\n",
                           http_errno_description(HTTP_PARSER_ERRNO(&c->parser)));
@@ -427,34 +488,113 @@ static void early_reply(struct conn *c, int status)
 
 static void on_write(evutil_socket_t fd, short what, void *arg);
 
+static struct timeval ms_to_tv(int64_t ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
+    return tv;
+}
+
+/* Watches for input with the timeout that applies now: the idle timeout between
+ * requests, the deadline of a request under way (a slow client does not restart
+ * it byte by byte), or the linger deadline. No reading while paused. */
+static void conn_arm_read(struct conn *c)
+{
+    if (c->paused) {
+        event_del(c->read_ev);
+        c->armed = ARMED_NONE;
+        return;
+    }
+    if (c->in_request || c->lingering) {
+        int64_t left_ms = (c->deadline_ns - units_now_ns()) / 1000000;
+        if (c->lingering && left_ms > LINGER_READ_MS)
+            left_ms = LINGER_READ_MS;
+        struct timeval tv = ms_to_tv(left_ms > 0 ? left_ms : 0);
+        event_add(c->read_ev, &tv);
+        c->armed = ARMED_DEADLINE;
+    } else if (c->armed != ARMED_IDLE || !event_pending(c->read_ev, EV_READ, NULL)) {
+        /* A persistent event restarts this timeout on each read by itself. Every
+         * connection has the same idle timeout, so it sits in libevent's O(1)
+         * common-timeout queue rather than the timer heap. */
+        event_add(c->read_ev, c->thread->idle_tv);
+        c->armed = ARMED_IDLE;
+    }
+}
+
+/* Parses len bytes. Returns how many were taken: fewer when the parser paused (the
+ * caller keeps the rest) or failed (an error reply is then queued). */
+static size_t conn_parse(struct conn *c, const char *data, size_t len)
+{
+    size_t parsed = http_parser_execute(&c->parser, &parser_settings, data, len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+
+    if (e == HPE_PAUSED) {
+        c->paused = true;
+        return parsed;
+    }
+    if (e != HPE_OK || parsed != len)
+        early_reply(c, c->early_status ? c->early_status : 400);
+    return parsed;
+}
+
+/* Output drained while paused: parse what was held back. */
+static void conn_resume(struct conn *c)
+{
+    c->paused = false;
+    http_parser_pause(&c->parser, 0);
+    size_t parsed = conn_parse(c, c->pending.data, c->pending.len);
+    buf_consume(&c->pending, parsed);
+    if (!c->paused)
+        c->pending.len = 0;
+}
+
+/* After an error reply: stop sending, keep reading (and discarding) until the client
+ * closes or the linger deadline, so the client reads the reply instead of a reset. */
+static void conn_start_linger(struct conn *c)
+{
+    shutdown(c->fd, SHUT_WR);
+    c->lingering = true;
+    c->paused = false;
+    c->in_request = false;
+    c->deadline_ns = units_now_ns() + LINGER_TOTAL_MS * 1000000LL;
+    event_del(c->write_ev);
+    conn_arm_read(c);
+}
+
 static void conn_flush(struct conn *c)
 {
-    while (c->out.len > 0) {
-        ssize_t n = write(c->fd, c->out.data, c->out.len);
-        if (n > 0) {
-            buf_consume(&c->out, (size_t)n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            event_add(c->write_ev, NULL);
-            if (c->out.len > OUT_HIGH_WATER)
-                event_del(c->read_ev);   /* back-pressure: a client that does not read */
+    for (;;) {
+        while (c->out.len > 0) {
+            ssize_t n = write(c->fd, c->out.data, c->out.len);
+            if (n > 0) {
+                buf_consume(&c->out, (size_t)n);
+                continue;
+            }
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                event_add(c->write_ev, NULL);
+                if (c->out.len > OUT_HIGH_WATER || c->paused) {
+                    event_del(c->read_ev);   /* back-pressure: a client that does not read */
+                    c->armed = ARMED_NONE;
+                }
+                return;
+            }
+            conn_close(c);
             return;
         }
-        conn_close(c);
-        return;
-    }
-    if (c->close_after_write) {
-        conn_close(c);
-        return;
+        if (c->close_after_write) {
+            if (c->linger && !c->lingering)
+                conn_start_linger(c);
+            else
+                conn_close(c);
+            return;
+        }
+        if (!c->paused)
+            break;
+        conn_resume(c);
     }
     event_del(c->write_ev);
-    if (!event_pending(c->read_ev, EV_READ, NULL)) {
-        struct timeval idle = {IDLE_TIMEOUT_SECONDS, 0};
-        event_add(c->read_ev, &idle);
-    }
+    conn_arm_read(c);
 }
 
 static void on_write(evutil_socket_t fd, short what, void *arg)
@@ -463,13 +603,48 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
     conn_flush(arg);
 }
 
+static void conn_drain(struct conn *c)
+{
+    struct io_thread *t = c->thread;
+
+    for (;;) {
+        ssize_t n = read(c->fd, t->read_buf, sizeof t->read_buf);
+        if (n > 0)
+            continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && units_now_ns() < c->deadline_ns) {
+            conn_arm_read(c);
+            return;
+        }
+        conn_close(c);
+        return;
+    }
+}
+
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
     struct io_thread *t = c->thread;
 
     if (what & EV_TIMEOUT) {
-        conn_close(c);   /* idle keep-alive connection */
+        if (c->lingering) {
+            conn_close(c);
+        } else if (c->in_request) {
+            early_reply(c, 408);   /* slow head or body: answered, then closed */
+            conn_flush(c);
+        } else {
+            connlimit_note(CONNLIMIT_PUBLIC, CONNLIMIT_IDLE_TIMEOUT);
+            conn_close(c);
+        }
+        return;
+    }
+    if (c->lingering) {
+        conn_drain(c);
+        return;
+    }
+    if (c->paused) {   /* not watched while paused; a stale activation */
+        conn_arm_read(c);
         return;
     }
     for (;;) {
@@ -481,16 +656,17 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         if (n <= 0) {
             /* EOF or error: answers already produced are still sent, best effort. */
             c->close_after_write = true;
+            c->linger = false;
+            c->paused = false;
             conn_flush(c);
             return;
         }
-        size_t parsed = http_parser_execute(&c->parser, &parser_settings, t->read_buf, (size_t)n);
-        if (c->parser.http_errno != HPE_OK || parsed != (size_t)n) {
-            early_reply(c, c->early_status ? c->early_status : 400);
-            conn_flush(c);
+        size_t parsed = conn_parse(c, t->read_buf, (size_t)n);
+        if (c->paused && buf_append(&c->pending, t->read_buf + parsed, (size_t)n - parsed) < 0) {
+            conn_close(c);
             return;
         }
-        if (c->close_after_write || (size_t)n < sizeof t->read_buf)
+        if (c->close_after_write || c->paused || (size_t)n < sizeof t->read_buf)
             break;
     }
     conn_flush(c);
@@ -507,13 +683,35 @@ static void conn_close(struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     t->nconns--;
+    atomic_fetch_sub_explicit(&t->server->open, 1, memory_order_relaxed);
+    connlimit_closed(CONNLIMIT_PUBLIC);
     event_free(c->read_ev);
     event_free(c->write_ev);
     close(c->fd);
+    free(c->pending.data);
     free(c->body.data);
     free(c->out.data);
     free(c->resp.body.data);
     free(c);
+}
+
+/* Over --max-connections: a short 503 (the socket takes it at once) and close,
+ * so the client learns why instead of seeing a bare reset. */
+static void refuse(evutil_socket_t fd)
+{
+    static const char reply[] =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 37\r\n"
+        "Retry-After: 1\r\nConnection: close\r\n\r\n{\"error\":\"too many open connections\"}\n";
+    connlimit_note(CONNLIMIT_PUBLIC, CONNLIMIT_MAX_CONNECTIONS);
+    (void)!write(fd, reply, sizeof reply - 1);
+    close(fd);
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    struct io_thread *t = arg;
+    (void)l;
+    connlimit_listener_failed(t->guard);
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
@@ -521,11 +719,17 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 {
     struct io_thread *t = arg;
     struct conn *c;
-    struct timeval idle = {IDLE_TIMEOUT_SECONDS, 0};
     int one = 1;
 
     (void)l; (void)addr; (void)socklen;
-    if (t->nconns >= t->server->cfg.max_connections || !(c = calloc(1, sizeof *c))) {
+    connlimit_listener_accepted(t->guard);
+    if (atomic_fetch_add_explicit(&t->server->open, 1, memory_order_relaxed) >= t->server->cfg.max_connections) {
+        atomic_fetch_sub_explicit(&t->server->open, 1, memory_order_relaxed);
+        refuse(fd);
+        return;
+    }
+    if (!(c = calloc(1, sizeof *c))) {
+        atomic_fetch_sub_explicit(&t->server->open, 1, memory_order_relaxed);
         close(fd);
         return;
     }
@@ -543,6 +747,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
             event_free(c->write_ev);
         free(c);
         close(fd);
+        atomic_fetch_sub_explicit(&t->server->open, 1, memory_order_relaxed);
         return;
     }
     c->next = t->conns;
@@ -550,7 +755,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         t->conns->prev = c;
     t->conns = c;
     t->nconns++;
-    event_add(c->read_ev, &idle);
+    connlimit_opened(CONNLIMIT_PUBLIC);
+    conn_arm_read(c);
 }
 
 static void on_stop(evutil_socket_t fd, short what, void *arg)
@@ -703,7 +909,12 @@ struct httpserver *httpserver_new(const struct httpserver_config *cfg, char *err
     }
     s->cfg = *cfg;
     if (s->cfg.max_connections == 0)
-        s->cfg.max_connections = 10000;
+        s->cfg.max_connections = HTTPSERVER_DEFAULT_MAX_CONNECTIONS;
+    if (s->cfg.header_timeout_ms <= 0)
+        s->cfg.header_timeout_ms = HTTPSERVER_DEFAULT_HEADER_TIMEOUT_MS;
+    if (s->cfg.idle_timeout_ms <= 0)
+        s->cfg.idle_timeout_ms = HTTPSERVER_DEFAULT_IDLE_TIMEOUT_MS;
+    connlimit_set_max(CONNLIMIT_PUBLIC, s->cfg.max_connections);
     snprintf(s->host, sizeof s->host, "%s", cfg->host);
     s->cfg.host = s->host;
     s->port = cfg->port;
@@ -724,13 +935,19 @@ struct httpserver *httpserver_new(const struct httpserver_config *cfg, char *err
             snprintf(err, errlen, "event_base_new failed");
             goto fail;
         }
-        t->listener = evconnlistener_new(t->base, on_accept, t, LEV_OPT_CLOSE_ON_FREE, -1, t->listen_fd);
+        /* Backlog 0: the socket already listens with its own (libevent would redo it with 128). */
+        t->listener = evconnlistener_new(t->base, on_accept, t, LEV_OPT_CLOSE_ON_FREE, 0, t->listen_fd);
         t->stop_ev = event_new(t->base, -1, 0, on_stop, t);
-        if (!t->listener || !t->stop_ev) {
+        struct timeval idle = ms_to_tv(s->cfg.idle_timeout_ms);
+        t->idle_tv = event_base_init_common_timeout(t->base, &idle);
+        if (t->listener)
+            t->guard = connlimit_listener_guard_new(t->listener, t->base, CONNLIMIT_PUBLIC);
+        if (!t->listener || !t->stop_ev || !t->guard || !t->idle_tv) {
             snprintf(err, errlen, "cannot set up the listener");
             goto fail;
         }
         t->listen_fd = -1;   /* owned by the listener now */
+        evconnlistener_set_error_cb(t->listener, on_accept_error);
     }
     return s;
 fail:
@@ -795,6 +1012,7 @@ void httpserver_free(struct httpserver *s)
             close(t->listen_fd);
         if (t->stop_ev)
             event_free(t->stop_ev);
+        connlimit_listener_guard_free(t->guard);
         if (t->base)
             event_base_free(t->base);
     }

@@ -9,8 +9,12 @@
  * Each I/O thread owns an event_base and its own listening socket on the same port
  * (SO_REUSEPORT), so threads share nothing on the accept or request path. Handlers
  * run on the I/O thread and must answer synchronously: every request gets exactly one
- * response. Limits: header block (8 KiB, 431 beyond), body (configurable, 413 beyond),
- * idle keep-alive connections closed after 60 s. */
+ * response. Limits (docs/limits.md): header block (8 KiB, 431 beyond), body
+ * (configurable, 413 beyond), open connections (503 and close beyond), a deadline for
+ * the request head and another for its body (408 and close), idle keep-alive
+ * connections closed, and no more parsing while 256 KiB of answers wait for a client
+ * that does not read. After an error reply the connection is half-closed and its
+ * input drained for up to 5 s, so the client reads the reply rather than a reset. */
 #ifndef ORDERD_HTTPSERVER_H
 #define ORDERD_HTTPSERVER_H
 
@@ -18,6 +22,9 @@
 #include <stdint.h>
 
 #define HTTPSERVER_HEADER_MAX 8192
+#define HTTPSERVER_DEFAULT_MAX_CONNECTIONS 10000
+#define HTTPSERVER_DEFAULT_HEADER_TIMEOUT_MS 10000
+#define HTTPSERVER_DEFAULT_IDLE_TIMEOUT_MS 60000
 
 enum httpserver_method { HTTPSERVER_GET, HTTPSERVER_POST, HTTPSERVER_PUT, HTTPSERVER_DELETE,
                          HTTPSERVER_HEAD, HTTPSERVER_OTHER };
@@ -55,7 +62,9 @@ struct httpserver_config {
     int port;                /* 0: pick a free port */
     int io_threads;          /* >= 1 */
     size_t max_body;         /* bytes; larger bodies are answered 413 */
-    size_t max_connections;  /* per I/O thread */
+    size_t max_connections;  /* on all I/O threads together; 0: the default */
+    int64_t header_timeout_ms;   /* for the request head, and again for its body; 0: default */
+    int64_t idle_timeout_ms;     /* between requests on a keep-alive connection; 0: default */
     httpserver_handler handler;
     void *user;
 };

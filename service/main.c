@@ -21,15 +21,22 @@
 #include <errno.h>
 #include <event2/thread.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define ORDERD_VERSION "0.1.0"
 #define MAX_FAULT_FLAGS 32
+#define DEBUG_DEFAULT_MAX_CONNECTIONS 64
+#define DEBUG_DEFAULT_TIMEOUT_MS 30000
+/* Descriptors kept for everything but connections: listeners, the log, event
+ * loops, profile and /proc reads, leaked threads' pipes. */
+#define RESERVED_DESCRIPTORS 64
 
 struct options {
     char listen_host[64], debug_host[64];
@@ -40,6 +47,8 @@ struct options {
     int instrument_level;
     uint64_t mutex_fraction, block_rate_ns;
     uint64_t leak_cap_threads, leak_cap_bytes;
+    uint64_t max_connections, debug_max_connections;   /* 0: from the descriptor limit */
+    int64_t header_timeout_ns, idle_timeout_ns, debug_timeout_ns;
     const char *faults[MAX_FAULT_FLAGS];
     int nfaults;
     enum log_format log_format;
@@ -58,10 +67,19 @@ static void usage(FILE *out)
         "  --workers N                   order workers (default 4)\n"
         "  --queue-capacity N            bounded work queue size (default 256)\n"
         "  --payment-latency DURATION    simulated payment call (default 2ms)\n"
-        "  --io-threads N                public I/O threads (default 2)\n"
+        "  --io-threads N                public I/O threads (default: the CPUs this process\n"
+        "                                may run on, as sched_getaffinity reports; at most 64)\n"
         "  --products N                  products in the catalog (default 1000)\n"
         "  --order-store-capacity N      orders remembered for GET (default 65536)\n"
         "  --max-body SIZE               largest request body (default 64KB; 413 beyond)\n"
+        "  --max-connections N           open public connections (default 10000, lowered to fit\n"
+        "                                the descriptor limit; 503 and close beyond)\n"
+        "  --header-timeout DURATION     deadline for a request head, and again for its body\n"
+        "                                (default 10s; 408 and close beyond)\n"
+        "  --idle-timeout DURATION       idle keep-alive public connections closed (default 60s)\n"
+        "  --debug-max-connections N     open debug-port connections (default 64; more wait)\n"
+        "  --debug-timeout DURATION      debug connection with no request under way closed\n"
+        "                                after this (default 30s)\n"
         "  --instrument off|metrics|profile   (default metrics)\n"
         "  --mutex-profile-fraction N    sample 1 in N lock contentions (default 10; 0 off)\n"
         "  --block-profile-rate NS       block sampling rate in ns (default 10000; 0 off)\n"
@@ -95,6 +113,59 @@ static int number_flag(const char *flag, const char *value, uint64_t min, uint64
     return 0;
 }
 
+/* A timeout flag: 1ms to 1h. */
+static int timeout_flag(const char *flag, const char *value, int64_t *out)
+{
+    char err[160];
+    if (units_parse_duration(value, out, err, sizeof err) < 0)
+        return fail_flag(flag, err);
+    if (*out < 1000000 || *out > 3600LL * 1000000000)
+        return fail_flag(flag, "must be between 1ms and 1h");
+    return 0;
+}
+
+/* The CPUs this process may run on (taskset, cgroup cpusets), as Go's GOMAXPROCS
+ * defaults to: more I/O threads than CPUs only take turns on them. */
+static uint64_t affinity_cpus(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) < 0)
+        return 2;
+    int n = CPU_COUNT(&set);
+    return n < 1 ? 1 : n > 64 ? 64 : (uint64_t)n;
+}
+
+/* Fits the connection caps below the descriptor limit. The soft limit is raised to
+ * the hard one first, as Go does at start. An explicit cap above what fits is kept
+ * with a warning (nginx does the same); accept then backs off when descriptors run
+ * out. */
+static void fit_connection_caps(struct options *o, bool public_given, bool debug_given)
+{
+    struct rlimit rl;
+    uint64_t room;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur == RLIM_INFINITY)
+        return;
+    room = rl.rlim_cur > RESERVED_DESCRIPTORS ? rl.rlim_cur - RESERVED_DESCRIPTORS : 1;
+    if (!debug_given && o->debug_max_connections > room / 4)
+        o->debug_max_connections = room / 4 ? room / 4 : 1;
+    uint64_t public_room = room > o->debug_max_connections ? room - o->debug_max_connections : 1;
+    if (!public_given && o->max_connections > public_room)
+        o->max_connections = public_room;
+    if (o->max_connections + o->debug_max_connections > room)
+        log_warn("connection caps exceed the descriptor limit; accept will back off when it is reached",
+                 LOG_F_UINT("max_connections", o->max_connections),
+                 LOG_F_UINT("debug_max_connections", o->debug_max_connections),
+                 LOG_F_UINT("descriptor_limit", (uint64_t)rl.rlim_cur));
+}
+
 static bool is_loopback(const char *host)
 {
     struct in_addr a4;
@@ -109,7 +180,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
     enum { O_LISTEN = 256, O_DEBUG_LISTEN, O_TOKEN, O_WORKERS, O_QUEUE, O_PAYMENT, O_IO, O_PRODUCTS,
            O_STORE, O_MAX_BODY, O_INSTRUMENT, O_FRACTION, O_RATE, O_FAULT, O_CAP_THREADS, O_CAP_BYTES,
-           O_LOG_FORMAT, O_LOG_LEVEL, O_HELP, O_VERSION };
+           O_LOG_FORMAT, O_LOG_LEVEL, O_MAX_CONN, O_HEADER_TIMEOUT, O_IDLE_TIMEOUT, O_DEBUG_MAX_CONN,
+           O_DEBUG_TIMEOUT, O_HELP, O_VERSION };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
         {"debug-listen", required_argument, NULL, O_DEBUG_LISTEN},
@@ -129,6 +201,11 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"leak-cap-bytes", required_argument, NULL, O_CAP_BYTES},
         {"log-format", required_argument, NULL, O_LOG_FORMAT},
         {"log-level", required_argument, NULL, O_LOG_LEVEL},
+        {"max-connections", required_argument, NULL, O_MAX_CONN},
+        {"header-timeout", required_argument, NULL, O_HEADER_TIMEOUT},
+        {"idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT},
+        {"debug-max-connections", required_argument, NULL, O_DEBUG_MAX_CONN},
+        {"debug-timeout", required_argument, NULL, O_DEBUG_TIMEOUT},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -159,6 +236,20 @@ static int parse_options(int argc, char **argv, struct options *o)
         case O_STORE: if (number_flag("--order-store-capacity", optarg, 1024, 100000000, &o->store_capacity) < 0) return -1; break;
         case O_FRACTION: if (number_flag("--mutex-profile-fraction", optarg, 0, 1000000000, &o->mutex_fraction) < 0) return -1; break;
         case O_RATE: if (number_flag("--block-profile-rate", optarg, 0, 1000000000000ULL, &o->block_rate_ns) < 0) return -1; break;
+        case O_MAX_CONN: if (number_flag("--max-connections", optarg, 1, 1000000, &o->max_connections) < 0) return -1; break;
+        case O_DEBUG_MAX_CONN: if (number_flag("--debug-max-connections", optarg, 1, 10000, &o->debug_max_connections) < 0) return -1; break;
+        case O_HEADER_TIMEOUT:
+            if (timeout_flag("--header-timeout", optarg, &o->header_timeout_ns) < 0)
+                return -1;
+            break;
+        case O_IDLE_TIMEOUT:
+            if (timeout_flag("--idle-timeout", optarg, &o->idle_timeout_ns) < 0)
+                return -1;
+            break;
+        case O_DEBUG_TIMEOUT:
+            if (timeout_flag("--debug-timeout", optarg, &o->debug_timeout_ns) < 0)
+                return -1;
+            break;
         case O_CAP_THREADS: if (number_flag("--leak-cap-threads", optarg, 0, 100000, &o->leak_cap_threads) < 0) return -1; break;
         case O_PAYMENT:
             if (units_parse_duration(optarg, &o->payment_latency_ns, err, sizeof err) < 0)
@@ -248,10 +339,13 @@ int main(int argc, char **argv)
 {
     struct options o = {
         .listen_host = "127.0.0.1", .listen_port = 8080, .debug_host = "127.0.0.1", .debug_port = 6060,
-        .workers = 4, .queue_capacity = 256, .io_threads = 2, .products = 1000, .store_capacity = 65536,
+        .workers = 4, .queue_capacity = 256, .io_threads = 0, .products = 1000, .store_capacity = 65536,
         .max_body = 64 * 1024, .payment_latency_ns = 2000000, .instrument_level = INSTRUMENT_METRICS,
         .mutex_fraction = 10, .block_rate_ns = 10000, .leak_cap_threads = 2000, .leak_cap_bytes = 256ull << 20,
         .log_format = LOG_FORMAT_JSON, .log_level = LOG_INFO,
+        .header_timeout_ns = HTTPSERVER_DEFAULT_HEADER_TIMEOUT_MS * 1000000LL,
+        .idle_timeout_ns = HTTPSERVER_DEFAULT_IDLE_TIMEOUT_MS * 1000000LL,
+        .debug_timeout_ns = DEBUG_DEFAULT_TIMEOUT_MS * 1000000LL,
     };
     char err[512], pub[96], dbg[96];
     char *token = NULL;
@@ -292,6 +386,14 @@ int main(int argc, char **argv)
     atomic_store(&instrument.mutex_fraction, (int64_t)o.mutex_fraction);
     atomic_store(&instrument.block_rate_ns, (int64_t)o.block_rate_ns);
     log_configure(STDERR_FILENO, o.log_format, o.log_level);
+    if (o.io_threads == 0)
+        o.io_threads = affinity_cpus();
+    bool public_cap_given = o.max_connections != 0, debug_cap_given = o.debug_max_connections != 0;
+    if (!public_cap_given)
+        o.max_connections = HTTPSERVER_DEFAULT_MAX_CONNECTIONS;
+    if (!debug_cap_given)
+        o.debug_max_connections = DEBUG_DEFAULT_MAX_CONNECTIONS;
+    fit_connection_caps(&o, public_cap_given, debug_cap_given);
 
     /* Stop signals are taken by sigwait in this thread only: every thread spawned
      * below inherits the blocked mask. */
@@ -316,10 +418,13 @@ int main(int argc, char **argv)
     struct api api = {.catalog = catalog, .orders = orders, .queue = queue};
     struct httpserver_config hc = {
         .host = o.listen_host, .port = o.listen_port, .io_threads = (int)o.io_threads,
-        .max_body = o.max_body, .handler = api_handle, .user = &api,
+        .max_body = o.max_body, .max_connections = o.max_connections,
+        .header_timeout_ms = o.header_timeout_ns / 1000000, .idle_timeout_ms = o.idle_timeout_ns / 1000000,
+        .handler = api_handle, .user = &api,
     };
     struct debug_config dc = {
         .host = o.debug_host, .port = o.debug_port, .token = token,
+        .max_connections = o.debug_max_connections, .timeout_ms = o.debug_timeout_ns / 1000000,
         .sources = {.queue = queue, .orders = orders}, .argc = argc, .argv = argv, .version = ORDERD_VERSION,
     };
     if (!(http = httpserver_new(&hc, err, sizeof err))) {
@@ -348,7 +453,8 @@ int main(int argc, char **argv)
     fflush(stdout);
     log_info("orderd started", LOG_F_STR("public", pub), LOG_F_STR("debug", dbg),
              LOG_F_UINT("workers", o.workers), LOG_F_UINT("io_threads", o.io_threads),
-             LOG_F_UINT("queue_capacity", o.queue_capacity),
+             LOG_F_UINT("queue_capacity", o.queue_capacity), LOG_F_UINT("max_connections", o.max_connections),
+             LOG_F_UINT("debug_max_connections", o.debug_max_connections),
              LOG_F_STR("instrument", instrument_level_name(o.instrument_level)));
 
     /* Only SIGTERM or SIGINT stop the service: a failed wait is retried, never
@@ -374,7 +480,10 @@ int main(int argc, char **argv)
     uint64_t in_store[ORDER_STATE_COUNT], done_total, failed_total, accepted_total;
     order_store_counts(orders, in_store, &done_total, &failed_total, &accepted_total);
     log_info("orderd stopped", LOG_F_UINT("accepted", accepted_total), LOG_F_UINT("done", done_total),
-             LOG_F_UINT("failed", failed_total), LOG_F_UINT("rejected", queue_rejected_total(queue)),
+             LOG_F_UINT("failed", failed_total),
+             LOG_F_UINT("rejected", queue_rejected_total(queue) + order_store_full_total(orders)),
+             LOG_F_UINT("rejected_queue_full", queue_rejected_total(queue)),
+             LOG_F_UINT("rejected_store_full", order_store_full_total(orders)),
              LOG_F_UINT("unfinished", in_store[ORDER_QUEUED] + in_store[ORDER_PROCESSING]));
     rc = 0;
 done:

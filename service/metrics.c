@@ -4,6 +4,7 @@
  * `promtool check metrics` verifies in the tests. */
 #include "metrics.h"
 
+#include "connlimit.h"
 #include "fault.h"
 #include "instrument.h"
 #include "lockprof.h"
@@ -26,7 +27,7 @@ static const char *const route_names[METRICS_ROUTE_COUNT] = {
 };
 
 /* Status codes the service answers with; anything else is counted as "other". */
-static const int known_codes[] = {200, 202, 400, 401, 404, 405, 413, 431, 500, 503};
+static const int known_codes[] = {200, 202, 400, 401, 404, 405, 408, 413, 431, 500, 503};
 #define NCODES (int)(sizeof known_codes / sizeof known_codes[0])
 
 static _Atomic uint64_t http_requests[METRICS_ROUTE_COUNT][NCODES + 1];
@@ -232,13 +233,19 @@ static void write_http(FILE *out)
         metrics_write_histogram(out, "orderd_http_request_duration_seconds", "route", route_names[r], &http_latency[r]);
 }
 
-static void write_orders(FILE *out, struct order_store *orders)
+static void write_orders(FILE *out, struct order_store *orders, struct queue *queue)
 {
     uint64_t in_store[ORDER_STATE_COUNT], done, failed, accepted;
 
     order_store_counts(orders, in_store, &done, &failed, &accepted);
     family(out, "orderd_orders_accepted_total", "counter", "Orders accepted (answered 202).");
     fprintf(out, "orderd_orders_accepted_total %llu\n", (unsigned long long)accepted);
+    family(out, "orderd_orders_rejected_total", "counter",
+           "Orders refused with 503, by reason: the work queue or the order store was full.");
+    fprintf(out, "orderd_orders_rejected_total{reason=\"queue_full\"} %llu\n",
+            (unsigned long long)(queue ? queue_rejected_total(queue) : 0));
+    fprintf(out, "orderd_orders_rejected_total{reason=\"store_full\"} %llu\n",
+            (unsigned long long)order_store_full_total(orders));
     family(out, "orderd_orders_total", "counter", "Orders finished, by final state.");
     fprintf(out, "orderd_orders_total{state=\"done\"} %llu\n", (unsigned long long)done);
     fprintf(out, "orderd_orders_total{state=\"failed\"} %llu\n", (unsigned long long)failed);
@@ -246,6 +253,23 @@ static void write_orders(FILE *out, struct order_store *orders)
     for (int s = 0; s < ORDER_STATE_COUNT; s++)
         fprintf(out, "orderd_orders_in_store{state=\"%s\"} %llu\n", orders_state_name(s),
                 (unsigned long long)in_store[s]);
+}
+
+static void write_connections(FILE *out)
+{
+    family(out, "orderd_connections_open", "gauge", "Open client connections, by port.");
+    for (int p = 0; p < CONNLIMIT_PORT_COUNT; p++)
+        labelled(out, "orderd_connections_open", "port", connlimit_port_name(p), (double)connlimit_open(p));
+    family(out, "orderd_connections_max", "gauge", "Most client connections a port keeps open (--max-connections).");
+    for (int p = 0; p < CONNLIMIT_PORT_COUNT; p++)
+        labelled(out, "orderd_connections_max", "port", connlimit_port_name(p), (double)connlimit_max(p));
+    family(out, "orderd_connections_refused_total", "counter",
+           "Connections or requests refused or closed at a limit, by port and reason.");
+    for (int p = 0; p < CONNLIMIT_PORT_COUNT; p++)
+        for (int r = 0; r < CONNLIMIT_REASON_COUNT; r++)
+            fprintf(out, "orderd_connections_refused_total{port=\"%s\",reason=\"%s\"} %llu\n",
+                    connlimit_port_name(p), connlimit_reason_name(r),
+                    (unsigned long long)connlimit_refused_total(p, r));
 }
 
 static void write_faults(FILE *out)
@@ -275,7 +299,8 @@ int metrics_write(FILE *out, const struct metrics_sources *src)
     write_locks(out);
     write_http(out);
     if (src->orders)
-        write_orders(out, src->orders);
+        write_orders(out, src->orders, src->queue);
+    write_connections(out);
     write_faults(out);
     family(out, "orderd_instrument_level", "gauge", "Instrumentation level: 0 off, 1 metrics, 2 profile.");
     fprintf(out, "orderd_instrument_level %d\n", atomic_load(&instrument.level));

@@ -170,6 +170,8 @@ done:
     return rc;
 }
 
+#define RETURNED_IDS_MAX 128
+
 struct store_slot {
     struct order_info info;
     bool used;
@@ -181,6 +183,13 @@ struct order_store {
     struct lockprof_mutex stripes[STORE_STRIPES];
     struct lockprof_mutex next_lock;
     uint64_t next_id;
+    /* Ids taken by orders the queue then refused, handed out again first: an id is
+     * spent only on an accepted order, so refusals cannot wrap the ring onto an
+     * order still queued. Each I/O thread holds at most one id between add and
+     * remove, so a few slots are enough; an id that finds none is just skipped. */
+    uint64_t returned_ids[RETURNED_IDS_MAX];
+    size_t nreturned;
+    _Atomic uint64_t full_total;
     _Atomic uint64_t in_state[ORDER_STATE_COUNT];
     _Atomic uint64_t done_total, failed_total, accepted_total;
 };
@@ -233,7 +242,8 @@ int order_store_add(struct order_store *s, int64_t user_id, uint64_t *id_out)
 
     /* Ids are handed out in order, so the slot for an id is the oldest one. */
     lockprof_mutex_lock(&s->next_lock);
-    id = s->next_id;
+    bool reused = s->nreturned > 0;
+    id = reused ? s->returned_ids[s->nreturned - 1] : s->next_id;
     m = stripe(s, id);
     lockprof_mutex_lock(m);
     slot = &s->slots[id % s->capacity];
@@ -248,9 +258,14 @@ int order_store_add(struct order_store *s, int64_t user_id, uint64_t *id_out)
         slot->info.created_wall_ns = units_wall_ns();
         atomic_fetch_add(&s->in_state[ORDER_QUEUED], 1);
         atomic_fetch_add(&s->accepted_total, 1);
-        s->next_id++;
+        if (reused)
+            s->nreturned--;
+        else
+            s->next_id++;
         *id_out = id;
         rc = 0;
+    } else {
+        atomic_fetch_add(&s->full_total, 1);
     }
     lockprof_mutex_unlock(m);
     lockprof_mutex_unlock(&s->next_lock);
@@ -268,13 +283,25 @@ void order_store_remove(struct order_store *s, uint64_t id)
     struct lockprof_mutex *m = stripe(s, id);
     struct store_slot *slot;
 
+    bool removed = false;
+
+    lockprof_mutex_lock(&s->next_lock);
     lockprof_mutex_lock(m);
     if ((slot = find_locked(s, id))) {
         atomic_fetch_sub(&s->in_state[slot->info.state], 1);
         atomic_fetch_sub(&s->accepted_total, 1);
         slot->used = false;
+        removed = true;
     }
     lockprof_mutex_unlock(m);
+    if (removed && s->nreturned < RETURNED_IDS_MAX)
+        s->returned_ids[s->nreturned++] = id;
+    lockprof_mutex_unlock(&s->next_lock);
+}
+
+uint64_t order_store_full_total(struct order_store *s)
+{
+    return atomic_load(&s->full_total);
 }
 
 int order_store_update(struct order_store *s, uint64_t id, enum order_state state,

@@ -4,7 +4,9 @@
  * The store is a ring indexed by order id (id % capacity): memory stays bounded under
  * any load, and finished orders are forgotten oldest first. An unfinished order is
  * never overwritten: if the slot for the next id still holds one, the store is full
- * and the new order is refused (503), so an accepted order is never lost. */
+ * and the new order is refused (503), so an accepted order is never lost. Ids are
+ * spent only on accepted orders (an id whose order the queue refused is reused),
+ * so the ring wraps only after capacity accepted orders. */
 #ifndef ORDERD_ORDERS_H
 #define ORDERD_ORDERS_H
 
@@ -65,8 +67,11 @@ void order_store_free(struct order_store *s);   /* NULL is a no-op */
 /* Records a new queued order and gives it the next id. Returns 0, or -1 when the
  * store is full of unfinished orders (nothing recorded). */
 int order_store_add(struct order_store *s, int64_t user_id, uint64_t *id_out);
-/* Removes an order that was added but never queued (its push was refused). */
+/* Removes an order that was added but never queued (its push was refused); its id
+ * is handed out again by the next add, so ids go only to accepted orders. */
 void order_store_remove(struct order_store *s, uint64_t id);
+/* Adds refused because the store was full of unfinished orders, since start. */
+uint64_t order_store_full_total(struct order_store *s);
 /* Moves an order to a new state; amount and failure as known. Returns 0 or -1
  * (no such order, or state is not one of enum order_state; nothing changed). */
 int order_store_update(struct order_store *s, uint64_t id, enum order_state state,

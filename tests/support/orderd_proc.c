@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,6 +31,12 @@ static long long now_ms(void)
 }
 
 int orderd_proc_start(struct orderd_proc *p, const char *const *extra_args, const char *env_faults)
+{
+    return orderd_proc_start_limited(p, extra_args, env_faults, 0);
+}
+
+int orderd_proc_start_limited(struct orderd_proc *p, const char *const *extra_args, const char *env_faults,
+                              unsigned long max_fds)
 {
     const char *argv[MAX_ARGS + 8];
     int n = 0, out[2], logfd;
@@ -58,6 +65,10 @@ int orderd_proc_start(struct orderd_proc *p, const char *const *extra_args, cons
     if (p->pid == 0) {
         /* A test that fails halfway must not leave its server running. */
         prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (max_fds) {
+            struct rlimit rl = {max_fds, max_fds};
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
         dup2(out[1], 1);
         dup2(logfd, 2);
         if (env_faults)

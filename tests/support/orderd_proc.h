@@ -22,6 +22,9 @@ struct orderd_proc {
  * non-NULL; waits up to 10 s for its "listening" line. Returns 0, or -1 (the process,
  * if any, is killed; a message is printed). */
 int orderd_proc_start(struct orderd_proc *p, const char *const *extra_args, const char *env_faults);
+/* The same with RLIMIT_NOFILE (soft and hard) set to max_fds in the child; 0: unchanged. */
+int orderd_proc_start_limited(struct orderd_proc *p, const char *const *extra_args, const char *env_faults,
+                              unsigned long max_fds);
 
 /* Sends sig and waits up to timeout_ms for the exit; then SIGKILLs. Returns the
  * wait status (as from waitpid), or -1 when it had to be killed. */

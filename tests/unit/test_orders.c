@@ -374,9 +374,13 @@ static void test_orders_store_remove(void **state)
     assert_int_equal(order_store_get(s, 1, &info), 0);
     assert_int_equal(order_store_get(s, 3, &info), 0);
 
-    /* Ids are not reused. */
+    /* The removed order's id goes to the next order (ids are spent only on accepted
+     * orders, so refusals cannot wrap the ring); then numbering goes on. */
+    assert_int_equal(order_store_add(s, 1, &id), 0);
+    assert_int_equal(id, 2);
     assert_int_equal(order_store_add(s, 1, &id), 0);
     assert_int_equal(id, 4);
+    assert_int_equal(order_store_full_total(s), 0);
     order_store_free(s);
 }
 
@@ -398,6 +402,7 @@ static void test_orders_store_full_refuses_and_loses_nothing(void **state)
         assert_int_equal(id, 777);   /* untouched */
     }
     assert_counts(s, 3, 1, 0, 0, 0, 0, 4);
+    assert_int_equal(order_store_full_total(s), 3);   /* each refusal counted */
     for (uint64_t want = 1; want <= 4; want++) {
         assert_int_equal(order_store_get(s, want, &info), 0);
         assert_int_equal(info.user_id, (int64_t)want);
