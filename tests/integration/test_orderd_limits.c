@@ -4,7 +4,7 @@
  * reads, error replies before close, the debug port's cap and timeout, bearer
  * parsing, and order refusals counted by reason. Each measures the process from
  * /proc (CPU ticks, resident memory, open descriptors) rather than trusting it. */
-#include "http_client.h"
+#include "curl_client.h"
 #include "orderd_proc.h"
 
 #include <arpa/inet.h>
@@ -185,7 +185,7 @@ static int count_lines(const char *text)
 /* The value of one sample of /metrics ("name{labels}"), or -1 when absent. */
 static double metric(const struct orderd_proc *p, const char *sample)
 {
-    struct http_result r = orderd_proc_call(p, true, "GET", "/metrics", NULL, NULL);
+    struct curl_client_result r = orderd_proc_call(p, true, "GET", "/metrics", NULL, NULL);
     double v = -1;
     size_t n = strlen(sample);
     assert_int_equal(r.status, 200);
@@ -195,7 +195,7 @@ static double metric(const struct orderd_proc *p, const char *sample)
         line = strchr(line, '\n');
         line = line ? line + 1 : NULL;
     }
-    http_client_free(&r);
+    curl_client_free(&r);
     return v;
 }
 
@@ -205,9 +205,9 @@ static int public_status_within(const struct orderd_proc *p, int timeout_ms)
     long long deadline = now_ms() + timeout_ms;
     int status = 0;
     while (now_ms() < deadline) {
-        struct http_result r = orderd_proc_call(p, false, "GET", "/api/products/1", NULL, NULL);
+        struct curl_client_result r = orderd_proc_call(p, false, "GET", "/api/products/1", NULL, NULL);
         status = r.status;
-        http_client_free(&r);
+        curl_client_free(&r);
         if (status == 200)
             break;
         usleep(50000);
@@ -534,9 +534,9 @@ static void test_orderd_limits_debug_delta_client_gone_frees_descriptor(void **s
     if (fds > base)
         fail_msg("%d descriptors still held by %d delta profiles whose clients left", fds - base, CLIENTS);
     assert_int_equal(public_status_within(&p, 2000), 200);
-    struct http_result r = orderd_proc_call(&p, true, "GET", "/healthz", NULL, NULL);
+    struct curl_client_result r = orderd_proc_call(&p, true, "GET", "/healthz", NULL, NULL);
     assert_int_equal(r.status, 200);
-    http_client_free(&r);
+    curl_client_free(&r);
     stop(&p);
 }
 
