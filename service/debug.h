@@ -8,6 +8,7 @@
  *   /debug/pprof/threads           ?debug=0|1|2 (also as /debug/pprof/goroutine)
  *   /debug/pprof/mutex, block      ?debug=0|1, ?seconds=N for a delta profile
  *   /debug/pprof/heap              ?debug=0|1
+ *   /debug/pprof/profile           ?seconds=N (default 30): CPU profile, one at a time
  *   /debug/faults                  GET: every fault as JSON
  *   /debug/faults/NAME             PUT (term as body) / DELETE (clear and heal)
  *   /debug/config                  GET / PUT JSON (instrument, mutex_profile_fraction,
@@ -33,6 +34,7 @@ struct debug_config {
     int argc;
     char **argv;
     const char *version;
+    int cpu_profile_hz;          /* samples per CPU second for /debug/pprof/profile */
 };
 
 struct debug_server;

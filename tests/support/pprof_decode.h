@@ -87,4 +87,10 @@ int64_t pprof_decoded_sum(const struct pprof_decoded *d, size_t value_index);
  * could not run or exited non-zero (*text then holds what it printed, or NULL). */
 int pprof_decode_go_top(const void *data, size_t len, char **text);
 
+/* The same with other flags (trusted text, e.g. "-raw" or "-top -nodecount=20"). */
+int pprof_decode_go_tool(const void *data, size_t len, const char *flags, char **text);
+
+/* Runs `go tool pprof FLAGS URL`: pprof fetches the profile itself. Same returns. */
+int pprof_decode_go_url(const char *flags, const char *url, char **text);
+
 #endif

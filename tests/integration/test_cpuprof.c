@@ -1,0 +1,374 @@
+/* Integration tests of orderd's CPU profile (/debug/pprof/profile): a real orderd under
+ * load from this test, the profile decoded here and read by the real `go tool pprof`.
+ *
+ * Under the slow fault every request burns 1 ms of CPU in request_burn_cpu, which must
+ * then lead the profile by flat time; without the fault it must not appear at all. The
+ * sampling signal must not break a request, one profile runs at a time (429 for the
+ * second, as Go's "profiling already in use"), and the timers are gone afterwards. */
+#include "http_client.h"
+#include "orderd_proc.h"
+#include "pprof_decode.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#define LOAD_THREADS 2
+#define LOAD_MAX_REQUESTS 20000          /* per thread: bounds the loop whatever happens */
+
+static struct orderd_proc shared;
+
+static int start_shared(void **state)
+{
+    static const char *const args[] = {"--instrument", "profile", "--log-level", "warn", NULL};
+    (void)state;
+    return orderd_proc_start(&shared, args, NULL);
+}
+
+static int stop_shared(void **state)
+{
+    (void)state;
+    orderd_proc_stop(&shared, SIGTERM, 5000);
+    unlink(shared.log_path);
+    return 0;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- load: a bounded loop of product reads from a few threads ---- */
+
+struct load {
+    pthread_t threads[LOAD_THREADS];
+    _Atomic bool stop;
+    _Atomic long ok, failed;
+    int64_t deadline_ms;
+};
+
+static void *load_main(void *arg)
+{
+    struct load *l = arg;
+    char url[128];
+
+    orderd_proc_url(&shared, false, "/api/products/7", url, sizeof url);
+    for (int i = 0; i < LOAD_MAX_REQUESTS && !atomic_load(&l->stop) && now_ms() < l->deadline_ms; i++) {
+        struct http_result r;
+        http_client_request("GET", url, NULL, 0, NULL, 5000, &r);
+        if (r.status == 200)
+            atomic_fetch_add(&l->ok, 1);
+        else
+            atomic_fetch_add(&l->failed, 1);
+        http_client_free(&r);
+    }
+    return NULL;
+}
+
+static void load_start(struct load *l, int max_seconds)
+{
+    memset(l, 0, sizeof *l);
+    l->deadline_ms = now_ms() + max_seconds * 1000;
+    for (int i = 0; i < LOAD_THREADS; i++)
+        assert_int_equal(pthread_create(&l->threads[i], NULL, load_main, l), 0);
+}
+
+static void load_stop(struct load *l)
+{
+    atomic_store(&l->stop, true);
+    for (int i = 0; i < LOAD_THREADS; i++)
+        pthread_join(l->threads[i], NULL);
+}
+
+static void set_fault(const char *term)
+{
+    struct http_result r = term ? orderd_proc_call(&shared, true, "PUT", "/debug/faults/slow", term, NULL)
+                                : orderd_proc_call(&shared, true, "DELETE", "/debug/faults/slow", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    http_client_free(&r);
+}
+
+static void set_instrument(const char *level)
+{
+    char body[64];
+    snprintf(body, sizeof body, "{\"instrument\":\"%s\"}", level);
+    struct http_result r = orderd_proc_call(&shared, true, "PUT", "/debug/config", body, NULL);
+    assert_int_equal(r.status, 200);
+    http_client_free(&r);
+}
+
+/* Takes a CPU profile of `seconds` while the test loads orderd; checks its shape and
+ * that no request failed. Returns the decoded profile; *top gets `go tool pprof -top`
+ * (NULL when go is missing). */
+static struct pprof_decoded *profile_under_load(int seconds, char **top)
+{
+    struct load load;
+    char path[64];
+
+    load_start(&load, seconds + 10);
+    snprintf(path, sizeof path, "/debug/pprof/profile?seconds=%d", seconds);
+    struct http_result r = orderd_proc_call(&shared, true, "GET", path, NULL, NULL);
+    load_stop(&load);
+    assert_int_equal(r.status, 200);
+    assert_true(load.ok > 0);
+    /* The sampling signal interrupts the I/O threads' syscalls: none may fail. */
+    assert_int_equal(load.failed, 0);
+
+    struct pprof_decoded *d = pprof_decode(r.body, r.body_len);
+    assert_non_null(d);
+    assert_int_equal(d->nsample_types, 2);
+    assert_int_equal(pprof_decoded_sample_type(d, "samples", "count"), 0);
+    assert_int_equal(pprof_decoded_sample_type(d, "cpu", "nanoseconds"), 1);
+    assert_string_equal(pprof_decoded_string(d, d->period_type.type), "cpu");
+    assert_string_equal(pprof_decoded_string(d, d->period_type.unit), "nanoseconds");
+    assert_int_equal(d->period, 10000000);   /* 100 Hz */
+    assert_true(d->duration_nanos >= (int64_t)seconds * 1000000000LL);
+    assert_true(d->time_nanos > 0);
+    for (size_t i = 0; i < d->nsamples; i++)
+        assert_int_equal(d->samples[i].values[1], d->samples[i].values[0] * d->period);
+
+    *top = NULL;
+    int rc = pprof_decode_go_top(r.body, r.body_len, top);
+    if (rc < 0)
+        fail_msg("go tool pprof -top failed: %s", *top ? *top : "(no output)");
+    char *raw = NULL;
+    rc = pprof_decode_go_tool(r.body, r.body_len, "-raw", &raw);
+    if (rc < 0)
+        fail_msg("go tool pprof -raw failed: %s", raw ? raw : "(no output)");
+    free(raw);
+    http_client_free(&r);
+    return d;
+}
+
+/* The function of the first row of `go tool pprof -top` (largest flat), in buf. */
+static const char *top_function(const char *top, char *buf, size_t len)
+{
+    const char *header = strstr(top, "flat%");
+    const char *line, *end, *name;
+
+    buf[0] = '\0';
+    if (!header || !(line = strchr(header, '\n')))
+        return buf;
+    line++;
+    end = strchr(line, '\n');
+    if (!end)
+        end = line + strlen(line);
+    name = end;
+    while (name > line && name[-1] != ' ')
+        name--;
+    snprintf(buf, len, "%.*s", (int)(end - name), name);
+    return buf;
+}
+
+static void test_cpuprof_names_request_burn_cpu_under_slow(void **state)
+{
+    char *top = NULL, first[128];
+    (void)state;
+
+    set_fault("on(1ms)");
+    struct pprof_decoded *d = profile_under_load(2, &top);
+    set_fault(NULL);
+    /* Samples are taken: at least a few dozen 10 ms ticks of a loaded io thread. */
+    assert_true(pprof_decoded_sum(d, 0) >= 20);
+    size_t nsamples = 0;
+    int64_t burn = pprof_decoded_sum_for_function(d, "request_burn_cpu", 0, &nsamples);
+    assert_true(burn > 0);
+    if (top) {
+        top_function(top, first, sizeof first);
+        if (strcmp(first, "request_burn_cpu") != 0)
+            fail_msg("expected request_burn_cpu first by flat time, got '%s':\n%s", first, top);
+    }
+    free(top);
+    pprof_decoded_free(d);
+}
+
+static void test_cpuprof_without_fault_does_not_name_burn(void **state)
+{
+    char *top = NULL, first[128];
+    (void)state;
+
+    struct pprof_decoded *d = profile_under_load(2, &top);
+    assert_true(pprof_decoded_sum(d, 0) > 0);
+    assert_int_equal(pprof_decoded_sum_for_function(d, "request_burn_cpu", 0, NULL), 0);
+    /* The io threads' request path is what burns CPU now. */
+    assert_true(pprof_decoded_sum_for_function(d, "io_thread_main", 0, NULL) > 0);
+    if (top) {
+        top_function(top, first, sizeof first);
+        assert_true(first[0] != '\0');
+        assert_string_not_equal(first, "request_burn_cpu");
+    }
+    free(top);
+    pprof_decoded_free(d);
+}
+
+struct background_profile {
+    pthread_t thread;
+    int seconds;
+    long timeout_ms;
+    struct http_result result;
+};
+
+static void *background_profile_main(void *arg)
+{
+    struct background_profile *b = arg;
+    char path[64], url[128];
+
+    snprintf(path, sizeof path, "/debug/pprof/profile?seconds=%d", b->seconds);
+    orderd_proc_url(&shared, true, path, url, sizeof url);
+    http_client_request("GET", url, NULL, 0, NULL, b->timeout_ms, &b->result);
+    return NULL;
+}
+
+static int sigprof_timers(void);
+
+/* Waits (at most 5 s) until the profile the background thread asked for is running,
+ * seen as orderd's SIGPROF timers, then asks for a second one. Returns its answer. */
+static struct http_result second_profile_request(void)
+{
+    int64_t deadline = now_ms() + 5000;
+
+    if (sigprof_timers() < 0)
+        usleep(500000);   /* no /proc/PID/timers: give the first request time to start */
+    else
+        while (sigprof_timers() == 0 && now_ms() < deadline)
+            usleep(10000);
+    return orderd_proc_call(&shared, true, "GET", "/debug/pprof/profile?seconds=1", NULL, NULL);
+}
+
+static void test_cpuprof_second_request_gets_429(void **state)
+{
+    struct background_profile b = {.seconds = 3, .timeout_ms = 20000};
+    (void)state;
+
+    assert_int_equal(pthread_create(&b.thread, NULL, background_profile_main, &b), 0);
+    struct http_result r = second_profile_request();
+    assert_int_equal(r.status, 429);
+    assert_non_null(strstr(r.body, "cpu profiling already in use"));
+    http_client_free(&r);
+    pthread_join(b.thread, NULL);
+    assert_int_equal(b.result.status, 200);
+    http_client_free(&b.result);
+
+    /* Finished: the next one is accepted. */
+    r = orderd_proc_call(&shared, true, "GET", "/debug/pprof/profile?seconds=1", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    http_client_free(&r);
+}
+
+static void test_cpuprof_client_gone_frees_the_profiler(void **state)
+{
+    struct background_profile b = {.seconds = 30, .timeout_ms = 1000};
+    (void)state;
+
+    /* The client gives up after 1 s of a 30 s profile: sampling must stop with it. */
+    assert_int_equal(pthread_create(&b.thread, NULL, background_profile_main, &b), 0);
+    pthread_join(b.thread, NULL);
+    assert_int_equal(b.result.status, 0);
+    http_client_free(&b.result);
+    int64_t deadline = now_ms() + 3000;
+    long status;
+    do {
+        struct http_result r = orderd_proc_call(&shared, true, "GET", "/debug/pprof/profile?seconds=1", NULL, NULL);
+        status = r.status;
+        http_client_free(&r);
+    } while (status == 429 && now_ms() < deadline);
+    assert_int_equal(status, 200);
+}
+
+/* The POSIX timers of orderd that signal SIGPROF, from /proc/PID/timers. */
+static int sigprof_timers(void)
+{
+    char path[64], line[256], want[32];
+    int n = 0;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/proc/%d/timers", (int)shared.pid);
+    snprintf(want, sizeof want, "signal: %d/", SIGPROF);
+    f = fopen(path, "r");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, want, strlen(want)) == 0)
+            n++;
+    fclose(f);
+    return n;
+}
+
+static void test_cpuprof_timers_exist_only_while_profiling(void **state)
+{
+    struct background_profile b = {.seconds = 2, .timeout_ms = 20000};
+    (void)state;
+
+    if (sigprof_timers() < 0)
+        skip();   /* a kernel without /proc/PID/timers */
+    assert_int_equal(sigprof_timers(), 0);
+    assert_int_equal(pthread_create(&b.thread, NULL, background_profile_main, &b), 0);
+    struct http_result r = second_profile_request();
+    assert_int_equal(r.status, 429);
+    http_client_free(&r);
+    /* One timer per thread: main, debug, io threads, workers. */
+    assert_true(sigprof_timers() >= 4);
+    pthread_join(b.thread, NULL);
+    assert_int_equal(b.result.status, 200);
+    http_client_free(&b.result);
+    assert_int_equal(sigprof_timers(), 0);
+}
+
+static void test_cpuprof_needs_instrument_profile(void **state)
+{
+    (void)state;
+
+    set_instrument("metrics");
+    struct http_result r = orderd_proc_call(&shared, true, "GET", "/debug/pprof/profile?seconds=1", NULL, NULL);
+    int timers = sigprof_timers();
+    set_instrument("profile");
+    assert_int_equal(r.status, 403);
+    assert_non_null(strstr(r.body, "instrument"));
+    http_client_free(&r);
+    assert_true(timers <= 0);
+
+    r = orderd_proc_call(&shared, true, "GET", "/debug/pprof/profile?seconds=301", NULL, NULL);
+    assert_int_equal(r.status, 400);
+    http_client_free(&r);
+}
+
+static void test_cpuprof_go_tool_pprof_fetches_it(void **state)
+{
+    char url[128], *out = NULL;
+    (void)state;
+
+    /* The bare address, as a Go engineer types it: pprof asks for /debug/pprof/profile. */
+    orderd_proc_url(&shared, true, "/", url, sizeof url);
+    int rc = pprof_decode_go_url("-seconds 1 -raw", url, &out);
+    if (rc == 1)
+        skip();
+    if (rc != 0)
+        fail_msg("go tool pprof %s failed: %s", url, out ? out : "(no output)");
+    assert_non_null(strstr(out, "cpu/nanoseconds"));
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cpuprof_names_request_burn_cpu_under_slow),
+        cmocka_unit_test(test_cpuprof_without_fault_does_not_name_burn),
+        cmocka_unit_test(test_cpuprof_second_request_gets_429),
+        cmocka_unit_test(test_cpuprof_client_gone_frees_the_profiler),
+        cmocka_unit_test(test_cpuprof_timers_exist_only_while_profiling),
+        cmocka_unit_test(test_cpuprof_needs_instrument_profile),
+        cmocka_unit_test(test_cpuprof_go_tool_pprof_fetches_it),
+    };
+    return cmocka_run_group_tests(tests, start_shared, stop_shared);
+}
