@@ -9,6 +9,10 @@
  *   /debug/pprof/mutex, block      ?debug=0|1, ?seconds=N for a delta profile
  *   /debug/pprof/heap              ?debug=0|1
  *   /debug/pprof/profile           ?seconds=N (default 30): CPU profile, one at a time
+ *   /debug/pprof/allocs            the heap profile showing alloc_space; ?debug=0|1
+ *   /debug/pprof/threadcreate      threads created, by creating stack; ?debug=0|1
+ *   /debug/pprof/cmdline           the arguments, NUL-separated
+ *   /debug/pprof/symbol            GET/POST addresses "0x1+0x2" -> "0x1 name" lines
  *   /debug/faults                  GET: every fault as JSON
  *   /debug/faults/NAME             PUT (term as body) / DELETE (clear and heal)
  *   /debug/config                  GET / PUT JSON (instrument, mutex_profile_fraction,

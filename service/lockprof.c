@@ -399,6 +399,17 @@ static int compare_delay_desc(const void *a, const void *b)
     return x->delay_ns > y->delay_ns ? -1 : x->delay_ns < y->delay_ns;
 }
 
+int lockprof_stack_count(enum lockprof_kind kind)
+{
+    struct stack_table *t = table_of(kind);
+    int n;
+
+    pthread_mutex_lock(&t->lock);
+    n = t->nrecords;
+    pthread_mutex_unlock(&t->lock);
+    return n;
+}
+
 struct lockprof_snapshot *lockprof_snapshot_take(enum lockprof_kind kind)
 {
     struct lockprof_snapshot *s;

@@ -51,6 +51,8 @@ enum lockprof_kind { LOCKPROF_MUTEX, LOCKPROF_BLOCK };
  * gzipped profile.proto (debug=0). When since != NULL the profile is the delta
  * against that snapshot (for ?seconds=N). Caller frees *out. Returns 0 or -1. */
 struct lockprof_snapshot;
+/* How many distinct stacks the profile of kind holds: the count of Go's index. */
+int lockprof_stack_count(enum lockprof_kind kind);
 struct lockprof_snapshot *lockprof_snapshot_take(enum lockprof_kind kind);
 void lockprof_snapshot_free(struct lockprof_snapshot *s);
 int lockprof_profile(enum lockprof_kind kind, int debug, const struct lockprof_snapshot *since,

@@ -36,6 +36,7 @@ enum {
     PROFILE_SAMPLE_TYPE = 1, PROFILE_SAMPLE = 2, PROFILE_MAPPING = 3, PROFILE_LOCATION = 4,
     PROFILE_FUNCTION = 5, PROFILE_STRING_TABLE = 6, PROFILE_TIME_NANOS = 9,
     PROFILE_DURATION_NANOS = 10, PROFILE_PERIOD_TYPE = 11, PROFILE_PERIOD = 12,
+    PROFILE_DEFAULT_SAMPLE_TYPE = 14,
     VALUE_TYPE_TYPE = 1, VALUE_TYPE_UNIT = 2,
     SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2,
     MAPPING_ID = 1, MAPPING_MEMORY_START = 2, MAPPING_MEMORY_LIMIT = 3, MAPPING_FILENAME = 5,
@@ -56,6 +57,7 @@ struct pprof_profile {
     char *unit[PPROF_MAX_TYPES];
     int ntypes;
     char *period_type, *period_unit;
+    char *default_sample_type;   /* NULL: pprof's default (the last type) */
     int64_t period, time_nanos, duration_nanos;
     struct pprof_sample *samples;
     size_t nsamples, samples_cap;
@@ -123,6 +125,7 @@ void pprof_free(pprof_profile *p)
     }
     free(p->period_type);
     free(p->period_unit);
+    free(p->default_sample_type);
     free(p->samples);
     free(p->pcs);
     free(p->values);
@@ -133,6 +136,19 @@ void pprof_set_time(pprof_profile *p, int64_t time_nanos, int64_t duration_nanos
 {
     p->time_nanos = time_nanos;
     p->duration_nanos = duration_nanos;
+}
+
+int pprof_set_default_sample_type(pprof_profile *p, const char *type)
+{
+    char *copy = type ? strdup(type) : NULL;
+
+    if (!p || (type && !copy)) {
+        free(copy);
+        return -1;
+    }
+    free(p->default_sample_type);
+    p->default_sample_type = copy;
+    return 0;
 }
 
 int pprof_add_sample(pprof_profile *p, const uintptr_t *pcs, int npcs, const int64_t *values)
@@ -501,7 +517,7 @@ int pprof_encode(pprof_profile *p, pprof_symbolizer symbolize, void *user, int g
     struct encoder e;
     struct pbuf b = {0};
     int64_t type[PPROF_MAX_TYPES], unit[PPROF_MAX_TYPES], period_type, period_unit;
-    int64_t exe_name = 0;
+    int64_t exe_name = 0, default_type = 0;
     char exe[PPROF_FILE_MAX];
     ssize_t exe_len;
     int rc = -1;
@@ -522,6 +538,8 @@ int pprof_encode(pprof_profile *p, pprof_symbolizer symbolize, void *user, int g
     period_type = strtab_intern(&e.strings, p->period_type);
     period_unit = strtab_intern(&e.strings, p->period_unit);
     if (period_type < 0 || period_unit < 0)
+        goto done;
+    if (p->default_sample_type && (default_type = strtab_intern(&e.strings, p->default_sample_type)) < 0)
         goto done;
     exe_len = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (exe_len > 0) {
@@ -557,6 +575,7 @@ int pprof_encode(pprof_profile *p, pprof_symbolizer symbolize, void *user, int g
     pb_int64_opt(&b, PROFILE_DURATION_NANOS, p->duration_nanos);
     write_value_type(&b, PROFILE_PERIOD_TYPE, period_type, period_unit);
     pb_int64_opt(&b, PROFILE_PERIOD, p->period);
+    pb_int64_opt(&b, PROFILE_DEFAULT_SAMPLE_TYPE, default_type);
     if (b.failed)
         goto done;
 

@@ -76,6 +76,19 @@ static _Atomic int high_water;           /* slots at or above are never used */
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Thread_local struct thread_record *self;
 
+/* Every thread that ever went live, by creation stack: Go's threadcreate profile.
+ * Under registry_lock. Stacks beyond CREATION_SITES_MAX count in the last site,
+ * which has no stack. */
+#define CREATION_SITES_MAX 512
+struct creation_site {
+    uint64_t hash, count;
+    int npcs;
+    uintptr_t pcs[CREATION_DEPTH];
+};
+static struct creation_site creation_sites[CREATION_SITES_MAX];
+static int ncreation_sites;
+static uint64_t threads_created;
+
 static const char *const role_names[THREADS_ROLE_COUNT] = {
     "main", "io", "worker", "debug", "fault", "other",
 };
@@ -163,10 +176,35 @@ static void release(struct thread_record *rec)
     pthread_mutex_unlock(&registry_lock);
 }
 
+/* Under registry_lock. */
+static void count_creation(const uintptr_t *pcs, int npcs)
+{
+    uint64_t hash = stacks_hash(pcs, npcs);
+    struct creation_site *site = NULL;
+
+    for (int i = 0; i < ncreation_sites && !site; i++)
+        if (creation_sites[i].hash == hash && creation_sites[i].npcs == npcs &&
+            memcmp(creation_sites[i].pcs, pcs, (size_t)npcs * sizeof *pcs) == 0)
+            site = &creation_sites[i];
+    if (!site && ncreation_sites < CREATION_SITES_MAX - 1) {
+        site = &creation_sites[ncreation_sites++];
+        site->hash = hash;
+        site->npcs = npcs;
+        memcpy(site->pcs, pcs, (size_t)npcs * sizeof *pcs);
+    }
+    if (!site) {
+        site = &creation_sites[CREATION_SITES_MAX - 1];
+        ncreation_sites = CREATION_SITES_MAX;
+    }
+    site->count++;
+    threads_created++;
+}
+
 /* The calling thread takes over a reserved record. */
 static void go_live(struct thread_record *rec)
 {
     pthread_mutex_lock(&registry_lock);
+    count_creation(rec->creation, rec->ncreation);
     rec->tid = gettid();
     atomic_store_explicit(&rec->slot, SLOT_LIVE, memory_order_release);
     pthread_mutex_unlock(&registry_lock);
@@ -662,5 +700,59 @@ done:
     pprof_free(profile);
     free(groups);
     dump_free(&d);
+    return rc;
+}
+
+uint64_t threads_created_total(void)
+{
+    uint64_t n;
+
+    pthread_mutex_lock(&registry_lock);
+    n = threads_created;
+    pthread_mutex_unlock(&registry_lock);
+    return n;
+}
+
+int threads_create_profile(int debug, char **out, size_t *len)
+{
+    static const struct pprof_value_type count_type = {"threadcreate", "count"};
+    struct creation_site *sites = malloc(CREATION_SITES_MAX * sizeof *sites);
+    struct pprof_text t = {0};
+    pprof_profile *profile = NULL;
+    struct timespec now;
+    uint64_t total;
+    int n, rc = -1;
+
+    if (!out || !len || !sites)
+        goto done;
+    pthread_mutex_lock(&registry_lock);
+    n = ncreation_sites;
+    total = threads_created;
+    memcpy(sites, creation_sites, (size_t)n * sizeof *sites);
+    pthread_mutex_unlock(&registry_lock);
+
+    if (debug) {
+        pprof_text_printf(&t, "threadcreate profile: total %" PRIu64 "\n", total);
+        for (int i = 0; i < n; i++) {
+            pprof_text_printf(&t, "%" PRIu64 " @", sites[i].count);
+            pprof_text_stack(&t, sites[i].pcs, sites[i].npcs);
+        }
+        rc = pprof_text_finish(&t, out, len);
+        goto done;
+    }
+    profile = pprof_new(&count_type, 1, count_type, 1);
+    if (!profile)
+        goto done;
+    clock_gettime(CLOCK_REALTIME, &now);
+    pprof_set_time(profile, (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec, 0);
+    for (int i = 0; i < n; i++) {
+        int64_t count = (int64_t)sites[i].count;
+        if (pprof_add_sample(profile, sites[i].pcs, sites[i].npcs, &count) != 0)
+            goto done;
+    }
+    rc = pprof_encode(profile, pprof_symbolize_with_stacks, NULL, 1, (unsigned char **)out, len);
+done:
+    pprof_free(profile);
+    free(sites);
     return rc;
 }

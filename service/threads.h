@@ -101,4 +101,14 @@ char *threads_dump_text(int debug, size_t *len);
  * with no stack). Caller frees *out. Returns 0 or -1 (nothing allocated). */
 int threads_dump_proto(unsigned char **out, size_t *len);
 
+/* Go's threadcreate profile: every thread that ever registered, counted by the stack
+ * that called threads_spawn (none for threads_register_self). debug=1: the legacy text
+ * "threadcreate profile: total N" then "count @ pcs" records with frames; debug=0: a
+ * gzipped profile.proto, sample type threadcreate/count. Distinct stacks beyond 511
+ * count in one record with no stack. Caller frees *out. Returns 0 or -1. */
+int threads_create_profile(int debug, char **out, size_t *len);
+
+/* How many threads ever registered (the total of that profile). */
+uint64_t threads_created_total(void);
+
 #endif

@@ -1,5 +1,7 @@
-/* Integration tests of orderd's CPU profile (/debug/pprof/profile): a real orderd under
- * load from this test, the profile decoded here and read by the real `go tool pprof`.
+/* Integration tests of the Go net/http/pprof endpoints of orderd's debug port: the CPU
+ * profile (/debug/pprof/profile) of a real orderd under load from this test, decoded
+ * here and read by the real `go tool pprof`; the index, allocs, threadcreate, cmdline
+ * and symbol.
  *
  * Under the slow fault every request burns 1 ms of CPU in request_burn_cpu, which must
  * then lead the profile by flat time; without the fault it must not appear at all. The
@@ -359,6 +361,146 @@ static void test_cpuprof_go_tool_pprof_fetches_it(void **state)
     free(out);
 }
 
+/* The count the index shows for a profile, or -1. */
+static long index_count(const char *page, const char *href)
+{
+    char needle[96];
+    const char *at, *td;
+
+    snprintf(needle, sizeof needle, "<a href='%s'>", href);
+    at = strstr(page, needle);
+    if (!at)
+        return -1;
+    /* "<tr><td>N</td><td><a href=..." : N is just before at. */
+    td = at;
+    while (td > page && strncmp(td, "<tr><td>", 8) != 0)
+        td--;
+    return strtol(td + 8, NULL, 10);
+}
+
+static void test_pprof_index_lists_every_profile_with_count(void **state)
+{
+    static const char *const hrefs[] = {"allocs?debug=1", "block?debug=1", "cmdline", "goroutine?debug=1",
+                                        "heap?debug=1", "mutex?debug=1", "profile", "threadcreate?debug=1",
+                                        "threads?debug=1"};
+    (void)state;
+
+    struct http_result r = orderd_proc_call(&shared, true, "GET", "/debug/pprof/", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    for (size_t i = 0; i < sizeof hrefs / sizeof hrefs[0]; i++)
+        if (index_count(r.body, hrefs[i]) < 0)
+            fail_msg("the index has no row for %s:\n%s", hrefs[i], r.body);
+    /* main, debug, io and worker threads at least; every one was created once. */
+    long threads = index_count(r.body, "goroutine?debug=1");
+    assert_true(threads >= 4);
+    assert_true(index_count(r.body, "threadcreate?debug=1") >= threads);
+    assert_non_null(strstr(r.body, "<li><div class=profile-name>profile: </div> CPU profile."));
+    assert_non_null(strstr(r.body, "<li><div class=profile-name>threadcreate: </div> Stack traces that led to "
+                                   "the creation of new OS threads"));
+    http_client_free(&r);
+}
+
+static void test_pprof_every_endpoint_reads_with_go_tool_raw(void **state)
+{
+    static const char *const profiles[] = {"allocs", "threadcreate", "heap", "mutex", "block", "threads",
+                                           "goroutine"};
+    char path[64];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof profiles / sizeof profiles[0]; i++) {
+        snprintf(path, sizeof path, "/debug/pprof/%s", profiles[i]);
+        struct http_result r = orderd_proc_call(&shared, true, "GET", path, NULL, NULL);
+        assert_int_equal(r.status, 200);
+        struct pprof_decoded *d = pprof_decode(r.body, r.body_len);
+        if (!d)
+            fail_msg("%s is not a valid profile.proto", path);
+        pprof_decoded_free(d);
+        char *out = NULL;
+        int rc = pprof_decode_go_tool(r.body, r.body_len, "-raw", &out);
+        if (rc < 0)
+            fail_msg("go tool pprof -raw %s failed: %s", path, out ? out : "(no output)");
+        free(out);
+        if (strcmp(profiles[i], "allocs") == 0 && rc == 0) {
+            /* allocs is the heap profile shown by alloc_space, as Go serves it. */
+            assert_int_equal(pprof_decode_go_top(r.body, r.body_len, &out), 0);
+            assert_non_null(strstr(out, "Type: alloc_space"));
+            free(out);
+        }
+        http_client_free(&r);
+    }
+}
+
+static void test_pprof_text_forms_of_allocs_and_threadcreate(void **state)
+{
+    (void)state;
+
+    struct http_result r = orderd_proc_call(&shared, true, "GET", "/debug/pprof/allocs?debug=1", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_memory_equal(r.body, "heap profile: ", 14);
+    http_client_free(&r);
+
+    r = orderd_proc_call(&shared, true, "GET", "/debug/pprof/threadcreate?debug=1", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_memory_equal(r.body, "threadcreate profile: total ", 28);
+    /* The workers were created by workers_start: its frame names that record. */
+    assert_non_null(strstr(r.body, "\tworkers_start+0x"));
+    assert_non_null(strstr(r.body, "\tdebug_server_start+0x"));
+    http_client_free(&r);
+
+    r = orderd_proc_call(&shared, true, "GET", "/debug/pprof/threadcreate?debug=3", NULL, NULL);
+    assert_int_equal(r.status, 400);
+    http_client_free(&r);
+}
+
+static void test_pprof_cmdline_is_nul_separated(void **state)
+{
+    (void)state;
+
+    struct http_result r = orderd_proc_call(&shared, true, "GET", "/debug/pprof/cmdline", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    /* argv[0] first, then every argument after a NUL, no NUL at the end. */
+    assert_true(r.body_len > 0);
+    assert_int_not_equal(r.body[r.body_len - 1], '\0');
+    const char want[] = "\0--instrument\0profile\0";
+    assert_non_null(memmem(r.body, r.body_len, want, sizeof want - 1));
+    http_client_free(&r);
+}
+
+static void test_pprof_symbol_names_addresses_by_get_and_post(void **state)
+{
+    char pc[32], query[96], line[96];
+    (void)state;
+
+    /* A real code address of orderd: the pc of workers_start's frame in threadcreate. */
+    struct http_result r = orderd_proc_call(&shared, true, "GET", "/debug/pprof/threadcreate?debug=1", NULL, NULL);
+    const char *frame = strstr(r.body, "\tworkers_start+0x");
+    assert_non_null(frame);
+    const char *start = frame;
+    while (start > r.body && start[-1] != '\t')
+        start--;
+    snprintf(pc, sizeof pc, "%.*s", (int)(frame - start), start);
+    http_client_free(&r);
+    snprintf(line, sizeof line, "%s workers_start\n", pc);
+
+    r = orderd_proc_call(&shared, true, "GET", "/debug/pprof/symbol", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "num_symbols: 1\n");
+    http_client_free(&r);
+
+    snprintf(query, sizeof query, "/debug/pprof/symbol?0x1+%s", pc);
+    r = orderd_proc_call(&shared, true, "GET", query, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_memory_equal(r.body, "num_symbols: 1\n", 15);
+    assert_string_equal(r.body + 15, line);   /* 0x1 names nothing: left out */
+    http_client_free(&r);
+
+    snprintf(query, sizeof query, "%s+0x1", pc);
+    r = orderd_proc_call(&shared, true, "POST", "/debug/pprof/symbol", query, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body + 15, line);
+    http_client_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,6 +511,11 @@ int main(void)
         cmocka_unit_test(test_cpuprof_timers_exist_only_while_profiling),
         cmocka_unit_test(test_cpuprof_needs_instrument_profile),
         cmocka_unit_test(test_cpuprof_go_tool_pprof_fetches_it),
+        cmocka_unit_test(test_pprof_index_lists_every_profile_with_count),
+        cmocka_unit_test(test_pprof_every_endpoint_reads_with_go_tool_raw),
+        cmocka_unit_test(test_pprof_text_forms_of_allocs_and_threadcreate),
+        cmocka_unit_test(test_pprof_cmdline_is_nul_separated),
+        cmocka_unit_test(test_pprof_symbol_names_addresses_by_get_and_post),
     };
     return cmocka_run_group_tests(tests, start_shared, stop_shared);
 }
