@@ -231,8 +231,9 @@ static void route_pprof_index(struct debug_server *d, struct evhttp_request *req
          (long)threads_total()},
         {"heap", "heap?debug=1", "Live objects by allocation site of the service's own allocations",
          heapprof_site_count()},
-        {"mutex", "mutex?debug=1", "Stack traces of threads that waited for contended mutexes, with the "
-         "delay (1 in mutex_profile_fraction events)", lockprof_stack_count(LOCKPROF_MUTEX)},
+        {"mutex", "mutex?debug=1", "Stack traces of holders of contended mutexes: the delay is charged to "
+         "the stack that unlocked (1 in mutex_profile_fraction events); view=waiter shows the waiting "
+         "stacks instead", lockprof_stack_count(LOCKPROF_MUTEX)},
         {"profile", "profile", "CPU profile. You can specify the duration in the seconds GET parameter. "
          "After you get the profile file, use the go tool pprof command to investigate the profile", 0},
         {"threadcreate", "threadcreate?debug=1", "Stack traces that led to the creation of new OS threads",
@@ -403,7 +404,7 @@ static void send_lock_profile(struct evhttp_request *req, enum lockprof_kind kin
         reply_error(req, 500, "cannot build the profile", NULL, NULL);
         return;
     }
-    reply_profile(req, debug, out, len, kind == LOCKPROF_MUTEX ? "mutex.pb.gz" : "block.pb.gz");
+    reply_profile(req, debug, out, len, kind == LOCKPROF_BLOCK ? "block.pb.gz" : "mutex.pb.gz");
     free(out);
 }
 
@@ -459,10 +460,29 @@ static void route_lock_profile(struct debug_server *d, struct evhttp_request *re
     evtimer_add(p->timer, &tv);
 }
 
+/* ?view=holder (the default: Go's profile, delay charged to the unlocker) or
+ * ?view=waiter (the waiting stacks and their own delay). */
 static void route_mutex(struct debug_server *d, struct evhttp_request *req, const char *rest)
 {
+    struct evkeyvalq params;
+    const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    enum lockprof_kind kind = LOCKPROF_MUTEX;
+    bool bad = false;
     (void)rest;
-    route_lock_profile(d, req, LOCKPROF_MUTEX);
+
+    if (q && evhttp_parse_query_str(q, &params) == 0) {
+        const char *view = evhttp_find_header(&params, "view");
+        if (view && strcmp(view, "waiter") == 0)
+            kind = LOCKPROF_MUTEX_WAITER;
+        else if (view && strcmp(view, "holder") != 0)
+            bad = true;
+        evhttp_clear_headers(&params);
+    }
+    if (bad) {
+        reply_error(req, 400, "view must be holder or waiter", "parameter", "view");
+        return;
+    }
+    route_lock_profile(d, req, kind);
 }
 
 static void route_block(struct debug_server *d, struct evhttp_request *req, const char *rest)

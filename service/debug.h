@@ -6,7 +6,8 @@
  *   /debug/vars                    JSON in the shape of Go's expvar
  *   /debug/pprof/                  index
  *   /debug/pprof/threads           ?debug=0|1|2 (also as /debug/pprof/goroutine)
- *   /debug/pprof/mutex, block      ?debug=0|1, ?seconds=N for a delta profile
+ *   /debug/pprof/mutex, block      ?debug=0|1, ?seconds=N for a delta profile; mutex is
+ *                                  charged to the unlocker (Go), ?view=waiter to the waiter
  *   /debug/pprof/heap              ?debug=0|1
  *   /debug/pprof/profile           ?seconds=N (default 30): CPU profile, one at a time
  *   /debug/pprof/allocs            the heap profile showing alloc_space; ?debug=0|1
