@@ -25,6 +25,7 @@
 #include "stacks.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -55,7 +56,7 @@ struct thread_record {
     uint64_t id;
     uint64_t creator_id;                 /* 0: not created by a registered thread */
     char name[NAME_LEN];
-    pid_t tid;
+    _Atomic pid_t tid;                   /* atomic: threads_count reads it unlocked */
     int64_t created_ns;
     int ncreation;
     uintptr_t creation[CREATION_DEPTH];
@@ -305,6 +306,74 @@ const char *threads_current_name(void)
     return self ? self->name : "unregistered";
 }
 
+/* ---- the kernel's view ---------------------------------------------------------- */
+
+/* What a blocking system call means for a thread that declared itself running:
+ * waiting for I/O or work (epoll, poll, select, accept) is idle, anything else it is
+ * blocked in (a futex, a sleep, sigtimedwait, a read) is waiting. x86-64 numbers. */
+static const struct { long nr; const char *name; int state; } blocking_syscalls[] = {
+    {0, "read", THREADS_STATE_WAITING},          {1, "write", THREADS_STATE_WAITING},
+    {7, "poll", THREADS_STATE_IDLE},             {23, "select", THREADS_STATE_IDLE},
+    {35, "nanosleep", THREADS_STATE_WAITING},    {43, "accept", THREADS_STATE_IDLE},
+    {45, "recvfrom", THREADS_STATE_WAITING},     {44, "sendto", THREADS_STATE_WAITING},
+    {61, "wait4", THREADS_STATE_WAITING},        {128, "sigtimedwait", THREADS_STATE_WAITING},
+    {202, "futex", THREADS_STATE_WAITING},       {230, "nanosleep", THREADS_STATE_WAITING},
+    {232, "epoll_wait", THREADS_STATE_IDLE},     {270, "select", THREADS_STATE_IDLE},
+    {271, "poll", THREADS_STATE_IDLE},           {281, "epoll_wait", THREADS_STATE_IDLE},
+    {288, "accept", THREADS_STATE_IDLE},         {441, "epoll_wait", THREADS_STATE_IDLE},
+};
+
+/* Reads a small /proc/self/task/TID/<name> file into buf. Returns its length, or -1. */
+static ssize_t read_task_file(pid_t tid, const char *name, char *buf, size_t len)
+{
+    char path[64];
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof path, "/proc/self/task/%d/%s", (int)tid, name);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    do
+        n = read(fd, buf, len - 1);
+    while (n < 0 && errno == EINTR);
+    close(fd);
+    if (n < 0)
+        return -1;
+    buf[n] = '\0';
+    return n;
+}
+
+/* Corrects a thread that declared itself running (the default of every thread, and
+ * what the I/O threads never change) by what the kernel says it is doing: running or
+ * runnable ('R') stays running; blocked in a system call becomes idle or waiting with
+ * the call as the wait reason ("syscall" when it is not one listed above). Leaves
+ * *state and *reason alone when /proc cannot tell. */
+static void kernel_state(pid_t tid, int *state, const char **reason)
+{
+    char buf[512];
+    const char *close_paren;
+    long nr;
+
+    if (tid <= 0 || read_task_file(tid, "stat", buf, sizeof buf) < 0 ||
+        !(close_paren = strrchr(buf, ')')) || close_paren[1] != ' ')
+        return;
+    if (close_paren[2] == 'R')
+        return;
+    *state = THREADS_STATE_WAITING;
+    *reason = "syscall";
+    /* "NR args... sp pc" while blocked in a call; "running" or -1 otherwise. */
+    if (read_task_file(tid, "syscall", buf, sizeof buf) < 0 || sscanf(buf, "%ld", &nr) != 1)
+        return;
+    for (size_t i = 0; i < sizeof blocking_syscalls / sizeof blocking_syscalls[0]; i++) {
+        if (blocking_syscalls[i].nr == nr) {
+            *state = blocking_syscalls[i].state;
+            *reason = blocking_syscalls[i].name;
+            return;
+        }
+    }
+}
+
 void threads_count(unsigned counts[THREADS_ROLE_COUNT][THREADS_STATE_COUNT])
 {
     int limit = atomic_load_explicit(&high_water, memory_order_relaxed);
@@ -313,10 +382,15 @@ void threads_count(unsigned counts[THREADS_ROLE_COUNT][THREADS_STATE_COUNT])
     for (int i = 0; i < limit; i++) {
         struct thread_record *rec = &records[i];
         int role, state;
-        if (atomic_load_explicit(&rec->slot, memory_order_acquire) == SLOT_FREE)
+        int slot = atomic_load_explicit(&rec->slot, memory_order_acquire);
+        if (slot == SLOT_FREE)
             continue;
         role = atomic_load_explicit(&rec->role, memory_order_relaxed);
         state = atomic_load_explicit(&rec->state, memory_order_relaxed);
+        if (state == THREADS_STATE_RUNNING && slot == SLOT_LIVE) {
+            const char *reason = NULL;
+            kernel_state(rec->tid, &state, &reason);
+        }
         if ((unsigned)role < THREADS_ROLE_COUNT && (unsigned)state < THREADS_STATE_COUNT)
             counts[role][state]++;
     }
@@ -427,6 +501,9 @@ static int dump_collect(struct dump *d)
         memcpy(v->creation, rec->creation, (size_t)rec->ncreation * sizeof *rec->creation);
     }
     pthread_mutex_unlock(&registry_lock);
+    for (int i = 0; i < d->n; i++)
+        if (d->views[i].state == THREADS_STATE_RUNNING)
+            kernel_state(d->views[i].tid, &d->views[i].state, &d->views[i].wait_reason);
 
     d->order = calloc((size_t)d->n + 1, sizeof *d->order);
     d->pcs = calloc(((size_t)d->n + 1) * STACKS_MAX_DEPTH, sizeof *d->pcs);

@@ -42,7 +42,11 @@ void threads_set_state(enum threads_state state, const char *wait_reason);
 /* The calling thread's registered name, or "unregistered". */
 const char *threads_current_name(void);
 
-/* Counts of registered threads by role and state (counts[role][state]). */
+/* Counts of registered threads by role and state (counts[role][state]). A thread
+ * whose declared state is running is checked against the kernel (/proc/self/task/TID):
+ * one blocked in a system call counts as idle (epoll_wait, poll, select, accept: waiting
+ * for work) or waiting (a futex, a sleep, sigtimedwait, a read); the dumps show the same
+ * state with the call as the wait reason. */
 void threads_count(unsigned counts[THREADS_ROLE_COUNT][THREADS_STATE_COUNT]);
 unsigned threads_total(void);
 

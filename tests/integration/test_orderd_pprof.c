@@ -1,7 +1,7 @@
 /* Integration tests of the Go net/http/pprof endpoints of orderd's debug port: the CPU
  * profile (/debug/pprof/profile) of a real orderd under load from this test, decoded
  * here and read by the real `go tool pprof`; the index, allocs, threadcreate, cmdline
- * and symbol.
+ * and symbol; the thread states the kernel reports.
  *
  * Under the slow fault every request burns 1 ms of CPU in request_burn_cpu, which must
  * then lead the profile by flat time; without the fault it must not appear at all. The
@@ -501,6 +501,71 @@ static void test_pprof_symbol_names_addresses_by_get_and_post(void **state)
     http_client_free(&r);
 }
 
+/* orderd_threads{role="ROLE",state="STATE"} from /metrics, or -1. */
+static long threads_metric(const char *role, const char *state)
+{
+    char needle[96];
+    long value = -1;
+
+    snprintf(needle, sizeof needle, "\norderd_threads{role=\"%s\",state=\"%s\"} ", role, state);
+    struct http_result r = orderd_proc_call(&shared, true, "GET", "/metrics", NULL, NULL);
+    const char *at = r.body ? strstr(r.body, needle) : NULL;
+    if (at)
+        value = strtol(at + strlen(needle), NULL, 10);
+    http_client_free(&r);
+    return value;
+}
+
+static void test_threads_idle_io_threads_are_not_running(void **state)
+{
+    (void)state;
+
+    /* Nothing is being served: the io threads sit in epoll_wait, the main thread in
+     * sigwait, the workers on the queue's condition variable. */
+    long io_running = -1, io_idle = -1;
+    for (int i = 0; i < 20; i++) {   /* a scrape may still see one finishing a request */
+        io_running = threads_metric("io", "running");
+        io_idle = threads_metric("io", "idle");
+        if (io_running == 0)
+            break;
+        usleep(50000);
+    }
+    assert_int_equal(io_running, 0);
+    assert_true(io_idle >= 1);
+    assert_int_equal(threads_metric("main", "running"), 0);
+    assert_int_equal(threads_metric("main", "waiting"), 1);
+
+    struct http_result r = orderd_proc_call(&shared, true, "GET", "/debug/pprof/threads?debug=2", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    const char *io = strstr(r.body, "role=io ");
+    assert_non_null(io);
+    const char *line = io;
+    while (line > r.body && line[-1] != '\n')
+        line--;
+    assert_memory_equal(strstr(line, "["), "[idle: epoll_wait, ", 19);
+    assert_non_null(strstr(r.body, "[waiting: sigtimedwait, "));
+    http_client_free(&r);
+}
+
+static void test_threads_busy_io_thread_is_running(void **state)
+{
+    struct load load;
+    long most = 0;
+    (void)state;
+
+    set_fault("on(5ms)");
+    load_start(&load, 10);
+    for (int i = 0; i < 100 && most == 0; i++) {
+        long n = threads_metric("io", "running");
+        if (n > most)
+            most = n;
+        usleep(20000);
+    }
+    load_stop(&load);
+    set_fault(NULL);
+    assert_true(most >= 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -516,6 +581,8 @@ int main(void)
         cmocka_unit_test(test_pprof_text_forms_of_allocs_and_threadcreate),
         cmocka_unit_test(test_pprof_cmdline_is_nul_separated),
         cmocka_unit_test(test_pprof_symbol_names_addresses_by_get_and_post),
+        cmocka_unit_test(test_threads_idle_io_threads_are_not_running),
+        cmocka_unit_test(test_threads_busy_io_thread_is_running),
     };
     return cmocka_run_group_tests(tests, start_shared, stop_shared);
 }
