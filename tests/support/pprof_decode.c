@@ -172,6 +172,8 @@ static void read_mapping(struct reader *r, struct pprof_decoded_mapping *m)
         case 1: m->id = read_scalar(r, wire); break;
         case 2: m->memory_start = read_scalar(r, wire); break;
         case 3: m->memory_limit = read_scalar(r, wire); break;
+        case 4: m->file_offset = read_scalar(r, wire); break;
+        case 6: m->build_id = (int64_t)read_scalar(r, wire); break;
         case 5: m->filename = (int64_t)read_scalar(r, wire); break;
         case 7: m->has_functions = read_scalar(r, wire) != 0; break;
         case 8: m->has_filenames = read_scalar(r, wire) != 0; break;

@@ -31,8 +31,8 @@ struct pprof_decoded_location {
 struct pprof_decoded_function { uint64_t id; int64_t name, system_name, filename; };
 
 struct pprof_decoded_mapping {
-    uint64_t id, memory_start, memory_limit;
-    int64_t filename;
+    uint64_t id, memory_start, memory_limit, file_offset;
+    int64_t filename, build_id;
     int has_functions, has_filenames, has_line_numbers;
 };
 
