@@ -491,23 +491,38 @@ static void route_block(struct debug_server *d, struct evhttp_request *req, cons
     route_lock_profile(d, req, LOCKPROF_BLOCK);
 }
 
-static void route_heap(struct debug_server *d, struct evhttp_request *req, const char *rest)
+/* The profiles that answer debug=0 (proto) or debug=1 (text) from one builder. */
+typedef int (*profile_builder)(int debug, char **out, size_t *out_len);
+
+static void route_built_profile(struct evhttp_request *req, profile_builder build, const char *name)
 {
     long debug = query_long(req, "debug", 0);
-    char *out = NULL;
+    char *out = NULL, file[64], msg[96];
     size_t len = 0;
-    (void)d; (void)rest;
 
     if (debug < 0 || debug > 1) {
         reply_error(req, 400, "debug must be 0 or 1", "parameter", "debug");
         return;
     }
-    if (heapprof_profile((int)debug, &out, &len) < 0) {
-        reply_error(req, 500, "cannot build the heap profile", NULL, NULL);
+    if (build((int)debug, &out, &len) < 0) {
+        snprintf(msg, sizeof msg, "cannot build the %s profile", name);
+        reply_error(req, 500, msg, NULL, NULL);
         return;
     }
-    reply_profile(req, (int)debug, out, len, "heap.pb.gz");
+    snprintf(file, sizeof file, "%s.pb.gz", name);
+    reply_profile(req, (int)debug, out, len, file);
     free(out);
+}
+
+static int build_allocs(int debug, char **out, size_t *out_len)
+{
+    return heapprof_profile_as(debug, "alloc_space", out, out_len);
+}
+
+static void route_heap(struct debug_server *d, struct evhttp_request *req, const char *rest)
+{
+    (void)d; (void)rest;
+    route_built_profile(req, heapprof_profile, "heap");
 }
 
 /* A CPU profile in progress: sampled until end_ns, collected every tick. */
@@ -631,40 +646,14 @@ static void route_cpu_profile(struct debug_server *d, struct evhttp_request *req
 
 static void route_allocs(struct debug_server *d, struct evhttp_request *req, const char *rest)
 {
-    long debug = query_long(req, "debug", 0);
-    char *out = NULL;
-    size_t len = 0;
     (void)d; (void)rest;
-
-    if (debug < 0 || debug > 1) {
-        reply_error(req, 400, "debug must be 0 or 1", "parameter", "debug");
-        return;
-    }
-    if (heapprof_profile_as((int)debug, "alloc_space", &out, &len) < 0) {
-        reply_error(req, 500, "cannot build the allocs profile", NULL, NULL);
-        return;
-    }
-    reply_profile(req, (int)debug, out, len, "allocs.pb.gz");
-    free(out);
+    route_built_profile(req, build_allocs, "allocs");
 }
 
 static void route_threadcreate(struct debug_server *d, struct evhttp_request *req, const char *rest)
 {
-    long debug = query_long(req, "debug", 0);
-    char *out = NULL;
-    size_t len = 0;
     (void)d; (void)rest;
-
-    if (debug < 0 || debug > 1) {
-        reply_error(req, 400, "debug must be 0 or 1", "parameter", "debug");
-        return;
-    }
-    if (threads_create_profile((int)debug, &out, &len) < 0) {
-        reply_error(req, 500, "cannot build the threadcreate profile", NULL, NULL);
-        return;
-    }
-    reply_profile(req, (int)debug, out, len, "threadcreate.pb.gz");
-    free(out);
+    route_built_profile(req, threads_create_profile, "threadcreate");
 }
 
 static json_t *fault_json(enum fault_id id)
