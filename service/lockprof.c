@@ -338,35 +338,46 @@ void lockprof_mutex_lock(struct lockprof_mutex *m)
     __asm__ volatile("");
 }
 
-/* The unlock of a mutex with waiters: charges the delay since the oldest waiter began
- * (or since the last charge) to the unlocker's stack. Its only caller is
- * lockprof_mutex_unlock, so skipping two frames starts the stack at the unlocker. */
-static __attribute__((noinline, cold)) void unlock_contended(struct lockprof_mutex *m)
+/* Called with the mutex still held, when it has waiters: takes the start of the wait
+ * not yet charged, moving it to now for the waiters that remain (none: 0). Held, so
+ * the waiter about to get the lock cannot end the episode first. Returns the start,
+ * or 0 when there is nothing to charge. */
+static inline int64_t take_wait_since(struct lockprof_mutex *m, int64_t *now)
+{
+    if (!instrument_profile_on())
+        return 0;
+    *now = clock_ns(CLOCK_MONOTONIC);
+    int64_t since = atomic_exchange_explicit(&m->wait_since_ns,
+                                             atomic_load_explicit(&m->waiters, memory_order_relaxed) > 1 ? *now : 0,
+                                             memory_order_relaxed);
+    return since > 0 && since <= *now ? since : 0;
+}
+
+/* Charges delay_ns to the unlocker's stack (sampled by the mutex fraction). Its only
+ * caller is lockprof_mutex_unlock, so skipping two frames starts the stack there. */
+static __attribute__((noinline, cold)) void charge_unlock(int64_t delay_ns)
 {
     uintptr_t pcs[STACKS_MAX_DEPTH];
-    int64_t now, since;
     int npcs;
 
-    if (!instrument_profile_on())
-        return;
-    now = clock_ns(CLOCK_MONOTONIC);
-    since = atomic_exchange_explicit(&m->wait_since_ns,
-                                     atomic_load_explicit(&m->waiters, memory_order_relaxed) > 1 ? now : 0,
-                                     memory_order_relaxed);
-    if (since == 0 || since > now ||
-        !lockprof_mutex_sampled(atomic_load_explicit(&instrument.mutex_fraction, memory_order_relaxed),
+    if (!lockprof_mutex_sampled(atomic_load_explicit(&instrument.mutex_fraction, memory_order_relaxed),
                                 thread_rng()))
         return;
     npcs = stacks_capture_self(pcs, STACKS_MAX_DEPTH, 2);
     if (npcs > 0)
-        table_add(&mutex_table, pcs, npcs, 1.0, now - since);
+        table_add(&mutex_table, pcs, npcs, 1.0, delay_ns);
 }
 
 void lockprof_mutex_unlock(struct lockprof_mutex *m)
 {
-    pthread_mutex_unlock(&m->mutex);
+    int64_t now = 0, since = 0;
+
     if (__builtin_expect(atomic_load_explicit(&m->waiters, memory_order_relaxed) > 0, 0))
-        unlock_contended(m);
+        since = take_wait_since(m, &now);
+    pthread_mutex_unlock(&m->mutex);
+    /* The stack is taken after the unlock, so the waiters do not wait for it. */
+    if (__builtin_expect(since != 0, 0))
+        charge_unlock(now - since);
     /* Keeps this frame on the stack: a tail call would drop it from the capture. */
     __asm__ volatile("");
 }

@@ -23,6 +23,7 @@
 #include "instrument.h"
 #include "lockprof.h"
 #include "pprof_decode.h"
+#include "stacks.h"
 
 static void set_instrument(int level, int64_t fraction, int64_t block_rate_ns)
 {
@@ -733,6 +734,15 @@ static void test_lockprof_name_table_overflow_goes_to_other(void **state)
         lockprof_mutex_destroy(&locks[i]);
 }
 
+/* As orderd does at start: libunwind sets itself up on first use, and two threads
+ * capturing stacks at once must not both be first. */
+static int warm_up_unwinder(void **state)
+{
+    char err[128];
+    (void)state;
+    return stacks_init(err, sizeof err) == 0 ? 0 : -1;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -758,5 +768,5 @@ int main(void)
         cmocka_unit_test(test_lockprof_stack_table_overflow_keeps_totals),
         cmocka_unit_test(test_lockprof_name_table_overflow_goes_to_other),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, warm_up_unwinder, NULL);
 }
