@@ -25,8 +25,10 @@ pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-# measure NAME PUBLIC_PORT: one wrk run, "rps p99_ms" appended to $tmp/NAME.
+# measure NAME PUBLIC_PORT: one wrk run, "rps p99_ms" appended to $tmp/NAME. Both sides
+# start after the same pause (the profile request needs a moment to arm its timers).
 measure() {
+  sleep 0.5
   taskset -c $WRK_CPU wrk -t1 -c"$CONNS" -d"${SECS}s" --latency \
     "http://127.0.0.1:$2/api/products/1" > "$tmp/wrk.out"
   awk '/Requests\/sec/ {rps=$2}
@@ -39,7 +41,6 @@ profiled() {
   curl -s -o "$tmp/profile.pb.gz" -w '%{http_code}' \
     "http://127.0.0.1:$2/debug/pprof/profile?seconds=$((SECS + 2))" > "$tmp/code" &
   local curl_pid=$!
-  sleep 0.5
   measure profiling "$1"
   wait $curl_pid
   [ "$(cat "$tmp/code")" = 200 ] || { echo "bench: the profile request answered $(cat "$tmp/code")" >&2; exit 1; }

@@ -42,8 +42,8 @@
 
 #define RING_MIN_SLOTS 1024u
 #define RING_MAX_SLOTS 65536u
-#define THREAD_SLOTS 16384u             /* power of two; at most THREADS_MAX armed */
-#define THREADS_MAX 12288u
+#define THREAD_SLOTS 16384u             /* power of two; at most THREADS_MAX used */
+#define THREADS_MAX 12288u              /* threads seen per profile (the table never shrinks) */
 #define STACKS_MAX (1u << 18)           /* distinct stacks kept; more count as lost */
 
 struct ring_slot {
@@ -75,7 +75,8 @@ struct cpuprof {
     pid_t *tids;
     timer_t *timers;
     unsigned char *armed;                /* timers[i] exists (timer ids start at 0) */
-    unsigned nthreads, unarmed;
+    unsigned nthreads, unarmed, seen;
+    bool table_full;                     /* threads beyond THREADS_MAX went unsampled */
     uint64_t random;
     /* aggregated samples */
     struct stack_entry *stacks;
@@ -173,10 +174,12 @@ static void arm_thread(cpuprof *p, pid_t tid)
             return;
         i = (i + 1) & (THREAD_SLOTS - 1);
     }
-    if (p->nthreads >= THREADS_MAX) {
-        p->unarmed++;
+    if (p->seen >= THREADS_MAX) {
+        p->table_full = true;
         return;
     }
+    p->seen++;
+    p->tids[i] = tid;
     memset(&sev, 0, sizeof sev);
     sev.sigev_notify = SIGEV_THREAD_ID;
     sev.sigev_signo = SIGPROF;
@@ -185,7 +188,6 @@ static void arm_thread(cpuprof *p, pid_t tid)
         /* ESRCH/EINVAL: the thread is gone; EAGAIN: out of timers. Not retried. */
         if (errno != ESRCH && errno != EINVAL)
             p->unarmed++;
-        p->tids[i] = tid;
         return;
     }
     its.it_interval.tv_sec = p->period_ns / 1000000000LL;
@@ -193,7 +195,6 @@ static void arm_thread(cpuprof *p, pid_t tid)
     int64_t first = 1 + (int64_t)(next_random(p) % (uint64_t)p->period_ns);
     its.it_value.tv_sec = first / 1000000000LL;
     its.it_value.tv_nsec = first % 1000000000LL;
-    p->tids[i] = tid;
     if (timer_settime(timer, 0, &its, NULL) != 0) {
         timer_delete(timer);
         p->unarmed++;
@@ -459,5 +460,5 @@ void cpuprof_stats(const cpuprof *p, struct cpuprof_stats *out)
     out->samples = p->samples;
     out->lost = atomic_load_explicit(&p->ring.lost, memory_order_relaxed) + p->dropped;
     out->threads = p->nthreads;
-    out->unarmed = p->unarmed;
+    out->unarmed = p->unarmed + (p->table_full ? 1 : 0);
 }

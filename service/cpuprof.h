@@ -50,7 +50,8 @@ int cpuprof_finish(cpuprof *p, unsigned char **out, size_t *out_len);
 void cpuprof_free(cpuprof *p);
 
 /* Counts of what p has seen so far: samples kept, samples lost because the ring was
- * full, threads armed and threads whose timer could not be created. */
+ * full, threads armed and threads whose timer could not be created (at least one more
+ * when a profile met more than 12288 threads). */
 struct cpuprof_stats { uint64_t samples, lost, threads, unarmed; };
 void cpuprof_stats(const cpuprof *p, struct cpuprof_stats *out);
 
