@@ -6,7 +6,9 @@
 # orderd is pinned to CPU 0 and wrk (1 thread, 64 connections) to CPU 1. Each round
 # starts one orderd and measures both sides back to back, alternating which goes first,
 # so drift on a shared machine hits both alike; the per-round ratios (profiling / none)
-# are reported as a median with their range.
+# are reported as a median with their range, for throughput, p99 and CPU time per
+# request (orderd's utime+stime over the requests wrk completed: the figure that a
+# shared machine disturbs least).
 # Environment: BENCH_ROUNDS (7), BENCH_SECONDS (5), BENCH_CONNECTIONS (64),
 # BENCH_CPU_PROFILE_RATE (100).
 set -euo pipefail
@@ -25,15 +27,24 @@ pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-# measure NAME PUBLIC_PORT: one wrk run, "rps p99_ms" appended to $tmp/NAME. Both sides
-# start after the same pause (the profile request needs a moment to arm its timers).
+# cpu_ticks: orderd's utime + stime so far, in clock ticks.
+cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$pid/stat"; }
+
+# measure NAME PUBLIC_PORT: one wrk run, "rps p99_ms cpu_us_per_request" appended to
+# $tmp/NAME. Both sides start after the same pause (the profile request needs a moment
+# to arm its timers).
 measure() {
   sleep 0.5
+  local before after
+  before=$(cpu_ticks)
   taskset -c $WRK_CPU wrk -t1 -c"$CONNS" -d"${SECS}s" --latency \
     "http://127.0.0.1:$2/api/products/1" > "$tmp/wrk.out"
-  awk '/Requests\/sec/ {rps=$2}
+  after=$(cpu_ticks)
+  awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
+       / requests in / {n=$1}
+       /Requests\/sec/ {rps=$2}
        $1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; p99=v}
-       END {printf "%s %s\n", rps, p99}' "$tmp/wrk.out" >> "$tmp/$1"
+       END {printf "%s %s %.3f\n", rps, p99, ticks / hz * 1e6 / n}' "$tmp/wrk.out" >> "$tmp/$1"
 }
 
 # profiled PUBLIC DEBUG: the same run with a CPU profile covering it.
@@ -71,12 +82,15 @@ for r in $(seq "$ROUNDS"); do
   echo "  round $r: none $(tail -n1 "$tmp/none"), profiling $(tail -n1 "$tmp/profiling")" >&2
 done
 
-printf '%-10s %12s %10s\n' "side" "req/s (med)" "p99 ms"
+printf '%-10s %12s %10s %14s\n' "side" "req/s (med)" "p99 ms" "cpu us/req"
 for n in none profiling; do
-  printf '%-10s %12.0f %10.2f\n' "$n" "$(cut -d' ' -f1 "$tmp/$n" | median)" "$(cut -d' ' -f2 "$tmp/$n" | median)"
+  printf '%-10s %12.0f %10.2f %14.2f\n' "$n" "$(cut -d' ' -f1 "$tmp/$n" | median)" \
+    "$(cut -d' ' -f2 "$tmp/$n" | median)" "$(cut -d' ' -f3 "$tmp/$n" | median)"
 done
-paste -d' ' "$tmp/profiling" "$tmp/none" | awk '{printf "%.4f\n", $1/$3}' > "$tmp/rps_ratio"
-paste -d' ' "$tmp/profiling" "$tmp/none" | awk '{printf "%.4f\n", $2/$4}' > "$tmp/p99_ratio"
+paste -d' ' "$tmp/profiling" "$tmp/none" | awk '{printf "%.4f\n", $1/$4}' > "$tmp/rps_ratio"
+paste -d' ' "$tmp/profiling" "$tmp/none" | awk '{printf "%.4f\n", $2/$5}' > "$tmp/p99_ratio"
+paste -d' ' "$tmp/profiling" "$tmp/none" | awk '{printf "%.4f\n", $3/$6}' > "$tmp/cpu_ratio"
 printf 'throughput ratio profiling/none: median %.3f, range %s\n' "$(median < "$tmp/rps_ratio")" "$(range < "$tmp/rps_ratio")"
 printf 'p99 ratio profiling/none:        median %.3f, range %s\n' "$(median < "$tmp/p99_ratio")" "$(range < "$tmp/p99_ratio")"
+printf 'cpu/request ratio profiling/none: median %.3f, range %s\n' "$(median < "$tmp/cpu_ratio")" "$(range < "$tmp/cpu_ratio")"
 printf 'profile size (uncompressed bytes): median %s\n' "$(median < "$tmp/profile_bytes")"
