@@ -110,6 +110,40 @@ static void set_instrument(const char *level)
     http_client_free(&r);
 }
 
+/* `go tool pprof -proto` rewrites the profile in its own encoding: read back, it must
+ * hold the same sample types and the same totals. */
+static void check_proto_round_trip(const struct pprof_decoded *d, const char *body, size_t len)
+{
+    char path[] = "/tmp/test_orderd_pprof.XXXXXX", flags[96], *out = NULL, *data = NULL;
+    size_t data_len = 0;
+    int fd = mkstemp(path);
+
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(flags, sizeof flags, "-proto -output %s", path);
+    if (pprof_decode_go_tool(body, len, flags, &out) != 0)
+        fail_msg("go tool pprof -proto failed: %s", out ? out : "(no output)");
+    free(out);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    data = malloc(1 << 24);
+    assert_non_null(data);
+    data_len = fread(data, 1, 1 << 24, f);
+    fclose(f);
+    unlink(path);
+    struct pprof_decoded *again = pprof_decode(data, data_len);
+    free(data);
+    assert_non_null(again);
+    assert_int_equal(pprof_decoded_sample_type(again, "samples", "count"), 0);
+    assert_int_equal(pprof_decoded_sample_type(again, "cpu", "nanoseconds"), 1);
+    assert_int_equal(pprof_decoded_sum(again, 0), pprof_decoded_sum(d, 0));
+    assert_int_equal(pprof_decoded_sum(again, 1), pprof_decoded_sum(d, 1));
+    /* pprof keeps the mappings that hold a location, with their files. */
+    assert_true(again->nmappings >= 1 && again->nmappings <= d->nmappings);
+    assert_non_null(strstr(pprof_decoded_string(again, again->mappings[0].filename), "orderd"));
+    pprof_decoded_free(again);
+}
+
 /* Takes a CPU profile of `seconds` while the test loads orderd; checks its shape and
  * that no request failed. Returns the decoded profile; *top gets `go tool pprof -top`
  * (NULL when go is missing). */
@@ -149,6 +183,8 @@ static struct pprof_decoded *profile_under_load(int seconds, char **top)
     if (rc < 0)
         fail_msg("go tool pprof -raw failed: %s", raw ? raw : "(no output)");
     free(raw);
+    if (rc == 0)
+        check_proto_round_trip(d, r.body, r.body_len);
     http_client_free(&r);
     return d;
 }
