@@ -2,6 +2,7 @@
 #include "debug.h"
 
 #include "connlimit.h"
+#include "cpuprof.h"
 #include "fault.h"
 #include "heapprof.h"
 #include "instrument.h"
@@ -9,13 +10,17 @@
 #include "lockprof.h"
 #include "log.h"
 #include "orders.h"
+#include "pprof.h"
 #include "procstat.h"
 #include "queue.h"
+#include "stacks.h"
 #include "threads.h"
 #include "units.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -26,10 +31,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #define DEBUG_BODY_MAX 4096
 #define DEBUG_HEADERS_MAX 8192
+#define SYMBOL_BODY_MAX (256 * 1024)   /* pprof posts every address it needs named */
 #define DELTA_MAX_SECONDS 60
+#define CPU_PROFILE_DEFAULT_SECONDS 30   /* as Go's net/http/pprof */
+#define CPU_PROFILE_MAX_SECONDS 300
 
 struct debug_server {
     struct debug_config cfg;
@@ -111,20 +120,25 @@ static long query_long(struct evhttp_request *req, const char *name, long def)
     return v;
 }
 
-/* Reads the request body into a NUL-terminated malloc'd string (at most
- * DEBUG_BODY_MAX bytes). Returns NULL when too large or out of memory. */
-static char *read_body(struct evhttp_request *req, size_t *len)
+/* Reads the request body into a NUL-terminated malloc'd string (at most max
+ * bytes). Returns NULL when too large or out of memory. */
+static char *read_body_max(struct evhttp_request *req, size_t max, size_t *len)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t n = evbuffer_get_length(in);
     char *s;
 
-    if (n > DEBUG_BODY_MAX || !(s = malloc(n + 1)))
+    if (n > max || !(s = malloc(n + 1)))
         return NULL;
     evbuffer_copyout(in, s, n);
     s[n] = '\0';
     *len = n;
     return s;
+}
+
+static char *read_body(struct evhttp_request *req, size_t *len)
+{
+    return read_body_max(req, DEBUG_BODY_MAX, len);
 }
 
 static void route_healthz(struct debug_server *d, struct evhttp_request *req, const char *rest)
@@ -203,27 +217,128 @@ static void route_vars(struct debug_server *d, struct evhttp_request *req, const
     json_decref(root);
 }
 
+/* The profiles of the index, sorted by name as Go's index is; count is what Go counts
+ * (records of the profile, threads for goroutine), 0 for cmdline and profile. */
+struct profile_entry {
+    const char *name, *href, *description;
+    long count;
+};
+
 static void route_pprof_index(struct debug_server *d, struct evhttp_request *req, const char *rest)
 {
-    static const char page[] =
-        "<!DOCTYPE html><html><head><title>/debug/pprof/</title></head><body>\n"
-        "<h1>orderd /debug/pprof/</h1>\n<table>\n"
-        "<tr><td><a href=\"threads?debug=1\">threads</a></td><td>Stacks of every thread orderd created, "
-        "grouped by stack (debug=2: one by one, with state, wait reason and creator).</td></tr>\n"
-        "<tr><td><a href=\"mutex?debug=1\">mutex</a></td><td>Stacks of threads that waited for a "
-        "contended lock, with delay (1 in mutex_profile_fraction events).</td></tr>\n"
-        "<tr><td><a href=\"block?debug=1\">block</a></td><td>Stacks that blocked on condition variables "
-        "and queue operations (sampled by block_profile_rate).</td></tr>\n"
-        "<tr><td><a href=\"heap?debug=1\">heap</a></td><td>Live bytes by allocation site of the service's "
-        "own allocations.</td></tr>\n</table>\n"
-        "<p>debug=0 (the default) answers a gzipped profile.proto: "
-        "<code>go tool pprof -top http://HOST/debug/pprof/mutex</code>. "
-        "mutex and block take <code>seconds=N</code> for a delta profile.</p>\n"
-        "<p>Also: <a href=\"/metrics\">/metrics</a>, <a href=\"/debug/vars\">/debug/vars</a>, "
-        "<a href=\"/debug/faults\">/debug/faults</a>, <a href=\"/debug/config\">/debug/config</a></p>\n"
-        "</body></html>\n";
+    const struct profile_entry entries[] = {
+        {"allocs", "allocs?debug=1", "A sampling of all past memory allocations (the service's own: orders "
+         "and leak.memory), the heap profile with alloc_space shown by default", heapprof_site_count()},
+        {"block", "block?debug=1", "Stack traces that led to blocking on synchronization primitives "
+         "(condition variables and queue operations, sampled by block_profile_rate)",
+         lockprof_stack_count(LOCKPROF_BLOCK)},
+        {"cmdline", "cmdline", "The command line invocation of the current program", 0},
+        {"goroutine", "goroutine?debug=1", "Stack traces of all current threads (orderd's goroutines). Use "
+         "debug=2 as a query parameter for every thread with its state, wait reason and creator",
+         (long)threads_total()},
+        {"heap", "heap?debug=1", "Live objects by allocation site of the service's own allocations",
+         heapprof_site_count()},
+        {"mutex", "mutex?debug=1", "Stack traces of holders of contended mutexes: the delay is charged to "
+         "the stack that unlocked (1 in mutex_profile_fraction events); view=waiter shows the waiting "
+         "stacks instead", lockprof_stack_count(LOCKPROF_MUTEX)},
+        {"profile", "profile", "CPU profile. You can specify the duration in the seconds GET parameter. "
+         "After you get the profile file, use the go tool pprof command to investigate the profile", 0},
+        {"threadcreate", "threadcreate?debug=1", "Stack traces that led to the creation of new OS threads",
+         (long)threads_created_total()},
+        {"threads", "threads?debug=1", "The same as goroutine, under orderd's own name",
+         (long)threads_total()},
+    };
+    struct pprof_text t = {0};
+    char *page = NULL;
+    size_t len = 0;
     (void)d; (void)rest;
-    reply(req, 200, "text/html; charset=utf-8", page, sizeof page - 1);
+
+    pprof_text_printf(&t, "<html>\n<head>\n<title>/debug/pprof/</title>\n<style>\n.profile-name{\n"
+                      "\tdisplay:inline-block;\n\twidth:6rem;\n}\n</style>\n</head>\n<body>\n"
+                      "/debug/pprof/<br>\n<br>\nTypes of profiles available:\n<table>\n"
+                      "<thead><td>Count</td><td>Profile</td></thead>\n");
+    for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++)
+        pprof_text_printf(&t, "<tr><td>%ld</td><td><a href='%s'>%s</a></td></tr>\n", entries[i].count,
+                          entries[i].href, entries[i].name);
+    pprof_text_printf(&t, "</table>\n<a href=\"goroutine?debug=2\">full goroutine stack dump</a>\n<br>\n"
+                      "<p>\nProfile Descriptions:\n<ul>\n");
+    for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++)
+        pprof_text_printf(&t, "<li><div class=profile-name>%s: </div> %s</li>\n", entries[i].name,
+                          entries[i].description);
+    pprof_text_printf(&t, "</ul>\n</p>\n<p>debug=0 (the default) answers a gzipped profile.proto: "
+                      "<code>go tool pprof -top http://HOST/debug/pprof/mutex</code>; mutex and block take "
+                      "<code>seconds=N</code> for a delta profile. Also: <a href=\"/metrics\">/metrics</a>, "
+                      "<a href=\"/debug/vars\">/debug/vars</a>, <a href=\"/debug/faults\">/debug/faults</a>, "
+                      "<a href=\"/debug/config\">/debug/config</a></p>\n</body>\n</html>\n");
+    if (pprof_text_finish(&t, &page, &len) < 0) {
+        reply(req, 500, "text/plain", "out of memory\n", 14);
+        return;
+    }
+    reply(req, 200, "text/html; charset=utf-8", page, len);
+    free(page);
+}
+
+/* Go's /debug/pprof/cmdline: the arguments joined by NUL bytes. */
+static void route_cmdline(struct debug_server *d, struct evhttp_request *req, const char *rest)
+{
+    struct evbuffer *buf = evbuffer_new();
+    (void)rest;
+
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; charset=utf-8");
+    for (int i = 0; buf && i < d->cfg.argc; i++) {
+        if (i > 0)
+            evbuffer_add(buf, "", 1);
+        evbuffer_add(buf, d->cfg.argv[i], strlen(d->cfg.argv[i]));
+    }
+    evhttp_send_reply(req, 200, NULL, buf);
+    if (buf)
+        evbuffer_free(buf);
+}
+
+/* Go's /debug/pprof/symbol: "num_symbols: 1" (symbols are available), then for each
+ * address of the POST body, or of the query of a GET, separated by '+', that names a
+ * function: "0x<addr> <function>". Unknown addresses are left out. */
+static void route_symbol(struct debug_server *d, struct evhttp_request *req, const char *rest)
+{
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    struct pprof_text t = {0};
+    char *words = NULL, *text = NULL, *cursor;
+    size_t len = 0;
+    (void)d; (void)rest;
+
+    if (method == EVHTTP_REQ_POST) {
+        words = read_body_max(req, SYMBOL_BODY_MAX, &len);
+        if (!words) {
+            reply(req, 413, "text/plain; charset=utf-8", "request too large\n", 18);
+            return;
+        }
+    } else {
+        const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+        words = strdup(q ? q : "");
+        if (!words) {
+            reply(req, 500, "text/plain", "out of memory\n", 14);
+            return;
+        }
+    }
+    pprof_text_printf(&t, "num_symbols: 1\n");
+    cursor = words;
+    while (cursor) {
+        char *plus = strchr(cursor, '+'), *end;
+        if (plus)
+            *plus = '\0';
+        unsigned long long pc = strtoull(cursor, &end, 0);
+        struct stacks_frame frame;
+        if (end != cursor && *end == '\0' && pc != 0 && stacks_symbolize((uintptr_t)pc, &frame) == 0)
+            pprof_text_printf(&t, "%#llx %s\n", pc, frame.function);
+        cursor = plus ? plus + 1 : NULL;
+    }
+    free(words);
+    if (pprof_text_finish(&t, &text, &len) < 0) {
+        reply(req, 500, "text/plain", "out of memory\n", 14);
+        return;
+    }
+    reply(req, 200, "text/plain; charset=utf-8", text, len);
+    free(text);
 }
 
 static void reply_profile(struct evhttp_request *req, int debug, char *data, size_t len, const char *name)
@@ -296,7 +411,7 @@ static void send_lock_profile(struct evhttp_request *req, enum lockprof_kind kin
         reply_error(req, 500, "cannot build the profile", NULL, NULL);
         return;
     }
-    reply_profile(req, debug, out, len, kind == LOCKPROF_MUTEX ? "mutex.pb.gz" : "block.pb.gz");
+    reply_profile(req, debug, out, len, kind == LOCKPROF_BLOCK ? "block.pb.gz" : "mutex.pb.gz");
     free(out);
 }
 
@@ -354,10 +469,29 @@ static void route_lock_profile(struct debug_server *d, struct evhttp_request *re
     evtimer_add(p->timer, &tv);
 }
 
+/* ?view=holder (the default: Go's profile, delay charged to the unlocker) or
+ * ?view=waiter (the waiting stacks and their own delay). */
 static void route_mutex(struct debug_server *d, struct evhttp_request *req, const char *rest)
 {
+    struct evkeyvalq params;
+    const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    enum lockprof_kind kind = LOCKPROF_MUTEX;
+    bool bad = false;
     (void)rest;
-    route_lock_profile(d, req, LOCKPROF_MUTEX);
+
+    if (q && evhttp_parse_query_str(q, &params) == 0) {
+        const char *view = evhttp_find_header(&params, "view");
+        if (view && strcmp(view, "waiter") == 0)
+            kind = LOCKPROF_MUTEX_WAITER;
+        else if (view && strcmp(view, "holder") != 0)
+            bad = true;
+        evhttp_clear_headers(&params);
+    }
+    if (bad) {
+        reply_error(req, 400, "view must be holder or waiter", "parameter", "view");
+        return;
+    }
+    route_lock_profile(d, req, kind);
 }
 
 static void route_block(struct debug_server *d, struct evhttp_request *req, const char *rest)
@@ -366,23 +500,169 @@ static void route_block(struct debug_server *d, struct evhttp_request *req, cons
     route_lock_profile(d, req, LOCKPROF_BLOCK);
 }
 
-static void route_heap(struct debug_server *d, struct evhttp_request *req, const char *rest)
+/* The profiles that answer debug=0 (proto) or debug=1 (text) from one builder. */
+typedef int (*profile_builder)(int debug, char **out, size_t *out_len);
+
+static void route_built_profile(struct evhttp_request *req, profile_builder build, const char *name)
 {
     long debug = query_long(req, "debug", 0);
-    char *out = NULL;
+    char *out = NULL, file[64], msg[96];
     size_t len = 0;
-    (void)d; (void)rest;
 
     if (debug < 0 || debug > 1) {
         reply_error(req, 400, "debug must be 0 or 1", "parameter", "debug");
         return;
     }
-    if (heapprof_profile((int)debug, &out, &len) < 0) {
-        reply_error(req, 500, "cannot build the heap profile", NULL, NULL);
+    if (build((int)debug, &out, &len) < 0) {
+        snprintf(msg, sizeof msg, "cannot build the %s profile", name);
+        reply_error(req, 500, msg, NULL, NULL);
         return;
     }
-    reply_profile(req, (int)debug, out, len, "heap.pb.gz");
+    snprintf(file, sizeof file, "%s.pb.gz", name);
+    reply_profile(req, (int)debug, out, len, file);
     free(out);
+}
+
+static int build_allocs(int debug, char **out, size_t *out_len)
+{
+    return heapprof_profile_as(debug, "alloc_space", out, out_len);
+}
+
+static void route_heap(struct debug_server *d, struct evhttp_request *req, const char *rest)
+{
+    (void)d; (void)rest;
+    route_built_profile(req, heapprof_profile, "heap");
+}
+
+/* A CPU profile in progress: sampled until end_ns, collected every tick. */
+struct pending_cpu {
+    struct evhttp_request *req;
+    struct evhttp_connection *conn;
+    struct event *tick;
+    cpuprof *profile;
+    int64_t end_ns;
+};
+
+static void pending_cpu_free(struct pending_cpu *p)
+{
+    if (p->conn)
+        evhttp_connection_set_closecb(p->conn, NULL, NULL);
+    if (p->tick)
+        event_free(p->tick);
+    cpuprof_free(p->profile);
+    free(p);
+}
+
+static void on_cpu_client_gone(struct evhttp_connection *conn, void *arg)
+{
+    struct pending_cpu *p = arg;
+    (void)conn;
+    /* Nobody will read the profile: stop sampling now. */
+    p->req = NULL;
+    p->conn = NULL;
+    pending_cpu_free(p);
+}
+
+/* True when the client closed its end of conn (a read would see end of file). */
+static bool peer_closed(struct evhttp_connection *conn)
+{
+    struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+    char byte;
+
+    if (fd < 0)
+        return false;
+    return recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+static void on_cpu_tick(evutil_socket_t fd, short what, void *arg)
+{
+    static const char cannot_build[] = "Could not build the CPU profile\n";
+    struct pending_cpu *p = arg;
+    struct cpuprof_stats stats;
+    unsigned char *out = NULL;
+    size_t len = 0;
+    (void)fd; (void)what;
+
+    cpuprof_collect(p->profile);
+    if (peer_closed(p->conn)) {
+        /* evhttp reads nothing from a connection while its request is open, so a
+         * client that gave up is seen here: stop sampling and let the connection go. */
+        evhttp_connection_set_closecb(p->conn, NULL, NULL);
+        p->conn = NULL;
+        reply(p->req, 503, "text/plain; charset=utf-8", "", 0);
+        pending_cpu_free(p);
+        return;
+    }
+    /* Turning instrumentation down ends the profile early, with what it has. */
+    if (units_now_ns() < p->end_ns && instrument_profile_on())
+        return;
+    event_del(p->tick);
+    cpuprof_stats(p->profile, &stats);
+    if (stats.lost > 0 || stats.unarmed > 0)
+        log_warn("cpu profile incomplete", LOG_F_UINT("samples_lost", stats.lost),
+                 LOG_F_UINT("threads_unsampled", stats.unarmed));
+    int rc = cpuprof_finish(p->profile, &out, &len);
+    p->profile = NULL;
+    if (rc < 0)
+        reply(p->req, 500, "text/plain; charset=utf-8", cannot_build, sizeof cannot_build - 1);
+    else
+        reply_profile(p->req, 0, (char *)out, len, "profile");
+    free(out);
+    pending_cpu_free(p);
+}
+
+/* Go's /debug/pprof/profile: ?seconds=N (absent, 0 or not a number: 30). One at a
+ * time: a second request while one runs gets 429 and Go's message. */
+static void route_cpu_profile(struct debug_server *d, struct evhttp_request *req, const char *rest)
+{
+    long seconds = query_long(req, "seconds", CPU_PROFILE_DEFAULT_SECONDS);
+    struct timeval tv = {0, CPUPROF_DRAIN_INTERVAL_MS * 1000};
+    struct pending_cpu *p = NULL;
+    char err[128], msg[192];
+    (void)rest;
+
+    if (seconds <= 0)
+        seconds = CPU_PROFILE_DEFAULT_SECONDS;
+    if (seconds > CPU_PROFILE_MAX_SECONDS) {
+        reply_error(req, 400, "profile duration exceeds the limit of 300 seconds", "parameter", "seconds");
+        return;
+    }
+    if (!instrument_profile_on()) {
+        reply_error(req, 403, "CPU profiling needs instrument=profile (--instrument profile, or PUT "
+                    "/debug/config {\"instrument\":\"profile\"})", NULL, NULL);
+        return;
+    }
+    if (!(p = calloc(1, sizeof *p)) || !(p->tick = event_new(d->base, -1, EV_PERSIST, on_cpu_tick, p))) {
+        if (p)
+            free(p);
+        reply_error(req, 500, "out of memory", NULL, NULL);
+        return;
+    }
+    if (!(p->profile = cpuprof_start(d->cfg.cpu_profile_hz, err, sizeof err))) {
+        int status = errno == EBUSY ? 429 : 500;
+        pending_cpu_free(p);
+        int n = snprintf(msg, sizeof msg, "Could not enable CPU profiling: %s\n", err);
+        reply(req, status, "text/plain; charset=utf-8", msg, n > 0 && (size_t)n < sizeof msg ? (size_t)n : 0);
+        return;
+    }
+    p->req = req;
+    p->conn = evhttp_request_get_connection(req);
+    p->end_ns = units_now_ns() + (int64_t)seconds * 1000000000LL;
+    evhttp_connection_set_closecb(p->conn, on_cpu_client_gone, p);
+    event_add(p->tick, &tv);
+}
+
+static void route_allocs(struct debug_server *d, struct evhttp_request *req, const char *rest)
+{
+    (void)d; (void)rest;
+    route_built_profile(req, build_allocs, "allocs");
+}
+
+static void route_threadcreate(struct debug_server *d, struct evhttp_request *req, const char *rest)
+{
+    (void)d; (void)rest;
+    route_built_profile(req, threads_create_profile, "threadcreate");
 }
 
 static json_t *fault_json(enum fault_id id)
@@ -575,6 +855,11 @@ static const struct {
     {"/debug/pprof/mutex", false, route_mutex},
     {"/debug/pprof/block", false, route_block},
     {"/debug/pprof/heap", false, route_heap},
+    {"/debug/pprof/profile", false, route_cpu_profile},
+    {"/debug/pprof/allocs", false, route_allocs},
+    {"/debug/pprof/threadcreate", false, route_threadcreate},
+    {"/debug/pprof/cmdline", false, route_cmdline},
+    {"/debug/pprof/symbol", false, route_symbol},
     {"/debug/faults", false, route_faults},
     {"/debug/faults/", true, route_faults},
     {"/debug/config", false, route_config},
@@ -660,7 +945,7 @@ struct debug_server *debug_server_new(const struct debug_config *cfg, char *err,
     }
     evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                             EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
-    evhttp_set_max_body_size(d->http, DEBUG_BODY_MAX);
+    evhttp_set_max_body_size(d->http, SYMBOL_BODY_MAX);
     evhttp_set_max_headers_size(d->http, DEBUG_HEADERS_MAX);
     evhttp_set_gencb(d->http, dispatch, d);
     sock = evhttp_bind_socket_with_handle(d->http, cfg->host, (ev_uint16_t)cfg->port);

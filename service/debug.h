@@ -6,8 +6,14 @@
  *   /debug/vars                    JSON in the shape of Go's expvar
  *   /debug/pprof/                  index
  *   /debug/pprof/threads           ?debug=0|1|2 (also as /debug/pprof/goroutine)
- *   /debug/pprof/mutex, block      ?debug=0|1, ?seconds=N for a delta profile
+ *   /debug/pprof/mutex, block      ?debug=0|1, ?seconds=N for a delta profile; mutex is
+ *                                  charged to the unlocker (Go), ?view=waiter to the waiter
  *   /debug/pprof/heap              ?debug=0|1
+ *   /debug/pprof/profile           ?seconds=N (default 30): CPU profile, one at a time
+ *   /debug/pprof/allocs            the heap profile showing alloc_space; ?debug=0|1
+ *   /debug/pprof/threadcreate      threads created, by creating stack; ?debug=0|1
+ *   /debug/pprof/cmdline           the arguments, NUL-separated
+ *   /debug/pprof/symbol            GET/POST addresses "0x1+0x2" -> "0x1 name" lines
  *   /debug/faults                  GET: every fault as JSON
  *   /debug/faults/NAME             PUT (term as body) / DELETE (clear and heal)
  *   /debug/config                  GET / PUT JSON (instrument, mutex_profile_fraction,
@@ -36,6 +42,7 @@ struct debug_config {
     int argc;
     char **argv;
     const char *version;
+    int cpu_profile_hz;          /* samples per CPU second for /debug/pprof/profile */
 };
 
 struct debug_server;

@@ -277,7 +277,8 @@ static int heap_symbolize(uintptr_t pc, char *function, size_t function_len, cha
     return pprof_symbolize_with_stacks(pc, function, function_len, file, file_len, line, user);
 }
 
-static int profile_proto(const struct heap_row *rows, int n, char **out, size_t *out_len)
+static int profile_proto(const struct heap_row *rows, int n, const char *default_type, char **out,
+                         size_t *out_len)
 {
     static const struct pprof_value_type types[] = {
         { "alloc_objects", "count" }, { "alloc_space", "bytes" },
@@ -291,6 +292,8 @@ static int profile_proto(const struct heap_row *rows, int n, char **out, size_t 
 
     if (!p)
         return -1;
+    if (default_type && pprof_set_default_sample_type(p, default_type) < 0)
+        goto done;
     clock_gettime(CLOCK_REALTIME, &now);
     pprof_set_time(p, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec, 0);
     for (int i = 0; i < n; i++) {
@@ -316,6 +319,16 @@ done:
 
 int heapprof_profile(int debug, char **out, size_t *out_len)
 {
+    return heapprof_profile_as(debug, NULL, out, out_len);
+}
+
+int heapprof_site_count(void)
+{
+    return atomic_load_explicit(&nsites, memory_order_acquire);
+}
+
+int heapprof_profile_as(int debug, const char *default_sample_type, char **out, size_t *out_len)
+{
     struct heap_row *rows;
     int n, rc;
 
@@ -326,7 +339,8 @@ int heapprof_profile(int debug, char **out, size_t *out_len)
         return -1;
     n = rows_read(rows);
     qsort(rows, (size_t)n, sizeof *rows, compare_live_bytes_desc);
-    rc = debug ? profile_text(rows, n, out, out_len) : profile_proto(rows, n, out, out_len);
+    rc = debug ? profile_text(rows, n, out, out_len)
+               : profile_proto(rows, n, default_sample_type, out, out_len);
     free(rows);
     return rc;
 }

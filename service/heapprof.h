@@ -31,4 +31,11 @@ void heapprof_totals(uint64_t *live_bytes, uint64_t *live_objects,
  * text as "@" with no pcs and a "# name" comment. Returns 0 or -1. */
 int heapprof_profile(int debug, char **out, size_t *out_len);
 
+/* The same, with the proto's default sample type set (Go's /debug/pprof/allocs is the
+ * heap profile with "alloc_space"; NULL leaves pprof's default, inuse_space). */
+int heapprof_profile_as(int debug, const char *default_sample_type, char **out, size_t *out_len);
+
+/* How many allocation sites (distinct stacks) the profile has: the count of Go's index. */
+int heapprof_site_count(void);
+
 #endif

@@ -13,9 +13,15 @@
  * `rate` of delay, removing the sampling bias (mprof.go's saveblockevent), and is
  * never scaled afterwards. Delays are nanoseconds, so the text's cycles/second is 1e9.
  *
- * Unlike Go, which charges mutex delay to the unlocker's stack, the stack recorded is
- * the waiter's: the service's question is which code path waits on which lock. Every
- * stack starts at the function that called into lockprof. */
+ * Two views of mutex contention are kept. LOCKPROF_MUTEX is Go's: the delay is charged
+ * to the stack of the thread that unlocks a mutex others wait for (the holder that made
+ * them wait), as Go's semrelease does. A contended lock counts its waiters and the
+ * time the oldest began waiting; the unlocker, seeing waiters, charges itself the time
+ * since then and moves that time to now for those still queued (Go moves the waiters'
+ * acquiretime the same way), so one wait is never charged twice. LOCKPROF_MUTEX_WAITER
+ * keeps the waiter's stack and its own delay: which code path waits on which lock.
+ * The uncontended unlock costs one relaxed load of the waiter count. Every stack starts
+ * at the function that called into lockprof. */
 #include "lockprof.h"
 
 #include "instrument.h"
@@ -23,6 +29,7 @@
 #include "stacks.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -73,6 +80,7 @@ struct stack_table {
 };
 
 static struct stack_table mutex_table = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static struct stack_table waiter_table = { .lock = PTHREAD_MUTEX_INITIALIZER };
 static struct stack_table block_table = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 struct lockprof_snapshot {
@@ -260,7 +268,12 @@ static struct stack_record *table_copy(struct stack_table *t, int *n)
 
 static struct stack_table *table_of(enum lockprof_kind kind)
 {
-    return kind == LOCKPROF_MUTEX ? &mutex_table : &block_table;
+    return kind == LOCKPROF_MUTEX ? &mutex_table : kind == LOCKPROF_MUTEX_WAITER ? &waiter_table : &block_table;
+}
+
+static bool kind_valid(enum lockprof_kind kind)
+{
+    return kind == LOCKPROF_MUTEX || kind == LOCKPROF_BLOCK || kind == LOCKPROF_MUTEX_WAITER;
 }
 
 /* ---- the lock paths ---- */
@@ -269,6 +282,8 @@ void lockprof_mutex_init(struct lockprof_mutex *m, const char *name)
 {
     pthread_mutex_init(&m->mutex, NULL);
     m->site = site_get(&lock_sites, name ? name : "unnamed");
+    atomic_init(&m->waiters, 0);
+    atomic_init(&m->wait_since_ns, 0);
 }
 
 void lockprof_mutex_destroy(struct lockprof_mutex *m)
@@ -289,6 +304,12 @@ static __attribute__((noinline, cold)) void lock_contended(struct lockprof_mutex
         pthread_mutex_lock(&m->mutex);
         return;
     }
+    /* Queued first, so the holder's unlock sees this waiter as early as it can. */
+    start = clock_ns(CLOCK_MONOTONIC);
+    atomic_fetch_add_explicit(&m->waiters, 1, memory_order_relaxed);
+    int64_t none = 0;
+    atomic_compare_exchange_strong_explicit(&m->wait_since_ns, &none, start, memory_order_relaxed,
+                                            memory_order_relaxed);
     /* Counted before the wait, so an observer can tell a waiter is queued. */
     atomic_fetch_add_explicit(&m->site->events, 1, memory_order_relaxed);
     /* The sampling decision does not depend on the delay, so the stack is taken
@@ -297,12 +318,15 @@ static __attribute__((noinline, cold)) void lock_contended(struct lockprof_mutex
         lockprof_mutex_sampled(atomic_load_explicit(&instrument.mutex_fraction, memory_order_relaxed),
                                thread_rng()))
         npcs = stacks_capture_self(pcs, STACKS_MAX_DEPTH, 2);
-    start = clock_ns(CLOCK_MONOTONIC);
     pthread_mutex_lock(&m->mutex);
+    /* The last waiter out ends the episode, so the next one starts afresh. A waiter
+     * queueing meanwhile may lose its start: its unlocker then charges nothing. */
+    if (atomic_fetch_sub_explicit(&m->waiters, 1, memory_order_relaxed) == 1)
+        atomic_store_explicit(&m->wait_since_ns, 0, memory_order_relaxed);
     waited = clock_ns(CLOCK_MONOTONIC) - start;
     atomic_fetch_add_explicit(&m->site->wait_ns, (uint64_t)waited, memory_order_relaxed);
     if (npcs > 0)
-        table_add(&mutex_table, pcs, npcs, 1.0, waited);
+        table_add(&waiter_table, pcs, npcs, 1.0, waited);
 }
 
 void lockprof_mutex_lock(struct lockprof_mutex *m)
@@ -314,9 +338,48 @@ void lockprof_mutex_lock(struct lockprof_mutex *m)
     __asm__ volatile("");
 }
 
+/* Called with the mutex still held, when it has waiters: takes the start of the wait
+ * not yet charged, moving it to now for the waiters that remain (none: 0). Held, so
+ * the waiter about to get the lock cannot end the episode first. Returns the start,
+ * or 0 when there is nothing to charge. */
+static inline int64_t take_wait_since(struct lockprof_mutex *m, int64_t *now)
+{
+    if (!instrument_profile_on())
+        return 0;
+    *now = clock_ns(CLOCK_MONOTONIC);
+    int64_t since = atomic_exchange_explicit(&m->wait_since_ns,
+                                             atomic_load_explicit(&m->waiters, memory_order_relaxed) > 1 ? *now : 0,
+                                             memory_order_relaxed);
+    return since > 0 && since <= *now ? since : 0;
+}
+
+/* Charges delay_ns to the unlocker's stack (sampled by the mutex fraction). Its only
+ * caller is lockprof_mutex_unlock, so skipping two frames starts the stack there. */
+static __attribute__((noinline, cold)) void charge_unlock(int64_t delay_ns)
+{
+    uintptr_t pcs[STACKS_MAX_DEPTH];
+    int npcs;
+
+    if (!lockprof_mutex_sampled(atomic_load_explicit(&instrument.mutex_fraction, memory_order_relaxed),
+                                thread_rng()))
+        return;
+    npcs = stacks_capture_self(pcs, STACKS_MAX_DEPTH, 2);
+    if (npcs > 0)
+        table_add(&mutex_table, pcs, npcs, 1.0, delay_ns);
+}
+
 void lockprof_mutex_unlock(struct lockprof_mutex *m)
 {
+    int64_t now = 0, since = 0;
+
+    if (__builtin_expect(atomic_load_explicit(&m->waiters, memory_order_relaxed) > 0, 0))
+        since = take_wait_since(m, &now);
     pthread_mutex_unlock(&m->mutex);
+    /* The stack is taken after the unlock, so the waiters do not wait for it. */
+    if (__builtin_expect(since != 0, 0))
+        charge_unlock(now - since);
+    /* Keeps this frame on the stack: a tail call would drop it from the capture. */
+    __asm__ volatile("");
 }
 
 /* Counts blocked_ns at the site and samples it into the block profile. Inlined into
@@ -399,11 +462,22 @@ static int compare_delay_desc(const void *a, const void *b)
     return x->delay_ns > y->delay_ns ? -1 : x->delay_ns < y->delay_ns;
 }
 
+int lockprof_stack_count(enum lockprof_kind kind)
+{
+    struct stack_table *t = table_of(kind);
+    int n;
+
+    pthread_mutex_lock(&t->lock);
+    n = t->nrecords;
+    pthread_mutex_unlock(&t->lock);
+    return n;
+}
+
 struct lockprof_snapshot *lockprof_snapshot_take(enum lockprof_kind kind)
 {
     struct lockprof_snapshot *s;
 
-    if (kind != LOCKPROF_MUTEX && kind != LOCKPROF_BLOCK)
+    if (!kind_valid(kind))
         return NULL;
     s = calloc(1, sizeof *s);
     if (!s)
@@ -471,9 +545,9 @@ static int profile_text(enum lockprof_kind kind, const struct stack_record *reco
 {
     struct pprof_text t = { 0 };
 
-    pprof_text_printf(&t, "--- %s:\n", kind == LOCKPROF_MUTEX ? "mutex" : "contention");
+    pprof_text_printf(&t, "--- %s:\n", kind != LOCKPROF_BLOCK ? "mutex" : "contention");
     pprof_text_printf(&t, "cycles/second=%d\n", LOCKPROF_CYCLES_PER_SECOND);
-    if (kind == LOCKPROF_MUTEX)
+    if (kind != LOCKPROF_BLOCK)
         pprof_text_printf(&t, "sampling period=%" PRId64 "\n", fraction);
     for (int i = 0; i < n; i++) {
         pprof_text_printf(&t, "%" PRId64 " %" PRId64 " @", records[i].delay_ns, (int64_t)records[i].count);
@@ -490,7 +564,7 @@ static int profile_proto(enum lockprof_kind kind, const struct stack_record *rec
     };
     /* Go scales only the mutex profile; a disabled fraction (0) would zero every
      * value, so the records are then shown as sampled. */
-    int64_t scale = kind == LOCKPROF_MUTEX && fraction > 0 ? fraction : 1;
+    int64_t scale = kind != LOCKPROF_BLOCK && fraction > 0 ? fraction : 1;
     pprof_profile *p = pprof_new(types, 2, types[0], 1);
     unsigned char *buf = NULL;
     int rc = -1;
@@ -521,7 +595,7 @@ int lockprof_profile(enum lockprof_kind kind, int debug, const struct lockprof_s
     int64_t duration_ns = 0;
     int n = 0, rc;
 
-    if ((kind != LOCKPROF_MUTEX && kind != LOCKPROF_BLOCK) || (since && since->kind != kind) ||
+    if (!kind_valid(kind) || (since && since->kind != kind) ||
         !out || !out_len)
         return -1;
     records = table_copy(table_of(kind), &n);

@@ -3,14 +3,16 @@
  *
  * Every contention on a named lock is counted (cheap per-lock atomics, for /metrics)
  * when instrumentation is at least "metrics". At "profile", 1 in mutex_fraction
- * contention events (Go's SetMutexProfileFraction) records the waiter's stack and
- * its delay; blocking on a condition variable or another blocking site is recorded by
+ * contention events (Go's SetMutexProfileFraction) is recorded twice: the mutex
+ * profile, as Go's, charges the delay to the stack that unlocked the mutex others
+ * waited for (the holder); the waiter view keeps the waiting stack and its delay; blocking on a condition variable or another blocking site is recorded by
  * block_rate_ns (Go's SetBlockProfileRate). See instrument.h for the settings.
  * The uncontended path is one pthread_mutex_trylock. */
 #ifndef ORDERD_LOCKPROF_H
 #define ORDERD_LOCKPROF_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +21,8 @@ struct lockprof_site;   /* private: a lock's or a blocking site's counters */
 struct lockprof_mutex {
     pthread_mutex_t mutex;
     struct lockprof_site *site;
+    _Atomic int waiters;               /* threads queued on a contended lock */
+    _Atomic int64_t wait_since_ns;     /* the wait not yet charged began; 0: none */
 };
 
 /* Initializes m and registers it under name (a static string; locks may share a
@@ -43,7 +47,10 @@ typedef void (*lockprof_visit)(const char *name, uint64_t contentions, double wa
 void lockprof_foreach_lock(lockprof_visit visit, void *user);
 void lockprof_foreach_block_site(lockprof_visit visit, void *user);
 
-enum lockprof_kind { LOCKPROF_MUTEX, LOCKPROF_BLOCK };
+/* LOCKPROF_MUTEX: Go's mutex profile, the delay by the unlocker's (holder's) stack.
+ * LOCKPROF_MUTEX_WAITER: the same contentions by the waiter's stack and its own wait.
+ * LOCKPROF_BLOCK: Go's block profile. */
+enum lockprof_kind { LOCKPROF_MUTEX, LOCKPROF_BLOCK, LOCKPROF_MUTEX_WAITER };
 
 /* The sampled profile of `kind` as text (debug=1: the legacy form Go prints:
  * "--- mutex:" / "--- contention:", "cycles/second=", "sampling period=", then
@@ -51,6 +58,8 @@ enum lockprof_kind { LOCKPROF_MUTEX, LOCKPROF_BLOCK };
  * gzipped profile.proto (debug=0). When since != NULL the profile is the delta
  * against that snapshot (for ?seconds=N). Caller frees *out. Returns 0 or -1. */
 struct lockprof_snapshot;
+/* How many distinct stacks the profile of kind holds: the count of Go's index. */
+int lockprof_stack_count(enum lockprof_kind kind);
 struct lockprof_snapshot *lockprof_snapshot_take(enum lockprof_kind kind);
 void lockprof_snapshot_free(struct lockprof_snapshot *s);
 int lockprof_profile(enum lockprof_kind kind, int debug, const struct lockprof_snapshot *since,

@@ -4,6 +4,7 @@
  * without losing an accepted order. Only main prints and exits. */
 #include "api.h"
 #include "catalog.h"
+#include "cpuprof.h"
 #include "debug.h"
 #include "fault.h"
 #include "httpserver.h"
@@ -45,7 +46,7 @@ struct options {
     uint64_t workers, queue_capacity, io_threads, products, store_capacity, max_body;
     int64_t payment_latency_ns;
     int instrument_level;
-    uint64_t mutex_fraction, block_rate_ns;
+    uint64_t mutex_fraction, block_rate_ns, cpu_profile_hz;
     uint64_t leak_cap_threads, leak_cap_bytes;
     uint64_t max_connections, debug_max_connections;   /* 0: from the descriptor limit */
     int64_t header_timeout_ns, idle_timeout_ns, debug_timeout_ns;
@@ -83,6 +84,8 @@ static void usage(FILE *out)
         "  --instrument off|metrics|profile   (default metrics)\n"
         "  --mutex-profile-fraction N    sample 1 in N lock contentions (default 10; 0 off)\n"
         "  --block-profile-rate NS       block sampling rate in ns (default 10000; 0 off)\n"
+        "  --cpu-profile-rate HZ         CPU profile samples per CPU second (default 100, as Go;\n"
+        "                                1..1000); profiles need --instrument profile\n"
         "  --fault NAME=TERM             set a fault; repeatable (also ORDERD_FAULTS=\"a=T;b=T\")\n"
         "                                faults: leak.threads leak.memory lock.cache queue.stall\n"
         "                                queue.block slow; TERM: [P%%][N*]on[(ARG)] or off\n"
@@ -180,8 +183,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
     enum { O_LISTEN = 256, O_DEBUG_LISTEN, O_TOKEN, O_WORKERS, O_QUEUE, O_PAYMENT, O_IO, O_PRODUCTS,
            O_STORE, O_MAX_BODY, O_INSTRUMENT, O_FRACTION, O_RATE, O_FAULT, O_CAP_THREADS, O_CAP_BYTES,
-           O_LOG_FORMAT, O_LOG_LEVEL, O_MAX_CONN, O_HEADER_TIMEOUT, O_IDLE_TIMEOUT, O_DEBUG_MAX_CONN,
-           O_DEBUG_TIMEOUT, O_HELP, O_VERSION };
+           O_CPU_RATE, O_LOG_FORMAT, O_LOG_LEVEL, O_MAX_CONN, O_HEADER_TIMEOUT, O_IDLE_TIMEOUT,
+           O_DEBUG_MAX_CONN, O_DEBUG_TIMEOUT, O_HELP, O_VERSION };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
         {"debug-listen", required_argument, NULL, O_DEBUG_LISTEN},
@@ -196,6 +199,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"instrument", required_argument, NULL, O_INSTRUMENT},
         {"mutex-profile-fraction", required_argument, NULL, O_FRACTION},
         {"block-profile-rate", required_argument, NULL, O_RATE},
+        {"cpu-profile-rate", required_argument, NULL, O_CPU_RATE},
         {"fault", required_argument, NULL, O_FAULT},
         {"leak-cap-threads", required_argument, NULL, O_CAP_THREADS},
         {"leak-cap-bytes", required_argument, NULL, O_CAP_BYTES},
@@ -250,6 +254,7 @@ static int parse_options(int argc, char **argv, struct options *o)
             if (timeout_flag("--debug-timeout", optarg, &o->debug_timeout_ns) < 0)
                 return -1;
             break;
+        case O_CPU_RATE: if (number_flag("--cpu-profile-rate", optarg, 1, CPUPROF_MAX_HZ, &o->cpu_profile_hz) < 0) return -1; break;
         case O_CAP_THREADS: if (number_flag("--leak-cap-threads", optarg, 0, 100000, &o->leak_cap_threads) < 0) return -1; break;
         case O_PAYMENT:
             if (units_parse_duration(optarg, &o->payment_latency_ns, err, sizeof err) < 0)
@@ -341,7 +346,7 @@ int main(int argc, char **argv)
         .listen_host = "127.0.0.1", .listen_port = 8080, .debug_host = "127.0.0.1", .debug_port = 6060,
         .workers = 4, .queue_capacity = 256, .io_threads = 0, .products = 1000, .store_capacity = 65536,
         .max_body = 64 * 1024, .payment_latency_ns = 2000000, .instrument_level = INSTRUMENT_METRICS,
-        .mutex_fraction = 10, .block_rate_ns = 10000, .leak_cap_threads = 2000, .leak_cap_bytes = 256ull << 20,
+        .mutex_fraction = 10, .block_rate_ns = 10000, .cpu_profile_hz = CPUPROF_DEFAULT_HZ, .leak_cap_threads = 2000, .leak_cap_bytes = 256ull << 20,
         .log_format = LOG_FORMAT_JSON, .log_level = LOG_INFO,
         .header_timeout_ns = HTTPSERVER_DEFAULT_HEADER_TIMEOUT_MS * 1000000LL,
         .idle_timeout_ns = HTTPSERVER_DEFAULT_IDLE_TIMEOUT_MS * 1000000LL,
@@ -405,6 +410,8 @@ int main(int argc, char **argv)
     evthread_use_pthreads();
     if (stacks_init(err, sizeof err) < 0)
         log_warn("stack capture unavailable", LOG_F_STR("error", err));
+    else if (cpuprof_init(err, sizeof err) < 0)
+        log_warn("cpu profiling unavailable", LOG_F_STR("error", err));
     threads_register_self("main", THREADS_ROLE_MAIN);
     leak_init(o.leak_cap_threads, o.leak_cap_bytes);
 
@@ -426,6 +433,7 @@ int main(int argc, char **argv)
         .host = o.debug_host, .port = o.debug_port, .token = token,
         .max_connections = o.debug_max_connections, .timeout_ms = o.debug_timeout_ns / 1000000,
         .sources = {.queue = queue, .orders = orders}, .argc = argc, .argv = argv, .version = ORDERD_VERSION,
+        .cpu_profile_hz = (int)o.cpu_profile_hz,
     };
     if (!(http = httpserver_new(&hc, err, sizeof err))) {
         fprintf(stderr, "orderd: --listen: %s\n", err);

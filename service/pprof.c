@@ -4,14 +4,22 @@
  * each distinct pc one Location, each distinct function name one Function and each
  * distinct string one string-table slot, then writes the message the way Go's
  * runtime/pprof does: a nested message is written body first and its tag and length
- * are then inserted in front of it, so no size is computed twice. The one Mapping
- * claims functions, file names and line numbers, so pprof shows our names instead of
- * looking for the binary. */
+ * are then inserted in front of it, so no size is computed twice.
+ *
+ * Mappings: one per executable segment of every loaded object (dl_iterate_phdr: the
+ * program first, as pprof expects, then the libraries and the vdso), with its file
+ * name, file offset and GNU build ID, so pprof can find the very file. A mapping claims
+ * has_functions, has_filenames and has_line_numbers only when every location in it got
+ * them from our symbolizer; otherwise pprof may symbolize the rest itself (from the
+ * file, or from /debug/pprof/symbol). A pc in no loaded object (a pseudo-frame of
+ * ours) has no mapping. */
 #include "pprof.h"
 
 #include "stacks.h"
 
+#include <elf.h>
 #include <inttypes.h>
+#include <link.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,10 +44,11 @@ enum {
     PROFILE_SAMPLE_TYPE = 1, PROFILE_SAMPLE = 2, PROFILE_MAPPING = 3, PROFILE_LOCATION = 4,
     PROFILE_FUNCTION = 5, PROFILE_STRING_TABLE = 6, PROFILE_TIME_NANOS = 9,
     PROFILE_DURATION_NANOS = 10, PROFILE_PERIOD_TYPE = 11, PROFILE_PERIOD = 12,
+    PROFILE_DEFAULT_SAMPLE_TYPE = 14,
     VALUE_TYPE_TYPE = 1, VALUE_TYPE_UNIT = 2,
     SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2,
-    MAPPING_ID = 1, MAPPING_MEMORY_START = 2, MAPPING_MEMORY_LIMIT = 3, MAPPING_FILENAME = 5,
-    MAPPING_HAS_FUNCTIONS = 7, MAPPING_HAS_FILENAMES = 8, MAPPING_HAS_LINE_NUMBERS = 9,
+    MAPPING_ID = 1, MAPPING_MEMORY_START = 2, MAPPING_MEMORY_LIMIT = 3, MAPPING_FILE_OFFSET = 4,
+    MAPPING_FILENAME = 5, MAPPING_BUILD_ID = 6, MAPPING_HAS_FUNCTIONS = 7, MAPPING_HAS_FILENAMES = 8, MAPPING_HAS_LINE_NUMBERS = 9,
     LOCATION_ID = 1, LOCATION_MAPPING_ID = 2, LOCATION_ADDRESS = 3, LOCATION_LINE = 4,
     LINE_FUNCTION_ID = 1, LINE_LINE = 2,
     FUNCTION_ID = 1, FUNCTION_NAME = 2, FUNCTION_SYSTEM_NAME = 3, FUNCTION_FILENAME = 4,
@@ -56,6 +65,7 @@ struct pprof_profile {
     char *unit[PPROF_MAX_TYPES];
     int ntypes;
     char *period_type, *period_unit;
+    char *default_sample_type;   /* NULL: pprof's default (the last type) */
     int64_t period, time_nanos, duration_nanos;
     struct pprof_sample *samples;
     size_t nsamples, samples_cap;
@@ -123,6 +133,7 @@ void pprof_free(pprof_profile *p)
     }
     free(p->period_type);
     free(p->period_unit);
+    free(p->default_sample_type);
     free(p->samples);
     free(p->pcs);
     free(p->values);
@@ -133,6 +144,19 @@ void pprof_set_time(pprof_profile *p, int64_t time_nanos, int64_t duration_nanos
 {
     p->time_nanos = time_nanos;
     p->duration_nanos = duration_nanos;
+}
+
+int pprof_set_default_sample_type(pprof_profile *p, const char *type)
+{
+    char *copy = type ? strdup(type) : NULL;
+
+    if (!p || (type && !copy)) {
+        free(copy);
+        return -1;
+    }
+    free(p->default_sample_type);
+    p->default_sample_type = copy;
+    return 0;
 }
 
 int pprof_add_sample(pprof_profile *p, const uintptr_t *pcs, int npcs, const int64_t *values)
@@ -349,6 +373,19 @@ struct location {
     uintptr_t pc;          /* as sampled: a return address */
     uint64_t function_id;
     int64_t line;
+    uint64_t mapping_id;   /* 0: in no loaded object */
+    int named, has_file;   /* what the symbolizer gave */
+};
+
+#define PPROF_MAX_MAPPINGS 256
+#define BUILD_ID_MAX 64    /* bytes; GNU build IDs are 20 */
+
+struct mapping {
+    uintptr_t start, limit, file_offset;
+    char file[PPROF_FILE_MAX];
+    char build_id[2 * BUILD_ID_MAX + 1];   /* hex, "" when none */
+    int64_t file_index, build_id_index;
+    int locations, named, with_files, with_lines;
 };
 
 struct function {
@@ -362,6 +399,8 @@ struct pc_slot {
 
 struct encoder {
     struct strtab strings;
+    struct mapping *mappings;
+    size_t nmappings;
     struct location *locations;
     size_t nlocations;
     struct function *functions;
@@ -404,6 +443,9 @@ static int location_symbolize(struct encoder *e, struct location *loc, pprof_sym
         snprintf(function, sizeof function, "0x%" PRIxPTR, at);
         file[0] = '\0';
         line = 0;
+    } else {
+        loc->named = 1;
+        loc->has_file = file[0] != '\0';
     }
     name = strtab_intern(&e->strings, function);
     if (name < 0)
@@ -450,17 +492,112 @@ static void write_samples(struct pbuf *b, const pprof_profile *p, struct encoder
     }
 }
 
-static void write_mapping(struct pbuf *b, int64_t filename)
+/* ---- mappings ---- */
+
+/* Hex of the NT_GNU_BUILD_ID note among the PT_NOTE segments of an object, or "". */
+static void object_build_id(const struct dl_phdr_info *info, char *hex, size_t hexlen)
+{
+    hex[0] = '\0';
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        const unsigned char *note, *end;
+
+        if (ph->p_type != PT_NOTE)
+            continue;
+        note = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
+        end = note + ph->p_memsz;
+        while (note + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)note;
+            size_t name_size = (nh->n_namesz + 3) & ~(size_t)3;
+            size_t desc_size = (nh->n_descsz + 3) & ~(size_t)3;
+            const unsigned char *name = note + sizeof *nh, *desc = name + name_size;
+            if (desc + desc_size > end)
+                break;
+            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && memcmp(name, "GNU", 4) == 0 &&
+                nh->n_descsz > 0 && nh->n_descsz <= BUILD_ID_MAX && hexlen > 2 * nh->n_descsz) {
+                for (size_t k = 0; k < nh->n_descsz; k++)
+                    snprintf(hex + 2 * k, 3, "%02x", desc[k]);
+                return;
+            }
+            note = desc + desc_size;
+        }
+    }
+}
+
+struct mapping_list { struct mapping *items; size_t n; int first; };
+
+static int collect_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct mapping_list *list = arg;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    char file[PPROF_FILE_MAX], build_id[2 * BUILD_ID_MAX + 1];
+    int first = list->first;
+
+    (void)size;
+    list->first = 0;
+    if (first || !info->dlpi_name || info->dlpi_name[0] == '\0') {
+        /* The program itself: dl_iterate_phdr gives it no name. */
+        ssize_t n = readlink("/proc/self/exe", file, sizeof file - 1);
+        file[n > 0 ? n : 0] = '\0';
+    } else if (info->dlpi_name[0] != '/') {
+        snprintf(file, sizeof file, "[%s]", strncmp(info->dlpi_name, "linux-vdso", 10) == 0 ? "vdso"
+                                                                                         : info->dlpi_name);
+    } else {
+        snprintf(file, sizeof file, "%s", info->dlpi_name);
+    }
+    object_build_id(info, build_id, sizeof build_id);
+    for (int i = 0; i < info->dlpi_phnum && list->n < PPROF_MAX_MAPPINGS; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        struct mapping *m;
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X) || ph->p_memsz == 0)
+            continue;
+        m = &list->items[list->n++];
+        memset(m, 0, sizeof *m);
+        m->start = (info->dlpi_addr + ph->p_vaddr) & ~(page - 1);
+        m->limit = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + page - 1) & ~(page - 1);
+        m->file_offset = ph->p_offset & ~(page - 1);
+        snprintf(m->file, sizeof m->file, "%s", file);
+        snprintf(m->build_id, sizeof m->build_id, "%s", build_id);
+    }
+    return 0;
+}
+
+/* The executable segments of every loaded object into e->mappings. Returns 0 or -1. */
+static int collect_mappings(struct encoder *e)
+{
+    struct mapping_list list = {calloc(PPROF_MAX_MAPPINGS, sizeof *list.items), 0, 1};
+
+    if (!list.items)
+        return -1;
+    dl_iterate_phdr(collect_object, &list);
+    e->mappings = list.items;
+    e->nmappings = list.n;
+    return 0;
+}
+
+/* The id (index + 1) of the mapping holding addr, or 0. */
+static uint64_t mapping_for(const struct encoder *e, uintptr_t addr)
+{
+    for (size_t i = 0; i < e->nmappings; i++)
+        if (addr >= e->mappings[i].start && addr < e->mappings[i].limit)
+            return i + 1;
+    return 0;
+}
+
+static void write_mapping(struct pbuf *b, const struct mapping *m, uint64_t id)
 {
     size_t start = pb_start(b);
+    int all_named = m->locations > 0 && m->named == m->locations;
 
-    pb_uint64(b, MAPPING_ID, 1);
-    pb_uint64_opt(b, MAPPING_MEMORY_START, 0);
-    pb_uint64(b, MAPPING_MEMORY_LIMIT, UINTPTR_MAX);
-    pb_int64_opt(b, MAPPING_FILENAME, filename);
-    pb_uint64(b, MAPPING_HAS_FUNCTIONS, 1);
-    pb_uint64(b, MAPPING_HAS_FILENAMES, 1);
-    pb_uint64(b, MAPPING_HAS_LINE_NUMBERS, 1);
+    pb_uint64(b, MAPPING_ID, id);
+    pb_uint64_opt(b, MAPPING_MEMORY_START, m->start);
+    pb_uint64_opt(b, MAPPING_MEMORY_LIMIT, m->limit);
+    pb_uint64_opt(b, MAPPING_FILE_OFFSET, m->file_offset);
+    pb_int64_opt(b, MAPPING_FILENAME, m->file_index);
+    pb_int64_opt(b, MAPPING_BUILD_ID, m->build_id_index);
+    pb_uint64_opt(b, MAPPING_HAS_FUNCTIONS, all_named);
+    pb_uint64_opt(b, MAPPING_HAS_FILENAMES, all_named && m->with_files == m->locations);
+    pb_uint64_opt(b, MAPPING_HAS_LINE_NUMBERS, all_named && m->with_lines == m->locations);
     pb_end(b, PROFILE_MAPPING, start);
 }
 
@@ -472,7 +609,7 @@ static void write_locations(struct pbuf *b, const struct encoder *e)
         size_t line_start;
 
         pb_uint64(b, LOCATION_ID, i + 1);
-        pb_uint64(b, LOCATION_MAPPING_ID, 1);
+        pb_uint64_opt(b, LOCATION_MAPPING_ID, loc->mapping_id);
         pb_uint64_opt(b, LOCATION_ADDRESS, loc->pc ? loc->pc - 1 : 0);
         line_start = pb_start(b);
         pb_uint64(b, LINE_FUNCTION_ID, loc->function_id);
@@ -501,9 +638,7 @@ int pprof_encode(pprof_profile *p, pprof_symbolizer symbolize, void *user, int g
     struct encoder e;
     struct pbuf b = {0};
     int64_t type[PPROF_MAX_TYPES], unit[PPROF_MAX_TYPES], period_type, period_unit;
-    int64_t exe_name = 0;
-    char exe[PPROF_FILE_MAX];
-    ssize_t exe_len;
+    int64_t default_type = 0;
     int rc = -1;
 
     memset(&e, 0, sizeof e);
@@ -523,11 +658,15 @@ int pprof_encode(pprof_profile *p, pprof_symbolizer symbolize, void *user, int g
     period_unit = strtab_intern(&e.strings, p->period_unit);
     if (period_type < 0 || period_unit < 0)
         goto done;
-    exe_len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (exe_len > 0) {
-        exe[exe_len] = '\0';
-        exe_name = strtab_intern(&e.strings, exe);
-        if (exe_name < 0)
+    if (p->default_sample_type && (default_type = strtab_intern(&e.strings, p->default_sample_type)) < 0)
+        goto done;
+    if (collect_mappings(&e) < 0)
+        goto done;
+    for (size_t i = 0; i < e.nmappings; i++) {
+        struct mapping *m = &e.mappings[i];
+        m->file_index = strtab_intern(&e.strings, m->file);
+        m->build_id_index = strtab_intern(&e.strings, m->build_id);
+        if (m->file_index < 0 || m->build_id_index < 0)
             goto done;
     }
 
@@ -541,14 +680,25 @@ int pprof_encode(pprof_profile *p, pprof_symbolizer symbolize, void *user, int g
         goto done;
     for (size_t i = 0; i < p->npcs; i++)
         location_for_pc(&e, p->pcs[i]);
-    for (size_t i = 0; i < e.nlocations; i++)
-        if (location_symbolize(&e, &e.locations[i], symbolize, user) < 0)
+    for (size_t i = 0; i < e.nlocations; i++) {
+        struct location *loc = &e.locations[i];
+        if (location_symbolize(&e, loc, symbolize, user) < 0)
             goto done;
+        loc->mapping_id = mapping_for(&e, loc->pc ? loc->pc - 1 : 0);
+        if (loc->mapping_id) {
+            struct mapping *m = &e.mappings[loc->mapping_id - 1];
+            m->locations++;
+            m->named += loc->named;
+            m->with_files += loc->has_file;
+            m->with_lines += loc->line > 0;
+        }
+    }
 
     for (int i = 0; i < p->ntypes; i++)
         write_value_type(&b, PROFILE_SAMPLE_TYPE, type[i], unit[i]);
     write_samples(&b, p, &e);
-    write_mapping(&b, exe_name);
+    for (size_t i = 0; i < e.nmappings; i++)
+        write_mapping(&b, &e.mappings[i], i + 1);
     write_locations(&b, &e);
     write_functions(&b, &e);
     for (size_t i = 0; i < e.strings.n; i++)
@@ -557,6 +707,7 @@ int pprof_encode(pprof_profile *p, pprof_symbolizer symbolize, void *user, int g
     pb_int64_opt(&b, PROFILE_DURATION_NANOS, p->duration_nanos);
     write_value_type(&b, PROFILE_PERIOD_TYPE, period_type, period_unit);
     pb_int64_opt(&b, PROFILE_PERIOD, p->period);
+    pb_int64_opt(&b, PROFILE_DEFAULT_SAMPLE_TYPE, default_type);
     if (b.failed)
         goto done;
 
@@ -575,6 +726,7 @@ done:
     free(e.locations);
     free(e.functions);
     free(e.pc_slots);
+    free(e.mappings);
     return rc;
 }
 

@@ -29,6 +29,11 @@ void pprof_free(pprof_profile *p);   /* NULL is a no-op */
 
 void pprof_set_time(pprof_profile *p, int64_t time_nanos, int64_t duration_nanos);
 
+/* Names the sample type pprof shows by default (profile.proto default_sample_type;
+ * Go's allocs profile says "alloc_space"). NULL clears it. Returns 0, or -1 on
+ * allocation failure (nothing changed). */
+int pprof_set_default_sample_type(pprof_profile *p, const char *type);
+
 /* Adds a sample: pcs innermost first, values[ntypes]. Samples with the same stack
  * are kept separate (pprof merges them). Returns 0 or -1 on allocation failure.
  * Every pc is taken as a return address, as stacks_capture_*() give them: it is

@@ -172,6 +172,15 @@ done:
     errno = saved_errno;
 }
 
+int stacks_unwind_signal(void *ucontext, uintptr_t *pcs, int max)
+{
+    if (!ucontext || !pcs || max <= 0)
+        return 0;
+    if (max > STACKS_MAX_DEPTH)
+        max = STACKS_MAX_DEPTH;
+    return unwind_interrupted(ucontext, pcs, max);
+}
+
 #if defined(__SANITIZE_THREAD__)
 /* Under ThreadSanitizer, unw_backtrace's per-thread trace cache is freed by a TSD
  * destructor that takes a lock after TSan has torn the exiting thread's state down,

@@ -55,6 +55,13 @@ int stacks_capture_thread(pid_t tid, uintptr_t *pcs, int max, int timeout_ms);
 int stacks_capture_threads(const pid_t *tids, int n, uintptr_t *pcs, int max, int *depths,
                            int timeout_ms);
 
+/* For a signal handler of the caller's own (the CPU profiler's): walks the stack the
+ * signal interrupted, from the handler's ucontext, into pcs (the interrupted pc + 1
+ * first, then return addresses). Async-signal-safe: no lock, no allocation, once
+ * stacks_init has warmed the unwinder up. Returns the number of pcs (0..max, at most
+ * STACKS_MAX_DEPTH). */
+int stacks_unwind_signal(void *ucontext, uintptr_t *pcs, int max);
+
 /* Names the code at pc: the innermost function there, which may be one inlined into
  * the function that owns the machine code. Always fills *out (function "?" when unknown).
  * Returns 0 when the function is known, -1 otherwise. Thread-safe. */

@@ -25,6 +25,7 @@
 #include "stacks.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -55,7 +56,7 @@ struct thread_record {
     uint64_t id;
     uint64_t creator_id;                 /* 0: not created by a registered thread */
     char name[NAME_LEN];
-    pid_t tid;
+    _Atomic pid_t tid;                   /* atomic: threads_count reads it unlocked */
     int64_t created_ns;
     int ncreation;
     uintptr_t creation[CREATION_DEPTH];
@@ -75,6 +76,19 @@ static _Atomic unsigned registered_count;
 static _Atomic int high_water;           /* slots at or above are never used */
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Thread_local struct thread_record *self;
+
+/* Every thread that ever went live, by creation stack: Go's threadcreate profile.
+ * Under registry_lock. Stacks beyond CREATION_SITES_MAX count in the last site,
+ * which has no stack. */
+#define CREATION_SITES_MAX 512
+struct creation_site {
+    uint64_t hash, count;
+    int npcs;
+    uintptr_t pcs[CREATION_DEPTH];
+};
+static struct creation_site creation_sites[CREATION_SITES_MAX];
+static int ncreation_sites;
+static uint64_t threads_created;
 
 static const char *const role_names[THREADS_ROLE_COUNT] = {
     "main", "io", "worker", "debug", "fault", "other",
@@ -163,10 +177,35 @@ static void release(struct thread_record *rec)
     pthread_mutex_unlock(&registry_lock);
 }
 
+/* Under registry_lock. */
+static void count_creation(const uintptr_t *pcs, int npcs)
+{
+    uint64_t hash = stacks_hash(pcs, npcs);
+    struct creation_site *site = NULL;
+
+    for (int i = 0; i < ncreation_sites && !site; i++)
+        if (creation_sites[i].hash == hash && creation_sites[i].npcs == npcs &&
+            memcmp(creation_sites[i].pcs, pcs, (size_t)npcs * sizeof *pcs) == 0)
+            site = &creation_sites[i];
+    if (!site && ncreation_sites < CREATION_SITES_MAX - 1) {
+        site = &creation_sites[ncreation_sites++];
+        site->hash = hash;
+        site->npcs = npcs;
+        memcpy(site->pcs, pcs, (size_t)npcs * sizeof *pcs);
+    }
+    if (!site) {
+        site = &creation_sites[CREATION_SITES_MAX - 1];
+        ncreation_sites = CREATION_SITES_MAX;
+    }
+    site->count++;
+    threads_created++;
+}
+
 /* The calling thread takes over a reserved record. */
 static void go_live(struct thread_record *rec)
 {
     pthread_mutex_lock(&registry_lock);
+    count_creation(rec->creation, rec->ncreation);
     rec->tid = gettid();
     atomic_store_explicit(&rec->slot, SLOT_LIVE, memory_order_release);
     pthread_mutex_unlock(&registry_lock);
@@ -267,6 +306,74 @@ const char *threads_current_name(void)
     return self ? self->name : "unregistered";
 }
 
+/* ---- the kernel's view ---------------------------------------------------------- */
+
+/* What a blocking system call means for a thread that declared itself running:
+ * waiting for I/O or work (epoll, poll, select, accept) is idle, anything else it is
+ * blocked in (a futex, a sleep, sigtimedwait, a read) is waiting. x86-64 numbers. */
+static const struct { long nr; const char *name; int state; } blocking_syscalls[] = {
+    {0, "read", THREADS_STATE_WAITING},          {1, "write", THREADS_STATE_WAITING},
+    {7, "poll", THREADS_STATE_IDLE},             {23, "select", THREADS_STATE_IDLE},
+    {35, "nanosleep", THREADS_STATE_WAITING},    {43, "accept", THREADS_STATE_IDLE},
+    {45, "recvfrom", THREADS_STATE_WAITING},     {44, "sendto", THREADS_STATE_WAITING},
+    {61, "wait4", THREADS_STATE_WAITING},        {128, "sigtimedwait", THREADS_STATE_WAITING},
+    {202, "futex", THREADS_STATE_WAITING},       {230, "nanosleep", THREADS_STATE_WAITING},
+    {232, "epoll_wait", THREADS_STATE_IDLE},     {270, "select", THREADS_STATE_IDLE},
+    {271, "poll", THREADS_STATE_IDLE},           {281, "epoll_wait", THREADS_STATE_IDLE},
+    {288, "accept", THREADS_STATE_IDLE},         {441, "epoll_wait", THREADS_STATE_IDLE},
+};
+
+/* Reads a small /proc/self/task/TID/<name> file into buf. Returns its length, or -1. */
+static ssize_t read_task_file(pid_t tid, const char *name, char *buf, size_t len)
+{
+    char path[64];
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof path, "/proc/self/task/%d/%s", (int)tid, name);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    do
+        n = read(fd, buf, len - 1);
+    while (n < 0 && errno == EINTR);
+    close(fd);
+    if (n < 0)
+        return -1;
+    buf[n] = '\0';
+    return n;
+}
+
+/* Corrects a thread that declared itself running (the default of every thread, and
+ * what the I/O threads never change) by what the kernel says it is doing: running or
+ * runnable ('R') stays running; blocked in a system call becomes idle or waiting with
+ * the call as the wait reason ("syscall" when it is not one listed above). Leaves
+ * *state and *reason alone when /proc cannot tell. */
+static void kernel_state(pid_t tid, int *state, const char **reason)
+{
+    char buf[512];
+    const char *close_paren;
+    long nr;
+
+    if (tid <= 0 || read_task_file(tid, "stat", buf, sizeof buf) < 0 ||
+        !(close_paren = strrchr(buf, ')')) || close_paren[1] != ' ')
+        return;
+    if (close_paren[2] == 'R')
+        return;
+    *state = THREADS_STATE_WAITING;
+    *reason = "syscall";
+    /* "NR args... sp pc" while blocked in a call; "running" or -1 otherwise. */
+    if (read_task_file(tid, "syscall", buf, sizeof buf) < 0 || sscanf(buf, "%ld", &nr) != 1)
+        return;
+    for (size_t i = 0; i < sizeof blocking_syscalls / sizeof blocking_syscalls[0]; i++) {
+        if (blocking_syscalls[i].nr == nr) {
+            *state = blocking_syscalls[i].state;
+            *reason = blocking_syscalls[i].name;
+            return;
+        }
+    }
+}
+
 void threads_count(unsigned counts[THREADS_ROLE_COUNT][THREADS_STATE_COUNT])
 {
     int limit = atomic_load_explicit(&high_water, memory_order_relaxed);
@@ -275,10 +382,15 @@ void threads_count(unsigned counts[THREADS_ROLE_COUNT][THREADS_STATE_COUNT])
     for (int i = 0; i < limit; i++) {
         struct thread_record *rec = &records[i];
         int role, state;
-        if (atomic_load_explicit(&rec->slot, memory_order_acquire) == SLOT_FREE)
+        int slot = atomic_load_explicit(&rec->slot, memory_order_acquire);
+        if (slot == SLOT_FREE)
             continue;
         role = atomic_load_explicit(&rec->role, memory_order_relaxed);
         state = atomic_load_explicit(&rec->state, memory_order_relaxed);
+        if (state == THREADS_STATE_RUNNING && slot == SLOT_LIVE) {
+            const char *reason = NULL;
+            kernel_state(rec->tid, &state, &reason);
+        }
         if ((unsigned)role < THREADS_ROLE_COUNT && (unsigned)state < THREADS_STATE_COUNT)
             counts[role][state]++;
     }
@@ -389,6 +501,9 @@ static int dump_collect(struct dump *d)
         memcpy(v->creation, rec->creation, (size_t)rec->ncreation * sizeof *rec->creation);
     }
     pthread_mutex_unlock(&registry_lock);
+    for (int i = 0; i < d->n; i++)
+        if (d->views[i].state == THREADS_STATE_RUNNING)
+            kernel_state(d->views[i].tid, &d->views[i].state, &d->views[i].wait_reason);
 
     d->order = calloc((size_t)d->n + 1, sizeof *d->order);
     d->pcs = calloc(((size_t)d->n + 1) * STACKS_MAX_DEPTH, sizeof *d->pcs);
@@ -662,5 +777,59 @@ done:
     pprof_free(profile);
     free(groups);
     dump_free(&d);
+    return rc;
+}
+
+uint64_t threads_created_total(void)
+{
+    uint64_t n;
+
+    pthread_mutex_lock(&registry_lock);
+    n = threads_created;
+    pthread_mutex_unlock(&registry_lock);
+    return n;
+}
+
+int threads_create_profile(int debug, char **out, size_t *len)
+{
+    static const struct pprof_value_type count_type = {"threadcreate", "count"};
+    struct creation_site *sites = malloc(CREATION_SITES_MAX * sizeof *sites);
+    struct pprof_text t = {0};
+    pprof_profile *profile = NULL;
+    struct timespec now;
+    uint64_t total;
+    int n, rc = -1;
+
+    if (!out || !len || !sites)
+        goto done;
+    pthread_mutex_lock(&registry_lock);
+    n = ncreation_sites;
+    total = threads_created;
+    memcpy(sites, creation_sites, (size_t)n * sizeof *sites);
+    pthread_mutex_unlock(&registry_lock);
+
+    if (debug) {
+        pprof_text_printf(&t, "threadcreate profile: total %" PRIu64 "\n", total);
+        for (int i = 0; i < n; i++) {
+            pprof_text_printf(&t, "%" PRIu64 " @", sites[i].count);
+            pprof_text_stack(&t, sites[i].pcs, sites[i].npcs);
+        }
+        rc = pprof_text_finish(&t, out, len);
+        goto done;
+    }
+    profile = pprof_new(&count_type, 1, count_type, 1);
+    if (!profile)
+        goto done;
+    clock_gettime(CLOCK_REALTIME, &now);
+    pprof_set_time(profile, (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec, 0);
+    for (int i = 0; i < n; i++) {
+        int64_t count = (int64_t)sites[i].count;
+        if (pprof_add_sample(profile, sites[i].pcs, sites[i].npcs, &count) != 0)
+            goto done;
+    }
+    rc = pprof_encode(profile, pprof_symbolize_with_stacks, NULL, 1, (unsigned char **)out, len);
+done:
+    pprof_free(profile);
+    free(sites);
     return rc;
 }

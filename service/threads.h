@@ -42,7 +42,11 @@ void threads_set_state(enum threads_state state, const char *wait_reason);
 /* The calling thread's registered name, or "unregistered". */
 const char *threads_current_name(void);
 
-/* Counts of registered threads by role and state (counts[role][state]). */
+/* Counts of registered threads by role and state (counts[role][state]). A thread
+ * whose declared state is running is checked against the kernel (/proc/self/task/TID):
+ * one blocked in a system call counts as idle (epoll_wait, poll, select, accept: waiting
+ * for work) or waiting (a futex, a sleep, sigtimedwait, a read); the dumps show the same
+ * state with the call as the wait reason. */
 void threads_count(unsigned counts[THREADS_ROLE_COUNT][THREADS_STATE_COUNT]);
 unsigned threads_total(void);
 
@@ -100,5 +104,15 @@ char *threads_dump_text(int debug, size_t *len);
  * 1, one sample per distinct stack; a thread that did not answer counts in a sample
  * with no stack). Caller frees *out. Returns 0 or -1 (nothing allocated). */
 int threads_dump_proto(unsigned char **out, size_t *len);
+
+/* Go's threadcreate profile: every thread that ever registered, counted by the stack
+ * that called threads_spawn (none for threads_register_self). debug=1: the legacy text
+ * "threadcreate profile: total N" then "count @ pcs" records with frames; debug=0: a
+ * gzipped profile.proto, sample type threadcreate/count. Distinct stacks beyond 511
+ * count in one record with no stack. Caller frees *out. Returns 0 or -1. */
+int threads_create_profile(int debug, char **out, size_t *len);
+
+/* How many threads ever registered (the total of that profile). */
+uint64_t threads_created_total(void);
 
 #endif

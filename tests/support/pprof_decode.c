@@ -172,6 +172,8 @@ static void read_mapping(struct reader *r, struct pprof_decoded_mapping *m)
         case 1: m->id = read_scalar(r, wire); break;
         case 2: m->memory_start = read_scalar(r, wire); break;
         case 3: m->memory_limit = read_scalar(r, wire); break;
+        case 4: m->file_offset = read_scalar(r, wire); break;
+        case 6: m->build_id = (int64_t)read_scalar(r, wire); break;
         case 5: m->filename = (int64_t)read_scalar(r, wire); break;
         case 7: m->has_functions = read_scalar(r, wire) != 0; break;
         case 8: m->has_filenames = read_scalar(r, wire) != 0; break;
@@ -447,33 +449,22 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return 0;
 }
 
-int pprof_decode_go_top(const void *data, size_t len, char **text)
+/* Runs "go tool pprof ARGS" with HOME, PPROF_TMPDIR and GOCACHE in dir. */
+static int run_go_pprof(const char *dir, const char *args, char **text)
 {
-    char dir[] = "/tmp/pprof_decode.XXXXXX";
-    char file[64], command[512];
+    char command[1024];
     char *buf = NULL;
     size_t used = 0;
-    FILE *f = NULL, *pipe = NULL;
-    int status, rc = -1;
+    FILE *pipe = NULL;
+    int status, n, rc = -1;
 
-    *text = NULL;
-    if (!go_on_path())
-        return 1;
-    if (!mkdtemp(dir))
+    n = snprintf(command, sizeof command,
+                 "HOME=%s PPROF_TMPDIR=%s GOCACHE=%s/cache go tool pprof %s 2>&1", dir, dir, dir, args);
+    if (n < 0 || (size_t)n >= sizeof command)
         return -1;
-    snprintf(file, sizeof file, "%s/profile.pb.gz", dir);
-    f = fopen(file, "wb");
-    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
-        f = NULL;
-        goto done;
-    }
-    f = NULL;
-    snprintf(command, sizeof command,
-             "HOME=%s PPROF_TMPDIR=%s GOCACHE=%s/cache go tool pprof -top -nodecount=10 %s 2>&1",
-             dir, dir, dir, file);
     pipe = popen(command, "r");
     if (!pipe)
-        goto done;
+        return -1;
     buf = malloc(DECODE_MAX_OUTPUT);
     if (!buf)
         goto done;
@@ -486,11 +477,56 @@ int pprof_decode_go_top(const void *data, size_t len, char **text)
     if (status == 0)
         rc = 0;
 done:
-    if (f)
-        fclose(f);
     if (pipe)
         pclose(pipe);
     free(buf);
+    return rc;
+}
+
+int pprof_decode_go_tool(const void *data, size_t len, const char *flags, char **text)
+{
+    char dir[] = "/tmp/pprof_decode.XXXXXX";
+    char file[64], args[512];
+    FILE *f = NULL;
+    int rc = -1;
+
+    *text = NULL;
+    if (!go_on_path())
+        return 1;
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(file, sizeof file, "%s/profile.pb.gz", dir);
+    f = fopen(file, "wb");
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+        if (f)
+            fclose(f);
+        goto done;
+    }
+    snprintf(args, sizeof args, "%s %s", flags, file);
+    rc = run_go_pprof(dir, args, text);
+done:
     nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
     return rc;
+}
+
+int pprof_decode_go_url(const char *flags, const char *url, char **text)
+{
+    char dir[] = "/tmp/pprof_decode.XXXXXX";
+    char args[1024];
+    int rc;
+
+    *text = NULL;
+    if (!go_on_path())
+        return 1;
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(args, sizeof args, "%s '%s'", flags, url);
+    rc = run_go_pprof(dir, args, text);
+    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    return rc;
+}
+
+int pprof_decode_go_top(const void *data, size_t len, char **text)
+{
+    return pprof_decode_go_tool(data, len, "-top -nodecount=10", text);
 }

@@ -31,8 +31,8 @@ struct pprof_decoded_location {
 struct pprof_decoded_function { uint64_t id; int64_t name, system_name, filename; };
 
 struct pprof_decoded_mapping {
-    uint64_t id, memory_start, memory_limit;
-    int64_t filename;
+    uint64_t id, memory_start, memory_limit, file_offset;
+    int64_t filename, build_id;
     int has_functions, has_filenames, has_line_numbers;
 };
 
@@ -86,5 +86,11 @@ int64_t pprof_decoded_sum(const struct pprof_decoded *d, size_t value_index);
  * in *text (caller frees), 1 when go is not on PATH (nothing returned), -1 when it
  * could not run or exited non-zero (*text then holds what it printed, or NULL). */
 int pprof_decode_go_top(const void *data, size_t len, char **text);
+
+/* The same with other flags (trusted text, e.g. "-raw" or "-top -nodecount=20"). */
+int pprof_decode_go_tool(const void *data, size_t len, const char *flags, char **text);
+
+/* Runs `go tool pprof FLAGS URL`: pprof fetches the profile itself. Same returns. */
+int pprof_decode_go_url(const char *flags, const char *url, char **text);
 
 #endif

@@ -23,6 +23,7 @@
 #include "instrument.h"
 #include "lockprof.h"
 #include "pprof_decode.h"
+#include "stacks.h"
 
 static void set_instrument(int level, int64_t fraction, int64_t block_rate_ns)
 {
@@ -74,6 +75,8 @@ static void sleep_ms(int ms)
 
 /* Exported and never inlined, so their names appear in captured stacks. */
 void lockprof_test_waiter_takes_lock(struct lockprof_mutex *m);
+void lockprof_test_holder_releases(struct lockprof_mutex *m);
+void lockprof_test_other_holder_releases(struct lockprof_mutex *m);
 void lockprof_test_blocks_at_site(const char *site, int64_t ns);
 void lockprof_test_times_out_on_cond(pthread_cond_t *cond, struct lockprof_mutex *m);
 
@@ -82,6 +85,19 @@ __attribute__((noinline)) void lockprof_test_waiter_takes_lock(struct lockprof_m
     lockprof_mutex_lock(m);
     __asm__ volatile("" ::: "memory");
     lockprof_mutex_unlock(m);
+}
+
+/* Two unlockers with different names, for the holder's view of the mutex profile. */
+__attribute__((noinline)) void lockprof_test_holder_releases(struct lockprof_mutex *m)
+{
+    lockprof_mutex_unlock(m);
+    __asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) void lockprof_test_other_holder_releases(struct lockprof_mutex *m)
+{
+    lockprof_mutex_unlock(m);
+    __asm__ volatile("" ::: "memory");
 }
 
 __attribute__((noinline)) void lockprof_test_blocks_at_site(const char *site, int64_t ns)
@@ -106,9 +122,10 @@ static void *waiter_main(void *arg)
 }
 
 /* Makes `times` contentions on m: the main thread holds m until the waiter thread
- * is counted as queued on it (contentions are counted before the wait). Needs the
- * metrics level. */
-static void force_contentions(struct lockprof_mutex *m, const char *name, int times)
+ * is counted as queued on it (contentions are counted before the wait), then lets it
+ * go with release (the holder's stack in the mutex profile). Needs the metrics level. */
+static void force_contentions_released_by(struct lockprof_mutex *m, const char *name, int times,
+                                          void (*release)(struct lockprof_mutex *))
 {
     for (int i = 0; i < times; i++) {
         uint64_t before;
@@ -124,10 +141,15 @@ static void force_contentions(struct lockprof_mutex *m, const char *name, int ti
         }
         /* Held a little longer so the waiter's delay is measurably > 0. */
         sleep_ms(1);
-        lockprof_mutex_unlock(m);
+        release(m);
         assert_int_equal(pthread_join(waiter, NULL), 0);
         assert_int_equal(lock_totals(name).events, before + 1);
     }
+}
+
+static void force_contentions(struct lockprof_mutex *m, const char *name, int times)
+{
+    force_contentions_released_by(m, name, times, lockprof_test_holder_releases);
 }
 
 static struct pprof_decoded *decoded_profile(enum lockprof_kind kind, const struct lockprof_snapshot *since)
@@ -229,23 +251,38 @@ static void test_lockprof_off_level_counts_nothing(void **state)
 static void test_lockprof_fraction_one_samples_every_contention(void **state)
 {
     static struct lockprof_mutex m;
-    struct lockprof_snapshot *before;
+    struct lockprof_snapshot *before, *waiter_before;
     struct pprof_decoded *d;
     size_t nsamples = 0;
 
     set_instrument(INSTRUMENT_PROFILE, 1, 0);
     lockprof_mutex_init(&m, "test.fraction1");
     before = lockprof_snapshot_take(LOCKPROF_MUTEX);
+    waiter_before = lockprof_snapshot_take(LOCKPROF_MUTEX_WAITER);
     assert_non_null(before);
+    assert_non_null(waiter_before);
     force_contentions(&m, "test.fraction1", 4);
+
+    /* Go's view: the delay is the holder's, the stack the one that unlocked. */
     d = decoded_profile(LOCKPROF_MUTEX, before);
-    assert_int_equal(pprof_decoded_sum_for_function(d, "lockprof_test_waiter_takes_lock", 0, &nsamples), 4);
+    assert_int_equal(pprof_decoded_sum_for_function(d, "lockprof_test_holder_releases", 0, &nsamples), 4);
     assert_int_equal(nsamples, 1);   /* one stack, one record */
+    /* Each hold lasted at least 1 ms after the waiter queued. */
+    assert_true(pprof_decoded_sum_for_function(d, "lockprof_test_holder_releases", 1, NULL) >= 4 * 1000000);
+    assert_true(function_is_always_leaf(d, "lockprof_test_holder_releases"));
+    assert_int_equal(pprof_decoded_sum_for_function(d, "lockprof_test_waiter_takes_lock", 0, NULL), 0);
+    pprof_decoded_free(d);
+
+    /* The waiter's view: the stack that waited, starting where it took the lock. */
+    d = decoded_profile(LOCKPROF_MUTEX_WAITER, waiter_before);
+    assert_int_equal(pprof_decoded_sum_for_function(d, "lockprof_test_waiter_takes_lock", 0, &nsamples), 4);
+    assert_int_equal(nsamples, 1);
     assert_true(pprof_decoded_sum_for_function(d, "lockprof_test_waiter_takes_lock", 1, NULL) > 0);
-    /* The stack starts at the function that took the lock, not inside lockprof. */
     assert_true(function_is_always_leaf(d, "lockprof_test_waiter_takes_lock"));
+    assert_int_equal(pprof_decoded_sum_for_function(d, "lockprof_test_holder_releases", 0, NULL), 0);
     pprof_decoded_free(d);
     lockprof_snapshot_free(before);
+    lockprof_snapshot_free(waiter_before);
     lockprof_mutex_destroy(&m);
 }
 
@@ -449,7 +486,7 @@ static void test_lockprof_text_profile_has_go_layout(void **state)
             continue;   /* the blank line that ends each record */
         } else if (line[0] == '#') {
             assert_memory_equal(line, "#\t0x", 4);
-            if (strstr(line, "\tlockprof_test_waiter_takes_lock+0x"))
+            if (strstr(line, "\tlockprof_test_holder_releases+0x"))
                 named_frames++;
         } else if (line[0] != '-' && strncmp(line, "cycles", 6) != 0 && strncmp(line, "sampling", 8) != 0) {
             assert_int_equal(sscanf(line, "%lld %lld %c", &delay, &count, &at), 3);
@@ -487,7 +524,7 @@ static void test_lockprof_mutex_proto_is_scaled_by_fraction(void **state)
     assert_string_equal(pprof_decoded_string(d, d->period_type.unit), "count");
     assert_int_equal(d->period, 1);
     assert_true(d->duration_nanos > 0);
-    assert_int_equal(pprof_decoded_sum_for_function(d, "lockprof_test_waiter_takes_lock", 0, NULL), 10);
+    assert_int_equal(pprof_decoded_sum_for_function(d, "lockprof_test_holder_releases", 0, NULL), 10);
     pprof_decoded_free(d);
     lockprof_snapshot_free(before);
     lockprof_mutex_destroy(&m);
@@ -523,7 +560,7 @@ static void test_lockprof_delta_subtracts_snapshot(void **state)
     lockprof_snapshot_free(NULL);
 }
 
-static void test_lockprof_go_tool_names_waiter(void **state)
+static void test_lockprof_go_tool_names_holder(void **state)
 {
     static struct lockprof_mutex m;
     struct lockprof_snapshot *before;
@@ -545,8 +582,34 @@ static void test_lockprof_go_tool_names_waiter(void **state)
     if (rc != 0)
         fail_msg("go tool pprof failed: %s", out ? out : "(no output)");
     assert_non_null(strstr(out, "Type: delay"));
-    assert_non_null(strstr(out, "lockprof_test_waiter_takes_lock"));
+    assert_non_null(strstr(out, "lockprof_test_holder_releases"));
     free(out);
+}
+
+/* Two named locks, each held by its own function while a waiter queues: the mutex
+ * profile charges each lock's delay to the function that held and released it. */
+static void test_lockprof_two_locks_charge_each_holder(void **state)
+{
+    static struct lockprof_mutex a, b;
+    struct lockprof_snapshot *before;
+    struct pprof_decoded *d;
+
+    set_instrument(INSTRUMENT_PROFILE, 1, 0);
+    lockprof_mutex_init(&a, "test.holder.a");
+    lockprof_mutex_init(&b, "test.holder.b");
+    before = lockprof_snapshot_take(LOCKPROF_MUTEX);
+    force_contentions_released_by(&a, "test.holder.a", 2, lockprof_test_holder_releases);
+    force_contentions_released_by(&b, "test.holder.b", 3, lockprof_test_other_holder_releases);
+    d = decoded_profile(LOCKPROF_MUTEX, before);
+    assert_int_equal(pprof_decoded_sum_for_function(d, "lockprof_test_holder_releases", 0, NULL), 2);
+    assert_int_equal(pprof_decoded_sum_for_function(d, "lockprof_test_other_holder_releases", 0, NULL), 3);
+    assert_true(pprof_decoded_sum_for_function(d, "lockprof_test_other_holder_releases", 1, NULL) >= 3 * 1000000);
+    /* The waiter never held a lock anyone waited for. */
+    assert_int_equal(pprof_decoded_sum_for_function(d, "lockprof_test_waiter_takes_lock", 0, NULL), 0);
+    pprof_decoded_free(d);
+    lockprof_snapshot_free(before);
+    lockprof_mutex_destroy(&a);
+    lockprof_mutex_destroy(&b);
 }
 
 struct counter_run {
@@ -573,14 +636,15 @@ static void *increment_main(void *arg)
 static void test_lockprof_concurrent_lockers_exclude_and_agree(void **state)
 {
     static struct counter_run run;
-    struct lockprof_snapshot *before;
+    struct lockprof_snapshot *before, *holder_before;
     struct pprof_decoded *d;
     pthread_t threads[3];
     uint64_t contentions;
 
     set_instrument(INSTRUMENT_PROFILE, 1, 0);
     lockprof_mutex_init(&run.m, "test.concurrent");
-    before = lockprof_snapshot_take(LOCKPROF_MUTEX);
+    before = lockprof_snapshot_take(LOCKPROF_MUTEX_WAITER);
+    holder_before = lockprof_snapshot_take(LOCKPROF_MUTEX);
     for (int i = 0; i < 3; i++)
         assert_int_equal(pthread_create(&threads[i], NULL, increment_main, &run), 0);
     for (int i = 0; i < 3; i++)
@@ -588,10 +652,18 @@ static void test_lockprof_concurrent_lockers_exclude_and_agree(void **state)
     assert_int_equal(run.counter, 15000);
     /* However many contentions there were, at fraction 1 each one is a sample. */
     contentions = lock_totals("test.concurrent").events;
-    d = decoded_profile(LOCKPROF_MUTEX, before);
+    d = decoded_profile(LOCKPROF_MUTEX_WAITER, before);
     assert_int_equal(pprof_decoded_sum_for_function(d, "lockprof_test_increment_worker", 0, NULL),
                      contentions);
     pprof_decoded_free(d);
+    /* The holders' view: the same workers made each other wait. */
+    d = decoded_profile(LOCKPROF_MUTEX, holder_before);
+    if (contentions > 0)
+        assert_true(pprof_decoded_sum_for_function(d, "lockprof_test_increment_worker", 0, NULL) > 0);
+    else
+        assert_int_equal(pprof_decoded_sum(d, 0), 0);
+    pprof_decoded_free(d);
+    lockprof_snapshot_free(holder_before);
     lockprof_snapshot_free(before);
     lockprof_mutex_destroy(&run.m);
 }
@@ -662,6 +734,15 @@ static void test_lockprof_name_table_overflow_goes_to_other(void **state)
         lockprof_mutex_destroy(&locks[i]);
 }
 
+/* As orderd does at start: libunwind sets itself up on first use, and two threads
+ * capturing stacks at once must not both be first. */
+static int warm_up_unwinder(void **state)
+{
+    char err[128];
+    (void)state;
+    return stacks_init(err, sizeof err) == 0 ? 0 : -1;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -681,10 +762,11 @@ int main(void)
         cmocka_unit_test(test_lockprof_text_profile_has_go_layout),
         cmocka_unit_test(test_lockprof_mutex_proto_is_scaled_by_fraction),
         cmocka_unit_test(test_lockprof_delta_subtracts_snapshot),
-        cmocka_unit_test(test_lockprof_go_tool_names_waiter),
+        cmocka_unit_test(test_lockprof_go_tool_names_holder),
+        cmocka_unit_test(test_lockprof_two_locks_charge_each_holder),
         cmocka_unit_test(test_lockprof_concurrent_lockers_exclude_and_agree),
         cmocka_unit_test(test_lockprof_stack_table_overflow_keeps_totals),
         cmocka_unit_test(test_lockprof_name_table_overflow_goes_to_other),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, warm_up_unwinder, NULL);
 }

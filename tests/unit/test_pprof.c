@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pprof.h"
 #include "pprof_decode.h"
@@ -125,7 +126,8 @@ static void test_pprof_encode_decodes_to_same_structure(void **state)
     for (size_t i = 0; i < d->nlocations; i++) {
         const struct pprof_decoded_location *l = &d->locations[i];
         const char *name = location_function(d, l);
-        assert_int_equal(l->mapping_id, 1);
+        /* These made-up pcs lie in no loaded object: no mapping. */
+        assert_int_equal(l->mapping_id, 0);
         if (l->address == 0x1000) {
             assert_string_equal(name, "alpha_function");
             assert_int_equal(l->lines[0].line, 10);
@@ -156,13 +158,15 @@ static void test_pprof_encode_decodes_to_same_structure(void **state)
             assert_string_equal(name, "0x4000");
     }
 
-    /* the one Mapping says the symbols are already there */
-    assert_int_equal(d->nmappings, 1);
+    /* One mapping per executable segment of each loaded object, the program first;
+     * none holds a location here, so none claims symbols. */
+    assert_true(d->nmappings >= 2);
     assert_int_equal(d->mappings[0].id, 1);
-    assert_true(d->mappings[0].has_functions);
-    assert_true(d->mappings[0].has_filenames);
-    assert_true(d->mappings[0].has_line_numbers);
-    assert_true(d->mappings[0].memory_limit > 0x4000);
+    assert_non_null(strstr(pprof_decoded_string(d, d->mappings[0].filename), "test_pprof"));
+    for (size_t i = 0; i < d->nmappings; i++) {
+        assert_false(d->mappings[i].has_functions);
+        assert_true(d->mappings[i].memory_limit > d->mappings[i].memory_start);
+    }
 
     pprof_decoded_free(d);
     pprof_free(p);
@@ -269,6 +273,71 @@ static void test_pprof_symbolize_with_stacks_names_function(void **state)
     assert_true(line >= 0);
 }
 
+/* The mapping of a location, or NULL. */
+static const struct pprof_decoded_mapping *mapping_of(const struct pprof_decoded *d, uint64_t id)
+{
+    for (size_t i = 0; i < d->nmappings; i++)
+        if (d->mappings[i].id == id)
+            return &d->mappings[i];
+    return NULL;
+}
+
+static void test_pprof_mappings_name_each_loaded_object(void **state)
+{
+    static const int64_t one[] = {1};
+    static const struct pprof_value_type count = {"samples", "count"};
+    /* A pc of this program and one of libc, as return addresses. */
+    uintptr_t pcs[2] = {(uintptr_t)pprof_test_named_function + 1, (uintptr_t)getpid + 1};
+    pprof_profile *p = pprof_new(&count, 1, count, 1);
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int saw_program = 0, saw_libc = 0;
+
+    assert_non_null(p);
+    assert_int_equal(pprof_add_sample(p, pcs, 2, one), 0);
+    assert_int_equal(pprof_encode(p, pprof_symbolize_with_stacks, NULL, 0, &buf, &len), 0);
+    struct pprof_decoded *d = pprof_decode(buf, len);
+    assert_non_null(d);
+    assert_int_equal(d->nlocations, 2);
+    for (size_t i = 0; i < d->nlocations; i++) {
+        const struct pprof_decoded_location *l = &d->locations[i];
+        const struct pprof_decoded_mapping *m = mapping_of(d, l->mapping_id);
+        assert_non_null(m);
+        assert_true(l->address >= m->memory_start && l->address < m->memory_limit);
+        const char *file = pprof_decoded_string(d, m->filename);
+        const char *build_id = pprof_decoded_string(d, m->build_id);
+        assert_non_null(build_id);
+        assert_int_equal(strlen(build_id), 40);   /* a GNU build ID: 20 bytes in hex */
+        if (l->address == pcs[0] - 1) {
+            /* Named with file and line from our debug info: pprof needs nothing more. */
+            assert_non_null(strstr(file, "/test_pprof"));
+            assert_true(m->has_functions);
+            assert_true(m->has_filenames);
+            assert_true(m->has_line_numbers);
+            saw_program = 1;
+        } else {
+            assert_non_null(strstr(file, "/libc.so"));
+            assert_int_equal(file[0], '/');
+            /* libc has no line table here: it must not claim one. */
+            if (m->has_line_numbers)
+                assert_true(l->nlines == 1 && l->lines[0].line > 0);
+            saw_libc = 1;
+        }
+    }
+    assert_true(saw_program && saw_libc);
+    pprof_decoded_free(d);
+
+    char *out = NULL;
+    int rc = pprof_decode_go_tool(buf, len, "-raw", &out);
+    if (rc < 0)
+        fail_msg("go tool pprof -raw failed: %s", out ? out : "(no output)");
+    if (rc == 0)
+        assert_non_null(strstr(out, "/libc.so"));
+    free(out);
+    free(buf);
+    pprof_free(p);
+}
+
 static void test_pprof_text_stack_uses_go_layout(void **state)
 {
     struct pprof_text t = { 0 };
@@ -344,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_pprof_extreme_values_round_trip),
         cmocka_unit_test(test_pprof_rejects_bad_arguments),
         cmocka_unit_test(test_pprof_symbolize_with_stacks_names_function),
+        cmocka_unit_test(test_pprof_mappings_name_each_loaded_object),
         cmocka_unit_test(test_pprof_text_stack_uses_go_layout),
         cmocka_unit_test(test_pprof_text_grows_past_first_buffer),
         cmocka_unit_test(test_pprof_go_tool_names_functions),

@@ -391,12 +391,22 @@ static void test_threads_dump_shows_threads_that_do_not_answer(void **state)
     (void)state;
     assert_int_equal(threads_test_spawn_parked("deaf", THREADS_ROLE_FAULT, deaf_main), 0);
     park_wait_for(&park, 1);
+    /* Parked means counted, not yet asleep: wait until the kernel has it blocked. */
+    start = now_ms();
+    for (;;) {
+        unsigned counts[THREADS_ROLE_COUNT][THREADS_STATE_COUNT];
+        threads_count(counts);
+        if (counts[THREADS_ROLE_FAULT][THREADS_STATE_WAITING] >= 1 || now_ms() - start > 5000)
+            break;
+        usleep(1000);
+    }
 
     start = now_ms();
     text = threads_dump_text(1, NULL);
     assert_non_null(text);
     assert_true(now_ms() - start < 10000);   /* a hang guard, not a speed check */
-    assert_non_null(strstr(text, "1 @\n# labels: {\"role\":\"fault\", \"state\":\"running\"}\n#\t(no answer)\n\n"));
+    /* It declared nothing, but sits in a futex: the kernel's state says waiting. */
+    assert_non_null(strstr(text, "1 @\n# labels: {\"role\":\"fault\", \"state\":\"waiting\"}\n#\t(no answer)\n\n"));
     free(text);
 
     text = threads_dump_text(2, NULL);

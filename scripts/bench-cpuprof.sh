@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# What taking a CPU profile costs the service: orderd (--instrument profile) under wrk
+# with a /debug/pprof/profile being taken at 100 Hz (--cpu-profile-rate) versus none.
+# A benchmark, not a test.
+#
+# orderd is pinned to CPU 0 and wrk (1 thread, 64 connections) to CPU 1. Each round
+# starts one orderd and measures both sides back to back, alternating which goes first,
+# so drift on a shared machine hits both alike; the per-round ratios (profiling / none)
+# are reported as a median with their range, for throughput, p99 and CPU time per
+# request (orderd's utime+stime over the requests wrk completed: the figure that a
+# shared machine disturbs least).
+# Environment: BENCH_ROUNDS (7), BENCH_SECONDS (5), BENCH_CONNECTIONS (64),
+# BENCH_CPU_PROFILE_RATE (100).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+ROUNDS=${BENCH_ROUNDS:-7}
+SECS=${BENCH_SECONDS:-5}
+CONNS=${BENCH_CONNECTIONS:-64}
+HZ=${BENCH_CPU_PROFILE_RATE:-100}
+SERVER_CPU=0
+WRK_CPU=1
+[ "$(nproc)" -ge 2 ] || { WRK_CPU=0; echo "note: one CPU only; orderd and wrk share it" >&2; }
+
+tmp=$(mktemp -d)
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+# cpu_ticks: orderd's utime + stime so far, in clock ticks.
+cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$pid/stat"; }
+
+# measure NAME PUBLIC_PORT: one wrk run, "rps p99_ms cpu_us_per_request" appended to
+# $tmp/NAME. Both sides start after the same pause (the profile request needs a moment
+# to arm its timers).
+measure() {
+  sleep 0.5
+  local before after
+  before=$(cpu_ticks)
+  taskset -c $WRK_CPU wrk -t1 -c"$CONNS" -d"${SECS}s" --latency \
+    "http://127.0.0.1:$2/api/products/1" > "$tmp/wrk.out"
+  after=$(cpu_ticks)
+  awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
+       / requests in / {n=$1}
+       /Requests\/sec/ {rps=$2}
+       $1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; p99=v}
+       END {printf "%s %s %.3f\n", rps, p99, ticks / hz * 1e6 / n}' "$tmp/wrk.out" >> "$tmp/$1"
+}
+
+# profiled PUBLIC DEBUG: the same run with a CPU profile covering it.
+profiled() {
+  curl -s -o "$tmp/profile.pb.gz" -w '%{http_code}' \
+    "http://127.0.0.1:$2/debug/pprof/profile?seconds=$((SECS + 2))" > "$tmp/code" &
+  local curl_pid=$!
+  measure profiling "$1"
+  wait $curl_pid
+  [ "$(cat "$tmp/code")" = 200 ] || { echo "bench: the profile request answered $(cat "$tmp/code")" >&2; exit 1; }
+  gzip -dc "$tmp/profile.pb.gz" | wc -c >> "$tmp/profile_bytes"
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+range() { sort -n | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.3f-%.3f", lo, hi}'; }
+
+echo "== CPU profile at $HZ Hz vs none: $ROUNDS rounds x ${SECS}s, wrk -t1 -c$CONNS, orderd on CPU $SERVER_CPU, wrk on CPU $WRK_CPU"
+for r in $(seq "$ROUNDS"); do
+  : > "$tmp/server.out"
+  taskset -c $SERVER_CPU "$BUILD/orderd" --listen 127.0.0.1:0 --debug-listen 127.0.0.1:0 --io-threads 1 \
+    --log-level warn --instrument profile --cpu-profile-rate "$HZ" > "$tmp/server.out" 2>/dev/null &
+  pid=$!
+  for _ in $(seq 100); do grep -q listening "$tmp/server.out" && break; sleep 0.05; done
+  public=$(sed -n 's/.*public=[^ ]*:\([0-9]*\).*/\1/p' "$tmp/server.out")
+  debug=$(sed -n 's/.*debug=[^ ]*:\([0-9]*\).*/\1/p' "$tmp/server.out")
+  [ -n "$public" ] && [ -n "$debug" ] || { echo "bench: orderd did not start" >&2; exit 1; }
+  taskset -c $WRK_CPU wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$public/api/products/1" > /dev/null  # warm-up
+  if [ $((r % 2)) -eq 1 ]; then
+    measure none "$public"; profiled "$public" "$debug"
+  else
+    profiled "$public" "$debug"; measure none "$public"
+  fi
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  pid=
+  echo "  round $r: none $(tail -n1 "$tmp/none"), profiling $(tail -n1 "$tmp/profiling")" >&2
+done
+
+printf '%-10s %12s %10s %14s\n' "side" "req/s (med)" "p99 ms" "cpu us/req"
+for n in none profiling; do
+  printf '%-10s %12.0f %10.2f %14.2f\n' "$n" "$(cut -d' ' -f1 "$tmp/$n" | median)" \
+    "$(cut -d' ' -f2 "$tmp/$n" | median)" "$(cut -d' ' -f3 "$tmp/$n" | median)"
+done
+paste -d' ' "$tmp/profiling" "$tmp/none" | awk '{printf "%.4f\n", $1/$4}' > "$tmp/rps_ratio"
+paste -d' ' "$tmp/profiling" "$tmp/none" | awk '{printf "%.4f\n", $2/$5}' > "$tmp/p99_ratio"
+paste -d' ' "$tmp/profiling" "$tmp/none" | awk '{printf "%.4f\n", $3/$6}' > "$tmp/cpu_ratio"
+printf 'throughput ratio profiling/none: median %.3f, range %s\n' "$(median < "$tmp/rps_ratio")" "$(range < "$tmp/rps_ratio")"
+printf 'p99 ratio profiling/none:        median %.3f, range %s\n' "$(median < "$tmp/p99_ratio")" "$(range < "$tmp/p99_ratio")"
+printf 'cpu/request ratio profiling/none: median %.3f, range %s\n' "$(median < "$tmp/cpu_ratio")" "$(range < "$tmp/cpu_ratio")"
+printf 'profile size (uncompressed bytes): median %s\n' "$(median < "$tmp/profile_bytes")"
