@@ -12,7 +12,9 @@ build_packages=(
 )
 run_packages=(wrk gnuplot-nox)
 test_packages=(prometheus golang-go curl procps libxml2-utils docker-compose)
-packages=("${build_packages[@]}" "${run_packages[@]}" "${test_packages[@]}")
+# The fuzz targets (tests/fuzz/): clang and the compiler-rt that holds libFuzzer.
+fuzz_packages=(clang libclang-rt-dev)
+packages=("${build_packages[@]}" "${run_packages[@]}" "${test_packages[@]}" "${fuzz_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do
