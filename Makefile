@@ -6,7 +6,8 @@
 #   make bench      throughput figures (not a test)
 #   make overhead   the instrumentation overhead study (scenarios/overhead/; a few minutes)
 #   make SANITIZE=address,undefined test    or SANITIZE=thread: sanitizer builds
-#   make fuzz       run each libFuzzer target (tests/fuzz/) for FUZZ_SECONDS (default 60)
+#   make fuzz       run each libFuzzer target (tests/fuzz/) for FUZZ_RUNS executions
+#                   (default 1000000) or FUZZ_SECONDS (default 600), whichever is first
 #   make fuzz-regress   run each fuzz target over its checked-in corpus (make test does too)
 #
 # CFLAGS/OPT/LDFLAGS may be overridden; WERROR=1 turns warnings into errors (CI does).
@@ -116,7 +117,8 @@ overhead: deps
 # their own tree (every object carries the fuzzer's coverage instrumentation).
 FUZZ_CC    ?= clang
 FUZZ_BUILD := build/fuzz
-FUZZ_SECONDS ?= 60
+FUZZ_SECONDS ?= 600
+FUZZ_RUNS    ?= 1000000
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(FUZZ_SRC))
 FUZZ_MAKE  := $(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) WERROR= \
@@ -135,7 +137,7 @@ fuzz-build:
 
 fuzz: deps
 	@$(MAKE) --no-print-directory fuzz-build
-	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh run $(TARGETS)
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) scripts/fuzz.sh run $(TARGETS)
 
 fuzz-regress: deps
 	@$(MAKE) --no-print-directory fuzz-build

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs the libFuzzer targets built into $FUZZ_BUILD/tests/fuzz/ (make fuzz-build).
 #
-#   scripts/fuzz.sh run [TARGET...]      fuzz each target for $FUZZ_SECONDS (default 60),
-#                                        one at a time under nice; prints executions/s,
-#                                        total executions and new corpus entries
+#   scripts/fuzz.sh run [TARGET...]      fuzz each target, one at a time under nice, for
+#                                        $FUZZ_RUNS executions (default 1000000) or
+#                                        $FUZZ_SECONDS (default 600), whichever comes
+#                                        first (FUZZ_RUNS=-1: for the time alone); prints
+#                                        executions/s, executions and corpus size
 #   scripts/fuzz.sh regress [TARGET...]  run each target once over every input of its
 #                                        checked-in corpus (tests/fuzz/corpus/TARGET/)
 #
@@ -15,7 +17,8 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 FUZZ_BUILD=${FUZZ_BUILD:-build/fuzz}
-FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_SECONDS=${FUZZ_SECONDS:-600}
+FUZZ_RUNS=${FUZZ_RUNS:-1000000}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
@@ -85,16 +88,24 @@ for t in "${targets[@]}"; do
   fi
   work="$FUZZ_BUILD/fuzz-corpus/$t"
   crashes="$FUZZ_BUILD/fuzz-crashes/$t"
-  mkdir -p "$work" "$crashes"
-  echo "=== fuzz_$t for ${FUZZ_SECONDS}s"
-  nice -n 10 "$bin" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$crashes/" "$work" "$seeds" >"$log" 2>&1
+  # The seeds without the known crash inputs, or every run would stop at one.
+  seeded="$FUZZ_BUILD/fuzz-seeds/$t"
+  rm -rf "$seeded"
+  mkdir -p "$work" "$crashes" "$seeded"
+  for f in "$seeds"/*; do
+    [ -f "$f" ] || continue
+    is_known "$t/$(basename "$f")" || cp "$f" "$seeded/"
+  done
+  echo "=== fuzz_$t: $FUZZ_RUNS executions or ${FUZZ_SECONDS}s"
+  nice -n 10 "$bin" -runs="$FUZZ_RUNS" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="$crashes/" "$work" "$seeded" >"$log" 2>&1
   rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
   corpus=$(ls "$work" | wc -l)
+  secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log")
   if [ $rc -eq 0 ]; then
-    printf '  ok %-12s %10s execs/s %12s executions  corpus %s\n' "$t" "${rate:-?}" "${execs:-?}" "$corpus"
+    printf '  ok %-12s %8s execs/s %10s executions in %4ss  corpus %s\n' "$t" "${rate:-?}" "${execs:-?}" "${secs:-?}" "$corpus"
   else
     echo "FAIL $t (exit $rc): crash input in $crashes/"
     grep -E '==[0-9]+==ERROR|SUMMARY|runtime error|Test unit written|^    #[0-9]' "$log" | head -n 20
