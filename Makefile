@@ -6,6 +6,9 @@
 #   make bench      throughput figures (not a test)
 #   make overhead   the instrumentation overhead study (scenarios/overhead/; a few minutes)
 #   make SANITIZE=address,undefined test    or SANITIZE=thread: sanitizer builds
+#   make fuzz       run each libFuzzer target (tests/fuzz/) for FUZZ_RUNS executions
+#                   (default 1000000) or FUZZ_SECONDS (default 600), whichever is first
+#   make fuzz-regress   run each fuzz target over its checked-in corpus (make test does too)
 #
 # CFLAGS/OPT/LDFLAGS may be overridden; WERROR=1 turns warnings into errors (CI does).
 
@@ -52,7 +55,7 @@ HARNESS_OBJ := $(call obj,$(HARNESS_SRC))
 SUPPORT_OBJ := $(call obj,$(SUPPORT_SRC))
 TEST_BIN    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
-.PHONY: all deps test unit-test run bench overhead clean check-werror
+.PHONY: all deps test unit-test run bench overhead clean check-werror fuzz fuzz-build fuzz-targets fuzz-regress
 all: $(BUILD)/orderd $(if $(wildcard harness/main.c),$(BUILD)/loadlab)
 
 deps:
@@ -91,6 +94,9 @@ $(BUILD)/tests/%: $(call obj,tests/%.c) $(SUPPORT_OBJ) $(BUILD)/liborderd.a $(BU
 
 test: deps
 	@$(MAKE) --no-print-directory all tests-build
+	@# A failed fuzz build does not stop the other tests: test_fuzz_corpus.sh rebuilds
+	@# and fails with the compiler's message.
+	-+@$(FUZZ_MAKE) fuzz-targets
 	@BUILD=$(BUILD) scripts/run-tests.sh $(TESTS)
 
 tests-build: $(TEST_BIN)
@@ -106,6 +112,36 @@ bench: deps
 overhead: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/overhead.sh $(BUILD)
+
+# Fuzzing: libFuzzer targets, one per parser, built by clang with ASan and UBSan into
+# their own tree (every object carries the fuzzer's coverage instrumentation).
+FUZZ_CC    ?= clang
+FUZZ_BUILD := build/fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_RUNS    ?= 1000000
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(FUZZ_SRC))
+FUZZ_MAKE  := $(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) WERROR= \
+              SANITIZE=fuzzer-no-link,address,undefined CFLAGS='-O1 -g -fno-sanitize-recover=undefined'
+
+# More specific than $(BUILD)/tests/%, so it wins for the fuzz targets.
+$(BUILD)/tests/fuzz/%: $(call obj,tests/fuzz/%.c) $(BUILD)/liborderd.a $(BUILD)/libloadlab.a $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer $^ $(LIBS) -o $@
+
+fuzz-targets: $(FUZZ_BIN)
+.SECONDARY: $(call obj,$(FUZZ_SRC))
+
+fuzz-build:
+	+@$(FUZZ_MAKE) fuzz-targets
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) scripts/fuzz.sh run $(TARGETS)
+
+fuzz-regress: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@FUZZ_BUILD=$(FUZZ_BUILD) scripts/fuzz.sh regress $(TARGETS)
 
 clean:
 	rm -rf build

@@ -13,7 +13,9 @@ build_packages=(
 run_packages=(wrk gnuplot-nox)
 test_packages=(prometheus golang-go curl procps libxml2-utils docker-compose)
 bench_packages=(nginx-light)   # make bench's reference server
-packages=("${build_packages[@]}" "${run_packages[@]}" "${test_packages[@]}" "${bench_packages[@]}")
+# The fuzz targets (tests/fuzz/): clang and the compiler-rt that holds libFuzzer.
+fuzz_packages=(clang libclang-rt-dev)
+packages=("${build_packages[@]}" "${run_packages[@]}" "${test_packages[@]}" "${bench_packages[@]}" "${fuzz_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -17,7 +17,7 @@ else
     case "$t" in *.d|*.o) continue ;; esac
     [ -x "$t" ] && tests+=("$t")
   done
-  for t in tests/unit/test_*.sh tests/integration/test_*.sh; do [ -f "$t" ] && tests+=("$t"); done
+  for t in tests/unit/test_*.sh tests/integration/test_*.sh tests/fuzz/test_*.sh; do [ -f "$t" ] && tests+=("$t"); done
 fi
 passed=0; failed=0; failed_names=()
 for t in "${tests[@]}"; do

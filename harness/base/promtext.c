@@ -448,7 +448,9 @@ long promtext_parse(const char *text, size_t len, promtext_sample_fn fn, void *c
 
     p.err = err;
     p.errlen = errlen;
-    p.scratch_cap = 2 * PROMTEXT_MAX_LINE + 2 * PROMTEXT_MAX_LABELS + 16;
+    /* Sized for the longest line this body can hold, not the longest any body can:
+     * a small scrape then costs a small allocation. */
+    p.scratch_cap = 2 * (len < PROMTEXT_MAX_LINE ? len : PROMTEXT_MAX_LINE) + 2 * PROMTEXT_MAX_LABELS + 16;
     p.scratch = malloc(p.scratch_cap);
     if (!p.scratch) {
         snprintf(err, errlen, "out of memory");
