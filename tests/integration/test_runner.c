@@ -102,8 +102,12 @@ static void test_runner_records_every_table(void **state)
     assert_true(outcome.have_load && outcome.load.requests > 50);
     assert_int_equal(count("SELECT count(*) FROM runs WHERE id = ?1 AND status = 'completed' AND verdict = 'met' "
                            "AND ended_at IS NOT NULL AND service_pid > 0 AND steady_to > steady_from", id), 1);
-    assert_int_equal(count("SELECT count(*) FROM phases WHERE run_id = ?1 AND fault = 'leak.memory' "
-                           "AND on_at BETWEEN 1.4 AND 1.8 AND off_at BETWEEN 2.4 AND 2.8", id), 1);
+    /* switched on and off at their times, give or take a scheduling delay */
+    if (count("SELECT count(*) FROM phases WHERE run_id = ?1 AND fault = 'leak.memory' "
+              "AND on_at BETWEEN 1.4 AND 1.8 AND off_at BETWEEN 2.4 AND 2.8", id) != 1)
+        fail_msg("phase blip on at %.3fs, off at %.3fs (asked 1.5s and 2.5s)",
+                 testdb_real(tmp.path, "SELECT min(on_at) FROM phases WHERE fault = 'leak.memory'"),
+                 testdb_real(tmp.path, "SELECT min(off_at) FROM phases WHERE fault = 'leak.memory'"));
     assert_true(count("SELECT count(DISTINCT t) FROM samples WHERE run_id = ?1", id) >= 15);
     assert_true(count("SELECT count(*) FROM samples WHERE run_id = ?1 AND metric = 'orderd_queue_depth'", id) >= 15);
     assert_true(count("SELECT count(*) FROM samples WHERE run_id = ?1 AND metric = 'loadlab_proc_threads'", id) >= 15);
