@@ -54,6 +54,11 @@ char *scenario_params_json(const struct scenario *sc)
                                   "script", sc->script, "path", sc->path, "method", sc->method,
                                   "body", sc->body, "timeout_s", sc->timeout_ns / 1e9,
                                   "cpu", sc->load_cpu_list));
+    if (sc->requests)
+        json_object_set_new(json_object_get(root, "load"), "cost",
+                            json_pack("{s:i, s:i, s:s}", "requests", (int)sc->requests, "warmup_requests",
+                                      (int)sc->warmup_requests, "counter",
+                                      sc->counter_auto ? "auto" : costmeter_kind_name(sc->counter)));
     json_object_set(root, "phases", phases);
     json_object_set(root, "gates", gates);
     text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);

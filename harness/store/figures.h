@@ -22,6 +22,11 @@
 int figures_record(struct resultdb *db, int64_t run_id, const char *name, const char *unit, double value,
                    const char *error, char *err, size_t errlen);
 
+/* The same, with the counter that counted an instruction figure ("hw-instructions",
+ * "callgrind"; NULL for a figure that is not a count). Returns 0, or -1 with err. */
+int figures_record_counted(struct resultdb *db, int64_t run_id, const char *name, const char *unit,
+                           double value, const char *counter, const char *error, char *err, size_t errlen);
+
 /* One completed run and what it holds of one figure. Numbers are NaN when NULL. */
 struct figures_run {
     int64_t run_id;
@@ -29,6 +34,7 @@ struct figures_run {
     double value;                /* figures.value */
     bool has_error;
     char error[256];             /* figures.error */
+    char counter[32];            /* figures.counter, "" when none */
     double gate_observed;        /* gates.observed of the gate of the same name */
     double throughput, error_rate, p50, p75, p90, p99, p999;   /* load_results, measured part */
     long long requests;          /* 0 when wrk recorded none */
