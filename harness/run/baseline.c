@@ -71,6 +71,12 @@ static enum found read_figure(const struct figures_run *run, enum gate_kind kind
     return FOUND_NOTHING;
 }
 
+bool baseline_run_value(const struct figures_run *run, enum gate_kind kind, double *value)
+{
+    char why[256];
+    return read_figure(run, kind, value, why, sizeof why) == FOUND_VALUE;
+}
+
 /* What one side's runs gave. */
 struct side_figures {
     double values[REGRESSION_MAX_RUNS];

@@ -126,4 +126,13 @@ int64_t scenario_load_ns(const struct scenario *sc);
  * string the caller frees, or NULL when out of memory. */
 char *scenario_params_json(const struct scenario *sc);
 
+/* The digest of what makes two runs of a scenario comparable, into out (16 hex
+ * digits, judge/baselinefile): durations and sample interval; the load (connections,
+ * threads, the wrk script's text, path, method, body, content type, timeout, requests,
+ * warmup requests, counter); the faults of [service] and the phases; every gate with
+ * its threshold and expectation. Not the name, description, service command or its
+ * CPUs, label or machine: a baseline file names those separately, and a build under
+ * test is a different command by design. Returns 0, or -1 when out of memory. */
+int scenario_definition_digest(const struct scenario *sc, char out[17]);
+
 #endif

@@ -36,7 +36,8 @@ int figures_record_counted(struct resultdb *db, int64_t run_id, const char *name
  * observed value, then load_results columns. ?1 is the figure's name. */
 #define RUN_COLUMNS \
     "r.id, f.value, f.error, f.run_id IS NOT NULL, g.observed, l.throughput, l.error_rate, " \
-    "l.p50_s, l.p75_s, l.p90_s, l.p99_s, l.p999_s, l.requests, f.counter"
+    "l.p50_s, l.p75_s, l.p90_s, l.p99_s, l.p999_s, l.requests, f.counter, r.git_rev, " \
+    "CASE WHEN json_valid(r.params) THEN json_extract(r.params, '$.definition') END"
 #define RUN_JOINS \
     " FROM runs r LEFT JOIN figures f ON f.run_id = r.id AND f.name = ?1" \
     " LEFT JOIN gates g ON g.run_id = r.id AND g.name = ?1" \
@@ -60,6 +61,8 @@ static void read_run(sqlite3_stmt *st, struct figures_run *out)
     out->p999 = storedb_real(st, 11);
     out->requests = sqlite3_column_int64(st, 12);
     storedb_text(st, 13, out->counter, sizeof out->counter);
+    storedb_text(st, 14, out->git_rev, sizeof out->git_rev);
+    storedb_text(st, 15, out->definition, sizeof out->definition);
 }
 
 int figures_of_run(struct resultdb *db, const char *name, int64_t run_id, struct figures_run *out,
@@ -100,6 +103,30 @@ int figures_of_latest(struct resultdb *db, const char *name, const char *scenari
     sqlite3_bind_text(st, 3, label, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, host ? host : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)cap);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW && *n < cap)
+        read_run(st, &runs[(*n)++]);
+    sqlite3_finalize(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return storedb_fail(db, "reading runs", err, errlen);
+    return 0;
+}
+
+int figures_history(struct resultdb *db, const char *name, const char *scenario, const char *label,
+                    struct figures_run *runs, size_t cap, size_t *n, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int step;
+
+    *n = 0;
+    if (storedb_prepare(db, "SELECT * FROM (SELECT " RUN_COLUMNS RUN_JOINS
+                            " WHERE r.scenario = ?2 AND (?3 = '' OR r.label = ?3) AND r.status = 'completed'"
+                            " ORDER BY r.id DESC LIMIT ?4) ORDER BY 1",
+                        &st, "reading runs", err, errlen) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, scenario, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, label ? label : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)cap);
     while ((step = sqlite3_step(st)) == SQLITE_ROW && *n < cap)
         read_run(st, &runs[(*n)++]);
     sqlite3_finalize(st);
