@@ -155,8 +155,7 @@ done:
     return rc;
 }
 
-/* "3,5,7", cut with "..." when it does not fit. */
-static void format_ids(const int64_t *ids, size_t n, char *out, size_t outlen)
+void baseline_format_run_ids(const int64_t *ids, size_t n, char *out, size_t outlen)
 {
     size_t used = 0;
     out[0] = '\0';
@@ -220,8 +219,8 @@ static int judge_one(struct resultdb *db, const struct gate_spec *spec, const st
     snprintf(r->baseline_label, sizeof r->baseline_label, "%s", baseline->label);
     if (load_side(db, spec, baseline, base, err, errlen) < 0 || load_side(db, spec, candidate, cand, err, errlen) < 0)
         goto done;
-    format_ids(base->ids, base->n, r->baseline_runs, sizeof r->baseline_runs);
-    format_ids(cand->ids, cand->n, r->candidate_runs, sizeof r->candidate_runs);
+    baseline_format_run_ids(base->ids, base->n, r->baseline_runs, sizeof r->baseline_runs);
+    baseline_format_run_ids(cand->ids, cand->n, r->candidate_runs, sizeof r->candidate_runs);
     regression_judge(base->values, base->n, cand->values, cand->n, r);
     if (cand->failed_run) {
         r->verdict = REGRESSION_ERROR;

@@ -44,6 +44,9 @@ int baseline_record_figures(struct resultdb *db, int64_t run_id, const struct sc
  * run has no usable value (not measured, or measured with an error). */
 bool baseline_run_value(const struct figures_run *run, enum gate_kind kind, double *value);
 
+/* Run ids as "3,5,7" into out, cut with ",..." when they do not fit. */
+void baseline_format_run_ids(const int64_t *ids, size_t n, char *out, size_t outlen);
+
 /* Judges each of the nspecs regression gates with the runs of both sides, stores each
  * verdict in the regressions table and writes it to results[*n] (*n is advanced; cap
  * is the array's size, and judging stops at it). Returns 0, or -1 with err filled on a

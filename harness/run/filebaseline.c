@@ -142,14 +142,6 @@ static int candidate_values(struct resultdb *db, const struct gate_spec *spec, c
     return 0;
 }
 
-static void format_ids(const int64_t *ids, size_t n, char *out, size_t outlen)
-{
-    size_t used = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < n && used + 24 < outlen; i++)
-        used += (size_t)snprintf(out + used, outlen - used, "%s%lld", i ? "," : "", (long long)ids[i]);
-}
-
 static int judge_one(struct resultdb *db, const struct baselinefile *bf, const struct scenario *sc,
                      const char *definition, const struct gate_spec *spec, const char *candidate_label,
                      const int64_t *run_ids, size_t nrun,
@@ -174,7 +166,7 @@ static int judge_one(struct resultdb *db, const struct baselinefile *bf, const s
     snprintf(r->baseline_scenario, sizeof r->baseline_scenario, "%s", sc->name);
     snprintf(r->baseline_label, sizeof r->baseline_label, "file:%.240s", bf->label);
     snprintf(r->candidate_label, sizeof r->candidate_label, "%s", candidate_label);
-    format_ids(run_ids, nrun, r->candidate_runs, sizeof r->candidate_runs);
+    baseline_format_run_ids(run_ids, nrun, r->candidate_runs, sizeof r->candidate_runs);
     snprintf(r->baseline_runs, sizeof r->baseline_runs, "file");
     if (candidate_values(db, spec, run_ids, nrun, cand, &ncand, counter, sizeof counter, failed, sizeof failed,
                          err, errlen) < 0)

@@ -94,7 +94,7 @@ int figures_of_latest(struct resultdb *db, const char *name, const char *scenari
 
     *n = 0;
     if (storedb_prepare(db, "SELECT * FROM (SELECT " RUN_COLUMNS RUN_JOINS
-                            " WHERE r.scenario = ?2 AND r.label = ?3 AND r.status = 'completed'"
+                            " WHERE r.scenario = ?2 AND (?3 = '' OR r.label = ?3) AND r.status = 'completed'"
                             " AND (?4 = '' OR r.host = ?4) ORDER BY r.id DESC LIMIT ?5) ORDER BY 1",
                         &st, "reading runs", err, errlen) < 0)
         return -1;
@@ -114,25 +114,7 @@ int figures_of_latest(struct resultdb *db, const char *name, const char *scenari
 int figures_history(struct resultdb *db, const char *name, const char *scenario, const char *label,
                     struct figures_run *runs, size_t cap, size_t *n, char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
-    int step;
-
-    *n = 0;
-    if (storedb_prepare(db, "SELECT * FROM (SELECT " RUN_COLUMNS RUN_JOINS
-                            " WHERE r.scenario = ?2 AND (?3 = '' OR r.label = ?3) AND r.status = 'completed'"
-                            " ORDER BY r.id DESC LIMIT ?4) ORDER BY 1",
-                        &st, "reading runs", err, errlen) < 0)
-        return -1;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, scenario, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, label ? label : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)cap);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW && *n < cap)
-        read_run(st, &runs[(*n)++]);
-    sqlite3_finalize(st);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        return storedb_fail(db, "reading runs", err, errlen);
-    return 0;
+    return figures_of_latest(db, name, scenario, label ? label : "", "", runs, cap, n, err, errlen);
 }
 
 int figures_record_regression(struct resultdb *db, const struct regression_result *r, char *err, size_t errlen)

@@ -48,7 +48,7 @@ int figures_of_run(struct resultdb *db, const char *name, int64_t run_id, struct
                    char *err, size_t errlen);
 
 /* Reads figure name of the latest (at most cap) completed runs of scenario under
- * label, recorded on host (NULL or "": any), oldest first, into runs[0..*n-1].
+ * label ("": any), recorded on host (NULL or "": any), oldest first, into runs[0..*n-1].
  * Returns 0, or -1 with err filled. */
 int figures_of_latest(struct resultdb *db, const char *name, const char *scenario, const char *label,
                       const char *host, struct figures_run *runs, size_t cap, size_t *n, char *err,
