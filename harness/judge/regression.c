@@ -203,6 +203,12 @@ void regression_print(FILE *out, const struct regression_result *results, size_t
     fprintf(out, "\nRegression gates: one figure per run; medians; Mann-Whitney U one-sided at alpha %g; "
                  "%.0f%% bootstrap interval of the ratio; at least %zu runs a side\n",
             results[0].opt.alpha, results[0].opt.confidence * 100, results[0].opt.min_runs);
+    for (size_t i = 0; i < n; i++)
+        if (results[i].spec.kind == GATE_INSTRUCTIONS_PER_REQUEST) {
+            fprintf(out, "(instructions_per_request is an exact count: one run a side decides on the size of the "
+                         "change)\n");
+            break;
+        }
     for (size_t i = 0; i < n; i++) {
         const struct regression_result *r = &results[i];
         char base[48], cand[48], ratio[64] = "-", p[24] = "-";
