@@ -68,7 +68,9 @@ int costrun_measure(const struct scenario *sc, enum costmeter_kind kind, pid_t p
         goto done;
     rc = -1;
     if (costmeter_begin(meter, msg, sizeof msg) < 0) {
-        snprintf(err, errlen, "%s counter: %s", costmeter_kind_name(kind), msg);
+        snprintf(err, errlen, "%s counter: %s%s", costmeter_kind_name(kind), msg,
+                 kind == COSTMETER_HW_INSTRUCTIONS ? " (this machine may expose no hardware counters: "
+                                                     "[load] counter = auto falls back to callgrind)" : "");
         goto done;
     }
     started = units_now_ns();
