@@ -32,6 +32,9 @@ static const struct fault_info fault_table[FAULT_COUNT] = {
                            "worker_process_stalled"},
     [FAULT_QUEUE_BLOCK] = {"queue.block", FAULT_ARG_NONE, 0, false, "queue_push_blocking"},
     [FAULT_SLOW] = {"slow", FAULT_ARG_DURATION, 100000, false, "request_burn_cpu"},
+    /* the same burn counted in iterations, not time: the same instructions every time,
+     * so an instruction-count gate sees an exact, known regression */
+    [FAULT_SLOW_WORK] = {"slow.work", FAULT_ARG_COUNT, 1000, false, "request_burn_cpu"},
 };
 
 static bool id_valid(enum fault_id id)
@@ -161,7 +164,7 @@ static int parse_argument(enum fault_id id, const char *term, size_t paren, cons
                           int64_t *out, char *err, size_t errlen)
 {
     const struct fault_info *info = &fault_table[id];
-    const char *kind = info->kind == FAULT_ARG_SIZE ? "size" : "duration";
+    const char *kind = info->kind == FAULT_ARG_SIZE ? "size" : info->kind == FAULT_ARG_COUNT ? "count" : "duration";
     char why[FAULT_TERM_MAX + 160];
     uint64_t bytes;
 
@@ -183,6 +186,12 @@ static int parse_argument(enum fault_id id, const char *term, size_t paren, cons
                       " (at character %zu of '%s')", info->name, paren + 2, term);
             return -1;
         }
+        return 0;
+    }
+    if (info->kind == FAULT_ARG_COUNT) {
+        if (units_parse_uint(arg, FAULT_MAX_WORK, &bytes, why, sizeof why) < 0)
+            goto bad;
+        *out = (int64_t)bytes;
         return 0;
     }
     if (units_parse_size(arg, &bytes, why, sizeof why) < 0)
@@ -340,6 +349,8 @@ char *fault_term_format(enum fault_id id, const struct fault_term *t, char *buf,
         char value[40];
         if (fault_arg_kind(id) == FAULT_ARG_SIZE)
             format_size((uint64_t)t->arg, value, sizeof value);
+        else if (fault_arg_kind(id) == FAULT_ARG_COUNT)
+            snprintf(value, sizeof value, "%" PRId64, t->arg);
         else
             units_format_duration(t->arg, value, sizeof value);
         snprintf(arg, sizeof arg, "(%s)", value);

@@ -19,17 +19,19 @@
 
 enum fault_id {
     FAULT_LEAK_THREADS, FAULT_LEAK_MEMORY, FAULT_LOCK_CACHE,
-    FAULT_QUEUE_STALL, FAULT_QUEUE_BLOCK, FAULT_SLOW, FAULT_COUNT
+    FAULT_QUEUE_STALL, FAULT_QUEUE_BLOCK, FAULT_SLOW, FAULT_SLOW_WORK, FAULT_COUNT
 };
 
-enum fault_arg_kind { FAULT_ARG_NONE, FAULT_ARG_DURATION, FAULT_ARG_SIZE };
+/* FAULT_ARG_COUNT: a plain number of iterations (slow.work, an exact amount of work). */
+enum fault_arg_kind { FAULT_ARG_NONE, FAULT_ARG_DURATION, FAULT_ARG_SIZE, FAULT_ARG_COUNT };
+#define FAULT_MAX_WORK 1000000000
 
 struct fault_term {
     bool on;
     double percent;        /* 0 < percent <= 100; 100 when not given */
     int64_t max_count;     /* -1 when not given: no limit */
     bool has_arg;
-    int64_t arg;           /* nanoseconds (UNITS_DURATION_INF for inf) or bytes */
+    int64_t arg;           /* nanoseconds (UNITS_DURATION_INF for inf), bytes or iterations */
 };
 
 /* The fault's name ("lock.cache"), its argument kind, its default argument and the

@@ -28,12 +28,13 @@ static const struct command {
 } commands[] = {
     {"run", cmd_run},         {"compare", cmd_compare},   {"list", cmd_list}, {"show", cmd_show},
     {"report", cmd_report},   {"diagnose", cmd_diagnose}, {"drill", cmd_drill},
+    {"history", cmd_history}, {"baseline", cmd_baseline},
 };
 
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return cmd_usage_error("%s", "a command is needed: run, compare, list, show, report, diagnose or drill");
+        return cmd_usage_error("%s", "a command is needed: run, compare, list, show, report, diagnose, drill, history or baseline");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         fputs(cmd_usage_text, stdout);
         return 0;
@@ -41,5 +42,5 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].entry(argc - 1, argv + 1);
-    return cmd_usage_error("unknown command '%s' (run, compare, list, show, report, diagnose, drill)", argv[1]);
+    return cmd_usage_error("unknown command '%s' (run, compare, list, show, report, diagnose, drill, history, baseline)", argv[1]);
 }

@@ -23,10 +23,16 @@
 
 static const char json_type[] = "application/json";
 
-__attribute__((noinline)) void request_burn_cpu(int64_t ns)
+__attribute__((noinline)) void request_burn_cpu(int64_t ns, int64_t iterations)
 {
     int64_t until = units_now_ns() + ns;
     volatile uint64_t x = 0;
+    if (iterations > 0) {
+        /* slow.work: an exact amount of work, the same instructions on every request */
+        for (int64_t n = 0; n < iterations; n++)
+            x += (uint64_t)n * 2654435761u;
+        return;
+    }
     while (units_now_ns() < until)
         for (int i = 0; i < 64; i++)
             x += (uint64_t)i * 2654435761u;
@@ -343,7 +349,9 @@ void api_handle(const struct httpserver_request *req, struct httpserver_response
     httpserver_add_header(resp, "X-Request-ID", ctx.request_id);
 
     if (fault_fires(FAULT_SLOW, &burn))
-        request_burn_cpu(burn);
+        request_burn_cpu(burn, 0);
+    if (fault_fires(FAULT_SLOW_WORK, &burn))
+        request_burn_cpu(0, burn);
     leak_memory_on_request();
 
     enum metrics_route rt = route(api, req, resp);

@@ -29,7 +29,8 @@ struct api {
 /* The httpserver handler; user is a struct api *. */
 void api_handle(const struct httpserver_request *req, struct httpserver_response *resp, void *user);
 
-/* The slow culprit: burns CPU for ns on the calling thread. */
-void request_burn_cpu(int64_t ns);
+/* The slow culprit: burns CPU on the calling thread, for ns (slow), or for exactly
+ * iterations turns of a loop when iterations > 0 (slow.work). */
+void request_burn_cpu(int64_t ns, int64_t iterations);
 
 #endif

@@ -212,6 +212,54 @@ static void on_input_added(struct evbuffer *buf, const struct evbuffer_cb_info *
         t->nul_seen = true;
 }
 
+/* Drops the connections evhttp has freed (it leaves its callbacks cleared on them;
+ * ours is the last reference). */
+static void purge_freed(struct connlimit_evhttp_guard *g)
+{
+    struct tracked_conn **link = &g->conns;
+    while (*link) {
+        struct tracked_conn *t = *link;
+        bufferevent_event_cb eventcb = NULL;
+        bufferevent_getcb(t->bev, NULL, NULL, &eventcb, NULL);
+        if (eventcb) {
+            link = &t->next;
+            continue;
+        }
+        *link = t->next;
+        bufferevent_decref(t->bev);
+        free(t);
+        g->count--;
+        connlimit_closed(CONNLIMIT_DEBUG);
+    }
+}
+
+/* Arms the sweep for when it has something to do, and no sooner: every SWEEP_MS while
+ * an answer is being written (to see a client that left) or the port is at its cap
+ * (to reopen it as connections end), else at the first idle deadline, else not at
+ * all. A periodic tick would run by the clock whatever the load, which an
+ * instruction count of the service would see as noise. */
+static void schedule_sweep(struct connlimit_evhttp_guard *g)
+{
+    int64_t now = units_now_ns(), next = -1;
+    bool watch = g->count >= g->max;
+
+    for (struct tracked_conn *t = g->conns; t; t = t->next) {
+        if (t->busy)
+            watch = true;
+        else if (!t->shut && (next < 0 || t->since_ns + g->timeout_ns < next))
+            next = t->since_ns + g->timeout_ns;
+    }
+    int64_t wait_ns = watch ? SWEEP_MS * 1000000LL : next >= 0 ? next - now : -1;
+    if (wait_ns < 0 && !watch && next < 0) {
+        event_del(g->sweep_ev);
+        return;
+    }
+    if (wait_ns < SWEEP_MS * 1000000LL)
+        wait_ns = SWEEP_MS * 1000000LL;
+    struct timeval tv = {(time_t)(wait_ns / 1000000000LL), (suseconds_t)(wait_ns % 1000000000LL / 1000)};
+    event_add(g->sweep_ev, &tv);
+}
+
 static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
 {
     struct connlimit_evhttp_guard *g = arg;
@@ -220,6 +268,7 @@ static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
 
     if (!t)
         return NULL;   /* evhttp makes its own; the connection goes uncounted */
+    purge_freed(g);
     if (!(bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE))) {
         free(t);
         return NULL;
@@ -237,6 +286,7 @@ static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
         connlimit_note(CONNLIMIT_DEBUG, CONNLIMIT_MAX_CONNECTIONS);
         listener_hold(g->listener, true);
     }
+    schedule_sweep(g);
     return bev;
 }
 
@@ -256,18 +306,9 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     int64_t now = units_now_ns();
     (void)fd; (void)what;
 
+    purge_freed(g);
     while (*link) {
         struct tracked_conn *t = *link;
-        bufferevent_event_cb eventcb = NULL;
-        bufferevent_getcb(t->bev, NULL, NULL, &eventcb, NULL);
-        if (!eventcb) {   /* evhttp freed it: ours is the last reference */
-            *link = t->next;
-            bufferevent_decref(t->bev);
-            free(t);
-            g->count--;
-            connlimit_closed(CONNLIMIT_DEBUG);
-            continue;
-        }
         evutil_socket_t sock = bufferevent_getfd(t->bev);
         if (t->busy && t->evcon && sock >= 0 && peer_gone(sock)) {
             /* evhttp does not read while it answers, so it would hold the
@@ -277,7 +318,9 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
             t->evcon = NULL;
             t->busy = false;
             evhttp_connection_free(evcon);
-            continue;   /* looked at again: now freed */
+            purge_freed(g);
+            link = &g->conns;   /* the list may have changed: walk it again */
+            continue;
         }
         if (!t->busy && !t->shut && sock >= 0 && now - t->since_ns > g->timeout_ns) {
             bool partial = evbuffer_get_length(bufferevent_get_input(t->bev)) > 0;
@@ -289,6 +332,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     }
     if (g->count < g->max)
         listener_hold(g->listener, false);
+    schedule_sweep(g);
 }
 
 static void on_request_complete(struct evhttp_request *req, void *arg)
@@ -309,6 +353,7 @@ int connlimit_evhttp_request_started(struct connlimit_evhttp_guard *g, struct ev
             t->busy = true;
             t->evcon = evcon;
             evhttp_request_set_on_complete_cb(req, on_request_complete, t);
+            schedule_sweep(g);
             if (t->nul_seen)
                 connlimit_note(CONNLIMIT_DEBUG, CONNLIMIT_MALFORMED);
             return t->nul_seen ? -1 : 0;
@@ -322,7 +367,6 @@ struct connlimit_evhttp_guard *connlimit_evhttp_guard_new(struct evhttp *http, s
                                                           int64_t timeout_ms)
 {
     struct connlimit_evhttp_guard *g = calloc(1, sizeof *g);
-    struct timeval every = {0, SWEEP_MS * 1000};
 
     if (!g)
         return NULL;
@@ -330,7 +374,7 @@ struct connlimit_evhttp_guard *connlimit_evhttp_guard_new(struct evhttp *http, s
     g->max = max_connections ? max_connections : 64;
     g->timeout_ns = (timeout_ms > 0 ? timeout_ms : 30000) * 1000000LL;
     if (!(g->listener = connlimit_listener_guard_new(listener, base, CONNLIMIT_DEBUG)) ||
-        !(g->sweep_ev = event_new(base, -1, EV_PERSIST, on_sweep, g))) {
+        !(g->sweep_ev = event_new(base, -1, 0, on_sweep, g))) {
         connlimit_evhttp_guard_free(g);
         return NULL;
     }
@@ -343,7 +387,6 @@ struct connlimit_evhttp_guard *connlimit_evhttp_guard_new(struct evhttp *http, s
         }
     }
     evconnlistener_set_error_cb(listener, on_evhttp_accept_error);
-    event_add(g->sweep_ev, &every);
     evhttp_set_bevcb(http, on_new_connection, g);
     connlimit_set_max(CONNLIMIT_DEBUG, g->max);
     return g;

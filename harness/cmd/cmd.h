@@ -37,6 +37,8 @@ int cmd_show(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_diagnose(int argc, char **argv);
 int cmd_drill(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_baseline(int argc, char **argv);
 
 /* `loadlab --help`. */
 extern const char cmd_usage_text[];

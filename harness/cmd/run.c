@@ -17,6 +17,7 @@ int cmd_run(int argc, char **argv)
         {"capture", no_argument, NULL, 'c'}, {"no-evidence", no_argument, NULL, 'E'},
         {"repeat", required_argument, NULL, 'r'}, {"baseline", required_argument, NULL, 'b'},
         {"baseline-env", required_argument, NULL, 'e'}, CMD_REGRESSION_OPTIONS,
+        {"baseline-file", required_argument, NULL, 'F'}, {"allow-other-machine", no_argument, NULL, 'O'},
         {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
     };
     struct suite_options so = {.db_path = "results.db", .repeat = 1, .stored_runs = 20};
@@ -45,6 +46,8 @@ int cmd_run(int argc, char **argv)
             so.repeat = (unsigned)repeat;
             break;
         case 'b': so.baseline_label = optarg; break;
+        case 'F': so.baseline_file = optarg; break;
+        case 'O': so.allow_other_machine = true; break;
         case 'e':
             if (so.nenv >= SCHEDULE_MAX_ENV)
                 return cmd_usage_error("at most %s --baseline-env", "16");
@@ -68,6 +71,10 @@ int cmd_run(int argc, char **argv)
         return cmd_usage_error("%s", "--baseline must be 1 to 200 characters");
     if (so.nenv && !so.baseline_label)
         return cmd_usage_error("%s", "--baseline-env runs a baseline build: it needs --baseline LABEL");
+    if (so.baseline_file && so.baseline_label)
+        return cmd_usage_error("%s", "--baseline-file and --baseline are two baselines: give one");
+    if (so.allow_other_machine && !so.baseline_file)
+        return cmd_usage_error("%s", "--allow-other-machine goes with --baseline-file");
     if (regression_options_check(&so.regression, err, sizeof err) < 0)
         return cmd_usage_error("%s", err);
     so.baseline_env = baseline_env;

@@ -14,6 +14,7 @@
 #include "output/summary.h"
 #include "report/report.h"
 #include "run/baseline.h"
+#include "run/filebaseline.h"
 #include "run/capture.h"
 #include "run/scenario.h"
 #include "run/schedule.h"
@@ -31,6 +32,7 @@ struct suite {
     size_t nresults;
     struct resultdb *db;
     struct capture *capture;
+    struct baselinefile *baseline_file;   /* --baseline-file, read before the first run */
     int signal_fd;
     bool interrupted;
     char wrk[PATH_MAX], git_label[256], git_rev[128], log_root[PATH_MAX];
@@ -78,6 +80,10 @@ static int suite_plan(struct suite *s)
         }
         s->nregressions += s->scenarios[s->nscenarios]->nregressions;
         s->nscenarios++;
+    }
+    if (opt->baseline_file && !(s->baseline_file = baselinefile_read(opt->baseline_file, err, sizeof err))) {
+        fprintf(stderr, "loadlab: --baseline-file: %s\n", err);
+        return CMD_EXIT_USAGE;
     }
     s->order = schedule_build(s->nscenarios, opt->repeat, opt->nenv > 0, &s->nplanned, err, sizeof err);
     s->outcomes = s->order ? calloc(s->nplanned, sizeof *s->outcomes) : NULL;
@@ -268,6 +274,36 @@ done:
     return rc;
 }
 
+/* --baseline-file: each scenario's runs of this call against the file. */
+static int judge_against_file(struct suite *s)
+{
+    int64_t *cand = calloc(s->nrun + 1, sizeof *cand);
+    char err[600];
+    int rc = -1;
+
+    if (!cand) {
+        fprintf(stderr, "loadlab: out of memory\n");
+        return -1;
+    }
+    for (size_t k = 0; k < s->nscenarios; k++) {
+        size_t nc = 0;
+        for (size_t i = 0; i < s->nrun; i++)
+            if (s->order[i].scenario == k && !s->order[i].baseline && s->outcomes[i].run_id)
+                cand[nc++] = s->outcomes[i].run_id;
+        if (s->scenarios[k]->nregressions &&
+            filebaseline_judge(s->db, s->baseline_file, s->scenarios[k], candidate_label(s), cand, nc, s->opt->allow_other_machine,
+                               &s->opt->regression, s->results, &s->nresults, s->nregressions, err,
+                               sizeof err) < 0) {
+            fprintf(stderr, "loadlab: %s: %s\n", s->scenarios[k]->name, err);
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    free(cand);
+    return rc;
+}
+
 /* run --report DIR: the report of the runs just made. A report that could not be
  * written returns -1; missing charts are only said, since the suite's verdict, not
  * the drawing, is what the exit status reports. */
@@ -307,8 +343,10 @@ static int suite_conclude(struct suite *s)
                s->nplanned == s->nscenarios ? "scenarios" : "runs");
     if (opt->baseline_label && !s->interrupted && judge_regressions(s) < 0)
         return 1;
+    if (s->baseline_file && !s->interrupted && judge_against_file(s) < 0)
+        return 1;
     regression_print(stdout, s->results, s->nresults);
-    if (s->nregressions && !opt->baseline_label)
+    if (s->nregressions && !opt->baseline_label && !s->baseline_file)
         printf("\nnote: %zu regression gate(s) not judged: they compare against a baseline label "
                "(--baseline LABEL)\n", s->nregressions);
     /* the baseline build's own runs do not decide the exit code or appear in JUnit */
@@ -346,6 +384,7 @@ done:
         close(s.signal_fd);
     resultdb_close(s.db);
     capture_free(s.capture);
+    baselinefile_free(s.baseline_file);
     for (size_t k = 0; k < s.nscenarios; k++)
         scenario_free(s.scenarios[k]);
     free(s.scenarios);

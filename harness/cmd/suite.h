@@ -25,6 +25,8 @@ struct suite_options {
     const char *junit;              /* JUnit file, or NULL */
     const char *report_dir;         /* render the runs' report here afterwards, or NULL */
     const char *baseline_label;     /* judge regression gates against it, or NULL */
+    const char *baseline_file;      /* or against this baseline file (run/filebaseline), or NULL */
+    bool allow_other_machine;       /* with baseline_file: compare wall-clock figures of another machine */
     char *const *baseline_env;      /* NAME=VALUE set while the baseline build runs */
     size_t nenv;
     bool capture_always, no_evidence, quiet;

@@ -19,6 +19,7 @@ enum dimension {
     DIM_BYTES_RATE,  /* size with optional /s */
     DIM_RATIO,       /* 0..1 or N% */
     DIM_LOAD,        /* >= 0 (may exceed 1) or N% */
+    DIM_COUNT,       /* a plain number (instructions per request) */
     DIM_ANY          /* metric.*: plain, %, /s, time or size */
 };
 
@@ -42,6 +43,7 @@ static const struct {
     {"rejected_share", GATE_REJECTED_SHARE, DIM_RATIO, "ratio"},
     {"mutex_wait_share", GATE_MUTEX_WAIT_SHARE, DIM_LOAD, "s/s"},
     {"cpu_per_request", GATE_CPU_PER_REQUEST, DIM_LATENCY, "s"},
+    {"instructions_per_request", GATE_INSTRUCTIONS_PER_REQUEST, DIM_COUNT, "instructions"},
     {"metric", GATE_METRIC, DIM_ANY, ""},
 };
 
@@ -49,7 +51,7 @@ static const char *const agg_names[] = {"max", "last", "mean", "slope"};
 
 #define KNOWN_GATES "throughput, error_rate, p50_latency, p75_latency, p90_latency, " \
     "p99_latency, p999_latency, thread_growth, rss_growth, fd_growth, queue_saturation, " \
-    "rejected_share, mutex_wait_share, cpu_per_request, metric.NAME{labels}.max|last|mean|slope; " \
+    "rejected_share, mutex_wait_share, cpu_per_request, instructions_per_request, metric.NAME{labels}.max|last|mean|slope; " \
     "any of them behind regression."
 
 static size_t table_index(enum gate_kind kind)
@@ -213,6 +215,13 @@ static int parse_threshold(const char *token, enum dimension dim, const char *ga
             snprintf(err, errlen, "gate %s: threshold '%s' is a share: use 0..1 or a percentage up to 100%%", gate, token);
             return -1;
         }
+        return 0;
+    case DIM_COUNT:
+        if (*unit) {
+            snprintf(err, errlen, "gate %s: threshold '%s' takes a plain number (e.g. 50000)", gate, token);
+            return -1;
+        }
+        *out = number;
         return 0;
     case DIM_ANY:
         if (!*unit || strcmp(unit, "/s") == 0) {
@@ -405,6 +414,9 @@ char *gate_format_observed(const struct gate_spec *spec, double value, char *buf
         break;
     case DIM_LOAD:
         snprintf(buf, buflen, "%.3gs/s", value);
+        break;
+    case DIM_COUNT:
+        snprintf(buf, buflen, "%.1f", value);
         break;
     case DIM_ANY:
         snprintf(buf, buflen, "%.6g", value);

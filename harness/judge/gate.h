@@ -41,6 +41,7 @@ enum gate_kind {
     GATE_THREAD_GROWTH, GATE_RSS_GROWTH, GATE_FD_GROWTH,
     GATE_QUEUE_SATURATION, GATE_REJECTED_SHARE, GATE_MUTEX_WAIT_SHARE,
     GATE_CPU_PER_REQUEST,
+    GATE_INSTRUCTIONS_PER_REQUEST,
     GATE_METRIC
 };
 
@@ -67,6 +68,10 @@ struct gate_inputs {
     const struct series_store *series;
     double from, to;                      /* the steady state, seconds on the run's clock */
     bool have_proc;                       /* GATE_PROC_* series were sampled */
+    /* [load] requests: the instructions the service executed per measured request and
+     * the counter that counted them (costmeter_kind_name); NULL when not measured */
+    double instructions_per_request;
+    const char *cost_counter;
 };
 
 struct gate_result {

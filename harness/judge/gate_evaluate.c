@@ -239,6 +239,18 @@ static int observe_cpu_per_request(const struct gate_inputs *in, struct gate_res
     return 0;
 }
 
+/* Instructions per measured request, counted by run/costmeter around [load] requests. */
+static int observe_instructions(const struct gate_inputs *in, struct gate_result *out)
+{
+    if (!in->cost_counter) {
+        snprintf(out->detail, sizeof out->detail,
+                 "no instruction count: the scenario needs [load] requests = N to measure it");
+        return -1;
+    }
+    out->observed = in->instructions_per_request;
+    return 0;
+}
+
 static int observe_metric(const struct gate_spec *spec, const struct gate_inputs *in,
                           struct gate_result *out)
 {
@@ -356,6 +368,9 @@ void gate_evaluate(const struct gate_spec *spec, const struct gate_inputs *in,
         break;
     case GATE_CPU_PER_REQUEST:
         rc = observe_cpu_per_request(in, out);
+        break;
+    case GATE_INSTRUCTIONS_PER_REQUEST:
+        rc = observe_instructions(in, out);
         break;
     case GATE_METRIC:
         rc = observe_metric(spec, in, out);

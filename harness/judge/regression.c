@@ -45,6 +45,52 @@ static double percent(double fraction)
     return fabs(fraction) * 100;
 }
 
+/* The relative spread (max / min - 1) of n positive values; 0 for fewer than two. */
+static double relative_spread(const double *x, size_t n)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+    }
+    return n < 2 || !(lo > 0) ? 0 : hi / lo - 1;
+}
+
+/* An instruction count repeats from run to run to parts per million, so one run a side
+ * decides: the change of the medians against the gate's, provided the spread seen
+ * within either side (when a side has several runs) stays well under the change
+ * looked for; a count that spreads that much is not exact here and decides nothing. */
+static void judge_exact(const double *baseline, size_t nbaseline, const double *candidate, size_t ncandidate,
+                        struct regression_result *out)
+{
+    const struct gate_spec *g = &out->spec;
+    double sb = relative_spread(baseline, nbaseline), sc = relative_spread(candidate, ncandidate);
+    double spread = sb > sc ? sb : sc, worse_by;
+
+    if (nbaseline < 1 || ncandidate < 1) {
+        out->verdict = REGRESSION_INCONCLUSIVE;
+        snprintf(out->detail, sizeof out->detail, "%zu baseline and %zu candidate runs; an exact count needs one "
+                 "of each", nbaseline, ncandidate);
+        return;
+    }
+    if (!(out->baseline_median > 0) || isnan(out->ratio)) {
+        out->verdict = REGRESSION_INCONCLUSIVE;
+        snprintf(out->detail, sizeof out->detail, "the baseline count is %g: a relative change from it means "
+                 "nothing", out->baseline_median);
+        return;
+    }
+    if (spread > g->threshold * REGRESSION_EXACT_MAX_SPREAD) {
+        out->verdict = REGRESSION_INCONCLUSIVE;
+        snprintf(out->detail, sizeof out->detail, "the count spreads %.3g%% within a side, too much for a %s "
+                 "gate to decide on: it is not exact on this machine", percent(spread), g->threshold_text + 1);
+        return;
+    }
+    worse_by = g->op == GATE_GT ? out->ratio - 1 : 1 - out->ratio;
+    out->verdict = worse_by >= g->threshold - 1e-12 ? REGRESSION_FAIL : REGRESSION_PASS;
+    snprintf(out->detail, sizeof out->detail, "exact count: %.3f%% %s (limit %s; spread within a side %.2g%%)",
+             percent(fabs(worse_by)), worse_by >= 0 ? "worse" : "better", g->threshold_text + 1, percent(spread));
+}
+
 void regression_judge(const double *baseline, size_t nbaseline, const double *candidate,
                       size_t ncandidate, struct regression_result *out)
 {
@@ -76,6 +122,10 @@ void regression_judge(const double *baseline, size_t nbaseline, const double *ca
                                      &out->ci_high) < 0)
         out->ci_low = out->ci_high = NAN;
 
+    if (g->kind == GATE_INSTRUCTIONS_PER_REQUEST) {
+        judge_exact(baseline, nbaseline, candidate, ncandidate, out);
+        return;
+    }
     if (nbaseline < opt->min_runs || ncandidate < opt->min_runs) {
         out->verdict = REGRESSION_INCONCLUSIVE;
         snprintf(out->detail, sizeof out->detail,
@@ -153,6 +203,12 @@ void regression_print(FILE *out, const struct regression_result *results, size_t
     fprintf(out, "\nRegression gates: one figure per run; medians; Mann-Whitney U one-sided at alpha %g; "
                  "%.0f%% bootstrap interval of the ratio; at least %zu runs a side\n",
             results[0].opt.alpha, results[0].opt.confidence * 100, results[0].opt.min_runs);
+    for (size_t i = 0; i < n; i++)
+        if (results[i].spec.kind == GATE_INSTRUCTIONS_PER_REQUEST) {
+            fprintf(out, "(instructions_per_request is an exact count: one run a side decides on the size of the "
+                         "change)\n");
+            break;
+        }
     for (size_t i = 0; i < n; i++) {
         const struct regression_result *r = &results[i];
         char base[48], cand[48], ratio[64] = "-", p[24] = "-";

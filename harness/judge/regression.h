@@ -12,7 +12,11 @@
  *    p < alpha.
  * With fewer than min_runs runs on either side the verdict is "inconclusive": too few
  * runs cannot tell noise from a change, and saying "pass" then would be a lie too.
- * A bootstrap interval of the ratio is reported for the reader; it does not decide. */
+ * A bootstrap interval of the ratio is reported for the reader; it does not decide.
+ *
+ * instructions_per_request is an exact count (run/costmeter), not a noisy measure: one
+ * run a side decides on the size of the change alone, unless the runs of a side spread
+ * by more than REGRESSION_EXACT_MAX_SPREAD of the gate's change (then: inconclusive). */
 #ifndef LOADLAB_REGRESSION_H
 #define LOADLAB_REGRESSION_H
 
@@ -30,6 +34,9 @@
 #define REGRESSION_BOOTSTRAP_SEED 0x6c6f61646c6162ULL
 /* Most runs a side takes into one verdict. */
 #define REGRESSION_MAX_RUNS 1000
+/* An exact count decides only while its spread within a side is under this share of
+ * the gate's change (a 1% gate: 0.1%; callgrind repeats to parts per million). */
+#define REGRESSION_EXACT_MAX_SPREAD 0.1
 
 enum regression_verdict {
     REGRESSION_PASS, REGRESSION_FAIL, REGRESSION_INCONCLUSIVE, REGRESSION_ERROR

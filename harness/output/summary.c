@@ -69,6 +69,10 @@ void summary_print(FILE *out, const struct runner_outcome *outcomes, size_t n,
                 status_names[o->status], o->wall_s, result);
         if (o->have_load)
             print_load(out, &o->load);
+        if (o->have_cost)
+            fprintf(out, "  cost: %.1f instructions per request (%llu over %u requests in %.1fs, counted with %s)\n",
+                    o->cost.instructions_per_request, (unsigned long long)o->cost.count, o->cost.requests,
+                    o->cost.seconds, costmeter_kind_name(o->cost.kind));
         for (size_t i = 0; i < o->ngates; i++) {
             const struct gate_result *g = &o->gates[i];
             char observed[64];

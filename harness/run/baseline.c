@@ -23,8 +23,9 @@ int baseline_record_figures(struct resultdb *db, int64_t run_id, const struct sc
 
         gate_evaluate(spec, in, &res);
         failed = res.verdict == GATE_ERROR;
-        if (figures_record(db, run_id, spec->name + FIGURE_PREFIX_LEN, gate_unit(spec), failed ? NAN : res.observed,
-                           failed ? res.detail : NULL, err, errlen) < 0)
+        const char *counter = spec->kind == GATE_INSTRUCTIONS_PER_REQUEST ? in->cost_counter : NULL;
+        if (figures_record_counted(db, run_id, spec->name + FIGURE_PREFIX_LEN, gate_unit(spec),
+                                   failed ? NAN : res.observed, counter, failed ? res.detail : NULL, err, errlen) < 0)
             return -1;
     }
     return 0;
@@ -70,6 +71,12 @@ static enum found read_figure(const struct figures_run *run, enum gate_kind kind
     return FOUND_NOTHING;
 }
 
+bool baseline_run_value(const struct figures_run *run, enum gate_kind kind, double *value)
+{
+    char why[256];
+    return read_figure(run, kind, value, why, sizeof why) == FOUND_VALUE;
+}
+
 /* What one side's runs gave. */
 struct side_figures {
     double values[REGRESSION_MAX_RUNS];
@@ -79,6 +86,9 @@ struct side_figures {
     size_t failed;             /* runs that failed to measure it */
     int64_t failed_run;        /* the first of them, or 0 */
     char failed_why[256];
+    char counter[32];          /* the counter of the first value ("" for none) */
+    int64_t counter_run;       /* the run whose counter differs from it, or 0 */
+    char other_counter[32];
 };
 
 static void take_run(const struct figures_run *run, enum gate_kind kind, struct side_figures *out)
@@ -88,6 +98,12 @@ static void take_run(const struct figures_run *run, enum gate_kind kind, struct 
     enum found f = read_figure(run, kind, &v, why, sizeof why);
 
     if (f == FOUND_VALUE && out->n < REGRESSION_MAX_RUNS) {
+        if (out->n == 0)
+            snprintf(out->counter, sizeof out->counter, "%s", run->counter);
+        else if (strcmp(out->counter, run->counter) != 0 && !out->counter_run) {
+            out->counter_run = run->run_id;
+            snprintf(out->other_counter, sizeof out->other_counter, "%s", run->counter);
+        }
         out->ids[out->n] = run->run_id;
         out->values[out->n++] = v;
     } else if (f == FOUND_ERROR) {
@@ -139,8 +155,7 @@ done:
     return rc;
 }
 
-/* "3,5,7", cut with "..." when it does not fit. */
-static void format_ids(const int64_t *ids, size_t n, char *out, size_t outlen)
+void baseline_format_run_ids(const int64_t *ids, size_t n, char *out, size_t outlen)
 {
     size_t used = 0;
     out[0] = '\0';
@@ -164,6 +179,26 @@ static void note_left_out(struct regression_result *r, size_t base_absent, size_
              "%zu candidate run(s)", base_absent, cand_absent);
 }
 
+/* Instruction counts of two counters are never compared: an error naming both. */
+static void note_counters(struct regression_result *r, const struct side_figures *base,
+                          const struct side_figures *cand)
+{
+    const struct side_figures *mixed = base->counter_run ? base : cand->counter_run ? cand : NULL;
+
+    if (mixed) {
+        r->verdict = REGRESSION_ERROR;
+        snprintf(r->detail, sizeof r->detail, "the %s runs mix counters: %s and %s (run %lld); instruction "
+                 "counts of two counters are never compared", mixed == base ? "baseline" : "candidate",
+                 mixed->counter[0] ? mixed->counter : "none", mixed->other_counter[0] ? mixed->other_counter : "none",
+                 (long long)mixed->counter_run);
+    } else if (base->n && cand->n && strcmp(base->counter, cand->counter) != 0) {
+        r->verdict = REGRESSION_ERROR;
+        snprintf(r->detail, sizeof r->detail, "baseline counted with %s, candidate with %s: instruction counts "
+                 "of two counters are never compared", base->counter[0] ? base->counter : "no counter",
+                 cand->counter[0] ? cand->counter : "no counter");
+    }
+}
+
 static int judge_one(struct resultdb *db, const struct gate_spec *spec, const struct baseline_side *baseline,
                      const struct baseline_side *candidate, const struct regression_options *opt,
                      struct regression_result *r, char *err, size_t errlen)
@@ -184,8 +219,8 @@ static int judge_one(struct resultdb *db, const struct gate_spec *spec, const st
     snprintf(r->baseline_label, sizeof r->baseline_label, "%s", baseline->label);
     if (load_side(db, spec, baseline, base, err, errlen) < 0 || load_side(db, spec, candidate, cand, err, errlen) < 0)
         goto done;
-    format_ids(base->ids, base->n, r->baseline_runs, sizeof r->baseline_runs);
-    format_ids(cand->ids, cand->n, r->candidate_runs, sizeof r->candidate_runs);
+    baseline_format_run_ids(base->ids, base->n, r->baseline_runs, sizeof r->baseline_runs);
+    baseline_format_run_ids(cand->ids, cand->n, r->candidate_runs, sizeof r->candidate_runs);
     regression_judge(base->values, base->n, cand->values, cand->n, r);
     if (cand->failed_run) {
         r->verdict = REGRESSION_ERROR;
@@ -193,6 +228,7 @@ static int judge_one(struct resultdb *db, const struct gate_spec *spec, const st
                  (long long)cand->failed_run, spec->name + FIGURE_PREFIX_LEN, cand->failed_why);
     }
     note_left_out(r, base->absent + base->failed, cand->absent);
+    note_counters(r, base, cand);
     rc = figures_record_regression(db, r, err, errlen);
 done:
     free(base);

@@ -19,6 +19,7 @@
 
 #include "judge/gate.h"
 #include "judge/regression.h"
+#include "store/figures.h"
 #include "store/resultdb.h"
 #include "run/scenario.h"
 
@@ -37,6 +38,14 @@ struct baseline_side {
  * Returns 0, or -1 with err filled on a database error. */
 int baseline_record_figures(struct resultdb *db, int64_t run_id, const struct scenario *sc,
                             const struct gate_inputs *in, char *err, size_t errlen);
+
+/* The value of a figure of gate kind in a run as read by figures_of_run/figures_history:
+ * the figures row, else the fallbacks above. Returns true with *value, or false when the
+ * run has no usable value (not measured, or measured with an error). */
+bool baseline_run_value(const struct figures_run *run, enum gate_kind kind, double *value);
+
+/* Run ids as "3,5,7" into out, cut with ",..." when they do not fit. */
+void baseline_format_run_ids(const int64_t *ids, size_t n, char *out, size_t outlen);
 
 /* Judges each of the nspecs regression gates with the runs of both sides, stores each
  * verdict in the regressions table and writes it to results[*n] (*n is advanced; cap

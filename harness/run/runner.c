@@ -31,6 +31,7 @@
 #include "base/stats.h"
 #include "judge/verdict.h"
 #include "run/baseline.h"
+#include "run/costrun.h"
 #include "run/faultctl.h"
 #include "run/loadwrk.h"
 #include "run/progress.h"
@@ -71,6 +72,11 @@ struct run {
     bool progress_drawn;
     double steady_from, steady_to;
     bool end_load_requested, wrk_interrupted;   /* a hook ended the load early */
+    /* [load] requests: the counter, callgrind's folder and the words before the command */
+    enum costmeter_kind cost_kind;
+    char cost_dir[PATH_MAX];
+    char prefix_buf[PATH_MAX + 128];
+    char *prefix[COSTMETER_MAX_ARGS];
 };
 
 int runner_signals_open(char *err, size_t errlen)
@@ -382,6 +388,11 @@ static void judge(struct run *r)
     struct gate_inputs in = {.load = r->out->have_load ? &r->out->load : NULL, .series = r->series,
                              .from = r->steady_from, .to = r->steady_to, .have_proc = r->svc.proc_pid > 0};
     bool met = true;
+
+    if (r->out->have_cost) {
+        in.instructions_per_request = r->out->cost.instructions_per_request;
+        in.cost_counter = costmeter_kind_name(r->out->cost.kind);
+    }
     char err[400];
 
     for (size_t i = 0; i < r->sc->ngates; i++) {
@@ -468,6 +479,66 @@ static int start_service(struct run *r)
     return 0;
 }
 
+static int cost_check(void *user)
+{
+    struct run *r = user;
+    int64_t limit = r->t0_ns + r->sc->duration_ns;
+    if (wait_step(r, 0) < 0)
+        return -1;
+    if (units_now_ns() > limit)
+        return stop_run(r, RUNNER_ABORTED, "the %u measured requests took longer than duration (%.0fs)",
+                        r->sc->requests, r->sc->duration_ns / 1e9);
+    return 0;
+}
+
+/* [load] requests: the counted requests instead of wrk, between two scrapes that
+ * bound the steady state. */
+static void measure_cost(struct run *r)
+{
+    char err[1200];
+    int rc;
+
+    r->stage = STAGE_MEASURE;
+    r->stage_started[STAGE_MEASURE] = seconds_since_t0(r);
+    r->steady_from = r->scraper.now.t;
+    rc = costrun_measure(r->sc, r->cost_kind, r->svc.pid, r->cost_dir, r->svc.public_base, cost_check, r,
+                         &r->out->cost, err, sizeof err);
+    if (rc == -1)
+        stop_run(r, RUNNER_ABORTED, "%s", err);
+    if (rc != 0)
+        return;
+    r->out->have_cost = true;
+    r->measure_done = true;
+    if (scrape(r) == 0)
+        r->steady_to = r->scraper.now.t;
+}
+
+/* [load] requests: chooses the counter and, for callgrind, the words that start the
+ * service under it, writing its dumps into the run's log folder. */
+static int prepare_cost(struct run *r)
+{
+    char why[300], err[600];
+    size_t n = 0;
+
+    if (!r->sc->requests)
+        return 0;
+    r->cost_kind = r->sc->counter;
+    if (r->sc->counter_auto && costmeter_detect(&r->cost_kind, why, sizeof why, err, sizeof err) < 0)
+        return stop_run(r, RUNNER_ABORTED, "%s", err);
+    if (r->cost_kind != COSTMETER_CALLGRIND)
+        return 0;
+    if ((size_t)snprintf(r->cost_dir, sizeof r->cost_dir, "%s/callgrind", r->log_dir) >= sizeof r->cost_dir)
+        return stop_run(r, RUNNER_ABORTED, "callgrind folder path too long");
+    if (mkdir(r->cost_dir, 0755) < 0 && errno != EEXIST)
+        return stop_run(r, RUNNER_ABORTED, "cannot create %s: %s", r->cost_dir, strerror(errno));
+    if (costmeter_command_prefix(r->cost_kind, r->cost_dir, r->prefix, &n, r->prefix_buf, sizeof r->prefix_buf,
+                                 err, sizeof err) < 0)
+        return stop_run(r, RUNNER_ABORTED, "%s", err);
+    r->svc.prefix = r->prefix;
+    r->svc.nprefix = n;
+    return 0;
+}
+
 /* From the first scrape to the end of the load: faults, wrk, the loop. */
 static void run_load(struct run *r)
 {
@@ -485,6 +556,10 @@ static void run_load(struct run *r)
         return;
     for (size_t i = 0; i < r->sc->nfaults && !r->failed; i++)
         fault_on(r, "service", &r->sc->faults[i]);
+    if (!r->failed && r->sc->requests) {
+        measure_cost(r);
+        return;
+    }
     if (!r->failed) {
         r->next_sample_ns = units_now_ns() + r->sc->sample_interval_ns;
         r->next_progress_ns = units_now_ns();
@@ -551,7 +626,7 @@ int runner_run(const struct scenario *sc, struct resultdb *db, const struct runn
     out->run_id = r->run_id;
     timeline_plan(&r->timeline, sc);
 
-    if (prepare_run(r) == 0 && start_service(r) == 0)
+    if (prepare_run(r) == 0 && prepare_cost(r) == 0 && start_service(r) == 0)
         run_load(r);
     stop_children(r);
     if (!r->failed) {

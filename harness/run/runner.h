@@ -17,6 +17,7 @@
 #include "judge/gate.h"
 #include "base/httpclient.h"
 #include "store/resultdb.h"
+#include "run/costrun.h"
 #include "run/scenario.h"
 #include "base/seriesstore.h"
 #include "base/wrkres.h"
@@ -80,6 +81,8 @@ struct runner_outcome {
     size_t ngates;
     bool have_load;
     struct wrkres load;       /* the measured wrk run */
+    bool have_cost;           /* [load] requests: the instructions were counted */
+    struct costrun_result cost;
     double wall_s;
 };
 

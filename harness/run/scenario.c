@@ -270,6 +270,41 @@ static int resolve_expect(struct scenario_parse *st)
     return 0;
 }
 
+/* [load] requests: the cost measurement replaces wrk, so what only wrk gives is refused,
+ * and instructions_per_request is only measured with it. */
+static int check_cost(struct scenario_parse *st)
+{
+    struct scenario *sc = st->sc;
+    bool wants = false;
+
+    for (size_t i = 0; i < sc->ngates; i++)
+        wants |= sc->gates[i].kind == GATE_INSTRUCTIONS_PER_REQUEST;
+    for (size_t i = 0; i < sc->nregressions; i++)
+        wants |= sc->regressions[i].kind == GATE_INSTRUCTIONS_PER_REQUEST;
+    if (!sc->requests) {
+        if (wants)
+            return scenario_fail_at(st, 0, "gate instructions_per_request needs [load] requests = N (the "
+                                    "measured requests whose instructions are counted)");
+        return 0;
+    }
+    if (!sc->command[0])
+        return scenario_fail_at(st, sc->requests_line, "requests counts the instructions of a service loadlab "
+                                "spawns: [service] command is needed");
+    if (sc->script[0])
+        return scenario_fail_at(st, sc->requests_line, "requests sends [load] path itself; a wrk script is not used");
+    if (sc->nphases)
+        return scenario_fail_at(st, sc->phases[0].line, "phases switch faults during wrk's load; with [load] "
+                                "requests set faults with [service] fault");
+    if (sc->warmup_ns)
+        return scenario_fail_at(st, sc->requests_line, "with requests the warmup is [load] warmup_requests, "
+                                "not [scenario] warmup");
+    for (size_t i = 0; i < sc->ngates; i++)
+        if (sc->gates[i].kind <= GATE_P999_LATENCY || sc->gates[i].kind == GATE_CPU_PER_REQUEST)
+            return scenario_fail_at(st, sc->requests_line, "gate %s needs wrk's load, which requests replaces",
+                                    sc->gates[i].name);
+    return 0;
+}
+
 static int finish(struct scenario_parse *st)
 {
     struct scenario *sc = st->sc;
@@ -319,6 +354,8 @@ static int finish(struct scenario_parse *st)
         if (ph->until_ns >= 0 && strcmp(ph->fault.term, "off") == 0)
             return scenario_fail_at(st, st->phase_until_line[i], "a phase that turns a fault off has no until");
     }
+    if (check_cost(st) < 0)
+        return -1;
     return resolve_expect(st);
 }
 
@@ -340,6 +377,8 @@ static void set_defaults(struct scenario *sc, const char *file)
     snprintf(sc->path, sizeof sc->path, "/");
     snprintf(sc->method, sizeof sc->method, "GET");
     sc->timeout_ns = 2000000000LL;
+    sc->warmup_requests = 10;
+    sc->counter_auto = true;
     snprintf(sc->requests_metric, sizeof sc->requests_metric, METRIC_ORDERD_HTTP_REQUESTS);
 }
 

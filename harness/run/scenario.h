@@ -22,6 +22,7 @@
 
 #include "base/childproc.h"
 #include "judge/gate.h"
+#include "run/costmeter.h"
 
 #define SCENARIO_MAX_FILE (1024 * 1024)
 #define SCENARIO_MAX_LINE 198
@@ -33,6 +34,10 @@
  * any soak test, short enough that warmup + duration and every sum the runner makes
  * of them stay far from int64 overflow. */
 #define SCENARIO_MAX_DURATION_NS (7 * 24 * 3600 * 1000000000LL)
+/* [load] requests: the most measured requests one cost run sends. Under callgrind a
+ * request costs the service tens of times its normal time; 100000 is minutes. */
+#define SCENARIO_MAX_COST_REQUESTS 100000
+#define SCENARIO_MAX_WARMUP_REQUESTS 10000
 #define SCENARIO_MAX_DURATION_TEXT "7 days (168h)"
 
 struct scenario_fault {
@@ -75,6 +80,13 @@ struct scenario {
     char body[SCENARIO_MAX_TEXT];
     char content_type[128];
     int64_t timeout_ns;
+    /* [load] requests = N: instead of wrk, N measured requests sent one after another
+     * over one keep-alive connection, after warmup_requests unmeasured ones, with the
+     * service's instructions counted around them (instructions_per_request); 0: wrk */
+    unsigned requests, warmup_requests;
+    int requests_line;
+    bool counter_auto;                  /* [load] counter = auto (the default) */
+    enum costmeter_kind counter;        /* else the counter asked for */
 
     struct scenario_phase phases[SCENARIO_MAX_PHASES];
     size_t nphases;
@@ -113,5 +125,14 @@ int64_t scenario_load_ns(const struct scenario *sc);
 /* The scenario's settings as a JSON object (recorded with each run). Returns a new
  * string the caller frees, or NULL when out of memory. */
 char *scenario_params_json(const struct scenario *sc);
+
+/* The digest of what makes two runs of a scenario comparable, into out (16 hex
+ * digits, judge/baselinefile): durations and sample interval; the load (connections,
+ * threads, the wrk script's text, path, method, body, content type, timeout, requests,
+ * warmup requests, counter); the faults of [service] and the phases; every gate with
+ * its threshold and expectation. Not the name, description, service command or its
+ * CPUs, label or machine: a baseline file names those separately, and a build under
+ * test is a different command by design. Returns 0, or -1 when out of memory. */
+int scenario_definition_digest(const struct scenario *sc, char out[17]);
 
 #endif

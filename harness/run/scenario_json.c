@@ -3,6 +3,11 @@
 #include "run/scenario.h"
 
 #include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "judge/baselinefile.h"
 
 static json_t *fault_json(const struct scenario_fault *f)
 {
@@ -54,8 +59,21 @@ char *scenario_params_json(const struct scenario *sc)
                                   "script", sc->script, "path", sc->path, "method", sc->method,
                                   "body", sc->body, "timeout_s", sc->timeout_ns / 1e9,
                                   "cpu", sc->load_cpu_list));
+    if (sc->requests)
+        json_object_set_new(json_object_get(root, "load"), "cost",
+                            json_pack("{s:i, s:i, s:s}", "requests", (int)sc->requests, "warmup_requests",
+                                      (int)sc->warmup_requests, "counter",
+                                      sc->counter_auto ? "auto" : costmeter_kind_name(sc->counter)));
     json_object_set(root, "phases", phases);
     json_object_set(root, "gates", gates);
+    {
+        char digest[17], cpu_model[BASELINEFILE_MAX_TEXT];
+        unsigned cpus;
+        baselinefile_this_machine(cpu_model, sizeof cpu_model, &cpus);
+        if (scenario_definition_digest(sc, digest) == 0)
+            json_object_set_new(root, "definition", json_string(digest));
+        json_object_set_new(root, "machine", json_pack("{s:s, s:i}", "cpu_model", cpu_model, "cpus", (int)cpus));
+    }
     text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
 done:
     json_decref(root);
@@ -63,4 +81,76 @@ done:
     json_decref(phases);
     json_decref(gates);
     return text;
+}
+
+/* The digest of a wrk script's text ("" when none, "unreadable" when it cannot be read):
+ * the script decides the load, its path on one machine does not. */
+static void script_digest(const char *path, char out[17])
+{
+    FILE *f;
+    char *text;
+    size_t n;
+
+    if (!path[0]) {
+        out[0] = '\0';
+        return;
+    }
+    snprintf(out, 17, "unreadable");
+    if (!(f = fopen(path, "rb")))
+        return;
+    if ((text = malloc(SCENARIO_MAX_FILE + 1))) {
+        n = fread(text, 1, SCENARIO_MAX_FILE, f);
+        text[n] = '\0';
+        baselinefile_digest(text, out);
+        free(text);
+    }
+    fclose(f);
+}
+
+int scenario_definition_digest(const struct scenario *sc, char out[17])
+{
+    json_t *root, *faults = json_array(), *phases = json_array(), *gates = json_array();
+    char script[17];
+    char *text = NULL;
+    int rc = -1;
+
+    script_digest(sc->script, script);
+    root = json_pack("{s:I, s:I, s:I, s:{s:i, s:i, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:s}}",
+                     "duration_ns", (json_int_t)sc->duration_ns, "warmup_ns", (json_int_t)sc->warmup_ns,
+                     "sample_interval_ns", (json_int_t)sc->sample_interval_ns, "load",
+                     "connections", (int)sc->connections, "threads", (int)sc->threads, "script", script,
+                     "path", sc->path, "method", sc->method, "body", sc->body, "content_type", sc->content_type,
+                     "timeout_ns", (json_int_t)sc->timeout_ns, "requests", (int)sc->requests,
+                     "warmup_requests", (int)sc->warmup_requests, "counter",
+                     sc->counter_auto ? "auto" : costmeter_kind_name(sc->counter));
+    if (!root || !faults || !phases || !gates)
+        goto done;
+    for (size_t i = 0; i < sc->nfaults; i++)
+        json_array_append_new(faults, fault_json(&sc->faults[i]));
+    for (size_t i = 0; i < sc->nphases; i++)
+        json_array_append_new(phases, json_pack("{s:s, s:I, s:I, s:o}", "name", sc->phases[i].name, "at_ns",
+                                                (json_int_t)sc->phases[i].at_ns, "until_ns",
+                                                (json_int_t)sc->phases[i].until_ns, "fault",
+                                                fault_json(&sc->phases[i].fault)));
+    for (size_t i = 0; i < sc->ngates; i++)
+        json_array_append_new(gates, json_pack("{s:s, s:s, s:b}", "name", sc->gates[i].name, "threshold",
+                                               sc->gates[i].threshold_text, "expected_to_fail",
+                                               sc->expected_to_fail[i]));
+    for (size_t i = 0; i < sc->nregressions; i++)
+        json_array_append_new(gates, json_pack("{s:s, s:s}", "name", sc->regressions[i].name, "threshold",
+                                               sc->regressions[i].threshold_text));
+    json_object_set(root, "faults", faults);
+    json_object_set(root, "phases", phases);
+    json_object_set(root, "gates", gates);
+    if ((text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS))) {
+        baselinefile_digest(text, out);
+        rc = 0;
+    }
+done:
+    free(text);
+    json_decref(root);
+    json_decref(faults);
+    json_decref(phases);
+    json_decref(gates);
+    return rc;
 }

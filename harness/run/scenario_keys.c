@@ -271,7 +271,23 @@ static int on_load(struct scenario_parse *st, const char *key, const char *value
     }
     if (strcmp(key, "cpu") == 0)
         return parse_cpus(st, value, sc->load_cpu_list, sizeof sc->load_cpu_list, &sc->load_cpus);
-    return unknown_key(st, "load", key, "connections, threads, script, path, method, body, content_type, timeout, cpu");
+    if (strcmp(key, "requests") == 0) {
+        sc->requests_line = st->lineno;
+        return parse_count(st, value, 1, SCENARIO_MAX_COST_REQUESTS, &sc->requests, key);
+    }
+    if (strcmp(key, "warmup_requests") == 0)
+        return parse_count(st, value, 0, SCENARIO_MAX_WARMUP_REQUESTS, &sc->warmup_requests, key);
+    if (strcmp(key, "counter") == 0) {
+        char err[200];
+        int rc = costmeter_parse_kind(value, &sc->counter, err, sizeof err);
+        if (rc < 0 || (rc == 0 && sc->counter == COSTMETER_TASK_CLOCK))
+            return scenario_fail_at(st, st->lineno, "counter must be auto, hw-instructions or callgrind, not '%s'",
+                                    value);
+        sc->counter_auto = rc == 1;
+        return 0;
+    }
+    return unknown_key(st, "load", key, "connections, threads, script, path, method, body, content_type, timeout, "
+                       "cpu, requests, warmup_requests, counter");
 }
 
 static int on_phase(struct scenario_parse *st, const char *section, const char *key, const char *value)

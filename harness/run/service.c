@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -125,6 +126,7 @@ static int spawn(struct service *svc, const char *log_dir, char *err, size_t err
     char msg[400];
     struct cmdline *cl = cmdline_parse(svc->sc->command, msg, sizeof msg);
     struct childproc_spec spec = {.stdout_fd = CHILDPROC_PIPE};
+    char **argv = NULL;
     int rc = -1;
 
     if (!cl) {
@@ -140,6 +142,18 @@ static int spawn(struct service *svc, const char *log_dir, char *err, size_t err
         goto done;
     }
     spec.argv = cmdline_argv(cl);
+    if (svc->nprefix) {
+        size_t n = 0;
+        while (spec.argv[n])
+            n++;
+        if (!(argv = calloc(svc->nprefix + n + 1, sizeof *argv))) {
+            snprintf(err, errlen, "out of memory");
+            goto done;
+        }
+        memcpy(argv, svc->prefix, svc->nprefix * sizeof *argv);
+        memcpy(argv + svc->nprefix, spec.argv, n * sizeof *argv);
+        spec.argv = argv;
+    }
     spec.stderr_fd = svc->log_fd;
     spec.cpus = svc->sc->service_cpu_list[0] ? &svc->sc->service_cpus : NULL;
     if (childproc_spawn(&spec, &svc->pid, &svc->out_fd, err, errlen) < 0)
@@ -147,6 +161,7 @@ static int spawn(struct service *svc, const char *log_dir, char *err, size_t err
     svc->proc_pid = svc->pid;
     rc = 0;
 done:
+    free(argv);
     cmdline_free(cl);
     return rc;
 }

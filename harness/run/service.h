@@ -33,6 +33,8 @@ struct service {
     char ready_url[SERVICE_URL_MAX];
     bool ready_any_status;
     pid_t proc_pid;              /* the process to read /proc of (spawned, or [service] pid), or 0 */
+    char *const *prefix;         /* words put before the command (a callgrind run), or NULL */
+    size_t nprefix;
 };
 
 /* Prepares svc for sc (borrowed). Never fails. */

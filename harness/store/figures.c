@@ -9,17 +9,24 @@
 int figures_record(struct resultdb *db, int64_t run_id, const char *name, const char *unit, double value,
                    const char *error, char *err, size_t errlen)
 {
+    return figures_record_counted(db, run_id, name, unit, value, NULL, error, err, errlen);
+}
+
+int figures_record_counted(struct resultdb *db, int64_t run_id, const char *name, const char *unit,
+                           double value, const char *counter, const char *error, char *err, size_t errlen)
+{
     sqlite3_stmt *st;
     int rc;
 
-    if (storedb_prepare(db, "INSERT OR REPLACE INTO figures (run_id, name, unit, value, error) "
-                            "VALUES (?, ?, ?, ?, ?)", &st, "recording a figure", err, errlen) < 0)
+    if (storedb_prepare(db, "INSERT OR REPLACE INTO figures (run_id, name, unit, value, error, counter) "
+                            "VALUES (?, ?, ?, ?, ?, ?)", &st, "recording a figure", err, errlen) < 0)
         return -1;
     sqlite3_bind_int64(st, 1, run_id);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, unit, -1, SQLITE_STATIC);
     storedb_bind_real(st, 4, value);
     sqlite3_bind_text(st, 5, error, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, counter, -1, SQLITE_STATIC);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : storedb_fail(db, "recording a figure", err, errlen);
     sqlite3_finalize(st);
     return rc;
@@ -29,7 +36,8 @@ int figures_record(struct resultdb *db, int64_t run_id, const char *name, const 
  * observed value, then load_results columns. ?1 is the figure's name. */
 #define RUN_COLUMNS \
     "r.id, f.value, f.error, f.run_id IS NOT NULL, g.observed, l.throughput, l.error_rate, " \
-    "l.p50_s, l.p75_s, l.p90_s, l.p99_s, l.p999_s, l.requests"
+    "l.p50_s, l.p75_s, l.p90_s, l.p99_s, l.p999_s, l.requests, f.counter, r.git_rev, " \
+    "CASE WHEN json_valid(r.params) THEN json_extract(r.params, '$.definition') END"
 #define RUN_JOINS \
     " FROM runs r LEFT JOIN figures f ON f.run_id = r.id AND f.name = ?1" \
     " LEFT JOIN gates g ON g.run_id = r.id AND g.name = ?1" \
@@ -52,6 +60,9 @@ static void read_run(sqlite3_stmt *st, struct figures_run *out)
     out->p99 = storedb_real(st, 10);
     out->p999 = storedb_real(st, 11);
     out->requests = sqlite3_column_int64(st, 12);
+    storedb_text(st, 13, out->counter, sizeof out->counter);
+    storedb_text(st, 14, out->git_rev, sizeof out->git_rev);
+    storedb_text(st, 15, out->definition, sizeof out->definition);
 }
 
 int figures_of_run(struct resultdb *db, const char *name, int64_t run_id, struct figures_run *out,
@@ -83,7 +94,7 @@ int figures_of_latest(struct resultdb *db, const char *name, const char *scenari
 
     *n = 0;
     if (storedb_prepare(db, "SELECT * FROM (SELECT " RUN_COLUMNS RUN_JOINS
-                            " WHERE r.scenario = ?2 AND r.label = ?3 AND r.status = 'completed'"
+                            " WHERE r.scenario = ?2 AND (?3 = '' OR r.label = ?3) AND r.status = 'completed'"
                             " AND (?4 = '' OR r.host = ?4) ORDER BY r.id DESC LIMIT ?5) ORDER BY 1",
                         &st, "reading runs", err, errlen) < 0)
         return -1;
@@ -98,6 +109,12 @@ int figures_of_latest(struct resultdb *db, const char *name, const char *scenari
     if (step != SQLITE_ROW && step != SQLITE_DONE)
         return storedb_fail(db, "reading runs", err, errlen);
     return 0;
+}
+
+int figures_history(struct resultdb *db, const char *name, const char *scenario, const char *label,
+                    struct figures_run *runs, size_t cap, size_t *n, char *err, size_t errlen)
+{
+    return figures_of_latest(db, name, scenario, label ? label : "", "", runs, cap, n, err, errlen);
 }
 
 int figures_record_regression(struct resultdb *db, const struct regression_result *r, char *err, size_t errlen)

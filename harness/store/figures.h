@@ -22,6 +22,11 @@
 int figures_record(struct resultdb *db, int64_t run_id, const char *name, const char *unit, double value,
                    const char *error, char *err, size_t errlen);
 
+/* The same, with the counter that counted an instruction figure ("hw-instructions",
+ * "callgrind"; NULL for a figure that is not a count). Returns 0, or -1 with err. */
+int figures_record_counted(struct resultdb *db, int64_t run_id, const char *name, const char *unit,
+                           double value, const char *counter, const char *error, char *err, size_t errlen);
+
 /* One completed run and what it holds of one figure. Numbers are NaN when NULL. */
 struct figures_run {
     int64_t run_id;
@@ -29,9 +34,12 @@ struct figures_run {
     double value;                /* figures.value */
     bool has_error;
     char error[256];             /* figures.error */
+    char counter[32];            /* figures.counter, "" when none */
     double gate_observed;        /* gates.observed of the gate of the same name */
     double throughput, error_rate, p50, p75, p90, p99, p999;   /* load_results, measured part */
     long long requests;          /* 0 when wrk recorded none */
+    char git_rev[64];            /* runs.git_rev, "" when unknown */
+    char definition[32];         /* the scenario definition digest in runs.params, "" when none */
 };
 
 /* Reads figure name of run_id into *out when the run completed. Returns 1 (read),
@@ -40,11 +48,17 @@ int figures_of_run(struct resultdb *db, const char *name, int64_t run_id, struct
                    char *err, size_t errlen);
 
 /* Reads figure name of the latest (at most cap) completed runs of scenario under
- * label, recorded on host (NULL or "": any), oldest first, into runs[0..*n-1].
+ * label ("": any), recorded on host (NULL or "": any), oldest first, into runs[0..*n-1].
  * Returns 0, or -1 with err filled. */
 int figures_of_latest(struct resultdb *db, const char *name, const char *scenario, const char *label,
                       const char *host, struct figures_run *runs, size_t cap, size_t *n, char *err,
                       size_t errlen);
+
+/* Reads figure name of every completed run of scenario (under label; NULL or "": any
+ * label), oldest first, into runs[0..*n-1], at most cap of them (the latest cap when
+ * there are more). Returns 0, or -1 with err filled. */
+int figures_history(struct resultdb *db, const char *name, const char *scenario, const char *label,
+                    struct figures_run *runs, size_t cap, size_t *n, char *err, size_t errlen);
 
 /* Records one regression verdict (judged now). Returns 0, or -1 with err filled. */
 int figures_record_regression(struct resultdb *db, const struct regression_result *r, char *err, size_t errlen);

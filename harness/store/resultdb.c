@@ -179,6 +179,7 @@ static const char schema_regressions[] =
     "  unit TEXT NOT NULL,\n"
     "  value REAL,\n"
     "  error TEXT,\n"
+    "  counter TEXT,\n"
     "  PRIMARY KEY (run_id, name)\n"
     ");\n"
     "CREATE TABLE IF NOT EXISTS regressions (\n"
@@ -202,6 +203,10 @@ static const char schema_regressions[] =
     "  detail TEXT\n"
     ");\n"
     "CREATE INDEX IF NOT EXISTS regressions_scenario ON regressions(scenario, gate, id);\n";
+
+/* Schema 4: figures.counter, the counter of an instruction count (hw-instructions or
+ * callgrind), so two counters are never compared. Added to a schema 3 figures table. */
+static const char schema_figures_counter[] = "ALTER TABLE figures ADD COLUMN counter TEXT";
 
 static int db_fail(struct resultdb *db, char *err, size_t errlen, const char *what)
 {
@@ -331,6 +336,7 @@ struct resultdb *resultdb_open(const char *path, bool readonly, char *err, size_
     snprintf(set_version, sizeof set_version, "PRAGMA user_version = %d", RESULTDB_SCHEMA_VERSION);
     if (exec_sql(db, schema, err, errlen) < 0 || exec_sql(db, incident_schema, err, errlen) < 0 ||
         exec_sql(db, schema_regressions, err, errlen) < 0 ||
+        (version == 3 && exec_sql(db, schema_figures_counter, err, errlen) < 0) ||
         exec_sql(db, set_version, err, errlen) < 0 ||
         exec_sql(db, "COMMIT", err, errlen) < 0) {
         sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);

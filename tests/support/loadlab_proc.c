@@ -21,15 +21,27 @@ const char *loadlab_proc_bin(void)
     return b && *b ? b : "build/loadlab";
 }
 
+static int open_output(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        fail_msg("cannot open %s", path);
+    return fd;
+}
+
 pid_t loadlab_proc_start(const char *const *args, char *const *env, const char *out_path)
+{
+    return loadlab_proc_start_split(args, env, out_path, NULL);
+}
+
+pid_t loadlab_proc_start_split(const char *const *args, char *const *env, const char *stdout_path,
+                               const char *stderr_path)
 {
     char *argv[LOADLAB_PROC_MAX_ARGS], err[512];
     struct childproc_spec spec = {.argv = argv, .env_add = env};
-    int n = 0, fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int n = 0, fd = open_output(stdout_path), efd = stderr_path ? open_output(stderr_path) : fd;
     pid_t pid;
 
-    if (fd < 0)
-        fail_msg("cannot open %s", out_path);
     argv[n++] = (char *)loadlab_proc_bin();
     for (int i = 0; args[i]; i++) {
         if (n == LOADLAB_PROC_MAX_ARGS - 1)
@@ -37,10 +49,13 @@ pid_t loadlab_proc_start(const char *const *args, char *const *env, const char *
         argv[n++] = (char *)args[i];
     }
     argv[n] = NULL;
-    spec.stdout_fd = spec.stderr_fd = fd;
+    spec.stdout_fd = fd;
+    spec.stderr_fd = efd;
     if (childproc_spawn(&spec, &pid, NULL, err, sizeof err) < 0)
         fail_msg("%s", err);
     close(fd);
+    if (efd != fd)
+        close(efd);
     return pid;
 }
 

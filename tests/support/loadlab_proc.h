@@ -19,6 +19,11 @@ const char *loadlab_proc_bin(void);
  * fails the test when it cannot start. */
 pid_t loadlab_proc_start(const char *const *args, char *const *env, const char *out_path);
 
+/* The same with stdout and stderr in files of their own (stderr_path NULL: both in
+ * stdout_path), for a command whose stdout is its product (baseline export). */
+pid_t loadlab_proc_start_split(const char *const *args, char *const *env, const char *stdout_path,
+                               const char *stderr_path);
+
 /* Waits for pid at most timeout_s. Returns its exit code (128 + signal when killed by
  * one); fails the test (after SIGKILL and reaping) when it did not finish in time. */
 int loadlab_proc_wait(pid_t pid, int timeout_s);

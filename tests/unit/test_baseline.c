@@ -226,9 +226,44 @@ static void test_baseline_scenario_gates_from_params_or_defaults(void **state)
     assert_string_equal(names[1], "plain");
 }
 
+/* Instruction counts of two counters are never compared: the verdict is an error
+ * naming both; one counter on both sides judges the exact count. */
+static void test_baseline_never_mixes_counters(void **state)
+{
+    struct gate_spec g = spec("regression.instructions_per_request", "1%");
+    struct regression_result r;
+    struct regression_options opt;
+    struct baseline_side base = {.scenario = "c", .label = "cg", .latest = 20};
+    struct baseline_side cand = {.scenario = "c", .label = "hw", .latest = 20};
+    struct baseline_side cand2 = {.scenario = "c", .label = "cg2", .latest = 20};
+    size_t n = 0;
+    (void)state;
+    regression_options_default(&opt);
+    for (int i = 0; i < 2; i++) {
+        int64_t a = runs_fixture_add(db, "c", "cg", 1000, 0.005, NULL);
+        int64_t b = runs_fixture_add(db, "c", "hw", 1000, 0.005, NULL);
+        int64_t c = runs_fixture_add(db, "c", "cg2", 1000, 0.005, NULL);
+        assert_int_equal(figures_record_counted(db, a, "instructions_per_request", "instructions", 9000, "callgrind",
+                                                NULL, err, sizeof err), 0);
+        assert_int_equal(figures_record_counted(db, b, "instructions_per_request", "instructions", 9000,
+                                                "hw-instructions", NULL, err, sizeof err), 0);
+        assert_int_equal(figures_record_counted(db, c, "instructions_per_request", "instructions", 9200, "callgrind",
+                                                NULL, err, sizeof err), 0);
+    }
+    assert_string_equal(figure("instructions_per_request", 1).counter, "callgrind");
+    assert_int_equal(baseline_judge(db, &g, 1, &base, &cand, &opt, &r, &n, 1, err, sizeof err), 0);
+    assert_int_equal(r.verdict, REGRESSION_ERROR);
+    assert_non_null(strstr(r.detail, "callgrind"));
+    assert_non_null(strstr(r.detail, "hw-instructions"));
+    n = 0;
+    assert_int_equal(baseline_judge(db, &g, 1, &base, &cand2, &opt, &r, &n, 1, err, sizeof err), 0);
+    assert_int_equal(r.verdict, REGRESSION_FAIL);  /* +2.2%, exact */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_baseline_never_mixes_counters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_baseline_judges_and_stores_a_drop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_baseline_latest_runs_limit_and_too_few, setup, teardown),
         cmocka_unit_test_setup_teardown(test_baseline_records_figures_and_failed_figure_is_error, setup, teardown),

@@ -49,6 +49,7 @@ static void test_fault_table_names_defaults_culprits(void **state)
         {FAULT_QUEUE_STALL, "queue.stall", FAULT_ARG_DURATION, 50000000, "worker_process_stalled"},
         {FAULT_QUEUE_BLOCK, "queue.block", FAULT_ARG_NONE, 0, "queue_push_blocking"},
         {FAULT_SLOW, "slow", FAULT_ARG_DURATION, 100000, "request_burn_cpu"},
+        {FAULT_SLOW_WORK, "slow.work", FAULT_ARG_COUNT, 1000, "request_burn_cpu"},
     };
     (void)state;
     assert_int_equal(sizeof table / sizeof table[0], FAULT_COUNT);
@@ -551,7 +552,7 @@ static void test_fault_set_from_spec_error_sets_nothing(void **state)
     } cases[] = {
         {"slow=on;lock.cahce=on;queue.block=on",
          "unknown fault 'lock.cahce' (known: leak.threads, leak.memory, lock.cache, "
-         "queue.stall, queue.block, slow)"},
+         "queue.stall, queue.block, slow, slow.work)"},
         {"slow=on; lock.cache=5%x*on ;queue.block=on",
          "lock.cache: bad term '5%x*on': expected a count before '*' at character 3"},
         {"slow=on;leak.threads=on(5);queue.block=on",

@@ -304,9 +304,35 @@ static void test_gate_formats_observed(void **state)
     assert_string_equal(gate_unit(&g), "B/s");
 }
 
+static void test_gate_instructions_per_request(void **state)
+{
+    struct gate_spec spec = parse_ok("instructions_per_request", "< 50000");
+    struct gate_inputs in = {0};
+    struct gate_result r;
+    char buf[32];
+    (void)state;
+    assert_int_equal(spec.kind, GATE_INSTRUCTIONS_PER_REQUEST);
+    assert_true(spec.threshold == 50000);
+    parse_bad("instructions_per_request", "< 5ms", "plain number");
+    gate_evaluate(&spec, &in, &r);
+    assert_int_equal(r.verdict, GATE_ERROR);
+    assert_non_null(strstr(r.detail, "[load] requests"));
+    in.cost_counter = "callgrind";
+    in.instructions_per_request = 9687.5;
+    gate_evaluate(&spec, &in, &r);
+    assert_int_equal(r.verdict, GATE_PASS);
+    in.instructions_per_request = 60000;
+    gate_evaluate(&spec, &in, &r);
+    assert_int_equal(r.verdict, GATE_FAIL);
+    assert_string_equal(gate_format_observed(&spec, 9687.5, buf, sizeof buf), "9687.5");
+    spec = parse_ok("regression.instructions_per_request", "1%");
+    assert_int_equal(spec.op, GATE_GT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gate_instructions_per_request),
         cmocka_unit_test(test_gate_units_convert_to_base),
         cmocka_unit_test(test_gate_rejects_unfit_units_and_syntax),
         cmocka_unit_test(test_gate_canonical_names),

@@ -169,9 +169,34 @@ static void test_regression_junit_cases_and_table(void **state)
     assert_non_null(strstr(table, "ratio 0.800"));
 }
 
+/* An exact count decides with one run a side, on the size of the change alone; a
+ * count that spreads within a side decides nothing. */
+static void test_regression_exact_count_decides_with_one_run(void **state)
+{
+    struct regression_result r = fresh("regression.instructions_per_request", "1%");
+    double base[] = {10000.0, 10000.4}, same[] = {10000.2}, worse[] = {10101.0}, under[] = {10090.0};
+    double noisy[] = {10000.0, 10300.0};
+    (void)state;
+    regression_judge(base, 2, worse, 1, &r);
+    assert_int_equal(r.verdict, REGRESSION_FAIL);
+    assert_non_null(strstr(r.detail, "exact count"));
+    regression_judge(base, 2, same, 1, &r);
+    assert_int_equal(r.verdict, REGRESSION_PASS);
+    regression_judge(base, 2, under, 1, &r);
+    assert_int_equal(r.verdict, REGRESSION_PASS);
+    regression_judge(base, 1, worse, 1, &r);
+    assert_int_equal(r.verdict, REGRESSION_FAIL);
+    regression_judge(noisy, 2, worse, 1, &r);
+    assert_int_equal(r.verdict, REGRESSION_INCONCLUSIVE);
+    assert_non_null(strstr(r.detail, "not exact"));
+    regression_judge(base, 2, worse, 0, &r);
+    assert_int_equal(r.verdict, REGRESSION_INCONCLUSIVE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_regression_exact_count_decides_with_one_run),
         cmocka_unit_test(test_regression_equal_builds_rarely_fail),
         cmocka_unit_test(test_regression_shifted_build_fails),
         cmocka_unit_test(test_regression_too_few_runs_is_inconclusive),

@@ -224,6 +224,26 @@ static void test_resultdb_refuses_foreign_and_newer_files(void **state)
     assert_null(resultdb_open(tmp.path, false, err, sizeof err));
 }
 
+/* A schema 3 file (figures without counter) gains the column, keeping its rows. */
+static void test_resultdb_upgrades_schema_3_figures_with_counter(void **state)
+{
+    struct resultdb *db;
+    sqlite3 *raw;
+    (void)state;
+    assert_int_equal(sqlite3_open(tmp.path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw, "CREATE TABLE figures (run_id INTEGER NOT NULL, name TEXT NOT NULL, "
+                                       "unit TEXT NOT NULL, value REAL, error TEXT, PRIMARY KEY (run_id, name));"
+                                       "INSERT INTO figures VALUES (1, 'throughput', 'req/s', 10, NULL);"
+                                       "PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(raw);
+    db = resultdb_open(tmp.path, false, err, sizeof err);
+    if (!db)
+        fail_msg("%s", err);
+    resultdb_close(db);
+    assert_int_equal(testdb_int(tmp.path, "PRAGMA user_version"), RESULTDB_SCHEMA_VERSION);
+    assert_int_equal(testdb_int(tmp.path, "SELECT count(*) FROM figures WHERE counter IS NULL AND value = 10"), 1);
+}
+
 static void test_resultdb_says_which_tables_exist(void **state)
 {
     struct resultdb *db = resultdb_open(tmp.path, false, err, sizeof err);
@@ -245,6 +265,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resultdb_closes_runs_left_by_dead_loadlab, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_refuses_foreign_and_newer_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_says_which_tables_exist, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resultdb_upgrades_schema_3_figures_with_counter, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

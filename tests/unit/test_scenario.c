@@ -343,6 +343,48 @@ static void test_scenario_shipped_study_files_parse(void **state)
     globfree(&g);
 }
 
+static void test_scenario_cost_requests_and_counter(void **state)
+{
+    struct scenario *sc;
+    char digest[17], other[17];
+    (void)state;
+    sc = parse(HEAD "[load]\nrequests = 300\nwarmup_requests = 5\ncounter = callgrind\n"
+               "[gate]\ninstructions_per_request = < 50000\nregression.instructions_per_request = 1%\n");
+    if (!sc)
+        fail_msg("%s", err);
+    assert_int_equal(sc->requests, 300);
+    assert_int_equal(sc->warmup_requests, 5);
+    assert_false(sc->counter_auto);
+    assert_int_equal(sc->counter, COSTMETER_CALLGRIND);
+    assert_int_equal(sc->gates[0].kind, GATE_INSTRUCTIONS_PER_REQUEST);
+    assert_int_equal(scenario_definition_digest(sc, digest), 0);
+    /* the command is not part of the definition; the number of requests is */
+    snprintf(sc->command, sizeof sc->command, "/other/orderd");
+    assert_int_equal(scenario_definition_digest(sc, other), 0);
+    assert_string_equal(digest, other);
+    sc->requests = 301;
+    assert_int_equal(scenario_definition_digest(sc, other), 0);
+    assert_string_not_equal(digest, other);
+    scenario_free(sc);
+    sc = parse(HEAD "[load]\nrequests = 3\n");
+    assert_non_null(sc);
+    assert_true(sc->counter_auto);
+    assert_int_equal(sc->warmup_requests, 10);
+    scenario_free(sc);
+
+    expect_error(HEAD "[load]\nrequests = 100001\n", "t.ini:6:", "requests");
+    expect_error(HEAD "[load]\nrequests = 0\n", "t.ini:6:", "at least 1");
+    expect_error(HEAD "[load]\ncounter = cycles\n", "t.ini:6:", "counter must be auto, hw-instructions or callgrind");
+    expect_error(HEAD "[load]\ncounter = task-clock\n", "t.ini:6:", "counter must be");
+    expect_error(HEAD "[gate]\ninstructions_per_request = < 5000\n", "t.ini:", "needs [load] requests");
+    expect_error(HEAD "[gate]\ninstructions_per_request = < 5ms\n", "t.ini:6:", "plain number");
+    expect_error(HEAD "[load]\nrequests = 3\n[gate]\np99_latency = < 1s\n", "t.ini:6:", "needs wrk's load");
+    expect_error("[scenario]\nduration = 3s\n[service]\nurl = http://127.0.0.1:1/\n[load]\nrequests = 3\n",
+                 "t.ini:6:", "[service] command is needed");
+    expect_error("[scenario]\nduration = 3s\nwarmup = 1s\n[service]\ncommand = /bin/true\n[load]\nrequests = 3\n",
+                 "t.ini:7:", "warmup_requests");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -367,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_scenario_service_checks),
         cmocka_unit_test(test_scenario_params_json_has_settings),
         cmocka_unit_test(test_scenario_load_missing_file),
+        cmocka_unit_test(test_scenario_cost_requests_and_counter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
