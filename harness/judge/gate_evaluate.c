@@ -110,23 +110,73 @@ static int select_metric(const struct gate_inputs *in, const char *metric,
     return 0;
 }
 
-static int observe_growth(const struct gate_spec *spec, const struct gate_inputs *in,
-                          struct gate_result *out)
+/* The slope of one metric's series picked by sel (its metric set), into *slope. */
+static int growth_slope(const struct gate_inputs *in, const struct series_selector *sel, double *slope,
+                        struct gate_result *out)
 {
     struct series pts;
-    const char *metric = growth_metric(spec->kind, in->have_proc);
     int rc = -1;
 
-    if (select_metric(in, metric, &pts, out) < 0)
+    if (series_store_select(in->series, sel, in->from, in->to, &pts) < 0) {
+        snprintf(out->detail, sizeof out->detail, "out of memory");
         return -1;
-    if (stats_slope(pts.t, pts.v, pts.n, &out->observed) < 0)
+    }
+    if (pts.n == 0)
+        snprintf(out->detail, sizeof out->detail, "no sample of %.100s in the steady state", sel->metric);
+    else if (stats_slope(pts.t, pts.v, pts.n, slope) < 0)
         snprintf(out->detail, sizeof out->detail,
-                 "%zu sample(s) of %s in the steady state; a slope needs 2 (sample_interval too long?)",
-                 pts.n, metric);
+                 "%zu sample(s) of %.100s in the steady state; a slope needs 2 (sample_interval too long?)",
+                 pts.n, sel->metric);
     else
         rc = 0;
     series_release(&pts);
     return rc;
+}
+
+/* A growth gate. On a fleet (series of several instances, as read from Prometheus)
+ * the sum would hide one leaking replica among healthy ones and blame none, so each
+ * instance's slope is taken and the worst (the largest) is the observed figure, with
+ * the instance named in the detail. An instance whose slope cannot be taken (it came
+ * or went mid-run) is passed over when another has one. */
+static int observe_growth(const struct gate_spec *spec, const struct gate_inputs *in,
+                          struct gate_result *out)
+{
+    char (*instances)[SERIES_MAX_VALUE] = malloc(GATE_MAX_INSTANCES * sizeof *instances);
+    struct series_selector sel = {0};
+    const char *metric = growth_metric(spec->kind, in->have_proc);
+    size_t n;
+    double worst = NAN;
+    size_t worst_at = 0, judged = 0;
+
+    if (!instances) {
+        snprintf(out->detail, sizeof out->detail, "out of memory");
+        return -1;
+    }
+    snprintf(sel.metric, sizeof sel.metric, "%s", metric);
+    n = series_store_label_values(in->series, metric, GATE_INSTANCE_LABEL, instances, GATE_MAX_INSTANCES);
+    if (n < 2) {
+        free(instances);
+        return growth_slope(in, &sel, &out->observed, out);
+    }
+    sel.nmatchers = 1;
+    snprintf(sel.matchers[0].name, sizeof sel.matchers[0].name, "%s", GATE_INSTANCE_LABEL);
+    for (size_t i = 0; i < n; i++) {
+        double slope;
+        snprintf(sel.matchers[0].value, sizeof sel.matchers[0].value, "%s", instances[i]);
+        if (growth_slope(in, &sel, &slope, out) < 0)
+            continue;
+        judged++;
+        if (isnan(worst) || slope > worst) {
+            worst = slope;
+            worst_at = i;
+        }
+    }
+    if (judged) {
+        out->observed = worst;
+        snprintf(out->detail, sizeof out->detail, "worst of %zu instances: %.200s", judged, instances[worst_at]);
+    }
+    free(instances);
+    return judged ? 0 : -1;  /* none judged: the detail is the last instance's reason */
 }
 
 /* Pairs two selections by time (they come from the same scrapes). */

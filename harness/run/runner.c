@@ -34,6 +34,7 @@
 #include "run/faultctl.h"
 #include "run/loadwrk.h"
 #include "run/progress.h"
+#include "run/promsource.h"
 #include "run/scrape.h"
 #include "run/service.h"
 #include "run/timeline.h"
@@ -59,6 +60,7 @@ struct run {
     struct httpclient *http;
     struct series_store *series;
     struct scraper scraper;
+    struct promsource *prom;     /* samples from Prometheus instead of scrapes, or NULL */
     struct faultctl faults;
     struct timeline timeline;
     pid_t wrk_pid;
@@ -215,7 +217,9 @@ static int wait_step_for_service(void *user, int timeout_ms)
 static int scrape(struct run *r)
 {
     char err[600];
-    enum scrape_status st = scrape_take(&r->scraper, seconds_since_t0(r), err, sizeof err);
+    enum scrape_status st = r->prom ? promsource_take(r->prom, &r->scraper, seconds_since_t0(r),
+                                                      (double)units_wall_ns() / 1e9, err, sizeof err)
+                                    : scrape_take(&r->scraper, seconds_since_t0(r), err, sizeof err);
     if (st == SCRAPE_OK)
         return 0;
     return stop_run(r, st == SCRAPE_GONE ? RUNNER_CRASHED : RUNNER_ABORTED, "%s", err);
@@ -410,6 +414,10 @@ static int check_gate_metrics(struct run *r)
     char err[600];
     for (size_t i = 0; i < r->sc->ngates; i++)
         if (gate_check_metrics(&r->sc->gates[i], r->svc.proc_pid > 0, r->series, err, sizeof err) < 0) {
+            if (r->prom)
+                return stop_run(r, RUNNER_ABORTED, "%s: Prometheus at %s has no such series for %s%s%s", err,
+                                r->sc->prometheus, r->sc->prometheus_selector,
+                                r->scraper.failures ? "; the query failed: " : "", r->scraper.last_err);
             if (!r->svc.metrics_url[0])
                 return stop_run(r, RUNNER_ABORTED, "%s: [service] gives no metrics URL", err);
             if (r->scraper.failures)
@@ -438,6 +446,8 @@ static int prepare_run(struct run *r)
     r->series = series_store_new();
     if (!r->http || !r->series)
         return stop_run(r, RUNNER_ABORTED, "%s", r->http ? "out of memory" : err);
+    if (r->sc->prometheus[0] && !(r->prom = promsource_new(r->sc, err, sizeof err)))
+        return stop_run(r, RUNNER_ABORTED, "%s", err);
     for (size_t i = 0; i < r->sc->ngates; i++)
         if (gate_want_metrics(&r->sc->gates[i], local, r->series) < 0)
             return stop_run(r, RUNNER_ABORTED, "out of memory");
@@ -515,9 +525,16 @@ static void stop_children(struct run *r)
 
 static void note_scrape_failures(struct run *r)
 {
+    char note[600];
+
     if (r->scraper.failures && r->out->status == RUNNER_COMPLETED)
-        append_reason(r, "%u of %u scrapes failed (last: %s)", r->scraper.failures, r->scraper.scrapes,
-                      r->scraper.last_err);
+        append_reason(r, "%u of %u %s failed (last: %s)", r->scraper.failures, r->scraper.scrapes,
+                      r->prom ? "Prometheus queries" : "scrapes", r->scraper.last_err);
+    if (r->prom) {
+        promsource_note(r->prom, note, sizeof note);
+        if (note[0])
+            append_reason(r, "%s", note);
+    }
 }
 
 int runner_run(const struct scenario *sc, struct resultdb *db, const struct runner_options *opt,
@@ -573,6 +590,7 @@ done:
     if (r) {
         service_close(&r->svc);
         httpclient_free(r->http);
+        promsource_free(r->prom);
         series_store_free(r->series);
     }
     free(r);

@@ -64,6 +64,12 @@ struct scenario {
     pid_t pid;                          /* url mode: a local pid to sample in /proc, or 0 */
     int64_t ready_timeout_ns;
     char requests_metric[PROMTEXT_MAX_NAME + 1];
+    /* a fleet read through Prometheus instead of scraped: the server's base URL, the
+     * label matchers that pick the service's targets ("{job=\"orderd\"}"), and a
+     * bearer token file for the server ("" for none); see run/promsource.h */
+    char prometheus[SCENARIO_MAX_TEXT];
+    char prometheus_selector[SCENARIO_MAX_TEXT];
+    char prometheus_token_file[SCENARIO_MAX_TEXT];
     struct scenario_fault faults[SCENARIO_MAX_FAULTS];
     size_t nfaults;
 

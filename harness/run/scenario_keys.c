@@ -101,6 +101,24 @@ static int check_url(struct scenario_parse *st, const char *value, const char *k
     return 0;
 }
 
+/* `selector = {job="orderd",...}`: label matchers (=, as in a metric gate's selector)
+ * for the service's targets in Prometheus; at least one, since a Prometheus holds many
+ * jobs and the fleet must not be summed with strangers. */
+static int check_prometheus_selector(struct scenario_parse *st, const char *value)
+{
+    struct series_selector sel;
+    char text[SCENARIO_MAX_TEXT + 8], err[300];
+
+    if (value[0] != '{')
+        return scenario_fail_at(st, st->lineno, "selector must be label matchers in braces, e.g. {job=\"orderd\"}");
+    snprintf(text, sizeof text, "up%s", value);
+    if (series_selector_parse(text, strlen(text), &sel, err, sizeof err) < 0)
+        return scenario_fail_at(st, st->lineno, "selector: %s", err);
+    if (sel.nmatchers == 0)
+        return scenario_fail_at(st, st->lineno, "selector needs at least one label matcher, e.g. {job=\"orderd\"}");
+    return 0;
+}
+
 /* `cpu = LIST`: pins a spawned process, as taskset -c LIST would. */
 static int parse_cpus(struct scenario_parse *st, const char *value, char *text, size_t textlen, cpu_set_t *set)
 {
@@ -206,12 +224,27 @@ static int on_service(struct scenario_parse *st, const char *key, const char *va
             p = comma + 1;
         }
     }
+    if (strcmp(key, "prometheus") == 0) {
+        st->prometheus_line = st->lineno;
+        if (check_url(st, value, key) < 0)
+            return -1;
+        return copy_text(st, sc->prometheus, sizeof sc->prometheus, value, key);
+    }
+    if (strcmp(key, "selector") == 0) {
+        st->selector_line = st->lineno;
+        if (check_prometheus_selector(st, value) < 0)
+            return -1;
+        return copy_text(st, sc->prometheus_selector, sizeof sc->prometheus_selector, value, key);
+    }
+    if (strcmp(key, "prometheus_token_file") == 0)
+        return copy_text(st, sc->prometheus_token_file, sizeof sc->prometheus_token_file, value, key);
     if (strcmp(key, "cpu") == 0) {
         st->service_cpu_line = st->lineno;
         return parse_cpus(st, value, sc->service_cpu_list, sizeof sc->service_cpu_list, &sc->service_cpus);
     }
     return unknown_key(st, "service", key,
-                       "command, url, metrics, ready, token_file, pid, ready_timeout, requests_metric, fault, cpu");
+                       "command, url, metrics, ready, token_file, pid, ready_timeout, requests_metric, fault, cpu, "
+                       "prometheus, selector, prometheus_token_file");
 }
 
 /* A script path as written, else relative to the scenario file's folder; made absolute
