@@ -304,6 +304,36 @@ static void test_gate_formats_observed(void **state)
     assert_string_equal(gate_unit(&g), "B/s");
 }
 
+/* On a fleet (series per instance) a growth gate judges the worst replica, names it,
+ * and passes over a replica that vanished with a single sample. */
+static void test_gate_growth_judges_the_worst_instance(void **state)
+{
+    struct series_store *st = series_store_new();
+    const char *instances[] = {"10.0.0.1:9100", "10.0.0.2:9100", "10.0.0.3:9100"};
+    const double slopes[] = {0.1, 3.0, 0.0};
+    struct gate_result r;
+    (void)state;
+    assert_non_null(st);
+    assert_int_equal(series_store_want(st, "process_threads"), 0);
+    for (int k = 0; k <= 8; k++) {
+        double t = 0.5 * k;
+        assert_int_equal(series_store_begin_tick(st, t, err, sizeof err), 0);
+        for (int i = 0; i < 3; i++) {
+            struct promtext_label l[2] = {{"instance", instances[i]}, {"job", "orderd"}};
+            struct promtext_sample s = {.name = "process_threads", .labels = l, .nlabels = 2,
+                                        .value = 20 + slopes[i] * t};
+            if (i == 2 && k != 3)
+                continue;  /* the third replica shows up once in the steady state */
+            assert_int_equal(series_store_add(st, &s, err, sizeof err), 0);
+        }
+    }
+    r = judge("thread_growth", "< 0.5/s", st, NULL, false);
+    assert_int_equal(r.verdict, GATE_FAIL);
+    assert_float_equal(r.observed, 3.0, 1e-9);  /* not the sum, 3.1 */
+    assert_string_equal(r.detail, "worst of 2 instances: 10.0.0.2:9100");
+    series_store_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_gate_missing_data_is_error_not_pass),
         cmocka_unit_test(test_gate_evaluates_load_gates),
         cmocka_unit_test(test_gate_formats_observed),
+        cmocka_unit_test(test_gate_growth_judges_the_worst_instance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -238,6 +238,37 @@ static void test_scenario_service_checks(void **state)
     expect_error(HEAD "[load]\nthreads = 4\nconnections = 2\n", "t.ini:7:", "at least threads");
 }
 
+/* [service] prometheus: a fleet read through Prometheus, every misuse named by line. */
+static void test_scenario_prometheus_keys(void **state)
+{
+    const char *fleet = "[scenario]\nduration = 3s\n[service]\nurl = http://127.0.0.1:1\n";
+    char text[512];
+    struct scenario *sc;
+    (void)state;
+    snprintf(text, sizeof text, "%sprometheus = http://127.0.0.1:9090\nselector = {job=\"orderd\", env=\"ci\"}\n"
+             "prometheus_token_file = /run/secrets/prom\n", fleet);
+    sc = parse(text);
+    assert_string_equal(sc->prometheus, "http://127.0.0.1:9090");
+    assert_string_equal(sc->prometheus_selector, "{job=\"orderd\", env=\"ci\"}");
+    assert_string_equal(sc->prometheus_token_file, "/run/secrets/prom");
+    scenario_free(sc);
+    snprintf(text, sizeof text, "%sprometheus = localhost:9090\n", fleet);
+    expect_error(text, "t.ini:5:", "http");
+    snprintf(text, sizeof text, "%sprometheus = http://p:9090\n", fleet);
+    expect_error(text, "t.ini:5:", "needs selector");
+    snprintf(text, sizeof text, "%sprometheus = http://p:9090\nselector = job=\"orderd\"\n", fleet);
+    expect_error(text, "t.ini:6:", "in braces");
+    snprintf(text, sizeof text, "%sprometheus = http://p:9090\nselector = {}\n", fleet);
+    expect_error(text, "t.ini:6:", "at least one label matcher");
+    snprintf(text, sizeof text, "%sselector = {job=\"orderd\"}\n", fleet);
+    expect_error(text, "t.ini:5:", "need prometheus");
+    snprintf(text, sizeof text, "%sprometheus = http://p:9090\nselector = {job=\"o\"}\nmetrics = http://x/metrics\n",
+             fleet);
+    expect_error(text, "t.ini:5:", "not both");
+    expect_error("[scenario]\nduration = 3s\n[service]\ncommand = orderd\nprometheus = http://p:9090\n"
+                 "selector = {job=\"o\"}\n", "t.ini:5:", "use url, not command");
+}
+
 /* A file that ends inside a [gate] line: the reader must not read past the text (an
  * ASan build caught strncmp running off the end of this exact 8-byte buffer). */
 static void test_scenario_gate_line_at_end_of_text_stays_in_bounds(void **state)
@@ -364,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_scenario_long_line_is_error),
         cmocka_unit_test(test_scenario_expect_must_name_defined_gate),
         cmocka_unit_test(test_scenario_phase_checks),
+        cmocka_unit_test(test_scenario_prometheus_keys),
         cmocka_unit_test(test_scenario_service_checks),
         cmocka_unit_test(test_scenario_params_json_has_settings),
         cmocka_unit_test(test_scenario_load_missing_file),
