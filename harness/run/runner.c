@@ -63,7 +63,7 @@ struct run {
     struct promsource *prom;     /* samples from Prometheus instead of scrapes, or NULL */
     struct faultctl faults;
     struct timeline timeline;
-    pid_t wrk_pid;
+    struct loadwrk_group wrk;    /* one wrk, or one per target of a url list */
     enum stage stage;
     double stage_started[2];
     bool measure_done;
@@ -160,13 +160,12 @@ static void append_reason(struct run *r, const char *fmt, ...)
 
 static void start_wrk(struct run *r, enum stage stage);
 
-static void finish_wrk_stage(struct run *r, int status)
+static void finish_wrk_stage(struct run *r)
 {
     char err[600];
     struct wrkres res;
 
-    r->wrk_pid = 0;
-    if (loadwrk_collect(r->log_dir, stage_names[r->stage], status, &res, err, sizeof err) < 0 ||
+    if (loadwrk_group_collect(&r->wrk, r->log_dir, stage_names[r->stage], &res, err, sizeof err) < 0 ||
         resultdb_load_result(r->db, r->run_id, stage_names[r->stage], r->stage_started[r->stage],
                              r->sc->connections, r->sc->threads, &res, err, sizeof err) < 0) {
         stop_run(r, RUNNER_ABORTED, "%s", err);
@@ -188,7 +187,7 @@ static int wait_step(struct run *r, int timeout_ms)
     struct pollfd fds[2] = {{.fd = r->opt->signal_fd, .events = POLLIN},
                             {.fd = r->svc.out_fd, .events = POLLIN}};
     char why[PATH_MAX + 600];
-    int signo, status;
+    int signo;
 
     if (timeout_ms < 0)
         timeout_ms = 0;
@@ -203,8 +202,8 @@ static int wait_step(struct run *r, int timeout_ms)
     service_drain(&r->svc);
     if (service_check_exit(&r->svc, seconds_since_t0(r), why, sizeof why))
         stop_run(r, RUNNER_CRASHED, "%s", why);
-    if (r->wrk_pid && childproc_poll(r->wrk_pid, &status) == 1)
-        finish_wrk_stage(r, status);
+    if (r->wrk.running && loadwrk_group_poll(&r->wrk))
+        finish_wrk_stage(r);
     return r->failed ? -1 : 0;
 }
 
@@ -265,8 +264,8 @@ static void start_wrk(struct run *r, enum stage stage)
 
     r->stage = stage;
     r->stage_started[stage] = seconds_since_t0(r);
-    if (loadwrk_spawn(r->sc, r->opt->wrk_path, r->svc.public_base, r->log_dir, stage_names[stage], ns, &r->wrk_pid,
-                      err, sizeof err) < 0)
+    if (loadwrk_group_spawn(r->sc, r->opt->wrk_path, r->svc.public_base, r->log_dir, stage_names[stage], ns,
+                            &r->wrk, err, sizeof err) < 0)
         stop_run(r, RUNNER_ABORTED, "%s", err);
     if (!r->failed && stage == STAGE_MEASURE) {
         /* the first sample of the steady state */
@@ -300,7 +299,7 @@ static enum runner_hook_answer call_hook(struct run *r, enum runner_moment momen
         .sc = r->sc, .db = r->db, .run_id = r->run_id, .http = r->http, .series = r->series,
         .public_base = r->svc.public_base, .debug_base = r->svc.debug_base, .log_dir = r->log_dir,
         .t = seconds_since_t0(r), .load_end = scenario_load_ns(r->sc) / 1e9,
-        .measuring = r->stage == STAGE_MEASURE && r->wrk_pid, .out = r->out,
+        .measuring = r->stage == STAGE_MEASURE && r->wrk.running, .out = r->out,
     };
     if (!r->opt->hook)
         return RUNNER_HOOK_CONTINUE;
@@ -311,8 +310,8 @@ static enum runner_hook_answer call_hook(struct run *r, enum runner_moment momen
  * Asked during the warmup, the measured run is stopped as soon as it starts. */
 static void end_load_early(struct run *r)
 {
-    if (r->end_load_requested && !r->wrk_interrupted && r->wrk_pid && r->stage == STAGE_MEASURE) {
-        kill(r->wrk_pid, SIGINT);
+    if (r->end_load_requested && !r->wrk_interrupted && r->wrk.running && r->stage == STAGE_MEASURE) {
+        loadwrk_group_signal(&r->wrk, SIGINT);
         r->wrk_interrupted = true;
     }
 }
@@ -508,13 +507,9 @@ static void run_load(struct run *r)
 static void stop_children(struct run *r)
 {
     char how[128];
-    int status;
 
     draw_progress(r, true);
-    if (r->wrk_pid) {
-        childproc_stop(r->wrk_pid, WRK_STOP_GRACE_MS, &status);
-        r->wrk_pid = 0;
-    }
+    loadwrk_group_stop(&r->wrk, WRK_STOP_GRACE_MS);
     if (r->clock_started && !r->svc.reaped)
         call_hook(r, RUNNER_AT_LOAD_END);
     if (!r->svc.reaped && r->svc.debug_base[0])

@@ -29,6 +29,7 @@
 #define SCENARIO_MAX_GATES 64
 #define SCENARIO_MAX_FAULTS 16
 #define SCENARIO_MAX_TEXT 1024
+#define SCENARIO_MAX_TARGETS 16
 /* The longest duration, warmup, phase time or timeout a file may give: long enough for
  * any soak test, short enough that warmup + duration and every sum the runner makes
  * of them stay far from int64 overflow. */
@@ -57,7 +58,11 @@ struct scenario {
     /* [service]: command (spawned), or url (already running) */
     char command[SCENARIO_MAX_TEXT];
     int command_line;
-    char url[SCENARIO_MAX_TEXT];        /* may hold {port} with a command */
+    char url[SCENARIO_MAX_TEXT];        /* may hold {port} with a command; of a list, the first */
+    /* `url = A, B, C`: the replicas the load is spread over, one wrk each (loadwrk.h);
+     * ntargets is 0 for a single url */
+    char targets[SCENARIO_MAX_TARGETS][SCENARIO_MAX_TEXT];
+    size_t ntargets;
     char metrics[SCENARIO_MAX_TEXT];    /* may hold {debug_port} with a command */
     char ready[SCENARIO_MAX_TEXT];      /* readiness URL; default: debug base + /readyz */
     char token_file[SCENARIO_MAX_TEXT];

@@ -1,8 +1,7 @@
 /* Integration test for gating a fleet through Prometheus: three real orderd replicas
  * on loopback ports, a real Prometheus (the Debian package) scraping them every
- * second, and loadlab reading the fleet's samples from Prometheus' API. The fleet
- * stands behind a load balancer: loadlab's wrk loads the first replica, this test's own
- * wrk the other two, and only the second replica leaks threads. The thread-growth gate
+ * second, and loadlab reading the fleet's samples from Prometheus' API while one wrk
+ * loads each replica (`url` as a list). Only the second replica leaks threads. The thread-growth gate
  * must trip on the worst replica and name it, while the fleet's samples are stored per
  * instance. Then what Prometheus itself gets wrong: nobody answering, and a target
  * going down mid-run. */
@@ -17,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/childproc.h"
@@ -94,51 +94,32 @@ static long long count(const char *sql, int64_t run_id)
     return testdb_int_of_run(tmp.path, sql, run_id);
 }
 
-/* The scenario text for the fleet: loadlab's wrk on replica 0, samples from prom_url. */
+/* The scenario text for the fleet: one wrk on each replica, samples from prom_url. */
 static struct scenario *fleet_scenario(const char *prom_url, const char *extra, const char *duration)
 {
     char text[2048];
     struct scenario *sc;
     snprintf(text, sizeof text,
              "[scenario]\nname = fleet\nduration = %s\nwarmup = 1s\nsample_interval = 1s\n"
-             "[service]\nurl = http://127.0.0.1:%d\nprometheus = %s\nselector = {job=\"orderd\"}\n"
-             "[load]\nconnections = 4\nthreads = 1\nscript = scenarios/lua/orders.lua\n"
+             "[service]\nurl = http://127.0.0.1:%d, http://127.0.0.1:%d, http://127.0.0.1:%d\n"
+             "prometheus = %s\nselector = {job=\"orderd\"}\n"
+             "[load]\nconnections = 9\nthreads = 3\nscript = scenarios/lua/orders.lua\n"
              "[gate]\nthread_growth = < 0.5/s\nerror_rate = < 5%%\n%s",
-             duration, replica[0].public_port, prom_url, extra);
+             duration, replica[0].public_port, replica[1].public_port, replica[2].public_port, prom_url, extra);
     if (!(sc = scenario_parse(text, strlen(text), "fleet.ini", err, sizeof err)))
         fail_msg("scenario: %s", err);
     return sc;
 }
 
-/* The rest of the load balancer's traffic: one wrk on each other replica. */
-static pid_t start_background_load(int which, int seconds)
-{
-    char url[128], secs[16], lua_path[64] = "LUA_PATH=scenarios/lua/?.lua;;";
-    char *argv[] = {wrk, "-t", "1", "-c", "4", "-d", secs, "-s", "scenarios/lua/orders.lua", url, NULL};
-    char *env[] = {lua_path, NULL};
-    struct childproc_spec spec = {.argv = argv, .env_add = env, .stdout_fd = CHILDPROC_NULL,
-                                  .stderr_fd = CHILDPROC_NULL};
-    pid_t pid;
-    snprintf(secs, sizeof secs, "%ds", seconds);
-    orderd_proc_url(&replica[which], false, "", url, sizeof url);
-    if (childproc_spawn(&spec, &pid, NULL, err, sizeof err) < 0)
-        fail_msg("wrk: %s", err);
-    return pid;
-}
-
 static void test_fleet_gate_names_the_leaking_replica(void **state)
 {
     struct scenario *sc = fleet_scenario(prom.url, "[expect]\nfail = thread_growth\n", "6s");
-    pid_t background[2];
-    int status;
+    struct stat st;
+    char path[PATH_MAX + 64];
     (void)state;
 
-    background[0] = start_background_load(1, 9);
-    background[1] = start_background_load(2, 9);
     if (runner_run(sc, db, &options, &outcome, err, sizeof err) < 0)
         fail_msg("runner: %s", err);
-    childproc_stop(background[0], 1000, &status);
-    childproc_stop(background[1], 1000, &status);
     if (outcome.status != RUNNER_COMPLETED)
         fail_msg("status %d: %s", outcome.status, outcome.reason);
     assert_int_equal(outcome.gates[0].verdict, GATE_FAIL);
@@ -148,8 +129,18 @@ static void test_fleet_gate_names_the_leaking_replica(void **state)
     assert_int_equal(outcome.gates[1].verdict, GATE_PASS);
     assert_true(outcome.met);  /* thread_growth was expected to fail */
 
-    /* every replica's samples, stored with their instance label */
+    /* one wrk on each replica, their counts summed into the run's load */
     int64_t id = outcome.run_id;
+    long long parts = 0;
+    for (int k = 1; k <= REPLICAS; k++) {
+        snprintf(path, sizeof path, "%s/run-%lld/wrk-measure-%d.json", log_root, (long long)id, k);
+        parts += stat(path, &st) == 0;
+    }
+    assert_int_equal(parts, REPLICAS);
+    assert_true(outcome.load.requests > 0);
+    assert_int_equal(count("SELECT requests FROM load_results WHERE run_id = ?1 AND stage = 'measure'", id),
+                     (long long)outcome.load.requests);
+    /* each replica served orders: its request counter rose (read per instance from Prometheus) */
     assert_int_equal(count("SELECT count(DISTINCT labels) FROM samples WHERE run_id = ?1 "
                            "AND metric = 'process_threads' AND labels LIKE '%instance=%'", id), REPLICAS);
     /* the fleet's request counter rises in the throughput windows (summed over replicas) */
