@@ -168,13 +168,8 @@ enum scrape_status promsource_take(struct promsource *p, struct scraper *s, doub
     int64_t asked = units_now_ns();
     double took;
 
-    s->before = s->now;
-    memset(&s->now, 0, sizeof s->now);
-    s->now.t = t;
-    s->now.threads = s->now.queue_depth = s->now.queue_capacity = NAN;
-    if (resultdb_begin(s->db, err, errlen) < 0 || series_store_begin_tick(s->series, t, err, errlen) < 0)
+    if (scrape_begin(s, t, err, errlen) < 0)
         return SCRAPE_FAILED;
-    s->scrapes++;
     if (promapi_query_range(p->http, p->base_url, p->query, now_unix, now_unix, p->step, p->timeout_ms, &r, why,
                             sizeof why) < 0) {
         s->failures++;

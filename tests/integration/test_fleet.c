@@ -143,6 +143,9 @@ static void test_fleet_gate_names_the_leaking_replica(void **state)
     /* each replica served orders: its request counter rose (read per instance from Prometheus) */
     assert_int_equal(count("SELECT count(DISTINCT labels) FROM samples WHERE run_id = ?1 "
                            "AND metric = 'process_threads' AND labels LIKE '%instance=%'", id), REPLICAS);
+    /* the run's settings name the replicas and the Prometheus they were read from */
+    assert_int_equal(count("SELECT count(*) FROM runs WHERE id = ?1 AND json_extract(params, '$.service.selector') "
+                           "= '{job=\"orderd\"}' AND json_array_length(params, '$.service.targets') = 3", id), 1);
     /* the fleet's request counter rises in the throughput windows (summed over replicas) */
     assert_true(count("SELECT count(*) FROM windows WHERE run_id = ?1 AND throughput > 0", id) >= 2);
     /* how late Prometheus' data is: recorded per instance, under two scrape intervals */
