@@ -16,6 +16,8 @@ struct target {
     char instance[256];
     double down_since;   /* run time up was first seen 0 in this spell; NAN when up */
     unsigned down_ticks;
+    unsigned seen_tick;      /* the last answer its up was in */
+    unsigned missing_ticks;  /* answers without its up after it was seen: gone from discovery */
 };
 
 struct promsource {
@@ -26,6 +28,7 @@ struct promsource {
     long timeout_ms;
     struct target targets[PROMSOURCE_MAX_TARGETS];
     size_t ntargets;
+    unsigned tick;   /* answers so far */
     unsigned partial_answers;
     char last_warning[256];
 };
@@ -118,6 +121,7 @@ static enum scrape_status note_up(struct promsource *p, const struct promapi_ser
     struct target *tg = target_of(p, ps->instance);
     if (!tg)
         return SCRAPE_OK;
+    tg->seen_tick = p->tick;
     if (ps->v[ps->n - 1] != 0) {
         tg->down_since = NAN;
         return SCRAPE_OK;
@@ -185,6 +189,7 @@ enum scrape_status promsource_take(struct promsource *p, struct scraper *s, doub
     }
     took = (double)(units_now_ns() - asked) / 1e9;
     s->last_ok_ns = units_now_ns();
+    p->tick++;
     for (size_t i = 0; i < r.nseries && st == SCRAPE_OK; i++) {
         const struct promapi_series *ps = &r.series[i];
         if (!ps->name[0] || ps->n == 0 || isnan(ps->v[ps->n - 1]))
@@ -194,6 +199,10 @@ enum scrape_status promsource_take(struct promsource *p, struct scraper *s, doub
         else if (strcmp(ps->name, "up") == 0)
             st = note_up(p, ps, t, err, errlen);
     }
+    /* a target Prometheus no longer lists at all (its pod gone from discovery) */
+    for (size_t i = 0; i < p->ntargets && st == SCRAPE_OK; i++)
+        if (p->targets[i].seen_tick != p->tick)
+            p->targets[i].missing_ticks++;
     if (st == SCRAPE_OK && r.warnings[0]) {
         p->partial_answers++;
         snprintf(p->last_warning, sizeof p->last_warning, "%.255s", r.warnings);
@@ -218,8 +227,13 @@ void promsource_note(const struct promsource *p, char *out, size_t outlen)
     if (p->partial_answers)
         used = (size_t)snprintf(out, outlen, "%u Prometheus answer(s) were partial (last: %.200s)", p->partial_answers,
                                 p->last_warning);
-    for (size_t i = 0; i < p->ntargets && used < outlen; i++)
-        if (p->targets[i].down_ticks)
+    for (size_t i = 0; i < p->ntargets && used < outlen; i++) {
+        const struct target *tg = &p->targets[i];
+        if (tg->down_ticks && used < outlen)
             used += (size_t)snprintf(out + used, outlen - used, "%starget %.200s down (up == 0) in %u sample(s)",
-                                     used ? "; " : "", p->targets[i].instance, p->targets[i].down_ticks);
+                                     used ? "; " : "", tg->instance, tg->down_ticks);
+        if (tg->missing_ticks && used < outlen)
+            used += (size_t)snprintf(out + used, outlen - used, "%starget %.200s missing from Prometheus' answers "
+                                     "in %u sample(s)", used ? "; " : "", tg->instance, tg->missing_ticks);
+    }
 }
