@@ -220,6 +220,41 @@ enum scrape_status promsource_take(struct promsource *p, struct scraper *s, doub
     return st;
 }
 
+int promsource_fleet_latency(struct promsource *p, struct scraper *s, double t, double from_unix, double to_unix,
+                             char *err, size_t errlen)
+{
+    static const char *const quantiles[] = {"0.5", "0.9", "0.99", "0.999"};
+    char query[QUERY_MAX + 200], why[600], labels[64];
+    long window_ms = (long)((to_unix - from_unix) * 1000);
+
+    if (window_ms < 1000)
+        return 0;  /* too short a steady state for a rate */
+    for (size_t i = 0; i < sizeof quantiles / sizeof quantiles[0]; i++) {
+        struct promapi_result r;
+        struct promtext_label label = {"quantile", quantiles[i]};
+        struct promtext_sample sample = {.name = PROMSOURCE_FLEET_LATENCY_METRIC, .labels = &label, .nlabels = 1};
+        snprintf(query, sizeof query, "histogram_quantile(%s, sum by (le) (rate(" METRIC_ORDERD_HTTP_DURATION_BUCKET
+                 "%s[%ldms])))", quantiles[i], p->query, window_ms);
+        if (promapi_query_range(p->http, p->base_url, query, to_unix, to_unix, p->step, p->timeout_ms, &r, why,
+                                sizeof why) < 0) {
+            s->failures++;
+            snprintf(s->last_err, sizeof s->last_err, "Prometheus at %.90s: %.140s", p->base_url, why);
+            continue;
+        }
+        if (r.nseries == 1 && r.series[0].n > 0 && isfinite(r.series[0].v[r.series[0].n - 1])) {
+            sample.value = r.series[0].v[r.series[0].n - 1];
+            snprintf(labels, sizeof labels, "{quantile=\"%s\"}", quantiles[i]);
+            if (resultdb_sample(s->db, s->run_id, t, sample.name, labels, sample.value, err, errlen) < 0 ||
+                series_store_add(s->series, &sample, err, errlen) < 0) {
+                promapi_result_free(&r);
+                return -1;
+            }
+        }
+        promapi_result_free(&r);
+    }
+    return 0;
+}
+
 void promsource_note(const struct promsource *p, char *out, size_t outlen)
 {
     size_t used = 0;

@@ -32,6 +32,7 @@
 #define PROMSOURCE_AGE_METRIC "loadlab_prometheus_sample_age_seconds"
 #define PROMSOURCE_QUERY_METRIC "loadlab_prometheus_query_seconds"
 #define PROMSOURCE_PARTIAL_METRIC "loadlab_prometheus_partial"
+#define PROMSOURCE_FLEET_LATENCY_METRIC "loadlab_fleet_latency_seconds"
 
 struct promsource;
 
@@ -47,6 +48,16 @@ void promsource_free(struct promsource *p);
  * or SCRAPE_GONE (a target down too long), with err filled. */
 enum scrape_status promsource_take(struct promsource *p, struct scraper *s, double t, double now_unix,
                                    char *err, size_t errlen);
+
+/* The fleet's latency over the steady state [from_unix, to_unix], from the service's
+ * request-duration histogram summed over every instance (PromQL's
+ * histogram_quantile(q, sum by (le) (rate(..._bucket[window])))), for q = 0.5, 0.9,
+ * 0.99, 0.999: recorded at run time t as FLEET_LATENCY_METRIC{quantile="q"} in the
+ * database and, for metric.* gates, in the series store's current tick. A service
+ * without that histogram records nothing. Returns 0 (a failed query is counted in
+ * s->failures), or -1 with err filled when recording failed. */
+int promsource_fleet_latency(struct promsource *p, struct scraper *s, double t, double from_unix, double to_unix,
+                             char *err, size_t errlen);
 
 /* A note for the run's reason on what Prometheus got wrong that did not stop the run
  * (partial answers, targets down for a while), or "" when nothing did. */

@@ -316,6 +316,21 @@ static void end_load_early(struct run *r)
     }
 }
 
+/* Read through Prometheus: the fleet's latency percentiles over the steady state,
+ * from the service's summed histogram, joining the last sample. */
+static int fleet_latency(struct run *r)
+{
+    char err[600];
+    double now_unix = (double)units_wall_ns() / 1e9, now = seconds_since_t0(r);
+
+    if (!r->prom)
+        return 0;
+    if (promsource_fleet_latency(r->prom, &r->scraper, r->steady_to, now_unix - (now - r->steady_from),
+                                 now_unix - (now - r->steady_to), err, sizeof err) < 0)
+        return stop_run(r, RUNNER_ABORTED, "%s", err);
+    return 0;
+}
+
 /* The loop while wrk runs: phases on time, a sample every interval, progress. wrk
  * stops itself after its duration; the deadline only guards against one that hangs. */
 static int drive_load(struct run *r)
@@ -357,7 +372,7 @@ static int drive_load(struct run *r)
     if (scrape(r) < 0)
         return -1;
     r->steady_to = r->scraper.now.t;
-    return 0;
+    return fleet_latency(r);
 }
 
 static void record_windows(struct run *r)

@@ -113,7 +113,9 @@ static struct scenario *fleet_scenario(const char *prom_url, const char *extra, 
 
 static void test_fleet_gate_names_the_leaking_replica(void **state)
 {
-    struct scenario *sc = fleet_scenario(prom.url, "[expect]\nfail = thread_growth\n", "6s");
+    struct scenario *sc = fleet_scenario(prom.url,
+                                         "metric.loadlab_fleet_latency_seconds{quantile=\"0.99\"}.last = < 10s\n"
+                                         "[expect]\nfail = thread_growth\n", "6s");
     struct stat st;
     char path[PATH_MAX + 64];
     (void)state;
@@ -127,6 +129,10 @@ static void test_fleet_gate_names_the_leaking_replica(void **state)
     if (!strstr(outcome.gates[0].detail, instance[LEAKING]))
         fail_msg("the gate names '%s', not the leaking replica %s", outcome.gates[0].detail, instance[LEAKING]);
     assert_int_equal(outcome.gates[1].verdict, GATE_PASS);
+    /* the fleet's p99 from the replicas' summed histogram buckets, gated as a metric */
+    if (outcome.gates[2].verdict != GATE_PASS)
+        fail_msg("fleet p99 gate: %s", outcome.gates[2].detail);
+    assert_true(outcome.gates[2].observed > 0 && outcome.gates[2].observed < 10);
     assert_true(outcome.met);  /* thread_growth was expected to fail */
 
     /* one wrk on each replica, their counts summed into the run's load */
@@ -155,7 +161,8 @@ static void test_fleet_gate_names_the_leaking_replica(void **state)
                                          "'loadlab_prometheus_sample_age_seconds'");
     double query = testdb_real(tmp.path, "SELECT avg(value) FROM samples WHERE metric = "
                                          "'loadlab_prometheus_query_seconds'");
-    printf("sample age through Prometheus: mean %.3fs, max %.3fs; query %.1fms\n", age, worst, query * 1e3);
+    printf("sample age through Prometheus: mean %.3fs, max %.3fs; query %.1fms; fleet p99 %.1fms (wrk's worst %.1fms)\n",
+           age, worst, query * 1e3, outcome.gates[2].observed * 1e3, outcome.load.latency_p99 * 1e3);
     assert_true(age >= 0 && age < 2.0);
     scenario_free(sc);
 }
