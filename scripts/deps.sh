@@ -11,7 +11,7 @@ build_packages=(
   libcurl4-openssl-dev libunwind-dev libdw-dev libhttp-parser-dev zlib1g-dev
 )
 run_packages=(wrk gnuplot-nox)
-test_packages=(prometheus golang-go curl procps libxml2-utils docker-compose)
+test_packages=(prometheus golang-go curl procps libxml2-utils docker-compose python3-yaml)
 bench_packages=(nginx-light)   # make bench's reference server
 # The fuzz targets (tests/fuzz/): clang and the compiler-rt that holds libFuzzer.
 fuzz_packages=(clang libclang-rt-dev)

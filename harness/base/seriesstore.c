@@ -377,3 +377,26 @@ done:
     free(seen);
     return rc;
 }
+
+size_t series_store_label_values(const struct series_store *store, const char *metric, const char *label,
+                                 char (*out)[SERIES_MAX_VALUE], size_t max)
+{
+    size_t n = 0;
+    for (size_t b = 0; b < SERIES_BUCKETS; b++)
+        for (const struct one_series *s = store->buckets[b]; s; s = s->next) {
+            const char *value = NULL;
+            bool seen = false;
+            if (strcmp(s->metric, metric) != 0 || s->n == 0)
+                continue;
+            for (size_t i = 0; i < s->nlabels && !value; i++)
+                if (strcmp(s->label_names[i], label) == 0)
+                    value = s->label_values[i];
+            if (!value || strlen(value) >= SERIES_MAX_VALUE)
+                continue;
+            for (size_t k = 0; k < n && !seen; k++)
+                seen = strcmp(out[k], value) == 0;
+            if (!seen && n < max)
+                memcpy(out[n++], value, strlen(value) + 1);
+        }
+    return n;
+}

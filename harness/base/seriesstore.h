@@ -64,6 +64,12 @@ int series_store_add_plain(struct series_store *store, const char *metric, doubl
 /* True when any series of the metric has been seen at all. */
 bool series_store_has_metric(const struct series_store *store, const char *metric);
 
+/* The distinct values of label among the series of metric that have samples (e.g.
+ * every "instance" of a fleet), up to max of them, into out. Returns how many; a
+ * value longer than SERIES_MAX_VALUE - 1 is left out (a selector could not name it). */
+size_t series_store_label_values(const struct series_store *store, const char *metric, const char *label,
+                                 char (*out)[SERIES_MAX_VALUE], size_t max);
+
 /* Sums matching series per tick for ticks with from <= t <= to, one point per tick
  * that had any matching sample, into out (a new series named after the metric;
  * release it with series_release); a selector that matches nothing gives n = 0.

@@ -184,3 +184,53 @@ double wrkres_error_rate(const struct wrkres *r)
     uint64_t attempts = r->requests + socket;
     return attempts ? (double)wrkres_errors(r) / (double)attempts : NAN;
 }
+
+static double worst_of(double a, double b)
+{
+    return isnan(a) ? b : isnan(b) ? a : a > b ? a : b;
+}
+
+void wrkres_merge(struct wrkres *into, const struct wrkres *part)
+{
+    double n1 = (double)into->requests, n2 = (double)part->requests, n = n1 + n2;
+    double mean, var;
+
+    if (into->requests == 0) {
+        uint64_t errors[5] = {into->errors_connect, into->errors_read, into->errors_write, into->errors_status,
+                              into->errors_timeout};
+        double duration = into->duration_s;
+        uint64_t bytes = into->bytes;
+        *into = *part;
+        into->errors_connect += errors[0];
+        into->errors_read += errors[1];
+        into->errors_write += errors[2];
+        into->errors_status += errors[3];
+        into->errors_timeout += errors[4];
+        into->bytes += bytes;
+        into->duration_s = worst_of(duration, part->duration_s);
+        return;
+    }
+    if (n2 > 0) {
+        mean = (n1 * into->latency_mean + n2 * part->latency_mean) / n;
+        var = (n1 * (into->latency_stdev * into->latency_stdev + (into->latency_mean - mean) * (into->latency_mean - mean)) +
+               n2 * (part->latency_stdev * part->latency_stdev + (part->latency_mean - mean) * (part->latency_mean - mean))) / n;
+        into->latency_mean = mean;
+        into->latency_stdev = sqrt(var);
+        into->latency_min = isnan(part->latency_min) || part->latency_min > into->latency_min ? into->latency_min
+                                                                                              : part->latency_min;
+        into->latency_max = worst_of(into->latency_max, part->latency_max);
+        into->latency_p50 = worst_of(into->latency_p50, part->latency_p50);
+        into->latency_p75 = worst_of(into->latency_p75, part->latency_p75);
+        into->latency_p90 = worst_of(into->latency_p90, part->latency_p90);
+        into->latency_p99 = worst_of(into->latency_p99, part->latency_p99);
+        into->latency_p999 = worst_of(into->latency_p999, part->latency_p999);
+    }
+    into->duration_s = worst_of(into->duration_s, part->duration_s);
+    into->requests += part->requests;
+    into->bytes += part->bytes;
+    into->errors_connect += part->errors_connect;
+    into->errors_read += part->errors_read;
+    into->errors_write += part->errors_write;
+    into->errors_status += part->errors_status;
+    into->errors_timeout += part->errors_timeout;
+}

@@ -41,6 +41,14 @@ int wrkres_parse(const char *text, size_t len, struct wrkres *out, char *err, si
  * Returns 0, or -1 with err filled. */
 int wrkres_load(const char *path, struct wrkres *out, char *err, size_t errlen);
 
+/* Adds what another generator measured over the same time to into, for load spread
+ * over several wrk processes: counts and bytes summed, the duration the longest, min
+ * and max the extremes, the mean weighted by requests and the stdev pooled. wrk gives
+ * no histogram, so a percentile is the worst of the generators' (an upper bound of the
+ * merged one: the fleet's p99 can be no higher than the highest p99 of its parts),
+ * never an average of percentiles. An into with no request yet takes part as is. */
+void wrkres_merge(struct wrkres *into, const struct wrkres *part);
+
 /* Completed requests per second. NaN when no time passed. */
 double wrkres_throughput(const struct wrkres *r);
 

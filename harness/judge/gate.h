@@ -32,6 +32,11 @@
 #define GATE_PROC_FDS "loadlab_proc_open_fds"
 #define GATE_PROC_CPU "loadlab_proc_cpu_seconds_total"
 
+/* The label that tells a fleet's replicas apart (Prometheus' target label), and how
+ * many replicas a per-instance gate looks at. */
+#define GATE_INSTANCE_LABEL "instance"
+#define GATE_MAX_INSTANCES 256
+
 /* A queue sample counts as saturated at this share of capacity. */
 #define GATE_SATURATION_FRACTION 0.9
 
@@ -79,7 +84,8 @@ struct gate_result {
     double observed;                      /* base units; NaN on error */
     enum gate_verdict verdict;
     bool expected_to_fail;
-    char detail[256];                     /* why a gate is an error */
+    char detail[256];                     /* why a gate is an error; on a fleet, which
+                                             instance a per-instance figure is from */
 };
 
 /* Parses one [gate] line. key and value are as in the file (value: "< 20ms", or

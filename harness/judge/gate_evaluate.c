@@ -94,11 +94,18 @@ int gate_check_metrics(const struct gate_spec *spec, bool have_proc,
     return 0;
 }
 
-static int select_metric(const struct gate_inputs *in, const char *metric,
-                         struct series *pts, struct gate_result *out)
+/* The series of metric (of one instance when instance is not NULL) over the steady
+ * state, summed per sample. */
+static int select_instance(const struct gate_inputs *in, const char *metric, const char *instance,
+                           struct series *pts, struct gate_result *out)
 {
     struct series_selector sel = {0};
     snprintf(sel.metric, sizeof sel.metric, "%s", metric);
+    if (instance) {
+        sel.nmatchers = 1;
+        snprintf(sel.matchers[0].name, sizeof sel.matchers[0].name, "%s", GATE_INSTANCE_LABEL);
+        snprintf(sel.matchers[0].value, sizeof sel.matchers[0].value, "%s", instance);
+    }
     if (series_store_select(in->series, &sel, in->from, in->to, pts) < 0) {
         snprintf(out->detail, sizeof out->detail, "out of memory");
         return -1;
@@ -110,18 +117,68 @@ static int select_metric(const struct gate_inputs *in, const char *metric,
     return 0;
 }
 
-static int observe_growth(const struct gate_spec *spec, const struct gate_inputs *in,
-                          struct gate_result *out)
+static int select_metric(const struct gate_inputs *in, const char *metric, struct series *pts,
+                         struct gate_result *out)
 {
-    struct series pts;
+    return select_instance(in, metric, NULL, pts, out);
+}
+
+/* A figure of one instance (all of them summed when instance is NULL) into *value;
+ * returns 0, or -1 with out->detail saying why there is none. */
+typedef int (*observe_one_fn)(const struct gate_spec *spec, const struct gate_inputs *in, const char *instance,
+                              double *value, struct gate_result *out);
+
+/* On a fleet (series of several instances, as read from Prometheus) a sum would hide
+ * one sick replica among healthy ones and blame none, so observe takes each instance
+ * in turn and the worst figure (the largest) is the observed one, with the instance
+ * named in the detail. An instance without a figure (it came or went mid-run) is
+ * passed over when another has one. With one instance or none, the plain sum. */
+static int observe_worst_instance(const struct gate_spec *spec, const struct gate_inputs *in, const char *metric,
+                                  observe_one_fn observe, struct gate_result *out)
+{
+    char (*instances)[SERIES_MAX_VALUE] = malloc(GATE_MAX_INSTANCES * sizeof *instances);
+    size_t n, worst_at = 0, judged = 0;
+    double worst = NAN;
+
+    if (!instances) {
+        snprintf(out->detail, sizeof out->detail, "out of memory");
+        return -1;
+    }
+    n = series_store_label_values(in->series, metric, GATE_INSTANCE_LABEL, instances, GATE_MAX_INSTANCES);
+    if (n < 2) {
+        free(instances);
+        return observe(spec, in, NULL, &out->observed, out);
+    }
+    for (size_t i = 0; i < n; i++) {
+        double value;
+        if (observe(spec, in, instances[i], &value, out) < 0 || isnan(value))
+            continue;
+        judged++;
+        if (isnan(worst) || value > worst) {
+            worst = value;
+            worst_at = i;
+        }
+    }
+    if (judged) {
+        out->observed = worst;
+        snprintf(out->detail, sizeof out->detail, "worst of %zu instances: %.200s", judged, instances[worst_at]);
+    }
+    free(instances);
+    return judged ? 0 : -1;  /* none judged: the detail is the last instance's reason */
+}
+
+static int growth_one(const struct gate_spec *spec, const struct gate_inputs *in, const char *instance,
+                      double *slope, struct gate_result *out)
+{
     const char *metric = growth_metric(spec->kind, in->have_proc);
+    struct series pts;
     int rc = -1;
 
-    if (select_metric(in, metric, &pts, out) < 0)
+    if (select_instance(in, metric, instance, &pts, out) < 0)
         return -1;
-    if (stats_slope(pts.t, pts.v, pts.n, &out->observed) < 0)
+    if (stats_slope(pts.t, pts.v, pts.n, slope) < 0)
         snprintf(out->detail, sizeof out->detail,
-                 "%zu sample(s) of %s in the steady state; a slope needs 2 (sample_interval too long?)",
+                 "%zu sample(s) of %.100s in the steady state; a slope needs 2 (sample_interval too long?)",
                  pts.n, metric);
     else
         rc = 0;
@@ -148,15 +205,17 @@ static size_t pair_by_time(const struct series *a, const struct series *b,
     return n;
 }
 
-static int observe_saturation(const struct gate_inputs *in, struct gate_result *out)
+static int saturation_one(const struct gate_spec *spec, const struct gate_inputs *in, const char *instance,
+                          double *share, struct gate_result *out)
 {
     struct series depth = {0}, capacity = {0};
     double *vd = NULL, *vc = NULL;
     size_t n;
     int rc = -1;
 
-    if (select_metric(in, METRIC_ORDERD_QUEUE_DEPTH, &depth, out) < 0 ||
-        select_metric(in, METRIC_ORDERD_QUEUE_CAPACITY, &capacity, out) < 0)
+    (void)spec;
+    if (select_instance(in, METRIC_ORDERD_QUEUE_DEPTH, instance, &depth, out) < 0 ||
+        select_instance(in, METRIC_ORDERD_QUEUE_CAPACITY, instance, &capacity, out) < 0)
         goto done;
     vd = malloc(depth.n * sizeof *vd);
     vc = malloc(depth.n * sizeof *vc);
@@ -165,7 +224,7 @@ static int observe_saturation(const struct gate_inputs *in, struct gate_result *
         goto done;
     }
     n = pair_by_time(&depth, &capacity, vd, vc);
-    if (stats_share_at_or_above(vd, vc, n, GATE_SATURATION_FRACTION, &out->observed) < 0) {
+    if (stats_share_at_or_above(vd, vc, n, GATE_SATURATION_FRACTION, share) < 0) {
         snprintf(out->detail, sizeof out->detail, METRIC_ORDERD_QUEUE_CAPACITY " is never positive");
         goto done;
     }
@@ -200,20 +259,32 @@ done:
     return rc;
 }
 
-static int observe_counter_rate(const struct gate_inputs *in, const char *metric,
-                                struct gate_result *out)
+static int counter_rate_one(const struct gate_inputs *in, const char *metric, const char *instance, double *rate,
+                            struct gate_result *out)
 {
     struct series pts;
     int rc = -1;
 
-    if (select_metric(in, metric, &pts, out) < 0)
+    if (select_instance(in, metric, instance, &pts, out) < 0)
         return -1;
-    if (stats_counter_rate(pts.t, pts.v, pts.n, &out->observed) < 0)
+    if (stats_counter_rate(pts.t, pts.v, pts.n, rate) < 0)
         snprintf(out->detail, sizeof out->detail, "fewer than 2 samples of %s in the steady state", metric);
     else
         rc = 0;
     series_release(&pts);
     return rc;
+}
+
+static int observe_counter_rate(const struct gate_inputs *in, const char *metric, struct gate_result *out)
+{
+    return counter_rate_one(in, metric, NULL, &out->observed, out);
+}
+
+static int mutex_wait_one(const struct gate_spec *spec, const struct gate_inputs *in, const char *instance,
+                          double *rate, struct gate_result *out)
+{
+    (void)spec;
+    return counter_rate_one(in, METRIC_ORDERD_MUTEX_WAIT, instance, rate, out);
 }
 
 /* The service's CPU time per request: its CPU seconds per second over the steady
@@ -355,16 +426,16 @@ void gate_evaluate(const struct gate_spec *spec, const struct gate_inputs *in,
     case GATE_THREAD_GROWTH:
     case GATE_RSS_GROWTH:
     case GATE_FD_GROWTH:
-        rc = observe_growth(spec, in, out);
+        rc = observe_worst_instance(spec, in, growth_metric(spec->kind, in->have_proc), growth_one, out);
         break;
     case GATE_QUEUE_SATURATION:
-        rc = observe_saturation(in, out);
+        rc = observe_worst_instance(spec, in, METRIC_ORDERD_QUEUE_DEPTH, saturation_one, out);
         break;
     case GATE_REJECTED_SHARE:
         rc = observe_rejected(in, out);
         break;
     case GATE_MUTEX_WAIT_SHARE:
-        rc = observe_counter_rate(in, METRIC_ORDERD_MUTEX_WAIT, out);
+        rc = observe_worst_instance(spec, in, METRIC_ORDERD_MUTEX_WAIT, mutex_wait_one, out);
         break;
     case GATE_CPU_PER_REQUEST:
         rc = observe_cpu_per_request(in, out);

@@ -82,8 +82,8 @@ void summary_print(FILE *out, const struct runner_outcome *outcomes, size_t n,
                 fprintf(out, "  %-*s", width, g->spec->name);
             fprintf(out, "  %-14s %-12s %s", g->spec->threshold_text,
                     gate_format_observed(g->spec, g->observed, observed, sizeof observed), summary_gate_result(g));
-            if (g->verdict == GATE_ERROR)
-                fprintf(out, ": %s", g->detail);
+            if (g->verdict == GATE_ERROR || g->detail[0])
+                fprintf(out, "%s%s", g->verdict == GATE_ERROR ? ": " : "  ", g->detail);
             fputc('\n', out);
         }
         if (o->reason[0])

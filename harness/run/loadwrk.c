@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,15 +33,16 @@ int loadwrk_write_wrapper(const char *log_dir, char *err, size_t errlen)
     return 0;
 }
 
-int loadwrk_build(struct loadwrk_command *cmd, const struct scenario *sc, const char *wrk_path,
-                  const char *public_base, const char *log_dir, const char *stage, int64_t load_ns, char *err,
-                  size_t errlen)
+/* loadwrk_build with its own connections and threads (a part of a group). */
+static int build_part(struct loadwrk_command *cmd, const struct scenario *sc, const char *wrk_path,
+                      const char *public_base, const char *log_dir, const char *stage, int64_t load_ns,
+                      unsigned connections, unsigned threads, char *err, size_t errlen)
 {
     size_t nenv = 0, k = 0;
 
     memset(cmd, 0, sizeof *cmd);
-    snprintf(cmd->threads, sizeof cmd->threads, "%u", sc->threads);
-    snprintf(cmd->conns, sizeof cmd->conns, "%u", sc->connections);
+    snprintf(cmd->threads, sizeof cmd->threads, "%u", threads);
+    snprintf(cmd->conns, sizeof cmd->conns, "%u", connections);
     snprintf(cmd->secs, sizeof cmd->secs, "%llds", (long long)(load_ns / 1000000000));
     snprintf(cmd->timeout, sizeof cmd->timeout, "%llds", (long long)(sc->timeout_ns / 1000000000));
     if (!fits(snprintf(cmd->url, sizeof cmd->url, "%s%s", public_base, sc->path), sizeof cmd->url) ||
@@ -78,8 +80,17 @@ int loadwrk_build(struct loadwrk_command *cmd, const struct scenario *sc, const 
     return 0;
 }
 
-int loadwrk_spawn(const struct scenario *sc, const char *wrk_path, const char *public_base, const char *log_dir,
-                  const char *stage, int64_t load_ns, pid_t *pid, char *err, size_t errlen)
+int loadwrk_build(struct loadwrk_command *cmd, const struct scenario *sc, const char *wrk_path,
+                  const char *public_base, const char *log_dir, const char *stage, int64_t load_ns, char *err,
+                  size_t errlen)
+{
+    return build_part(cmd, sc, wrk_path, public_base, log_dir, stage, load_ns, sc->connections, sc->threads, err,
+                      errlen);
+}
+
+static int spawn_part(const struct scenario *sc, const char *wrk_path, const char *public_base, const char *log_dir,
+                      const char *stage, int64_t load_ns, unsigned connections, unsigned threads, pid_t *pid,
+                      char *err, size_t errlen)
 {
     struct loadwrk_command *cmd = malloc(sizeof *cmd);
     struct childproc_spec spec = {0};
@@ -90,7 +101,7 @@ int loadwrk_spawn(const struct scenario *sc, const char *wrk_path, const char *p
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (loadwrk_build(cmd, sc, wrk_path, public_base, log_dir, stage, load_ns, err, errlen) < 0)
+    if (build_part(cmd, sc, wrk_path, public_base, log_dir, stage, load_ns, connections, threads, err, errlen) < 0)
         goto done;
     snprintf(path, sizeof path, "%s/wrk-%s.log", log_dir, stage);
     if ((log = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
@@ -108,6 +119,90 @@ done:
         close(log);
     free(cmd);
     return rc;
+}
+
+int loadwrk_spawn(const struct scenario *sc, const char *wrk_path, const char *public_base, const char *log_dir,
+                  const char *stage, int64_t load_ns, pid_t *pid, char *err, size_t errlen)
+{
+    return spawn_part(sc, wrk_path, public_base, log_dir, stage, load_ns, sc->connections, sc->threads, pid, err,
+                      errlen);
+}
+
+/* The stage name of part k (from 0) of a group of n: "measure", or "measure-2". */
+static void part_stage(const char *stage, size_t k, size_t n, char *out, size_t outlen)
+{
+    if (n == 1)
+        snprintf(out, outlen, "%s", stage);
+    else
+        snprintf(out, outlen, "%s-%zu", stage, k + 1);
+}
+
+int loadwrk_group_spawn(const struct scenario *sc, const char *wrk_path, const char *public_base, const char *log_dir,
+                        const char *stage, int64_t load_ns, struct loadwrk_group *g, char *err, size_t errlen)
+{
+    size_t n = sc->ntargets ? sc->ntargets : 1;
+    char name[64];
+
+    memset(g, 0, sizeof *g);
+    for (size_t k = 0; k < n; k++) {
+        unsigned conns = sc->connections / (unsigned)n + (k < sc->connections % n);
+        unsigned threads = sc->threads / (unsigned)n + (k < sc->threads % n);
+        if (threads < 1)
+            threads = 1;
+        if (threads > conns)
+            threads = conns;
+        part_stage(stage, k, n, name, sizeof name);
+        if (spawn_part(sc, wrk_path, sc->ntargets ? sc->targets[k] : public_base, log_dir, name, load_ns, conns,
+                       threads, &g->pid[k], err, errlen) < 0) {
+            loadwrk_group_stop(g, 0);
+            return -1;
+        }
+        g->n = g->running = k + 1;
+    }
+    return 0;
+}
+
+int loadwrk_group_poll(struct loadwrk_group *g)
+{
+    for (size_t k = 0; k < g->n; k++)
+        if (g->pid[k] && childproc_poll(g->pid[k], &g->status[k]) == 1) {
+            g->pid[k] = 0;
+            g->running--;
+        }
+    return g->running == 0;
+}
+
+void loadwrk_group_signal(const struct loadwrk_group *g, int sig)
+{
+    for (size_t k = 0; k < g->n; k++)
+        if (g->pid[k])
+            kill(g->pid[k], sig);
+}
+
+void loadwrk_group_stop(struct loadwrk_group *g, int grace_ms)
+{
+    for (size_t k = 0; k < g->n; k++)
+        if (g->pid[k]) {
+            childproc_stop(g->pid[k], grace_ms, &g->status[k]);
+            g->pid[k] = 0;
+        }
+    g->running = 0;
+}
+
+int loadwrk_group_collect(const struct loadwrk_group *g, const char *log_dir, const char *stage, struct wrkres *res,
+                          char *err, size_t errlen)
+{
+    char name[64];
+
+    memset(res, 0, sizeof *res);
+    for (size_t k = 0; k < g->n; k++) {
+        struct wrkres part;
+        part_stage(stage, k, g->n, name, sizeof name);
+        if (loadwrk_collect(log_dir, name, g->status[k], &part, err, errlen) < 0)
+            return -1;
+        wrkres_merge(res, &part);
+    }
+    return 0;
 }
 
 int loadwrk_collect(const char *log_dir, const char *stage, int status, struct wrkres *res, char *err,

@@ -40,6 +40,35 @@ int loadwrk_build(struct loadwrk_command *cmd, const struct scenario *sc, const 
 int loadwrk_spawn(const struct scenario *sc, const char *wrk_path, const char *public_base, const char *log_dir,
                   const char *stage, int64_t load_ns, pid_t *pid, char *err, size_t errlen);
 
+/* The wrk processes of one stage: one for a single url, one per target for a list
+ * (`[service] url = A, B, C`), the connections and threads split evenly among them,
+ * each writing LOG_DIR/wrk-STAGE-K.{json,log} (K from 1; plain wrk-STAGE for one). */
+struct loadwrk_group {
+    pid_t pid[SCENARIO_MAX_TARGETS];
+    int status[SCENARIO_MAX_TARGETS];
+    size_t n, running;
+};
+
+/* Starts the stage's wrk processes against public_base, or against every target of
+ * sc. Returns 0 with g filled, or -1 with err filled (those already started are
+ * stopped). */
+int loadwrk_group_spawn(const struct scenario *sc, const char *wrk_path, const char *public_base, const char *log_dir,
+                        const char *stage, int64_t load_ns, struct loadwrk_group *g, char *err, size_t errlen);
+
+/* Reaps those that ended. Returns 1 when none runs any more, else 0. */
+int loadwrk_group_poll(struct loadwrk_group *g);
+
+/* Sends sig to every one still running. */
+void loadwrk_group_signal(const struct loadwrk_group *g, int sig);
+
+/* Stops every one still running (childproc_stop with grace_ms). */
+void loadwrk_group_stop(struct loadwrk_group *g, int grace_ms);
+
+/* What the ended group measured, merged (wrkres_merge) into res. Returns 0, or -1
+ * with err filled as loadwrk_collect, naming the part that failed. */
+int loadwrk_group_collect(const struct loadwrk_group *g, const char *log_dir, const char *stage, struct wrkres *res,
+                          char *err, size_t errlen);
+
 /* Reads what wrk measured in the stage once it exited with status. Returns 0, or -1
  * with err filled (wrk failed: its status and the last line of its log; or its JSON
  * could not be read). */

@@ -35,6 +35,7 @@
 #include "run/faultctl.h"
 #include "run/loadwrk.h"
 #include "run/progress.h"
+#include "run/promsource.h"
 #include "run/scrape.h"
 #include "run/service.h"
 #include "run/timeline.h"
@@ -60,9 +61,10 @@ struct run {
     struct httpclient *http;
     struct series_store *series;
     struct scraper scraper;
+    struct promsource *prom;     /* samples from Prometheus instead of scrapes, or NULL */
     struct faultctl faults;
     struct timeline timeline;
-    pid_t wrk_pid;
+    struct loadwrk_group wrk;    /* one wrk, or one per target of a url list */
     enum stage stage;
     double stage_started[2];
     bool measure_done;
@@ -164,13 +166,12 @@ static void append_reason(struct run *r, const char *fmt, ...)
 
 static void start_wrk(struct run *r, enum stage stage);
 
-static void finish_wrk_stage(struct run *r, int status)
+static void finish_wrk_stage(struct run *r)
 {
     char err[600];
     struct wrkres res;
 
-    r->wrk_pid = 0;
-    if (loadwrk_collect(r->log_dir, stage_names[r->stage], status, &res, err, sizeof err) < 0 ||
+    if (loadwrk_group_collect(&r->wrk, r->log_dir, stage_names[r->stage], &res, err, sizeof err) < 0 ||
         resultdb_load_result(r->db, r->run_id, stage_names[r->stage], r->stage_started[r->stage],
                              r->sc->connections, r->sc->threads, &res, err, sizeof err) < 0) {
         stop_run(r, RUNNER_ABORTED, "%s", err);
@@ -192,7 +193,7 @@ static int wait_step(struct run *r, int timeout_ms)
     struct pollfd fds[2] = {{.fd = r->opt->signal_fd, .events = POLLIN},
                             {.fd = r->svc.out_fd, .events = POLLIN}};
     char why[PATH_MAX + 600];
-    int signo, status;
+    int signo;
 
     if (timeout_ms < 0)
         timeout_ms = 0;
@@ -207,8 +208,8 @@ static int wait_step(struct run *r, int timeout_ms)
     service_drain(&r->svc);
     if (service_check_exit(&r->svc, seconds_since_t0(r), why, sizeof why))
         stop_run(r, RUNNER_CRASHED, "%s", why);
-    if (r->wrk_pid && childproc_poll(r->wrk_pid, &status) == 1)
-        finish_wrk_stage(r, status);
+    if (r->wrk.running && loadwrk_group_poll(&r->wrk))
+        finish_wrk_stage(r);
     return r->failed ? -1 : 0;
 }
 
@@ -221,7 +222,9 @@ static int wait_step_for_service(void *user, int timeout_ms)
 static int scrape(struct run *r)
 {
     char err[600];
-    enum scrape_status st = scrape_take(&r->scraper, seconds_since_t0(r), err, sizeof err);
+    enum scrape_status st = r->prom ? promsource_take(r->prom, &r->scraper, seconds_since_t0(r),
+                                                      (double)units_wall_ns() / 1e9, err, sizeof err)
+                                    : scrape_take(&r->scraper, seconds_since_t0(r), err, sizeof err);
     if (st == SCRAPE_OK)
         return 0;
     return stop_run(r, st == SCRAPE_GONE ? RUNNER_CRASHED : RUNNER_ABORTED, "%s", err);
@@ -267,8 +270,8 @@ static void start_wrk(struct run *r, enum stage stage)
 
     r->stage = stage;
     r->stage_started[stage] = seconds_since_t0(r);
-    if (loadwrk_spawn(r->sc, r->opt->wrk_path, r->svc.public_base, r->log_dir, stage_names[stage], ns, &r->wrk_pid,
-                      err, sizeof err) < 0)
+    if (loadwrk_group_spawn(r->sc, r->opt->wrk_path, r->svc.public_base, r->log_dir, stage_names[stage], ns,
+                            &r->wrk, err, sizeof err) < 0)
         stop_run(r, RUNNER_ABORTED, "%s", err);
     if (!r->failed && stage == STAGE_MEASURE) {
         /* the first sample of the steady state */
@@ -302,7 +305,7 @@ static enum runner_hook_answer call_hook(struct run *r, enum runner_moment momen
         .sc = r->sc, .db = r->db, .run_id = r->run_id, .http = r->http, .series = r->series,
         .public_base = r->svc.public_base, .debug_base = r->svc.debug_base, .log_dir = r->log_dir,
         .t = seconds_since_t0(r), .load_end = scenario_load_ns(r->sc) / 1e9,
-        .measuring = r->stage == STAGE_MEASURE && r->wrk_pid, .out = r->out,
+        .measuring = r->stage == STAGE_MEASURE && r->wrk.running, .out = r->out,
     };
     if (!r->opt->hook)
         return RUNNER_HOOK_CONTINUE;
@@ -313,10 +316,25 @@ static enum runner_hook_answer call_hook(struct run *r, enum runner_moment momen
  * Asked during the warmup, the measured run is stopped as soon as it starts. */
 static void end_load_early(struct run *r)
 {
-    if (r->end_load_requested && !r->wrk_interrupted && r->wrk_pid && r->stage == STAGE_MEASURE) {
-        kill(r->wrk_pid, SIGINT);
+    if (r->end_load_requested && !r->wrk_interrupted && r->wrk.running && r->stage == STAGE_MEASURE) {
+        loadwrk_group_signal(&r->wrk, SIGINT);
         r->wrk_interrupted = true;
     }
+}
+
+/* Read through Prometheus: the fleet's latency percentiles over the steady state,
+ * from the service's summed histogram, joining the last sample. */
+static int fleet_latency(struct run *r)
+{
+    char err[600];
+    double now_unix = (double)units_wall_ns() / 1e9, now = seconds_since_t0(r);
+
+    if (!r->prom)
+        return 0;
+    if (promsource_fleet_latency(r->prom, &r->scraper, r->steady_to, now_unix - (now - r->steady_from),
+                                 now_unix - (now - r->steady_to), err, sizeof err) < 0)
+        return stop_run(r, RUNNER_ABORTED, "%s", err);
+    return 0;
 }
 
 /* The loop while wrk runs: phases on time, a sample every interval, progress. wrk
@@ -360,7 +378,7 @@ static int drive_load(struct run *r)
     if (scrape(r) < 0)
         return -1;
     r->steady_to = r->scraper.now.t;
-    return 0;
+    return fleet_latency(r);
 }
 
 static void record_windows(struct run *r)
@@ -421,6 +439,10 @@ static int check_gate_metrics(struct run *r)
     char err[600];
     for (size_t i = 0; i < r->sc->ngates; i++)
         if (gate_check_metrics(&r->sc->gates[i], r->svc.proc_pid > 0, r->series, err, sizeof err) < 0) {
+            if (r->prom)
+                return stop_run(r, RUNNER_ABORTED, "%s: Prometheus at %s has no such series for %s%s%s", err,
+                                r->sc->prometheus, r->sc->prometheus_selector,
+                                r->scraper.failures ? "; the query failed: " : "", r->scraper.last_err);
             if (!r->svc.metrics_url[0])
                 return stop_run(r, RUNNER_ABORTED, "%s: [service] gives no metrics URL", err);
             if (r->scraper.failures)
@@ -449,6 +471,8 @@ static int prepare_run(struct run *r)
     r->series = series_store_new();
     if (!r->http || !r->series)
         return stop_run(r, RUNNER_ABORTED, "%s", r->http ? "out of memory" : err);
+    if (r->sc->prometheus[0] && !(r->prom = promsource_new(r->sc, err, sizeof err)))
+        return stop_run(r, RUNNER_ABORTED, "%s", err);
     for (size_t i = 0; i < r->sc->ngates; i++)
         if (gate_want_metrics(&r->sc->gates[i], local, r->series) < 0)
             return stop_run(r, RUNNER_ABORTED, "out of memory");
@@ -573,13 +597,9 @@ static void run_load(struct run *r)
 static void stop_children(struct run *r)
 {
     char how[128];
-    int status;
 
     draw_progress(r, true);
-    if (r->wrk_pid) {
-        childproc_stop(r->wrk_pid, WRK_STOP_GRACE_MS, &status);
-        r->wrk_pid = 0;
-    }
+    loadwrk_group_stop(&r->wrk, WRK_STOP_GRACE_MS);
     if (r->clock_started && !r->svc.reaped)
         call_hook(r, RUNNER_AT_LOAD_END);
     if (!r->svc.reaped && r->svc.debug_base[0])
@@ -590,9 +610,16 @@ static void stop_children(struct run *r)
 
 static void note_scrape_failures(struct run *r)
 {
+    char note[600];
+
     if (r->scraper.failures && r->out->status == RUNNER_COMPLETED)
-        append_reason(r, "%u of %u scrapes failed (last: %s)", r->scraper.failures, r->scraper.scrapes,
-                      r->scraper.last_err);
+        append_reason(r, "%u of %u %s failed (last: %s)", r->scraper.failures, r->scraper.scrapes,
+                      r->prom ? "Prometheus queries" : "scrapes", r->scraper.last_err);
+    if (r->prom) {
+        promsource_note(r->prom, note, sizeof note);
+        if (note[0])
+            append_reason(r, "%s", note);
+    }
 }
 
 int runner_run(const struct scenario *sc, struct resultdb *db, const struct runner_options *opt,
@@ -648,6 +675,7 @@ done:
     if (r) {
         service_close(&r->svc);
         httpclient_free(r->http);
+        promsource_free(r->prom);
         series_store_free(r->series);
     }
     free(r);

@@ -322,6 +322,21 @@ static int finish(struct scenario_parse *st)
         return scenario_fail_at(st, st->service_cpu_line, "cpu pins a service loadlab spawns; this one is given by url");
     if (sc->url[0] && !sc->command[0] && (strstr(sc->url, "{port}") || strstr(sc->metrics, "{debug_port}")))
         return scenario_fail_at(st, st->url_line, "{port} and {debug_port} only make sense with a command");
+    if (sc->ntargets && sc->command[0])
+        return scenario_fail_at(st, st->url_line, "a list of urls names running replicas; it cannot go with command");
+    if (sc->ntargets && sc->connections < sc->ntargets)
+        return scenario_fail_at(st, st->connections_line ? st->connections_line : st->url_line,
+                       "connections (%u) must be at least the number of urls (%zu): each gets its own wrk",
+                       sc->connections, sc->ntargets);
+    if (sc->prometheus[0] && sc->command[0])
+        return scenario_fail_at(st, st->prometheus_line,
+                       "prometheus reads a fleet that is already running and scraped: use url, not command");
+    if (sc->prometheus[0] && !sc->prometheus_selector[0])
+        return scenario_fail_at(st, st->prometheus_line, "prometheus needs selector (e.g. {job=\"orderd\"})");
+    if (!sc->prometheus[0] && (sc->prometheus_selector[0] || sc->prometheus_token_file[0]))
+        return scenario_fail_at(st, st->selector_line, "selector and prometheus_token_file need prometheus");
+    if (sc->prometheus[0] && sc->metrics[0])
+        return scenario_fail_at(st, st->prometheus_line, "give metrics (scraped directly) or prometheus, not both");
     for (size_t s = 0; s < st->nsections; s++) {
         bool found = false;
         if (strncmp(st->sections[s].name, "phase.", 6) != 0)

@@ -30,6 +30,7 @@
 #define SCENARIO_MAX_GATES 64
 #define SCENARIO_MAX_FAULTS 16
 #define SCENARIO_MAX_TEXT 1024
+#define SCENARIO_MAX_TARGETS 16
 /* The longest duration, warmup, phase time or timeout a file may give: long enough for
  * any soak test, short enough that warmup + duration and every sum the runner makes
  * of them stay far from int64 overflow. */
@@ -62,13 +63,23 @@ struct scenario {
     /* [service]: command (spawned), or url (already running) */
     char command[SCENARIO_MAX_TEXT];
     int command_line;
-    char url[SCENARIO_MAX_TEXT];        /* may hold {port} with a command */
+    char url[SCENARIO_MAX_TEXT];        /* may hold {port} with a command; of a list, the first */
+    /* `url = A, B, C`: the replicas the load is spread over, one wrk each (loadwrk.h);
+     * ntargets is 0 for a single url */
+    char targets[SCENARIO_MAX_TARGETS][SCENARIO_MAX_TEXT];
+    size_t ntargets;
     char metrics[SCENARIO_MAX_TEXT];    /* may hold {debug_port} with a command */
     char ready[SCENARIO_MAX_TEXT];      /* readiness URL; default: debug base + /readyz */
     char token_file[SCENARIO_MAX_TEXT];
     pid_t pid;                          /* url mode: a local pid to sample in /proc, or 0 */
     int64_t ready_timeout_ns;
     char requests_metric[PROMTEXT_MAX_NAME + 1];
+    /* a fleet read through Prometheus instead of scraped: the server's base URL, the
+     * label matchers that pick the service's targets ("{job=\"orderd\"}"), and a
+     * bearer token file for the server ("" for none); see run/promsource.h */
+    char prometheus[SCENARIO_MAX_TEXT];
+    char prometheus_selector[SCENARIO_MAX_TEXT];
+    char prometheus_token_file[SCENARIO_MAX_TEXT];
     struct scenario_fault faults[SCENARIO_MAX_FAULTS];
     size_t nfaults;
 

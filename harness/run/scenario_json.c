@@ -53,6 +53,18 @@ char *scenario_params_json(const struct scenario *sc)
                         json_pack("{s:s, s:s, s:s, s:s, s:i, s:O, s:s}", "command", sc->command,
                                   "url", sc->url, "metrics", sc->metrics, "ready", sc->ready,
                                   "pid", (int)sc->pid, "faults", faults, "cpu", sc->service_cpu_list));
+    /* a fleet: the replicas the load is spread over, and where its samples come from */
+    json_t *service = json_object_get(root, "service");
+    if (service && sc->ntargets) {
+        json_t *targets = json_array();
+        for (size_t i = 0; i < sc->ntargets; i++)
+            json_array_append_new(targets, json_string(sc->targets[i]));
+        json_object_set_new(service, "targets", targets);
+    }
+    if (service && sc->prometheus[0]) {
+        json_object_set_new(service, "prometheus", json_string(sc->prometheus));
+        json_object_set_new(service, "selector", json_string(sc->prometheus_selector));
+    }
     json_object_set_new(root, "load",
                         json_pack("{s:i, s:i, s:s, s:s, s:s, s:s, s:f, s:s}",
                                   "connections", (int)sc->connections, "threads", (int)sc->threads,

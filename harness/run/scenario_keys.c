@@ -101,6 +101,62 @@ static int check_url(struct scenario_parse *st, const char *value, const char *k
     return 0;
 }
 
+/* `url = A, B, C`: several replicas, each its own wrk; the first is also `url`. */
+static int parse_targets(struct scenario_parse *st, const char *value)
+{
+    struct scenario *sc = st->sc;
+    const char *p = value;
+
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char *dst;
+        while (len > 0 && (*p == ' ' || *p == '\t')) {
+            p++;
+            len--;
+        }
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (sc->ntargets == SCENARIO_MAX_TARGETS)
+            return scenario_fail_at(st, st->lineno, "url: more than %d targets", SCENARIO_MAX_TARGETS);
+        if (len == 0 || len >= SCENARIO_MAX_TEXT)
+            return scenario_fail_at(st, st->lineno, "url: target %zu is empty or too long", sc->ntargets + 1);
+        dst = sc->targets[sc->ntargets];
+        memcpy(dst, p, len);
+        dst[len] = '\0';
+        if (check_url(st, dst, "url") < 0)
+            return -1;
+        if (strstr(dst, "{port}"))
+            return scenario_fail_at(st, st->lineno, "url: a list names running replicas; {port} is for one spawned service");
+        for (size_t i = 0; i < sc->ntargets; i++)
+            if (strcmp(sc->targets[i], dst) == 0)
+                return scenario_fail_at(st, st->lineno, "url: %s given twice", dst);
+        sc->ntargets++;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return copy_text(st, sc->url, sizeof sc->url, sc->targets[0], "url");
+}
+
+/* `selector = {job="orderd",...}`: label matchers (=, as in a metric gate's selector)
+ * for the service's targets in Prometheus; at least one, since a Prometheus holds many
+ * jobs and the fleet must not be summed with strangers. */
+static int check_prometheus_selector(struct scenario_parse *st, const char *value)
+{
+    struct series_selector sel;
+    char text[SCENARIO_MAX_TEXT + 8], err[300];
+
+    if (value[0] != '{')
+        return scenario_fail_at(st, st->lineno, "selector must be label matchers in braces, e.g. {job=\"orderd\"}");
+    snprintf(text, sizeof text, "up%s", value);
+    if (series_selector_parse(text, strlen(text), &sel, err, sizeof err) < 0)
+        return scenario_fail_at(st, st->lineno, "selector: %s", err);
+    if (sel.nmatchers == 0)
+        return scenario_fail_at(st, st->lineno, "selector needs at least one label matcher, e.g. {job=\"orderd\"}");
+    return 0;
+}
+
 /* `cpu = LIST`: pins a spawned process, as taskset -c LIST would. */
 static int parse_cpus(struct scenario_parse *st, const char *value, char *text, size_t textlen, cpu_set_t *set)
 {
@@ -161,6 +217,8 @@ static int on_service(struct scenario_parse *st, const char *key, const char *va
     }
     if (strcmp(key, "url") == 0) {
         st->url_line = st->lineno;
+        if (strchr(value, ','))
+            return parse_targets(st, value);
         if (check_url(st, value, key) < 0)
             return -1;
         return copy_text(st, sc->url, sizeof sc->url, value, key);
@@ -206,12 +264,27 @@ static int on_service(struct scenario_parse *st, const char *key, const char *va
             p = comma + 1;
         }
     }
+    if (strcmp(key, "prometheus") == 0) {
+        st->prometheus_line = st->lineno;
+        if (check_url(st, value, key) < 0)
+            return -1;
+        return copy_text(st, sc->prometheus, sizeof sc->prometheus, value, key);
+    }
+    if (strcmp(key, "selector") == 0) {
+        st->selector_line = st->lineno;
+        if (check_prometheus_selector(st, value) < 0)
+            return -1;
+        return copy_text(st, sc->prometheus_selector, sizeof sc->prometheus_selector, value, key);
+    }
+    if (strcmp(key, "prometheus_token_file") == 0)
+        return copy_text(st, sc->prometheus_token_file, sizeof sc->prometheus_token_file, value, key);
     if (strcmp(key, "cpu") == 0) {
         st->service_cpu_line = st->lineno;
         return parse_cpus(st, value, sc->service_cpu_list, sizeof sc->service_cpu_list, &sc->service_cpus);
     }
     return unknown_key(st, "service", key,
-                       "command, url, metrics, ready, token_file, pid, ready_timeout, requests_metric, fault, cpu");
+                       "command, url, metrics, ready, token_file, pid, ready_timeout, requests_metric, fault, cpu, "
+                       "prometheus, selector, prometheus_token_file");
 }
 
 /* A script path as written, else relative to the scenario file's folder; made absolute

@@ -35,6 +35,7 @@ struct scenario_parse {
     size_t errlen;
     int duration_line, sample_interval_line, connections_line, expect_line, url_line;
     int fault_line;
+    int prometheus_line, selector_line;
     int service_cpu_line;
     char expect[SCENARIO_MAX_TEXT];
     int phase_fault_line[SCENARIO_MAX_PHASES];

@@ -106,17 +106,24 @@ static enum scrape_status scrape_proc(struct scraper *s, double t, char *err, si
     return SCRAPE_OK;
 }
 
-enum scrape_status scrape_take(struct scraper *s, double t, char *err, size_t errlen)
+int scrape_begin(struct scraper *s, double t, char *err, size_t errlen)
 {
-    enum scrape_status st;
-
     s->before = s->now;
     memset(&s->now, 0, sizeof s->now);
     s->now.t = t;
     s->now.threads = s->now.queue_depth = s->now.queue_capacity = NAN;
     if (resultdb_begin(s->db, err, errlen) < 0 || series_store_begin_tick(s->series, t, err, errlen) < 0)
-        return SCRAPE_FAILED;
+        return -1;
     s->scrapes++;
+    return 0;
+}
+
+enum scrape_status scrape_take(struct scraper *s, double t, char *err, size_t errlen)
+{
+    enum scrape_status st;
+
+    if (scrape_begin(s, t, err, errlen) < 0)
+        return SCRAPE_FAILED;
     if (s->metrics_url[0] && scrape_metrics(s, t, err, errlen) < 0)
         return SCRAPE_FAILED;
     if (s->proc_pid > 0 && (st = scrape_proc(s, t, err, errlen)) != SCRAPE_OK)

@@ -52,6 +52,11 @@ struct scraper {
     char labels[PROMTEXT_MAX_LABELSTR];
 };
 
+/* Starts a sample at time t, for scrape_take or another source (promsource.h): the
+ * headline moves to `before`, a database transaction and a series tick begin, the
+ * sample is counted. Returns 0, or -1 with err filled (nothing to commit). */
+int scrape_begin(struct scraper *s, double t, char *err, size_t errlen);
+
 /* Takes one sample at time t (seconds on the run's clock). Returns SCRAPE_OK (a failed
  * /metrics request is counted, not an error), or SCRAPE_FAILED / SCRAPE_GONE with err
  * filled. */

@@ -8,76 +8,39 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "base/childproc.h"
 #include "base/httpclient.h"
 #include "base/promapi.h"
 #include "orderd_proc.h"
+#include "prometheus_proc.h"
 
 static char err[1024];
 
 struct fleet {
     struct orderd_proc replica[2];
-    pid_t prometheus;
-    char dir[64], url[64];
+    struct prometheus_proc prom;
+    char instance[2][64];
 };
-
-/* A port nobody listens on right now (bound and released; good enough on loopback). */
-static int free_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-    assert_true(fd >= 0);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
 
 static int setup(void **state)
 {
     static struct fleet f;
     const char *a0[] = {"--queue-capacity", "77", NULL}, *a1[] = {"--queue-capacity", "33", NULL};
-    char config[128], listen[64], storage[160], cfgarg[160], logpath[128];
-    FILE *c;
-    int log;
+    const char *targets[2];
 
-    snprintf(f.dir, sizeof f.dir, "/tmp/loadlab-prom-XXXXXX");
-    if (!mkdtemp(f.dir) || orderd_proc_start(&f.replica[0], a0, NULL) < 0 ||
-        orderd_proc_start(&f.replica[1], a1, NULL) < 0)
+    if (orderd_proc_start(&f.replica[0], a0, NULL) < 0 || orderd_proc_start(&f.replica[1], a1, NULL) < 0)
         return -1;
-    snprintf(config, sizeof config, "%s/prometheus.yml", f.dir);
-    if (!(c = fopen(config, "w")))
-        return -1;
-    fprintf(c, "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: orderd\n"
-               "    static_configs:\n      - targets: ['127.0.0.1:%d', '127.0.0.1:%d']\n",
-            f.replica[0].debug_port, f.replica[1].debug_port);
-    fclose(c);
-    int port = free_port();
-    snprintf(f.url, sizeof f.url, "http://127.0.0.1:%d", port);
-    snprintf(listen, sizeof listen, "--web.listen-address=127.0.0.1:%d", port);
-    snprintf(storage, sizeof storage, "--storage.tsdb.path=%s/data", f.dir);
-    snprintf(cfgarg, sizeof cfgarg, "--config.file=%s", config);
-    snprintf(logpath, sizeof logpath, "%s/prometheus.log", f.dir);
-    char *argv[] = {"prometheus", cfgarg, storage, listen, NULL};
-    log = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    struct childproc_spec spec = {.argv = argv, .stdout_fd = CHILDPROC_NULL, .stderr_fd = log};
-    if (childproc_spawn(&spec, &f.prometheus, NULL, err, sizeof err) < 0) {
-        fprintf(stderr, "%s (the prometheus package is needed)\n", err);
-        return -1;
+    for (int i = 0; i < 2; i++) {
+        snprintf(f.instance[i], sizeof f.instance[i], "127.0.0.1:%d", f.replica[i].debug_port);
+        targets[i] = f.instance[i];
     }
-    close(log);
+    if (prometheus_proc_start(&f.prom, "orderd", targets, 2) < 0)
+        return -1;
     *state = &f;
     return 0;
 }
@@ -85,13 +48,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fleet *f = *state;
-    int status;
-    char cmd[128];
-    childproc_stop(f->prometheus, 5000, &status);
     orderd_proc_stop(&f->replica[0], 15, 5000);
     orderd_proc_stop(&f->replica[1], 15, 5000);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return prometheus_proc_stop(&f->prom);
 }
 
 static double now(void)
@@ -106,12 +65,11 @@ static void test_promapi_reads_a_fleet_through_prometheus(void **state)
     struct fleet *f = *state;
     struct httpclient *client = httpclient_new(NULL, err, sizeof err);
     struct promapi_result r = {0};
-    char instance[2][64];
     assert_non_null(client);
     /* up to 60 s for Prometheus to start and scrape both replicas twice */
     for (int tries = 0; tries < 120; tries++) {
         double end = now();
-        if (promapi_query_range(client, f->url, "orderd_queue_capacity", end - 30, end, 1, 5000, &r, err,
+        if (promapi_query_range(client, f->prom.url, "orderd_queue_capacity", end - 30, end, 1, 5000, &r, err,
                                 sizeof err) == 0) {
             if (r.nseries == 2 && r.series[0].n >= 2 && r.series[1].n >= 2)
                 break;
@@ -121,12 +79,10 @@ static void test_promapi_reads_a_fleet_through_prometheus(void **state)
     }
     if (r.nseries != 2)
         fail_msg("Prometheus never had both replicas' series: %s", err);
-    for (int i = 0; i < 2; i++)
-        snprintf(instance[i], sizeof instance[i], "127.0.0.1:%d", f->replica[i].debug_port);
     for (size_t s = 0; s < 2; s++) {
         const struct promapi_series *series = &r.series[s];
-        int which = strcmp(series->instance, instance[0]) == 0 ? 0 : 1;
-        assert_string_equal(series->instance, instance[which]);
+        int which = strcmp(series->instance, f->instance[0]) == 0 ? 0 : 1;
+        assert_string_equal(series->instance, f->instance[which]);
         assert_string_equal(series->name, "orderd_queue_capacity");
         assert_non_null(strstr(series->labels, "job=\"orderd\""));
         assert_float_equal(series->v[series->n - 1], which == 0 ? 77 : 33, 0);
@@ -137,7 +93,7 @@ static void test_promapi_reads_a_fleet_through_prometheus(void **state)
     double end = now(), *t, *v;
     unsigned *present;
     size_t n;
-    assert_int_equal(promapi_query_range(client, f->url, "orderd_queue_capacity", end - 5, end, 1, 5000, &r,
+    assert_int_equal(promapi_query_range(client, f->prom.url, "orderd_queue_capacity", end - 5, end, 1, 5000, &r,
                                          err, sizeof err), 0);
     assert_int_equal(promapi_sum(&r, &t, &v, &present, &n), 0);
     assert_true(n >= 1);
@@ -147,19 +103,19 @@ static void test_promapi_reads_a_fleet_through_prometheus(void **state)
     free(v);
     free(present);
     promapi_result_free(&r);
-    assert_int_equal(promapi_query_range(client, f->url, "sum(orderd_queue_capacity)", end - 5, end, 1, 5000, &r,
+    assert_int_equal(promapi_query_range(client, f->prom.url, "sum(orderd_queue_capacity)", end - 5, end, 1, 5000, &r,
                                          err, sizeof err), 0);
     assert_int_equal(r.nseries, 1);
     assert_float_equal(r.series[0].v[r.series[0].n - 1], 110, 0);
     promapi_result_free(&r);
 
     /* Prometheus' own words for a bad query; a step too fine; nobody there */
-    assert_int_equal(promapi_query_range(client, f->url, "sum(", end - 5, end, 1, 5000, &r, err, sizeof err), -1);
+    assert_int_equal(promapi_query_range(client, f->prom.url, "sum(", end - 5, end, 1, 5000, &r, err, sizeof err), -1);
     assert_non_null(strstr(err, "bad_data"));
-    assert_int_equal(promapi_query_range(client, f->url, "up", end - 86400, end, 1, 5000, &r, err, sizeof err), -1);
+    assert_int_equal(promapi_query_range(client, f->prom.url, "up", end - 86400, end, 1, 5000, &r, err, sizeof err), -1);
     assert_non_null(strstr(err, "11000"));
     char nobody[64];
-    snprintf(nobody, sizeof nobody, "http://127.0.0.1:%d", free_port());
+    snprintf(nobody, sizeof nobody, "http://127.0.0.1:%d", prometheus_proc_free_port());
     assert_int_equal(promapi_query_range(client, nobody, "up", end - 5, end, 1, 2000, &r, err, sizeof err), -1);
     httpclient_free(client);
 }

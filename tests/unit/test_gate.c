@@ -329,6 +329,75 @@ static void test_gate_instructions_per_request(void **state)
     assert_int_equal(spec.op, GATE_GT);
 }
 
+/* On a fleet (series per instance) a growth gate judges the worst replica, names it,
+ * and passes over a replica that vanished with a single sample. */
+static void test_gate_growth_judges_the_worst_instance(void **state)
+{
+    struct series_store *st = series_store_new();
+    const char *instances[] = {"10.0.0.1:9100", "10.0.0.2:9100", "10.0.0.3:9100"};
+    const double slopes[] = {0.1, 3.0, 0.0};
+    struct gate_result r;
+    (void)state;
+    assert_non_null(st);
+    assert_int_equal(series_store_want(st, "process_threads"), 0);
+    for (int k = 0; k <= 8; k++) {
+        double t = 0.5 * k;
+        assert_int_equal(series_store_begin_tick(st, t, err, sizeof err), 0);
+        for (int i = 0; i < 3; i++) {
+            struct promtext_label l[2] = {{"instance", instances[i]}, {"job", "orderd"}};
+            struct promtext_sample s = {.name = "process_threads", .labels = l, .nlabels = 2,
+                                        .value = 20 + slopes[i] * t};
+            if (i == 2 && k != 3)
+                continue;  /* the third replica shows up once in the steady state */
+            assert_int_equal(series_store_add(st, &s, err, sizeof err), 0);
+        }
+    }
+    r = judge("thread_growth", "< 0.5/s", st, NULL, false);
+    assert_int_equal(r.verdict, GATE_FAIL);
+    assert_float_equal(r.observed, 3.0, 1e-9);  /* not the sum, 3.1 */
+    assert_string_equal(r.detail, "worst of 2 instances: 10.0.0.2:9100");
+    series_store_free(st);
+}
+
+/* On a fleet, queue saturation and lock wait are the worst replica's too: one replica
+ * saturated all the time among two idle ones is 100%, not a third. */
+static void test_gate_saturation_and_lock_wait_judge_the_worst_instance(void **state)
+{
+    struct series_store *st = series_store_new();
+    const char *instances[] = {"a:6060", "b:6060", "c:6060"};
+    struct gate_result r;
+    (void)state;
+    assert_non_null(st);
+    assert_int_equal(series_store_want(st, "orderd_queue_depth"), 0);
+    assert_int_equal(series_store_want(st, "orderd_queue_capacity"), 0);
+    assert_int_equal(series_store_want(st, "orderd_mutex_wait_seconds_total"), 0);
+    for (int k = 0; k <= 8; k++) {
+        double t = 0.5 * k;
+        assert_int_equal(series_store_begin_tick(st, t, err, sizeof err), 0);
+        for (int i = 0; i < 3; i++) {
+            struct promtext_label l[1] = {{"instance", instances[i]}};
+            struct promtext_sample depth = {.name = "orderd_queue_depth", .labels = l, .nlabels = 1,
+                                            .value = i == 2 ? 64 : 1};
+            struct promtext_sample capacity = {.name = "orderd_queue_capacity", .labels = l, .nlabels = 1,
+                                               .value = 64};
+            struct promtext_sample wait = {.name = "orderd_mutex_wait_seconds_total", .labels = l, .nlabels = 1,
+                                           .value = (i == 0 ? 0.4 : 0.1) * t};
+            assert_int_equal(series_store_add(st, &depth, err, sizeof err), 0);
+            assert_int_equal(series_store_add(st, &capacity, err, sizeof err), 0);
+            assert_int_equal(series_store_add(st, &wait, err, sizeof err), 0);
+        }
+    }
+    r = judge("queue_saturation", "< 10%", st, NULL, false);
+    assert_int_equal(r.verdict, GATE_FAIL);
+    assert_float_equal(r.observed, 1.0, 1e-9);
+    assert_string_equal(r.detail, "worst of 3 instances: c:6060");
+    r = judge("mutex_wait_share", "< 0.25", st, NULL, false);
+    assert_int_equal(r.verdict, GATE_FAIL);
+    assert_float_equal(r.observed, 0.4, 1e-9);   /* not the fleet's 0.6 */
+    assert_string_equal(r.detail, "worst of 3 instances: a:6060");
+    series_store_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -342,6 +411,8 @@ int main(void)
         cmocka_unit_test(test_gate_missing_data_is_error_not_pass),
         cmocka_unit_test(test_gate_evaluates_load_gates),
         cmocka_unit_test(test_gate_formats_observed),
+        cmocka_unit_test(test_gate_growth_judges_the_worst_instance),
+        cmocka_unit_test(test_gate_saturation_and_lock_wait_judge_the_worst_instance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -238,6 +238,55 @@ static void test_scenario_service_checks(void **state)
     expect_error(HEAD "[load]\nthreads = 4\nconnections = 2\n", "t.ini:7:", "at least threads");
 }
 
+/* [service] prometheus: a fleet read through Prometheus, every misuse named by line. */
+static void test_scenario_prometheus_keys(void **state)
+{
+    const char *fleet = "[scenario]\nduration = 3s\n[service]\nurl = http://127.0.0.1:1\n";
+    char text[512];
+    struct scenario *sc;
+    (void)state;
+    snprintf(text, sizeof text, "%sprometheus = http://127.0.0.1:9090\nselector = {job=\"orderd\", env=\"ci\"}\n"
+             "prometheus_token_file = /run/secrets/prom\n", fleet);
+    sc = parse(text);
+    assert_string_equal(sc->prometheus, "http://127.0.0.1:9090");
+    assert_string_equal(sc->prometheus_selector, "{job=\"orderd\", env=\"ci\"}");
+    assert_string_equal(sc->prometheus_token_file, "/run/secrets/prom");
+    scenario_free(sc);
+    snprintf(text, sizeof text, "%sprometheus = localhost:9090\n", fleet);
+    expect_error(text, "t.ini:5:", "http");
+    snprintf(text, sizeof text, "%sprometheus = http://p:9090\n", fleet);
+    expect_error(text, "t.ini:5:", "needs selector");
+    snprintf(text, sizeof text, "%sprometheus = http://p:9090\nselector = job=\"orderd\"\n", fleet);
+    expect_error(text, "t.ini:6:", "in braces");
+    snprintf(text, sizeof text, "%sprometheus = http://p:9090\nselector = {}\n", fleet);
+    expect_error(text, "t.ini:6:", "at least one label matcher");
+    snprintf(text, sizeof text, "%sselector = {job=\"orderd\"}\n", fleet);
+    expect_error(text, "t.ini:5:", "need prometheus");
+    snprintf(text, sizeof text, "%sprometheus = http://p:9090\nselector = {job=\"o\"}\nmetrics = http://x/metrics\n",
+             fleet);
+    expect_error(text, "t.ini:5:", "not both");
+    expect_error("[scenario]\nduration = 3s\n[service]\ncommand = orderd\nprometheus = http://p:9090\n"
+                 "selector = {job=\"o\"}\n", "t.ini:5:", "use url, not command");
+}
+
+/* [service] url as a list: the replicas the load is spread over. */
+static void test_scenario_url_list(void **state)
+{
+    struct scenario *sc;
+    (void)state;
+    sc = parse("[scenario]\nduration = 3s\n[service]\nurl = http://a:1 , http://b:2,http://c:3\n"
+               "[load]\nconnections = 6\n");
+    assert_int_equal(sc->ntargets, 3);
+    assert_string_equal(sc->targets[1], "http://b:2");
+    assert_string_equal(sc->url, "http://a:1");
+    scenario_free(sc);
+    expect_error("[scenario]\nduration = 3s\n[service]\nurl = http://a:1,\n", "t.ini:4:", "empty");
+    expect_error("[scenario]\nduration = 3s\n[service]\nurl = http://a:1, a:2\n", "t.ini:4:", "http");
+    expect_error("[scenario]\nduration = 3s\n[service]\nurl = http://a:1, http://a:1\n", "t.ini:4:", "twice");
+    expect_error("[scenario]\nduration = 3s\n[service]\nurl = http://a:1, http://b:1\n[load]\nconnections = 1\n"
+                 "threads = 1\n", "t.ini:6:", "number of urls");
+}
+
 /* A file that ends inside a [gate] line: the reader must not read past the text (an
  * ASan build caught strncmp running off the end of this exact 8-byte buffer). */
 static void test_scenario_gate_line_at_end_of_text_stays_in_bounds(void **state)
@@ -406,6 +455,8 @@ int main(void)
         cmocka_unit_test(test_scenario_long_line_is_error),
         cmocka_unit_test(test_scenario_expect_must_name_defined_gate),
         cmocka_unit_test(test_scenario_phase_checks),
+        cmocka_unit_test(test_scenario_prometheus_keys),
+        cmocka_unit_test(test_scenario_url_list),
         cmocka_unit_test(test_scenario_service_checks),
         cmocka_unit_test(test_scenario_params_json_has_settings),
         cmocka_unit_test(test_scenario_load_missing_file),

@@ -104,12 +104,34 @@ static void test_seriesstore_add_before_tick_fails(void **state)
     series_store_free(st);
 }
 
+static void test_seriesstore_label_values_lists_each_instance_once(void **state)
+{
+    struct series_store *st = series_store_new();
+    char values[4][SERIES_MAX_VALUE];
+    (void)state;
+    assert_int_equal(series_store_want(st, "up"), 0);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(series_store_begin_tick(st, k, err, sizeof err), 0);
+        add(st, "up", "a", "x", 1);
+        add(st, "up", "b", "x", 1);
+        add(st, "up", "b", "y", 1);
+    }
+    assert_int_equal(series_store_label_values(st, "up", "role", values, 4), 2);
+    assert_true((strcmp(values[0], "a") == 0 && strcmp(values[1], "b") == 0) ||
+                (strcmp(values[0], "b") == 0 && strcmp(values[1], "a") == 0));
+    assert_int_equal(series_store_label_values(st, "up", "role", values, 1), 1);  /* at most max */
+    assert_int_equal(series_store_label_values(st, "up", "instance", values, 4), 0);
+    assert_int_equal(series_store_label_values(st, "down", "role", values, 4), 0);
+    series_store_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seriesstore_selector_parse_and_format),
         cmocka_unit_test(test_seriesstore_selector_rejects_bad_text),
         cmocka_unit_test(test_seriesstore_keeps_only_wanted_and_sums_matches),
+        cmocka_unit_test(test_seriesstore_label_values_lists_each_instance_once),
         cmocka_unit_test(test_seriesstore_add_before_tick_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

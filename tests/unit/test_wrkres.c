@@ -102,6 +102,38 @@ static void test_wrkres_wrapper_mentions_environment(void **state)
     assert_non_null(strstr(wrkres_lua_wrapper, "percentile(99.9)"));
 }
 
+/* Load spread over two generators: counts summed, the mean weighted, percentiles the
+ * worst of the two (never averaged), min and max the extremes. */
+static void test_wrkres_merge_sums_counts_and_keeps_worst_percentiles(void **state)
+{
+    struct wrkres fleet = {0};
+    struct wrkres a = {.duration_s = 10.0, .requests = 300, .bytes = 3000, .errors_status = 3,
+                       .latency_min = 0.001, .latency_mean = 0.010, .latency_stdev = 0.0, .latency_max = 0.050,
+                       .latency_p50 = 0.009, .latency_p75 = 0.011, .latency_p90 = 0.015, .latency_p99 = 0.040,
+                       .latency_p999 = 0.049};
+    struct wrkres b = {.duration_s = 10.2, .requests = 100, .bytes = 1000, .errors_timeout = 1,
+                       .latency_min = 0.002, .latency_mean = 0.020, .latency_stdev = 0.0, .latency_max = 0.090,
+                       .latency_p50 = 0.019, .latency_p75 = 0.021, .latency_p90 = 0.025, .latency_p99 = 0.030,
+                       .latency_p999 = 0.089};
+    (void)state;
+    wrkres_merge(&fleet, &a);
+    wrkres_merge(&fleet, &b);
+    assert_int_equal(fleet.requests, 400);
+    assert_int_equal(fleet.bytes, 4000);
+    assert_int_equal(fleet.errors_status, 3);
+    assert_int_equal(fleet.errors_timeout, 1);
+    assert_float_equal(fleet.duration_s, 10.2, 1e-12);
+    assert_float_equal(fleet.latency_mean, 0.0125, 1e-12);
+    /* pooled: two constant groups 10 ms apart, weights 3:1 */
+    assert_float_equal(fleet.latency_stdev, sqrt(0.75 * 0.25) * 0.010, 1e-12);
+    assert_float_equal(fleet.latency_min, 0.001, 1e-12);
+    assert_float_equal(fleet.latency_max, 0.090, 1e-12);
+    assert_float_equal(fleet.latency_p50, 0.019, 1e-12);
+    assert_float_equal(fleet.latency_p99, 0.040, 1e-12);   /* a's, the worse */
+    assert_float_equal(fleet.latency_p999, 0.089, 1e-12);
+    assert_float_equal(wrkres_throughput(&fleet), 400 / 10.2, 1e-9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -110,6 +142,7 @@ int main(void)
         cmocka_unit_test(test_wrkres_rejects_bad_documents),
         cmocka_unit_test(test_wrkres_load_limits_size),
         cmocka_unit_test(test_wrkres_wrapper_mentions_environment),
+        cmocka_unit_test(test_wrkres_merge_sums_counts_and_keeps_worst_percentiles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
