@@ -211,7 +211,7 @@ static void test_history_show_of_a_crashed_run_gives_its_reason(void **state)
 
 static void test_history_show_of_no_such_run(void **state)
 {
-    char *out = loadlab((const char *[]){"show", "--db", tmp.path, "999", NULL}, 1);
+    char *out = loadlab((const char *[]){"show", "--db", tmp.path, "999", NULL}, 2);
     (void)state;
     assert_non_null(strstr(out, "no run 999"));
     free(out);
