@@ -1,9 +1,17 @@
-/* Integration tests for loadlab against a service it has never seen: a real Prometheus
- * server (the Debian package), which serves its own client_golang metrics and Go's
- * net/http/pprof, and has no /readyz, no /debug/faults and no orderd_* metric. With
- * no keys beyond url and metrics a run must become ready, record go_goroutines, judge
- * the gates Go's metrics allow, and take evidence only from the debug endpoints the
- * service has. The binary is $LOADLAB_BIN (set by the test runner) or build/loadlab. */
+/* Integration tests for loadlab against services it has never seen.
+ *
+ * A real Prometheus server (the Debian package), which serves its own client_golang
+ * metrics and Go's net/http/pprof, and has no /readyz, no /debug/faults and no orderd_*
+ * metric: with no keys beyond url and metrics a run must become ready, record
+ * go_goroutines, judge the gates Go's metrics allow, and take evidence only from the
+ * debug endpoints the service has.
+ *
+ * A small Go service built here from tests/support/goleak (standard library only,
+ * offline, its build cache in the test's folder), whose goroutine leak a request
+ * switches on mid-run: the goroutine_growth gate trips and `loadlab diagnose` names a
+ * thread-leak with the leaking function, read from the Go goroutine profile.
+ *
+ * The binary is $LOADLAB_BIN (set by the test runner) or build/loadlab. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +28,7 @@
 #include <unistd.h>
 
 #include "base/childproc.h"
+#include "curl_client.h"
 #include "files.h"
 #include "loadlab_proc.h"
 #include "testdb.h"
@@ -155,12 +164,80 @@ static void test_foreign_service_evidence_only_from_endpoints_it_has(void **stat
                      0);
 }
 
+/* Builds tests/support/goleak into the test's folder; fails the test when go cannot. */
+static void build_goleak(char *bin, size_t binlen)
+{
+    char cmd[1024];
+    snprintf(bin, binlen, "%s/goleak", tmp.dir);
+    snprintf(cmd, sizeof cmd,
+             "env GOCACHE='%s/gocache' GOPATH='%s/gopath' GO111MODULE=off GOFLAGS= GOTOOLCHAIN=local "
+             "go build -o '%s' tests/support/goleak/main.go > '%s/gobuild.log' 2>&1",
+             tmp.dir, tmp.dir, bin, tmp.dir);
+    if (system(cmd) != 0)
+        fail_msg("go build of tests/support/goleak failed (golang-go is a test dependency; see %s/gobuild.log)",
+                 tmp.dir);
+}
+
+static void test_foreign_service_go_goroutine_leak_is_diagnosed_with_its_function(void **state)
+{
+    char bin[200], path[256], text[1024], url[96], *out;
+    struct curl_client_result r;
+    int go_port = free_port(), up = 0, code;
+    long long run;
+    pid_t loadlab;
+    (void)state;
+
+    build_goleak(bin, sizeof bin);
+    snprintf(text, sizeof text,
+             "[scenario]\nname = goleak\nduration = 8s\nsample_interval = 200ms\n"
+             "[service]\ncommand = %s -listen 127.0.0.1:%d\nurl = http://127.0.0.1:%d\n"
+             "metrics = http://127.0.0.1:%d/metrics\n"
+             "[load]\nconnections = 2\npath = /api/item\n"
+             "[gate]\ngoroutine_growth = < 5/s\n[expect]\nfail = goroutine_growth\n",
+             bin, go_port, go_port, go_port);
+    assert_int_equal(files_write(tmpdb_file(&tmp, "goleak.ini", path, sizeof path), text), 0);
+    loadlab = loadlab_proc_start((const char *[]){"run", "--db", tmp.path, path, NULL}, NULL, out_path);
+    /* once the service answers, switch its leak on, as a person with curl would */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/item", go_port);
+    for (int i = 0; i < 300 && !up; i++) {
+        up = curl_client_request("GET", url, NULL, 0, NULL, 1000, &r) == 0 && r.status == 200;
+        curl_client_free(&r);
+        if (!up)
+            usleep(50000);
+    }
+    assert_true(up);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/leak/on", go_port);
+    assert_int_equal(curl_client_request("GET", url, NULL, 0, NULL, 2000, &r), 0);
+    assert_int_equal(r.status, 200);
+    curl_client_free(&r);
+    code = loadlab_proc_wait(loadlab, 90);
+    out = files_read(out_path);
+    assert_non_null(out);
+    if (code != 0)
+        fail_msg("loadlab run exited %d:\n%s", code, out);
+    assert_non_null(strstr(out, "goroutine_growth"));
+    assert_non_null(strstr(out, "tripped as expected"));
+    free(out);
+
+    run = testdb_int(tmp.path, "SELECT max(id) FROM runs WHERE scenario = 'goleak'");
+    snprintf(text, sizeof text, "%lld", run);
+    assert_int_equal(loadlab_proc_run((const char *[]){"diagnose", "--dry-run", "--db", tmp.path, text, NULL}, NULL,
+                                      out_path, 60),
+                     0);
+    out = files_read(out_path);
+    assert_non_null(out);
+    if (!strstr(out, "thread-leak in main.leakyWorker") || !strstr(out, "go_goroutines"))
+        fail_msg("diagnosis:\n%s", out);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_foreign_service_prometheus_with_url_and_metrics_only),
         cmocka_unit_test(test_foreign_service_go_metrics_judge_growth_and_cpu_gates),
         cmocka_unit_test(test_foreign_service_evidence_only_from_endpoints_it_has),
+        cmocka_unit_test(test_foreign_service_go_goroutine_leak_is_diagnosed_with_its_function),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
