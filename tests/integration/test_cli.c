@@ -292,6 +292,27 @@ static void test_cli_verdicts_coloured_on_a_terminal_unless_no_color(void **stat
     free(out);
 }
 
+static void test_cli_run_summary_coloured_on_a_terminal_only(void **state)
+{
+    char scenario[200], *out;
+    (void)state;
+    snprintf(scenario, sizeof scenario, "%s/tripping.ini", tmp.dir);
+    out = run_on_pty((const char *[]){"run", "--quiet", "--db", tmp.path, scenario, NULL}, NULL);
+    assert_non_null(strstr(out, "\033[32mmet expectations\033[0m"));
+    assert_non_null(strstr(out, "\033[32mtripped as expected\033[0m"));
+    assert_non_null(strstr(out, "\033[32mheld\033[0m"));
+    free(out);
+    out = run_on_pty((const char *[]){"run", "--quiet", "--db", tmp.path, scenario, NULL}, "1");
+    assert_non_null(strstr(out, "met expectations"));
+    assert_null(strchr(out, '\033'));
+    free(out);
+    assert_int_equal(run((const char *[]){"run", "--quiet", "--db", tmp.path, scenario, NULL}), 0);
+    out = output();
+    assert_non_null(strstr(out, "tripped as expected"));
+    assert_null(strchr(out, '\033'));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_cli_exit_1_for_anything_else_in_each_command),
         cmocka_unit_test(test_cli_list_says_tripped_as_expected),
         cmocka_unit_test(test_cli_verdicts_coloured_on_a_terminal_unless_no_color),
+        cmocka_unit_test(test_cli_run_summary_coloured_on_a_terminal_only),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
