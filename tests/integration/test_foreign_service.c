@@ -18,18 +18,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "base/childproc.h"
 #include "curl_client.h"
 #include "files.h"
+#include "free_port.h"
 #include "loadlab_proc.h"
 #include "testdb.h"
 #include "tmpdb.h"
@@ -38,19 +36,6 @@ static struct tmpdb tmp;
 static pid_t prometheus;
 static int port;
 static char out_path[160];
-
-/* A port nobody listens on right now (bound and released; good enough on loopback). */
-static int free_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), p = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        p = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return p;
-}
 
 /* Prometheus scraping nothing (its own /metrics is what loadlab reads), with its
  * storage in the test's folder. loadlab's readiness wait covers its start-up. */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "base/childproc.h"
+#include "free_port.h"
 #include "base/httpclient.h"
 #include "base/promapi.h"
 #include "orderd_proc.h"
@@ -30,20 +31,6 @@ struct fleet {
     pid_t prometheus;
     char dir[64], url[64];
 };
-
-/* A port nobody listens on right now (bound and released; good enough on loopback). */
-static int free_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-    assert_true(fd >= 0);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
 
 static int setup(void **state)
 {
