@@ -138,6 +138,9 @@ static void test_foreign_service_evidence_only_from_endpoints_it_has(void **stat
     assert_non_null(strstr(out, "debug endpoints for evidence: goroutine, mutex, block, heap"));
     assert_null(strstr(out, "answered 404"));
     assert_null(strstr(out, "not kept"));
+    /* Go's mutex, block and heap profiles are read as orderd's are: the diagnosis ran */
+    assert_non_null(strstr(out, "  diagnosis:"));
+    assert_null(strstr(out, "diagnosis of run"));
     free(out);
     run = testdb_int(tmp.path, "SELECT max(id) FROM runs");
     /* the goroutine profile stands for orderd's thread dump; nothing of orderd's own */
