@@ -214,7 +214,9 @@ static void test_foreign_service_go_goroutine_leak_is_diagnosed_with_its_functio
                      0);
     out = files_read(out_path);
     assert_non_null(out);
-    if (!strstr(out, "thread-leak in main.leakyWorker") || !strstr(out, "go_goroutines"))
+    if (!strstr(out, "thread-leak in main.leakyWorker") || !strstr(out, "go_goroutines") ||
+        !strstr(out, "goroutines share one stack ending in main.leakyWorker") ||
+        !strstr(out, "goroutine?debug=1 at t="))
         fail_msg("diagnosis:\n%s", out);
     free(out);
 }
