@@ -74,6 +74,14 @@ $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(TEST_INC) -c $< -o $@
 
+# The git revision both programs report (--version, orderd_build_info). Only
+# common/buildinfo.c sees it; the stamp file changes (and that object is rebuilt) only
+# when the revision does.
+REVISION := $(or $(shell git rev-parse --short HEAD 2>/dev/null),unknown)
+$(shell mkdir -p $(BUILD) && (echo '$(REVISION)' | cmp -s - $(BUILD)/revision || echo '$(REVISION)' > $(BUILD)/revision))
+$(BUILD)/obj/common/buildinfo.o: $(BUILD)/revision
+$(BUILD)/obj/common/buildinfo.o: ALL_CFLAGS += -DLOADLAB_REVISION='"$(REVISION)"'
+
 $(BUILD)/libcommon.a: $(COMMON_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(BUILD)/liborderd.a: $(SERVICE_OBJ)

@@ -28,4 +28,9 @@
 #define METRIC_PROCESS_CPU "process_cpu_seconds_total"
 #define METRIC_PROCESS_OPEN_FDS "process_open_fds"
 
+/* Go's runtime metrics (client_golang's Go collector): a Go service has no
+ * process_threads, and its leaks are goroutines. */
+#define METRIC_GO_GOROUTINES "go_goroutines"
+#define METRIC_GO_THREADS "go_threads"
+
 #endif

@@ -15,6 +15,7 @@
  *   loadlab diagnose [--db PATH] [--dry-run] RUN
  *   loadlab drill [--fault NAME|random|none] [--level 1|2] [--seed N] [--answer TEXT] ...
  *   loadlab drill --history [--trainee NAME | --all]
+ *   loadlab COMMAND --help, loadlab help COMMAND, loadlab --version
  *
  * Each command parses its own options in cmd/NAME.c; the exit codes are in cmd/cmd.h. */
 #include <stdio.h>
@@ -35,10 +36,14 @@ int main(int argc, char **argv)
 {
     if (argc < 2)
         return cmd_usage_error("%s", "a command is needed: run, compare, list, show, report, diagnose, drill, history or baseline");
+    if (strcmp(argv[1], "help") == 0 && argc > 2)
+        return cmd_help(argv[2]);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         fputs(cmd_usage_text, stdout);
         return 0;
     }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0)
+        return cmd_version();
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].entry(argc - 1, argv + 1);

@@ -3,6 +3,7 @@
  * This file reads the command line, wires the modules together, and shuts down
  * without losing an accepted order. Only main prints and exits. */
 #include "api.h"
+#include "buildinfo.h"
 #include "catalog.h"
 #include "cpuprof.h"
 #include "debug.h"
@@ -31,7 +32,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#define ORDERD_VERSION "0.1.0"
 #define MAX_FAULT_FLAGS 32
 #define DEBUG_DEFAULT_MAX_CONNECTIONS 64
 #define DEBUG_DEFAULT_TIMEOUT_MS 30000
@@ -298,7 +298,7 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         }
         case O_HELP: usage(stdout); return 1;
-        case O_VERSION: printf("orderd %s\n", ORDERD_VERSION); return 1;
+        case O_VERSION: printf("orderd %s (revision %s)\n", buildinfo_version(), buildinfo_revision()); return 1;
         case ':':
             return fail_flag(argv[optind - 1], "needs a value");
         default:
@@ -432,7 +432,7 @@ int main(int argc, char **argv)
     struct debug_config dc = {
         .host = o.debug_host, .port = o.debug_port, .token = token,
         .max_connections = o.debug_max_connections, .timeout_ms = o.debug_timeout_ns / 1000000,
-        .sources = {.queue = queue, .orders = orders}, .argc = argc, .argv = argv, .version = ORDERD_VERSION,
+        .sources = {.queue = queue, .orders = orders}, .argc = argc, .argv = argv, .version = BUILDINFO_VERSION,
         .cpu_profile_hz = (int)o.cpu_profile_hz,
     };
     if (!(http = httpserver_new(&hc, err, sizeof err))) {

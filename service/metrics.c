@@ -3,6 +3,7 @@
  * counters, one HELP and TYPE per family, all samples of a family together — which
  * `promtool check metrics` verifies in the tests. */
 #include "metrics.h"
+#include "buildinfo.h"
 
 #include "connlimit.h"
 #include "fault.h"
@@ -290,6 +291,25 @@ static void write_faults(FILE *out)
     fprintf(out, "orderd_leaked_bytes %llu\n", (unsigned long long)st[FAULT_LEAK_MEMORY].held_bytes);
 }
 
+/* What this orderd is and how it is instrumented. The level is an enum, so it is one
+ * series per level with the current one at 1, as Prometheus' naming guide asks
+ * (a number 0..2 would invite sums and averages that mean nothing). */
+static void write_info(FILE *out)
+{
+    static const int levels[] = {INSTRUMENT_OFF, INSTRUMENT_METRICS, INSTRUMENT_PROFILE};
+    int level = atomic_load(&instrument.level);
+
+    family(out, "orderd_build_info", "gauge", "1, labelled with the version and git revision orderd was built from.");
+    fputs("orderd_build_info{version=\"", out);
+    metrics_write_label_value(out, buildinfo_version());
+    fputs("\",revision=\"", out);
+    metrics_write_label_value(out, buildinfo_revision());
+    fputs("\"} 1\n", out);
+    family(out, "orderd_instrument_level", "gauge", "1 for the current instrumentation level, 0 for the others.");
+    for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++)
+        labelled(out, "orderd_instrument_level", "level", instrument_level_name(levels[i]), level == levels[i]);
+}
+
 int metrics_write(FILE *out, const struct metrics_sources *src)
 {
     write_process(out);
@@ -302,7 +322,6 @@ int metrics_write(FILE *out, const struct metrics_sources *src)
         write_orders(out, src->orders, src->queue);
     write_connections(out);
     write_faults(out);
-    family(out, "orderd_instrument_level", "gauge", "Instrumentation level: 0 off, 1 metrics, 2 profile.");
-    fprintf(out, "orderd_instrument_level %d\n", atomic_load(&instrument.level));
+    write_info(out);
     return ferror(out) ? -1 : 0;
 }

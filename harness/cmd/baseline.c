@@ -59,7 +59,7 @@ static int export(int argc, char **argv)
             if (units_parse_uint(optarg, BASELINEFILE_MAX_VALUES, &runs, err, sizeof err) < 0 || runs == 0)
                 return cmd_usage_error("--runs must be 1..%s", "1000");
             break;
-        case 'h': fputs(cmd_usage_text, stdout); return 0;
+        case 'h': return cmd_help("baseline");
         default: return cmd_usage_error("%s", "bad option for baseline export");
         }
     }
@@ -76,8 +76,9 @@ static int export(int argc, char **argv)
         cmd_git_identity(git_label, sizeof git_label, git_rev, sizeof git_rev);
         label = git_label;
     }
-    if (!(db = cmd_open_for_reading(db_path)))
-        return 1;
+    int open_rc = 1;
+    if (!(db = cmd_open_for_reading(db_path, &open_rc)))
+        return open_rc;
     if (!(bf = filebaseline_export(db, names, n, label, (size_t)runs, err, sizeof err)))
         fprintf(stderr, "loadlab: baseline export: %s\n", err);
     else if (baselinefile_write(bf, stdout, err, sizeof err) < 0)
@@ -95,9 +96,7 @@ int cmd_baseline(int argc, char **argv)
         return cmd_usage_error("%s", "baseline needs a subcommand: export");
     if (strcmp(argv[1], "export") == 0)
         return export(argc - 1, argv + 1);
-    if (strcmp(argv[1], "--help") == 0) {
-        fputs(cmd_usage_text, stdout);
-        return 0;
-    }
+    if (strcmp(argv[1], "--help") == 0)
+        return cmd_help("baseline");
     return cmd_usage_error("unknown baseline subcommand '%s' (export)", argv[1]);
 }

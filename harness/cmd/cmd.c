@@ -28,7 +28,8 @@ const char cmd_usage_text[] =
     "       loadlab drill [--db PATH] [--fault NAME|random|none] [--level 1|2] [--seed N]\n"
     "                     [--trainee NAME] [--answer TEXT] [--time-limit T] [--min-time T] [--no-report]\n"
     "       loadlab drill --history [--db PATH] [--trainee NAME | --all]\n"
-    "       loadlab --help\n"
+    "       loadlab --help | --version\n"
+    "       loadlab COMMAND --help, loadlab help COMMAND: the command's options and examples\n"
     "\n"
     "run     runs each scenario file in turn, records it in the results database and\n"
     "        prints a summary; every file, wrk and every service binary are checked\n"
@@ -88,11 +89,12 @@ const char cmd_usage_text[] =
     "                      (trainee: --trainee, else $LOADLAB_TRAINEE, else $USER)\n"
     "See docs/diagnosis.md.\n"
     "\n"
-    "exit status: 0 every scenario met its expectations; 99 a gate verdict differed\n"
-    "from what a scenario expects, or a regression gate failed; 2 bad usage or a bad\n"
-    "scenario file; 1 anything else; 130 interrupted. An inconclusive regression verdict\n"
-    "does not change it. report: 0 written; 2 nothing to report (no such run or scenario,\n"
-    "or no run at all); 1 anything else, charts that could not be drawn included.\n"
+    "exit status, the same for every command: 0 done (every scenario met its\n"
+    "expectations); 99 a gate verdict differed from what a scenario expects, or a\n"
+    "regression gate failed; 2 bad usage: a bad option or scenario file, or a run,\n"
+    "scenario, label or database named that does not exist; 1 anything else (charts that\n"
+    "could not be drawn included); 130 interrupted. An inconclusive regression verdict\n"
+    "does not change it.\n"
     "wrk is taken from $LOADLAB_WRK, gnuplot from $LOADLAB_GNUPLOT, else from PATH.\n"
     "Scenario format: docs/scenarios.md; database schema: docs/schema.md.\n";
 
@@ -116,17 +118,25 @@ void cmd_git_identity(char *label, size_t labellen, char *rev, size_t revlen)
         rev[0] = '\0';
 }
 
-struct resultdb *cmd_open_for_reading(const char *db_path)
+int cmd_check_db_exists(const char *db_path)
+{
+    if (access(db_path, F_OK) == 0)
+        return 0;
+    fprintf(stderr, "loadlab: %s: %s (loadlab run writes it)\n", db_path, strerror(errno));
+    return CMD_EXIT_NOT_FOUND;
+}
+
+struct resultdb *cmd_open_for_reading(const char *db_path, int *exit_code)
 {
     char err[512];
     struct resultdb *db;
-    if (access(db_path, F_OK) != 0) {
-        fprintf(stderr, "loadlab: %s: %s (loadlab run writes it)\n", db_path, strerror(errno));
+    if ((*exit_code = cmd_check_db_exists(db_path)) != 0)
         return NULL;
-    }
     db = resultdb_open(db_path, true, err, sizeof err);
-    if (!db)
+    if (!db) {
         fprintf(stderr, "loadlab: %s\n", err);
+        *exit_code = 1;
+    }
     return db;
 }
 

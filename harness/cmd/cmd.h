@@ -7,10 +7,12 @@
  * status; the layers below fill an err buffer and return. main.c is the table that
  * maps a command's name to its entry point.
  *
- * Exit codes, as a CI job reads them: 0 every scenario met its expectations; 99 a gate
- * verdict differed from what its scenario expects (k6's code); 2 bad usage or a bad
- * scenario file; 1 anything else (a crash, an abort, a gate that could not be judged,
- * a missing binary); 130 interrupted. */
+ * Exit codes, the same for every command, as a CI job reads them (README "Exit
+ * status"): 0 done (every scenario met its expectations); 99 a gate verdict differed
+ * from what its scenario expects, or a regression gate failed (k6's code); 2 bad usage:
+ * a bad option or scenario file, or a run, scenario, label or database named that does
+ * not exist; 1 anything else (a crash, an abort, a gate that could not be judged, a
+ * missing binary, a database that cannot be read); 130 interrupted. */
 #ifndef LOADLAB_CMD_H
 #define LOADLAB_CMD_H
 
@@ -25,6 +27,9 @@
 
 #define CMD_EXIT_GATES 99
 #define CMD_EXIT_USAGE 2
+/* A run, scenario, label or database named on the command line that does not exist:
+ * the caller asked for something that is not there, as with a bad argument. */
+#define CMD_EXIT_NOT_FOUND CMD_EXIT_USAGE
 #define CMD_EXIT_INTERRUPTED 130
 #define CMD_MAX_SCENARIOS 256
 
@@ -40,8 +45,16 @@ int cmd_drill(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_baseline(int argc, char **argv);
 
-/* `loadlab --help`. */
+/* `loadlab --help`: the overview of every command. */
 extern const char cmd_usage_text[];
+
+/* `loadlab COMMAND --help` and `loadlab help COMMAND` (cmd/help.c): the command's usage,
+ * options, examples and exit statuses on stdout. Returns 0, or CMD_EXIT_USAGE (said on
+ * stderr) for a command loadlab does not have. */
+int cmd_help(const char *command);
+
+/* `loadlab --version`: version and git revision on stdout. Returns 0. */
+int cmd_version(void);
 
 /* Prints "loadlab: " fmt (with arg) and a pointer to --help on stderr. Returns
  * CMD_EXIT_USAGE. */
@@ -51,9 +64,12 @@ int cmd_usage_error(const char *fmt, const char *arg);
  * `git rev-parse HEAD` into rev ("" when unknown). */
 void cmd_git_identity(char *label, size_t labellen, char *rev, size_t revlen);
 
+/* Whether the results database exists: 0, or CMD_EXIT_NOT_FOUND with the reason printed. */
+int cmd_check_db_exists(const char *db_path);
+
 /* Opens an existing results database read-only. Returns it, or NULL with the reason
- * printed. */
-struct resultdb *cmd_open_for_reading(const char *db_path);
+ * printed and *exit_code set (CMD_EXIT_NOT_FOUND when there is no such file, else 1). */
+struct resultdb *cmd_open_for_reading(const char *db_path, int *exit_code);
 
 /* The regression options run and compare share (--min-runs, --alpha, --runs). */
 #define CMD_REGRESSION_OPTIONS \

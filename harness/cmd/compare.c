@@ -74,7 +74,7 @@ int cmd_compare(int argc, char **argv)
         case 'c': candidate_label = optarg; break;
         case 'a': against = optarg; break;
         case 'j': junit = optarg; break;
-        case 'h': fputs(cmd_usage_text, stdout); return 0;
+        case 'h': return cmd_help("compare");
         default: return cmd_usage_error("%s", "bad option for compare");
         }
     }
@@ -91,10 +91,8 @@ int cmd_compare(int argc, char **argv)
         return cmd_usage_error("%s", err);
     if (argc - optind > CMD_MAX_SCENARIOS)
         return cmd_usage_error("at most %s scenarios", "256");
-    if (access(db_path, F_OK) != 0) {
-        fprintf(stderr, "loadlab: %s: %s (loadlab run writes it)\n", db_path, strerror(errno));
-        return 1;
-    }
+    if ((r = cmd_check_db_exists(db_path)) != 0)
+        return r;
     /* writable: every verdict is recorded in the regressions table */
     if (!(db = resultdb_open(db_path, false, err, sizeof err))) {
         fprintf(stderr, "loadlab: %s\n", err);
@@ -113,6 +111,7 @@ int cmd_compare(int argc, char **argv)
     }
     if (optind == argc && nnames == 0) {
         fprintf(stderr, "loadlab: no completed run under label %s in %s\n", candidate_label, db_path);
+        rc = CMD_EXIT_NOT_FOUND;
         goto done;
     }
     for (int i = optind; i < argc; i++)

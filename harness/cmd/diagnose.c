@@ -23,13 +23,13 @@ int cmd_diagnose(int argc, char **argv)
     uint64_t run_id;
     bool dry_run = false;
     char err[512];
-    int opt, rc = 1;
+    int opt, rc = 1, found = 0;
 
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (opt) {
         case 'd': db_path = optarg; break;
         case 'n': dry_run = true; break;
-        case 'h': fputs(cmd_usage_text, stdout); return 0;
+        case 'h': return cmd_help("diagnose");
         default: return cmd_usage_error("%s", "bad option for diagnose");
         }
     }
@@ -37,18 +37,19 @@ int cmd_diagnose(int argc, char **argv)
         return cmd_usage_error("%s", "diagnose needs exactly one run id");
     if (units_parse_uint(argv[optind], INT64_MAX, &run_id, err, sizeof err) < 0 || run_id == 0)
         return cmd_usage_error("diagnose: '%s' is not a run id", argv[optind]);
-    if (access(db_path, F_OK) != 0) {
-        fprintf(stderr, "loadlab: %s: %s (loadlab run writes it)\n", db_path, strerror(errno));
-        return 1;
-    }
+    if ((rc = cmd_check_db_exists(db_path)) != 0)
+        return rc;
+    rc = 1;
     if (!(dr = malloc(sizeof *dr))) {
         fprintf(stderr, "loadlab: out of memory\n");
         return 1;
     }
     db = resultdb_open(db_path, dry_run, err, sizeof err);
-    if (!db || diagnose_run(db, (int64_t)run_id, dr, err, sizeof err) != 0 ||
+    if (!db || (found = diagnose_run(db, (int64_t)run_id, dr, err, sizeof err)) != 0 ||
         (!dry_run && diagnose_store(db, dr, err, sizeof err) < 0)) {
         fprintf(stderr, "loadlab: %s\n", err);
+        if (found > 0)
+            rc = CMD_EXIT_NOT_FOUND;  /* no such run */
         goto done;
     }
     diagnose_print(stdout, dr);

@@ -61,7 +61,7 @@ int cmd_drill(int argc, char **argv)
         case 'R': d.report = false; break;
         case 'H': history = true; break;
         case 'A': all = true; break;
-        case 'h': fputs(cmd_usage_text, stdout); return 0;
+        case 'h': return cmd_help("drill");
         default: return cmd_usage_error("%s", "bad option for drill");
         }
     }
@@ -72,8 +72,8 @@ int cmd_drill(int argc, char **argv)
     if (all && !history)
         return cmd_usage_error("%s", "--all goes with --history");
     if (history) {
-        if (!(db = cmd_open_for_reading(db_path)))
-            return 1;
+        if (!(db = cmd_open_for_reading(db_path, &rc)))
+            return rc;
         rc = drillscore_history(db, all ? NULL : d.trainee, stdout, err, sizeof err) == 0 ? 0 : 1;
         if (rc)
             fprintf(stderr, "loadlab: %s\n", err);

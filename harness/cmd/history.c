@@ -118,7 +118,7 @@ int cmd_history(int argc, char **argv)
                 return cmd_usage_error("--min-segment must be 2..%s", "2500");
             opt.min_segment = (size_t)v;
             break;
-        case 'h': fputs(cmd_usage_text, stdout); return 0;
+        case 'h': return cmd_help("history");
         default: return cmd_usage_error("%s", "bad option for history");
         }
     }
@@ -128,8 +128,9 @@ int cmd_history(int argc, char **argv)
         return cmd_usage_error("%s", "history --changes takes a scenario name and a figure (e.g. throughput)");
     if (label && (!*label || strlen(label) > 200))
         return cmd_usage_error("%s", "--label must be 1 to 200 characters");
-    if (!(db = cmd_open_for_reading(db_path)))
-        return 1;
+    int open_rc = 1;
+    if (!(db = cmd_open_for_reading(db_path, &open_rc)))
+        return open_rc;
     rc = print_changes(db, argv[optind], argv[optind + 1], label, &opt);
     resultdb_close(db);
     return rc;

@@ -25,7 +25,7 @@ int cmd_report(int argc, char **argv)
         case 'd': opt.db_path = optarg; break;
         case 'o': opt.out_dir = optarg; break;
         case 'p': opt.png = true; break;
-        case 'h': fputs(cmd_usage_text, stdout); return 0;
+        case 'h': return cmd_help("report");
         default: return cmd_usage_error("%s", "bad option for report");
         }
     }
@@ -36,11 +36,11 @@ int cmd_report(int argc, char **argv)
     /* A database that does not exist yet, or an empty file, has nothing to report. */
     if (stat(opt.db_path, &st) != 0) {
         fprintf(stderr, "loadlab: report: %s: %s (loadlab run writes it)\n", opt.db_path, strerror(errno));
-        return CMD_EXIT_USAGE;
+        return CMD_EXIT_NOT_FOUND;
     }
     if (st.st_size == 0) {
         fprintf(stderr, "loadlab: report: %s is empty: no runs to report\n", opt.db_path);
-        return CMD_EXIT_USAGE;
+        return CMD_EXIT_NOT_FOUND;
     }
     db = resultdb_open(opt.db_path, true, err, sizeof err);
     if (!db) {
@@ -51,7 +51,7 @@ int cmd_report(int argc, char **argv)
     resultdb_close(db);
     if (rc != 0) {
         fprintf(stderr, "loadlab: report: %s\n", err);
-        return rc > 0 ? CMD_EXIT_USAGE : 1;
+        return rc > 0 ? CMD_EXIT_NOT_FOUND : 1;
     }
     return cmd_print_report_result(&res) == 0 ? 0 : 1;
 }

@@ -55,7 +55,7 @@ int cmd_run(int argc, char **argv)
                 return cmd_usage_error("--baseline-env: %s", err);
             baseline_env[so.nenv++] = optarg;
             break;
-        case 'h': fputs(cmd_usage_text, stdout); return 0;
+        case 'h': return cmd_help("run");
         default: return cmd_usage_error("%s", "bad option for run");
         }
     }

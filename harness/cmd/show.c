@@ -32,7 +32,7 @@ static int list_or_show(int argc, char **argv, bool show)
             break;
         case 'e': evidence = true; break;
         case 'a': all = true; break;
-        case 'h': fputs(cmd_usage_text, stdout); return 0;
+        case 'h': return cmd_help(show ? "show" : "list");
         default: return cmd_usage_error("%s", "bad option");
         }
     }
@@ -48,9 +48,9 @@ static int list_or_show(int argc, char **argv, bool show)
     } else if (optind != argc) {
         return cmd_usage_error("list: unexpected argument '%s'", argv[optind]);
     }
-    db = cmd_open_for_reading(db_path);
+    db = cmd_open_for_reading(db_path, &rc);
     if (!db)
-        return 1;
+        return rc;
     if (evidence) {
         rc = evidence_print(db, (int64_t)run_id, stdout, all, err, sizeof err);
     } else {
@@ -62,7 +62,7 @@ static int list_or_show(int argc, char **argv, bool show)
     if (rc != 0)
         fprintf(stderr, "loadlab: %s\n", err);
     resultdb_close(db);
-    return rc == 0 ? 0 : 1;
+    return rc == 0 ? 0 : rc > 0 ? CMD_EXIT_NOT_FOUND : 1;  /* rc 1: no such run */
 }
 
 int cmd_list(int argc, char **argv)

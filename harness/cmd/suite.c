@@ -162,6 +162,8 @@ static void report_evidence(struct resultdb *db, struct capture *capture, const 
     char err[512];
     size_t items;
 
+    if (capture_endpoints(capture)[0] && !quiet)
+        printf("  debug endpoints for evidence: %s\n", capture_endpoints(capture));
     if (!capture_kept(capture, &items)) {
         if (capture_problems(capture)[0] && !quiet)
             printf("  evidence of run %lld not kept: %s\n", (long long)o->run_id, capture_problems(capture));

@@ -54,8 +54,15 @@ static int load_series(struct rules_inputs *in, char *err, size_t errlen)
     };
     const char *cpu_metric;
 
-    if (load_either(in, GATE_PROC_THREADS, METRIC_PROCESS_THREADS, &in->threads, &in->threads_metric, err,
-        errlen) < 0 ||
+    /* A Go service's goroutines are what leaks there, and what its goroutine profile
+     * (its thread dump) counts; else the threads, from /proc or process_threads. */
+    if (samples_load_sum(in->db, in->run_id, METRIC_GO_GOROUTINES, NULL, &in->threads, err, errlen) < 0)
+        return -1;
+    in->threads_metric = METRIC_GO_GOROUTINES;
+    if (in->threads.n < 2)
+        series_release(&in->threads);
+    if ((in->threads.n < 2 && load_either(in, GATE_PROC_THREADS, METRIC_PROCESS_THREADS, &in->threads,
+                                          &in->threads_metric, err, errlen) < 0) ||
         load_either(in, GATE_PROC_RSS, METRIC_PROCESS_RSS, &in->rss, &in->rss_metric, err, errlen) < 0 ||
         load_either(in, GATE_PROC_CPU, METRIC_PROCESS_CPU, &in->cpu, &cpu_metric, err, errlen) < 0)
         return -1;

@@ -63,6 +63,9 @@ void rules_thread_leak(const struct rules_inputs *in, struct diagnose_result *r)
     struct diagnose_finding *f;
     long best = -1;
     double best_gain = 0;
+    /* a Go service's leak is goroutines, counted by its goroutine profile */
+    bool go = in->threads_metric && strcmp(in->threads_metric, METRIC_GO_GOROUTINES) == 0;
+    const char *what = go ? "goroutines" : "threads", *dump = go ? "goroutine?debug=1" : "threads?debug=1";
 
     if (!ep.found)
         return;
@@ -75,7 +78,7 @@ void rules_thread_leak(const struct rules_inputs *in, struct diagnose_result *r)
     slope = growth / fmax(ep.end - ep.first_start, DIAGNOSE_WINDOW_S);
     if (!(f = new_finding(r, "thread-leak", ep.first_start)))
         return;
-    add_line(f, "%s: %.0f -> %.0f threads, +%.1f/s from t=%.1fs", in->threads_metric, from, peak, slope,
+    add_line(f, "%s: %.0f -> %.0f %s, +%.1f/s from t=%.1fs", in->threads_metric, from, peak, what, slope,
              ep.first_start);
     /* The group that grew between the first dump and the fullest one. */
     for (size_t d = 0; d < in->evidence.dumps.n; d++) {
@@ -102,17 +105,17 @@ void rules_thread_leak(const struct rules_inputs *in, struct diagnose_result *r)
     if (best >= 0 && best_gain >= 0.3 * growth && best_gain >= DIAGNOSE_THREADS_MIN_GROWTH / 2) {
         double before = last.e[best].count - best_gain;
         set_culprit(f, last.e[best].fn);
-        add_line(f, "threads?debug=1 at t=%.2fs: %.0f of %.0f threads are in %s", b->t, last.e[best].count,
-                 last.total, last.e[best].fn);
+        add_line(f, "%s at t=%.2fs: %.0f of %.0f %s are in %s", dump, b->t, last.e[best].count, last.total, what,
+                 last.e[best].fn);
         add_line(f, "that group grew from %.0f at t=%.2fs to %.0f at t=%.2fs, while no other grew as much",
                  before, a->t, last.e[best].count, b->t);
         if (best_gain >= 0.8 * (proftext_total(b->p) - proftext_total(a->p)))
             corroborated(f);
-        snprintf(f->summary, sizeof f->summary, "%.0f threads share one stack ending in %s - grew %.1f/s from t=%.1fs",
-                 last.e[best].count, last.e[best].fn, slope, ep.first_start);
+        snprintf(f->summary, sizeof f->summary, "%.0f %s share one stack ending in %s - grew %.1f/s from t=%.1fs",
+                 last.e[best].count, what, last.e[best].fn, slope, ep.first_start);
     } else {
-        add_line(f, "no group of threads in the dumps accounts for the growth");
-        snprintf(f->summary, sizeof f->summary, "threads grew %.1f/s from t=%.1fs (%.0f -> %.0f)", slope,
+        add_line(f, "no group of %s in the dumps accounts for the growth", what);
+        snprintf(f->summary, sizeof f->summary, "%s grew %.1f/s from t=%.1fs (%.0f -> %.0f)", what, slope,
                  ep.first_start, from, peak);
     }
 }

@@ -44,6 +44,7 @@ static const struct {
     {"mutex_wait_share", GATE_MUTEX_WAIT_SHARE, DIM_LOAD, "s/s"},
     {"cpu_per_request", GATE_CPU_PER_REQUEST, DIM_LATENCY, "s"},
     {"instructions_per_request", GATE_INSTRUCTIONS_PER_REQUEST, DIM_COUNT, "instructions"},
+    {"goroutine_growth", GATE_GOROUTINE_GROWTH, DIM_RATE, "goroutines/s"},
     {"metric", GATE_METRIC, DIM_ANY, ""},
 };
 
@@ -51,7 +52,7 @@ static const char *const agg_names[] = {"max", "last", "mean", "slope"};
 
 #define KNOWN_GATES "throughput, error_rate, p50_latency, p75_latency, p90_latency, " \
     "p99_latency, p999_latency, thread_growth, rss_growth, fd_growth, queue_saturation, " \
-    "rejected_share, mutex_wait_share, cpu_per_request, instructions_per_request, metric.NAME{labels}.max|last|mean|slope; " \
+    "rejected_share, mutex_wait_share, cpu_per_request, instructions_per_request, goroutine_growth, metric.NAME{labels}.max|last|mean|slope; " \
     "any of them behind regression."
 
 static size_t table_index(enum gate_kind kind)

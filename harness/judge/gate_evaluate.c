@@ -11,7 +11,8 @@
 
 #include "base/stats.h"
 
-/* The metric a growth gate reads: loadlab's /proc figure, else the process_* one. */
+/* The metric a growth gate reads: loadlab's /proc figure, else the process_* one
+ * (goroutines: Go's go_goroutines). */
 static const char *growth_metric(enum gate_kind kind, bool have_proc)
 {
     switch (kind) {
@@ -21,9 +22,18 @@ static const char *growth_metric(enum gate_kind kind, bool have_proc)
         return have_proc ? GATE_PROC_RSS : METRIC_PROCESS_RSS;
     case GATE_FD_GROWTH:
         return have_proc ? GATE_PROC_FDS : METRIC_PROCESS_OPEN_FDS;
+    case GATE_GOROUTINE_GROWTH:
+        return METRIC_GO_GOROUTINES;
     default:
         return NULL;
     }
+}
+
+/* What a growth gate reads when its own metric is absent: a Go service has no
+ * process_threads but has go_threads. NULL when there is no stand-in. */
+static const char *growth_stand_in(enum gate_kind kind, bool have_proc)
+{
+    return kind == GATE_THREAD_GROWTH && !have_proc ? METRIC_GO_THREADS : NULL;
 }
 
 /* The service's CPU seconds: loadlab's /proc figure, else the process_* one. */
@@ -39,6 +49,7 @@ static size_t needed_metrics(const struct gate_spec *spec, bool have_proc, const
     case GATE_THREAD_GROWTH:
     case GATE_RSS_GROWTH:
     case GATE_FD_GROWTH:
+    case GATE_GOROUTINE_GROWTH:
         names[0] = growth_metric(spec->kind, have_proc);
         return 1;
     case GATE_QUEUE_SATURATION:
@@ -67,10 +78,11 @@ int gate_want_metrics(const struct gate_spec *spec, bool have_proc, struct serie
 {
     const char *names[2];
     size_t n = needed_metrics(spec, have_proc, names);
+    const char *stand_in = growth_stand_in(spec->kind, have_proc);
     for (size_t i = 0; i < n; i++)
         if (series_store_want(store, names[i]) < 0)
             return -1;
-    return 0;
+    return stand_in ? series_store_want(store, stand_in) : 0;
 }
 
 int gate_check_metrics(const struct gate_spec *spec, bool have_proc,
@@ -83,7 +95,9 @@ int gate_check_metrics(const struct gate_spec *spec, bool have_proc,
         return 0;
     n = needed_metrics(spec, have_proc, names);
     for (size_t i = 0; i < n; i++)
-        if (!series_store_has_metric(store, names[i])) {
+        if (!series_store_has_metric(store, names[i]) &&
+            !(growth_stand_in(spec->kind, have_proc) &&
+              series_store_has_metric(store, growth_stand_in(spec->kind, have_proc)))) {
             snprintf(err, errlen, "gate %s needs the metric %s, which the service does not expose%s",
                      spec->name, names[i],
                      (spec->kind == GATE_THREAD_GROWTH || spec->kind == GATE_RSS_GROWTH ||
@@ -167,10 +181,19 @@ static int observe_worst_instance(const struct gate_spec *spec, const struct gat
     return judged ? 0 : -1;  /* none judged: the detail is the last instance's reason */
 }
 
+/* The metric a growth gate reads in this run: its own, or the stand-in when the
+ * service has only that (a Go service's go_threads for thread_growth). */
+static const char *growth_metric_present(const struct gate_spec *spec, const struct gate_inputs *in)
+{
+    const char *metric = growth_metric(spec->kind, in->have_proc);
+    const char *stand_in = growth_stand_in(spec->kind, in->have_proc);
+    return stand_in && !series_store_has_metric(in->series, metric) ? stand_in : metric;
+}
+
 static int growth_one(const struct gate_spec *spec, const struct gate_inputs *in, const char *instance,
                       double *slope, struct gate_result *out)
 {
-    const char *metric = growth_metric(spec->kind, in->have_proc);
+    const char *metric = growth_metric_present(spec, in);
     struct series pts;
     int rc = -1;
 
@@ -426,7 +449,8 @@ void gate_evaluate(const struct gate_spec *spec, const struct gate_inputs *in,
     case GATE_THREAD_GROWTH:
     case GATE_RSS_GROWTH:
     case GATE_FD_GROWTH:
-        rc = observe_worst_instance(spec, in, growth_metric(spec->kind, in->have_proc), growth_one, out);
+    case GATE_GOROUTINE_GROWTH:
+        rc = observe_worst_instance(spec, in, growth_metric_present(spec, in), growth_one, out);
         break;
     case GATE_QUEUE_SATURATION:
         rc = observe_worst_instance(spec, in, METRIC_ORDERD_QUEUE_DEPTH, saturation_one, out);

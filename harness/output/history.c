@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "judge/verdict.h"
+#include "output/colour.h"
 #include "store/runs.h"
 
 /* The text a column shows: "-" for an empty (NULL) field. */
@@ -20,26 +22,68 @@ static double or_zero(double v)
     return isnan(v) ? 0 : v;
 }
 
+/* What a completed run did against its scenario's expectations, in the words of
+ * judge/verdict.h: its worst gate outcome, with how many gates had it. */
+static enum verdict_outcome run_outcome(const struct runs_overview *r, int *count)
+{
+    if ((*count = r->errors) > 0)
+        return VERDICT_ERROR;
+    if ((*count = r->failed) > 0)
+        return VERDICT_FAILED;
+    if ((*count = r->held_unexpectedly) > 0)
+        return VERDICT_HELD_UNEXPECTEDLY;
+    if ((*count = r->tripped_as_expected) > 0)
+        return VERDICT_TRIPPED_AS_EXPECTED;
+    *count = r->gates;
+    return VERDICT_HELD;
+}
+
+struct list_ctx {
+    FILE *out;
+    int rows;
+    bool colour;
+};
+
 static void print_overview(void *user, const struct runs_overview *r)
 {
-    struct { FILE *out; int rows; } *ctx = user;
-    char rps[32] = "-", p99[32] = "-";
+    struct list_ctx *ctx = user;
+    char rps[32] = "-", p99[32] = "-", verdict[96] = "-";
+    enum colour status_colour = COLOUR_PLAIN, verdict_colour = COLOUR_PLAIN;
+    int count;
+
     if (!isnan(r->throughput))
         snprintf(rps, sizeof rps, "%.0f", r->throughput);
     if (!isnan(r->p99_ms))
         snprintf(p99, sizeof p99, "%.2fms", r->p99_ms);
-    fprintf(ctx->out, "%5lld  %-24s  %-20.20s  %-16.16s  %-9s  %-7s  %10s  %9s  %d/%d\n", (long long)r->id,
-            or_dash(r->started_at), or_dash(r->scenario), or_dash(r->label), or_dash(r->status),
-            or_dash(r->verdict), rps, p99, r->gates_failed, r->gates);
+    if (strcmp(r->status, "crashed") == 0)
+        status_colour = COLOUR_RED;
+    else if (strcmp(r->status, "aborted") == 0)
+        status_colour = COLOUR_YELLOW;
+    if (strcmp(r->status, "completed") == 0 && r->gates == 0) {
+        snprintf(verdict, sizeof verdict, "no gates");
+    } else if (strcmp(r->status, "completed") == 0) {
+        enum verdict_outcome o = run_outcome(r, &count);
+        verdict_colour = colour_of_verdict(o);
+        if (o == VERDICT_HELD)
+            snprintf(verdict, sizeof verdict, "%s (%d gate%s)", verdict_word_loud(o), r->gates,
+                     r->gates == 1 ? "" : "s");
+        else
+            snprintf(verdict, sizeof verdict, "%s (%d of %d gate%s)", verdict_word_loud(o), count, r->gates,
+                     r->gates == 1 ? "" : "s");
+    }
+    fprintf(ctx->out, "%5lld  %-24s  %-20.20s  %-16.16s  %s%-9s%s  %10s  %9s  %s%s%s\n", (long long)r->id,
+            or_dash(r->started_at), or_dash(r->scenario), or_dash(r->label), colour_start(ctx->colour, status_colour),
+            or_dash(r->status), colour_end(ctx->colour, status_colour), rps, p99,
+            colour_start(ctx->colour, verdict_colour), verdict, colour_end(ctx->colour, verdict_colour));
     ctx->rows++;
 }
 
 int history_list(struct resultdb *db, FILE *out, int limit, char *err, size_t errlen)
 {
-    struct { FILE *out; int rows; } ctx = {out, 0};
+    struct list_ctx ctx = {out, 0, colour_wanted(out)};
 
-    fprintf(out, "%5s  %-24s  %-20s  %-16s  %-9s  %-7s  %10s  %9s  %s\n", "RUN", "STARTED (UTC)", "SCENARIO",
-            "LABEL", "STATUS", "VERDICT", "REQ/S", "P99", "GATES FAILED");
+    fprintf(out, "%5s  %-24s  %-20s  %-16s  %-9s  %10s  %9s  %s\n", "RUN", "STARTED (UTC)", "SCENARIO",
+            "LABEL", "STATUS", "REQ/S", "P99", "VERDICT");
     if (runs_latest(db, limit, print_overview, &ctx, err, errlen) < 0)
         return -1;
     if (ctx.rows == 0)

@@ -8,7 +8,10 @@
 
 #include "store/resultdb.h"
 
-/* Prints the latest `limit` runs, newest last. Returns 0, or -1 with err filled. */
+/* Prints the latest `limit` runs, newest last, each with what it did against its
+ * scenario's expectations in judge/verdict.h's words ("tripped as expected (1 of 5
+ * gates)", "FAILED (1 of 5 gates)"), coloured when out is a terminal (colour.h).
+ * Returns 0, or -1 with err filled. */
 int history_list(struct resultdb *db, FILE *out, int limit, char *err, size_t errlen);
 
 /* Prints one run in full: settings, phases, load, throughput windows, gates, samples.

@@ -1,6 +1,7 @@
 /* summary: the end-of-suite table. See summary.h. */
 #include "output/summary.h"
 #include "judge/verdict.h"
+#include "output/colour.h"
 
 #include <math.h>
 #include <string.h>
@@ -45,6 +46,7 @@ void summary_print(FILE *out, const struct runner_outcome *outcomes, size_t n,
     int width = 12;
     size_t met = 0, errors = 0;
     int64_t first = 0, last = 0;
+    bool colour = colour_wanted(out);
 
     for (size_t k = 0; k < n; k++)
         for (size_t i = 0; i < outcomes[k].ngates; i++) {
@@ -65,8 +67,11 @@ void summary_print(FILE *out, const struct runner_outcome *outcomes, size_t n,
             met++;
         else if (strcmp(result, "DID NOT MEET EXPECTATIONS") != 0)
             errors++;
-        fprintf(out, "%s  (run %lld, %s, %.1fs): %s\n", o->scenario->name, (long long)o->run_id,
-                status_names[o->status], o->wall_s, result);
+        enum colour rc = strcmp(result, "met expectations") == 0            ? COLOUR_GREEN
+                         : strcmp(result, "DID NOT MEET EXPECTATIONS") == 0 ? COLOUR_RED
+                                                                              : COLOUR_YELLOW;
+        fprintf(out, "%s  (run %lld, %s, %.1fs): %s%s%s\n", o->scenario->name, (long long)o->run_id,
+                status_names[o->status], o->wall_s, colour_start(colour, rc), result, colour_end(colour, rc));
         if (o->have_load)
             print_load(out, &o->load);
         if (o->have_cost)
@@ -80,8 +85,10 @@ void summary_print(FILE *out, const struct runner_outcome *outcomes, size_t n,
                 fprintf(out, "  %s\n  %-*s", g->spec->name, width, "");
             else
                 fprintf(out, "  %-*s", width, g->spec->name);
-            fprintf(out, "  %-14s %-12s %s", g->spec->threshold_text,
-                    gate_format_observed(g->spec, g->observed, observed, sizeof observed), summary_gate_result(g));
+            enum colour gc = colour_of_verdict(verdict_of_gate(g->verdict, g->expected_to_fail));
+            fprintf(out, "  %-14s %-12s %s%s%s", g->spec->threshold_text,
+                    gate_format_observed(g->spec, g->observed, observed, sizeof observed), colour_start(colour, gc),
+                    summary_gate_result(g), colour_end(colour, gc));
             if (g->verdict == GATE_ERROR || g->detail[0])
                 fprintf(out, "%s%s", g->verdict == GATE_ERROR ? ": " : "  ", g->detail);
             fputc('\n', out);

@@ -1,7 +1,8 @@
 /* summary: the table loadlab prints after a suite — per scenario its run, status and
  * load figures, then each gate with threshold, observed value and what that means
  * against the scenario's expectations (the words of judge/verdict.h).
- * Written for a CI log: plain text, no colour, one line per fact. */
+ * Written for a CI log: one line per fact, the words saying it all; on a terminal the
+ * verdicts are also coloured (colour.h). */
 #ifndef LOADLAB_SUMMARY_H
 #define LOADLAB_SUMMARY_H
 

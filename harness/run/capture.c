@@ -38,13 +38,30 @@
 
 enum symptom { SYMPTOM_THREADS, SYMPTOM_MEMORY, SYMPTOM_QUEUE, SYMPTOM_LOCK, SYMPTOM_CPU, SYMPTOM_COUNT };
 static const char *const symptom_names[] = {
-    "threads climbing", "memory climbing", "queue full", "lock wait high", "CPU per request high",
+    "threads or goroutines climbing", "memory climbing", "queue full", "lock wait high", "CPU per request high",
 };
 
 static const char *const wanted_metrics[] = {
     GATE_PROC_THREADS, GATE_PROC_RSS, GATE_PROC_CPU, METRIC_PROCESS_THREADS, METRIC_PROCESS_RSS,
     METRIC_PROCESS_CPU, METRIC_ORDERD_QUEUE_DEPTH, METRIC_ORDERD_QUEUE_CAPACITY,
-    METRIC_ORDERD_MUTEX_WAIT, METRIC_ORDERD_HTTP_REQUESTS,
+    METRIC_ORDERD_MUTEX_WAIT, METRIC_ORDERD_HTTP_REQUESTS, METRIC_GO_THREADS, METRIC_GO_GOROUTINES,
+};
+
+/* The debug endpoints evidence may come from: orderd's, and a Go service's
+ * net/http/pprof and expvar. Which of them a service has is found out once per run
+ * (discover), and only those are asked for. A Go service's goroutine profile stands
+ * for orderd's thread dump (proftext reads both). */
+enum endpoint { EP_THREADS, EP_GOROUTINE, EP_MUTEX, EP_BLOCK, EP_HEAP, EP_VARS, EP_FAULTS, EP_COUNT };
+static const struct {
+    const char *path, *kind, *name;
+} endpoints[EP_COUNT] = {
+    [EP_THREADS] = {"/debug/pprof/threads?debug=1", EVIDENCE_THREADS, "threads"},
+    [EP_GOROUTINE] = {"/debug/pprof/goroutine?debug=1", EVIDENCE_THREADS, "goroutine"},
+    [EP_MUTEX] = {"/debug/pprof/mutex?debug=1", EVIDENCE_MUTEX, "mutex"},
+    [EP_BLOCK] = {"/debug/pprof/block?debug=1", EVIDENCE_BLOCK, "block"},
+    [EP_HEAP] = {"/debug/pprof/heap?debug=1", EVIDENCE_HEAP, "heap"},
+    [EP_VARS] = {"/debug/vars", EVIDENCE_VARS, "vars"},
+    [EP_FAULTS] = {"/debug/faults", EVIDENCE_FAULTS, "faults"},
 };
 
 struct item {
@@ -70,6 +87,10 @@ struct capture {
     bool kept;
     size_t kept_items;
     char problems[512];
+    bool discovered;
+    bool has[EP_COUNT];
+    char found[160];       /* what discover found, as said to the user */
+    bool found_new;        /* found differs from the last run's */
 };
 
 struct capture *capture_new(bool keep_always)
@@ -114,14 +135,19 @@ __attribute__((format(printf, 2, 3)))
 static void note_problem(struct capture *c, const char *fmt, ...)
 {
     size_t used = strlen(c->problems);
+    char msg[256];
     va_list ap;
-    if (used + 8 >= sizeof c->problems)
-        return;
-    if (used)
-        used += (size_t)snprintf(c->problems + used, sizeof c->problems - used, "; ");
     va_start(ap, fmt);
-    vsnprintf(c->problems + used, sizeof c->problems - used, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (strstr(c->problems, msg))
+        return;  /* the same failure, again: said once */
+    if (used + strlen(msg) + 3 >= sizeof c->problems) {
+        if (used + 6 < sizeof c->problems && !strstr(c->problems, "; ..."))
+            snprintf(c->problems + used, sizeof c->problems - used, "; ...");
+        return;  /* no room for the whole of it: never cut a message mid-word */
+    }
+    snprintf(c->problems + used, sizeof c->problems - used, "%s%s", used ? "; " : "", msg);
 }
 
 static void reset_run(struct capture *c)
@@ -136,6 +162,40 @@ static void reset_run(struct capture *c)
     c->kept = false;
     c->kept_items = 0;
     c->problems[0] = '\0';
+    c->discovered = false;
+    memset(c->has, 0, sizeof c->has);
+    c->found_new = false;
+}
+
+/* Asks the service once for each debug endpoint and remembers which answer 200, so
+ * that evidence is asked only of those; says which were found when that differs
+ * from the last run's. A 404, another status or no answer all mean "not there". */
+static void discover(struct capture *c, const struct runner_view *v)
+{
+    char url[URL_MAX], err[600], found[sizeof c->found];
+    struct httpclient_response resp;
+    size_t used = 0;
+
+    c->discovered = true;
+    for (int e = 0; e < EP_COUNT; e++) {
+        if (e == EP_GOROUTINE && c->has[EP_THREADS])
+            continue;  /* orderd serves both; its thread dump is the richer */
+        snprintf(url, sizeof url, "%s%s", v->debug_base, endpoints[e].path);
+        c->has[e] = httpclient_request(v->http, "GET", url, NULL, REQUEST_TIMEOUT_MS, EVIDENCE_MAX_ITEM, &resp,
+                                       err, sizeof err) == 0 && resp.status == 200;
+        if (c->has[e] && used + 16 < sizeof found)
+            used += (size_t)snprintf(found + used, sizeof found - used, "%s%s", used ? ", " : "",
+                                     endpoints[e].name);
+    }
+    if (!used)
+        snprintf(found, sizeof found, "none");
+    c->found_new = strcmp(found, c->found) != 0;
+    snprintf(c->found, sizeof c->found, "%s", found);
+}
+
+const char *capture_endpoints(const struct capture *c)
+{
+    return c->found_new ? c->found : "";
 }
 
 /* Every other periodic dump goes, so that the kept ones still span the whole run. */
@@ -276,19 +336,15 @@ done:
 
 size_t capture_snapshot(struct capture *c, const struct runner_view *v, const char *reason)
 {
-    static const struct {
-        const char *path, *kind;
-    } parts[] = {
-        {"/debug/pprof/threads?debug=1", EVIDENCE_THREADS}, {"/debug/pprof/mutex?debug=1", EVIDENCE_MUTEX},
-        {"/debug/pprof/block?debug=1", EVIDENCE_BLOCK},     {"/debug/pprof/heap?debug=1", EVIDENCE_HEAP},
-        {"/debug/vars", EVIDENCE_VARS},                     {"/debug/faults", EVIDENCE_FAULTS},
-    };
     size_t before = c->n;
 
     if (!v->debug_base[0] || !v->http)
         return 0;
-    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-        fetch(c, v, parts[i].path, parts[i].kind, reason, false);
+    if (!c->discovered)
+        discover(c, v);
+    for (int e = 0; e < EP_COUNT; e++)
+        if (c->has[e])
+            fetch(c, v, endpoints[e].path, endpoints[e].kind, reason, false);
     take_log(c, v, reason);
     return c->n - before;
 }
@@ -345,10 +401,15 @@ static bool symptom_shows(const struct runner_view *v, enum symptom s)
 
     switch (s) {
     case SYMPTOM_THREADS:
-        if (points_either(v, GATE_PROC_THREADS, METRIC_PROCESS_THREADS, 0, &p) < 0)
-            return false;
-        shows = rise_above_low(&p, &x) && x >= TRIGGER_THREADS;
-        series_release(&p);
+        if (points_either(v, GATE_PROC_THREADS, METRIC_PROCESS_THREADS, 0, &p) == 0 ||
+            points(v, METRIC_GO_THREADS, 0, &p) == 0) {
+            shows = rise_above_low(&p, &x) && x >= TRIGGER_THREADS;
+            series_release(&p);
+        }
+        if (!shows && points(v, METRIC_GO_GOROUTINES, 0, &p) == 0) {
+            shows = rise_above_low(&p, &x) && x >= TRIGGER_THREADS;  /* a Go service leaks goroutines */
+            series_release(&p);
+        }
         return shows;
     case SYMPTOM_MEMORY:
         if (v->t < DIAGNOSE_STARTUP_S + TRIGGER_RSS_WINDOW ||
@@ -451,8 +512,12 @@ static void on_tick(struct capture *c, const struct runner_view *v)
 
     if (!v->debug_base[0])
         return;
+    if (!c->discovered)
+        discover(c, v);
     if (v->t >= c->next_dump) {
-        fetch(c, v, "/debug/pprof/threads?debug=1", EVIDENCE_THREADS, EVIDENCE_PERIODIC, true);
+        enum endpoint dump = c->has[EP_THREADS] ? EP_THREADS : EP_GOROUTINE;
+        if (c->has[dump])
+            fetch(c, v, endpoints[dump].path, endpoints[dump].kind, EVIDENCE_PERIODIC, true);
         c->next_dump = v->t + c->dump_interval;
     }
     watch_symptoms(c, v);

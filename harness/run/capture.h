@@ -56,6 +56,12 @@ size_t capture_snapshot(struct capture *c, const struct runner_view *view, const
 /* After a run: whether its evidence was written to the database, and how many items. */
 bool capture_kept(const struct capture *c, size_t *items);
 
+/* Which debug endpoints the last run's service has ("threads, mutex, block, heap,
+ * vars, faults" for orderd; "goroutine, mutex, block, heap" for a Go service with
+ * net/http/pprof; "none"), when that differs from the run before it, so that it is
+ * said once; "" otherwise. Owned by c. */
+const char *capture_endpoints(const struct capture *c);
+
 /* What went wrong while capturing the last run (an unanswered request, a database
  * error), "" when nothing did. Owned by c. */
 const char *capture_problems(const struct capture *c);

@@ -33,7 +33,8 @@ static int on_sample(void *user, const struct promtext_sample *m, char *err, siz
         return -1;
     if (strcmp(m->name, s->requests_metric) == 0)
         s->now.requests += m->value;
-    else if (strcmp(m->name, METRIC_PROCESS_THREADS) == 0 && s->proc_pid <= 0)
+    else if ((strcmp(m->name, METRIC_PROCESS_THREADS) == 0 || strcmp(m->name, METRIC_GO_THREADS) == 0) &&
+             s->proc_pid <= 0)
         s->now.threads = m->value;
     else if (strcmp(m->name, METRIC_ORDERD_QUEUE_DEPTH) == 0)
         s->now.queue_depth = m->value;

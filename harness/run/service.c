@@ -227,7 +227,9 @@ int service_check_exit(struct service *svc, double t, char *why, size_t whylen)
 }
 
 /* The readiness URL: [service] ready, else /readyz of the debug API, else the load's
- * path (any answer below 500 means a bare service is up). */
+ * path (any answer below 500 means a bare service is up). A service whose debug API has
+ * no /readyz (any Prometheus-instrumented service that is not orderd) falls back to the
+ * load's path; see service_wait_ready. */
 static int set_ready_url(struct service *svc, char *err, size_t errlen)
 {
     const struct scenario *sc = svc->sc;
@@ -273,6 +275,16 @@ int service_wait_ready(struct service *svc, struct httpclient *http, service_wai
             0) {
             if (resp.status == 200 || (svc->ready_any_status && resp.status < 500))
                 return 0;
+            if (resp.status == 404 && !sc->ready[0] && !svc->ready_any_status) {
+                /* no /readyz here: the service is up when its public URL answers at all */
+                int n = snprintf(svc->ready_url, sizeof svc->ready_url, "%s%s", svc->public_base, sc->path);
+                if (n < 0 || (size_t)n >= sizeof svc->ready_url) {
+                    snprintf(err, errlen, "readiness URL too long");
+                    return -1;
+                }
+                svc->ready_any_status = true;
+                continue;
+            }
             snprintf(why, sizeof why, "GET %.300s answered %ld", svc->ready_url, resp.status);
         }
         if (units_now_ns() > deadline) {

@@ -5,7 +5,8 @@
  * A spawned service's stdout is copied to its log while the line orderd prints when
  * it listens ("listening public=ADDR debug=ADDR") is looked for; its stderr goes to the
  * log directly. Readiness is a 200 from the readiness URL ([service] ready, else the
- * debug API's /readyz, else any answer below 500 from the load's path). */
+ * debug API's /readyz — or, when that answers 404, any answer below 500 from the load's
+ * path — else any answer below 500 from the load's path). */
 #ifndef LOADLAB_SERVICE_H
 #define LOADLAB_SERVICE_H
 

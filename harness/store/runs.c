@@ -266,8 +266,16 @@ int runs_latest(struct resultdb *db, int limit, runs_overview_fn visit, void *us
     sqlite3_stmt *st;
     int step;
 
-    if (storedb_prepare(db, "SELECT * FROM (SELECT id, started_at, scenario, label, status, verdict, "
-                            "throughput, p99_ms, gates, gates_failed FROM run_overview ORDER BY id DESC LIMIT ?) "
+    if (storedb_prepare(db, "SELECT * FROM (SELECT o.id, started_at, scenario, label, status, verdict, "
+                            "throughput, p99_ms, gates, gates_failed, "
+                            "(SELECT count(*) FROM gates g WHERE g.run_id = o.id AND g.passed = 0 "
+                            "AND g.expected_to_fail), "
+                            "(SELECT count(*) FROM gates g WHERE g.run_id = o.id AND g.passed = 0 "
+                            "AND NOT g.expected_to_fail), "
+                            "(SELECT count(*) FROM gates g WHERE g.run_id = o.id AND g.passed = 1 "
+                            "AND g.expected_to_fail), "
+                            "(SELECT count(*) FROM gates g WHERE g.run_id = o.id AND g.passed IS NULL) "
+                            "FROM run_overview o ORDER BY o.id DESC LIMIT ?) "
                             "ORDER BY id", &st, "listing runs", err, errlen) < 0)
         return -1;
     sqlite3_bind_int(st, 1, limit);
@@ -282,6 +290,10 @@ int runs_latest(struct resultdb *db, int limit, runs_overview_fn visit, void *us
         row.p99_ms = storedb_real(st, 7);
         row.gates = sqlite3_column_int(st, 8);
         row.gates_failed = sqlite3_column_int(st, 9);
+        row.tripped_as_expected = sqlite3_column_int(st, 10);
+        row.failed = sqlite3_column_int(st, 11);
+        row.held_unexpectedly = sqlite3_column_int(st, 12);
+        row.errors = sqlite3_column_int(st, 13);
         visit(user, &row);
     }
     sqlite3_finalize(st);

@@ -110,7 +110,9 @@ struct runs_overview {
     int64_t id;
     char started_at[40], scenario[RUNS_MAX_NAME], label[256], status[16], verdict[8];
     double throughput, p99_ms;     /* wrk's measured part; NaN when none */
-    int gates, gates_failed;
+    int gates, gates_failed;       /* gates_failed: tripped, whether expected to or not */
+    /* the gates by outcome against the scenario's expectation (judge/verdict.h) */
+    int tripped_as_expected, failed, held_unexpectedly, errors;
 };
 
 /* Calls visit for each of the latest limit runs, oldest first; row is valid during

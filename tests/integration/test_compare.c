@@ -153,7 +153,7 @@ static void test_compare_usage_errors(void **state)
     assert_int_equal(loadlab((const char *[]){"compare", "--db", tmp.path, "--baseline", "main", "--candidate",
                                               "slow", "--alpha", "0.7", NULL}, NULL, 10), 2);
     assert_int_equal(loadlab((const char *[]){"compare", "--db", "/nonexistent/x.db", "--baseline", "main",
-                                              "--candidate", "slow", NULL}, NULL, 10), 1);
+                                              "--candidate", "slow", NULL}, NULL, 10), 2);
     assert_int_equal(loadlab((const char *[]){"run", "--baseline-env", "X=1", "x.ini", NULL}, NULL, 10), 2);
     assert_int_equal(loadlab((const char *[]){"run", "--baseline", "b", "--baseline-env", "1X=1", "x.ini", NULL},
                              NULL, 10), 2);

@@ -2,6 +2,8 @@
 # test_compose: checks the container stack short of starting a container (Docker may not
 # run on a test machine): docker-compose.yml resolves, with the development token and with
 # a real one; Prometheus' config and rules pass promtool and the rules' unit tests; and
+# every `docker compose` command of the docs uses only subcommands and options Compose v1
+# (docker-compose) knows too (tests/support/compose_commands.py); and
 # tests/support/compose_checks.py holds the properties that matter - the debug port is
 # never published, every debug client carries the token, the images run as non-root
 # with a health check, and the Dockerfile installs what scripts/deps.sh installs.
@@ -80,6 +82,10 @@ if quiet promtool test rules deploy/prometheus/rules.test.yml; then
 else
   fail "promtool test rules deploy/prometheus/rules.test.yml"
 fi
+
+echo "checking the docs' container commands against Compose v1"
+# Written `docker compose` (v2); the same lines with docker-compose (v1) must work too.
+python3 tests/support/compose_commands.py docker-compose || failed=1
 
 echo "checking the stack's properties"
 # The package list exactly as scripts/deps.sh declares it, so the two cannot drift.

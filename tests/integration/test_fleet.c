@@ -22,6 +22,7 @@
 #include "base/childproc.h"
 #include "base/cmdline.h"
 #include "orderd_proc.h"
+#include "free_port.h"
 #include "prometheus_proc.h"
 #include "run/runner.h"
 #include "run/scenario.h"
@@ -172,7 +173,7 @@ static void test_fleet_prometheus_unreachable_is_named(void **state)
     char nobody[64];
     struct scenario *sc;
     (void)state;
-    snprintf(nobody, sizeof nobody, "http://127.0.0.1:%d", prometheus_proc_free_port());
+    snprintf(nobody, sizeof nobody, "http://127.0.0.1:%d", free_port());
     sc = fleet_scenario(nobody, "", "2s");
     if (runner_run(sc, db, &options, &outcome, err, sizeof err) < 0)
         fail_msg("runner: %s", err);

@@ -178,9 +178,9 @@ static void test_loadlab_list_and_show(void **state)
     assert_non_null(strstr(out, "status completed, verdict met"));
     assert_non_null(strstr(out, "error_rate"));
     free(out);
-    assert_int_equal(run((const char *[]){"show", "--db", tmp.path, "999999", NULL}), 1);
+    assert_int_equal(run((const char *[]){"show", "--db", tmp.path, "999999", NULL}), 2);
     assert_int_equal(run((const char *[]){"show", "--db", tmp.path, "x", NULL}), 2);
-    assert_int_equal(run((const char *[]){"list", "--db", "/nonexistent/results.db", NULL}), 1);
+    assert_int_equal(run((const char *[]){"list", "--db", "/nonexistent/results.db", NULL}), 2);
 }
 
 static void test_loadlab_sigint_marks_aborted_and_leaves_no_child(void **state)

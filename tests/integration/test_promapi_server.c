@@ -17,6 +17,7 @@
 #include "base/httpclient.h"
 #include "base/promapi.h"
 #include "orderd_proc.h"
+#include "free_port.h"
 #include "prometheus_proc.h"
 
 static char err[1024];
@@ -115,7 +116,7 @@ static void test_promapi_reads_a_fleet_through_prometheus(void **state)
     assert_int_equal(promapi_query_range(client, f->prom.url, "up", end - 86400, end, 1, 5000, &r, err, sizeof err), -1);
     assert_non_null(strstr(err, "11000"));
     char nobody[64];
-    snprintf(nobody, sizeof nobody, "http://127.0.0.1:%d", prometheus_proc_free_port());
+    snprintf(nobody, sizeof nobody, "http://127.0.0.1:%d", free_port());
     assert_int_equal(promapi_query_range(client, nobody, "up", end - 5, end, 1, 2000, &r, err, sizeof err), -1);
     httpclient_free(client);
 }

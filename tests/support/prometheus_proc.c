@@ -14,19 +14,7 @@
 #include "base/childproc.h"
 #include "base/httpclient.h"
 #include "base/promapi.h"
-
-int prometheus_proc_free_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-    if (fd < 0)
-        return -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
+#include "free_port.h"
 
 static int write_config(const struct prometheus_proc *p, const char *path, const char *job,
                         const char *const *targets, size_t n)
@@ -52,7 +40,7 @@ int prometheus_proc_start(struct prometheus_proc *p, const char *job, const char
     if (n > PROMETHEUS_PROC_MAX_TARGETS || !mkdtemp(p->dir))
         return -1;
     snprintf(config, sizeof config, "%s/prometheus.yml", p->dir);
-    if (write_config(p, config, job, targets, n) < 0 || (port = prometheus_proc_free_port()) < 0)
+    if (write_config(p, config, job, targets, n) < 0 || (port = free_port()) < 0)
         goto fail;
     snprintf(p->url, sizeof p->url, "http://127.0.0.1:%d", port);
     snprintf(listen, sizeof listen, "--web.listen-address=127.0.0.1:%d", port);

@@ -15,9 +15,6 @@ struct prometheus_proc {
     char url[64];     /* "http://127.0.0.1:PORT" */
 };
 
-/* A port nobody listens on right now (bound and released; good enough on loopback). */
-int prometheus_proc_free_port(void);
-
 /* Starts Prometheus scraping targets ("127.0.0.1:PORT", n of them) as job `job` at a
  * 1 s interval. Returns 0, or -1 with a message printed (nothing left running). */
 int prometheus_proc_start(struct prometheus_proc *p, const char *job, const char *const *targets, size_t n);

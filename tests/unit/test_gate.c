@@ -287,6 +287,44 @@ static void test_gate_cpu_per_request_from_proc_cpu(void **state)
     series_store_free(st);
 }
 
+/* A Go service (client_golang): no process_threads, but go_threads and go_goroutines. */
+static void test_gate_go_service_threads_and_goroutines(void **state)
+{
+    struct series_store *st = series_store_new();
+    struct gate_spec spec;
+    struct gate_result r;
+    (void)state;
+    assert_non_null(st);
+    spec = parse_ok("thread_growth", "< 1/s");
+    assert_int_equal(gate_want_metrics(&spec, false, st), 0);
+    spec = parse_ok("goroutine_growth", "< 5/s");
+    assert_int_equal(gate_want_metrics(&spec, false, st), 0);
+    for (int k = 0; k <= 8; k++) {
+        double t = k * 0.5;
+        assert_int_equal(series_store_begin_tick(st, t, err, sizeof err), 0);
+        assert_int_equal(series_store_add_plain(st, "go_threads", 8 + t, err, sizeof err), 0);
+        assert_int_equal(series_store_add_plain(st, "go_goroutines", 10 + 40 * t, err, sizeof err), 0);
+    }
+    spec = parse_ok("thread_growth", "< 1/s");
+    assert_int_equal(gate_check_metrics(&spec, false, st, err, sizeof err), 0);
+    r = judge("thread_growth", "< 0.5/s", st, NULL, false);
+    assert_int_equal(r.verdict, GATE_FAIL);
+    assert_float_equal(r.observed, 1.0, 1e-9);  /* go_threads' slope stands in */
+    r = judge("goroutine_growth", "< 5/s", st, NULL, false);
+    assert_int_equal(r.verdict, GATE_FAIL);
+    assert_float_equal(r.observed, 40.0, 1e-9);
+    r = judge("goroutine_growth", "< 50/s", st, NULL, true);  /* /proc has no goroutines: still go_goroutines */
+    assert_int_equal(r.verdict, GATE_PASS);
+    series_store_free(st);
+
+    /* orderd has no goroutines: the gate names the metric it lacks */
+    st = fixture();
+    spec = parse_ok("goroutine_growth", "< 5/s");
+    assert_int_equal(gate_check_metrics(&spec, false, st, err, sizeof err), -1);
+    assert_non_null(strstr(err, "go_goroutines"));
+    series_store_free(st);
+}
+
 static void test_gate_formats_observed(void **state)
 {
     char buf[32];
@@ -410,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_gate_evaluates_series_gates),
         cmocka_unit_test(test_gate_missing_data_is_error_not_pass),
         cmocka_unit_test(test_gate_evaluates_load_gates),
+        cmocka_unit_test(test_gate_go_service_threads_and_goroutines),
         cmocka_unit_test(test_gate_formats_observed),
         cmocka_unit_test(test_gate_growth_judges_the_worst_instance),
         cmocka_unit_test(test_gate_saturation_and_lock_wait_judge_the_worst_instance),

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "buildinfo.h"
 #include "instrument.h"
 #include "metrics.h"
 #include "orders.h"
@@ -496,7 +497,13 @@ static void test_metrics_write_is_valid_text_format(void **state)
     assert_true(sample_value(text, "orderd_orders_in_store{state=\"done\"}") == 1);
     assert_true(sample_value(text, "orderd_orders_in_store{state=\"failed\"}") == 1);
     assert_true(sample_value(text, "orderd_queue_wait_seconds_count") >= 1);
-    assert_true(sample_value(text, "orderd_instrument_level") == INSTRUMENT_METRICS);
+    assert_true(sample_value(text, "orderd_instrument_level{level=\"metrics\"}") == 1);
+    assert_true(sample_value(text, "orderd_instrument_level{level=\"off\"}") == 0);
+    assert_true(sample_value(text, "orderd_instrument_level{level=\"profile\"}") == 0);
+    char build_info[160];
+    snprintf(build_info, sizeof build_info, "orderd_build_info{version=\"%s\",revision=\"%s\"}", BUILDINFO_VERSION,
+             buildinfo_revision());
+    assert_true(sample_value(text, build_info) == 1);
     assert_true(sample_value(text, "process_resident_memory_bytes") > 0);
     assert_true(sample_value(text, "process_open_fds") > 0);
     assert_true(sample_value(text, "orderd_fault_active{fault=\"lock.cache\"}") == 0);
@@ -603,7 +610,8 @@ static void test_metrics_level_off_counts_nothing(void **state)
         if (isnan(b) || a != b)
             fail_msg("%s: %g before, %g after at level off", unchanged[i], b, a);
     }
-    assert_true(sample_value(after, "orderd_instrument_level") == INSTRUMENT_OFF);
+    assert_true(sample_value(after, "orderd_instrument_level{level=\"off\"}") == 1);
+    assert_true(sample_value(after, "orderd_instrument_level{level=\"metrics\"}") == 0);
     free(before);
     free(after);
     queue_free(q);
