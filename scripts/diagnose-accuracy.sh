@@ -122,8 +122,8 @@ onset=$(sqlite3 -separator ' ' "$DB" "
 awk -F'|' '
 function pad(s, n) { return sprintf("%-" n "s", s) }
 BEGIN {
-  split("none thread-leak memory-leak lock-contention queue-full blocked-producer cpu-slowdown", cls, " ")
-  ncls = 7
+  split("none thread-leak memory-leak lock-contention queue-full blocked-producer cpu-slowdown overload", cls, " ")
+  ncls = 8
 }
 {
   id = $1; scen = $2; status = $3; faults = $4; truth = $5; diag = $6; cr = $7; pr = $8; extra = $9

@@ -27,7 +27,7 @@
 #include "store/diagnoses.h"
 #include "store/resultdb.h"
 
-#define DIAGNOSE_CLASS_COUNT 6
+#define DIAGNOSE_CLASS_COUNT 7
 
 /* The class names, as the database, the drill and the output spell them. */
 extern const char *const diagnose_classes[DIAGNOSE_CLASS_COUNT];

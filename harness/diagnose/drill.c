@@ -162,7 +162,7 @@ static void ask(FILE *out, enum ask state)
         fputs("Is something wrong? [y/n, or a whole answer: class=CLASS culprit=FUNCTION; ...] ", out);
         break;
     case ASK_CLASS:
-        fputs("Which class (thread-leak memory-leak lock-contention queue-full blocked-producer cpu-slowdown)? ", out);
+        fputs("Which class (thread-leak memory-leak lock-contention queue-full blocked-producer cpu-slowdown overload)? ", out);
         break;
     case ASK_CULPRIT:
         fputs("Which function is the culprit ('?' if you cannot tell)? ", out);
