@@ -51,6 +51,12 @@ static struct diagnose_result result;
                    "lockprof_cond_wait@service/lockprof.c|queue_push_blocking@service/queue.c|" \
                    "order_create@service/api.c|io_thread_main@service/httpserver.c"
 
+#define IDLE_WORKER_LOCKING "__lll_lock_wait@./nptl/lowlevellock.c|___pthread_mutex_lock@./nptl/pthread_mutex_lock.c|" \
+                            "lock_contended@service/lockprof.c|lockprof_mutex_lock@service/lockprof.c|" \
+                            "queue_pop@service/queue.c|worker_main@service/workers.c"
+#define PARKED "__futex_abstimed_wait_common@./nptl/futex-internal.c|___pthread_cond_wait@./nptl/pthread_cond_wait.c|" \
+               "notifier_park@service/notify.c|spawn_trampoline@service/threads.c"
+
 struct group {
     int count;
     const char *role, *state, *stack;
@@ -130,7 +136,15 @@ struct shape {
     double queue_from, queue_to;           /* the queue is at capacity in between */
     double rejected_rate;                  /* rejections per second while it is */
     double push_block;                     /* blocked seconds/s at queue_push_blocking */
+    double threads_cap, rss_cap;           /* where a leak stops growing (0: never) */
+    double queue_lock_wait;                /* lock-wait seconds per second on the queue's lock */
+    bool small_queue;                      /* a queue of 16 whose depth wobbles at capacity: 16,16,14,16,13... */
 };
+
+static double capped(double v, double cap)
+{
+    return cap > 0 && v > cap ? cap : v;
+}
 
 static double ramp(double rate, double from, double t)
 {
@@ -145,7 +159,9 @@ static void sample(double t, const char *metric, const char *labels, double v)
 
 static void store_series(const struct shape *s)
 {
-    double rejected = 0;
+    static const double wobble[] = {16, 16, 14, 16, 16, 15, 13, 16};
+    double rejected = 0, capacity = s->small_queue ? 16 : 128;
+    int tick = 0;
     assert_int_equal(resultdb_begin(db, err, sizeof err), 0);
     for (double t = 0; t <= END + 1e-9; t += TICK) {
         double requests = 1000 * t, cpu = 0.00005 * requests;
@@ -154,17 +170,18 @@ static void store_series(const struct shape *s)
             cpu += s->cpu_per_request * 1000 * (t - s->cpu_from);
         if (full)
             rejected += s->rejected_rate * TICK;
-        sample(t, "loadlab_proc_threads", "", 8 + floor(ramp(s->threads_rate, s->threads_from, t)));
+        sample(t, "loadlab_proc_threads", "", 8 + floor(capped(ramp(s->threads_rate, s->threads_from, t), s->threads_cap)));
         /* Start-up: memory climbs fast in the first half second, as a real process's does. */
         sample(t, "loadlab_proc_resident_memory_bytes", "",
-               (t < 0.5 ? 4e6 + 32e6 * t : 20e6) + ramp(s->rss_rate, s->rss_from, t) + (fmod(t, 1.0) < 0.5 ? 1e4 : 0));
+               (t < 0.5 ? 4e6 + 32e6 * t : 20e6) + capped(ramp(s->rss_rate, s->rss_from, t), s->rss_cap) + (fmod(t, 1.0) < 0.5 ? 1e4 : 0));
         sample(t, "loadlab_proc_cpu_seconds_total", "", cpu);
         sample(t, "orderd_http_requests_total", "{code=\"200\",route=\"product_get\"}", requests * 0.8);
         sample(t, "orderd_http_requests_total", "{code=\"202\",route=\"order_create\"}", requests * 0.2);
-        sample(t, "orderd_queue_depth", "", full ? 128 : 2);
-        sample(t, "orderd_queue_capacity", "", 128);
+        sample(t, "orderd_queue_depth", "", full ? (s->small_queue ? wobble[tick++ % 8] : capacity) : 2);
+        sample(t, "orderd_queue_capacity", "", capacity);
+        sample(t, "orderd_queue_enqueued_total", "", 200 * t);
         sample(t, "orderd_queue_rejected_total", "", rejected);
-        sample(t, "orderd_mutex_wait_seconds_total", "{lock=\"queue\"}", 0.002 * t);
+        sample(t, "orderd_mutex_wait_seconds_total", "{lock=\"queue\"}", 0.002 * t + ramp(s->queue_lock_wait, 0, t));
         sample(t, "orderd_mutex_wait_seconds_total", "{lock=\"cache_global\"}", ramp(s->lock_wait, s->lock_from, t));
         sample(t, "orderd_block_seconds_total", "{site=\"queue_pop\"}", 2.5 * t);
         sample(t, "orderd_block_seconds_total", "{site=\"queue_push_blocking\"}", s->push_block * t);
@@ -488,6 +505,184 @@ static void test_diagnose_unknown_run_and_corrupt_evidence(void **state)
     assert_non_null(strstr(err, "line 2"));
 }
 
+static void test_diagnose_full_queue_does_not_hide_thread_growth(void **state)
+{
+    /* Two workers under closed-loop orders: the queue is full and orders are turned
+     * away (overload), and threads climb 400/s from t=1 to a cap of 2,000. Both are
+     * problems, and both are reported. */
+    struct shape s = {.queue_from = 0.5, .queue_to = 10, .rejected_rate = 400, .threads_rate = 400, .threads_from = 1,
+                      .threads_cap = 2000};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {{2, "worker", "waiting", PAYING_WORKER}, {2, "io", "running", IDLE_IO},
+                            {1 + (int)capped(ramp(400, 1, t), 2000), "other", "waiting", PARKED}};
+        store_dump(t, g, 3);
+    }
+    diagnose();
+    assert_int_equal(result.n, 2);
+    f = finding("thread-leak");
+    assert_string_equal(f->culprit, "notifier_park");
+    assert_float_equal(f->started_at, 1.0, 0.3);
+    f = finding("overload");
+    assert_string_equal(f->culprit, "");
+    assert_non_null(strstr(f->evidence, "offered"));
+}
+
+static void test_diagnose_overload_blames_no_healthy_function(void **state)
+{
+    /* The queue is full and orders are turned away while the workers do their
+     * ordinary work (asleep in the payment call): capacity, not a faulty function. */
+    struct shape s = {.queue_from = 2, .queue_to = 10, .rejected_rate = 430};
+    struct group busy[] = {{4, "worker", "waiting", PAYING_WORKER}, {2, "io", "running", IDLE_IO}};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5)
+        store_dump(t, busy, 2);
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("overload");
+    assert_string_equal(f->culprit, "");
+    assert_null(strstr(f->summary, "charge_customer"));
+    assert_non_null(strstr(f->evidence, "workers busy in 100% of worker samples"));
+}
+
+static void test_diagnose_queue_episode_rides_out_integer_noise(void **state)
+{
+    /* A queue of 16 at 16,16,14,16,16,15,13... from t=2 while orders are turned away,
+     * workers stuck on a condition: one episode from t=2, not one from the last dip. */
+    struct shape s = {.queue_from = 2, .queue_to = 9, .rejected_rate = 430, .small_queue = true};
+    struct group stalled[] = {{4, "worker", "waiting", STALLED_WORKER}, {2, "io", "running", IDLE_IO}};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5)
+        store_dump(t, stalled, 2);
+    diagnose();
+    f = finding("queue-full");
+    assert_string_equal(f->culprit, "ledger_sync_wait");
+    assert_float_equal(f->started_at, 2.0, 0.3);
+}
+
+static void test_diagnose_idle_workers_waiting_for_work_are_no_contention(void **state)
+{
+    /* Many idle workers queue for the job queue's lock to find no work: 0.5 s/s of
+     * lock wait, all of it in queue_pop by workers labelled idle. */
+    struct shape s = {.queue_from = INFINITY, .queue_lock_wait = 0.5};
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {{20, "worker", "idle", IDLE_WORKER}, {12, "worker", "idle", IDLE_WORKER_LOCKING},
+                            {2, "io", "running", IDLE_IO}};
+        store_dump(t, g, 3);
+    }
+    store_profile(9, EVIDENCE_MUTEX, "--- mutex:\ncycles/second=1000000000\nsampling period=10\n", "424371105 983",
+                  "queue_pop@service/queue.c|worker_main@service/workers.c", NULL, NULL);
+    diagnose();
+    assert_int_equal(result.n, 0);
+}
+
+static void test_diagnose_contention_beside_idle_workers_names_the_real_lock(void **state)
+{
+    /* The same idle workers, and io threads queueing for the catalog lock from t=3. */
+    struct shape s = {.queue_from = INFINITY, .queue_lock_wait = 0.5, .lock_wait = 0.3, .lock_from = 3};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {{20, "worker", "idle", IDLE_WORKER}, {12, "worker", "idle", IDLE_WORKER_LOCKING},
+                            {2, "io", "running", t > 3 ? LOCK_WAITING_IO : IDLE_IO}};
+        store_dump(t, g, 3);
+    }
+    store_profile(9, EVIDENCE_MUTEX, "--- mutex:\ncycles/second=1000000000\nsampling period=10\n", "424371105 983",
+                  "queue_pop@service/queue.c|worker_main@service/workers.c", "224371105 500",
+                  "cache_get_global@service/catalog.c|catalog_get@service/catalog.c");
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("lock-contention");
+    assert_string_equal(f->culprit, "cache_get_global");
+    assert_float_equal(f->started_at, 3.0, 0.3);
+    assert_non_null(strstr(f->evidence, "set aside"));
+}
+
+static void test_diagnose_thread_in_a_syscall_is_not_burning_cpu(void **state)
+{
+    /* The io threads are caught in write() more often than in the slow function. */
+    struct shape s = {.cpu_per_request = 0.003, .cpu_from = 5, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], {1, "io", "running", t > 5 && fmod(t, 1.0) == 0 ? BURNING_IO : IDLE_IO},
+                            {1, "io", "running", WRITING_IO}};
+        store_dump(t, g, 3);
+    }
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("cpu-slowdown");
+    assert_string_equal(f->culprit, "price_recompute");
+}
+
+static void test_diagnose_thread_leak_capped_within_three_seconds(void **state)
+{
+    /* 2,000 threads by t=1.75 s, then flat: no three windows of climbing, but the
+     * level holds, and the dumps hold the parked group. */
+    struct shape s = {.threads_rate = 1600, .threads_from = 0.5, .threads_cap = 2000, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], healthy_groups[2],
+                            {1 + (int)capped(ramp(1600, 0.5, t), 2000), "other", "waiting", PARKED}};
+        store_dump(t, g, 3);
+    }
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("thread-leak");
+    assert_string_equal(f->culprit, "notifier_park");
+    assert_float_equal(f->started_at, 0.5, 0.3);
+    assert_non_null(strstr(f->evidence, "holds"));
+}
+
+static void test_diagnose_memory_leak_at_its_cap_found_by_level(void **state)
+{
+    /* 256 MB leaked by t=1.3 s, then flat: resident memory is high but does not
+     * climb, and both heap profiles show one site holding it. */
+    struct shape s = {.rss_rate = 256e6 / 0.8, .rss_from = 0.5, .rss_cap = 256e6, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    for (double t = 3; t <= 9; t += 6)
+        store_profile(t, EVIDENCE_HEAP, "heap profile: 10: 9000000 [10: 9000000] @ heap/2\n",
+                      "4096: 268435456 [4096: 268435456]", "audit_trail_append@service/audit.c|api_handle@service/api.c",
+                      "5: 800000 [5: 800000]", "catalog_load@service/catalog.c|main@service/main.c");
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("memory-leak");
+    assert_string_equal(f->culprit, "audit_trail_append");
+    assert_true(f->started_at < 1.5);
+    assert_non_null(strstr(f->evidence, "level holds"));
+}
+
+static void test_diagnose_faint_slowdown_against_the_healthy_start(void **state)
+{
+    /* 50 us of CPU per request, then 40 us more from t=4.5: far below the absolute
+     * 0.5 ms, but 1.8 times the run's own healthy start. */
+    struct shape s = {.cpu_per_request = 0.00004, .cpu_from = 4.5, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("cpu-slowdown");
+    assert_float_equal(f->started_at, 4.5, 0.6);
+    assert_non_null(strstr(f->evidence, "healthy start"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -505,6 +700,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_without_evidence_names_the_class_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_store_replaces_the_previous_verdict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_unknown_run_and_corrupt_evidence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_full_queue_does_not_hide_thread_growth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_overload_blames_no_healthy_function, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_queue_episode_rides_out_integer_noise, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_idle_workers_waiting_for_work_are_no_contention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_contention_beside_idle_workers_names_the_real_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_thread_in_a_syscall_is_not_burning_cpu, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_thread_leak_capped_within_three_seconds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_at_its_cap_found_by_level, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_faint_slowdown_against_the_healthy_start, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
