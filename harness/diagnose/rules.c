@@ -298,7 +298,8 @@ void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result
             last = &in->evidence.mutex.items[i];
     if (last)
         tally_profile(&prof, last->p, 0, last->t);
-    tally_dumps(&in->evidence.dumps, 0, INFINITY, tally_idle_worker, tally_always, &idle);
+    /* Where idle workers wait for work: on the queue's condition, in its pop. */
+    tally_dumps(&in->evidence.dumps, 0, INFINITY, tally_idle_worker, tally_waits_cond, &idle);
     for (size_t round = 0; round <= locks.n; round++) {
         long top_lock = -1;
         double top_rise = 0;
@@ -328,13 +329,18 @@ void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result
                              &waiters);
         tally_dumps(&in->evidence.dumps, ep.start, ep.end + DIAGNOSE_WINDOW_S, tally_idle_worker, tally_waits_mutex,
                     &idle_waiters);
-        p = top_except(&prof, explained ? &idle : NULL);
-        if (p >= 0)
-            work_wait = tally_has(&idle, prof.e[p].fn);
-        else if (explained)
-            work_wait = waiters.matched <= idle_waiters.matched;
-        else
-            work_wait = waiters.matched > 0 && idle_waiters.matched >= DIAGNOSE_LOCK_IDLE_SHARE * waiters.matched;
+        /* The culprit is never where idle workers wait; whether this lock's wait is
+         * theirs, the threads caught waiting in the episode say first, the mutex
+         * profile (not split by lock) when the dumps caught none. */
+        p = top_except(&prof, &idle);
+        if (explained) {
+            work_wait = waiters.matched <= idle_waiters.matched && p < 0;
+        } else if (waiters.matched > 0) {
+            work_wait = idle_waiters.matched >= DIAGNOSE_LOCK_IDLE_SHARE * waiters.matched;
+        } else {
+            long any = top_except(&prof, NULL);
+            work_wait = any >= 0 && tally_has(&idle, prof.e[any].fn);
+        }
         if (!work_wait)
             break;
         excluded[top_lock] = true;
