@@ -24,9 +24,11 @@
 
 /* Every drill runs the same service, so its command line (in /debug/vars) says
  * nothing about the fault: four workers keep up with the shop mix, and orders alone
- * fill the queue (which queue.block needs to show). */
+ * fill the queue (which queue.block needs to show). Profiling is on from the start,
+ * healthy drills too: were the capture to switch it on at the first symptom,
+ * orderd_instrument_level would tell sick from healthy, and since when. */
 #define DRILL_SERVICE "${ORDERD_BIN:-build/orderd} --workers 4 --queue-capacity 64 --payment-latency 10ms " \
-                      "--io-threads 2 --log-level warn"
+                      "--io-threads 2 --instrument profile --log-level warn"
 #define WARMUP_S 2
 /* A fault that starts late does so between these, and is given this long to show. */
 #define LATE_FROM_S 5
@@ -311,7 +313,7 @@ static void print_intro(struct drill_state *d, const struct runner_view *v)
             "  curl -s %s/metrics | grep -E '^(orderd_(threads|queue|mutex|block|http_requests)|process_)'\n"
             "  curl -s '%s/debug/pprof/threads?debug=1'     (take a few: what changes, what stays?)\n"
             "  curl -s '%s/debug/pprof/mutex?debug=1'       (and block, heap)\n"
-            "  curl -s -X PUT %s/debug/config -d '{\"instrument\":\"profile\"}'   (the profiles need it)\n"
+            "  (profiling is on from the start: %s/debug/config says instrument=profile)\n"
             "  curl -s %s/debug/vars\n"
             "Off limits, being the answer key: /debug/faults, the orderd_fault_active and orderd_leaked_*\n"
             "metrics, and this drill's run in the results database until you have answered.\n",

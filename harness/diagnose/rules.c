@@ -269,6 +269,20 @@ static long top_except(const struct tally *t, const struct tally *skip)
     return best;
 }
 
+/* How many times a second the lock labels names was found taken over the episode
+ * (orderd_mutex_contentions_total); infinite when the service does not count them. */
+static double contentions_per_s(const struct rules_inputs *in, const char *labels, const struct episode *ep)
+{
+    struct series c = {0};
+    char err[256];
+    double rate = INFINITY;
+    if (samples_load_sum(in->db, in->run_id, "orderd_mutex_contentions_total", labels, &c, err, sizeof err) == 0 &&
+        c.n >= 2)
+        rate = series_increase(&c, ep->start, ep->end) / fmax(ep->end - ep->start, DIAGNOSE_WINDOW_S);
+    series_release(&c);
+    return rate;
+}
+
 /* Lock wait is contention only when someone waits for a lock another holds too
  * long. Idle workers queueing for the job queue's lock to learn there is no work
  * are waiting for work: a lock whose waiters are those (the mutex profile's top is
@@ -283,7 +297,7 @@ void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result
     struct diagnose_finding *f;
     struct episode ep = {0};
     bool excluded[SERIES_MAX_GROUPS + 1] = {false}, explained = false;
-    char lock[SERIES_MAX_NAME + 16] = "", set_aside[SERIES_MAX_NAME + 16] = "", err[256];
+    char lock[SERIES_MAX_NAME + 16] = "", set_aside[SERIES_MAX_NAME + 16] = "", set_aside_why[128] = "", err[256];
     long lock_i = -1;
     double set_aside_wait = 0;
     long p = -1, d;
@@ -325,6 +339,17 @@ void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result
             goto done;
         snprintf(lock, sizeof lock, "{lock=\"%s\"}", locks.items[top_lock].name);
         lock_i = top_lock;
+        /* A lock found taken a few times a second, each time for long, is a holder
+         * descheduled on a busy machine, not a lock held too long by its users. */
+        if (contentions_per_s(in, lock, &ep) < DIAGNOSE_LOCK_MIN_CONTENTIONS) {
+            excluded[top_lock] = true;
+            snprintf(set_aside, sizeof set_aside, "%s", lock);
+            set_aside_wait = series_increase(&locks.items[top_lock], 0, INFINITY) / fmax(r->span, DIAGNOSE_WINDOW_S);
+            snprintf(set_aside_why, sizeof set_aside_why, "found taken under %.0f times a second: a holder descheduled, "
+                     "not a lock held too long", DIAGNOSE_LOCK_MIN_CONTENTIONS);
+            ep.found = false;
+            continue;
+        }
         ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end + DIAGNOSE_WINDOW_S, tally_always, tally_waits_mutex,
                              &waiters);
         tally_dumps(&in->evidence.dumps, ep.start, ep.end + DIAGNOSE_WINDOW_S, tally_idle_worker, tally_waits_mutex,
@@ -346,6 +371,7 @@ void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result
         excluded[top_lock] = true;
         explained = true;
         snprintf(set_aside, sizeof set_aside, "%s", lock);
+        snprintf(set_aside_why, sizeof set_aside_why, "its waiters are idle workers waiting for work");
         set_aside_wait = series_increase(&locks.items[top_lock], 0, INFINITY) / fmax(r->span, DIAGNOSE_WINDOW_S);
         ep.found = false;
     }
@@ -367,8 +393,7 @@ void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result
     add_line(f, "orderd_mutex_wait_seconds_total: %.2fs of lock wait per second from t=%.1fs (peak %.2f)%s%s", ep.mean,
              ep.first_start, ep.peak, lock[0] ? ", most on " : "", lock);
     if (set_aside[0])
-        add_line(f, "%s (%.2fs/s over the run) set aside: its waiters are idle workers waiting for work", set_aside,
-                 set_aside_wait);
+        add_line(f, "%s (%.2fs/s over the run) set aside: %s", set_aside, set_aside_wait, set_aside_why);
     ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end + DIAGNOSE_WINDOW_S, tally_not_idle_worker,
                          tally_waits_mutex, &dumps);
     d = tally_top(&dumps);
@@ -476,6 +501,22 @@ static void add_overload(const struct rules_inputs *in, struct diagnose_result *
              rejected / span, ep->first_start);
 }
 
+/* True when the workers served jobs at under DIAGNOSE_QUEUE_SLOWER of their rate in the
+ * windows before the queue filled: they slowed down, rather than being too few. */
+static bool served_dropped(const struct rules_inputs *in, const struct episode *ep)
+{
+    struct series enqueued = {0};
+    char err[256];
+    double before_from = fmax(0, ep->start - 3 * DIAGNOSE_WINDOW_S), before = NAN, during = NAN;
+    if (samples_load_sum(in->db, in->run_id, "orderd_queue_enqueued_total", NULL, &enqueued, err, sizeof err) == 0 &&
+        enqueued.n >= 2 && ep->start - before_from >= DIAGNOSE_WINDOW_S) {
+        before = series_increase(&enqueued, before_from, ep->start) / (ep->start - before_from);
+        during = series_increase(&enqueued, ep->start, ep->end) / fmax(ep->end - ep->start, DIAGNOSE_WINDOW_S);
+    }
+    series_release(&enqueued);
+    return !isnan(before) && before > 0 && during < DIAGNOSE_QUEUE_SLOWER * before;
+}
+
 void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
 {
     struct episode ep = queue_episode(in);
@@ -485,8 +526,13 @@ void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
     size_t ndumps;
     long top;
 
-    if (!ep.found)
-        return;
+    if (!ep.found) {
+        /* A queue that fills in bursts between scrapes shows in what it turns away. */
+        ep = episode_of_counter(&in->rejected, 0, DIAGNOSE_REJECT_RATE, DIAGNOSE_REJECT_WINDOWS);
+        if (!ep.found)
+            return;
+        ep.first_start = episode_refine_onset(&in->rejected, NULL, ep.first_start, DIAGNOSE_REJECT_RATE);
+    }
     rejected = series_increase(&in->rejected, ep.start - 0.5, ep.end + 0.5);
     ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end, tally_busy_worker, tally_always, &busy);
     tally_dumps(&in->evidence.dumps, ep.start, ep.end, tally_busy_worker, tally_waits_cond, &blocked);
@@ -495,8 +541,9 @@ void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
      * waiting on something other than work: a queue merely busy is capacity, not a fault. */
     if (rejected < 1 && blocked_share < DIAGNOSE_QUEUE_BLOCKED_SHARE)
         return;
-    /* Turned away while the workers do nothing but their ordinary work: overload. */
-    if (blocked_share < DIAGNOSE_QUEUE_STALL_SHARE) {
+    /* Turned away while the workers do nothing but their ordinary work, as fast as
+     * before the queue filled: overload. Workers that slowed down are not healthy. */
+    if (blocked_share < DIAGNOSE_QUEUE_STALL_SHARE && !served_dropped(in, &ep)) {
         add_overload(in, r, &ep, rejected, &busy, ndumps);
         return;
     }

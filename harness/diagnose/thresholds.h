@@ -26,12 +26,16 @@
 
 #define DIAGNOSE_LOCK_RATE 0.05           /* lock-wait seconds per second */
 #define DIAGNOSE_LOCK_WINDOWS 2
+#define DIAGNOSE_LOCK_MIN_CONTENTIONS 20.0 /* times a second the lock was found taken, for its wait to be contention */
 #define DIAGNOSE_LOCK_IDLE_SHARE 0.5     /* of threads caught waiting for a mutex that are idle workers: waiting for work */
 
 #define DIAGNOSE_QUEUE_FILL 0.9           /* of capacity, as the queue_saturation gate */
 #define DIAGNOSE_QUEUE_MIN_S 1.0          /* seconds at capacity */
+#define DIAGNOSE_REJECT_RATE 5.0          /* jobs turned away per second: the queue was full, however briefly */
+#define DIAGNOSE_REJECT_WINDOWS 2
 #define DIAGNOSE_QUEUE_LEAVE 0.7          /* an episode at capacity lasts until the depth falls below this share */
 #define DIAGNOSE_QUEUE_BLOCKED_SHARE 0.5  /* of busy worker samples waiting on a condition */
+#define DIAGNOSE_QUEUE_SLOWER 0.5         /* served under this share of the rate before the queue filled: workers slowed */
 #define DIAGNOSE_QUEUE_STALL_SHARE 0.2    /* below it, a full queue that turns work away is overload, not a stall */
 
 #define DIAGNOSE_BLOCK_RATE 0.1           /* blocked seconds per second at one site */

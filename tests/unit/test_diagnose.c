@@ -54,6 +54,9 @@ static struct diagnose_result result;
 #define IDLE_WORKER_LOCKING "__lll_lock_wait@./nptl/lowlevellock.c|___pthread_mutex_lock@./nptl/pthread_mutex_lock.c|" \
                             "lock_contended@service/lockprof.c|lockprof_mutex_lock@service/lockprof.c|" \
                             "queue_pop@service/queue.c|worker_main@service/workers.c"
+#define QUEUE_LOCKING_IO "__lll_lock_wait@./nptl/lowlevellock.c|___pthread_mutex_lock@./nptl/pthread_mutex_lock.c|" \
+                         "lockprof_mutex_lock@service/lockprof.c|queue_try_push@service/queue.c|" \
+                         "order_create@service/api.c|io_thread_main@service/httpserver.c"
 #define PARKED "__futex_abstimed_wait_common@./nptl/futex-internal.c|___pthread_cond_wait@./nptl/pthread_cond_wait.c|" \
                "notifier_park@service/notify.c|spawn_trampoline@service/threads.c"
 
@@ -138,7 +141,9 @@ struct shape {
     double push_block;                     /* blocked seconds/s at queue_push_blocking */
     double threads_cap, rss_cap;           /* where a leak stops growing (0: never) */
     double queue_lock_wait;                /* lock-wait seconds per second on the queue's lock */
+    double queue_contentions;              /* times a second the queue's lock is found taken (0: 10) */
     bool small_queue;                      /* a queue of 16 whose depth wobbles at capacity: 16,16,14,16,13... */
+    bool served_drops;                     /* the workers take 20 jobs/s instead of 200 while the queue is full */
 };
 
 static double capped(double v, double cap)
@@ -160,7 +165,7 @@ static void sample(double t, const char *metric, const char *labels, double v)
 static void store_series(const struct shape *s)
 {
     static const double wobble[] = {16, 16, 14, 16, 16, 15, 13, 16};
-    double rejected = 0, capacity = s->small_queue ? 16 : 128;
+    double rejected = 0, capacity = s->small_queue ? 16 : 128, enqueued = 0;
     int tick = 0;
     assert_int_equal(resultdb_begin(db, err, sizeof err), 0);
     for (double t = 0; t <= END + 1e-9; t += TICK) {
@@ -170,6 +175,7 @@ static void store_series(const struct shape *s)
             cpu += s->cpu_per_request * 1000 * (t - s->cpu_from);
         if (full)
             rejected += s->rejected_rate * TICK;
+        enqueued += (full && s->served_drops ? 20 : 200) * TICK;
         sample(t, "loadlab_proc_threads", "", 8 + floor(capped(ramp(s->threads_rate, s->threads_from, t), s->threads_cap)));
         /* Start-up: memory climbs fast in the first half second, as a real process's does. */
         sample(t, "loadlab_proc_resident_memory_bytes", "",
@@ -179,10 +185,12 @@ static void store_series(const struct shape *s)
         sample(t, "orderd_http_requests_total", "{code=\"202\",route=\"order_create\"}", requests * 0.2);
         sample(t, "orderd_queue_depth", "", full ? (s->small_queue ? wobble[tick++ % 8] : capacity) : 2);
         sample(t, "orderd_queue_capacity", "", capacity);
-        sample(t, "orderd_queue_enqueued_total", "", 200 * t);
+        sample(t, "orderd_queue_enqueued_total", "", enqueued);
         sample(t, "orderd_queue_rejected_total", "", rejected);
         sample(t, "orderd_mutex_wait_seconds_total", "{lock=\"queue\"}", 0.002 * t + ramp(s->queue_lock_wait, 0, t));
         sample(t, "orderd_mutex_wait_seconds_total", "{lock=\"cache_global\"}", ramp(s->lock_wait, s->lock_from, t));
+        sample(t, "orderd_mutex_contentions_total", "{lock=\"queue\"}", (s->queue_contentions > 0 ? s->queue_contentions : 10) * t);
+        sample(t, "orderd_mutex_contentions_total", "{lock=\"cache_global\"}", s->lock_wait > 0 ? ramp(2000, s->lock_from, t) : 0);
         sample(t, "orderd_block_seconds_total", "{site=\"queue_pop\"}", 2.5 * t);
         sample(t, "orderd_block_seconds_total", "{site=\"queue_push_blocking\"}", s->push_block * t);
         /* The answer key, which the diagnosis must not read: it says "slow" is on. */
@@ -570,7 +578,7 @@ static void test_diagnose_idle_workers_waiting_for_work_are_no_contention(void *
 {
     /* Many idle workers queue for the job queue's lock to find no work: 0.5 s/s of
      * lock wait, all of it in queue_pop by workers labelled idle. */
-    struct shape s = {.queue_from = INFINITY, .queue_lock_wait = 0.5};
+    struct shape s = {.queue_from = INFINITY, .queue_lock_wait = 0.5, .queue_contentions = 500};
     (void)state;
     store_series(&s);
     for (double t = 0.5; t < END; t += 0.5) {
@@ -587,7 +595,8 @@ static void test_diagnose_idle_workers_waiting_for_work_are_no_contention(void *
 static void test_diagnose_contention_beside_idle_workers_names_the_real_lock(void **state)
 {
     /* The same idle workers, and io threads queueing for the catalog lock from t=3. */
-    struct shape s = {.queue_from = INFINITY, .queue_lock_wait = 0.5, .lock_wait = 0.3, .lock_from = 3};
+    struct shape s = {.queue_from = INFINITY, .queue_lock_wait = 0.5, .queue_contentions = 500, .lock_wait = 0.3,
+                      .lock_from = 3};
     const struct diagnose_finding *f;
     (void)state;
     store_series(&s);
@@ -683,6 +692,40 @@ static void test_diagnose_faint_slowdown_against_the_healthy_start(void **state)
     assert_non_null(strstr(f->evidence, "healthy start"));
 }
 
+static void test_diagnose_few_long_lock_waits_are_no_contention(void **state)
+{
+    /* On a busy machine a thread holding the queue's lock is descheduled now and
+     * then: 0.15 s/s of wait from ten contentions a second, io threads caught
+     * waiting in the push. Not a lock its users hold too long. */
+    struct shape s = {.queue_from = INFINITY, .queue_lock_wait = 0.15};
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], {1, "io", "running", fmod(t, 2.0) == 0 ? QUEUE_LOCKING_IO : IDLE_IO},
+                            {1, "io", "running", IDLE_IO}};
+        store_dump(t, g, 3);
+    }
+    store_profile(9, EVIDENCE_MUTEX, "--- mutex:\ncycles/second=1000000000\nsampling period=10\n", "80000000 10",
+                  "queue_try_push@service/queue.c|order_create@service/api.c", NULL, NULL);
+    diagnose();
+    assert_int_equal(result.n, 0);
+}
+
+static void test_diagnose_workers_that_slowed_are_no_overload(void **state)
+{
+    /* Without evidence: the queue fills from t=4 and work is turned away, while the
+     * workers take a tenth of the jobs they took before. They slowed down; they are
+     * not merely too few. */
+    struct shape s = {.queue_from = 4, .queue_to = 9, .rejected_rate = 300, .served_drops = true};
+    (void)state;
+    store_series(&s);
+    testdb_exec(path, "DELETE FROM evidence");
+    diagnose();
+    assert_int_equal(result.n, 1);
+    assert_string_equal(result.findings[0].class_name, "queue-full");
+    assert_float_equal(result.findings[0].started_at, 4.0, 0.3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -709,6 +752,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_thread_leak_capped_within_three_seconds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_at_its_cap_found_by_level, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_slowdown_against_the_healthy_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_few_long_lock_waits_are_no_contention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_workers_that_slowed_are_no_overload, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
