@@ -672,6 +672,11 @@ void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r
     if (!isnan(base))
         add_line(f, "against the run's own healthy start: %.0fus per request before, %.1fx that after", base * 1e6,
                  ep.mean / base);
+    /* The culprit from the thread dumps: io threads caught running (not waiting, not
+     * in a read or write). Seam: a CPU profile taken during the episode
+     * (/debug/pprof/profile, once the capture keeps one as evidence) samples only
+     * running threads and far more often; when there is one, its top culprit is the
+     * better source, and a faint slowdown the dumps catch two or three times needs it. */
     ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end + DIAGNOSE_WINDOW_S, tally_role_io, tally_on_cpu, &running);
     top = tally_top(&running);
     if (top >= 0 && running.e[top].samples >= DIAGNOSE_CPU_MIN_SAMPLES && running.e[top].count >= DIAGNOSE_CPU_SHARE * running.matched) {
