@@ -160,7 +160,7 @@ matrix_draw() {
       [ "$fault" = queue.stall ] && service="--workers 4 --queue-capacity 128 --payment-latency 2ms"
       x=$fault fault=$fault2 fault2=$x x=$t1 t1=$t2 t2=$x level=$level2
     fi
-    name="$name-pair-$fault+$fault2-$level-$load-c$conns"
+    name="$name-pair-$fault-and-$fault2-$level-$load-c$conns"
     f=$work/$name.ini
     matrix_scenario "$name" "$service" "$load" "$conns" "$fault=$t1" "$at" "$fault2=$t2" >"$f" ;;
   esac
