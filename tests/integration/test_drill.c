@@ -132,6 +132,11 @@ static void test_drill_with_answer_end_to_end(void **state)
                              "WHERE d.trainee = 'ann' AND e.reason = 'answer given'") >= 6);
     assert_true(testdb_real(db_path, "SELECT count(*) FROM diagnoses g JOIN drills d ON d.run_id = g.run_id "
                              "WHERE d.trainee = 'ann'") >= 1);
+    /* Profiling on from the first scrape: a switch at the first symptom would date the fault. */
+    assert_int_equal(testdb_int(db_path, "SELECT count(*) FROM samples s JOIN drills d ON d.run_id = s.run_id "
+                                "WHERE d.trainee = 'ann' AND s.metric = 'orderd_instrument_level' AND s.value <> 2"), 0);
+    assert_true(testdb_int(db_path, "SELECT count(*) FROM samples s JOIN drills d ON d.run_id = s.run_id "
+                           "WHERE d.trainee = 'ann' AND s.metric = 'orderd_instrument_level'") > 0);
 }
 
 static void test_drill_answers_piped_on_stdin_and_history(void **state)
