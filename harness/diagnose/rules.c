@@ -628,10 +628,69 @@ static double cpu_baseline(const double *per_request, size_t n)
     return seen == DIAGNOSE_CPU_BASELINE_WINDOWS && low > 0 ? low : NAN;
 }
 
+static double cpu_level(double base)
+{
+    return fmax(base * DIAGNOSE_CPU_REL_FACTOR, base + DIAGNOSE_CPU_REL_MIN);
+}
+
+/* Whether the extra CPU of an episode against base is worth a finding: at least
+ * DIAGNOSE_CPU_REL_MIN_CORE of a core. At a few hundred requests a second, the
+ * capture's own dumps and snapshots move CPU per request by more than a faint fault. */
+static bool cpu_extra_counts(const struct episode *ep, const double *starts, const double *req, size_t n, double base)
+{
+    double sum = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (starts[i] >= ep->start && starts[i] < ep->end) {
+            sum += req[i];
+            k++;
+        }
+    return k && (ep->mean - base) * sum / (double)k >= DIAGNOSE_CPU_REL_MIN_CORE;
+}
+
+/* A step in CPU per request against the lowest of the DIAGNOSE_CPU_BASELINE_WINDOWS
+ * windows before it, held for DIAGNOSE_CPU_REL_WINDOWS: a slowdown switched on while
+ * another problem was under way. The base it was measured against goes in *base. */
+static struct episode cpu_step(const double *starts, const double *per_request, size_t n, double *base)
+{
+    struct episode ep = {.first_start = NAN};
+    for (size_t i = DIAGNOSE_CPU_BASELINE_WINDOWS; i + DIAGNOSE_CPU_REL_WINDOWS <= n; i++) {
+        double low = INFINITY, sum = 0, peak = 0;
+        size_t j;
+        for (j = i - DIAGNOSE_CPU_BASELINE_WINDOWS; j < i; j++)
+            if (!isnan(per_request[j]))
+                low = fmin(low, per_request[j]);
+        if (!isfinite(low) || low <= 0)
+            continue;
+        for (j = i; j < i + DIAGNOSE_CPU_REL_WINDOWS; j++) {
+            if (isnan(per_request[j]) || per_request[j] < cpu_level(low))
+                break;
+            sum += per_request[j];
+            peak = fmax(peak, per_request[j]);
+        }
+        if (j == i + DIAGNOSE_CPU_REL_WINDOWS) {
+            ep = (struct episode){.found = true, .start = starts[i], .end = starts[j - 1] + DIAGNOSE_WINDOW_S,
+                                  .first_start = starts[i], .mean = sum / DIAGNOSE_CPU_REL_WINDOWS, .peak = peak};
+            *base = low;
+            return ep;
+        }
+    }
+    return ep;
+}
+
+/* True when fn is the culprit of a finding in r already. */
+static bool culprit_taken(const struct diagnose_result *r, const char *fn)
+{
+    for (size_t k = 0; k < r->n; k++)
+        if (strcmp(r->findings[k].culprit, fn) == 0)
+            return true;
+    return false;
+}
+
 void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r)
 {
     static double starts[EPISODE_MAX_WINDOWS], cpu[EPISODE_MAX_WINDOWS], req_starts[EPISODE_MAX_WINDOWS];
-    static double req[EPISODE_MAX_WINDOWS], per_request[EPISODE_MAX_WINDOWS];
+    static double req[EPISODE_MAX_WINDOWS], per_request[EPISODE_MAX_WINDOWS], clean[EPISODE_MAX_WINDOWS];
     /* Both series on the same windows: a counter appears with its first event. */
     double from = in->cpu.n && in->requests.n ? fmax(DIAGNOSE_STARTUP_S, fmax(in->cpu.t[0], in->requests.t[0])) : 0;
     size_t n = series_counter_windows(&in->cpu, from, DIAGNOSE_WINDOW_S, starts, cpu, EPISODE_MAX_WINDOWS);
@@ -642,6 +701,7 @@ void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r
     size_t ndumps;
     long top;
     double level = DIAGNOSE_CPU_PER_REQUEST, base = NAN;
+    bool need_culprit = false, named;
 
     if (n > m)
         n = m;
@@ -649,29 +709,41 @@ void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r
         per_request[i] = req[i] >= DIAGNOSE_CPU_MIN_RATE && starts[i] == req_starts[i] ? cpu[i] / req[i] : NAN;
     ep = episode_find(starts, per_request, n, DIAGNOSE_CPU_PER_REQUEST, DIAGNOSE_CPU_WINDOWS);
     if (!ep.found) {
+        /* Against the run's own healthy start. Other problems cost CPU of their own
+         * (unwinding thousands of leaked threads, faulting in leaked pages, futex calls
+         * on a contended lock): from when one started, the windows are no healthy
+         * comparison. */
         base = cpu_baseline(per_request, n);
-        if (isnan(base))
-            return;
-        level = fmax(base * DIAGNOSE_CPU_REL_FACTOR, base + DIAGNOSE_CPU_REL_MIN);
-        /* Other problems cost CPU of their own (unwinding thousands of leaked threads,
-         * faulting in leaked pages, futex calls on a contended lock): from when one
-         * started, the windows are no healthy comparison. */
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+            clean[i] = per_request[i];
             for (size_t k = 0; k < r->n; k++)
                 if (!isnan(r->findings[k].started_at) && starts[i] + DIAGNOSE_WINDOW_S > r->findings[k].started_at)
-                    per_request[i] = NAN;
-        ep = episode_find(starts, per_request, n, level, DIAGNOSE_CPU_REL_WINDOWS);
-        if (!ep.found)
+                    clean[i] = NAN;
+        }
+        if (!isnan(base)) {
+            level = cpu_level(base);
+            ep = episode_find(starts, clean, n, level, DIAGNOSE_CPU_REL_WINDOWS);
+        }
+        /* Or a lower absolute level, or a step while another problem is under way:
+         * either then needs a function on the io threads to show for it that is not
+         * another problem's. */
+        if (!ep.found) {
+            ep = episode_find(starts, per_request, n, DIAGNOSE_CPU_PER_REQUEST_NAMED, DIAGNOSE_CPU_REL_WINDOWS);
+            need_culprit = ep.found;
+            if (ep.found) {
+                level = DIAGNOSE_CPU_PER_REQUEST_NAMED;
+                base = NAN;
+            }
+        }
+        if (!ep.found && r->n) {
+            ep = cpu_step(starts, per_request, n, &base);
+            need_culprit = ep.found;
+            if (ep.found)
+                level = cpu_level(base);
+        }
+        if (!ep.found || (!isnan(base) && !cpu_extra_counts(&ep, starts, req, n, base)))
             return;
     }
-    ep.first_start = episode_refine_onset(&in->cpu, &in->requests, ep.first_start, level);
-    if (!(f = new_finding(r, "cpu-slowdown", ep.first_start)))
-        return;
-    add_line(f, "CPU per request: %.2fms from t=%.1fs (peak %.2fms; %s over orderd_http_requests_total)", ep.mean * 1e3,
-             ep.first_start, ep.peak * 1e3, in->cpu.n ? "process CPU seconds" : "-");
-    if (!isnan(base))
-        add_line(f, "against the run's own healthy start: %.0fus per request before, %.1fx that after", base * 1e6,
-                 ep.mean / base);
     /* The culprit from the thread dumps: io threads caught running (not waiting, not
      * in a read or write). Seam: a CPU profile taken during the episode
      * (/debug/pprof/profile, once the capture keeps one as evidence) samples only
@@ -679,7 +751,19 @@ void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r
      * better source, and a faint slowdown the dumps catch two or three times needs it. */
     ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end + DIAGNOSE_WINDOW_S, tally_role_io, tally_on_cpu, &running);
     top = tally_top(&running);
-    if (top >= 0 && running.e[top].samples >= DIAGNOSE_CPU_MIN_SAMPLES && running.e[top].count >= DIAGNOSE_CPU_SHARE * running.matched) {
+    named = top >= 0 && running.e[top].samples >= DIAGNOSE_CPU_MIN_SAMPLES &&
+            running.e[top].count >= DIAGNOSE_CPU_SHARE * running.matched;
+    if (need_culprit && (!named || culprit_taken(r, running.e[top].fn)))
+        return;
+    ep.first_start = episode_refine_onset(&in->cpu, &in->requests, ep.first_start, level);
+    if (!(f = new_finding(r, "cpu-slowdown", ep.first_start)))
+        return;
+    add_line(f, "CPU per request: %.2fms from t=%.1fs (peak %.2fms; %s over orderd_http_requests_total)", ep.mean * 1e3,
+             ep.first_start, ep.peak * 1e3, in->cpu.n ? "process CPU seconds" : "-");
+    if (!isnan(base))
+        add_line(f, "against the run's own %s: %.0fus per request before, %.1fx that after",
+                 need_culprit ? "windows just before" : "healthy start", base * 1e6, ep.mean / base);
+    if (named) {
         set_culprit(f, running.e[top].fn);
         add_line(f, "%zu of %zu thread dumps caught an io thread running in %s (%.0f%% of on-CPU io-thread samples)",
                  running.e[top].samples, ndumps, running.e[top].fn, 100.0 * running.e[top].count / running.matched);

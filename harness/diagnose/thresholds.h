@@ -44,6 +44,7 @@
 #define DIAGNOSE_PRODUCER_BLOCK_WINDOWS 2 /* of DIAGNOSE_BLOCK_RATE at the site the io threads wait in */
 
 #define DIAGNOSE_CPU_PER_REQUEST 0.0005   /* CPU seconds per request */
+#define DIAGNOSE_CPU_PER_REQUEST_NAMED 0.00025 /* a lower level, held 3 s, when the dumps name a function for it */
 #define DIAGNOSE_CPU_MIN_RATE 5.0         /* requests/s for a window to count */
 #define DIAGNOSE_CPU_WINDOWS 2
 /* Relative to the run's own healthy start, for a slowdown too faint for the absolute
@@ -54,6 +55,7 @@
 #define DIAGNOSE_CPU_REL_FACTOR 1.6
 #define DIAGNOSE_CPU_REL_MIN 0.000025
 #define DIAGNOSE_CPU_REL_WINDOWS 3
+#define DIAGNOSE_CPU_REL_MIN_CORE 0.025 /* CPU seconds per second the rise must add, for a relative finding */
 #define DIAGNOSE_CPU_SHARE 0.3            /* of on-CPU io-thread samples in one function */
 #define DIAGNOSE_CPU_MIN_SAMPLES 2
 

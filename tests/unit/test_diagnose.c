@@ -144,6 +144,7 @@ struct shape {
     double queue_contentions;              /* times a second the queue's lock is found taken (0: 10) */
     bool small_queue;                      /* a queue of 16 whose depth wobbles at capacity: 16,16,14,16,13... */
     bool served_drops;                     /* the workers take 20 jobs/s instead of 200 while the queue is full */
+    double request_rate;                   /* requests per second (0: 1,000) */
 };
 
 static double capped(double v, double cap)
@@ -169,10 +170,10 @@ static void store_series(const struct shape *s)
     int tick = 0;
     assert_int_equal(resultdb_begin(db, err, sizeof err), 0);
     for (double t = 0; t <= END + 1e-9; t += TICK) {
-        double requests = 1000 * t, cpu = 0.00005 * requests;
+        double rate = s->request_rate > 0 ? s->request_rate : 1000, requests = rate * t, cpu = 0.00005 * requests;
         bool full = t >= s->queue_from && t <= s->queue_to;
         if (s->cpu_per_request > 0 && t > s->cpu_from)
-            cpu += s->cpu_per_request * 1000 * (t - s->cpu_from);
+            cpu += s->cpu_per_request * rate * (t - s->cpu_from);
         if (full)
             rejected += s->rejected_rate * TICK;
         enqueued += (full && s->served_drops ? 20 : 200) * TICK;
@@ -678,9 +679,10 @@ static void test_diagnose_memory_leak_at_its_cap_found_by_level(void **state)
 
 static void test_diagnose_faint_slowdown_against_the_healthy_start(void **state)
 {
-    /* 50 us of CPU per request, then 40 us more from t=4.5: far below the absolute
-     * 0.5 ms, but 1.8 times the run's own healthy start. */
-    struct shape s = {.cpu_per_request = 0.00004, .cpu_from = 4.5, .queue_from = INFINITY};
+    /* 50 us of CPU per request, then 60 us more from t=4.5: far below the absolute
+     * 0.5 ms, but 2.2 times the run's own healthy start, and 6% of a core at 1,000
+     * requests a second. */
+    struct shape s = {.cpu_per_request = 0.00006, .cpu_from = 4.5, .queue_from = INFINITY};
     const struct diagnose_finding *f;
     (void)state;
     store_series(&s);
@@ -726,6 +728,40 @@ static void test_diagnose_workers_that_slowed_are_no_overload(void **state)
     assert_float_equal(result.findings[0].started_at, 4.0, 0.3);
 }
 
+static void test_diagnose_small_cpu_rise_at_a_low_rate_is_no_slowdown(void **state)
+{
+    /* 45 us more per request (1.9 times) at 300 requests a second is 1.4% of a core:
+     * no more than the capture's own dumps and snapshots cost a lightly loaded service. */
+    struct shape s = {.cpu_per_request = 0.000045, .cpu_from = 4.5, .queue_from = INFINITY, .request_rate = 300};
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    diagnose();
+    assert_int_equal(result.n, 0);
+}
+
+static void test_diagnose_slowdown_while_threads_leak(void **state)
+{
+    /* Threads leak from the start; from t=5, 0.3 ms more CPU per request (under the
+     * absolute 0.5 ms), and the io threads are caught in price_recompute. */
+    struct shape s = {.threads_rate = 15, .threads_from = 0.5, .cpu_per_request = 0.0003, .cpu_from = 5,
+                      .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], {1, "io", "running", t > 5 ? BURNING_IO : IDLE_IO},
+                            {1, "io", "running", IDLE_IO}, {1 + (int)ramp(15, 0.5, t), "other", "waiting", PARKED}};
+        store_dump(t, g, 4);
+    }
+    diagnose();
+    assert_int_equal(result.n, 2);
+    assert_string_equal(finding("thread-leak")->culprit, "notifier_park");
+    f = finding("cpu-slowdown");
+    assert_string_equal(f->culprit, "price_recompute");
+    assert_float_equal(f->started_at, 5.0, 0.6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -754,6 +790,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_faint_slowdown_against_the_healthy_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_few_long_lock_waits_are_no_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_workers_that_slowed_are_no_overload, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_small_cpu_rise_at_a_low_rate_is_no_slowdown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_slowdown_while_threads_leak, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
