@@ -229,13 +229,16 @@ runs_scored AS (
        (SELECT 1 FROM truth t WHERE t.run_id = r.id AND t.class = d.class)) AS extra,
     (SELECT count(*) FROM diagnoses d WHERE d.run_id = r.id AND d.class = 'overload' AND NOT EXISTS
        (SELECT 1 FROM truth t WHERE t.run_id = r.id AND t.class = d.class)) AS overload_extra,
+    -- jobs the run turned away: overload named on a run that turned none away is a false alarm
+    coalesce((SELECT max(v) - min(v) FROM (SELECT sum(value) AS v FROM samples s WHERE s.run_id = r.id
+       AND s.metric = 'orderd_queue_rejected_total' GROUP BY s.t)), 0) AS rejected,
     -- seconds from a fault's switch-on to the start of its finding, for each fault found
     coalesce((SELECT group_concat(printf('%.2f', d.started_at - t.on_at), ' ') FROM truth t JOIN diagnoses d
        ON d.run_id = t.run_id AND d.class = t.class WHERE t.run_id = r.id AND t.class <> 'overload'
        AND d.started_at IS NOT NULL), '') AS delays
   FROM runs r)
 SELECT id, scenario, status, faults, true_classes, diagnosed, classes_right, culprits_right, extra, overload_extra,
-       delays FROM runs_scored ORDER BY id;
+       delays, rejected FROM runs_scored ORDER BY id;
 SQL
 
 # How far a found fault's start is from when it was switched on mid-run (the queue
@@ -259,7 +262,8 @@ BEGIN {
   id = $1; scen = $2; status = $3; faults = $4; truth = $5; diag = $6; cr = $7; pr = $8; extra = $9; oextra = $10
   nd = split($11, ds2, " ")
   for (k = 1; k <= nd; k++) { delays++; dsum += ds2[k]; if (delays == 1 || ds2[k] > dworst) dworst = ds2[k] }
-  if (oextra > 0) { oload_extra++; oload_runs = oload_runs " " id }
+  if (oextra > 0 && $12 > 0) { oload_extra++; oload_runs = oload_runs " " id }
+  if (oextra > 0 && $12 == 0) { oload_false++; oload_false_runs = oload_false_runs " " id }
   # A matrix run names what it is: mNN-single-FAULT-LEVEL-ONSET-..., mNN-pair-..., mNN-healthy-...
   if (scen ~ /^m[0-9]+-single-/) {
     split(scen, parts, "-"); lv = parts[4]; fl = parts[3]
@@ -321,7 +325,8 @@ END {
     }
   }
   if (delays) printf "\ndetection delay (finding start - switch-on, faults found): mean %.2fs, worst %.2fs over %d\n", dsum / delays, dworst, delays
-  printf "overload named where none was designed: %d run(s)%s\n", oload_extra, oload_runs
+  printf "overload named where none was designed, on runs that did turn jobs away: %d run(s)%s\n", oload_extra, oload_runs
+  printf "overload named on runs that turned no job away (false alarms): %d run(s)%s\n", oload_false, oload_false_runs
 }' "$work/scored.txt"
 read -r n mean worst <<<"$onset"
 [ "$n" -gt 0 ] && echo "faults switched on mid-run: $n found; their start was off by ${mean}s on average, ${worst}s at worst"
