@@ -259,6 +259,26 @@ static bool tally_has(const struct tally *t, const char *fn)
     return false;
 }
 
+/* Where idle workers wait for work (their culprit when labelled idle and waiting on a
+ * condition: queue_pop) into idle. A function busy workers are caught waiting in more
+ * often than idle ones is no such place: a label read a moment before or after the
+ * stack can be stale, and a stalled worker is not an idle one. */
+static void idle_waits(const struct rules_inputs *in, struct tally *idle)
+{
+    struct tally all, busy;
+    tally_dumps(&in->evidence.dumps, 0, INFINITY, tally_idle_worker, tally_waits_cond, &all);
+    tally_dumps(&in->evidence.dumps, 0, INFINITY, tally_busy_worker, tally_waits_cond, &busy);
+    memset(idle, 0, sizeof *idle);
+    for (size_t i = 0; i < all.n; i++) {
+        double busy_count = 0;
+        for (size_t j = 0; j < busy.n; j++)
+            if (strcmp(busy.e[j].fn, all.e[i].fn) == 0)
+                busy_count = busy.e[j].count;
+        if (all.e[i].count >= busy_count)
+            idle->e[idle->n++] = all.e[i];
+    }
+}
+
 /* The profile's top culprit that is not in skip (NULL: none), or -1. */
 static long top_except(const struct tally *t, const struct tally *skip)
 {
@@ -313,7 +333,7 @@ void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result
     if (last)
         tally_profile(&prof, last->p, 0, last->t);
     /* Where idle workers wait for work: on the queue's condition, in its pop. */
-    tally_dumps(&in->evidence.dumps, 0, INFINITY, tally_idle_worker, tally_waits_cond, &idle);
+    idle_waits(in, &idle);
     for (size_t round = 0; round <= locks.n; round++) {
         long top_lock = -1;
         double top_rise = 0;
@@ -517,10 +537,43 @@ static bool served_dropped(const struct rules_inputs *in, const struct episode *
     return !isnan(before) && before > 0 && during < DIAGNOSE_QUEUE_SLOWER * before;
 }
 
+/* Workers stalled with the queue still keeping up: enough workers absorb a stall, so
+ * the queue never fills, but the busy workers are caught waiting on a condition in one
+ * function - not in their work - in most of their samples from when it first showed. */
+static void workers_stalled(const struct rules_inputs *in, struct diagnose_result *r)
+{
+    struct tally all, since, idle;
+    struct diagnose_finding *f;
+    size_t ndumps;
+    long top, k = -1;
+
+    /* Where idle workers wait for work is never the stall, whatever a racy label says. */
+    idle_waits(in, &idle);
+    tally_dumps(&in->evidence.dumps, 0, INFINITY, tally_busy_worker, tally_waits_cond, &all);
+    top = top_except(&all, &idle);
+    if (top < 0 || all.e[top].samples < DIAGNOSE_STALL_MIN_SAMPLES)
+        return;
+    ndumps = tally_dumps(&in->evidence.dumps, all.e[top].first_t, INFINITY, tally_busy_worker, tally_waits_cond, &since);
+    for (size_t i = 0; i < since.n; i++)
+        if (strcmp(since.e[i].fn, all.e[top].fn) == 0)
+            k = (long)i;
+    if (k < 0 || since.e[k].count < DIAGNOSE_QUEUE_BLOCKED_SHARE * since.total ||
+        !(f = new_finding(r, "queue-full", all.e[top].first_t)))
+        return;
+    set_culprit(f, since.e[k].fn);
+    add_line(f, "%zu of %zu thread dumps from t=%.1fs caught busy workers waiting on a condition in %s "
+             "(%.0f%% of busy-worker samples), not in their work", since.e[k].samples, ndumps, all.e[top].first_t,
+             since.e[k].fn, 100.0 * since.e[k].count / since.total);
+    add_line(f, "orderd_queue_depth never reached %.0f%% of capacity: enough workers absorb the stall, for now",
+             DIAGNOSE_QUEUE_FILL * 100);
+    snprintf(f->summary, sizeof f->summary, "workers stall in %s from t=%.1fs; the queue keeps up only because "
+             "there are workers to spare", since.e[k].fn, all.e[top].first_t);
+}
+
 void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
 {
     struct episode ep = queue_episode(in);
-    struct tally busy, blocked;
+    struct tally busy, blocked, idle;
     struct diagnose_finding *f;
     double rejected, blocked_share;
     size_t ndumps;
@@ -529,8 +582,10 @@ void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
     if (!ep.found) {
         /* A queue that fills in bursts between scrapes shows in what it turns away. */
         ep = episode_of_counter(&in->rejected, 0, DIAGNOSE_REJECT_RATE, DIAGNOSE_REJECT_WINDOWS);
-        if (!ep.found)
+        if (!ep.found) {
+            workers_stalled(in, r);
             return;
+        }
         ep.first_start = episode_refine_onset(&in->rejected, NULL, ep.first_start, DIAGNOSE_REJECT_RATE);
     }
     rejected = series_increase(&in->rejected, ep.start - 0.5, ep.end + 0.5);
@@ -553,8 +608,10 @@ void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
              ep.end - ep.start, ep.first_start);
     if (rejected >= 1)
         add_line(f, "orderd_queue_rejected_total: %.0f requests turned away meanwhile", rejected);
-    /* The culprit is where the busy workers wait instead of working. */
-    top = tally_top(&blocked);
+    /* The culprit is where the busy workers wait instead of working (never where idle
+     * workers wait for work, whatever a racy label says). */
+    idle_waits(in, &idle);
+    top = top_except(&blocked, &idle);
     if (top >= 0) {
         set_culprit(f, blocked.e[top].fn);
         add_line(f, "%zu of %zu thread dumps in that time found busy workers waiting on a condition in %s (%.0f of %.0f busy-worker samples)",

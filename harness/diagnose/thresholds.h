@@ -36,6 +36,7 @@
 #define DIAGNOSE_QUEUE_LEAVE 0.7          /* an episode at capacity lasts until the depth falls below this share */
 #define DIAGNOSE_QUEUE_BLOCKED_SHARE 0.5  /* of busy worker samples waiting on a condition */
 #define DIAGNOSE_QUEUE_SLOWER 0.5         /* served under this share of the rate before the queue filled: workers slowed */
+#define DIAGNOSE_STALL_MIN_SAMPLES 3      /* dumps that caught busy workers waiting on a condition in one function, with room in the queue */
 #define DIAGNOSE_QUEUE_STALL_SHARE 0.2    /* below it, a full queue that turns work away is overload, not a stall */
 
 #define DIAGNOSE_BLOCK_RATE 0.1           /* blocked seconds per second at one site */

@@ -762,6 +762,34 @@ static void test_diagnose_slowdown_while_threads_leak(void **state)
     assert_float_equal(f->started_at, 5.0, 0.6);
 }
 
+static void test_diagnose_stall_absorbed_by_spare_workers(void **state)
+{
+    /* Sixty-four workers absorb a stall from t=5: the queue never fills and nothing is
+     * turned away, but the busy workers are caught waiting on a condition in
+     * ledger_sync_wait, not in their work - a few of them under a stale "idle" label. */
+    struct shape s = {.queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group before[] = {{60, "worker", "idle", IDLE_WORKER}, {4, "worker", "waiting", PAYING_WORKER},
+                                 {2, "io", "running", IDLE_IO}};
+        struct group after[] = {{20, "worker", "idle", IDLE_WORKER}, {4, "worker", "waiting", PAYING_WORKER},
+                                {38, "worker", "waiting", STALLED_WORKER}, {2, "worker", "idle", STALLED_WORKER},
+                                {2, "io", "running", IDLE_IO}};
+        if (t > 5)
+            store_dump(t, after, 5);
+        else
+            store_dump(t, before, 3);
+    }
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("queue-full");
+    assert_string_equal(f->culprit, "ledger_sync_wait");
+    assert_float_equal(f->started_at, 5.5, 0.3);
+    assert_non_null(strstr(f->evidence, "never reached"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -792,6 +820,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_workers_that_slowed_are_no_overload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_small_cpu_rise_at_a_low_rate_is_no_slowdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_slowdown_while_threads_leak, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_stall_absorbed_by_spare_workers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
