@@ -176,6 +176,19 @@ static double unattributed(const struct tally *t)
     return t->total - named;
 }
 
+/* The first one-second window of gauge s that climbed at DIAGNOSE_RSS_RATE and at half
+ * the steepest window's rate or more, as an episode of that one window. */
+static struct episode level_onset(const struct series *s)
+{
+    static double starts[EPISODE_MAX_WINDOWS], rates[EPISODE_MAX_WINDOWS];
+    size_t n = series_gauge_windows(s, 0, DIAGNOSE_WINDOW_S, starts, rates, EPISODE_MAX_WINDOWS);
+    double peak = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(rates[i]))
+            peak = fmax(peak, rates[i]);
+    return episode_find(starts, rates, n, fmax(DIAGNOSE_RSS_RATE, peak / 2), 1);
+}
+
 void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r, bool threads_leaked)
 {
     struct episode ep = episode_of_gauge(&in->rss, DIAGNOSE_STARTUP_S, DIAGNOSE_RSS_RATE, DIAGNOSE_RSS_WINDOWS);
@@ -208,7 +221,9 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
         } else {
             best = -1;
         }
-        ep = episode_of_gauge(&in->rss, 0, DIAGNOSE_RSS_RATE, 1);
+        /* Dated by the first window that climbed at half the steepest one's rate: a
+         * capped leak fills fast, faster than any start-up. */
+        ep = level_onset(&in->rss);
         if (!ep.found)
             return;
         by_level = true;
