@@ -790,6 +790,26 @@ static void test_diagnose_stall_absorbed_by_spare_workers(void **state)
     assert_non_null(strstr(f->evidence, "never reached"));
 }
 
+static void test_diagnose_capped_leak_before_profiling_names_the_class_only(void **state)
+{
+    /* 200 MB leaked by t=1 s, before profiling was switched on: the heap profile holds
+     * it as unprofiled bytes with no site, so the level of the resident set names the
+     * class and no culprit is made up. */
+    struct shape s = {.rss_rate = 400e6, .rss_from = 0.5, .rss_cap = 200e6, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    store_profile(5, EVIDENCE_HEAP, "heap profile: 10: 9000000 [10: 9000000] @ heap/2\n",
+                  "50000: 204800000 [50000: 204800000]", "heapprof_unprofiled@service/heapprof.c",
+                  "5: 800000 [5: 800000]", "catalog_load@service/catalog.c|main@service/main.c");
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("memory-leak");
+    assert_string_equal(f->culprit, "");
+    assert_non_null(strstr(f->evidence, "before profiling began"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -821,6 +841,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_small_cpu_rise_at_a_low_rate_is_no_slowdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_slowdown_while_threads_leak, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_stall_absorbed_by_spare_workers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_capped_leak_before_profiling_names_the_class_only, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
