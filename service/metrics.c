@@ -3,6 +3,7 @@
  * counters, one HELP and TYPE per family, all samples of a family together — which
  * `promtool check metrics` verifies in the tests. */
 #include "metrics.h"
+#include "metric_names.h"
 #include "buildinfo.h"
 
 #include "connlimit.h"
@@ -141,20 +142,20 @@ static void write_process(FILE *out)
 
     if (procstat_read(0, &ps) < 0)
         return;
-    family(out, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
-    fprintf(out, "process_cpu_seconds_total %.2f\n", ps.cpu_seconds);
-    family(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
-    fprintf(out, "process_resident_memory_bytes %llu\n", (unsigned long long)ps.rss_bytes);
+    family(out, METRIC_PROCESS_CPU, "counter", "Total user and system CPU time spent in seconds.");
+    fprintf(out, METRIC_PROCESS_CPU " %.2f\n", ps.cpu_seconds);
+    family(out, METRIC_PROCESS_RSS, "gauge", "Resident memory size in bytes.");
+    fprintf(out, METRIC_PROCESS_RSS " %llu\n", (unsigned long long)ps.rss_bytes);
     family(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
     fprintf(out, "process_virtual_memory_bytes %llu\n", (unsigned long long)ps.vsize_bytes);
-    family(out, "process_open_fds", "gauge", "Number of open file descriptors.");
-    fprintf(out, "process_open_fds %llu\n", (unsigned long long)ps.open_fds);
+    family(out, METRIC_PROCESS_OPEN_FDS, "gauge", "Number of open file descriptors.");
+    fprintf(out, METRIC_PROCESS_OPEN_FDS " %llu\n", (unsigned long long)ps.open_fds);
     family(out, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
     fprintf(out, "process_max_fds %llu\n", (unsigned long long)ps.max_fds);
     family(out, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
     fprintf(out, "process_start_time_seconds %.2f\n", ps.start_time_seconds);
-    family(out, "process_threads", "gauge", "Number of OS threads in the process.");
-    fprintf(out, "process_threads %llu\n", (unsigned long long)ps.threads);
+    family(out, METRIC_PROCESS_THREADS, "gauge", "Number of OS threads in the process.");
+    fprintf(out, METRIC_PROCESS_THREADS " %llu\n", (unsigned long long)ps.threads);
 }
 
 static void write_threads(FILE *out)
@@ -162,25 +163,25 @@ static void write_threads(FILE *out)
     unsigned counts[THREADS_ROLE_COUNT][THREADS_STATE_COUNT];
 
     threads_count(counts);
-    family(out, "orderd_threads", "gauge", "Threads created by orderd, by role and state.");
+    family(out, METRIC_ORDERD_THREADS, "gauge", "Threads created by orderd, by role and state.");
     for (int r = 0; r < THREADS_ROLE_COUNT; r++)
         for (int s = 0; s < THREADS_STATE_COUNT; s++)
-            fprintf(out, "orderd_threads{role=\"%s\",state=\"%s\"} %u\n", threads_role_name(r),
+            fprintf(out, METRIC_ORDERD_THREADS "{role=\"%s\",state=\"%s\"} %u\n", threads_role_name(r),
                     threads_state_name(s), counts[r][s]);
 }
 
 static void write_queue(FILE *out, struct queue *q)
 {
-    family(out, "orderd_queue_depth", "gauge", "Jobs waiting in the work queue.");
-    fprintf(out, "orderd_queue_depth %zu\n", queue_depth(q));
-    family(out, "orderd_queue_capacity", "gauge", "Capacity of the work queue.");
-    fprintf(out, "orderd_queue_capacity %zu\n", queue_capacity(q));
-    family(out, "orderd_queue_enqueued_total", "counter", "Jobs put on the work queue.");
-    fprintf(out, "orderd_queue_enqueued_total %llu\n", (unsigned long long)queue_enqueued_total(q));
-    family(out, "orderd_queue_rejected_total", "counter", "Jobs refused because the queue was full.");
-    fprintf(out, "orderd_queue_rejected_total %llu\n", (unsigned long long)queue_rejected_total(q));
-    family(out, "orderd_queue_wait_seconds", "histogram", "Time jobs waited in the queue before a worker took them.");
-    metrics_write_histogram(out, "orderd_queue_wait_seconds", NULL, NULL, &queue_wait);
+    family(out, METRIC_ORDERD_QUEUE_DEPTH, "gauge", "Jobs waiting in the work queue.");
+    fprintf(out, METRIC_ORDERD_QUEUE_DEPTH " %zu\n", queue_depth(q));
+    family(out, METRIC_ORDERD_QUEUE_CAPACITY, "gauge", "Capacity of the work queue.");
+    fprintf(out, METRIC_ORDERD_QUEUE_CAPACITY " %zu\n", queue_capacity(q));
+    family(out, METRIC_ORDERD_QUEUE_ENQUEUED, "counter", "Jobs put on the work queue.");
+    fprintf(out, METRIC_ORDERD_QUEUE_ENQUEUED " %llu\n", (unsigned long long)queue_enqueued_total(q));
+    family(out, METRIC_ORDERD_QUEUE_REJECTED, "counter", "Jobs refused because the queue was full.");
+    fprintf(out, METRIC_ORDERD_QUEUE_REJECTED " %llu\n", (unsigned long long)queue_rejected_total(q));
+    family(out, METRIC_ORDERD_QUEUE_WAIT, "histogram", "Time jobs waited in the queue before a worker took them.");
+    metrics_write_histogram(out, METRIC_ORDERD_QUEUE_WAIT, NULL, NULL, &queue_wait);
 }
 
 struct visit_ctx {
@@ -199,39 +200,39 @@ static void write_locks(FILE *out)
 {
     struct visit_ctx v = {.out = out};
 
-    family(out, "orderd_mutex_wait_seconds_total", "counter", "Time threads waited to take each named lock.");
-    v.name = "orderd_mutex_wait_seconds_total", v.label = "lock", v.which = 1;
+    family(out, METRIC_ORDERD_MUTEX_WAIT, "counter", "Time threads waited to take each named lock.");
+    v.name = METRIC_ORDERD_MUTEX_WAIT, v.label = "lock", v.which = 1;
     lockprof_foreach_lock(visit_lock, &v);
-    family(out, "orderd_mutex_contentions_total", "counter", "Times a named lock was found taken.");
-    v.name = "orderd_mutex_contentions_total", v.which = 0;
+    family(out, METRIC_ORDERD_MUTEX_CONTENTIONS, "counter", "Times a named lock was found taken.");
+    v.name = METRIC_ORDERD_MUTEX_CONTENTIONS, v.which = 0;
     lockprof_foreach_lock(visit_lock, &v);
-    family(out, "orderd_block_seconds_total", "counter", "Time threads spent blocked at each blocking site.");
-    v.name = "orderd_block_seconds_total", v.label = "site", v.which = 1;
+    family(out, METRIC_ORDERD_BLOCK_SECONDS, "counter", "Time threads spent blocked at each blocking site.");
+    v.name = METRIC_ORDERD_BLOCK_SECONDS, v.label = "site", v.which = 1;
     lockprof_foreach_block_site(visit_lock, &v);
-    family(out, "orderd_block_events_total", "counter", "Times threads blocked at each blocking site.");
-    v.name = "orderd_block_events_total", v.which = 0;
+    family(out, METRIC_ORDERD_BLOCK_EVENTS, "counter", "Times threads blocked at each blocking site.");
+    v.name = METRIC_ORDERD_BLOCK_EVENTS, v.which = 0;
     lockprof_foreach_block_site(visit_lock, &v);
 }
 
 static void write_http(FILE *out)
 {
-    family(out, "orderd_http_requests_total", "counter", "Public API requests by route and status code.");
+    family(out, METRIC_ORDERD_HTTP_REQUESTS, "counter", "Public API requests by route and status code.");
     for (int r = 0; r < METRICS_ROUTE_COUNT; r++) {
         for (int c = 0; c <= NCODES; c++) {
             uint64_t n = atomic_load_explicit(&http_requests[r][c], memory_order_relaxed);
             if (n == 0)
                 continue;
             if (c < NCODES)
-                fprintf(out, "orderd_http_requests_total{route=\"%s\",code=\"%d\"} %llu\n", route_names[r],
+                fprintf(out, METRIC_ORDERD_HTTP_REQUESTS "{route=\"%s\",code=\"%d\"} %llu\n", route_names[r],
                         known_codes[c], (unsigned long long)n);
             else
-                fprintf(out, "orderd_http_requests_total{route=\"%s\",code=\"other\"} %llu\n", route_names[r],
+                fprintf(out, METRIC_ORDERD_HTTP_REQUESTS "{route=\"%s\",code=\"other\"} %llu\n", route_names[r],
                         (unsigned long long)n);
         }
     }
-    family(out, "orderd_http_request_duration_seconds", "histogram", "Public API request latency by route.");
+    family(out, METRIC_ORDERD_HTTP_DURATION, "histogram", "Public API request latency by route.");
     for (int r = 0; r < METRICS_ROUTE_COUNT; r++)
-        metrics_write_histogram(out, "orderd_http_request_duration_seconds", "route", route_names[r], &http_latency[r]);
+        metrics_write_histogram(out, METRIC_ORDERD_HTTP_DURATION, "route", route_names[r], &http_latency[r]);
 }
 
 static void write_orders(FILE *out, struct order_store *orders, struct queue *queue)
@@ -285,10 +286,10 @@ static void write_faults(FILE *out)
     family(out, "orderd_fault_fired_total", "counter", "Times each fault fired.");
     for (int f = 0; f < FAULT_COUNT; f++)
         labelled(out, "orderd_fault_fired_total", "fault", st[f].name, (double)st[f].fired);
-    family(out, "orderd_leaked_threads", "gauge", "Threads held by the leak.threads fault.");
-    fprintf(out, "orderd_leaked_threads %llu\n", (unsigned long long)st[FAULT_LEAK_THREADS].held_threads);
-    family(out, "orderd_leaked_bytes", "gauge", "Bytes held by the leak.memory fault.");
-    fprintf(out, "orderd_leaked_bytes %llu\n", (unsigned long long)st[FAULT_LEAK_MEMORY].held_bytes);
+    family(out, METRIC_ORDERD_LEAKED_THREADS, "gauge", "Threads held by the leak.threads fault.");
+    fprintf(out, METRIC_ORDERD_LEAKED_THREADS " %llu\n", (unsigned long long)st[FAULT_LEAK_THREADS].held_threads);
+    family(out, METRIC_ORDERD_LEAKED_BYTES, "gauge", "Bytes held by the leak.memory fault.");
+    fprintf(out, METRIC_ORDERD_LEAKED_BYTES " %llu\n", (unsigned long long)st[FAULT_LEAK_MEMORY].held_bytes);
 }
 
 /* What this orderd is and how it is instrumented. The level is an enum, so it is one

@@ -62,8 +62,8 @@ __attribute__((noinline)) void worker_process_stalled(int64_t ns)
     uint64_t generation = stall_generation;
     while (stall_generation == generation) {
         if (ns == UNITS_DURATION_INF)
-            lockprof_cond_wait(&stall_cond, &stall_lock, "worker_process_stalled");
-        else if (lockprof_cond_timedwait(&stall_cond, &stall_lock, &deadline, "worker_process_stalled") == ETIMEDOUT)
+            lockprof_cond_wait(&stall_cond, &stall_lock, "worker_process");
+        else if (lockprof_cond_timedwait(&stall_cond, &stall_lock, &deadline, "worker_process") == ETIMEDOUT)
             break;
     }
     lockprof_mutex_unlock(&stall_lock);

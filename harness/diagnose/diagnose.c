@@ -14,7 +14,7 @@
 #include "store/samples.h"
 
 const char *const diagnose_classes[DIAGNOSE_CLASS_COUNT] = {
-    "thread-leak", "memory-leak", "lock-contention", "queue-full", "blocked-producer", "cpu-slowdown",
+    "thread-leak", "memory-leak", "lock-contention", "queue-full", "blocked-producer", "cpu-slowdown", "overload",
 };
 
 bool diagnose_class_valid(const char *name)

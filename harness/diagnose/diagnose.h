@@ -11,7 +11,7 @@
  *   judge/thresholds.h  the levels, shared with the capture that takes the evidence
  *   diagnose/episode.h     when a series was in trouble
  *   diagnose/tally.h       who the evidence blames
- *   diagnose/rules.h       the six classes' rules
+ *   diagnose/rules.h       the seven classes' rules
  *   diagnose/print.h       the verdict for people
  *   store/samples.h, store/diagnoses.h  the series read, the verdict kept
  * Thresholds and the reasoning are in docs/diagnosis.md. */
@@ -27,7 +27,7 @@
 #include "store/diagnoses.h"
 #include "store/resultdb.h"
 
-#define DIAGNOSE_CLASS_COUNT 6
+#define DIAGNOSE_CLASS_COUNT 7
 
 /* The class names, as the database, the drill and the output spell them. */
 extern const char *const diagnose_classes[DIAGNOSE_CLASS_COUNT];

@@ -5,6 +5,7 @@
  * intro once the service is up, reads answers between scrapes without blocking, and
  * ends the load once the trainee has answered. */
 #include "diagnose/drill.h"
+#include "metric_names.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -20,13 +21,16 @@
 #include "run/runner.h"
 #include "run/scenario.h"
 #include "store/drills.h"
+#include "store/samples.h"
 #include "units.h"
 
 /* Every drill runs the same service, so its command line (in /debug/vars) says
  * nothing about the fault: four workers keep up with the shop mix, and orders alone
- * fill the queue (which queue.block needs to show). */
+ * fill the queue (which queue.block needs to show). Profiling is on from the start,
+ * healthy drills too: were the capture to switch it on at the first symptom,
+ * orderd_instrument_level would tell sick from healthy, and since when. */
 #define DRILL_SERVICE "${ORDERD_BIN:-build/orderd} --workers 4 --queue-capacity 64 --payment-latency 10ms " \
-                      "--io-threads 2 --log-level warn"
+                      "--io-threads 2 --instrument profile --log-level warn"
 #define WARMUP_S 2
 /* A fault that starts late does so between these, and is given this long to show. */
 #define LATE_FROM_S 5
@@ -162,7 +166,7 @@ static void ask(FILE *out, enum ask state)
         fputs("Is something wrong? [y/n, or a whole answer: class=CLASS culprit=FUNCTION; ...] ", out);
         break;
     case ASK_CLASS:
-        fputs("Which class (thread-leak memory-leak lock-contention queue-full blocked-producer cpu-slowdown)? ", out);
+        fputs("Which class (thread-leak memory-leak lock-contention queue-full blocked-producer cpu-slowdown overload)? ", out);
         break;
     case ASK_CULPRIT:
         fputs("Which function is the culprit ('?' if you cannot tell)? ", out);
@@ -287,6 +291,7 @@ static bool prompt_feed(struct prompt *p, int fd, int timeout_ms, FILE *out)
 /* ---- the run ------------------------------------------------------------------ */
 
 struct drill_state {
+    struct resultdb *db;
     const struct drill_options *opt;
     const struct drill_plan *plan;
     struct capture *capture;
@@ -295,6 +300,70 @@ struct drill_state {
     int64_t started_ns, answered_ns;
     double min_time;
 };
+
+/* The last healthy drill (no fault hidden) with a run: its run id, or 0. */
+static void find_healthy(void *user, const struct drills_record *r)
+{
+    int64_t *run_id = user;
+    if (r->run_id > 0 && r->truth && strcmp(r->truth, "[]") == 0 && strcmp(r->status, "aborted") != 0)
+        *run_id = r->run_id;
+}
+
+/* The increase of metric over the run's samples divided by that of per (or by the
+ * span, per NULL); NaN when either has too few samples. */
+static double run_ratio(struct resultdb *db, int64_t run_id, const char *metric, const char *per)
+{
+    struct series a = {0}, b = {0};
+    char err[256];
+    double ratio = NAN;
+    if (samples_load_sum(db, run_id, metric, NULL, &a, err, sizeof err) == 0 && a.n >= 2) {
+        double rise = a.v[a.n - 1] - a.v[0];
+        if (!per)
+            ratio = rise / fmax(a.t[a.n - 1] - a.t[0], 1e-9);
+        else if (samples_load_sum(db, run_id, per, NULL, &b, err, sizeof err) == 0 && b.n >= 2 && b.v[b.n - 1] > b.v[0])
+            ratio = rise / (b.v[b.n - 1] - b.v[0]);
+    }
+    series_release(&a);
+    series_release(&b);
+    return ratio;
+}
+
+/* The highest value of a gauge in the run; NaN when it has no samples. */
+static double run_peak(struct resultdb *db, int64_t run_id, const char *metric)
+{
+    struct series a = {0};
+    char err[256];
+    double peak = NAN;
+    if (samples_load_sum(db, run_id, metric, NULL, &a, err, sizeof err) == 0 && a.n)
+        peak = series_max(&a);
+    series_release(&a);
+    return peak;
+}
+
+/* What normal looks like: the same service under the shop mix in the last healthy
+ * drill, so a trainee has a reference for what they read. Only that drill's scrapes
+ * are read: nothing of the drill under way. */
+static void print_normal(struct drill_state *d)
+{
+    FILE *out = d->opt->out;
+    int64_t run_id = 0;
+    char err[256], rss[32];
+
+    if (!d->db || drills_foreach(d->db, NULL, find_healthy, &run_id, err, sizeof err) != 0 || !run_id) {
+        fputs("What normal looks like: no healthy drill recorded yet ('loadlab drill --fault none' runs one).\n", out);
+        return;
+    }
+    units_format_size(run_peak(d->db, run_id, "loadlab_proc_resident_memory_bytes"), rss, sizeof rss);
+    fprintf(out,
+            "What normal looks like (the last healthy drill, run %lld, shop mix): at most %.0f threads, %s resident,\n"
+            "  %.3fs of lock wait a second, %.0fus of CPU per request, %.0f requests a second, queue depth\n"
+            "  at most %.0f.\n",
+            (long long)run_id, run_peak(d->db, run_id, "loadlab_proc_threads"), rss,
+            run_ratio(d->db, run_id, METRIC_ORDERD_MUTEX_WAIT, NULL),
+            1e6 * run_ratio(d->db, run_id, "loadlab_proc_cpu_seconds_total", METRIC_ORDERD_HTTP_REQUESTS),
+            run_ratio(d->db, run_id, METRIC_ORDERD_HTTP_REQUESTS, NULL),
+            run_peak(d->db, run_id, METRIC_ORDERD_QUEUE_DEPTH));
+}
 
 static void print_intro(struct drill_state *d, const struct runner_view *v)
 {
@@ -311,11 +380,12 @@ static void print_intro(struct drill_state *d, const struct runner_view *v)
             "  curl -s %s/metrics | grep -E '^(orderd_(threads|queue|mutex|block|http_requests)|process_)'\n"
             "  curl -s '%s/debug/pprof/threads?debug=1'     (take a few: what changes, what stays?)\n"
             "  curl -s '%s/debug/pprof/mutex?debug=1'       (and block, heap)\n"
-            "  curl -s -X PUT %s/debug/config -d '{\"instrument\":\"profile\"}'   (the profiles need it)\n"
+            "  (profiling is on from the start: %s/debug/config says instrument=profile)\n"
             "  curl -s %s/debug/vars\n"
             "Off limits, being the answer key: /debug/faults, the orderd_fault_active and orderd_leaked_*\n"
             "metrics, and this drill's run in the results database until you have answered.\n",
             d->plan->level, v->public_base, dbg, dbg, dbg, dbg, dbg, dbg);
+    print_normal(d);
     if (d->interactive)
         fprintf(out, "The load runs until you answer (at most %s).\n\n", limit);
     fflush(out);
@@ -424,7 +494,7 @@ static void reveal(FILE *out, const struct drillscore_truth *truth, const struct
 int drill_run(struct resultdb *db, const struct drill_options *opt, char *err, size_t errlen)
 {
     struct drill_plan plan;
-    struct drill_state d = {.opt = opt, .plan = &plan};
+    struct drill_state d = {.db = db, .opt = opt, .plan = &plan};
     struct runner_options ropt = {0};
     struct runner_outcome *outcome = calloc(1, sizeof *outcome);
     struct diagnose_result *dr = calloc(1, sizeof *dr);

@@ -31,8 +31,13 @@ void diagnose_print(FILE *out, const struct diagnose_result *r)
         char started[32] = "?";
         if (!isnan(f->started_at))
             snprintf(started, sizeof started, "t=%.1fs", f->started_at);
-        fprintf(out, "  %zu. %s in %s, from %s (confidence %.1f)\n", i + 1, f->class_name,
-                f->culprit[0] ? f->culprit : "(culprit not found)", started, f->confidence);
+        /* Overload has no culprit to find: the workers are healthy, just too few. */
+        if (strcmp(f->class_name, "overload") == 0 && !f->culprit[0])
+            fprintf(out, "  %zu. %s (no faulty function), from %s (confidence %.1f)\n", i + 1, f->class_name, started,
+                    f->confidence);
+        else
+            fprintf(out, "  %zu. %s in %s, from %s (confidence %.1f)\n", i + 1, f->class_name,
+                    f->culprit[0] ? f->culprit : "(culprit not found)", started, f->confidence);
         fprintf(out, "     %s\n", f->summary);
         print_lines(out, f->evidence, "       - ");
     }

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "diagnose/episode.h"
@@ -56,21 +57,31 @@ static void corroborated(struct diagnose_finding *f)
 
 void rules_thread_leak(const struct rules_inputs *in, struct diagnose_result *r)
 {
-        struct episode ep = episode_of_gauge(&in->threads, 0, DIAGNOSE_THREADS_RATE, DIAGNOSE_THREADS_WINDOWS);
+    struct episode ep = episode_of_gauge(&in->threads, 0, DIAGNOSE_THREADS_RATE, DIAGNOSE_THREADS_WINDOWS);
     double from, peak, growth, slope;
     struct tally first = {0}, last = {0};
     const struct tally_snapshot *a = NULL, *b = NULL;
     struct diagnose_finding *f;
     long best = -1;
     double best_gain = 0;
+    bool by_level = false;
     /* a Go service's leak is goroutines, counted by its goroutine profile */
     bool go = in->threads_metric && strcmp(in->threads_metric, METRIC_GO_GOROUTINES) == 0;
     const char *what = go ? "goroutines" : "threads", *dump = go ? "goroutine?debug=1" : "threads?debug=1";
 
-    if (!ep.found)
+    if (!in->threads.n)
         return;
+    if (!ep.found) {
+        /* A leak that hit its cap before it climbed for long is found by the level it
+         * holds: far above the run's lowest count, and still there at the end. */
+        double low = series_min(&in->threads), end = in->threads.v[in->threads.n - 1];
+        ep = episode_of_gauge(&in->threads, 0, DIAGNOSE_THREADS_RATE, 1);
+        if (!ep.found || end - low < DIAGNOSE_THREADS_LEVEL_GROWTH)
+            return;
+        by_level = true;
+    }
     ep.first_start = episode_refine_onset(&in->threads, NULL, ep.first_start, DIAGNOSE_THREADS_RATE);
-    from = series_at(&in->threads, ep.first_start);
+    from = by_level ? series_min(&in->threads) : series_at(&in->threads, ep.first_start);
     peak = series_max(&in->threads);
     growth = peak - from;
     if (growth < DIAGNOSE_THREADS_MIN_GROWTH)
@@ -80,6 +91,9 @@ void rules_thread_leak(const struct rules_inputs *in, struct diagnose_result *r)
         return;
     add_line(f, "%s: %.0f -> %.0f %s, +%.1f/s from t=%.1fs", in->threads_metric, from, peak, what, slope,
              ep.first_start);
+    if (by_level)
+        add_line(f, "the count stopped climbing within %.0f s but holds %.0f %s above the run's lowest to the end",
+                 DIAGNOSE_THREADS_WINDOWS * DIAGNOSE_WINDOW_S, in->threads.v[in->threads.n - 1] - from, what);
     /* The group that grew between the first dump and the fullest one. */
     for (size_t d = 0; d < in->evidence.dumps.n; d++) {
         const struct tally_snapshot *s = &in->evidence.dumps.items[d];
@@ -156,24 +170,73 @@ static long heap_culprit(const struct rules_inputs *in, struct tally *first, str
     return *gain >= DIAGNOSE_HEAP_MIN_GROWTH ? best : -1;
 }
 
+/* Bytes of a heap tally no site of the service's own accounts for (allocations made
+ * before profiling was switched on, in orderd's heapprof_unprofiled). */
+static double unattributed(const struct tally *t)
+{
+    double named = 0;
+    for (size_t i = 0; i < t->n; i++)
+        named += t->e[i].count;
+    return t->total - named;
+}
+
+/* The first one-second window of gauge s that climbed at DIAGNOSE_RSS_RATE and at half
+ * the steepest window's rate or more, as an episode of that one window. */
+static struct episode level_onset(const struct series *s)
+{
+    static double starts[EPISODE_MAX_WINDOWS], rates[EPISODE_MAX_WINDOWS];
+    size_t n = series_gauge_windows(s, 0, DIAGNOSE_WINDOW_S, starts, rates, EPISODE_MAX_WINDOWS);
+    double peak = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(rates[i]))
+            peak = fmax(peak, rates[i]);
+    return episode_find(starts, rates, n, fmax(DIAGNOSE_RSS_RATE, peak / 2), 1);
+}
+
 void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r, bool threads_leaked)
 {
-        struct episode ep = episode_of_gauge(&in->rss, DIAGNOSE_STARTUP_S, DIAGNOSE_RSS_RATE, DIAGNOSE_RSS_WINDOWS);
+    struct episode ep = episode_of_gauge(&in->rss, DIAGNOSE_STARTUP_S, DIAGNOSE_RSS_RATE, DIAGNOSE_RSS_WINDOWS);
     struct tally first = {0}, last = {0};
     const struct tally_snapshot *a, *b;
     struct diagnose_finding *f;
-    double gain, from, peak;
+    double gain, from, peak, held = 0;
     char x[32], y[32], z[32], w[32];
     long best;
+    bool by_level = false, blind;
 
-    if (!ep.found)
+    if (in->rss.n < 2)
         return;
-    ep.first_start = episode_refine_onset(&in->rss, NULL, ep.first_start, DIAGNOSE_RSS_RATE);
     best = heap_culprit(in, &first, &last, &a, &b, &gain);
+    /* A heap profile whose bytes are mostly from before profiling began cannot clear a site. */
+    blind = b && unattributed(&last) >= DIAGNOSE_HEAP_LEVEL;
+    if (!ep.found) {
+        /* A leak that hit its cap fast is found by what it holds: one site far above
+         * what the first profile showed (or holding most of the heap), or a resident
+         * set that rose far above the run's lowest and stays there. */
+        long top = b ? tally_top(&last) : -1;
+        double rise = in->rss.v[in->rss.n - 1] - series_min(&in->rss);
+        if (top >= 0 && last.e[top].count >= DIAGNOSE_HEAP_LEVEL && last.e[top].count >= 0.5 * (last.total - unattributed(&last))) {
+            best = top;
+            held = last.e[top].count;
+        } else if (best >= 0 && gain >= DIAGNOSE_HEAP_LEVEL) {
+            held = gain;
+        } else if (!(rise >= DIAGNOSE_RSS_LEVEL_GROWTH && !threads_leaked && (!b || blind))) {
+            return;
+        } else {
+            best = -1;
+        }
+        /* Dated by the first window that climbed at half the steepest one's rate: a
+         * capped leak fills fast, faster than any start-up. */
+        ep = level_onset(&in->rss);
+        if (!ep.found)
+            return;
+        by_level = true;
+    }
+    ep.first_start = episode_refine_onset(&in->rss, NULL, ep.first_start, DIAGNOSE_RSS_RATE);
     /* Memory that grows with no heap site behind it, while threads leak, is their stacks. */
-    if (best < 0 && (b || threads_leaked))
+    if (best < 0 && ((b && !blind) || threads_leaked))
         return;
-    from = series_at(&in->rss, ep.first_start);
+    from = by_level ? series_min(&in->rss) : series_at(&in->rss, ep.first_start);
     peak = series_max(&in->rss);
     if (!(f = new_finding(r, "memory-leak", ep.first_start)))
         return;
@@ -181,8 +244,12 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
              units_format_size(from, x, sizeof x), units_format_size(peak, y, sizeof y),
              units_format_size(ep.mean, z, sizeof z), ep.first_start, ep.end - ep.start,
              units_format_size(DIAGNOSE_RSS_RATE, w, sizeof w));
+    if (by_level)
+        add_line(f, "the growth stopped (a cap) but the level holds: %s above the run's lowest at the end",
+                 units_format_size(in->rss.v[in->rss.n - 1] - from, x, sizeof x));
     if (best < 0) {
-        add_line(f, "no heap profile in the evidence to name the allocation site");
+        add_line(f, "%s", blind ? "the heap profiles took most of these bytes before profiling began: no site to name"
+                                : "no heap profile in the evidence to name the allocation site");
         snprintf(f->summary, sizeof f->summary, "resident memory grew %s/s from t=%.1fs",
                  units_format_size(ep.mean, x, sizeof x), ep.first_start);
         return;
@@ -191,54 +258,185 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
     add_line(f, "heap?debug=1 at t=%.2fs: %s live allocated in %s (%.0f%% of the profiled heap)", b->t,
              units_format_size(last.e[best].count, x, sizeof x), last.e[best].fn,
              100.0 * last.e[best].count / last.total);
-    if (a != b) {
+    if (a != b && gain >= DIAGNOSE_HEAP_MIN_GROWTH) {
         add_line(f, "it gained %s since the heap profile at t=%.2fs", units_format_size(gain, x, sizeof x), a->t);
         corroborated(f);
+    } else if (by_level && held > 0) {
+        add_line(f, "one site holding %s is far above any steady state of the service", units_format_size(held, x,
+            sizeof x));
     }
     snprintf(f->summary, sizeof f->summary, "%s live in allocations from %s - resident memory grew %s/s from t=%.1fs",
              units_format_size(last.e[best].count, x, sizeof x), last.e[best].fn,
              units_format_size(ep.mean, y, sizeof y), ep.first_start);
 }
 
+/* True when fn is one of t's culprits. */
+static bool tally_has(const struct tally *t, const char *fn)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->e[i].fn, fn) == 0)
+            return true;
+    return false;
+}
+
+/* Where idle workers wait for work (their culprit when labelled idle and waiting on a
+ * condition: queue_pop) into idle. A function busy workers are caught waiting in more
+ * often than idle ones is no such place: a label read a moment before or after the
+ * stack can be stale, and a stalled worker is not an idle one. */
+static void idle_waits(const struct rules_inputs *in, struct tally *idle)
+{
+    struct tally all, busy;
+    tally_dumps(&in->evidence.dumps, 0, INFINITY, tally_idle_worker, tally_waits_cond, &all);
+    tally_dumps(&in->evidence.dumps, 0, INFINITY, tally_busy_worker, tally_waits_cond, &busy);
+    memset(idle, 0, sizeof *idle);
+    for (size_t i = 0; i < all.n; i++) {
+        double busy_count = 0;
+        for (size_t j = 0; j < busy.n; j++)
+            if (strcmp(busy.e[j].fn, all.e[i].fn) == 0)
+                busy_count = busy.e[j].count;
+        if (all.e[i].count >= busy_count)
+            idle->e[idle->n++] = all.e[i];
+    }
+}
+
+/* The profile's top culprit that is not in skip (NULL: none), or -1. */
+static long top_except(const struct tally *t, const struct tally *skip)
+{
+    long best = -1;
+    for (size_t i = 0; i < t->n; i++)
+        if ((!skip || !tally_has(skip, t->e[i].fn)) && t->e[i].count > 0 && (best < 0 || t->e[i].count > t->e[best].count))
+            best = (long)i;
+    return best;
+}
+
+/* How many times a second the lock labels names was found taken over the episode
+ * (orderd_mutex_contentions_total); infinite when the service does not count them. */
+static double contentions_per_s(const struct rules_inputs *in, const char *labels, const struct episode *ep)
+{
+    struct series c = {0};
+    char err[256];
+    double rate = INFINITY;
+    if (samples_load_sum(in->db, in->run_id, METRIC_ORDERD_MUTEX_CONTENTIONS, labels, &c, err, sizeof err) == 0 &&
+        c.n >= 2)
+        rate = series_increase(&c, ep->start, ep->end) / fmax(ep->end - ep->start, DIAGNOSE_WINDOW_S);
+    series_release(&c);
+    return rate;
+}
+
+/* Lock wait is contention only when someone waits for a lock another holds too
+ * long. Idle workers queueing for the job queue's lock to learn there is no work
+ * are waiting for work: a lock whose waiters are those (the mutex profile's top is
+ * where idle workers wait, or most threads caught waiting for a mutex are idle
+ * workers) is set aside, and the episode looked for again in the other locks. */
 void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result *r)
 {
-        struct episode ep = episode_of_counter(&in->mutex_wait, 0, DIAGNOSE_LOCK_RATE, DIAGNOSE_LOCK_WINDOWS);
-    struct tally prof = {0}, dumps;
+    struct series_set locks = {0}, kept = {0};
+    struct series ticks = {0}, total = {0};
+    struct tally prof = {0}, idle, dumps, waiters, idle_waiters;
     const struct tally_snapshot *last = NULL;
     struct diagnose_finding *f;
-    struct series one;
-    char lock[256], err[256];
-    double lock_rise;
+    struct episode ep = {0};
+    bool excluded[SERIES_MAX_GROUPS + 1] = {false}, explained = false;
+    char lock[SERIES_MAX_NAME + 16] = "", set_aside[SERIES_MAX_NAME + 16] = "", set_aside_why[128] = "", err[256];
+    long lock_i = -1;
+    double set_aside_wait = 0;
     long p = -1, d;
-    size_t ndumps;
+    size_t ndumps = 0;
 
-    if (!ep.found)
-        return;
-    /* The lock most waited for in the longest episode dates it: another lock may have
-     * had a brief episode of its own earlier (the queue's, while threads are spawned). */
-    samples_top_labels(in->db, in->run_id, METRIC_ORDERD_MUTEX_WAIT, ep.start, ep.end, lock, sizeof lock,
-                       &lock_rise, err, sizeof err);
-    if (lock[0] && samples_load_sum(in->db, in->run_id, METRIC_ORDERD_MUTEX_WAIT, lock, &one, err,
-                                    sizeof err) == 0) {
-        struct episode mine = episode_of_counter(&one, 0, DIAGNOSE_LOCK_RATE, DIAGNOSE_LOCK_WINDOWS);
-        if (mine.found)
-            ep.first_start = episode_refine_onset(&one, NULL, mine.first_start, DIAGNOSE_LOCK_RATE);
-        series_release(&one);
-    } else {
-        ep.first_start = episode_refine_onset(&in->mutex_wait, NULL, ep.first_start, DIAGNOSE_LOCK_RATE);
-    }
-    if (!(f = new_finding(r, "lock-contention", ep.first_start)))
-        return;
-    add_line(f, METRIC_ORDERD_MUTEX_WAIT ": %.2fs of lock wait per second from t=%.1fs (peak %.2f)%s%s", ep.mean,
-             ep.first_start, ep.peak, lock[0] ? ", most on " : "", lock);
+    if (samples_load(in->db, in->run_id, METRIC_ORDERD_MUTEX_WAIT, "lock", &locks, err, sizeof err) < 0 ||
+        samples_ticks(in->db, in->run_id, &ticks, err, sizeof err) < 0 ||
+        !(kept.items = calloc(locks.n + 1, sizeof *kept.items)))
+        goto done;
     for (size_t i = 0; i < in->evidence.mutex.n; i++)
         if (proftext_count(in->evidence.mutex.items[i].p))
             last = &in->evidence.mutex.items[i];
-    if (last) {
+    if (last)
         tally_profile(&prof, last->p, 0, last->t);
-        p = tally_top(&prof);
+    /* Where idle workers wait for work: on the queue's condition, in its pop. */
+    idle_waits(in, &idle);
+    for (size_t round = 0; round <= locks.n; round++) {
+        long top_lock = -1;
+        double top_rise = 0;
+        bool work_wait;
+        kept.n = 0;
+        for (size_t i = 0; i < locks.n; i++)
+            if (!excluded[i])
+                kept.items[kept.n++] = locks.items[i];
+        series_release(&total);
+        if (!kept.n || series_sum(&kept, &ticks, &total) < 0)
+            goto done;
+        ep = episode_of_counter(&total, 0, DIAGNOSE_LOCK_RATE, DIAGNOSE_LOCK_WINDOWS);
+        if (!ep.found)
+            goto done;
+        for (size_t i = 0; i < locks.n; i++) {
+            double rise = excluded[i] ? 0 : series_increase(&locks.items[i], ep.start, ep.end);
+            if (rise > top_rise) {
+                top_rise = rise;
+                top_lock = (long)i;
+            }
+        }
+        if (top_lock < 0)
+            goto done;
+        snprintf(lock, sizeof lock, "{lock=\"%s\"}", locks.items[top_lock].name);
+        lock_i = top_lock;
+        /* A lock found taken a few times a second, each time for long, is a holder
+         * descheduled on a busy machine, not a lock held too long by its users. */
+        if (contentions_per_s(in, lock, &ep) < DIAGNOSE_LOCK_MIN_CONTENTIONS) {
+            excluded[top_lock] = true;
+            snprintf(set_aside, sizeof set_aside, "%s", lock);
+            set_aside_wait = series_increase(&locks.items[top_lock], 0, INFINITY) / fmax(r->span, DIAGNOSE_WINDOW_S);
+            snprintf(set_aside_why, sizeof set_aside_why,
+                "found taken under %.0f times a second: a holder descheduled, "
+                     "not a lock held too long", DIAGNOSE_LOCK_MIN_CONTENTIONS);
+            ep.found = false;
+            continue;
+        }
+        ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end + DIAGNOSE_WINDOW_S, tally_always, tally_waits_mutex,
+                             &waiters);
+        tally_dumps(&in->evidence.dumps, ep.start, ep.end + DIAGNOSE_WINDOW_S, tally_idle_worker, tally_waits_mutex,
+                    &idle_waiters);
+        /* The culprit is never where idle workers wait; whether this lock's wait is
+         * theirs, the threads caught waiting in the episode say first, the mutex
+         * profile (not split by lock) when the dumps caught none. */
+        p = top_except(&prof, &idle);
+        if (explained) {
+            work_wait = waiters.matched <= idle_waiters.matched && p < 0;
+        } else if (waiters.matched > 0) {
+            work_wait = idle_waiters.matched >= DIAGNOSE_LOCK_IDLE_SHARE * waiters.matched;
+        } else {
+            long any = top_except(&prof, NULL);
+            work_wait = any >= 0 && tally_has(&idle, prof.e[any].fn);
+        }
+        if (!work_wait)
+            break;
+        excluded[top_lock] = true;
+        explained = true;
+        snprintf(set_aside, sizeof set_aside, "%s", lock);
+        snprintf(set_aside_why, sizeof set_aside_why, "its waiters are idle workers waiting for work");
+        set_aside_wait = series_increase(&locks.items[top_lock], 0, INFINITY) / fmax(r->span, DIAGNOSE_WINDOW_S);
+        ep.found = false;
     }
-    ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end + DIAGNOSE_WINDOW_S, tally_always, tally_waits_mutex, &dumps);
+    if (!ep.found)
+        goto done;
+    if (!explained) {
+        /* Dated by the lock most waited for in the episode: another lock may have had
+         * a brief episode of its own earlier (the queue's, while threads are spawned). */
+        struct episode mine = episode_of_counter(&locks.items[lock_i], 0, DIAGNOSE_LOCK_RATE, DIAGNOSE_LOCK_WINDOWS);
+        if (mine.found)
+            ep.first_start = episode_refine_onset(&locks.items[lock_i], NULL, mine.first_start, DIAGNOSE_LOCK_RATE);
+        else
+            ep.first_start = episode_refine_onset(&total, NULL, ep.first_start, DIAGNOSE_LOCK_RATE);
+    } else {
+        ep.first_start = episode_refine_onset(&total, NULL, ep.first_start, DIAGNOSE_LOCK_RATE);
+    }
+    if (!(f = new_finding(r, "lock-contention", ep.first_start)))
+        goto done;
+    add_line(f, METRIC_ORDERD_MUTEX_WAIT ": %.2fs of lock wait per second from t=%.1fs (peak %.2f)%s%s", ep.mean,
+             ep.first_start, ep.peak, lock[0] ? ", most on " : "", lock);
+    if (set_aside[0])
+        add_line(f, "%s (%.2fs/s over the run) set aside: %s", set_aside, set_aside_wait, set_aside_why);
+    ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end + DIAGNOSE_WINDOW_S, tally_not_idle_worker,
+                         tally_waits_mutex, &dumps);
     d = tally_top(&dumps);
     if (p >= 0) {
         set_culprit(f, prof.e[p].fn);
@@ -261,9 +459,16 @@ void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result
     else
         snprintf(f->summary, sizeof f->summary, "%.2fs of lock wait per second from t=%.1fs%s%s", ep.mean,
                  ep.first_start, lock[0] ? " on " : "", lock);
+done:
+    free(kept.items);
+    series_release(&total);
+    series_release(&ticks);
+    series_set_release(&locks);
 }
 
-/* The longest stretch of scrapes with the queue at DIAGNOSE_QUEUE_FILL of capacity or more. */
+/* The longest stretch of scrapes with the queue full: it enters at
+ * DIAGNOSE_QUEUE_FILL of capacity and leaves only below DIAGNOSE_QUEUE_LEAVE, so a
+ * depth of 16,16,14,16,15 on a queue of 16 is one episode, not several. */
 static struct episode queue_episode(const struct rules_inputs *in)
 {
     struct episode best = {.first_start = NAN};
@@ -275,8 +480,10 @@ static struct episode queue_episode(const struct rules_inputs *in)
         if (i < in->depth.n) {
             while (j < in->capacity.n && in->capacity.t[j] < in->depth.t[i])
                 j++;
-            full = j < in->capacity.n && in->capacity.t[j] == in->depth.t[i] && in->capacity.v[j] > 0 &&
-                   in->depth.v[i] >= DIAGNOSE_QUEUE_FILL * in->capacity.v[j];
+            if (j < in->capacity.n && in->capacity.t[j] == in->depth.t[i] && in->capacity.v[j] > 0) {
+                double level = isnan(run_start) ? DIAGNOSE_QUEUE_FILL : DIAGNOSE_QUEUE_LEAVE;
+                full = in->depth.v[i] >= level * in->capacity.v[j];
+            }
         }
         if (full && isnan(run_start))
             run_start = in->depth.t[i];
@@ -297,17 +504,112 @@ static struct episode queue_episode(const struct rules_inputs *in)
     return best;
 }
 
+/* A full queue whose workers are healthy and simply too few: offered against served
+ * rate, and how busy the workers were. Not a faulty function, so no culprit. */
+static void add_overload(const struct rules_inputs *in, struct diagnose_result *r, const struct episode *ep,
+                         double rejected, const struct tally *busy, size_t ndumps)
+{
+    struct tally workers;
+    struct series enqueued = {0};
+    struct diagnose_finding *f;
+    char err[256];
+    double span = fmax(ep->end - ep->start, DIAGNOSE_WINDOW_S), served = NAN, busy_share;
+
+    if (!(f = new_finding(r, "overload", ep->first_start)))
+        return;
+    if (samples_load_sum(in->db, in->run_id, METRIC_ORDERD_QUEUE_ENQUEUED, NULL, &enqueued, err, sizeof err) == 0 &&
+        enqueued.n >= 2)
+        served = series_increase(&enqueued, ep->start, ep->end) / span;
+    series_release(&enqueued);
+    add_line(f, METRIC_ORDERD_QUEUE_DEPTH " at >= %.0f%% of " METRIC_ORDERD_QUEUE_CAPACITY " for %.1fs from t=%.1fs",
+             DIAGNOSE_QUEUE_FILL * 100, ep->end - ep->start, ep->first_start);
+    if (!isnan(served))
+        add_line(f, "offered %.0f jobs/s, served %.0f/s (" METRIC_ORDERD_QUEUE_ENQUEUED "), %.0f/s turned away "
+                 "(" METRIC_ORDERD_QUEUE_REJECTED ")", served + rejected / span, served, rejected / span);
+    else
+        add_line(f, METRIC_ORDERD_QUEUE_REJECTED ": %.0f requests turned away meanwhile", rejected);
+    tally_dumps(&in->evidence.dumps, ep->start, ep->end, tally_role_worker, tally_idle_worker, &workers);
+    busy_share = workers.total > 0 ? 1.0 - workers.matched / workers.total : NAN;
+    if (!isnan(busy_share)) {
+        long top = tally_top(busy);
+        add_line(f, "%zu thread dumps in that time: workers busy in %.0f%% of worker samples, doing their ordinary "
+                 "work%s%s, none waiting on anything but it", ndumps, 100 * busy_share, top >= 0 ? " in " : "",
+                 top >= 0 ? busy->e[top].fn : "");
+        if (busy_share >= 0.8)
+            corroborated(f);
+    }
+    snprintf(f->summary, sizeof f->summary, "capacity: the workers are healthy but too few - %.0f jobs/s turned away from t=%.1fs",
+             rejected / span, ep->first_start);
+}
+
+/* True when the workers served jobs at under DIAGNOSE_QUEUE_SLOWER of their rate in the
+ * windows before the queue filled: they slowed down, rather than being too few. */
+static bool served_dropped(const struct rules_inputs *in, const struct episode *ep)
+{
+    struct series enqueued = {0};
+    char err[256];
+    double before_from = fmax(0, ep->start - 3 * DIAGNOSE_WINDOW_S), before = NAN, during = NAN;
+    if (samples_load_sum(in->db, in->run_id, METRIC_ORDERD_QUEUE_ENQUEUED, NULL, &enqueued, err, sizeof err) == 0 &&
+        enqueued.n >= 2 && ep->start - before_from >= DIAGNOSE_WINDOW_S) {
+        before = series_increase(&enqueued, before_from, ep->start) / (ep->start - before_from);
+        during = series_increase(&enqueued, ep->start, ep->end) / fmax(ep->end - ep->start, DIAGNOSE_WINDOW_S);
+    }
+    series_release(&enqueued);
+    return !isnan(before) && before > 0 && during < DIAGNOSE_QUEUE_SLOWER * before;
+}
+
+/* Workers stalled with the queue still keeping up: enough workers absorb a stall, so
+ * the queue never fills, but the busy workers are caught waiting on a condition in one
+ * function - not in their work - in most of their samples from when it first showed. */
+static void workers_stalled(const struct rules_inputs *in, struct diagnose_result *r)
+{
+    struct tally all, since, idle;
+    struct diagnose_finding *f;
+    size_t ndumps;
+    long top, k = -1;
+
+    /* Where idle workers wait for work is never the stall, whatever a racy label says. */
+    idle_waits(in, &idle);
+    tally_dumps(&in->evidence.dumps, 0, INFINITY, tally_busy_worker, tally_waits_cond, &all);
+    top = top_except(&all, &idle);
+    if (top < 0 || all.e[top].samples < DIAGNOSE_STALL_MIN_SAMPLES)
+        return;
+    ndumps = tally_dumps(&in->evidence.dumps, all.e[top].first_t, INFINITY, tally_busy_worker, tally_waits_cond,
+        &since);
+    for (size_t i = 0; i < since.n; i++)
+        if (strcmp(since.e[i].fn, all.e[top].fn) == 0)
+            k = (long)i;
+    if (k < 0 || since.e[k].count < DIAGNOSE_QUEUE_BLOCKED_SHARE * since.total ||
+        !(f = new_finding(r, "queue-full", all.e[top].first_t)))
+        return;
+    set_culprit(f, since.e[k].fn);
+    add_line(f, "%zu of %zu thread dumps from t=%.1fs caught busy workers waiting on a condition in %s "
+             "(%.0f%% of busy-worker samples), not in their work", since.e[k].samples, ndumps, all.e[top].first_t,
+             since.e[k].fn, 100.0 * since.e[k].count / since.total);
+    add_line(f, METRIC_ORDERD_QUEUE_DEPTH " never reached %.0f%% of capacity: enough workers absorb the stall, for now",
+             DIAGNOSE_QUEUE_FILL * 100);
+    snprintf(f->summary, sizeof f->summary, "workers stall in %s from t=%.1fs; the queue keeps up only because "
+             "there are workers to spare", since.e[k].fn, all.e[top].first_t);
+}
+
 void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
 {
     struct episode ep = queue_episode(in);
-    struct tally busy, blocked;
+    struct tally busy, blocked, idle;
     struct diagnose_finding *f;
     double rejected, blocked_share;
     size_t ndumps;
     long top;
 
-    if (!ep.found)
-        return;
+    if (!ep.found) {
+        /* A queue that fills in bursts between scrapes shows in what it turns away. */
+        ep = episode_of_counter(&in->rejected, 0, DIAGNOSE_REJECT_RATE, DIAGNOSE_REJECT_WINDOWS);
+        if (!ep.found) {
+            workers_stalled(in, r);
+            return;
+        }
+        ep.first_start = episode_refine_onset(&in->rejected, NULL, ep.first_start, DIAGNOSE_REJECT_RATE);
+    }
     rejected = series_increase(&in->rejected, ep.start - 0.5, ep.end + 0.5);
     ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end, tally_busy_worker, tally_always, &busy);
     tally_dumps(&in->evidence.dumps, ep.start, ep.end, tally_busy_worker, tally_waits_cond, &blocked);
@@ -316,6 +618,12 @@ void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
      * waiting on something other than work: a queue merely busy is capacity, not a fault. */
     if (rejected < 1 && blocked_share < DIAGNOSE_QUEUE_BLOCKED_SHARE)
         return;
+    /* Turned away while the workers do nothing but their ordinary work, as fast as
+     * before the queue filled: overload. Workers that slowed down are not healthy. */
+    if (blocked_share < DIAGNOSE_QUEUE_STALL_SHARE && !served_dropped(in, &ep)) {
+        add_overload(in, r, &ep, rejected, &busy, ndumps);
+        return;
+    }
     if (!(f = new_finding(r, "queue-full", ep.first_start)))
         return;
     add_line(f, METRIC_ORDERD_QUEUE_DEPTH " at >= %.0f%% of " METRIC_ORDERD_QUEUE_CAPACITY " for %.1fs from t=%.1fs",
@@ -323,17 +631,19 @@ void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
              ep.end - ep.start, ep.first_start);
     if (rejected >= 1)
         add_line(f, METRIC_ORDERD_QUEUE_REJECTED ": %.0f requests turned away meanwhile", rejected);
-    top = tally_top(&busy);
+    /* The culprit is where the busy workers wait instead of working (never where idle
+     * workers wait for work, whatever a racy label says). */
+    idle_waits(in, &idle);
+    top = top_except(&blocked, &idle);
     if (top >= 0) {
-        set_culprit(f, busy.e[top].fn);
-        add_line(f, "%zu of %zu thread dumps in that time found busy workers in %s (%.0f of %.0f busy-worker samples)",
-                 busy.e[top].samples, ndumps, busy.e[top].fn, busy.e[top].count, busy.total);
-        if (busy.e[top].count >= 0.5 * busy.total)
+        set_culprit(f, blocked.e[top].fn);
+        add_line(f, "%zu of %zu thread dumps in that time found busy workers waiting on a condition in %s (%.0f of %.0f busy-worker samples)",
+                 blocked.e[top].samples, ndumps, blocked.e[top].fn, blocked.e[top].count, blocked.total);
+        if (blocked.e[top].count >= 0.5 * blocked.matched)
             corroborated(f);
-        if (blocked_share >= DIAGNOSE_QUEUE_BLOCKED_SHARE)
-            add_line(f, "%.0f%% of busy-worker samples were waiting on a condition, not working", 100 * blocked_share);
+        add_line(f, "%.0f%% of busy-worker samples were waiting on a condition, not working", 100 * blocked_share);
         snprintf(f->summary, sizeof f->summary, "the queue stays full while workers sit in %s - from t=%.1fs, %.0f rejected",
-                 busy.e[top].fn, ep.first_start, rejected);
+                 blocked.e[top].fn, ep.first_start, rejected);
     } else {
         add_line(f, "no thread dump of that time shows what the workers were doing");
         snprintf(f->summary, sizeof f->summary, "the queue stays full from t=%.1fs, %.0f rejected", ep.first_start,
@@ -383,10 +693,84 @@ void rules_blocked_producer(const struct rules_inputs *in, struct diagnose_resul
              io_waits.e[top].fn, started);
 }
 
+/* The run's healthy CPU per request: the lowest of its first DIAGNOSE_CPU_BASELINE_WINDOWS
+ * windows with requests (a slowdown switched on in the third still leaves one), or
+ * NaN when it has fewer. */
+static double cpu_baseline(const double *per_request, size_t n)
+{
+    double low = INFINITY;
+    size_t seen = 0;
+    for (size_t i = 0; i < n && seen < DIAGNOSE_CPU_BASELINE_WINDOWS; i++)
+        if (!isnan(per_request[i])) {
+            low = fmin(low, per_request[i]);
+            seen++;
+        }
+    return seen == DIAGNOSE_CPU_BASELINE_WINDOWS && low > 0 ? low : NAN;
+}
+
+static double cpu_level(double base)
+{
+    return fmax(base * DIAGNOSE_CPU_REL_FACTOR, base + DIAGNOSE_CPU_REL_MIN);
+}
+
+/* Whether the extra CPU of an episode against base is worth a finding: at least
+ * DIAGNOSE_CPU_REL_MIN_CORE of a core. At a few hundred requests a second, the
+ * capture's own dumps and snapshots move CPU per request by more than a faint fault. */
+static bool cpu_extra_counts(const struct episode *ep, const double *starts, const double *req, size_t n, double base)
+{
+    double sum = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (starts[i] >= ep->start && starts[i] < ep->end) {
+            sum += req[i];
+            k++;
+        }
+    return k && (ep->mean - base) * sum / (double)k >= DIAGNOSE_CPU_REL_MIN_CORE;
+}
+
+/* A step in CPU per request against the lowest of the DIAGNOSE_CPU_BASELINE_WINDOWS
+ * windows before it, held for DIAGNOSE_CPU_REL_WINDOWS: a slowdown switched on while
+ * another problem was under way. The base it was measured against goes in *base. */
+static struct episode cpu_step(const double *starts, const double *per_request, size_t n, double *base)
+{
+    struct episode ep = {.first_start = NAN};
+    for (size_t i = DIAGNOSE_CPU_BASELINE_WINDOWS; i + DIAGNOSE_CPU_REL_WINDOWS <= n; i++) {
+        double low = INFINITY, sum = 0, peak = 0;
+        size_t j;
+        for (j = i - DIAGNOSE_CPU_BASELINE_WINDOWS; j < i; j++)
+            if (!isnan(per_request[j]))
+                low = fmin(low, per_request[j]);
+        if (!isfinite(low) || low <= 0)
+            continue;
+        for (j = i; j < i + DIAGNOSE_CPU_REL_WINDOWS; j++) {
+            if (isnan(per_request[j]) || per_request[j] < cpu_level(low))
+                break;
+            sum += per_request[j];
+            peak = fmax(peak, per_request[j]);
+        }
+        if (j == i + DIAGNOSE_CPU_REL_WINDOWS) {
+            ep = (struct episode){.found = true, .start = starts[i], .end = starts[j - 1] + DIAGNOSE_WINDOW_S,
+                                  .first_start = starts[i], .mean = sum / DIAGNOSE_CPU_REL_WINDOWS, .peak = peak};
+            *base = low;
+            return ep;
+        }
+    }
+    return ep;
+}
+
+/* True when fn is the culprit of a finding in r already. */
+static bool culprit_taken(const struct diagnose_result *r, const char *fn)
+{
+    for (size_t k = 0; k < r->n; k++)
+        if (strcmp(r->findings[k].culprit, fn) == 0)
+            return true;
+    return false;
+}
+
 void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r)
 {
     static double starts[EPISODE_MAX_WINDOWS], cpu[EPISODE_MAX_WINDOWS], req_starts[EPISODE_MAX_WINDOWS];
-    static double req[EPISODE_MAX_WINDOWS], per_request[EPISODE_MAX_WINDOWS];
+    static double req[EPISODE_MAX_WINDOWS], per_request[EPISODE_MAX_WINDOWS], clean[EPISODE_MAX_WINDOWS];
     /* Both series on the same windows: a counter appears with its first event. */
     double from = in->cpu.n && in->requests.n ? fmax(DIAGNOSE_STARTUP_S, fmax(in->cpu.t[0], in->requests.t[0])) : 0;
     size_t n = series_counter_windows(&in->cpu, from, DIAGNOSE_WINDOW_S, starts, cpu, EPISODE_MAX_WINDOWS);
@@ -396,23 +780,72 @@ void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r
     struct diagnose_finding *f;
     size_t ndumps;
     long top;
+    double level = DIAGNOSE_CPU_PER_REQUEST, base = NAN;
+    bool need_culprit = false, named;
 
     if (n > m)
         n = m;
     for (size_t i = 0; i < n; i++)
         per_request[i] = req[i] >= DIAGNOSE_CPU_MIN_RATE && starts[i] == req_starts[i] ? cpu[i] / req[i] : NAN;
     ep = episode_find(starts, per_request, n, DIAGNOSE_CPU_PER_REQUEST, DIAGNOSE_CPU_WINDOWS);
-    if (!ep.found)
+    if (!ep.found) {
+        /* Against the run's own healthy start. Other problems cost CPU of their own
+         * (unwinding thousands of leaked threads, faulting in leaked pages, futex calls
+         * on a contended lock): from when one started, the windows are no healthy
+         * comparison. */
+        base = cpu_baseline(per_request, n);
+        for (size_t i = 0; i < n; i++) {
+            clean[i] = per_request[i];
+            for (size_t k = 0; k < r->n; k++)
+                if (!isnan(r->findings[k].started_at) && starts[i] + DIAGNOSE_WINDOW_S > r->findings[k].started_at)
+                    clean[i] = NAN;
+        }
+        if (!isnan(base)) {
+            level = cpu_level(base);
+            ep = episode_find(starts, clean, n, level, DIAGNOSE_CPU_REL_WINDOWS);
+        }
+        /* Or a lower absolute level, or a step while another problem is under way:
+         * either then needs a function on the io threads to show for it that is not
+         * another problem's. */
+        if (!ep.found) {
+            ep = episode_find(starts, per_request, n, DIAGNOSE_CPU_PER_REQUEST_NAMED, DIAGNOSE_CPU_REL_WINDOWS);
+            need_culprit = ep.found;
+            if (ep.found) {
+                level = DIAGNOSE_CPU_PER_REQUEST_NAMED;
+                base = NAN;
+            }
+        }
+        if (!ep.found && r->n) {
+            ep = cpu_step(starts, per_request, n, &base);
+            need_culprit = ep.found;
+            if (ep.found)
+                level = cpu_level(base);
+        }
+        if (!ep.found || (!isnan(base) && !cpu_extra_counts(&ep, starts, req, n, base)))
+            return;
+    }
+    /* The culprit from the thread dumps: io threads caught running (not waiting, not
+     * in a read or write). Seam: a CPU profile taken during the episode
+     * (/debug/pprof/profile, once the capture keeps one as evidence) samples only
+     * running threads and far more often; when there is one, its top culprit is the
+     * better source, and a faint slowdown the dumps catch two or three times needs it. */
+    ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end + DIAGNOSE_WINDOW_S, tally_role_io, tally_on_cpu,
+        &running);
+    top = tally_top(&running);
+    named = top >= 0 && running.e[top].samples >= DIAGNOSE_CPU_MIN_SAMPLES &&
+            running.e[top].count >= DIAGNOSE_CPU_SHARE * running.matched;
+    if (need_culprit && (!named || culprit_taken(r, running.e[top].fn)))
         return;
-    ep.first_start = episode_refine_onset(&in->cpu, &in->requests, ep.first_start, DIAGNOSE_CPU_PER_REQUEST);
+    ep.first_start = episode_refine_onset(&in->cpu, &in->requests, ep.first_start, level);
     if (!(f = new_finding(r, "cpu-slowdown", ep.first_start)))
         return;
     add_line(f, "CPU per request: %.2fms from t=%.1fs (peak %.2fms; %s over " METRIC_ORDERD_HTTP_REQUESTS ")",
         ep.mean * 1e3,
              ep.first_start, ep.peak * 1e3, in->cpu.n ? "process CPU seconds" : "-");
-    ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end + DIAGNOSE_WINDOW_S, tally_role_io, tally_on_cpu, &running);
-    top = tally_top(&running);
-    if (top >= 0 && running.e[top].samples >= DIAGNOSE_CPU_MIN_SAMPLES && running.e[top].count >= DIAGNOSE_CPU_SHARE * running.matched) {
+    if (!isnan(base))
+        add_line(f, "against the run's own %s: %.0fus per request before, %.1fx that after",
+                 need_culprit ? "windows just before" : "healthy start", base * 1e6, ep.mean / base);
+    if (named) {
         set_culprit(f, running.e[top].fn);
         add_line(f, "%zu of %zu thread dumps caught an io thread running in %s (%.0f%% of on-CPU io-thread samples)",
                  running.e[top].samples, ndumps, running.e[top].fn, 100.0 * running.e[top].count / running.matched);
@@ -422,6 +855,7 @@ void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r
                  running.e[top].fn, ep.mean * 1e3, ep.first_start);
     } else {
         add_line(f, "no function stands out on running io threads in %zu thread dumps", ndumps);
-        snprintf(f->summary, sizeof f->summary, "%.2fms of CPU per request from t=%.1fs", ep.mean * 1e3, ep.first_start);
+        snprintf(f->summary, sizeof f->summary, "%.2fms of CPU per request from t=%.1fs", ep.mean * 1e3,
+            ep.first_start);
     }
 }

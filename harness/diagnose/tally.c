@@ -109,7 +109,22 @@ const char *tally_culprit_of(const struct proftext_entry *e)
     return i < 0 ? NULL : e->frames[i].function;
 }
 
-enum wait_kind { WAIT_NONE, WAIT_MUTEX, WAIT_COND, WAIT_SLEEP, WAIT_IO };
+enum wait_kind { WAIT_NONE, WAIT_MUTEX, WAIT_COND, WAIT_SLEEP, WAIT_IO, WAIT_SYSCALL };
+
+/* System calls that move data: a thread inside one is in the kernel, not burning CPU
+ * in the service's code (an io thread flushing a reply is caught in write()). */
+static const char *const data_syscalls[] = {
+    "write", "__write", "__libc_write", "writev", "__writev", "send", "__send", "__libc_send", "sendmsg",
+    "read", "__read", "__libc_read", "readv", "recv", "__recv", "__libc_recv", "recvmsg", "__libc_recvmsg",
+};
+
+static bool is_data_syscall(const char *fn)
+{
+    for (size_t i = 0; i < sizeof data_syscalls / sizeof data_syscalls[0]; i++)
+        if (strcmp(fn, data_syscalls[i]) == 0)
+            return true;
+    return false;
+}
 
 /* What a thread below its culprit frame is doing: on CPU, or waiting for what. */
 static enum wait_kind wait_of(const struct proftext_entry *e)
@@ -129,6 +144,8 @@ static enum wait_kind wait_of(const struct proftext_entry *e)
         if (strstr(fn, "epoll_wait") || strstr(fn, "sigwait") || strstr(fn, "sigtimedwait") ||
             strcmp(fn, "poll") == 0 || strcmp(fn, "__poll") == 0 || strstr(fn, "select") || strstr(fn, "accept"))
             return WAIT_IO;
+        if (is_data_syscall(fn))
+            return WAIT_SYSCALL;
         if (strstr(fn, "futex"))
             futex = true;
     }
@@ -207,10 +224,16 @@ size_t tally_dumps(const struct tally_snapshots *snapshots, double from, double 
 }
 
 bool tally_role_io(const struct proftext_entry *e) { return strcmp(e->role, "io") == 0; }
+bool tally_role_worker(const struct proftext_entry *e) { return strcmp(e->role, "worker") == 0; }
 bool tally_busy_worker(const struct proftext_entry *e)
 {
     return strcmp(e->role, "worker") == 0 && strcmp(e->state, "idle") != 0;
 }
+bool tally_idle_worker(const struct proftext_entry *e)
+{
+    return strcmp(e->role, "worker") == 0 && strcmp(e->state, "idle") == 0;
+}
+bool tally_not_idle_worker(const struct proftext_entry *e) { return !tally_idle_worker(e); }
 bool tally_on_cpu(const struct proftext_entry *e) { return wait_of(e) == WAIT_NONE; }
 bool tally_waits_cond(const struct proftext_entry *e) { return wait_of(e) == WAIT_COND; }
 bool tally_waits_mutex(const struct proftext_entry *e) { return wait_of(e) == WAIT_MUTEX; }

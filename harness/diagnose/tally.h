@@ -71,7 +71,12 @@ void tally_profile(struct tally *t, const struct proftext *p, size_t value, doub
 /* Which thread samples a tally looks at (keep) and which it counts (of). */
 typedef bool (*tally_filter)(const struct proftext_entry *e);
 bool tally_role_io(const struct proftext_entry *e);
+bool tally_role_worker(const struct proftext_entry *e);
 bool tally_busy_worker(const struct proftext_entry *e);
+/* A worker labelled idle: waiting for work, which is no problem however long. */
+bool tally_idle_worker(const struct proftext_entry *e);
+bool tally_not_idle_worker(const struct proftext_entry *e);
+/* Running: no wait below the culprit frame, and not inside a read or write system call. */
 bool tally_on_cpu(const struct proftext_entry *e);
 bool tally_waits_cond(const struct proftext_entry *e);
 bool tally_waits_mutex(const struct proftext_entry *e);

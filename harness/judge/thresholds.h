@@ -16,17 +16,28 @@
 #define DIAGNOSE_THREADS_RATE 0.5         /* threads/s */
 #define DIAGNOSE_THREADS_MIN_GROWTH 10.0  /* threads over the episode */
 #define DIAGNOSE_THREADS_WINDOWS 3
+#define DIAGNOSE_THREADS_LEVEL_GROWTH 100.0 /* threads held above the run's lowest count: a leak at its cap */
 
 #define DIAGNOSE_RSS_RATE 1e6             /* bytes/s */
 #define DIAGNOSE_RSS_WINDOWS 3
 #define DIAGNOSE_HEAP_MIN_GROWTH 1e6      /* bytes a culprit site must have gained */
+#define DIAGNOSE_HEAP_LEVEL 64e6          /* bytes one site holds (or gained) that no steady state explains */
+#define DIAGNOSE_RSS_LEVEL_GROWTH 128e6   /* resident bytes above the run's lowest, held to the end */
 
 #define DIAGNOSE_LOCK_RATE 0.05           /* lock-wait seconds per second */
 #define DIAGNOSE_LOCK_WINDOWS 2
+#define DIAGNOSE_LOCK_MIN_CONTENTIONS 20.0 /* times a second the lock was found taken, for its wait to be contention */
+#define DIAGNOSE_LOCK_IDLE_SHARE 0.5     /* of threads caught waiting for a mutex that are idle workers: waiting for work */
 
 #define DIAGNOSE_QUEUE_FILL 0.9           /* of capacity, as the queue_saturation gate */
 #define DIAGNOSE_QUEUE_MIN_S 1.0          /* seconds at capacity */
+#define DIAGNOSE_REJECT_RATE 5.0          /* jobs turned away per second: the queue was full, however briefly */
+#define DIAGNOSE_REJECT_WINDOWS 2
+#define DIAGNOSE_QUEUE_LEAVE 0.7          /* an episode at capacity lasts until the depth falls below this share */
 #define DIAGNOSE_QUEUE_BLOCKED_SHARE 0.5  /* of busy worker samples waiting on a condition */
+#define DIAGNOSE_QUEUE_SLOWER 0.5         /* served under this share of the rate before the queue filled: workers slowed */
+#define DIAGNOSE_STALL_MIN_SAMPLES 3      /* dumps that caught busy workers waiting on a condition in one function, with room in the queue */
+#define DIAGNOSE_QUEUE_STALL_SHARE 0.2    /* below it, a full queue that turns work away is overload, not a stall */
 
 #define DIAGNOSE_BLOCK_RATE 0.1           /* blocked seconds per second at one site */
 #define DIAGNOSE_PRODUCER_SHARE 0.3       /* of io-thread samples waiting in one function */
@@ -34,8 +45,18 @@
 #define DIAGNOSE_PRODUCER_BLOCK_WINDOWS 2 /* of DIAGNOSE_BLOCK_RATE at the site the io threads wait in */
 
 #define DIAGNOSE_CPU_PER_REQUEST 0.0005   /* CPU seconds per request */
+#define DIAGNOSE_CPU_PER_REQUEST_NAMED 0.00025 /* a lower level, held 3 s, when the dumps name a function for it */
 #define DIAGNOSE_CPU_MIN_RATE 5.0         /* requests/s for a window to count */
 #define DIAGNOSE_CPU_WINDOWS 2
+/* Relative to the run's own healthy start, for a slowdown too faint for the absolute
+ * level: windows at DIAGNOSE_CPU_REL_FACTOR times the lowest of the first
+ * DIAGNOSE_CPU_BASELINE_WINDOWS, and DIAGNOSE_CPU_REL_MIN above it, for
+ * DIAGNOSE_CPU_REL_WINDOWS in a row. */
+#define DIAGNOSE_CPU_BASELINE_WINDOWS 3
+#define DIAGNOSE_CPU_REL_FACTOR 1.6
+#define DIAGNOSE_CPU_REL_MIN 0.000025
+#define DIAGNOSE_CPU_REL_WINDOWS 3
+#define DIAGNOSE_CPU_REL_MIN_CORE 0.025 /* CPU seconds per second the rise must add, for a relative finding */
 #define DIAGNOSE_CPU_SHARE 0.3            /* of on-CPU io-thread samples in one function */
 #define DIAGNOSE_CPU_MIN_SAMPLES 2
 

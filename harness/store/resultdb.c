@@ -123,8 +123,34 @@ static const char schema[] =
     "  SELECT s.* FROM samples s JOIN runs r ON r.id = s.run_id\n"
     "  WHERE s.t >= r.steady_from AND s.t <= r.steady_to;\n";
 
+/* The diagnoses table's columns; the class names are the ones a diagnosis and a
+ * trainee use. */
+#define DIAGNOSES_COLUMNS \
+    "  class TEXT NOT NULL CHECK (class IN ('none','thread-leak','memory-leak','lock-contention',\n" \
+    "                                       'queue-full','blocked-producer','cpu-slowdown','overload')),\n" \
+    "  culprit TEXT,\n" \
+    "  started_at REAL,\n" \
+    "  confidence REAL,\n" \
+    "  summary TEXT NOT NULL,\n" \
+    "  evidence_text TEXT NOT NULL,\n" \
+    "  diagnosed_at TEXT NOT NULL\n"
+
+/* A diagnoses table from before the overload class has a CHECK that refuses it, and
+ * SQLite cannot change a CHECK in place: the table is copied into one that accepts it
+ * (same columns, same rows). Nothing references the table, so nothing else moves. */
+static const char diagnoses_widen[] =
+    "CREATE TABLE diagnoses_widened (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    DIAGNOSES_COLUMNS
+    ");\n"
+    "INSERT INTO diagnoses_widened SELECT * FROM diagnoses;\n"
+    "DROP TABLE diagnoses;\n"
+    "ALTER TABLE diagnoses_widened RENAME TO diagnoses;\n"
+    "CREATE INDEX IF NOT EXISTS diagnoses_run ON diagnoses(run_id);\n";
+
 /* Schema 2: incident evidence (evidence.h), diagnoses (diagnose.h) and drills
- * (drill.h). The class names are the ones a diagnosis and a trainee use. */
+ * (drill.h). */
 static const char incident_schema[] =
     "CREATE TABLE IF NOT EXISTS evidence (\n"
     "  id INTEGER PRIMARY KEY,\n"
@@ -139,14 +165,7 @@ static const char incident_schema[] =
     "CREATE TABLE IF NOT EXISTS diagnoses (\n"
     "  id INTEGER PRIMARY KEY,\n"
     "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
-    "  class TEXT NOT NULL CHECK (class IN ('none','thread-leak','memory-leak','lock-contention',\n"
-    "                                       'queue-full','blocked-producer','cpu-slowdown')),\n"
-    "  culprit TEXT,\n"
-    "  started_at REAL,\n"
-    "  confidence REAL,\n"
-    "  summary TEXT NOT NULL,\n"
-    "  evidence_text TEXT NOT NULL,\n"
-    "  diagnosed_at TEXT NOT NULL\n"
+    DIAGNOSES_COLUMNS
     ");\n"
     "CREATE INDEX IF NOT EXISTS diagnoses_run ON diagnoses(run_id);\n"
     "CREATE TABLE IF NOT EXISTS drills (\n"
@@ -297,6 +316,20 @@ done:
     return rc;
 }
 
+/* Copies an old diagnoses table into one whose CHECK accepts every class (see
+ * diagnoses_widen). Returns 0, or -1 with err. */
+static int widen_diagnoses(struct resultdb *db, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    bool old;
+    if (prepare(db, "SELECT sql NOT LIKE '%''overload''%' FROM sqlite_master WHERE type = 'table' AND name = 'diagnoses'",
+                &st, err, errlen) < 0)
+        return -1;
+    old = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return old ? exec_sql(db, diagnoses_widen, err, errlen) : 0;
+}
+
 struct resultdb *resultdb_open(const char *path, bool readonly, char *err, size_t errlen)
 {
     struct resultdb *db = calloc(1, sizeof *db);
@@ -335,6 +368,7 @@ struct resultdb *resultdb_open(const char *path, bool readonly, char *err, size_
         goto fail;
     snprintf(set_version, sizeof set_version, "PRAGMA user_version = %d", RESULTDB_SCHEMA_VERSION);
     if (exec_sql(db, schema, err, errlen) < 0 || exec_sql(db, incident_schema, err, errlen) < 0 ||
+        widen_diagnoses(db, err, errlen) < 0 ||
         exec_sql(db, schema_regressions, err, errlen) < 0 ||
         (version == 3 && exec_sql(db, schema_figures_counter, err, errlen) < 0) ||
         exec_sql(db, set_version, err, errlen) < 0 ||

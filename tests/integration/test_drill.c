@@ -122,6 +122,12 @@ static void test_drill_with_answer_end_to_end(void **state)
                              "WHERE d.trainee = 'ann' AND e.reason = 'answer given'") >= 6);
     assert_true(testdb_real(tmp.path, "SELECT count(*) FROM diagnoses g JOIN drills d ON d.run_id = g.run_id "
                              "WHERE d.trainee = 'ann'") >= 1);
+    /* Profiling on from the first scrape: a switch at the first symptom would date the fault. */
+    assert_int_equal(testdb_int(tmp.path, "SELECT count(*) FROM samples s JOIN drills d ON d.run_id = s.run_id "
+                                "WHERE d.trainee = 'ann' AND s.metric = 'orderd_instrument_level' "
+                                "AND s.value <> (s.labels = '{level=\"profile\"}')"), 0);
+    assert_true(testdb_int(tmp.path, "SELECT count(*) FROM samples s JOIN drills d ON d.run_id = s.run_id "
+                           "WHERE d.trainee = 'ann' AND s.metric = 'orderd_instrument_level'") > 0);
 }
 
 static void test_drill_answers_piped_on_stdin_and_history(void **state)
@@ -157,12 +163,36 @@ static void test_drill_answers_piped_on_stdin_and_history(void **state)
     free(output);
 }
 
+static void test_drill_shows_what_normal_looks_like(void **state)
+{
+    /* The first healthy drill has no reference; the next one shows the first's figures. */
+    const char *argv[] = {loadlab_proc_bin(), "drill", "--db", tmp.path, "--fault", "none", "--seed", "7", "--min-time", "3s",
+                          "--trainee", "cy", "--answer", "healthy", "--no-report", NULL};
+    char *output = NULL;
+    int rc = orderd_proc_run(argv, NULL, 0, &output);
+    (void)state;
+
+    if (rc != 0)
+        fail_msg("exit %d:\n%s", rc, output);
+    assert_non_null(strstr(output, "What normal looks like: no healthy drill recorded yet"));
+    free(output);
+    rc = orderd_proc_run(argv, NULL, 0, &output);
+    if (rc != 0)
+        fail_msg("exit %d:\n%s", rc, output);
+    assert_non_null(strstr(output, "What normal looks like (the last healthy drill, run 1, shop mix): at most "));
+    assert_non_null(strstr(output, " threads, "));
+    assert_non_null(strstr(output, "us of CPU per request"));
+    assert_null(strstr(output, "nan"));
+    free(output);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_drill_plan_is_reproducible_and_covers_every_case),
         cmocka_unit_test_setup_teardown(test_drill_with_answer_end_to_end, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_drill_answers_piped_on_stdin_and_history, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_drill_shows_what_normal_looks_like, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

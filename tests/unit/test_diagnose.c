@@ -52,6 +52,15 @@ static struct diagnose_result result;
                    "lockprof_cond_wait@service/lockprof.c|queue_push_blocking@service/queue.c|" \
                    "order_create@service/api.c|io_thread_main@service/httpserver.c"
 
+#define IDLE_WORKER_LOCKING "__lll_lock_wait@./nptl/lowlevellock.c|___pthread_mutex_lock@./nptl/pthread_mutex_lock.c|" \
+                            "lock_contended@service/lockprof.c|lockprof_mutex_lock@service/lockprof.c|" \
+                            "queue_pop@service/queue.c|worker_main@service/workers.c"
+#define QUEUE_LOCKING_IO "__lll_lock_wait@./nptl/lowlevellock.c|___pthread_mutex_lock@./nptl/pthread_mutex_lock.c|" \
+                         "lockprof_mutex_lock@service/lockprof.c|queue_try_push@service/queue.c|" \
+                         "order_create@service/api.c|io_thread_main@service/httpserver.c"
+#define PARKED "__futex_abstimed_wait_common@./nptl/futex-internal.c|___pthread_cond_wait@./nptl/pthread_cond_wait.c|" \
+               "notifier_park@service/notify.c|spawn_trampoline@service/threads.c"
+
 struct group {
     int count;
     const char *role, *state, *stack;
@@ -132,7 +141,18 @@ struct shape {
     double queue_from, queue_to;           /* the queue is at capacity in between */
     double rejected_rate;                  /* rejections per second while it is */
     double push_block;                     /* blocked seconds/s at queue_push_blocking */
+    double threads_cap, rss_cap;           /* where a leak stops growing (0: never) */
+    double queue_lock_wait;                /* lock-wait seconds per second on the queue's lock */
+    double queue_contentions;              /* times a second the queue's lock is found taken (0: 10) */
+    bool small_queue;                      /* a queue of 16 whose depth wobbles at capacity: 16,16,14,16,13... */
+    bool served_drops;                     /* the workers take 20 jobs/s instead of 200 while the queue is full */
+    double request_rate;                   /* requests per second (0: 1,000) */
 };
+
+static double capped(double v, double cap)
+{
+    return cap > 0 && v > cap ? cap : v;
+}
 
 static double ramp(double rate, double from, double t)
 {
@@ -147,27 +167,33 @@ static void sample(double t, const char *metric, const char *labels, double v)
 
 static void store_series(const struct shape *s)
 {
-    double rejected = 0;
+    static const double wobble[] = {16, 16, 14, 16, 16, 15, 13, 16};
+    double rejected = 0, capacity = s->small_queue ? 16 : 128, enqueued = 0;
+    int tick = 0;
     assert_int_equal(resultdb_begin(db, err, sizeof err), 0);
     for (double t = 0; t <= END + 1e-9; t += TICK) {
-        double requests = 1000 * t, cpu = 0.00005 * requests;
+        double rate = s->request_rate > 0 ? s->request_rate : 1000, requests = rate * t, cpu = 0.00005 * requests;
         bool full = t >= s->queue_from && t <= s->queue_to;
         if (s->cpu_per_request > 0 && t > s->cpu_from)
-            cpu += s->cpu_per_request * 1000 * (t - s->cpu_from);
+            cpu += s->cpu_per_request * rate * (t - s->cpu_from);
         if (full)
             rejected += s->rejected_rate * TICK;
-        sample(t, "loadlab_proc_threads", "", 8 + floor(ramp(s->threads_rate, s->threads_from, t)));
+        enqueued += (full && s->served_drops ? 20 : 200) * TICK;
+        sample(t, "loadlab_proc_threads", "", 8 + floor(capped(ramp(s->threads_rate, s->threads_from, t), s->threads_cap)));
         /* Start-up: memory climbs fast in the first half second, as a real process's does. */
         sample(t, "loadlab_proc_resident_memory_bytes", "",
-               (t < 0.5 ? 4e6 + 32e6 * t : 20e6) + ramp(s->rss_rate, s->rss_from, t) + (fmod(t, 1.0) < 0.5 ? 1e4 : 0));
+               (t < 0.5 ? 4e6 + 32e6 * t : 20e6) + capped(ramp(s->rss_rate, s->rss_from, t), s->rss_cap) + (fmod(t, 1.0) < 0.5 ? 1e4 : 0));
         sample(t, "loadlab_proc_cpu_seconds_total", "", cpu);
         sample(t, "orderd_http_requests_total", "{code=\"200\",route=\"product_get\"}", requests * 0.8);
         sample(t, "orderd_http_requests_total", "{code=\"202\",route=\"order_create\"}", requests * 0.2);
-        sample(t, "orderd_queue_depth", "", full ? 128 : 2);
-        sample(t, "orderd_queue_capacity", "", 128);
+        sample(t, "orderd_queue_depth", "", full ? (s->small_queue ? wobble[tick++ % 8] : capacity) : 2);
+        sample(t, "orderd_queue_capacity", "", capacity);
+        sample(t, "orderd_queue_enqueued_total", "", enqueued);
         sample(t, "orderd_queue_rejected_total", "", rejected);
-        sample(t, "orderd_mutex_wait_seconds_total", "{lock=\"queue\"}", 0.002 * t);
+        sample(t, "orderd_mutex_wait_seconds_total", "{lock=\"queue\"}", 0.002 * t + ramp(s->queue_lock_wait, 0, t));
         sample(t, "orderd_mutex_wait_seconds_total", "{lock=\"cache_global\"}", ramp(s->lock_wait, s->lock_from, t));
+        sample(t, "orderd_mutex_contentions_total", "{lock=\"queue\"}", (s->queue_contentions > 0 ? s->queue_contentions : 10) * t);
+        sample(t, "orderd_mutex_contentions_total", "{lock=\"cache_global\"}", s->lock_wait > 0 ? ramp(2000, s->lock_from, t) : 0);
         sample(t, "orderd_block_seconds_total", "{site=\"queue_pop\"}", 2.5 * t);
         sample(t, "orderd_block_seconds_total", "{site=\"queue_push_blocking\"}", s->push_block * t);
         /* The answer key, which the diagnosis must not read: it says "slow" is on. */
@@ -479,6 +505,302 @@ static void test_diagnose_unknown_run_and_corrupt_evidence(void **state)
     assert_non_null(strstr(err, "line 2"));
 }
 
+static void test_diagnose_full_queue_does_not_hide_thread_growth(void **state)
+{
+    /* Two workers under closed-loop orders: the queue is full and orders are turned
+     * away (overload), and threads climb 400/s from t=1 to a cap of 2,000. Both are
+     * problems, and both are reported. */
+    struct shape s = {.queue_from = 0.5, .queue_to = 10, .rejected_rate = 400, .threads_rate = 400, .threads_from = 1,
+                      .threads_cap = 2000};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {{2, "worker", "waiting", PAYING_WORKER}, {2, "io", "running", IDLE_IO},
+                            {1 + (int)capped(ramp(400, 1, t), 2000), "other", "waiting", PARKED}};
+        store_dump(t, g, 3);
+    }
+    diagnose();
+    assert_int_equal(result.n, 2);
+    f = finding("thread-leak");
+    assert_string_equal(f->culprit, "notifier_park");
+    assert_float_equal(f->started_at, 1.0, 0.3);
+    f = finding("overload");
+    assert_string_equal(f->culprit, "");
+    assert_non_null(strstr(f->evidence, "offered"));
+}
+
+static void test_diagnose_overload_blames_no_healthy_function(void **state)
+{
+    /* The queue is full and orders are turned away while the workers do their
+     * ordinary work (asleep in the payment call): capacity, not a faulty function. */
+    struct shape s = {.queue_from = 2, .queue_to = 10, .rejected_rate = 430};
+    struct group busy[] = {{4, "worker", "waiting", PAYING_WORKER}, {2, "io", "running", IDLE_IO}};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5)
+        store_dump(t, busy, 2);
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("overload");
+    assert_string_equal(f->culprit, "");
+    assert_null(strstr(f->summary, "charge_customer"));
+    assert_non_null(strstr(f->evidence, "workers busy in 100% of worker samples"));
+}
+
+static void test_diagnose_queue_episode_rides_out_integer_noise(void **state)
+{
+    /* A queue of 16 at 16,16,14,16,16,15,13... from t=2 while orders are turned away,
+     * workers stuck on a condition: one episode from t=2, not one from the last dip. */
+    struct shape s = {.queue_from = 2, .queue_to = 9, .rejected_rate = 430, .small_queue = true};
+    struct group stalled[] = {{4, "worker", "waiting", STALLED_WORKER}, {2, "io", "running", IDLE_IO}};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5)
+        store_dump(t, stalled, 2);
+    diagnose();
+    f = finding("queue-full");
+    assert_string_equal(f->culprit, "ledger_sync_wait");
+    assert_float_equal(f->started_at, 2.0, 0.3);
+}
+
+static void test_diagnose_idle_workers_waiting_for_work_are_no_contention(void **state)
+{
+    /* Many idle workers queue for the job queue's lock to find no work: 0.5 s/s of
+     * lock wait, all of it in queue_pop by workers labelled idle. */
+    struct shape s = {.queue_from = INFINITY, .queue_lock_wait = 0.5, .queue_contentions = 500};
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {{20, "worker", "idle", IDLE_WORKER}, {12, "worker", "idle", IDLE_WORKER_LOCKING},
+                            {2, "io", "running", IDLE_IO}};
+        store_dump(t, g, 3);
+    }
+    store_profile(9, EVIDENCE_MUTEX, "--- mutex:\ncycles/second=1000000000\nsampling period=10\n", "424371105 983",
+                  "queue_pop@service/queue.c|worker_main@service/workers.c", NULL, NULL);
+    diagnose();
+    assert_int_equal(result.n, 0);
+}
+
+static void test_diagnose_contention_beside_idle_workers_names_the_real_lock(void **state)
+{
+    /* The same idle workers, and io threads queueing for the catalog lock from t=3. */
+    struct shape s = {.queue_from = INFINITY, .queue_lock_wait = 0.5, .queue_contentions = 500, .lock_wait = 0.3,
+                      .lock_from = 3};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {{20, "worker", "idle", IDLE_WORKER}, {12, "worker", "idle", IDLE_WORKER_LOCKING},
+                            {2, "io", "running", t > 3 ? LOCK_WAITING_IO : IDLE_IO}};
+        store_dump(t, g, 3);
+    }
+    store_profile(9, EVIDENCE_MUTEX, "--- mutex:\ncycles/second=1000000000\nsampling period=10\n", "424371105 983",
+                  "queue_pop@service/queue.c|worker_main@service/workers.c", "224371105 500",
+                  "cache_get_global@service/catalog.c|catalog_get@service/catalog.c");
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("lock-contention");
+    assert_string_equal(f->culprit, "cache_get_global");
+    assert_float_equal(f->started_at, 3.0, 0.3);
+    assert_non_null(strstr(f->evidence, "set aside"));
+}
+
+static void test_diagnose_thread_in_a_syscall_is_not_burning_cpu(void **state)
+{
+    /* The io threads are caught in write() more often than in the slow function. */
+    struct shape s = {.cpu_per_request = 0.003, .cpu_from = 5, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], {1, "io", "running", t > 5 && fmod(t, 1.0) == 0 ? BURNING_IO : IDLE_IO},
+                            {1, "io", "running", WRITING_IO}};
+        store_dump(t, g, 3);
+    }
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("cpu-slowdown");
+    assert_string_equal(f->culprit, "price_recompute");
+}
+
+static void test_diagnose_thread_leak_capped_within_three_seconds(void **state)
+{
+    /* 2,000 threads by t=1.75 s, then flat: no three windows of climbing, but the
+     * level holds, and the dumps hold the parked group. */
+    struct shape s = {.threads_rate = 1600, .threads_from = 0.5, .threads_cap = 2000, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], healthy_groups[2],
+                            {1 + (int)capped(ramp(1600, 0.5, t), 2000), "other", "waiting", PARKED}};
+        store_dump(t, g, 3);
+    }
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("thread-leak");
+    assert_string_equal(f->culprit, "notifier_park");
+    assert_float_equal(f->started_at, 0.5, 0.3);
+    assert_non_null(strstr(f->evidence, "holds"));
+}
+
+static void test_diagnose_memory_leak_at_its_cap_found_by_level(void **state)
+{
+    /* 256 MB leaked by t=1.3 s, then flat: resident memory is high but does not
+     * climb, and both heap profiles show one site holding it. */
+    struct shape s = {.rss_rate = 256e6 / 0.8, .rss_from = 0.5, .rss_cap = 256e6, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    for (double t = 3; t <= 9; t += 6)
+        store_profile(t, EVIDENCE_HEAP, "heap profile: 10: 9000000 [10: 9000000] @ heap/2\n",
+                      "4096: 268435456 [4096: 268435456]", "audit_trail_append@service/audit.c|api_handle@service/api.c",
+                      "5: 800000 [5: 800000]", "catalog_load@service/catalog.c|main@service/main.c");
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("memory-leak");
+    assert_string_equal(f->culprit, "audit_trail_append");
+    assert_true(f->started_at < 1.5);
+    assert_non_null(strstr(f->evidence, "level holds"));
+}
+
+static void test_diagnose_faint_slowdown_against_the_healthy_start(void **state)
+{
+    /* 50 us of CPU per request, then 60 us more from t=4.5: far below the absolute
+     * 0.5 ms, but 2.2 times the run's own healthy start, and 6% of a core at 1,000
+     * requests a second. */
+    struct shape s = {.cpu_per_request = 0.00006, .cpu_from = 4.5, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("cpu-slowdown");
+    assert_float_equal(f->started_at, 4.5, 0.6);
+    assert_non_null(strstr(f->evidence, "healthy start"));
+}
+
+static void test_diagnose_few_long_lock_waits_are_no_contention(void **state)
+{
+    /* On a busy machine a thread holding the queue's lock is descheduled now and
+     * then: 0.15 s/s of wait from ten contentions a second, io threads caught
+     * waiting in the push. Not a lock its users hold too long. */
+    struct shape s = {.queue_from = INFINITY, .queue_lock_wait = 0.15};
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], {1, "io", "running", fmod(t, 2.0) == 0 ? QUEUE_LOCKING_IO : IDLE_IO},
+                            {1, "io", "running", IDLE_IO}};
+        store_dump(t, g, 3);
+    }
+    store_profile(9, EVIDENCE_MUTEX, "--- mutex:\ncycles/second=1000000000\nsampling period=10\n", "80000000 10",
+                  "queue_try_push@service/queue.c|order_create@service/api.c", NULL, NULL);
+    diagnose();
+    assert_int_equal(result.n, 0);
+}
+
+static void test_diagnose_workers_that_slowed_are_no_overload(void **state)
+{
+    /* Without evidence: the queue fills from t=4 and work is turned away, while the
+     * workers take a tenth of the jobs they took before. They slowed down; they are
+     * not merely too few. */
+    struct shape s = {.queue_from = 4, .queue_to = 9, .rejected_rate = 300, .served_drops = true};
+    (void)state;
+    store_series(&s);
+    testdb_exec(tmp.path, "DELETE FROM evidence");
+    diagnose();
+    assert_int_equal(result.n, 1);
+    assert_string_equal(result.findings[0].class_name, "queue-full");
+    assert_float_equal(result.findings[0].started_at, 4.0, 0.3);
+}
+
+static void test_diagnose_small_cpu_rise_at_a_low_rate_is_no_slowdown(void **state)
+{
+    /* 45 us more per request (1.9 times) at 300 requests a second is 1.4% of a core:
+     * no more than the capture's own dumps and snapshots cost a lightly loaded service. */
+    struct shape s = {.cpu_per_request = 0.000045, .cpu_from = 4.5, .queue_from = INFINITY, .request_rate = 300};
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    diagnose();
+    assert_int_equal(result.n, 0);
+}
+
+static void test_diagnose_slowdown_while_threads_leak(void **state)
+{
+    /* Threads leak from the start; from t=5, 0.3 ms more CPU per request (under the
+     * absolute 0.5 ms), and the io threads are caught in price_recompute. */
+    struct shape s = {.threads_rate = 15, .threads_from = 0.5, .cpu_per_request = 0.0003, .cpu_from = 5,
+                      .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], {1, "io", "running", t > 5 ? BURNING_IO : IDLE_IO},
+                            {1, "io", "running", IDLE_IO}, {1 + (int)ramp(15, 0.5, t), "other", "waiting", PARKED}};
+        store_dump(t, g, 4);
+    }
+    diagnose();
+    assert_int_equal(result.n, 2);
+    assert_string_equal(finding("thread-leak")->culprit, "notifier_park");
+    f = finding("cpu-slowdown");
+    assert_string_equal(f->culprit, "price_recompute");
+    assert_float_equal(f->started_at, 5.0, 0.6);
+}
+
+static void test_diagnose_stall_absorbed_by_spare_workers(void **state)
+{
+    /* Sixty-four workers absorb a stall from t=5: the queue never fills and nothing is
+     * turned away, but the busy workers are caught waiting on a condition in
+     * ledger_sync_wait, not in their work - a few of them under a stale "idle" label. */
+    struct shape s = {.queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group before[] = {{60, "worker", "idle", IDLE_WORKER}, {4, "worker", "waiting", PAYING_WORKER},
+                                 {2, "io", "running", IDLE_IO}};
+        struct group after[] = {{20, "worker", "idle", IDLE_WORKER}, {4, "worker", "waiting", PAYING_WORKER},
+                                {38, "worker", "waiting", STALLED_WORKER}, {2, "worker", "idle", STALLED_WORKER},
+                                {2, "io", "running", IDLE_IO}};
+        if (t > 5)
+            store_dump(t, after, 5);
+        else
+            store_dump(t, before, 3);
+    }
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("queue-full");
+    assert_string_equal(f->culprit, "ledger_sync_wait");
+    assert_float_equal(f->started_at, 5.5, 0.3);
+    assert_non_null(strstr(f->evidence, "never reached"));
+}
+
+static void test_diagnose_capped_leak_before_profiling_names_the_class_only(void **state)
+{
+    /* 200 MB leaked by t=1 s, before profiling was switched on: the heap profile holds
+     * it as unprofiled bytes with no site, so the level of the resident set names the
+     * class and no culprit is made up. */
+    struct shape s = {.rss_rate = 400e6, .rss_from = 0.5, .rss_cap = 200e6, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    store_profile(5, EVIDENCE_HEAP, "heap profile: 10: 9000000 [10: 9000000] @ heap/2\n",
+                  "50000: 204800000 [50000: 204800000]", "heapprof_unprofiled@service/heapprof.c",
+                  "5: 800000 [5: 800000]", "catalog_load@service/catalog.c|main@service/main.c");
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("memory-leak");
+    assert_string_equal(f->culprit, "");
+    assert_non_null(strstr(f->evidence, "before profiling began"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -496,6 +818,21 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_without_evidence_names_the_class_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_store_replaces_the_previous_verdict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_unknown_run_and_corrupt_evidence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_full_queue_does_not_hide_thread_growth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_overload_blames_no_healthy_function, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_queue_episode_rides_out_integer_noise, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_idle_workers_waiting_for_work_are_no_contention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_contention_beside_idle_workers_names_the_real_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_thread_in_a_syscall_is_not_burning_cpu, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_thread_leak_capped_within_three_seconds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_at_its_cap_found_by_level, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_faint_slowdown_against_the_healthy_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_few_long_lock_waits_are_no_contention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_workers_that_slowed_are_no_overload, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_small_cpu_rise_at_a_low_rate_is_no_slowdown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_slowdown_while_threads_leak, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_stall_absorbed_by_spare_workers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_capped_leak_before_profiling_names_the_class_only, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

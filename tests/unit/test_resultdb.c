@@ -257,6 +257,32 @@ static void test_resultdb_says_which_tables_exist(void **state)
     resultdb_close(db);
 }
 
+static void test_resultdb_widens_an_old_diagnoses_table(void **state)
+{
+    /* A results file from before the overload class: its CHECK refuses the class until
+     * the file is opened by this loadlab, which keeps the rows it had. */
+    struct resultdb *db = resultdb_open(tmp.path, false, err, sizeof err);
+    struct resultdb_run run = {.scenario = "s", .label = "l", .params = "{}"};
+    int64_t run_id;
+    (void)state;
+    assert_int_equal(resultdb_run_begin(db, &run, &run_id, err, sizeof err), 0);
+    resultdb_close(db);
+    testdb_exec(tmp.path, "DROP TABLE diagnoses; CREATE TABLE diagnoses (id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL "
+                      "REFERENCES runs(id) ON DELETE CASCADE, class TEXT NOT NULL CHECK (class IN ('none','thread-leak',"
+                      "'memory-leak','lock-contention','queue-full','blocked-producer','cpu-slowdown')), culprit TEXT, "
+                      "started_at REAL, confidence REAL, summary TEXT NOT NULL, evidence_text TEXT NOT NULL, "
+                      "diagnosed_at TEXT NOT NULL); INSERT INTO diagnoses VALUES (1, 1, 'thread-leak', 'f', 1, 1, 's', 'e', 'now')");
+    db = resultdb_open(tmp.path, false, err, sizeof err);
+    assert_non_null(db);
+    testdb_exec(tmp.path, "INSERT INTO diagnoses VALUES (2, 1, 'overload', NULL, 1, 0.5, 's', 'e', 'now')");
+    assert_int_equal(query_int("SELECT count(*) FROM diagnoses WHERE class IN ('thread-leak', 'overload')"), 2);
+    resultdb_close(db);
+    db = resultdb_open(tmp.path, false, err, sizeof err);  /* already wide: left alone */
+    assert_non_null(db);
+    assert_int_equal(query_int("SELECT count(*) FROM diagnoses"), 2);
+    resultdb_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -266,6 +292,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resultdb_refuses_foreign_and_newer_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_says_which_tables_exist, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_upgrades_schema_3_figures_with_counter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resultdb_widens_an_old_diagnoses_table, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
