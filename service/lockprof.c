@@ -21,26 +21,21 @@
  * acquiretime the same way), so one wait is never charged twice. LOCKPROF_MUTEX_WAITER
  * keeps the waiter's stack and its own delay: which code path waits on which lock.
  * The uncontended unlock costs one relaxed load of the waiter count. Every stack starts
- * at the function that called into lockprof. */
-#include "lockprof.h"
+ * at the function that called into lockprof.
+ *
+ * Snapshots and the profile output (text and proto, deltas) are in lockprof_profile.c;
+ * this file holds the lock paths, the site counters and the stack tables. */
+#include "lockprof_internal.h"
 
 #include "instrument.h"
-#include "pprof.h"
-#include "stacks.h"
 
-#include <inttypes.h>
-#include <stdbool.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 enum {
     LOCKPROF_MAX_NAMES = 64,      /* per table: lock names, block site names */
     LOCKPROF_MAX_STACKS = 1024,   /* distinct stacks per profile */
     LOCKPROF_STACK_SLOTS = 2048,  /* index slots: at most half full */
 };
-
-#define LOCKPROF_CYCLES_PER_SECOND 1000000000
 
 struct lockprof_site {
     _Alignas(64) const char *name;   /* own cache line: sites are bumped from many threads */
@@ -63,14 +58,6 @@ static struct site_table block_sites = {
     .registry = PTHREAD_MUTEX_INITIALIZER, .other = { .name = "other" },
 };
 
-struct stack_record {
-    uint64_t hash;
-    double count;     /* fractional for block events: Go 1.19 adds rate/delay */
-    int64_t delay_ns;
-    int npcs;         /* 0 only for the overflow record */
-    uintptr_t pcs[STACKS_MAX_DEPTH];
-};
-
 struct stack_table {
     pthread_mutex_t lock;
     int nrecords;
@@ -82,21 +69,6 @@ struct stack_table {
 static struct stack_table mutex_table = { .lock = PTHREAD_MUTEX_INITIALIZER };
 static struct stack_table waiter_table = { .lock = PTHREAD_MUTEX_INITIALIZER };
 static struct stack_table block_table = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-struct lockprof_snapshot {
-    enum lockprof_kind kind;
-    int64_t taken_ns;               /* monotonic */
-    int nrecords;
-    struct stack_record *records;   /* sorted by hash */
-};
-
-static int64_t clock_ns(clockid_t clock)
-{
-    struct timespec ts;
-
-    clock_gettime(clock, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* ---- sampling ---- */
 
@@ -117,7 +89,7 @@ static uint64_t *thread_rng(void)
 {
     if (thread_rng_state == 0) {
         /* splitmix64 of the thread's own address and the time: distinct per thread */
-        uint64_t z = (uint64_t)(uintptr_t)&thread_rng_state ^ (uint64_t)clock_ns(CLOCK_MONOTONIC);
+        uint64_t z = (uint64_t)(uintptr_t)&thread_rng_state ^ (uint64_t)lockprof_clock_ns(CLOCK_MONOTONIC);
         z += 0x9e3779b97f4a7c15ull;
         z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
         z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
@@ -211,13 +183,6 @@ void lockprof_foreach_block_site(lockprof_visit visit, void *user)
 
 /* ---- stack tables ---- */
 
-
-static int same_stack(const struct stack_record *r, uint64_t hash, const uintptr_t *pcs, int npcs)
-{
-    return r->hash == hash && r->npcs == npcs &&
-           memcmp(r->pcs, pcs, (size_t)npcs * sizeof *pcs) == 0;
-}
-
 static void table_add(struct stack_table *t, const uintptr_t *pcs, int npcs, double count,
                       int64_t delay_ns)
 {
@@ -227,7 +192,7 @@ static void table_add(struct stack_table *t, const uintptr_t *pcs, int npcs, dou
 
     pthread_mutex_lock(&t->lock);
     for (i = hash & (LOCKPROF_STACK_SLOTS - 1); t->slots[i]; i = (i + 1) & (LOCKPROF_STACK_SLOTS - 1)) {
-        if (same_stack(&t->records[t->slots[i] - 1], hash, pcs, npcs)) {
+        if (lockprof_same_stack(&t->records[t->slots[i] - 1], hash, pcs, npcs)) {
             r = &t->records[t->slots[i] - 1];
             break;
         }
@@ -248,10 +213,14 @@ static void table_add(struct stack_table *t, const uintptr_t *pcs, int npcs, dou
     pthread_mutex_unlock(&t->lock);
 }
 
-/* Copies the records (and the overflow record, when used) into a malloc'd array.
- * Returns NULL on allocation failure. */
-static struct stack_record *table_copy(struct stack_table *t, int *n)
+static struct stack_table *table_of(enum lockprof_kind kind)
 {
+    return kind == LOCKPROF_MUTEX ? &mutex_table : kind == LOCKPROF_MUTEX_WAITER ? &waiter_table : &block_table;
+}
+
+struct stack_record *lockprof_table_copy(enum lockprof_kind kind, int *n)
+{
+    struct stack_table *t = table_of(kind);
     /* Allocated at full size before locking, so no malloc runs under the lock. */
     struct stack_record *copy = malloc((LOCKPROF_MAX_STACKS + 1) * sizeof *copy);
 
@@ -264,16 +233,6 @@ static struct stack_record *table_copy(struct stack_table *t, int *n)
         copy[(*n)++] = t->overflow;
     pthread_mutex_unlock(&t->lock);
     return copy;
-}
-
-static struct stack_table *table_of(enum lockprof_kind kind)
-{
-    return kind == LOCKPROF_MUTEX ? &mutex_table : kind == LOCKPROF_MUTEX_WAITER ? &waiter_table : &block_table;
-}
-
-static bool kind_valid(enum lockprof_kind kind)
-{
-    return kind == LOCKPROF_MUTEX || kind == LOCKPROF_BLOCK || kind == LOCKPROF_MUTEX_WAITER;
 }
 
 /* ---- the lock paths ---- */
@@ -305,7 +264,7 @@ static __attribute__((noinline, cold)) void lock_contended(struct lockprof_mutex
         return;
     }
     /* Queued first, so the holder's unlock sees this waiter as early as it can. */
-    start = clock_ns(CLOCK_MONOTONIC);
+    start = lockprof_clock_ns(CLOCK_MONOTONIC);
     atomic_fetch_add_explicit(&m->waiters, 1, memory_order_relaxed);
     int64_t none = 0;
     atomic_compare_exchange_strong_explicit(&m->wait_since_ns, &none, start, memory_order_relaxed,
@@ -323,7 +282,7 @@ static __attribute__((noinline, cold)) void lock_contended(struct lockprof_mutex
      * queueing meanwhile may lose its start: its unlocker then charges nothing. */
     if (atomic_fetch_sub_explicit(&m->waiters, 1, memory_order_relaxed) == 1)
         atomic_store_explicit(&m->wait_since_ns, 0, memory_order_relaxed);
-    waited = clock_ns(CLOCK_MONOTONIC) - start;
+    waited = lockprof_clock_ns(CLOCK_MONOTONIC) - start;
     atomic_fetch_add_explicit(&m->site->wait_ns, (uint64_t)waited, memory_order_relaxed);
     if (npcs > 0)
         table_add(&waiter_table, pcs, npcs, 1.0, waited);
@@ -346,7 +305,7 @@ static inline int64_t take_wait_since(struct lockprof_mutex *m, int64_t *now)
 {
     if (!instrument_profile_on())
         return 0;
-    *now = clock_ns(CLOCK_MONOTONIC);
+    *now = lockprof_clock_ns(CLOCK_MONOTONIC);
     int64_t since = atomic_exchange_explicit(&m->wait_since_ns,
                                              atomic_load_explicit(&m->waiters, memory_order_relaxed) > 1 ? *now : 0,
                                              memory_order_relaxed);
@@ -420,9 +379,9 @@ void lockprof_cond_wait(pthread_cond_t *cond, struct lockprof_mutex *m, const ch
         pthread_cond_wait(cond, &m->mutex);
         return;
     }
-    start = clock_ns(CLOCK_MONOTONIC);
+    start = lockprof_clock_ns(CLOCK_MONOTONIC);
     pthread_cond_wait(cond, &m->mutex);
-    block_account(site, clock_ns(CLOCK_MONOTONIC) - start);
+    block_account(site, lockprof_clock_ns(CLOCK_MONOTONIC) - start);
 }
 
 int lockprof_cond_timedwait(pthread_cond_t *cond, struct lockprof_mutex *m,
@@ -433,9 +392,9 @@ int lockprof_cond_timedwait(pthread_cond_t *cond, struct lockprof_mutex *m,
 
     if (!instrument_metrics_on())
         return pthread_cond_timedwait(cond, &m->mutex, abstime);
-    start = clock_ns(CLOCK_MONOTONIC);
+    start = lockprof_clock_ns(CLOCK_MONOTONIC);
     rc = pthread_cond_timedwait(cond, &m->mutex, abstime);
-    block_account(site, clock_ns(CLOCK_MONOTONIC) - start);
+    block_account(site, lockprof_clock_ns(CLOCK_MONOTONIC) - start);
     return rc;
 }
 
@@ -444,22 +403,6 @@ void lockprof_block_record(const char *site, int64_t blocked_ns)
     if (!instrument_metrics_on())
         return;
     block_account(site, blocked_ns);
-}
-
-/* ---- snapshots and profiles ---- */
-
-static int compare_hash(const void *a, const void *b)
-{
-    const struct stack_record *x = a, *y = b;
-
-    return x->hash < y->hash ? -1 : x->hash > y->hash;
-}
-
-static int compare_delay_desc(const void *a, const void *b)
-{
-    const struct stack_record *x = a, *y = b;
-
-    return x->delay_ns > y->delay_ns ? -1 : x->delay_ns < y->delay_ns;
 }
 
 int lockprof_stack_count(enum lockprof_kind kind)
@@ -473,143 +416,3 @@ int lockprof_stack_count(enum lockprof_kind kind)
     return n;
 }
 
-struct lockprof_snapshot *lockprof_snapshot_take(enum lockprof_kind kind)
-{
-    struct lockprof_snapshot *s;
-
-    if (!kind_valid(kind))
-        return NULL;
-    s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
-    s->kind = kind;
-    s->taken_ns = clock_ns(CLOCK_MONOTONIC);
-    s->records = table_copy(table_of(kind), &s->nrecords);
-    if (!s->records) {
-        free(s);
-        return NULL;
-    }
-    qsort(s->records, (size_t)s->nrecords, sizeof *s->records, compare_hash);
-    return s;
-}
-
-void lockprof_snapshot_free(struct lockprof_snapshot *s)
-{
-    if (!s)
-        return;
-    free(s->records);
-    free(s);
-}
-
-static const struct stack_record *snapshot_find(const struct lockprof_snapshot *s,
-                                                const struct stack_record *r)
-{
-    int lo = 0, hi = s->nrecords;
-
-    while (lo < hi) {
-        int mid = lo + (hi - lo) / 2;
-        if (s->records[mid].hash < r->hash)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (; lo < s->nrecords && s->records[lo].hash == r->hash; lo++)
-        if (same_stack(&s->records[lo], r->hash, r->pcs, r->npcs))
-            return &s->records[lo];
-    return NULL;
-}
-
-/* Subtracts the snapshot from records[0..n) in place, dropping what did not change.
- * Returns the new count. */
-static int subtract_snapshot(struct stack_record *records, int n, const struct lockprof_snapshot *since)
-{
-    int kept = 0;
-
-    for (int i = 0; i < n; i++) {
-        const struct stack_record *old = snapshot_find(since, &records[i]);
-        if (old) {
-            records[i].count -= old->count;
-            records[i].delay_ns -= old->delay_ns;
-        }
-        if (records[i].count != 0 || records[i].delay_ns != 0) {
-            if (kept != i)
-                records[kept] = records[i];
-            kept++;
-        }
-    }
-    return kept;
-}
-
-static int profile_text(enum lockprof_kind kind, const struct stack_record *records, int n,
-                        int64_t fraction, char **out, size_t *out_len)
-{
-    struct pprof_text t = { 0 };
-
-    pprof_text_printf(&t, "--- %s:\n", kind != LOCKPROF_BLOCK ? "mutex" : "contention");
-    pprof_text_printf(&t, "cycles/second=%d\n", LOCKPROF_CYCLES_PER_SECOND);
-    if (kind != LOCKPROF_BLOCK)
-        pprof_text_printf(&t, "sampling period=%" PRId64 "\n", fraction);
-    for (int i = 0; i < n; i++) {
-        pprof_text_printf(&t, "%" PRId64 " %" PRId64 " @", records[i].delay_ns, (int64_t)records[i].count);
-        pprof_text_stack(&t, records[i].pcs, records[i].npcs);
-    }
-    return pprof_text_finish(&t, out, out_len);
-}
-
-static int profile_proto(enum lockprof_kind kind, const struct stack_record *records, int n,
-                         int64_t fraction, int64_t duration_ns, char **out, size_t *out_len)
-{
-    static const struct pprof_value_type types[] = {
-        { "contentions", "count" }, { "delay", "nanoseconds" },
-    };
-    /* Go scales only the mutex profile; a disabled fraction (0) would zero every
-     * value, so the records are then shown as sampled. */
-    int64_t scale = kind != LOCKPROF_BLOCK && fraction > 0 ? fraction : 1;
-    pprof_profile *p = pprof_new(types, 2, types[0], 1);
-    unsigned char *buf = NULL;
-    int rc = -1;
-
-    if (!p)
-        return -1;
-    pprof_set_time(p, clock_ns(CLOCK_REALTIME), duration_ns);
-    for (int i = 0; i < n; i++) {
-        int64_t values[2] = { (int64_t)records[i].count * scale,
-                              (int64_t)((double)records[i].delay_ns * (double)scale) };
-        if (pprof_add_sample(p, records[i].pcs, records[i].npcs, values) < 0)
-            goto done;
-    }
-    if (pprof_encode(p, pprof_symbolize_with_stacks, NULL, 1, &buf, out_len) < 0)
-        goto done;
-    *out = (char *)buf;
-    rc = 0;
-done:
-    pprof_free(p);
-    return rc;
-}
-
-int lockprof_profile(enum lockprof_kind kind, int debug, const struct lockprof_snapshot *since,
-                     char **out, size_t *out_len)
-{
-    struct stack_record *records;
-    int64_t fraction = atomic_load_explicit(&instrument.mutex_fraction, memory_order_relaxed);
-    int64_t duration_ns = 0;
-    int n = 0, rc;
-
-    if (!kind_valid(kind) || (since && since->kind != kind) ||
-        !out || !out_len)
-        return -1;
-    records = table_copy(table_of(kind), &n);
-    if (!records)
-        return -1;
-    if (since) {
-        n = subtract_snapshot(records, n, since);
-        duration_ns = clock_ns(CLOCK_MONOTONIC) - since->taken_ns;
-    }
-    qsort(records, (size_t)n, sizeof *records, compare_delay_desc);
-    if (debug)
-        rc = profile_text(kind, records, n, fraction, out, out_len);
-    else
-        rc = profile_proto(kind, records, n, fraction, duration_ns, out, out_len);
-    free(records);
-    return rc;
-}

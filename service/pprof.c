@@ -1,4 +1,4 @@
-/* pprof: a profile.proto encoder and the legacy text helpers. See pprof.h.
+/* pprof: building profiles and encoding them as profile.proto. See pprof.h.
  *
  * A profile is kept as raw samples (pcs and values) until pprof_encode(), which gives
  * each distinct pc one Location, each distinct function name one Function and each
@@ -12,48 +12,19 @@
  * has_functions, has_filenames and has_line_numbers only when every location in it got
  * them from our symbolizer; otherwise pprof may symbolize the rest itself (from the
  * file, or from /debug/pprof/symbol). A pc in no loaded object (a pseudo-frame of
- * ours) has no mapping. */
-#include "pprof.h"
+ * ours) has no mapping.
+ *
+ * The wire format is in pprof_wire.c, the mappings in pprof_mappings.c and the legacy
+ * text helpers in pprof_text.c; pprof_internal.h is what they share. */
+#include "pprof_internal.h"
 
+#include "gzip.h"
 #include "stacks.h"
 
-#include <elf.h>
 #include <inttypes.h>
-#include <link.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include "gzip.h"
-
-enum {
-    PPROF_MAX_TYPES = 8,
-    PPROF_MAX_DEPTH = 256,
-    PPROF_MAX_SAMPLES = 1 << 20,
-    PPROF_MAX_PCS = 1 << 22,        /* over all samples */
-    PPROF_NAME_MAX = 256,
-    PPROF_FILE_MAX = 512,
-};
-#define PPROF_MAX_ENCODED ((size_t)256 << 20)
-#define PPROF_TEXT_MAX ((size_t)64 << 20)
-
-/* Field numbers of github.com/google/pprof/proto/profile.proto. */
-enum {
-    PROFILE_SAMPLE_TYPE = 1, PROFILE_SAMPLE = 2, PROFILE_MAPPING = 3, PROFILE_LOCATION = 4,
-    PROFILE_FUNCTION = 5, PROFILE_STRING_TABLE = 6, PROFILE_TIME_NANOS = 9,
-    PROFILE_DURATION_NANOS = 10, PROFILE_PERIOD_TYPE = 11, PROFILE_PERIOD = 12,
-    PROFILE_DEFAULT_SAMPLE_TYPE = 14,
-    VALUE_TYPE_TYPE = 1, VALUE_TYPE_UNIT = 2,
-    SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2,
-    MAPPING_ID = 1, MAPPING_MEMORY_START = 2, MAPPING_MEMORY_LIMIT = 3, MAPPING_FILE_OFFSET = 4,
-    MAPPING_FILENAME = 5, MAPPING_BUILD_ID = 6, MAPPING_HAS_FUNCTIONS = 7, MAPPING_HAS_FILENAMES = 8, MAPPING_HAS_LINE_NUMBERS = 9,
-    LOCATION_ID = 1, LOCATION_MAPPING_ID = 2, LOCATION_ADDRESS = 3, LOCATION_LINE = 4,
-    LINE_FUNCTION_ID = 1, LINE_LINE = 2,
-    FUNCTION_ID = 1, FUNCTION_NAME = 2, FUNCTION_SYSTEM_NAME = 3, FUNCTION_FILENAME = 4,
-};
-enum { WIRE_VARINT = 0, WIRE_BYTES = 2 };
 
 struct pprof_sample {
     size_t first_pc;   /* index into pprof_profile.pcs */
@@ -75,8 +46,7 @@ struct pprof_profile {
     size_t values_cap;
 };
 
-/* Grows *array (of elem-sized items, capacity *cap) to hold at least need items. */
-static int grow(void **array, size_t *cap, size_t need, size_t elem)
+int pprof_grow(void **array, size_t *cap, size_t need, size_t elem)
 {
     size_t ncap = *cap ? *cap : 16;
     void *n;
@@ -166,9 +136,9 @@ int pprof_add_sample(pprof_profile *p, const uintptr_t *pcs, int npcs, const int
     if (!p || npcs < 0 || npcs > PPROF_MAX_DEPTH || (npcs > 0 && !pcs) || !values ||
         p->nsamples >= PPROF_MAX_SAMPLES || (size_t)npcs > PPROF_MAX_PCS - p->npcs)
         return -1;
-    if (grow((void **)&p->samples, &p->samples_cap, p->nsamples + 1, sizeof *p->samples) < 0 ||
-        grow((void **)&p->pcs, &p->pcs_cap, p->npcs + (size_t)npcs, sizeof *p->pcs) < 0 ||
-        grow((void **)&p->values, &p->values_cap, (p->nsamples + 1) * (size_t)p->ntypes,
+    if (pprof_grow((void **)&p->samples, &p->samples_cap, p->nsamples + 1, sizeof *p->samples) < 0 ||
+        pprof_grow((void **)&p->pcs, &p->pcs_cap, p->npcs + (size_t)npcs, sizeof *p->pcs) < 0 ||
+        pprof_grow((void **)&p->values, &p->values_cap, (p->nsamples + 1) * (size_t)p->ntypes,
              sizeof *p->values) < 0)
         return -1;
     s = &p->samples[p->nsamples];
@@ -180,108 +150,6 @@ int pprof_add_sample(pprof_profile *p, const uintptr_t *pcs, int npcs, const int
     p->npcs += (size_t)npcs;
     p->nsamples++;
     return 0;
-}
-
-/* ---- the output buffer: appends are no-ops once one has failed ---- */
-
-struct pbuf {
-    unsigned char *data;
-    size_t len, cap;
-    int failed;
-};
-
-static int pbuf_reserve(struct pbuf *b, size_t more)
-{
-    if (b->failed)
-        return -1;
-    if (more > PPROF_MAX_ENCODED - b->len ||
-        grow((void **)&b->data, &b->cap, b->len + more, 1) < 0) {
-        b->failed = 1;
-        return -1;
-    }
-    return 0;
-}
-
-static size_t varint_put(unsigned char *out, uint64_t x)
-{
-    size_t n = 0;
-
-    while (x >= 0x80) {
-        out[n++] = (unsigned char)(x | 0x80);
-        x >>= 7;
-    }
-    out[n++] = (unsigned char)x;
-    return n;
-}
-
-static void pb_varint(struct pbuf *b, uint64_t x)
-{
-    if (pbuf_reserve(b, 10) == 0)
-        b->len += varint_put(b->data + b->len, x);
-}
-
-static void pb_uint64(struct pbuf *b, int field, uint64_t x)
-{
-    pb_varint(b, (uint64_t)field << 3 | WIRE_VARINT);
-    pb_varint(b, x);
-}
-
-/* proto3 leaves zero values out; so does Go's encoder. */
-static void pb_uint64_opt(struct pbuf *b, int field, uint64_t x)
-{
-    if (x != 0)
-        pb_uint64(b, field, x);
-}
-
-static void pb_int64_opt(struct pbuf *b, int field, int64_t x)
-{
-    pb_uint64_opt(b, field, (uint64_t)x);
-}
-
-static void pb_bytes(struct pbuf *b, int field, const void *data, size_t len)
-{
-    pb_varint(b, (uint64_t)field << 3 | WIRE_BYTES);
-    pb_varint(b, len);
-    if (len > 0 && pbuf_reserve(b, len) == 0) {
-        memcpy(b->data + b->len, data, len);
-        b->len += len;
-    }
-}
-
-static size_t pb_start(const struct pbuf *b)
-{
-    return b->len;
-}
-
-/* Closes the message (or packed field) begun at start: moves its body up and puts
- * the tag and length in front. */
-static void pb_end(struct pbuf *b, int field, size_t start)
-{
-    unsigned char header[20];
-    size_t body = b->len - start;
-    size_t n;
-
-    if (b->failed)
-        return;
-    n = varint_put(header, (uint64_t)field << 3 | WIRE_BYTES);
-    n += varint_put(header + n, body);
-    if (pbuf_reserve(b, n) < 0)
-        return;
-    memmove(b->data + start + n, b->data + start, body);
-    memcpy(b->data + start, header, n);
-    b->len += n;
-}
-
-static void pb_packed(struct pbuf *b, int field, const uint64_t *x, size_t n)
-{
-    size_t start;
-
-    if (n == 0)
-        return;
-    start = pb_start(b);
-    for (size_t i = 0; i < n; i++)
-        pb_varint(b, x[i]);
-    pb_end(b, field, start);
 }
 
 /* ---- the string table: index 0 is "" as profile.proto requires ---- */
@@ -345,7 +213,7 @@ static int64_t strtab_intern(struct strtab *t, const char *s)
         if (e->hash == hash && e->len == len && memcmp(e->s, s, len) == 0)
             return (int64_t)(t->slots[i] - 1);
     }
-    if (grow((void **)&t->entries, &t->cap, t->n + 1, sizeof *t->entries) < 0)
+    if (pprof_grow((void **)&t->entries, &t->cap, t->n + 1, sizeof *t->entries) < 0)
         return -1;
     e = &t->entries[t->n];
     e->s = malloc(len + 1);
@@ -375,17 +243,6 @@ struct location {
     int64_t line;
     uint64_t mapping_id;   /* 0: in no loaded object */
     int named, has_file;   /* what the symbolizer gave */
-};
-
-#define PPROF_MAX_MAPPINGS 256
-#define BUILD_ID_MAX 64    /* bytes; GNU build IDs are 20 */
-
-struct mapping {
-    uintptr_t start, limit, file_offset;
-    char file[PPROF_FILE_MAX];
-    char build_id[2 * BUILD_ID_MAX + 1];   /* hex, "" when none */
-    int64_t file_index, build_id_index;
-    int locations, named, with_files, with_lines;
 };
 
 struct function {
@@ -453,7 +310,7 @@ static int location_symbolize(struct encoder *e, struct location *loc, pprof_sym
     if (e->strings.entries[name].function_id == 0) {
         file_index = strtab_intern(&e->strings, file);
         if (file_index < 0 ||
-            grow((void **)&e->functions, &e->functions_cap, e->nfunctions + 1, sizeof *e->functions) < 0)
+            pprof_grow((void **)&e->functions, &e->functions_cap, e->nfunctions + 1, sizeof *e->functions) < 0)
             return -1;
         e->functions[e->nfunctions].name = name;
         e->functions[e->nfunctions].file = file_index;
@@ -466,11 +323,11 @@ static int location_symbolize(struct encoder *e, struct location *loc, pprof_sym
 
 static void write_value_type(struct pbuf *b, int field, int64_t type, int64_t unit)
 {
-    size_t start = pb_start(b);
+    size_t start = pprof_pb_start(b);
 
-    pb_int64_opt(b, VALUE_TYPE_TYPE, type);
-    pb_int64_opt(b, VALUE_TYPE_UNIT, unit);
-    pb_end(b, field, start);
+    pprof_pb_int64_opt(b, VALUE_TYPE_TYPE, type);
+    pprof_pb_int64_opt(b, VALUE_TYPE_UNIT, unit);
+    pprof_pb_end(b, field, start);
 }
 
 static void write_samples(struct pbuf *b, const pprof_profile *p, struct encoder *e)
@@ -480,155 +337,46 @@ static void write_samples(struct pbuf *b, const pprof_profile *p, struct encoder
 
     for (size_t s = 0; s < p->nsamples; s++) {
         const struct pprof_sample *sample = &p->samples[s];
-        size_t start = pb_start(b);
+        size_t start = pprof_pb_start(b);
 
         for (int i = 0; i < sample->npcs; i++)
             ids[i] = location_for_pc(e, p->pcs[sample->first_pc + (size_t)i]);
         for (int i = 0; i < p->ntypes; i++)
             values[i] = (uint64_t)p->values[s * (size_t)p->ntypes + (size_t)i];
-        pb_packed(b, SAMPLE_LOCATION_ID, ids, (size_t)sample->npcs);
-        pb_packed(b, SAMPLE_VALUE, values, (size_t)p->ntypes);
-        pb_end(b, PROFILE_SAMPLE, start);
+        pprof_pb_packed(b, SAMPLE_LOCATION_ID, ids, (size_t)sample->npcs);
+        pprof_pb_packed(b, SAMPLE_VALUE, values, (size_t)p->ntypes);
+        pprof_pb_end(b, PROFILE_SAMPLE, start);
     }
-}
-
-/* ---- mappings ---- */
-
-/* Hex of the NT_GNU_BUILD_ID note among the PT_NOTE segments of an object, or "". */
-static void object_build_id(const struct dl_phdr_info *info, char *hex, size_t hexlen)
-{
-    hex[0] = '\0';
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        const unsigned char *note, *end;
-
-        if (ph->p_type != PT_NOTE)
-            continue;
-        note = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
-        end = note + ph->p_memsz;
-        while (note + sizeof(ElfW(Nhdr)) <= end) {
-            const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)note;
-            size_t name_size = (nh->n_namesz + 3) & ~(size_t)3;
-            size_t desc_size = (nh->n_descsz + 3) & ~(size_t)3;
-            const unsigned char *name = note + sizeof *nh, *desc = name + name_size;
-            if (desc + desc_size > end)
-                break;
-            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && memcmp(name, "GNU", 4) == 0 &&
-                nh->n_descsz > 0 && nh->n_descsz <= BUILD_ID_MAX && hexlen > 2 * nh->n_descsz) {
-                for (size_t k = 0; k < nh->n_descsz; k++)
-                    snprintf(hex + 2 * k, 3, "%02x", desc[k]);
-                return;
-            }
-            note = desc + desc_size;
-        }
-    }
-}
-
-struct mapping_list { struct mapping *items; size_t n; int first; };
-
-static int collect_object(struct dl_phdr_info *info, size_t size, void *arg)
-{
-    struct mapping_list *list = arg;
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    char file[PPROF_FILE_MAX], build_id[2 * BUILD_ID_MAX + 1];
-    int first = list->first;
-
-    (void)size;
-    list->first = 0;
-    if (first || !info->dlpi_name || info->dlpi_name[0] == '\0') {
-        /* The program itself: dl_iterate_phdr gives it no name. */
-        ssize_t n = readlink("/proc/self/exe", file, sizeof file - 1);
-        file[n > 0 ? n : 0] = '\0';
-    } else if (info->dlpi_name[0] != '/') {
-        snprintf(file, sizeof file, "[%s]", strncmp(info->dlpi_name, "linux-vdso", 10) == 0 ? "vdso"
-                                                                                         : info->dlpi_name);
-    } else {
-        snprintf(file, sizeof file, "%s", info->dlpi_name);
-    }
-    object_build_id(info, build_id, sizeof build_id);
-    for (int i = 0; i < info->dlpi_phnum && list->n < PPROF_MAX_MAPPINGS; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        struct mapping *m;
-        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X) || ph->p_memsz == 0)
-            continue;
-        m = &list->items[list->n++];
-        memset(m, 0, sizeof *m);
-        m->start = (info->dlpi_addr + ph->p_vaddr) & ~(page - 1);
-        m->limit = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + page - 1) & ~(page - 1);
-        m->file_offset = ph->p_offset & ~(page - 1);
-        snprintf(m->file, sizeof m->file, "%s", file);
-        snprintf(m->build_id, sizeof m->build_id, "%s", build_id);
-    }
-    return 0;
-}
-
-/* The executable segments of every loaded object into e->mappings. Returns 0 or -1. */
-static int collect_mappings(struct encoder *e)
-{
-    struct mapping_list list = {calloc(PPROF_MAX_MAPPINGS, sizeof *list.items), 0, 1};
-
-    if (!list.items)
-        return -1;
-    dl_iterate_phdr(collect_object, &list);
-    e->mappings = list.items;
-    e->nmappings = list.n;
-    return 0;
-}
-
-/* The id (index + 1) of the mapping holding addr, or 0. */
-static uint64_t mapping_for(const struct encoder *e, uintptr_t addr)
-{
-    for (size_t i = 0; i < e->nmappings; i++)
-        if (addr >= e->mappings[i].start && addr < e->mappings[i].limit)
-            return i + 1;
-    return 0;
-}
-
-static void write_mapping(struct pbuf *b, const struct mapping *m, uint64_t id)
-{
-    size_t start = pb_start(b);
-    int all_named = m->locations > 0 && m->named == m->locations;
-
-    pb_uint64(b, MAPPING_ID, id);
-    pb_uint64_opt(b, MAPPING_MEMORY_START, m->start);
-    pb_uint64_opt(b, MAPPING_MEMORY_LIMIT, m->limit);
-    pb_uint64_opt(b, MAPPING_FILE_OFFSET, m->file_offset);
-    pb_int64_opt(b, MAPPING_FILENAME, m->file_index);
-    pb_int64_opt(b, MAPPING_BUILD_ID, m->build_id_index);
-    pb_uint64_opt(b, MAPPING_HAS_FUNCTIONS, all_named);
-    pb_uint64_opt(b, MAPPING_HAS_FILENAMES, all_named && m->with_files == m->locations);
-    pb_uint64_opt(b, MAPPING_HAS_LINE_NUMBERS, all_named && m->with_lines == m->locations);
-    pb_end(b, PROFILE_MAPPING, start);
 }
 
 static void write_locations(struct pbuf *b, const struct encoder *e)
 {
     for (size_t i = 0; i < e->nlocations; i++) {
         const struct location *loc = &e->locations[i];
-        size_t start = pb_start(b);
+        size_t start = pprof_pb_start(b);
         size_t line_start;
 
-        pb_uint64(b, LOCATION_ID, i + 1);
-        pb_uint64_opt(b, LOCATION_MAPPING_ID, loc->mapping_id);
-        pb_uint64_opt(b, LOCATION_ADDRESS, loc->pc ? loc->pc - 1 : 0);
-        line_start = pb_start(b);
-        pb_uint64(b, LINE_FUNCTION_ID, loc->function_id);
-        pb_int64_opt(b, LINE_LINE, loc->line);
-        pb_end(b, LOCATION_LINE, line_start);
-        pb_end(b, PROFILE_LOCATION, start);
+        pprof_pb_uint64(b, LOCATION_ID, i + 1);
+        pprof_pb_uint64_opt(b, LOCATION_MAPPING_ID, loc->mapping_id);
+        pprof_pb_uint64_opt(b, LOCATION_ADDRESS, loc->pc ? loc->pc - 1 : 0);
+        line_start = pprof_pb_start(b);
+        pprof_pb_uint64(b, LINE_FUNCTION_ID, loc->function_id);
+        pprof_pb_int64_opt(b, LINE_LINE, loc->line);
+        pprof_pb_end(b, LOCATION_LINE, line_start);
+        pprof_pb_end(b, PROFILE_LOCATION, start);
     }
 }
 
 static void write_functions(struct pbuf *b, const struct encoder *e)
 {
     for (size_t i = 0; i < e->nfunctions; i++) {
-        size_t start = pb_start(b);
+        size_t start = pprof_pb_start(b);
 
-        pb_uint64(b, FUNCTION_ID, i + 1);
-        pb_int64_opt(b, FUNCTION_NAME, e->functions[i].name);
-        pb_int64_opt(b, FUNCTION_SYSTEM_NAME, e->functions[i].name);
-        pb_int64_opt(b, FUNCTION_FILENAME, e->functions[i].file);
-        pb_end(b, PROFILE_FUNCTION, start);
+        pprof_pb_uint64(b, FUNCTION_ID, i + 1);
+        pprof_pb_int64_opt(b, FUNCTION_NAME, e->functions[i].name);
+        pprof_pb_int64_opt(b, FUNCTION_SYSTEM_NAME, e->functions[i].name);
+        pprof_pb_int64_opt(b, FUNCTION_FILENAME, e->functions[i].file);
+        pprof_pb_end(b, PROFILE_FUNCTION, start);
     }
 }
 
@@ -660,7 +408,7 @@ int pprof_encode(pprof_profile *p, pprof_symbolizer symbolize, void *user, int g
         goto done;
     if (p->default_sample_type && (default_type = strtab_intern(&e.strings, p->default_sample_type)) < 0)
         goto done;
-    if (collect_mappings(&e) < 0)
+    if (pprof_mappings_collect(&e.mappings, &e.nmappings) < 0)
         goto done;
     for (size_t i = 0; i < e.nmappings; i++) {
         struct mapping *m = &e.mappings[i];
@@ -684,7 +432,7 @@ int pprof_encode(pprof_profile *p, pprof_symbolizer symbolize, void *user, int g
         struct location *loc = &e.locations[i];
         if (location_symbolize(&e, loc, symbolize, user) < 0)
             goto done;
-        loc->mapping_id = mapping_for(&e, loc->pc ? loc->pc - 1 : 0);
+        loc->mapping_id = pprof_mapping_for(e.mappings, e.nmappings, loc->pc ? loc->pc - 1 : 0);
         if (loc->mapping_id) {
             struct mapping *m = &e.mappings[loc->mapping_id - 1];
             m->locations++;
@@ -698,16 +446,16 @@ int pprof_encode(pprof_profile *p, pprof_symbolizer symbolize, void *user, int g
         write_value_type(&b, PROFILE_SAMPLE_TYPE, type[i], unit[i]);
     write_samples(&b, p, &e);
     for (size_t i = 0; i < e.nmappings; i++)
-        write_mapping(&b, &e.mappings[i], i + 1);
+        pprof_mapping_write(&b, &e.mappings[i], i + 1);
     write_locations(&b, &e);
     write_functions(&b, &e);
     for (size_t i = 0; i < e.strings.n; i++)
-        pb_bytes(&b, PROFILE_STRING_TABLE, e.strings.entries[i].s, e.strings.entries[i].len);
-    pb_int64_opt(&b, PROFILE_TIME_NANOS, p->time_nanos);
-    pb_int64_opt(&b, PROFILE_DURATION_NANOS, p->duration_nanos);
+        pprof_pb_bytes(&b, PROFILE_STRING_TABLE, e.strings.entries[i].s, e.strings.entries[i].len);
+    pprof_pb_int64_opt(&b, PROFILE_TIME_NANOS, p->time_nanos);
+    pprof_pb_int64_opt(&b, PROFILE_DURATION_NANOS, p->duration_nanos);
     write_value_type(&b, PROFILE_PERIOD_TYPE, period_type, period_unit);
-    pb_int64_opt(&b, PROFILE_PERIOD, p->period);
-    pb_int64_opt(&b, PROFILE_DEFAULT_SAMPLE_TYPE, default_type);
+    pprof_pb_int64_opt(&b, PROFILE_PERIOD, p->period);
+    pprof_pb_int64_opt(&b, PROFILE_DEFAULT_SAMPLE_TYPE, default_type);
     if (b.failed)
         goto done;
 
@@ -743,70 +491,4 @@ int pprof_symbolize_with_stacks(uintptr_t pc, char *function, size_t function_le
     if (line)
         *line = frame.line;
     return rc == 0 ? 0 : -1;
-}
-
-/* ---- legacy text ---- */
-
-void pprof_text_printf(struct pprof_text *t, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (t->failed)
-        return;
-    if (t->cap == 0 && grow((void **)&t->data, &t->cap, 4096, 1) < 0)
-        goto fail;
-    va_start(ap, fmt);
-    n = vsnprintf(t->data + t->len, t->cap - t->len, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        goto fail;
-    if ((size_t)n >= t->cap - t->len) {
-        if ((size_t)n >= PPROF_TEXT_MAX - t->len ||
-            grow((void **)&t->data, &t->cap, t->len + (size_t)n + 1, 1) < 0)
-            goto fail;
-        va_start(ap, fmt);
-        vsnprintf(t->data + t->len, t->cap - t->len, fmt, ap);
-        va_end(ap);
-    }
-    t->len += (size_t)n;
-    return;
-fail:
-    t->failed = 1;
-}
-
-void pprof_text_stack(struct pprof_text *t, const uintptr_t *pcs, int npcs)
-{
-    struct stacks_frame frame;
-
-    for (int i = 0; i < npcs; i++)
-        pprof_text_printf(t, " 0x%" PRIxPTR, pcs[i]);
-    pprof_text_printf(t, "\n");
-    for (int i = 0; i < npcs; i++) {
-        uintptr_t at = pcs[i] ? pcs[i] - 1 : 0;
-
-        if (stacks_symbolize(at, &frame) == 0)
-            pprof_text_printf(t, "#\t0x%" PRIxPTR "\t%s+0x%" PRIxPTR "\t%s:%d\n", at,
-                              frame.function, frame.offset, frame.file, frame.line);
-        else
-            pprof_text_printf(t, "#\t0x%" PRIxPTR "\n", at);
-    }
-    pprof_text_printf(t, "\n");
-}
-
-int pprof_text_finish(struct pprof_text *t, char **out, size_t *out_len)
-{
-    int rc = -1;
-
-    if (t->cap == 0)
-        pprof_text_printf(t, "%s", "");
-    if (!t->failed) {
-        *out = t->data;
-        *out_len = t->len;
-        t->data = NULL;
-        rc = 0;
-    }
-    free(t->data);
-    memset(t, 0, sizeof *t);
-    return rc;
 }

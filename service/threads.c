@@ -1,4 +1,4 @@
-/* threads: the thread registry and the thread dumps. See threads.h.
+/* threads: the thread registry, and the threadcreate profile it keeps. See threads.h.
  *
  * The registry is a fixed table (the thread-leak fault can create thousands of
  * threads, and a leak must not grow memory here) with a free list of slot indices,
@@ -12,21 +12,16 @@
  * record (its kernel tid) before it runs the user function, and a cleanup handler
  * releases it however the function ends (return, pthread_exit, cancellation).
  *
- * A dump copies the records under the mutex, releases it and then asks every thread
- * for its stack at once (stacks_capture_threads, DUMP_ANSWER_MS per batch of threads,
- * then DUMP_RETRY_MS for those that missed it):
- * one that does not answer (signal blocked, stopped, gone meanwhile) is shown with
- * "(no answer)" instead of a stack, so the debug port never hangs on a thread.
- *
- * The two text layouts are described in threads.h. */
-#include "threads.h"
+ * The dumps are in threads_dump.c, and the kernel's correction of a thread's state in
+ * threads_kernel.c; threads_internal.h is what they share with the registry. */
+#include "threads_internal.h"
 
 #include "pprof.h"
 #include "stacks.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -36,13 +31,6 @@
 #include <unistd.h>
 
 #define THREADS_MAX 8192
-#define NAME_LEN 32
-#define CREATION_DEPTH 32
-#define DUMP_ANSWER_MS 100
-/* Threads that missed the first call are asked once more, with longer: on a loaded
- * machine a few of thousands may simply not have been scheduled in time. */
-#define DUMP_RETRY_MS 1000
-#define INLINE_FRAMES 4
 
 enum slot_state { SLOT_FREE, SLOT_STARTING, SLOT_LIVE };
 
@@ -105,8 +93,7 @@ const char *threads_state_name(enum threads_state state)
     return (unsigned)state < THREADS_STATE_COUNT ? state_names[state] : "unknown";
 }
 
-/* Coarse clock: a few ns to read on the hot path, and a dump shows tenths of seconds. */
-static int64_t coarse_now_ns(void)
+int64_t threads_coarse_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
@@ -151,7 +138,7 @@ static struct thread_record *reserve(const char *name, enum threads_role role,
     rec->creator_id = self ? self->id : 0;
     snprintf(rec->name, sizeof rec->name, "%s", name ? name : "thread");
     rec->tid = 0;
-    rec->created_ns = coarse_now_ns();
+    rec->created_ns = threads_coarse_now_ns();
     rec->ncreation = ncreation;
     if (ncreation > 0)
         memcpy(rec->creation, creation, (size_t)ncreation * sizeof *creation);
@@ -160,7 +147,7 @@ static struct thread_record *reserve(const char *name, enum threads_role role,
     atomic_store_explicit(&rec->role, (int)role, memory_order_relaxed);
     atomic_store_explicit(&rec->state, THREADS_STATE_RUNNING, memory_order_relaxed);
     atomic_store_explicit(&rec->wait_reason, NULL, memory_order_relaxed);
-    atomic_store_explicit(&rec->since_ns, coarse_now_ns(), memory_order_relaxed);
+    atomic_store_explicit(&rec->since_ns, threads_coarse_now_ns(), memory_order_relaxed);
     atomic_store_explicit(&rec->slot, SLOT_STARTING, memory_order_release);
 done:
     pthread_mutex_unlock(&registry_lock);
@@ -298,80 +285,12 @@ void threads_set_state(enum threads_state state, const char *wait_reason)
         return;
     atomic_store_explicit(&rec->state, (int)state, memory_order_relaxed);
     atomic_store_explicit(&rec->wait_reason, wait_reason, memory_order_relaxed);
-    atomic_store_explicit(&rec->since_ns, coarse_now_ns(), memory_order_relaxed);
+    atomic_store_explicit(&rec->since_ns, threads_coarse_now_ns(), memory_order_relaxed);
 }
 
 const char *threads_current_name(void)
 {
     return self ? self->name : "unregistered";
-}
-
-/* ---- the kernel's view ---------------------------------------------------------- */
-
-/* What a blocking system call means for a thread that declared itself running:
- * waiting for I/O or work (epoll, poll, select, accept) is idle, anything else it is
- * blocked in (a futex, a sleep, sigtimedwait, a read) is waiting. x86-64 numbers. */
-static const struct { long nr; const char *name; int state; } blocking_syscalls[] = {
-    {0, "read", THREADS_STATE_WAITING},          {1, "write", THREADS_STATE_WAITING},
-    {7, "poll", THREADS_STATE_IDLE},             {23, "select", THREADS_STATE_IDLE},
-    {35, "nanosleep", THREADS_STATE_WAITING},    {43, "accept", THREADS_STATE_IDLE},
-    {45, "recvfrom", THREADS_STATE_WAITING},     {44, "sendto", THREADS_STATE_WAITING},
-    {61, "wait4", THREADS_STATE_WAITING},        {128, "sigtimedwait", THREADS_STATE_WAITING},
-    {202, "futex", THREADS_STATE_WAITING},       {230, "nanosleep", THREADS_STATE_WAITING},
-    {232, "epoll_wait", THREADS_STATE_IDLE},     {270, "select", THREADS_STATE_IDLE},
-    {271, "poll", THREADS_STATE_IDLE},           {281, "epoll_wait", THREADS_STATE_IDLE},
-    {288, "accept", THREADS_STATE_IDLE},         {441, "epoll_wait", THREADS_STATE_IDLE},
-};
-
-/* Reads a small /proc/self/task/TID/<name> file into buf. Returns its length, or -1. */
-static ssize_t read_task_file(pid_t tid, const char *name, char *buf, size_t len)
-{
-    char path[64];
-    ssize_t n;
-    int fd;
-
-    snprintf(path, sizeof path, "/proc/self/task/%d/%s", (int)tid, name);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    do
-        n = read(fd, buf, len - 1);
-    while (n < 0 && errno == EINTR);
-    close(fd);
-    if (n < 0)
-        return -1;
-    buf[n] = '\0';
-    return n;
-}
-
-/* Corrects a thread that declared itself running (the default of every thread, and
- * what the I/O threads never change) by what the kernel says it is doing: running or
- * runnable ('R') stays running; blocked in a system call becomes idle or waiting with
- * the call as the wait reason ("syscall" when it is not one listed above). Leaves
- * *state and *reason alone when /proc cannot tell. */
-static void kernel_state(pid_t tid, int *state, const char **reason)
-{
-    char buf[512];
-    const char *close_paren;
-    long nr;
-
-    if (tid <= 0 || read_task_file(tid, "stat", buf, sizeof buf) < 0 ||
-        !(close_paren = strrchr(buf, ')')) || close_paren[1] != ' ')
-        return;
-    if (close_paren[2] == 'R')
-        return;
-    *state = THREADS_STATE_WAITING;
-    *reason = "syscall";
-    /* "NR args... sp pc" while blocked in a call; "running" or -1 otherwise. */
-    if (read_task_file(tid, "syscall", buf, sizeof buf) < 0 || sscanf(buf, "%ld", &nr) != 1)
-        return;
-    for (size_t i = 0; i < sizeof blocking_syscalls / sizeof blocking_syscalls[0]; i++) {
-        if (blocking_syscalls[i].nr == nr) {
-            *state = blocking_syscalls[i].state;
-            *reason = blocking_syscalls[i].name;
-            return;
-        }
-    }
 }
 
 void threads_count(unsigned counts[THREADS_ROLE_COUNT][THREADS_STATE_COUNT])
@@ -389,7 +308,7 @@ void threads_count(unsigned counts[THREADS_ROLE_COUNT][THREADS_STATE_COUNT])
         state = atomic_load_explicit(&rec->state, memory_order_relaxed);
         if (state == THREADS_STATE_RUNNING && slot == SLOT_LIVE) {
             const char *reason = NULL;
-            kernel_state(rec->tid, &state, &reason);
+            threads_kernel_state(rec->tid, &state, &reason);
         }
         if ((unsigned)role < THREADS_ROLE_COUNT && (unsigned)state < THREADS_STATE_COUNT)
             counts[role][state]++;
@@ -401,93 +320,22 @@ unsigned threads_total(void)
     return atomic_load_explicit(&registered_count, memory_order_relaxed);
 }
 
-/* ---- dumps ---------------------------------------------------------------------- */
-
-/* A copy of one live record, and its stack. */
-struct thread_view {
-    uint64_t id, creator_id;
-    char name[NAME_LEN];
-    int role, state;
-    const char *wait_reason;
-    int64_t since_ns, created_ns;
-    pid_t tid;
-    int ncreation;
-    uintptr_t creation[CREATION_DEPTH];
-    int depth;                           /* -1: did not answer */
-    uintptr_t *pcs;                      /* STACKS_MAX_DEPTH entries */
-};
-
-struct dump {
+struct thread_view *threads_registry_copy(int *n)
+{
     struct thread_view *views;
-    struct thread_view **order;          /* views, sorted for output */
-    int n;
-    uintptr_t *pcs;
-};
+    int limit;
 
-static void dump_free(struct dump *d)
-{
-    free(d->views);
-    free(d->order);
-    free(d->pcs);
-    memset(d, 0, sizeof *d);
-}
-
-/* Copies every live record and captures its stack. Returns 0 or -1 (allocation). */
-/* Asks the threads with no answer (depth -1) once more and fills in those that answer. */
-static void retry_unanswered(const pid_t *tids, int n, uintptr_t *pcs, int *depths)
-{
-    int missing = 0;
-    pid_t *again = calloc((size_t)n, sizeof *again);
-    int *where = calloc((size_t)n, sizeof *where), *again_depths = calloc((size_t)n, sizeof *again_depths);
-    uintptr_t *again_pcs = NULL;
-
-    if (!again || !where || !again_depths)
-        goto done;
-    for (int i = 0; i < n; i++) {
-        if (depths[i] < 0) {
-            where[missing] = i;
-            again[missing++] = tids[i];
-        }
-    }
-    if (!(again_pcs = calloc((size_t)missing * STACKS_MAX_DEPTH, sizeof *again_pcs)))
-        goto done;
-    stacks_capture_threads(again, missing, again_pcs, STACKS_MAX_DEPTH, again_depths, DUMP_RETRY_MS);
-    for (int j = 0; j < missing; j++) {
-        if (again_depths[j] < 0)
-            continue;
-        depths[where[j]] = again_depths[j];
-        memcpy(pcs + (size_t)where[j] * STACKS_MAX_DEPTH, again_pcs + (size_t)j * STACKS_MAX_DEPTH,
-               (size_t)again_depths[j] * sizeof *pcs);
-    }
-done:
-    free(again);
-    free(where);
-    free(again_depths);
-    free(again_pcs);
-}
-
-static int dump_collect(struct dump *d)
-{
-    pid_t *tids = NULL;
-    int *depths = NULL;
-    int nothers = 0, rc = -1, limit;
-    pid_t me = gettid();
-
-    memset(d, 0, sizeof *d);
+    *n = 0;
     pthread_mutex_lock(&registry_lock);
     limit = atomic_load_explicit(&high_water, memory_order_relaxed);
-    d->views = calloc(registered ? registered : 1, sizeof *d->views);
-    if (!d->views) {
-        pthread_mutex_unlock(&registry_lock);
-        goto done;
-    }
-    for (int i = 0; i < limit; i++) {
+    views = calloc(registered ? registered : 1, sizeof *views);
+    for (int i = 0; views && i < limit; i++) {
         struct thread_record *rec = &records[i];
         struct thread_view *v;
         /* A thread still starting has no tid yet and has not run user code. */
         if (atomic_load_explicit(&rec->slot, memory_order_acquire) != SLOT_LIVE)
             continue;
-        v = &d->views[d->n++];
+        v = &views[(*n)++];
         v->id = rec->id;
         v->creator_id = rec->creator_id;
         memcpy(v->name, rec->name, sizeof v->name);
@@ -501,283 +349,7 @@ static int dump_collect(struct dump *d)
         memcpy(v->creation, rec->creation, (size_t)rec->ncreation * sizeof *rec->creation);
     }
     pthread_mutex_unlock(&registry_lock);
-    for (int i = 0; i < d->n; i++)
-        if (d->views[i].state == THREADS_STATE_RUNNING)
-            kernel_state(d->views[i].tid, &d->views[i].state, &d->views[i].wait_reason);
-
-    d->order = calloc((size_t)d->n + 1, sizeof *d->order);
-    d->pcs = calloc(((size_t)d->n + 1) * STACKS_MAX_DEPTH, sizeof *d->pcs);
-    tids = calloc((size_t)d->n + 1, sizeof *tids);
-    depths = calloc((size_t)d->n + 1, sizeof *depths);
-    if (!d->order || !d->pcs || !tids || !depths)
-        goto done;
-
-    /* The others first, into the front of pcs; each view then takes its slice. */
-    for (int i = 0; i < d->n; i++)
-        if (d->views[i].tid != me)
-            tids[nothers++] = d->views[i].tid;
-    if (stacks_capture_threads(tids, nothers, d->pcs, STACKS_MAX_DEPTH, depths, DUMP_ANSWER_MS) < nothers)
-        retry_unanswered(tids, nothers, d->pcs, depths);
-    for (int i = 0, k = 0; i < d->n; i++) {
-        struct thread_view *v = &d->views[i];
-        d->order[i] = v;
-        if (v->tid == me) {
-            v->pcs = d->pcs + (size_t)d->n * STACKS_MAX_DEPTH;
-            v->depth = stacks_capture_self(v->pcs, STACKS_MAX_DEPTH, 0);
-        } else {
-            v->pcs = d->pcs + (size_t)k * STACKS_MAX_DEPTH;
-            v->depth = depths[k++];
-        }
-    }
-    rc = 0;
-done:
-    free(tids);
-    free(depths);
-    if (rc != 0)
-        dump_free(d);
-    return rc;
-}
-
-static int compare_stacks(const struct thread_view *a, const struct thread_view *b)
-{
-    if (a->depth != b->depth)
-        return a->depth < b->depth ? -1 : 1;
-    for (int i = 0; i < a->depth; i++)
-        if (a->pcs[i] != b->pcs[i])
-            return a->pcs[i] < b->pcs[i] ? -1 : 1;
-    return 0;
-}
-
-static int compare_stack_order(const void *pa, const void *pb)
-{
-    const struct thread_view *a = *(const struct thread_view *const *)pa;
-    const struct thread_view *b = *(const struct thread_view *const *)pb;
-    int c = compare_stacks(a, b);
-    return c != 0 ? c : (a->id > b->id) - (a->id < b->id);
-}
-
-static int same_labels(const struct thread_view *a, const struct thread_view *b)
-{
-    return a->role == b->role && a->state == b->state;
-}
-
-static int compare_group_order(const void *pa, const void *pb)
-{
-    const struct thread_view *a = *(const struct thread_view *const *)pa;
-    const struct thread_view *b = *(const struct thread_view *const *)pb;
-    int c = compare_stacks(a, b);
-    if (c != 0)
-        return c;
-    if (a->role != b->role)
-        return a->role < b->role ? -1 : 1;
-    if (a->state != b->state)
-        return a->state < b->state ? -1 : 1;
-    return (a->id > b->id) - (a->id < b->id);
-}
-
-static int compare_id_order(const void *pa, const void *pb)
-{
-    const struct thread_view *a = *(const struct thread_view *const *)pa;
-    const struct thread_view *b = *(const struct thread_view *const *)pb;
-    return (a->id > b->id) - (a->id < b->id);
-}
-
-struct group {
-    int first;                           /* index into dump.order */
-    int count;
-    uint64_t min_id;
-};
-
-static int compare_groups(const void *pa, const void *pb)
-{
-    const struct group *a = pa, *b = pb;
-    if (a->count != b->count)
-        return a->count > b->count ? -1 : 1;
-    return (a->min_id > b->min_id) - (a->min_id < b->min_id);
-}
-
-/* Sorts d->order with `compare` and splits it into runs that `same` joins
- * (NULL: the stack alone). Returns a malloc'd array of *ngroups groups, largest
- * first, or NULL on allocation failure. */
-static struct group *dump_group(struct dump *d, int (*compare)(const void *, const void *),
-                                int (*same)(const struct thread_view *, const struct thread_view *),
-                                int *ngroups)
-{
-    struct group *groups = calloc((size_t)d->n + 1, sizeof *groups);
-    int n = 0;
-
-    if (!groups)
-        return NULL;
-    qsort(d->order, (size_t)d->n, sizeof *d->order, compare);
-    for (int i = 0; i < d->n; i++) {
-        const struct thread_view *v = d->order[i];
-        struct group *g = n > 0 ? &groups[n - 1] : NULL;
-        if (g && compare_stacks(d->order[g->first], v) == 0 &&
-            (!same || same(d->order[g->first], v))) {
-            g->count++;
-            if (v->id < g->min_id)
-                g->min_id = v->id;
-            continue;
-        }
-        groups[n].first = i;
-        groups[n].count = 1;
-        groups[n].min_id = v->id;
-        n++;
-    }
-    qsort(groups, (size_t)n, sizeof *groups, compare_groups);
-    *ngroups = n;
-    return groups;
-}
-
-static const char *file_or_unknown(const char *file)
-{
-    return file[0] ? file : "?";
-}
-
-static void text_debug1_frames(struct pprof_text *t, const struct thread_view *v)
-{
-    struct stacks_frame frames[INLINE_FRAMES];
-
-    if (v->depth < 0) {
-        pprof_text_printf(t, "#\t(no answer)\n");
-        return;
-    }
-    for (int i = 0; i < v->depth; i++) {
-        uintptr_t at = v->pcs[i] - 1;
-        int n = stacks_symbolize_inline(at, frames, INLINE_FRAMES);
-        if (n < 0)
-            pprof_text_printf(t, "#\t0x%" PRIxPTR "\n", at);
-        for (int k = 0; k < n; k++)
-            pprof_text_printf(t, "#\t0x%" PRIxPTR "\t%s+0x%" PRIxPTR "\t%s:%d\n", at,
-                              frames[k].function, frames[k].offset,
-                              file_or_unknown(frames[k].file), frames[k].line);
-    }
-}
-
-static void text_debug1(struct pprof_text *t, struct dump *d)
-{
-    struct group *groups;
-    int ngroups = 0;
-
-    groups = dump_group(d, compare_group_order, same_labels, &ngroups);
-    if (!groups) {
-        t->failed = 1;
-        return;
-    }
-    pprof_text_printf(t, "threads profile: total %d\n", d->n);
-    for (int g = 0; g < ngroups; g++) {
-        const struct thread_view *v = d->order[groups[g].first];
-        pprof_text_printf(t, "%d @", groups[g].count);
-        for (int i = 0; i < v->depth; i++)
-            pprof_text_printf(t, " 0x%" PRIxPTR, v->pcs[i]);
-        pprof_text_printf(t, "\n# labels: {\"role\":\"%s\", \"state\":\"%s\"}\n",
-                          threads_role_name(v->role), threads_state_name(v->state));
-        text_debug1_frames(t, v);
-        pprof_text_printf(t, "\n");
-    }
-    free(groups);
-}
-
-static void text_debug2_frame(struct pprof_text *t, uintptr_t pc, const char *prefix,
-                              const char *suffix, int innermost_only)
-{
-    struct stacks_frame frames[INLINE_FRAMES];
-    uintptr_t at = pc - 1;
-    int n = stacks_symbolize_inline(at, frames, INLINE_FRAMES);
-
-    if (n < 0) {
-        pprof_text_printf(t, "%s?%s\n\t?:0 pc=0x%" PRIxPTR "\n", prefix, suffix, at);
-        return;
-    }
-    if (innermost_only)
-        n = 1;
-    for (int k = 0; k < n; k++)
-        pprof_text_printf(t, "%s%s%s\n\t%s:%d +0x%" PRIxPTR "\n", prefix, frames[k].function,
-                          suffix, file_or_unknown(frames[k].file), frames[k].line,
-                          frames[k].offset);
-}
-
-static void text_debug2(struct pprof_text *t, struct dump *d)
-{
-    int64_t now = coarse_now_ns();
-
-    qsort(d->order, (size_t)d->n, sizeof *d->order, compare_id_order);
-    for (int i = 0; i < d->n; i++) {
-        const struct thread_view *v = d->order[i];
-        int64_t waited = now - v->since_ns, age = now - v->created_ns;
-        char creator[40] = "";
-
-        pprof_text_printf(t, "thread %" PRIu64 " [%s%s%s, %.1fs]: name=%s role=%s tid=%d age=%.1fs\n",
-                          v->id, threads_state_name(v->state), v->wait_reason ? ": " : "",
-                          v->wait_reason ? v->wait_reason : "",
-                          (double)(waited > 0 ? waited : 0) / 1e9, v->name,
-                          threads_role_name(v->role), (int)v->tid,
-                          (double)(age > 0 ? age : 0) / 1e9);
-        if (v->depth < 0)
-            pprof_text_printf(t, "(no answer)\n");
-        for (int k = 0; k < v->depth; k++)
-            text_debug2_frame(t, v->pcs[k], "", "(...)", 0);
-        if (v->ncreation > 0) {
-            if (v->creator_id)
-                snprintf(creator, sizeof creator, " in thread %" PRIu64, v->creator_id);
-            /* The innermost function at the call: the one that asked for the thread. */
-            text_debug2_frame(t, v->creation[0], "created by ", creator, 1);
-        }
-        pprof_text_printf(t, "\n");
-    }
-}
-
-char *threads_dump_text(int debug, size_t *len)
-{
-    struct pprof_text t = {0};
-    struct dump d;
-    char *out = NULL;
-    size_t out_len = 0;
-
-    if (dump_collect(&d) != 0)
-        return NULL;
-    if (debug >= 2)
-        text_debug2(&t, &d);
-    else
-        text_debug1(&t, &d);
-    dump_free(&d);
-    if (pprof_text_finish(&t, &out, &out_len) != 0)
-        return NULL;
-    if (len)
-        *len = out_len;
-    return out;
-}
-
-int threads_dump_proto(unsigned char **out, size_t *len)
-{
-    static const struct pprof_value_type threads_count_type = {"threads", "count"};
-    struct dump d;
-    struct group *groups = NULL;
-    pprof_profile *profile = NULL;
-    struct timespec now;
-    int ngroups = 0, rc = -1;
-
-    if (!out || !len || dump_collect(&d) != 0)
-        return -1;
-    groups = dump_group(&d, compare_stack_order, NULL, &ngroups);
-    profile = pprof_new(&threads_count_type, 1, threads_count_type, 1);
-    if (!groups || !profile)
-        goto done;
-    clock_gettime(CLOCK_REALTIME, &now);
-    pprof_set_time(profile, (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec, 0);
-    for (int g = 0; g < ngroups; g++) {
-        const struct thread_view *v = d.order[groups[g].first];
-        int64_t count = groups[g].count;
-        /* A thread that did not answer is counted, with no stack. */
-        if (pprof_add_sample(profile, v->pcs, v->depth > 0 ? v->depth : 0, &count) != 0)
-            goto done;
-    }
-    rc = pprof_encode(profile, pprof_symbolize_with_stacks, NULL, 1, out, len);
-done:
-    pprof_free(profile);
-    free(groups);
-    dump_free(&d);
-    return rc;
+    return views;
 }
 
 uint64_t threads_created_total(void)

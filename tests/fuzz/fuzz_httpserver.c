@@ -1,8 +1,10 @@
 /* fuzz_httpserver: orderd's public HTTP server, fed a request stream in chunks through
  * its real connection code and the real API handler.
  *
- * The server's connection path is private to service/httpserver.c, so this target
- * builds that file into itself and drives one I/O thread's event loop on this thread:
+ * The server's connection path is private to service/httpserver*.c, so this target
+ * builds service/httpserver.c (the accept callback, on_accept) into itself, sees the
+ * I/O thread's struct through httpserver_internal.h, takes the connection and parser
+ * code from liborderd, and drives one I/O thread's event loop on this thread:
  * each input is one connection, a socketpair whose server end is handed to the
  * accept callback. The first byte seeds the chunk sizes (1..128 bytes), the rest is
  * what the client sends; after each chunk the loop runs until the server has read
@@ -18,7 +20,15 @@
 #include "orders.h"
 #include "queue.h"
 
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
