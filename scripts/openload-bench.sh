@@ -4,7 +4,7 @@
 # orderd (one I/O thread) is pinned to CPU 1, the generator to CPU 0, everything under
 # nice so other work on the machine keeps its share.
 #  1. wrk -t1 -c$CONNS, closed loop, GET /api/products/1: W req/s (median of ROUNDS).
-#  2. openload --threads 1 --cpu 0 --connections $CONNS at rising rates (fractions of W,
+#  2. openload --threads 1 --cpu 0 --connections $CONNS at rising rates (tenths of W,
 #     then two bisection steps): the highest rate at which it keeps the schedule — every
 #     request completed, none dropped, no error, send-lag p99 within 1 ms — is its
 #     ceiling; printed as a ratio to W.
@@ -64,14 +64,19 @@ EOF
 
 echo "== openload: constant rate, -threads 1 on CPU $GEN_CPU, $CONNS connections, ${SECS}s per rate"
 printf '%10s %6s %10s %8s %7s %9s %9s %9s %12s\n' rate keeps achieved dropped errors lag_p50us lag_p99us lag_maxus latency_p99us
+# try RATE: kept when one of two runs keeps it (other work on the machine only ever
+# makes a run miss, never makes it keep a schedule it could not).
 try() {
   local rate=$1 line
-  line=$(openload_at "$rate")
-  printf '%10d %6s %10s %8s %7s %9s %9s %9s %12s\n' "$rate" $line
-  [ "${line%% *}" = ok ]
+  for _ in 1 2; do
+    line=$(openload_at "$rate")
+    printf '%10d %6s %10s %8s %7s %9s %9s %9s %12s\n' "$rate" $line
+    [ "${line%% *}" = ok ] && return 0
+  done
+  return 1
 }
 pass=0 fail=0
-for f in 0.5 0.6 0.7 0.8 0.9 1.0 1.1 1.2; do
+for f in 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1.0 1.1 1.2; do
   rate=$(awk -v w="$W" -v f="$f" 'BEGIN {printf "%d", w * f}')
   if try "$rate"; then pass=$rate; else fail=$rate; break; fi
 done
@@ -81,12 +86,13 @@ if [ "$fail" -gt 0 ] && [ "$pass" -gt 0 ]; then
     if try "$mid"; then pass=$mid; else fail=$mid; fi
   done
 fi
-[ "$pass" -gt 0 ] || { echo "openload kept no schedule even at half of wrk's rate"; exit 1; }
+[ "$pass" -gt 0 ] || { echo "openload kept no schedule even at a tenth of wrk's rate"; exit 1; }
 printf 'ceiling: %d req/s kept on schedule = %.2f x wrk closed loop (%.0f req/s)\n' "$pass" \
   "$(awk -v a="$pass" -v b="$W" 'BEGIN {print a / b}')" "$W"
 
 echo "== send lag at 50% and 90% of the ceiling (${SECS}s each)"
 printf '%10s %6s %10s %8s %7s %9s %9s %9s %12s\n' rate keeps achieved dropped errors lag_p50us lag_p99us lag_maxus latency_p99us
 for f in 0.5 0.9; do
-  try "$(awk -v c="$pass" -v f="$f" 'BEGIN {printf "%d", c * f}')" || true
+  openload_at "$(awk -v c="$pass" -v f="$f" 'BEGIN {printf "%d", c * f}')" > "$tmp/line"
+  printf '%10d %6s %10s %8s %7s %9s %9s %9s %12s\n' "$(awk -v c="$pass" -v f="$f" 'BEGIN {printf "%d", c * f}')" $(cat "$tmp/line")
 done
