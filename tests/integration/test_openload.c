@@ -41,7 +41,7 @@ struct test_server {
     int port;
     int64_t delay_ns, stall_from_ns, stall_until_ns;
     atomic_bool stop;
-    atomic_uint requests;
+    atomic_uint requests, posts;
 };
 
 static void reply(evutil_socket_t fd, short what, void *arg)
@@ -56,6 +56,8 @@ static void on_request(struct evhttp_request *req, void *arg)
     struct test_server *s = arg;
     int64_t now = units_now_ns(), release = now;
     atomic_fetch_add(&s->requests, 1);
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_POST)
+        atomic_fetch_add(&s->posts, 1);
     if (now >= s->stall_from_ns && now < s->stall_until_ns)
         release = s->stall_until_ns;
     release += s->delay_ns;
@@ -474,12 +476,62 @@ static void test_openload_mix_and_json(void **state)
     assert_non_null(r);
     assert_int_equal(openload_result_totals(r)->completed, 400);
     assert_int_equal(openload_result_totals(r)->status_2xx, 400);
+    /* POST has weight 3 of 5: 240 expected, binomial sigma about 10 */
+    assert_true(atomic_load(&s->posts) > 200 && atomic_load(&s->posts) < 280);
     json = openload_result_json(r);
     assert_non_null(json);
     assert_non_null(strstr(json, "\"scheduled\":400"));
     assert_non_null(strstr(json, "\"behind_schedule\":"));
     assert_non_null(strstr(json, "\"windows\":[{\"t\":0"));
     free(json);
+    openload_result_free(r);
+    openload_config_free(cfg);
+    server_stop(s);
+}
+
+static void test_openload_reconnects_after_connection_close(void **state)
+{
+    /* the server closes after every response: each request opens a new connection */
+    struct test_server *s = server_start(0, 0, 0);
+    struct openload_config *cfg = openload_config_new();
+    const char *close_header[] = {"Connection: close"};
+    struct openload_result *r;
+    char err[256], target[64];
+    (void)state;
+
+    snprintf(target, sizeof(target), "127.0.0.1:%d", s->port);
+    assert_int_equal(openload_config_set(cfg, "target", target, err, sizeof(err)), 0);
+    assert_int_equal(openload_config_set(cfg, "rate", "200/s", err, sizeof(err)), 0);
+    assert_int_equal(openload_config_set(cfg, "duration", "1s", err, sizeof(err)), 0);
+    assert_int_equal(openload_config_set(cfg, "connections", "2", err, sizeof(err)), 0);
+    assert_int_equal(openload_config_add_request(cfg, "GET", "/x", close_header, 1, NULL, 0, 1, err, sizeof(err)), 0);
+    r = openload_run(cfg, err, sizeof(err));
+    assert_non_null(r);
+    assert_int_equal(openload_result_totals(r)->completed, 200);
+    assert_int_equal(openload_result_totals(r)->errors, 0);
+    openload_result_free(r);
+    openload_config_free(cfg);
+    server_stop(s);
+}
+
+static void test_openload_response_over_the_limit_is_an_error(void **state)
+{
+    /* the server's body is 3 bytes; a 2-byte limit makes every response too large */
+    struct test_server *s = server_start(0, 0, 0);
+    struct openload_config *cfg = config_for(s, "100/s", "1s", "2", "100");
+    struct openload_result *r;
+    const struct openload_totals *t;
+    char err[256];
+    (void)state;
+
+    assert_int_equal(openload_config_set(cfg, "max_response_body", "2", err, sizeof(err)), 0);
+    r = openload_run(cfg, err, sizeof(err));
+    assert_non_null(r);
+    t = openload_result_totals(r);
+    assert_int_equal(t->scheduled, 100);
+    assert_int_equal(t->completed, 0);
+    assert_int_equal(t->error_too_large, 100);
+    assert_accounted(t);
     openload_result_free(r);
     openload_config_free(cfg);
     server_stop(s);
@@ -497,6 +549,8 @@ int main(void)
         cmocka_unit_test(test_openload_unanswered_requests_end_as_timeouts),
         cmocka_unit_test(test_openload_connection_refused_is_an_error),
         cmocka_unit_test(test_openload_mix_and_json),
+        cmocka_unit_test(test_openload_reconnects_after_connection_close),
+        cmocka_unit_test(test_openload_response_over_the_limit_is_an_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
