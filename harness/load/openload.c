@@ -902,7 +902,9 @@ static void run_schedule(struct worker *w)
 {
     int batch = 0;
     while (!w->schedule_done) {
-        int64_t now = units_now_ns();
+        int64_t now = units_now_ns(), stop = atomic_load_explicit(&w->ol->stop_ns, memory_order_relaxed);
+        if (stop && stop < w->end_ns)
+            w->end_ns = stop > w->ol->t0 ? stop : w->ol->t0;
         if (w->next_ns >= w->end_ns) {
             w->schedule_done = true;
             w->drain_deadline_ns = w->end_ns + w->ol->cfg.timeout_ns;
@@ -945,9 +947,8 @@ static void abandon_outstanding(struct worker *w)
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
-    int64_t stop = atomic_load(&w->ol->stop_ns);
-    if (stop && !w->schedule_done && stop < w->end_ns) {
-        w->end_ns = stop > w->ol->t0 ? stop : w->ol->t0;
+    /* a stop while the schedule sleeps until a far request */
+    if (atomic_load(&w->ol->stop_ns) && !w->schedule_done) {
         evtimer_del(w->timer);
         run_schedule(w);
     }

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "load/openload.h"
 #include "units.h"
@@ -537,6 +538,35 @@ static void test_openload_response_over_the_limit_is_an_error(void **state)
     server_stop(s);
 }
 
+static void test_openload_stop_ends_the_schedule_early(void **state)
+{
+    struct test_server *s = server_start(0, 0, 0);
+    struct openload_config *cfg = config_for(s, "1000/s", "20s", "8", "100");
+    struct openload *ol;
+    struct openload_result *r;
+    const struct openload_totals *t;
+    struct timespec pause = {.tv_sec = 0, .tv_nsec = 600 * MS};
+    char err[256];
+    (void)state;
+
+    assert_int_equal(openload_config_set(cfg, "threads", "2", err, sizeof(err)), 0);
+    ol = openload_start(cfg, err, sizeof(err));
+    assert_non_null(ol);
+    openload_config_free(cfg); /* the run keeps its own copy */
+    nanosleep(&pause, NULL);
+    openload_stop(ol);
+    r = openload_wait(ol, err, sizeof(err));
+    assert_non_null(r);
+    t = openload_result_totals(r);
+    assert_true(t->duration_s > 0.3 && t->duration_s < 1.0);
+    /* what was scheduled is exactly the timeline up to the stop */
+    assert_true(llabs((long long)t->scheduled - (long long)(t->duration_s * 1000)) <= 2);
+    assert_accounted(t);
+    assert_int_equal(t->completed, t->scheduled);
+    openload_result_free(r);
+    server_stop(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -549,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_openload_unanswered_requests_end_as_timeouts),
         cmocka_unit_test(test_openload_connection_refused_is_an_error),
         cmocka_unit_test(test_openload_mix_and_json),
+        cmocka_unit_test(test_openload_stop_ends_the_schedule_early),
         cmocka_unit_test(test_openload_reconnects_after_connection_close),
         cmocka_unit_test(test_openload_response_over_the_limit_is_an_error),
     };
