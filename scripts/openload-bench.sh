@@ -9,13 +9,15 @@
 #     request completed, none dropped, no error, send-lag p99 within 1 ms — is its
 #     ceiling; printed as a ratio to W.
 #  3. The send-lag distribution (actual - scheduled send) at 50% and 90% of the ceiling.
-# Environment: BENCH_ROUNDS (3), BENCH_SECONDS (4), BENCH_CONNECTIONS (64).
+# Environment: BENCH_ROUNDS (3), BENCH_SECONDS (4), BENCH_CONNECTIONS (64), BENCH_SPIN
+# (openload's spin option, 0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 ROUNDS=${BENCH_ROUNDS:-3}
 SECS=${BENCH_SECONDS:-4}
 CONNS=${BENCH_CONNECTIONS:-64}
+SPIN=${BENCH_SPIN:-0}
 GEN_CPU=0
 SERVER_CPU=1
 [ "$(nproc)" -ge 2 ] || { SERVER_CPU=0; echo "note: one CPU only; server and generator share it" >&2; }
@@ -49,7 +51,7 @@ printf 'wrk: %.0f req/s (median; runs: %s)\n' "$W" "$(tr '\n' ' ' < "$tmp/wrk")"
 # openload_at RATE: one run; prints "ok|miss achieved dropped errors lag_p50 lag_p99 lag_max p99"
 openload_at() {
   "${NICE[@]}" "$BUILD/openload" --target "127.0.0.1:$port" --rate "$1/s" --duration "${SECS}s" \
-    --threads 1 --cpu $GEN_CPU --connections "$CONNS" --max-in-flight 100000 --timeout 5s \
+    --threads 1 --cpu $GEN_CPU --connections "$CONNS" --max-in-flight 100000 --timeout 5s --spin "$SPIN" \
     --request 'GET /api/products/1' > "$tmp/ol.json"
   python3 - "$tmp/ol.json" <<'EOF'
 import json, sys
@@ -62,7 +64,7 @@ print("ok" if ok else "miss", round(d["achieved_rate"]), d["dropped"], d["errors
 EOF
 }
 
-echo "== openload: constant rate, -threads 1 on CPU $GEN_CPU, $CONNS connections, ${SECS}s per rate"
+echo "== openload: constant rate, --threads 1 on CPU $GEN_CPU, $CONNS connections, spin $SPIN, ${SECS}s per rate"
 printf '%10s %6s %10s %8s %7s %9s %9s %9s %12s\n' rate keeps achieved dropped errors lag_p50us lag_p99us lag_maxus latency_p99us
 # try RATE: kept when one of two runs keeps it (other work on the machine only ever
 # makes a run miss, never makes it keep a schedule it could not).

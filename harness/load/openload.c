@@ -1,8 +1,17 @@
 /* openload: the open-model generator. See openload.h for what it measures and why.
  *
- * Each worker thread owns an event_base (with EVENT_BASE_FLAG_PRECISE_TIMER, so the
- * schedule timer is a timerfd with microsecond resolution instead of epoll's
- * millisecond timeout), its connections, a FIFO of free connections (round-robin use,
+ * Keeping the schedule: libevent's own timers have millisecond resolution, and with
+ * EVENT_BASE_FLAG_PRECISE_TIMER it reprograms a timerfd on every loop turn, which on a
+ * virtual machine costs more than a request. So each worker sleeps on a timerfd of its
+ * own, armed only when the next request is more than `spin` away, for `spin` before it
+ * (a wake-up is often tens of microseconds late); the last stretch is spent polling
+ * the sockets without blocking (a timer already due makes the loop call epoll_wait
+ * with timeout 0), so responses are read while it waits and the send lands on time. With
+ * spin = 0 (the default) it sleeps to the exact time instead and spends no CPU
+ * waiting: on a machine shared with other work a spinning thread uses up its share
+ * and is then descheduled for longer, which is worse than the late wake-up.
+ *
+ * Each worker thread owns an event_base, its connections, a FIFO of free connections (round-robin use,
  * so no connection sits idle long enough to be closed under it), a ring of requests
  * waiting for a connection, and its own histograms and per-second counters; nothing is
  * shared between workers while the run lasts except the stop time, so there are no
@@ -33,6 +42,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #define NS_PER_S 1000000000LL
 #define TICK_US 20000
@@ -50,7 +61,7 @@ struct shape {
 struct openload_config {
     double rate;
     enum openload_arrival arrival;
-    int64_t duration_ns, timeout_ns, lag_limit_ns, start_ns;
+    int64_t duration_ns, timeout_ns, lag_limit_ns, start_ns, spin_ns;
     unsigned connections, max_in_flight, threads;
     bool pinned;
     cpu_set_t cpus;
@@ -97,7 +108,9 @@ struct worker {
     pthread_t thread;
     bool started;
     struct event_base *base;
-    struct event *timer, *tick;
+    struct event *timer, *spin, *tick;
+    int timer_fd;
+    int64_t armed_ns;             /* when timer_fd fires; 0: disarmed */
 
     struct conn *conns;
     unsigned nconns, busy;
@@ -149,6 +162,7 @@ struct openload_config *openload_config_new(void)
     cfg->duration_ns = 10 * NS_PER_S;
     cfg->timeout_ns = 10 * NS_PER_S;
     cfg->lag_limit_ns = 1000000;
+    cfg->spin_ns = 0;
     cfg->connections = 64;
     cfg->max_in_flight = 10000;
     cfg->threads = 1;
@@ -317,6 +331,17 @@ int openload_config_set(struct openload_config *cfg, const char *key, const char
         return parse_positive_duration(key, value, OPENLOAD_MAX_TIMEOUT_NS, &cfg->timeout_ns, err, errlen);
     if (strcmp(key, "lag_limit") == 0)
         return parse_positive_duration(key, value, OPENLOAD_MAX_TIMEOUT_NS, &cfg->lag_limit_ns, err, errlen);
+    if (strcmp(key, "spin") == 0) {
+        int64_t ns;
+        char maxtext[32];
+        if (units_parse_duration(value, &ns, why, sizeof(why)) < 0 || ns > 10000000) {
+            snprintf(err, errlen, "spin: \"%s\" must be a duration from 0 to %s", value,
+                     units_format_duration(10000000, maxtext, sizeof(maxtext)));
+            return -1;
+        }
+        cfg->spin_ns = ns;
+        return 0;
+    }
     if (strcmp(key, "connections") == 0)
         return parse_count(key, value, OPENLOAD_MAX_CONNECTIONS, &cfg->connections, err, errlen);
     if (strcmp(key, "max_in_flight") == 0)
@@ -890,11 +915,23 @@ static void dispatch(struct worker *w, int64_t scheduled_ns, int64_t now)
     }
 }
 
-static void arm_timer(struct worker *w, int64_t delay_ns)
+/* Sleeps until at (monotonic ns), unless already set for then. */
+static void arm_timer(struct worker *w, int64_t at)
 {
-    int64_t us = delay_ns <= 0 ? 0 : (delay_ns + 999) / 1000;
-    struct timeval tv = {.tv_sec = us / 1000000, .tv_usec = us % 1000000};
-    evtimer_add(w->timer, &tv);
+    struct itimerspec when = {.it_value = {.tv_sec = at / NS_PER_S, .tv_nsec = at % NS_PER_S}};
+    if (w->armed_ns == at)
+        return;
+    w->armed_ns = at;
+    timerfd_settime(w->timer_fd, TFD_TIMER_ABSTIME, &when, NULL);
+}
+
+/* Comes back after one non-blocking look at the sockets: a timer already due makes
+ * the loop poll with timeout 0 and run it after the I/O callbacks (event_active would
+ * run it again in the same pass, before any I/O). */
+static void poll_and_return(struct worker *w)
+{
+    static const struct timeval now = {0, 0};
+    evtimer_add(w->spin, &now);
 }
 
 /* Dispatches every request whose time has come, then sleeps until the next one. */
@@ -912,11 +949,14 @@ static void run_schedule(struct worker *w)
             return;
         }
         if (w->next_ns > now) {
-            arm_timer(w, w->next_ns - now);
+            if (w->next_ns - now <= w->ol->cfg.spin_ns)
+                poll_and_return(w);
+            else
+                arm_timer(w, w->next_ns - w->ol->cfg.spin_ns);
             return;
         }
         if (batch++ == DISPATCH_BATCH) {
-            arm_timer(w, 0); /* let responses in before catching up further */
+            poll_and_return(w); /* let responses in before catching up further */
             return;
         }
         dispatch(w, w->next_ns, now);
@@ -925,6 +965,16 @@ static void run_schedule(struct worker *w)
 }
 
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    uint64_t expirations;
+    if (read(fd, &expirations, sizeof(expirations)) < 0)
+        return; /* not due yet (EAGAIN): it was rearmed */
+    w->armed_ns = 0;
+    run_schedule(w);
+}
+
+static void spin_cb(evutil_socket_t fd, short what, void *arg)
 {
     run_schedule(arg);
 }
@@ -948,10 +998,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
     /* a stop while the schedule sleeps until a far request */
-    if (atomic_load(&w->ol->stop_ns) && !w->schedule_done) {
-        evtimer_del(w->timer);
+    if (atomic_load(&w->ol->stop_ns) && !w->schedule_done)
         run_schedule(w);
-    }
     if (w->schedule_done && units_now_ns() >= w->drain_deadline_ns)
         abandon_outstanding(w);
 }
@@ -979,6 +1027,7 @@ static void *worker_main(void *arg)
     for (unsigned i = 0; i < w->nconns; i++)
         conn_open(&w->conns[i]); /* a failure here is retried when the connection is used */
     evtimer_add(w->tick, &tick);
+    event_add(w->timer, NULL);
     run_schedule(w);
     if (!w->schedule_done || w->busy || w->queue_count)
         event_base_dispatch(w->base);
@@ -992,6 +1041,10 @@ static void worker_release(struct worker *w)
 {
     if (w->timer)
         event_free(w->timer);
+    if (w->spin)
+        event_free(w->spin);
+    if (w->timer_fd >= 0)
+        close(w->timer_fd);
     if (w->tick)
         event_free(w->tick);
     if (w->conns)
@@ -1022,6 +1075,7 @@ static int worker_init(struct openload *ol, struct worker *w, unsigned id)
 
     w->ol = ol;
     w->id = id;
+    w->timer_fd = -1;
     w->nconns = cfg->connections / t + (id < cfg->connections % t);
     w->max_in_flight = cfg->max_in_flight / t + (id < cfg->max_in_flight % t);
     w->rate = cfg->rate / t;
@@ -1042,13 +1096,16 @@ static int worker_init(struct openload *ol, struct worker *w, unsigned id)
     if (!w->conns || !w->free_ring || !w->queue || !w->windows || !w->latency || !w->lag || !w->wait ||
         !w->window_latency || !ec)
         goto done;
-    event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
     w->base = event_base_new_with_config(ec);
     if (!w->base)
         goto done;
-    w->timer = evtimer_new(w->base, timer_cb, w);
+    w->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (w->timer_fd < 0)
+        goto done;
+    w->timer = event_new(w->base, w->timer_fd, EV_READ | EV_PERSIST, timer_cb, w);
+    w->spin = event_new(w->base, -1, 0, spin_cb, w);
     w->tick = event_new(w->base, -1, EV_PERSIST, tick_cb, w);
-    if (!w->timer || !w->tick)
+    if (!w->timer || !w->spin || !w->tick)
         goto done;
     for (unsigned i = 0; i < w->nconns; i++) {
         w->conns[i].w = w;

@@ -276,6 +276,14 @@ static void test_openload_threads_and_poisson_keep_the_count(void **state)
     assert_int_equal(t->completed, 1200);
     openload_result_free(r);
 
+    /* polling the sockets for the last 100 us before each send changes nothing counted */
+    assert_int_equal(openload_config_set(cfg, "spin", "100us", err, sizeof(err)), 0);
+    r = openload_run(cfg, err, sizeof(err));
+    assert_non_null(r);
+    assert_int_equal(openload_result_totals(r)->completed, 1200);
+    openload_result_free(r);
+    assert_int_equal(openload_config_set(cfg, "spin", "0", err, sizeof(err)), 0);
+
     /* Poisson: the count is random, about 1200 +- 4 sigma (sigma = 35) */
     assert_int_equal(openload_config_set(cfg, "arrival", "poisson", err, sizeof(err)), 0);
     assert_int_equal(openload_config_set(cfg, "seed", "7", err, sizeof(err)), 0);
@@ -404,6 +412,7 @@ static void test_openload_bad_values_rejected_naming_the_option(void **state)
     expect_rejected(cfg, "cpu", "x");
     expect_rejected(cfg, "target", "example.com:80");
     expect_rejected(cfg, "max_response_body", "1G");
+    expect_rejected(cfg, "spin", "1s");
     expect_rejected(cfg, "colour", "red");
 
     /* values fine alone, wrong together */
