@@ -810,7 +810,9 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
         return;
     }
     read_input(c);
-    if (!c->busy || c->bev == NULL)
+    /* the response may have completed there, and the connection been closed and
+     * reopened for a waiting request: this event was the old socket's */
+    if (!c->busy || c->bev != bev)
         return;
     outcome = OUTCOME_IO;
     if (events & BEV_EVENT_EOF) {

@@ -117,7 +117,8 @@ void openload_config_set_start(struct openload_config *cfg, int64_t start_ns);
 int openload_config_check(const struct openload_config *cfg, char *err, size_t errlen);
 
 /* Checks cfg, opens the connections and starts the threads; the schedule begins at the
- * configured start. cfg may be freed after this returns.
+ * configured start. cfg may be freed after this returns. Sets SIGPIPE to be ignored
+ * (process-wide), so that a peer closing mid-write is an error on that connection.
  * Returns the running load (finish it with openload_wait), or NULL with err filled. */
 struct openload *openload_start(const struct openload_config *cfg, char *err, size_t errlen);
 
