@@ -133,6 +133,12 @@ struct worker {
     struct window_blob *blobs;
     size_t nblobs, blobs_cap;
     bool out_of_memory;
+
+    /* what another thread may read while the run lasts (openload_progress,
+     * openload_window_latency): blobs above, and totals as of the last tick */
+    pthread_mutex_t lock;
+    bool lock_ready;
+    struct openload_totals published;
 };
 
 struct openload {
@@ -619,21 +625,25 @@ static void flush_window(struct worker *w)
     size_t len;
     if (latency_hist_count(w->window_latency) == 0)
         return;
+    if (latency_hist_serialize(w->window_latency, &buf, &len) < 0) {
+        w->out_of_memory = true;
+        return;
+    }
+    pthread_mutex_lock(&w->lock);
     if (w->nblobs == w->blobs_cap) {
         size_t cap = w->blobs_cap ? w->blobs_cap * 2 : 64;
         struct window_blob *grown = realloc(w->blobs, cap * sizeof(*grown));
         if (!grown) {
+            pthread_mutex_unlock(&w->lock);
+            free(buf);
             w->out_of_memory = true;
             return;
         }
         w->blobs = grown;
         w->blobs_cap = cap;
     }
-    if (latency_hist_serialize(w->window_latency, &buf, &len) < 0) {
-        w->out_of_memory = true;
-        return;
-    }
     w->blobs[w->nblobs++] = (struct window_blob){w->window_current, buf, len};
+    pthread_mutex_unlock(&w->lock);
     latency_hist_reset(w->window_latency);
 }
 
@@ -999,6 +1009,15 @@ static void abandon_outstanding(struct worker *w)
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
+    size_t now_window = window_of(w, units_now_ns());
+    /* a window whose second has passed is published even with no later completion */
+    if (now_window != w->window_current) {
+        flush_window(w);
+        w->window_current = now_window;
+    }
+    pthread_mutex_lock(&w->lock);
+    w->published = w->totals;
+    pthread_mutex_unlock(&w->lock);
     /* a stop while the schedule sleeps until a far request */
     if (atomic_load(&w->ol->stop_ns) && !w->schedule_done)
         run_schedule(w);
@@ -1065,6 +1084,8 @@ static void worker_release(struct worker *w)
     latency_hist_free(w->lag);
     latency_hist_free(w->wait);
     latency_hist_free(w->window_latency);
+    if (w->lock_ready)
+        pthread_mutex_destroy(&w->lock);
 }
 
 /* Allocates a worker's share: connections, in-flight bound and the schedule's rate. */
@@ -1078,6 +1099,9 @@ static int worker_init(struct openload *ol, struct worker *w, unsigned id)
     w->ol = ol;
     w->id = id;
     w->timer_fd = -1;
+    if (pthread_mutex_init(&w->lock, NULL) != 0)
+        return -1;
+    w->lock_ready = true;
     w->nconns = cfg->connections / t + (id < cfg->connections % t);
     w->max_in_flight = cfg->max_in_flight / t + (id < cfg->max_in_flight % t);
     w->rate = cfg->rate / t;
@@ -1186,6 +1210,40 @@ void openload_stop(struct openload *ol)
 {
     int64_t expected = 0;
     atomic_compare_exchange_strong(&ol->stop_ns, &expected, units_now_ns());
+}
+
+static void add_totals(struct openload_totals *sum, const struct openload_totals *t);
+
+void openload_progress(struct openload *ol, struct openload_totals *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (unsigned i = 0; i < ol->nworkers; i++) {
+        struct worker *w = &ol->workers[i];
+        pthread_mutex_lock(&w->lock);
+        add_totals(out, &w->published);
+        pthread_mutex_unlock(&w->lock);
+    }
+    out->asked_rate = ol->cfg.rate;
+}
+
+int64_t openload_start_time(const struct openload *ol)
+{
+    return ol->t0;
+}
+
+int openload_window_latency(struct openload *ol, size_t window, struct latency_hist *into, char *err,
+                            size_t errlen)
+{
+    int rc = 0;
+    for (unsigned i = 0; i < ol->nworkers && rc == 0; i++) {
+        struct worker *w = &ol->workers[i];
+        pthread_mutex_lock(&w->lock);
+        for (size_t k = 0; k < w->nblobs && rc == 0; k++)
+            if (w->blobs[k].window == window)
+                rc = latency_hist_merge_serialized(into, w->blobs[k].buf, w->blobs[k].len, err, errlen);
+        pthread_mutex_unlock(&w->lock);
+    }
+    return rc;
 }
 
 /* ---- results ------------------------------------------------------------------------- */

@@ -63,6 +63,7 @@ enum openload_arrival { OPENLOAD_ARRIVAL_CONSTANT, OPENLOAD_ARRIVAL_POISSON };
 struct openload_config;
 struct openload;
 struct openload_result;
+struct openload_totals;
 
 /* A configuration with the defaults: target 127.0.0.1:8080, arrival constant,
  * duration 10s, connections 64, max_in_flight 10000, threads 1, no pinning, timeout
@@ -125,6 +126,16 @@ struct openload *openload_start(const struct openload_config *cfg, char *err, si
 /* Ends the schedule early (from any thread; e.g. an abort gate): no request is
  * scheduled after this, those out are drained as at the normal end. */
 void openload_stop(struct openload *ol);
+
+/* While the run lasts (from any thread): the totals as of at most 20 ms ago (rates and
+ * behind_schedule are filled only by openload_wait), the schedule's start time
+ * (monotonic ns), and the latencies of one per-second window merged into `into` (a
+ * window is complete once the time is past its end by 50 ms). For abort gates.
+ * openload_window_latency returns 0, or -1 with err filled (into then partly merged). */
+void openload_progress(struct openload *ol, struct openload_totals *out);
+int64_t openload_start_time(const struct openload *ol);
+int openload_window_latency(struct openload *ol, size_t window, struct latency_hist *into, char *err,
+                            size_t errlen);
 
 /* Waits for the run to end, frees ol and returns the result (free it with
  * openload_result_free), or NULL with err filled when out of memory. */

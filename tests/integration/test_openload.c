@@ -557,7 +557,7 @@ static void test_openload_stop_ends_the_schedule_early(void **state)
     struct openload *ol;
     struct openload_result *r;
     const struct openload_totals *t;
-    struct timespec pause = {.tv_sec = 0, .tv_nsec = 600 * MS};
+    struct timespec pause = {.tv_sec = 0, .tv_nsec = 100 * MS};
     char err[256];
     (void)state;
 
@@ -566,11 +566,24 @@ static void test_openload_stop_ends_the_schedule_early(void **state)
     assert_non_null(ol);
     openload_config_free(cfg); /* the run keeps its own copy */
     nanosleep(&pause, NULL);
+    /* the first window (50 ms after start, 1 s long) is published a tick after it ends */
+    {
+        struct latency_hist *first = latency_hist_new();
+        struct openload_totals live;
+        assert_non_null(first);
+        while (units_now_ns() < openload_start_time(ol) + 1050 * MS)
+            nanosleep(&pause, NULL);
+        openload_progress(ol, &live);
+        assert_true(live.completed >= 1000 && live.completed <= 1200);
+        assert_int_equal(openload_window_latency(ol, 0, first, err, sizeof(err)), 0);
+        assert_true(latency_hist_count(first) >= 990 && latency_hist_count(first) <= 1000);
+        latency_hist_free(first);
+    }
     openload_stop(ol);
     r = openload_wait(ol, err, sizeof(err));
     assert_non_null(r);
     t = openload_result_totals(r);
-    assert_true(t->duration_s > 0.3 && t->duration_s < 1.0);
+    assert_true(t->duration_s > 1.0 && t->duration_s < 1.5);
     /* what was scheduled is exactly the timeline up to the stop */
     assert_true(llabs((long long)t->scheduled - (long long)(t->duration_s * 1000)) <= 2);
     assert_accounted(t);
