@@ -150,7 +150,7 @@ struct openload_totals {
     uint64_t status_2xx, status_other; /* completed, by status */
     uint64_t error_connect, error_io, error_timeout, error_protocol, error_too_large;
     double asked_rate;               /* requests per second asked */
-    double achieved_rate;            /* completed / max(schedule length, last completion) */
+    double achieved_rate;            /* completed / schedule length */
     double duration_s;               /* the schedule's length (shorter when stopped) */
     int64_t lag_limit_us;
     bool behind_schedule;            /* send-lag p99 > lag_limit: latencies unreliable */
