@@ -10,7 +10,7 @@
 #     ceiling; printed as a ratio to W.
 #  3. The send-lag distribution (actual - scheduled send) at 50% and 90% of the ceiling.
 # Environment: BENCH_ROUNDS (3), BENCH_SECONDS (4), BENCH_CONNECTIONS (64), BENCH_SPIN
-# (openload's spin option, 0).
+# (openload's spin option, 0), BENCH_NICE (10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -21,7 +21,7 @@ SPIN=${BENCH_SPIN:-0}
 GEN_CPU=0
 SERVER_CPU=1
 [ "$(nproc)" -ge 2 ] || { SERVER_CPU=0; echo "note: one CPU only; server and generator share it" >&2; }
-NICE=(nice -n 10)
+NICE=(nice -n "${BENCH_NICE:-10}")
 
 tmp=$(mktemp -d)
 server_pid=
