@@ -1186,6 +1186,8 @@ struct openload *openload_start(const struct openload_config *cfg, char *err, si
     if (!ol->workers)
         goto oom;
     for (unsigned i = 0; i < ol->nworkers; i++)
+        ol->workers[i].timer_fd = -1; /* so releasing one not yet set up closes nothing */
+    for (unsigned i = 0; i < ol->nworkers; i++)
         if (worker_init(ol, &ol->workers[i], i) < 0)
             goto oom;
     for (unsigned i = 0; i < ol->nworkers; i++) {
