@@ -318,12 +318,12 @@ static void test_openload_drops_past_max_in_flight(void **state)
     assert_int_equal(t->scheduled, 2000);
     assert_accounted(t);
     assert_int_equal(t->errors, 0);
-    /* at least the ~1000 scheduled in the stall less the 50 let in; a little more when
-     * the burst after the stall takes the machine a while to clear, but no drops far
-     * outside it */
-    assert_true(t->dropped >= 900 && t->dropped <= 1100);
+    /* at least the ~1000 scheduled in the stall less the 50 let in (more when the
+     * machine is slow to clear the queue after it); none before the stall, so the
+     * first second drops at most its last 500 and the run at most 1500 */
+    assert_true(t->dropped >= 900 && t->dropped <= 1500);
     assert_int_equal(t->completed, atomic_load(&s->requests));
-    assert_true(openload_result_window(r, 0)->dropped > 0);
+    assert_true(openload_result_window(r, 0)->dropped >= 440 && openload_result_window(r, 0)->dropped <= 500);
     assert_true(openload_result_window(r, 1)->dropped > 0);
     assert_int_equal(openload_result_window(r, 0)->dropped + openload_result_window(r, 1)->dropped, t->dropped);
     openload_result_free(r);
@@ -476,7 +476,7 @@ static void test_openload_program_rejects_bad_rate(void **state)
 static void test_openload_mix_and_json(void **state)
 {
     struct test_server *s = server_start(0, 0, 0);
-    struct openload_config *cfg = config_for(s, "400/s", "1s", "4", "100");
+    struct openload_config *cfg = config_for(s, "400/s", "1s", "4", "10000");
     const char *headers[] = {"Content-Type: application/json"};
     struct openload_result *r;
     char err[256], *json;
