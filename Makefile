@@ -44,7 +44,7 @@ LIBS     := $(PKG_LIBS) -lhttp_parser -lm
 
 COMMON_SRC  := $(wildcard common/*.c)
 SERVICE_SRC := $(filter-out service/main.c,$(wildcard service/*.c))
-HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*/*.c))
+HARNESS_SRC := $(filter-out harness/main.c harness/openload_main.c,$(wildcard harness/*/*.c))
 TEST_SRC    := $(wildcard tests/unit/test_*.c tests/integration/test_*.c)
 SUPPORT_SRC := $(wildcard tests/support/*.c)
 
@@ -56,7 +56,7 @@ SUPPORT_OBJ := $(call obj,$(SUPPORT_SRC))
 TEST_BIN    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
 .PHONY: all deps test unit-test run bench overhead clean check-werror fuzz fuzz-build fuzz-targets fuzz-regress
-all: $(BUILD)/orderd $(if $(wildcard harness/main.c),$(BUILD)/loadlab)
+all: $(BUILD)/orderd $(if $(wildcard harness/main.c),$(BUILD)/loadlab) $(BUILD)/openload
 
 deps:
 	@scripts/deps.sh
@@ -93,6 +93,10 @@ $(BUILD)/orderd: $(call obj,service/main.c) $(BUILD)/liborderd.a $(BUILD)/libcom
 	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/loadlab: $(call obj,harness/main.c) $(BUILD)/libloadlab.a $(BUILD)/libcommon.a
+	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
+
+# openload: the open-model generator on its own (tests, scripts/openload-bench.sh)
+$(BUILD)/openload: $(call obj,harness/openload_main.c) $(BUILD)/libloadlab.a $(BUILD)/libcommon.a
 	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
 
 # Every test links the module libraries; the archive pulls in only what it uses.
