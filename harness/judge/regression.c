@@ -115,6 +115,11 @@ void regression_judge(const double *baseline, size_t nbaseline, const double *ca
         snprintf(out->detail, sizeof out->detail, "no significant change");
 }
 
+const char *regression_method_name(enum regression_method m)
+{
+    return m == REGRESSION_METHOD_INTERLEAVED ? "interleaved" : "runs";
+}
+
 const char *regression_verdict_word(enum regression_verdict v)
 {
     static const char *const words[] = {"held", "FAILED", "INCONCLUSIVE", "ERROR"};

@@ -109,8 +109,8 @@ int figures_record_regression(struct resultdb *db, const struct regression_resul
     if (storedb_prepare(db, "INSERT INTO regressions (judged_at, scenario, baseline_scenario, gate, "
                             "threshold_text, unit, baseline_label, candidate_label, baseline_runs, "
                             "candidate_runs, baseline_n, candidate_n, baseline_median, candidate_median, "
-                            "ratio, ci_low, ci_high, confidence, p_value, alpha, min_runs, verdict, detail) "
-                            "VALUES (strftime('%Y-%m-%dT%H:%M:%fZ','now'),?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                            "ratio, ci_low, ci_high, confidence, p_value, alpha, min_runs, verdict, detail, method) "
+                            "VALUES (strftime('%Y-%m-%dT%H:%M:%fZ','now'),?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         &st, "recording a regression verdict", err, errlen) < 0)
         return -1;
     sqlite3_bind_text(st, i++, r->scenario, -1, SQLITE_STATIC);
@@ -132,7 +132,35 @@ int figures_record_regression(struct resultdb *db, const struct regression_resul
     sqlite3_bind_int64(st, i++, (sqlite3_int64)r->opt.min_runs);
     sqlite3_bind_text(st, i++, regression_verdict_name(r->verdict), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, i++, r->detail, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, regression_method_name(r->method), -1, SQLITE_STATIC);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : storedb_fail(db, "recording a regression verdict", err, errlen);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int figures_record_slice(struct resultdb *db, const struct figures_slice *sl, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    const double reals[] = {sl->throughput, sl->error_rate, sl->p50, sl->p90, sl->p99};
+    int i = 1, rc;
+
+    if (storedb_prepare(db, "INSERT INTO ab_slices (candidate_run_id, baseline_run_id, pair, side, first, t, "
+                            "duration_s, requests, errors, throughput, error_rate, p50_s, p90_s, p99_s) "
+                            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        &st, "recording an interleaved slice", err, errlen) < 0)
+        return -1;
+    sqlite3_bind_int64(st, i++, sl->candidate_run_id);
+    sqlite3_bind_int64(st, i++, sl->baseline_run_id);
+    sqlite3_bind_int64(st, i++, (sqlite3_int64)sl->pair);
+    sqlite3_bind_text(st, i++, sl->baseline ? "baseline" : "candidate", -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, i++, sl->first);
+    sqlite3_bind_double(st, i++, sl->t);
+    sqlite3_bind_double(st, i++, sl->duration_s);
+    sqlite3_bind_int64(st, i++, (sqlite3_int64)sl->requests);
+    sqlite3_bind_int64(st, i++, (sqlite3_int64)sl->errors);
+    for (size_t k = 0; k < sizeof reals / sizeof reals[0]; k++)
+        storedb_bind_real(st, i++, reals[k]);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : storedb_fail(db, "recording an interleaved slice", err, errlen);
     sqlite3_finalize(st);
     return rc;
 }
