@@ -31,6 +31,8 @@ struct suite_options {
     unsigned repeat;                /* rounds, >= 1 */
     uint64_t stored_runs;           /* a side's latest stored runs when not interleaved */
     struct regression_options regression;
+    bool interleave;                /* --interleave: both builds at once, paired slices (abrun.h) */
+    int64_t slice_ns, budget_ns;    /* with interleave */
     char *const *files;             /* scenario files, in order */
     size_t nfiles;
 };

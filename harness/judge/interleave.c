@@ -24,9 +24,11 @@ static int check_figures(const double *fig, const bool *decided, size_t n, enum 
 }
 
 /* The medians and the ratio and interval back from "log of how much worse". */
-static void conclude(const struct interleave_figure *f, const double *base, const double *cand,
-                     struct interleave_result *r)
+static void conclude(const struct interleave_figure *f, const struct sequential_plan *plan, const double *base,
+                     const double *cand, struct interleave_result *r)
 {
+    r->confidence = 1 - 2 * plan->alpha_per_look;
+    r->nlooks = plan->nlooks;
     double sign = f->higher_is_better ? -1 : 1;
     significance_median(base, r->pairs, &r->baseline_median);
     significance_median(cand, r->pairs, &r->candidate_median);
@@ -99,7 +101,7 @@ int interleave_run_many(const struct interleave_many_options *opt, interleave_sl
         }
     }
     for (size_t i = 0; i < nf; i++)
-        conclude(&opt->figures[i], base[i], cand[i], &out[i]);
+        conclude(&opt->figures[i], &plan[i], base[i], cand[i], &out[i]);
     rc = 0;
 done:
     for (size_t i = 0; i < nf; i++) {

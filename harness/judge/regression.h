@@ -83,6 +83,11 @@ const char *regression_verdict_word(enum regression_verdict v);
 /* "runs", "interleaved": the words stored in the database. */
 const char *regression_method_name(enum regression_method m);
 
+/* The verdict's numbers in words, never "nan": "ratio 0.912, 96.7% interval
+ * 0.88..0.95, 14 interleaved pairs", "ratio 1.02, interval not computable (too few
+ * runs), p 0.41", "ratio not computed (no figure on a side)". Returns buf. */
+char *regression_format_numbers(const struct regression_result *r, char *buf, size_t buflen);
+
 /* Prints the verdicts as a table for a CI log, grouped by scenario and labels. */
 void regression_print(FILE *out, const struct regression_result *results, size_t n);
 
