@@ -20,6 +20,7 @@
 #include "run/schedule.h"
 #include "run/service.h"
 #include "store/figures.h"
+#include "procstat.h"
 #include "units.h"
 
 #define WRK_STOP_GRACE_MS 2000
@@ -28,7 +29,7 @@
 enum { BASE, CAND };
 
 /* What a slice-judged gate reads from a slice. */
-enum figure_source { FROM_THROUGHPUT, FROM_P50, FROM_P75, FROM_P90, FROM_P99, FROM_P999 };
+enum figure_source { FROM_THROUGHPUT, FROM_P50, FROM_P75, FROM_P90, FROM_P99, FROM_P999, FROM_CPU };
 
 struct side {
     const char *label;
@@ -170,9 +171,10 @@ static int drive(struct ab *ab, int k, const char *stage, int64_t load_ns, struc
     return 0;
 }
 
-static double figure_of(const struct wrkres *r, enum figure_source src)
+static double figure_of(const struct wrkres *r, double cpu_s, enum figure_source src)
 {
     switch (src) {
+    case FROM_CPU: return r->requests ? cpu_s / (double)r->requests : NAN;
     case FROM_THROUGHPUT: return wrkres_throughput(r);
     case FROM_P50: return r->latency_p50;
     case FROM_P75: return r->latency_p75;
@@ -193,12 +195,18 @@ static int slice(void *ctx, enum interleave_side iside, size_t pair, double *fig
     struct figures_slice row = {.candidate_run_id = ab->side[CAND].run_id,
                                 .baseline_run_id = ab->side[BASE].run_id, .pair = pair, .baseline = k == BASE};
 
+    struct procstat before, after;
+    bool have_cpu = procstat_read(s->svc.proc_pid, &before) == 0;
+
     if (drive(ab, k, "slice", ab->opt->slice_ns, &res) < 0) {
         snprintf(err, errlen, "%s", ab->out->reason);
         return -1;
     }
+    /* the service's CPU over the slice (its partner idles meanwhile) */
+    have_cpu = have_cpu && procstat_read(s->svc.proc_pid, &after) == 0;
+    row.cpu_s = have_cpu ? after.cpu_seconds - before.cpu_seconds : NAN;
     for (size_t i = 0; i < ab->nfigures; i++)
-        figures[i] = figure_of(&res, ab->source[i]);
+        figures[i] = figure_of(&res, row.cpu_s, ab->source[i]);
     s->requests += res.requests;
     s->errors += wrkres_errors(&res);
     s->busy_s += res.duration_s;
@@ -225,6 +233,7 @@ static void plan_figures(struct ab *ab, struct interleave_many_options *many)
     } sliceable[] = {
         {GATE_THROUGHPUT, FROM_THROUGHPUT}, {GATE_P50_LATENCY, FROM_P50}, {GATE_P75_LATENCY, FROM_P75},
         {GATE_P90_LATENCY, FROM_P90},       {GATE_P99_LATENCY, FROM_P99}, {GATE_P999_LATENCY, FROM_P999},
+        {GATE_CPU_PER_REQUEST, FROM_CPU},
     };
     for (size_t g = 0; g < ab->sc->nregressions && ab->nfigures < INTERLEAVE_MAX_FIGURES; g++) {
         const struct gate_spec *spec = &ab->sc->regressions[g];
@@ -316,7 +325,7 @@ static void verdict_of_other(const struct ab *ab, const struct gate_spec *spec, 
     r->verdict = REGRESSION_INCONCLUSIVE;
     if (spec->kind != GATE_ERROR_RATE) {
         snprintf(r->detail, sizeof r->detail, "not measured per slice: an interleaved comparison judges "
-                 "throughput, latency percentiles and error_rate; judge %s with whole runs (without --interleave)",
+                 "throughput, latency percentiles, cpu_per_request and error_rate; judge %s with whole runs (without --interleave)",
                  spec->name);
         return;
     }

@@ -9,12 +9,13 @@
  * warmup, at least one slice) before the first measured slice. Then wrk drives one
  * side at a time for one slice; the order within each pair is random
  * (judge/interleave.h), and every regression gate whose figure a slice gives
- * (throughput, a latency percentile) gets its own group-sequential verdict
+ * (throughput, a latency percentile, cpu_per_request: the service's CPU seconds from
+ * /proc over the slice per request) gets its own group-sequential verdict
  * (judge/sequential.h) from the shared pairs, until each has one or the budget of
  * load is spent (then "inconclusive"). error_rate is judged on the pooled slices: no
  * error on either side holds; otherwise its ratio of slices means little and the
  * verdict is inconclusive with both rates. A gate that a slice does not measure
- * (cpu_per_request, metric.*) is inconclusive, saying to judge it with whole runs.
+ * (metric.*, growth figures) is inconclusive, saying to judge it with whole runs.
  *
  * Timed fault phases are refused: a phase is a time on one run's clock, and two
  * interleaved services have no one such clock to share. A service given by URL is

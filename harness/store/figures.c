@@ -141,12 +141,12 @@ int figures_record_regression(struct resultdb *db, const struct regression_resul
 int figures_record_slice(struct resultdb *db, const struct figures_slice *sl, char *err, size_t errlen)
 {
     sqlite3_stmt *st;
-    const double reals[] = {sl->throughput, sl->error_rate, sl->p50, sl->p90, sl->p99};
+    const double reals[] = {sl->throughput, sl->error_rate, sl->p50, sl->p90, sl->p99, sl->cpu_s};
     int i = 1, rc;
 
     if (storedb_prepare(db, "INSERT INTO ab_slices (candidate_run_id, baseline_run_id, pair, side, first, t, "
-                            "duration_s, requests, errors, throughput, error_rate, p50_s, p90_s, p99_s) "
-                            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                            "duration_s, requests, errors, throughput, error_rate, p50_s, p90_s, p99_s, cpu_s) "
+                            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         &st, "recording an interleaved slice", err, errlen) < 0)
         return -1;
     sqlite3_bind_int64(st, i++, sl->candidate_run_id);

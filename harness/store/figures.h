@@ -60,6 +60,7 @@ struct figures_slice {
     double duration_s;
     uint64_t requests, errors;
     double throughput, error_rate, p50, p90, p99;
+    double cpu_s;                /* the service's CPU seconds in the slice */
 };
 
 /* Records one slice in ab_slices. Returns 0, or -1 with err filled. */

@@ -218,7 +218,7 @@ static const char schema_interleaved[] =
     "  duration_s REAL NOT NULL,\n"
     "  requests INTEGER NOT NULL,\n"
     "  errors INTEGER NOT NULL,\n"
-    "  throughput REAL, error_rate REAL, p50_s REAL, p90_s REAL, p99_s REAL,\n"
+    "  throughput REAL, error_rate REAL, p50_s REAL, p90_s REAL, p99_s REAL, cpu_s REAL,\n"
     "  PRIMARY KEY (candidate_run_id, pair, side)\n"
     ");\n";
 
