@@ -49,6 +49,12 @@ int figures_of_latest(struct resultdb *db, const char *name, const char *scenari
 /* Records one regression verdict (judged now). Returns 0, or -1 with err filled. */
 int figures_record_regression(struct resultdb *db, const struct regression_result *r, char *err, size_t errlen);
 
+/* The latest verdict of each regression gate judged with run_id among its candidate
+ * runs (whole runs or interleaved), oldest first, at most cap, into out[0..*n).
+ * A database from before regression verdicts has none. Returns 0, or -1 with err. */
+int figures_regressions_of_run(struct resultdb *db, int64_t run_id, struct regression_result *out, size_t cap,
+                               size_t *n, char *err, size_t errlen);
+
 /* One slice of an interleaved A/B comparison (judge/interleave.h): which side, in
  * which pair, whether it went first, and what wrk measured in it. Numbers NaN: none. */
 struct figures_slice {
