@@ -76,8 +76,10 @@ int interleave_run_many(const struct interleave_many_options *opt, interleave_sl
         enum interleave_side first = baseline_first ? INTERLEAVE_BASELINE : INTERLEAVE_CANDIDATE;
         enum interleave_side second = baseline_first ? INTERLEAVE_CANDIDATE : INTERLEAVE_BASELINE;
         double a[INTERLEAVE_MAX_FIGURES], b[INTERLEAVE_MAX_FIGURES];
-        if (slice(ctx, first, pair, a, err, errlen) < 0 || check_figures(a, decided, nf, first, pair, err, errlen) < 0 ||
-            slice(ctx, second, pair, b, err, errlen) < 0 || check_figures(b, decided, nf, second, pair, err, errlen) < 0)
+        if (slice(ctx, first, pair, a, err, errlen) < 0 ||
+            check_figures(a, decided, nf, first, pair, err, errlen) < 0 ||
+            slice(ctx, second, pair, b, err, errlen) < 0 ||
+            check_figures(b, decided, nf, second, pair, err, errlen) < 0)
             goto done;
         for (size_t i = 0; i < nf; i++) {
             struct interleave_result *r = &out[i];

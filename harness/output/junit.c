@@ -240,7 +240,8 @@ void junit_regression_cases(const struct regression_result *results, size_t n, s
         gate_format_observed(&r->spec, r->candidate_median, cand, sizeof cand);
         snprintf(c->message, sizeof c->message, "%s %s: baseline %s %s (%s %s), candidate %s %s (%s %s), %s: %s: %s",
                  r->spec.name, r->spec.threshold_text, r->baseline_label, base, what, r->baseline_runs,
-                 r->candidate_label, cand, what, r->candidate_runs, regression_format_numbers(r, numbers, sizeof numbers),
+                 r->candidate_label, cand, what, r->candidate_runs,
+                 regression_format_numbers(r, numbers, sizeof numbers),
                  regression_verdict_word(r->verdict), r->detail);
         c->outcome = r->verdict == REGRESSION_FAIL ? JUNIT_CASE_FAILED
                      : r->verdict == REGRESSION_ERROR ? JUNIT_CASE_ERROR

@@ -325,7 +325,8 @@ static void verdict_of_other(const struct ab *ab, const struct gate_spec *spec, 
     r->verdict = REGRESSION_INCONCLUSIVE;
     if (spec->kind != GATE_ERROR_RATE) {
         snprintf(r->detail, sizeof r->detail, "not measured per slice: an interleaved comparison judges "
-                 "throughput, latency percentiles, cpu_per_request and error_rate; judge %s with whole runs (without --interleave)",
+                 "throughput, latency percentiles, cpu_per_request and error_rate; judge %s with whole runs "
+                 "(without --interleave)",
                  spec->name);
         return;
     }
@@ -514,8 +515,8 @@ int abrun_run(const struct scenario *sc, struct resultdb *db, const struct abrun
     out->judged = !ab->failed;
     out->met = !ab->failed;
     for (int k = 0; k < 2; k++)
-        if (ab->side[k].run_id > 0 && resultdb_run_end(db, ab->side[k].run_id, status_names[out->status], out->reason, NULL, NAN, NAN, msg,
-                             sizeof msg) < 0) {
+        if (ab->side[k].run_id > 0 && resultdb_run_end(db, ab->side[k].run_id, status_names[out->status],
+                                                       out->reason, NULL, NAN, NAN, msg, sizeof msg) < 0) {
             snprintf(err, errlen, "%s", msg);
             goto done;
         }
