@@ -9,15 +9,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "base/childproc.h"
+#include "cli_run.h"
 #include "runs_fixture.h"
 #include "base/significance.h"
 #include "testdb.h"
@@ -44,47 +41,10 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *buf = calloc(1, 1 << 20);
-    if (f && buf) {
-        size_t n = fread(buf, 1, (1 << 20) - 1, f);
-        buf[n] = '\0';
-    }
-    if (f)
-        fclose(f);
-    return buf;
-}
-
-/* Runs loadlab with args (NULL-terminated) and env additions; output to out_path.
- * Returns its exit code; fails the test after timeout_s. */
+/* loadlab with args and env additions, its output to out_path (cli_run.h). */
 static int loadlab(const char *const *args, char *const *env, int timeout_s)
 {
-    const char *bin = getenv("LOADLAB_BIN") && *getenv("LOADLAB_BIN") ? getenv("LOADLAB_BIN") : "build/loadlab";
-    char *argv[40], err[512];
-    struct childproc_spec spec = {.argv = argv, .env_add = env};
-    int n = 0, status, fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    pid_t pid;
-
-    assert_true(fd >= 0);
-    argv[n++] = (char *)bin;
-    for (int i = 0; args[i] && n < 39; i++)
-        argv[n++] = (char *)args[i];
-    argv[n] = NULL;
-    spec.stdout_fd = spec.stderr_fd = fd;
-    if (childproc_spawn(&spec, &pid, NULL, err, sizeof err) < 0)
-        fail_msg("%s", err);
-    close(fd);
-    for (int i = 0; i < timeout_s * 100; i++) {
-        if (waitpid(pid, &status, WNOHANG) == pid)
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        usleep(10000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    fail_msg("loadlab did not finish within %ds", timeout_s);
-    return -1;
+    return cli_run_loadlab(args, env, out_path, timeout_s);
 }
 
 /* Builds the database: scenario "shop" under main (6 runs, 1000 req/s, 5 ms p99) and
@@ -119,13 +79,13 @@ static void test_compare_regression_exits_99_with_table_and_junit(void **state)
     build_db();
     assert_int_equal(loadlab((const char *[]){"compare", "--db", db_path, "--baseline", "main", "--candidate",
                                               "slow", "--junit", junit_path, NULL}, NULL, 30), 99);
-    out = read_file(out_path);
+    out = cli_read_file(out_path);
     assert_non_null(strstr(out, "shop: candidate slow (runs"));
     assert_non_null(strstr(out, "regression.throughput"));
     assert_non_null(strstr(out, "FAILED: 2"));   /* "20.x% worse, significant" */
     assert_null(strstr(out, "p99_latency"));    /* the runs record one regression gate */
     free(out);
-    xml = read_file(junit_path);
+    xml = cli_read_file(junit_path);
     assert_non_null(strstr(xml, "<testsuite name=\"regression.shop\" tests=\"1\" failures=\"1\""));
     assert_non_null(strstr(xml, "<failure message=\"regression.throughput -5%: baseline main"));
     free(xml);
@@ -140,16 +100,16 @@ static void test_compare_same_build_holds_and_few_runs_are_inconclusive(void **s
     build_db();
     assert_int_equal(loadlab((const char *[]){"compare", "--db", db_path, "--baseline", "main", "--candidate",
                                               "same", "shop", NULL}, NULL, 30), 0);
-    out = read_file(out_path);
+    out = cli_read_file(out_path);
     assert_non_null(strstr(out, "held"));
     free(out);
     /* a 20% drop on 3 runs: not enough to call, and not a pass either */
     assert_int_equal(loadlab((const char *[]){"compare", "--db", db_path, "--baseline", "main", "--candidate",
                                               "few", "--junit", junit_path, NULL}, NULL, 30), 0);
-    out = read_file(out_path);
+    out = cli_read_file(out_path);
     assert_non_null(strstr(out, "INCONCLUSIVE: 6 baseline and 3 candidate runs; at least 5"));
     free(out);
-    xml = read_file(junit_path);
+    xml = cli_read_file(junit_path);
     assert_non_null(strstr(xml, "<skipped message="));
     free(xml);
     /* the same runs with --min-runs 3 are a verdict */
@@ -165,7 +125,7 @@ static void test_compare_against_a_reference_scenario(void **state)
     /* every scenario of the label against overhead-off, with the default gates */
     assert_int_equal(loadlab((const char *[]){"compare", "--db", db_path, "--candidate", "study", "--against",
                                               "overhead-off", NULL}, NULL, 30), 99);
-    out = read_file(out_path);
+    out = cli_read_file(out_path);
     assert_non_null(strstr(out, "overhead-metrics (study, runs"));
     assert_non_null(strstr(out, "against overhead-off (study, runs"));
     assert_null(strstr(out, "overhead-off (study, runs 1"));  /* not against itself */
@@ -218,11 +178,11 @@ static void test_compare_run_with_interleaved_baseline(void **state)
     assert_int_equal(testdb_int(db_path, "SELECT min(b.throughput) > 2 * max(c.throughput) FROM load_results b, load_results c "
                                "WHERE b.run_id IN (1, 4) AND c.run_id IN (2, 3) AND b.stage = 'measure' "
                                "AND c.stage = 'measure'"), 1);
-    out = read_file(out_path);
+    out = cli_read_file(out_path);
     assert_non_null(strstr(out, "reg: candidate cand (runs 2,3) against baseline base (runs 1,4)"));
     assert_non_null(strstr(out, "FAILED"));
     free(out);
-    xml = read_file(junit_path);
+    xml = cli_read_file(junit_path);
     /* JUnit holds the candidate's runs and the verdict, not the baseline's runs */
     assert_non_null(strstr(xml, "<testsuites name=\"loadlab\" tests=\"3\" failures=\"1\""));
     assert_non_null(strstr(xml, "name=\"regression.reg\""));

@@ -11,15 +11,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "base/childproc.h"
+#include "cli_run.h"
 #include "testdb.h"
 
 static char dir[64], db_path[128], out_path[128], junit_path[128], scenario_path[128], report_dir[128];
@@ -46,19 +43,6 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *buf = calloc(1, 1 << 20);
-    if (f && buf) {
-        size_t n = fread(buf, 1, (1 << 20) - 1, f);
-        buf[n] = '\0';
-    }
-    if (f)
-        fclose(f);
-    return buf;
-}
-
 static void write_scenario(const char *extra)
 {
     const char *orderd = getenv("ORDERD_BIN") && *getenv("ORDERD_BIN") ? getenv("ORDERD_BIN") : "build/orderd";
@@ -74,34 +58,9 @@ static void write_scenario(const char *extra)
     fclose(f);
 }
 
-/* Runs loadlab with args (NULL-terminated) and env additions; output to out_path.
- * Returns its exit code; fails the test after timeout_s. */
 static int loadlab(const char *const *args, char *const *env, int timeout_s)
 {
-    const char *bin = getenv("LOADLAB_BIN") && *getenv("LOADLAB_BIN") ? getenv("LOADLAB_BIN") : "build/loadlab";
-    char *argv[40], err[512];
-    struct childproc_spec spec = {.argv = argv, .env_add = env};
-    int n = 0, status, fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    pid_t pid;
-
-    assert_true(fd >= 0);
-    argv[n++] = (char *)bin;
-    for (int i = 0; args[i] && n < 39; i++)
-        argv[n++] = (char *)args[i];
-    argv[n] = NULL;
-    spec.stdout_fd = spec.stderr_fd = fd;
-    if (childproc_spawn(&spec, &pid, NULL, err, sizeof err) < 0)
-        fail_msg("%s", err);
-    close(fd);
-    for (int i = 0; i < timeout_s * 100; i++) {
-        if (waitpid(pid, &status, WNOHANG) == pid)
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        usleep(10000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    fail_msg("loadlab did not finish within %ds", timeout_s);
-    return -1;
+    return cli_run_loadlab(args, env, out_path, timeout_s);
 }
 
 static void assert_junit_valid(void)
@@ -131,7 +90,7 @@ static void test_interleave_same_build_is_no_regression(void **state)
                                   "ORDERD_FAULTS=", "--interleave", "--budget", "16s", "--alpha", "0.01", "--junit",
                                   junit_path, "--report", report_dir, scenario_path, NULL},
                  env, 120);
-    out = read_file(out_path);
+    out = cli_read_file(out_path);
     if (rc != 0)
         fail_msg("exit %d:\n%s", rc, out);
     assert_non_null(strstr(out, "randomized interleaved pairs"));
@@ -153,20 +112,20 @@ static void test_interleave_same_build_is_no_regression(void **state)
     assert_int_equal(count("SELECT count(*) FROM ab_slices WHERE throughput > 0 AND cpu_s >= 0"),
                      count("SELECT count(*) FROM ab_slices"));
     assert_int_equal(count("SELECT count(*) FROM runs WHERE status = 'completed'"), 2);
-    xml = read_file(junit_path);
+    xml = cli_read_file(junit_path);
     assert_non_null(strstr(xml, "<testsuite name=\"regression.ab\" tests=\"4\" failures=\"0\""));
     assert_non_null(strstr(xml, "interleaved pairs"));
     assert_null(strstr(xml, "nan"));
     free(xml);
     assert_junit_valid();
     snprintf(page, sizeof page, "%s/summary.md", report_dir);
-    md = read_file(page);
+    md = cli_read_file(page);
     assert_non_null(strstr(md, "### Regression verdicts"));
     assert_non_null(strstr(md, "`regression.throughput`"));
     assert_non_null(strstr(md, "interleaved pairs"));
     free(md);
     snprintf(page, sizeof page, "%s/index.html", report_dir);
-    index = read_file(page);
+    index = cli_read_file(page);
     assert_non_null(strstr(index, "Regression verdicts"));
     assert_non_null(strstr(index, "regression.cpu_per_request"));
     free(index);
@@ -187,7 +146,7 @@ static void test_interleave_slowed_candidate_is_a_regression(void **state)
                                   "ORDERD_FAULTS=", "--interleave", "--budget", "30s", "--junit", junit_path,
                                   "--report", report_dir, scenario_path, NULL},
                  env, 150);
-    out = read_file(out_path);
+    out = cli_read_file(out_path);
     if (rc != 99)
         fail_msg("exit %d:\n%s", rc, out);
     assert_non_null(strstr(out, "FAILED: interleaved"));
@@ -196,12 +155,12 @@ static void test_interleave_slowed_candidate_is_a_regression(void **state)
                            "verdict = 'fail' AND method = 'interleaved' AND ratio < 0.5"), 1);
     assert_int_equal(count("SELECT count(*) FROM regressions WHERE gate = 'regression.cpu_per_request' AND "
                            "verdict = 'fail'"), 1);
-    xml = read_file(junit_path);
+    xml = cli_read_file(junit_path);
     assert_non_null(strstr(xml, "<failure message=\"regression.throughput -5%: baseline base"));
     free(xml);
     assert_junit_valid();
     snprintf(page, sizeof page, "%s/summary.md", report_dir);
-    md = read_file(page);
+    md = cli_read_file(page);
     assert_non_null(strstr(md, "**2 regressions**"));
     assert_non_null(strstr(md, "**regression**"));
     free(md);
@@ -215,7 +174,7 @@ static void test_interleave_refusals_are_usage_errors(void **state)
     write_scenario("[phase.hot]\nat = 1s\nfault = slow=on(10us)\n");
     assert_int_equal(loadlab((const char *[]){"run", "--db", db_path, "--baseline", "base", "--baseline-env",
                                               "ORDERD_FAULTS=", "--interleave", scenario_path, NULL}, NULL, 30), 2);
-    out = read_file(out_path);
+    out = cli_read_file(out_path);
     assert_non_null(strstr(out, "cannot run timed fault phases"));
     free(out);
     write_scenario("");
@@ -226,7 +185,7 @@ static void test_interleave_refusals_are_usage_errors(void **state)
     assert_int_equal(loadlab((const char *[]){"run", "--db", db_path, "--baseline", "base", "--baseline-env",
                                               "ORDERD_FAULTS=", "--interleave", "--slice", "500ms", scenario_path,
                                               NULL}, NULL, 30), 2);
-    out = read_file(out_path);
+    out = cli_read_file(out_path);
     assert_non_null(strstr(out, "whole seconds"));
     free(out);
 }

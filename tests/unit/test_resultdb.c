@@ -234,6 +234,33 @@ static void test_resultdb_refuses_foreign_and_newer_files(void **state)
     assert_null(resultdb_open(path, false, err, sizeof err));
 }
 
+/* A schema-3 database (regressions without method, no ab_slices) is upgraded when
+ * opened for writing: its verdicts read as whole-run ones, the new table exists. */
+static void test_resultdb_upgrades_schema_3_to_interleaved(void **state)
+{
+    struct resultdb *db = resultdb_open(path, false, err, sizeof err);
+    sqlite3 *raw;
+    (void)state;
+    assert_non_null(db);
+    resultdb_close(db);
+    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw,
+                                  "DROP TABLE ab_slices; ALTER TABLE regressions DROP COLUMN method; "
+                                  "INSERT INTO regressions (judged_at, scenario, baseline_scenario, gate, "
+                                  "threshold_text, unit, baseline_label, candidate_label, baseline_runs, "
+                                  "candidate_runs, baseline_n, candidate_n, confidence, alpha, min_runs, verdict) "
+                                  "VALUES ('t', 's', 's', 'regression.throughput', '-5%', 'req/s', 'a', 'b', '1', "
+                                  "'2', 1, 1, 0.9, 0.05, 5, 'pass'); PRAGMA user_version = 3",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(raw);
+    db = resultdb_open(path, false, err, sizeof err);
+    assert_non_null(db);
+    resultdb_close(db);
+    assert_int_equal(testdb_int(path, "PRAGMA user_version"), 4);
+    assert_int_equal(testdb_int(path, "SELECT count(*) FROM regressions WHERE method = 'runs'"), 1);
+    assert_int_equal(testdb_int(path, "SELECT count(*) FROM ab_slices"), 0);
+}
+
 static void test_resultdb_says_which_tables_exist(void **state)
 {
     struct resultdb *db = resultdb_open(path, false, err, sizeof err);
@@ -255,6 +282,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resultdb_closes_runs_left_by_dead_loadlab, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_refuses_foreign_and_newer_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_says_which_tables_exist, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resultdb_upgrades_schema_3_to_interleaved, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
