@@ -19,7 +19,7 @@ int cmd_run(int argc, char **argv)
         {"repeat", required_argument, NULL, 'r'}, {"baseline", required_argument, NULL, 'b'},
         {"baseline-env", required_argument, NULL, 'e'}, CMD_REGRESSION_OPTIONS,
         {"interleave", no_argument, NULL, 'I'}, {"slice", required_argument, NULL, 'S'},
-        {"budget", required_argument, NULL, 'B'},
+        {"budget", required_argument, NULL, 'B'}, {"duet", no_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
     };
     struct suite_options so = {.db_path = "results.db", .repeat = 1, .stored_runs = 20,
@@ -58,6 +58,7 @@ int cmd_run(int argc, char **argv)
             baseline_env[so.nenv++] = optarg;
             break;
         case 'I': so.interleave = true; break;
+        case 'U': so.duet = sliced = true; break;
         case 'S':
         case 'B':
             if (units_parse_duration(optarg, opt == 'S' ? &so.slice_ns : &so.budget_ns, err, sizeof err) < 0)
@@ -81,7 +82,7 @@ int cmd_run(int argc, char **argv)
     if (so.nenv && !so.baseline_label)
         return cmd_usage_error("%s", "--baseline-env runs a baseline build: it needs --baseline LABEL");
     if (sliced && !so.interleave)
-        return cmd_usage_error("%s", "--slice and --budget belong to --interleave");
+        return cmd_usage_error("%s", "--slice, --budget and --duet belong to --interleave");
     if (so.interleave && so.nenv == 0)
         return cmd_usage_error("%s", "--interleave compares two builds at once: it needs --baseline-env NAME=VALUE");
     if (so.interleave && so.repeat > 1)

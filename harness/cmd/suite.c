@@ -194,7 +194,7 @@ static void suite_execute_interleaved(struct suite *s)
         .baseline_label = opt->baseline_label, .candidate_label = candidate_label(s),
         .git_rev = s->git_rev[0] ? s->git_rev : NULL, .baseline_env = opt->baseline_env, .nenv = opt->nenv,
         .wrk_path = s->wrk, .log_root = s->log_root, .slice_ns = opt->slice_ns, .budget_ns = opt->budget_ns,
-        .regression = opt->regression, .signal_fd = s->signal_fd, .quiet = opt->quiet,
+        .regression = opt->regression, .signal_fd = s->signal_fd, .quiet = opt->quiet, .duet = opt->duet,
     };
     char err[1024];
 

@@ -38,7 +38,6 @@ struct side {
     struct service svc;
     struct faultctl faults;
     uint64_t requests, errors;
-    double busy_s;
 };
 
 struct ab {
@@ -50,6 +49,7 @@ struct ab {
     struct runner_outcome *out;
     int64_t t0_ns;
     size_t nslices;
+    double partner[INTERLEAVE_MAX_FIGURES];   /* duet: the second side's figures of the pair */
     bool failed;
     /* the gates judged per slice: index into sc->regressions and what they read */
     size_t gate_of[INTERLEAVE_MAX_FIGURES];
@@ -143,32 +143,52 @@ static int wait_for_service(void *user, int timeout_ms)
     return wait_step(user, timeout_ms);
 }
 
-/* Runs wrk against side k for load_ns; *res what it measured. Returns 0, or -1 (the
- * comparison failed, ab->out says why). */
+/* Runs wrk against the n sides ks[] at once (in that order of start) for load_ns;
+ * res[i] what it measured against ks[i]. Returns 0, or -1 (the comparison failed,
+ * ab->out says why; no wrk is left running). */
+static int drive_sides(struct ab *ab, const int *ks, size_t n, const char *stage, int64_t load_ns,
+                       struct wrkres *res)
+{
+    char err[PATH_MAX + 600];
+    int status[2] = {0, 0};
+    pid_t pid[2] = {0, 0};
+    size_t running = 0;
+    int rc = -1;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct side *s = &ab->side[ks[i]];
+        if (loadwrk_spawn(ab->sc, ab->opt->wrk_path, s->svc.public_base, s->log_dir, stage, load_ns, &pid[i], err,
+                          sizeof err) < 0) {
+            fail(ab, RUNNER_ABORTED, "%s", err);
+            goto done;
+        }
+        running++;
+    }
+    while (running > 0) {
+        if (wait_step(ab, POLL_MS) < 0)
+            goto done;
+        for (size_t i = 0; i < n; i++)
+            if (pid[i] && childproc_poll(pid[i], &status[i]) != 0) {
+                pid[i] = 0;
+                running--;
+            }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (loadwrk_collect(ab->side[ks[i]].log_dir, stage, status[i], &res[i], err, sizeof err) < 0) {
+            fail(ab, RUNNER_ABORTED, "%s build: %s", ks[i] == BASE ? "baseline" : "candidate", err);
+            goto done;
+        }
+    rc = 0;
+done:
+    for (size_t i = 0; i < n; i++)
+        if (pid[i])
+            childproc_stop(pid[i], WRK_STOP_GRACE_MS, &status[i]);
+    return rc;
+}
+
 static int drive(struct ab *ab, int k, const char *stage, int64_t load_ns, struct wrkres *res)
 {
-    struct side *s = &ab->side[k];
-    char err[PATH_MAX + 600];
-    int status = 0, done = 0;
-    pid_t pid;
-
-    if (loadwrk_spawn(ab->sc, ab->opt->wrk_path, s->svc.public_base, s->log_dir, stage, load_ns, &pid, err,
-                      sizeof err) < 0) {
-        fail(ab, RUNNER_ABORTED, "%s", err);
-        return -1;
-    }
-    while (!done) {
-        if (wait_step(ab, POLL_MS) < 0) {
-            childproc_stop(pid, WRK_STOP_GRACE_MS, &status);
-            return -1;
-        }
-        done = childproc_poll(pid, &status) != 0;
-    }
-    if (loadwrk_collect(s->log_dir, stage, status, res, err, sizeof err) < 0) {
-        fail(ab, RUNNER_ABORTED, "%s build: %s", k == BASE ? "baseline" : "candidate", err);
-        return -1;
-    }
-    return 0;
+    return drive_sides(ab, &k, 1, stage, load_ns, res);
 }
 
 static double figure_of(const struct wrkres *r, double cpu_s, enum figure_source src)
@@ -185,43 +205,57 @@ static double figure_of(const struct wrkres *r, double cpu_s, enum figure_source
     return NAN;
 }
 
+/* Accounts one side's slice, stores its row and fills its figures. Returns 0, or -1
+ * with err filled. */
+static int record_slice(struct ab *ab, int k, size_t pair, bool first, double t, const struct wrkres *res,
+                        double cpu_s, double *figures, char *err, size_t errlen)
+{
+    struct side *s = &ab->side[k];
+    struct figures_slice row = {
+        .candidate_run_id = ab->side[CAND].run_id, .baseline_run_id = ab->side[BASE].run_id, .pair = pair,
+        .baseline = k == BASE, .first = first, .t = t, .duration_s = res->duration_s, .requests = res->requests,
+        .errors = wrkres_errors(res), .throughput = wrkres_throughput(res), .error_rate = wrkres_error_rate(res),
+        .p50 = res->latency_p50, .p90 = res->latency_p90, .p99 = res->latency_p99, .cpu_s = cpu_s,
+    };
+
+    for (size_t i = 0; i < ab->nfigures; i++)
+        figures[i] = figure_of(res, cpu_s, ab->source[i]);
+    s->requests += res->requests;
+    s->errors += wrkres_errors(res);
+    return figures_record_slice(ab->db, &row, err, errlen);
+}
+
+/* interleave's slice: one side loaded for a slice (its partner idles), or, with duet,
+ * the first call of a pair loads both at once and the second returns its partner's
+ * figures. The service's CPU over the slice is read from /proc. */
 static int slice(void *ctx, enum interleave_side iside, size_t pair, double *figures, char *err, size_t errlen)
 {
     struct ab *ab = ctx;
-    int k = iside == INTERLEAVE_BASELINE ? BASE : CAND;
-    struct side *s = &ab->side[k];
-    double t = since_t0(ab);
-    struct wrkres res;
-    struct figures_slice row = {.candidate_run_id = ab->side[CAND].run_id,
-                                .baseline_run_id = ab->side[BASE].run_id, .pair = pair, .baseline = k == BASE};
+    int ks[2] = {iside == INTERLEAVE_BASELINE ? BASE : CAND, iside == INTERLEAVE_BASELINE ? CAND : BASE};
+    bool first = ab->nslices++ % 2 == 0;   /* interleave calls two slices a pair, in order */
+    size_t n = ab->opt->duet ? 2 : 1;
+    double t = since_t0(ab), cpu[2];
+    struct procstat before[2], after[2];
+    bool have[2];
+    struct wrkres res[2];
 
-    struct procstat before, after;
-    bool have_cpu = procstat_read(s->svc.proc_pid, &before) == 0;
-
-    if (drive(ab, k, "slice", ab->opt->slice_ns, &res) < 0) {
+    if (ab->opt->duet && !first) {
+        memcpy(figures, ab->partner, ab->nfigures * sizeof *figures);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        have[i] = procstat_read(ab->side[ks[i]].svc.proc_pid, &before[i]) == 0;
+    if (drive_sides(ab, ks, n, "slice", ab->opt->slice_ns, res) < 0) {
         snprintf(err, errlen, "%s", ab->out->reason);
         return -1;
     }
-    /* the service's CPU over the slice (its partner idles meanwhile) */
-    have_cpu = have_cpu && procstat_read(s->svc.proc_pid, &after) == 0;
-    row.cpu_s = have_cpu ? after.cpu_seconds - before.cpu_seconds : NAN;
-    for (size_t i = 0; i < ab->nfigures; i++)
-        figures[i] = figure_of(&res, row.cpu_s, ab->source[i]);
-    s->requests += res.requests;
-    s->errors += wrkres_errors(&res);
-    s->busy_s += res.duration_s;
-    /* interleave calls two slices a pair, in order */
-    row.first = ab->nslices++ % 2 == 0;
-    row.t = t;
-    row.duration_s = res.duration_s;
-    row.requests = res.requests;
-    row.errors = wrkres_errors(&res);
-    row.throughput = wrkres_throughput(&res);
-    row.error_rate = wrkres_error_rate(&res);
-    row.p50 = res.latency_p50;
-    row.p90 = res.latency_p90;
-    row.p99 = res.latency_p99;
-    return figures_record_slice(ab->db, &row, err, errlen);
+    for (size_t i = 0; i < n; i++) {
+        have[i] = have[i] && procstat_read(ab->side[ks[i]].svc.proc_pid, &after[i]) == 0;
+        cpu[i] = have[i] ? after[i].cpu_seconds - before[i].cpu_seconds : NAN;
+    }
+    if (record_slice(ab, ks[0], pair, first, t, &res[0], cpu[0], figures, err, errlen) < 0)
+        return -1;
+    return n == 2 ? record_slice(ab, ks[1], pair, false, t, &res[1], cpu[1], ab->partner, err, errlen) : 0;
 }
 
 /* Picks the gates a slice measures. */

@@ -17,6 +17,10 @@
  * verdict is inconclusive with both rates. A gate that a slice does not measure
  * (metric.*, growth figures) is inconclusive, saying to judge it with whole runs.
  *
+ * With duet (Bulej et al.'s duet benchmarking), each pair is one slice in which both
+ * sides are loaded at once, by two wrk processes started in the pair's random order:
+ * whatever the machine does in that second it does to both.
+ *
  * Timed fault phases are refused: a phase is a time on one run's clock, and two
  * interleaved services have no one such clock to share. A service given by URL is
  * refused too: there is no second build to start.
@@ -53,6 +57,7 @@ struct abrun_options {
     int signal_fd;                   /* from runner_signals_open */
     bool quiet;
     uint64_t seed;                   /* of the order within pairs; 0: from the clock */
+    bool duet;                       /* both sides loaded at once in each slice (see above) */
 };
 
 /* Checks an options' slice and budget. Returns 0, or -1 with err filled. */

@@ -166,6 +166,28 @@ static void test_interleave_slowed_candidate_is_a_regression(void **state)
     free(md);
 }
 
+/* --duet: each pair is one slice with both sides loaded at once (the two rows of a
+ * pair share their start); the slowed candidate is still found. */
+static void test_interleave_duet_loads_both_at_once(void **state)
+{
+    char *const env[] = {"ORDERD_FAULTS=slow=on(300us)", NULL};
+    char *out;
+    int rc;
+    (void)state;
+    write_scenario("");
+    rc = loadlab((const char *[]){"run", "--db", db_path, "--label", "cand", "--baseline", "base", "--baseline-env",
+                                  "ORDERD_FAULTS=", "--interleave", "--duet", "--budget", "30s", scenario_path, NULL},
+                 env, 150);
+    out = cli_read_file(out_path);
+    if (rc != 99)
+        fail_msg("exit %d:\n%s", rc, out);
+    free(out);
+    assert_int_equal(count("SELECT count(*) FROM regressions WHERE gate = 'regression.throughput' AND "
+                           "verdict = 'fail'"), 1);
+    assert_int_equal(count("SELECT count(*) FROM (SELECT pair FROM ab_slices GROUP BY pair "
+                           "HAVING count(*) <> 2 OR count(DISTINCT t) <> 1 OR sum(first) <> 1)"), 0);
+}
+
 /* What --interleave cannot do is refused before anything starts, with the reason. */
 static void test_interleave_refusals_are_usage_errors(void **state)
 {
@@ -196,6 +218,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_interleave_refusals_are_usage_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interleave_same_build_is_no_regression, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interleave_slowed_candidate_is_a_regression, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interleave_duet_loads_both_at_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
