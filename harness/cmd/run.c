@@ -88,7 +88,8 @@ int cmd_run(int argc, char **argv)
     if (so.interleave && so.repeat > 1)
         return cmd_usage_error("%s", "--interleave adds pairs until a verdict (--budget); --repeat is for whole runs");
     if (so.interleave) {
-        struct abrun_options ao = {.slice_ns = so.slice_ns, .budget_ns = so.budget_ns};
+        struct abrun_options ao = {.slice_ns = so.slice_ns, .budget_ns = so.budget_ns,
+                                   .regression = so.regression};
         if (abrun_check(&ao, err, sizeof err) < 0)
             return cmd_usage_error("%s", err);
     }

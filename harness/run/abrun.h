@@ -9,8 +9,8 @@
  * warmup, at least one slice) before the first measured slice. Then wrk drives one
  * side at a time for one slice; the order within each pair is random
  * (judge/interleave.h), and every regression gate whose figure a slice gives
- * (throughput, a latency percentile, cpu_per_request: the service's CPU seconds from
- * /proc over the slice per request) gets its own group-sequential verdict
+ * (throughput, a latency percentile, cpu_per_request: the service's threads' CPU
+ * time from /proc/PID/task/TID/schedstat over the slice, per request) gets its own group-sequential verdict
  * (judge/sequential.h) from the shared pairs, until each has one or the budget of
  * load is spent (then "inconclusive"). error_rate is judged on the pooled slices: no
  * error on either side holds; otherwise its ratio of slices means little and the
@@ -60,7 +60,8 @@ struct abrun_options {
     bool duet;                       /* both sides loaded at once in each slice (see above) */
 };
 
-/* Checks an options' slice and budget. Returns 0, or -1 with err filled. */
+/* Checks an options' slice and budget (and that the budget's pairs can reach
+ * regression.alpha at all). Returns 0, or -1 with err filled. */
 int abrun_check(const struct abrun_options *opt, char *err, size_t errlen);
 
 /* Whether sc can be compared interleaved. Returns 0, or -1 with err saying why not. */

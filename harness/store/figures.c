@@ -110,7 +110,8 @@ int figures_record_regression(struct resultdb *db, const struct regression_resul
                             "threshold_text, unit, baseline_label, candidate_label, baseline_runs, "
                             "candidate_runs, baseline_n, candidate_n, baseline_median, candidate_median, "
                             "ratio, ci_low, ci_high, confidence, p_value, alpha, min_runs, verdict, detail, method) "
-                            "VALUES (strftime('%Y-%m-%dT%H:%M:%fZ','now'),?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                            "VALUES (strftime('%Y-%m-%dT%H:%M:%fZ','now'),"
+                            "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         &st, "recording a regression verdict", err, errlen) < 0)
         return -1;
     sqlite3_bind_text(st, i++, r->scenario, -1, SQLITE_STATIC);

@@ -210,6 +210,12 @@ static void test_interleave_refusals_are_usage_errors(void **state)
     out = cli_read_file(out_path);
     assert_non_null(strstr(out, "whole seconds"));
     free(out);
+    assert_int_equal(loadlab((const char *[]){"run", "--db", db_path, "--baseline", "base", "--baseline-env",
+                                              "ORDERD_FAULTS=", "--interleave", "--budget", "6s", scenario_path,
+                                              NULL}, NULL, 30), 2);
+    out = cli_read_file(out_path);
+    assert_non_null(strstr(out, "gives 3 pairs"));
+    free(out);
 }
 
 int main(void)
