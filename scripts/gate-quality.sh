@@ -12,7 +12,7 @@
 # Designs (GQ_DESIGNS): `abba`, whole runs, `loadlab run --repeat R --baseline-env`,
 # baseline and candidate runs interleaved round by round; `inter`, both builds at once,
 # `loadlab run --interleave --budget B`, randomized pairs of slices with a
-# group-sequential verdict. The conditions and designs alternate within each trial, so
+# group-sequential verdict; `duet`, the same with --duet (both loaded at once). The conditions and designs alternate within each trial, so
 # a busy spell on the machine hits all alike. With GQ_HOG=1 a CPU hog (a shell busy
 # loop, `timeout 900`, restarted when it ends) runs pinned to the last CPU throughout,
 # to measure the gates on a busy machine.
@@ -62,7 +62,11 @@ faults_of() {
 verdict() {
   local design=$1 cond=$2 i=$3 rc=0 out="$DB.$1-$2-$3.out"
   local -a how
-  if [ "$design" = inter ]; then how=(--interleave --budget "$BUDGET"); else how=(--repeat "$REPEAT"); fi
+  case $design in
+    inter) how=(--interleave --budget "$BUDGET") ;;
+    duet) how=(--interleave --duet --budget "$BUDGET") ;;
+    *) how=(--repeat "$REPEAT") ;;
+  esac
   keep_hog
   ORDERD_FAULTS=$(faults_of "$cond") "$BUILD/loadlab" run --quiet --db "$DB" "${how[@]}" \
     --label "$design-$cond-cand-$i" --baseline "$design-$cond-base-$i" --baseline-env ORDERD_FAULTS= \
@@ -92,7 +96,7 @@ stop_hog
 duration=$(sqlite3 "$DB" "SELECT json_extract(params, '$.duration_s') + json_extract(params, '$.warmup_s') FROM runs LIMIT 1")
 echo
 echo "Regression gate quality on $(hostname) ($(nproc) CPUs), $(date -u +%Y-%m-%dT%H:%MZ); CPU hog: $HOG"
-echo "scenario $SCENARIO; abba: $REPEAT runs a side of ${duration}s; inter: --interleave --budget $BUDGET (1s slices)"
+echo "scenario $SCENARIO; abba: $REPEAT runs a side of ${duration}s; inter/duet: --interleave [--duet] --budget $BUDGET (1s slices)"
 echo "slow builds: det slow=on($SLOW), det5 slow=on($SLOW5), p99 slow=on($SLOW_P99)"
 printf '%-6s %-5s %-28s %7s %7s %7s %-22s %s\n' design cond gate FAILED held inconcl "load per verdict (s)" \
   "ratio cand/base"
@@ -101,7 +105,7 @@ for design in $DESIGNS; do
     sqlite3 "$DB" "SELECT DISTINCT gate FROM regressions ORDER BY gate" | while read -r gate; do
       where="gate = '$gate' AND candidate_label LIKE '$design-$cond-cand-%'"
       n() { sqlite3 "$DB" "SELECT count(*) FROM regressions WHERE $where AND verdict = '$1'"; }
-      if [ "$design" = inter ]; then
+      if [ "$design" != abba ]; then
         load=$(sqlite3 "$DB" "SELECT max(baseline_n) * 2 FROM regressions WHERE candidate_label LIKE \
                 '$design-$cond-cand-%' AND method = 'interleaved' GROUP BY candidate_label" | med_range '%.0f')
       else
