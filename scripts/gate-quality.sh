@@ -2,66 +2,119 @@
 # The regression gate's own quality, measured (a benchmark, not a CI test; it takes
 # minutes and loads the machine: run it sparingly).
 #
-# K times: the regression scenario against itself (baseline and candidate the same
-# build), counting false alarms; and K times against orderd slowed by the `slow`
-# fault (ORDERD_FAULTS=slow=on(SLOW) for the candidate only), counting detections.
-# Each verdict is one `loadlab run --repeat R --baseline ... --baseline-env ...`,
-# baseline and candidate runs interleaved; the false-alarm and detection trials
-# alternate, so a busy spell on the machine hits both. Prints, per regression gate,
-# false alarms, detections and inconclusive verdicts out of K, the load and the
-# wall time per verdict, and the loss the slow build really had (median of the
-# verdicts' ratios).
+# K trials of each condition, for each design:
+#   fa    the regression scenario against itself (baseline and candidate the same
+#         build): false alarms;
+#   det   the candidate slowed by the `slow` fault (ORDERD_FAULTS=slow=on(SLOW) for the
+#         candidate only): detections of a throughput loss (about 10% at the default);
+#   det5  a smaller slowdown (SLOW5, about 5%);
+#   p99   a slowdown that doubles the closed loop's p99 (SLOW_P99).
+# Designs (GQ_DESIGNS): `abba`, whole runs, `loadlab run --repeat R --baseline-env`,
+# baseline and candidate runs interleaved round by round; `inter`, both builds at once,
+# `loadlab run --interleave --budget B`, randomized pairs of slices with a
+# group-sequential verdict; `duet`, the same with --duet (both loaded at once). The conditions and designs alternate within each trial, so
+# a busy spell on the machine hits all alike. With GQ_HOG=1 a CPU hog (a shell busy
+# loop, `timeout 900`, restarted when it ends) runs pinned to the last CPU throughout,
+# to measure the gates on a busy machine.
 #
-# Environment: GQ_K (20), GQ_REPEAT (5), GQ_SLOW (1600ns: about a 10% throughput loss
-# on the project's 2-CPU VM, where 1200ns measured -6.8% and 2us -12.6%), GQ_SCENARIO
-# (scenarios/regression/catalog.ini), GQ_DB (BUILD/gate-quality.db, started afresh),
-# BUILD (build).
+# Prints, per design, condition and regression gate, the verdicts out of K (FAILED =
+# regression found, held, inconclusive), the median and range of the load per verdict
+# and of the ratio candidate / baseline the verdicts measured.
+#
+# Environment: GQ_K (20), GQ_REPEAT (5), GQ_BUDGET (30s), GQ_SLOW (1600ns), GQ_SLOW5
+# (800ns), GQ_SLOW_P99 (3500ns), GQ_CONDITIONS ("fa det"), GQ_DESIGNS ("abba"),
+# GQ_HOG (0), GQ_SCENARIO (scenarios/regression/catalog.ini), GQ_DB
+# (BUILD/gate-quality.db, started afresh), BUILD (build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 K=${GQ_K:-20}
 REPEAT=${GQ_REPEAT:-5}
+BUDGET=${GQ_BUDGET:-30s}
 SLOW=${GQ_SLOW:-1600ns}
+SLOW5=${GQ_SLOW5:-800ns}
+SLOW_P99=${GQ_SLOW_P99:-3500ns}
+CONDITIONS=${GQ_CONDITIONS:-fa det}
+DESIGNS=${GQ_DESIGNS:-abba}
+HOG=${GQ_HOG:-0}
 SCENARIO=${GQ_SCENARIO:-scenarios/regression/catalog.ini}
 DB=${GQ_DB:-$BUILD/gate-quality.db}
 export ORDERD_BIN=${ORDERD_BIN:-$BUILD/orderd}
-rm -rf "$DB" "$DB-wal" "$DB-shm" "$DB-logs"
+rm -rf "$DB" "$DB-wal" "$DB-shm" "$DB-logs" "$DB".*.out
+hog_pid=""
 
-# verdict KIND I: one verdict; KIND is fa (same build) or det (slowed candidate).
-verdict() {
-  local kind=$1 i=$2 faults="" rc=0 start end
-  [ "$kind" = det ] && faults="slow=on($SLOW)"
-  start=$(date +%s.%N)
-  ORDERD_FAULTS=$faults "$BUILD/loadlab" run --quiet --db "$DB" --repeat "$REPEAT" \
-    --label "$kind-cand-$i" --baseline "$kind-base-$i" --baseline-env ORDERD_FAULTS= \
-    "$SCENARIO" > "$DB-$kind-$i.out" 2>&1 || rc=$?
-  end=$(date +%s.%N)
-  case $rc in 0|99) ;; *) echo "gate-quality: loadlab exited $rc (see $DB-$kind-$i.out)" >&2; exit 1 ;; esac
-  awk -v a="$start" -v b="$end" 'BEGIN {print b - a}' >> "$DB.wall"
-  printf '  %-3s %2d: %s\n' "$kind" "$i" "$(grep -o 'regression\.[a-z_0-9]* .*\(held\|FAILED\|INCONCLUSIVE\|ERROR\)' \
-    "$DB-$kind-$i.out" | awk '{printf "%s=%s ", $1, $NF}')" >&2
+stop_hog() { if [ -n "$hog_pid" ]; then kill "$hog_pid" 2>/dev/null || true; wait "$hog_pid" 2>/dev/null || true; hog_pid=""; fi; }
+trap stop_hog EXIT
+# keep_hog: (re)starts the bounded busy loop on the last CPU when it is not running.
+keep_hog() {
+  [ "$HOG" = 1 ] || return 0
+  if [ -z "$hog_pid" ] || ! kill -0 "$hog_pid" 2>/dev/null; then
+    taskset -c "$(($(nproc) - 1))" timeout 900 sh -c 'while :; do :; done' &
+    hog_pid=$!
+  fi
 }
 
-: > "$DB.wall"
-echo "gate quality: K=$K, --repeat $REPEAT, candidate slowed by slow=on($SLOW), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+faults_of() {
+  case $1 in fa) echo "" ;; det) echo "slow=on($SLOW)" ;; det5) echo "slow=on($SLOW5)" ;; p99) echo "slow=on($SLOW_P99)" ;; esac
+}
+
+# verdict DESIGN COND I: one verdict.
+verdict() {
+  local design=$1 cond=$2 i=$3 rc=0 out="$DB.$1-$2-$3.out"
+  local -a how
+  case $design in
+    inter) how=(--interleave --budget "$BUDGET") ;;
+    duet) how=(--interleave --duet --budget "$BUDGET") ;;
+    *) how=(--repeat "$REPEAT") ;;
+  esac
+  keep_hog
+  ORDERD_FAULTS=$(faults_of "$cond") "$BUILD/loadlab" run --quiet --db "$DB" "${how[@]}" \
+    --label "$design-$cond-cand-$i" --baseline "$design-$cond-base-$i" --baseline-env ORDERD_FAULTS= \
+    "$SCENARIO" > "$out" 2>&1 || rc=$?
+  case $rc in 0|99) ;; *) echo "gate-quality: loadlab exited $rc (see $out)" >&2; exit 1 ;; esac
+  printf '  %-5s %-4s %2d: %s\n' "$design" "$cond" "$i" "$(grep -o 'regression\.[a-z_0-9]* .*\(held\|FAILED\|INCONCLUSIVE\|ERROR\)' \
+    "$out" | awk '{printf "%s=%s ", $1, $NF}')" >&2
+}
+
+# med_range: "median (min-max)" of the numbers on stdin, printf format $1.
+med_range() {
+  sort -g | awk -v f="$1" '{a[NR] = $1} END {
+    if (!NR) { print "-"; exit }
+    m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+    printf f " (" f "-" f ")", m, a[1], a[NR] }'
+}
+
+echo "gate quality: K=$K, designs $DESIGNS, conditions $CONDITIONS, $(nproc) CPUs, hog $HOG," \
+     "load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for i in $(seq "$K"); do
-  verdict fa "$i"
-  verdict det "$i"
+  for cond in $CONDITIONS; do
+    for design in $DESIGNS; do verdict "$design" "$cond" "$i"; done
+  done
 done
+stop_hog
 
 duration=$(sqlite3 "$DB" "SELECT json_extract(params, '$.duration_s') + json_extract(params, '$.warmup_s') FROM runs LIMIT 1")
-wall=$(awk '{s += $1} END {printf "%.1f", s / NR}' "$DB.wall")
 echo
-echo "Regression gate quality on $(hostname) ($(nproc) CPUs), $(date -u +%Y-%m-%dT%H:%MZ)"
-echo "scenario $SCENARIO; $REPEAT runs a side per verdict, interleaved; slow build: slow=on($SLOW)"
-load=$(awk -v r="$REPEAT" -v d="$duration" 'BEGIN {print r * d}')
-printf 'load per verdict: %ss candidate + %ss baseline; wall time per verdict: %ss\n' "$load" "$load" "$wall"
-printf '%-28s %14s %14s %14s %14s %12s\n' gate "false alarms" "inconclusive" "detections" "inconclusive" "slow ratio"
-sqlite3 -separator ' ' "$DB" "SELECT DISTINCT gate FROM regressions ORDER BY gate" | while read -r gate; do
-  count() { sqlite3 "$DB" "SELECT count(*) FROM regressions WHERE gate = '$gate' AND candidate_label LIKE '$1-%' AND verdict = '$2'"; }
-  ratio=$(sqlite3 "$DB" "SELECT ratio FROM regressions WHERE gate = '$gate' AND candidate_label LIKE 'det-%' AND ratio IS NOT NULL ORDER BY ratio" |
-          awk '{a[NR] = $1} END {if (NR) printf "%.3f", (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2); else print "-"}')
-  printf '%-28s %14s %14s %14s %14s %12s\n' "$gate" "$(count fa fail)/$K" "$(count fa inconclusive)/$K" \
-    "$(count det fail)/$K" "$(count det inconclusive)/$K" "$ratio"
+echo "Regression gate quality on $(hostname) ($(nproc) CPUs), $(date -u +%Y-%m-%dT%H:%MZ); CPU hog: $HOG"
+echo "scenario $SCENARIO; abba: $REPEAT runs a side of ${duration}s; inter/duet: --interleave [--duet] --budget $BUDGET (1s slices)"
+echo "slow builds: det slow=on($SLOW), det5 slow=on($SLOW5), p99 slow=on($SLOW_P99)"
+printf '%-6s %-5s %-28s %7s %7s %7s %-22s %s\n' design cond gate FAILED held inconcl "load per verdict (s)" \
+  "ratio cand/base"
+for design in $DESIGNS; do
+  for cond in $CONDITIONS; do
+    sqlite3 "$DB" "SELECT DISTINCT gate FROM regressions ORDER BY gate" | while read -r gate; do
+      where="gate = '$gate' AND candidate_label LIKE '$design-$cond-cand-%'"
+      n() { sqlite3 "$DB" "SELECT count(*) FROM regressions WHERE $where AND verdict = '$1'"; }
+      if [ "$design" != abba ]; then
+        load=$(sqlite3 "$DB" "SELECT max(baseline_n) * 2 FROM regressions WHERE candidate_label LIKE \
+                '$design-$cond-cand-%' AND method = 'interleaved' GROUP BY candidate_label" | med_range '%.0f')
+      else
+        load=$(awk -v r="$REPEAT" -v d="$duration" 'BEGIN {printf "%.0f", 2 * r * d}')
+      fi
+      ratio=$(sqlite3 "$DB" "SELECT ratio FROM regressions WHERE $where AND ratio IS NOT NULL" | med_range '%.3f')
+      printf '%-6s %-5s %-28s %4s/%-2s %4s/%-2s %4s/%-2s %-22s %s\n' "$design" "$cond" "$gate" "$(n fail)" "$K" \
+        "$(n pass)" "$K" "$(n inconclusive)" "$K" "$load" "$ratio"
+    done
+  done
 done
-echo "(slow ratio: median over the detection verdicts of candidate median / baseline median)"
+echo "(FAILED: a regression was found: a false alarm under fa, a detection otherwise. Load: both sides together.)"

@@ -5,6 +5,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/suite.h"
+#include "run/abrun.h"
 #include "run/schedule.h"
 #include "units.h"
 
@@ -18,9 +19,13 @@ int cmd_run(int argc, char **argv)
         {"repeat", required_argument, NULL, 'r'}, {"baseline", required_argument, NULL, 'b'},
         {"baseline-env", required_argument, NULL, 'e'}, CMD_REGRESSION_OPTIONS,
         {"baseline-file", required_argument, NULL, 'F'}, {"allow-other-machine", no_argument, NULL, 'O'},
+        {"interleave", no_argument, NULL, 'I'}, {"slice", required_argument, NULL, 'S'},
+        {"budget", required_argument, NULL, 'B'}, {"duet", no_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
     };
-    struct suite_options so = {.db_path = "results.db", .repeat = 1, .stored_runs = 20};
+    struct suite_options so = {.db_path = "results.db", .repeat = 1, .stored_runs = 20,
+                               .slice_ns = ABRUN_DEFAULT_SLICE_NS, .budget_ns = ABRUN_DEFAULT_BUDGET_NS};
+    bool sliced = false;
     char *baseline_env[SCHEDULE_MAX_ENV], err[1024];
     uint64_t repeat = 1;
     int opt, r;
@@ -55,6 +60,14 @@ int cmd_run(int argc, char **argv)
                 return cmd_usage_error("--baseline-env: %s", err);
             baseline_env[so.nenv++] = optarg;
             break;
+        case 'I': so.interleave = true; break;
+        case 'U': so.duet = sliced = true; break;
+        case 'S':
+        case 'B':
+            if (units_parse_duration(optarg, opt == 'S' ? &so.slice_ns : &so.budget_ns, err, sizeof err) < 0)
+                return cmd_usage_error("--%s", opt == 'S' ? "slice needs a duration" : "budget needs a duration");
+            sliced = true;
+            break;
         case 'h': return cmd_help("run");
         default: return cmd_usage_error("%s", "bad option for run");
         }
@@ -75,6 +88,18 @@ int cmd_run(int argc, char **argv)
         return cmd_usage_error("%s", "--baseline-file and --baseline are two baselines: give one");
     if (so.allow_other_machine && !so.baseline_file)
         return cmd_usage_error("%s", "--allow-other-machine goes with --baseline-file");
+    if (sliced && !so.interleave)
+        return cmd_usage_error("%s", "--slice, --budget and --duet belong to --interleave");
+    if (so.interleave && so.nenv == 0)
+        return cmd_usage_error("%s", "--interleave compares two builds at once: it needs --baseline-env NAME=VALUE");
+    if (so.interleave && so.repeat > 1)
+        return cmd_usage_error("%s", "--interleave adds pairs until a verdict (--budget); --repeat is for whole runs");
+    if (so.interleave) {
+        struct abrun_options ao = {.slice_ns = so.slice_ns, .budget_ns = so.budget_ns,
+                                   .regression = so.regression};
+        if (abrun_check(&ao, err, sizeof err) < 0)
+            return cmd_usage_error("%s", err);
+    }
     if (regression_options_check(&so.regression, err, sizeof err) < 0)
         return cmd_usage_error("%s", err);
     so.baseline_env = baseline_env;

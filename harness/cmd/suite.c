@@ -13,6 +13,7 @@
 #include "diagnose/diagnose.h"
 #include "output/summary.h"
 #include "report/report.h"
+#include "run/abrun.h"
 #include "run/baseline.h"
 #include "run/filebaseline.h"
 #include "run/capture.h"
@@ -85,7 +86,14 @@ static int suite_plan(struct suite *s)
         fprintf(stderr, "loadlab: --baseline-file: %s\n", err);
         return CMD_EXIT_USAGE;
     }
-    s->order = schedule_build(s->nscenarios, opt->repeat, opt->nenv > 0, &s->nplanned, err, sizeof err);
+    for (size_t k = 0; opt->interleave && k < s->nscenarios; k++)
+        if (abrun_check_scenario(s->scenarios[k], err, sizeof err) < 0) {
+            fprintf(stderr, "loadlab: %s\n", err);
+            return CMD_EXIT_USAGE;
+        }
+    /* interleaved, each scenario is one comparison of both builds at once */
+    s->order = schedule_build(s->nscenarios, opt->repeat, opt->nenv > 0 && !opt->interleave, &s->nplanned, err,
+                              sizeof err);
     s->outcomes = s->order ? calloc(s->nplanned, sizeof *s->outcomes) : NULL;
     s->results = calloc(s->nregressions + 1, sizeof *s->results);
     if (!s->order || !s->outcomes || !s->results) {
@@ -184,6 +192,40 @@ static void report_evidence(struct resultdb *db, struct capture *capture, const 
     }
     free(dr);
     fflush(stdout);
+}
+
+/* --interleave: one comparison of both builds at once per scenario (abrun.h). */
+static void suite_execute_interleaved(struct suite *s)
+{
+    const struct suite_options *opt = s->opt;
+    struct abrun_options ao = {
+        .baseline_label = opt->baseline_label, .candidate_label = candidate_label(s),
+        .git_rev = s->git_rev[0] ? s->git_rev : NULL, .baseline_env = opt->baseline_env, .nenv = opt->nenv,
+        .wrk_path = s->wrk, .log_root = s->log_root, .slice_ns = opt->slice_ns, .budget_ns = opt->budget_ns,
+        .regression = opt->regression, .signal_fd = s->signal_fd, .quiet = opt->quiet, .duet = opt->duet,
+    };
+    char err[1024];
+
+    for (size_t k = 0; k < s->nplanned && !s->interrupted; k++) {
+        const struct scenario *sc = s->scenarios[s->order[k].scenario];
+        struct runner_outcome *out = &s->outcomes[k];
+
+        if (!opt->quiet) {
+            printf("comparing %s (%s) interleaved: %s against baseline %s, %llds slices, budget %llds\n", sc->name,
+                   sc->file, ao.candidate_label, ao.baseline_label, (long long)(opt->slice_ns / 1000000000),
+                   (long long)(opt->budget_ns / 1000000000));
+            fflush(stdout);
+        }
+        if (abrun_run(sc, s->db, &ao, out, s->results, &s->nresults, s->nregressions, err, sizeof err) < 0) {
+            fprintf(stderr, "loadlab: %s: %s\n", sc->name, err);
+            snprintf(out->reason, sizeof out->reason, "%.700s", err);
+            out->status = RUNNER_ABORTED;
+        } else if (out->status != RUNNER_COMPLETED) {
+            fprintf(stderr, "loadlab: %s: %s\n", sc->name, out->reason);
+        }
+        s->nrun++;
+        s->interrupted = out->interrupted || runner_signals_take(s->signal_fd) != 0;
+    }
 }
 
 /* The planned runs in order, until the end or an interrupt. */
@@ -343,7 +385,7 @@ static int suite_conclude(struct suite *s)
     if (s->interrupted)
         printf("Interrupted: %zu of %zu %s not run.\n", s->nplanned - s->nrun, s->nplanned,
                s->nplanned == s->nscenarios ? "scenarios" : "runs");
-    if (opt->baseline_label && !s->interrupted && judge_regressions(s) < 0)
+    if (opt->baseline_label && !opt->interleave && !s->interrupted && judge_regressions(s) < 0)
         return 1;
     if (s->baseline_file && !s->interrupted && judge_against_file(s) < 0)
         return 1;
@@ -378,7 +420,10 @@ int suite_run(const struct suite_options *opt)
         rc = 1;
         goto done;
     }
-    suite_execute(&s);
+    if (opt->interleave)
+        suite_execute_interleaved(&s);
+    else
+        suite_execute(&s);
     rc = suite_conclude(&s);
 done:
     fflush(stdout);

@@ -33,6 +33,9 @@ struct suite_options {
     unsigned repeat;                /* rounds, >= 1 */
     uint64_t stored_runs;           /* a side's latest stored runs when not interleaved */
     struct regression_options regression;
+    bool interleave;                /* --interleave: both builds at once, paired slices (abrun.h) */
+    int64_t slice_ns, budget_ns;    /* with interleave */
+    bool duet;                      /* with interleave: both sides loaded at once in each slice */
     char *const *files;             /* scenario files, in order */
     size_t nfiles;
 };

@@ -10,76 +10,134 @@
 
 #define DEFAULT_SEED 0x696e7465726c76ULL
 
-static int run_slice(interleave_slice_fn slice, void *ctx, enum interleave_side side, size_t pair,
-                     double *figure, char *err, size_t errlen)
+/* Checks the figures of one slice that are still being judged. */
+static int check_figures(const double *fig, const bool *decided, size_t n, enum interleave_side side, size_t pair,
+                         char *err, size_t errlen)
 {
-    if (slice(ctx, side, pair, figure, err, errlen) < 0)
-        return -1;
-    if (!(*figure > 0) || !isfinite(*figure)) {
-        snprintf(err, errlen, "pair %zu: the %s's figure is %g; a ratio needs a positive figure", pair + 1,
-                 side == INTERLEAVE_BASELINE ? "baseline" : "candidate", *figure);
+    for (size_t i = 0; i < n; i++)
+        if (!decided[i] && (!(fig[i] > 0) || !isfinite(fig[i]))) {
+            snprintf(err, errlen, "pair %zu: the %s's figure is %g; a ratio needs a positive figure", pair + 1,
+                     side == INTERLEAVE_BASELINE ? "baseline" : "candidate", fig[i]);
+            return -1;
+        }
+    return 0;
+}
+
+/* The medians and the ratio and interval back from "log of how much worse". */
+static void conclude(const struct interleave_figure *f, const struct sequential_plan *plan, const double *base,
+                     const double *cand, struct interleave_result *r)
+{
+    r->confidence = 1 - 2 * plan->alpha_per_look;
+    r->nlooks = plan->nlooks;
+    double sign = f->higher_is_better ? -1 : 1;
+    significance_median(base, r->pairs, &r->baseline_median);
+    significance_median(cand, r->pairs, &r->candidate_median);
+    r->ratio = exp(sign * r->verdict.estimate);
+    r->ratio_low = exp(sign * (f->higher_is_better ? r->verdict.high : r->verdict.low));
+    r->ratio_high = exp(sign * (f->higher_is_better ? r->verdict.low : r->verdict.high));
+}
+
+int interleave_run_many(const struct interleave_many_options *opt, interleave_slice_many_fn slice, void *ctx,
+                        struct interleave_result *out, char *err, size_t errlen)
+{
+    struct sequential_plan plan[INTERLEAVE_MAX_FIGURES];
+    double *base[INTERLEAVE_MAX_FIGURES] = {0}, *cand[INTERLEAVE_MAX_FIGURES] = {0};
+    bool decided[INTERLEAVE_MAX_FIGURES] = {0};
+    uint64_t rng = opt->seed ? opt->seed : DEFAULT_SEED;
+    size_t nf = opt->nfigures, open;
+    int rc = -1;
+
+    if (nf == 0 || nf > INTERLEAVE_MAX_FIGURES) {
+        snprintf(err, errlen, "1 to %d figures, not %zu", INTERLEAVE_MAX_FIGURES, nf);
         return -1;
     }
-    return 0;
+    memset(out, 0, nf * sizeof *out);
+    for (size_t i = 0; i < nf; i++) {
+        double t = opt->figures[i].threshold;
+        if (!(t > 0 && t < 10)) {
+            snprintf(err, errlen, "the regression to detect must be a ratio above 0, not %g", t);
+            return -1;
+        }
+        if (sequential_plan_init(&plan[i], opt->alpha, log1p(t), opt->max_pairs, err, errlen) < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < nf; i++) {
+        out[i].log_ratios = malloc(opt->max_pairs * sizeof *out[i].log_ratios);
+        base[i] = malloc(opt->max_pairs * sizeof *base[i]);
+        cand[i] = malloc(opt->max_pairs * sizeof *cand[i]);
+        if (!out[i].log_ratios || !base[i] || !cand[i]) {
+            snprintf(err, errlen, "out of memory");
+            goto done;
+        }
+    }
+    open = nf;
+    for (size_t pair = 0; pair < opt->max_pairs && open > 0; pair++) {
+        bool baseline_first = significance_rng_next(&rng) & 1;
+        enum interleave_side first = baseline_first ? INTERLEAVE_BASELINE : INTERLEAVE_CANDIDATE;
+        enum interleave_side second = baseline_first ? INTERLEAVE_CANDIDATE : INTERLEAVE_BASELINE;
+        double a[INTERLEAVE_MAX_FIGURES], b[INTERLEAVE_MAX_FIGURES];
+        if (slice(ctx, first, pair, a, err, errlen) < 0 ||
+            check_figures(a, decided, nf, first, pair, err, errlen) < 0 ||
+            slice(ctx, second, pair, b, err, errlen) < 0 ||
+            check_figures(b, decided, nf, second, pair, err, errlen) < 0)
+            goto done;
+        for (size_t i = 0; i < nf; i++) {
+            struct interleave_result *r = &out[i];
+            if (decided[i])
+                continue;
+            base[i][pair] = baseline_first ? a[i] : b[i];
+            cand[i][pair] = baseline_first ? b[i] : a[i];
+            r->baseline_first += baseline_first;
+            /* positive = candidate worse */
+            r->log_ratios[pair] = opt->figures[i].higher_is_better ? log(base[i][pair] / cand[i][pair])
+                                                                   : log(cand[i][pair] / base[i][pair]);
+            r->pairs = pair + 1;
+            if (sequential_judge(&plan[i], r->log_ratios, r->pairs, &r->verdict) < 0) {
+                snprintf(err, errlen, "cannot judge pair %zu", pair + 1);
+                goto done;
+            }
+            if (r->verdict.decision != SEQUENTIAL_CONTINUE) {
+                decided[i] = true;
+                open--;
+            }
+        }
+    }
+    for (size_t i = 0; i < nf; i++)
+        conclude(&opt->figures[i], &plan[i], base[i], cand[i], &out[i]);
+    rc = 0;
+done:
+    for (size_t i = 0; i < nf; i++) {
+        free(base[i]);
+        free(cand[i]);
+        if (rc < 0)
+            interleave_result_free(&out[i]);
+    }
+    return rc;
+}
+
+/* interleave_run's one-figure slice behind the many-figure interface. */
+struct one_figure {
+    interleave_slice_fn slice;
+    void *ctx;
+};
+
+static int one_figure_slice(void *ctx, enum interleave_side side, size_t pair, double *figures, char *err,
+                            size_t errlen)
+{
+    const struct one_figure *one = ctx;
+    return one->slice(one->ctx, side, pair, &figures[0], err, errlen);
 }
 
 int interleave_run(const struct interleave_options *opt, interleave_slice_fn slice, void *ctx,
                    struct interleave_result *out, char *err, size_t errlen)
 {
-    struct sequential_plan plan;
-    double *base = NULL, *cand = NULL;
-    uint64_t rng = opt->seed ? opt->seed : DEFAULT_SEED;
-    int rc = -1;
+    struct interleave_many_options many = {
+        .figures = {{.threshold = opt->threshold, .higher_is_better = opt->higher_is_better}},
+        .nfigures = 1, .alpha = opt->alpha, .max_pairs = opt->max_pairs, .seed = opt->seed,
+    };
+    struct one_figure one = {.slice = slice, .ctx = ctx};
 
-    memset(out, 0, sizeof *out);
-    if (!(opt->threshold > 0 && opt->threshold < 10)) {
-        snprintf(err, errlen, "the regression to detect must be a ratio above 0, not %g", opt->threshold);
-        return -1;
-    }
-    if (sequential_plan_init(&plan, opt->alpha, log1p(opt->threshold), opt->max_pairs, err, errlen) < 0)
-        return -1;
-    out->log_ratios = malloc(opt->max_pairs * sizeof *out->log_ratios);
-    base = malloc(opt->max_pairs * sizeof *base);
-    cand = malloc(opt->max_pairs * sizeof *cand);
-    if (!out->log_ratios || !base || !cand) {
-        snprintf(err, errlen, "out of memory");
-        goto done;
-    }
-    for (size_t pair = 0; pair < opt->max_pairs; pair++) {
-        bool baseline_first = significance_rng_next(&rng) & 1;
-        enum interleave_side first = baseline_first ? INTERLEAVE_BASELINE : INTERLEAVE_CANDIDATE;
-        enum interleave_side second = baseline_first ? INTERLEAVE_CANDIDATE : INTERLEAVE_BASELINE;
-        double a, b;
-        if (run_slice(slice, ctx, first, pair, &a, err, errlen) < 0 ||
-            run_slice(slice, ctx, second, pair, &b, err, errlen) < 0)
-            goto done;
-        base[pair] = baseline_first ? a : b;
-        cand[pair] = baseline_first ? b : a;
-        out->baseline_first += baseline_first;
-        /* positive = candidate worse */
-        out->log_ratios[pair] = opt->higher_is_better ? log(base[pair] / cand[pair]) : log(cand[pair] / base[pair]);
-        out->pairs = pair + 1;
-        if (sequential_judge(&plan, out->log_ratios, out->pairs, &out->verdict) < 0) {
-            snprintf(err, errlen, "cannot judge pair %zu", pair + 1);
-            goto done;
-        }
-        if (out->verdict.decision != SEQUENTIAL_CONTINUE)
-            break;
-    }
-    significance_median(base, out->pairs, &out->baseline_median);
-    significance_median(cand, out->pairs, &out->candidate_median);
-    /* back from "log of how much worse" to candidate/baseline */
-    double sign = opt->higher_is_better ? -1 : 1;
-    out->ratio = exp(sign * out->verdict.estimate);
-    out->ratio_low = exp(sign * (opt->higher_is_better ? out->verdict.high : out->verdict.low));
-    out->ratio_high = exp(sign * (opt->higher_is_better ? out->verdict.low : out->verdict.high));
-    rc = 0;
-done:
-    free(base);
-    free(cand);
-    if (rc < 0)
-        interleave_result_free(out);
-    return rc;
+    return interleave_run_many(&many, one_figure_slice, &one, out, err, errlen);
 }
 
 void interleave_result_free(struct interleave_result *r)

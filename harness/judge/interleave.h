@@ -45,6 +45,8 @@ struct interleave_result {
     double ratio, ratio_low, ratio_high; /* candidate/baseline, from the verdict's interval */
     double baseline_median, candidate_median;
     size_t baseline_first;               /* pairs in which the baseline went first */
+    double confidence;                   /* two-sided level of the interval: 1 - 2 alpha/looks */
+    size_t nlooks;                       /* looks planned (the verdict came at one of them) */
     double *log_ratios;                  /* per pair, malloc'd (free with interleave_result_free) */
 };
 
@@ -55,5 +57,34 @@ int interleave_run(const struct interleave_options *opt, interleave_slice_fn sli
                    struct interleave_result *out, char *err, size_t errlen);
 
 void interleave_result_free(struct interleave_result *r);
+
+/* Several figures from the same slices (throughput and p99 of one wrk slice): one
+ * schedule of pairs shared by all of them, each figure judged by its own sequential
+ * verdict; pairs are added until every figure has a verdict or the budget is spent.
+ * A figure that already has its verdict keeps it (later pairs do not reopen it). */
+#define INTERLEAVE_MAX_FIGURES 8
+
+typedef int (*interleave_slice_many_fn)(void *ctx, enum interleave_side side, size_t pair, double *figures,
+                                        char *err, size_t errlen);
+
+struct interleave_figure {
+    double threshold;        /* as interleave_options.threshold */
+    bool higher_is_better;
+};
+
+struct interleave_many_options {
+    struct interleave_figure figures[INTERLEAVE_MAX_FIGURES];
+    size_t nfigures;         /* 1..INTERLEAVE_MAX_FIGURES */
+    double alpha;            /* for each figure */
+    size_t max_pairs;
+    uint64_t seed;
+};
+
+/* Runs pairs until every figure has a verdict; slice fills figures[0..nfigures). Fills
+ * out[0..nfigures) (free each with interleave_result_free; log_ratios of figure i is
+ * allocated for every pair run, its pairs the pairs up to its verdict). Returns 0, or
+ * -1 with err filled (as interleave_run; then nothing is left to free). */
+int interleave_run_many(const struct interleave_many_options *opt, interleave_slice_many_fn slice, void *ctx,
+                        struct interleave_result *out, char *err, size_t errlen);
 
 #endif

@@ -165,6 +165,11 @@ void regression_judge(const double *baseline, size_t nbaseline, const double *ca
         snprintf(out->detail, sizeof out->detail, "no significant change");
 }
 
+const char *regression_method_name(enum regression_method m)
+{
+    return m == REGRESSION_METHOD_INTERLEAVED ? "interleaved" : "runs";
+}
+
 const char *regression_verdict_word(enum regression_verdict v)
 {
     static const char *const words[] = {"held", "FAILED", "INCONCLUSIVE", "ERROR"};
@@ -191,6 +196,28 @@ static void print_group_header(FILE *out, const struct regression_result *r)
                 r->baseline_runs[0] ? r->baseline_runs : "none");
 }
 
+char *regression_format_numbers(const struct regression_result *r, char *buf, size_t buflen)
+{
+    size_t used;
+
+    if (isnan(r->ratio))
+        snprintf(buf, buflen, "ratio not computed (no figure on a side)");
+    else if (isnan(r->ci_low) || isnan(r->ci_high))
+        snprintf(buf, buflen, "ratio %.3f, interval not computable (too few %s)", r->ratio,
+                 r->method == REGRESSION_METHOD_INTERLEAVED ? "pairs" : "runs");
+    else
+        snprintf(buf, buflen, "ratio %.3f, %.4g%% interval %.3f..%.3f", r->ratio, 100 * r->opt.confidence, r->ci_low,
+                 r->ci_high);
+    used = strlen(buf);
+    if (r->method == REGRESSION_METHOD_INTERLEAVED)
+        snprintf(buf + used, buflen - used, ", %zu interleaved pairs", r->nbaseline);
+    else if (isnan(r->p_value))
+        snprintf(buf + used, buflen - used, ", p not computed");
+    else
+        snprintf(buf + used, buflen - used, ", p %.3g", r->p_value);
+    return buf;
+}
+
 void regression_print(FILE *out, const struct regression_result *results, size_t n)
 {
     int width = 24;
@@ -200,9 +227,14 @@ void regression_print(FILE *out, const struct regression_result *results, size_t
     for (size_t i = 0; i < n; i++)
         if ((int)strlen(results[i].spec.name) > width && strlen(results[i].spec.name) < 60)
             width = (int)strlen(results[i].spec.name);
-    fprintf(out, "\nRegression gates: one figure per run; medians; Mann-Whitney U one-sided at alpha %g; "
-                 "%.0f%% bootstrap interval of the ratio; at least %zu runs a side\n",
-            results[0].opt.alpha, results[0].opt.confidence * 100, results[0].opt.min_runs);
+    if (results[0].method == REGRESSION_METHOD_INTERLEAVED)
+        fprintf(out, "\nRegression gates: both builds at once, randomized interleaved pairs of slices; per gate a "
+                     "group-sequential verdict on the Hodges-Lehmann interval of the per-pair log ratios, alpha %g "
+                     "split over the looks (Bonferroni); (n) = pairs\n", results[0].opt.alpha);
+    else
+        fprintf(out, "\nRegression gates: one figure per run; medians; Mann-Whitney U one-sided at alpha %g; "
+                     "%.0f%% bootstrap interval of the ratio; at least %zu runs a side\n",
+                results[0].opt.alpha, results[0].opt.confidence * 100, results[0].opt.min_runs);
     for (size_t i = 0; i < n; i++)
         if (results[i].spec.kind == GATE_INSTRUCTIONS_PER_REQUEST) {
             fprintf(out, "(instructions_per_request is an exact count: one run a side decides on the size of the "

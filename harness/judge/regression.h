@@ -42,6 +42,10 @@ enum regression_verdict {
     REGRESSION_PASS, REGRESSION_FAIL, REGRESSION_INCONCLUSIVE, REGRESSION_ERROR
 };
 
+/* How the verdict was reached: whole runs a side (regression_judge), or paired,
+ * interleaved slices of two builds running at once (judge/interleave.h). */
+enum regression_method { REGRESSION_METHOD_RUNS, REGRESSION_METHOD_INTERLEAVED };
+
 struct regression_options {
     size_t min_runs;        /* on each side; at least 2 */
     double alpha;           /* one-sided significance level, 0 < alpha < 0.5 */
@@ -60,6 +64,7 @@ struct regression_result {
     double p_value;                           /* one-sided, worse direction; NaN: not computed */
     struct regression_options opt;
     enum regression_verdict verdict;
+    enum regression_method method;            /* interleaved: nbaseline = ncandidate = pairs */
     char detail[320];
 };
 
@@ -81,6 +86,14 @@ const char *regression_verdict_name(enum regression_verdict v);
 
 /* The verdict as a CI log shows it: "held", "FAILED", "INCONCLUSIVE", "ERROR". */
 const char *regression_verdict_word(enum regression_verdict v);
+
+/* "runs", "interleaved": the words stored in the database. */
+const char *regression_method_name(enum regression_method m);
+
+/* The verdict's numbers in words, never "nan": "ratio 0.912, 96.7% interval
+ * 0.88..0.95, 14 interleaved pairs", "ratio 1.02, interval not computable (too few
+ * runs), p 0.41", "ratio not computed (no figure on a side)". Returns buf. */
+char *regression_format_numbers(const struct regression_result *r, char *buf, size_t buflen);
 
 /* Prints the verdicts as a table for a CI log, grouped by scenario and labels. */
 void regression_print(FILE *out, const struct regression_result *results, size_t n);

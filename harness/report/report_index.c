@@ -189,6 +189,10 @@ static void write_scenario(FILE *f, const struct report_state *s, const struct r
         fputs("</p>\n", f);
     }
     write_gate_table(f, run);
+    if (run->nregressions) {
+        fputs("<h3>Regression verdicts of this run</h3>\n", f);
+        runpage_write_regressions(f, run);
+    }
     if (e->trends.n) {
         fprintf(f, "<h3>Across the %zu completed runs in the database</h3>\n", e->trends.runs);
         write_figures(f, &e->trends);

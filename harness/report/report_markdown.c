@@ -28,6 +28,61 @@ static void md_escape(FILE *f, const char *text)
     }
 }
 
+/* One line counting the latest runs' regression verdicts, when there are any. */
+static void write_regression_counts(FILE *f, const struct report_state *s)
+{
+    size_t count[4] = {0}, total = 0;
+    for (size_t i = 0; i < s->nscenarios; i++)
+        for (size_t k = 0; k < s->scenarios[i].latest->nregressions; k++, total++)
+            count[s->scenarios[i].latest->regressions[k].verdict]++;
+    if (total)
+        fprintf(f, "Regression gates: %s%zu regression%s%s, %zu inconclusive, %zu no regression, %zu error%s "
+                "(table below).\n\n", count[REGRESSION_FAIL] ? "**" : "", count[REGRESSION_FAIL],
+                count[REGRESSION_FAIL] == 1 ? "" : "s", count[REGRESSION_FAIL] ? "**" : "",
+                count[REGRESSION_INCONCLUSIVE], count[REGRESSION_PASS], count[REGRESSION_ERROR],
+                count[REGRESSION_ERROR] == 1 ? "" : "s");
+}
+
+/* The latest runs' regression verdicts, inconclusive ones with why. */
+static void write_regressions(FILE *f, const struct report_state *s)
+{
+    static const char *const words[] = {"no regression", "**regression**", "inconclusive", "**error**"};
+    char base[48], cand[48], numbers[200];
+    bool any = false;
+
+    for (size_t i = 0; i < s->nscenarios; i++) {
+        const struct runinfo *run = s->scenarios[i].latest;
+        for (size_t k = 0; k < run->nregressions; k++) {
+            const struct regression_result *r = &run->regressions[k];
+            if (!any)
+                fputs("\n### Regression verdicts\n\n"
+                      "| scenario | gate | change | baseline | candidate | ratio | method | verdict | why |\n"
+                      "|---|---|---:|---:|---:|---|---|---|---|\n", f);
+            any = true;
+            fputs("| ", f);
+            md_escape(f, r->scenario);
+            fputs(" | `", f);
+            md_escape(f, r->spec.name);
+            fputs("` | ", f);
+            md_escape(f, r->spec.threshold_text);
+            fputs(" | ", f);
+            md_escape(f, r->baseline_label);
+            fputs(" ", f);
+            md_escape(f, gate_format_observed(&r->spec, r->baseline_median, base, sizeof base));
+            fputs(" | ", f);
+            md_escape(f, r->candidate_label);
+            fputs(" ", f);
+            md_escape(f, gate_format_observed(&r->spec, r->candidate_median, cand, sizeof cand));
+            fputs(" | ", f);
+            md_escape(f, regression_format_numbers(r, numbers, sizeof numbers));
+            fprintf(f, " | %s | %s | ", r->method == REGRESSION_METHOD_INTERLEAVED ? "interleaved pairs" : "whole runs",
+                    words[r->verdict]);
+            md_escape(f, r->detail);
+            fputs(" |\n", f);
+        }
+    }
+}
+
 int report_write_summary(struct report_state *s, char *err, size_t errlen)
 {
     FILE *f = fopen(s->result->summary_path, "w");
@@ -42,6 +97,7 @@ int report_write_summary(struct report_state *s, char *err, size_t errlen)
         fprintf(f, "## loadlab: %zu of %zu scenarios did not meet expectations\n\n", off, s->nscenarios);
     else
         fprintf(f, "## loadlab: all %zu scenarios met expectations\n\n", s->nscenarios);
+    write_regression_counts(f, s);
     fputs("| scenario | run | gate | threshold | observed | result | expected to |\n"
           "|---|---:|---|---:|---:|---|---|\n", f);
     for (size_t i = 0; i < s->nscenarios; i++) {
@@ -66,6 +122,7 @@ int report_write_summary(struct report_state *s, char *err, size_t errlen)
             fprintf(f, "%s | %s |\n", bad ? "**" : "", runpage_expected(g));
         }
     }
+    write_regressions(f, s);
     if (unjudged) {
         fputs("\nNot judged:\n\n", f);
         for (size_t i = 0; i < s->nscenarios; i++) {

@@ -3,6 +3,7 @@
 #include "metric_names.h"
 #include "judge/verdict.h"
 #include "store/diagnoses.h"
+#include "store/figures.h"
 #include "store/runs.h"
 
 #include <ctype.h>
@@ -21,6 +22,7 @@ void runinfo_free(struct runinfo *run)
     free(run->params);
     free(run->gates);
     free(run->phases);
+    free(run->regressions);
     free(run);
 }
 
@@ -231,6 +233,13 @@ struct runinfo *runinfo_load(struct resultdb *rdb, int64_t id, bool *missing, ch
         load_phases(rdb, run, err, errlen) < 0 || load_results(rdb, run, err, errlen) < 0 ||
         diagnoses_load(rdb, id, run->diagnoses, DIAGNOSE_MAX_FINDINGS, &run->ndiagnoses, run->diagnosed_at,
                        sizeof run->diagnosed_at, err, errlen) < 0)
+        goto fail;
+    if (!(run->regressions = calloc(RUNINFO_MAX_REGRESSIONS, sizeof *run->regressions))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (figures_regressions_of_run(rdb, id, run->regressions, RUNINFO_MAX_REGRESSIONS, &run->nregressions, err,
+                                   errlen) < 0)
         goto fail;
     if (!run->gates_judged)
         gates_from_params(run);

@@ -14,6 +14,7 @@
 
 #include "diagnose/diagnose.h"
 #include "judge/gate.h"
+#include "judge/regression.h"
 #include "store/resultdb.h"
 
 #define RUNINFO_MAX_GATES 256
@@ -71,11 +72,17 @@ struct runinfo {
     struct diagnose_finding diagnoses[DIAGNOSE_MAX_FINDINGS];
     size_t ndiagnoses;
     char diagnosed_at[40];
+    /* The latest regression verdict of each gate judged with this run on the candidate
+     * side (whole runs or interleaved), at most RUNINFO_MAX_REGRESSIONS; owned. */
+    struct regression_result *regressions;
+    size_t nregressions;
 };
 
 /* Loads run id. Returns a new runinfo (free with runinfo_free), or NULL with *missing
  * set when there is no such run (err says so), or NULL with err filled on a database
  * error or out of memory. */
+#define RUNINFO_MAX_REGRESSIONS 64
+
 struct runinfo *runinfo_load(struct resultdb *db, int64_t id, bool *missing, char *err, size_t errlen);
 void runinfo_free(struct runinfo *run);
 

@@ -440,6 +440,54 @@ static void write_charts(FILE *f, const struct runcharts *charts, const char *pr
     }
 }
 
+/* Words of a regression verdict for a page: "regression", "no regression",
+ * "inconclusive", "error"; and its CSS class. */
+static const char *regression_words(enum regression_verdict v, const char **css)
+{
+    switch (v) {
+    case REGRESSION_PASS: *css = "ok"; return "no regression";
+    case REGRESSION_FAIL: *css = "bad"; return "regression";
+    case REGRESSION_INCONCLUSIVE: *css = "warn"; return "inconclusive";
+    case REGRESSION_ERROR: break;
+    }
+    *css = "bad";
+    return "error";
+}
+
+void runpage_write_regressions(FILE *f, const struct runinfo *run)
+{
+    char base[48], cand[48], numbers[200];
+
+    if (run->nregressions == 0)
+        return;
+    fputs("<table><tr><th>regression gate</th><th>change</th><th>baseline</th><th>candidate</th><th>ratio</th>"
+          "<th>method</th><th>verdict</th><th>why</th></tr>\n", f);
+    for (size_t i = 0; i < run->nregressions; i++) {
+        const struct regression_result *r = &run->regressions[i];
+        const char *css, *word = regression_words(r->verdict, &css);
+        fprintf(f, "<tr%s><td class=\"mono\">", r->verdict == REGRESSION_FAIL ? " class=\"bad\"" : "");
+        html_escape(f, r->spec.name);
+        fputs("</td><td class=\"num\">", f);
+        html_escape(f, r->spec.threshold_text);
+        fputs("</td><td class=\"num\">", f);
+        html_escape(f, r->baseline_label);
+        fputs(" ", f);
+        html_escape(f, gate_format_observed(&r->spec, r->baseline_median, base, sizeof base));
+        fputs("</td><td class=\"num\">", f);
+        html_escape(f, gate_format_observed(&r->spec, r->candidate_median, cand, sizeof cand));
+        fputs("</td><td>", f);
+        html_escape(f, regression_format_numbers(r, numbers, sizeof numbers));
+        fputs("</td><td>", f);
+        html_escape(f, r->method == REGRESSION_METHOD_INTERLEAVED ? "interleaved pairs" : "whole runs");
+        fputs("</td><td>", f);
+        html_pill(f, css, word);
+        fputs("</td><td class=\"small\">", f);
+        html_escape(f, r->detail);
+        fputs("</td></tr>\n", f);
+    }
+    fputs("</table>\n", f);
+}
+
 static void write_params(FILE *f, const struct runinfo *run)
 {
     json_t *root = json_loads(run->params, 0, NULL);
@@ -480,6 +528,10 @@ int runpage_write(const char *path, const struct runinfo *run, const struct runc
     write_diagnosis(f, run);
     write_evidence(f, evidence);
     write_gates(f, run);
+    if (run->nregressions) {
+        fputs("<h2>Regression verdicts</h2>\n", f);
+        runpage_write_regressions(f, run);
+    }
     write_phases(f, run);
     write_charts(f, charts, chart_problem);
     write_load(f, run);

@@ -11,6 +11,7 @@
 #define LOADLAB_RUNPAGE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "report/runcharts.h"
 #include "report/runevidence.h"
@@ -30,6 +31,10 @@ char *runpage_time(const char *iso, char *buf, size_t buflen);
 
 /* What the scenario expected of the gate: "trip" or "hold". */
 const char *runpage_expected(const struct runinfo_gate *g);
+
+/* The run's regression verdicts as an HTML table (gate, change, both sides, ratio and
+ * interval in words, method, verdict, why); nothing when it has none. */
+void runpage_write_regressions(FILE *f, const struct runinfo *run);
 
 /* Writes the page to path. charts may be NULL (nothing drawn); chart_problem, when
  * not empty, says why charts are missing. evidence is what runevidence_write wrote

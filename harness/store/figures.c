@@ -126,8 +126,9 @@ int figures_record_regression(struct resultdb *db, const struct regression_resul
     if (storedb_prepare(db, "INSERT INTO regressions (judged_at, scenario, baseline_scenario, gate, "
                             "threshold_text, unit, baseline_label, candidate_label, baseline_runs, "
                             "candidate_runs, baseline_n, candidate_n, baseline_median, candidate_median, "
-                            "ratio, ci_low, ci_high, confidence, p_value, alpha, min_runs, verdict, detail) "
-                            "VALUES (strftime('%Y-%m-%dT%H:%M:%fZ','now'),?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                            "ratio, ci_low, ci_high, confidence, p_value, alpha, min_runs, verdict, detail, method) "
+                            "VALUES (strftime('%Y-%m-%dT%H:%M:%fZ','now'),"
+                            "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         &st, "recording a regression verdict", err, errlen) < 0)
         return -1;
     sqlite3_bind_text(st, i++, r->scenario, -1, SQLITE_STATIC);
@@ -149,7 +150,112 @@ int figures_record_regression(struct resultdb *db, const struct regression_resul
     sqlite3_bind_int64(st, i++, (sqlite3_int64)r->opt.min_runs);
     sqlite3_bind_text(st, i++, regression_verdict_name(r->verdict), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, i++, r->detail, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, regression_method_name(r->method), -1, SQLITE_STATIC);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : storedb_fail(db, "recording a regression verdict", err, errlen);
     sqlite3_finalize(st);
     return rc;
+}
+
+int figures_record_slice(struct resultdb *db, const struct figures_slice *sl, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    const double reals[] = {sl->throughput, sl->error_rate, sl->p50, sl->p90, sl->p99, sl->cpu_s};
+    int i = 1, rc;
+
+    if (storedb_prepare(db, "INSERT INTO ab_slices (candidate_run_id, baseline_run_id, pair, side, first, t, "
+                            "duration_s, requests, errors, throughput, error_rate, p50_s, p90_s, p99_s, cpu_s) "
+                            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        &st, "recording an interleaved slice", err, errlen) < 0)
+        return -1;
+    sqlite3_bind_int64(st, i++, sl->candidate_run_id);
+    sqlite3_bind_int64(st, i++, sl->baseline_run_id);
+    sqlite3_bind_int64(st, i++, (sqlite3_int64)sl->pair);
+    sqlite3_bind_text(st, i++, sl->baseline ? "baseline" : "candidate", -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, i++, sl->first);
+    sqlite3_bind_double(st, i++, sl->t);
+    sqlite3_bind_double(st, i++, sl->duration_s);
+    sqlite3_bind_int64(st, i++, (sqlite3_int64)sl->requests);
+    sqlite3_bind_int64(st, i++, (sqlite3_int64)sl->errors);
+    for (size_t k = 0; k < sizeof reals / sizeof reals[0]; k++)
+        storedb_bind_real(st, i++, reals[k]);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : storedb_fail(db, "recording an interleaved slice", err, errlen);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The latest verdict of each gate whose candidate side includes run ?1. */
+#define REGRESSIONS_OF_RUN(METHOD) \
+    "SELECT gate, threshold_text, scenario, baseline_scenario, baseline_label, candidate_label, baseline_runs, " \
+    "candidate_runs, baseline_n, candidate_n, baseline_median, candidate_median, ratio, ci_low, ci_high, " \
+    "confidence, p_value, alpha, min_runs, verdict, detail, " METHOD " FROM regressions r " \
+    "WHERE id = (SELECT max(id) FROM regressions r2 WHERE r2.scenario = r.scenario AND r2.gate = r.gate " \
+    "AND (',' || r2.candidate_runs || ',') LIKE ('%,' || ?1 || ',%')) ORDER BY id"
+
+static enum regression_verdict verdict_named(const char *word)
+{
+    static const enum regression_verdict all[] = {REGRESSION_PASS, REGRESSION_FAIL, REGRESSION_INCONCLUSIVE};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (strcmp(word, regression_verdict_name(all[i])) == 0)
+            return all[i];
+    return REGRESSION_ERROR;
+}
+
+static void read_regression(sqlite3_stmt *st, struct regression_result *r)
+{
+    char gate[GATE_MAX_NAME], threshold[GATE_MAX_THRESHOLD_TEXT], word[32], method[32], msg[200];
+    int c = 0;
+
+    memset(r, 0, sizeof *r);
+    storedb_text(st, c++, gate, sizeof gate);
+    storedb_text(st, c++, threshold, sizeof threshold);
+    /* the spec back from its text, for its units; a gate this loadlab no longer knows keeps its name */
+    if (gate_parse(gate, threshold, &r->spec, msg, sizeof msg) < 0) {
+        memset(&r->spec, 0, sizeof r->spec);
+        r->spec.kind = GATE_METRIC;
+        r->spec.regression = true;
+    }
+    snprintf(r->spec.name, sizeof r->spec.name, "%s", gate);
+    snprintf(r->spec.threshold_text, sizeof r->spec.threshold_text, "%s", threshold);
+    storedb_text(st, c++, r->scenario, sizeof r->scenario);
+    storedb_text(st, c++, r->baseline_scenario, sizeof r->baseline_scenario);
+    storedb_text(st, c++, r->baseline_label, sizeof r->baseline_label);
+    storedb_text(st, c++, r->candidate_label, sizeof r->candidate_label);
+    storedb_text(st, c++, r->baseline_runs, sizeof r->baseline_runs);
+    storedb_text(st, c++, r->candidate_runs, sizeof r->candidate_runs);
+    r->nbaseline = (size_t)sqlite3_column_int64(st, c++);
+    r->ncandidate = (size_t)sqlite3_column_int64(st, c++);
+    r->baseline_median = storedb_real(st, c++);
+    r->candidate_median = storedb_real(st, c++);
+    r->ratio = storedb_real(st, c++);
+    r->ci_low = storedb_real(st, c++);
+    r->ci_high = storedb_real(st, c++);
+    r->opt.confidence = storedb_real(st, c++);
+    r->p_value = storedb_real(st, c++);
+    r->opt.alpha = storedb_real(st, c++);
+    r->opt.min_runs = (size_t)sqlite3_column_int64(st, c++);
+    storedb_text(st, c++, word, sizeof word);
+    r->verdict = verdict_named(word);
+    storedb_text(st, c++, r->detail, sizeof r->detail);
+    storedb_text(st, c++, method, sizeof method);
+    r->method = strcmp(method, "interleaved") == 0 ? REGRESSION_METHOD_INTERLEAVED : REGRESSION_METHOD_RUNS;
+}
+
+int figures_regressions_of_run(struct resultdb *db, int64_t run_id, struct regression_result *out, size_t cap,
+                               size_t *n, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int step;
+
+    *n = 0;
+    /* a database before schema 4 has no method column, before schema 3 no table */
+    if (sqlite3_prepare_v2(storedb_sqlite(db), REGRESSIONS_OF_RUN("method"), -1, &st, NULL) != SQLITE_OK &&
+        sqlite3_prepare_v2(storedb_sqlite(db), REGRESSIONS_OF_RUN("'runs'"), -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_int64(st, 1, run_id);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW && *n < cap)
+        read_regression(st, &out[(*n)++]);
+    sqlite3_finalize(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return storedb_fail(db, "reading regression verdicts", err, errlen);
+    return 0;
 }

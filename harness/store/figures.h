@@ -63,4 +63,27 @@ int figures_history(struct resultdb *db, const char *name, const char *scenario,
 /* Records one regression verdict (judged now). Returns 0, or -1 with err filled. */
 int figures_record_regression(struct resultdb *db, const struct regression_result *r, char *err, size_t errlen);
 
+/* The latest verdict of each regression gate judged with run_id among its candidate
+ * runs (whole runs or interleaved), oldest first, at most cap, into out[0..*n).
+ * A database from before regression verdicts has none. Returns 0, or -1 with err. */
+int figures_regressions_of_run(struct resultdb *db, int64_t run_id, struct regression_result *out, size_t cap,
+                               size_t *n, char *err, size_t errlen);
+
+/* One slice of an interleaved A/B comparison (judge/interleave.h): which side, in
+ * which pair, whether it went first, and what wrk measured in it. Numbers NaN: none. */
+struct figures_slice {
+    int64_t candidate_run_id, baseline_run_id;
+    size_t pair;                 /* from 0 */
+    bool baseline;               /* the baseline build's slice */
+    bool first;                  /* it went first in its pair */
+    double t;                    /* seconds since the comparison's load began */
+    double duration_s;
+    uint64_t requests, errors;
+    double throughput, error_rate, p50, p90, p99;
+    double cpu_s;                /* the service's CPU seconds in the slice */
+};
+
+/* Records one slice in ab_slices. Returns 0, or -1 with err filled. */
+int figures_record_slice(struct resultdb *db, const struct figures_slice *sl, char *err, size_t errlen);
+
 #endif

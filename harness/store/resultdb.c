@@ -223,9 +223,32 @@ static const char schema_regressions[] =
     ");\n"
     "CREATE INDEX IF NOT EXISTS regressions_scenario ON regressions(scenario, gate, id);\n";
 
-/* Schema 4: figures.counter, the counter of an instruction count (hw-instructions or
+/* Schema 4 (and 5): figures.counter, the counter of an instruction count (hw-instructions or
  * callgrind), so two counters are never compared. Added to a schema 3 figures table. */
 static const char schema_figures_counter[] = "ALTER TABLE figures ADD COLUMN counter TEXT";
+
+/* Schema 5: interleaved A/B comparisons. regressions.method says how a verdict was
+ * reached ('runs': whole runs a side; 'interleaved': paired slices of two builds
+ * running at once), and ab_slices holds every slice of an interleaved comparison,
+ * keyed by the two runs that stand for its sides. */
+static const char schema_interleaved[] =
+    "CREATE TABLE IF NOT EXISTS ab_slices (\n"
+    "  candidate_run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  baseline_run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  pair INTEGER NOT NULL,\n"
+    "  side TEXT NOT NULL CHECK (side IN ('baseline','candidate')),\n"
+    "  first INTEGER NOT NULL,\n"
+    "  t REAL NOT NULL,\n"
+    "  duration_s REAL NOT NULL,\n"
+    "  requests INTEGER NOT NULL,\n"
+    "  errors INTEGER NOT NULL,\n"
+    "  throughput REAL, error_rate REAL, p50_s REAL, p90_s REAL, p99_s REAL, cpu_s REAL,\n"
+    "  PRIMARY KEY (candidate_run_id, pair, side)\n"
+    ");\n";
+
+static const char regressions_method_column[] =
+    "ALTER TABLE regressions ADD COLUMN method TEXT NOT NULL DEFAULT 'runs' "
+    "CHECK (method IN ('runs','interleaved'));\n";
 
 static int db_fail(struct resultdb *db, char *err, size_t errlen, const char *what)
 {
@@ -371,6 +394,8 @@ struct resultdb *resultdb_open(const char *path, bool readonly, char *err, size_
         widen_diagnoses(db, err, errlen) < 0 ||
         exec_sql(db, schema_regressions, err, errlen) < 0 ||
         (version == 3 && exec_sql(db, schema_figures_counter, err, errlen) < 0) ||
+        exec_sql(db, schema_interleaved, err, errlen) < 0 ||
+        (version < 5 && exec_sql(db, regressions_method_column, err, errlen) < 0) ||
         exec_sql(db, set_version, err, errlen) < 0 ||
         exec_sql(db, "COMMIT", err, errlen) < 0) {
         sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);

@@ -18,7 +18,7 @@
 #include "judge/gate.h"
 #include "base/wrkres.h"
 
-#define RESULTDB_SCHEMA_VERSION 4
+#define RESULTDB_SCHEMA_VERSION 5
 
 struct resultdb;
 

@@ -1,6 +1,12 @@
 /* files: whole-file helpers for tests. See files.h. */
 #include "files.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +43,14 @@ char *files_read(const char *path)
 done:
     fclose(f);
     return buf;
+}
+
+char *files_read_must(const char *path)
+{
+    char *text = files_read(path);
+    if (!text)
+        fail_msg("cannot read %s", path);
+    return text;
 }
 
 int files_write(const char *path, const char *text)

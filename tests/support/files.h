@@ -11,6 +11,9 @@
  * or is larger than FILES_MAX_READ. */
 char *files_read(const char *path);
 
+/* files_read that fails the test when the file cannot be read. */
+char *files_read_must(const char *path);
+
 /* Replaces the file's contents with text. Returns 0, or -1 when it cannot be written. */
 int files_write(const char *path, const char *text);
 

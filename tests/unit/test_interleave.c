@@ -146,6 +146,41 @@ static void test_interleave_stops_on_a_failed_or_meaningless_slice(void **state)
     assert_non_null(strstr(err, "pairs"));
 }
 
+/* Two figures from the same slices: throughput unchanged, latency doubled. Each gets
+ * its own verdict from the shared pairs; the latency verdict comes first and stays. */
+static int two_figures(void *ctx, enum interleave_side side, size_t pair, double *figures, char *e, size_t elen)
+{
+    struct machine *m = ctx;
+    if (slice(ctx, side, pair, &figures[0], e, elen) < 0)
+        return -1;
+    figures[1] = 0.01 * m->pair_factor * (side == INTERLEAVE_CANDIDATE ? 2 : 1);
+    return 0;
+}
+
+static void test_interleave_many_judges_each_figure_on_shared_pairs(void **state)
+{
+    struct machine m = {.rng = 5, .true_ratio = 1, .shared_noise = 0.2, .own_noise = 0.01};
+    struct interleave_many_options o = {
+        .figures = {{.threshold = 0.05, .higher_is_better = true}, {.threshold = 0.10, .higher_is_better = false}},
+        .nfigures = 2, .alpha = 0.05, .max_pairs = 60, .seed = 4,
+    };
+    struct interleave_result r[2];
+    (void)state;
+    assert_int_equal(interleave_run_many(&o, two_figures, &m, r, err, sizeof err), 0);
+    assert_int_equal(r[0].verdict.decision, SEQUENTIAL_NO_REGRESSION);
+    assert_int_equal(r[1].verdict.decision, SEQUENTIAL_REGRESSION);
+    assert_true(r[1].pairs <= r[0].pairs);
+    assert_true(r[1].ratio > 1.9 && r[1].ratio < 2.1);
+    assert_true(r[0].ratio > 0.97 && r[0].ratio < 1.03);
+    /* the slices stopped once both had a verdict, before the budget */
+    assert_int_equal((size_t)m.slices, 2 * r[0].pairs);
+    assert_true(r[0].pairs < 60);
+    interleave_result_free(&r[0]);
+    interleave_result_free(&r[1]);
+    o.nfigures = 0;
+    assert_int_equal(interleave_run_many(&o, two_figures, &m, r, err, sizeof err), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -153,6 +188,7 @@ int main(void)
         cmocka_unit_test(test_interleave_finds_a_loss_hidden_in_shared_noise),
         cmocka_unit_test(test_interleave_lower_is_better),
         cmocka_unit_test(test_interleave_stops_on_a_failed_or_meaningless_slice),
+        cmocka_unit_test(test_interleave_many_judges_each_figure_on_shared_pairs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -193,6 +193,36 @@ static void test_regression_exact_count_decides_with_one_run(void **state)
     assert_int_equal(r.verdict, REGRESSION_INCONCLUSIVE);
 }
 
+/* An interval or p-value that cannot be computed is said in words, never "nan". */
+static void test_regression_numbers_never_print_nan(void **state)
+{
+    double base[] = {1000, 1010}, cand[] = {990, 1000};
+    struct regression_result r = fresh("regression.throughput", "5%");
+    struct junit_case c;
+    char buf[200];
+    (void)state;
+    regression_judge(base, 2, cand, 2, &r);
+    r.ci_low = r.ci_high = r.p_value = NAN;
+    regression_format_numbers(&r, buf, sizeof buf);
+    assert_non_null(strstr(buf, "interval not computable (too few runs)"));
+    assert_non_null(strstr(buf, "p not computed"));
+    r.ratio = NAN;
+    r.baseline_median = NAN;
+    regression_format_numbers(&r, buf, sizeof buf);
+    assert_non_null(strstr(buf, "ratio not computed"));
+    junit_regression_cases(&r, 1, &c);
+    assert_null(strstr(c.message, "nan"));
+    assert_null(strstr(c.message, "NaN"));
+    r.method = REGRESSION_METHOD_INTERLEAVED;
+    r.ratio = 0.9;
+    r.ci_low = 0.85;
+    r.ci_high = 0.95;
+    r.opt.confidence = 0.99;
+    r.nbaseline = 12;
+    regression_format_numbers(&r, buf, sizeof buf);
+    assert_string_equal(buf, "ratio 0.900, 99% interval 0.850..0.950, 12 interleaved pairs");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +234,7 @@ int main(void)
         cmocka_unit_test(test_regression_zero_baseline_is_inconclusive),
         cmocka_unit_test(test_regression_options_checked),
         cmocka_unit_test(test_regression_junit_cases_and_table),
+        cmocka_unit_test(test_regression_numbers_never_print_nan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

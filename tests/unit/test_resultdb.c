@@ -244,6 +244,34 @@ static void test_resultdb_upgrades_schema_3_figures_with_counter(void **state)
     assert_int_equal(testdb_int(tmp.path, "SELECT count(*) FROM figures WHERE counter IS NULL AND value = 10"), 1);
 }
 
+/* A schema-3 database (regressions without method, no ab_slices) is upgraded when
+ * opened for writing: its verdicts read as whole-run ones, the new table exists. */
+static void test_resultdb_upgrades_schema_3_to_interleaved(void **state)
+{
+    struct resultdb *db = resultdb_open(tmp.path, false, err, sizeof err);
+    sqlite3 *raw;
+    (void)state;
+    assert_non_null(db);
+    resultdb_close(db);
+    assert_int_equal(sqlite3_open(tmp.path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw,
+                                  "DROP TABLE ab_slices; ALTER TABLE regressions DROP COLUMN method; "
+                                  "ALTER TABLE figures DROP COLUMN counter; "
+                                  "INSERT INTO regressions (judged_at, scenario, baseline_scenario, gate, "
+                                  "threshold_text, unit, baseline_label, candidate_label, baseline_runs, "
+                                  "candidate_runs, baseline_n, candidate_n, confidence, alpha, min_runs, verdict) "
+                                  "VALUES ('t', 's', 's', 'regression.throughput', '-5%', 'req/s', 'a', 'b', '1', "
+                                  "'2', 1, 1, 0.9, 0.05, 5, 'pass'); PRAGMA user_version = 3",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(raw);
+    db = resultdb_open(tmp.path, false, err, sizeof err);
+    assert_non_null(db);
+    resultdb_close(db);
+    assert_int_equal(testdb_int(tmp.path, "PRAGMA user_version"), RESULTDB_SCHEMA_VERSION);
+    assert_int_equal(testdb_int(tmp.path, "SELECT count(*) FROM regressions WHERE method = 'runs'"), 1);
+    assert_int_equal(testdb_int(tmp.path, "SELECT count(*) FROM ab_slices"), 0);
+}
+
 static void test_resultdb_says_which_tables_exist(void **state)
 {
     struct resultdb *db = resultdb_open(tmp.path, false, err, sizeof err);
@@ -293,6 +321,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resultdb_says_which_tables_exist, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_upgrades_schema_3_figures_with_counter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_widens_an_old_diagnoses_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resultdb_upgrades_schema_3_to_interleaved, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

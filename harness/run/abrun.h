@@ -1,0 +1,79 @@
+/* abrun: a paired, interleaved A/B comparison of one scenario (`loadlab run
+ * --baseline-env ... --interleave`): both builds run at once, and the load switches
+ * between them in short slices, so both see the same machine.
+ *
+ * The candidate is the scenario's command as it is; the baseline the same command
+ * under the --baseline-env assignments (as whole-run ABBA starts it). Each gets its own
+ * ports and log folder, is pinned to [service] cpu like the other when the scenario
+ * pins, gets the scenario's [service] faults alike, and is warmed up (for [load]
+ * warmup, at least one slice) before the first measured slice. Then wrk drives one
+ * side at a time for one slice; the order within each pair is random
+ * (judge/interleave.h), and every regression gate whose figure a slice gives
+ * (throughput, a latency percentile, cpu_per_request: the service's threads' CPU
+ * time from /proc/PID/task/TID/schedstat over the slice, per request) gets its own group-sequential verdict
+ * (judge/sequential.h) from the shared pairs, until each has one or the budget of
+ * load is spent (then "inconclusive"). error_rate is judged on the pooled slices: no
+ * error on either side holds; otherwise its ratio of slices means little and the
+ * verdict is inconclusive with both rates. A gate that a slice does not measure
+ * (metric.*, growth figures) is inconclusive, saying to judge it with whole runs.
+ *
+ * With duet (Bulej et al.'s duet benchmarking), each pair is one slice in which both
+ * sides are loaded at once, by two wrk processes started in the pair's random order:
+ * whatever the machine does in that second it does to both.
+ *
+ * Timed fault phases are refused: a phase is a time on one run's clock, and two
+ * interleaved services have no one such clock to share. A service given by URL is
+ * refused too: there is no second build to start.
+ *
+ * Each side is one row in runs (its label, status, log folder); every slice is a row
+ * in ab_slices, every verdict a row in regressions with method 'interleaved'.
+ * Absolute gates are not judged in this mode (the candidate's run says so). */
+#ifndef LOADLAB_ABRUN_H
+#define LOADLAB_ABRUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "judge/regression.h"
+#include "run/runner.h"
+#include "run/scenario.h"
+#include "store/resultdb.h"
+
+#define ABRUN_MIN_SLICE_NS 1000000000LL        /* wrk counts durations in whole seconds */
+#define ABRUN_MAX_SLICE_NS 10000000000LL
+#define ABRUN_DEFAULT_SLICE_NS 1000000000LL
+#define ABRUN_DEFAULT_BUDGET_NS 60000000000LL
+#define ABRUN_MAX_BUDGET_NS 3600000000000LL
+
+struct abrun_options {
+    const char *baseline_label, *candidate_label, *git_rev;
+    char *const *baseline_env;       /* NAME=VALUE for the baseline build (checked) */
+    size_t nenv;
+    const char *wrk_path, *log_root;
+    int64_t slice_ns;                /* whole seconds, ABRUN_MIN_SLICE_NS.. */
+    int64_t budget_ns;               /* load of both sides together, at most */
+    struct regression_options regression;  /* alpha over the whole comparison, per gate */
+    int signal_fd;                   /* from runner_signals_open */
+    bool quiet;
+    uint64_t seed;                   /* of the order within pairs; 0: from the clock */
+    bool duet;                       /* both sides loaded at once in each slice (see above) */
+};
+
+/* Checks an options' slice and budget (and that the budget's pairs can reach
+ * regression.alpha at all). Returns 0, or -1 with err filled. */
+int abrun_check(const struct abrun_options *opt, char *err, size_t errlen);
+
+/* Whether sc can be compared interleaved. Returns 0, or -1 with err saying why not. */
+int abrun_check_scenario(const struct scenario *sc, char *err, size_t errlen);
+
+/* Runs the comparison of sc. out is the candidate's run as the suite reports it
+ * (completed and judged with no absolute gate, or aborted/crashed with the reason);
+ * each regression verdict is stored and written to results[*n] (advanced; cap its
+ * size). Returns 0 (the comparison ran, or stopped with out saying why), or -1 with
+ * err filled when not even the run rows could be written. */
+int abrun_run(const struct scenario *sc, struct resultdb *db, const struct abrun_options *opt,
+              struct runner_outcome *out, struct regression_result *results, size_t *n, size_t cap, char *err,
+              size_t errlen);
+
+#endif
