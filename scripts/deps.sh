@@ -10,7 +10,7 @@ build_packages=(
   libevent-dev libjansson-dev libinih-dev libsqlite3-dev sqlite3 libcmocka-dev
   libcurl4-openssl-dev libunwind-dev libdw-dev libhttp-parser-dev zlib1g-dev
 )
-run_packages=(wrk gnuplot-nox)
+run_packages=(wrk gnuplot-nox valgrind)   # valgrind: callgrind counts instructions_per_request where the CPU has no counters
 test_packages=(prometheus golang-go curl procps libxml2-utils docker-compose python3-yaml)
 bench_packages=(nginx-light)   # make bench's reference server
 # The fuzz targets (tests/fuzz/): clang and the compiler-rt that holds libFuzzer.
