@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,39 @@ int orderd_proc_start(struct orderd_proc *p, const char *const *extra_args, cons
     return orderd_proc_start_limited(p, extra_args, env_faults, 0);
 }
 
+/* Every log this process made, removed when it exits: a test may read a log after it
+ * stopped the service, so they cannot go with the stop. */
+static char **logs_made;
+static size_t nlogs_made;
+
+static void remove_logs(void)
+{
+    for (size_t i = 0; i < nlogs_made; i++) {
+        unlink(logs_made[i]);
+        free(logs_made[i]);
+    }
+    free(logs_made);
+    logs_made = NULL;
+    nlogs_made = 0;
+}
+
+static void remember_log(const char *path)
+{
+    char **grown = realloc(logs_made, (nlogs_made + 1) * sizeof *grown);
+    char *copy = strdup(path);
+    if (!grown || !copy) {
+        free(copy);
+        if (grown)
+            logs_made = grown;
+        return;   /* the log stays behind; nothing else goes wrong */
+    }
+    static bool registered;
+    if (!registered)
+        registered = atexit(remove_logs) == 0;
+    logs_made = grown;
+    logs_made[nlogs_made++] = copy;
+}
+
 int orderd_proc_start_limited(struct orderd_proc *p, const char *const *extra_args, const char *env_faults,
                               unsigned long max_fds)
 {
@@ -49,6 +83,7 @@ int orderd_proc_start_limited(struct orderd_proc *p, const char *const *extra_ar
         perror("mkstemp");
         return -1;
     }
+    remember_log(p->log_path);
     argv[n++] = orderd_bin();
     argv[n++] = "--listen";
     argv[n++] = "127.0.0.1:0";
