@@ -323,130 +323,142 @@ static double contentions_per_s(const struct rules_inputs *in, const char *label
     return rate;
 }
 
-/* Lock wait is contention only when someone waits for a lock another holds too
- * long. Idle workers queueing for the job queue's lock to learn there is no work
- * are waiting for work: a lock whose waiters are those (the mutex profile's top is
- * where idle workers wait, or most threads caught waiting for a mutex are idle
- * workers) is set aside, and the episode looked for again in the other locks. */
-void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result *r)
-{
-    struct series_set locks = {0}, kept = {0};
-    struct series ticks = {0}, total = {0};
-    struct tally prof = {0}, idle, dumps, waiters, idle_waiters;
-    const struct tally_snapshot *last = NULL;
-    struct diagnose_finding *f;
-    struct episode ep = {0};
-    bool excluded[SERIES_MAX_GROUPS + 1] = {false}, explained = false;
-    char lock[SERIES_MAX_NAME + 16] = "", set_aside[SERIES_MAX_NAME + 16] = "", set_aside_why[128] = "", err[256];
-    long lock_i = -1;
-    double set_aside_wait = 0;
-    long p = -1, d;
-    size_t ndumps = 0;
+/* What the search for a contended lock found and holds: the lock series, the
+ * mutex profile, where idle workers wait, and the lock most waited for. */
+struct lock_search {
+    struct series_set locks, kept;
+    struct series ticks, total;
+    struct tally prof, idle;
+    const struct tally_snapshot *last;
+    struct episode ep;
+    bool excluded[SERIES_MAX_GROUPS + 1], explained;
+    char lock[SERIES_MAX_NAME + 16], set_aside[SERIES_MAX_NAME + 16], set_aside_why[128];
+    long lock_i, p;
+    double set_aside_wait;
+};
 
-    if (samples_load(in->db, in->run_id, METRIC_ORDERD_MUTEX_WAIT, "lock", &locks, err, sizeof err) < 0 ||
-        samples_ticks(in->db, in->run_id, &ticks, err, sizeof err) < 0 ||
-        !(kept.items = calloc(locks.n + 1, sizeof *kept.items)))
-        goto done;
-    for (size_t i = 0; i < in->evidence.mutex.n; i++)
-        if (proftext_count(in->evidence.mutex.items[i].p))
-            last = &in->evidence.mutex.items[i];
-    if (last)
-        tally_profile(&prof, last->p, 0, last->t);
-    /* Where idle workers wait for work: on the queue's condition, in its pop. */
-    idle_waits(in, &idle);
-    for (size_t round = 0; round <= locks.n; round++) {
+/* Sets lock top_lock aside (why says why), so the episode is looked for again in
+ * the other locks. */
+static void lock_set_aside(struct lock_search *s, long top_lock, double span, const char *why)
+{
+    s->excluded[top_lock] = true;
+    snprintf(s->set_aside, sizeof s->set_aside, "%s", s->lock);
+    snprintf(s->set_aside_why, sizeof s->set_aside_why, "%s", why);
+    s->set_aside_wait = series_increase(&s->locks.items[top_lock], 0, INFINITY) / fmax(span, DIAGNOSE_WINDOW_S);
+    s->ep.found = false;
+}
+
+/* Whether the wait on the episode's lock is idle workers waiting for work: the
+ * threads caught waiting in the episode say first, the mutex profile (not split by
+ * lock) when the dumps caught none. Sets s->p, the profile's culprit outside where
+ * idle workers wait (the culprit is never there), or -1. */
+static bool lock_is_work_wait(const struct rules_inputs *in, struct lock_search *s)
+{
+    struct tally waiters, idle_waiters;
+    const struct episode *ep = &s->ep;
+    tally_dumps(&in->evidence.dumps, ep->start, ep->end + DIAGNOSE_WINDOW_S, tally_always, tally_waits_mutex, &waiters);
+    tally_dumps(&in->evidence.dumps, ep->start, ep->end + DIAGNOSE_WINDOW_S, tally_idle_worker, tally_waits_mutex,
+                &idle_waiters);
+    s->p = top_except(&s->prof, &s->idle);
+    if (s->explained)
+        return waiters.matched <= idle_waiters.matched && s->p < 0;
+    if (waiters.matched > 0)
+        return idle_waiters.matched >= DIAGNOSE_LOCK_IDLE_SHARE * waiters.matched;
+    long any = top_except(&s->prof, NULL);
+    return any >= 0 && tally_has(&s->idle, s->prof.e[any].fn);
+}
+
+/* Looks for the episode of lock wait and the lock most waited for in it, setting
+ * aside locks taken too rarely to be contended and locks idle workers wait on.
+ * Returns whether a contended lock's episode was found (in s->ep, s->lock_i). */
+static bool lock_find_episode(const struct rules_inputs *in, struct lock_search *s, double span)
+{
+    for (size_t round = 0; round <= s->locks.n; round++) {
         long top_lock = -1;
         double top_rise = 0;
-        bool work_wait;
-        kept.n = 0;
-        for (size_t i = 0; i < locks.n; i++)
-            if (!excluded[i])
-                kept.items[kept.n++] = locks.items[i];
-        series_release(&total);
-        if (!kept.n || series_sum(&kept, &ticks, &total) < 0)
-            goto done;
-        ep = episode_of_counter(&total, 0, DIAGNOSE_LOCK_RATE, DIAGNOSE_LOCK_WINDOWS);
-        if (!ep.found)
-            goto done;
-        for (size_t i = 0; i < locks.n; i++) {
-            double rise = excluded[i] ? 0 : series_increase(&locks.items[i], ep.start, ep.end);
+        s->kept.n = 0;
+        for (size_t i = 0; i < s->locks.n; i++)
+            if (!s->excluded[i])
+                s->kept.items[s->kept.n++] = s->locks.items[i];
+        series_release(&s->total);
+        if (!s->kept.n || series_sum(&s->kept, &s->ticks, &s->total) < 0)
+            return false;
+        s->ep = episode_of_counter(&s->total, 0, DIAGNOSE_LOCK_RATE, DIAGNOSE_LOCK_WINDOWS);
+        if (!s->ep.found)
+            return false;
+        for (size_t i = 0; i < s->locks.n; i++) {
+            double rise = s->excluded[i] ? 0 : series_increase(&s->locks.items[i], s->ep.start, s->ep.end);
             if (rise > top_rise) {
                 top_rise = rise;
                 top_lock = (long)i;
             }
         }
         if (top_lock < 0)
-            goto done;
-        snprintf(lock, sizeof lock, "{lock=\"%s\"}", locks.items[top_lock].name);
-        lock_i = top_lock;
+            return false;
+        snprintf(s->lock, sizeof s->lock, "{lock=\"%s\"}", s->locks.items[top_lock].name);
+        s->lock_i = top_lock;
         /* A lock found taken a few times a second, each time for long, is a holder
          * descheduled on a busy machine, not a lock held too long by its users. */
-        if (contentions_per_s(in, lock, &ep) < DIAGNOSE_LOCK_MIN_CONTENTIONS) {
-            excluded[top_lock] = true;
-            snprintf(set_aside, sizeof set_aside, "%s", lock);
-            set_aside_wait = series_increase(&locks.items[top_lock], 0, INFINITY) / fmax(r->span, DIAGNOSE_WINDOW_S);
-            snprintf(set_aside_why, sizeof set_aside_why,
-                "found taken under %.0f times a second: a holder descheduled, "
-                     "not a lock held too long", DIAGNOSE_LOCK_MIN_CONTENTIONS);
-            ep.found = false;
+        if (contentions_per_s(in, s->lock, &s->ep) < DIAGNOSE_LOCK_MIN_CONTENTIONS) {
+            char why[128];
+            snprintf(why, sizeof why,
+                     "found taken under %.0f times a second: a holder descheduled, not a lock held too long",
+                     DIAGNOSE_LOCK_MIN_CONTENTIONS);
+            lock_set_aside(s, top_lock, span, why);
             continue;
         }
-        ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end + DIAGNOSE_WINDOW_S, tally_always, tally_waits_mutex,
-                             &waiters);
-        tally_dumps(&in->evidence.dumps, ep.start, ep.end + DIAGNOSE_WINDOW_S, tally_idle_worker, tally_waits_mutex,
-                    &idle_waiters);
-        /* The culprit is never where idle workers wait; whether this lock's wait is
-         * theirs, the threads caught waiting in the episode say first, the mutex
-         * profile (not split by lock) when the dumps caught none. */
-        p = top_except(&prof, &idle);
-        if (explained) {
-            work_wait = waiters.matched <= idle_waiters.matched && p < 0;
-        } else if (waiters.matched > 0) {
-            work_wait = idle_waiters.matched >= DIAGNOSE_LOCK_IDLE_SHARE * waiters.matched;
-        } else {
-            long any = top_except(&prof, NULL);
-            work_wait = any >= 0 && tally_has(&idle, prof.e[any].fn);
-        }
-        if (!work_wait)
+        if (!lock_is_work_wait(in, s))
             break;
-        excluded[top_lock] = true;
-        explained = true;
-        snprintf(set_aside, sizeof set_aside, "%s", lock);
-        snprintf(set_aside_why, sizeof set_aside_why, "its waiters are idle workers waiting for work");
-        set_aside_wait = series_increase(&locks.items[top_lock], 0, INFINITY) / fmax(r->span, DIAGNOSE_WINDOW_S);
-        ep.found = false;
+        lock_set_aside(s, top_lock, span, "its waiters are idle workers waiting for work");
+        s->explained = true;
     }
-    if (!ep.found)
-        goto done;
-    if (!explained) {
-        /* Dated by the lock most waited for in the episode: another lock may have had
-         * a brief episode of its own earlier (the queue's, while threads are spawned). */
-        struct episode mine = episode_of_counter(&locks.items[lock_i], 0, DIAGNOSE_LOCK_RATE, DIAGNOSE_LOCK_WINDOWS);
-        if (mine.found)
-            ep.first_start = episode_refine_onset(&locks.items[lock_i], NULL, mine.first_start, DIAGNOSE_LOCK_RATE);
-        else
-            ep.first_start = episode_refine_onset(&total, NULL, ep.first_start, DIAGNOSE_LOCK_RATE);
-    } else {
-        ep.first_start = episode_refine_onset(&total, NULL, ep.first_start, DIAGNOSE_LOCK_RATE);
+    return s->ep.found;
+}
+
+/* Dates the episode's onset. Unless a lock was set aside for idle workers, by the
+ * lock most waited for in it: another lock may have had a brief episode of its own
+ * earlier (the queue's, while threads are spawned). */
+static void lock_date_onset(struct lock_search *s)
+{
+    if (!s->explained) {
+        const struct series *mine_s = &s->locks.items[s->lock_i];
+        struct episode mine = episode_of_counter(mine_s, 0, DIAGNOSE_LOCK_RATE, DIAGNOSE_LOCK_WINDOWS);
+        if (mine.found) {
+            s->ep.first_start = episode_refine_onset(mine_s, NULL, mine.first_start, DIAGNOSE_LOCK_RATE);
+            return;
+        }
     }
-    if (!(f = new_finding(r, "lock-contention", ep.first_start)))
-        goto done;
-    add_line(f, METRIC_ORDERD_MUTEX_WAIT ": %.2fs of lock wait per second from t=%.1fs (peak %.2f)%s%s", ep.mean,
-             ep.first_start, ep.peak, lock[0] ? ", most on " : "", lock);
-    if (set_aside[0])
-        add_line(f, "%s (%.2fs/s over the run) set aside: %s", set_aside, set_aside_wait, set_aside_why);
-    ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end + DIAGNOSE_WINDOW_S, tally_not_idle_worker,
+    s->ep.first_start = episode_refine_onset(&s->total, NULL, s->ep.first_start, DIAGNOSE_LOCK_RATE);
+}
+
+/* Adds the lock-contention finding for the episode found, with its culprit from
+ * the mutex profile and the thread dumps. */
+static void lock_report(const struct rules_inputs *in, const struct lock_search *s, struct diagnose_result *r)
+{
+    const struct episode *ep = &s->ep;
+    const struct tally *prof = &s->prof;
+    struct tally dumps;
+    struct diagnose_finding *f;
+    long p = s->p, d;
+    size_t ndumps;
+    if (!(f = new_finding(r, "lock-contention", ep->first_start)))
+        return;
+    add_line(f, METRIC_ORDERD_MUTEX_WAIT ": %.2fs of lock wait per second from t=%.1fs (peak %.2f)%s%s", ep->mean,
+             ep->first_start, ep->peak, s->lock[0] ? ", most on " : "", s->lock);
+    if (s->set_aside[0])
+        add_line(f, "%s (%.2fs/s over the run) set aside: %s", s->set_aside, s->set_aside_wait, s->set_aside_why);
+    ndumps = tally_dumps(&in->evidence.dumps, ep->start, ep->end + DIAGNOSE_WINDOW_S, tally_not_idle_worker,
                          tally_waits_mutex, &dumps);
     d = tally_top(&dumps);
     if (p >= 0) {
-        set_culprit(f, prof.e[p].fn);
-        add_line(f, "mutex?debug=1 at t=%.2fs: %.0f%% of the sampled contention is in %s (%.3fs of %.3fs)", last->t,
-                 100.0 * prof.e[p].count / prof.total, prof.e[p].fn, prof.e[p].count / 1e9, prof.total / 1e9);
+        set_culprit(f, prof->e[p].fn);
+        add_line(f, "mutex?debug=1 at t=%.2fs: %.0f%% of the sampled contention is in %s (%.3fs of %.3fs)", s->last->t,
+                 100.0 * prof->e[p].count / prof->total, prof->e[p].fn, prof->e[p].count / 1e9, prof->total / 1e9);
     }
     if (d >= 0) {
         if (p < 0)
             set_culprit(f, dumps.e[d].fn);
-        if (p < 0 || strcmp(dumps.e[d].fn, prof.e[p].fn) == 0) {
+        if (p < 0 || strcmp(dumps.e[d].fn, prof->e[p].fn) == 0) {
             add_line(f, "%zu of %zu thread dumps caught threads waiting for a mutex in %s (%.0f thread samples)",
                      dumps.e[d].samples, ndumps, dumps.e[d].fn, dumps.e[d].count);
             if (p >= 0)
@@ -455,15 +467,46 @@ void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result
     }
     if (p >= 0 || d >= 0)
         snprintf(f->summary, sizeof f->summary, "threads queue for a mutex in %s - %.2fs of lock wait per second from t=%.1fs",
-                 p >= 0 ? prof.e[p].fn : dumps.e[d].fn, ep.mean, ep.first_start);
+                 p >= 0 ? prof->e[p].fn : dumps.e[d].fn, ep->mean, ep->first_start);
     else
-        snprintf(f->summary, sizeof f->summary, "%.2fs of lock wait per second from t=%.1fs%s%s", ep.mean,
-                 ep.first_start, lock[0] ? " on " : "", lock);
+        snprintf(f->summary, sizeof f->summary, "%.2fs of lock wait per second from t=%.1fs%s%s", ep->mean,
+                 ep->first_start, s->lock[0] ? " on " : "", s->lock);
+}
+
+/* Lock wait is contention only when someone waits for a lock another holds too
+ * long. Idle workers queueing for the job queue's lock to learn there is no work
+ * are waiting for work: a lock whose waiters are those (the mutex profile's top is
+ * where idle workers wait, or most threads caught waiting for a mutex are idle
+ * workers) is set aside, and the episode looked for again in the other locks. */
+void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result *r)
+{
+    struct lock_search *s = calloc(1, sizeof *s);
+    char err[256];
+
+    if (!s)
+        return;
+    s->lock_i = s->p = -1;
+    if (samples_load(in->db, in->run_id, METRIC_ORDERD_MUTEX_WAIT, "lock", &s->locks, err, sizeof err) < 0 ||
+        samples_ticks(in->db, in->run_id, &s->ticks, err, sizeof err) < 0 ||
+        !(s->kept.items = calloc(s->locks.n + 1, sizeof *s->kept.items)))
+        goto done;
+    for (size_t i = 0; i < in->evidence.mutex.n; i++)
+        if (proftext_count(in->evidence.mutex.items[i].p))
+            s->last = &in->evidence.mutex.items[i];
+    if (s->last)
+        tally_profile(&s->prof, s->last->p, 0, s->last->t);
+    /* Where idle workers wait for work: on the queue's condition, in its pop. */
+    idle_waits(in, &s->idle);
+    if (!lock_find_episode(in, s, r->span))
+        goto done;
+    lock_date_onset(s);
+    lock_report(in, s, r);
 done:
-    free(kept.items);
-    series_release(&total);
-    series_release(&ticks);
-    series_set_release(&locks);
+    free(s->kept.items);
+    series_release(&s->total);
+    series_release(&s->ticks);
+    series_set_release(&s->locks);
+    free(s);
 }
 
 /* The longest stretch of scrapes with the queue full: it enters at
