@@ -178,13 +178,105 @@ static bool is_loopback(const char *host)
     return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
+enum option_id {
+    O_LISTEN = 256, O_DEBUG_LISTEN, O_TOKEN, O_WORKERS, O_QUEUE, O_PAYMENT, O_IO, O_PRODUCTS,
+    O_STORE, O_MAX_BODY, O_INSTRUMENT, O_FRACTION, O_RATE, O_FAULT, O_CAP_THREADS, O_CAP_BYTES,
+    O_CPU_RATE, O_LOG_FORMAT, O_LOG_LEVEL, O_MAX_CONN, O_HEADER_TIMEOUT, O_IDLE_TIMEOUT,
+    O_DEBUG_MAX_CONN, O_DEBUG_TIMEOUT, O_HELP, O_VERSION
+};
+
+/* Checks and stores a numeric flag's value. Returns 0, -1 on a bad value (printed),
+ * 1 when c is not a numeric flag. */
+static int set_number_option(int c, const char *arg, struct options *o)
+{
+    switch (c) {
+    case O_WORKERS: return number_flag("--workers", arg, 1, 1024, &o->workers);
+    case O_QUEUE: return number_flag("--queue-capacity", arg, 1, 1000000, &o->queue_capacity);
+    case O_IO: return number_flag("--io-threads", arg, 1, 64, &o->io_threads);
+    case O_PRODUCTS: return number_flag("--products", arg, 1, 1000000, &o->products);
+    case O_STORE: return number_flag("--order-store-capacity", arg, 1024, 100000000, &o->store_capacity);
+    case O_FRACTION: return number_flag("--mutex-profile-fraction", arg, 0, 1000000000, &o->mutex_fraction);
+    case O_RATE: return number_flag("--block-profile-rate", arg, 0, 1000000000000ULL, &o->block_rate_ns);
+    case O_MAX_CONN: return number_flag("--max-connections", arg, 1, 1000000, &o->max_connections);
+    case O_DEBUG_MAX_CONN: return number_flag("--debug-max-connections", arg, 1, 10000, &o->debug_max_connections);
+    case O_CPU_RATE: return number_flag("--cpu-profile-rate", arg, 1, CPUPROF_MAX_HZ, &o->cpu_profile_hz);
+    case O_CAP_THREADS: return number_flag("--leak-cap-threads", arg, 0, 100000, &o->leak_cap_threads);
+    case O_HEADER_TIMEOUT: return timeout_flag("--header-timeout", arg, &o->header_timeout_ns);
+    case O_IDLE_TIMEOUT: return timeout_flag("--idle-timeout", arg, &o->idle_timeout_ns);
+    case O_DEBUG_TIMEOUT: return timeout_flag("--debug-timeout", arg, &o->debug_timeout_ns);
+    default: return 1;
+    }
+}
+
+/* Checks and stores the value of flag c (one taking a value). Returns 0, -1 on a
+ * bad value (printed). */
+static int set_option(int c, const char *arg, struct options *o)
+{
+    char err[256];
+    uint64_t size;
+    int rc = set_number_option(c, arg, o);
+
+    if (rc <= 0)
+        return rc;
+    switch (c) {
+    case O_LISTEN:
+        if (httpserver_parse_address(arg, o->listen_host, sizeof o->listen_host, &o->listen_port, err, sizeof err) < 0)
+            return fail_flag("--listen", err);
+        return 0;
+    case O_DEBUG_LISTEN:
+        if (httpserver_parse_address(arg, o->debug_host, sizeof o->debug_host, &o->debug_port, err, sizeof err) < 0)
+            return fail_flag("--debug-listen", err);
+        return 0;
+    case O_TOKEN: o->token_file = arg; return 0;
+    case O_PAYMENT:
+        if (units_parse_duration(arg, &o->payment_latency_ns, err, sizeof err) < 0)
+            return fail_flag("--payment-latency", err);
+        if (o->payment_latency_ns == UNITS_DURATION_INF)
+            return fail_flag("--payment-latency", "must be finite");
+        return 0;
+    case O_MAX_BODY:
+        if (units_parse_size(arg, &size, err, sizeof err) < 0)
+            return fail_flag("--max-body", err);
+        if (size < 256 || size > (64u << 20))
+            return fail_flag("--max-body", "must be between 256B and 64MB");
+        o->max_body = size;
+        return 0;
+    case O_CAP_BYTES:
+        if (units_parse_size(arg, &o->leak_cap_bytes, err, sizeof err) < 0)
+            return fail_flag("--leak-cap-bytes", err);
+        return 0;
+    case O_INSTRUMENT:
+        if ((o->instrument_level = instrument_level_parse(arg)) < 0)
+            return fail_flag("--instrument", "must be off, metrics or profile");
+        return 0;
+    case O_FAULT:
+        if (o->nfaults == MAX_FAULT_FLAGS)
+            return fail_flag("--fault", "too many --fault flags");
+        o->faults[o->nfaults++] = arg;
+        return 0;
+    case O_LOG_FORMAT:
+        if (strcmp(arg, "json") == 0)
+            o->log_format = LOG_FORMAT_JSON;
+        else if (strcmp(arg, "text") == 0)
+            o->log_format = LOG_FORMAT_TEXT;
+        else
+            return fail_flag("--log-format", "must be json or text");
+        return 0;
+    case O_LOG_LEVEL: {
+        int level = log_level_parse(arg);
+        if (level < 0)
+            return fail_flag("--log-level", "must be debug, info, warn or error");
+        o->log_level = level;
+        return 0;
+    }
+    default:
+        return fail_flag("orderd", "flag without a handler");
+    }
+}
+
 /* Parses argv into o. Returns 0, 1 when --help/--version was answered, -1 on a bad flag. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-    enum { O_LISTEN = 256, O_DEBUG_LISTEN, O_TOKEN, O_WORKERS, O_QUEUE, O_PAYMENT, O_IO, O_PRODUCTS,
-           O_STORE, O_MAX_BODY, O_INSTRUMENT, O_FRACTION, O_RATE, O_FAULT, O_CAP_THREADS, O_CAP_BYTES,
-           O_CPU_RATE, O_LOG_FORMAT, O_LOG_LEVEL, O_MAX_CONN, O_HEADER_TIMEOUT, O_IDLE_TIMEOUT,
-           O_DEBUG_MAX_CONN, O_DEBUG_TIMEOUT, O_HELP, O_VERSION };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
         {"debug-listen", required_argument, NULL, O_DEBUG_LISTEN},
@@ -214,97 +306,21 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
     };
-    char err[256];
     int c, idx;
 
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", longopts, &idx)) != -1) {
-        const char *flag = c >= O_LISTEN && c <= O_VERSION ? argv[optind - 1] : NULL;
-        uint64_t size;
         switch (c) {
-        case O_LISTEN:
-            if (httpserver_parse_address(optarg, o->listen_host, sizeof o->listen_host, &o->listen_port,
-                                         err, sizeof err) < 0)
-                return fail_flag("--listen", err);
-            break;
-        case O_DEBUG_LISTEN:
-            if (httpserver_parse_address(optarg, o->debug_host, sizeof o->debug_host, &o->debug_port,
-                                         err, sizeof err) < 0)
-                return fail_flag("--debug-listen", err);
-            break;
-        case O_TOKEN: o->token_file = optarg; break;
-        case O_WORKERS: if (number_flag("--workers", optarg, 1, 1024, &o->workers) < 0) return -1; break;
-        case O_QUEUE: if (number_flag("--queue-capacity", optarg, 1, 1000000, &o->queue_capacity) < 0) return -1; break;
-        case O_IO: if (number_flag("--io-threads", optarg, 1, 64, &o->io_threads) < 0) return -1; break;
-        case O_PRODUCTS: if (number_flag("--products", optarg, 1, 1000000, &o->products) < 0) return -1; break;
-        case O_STORE: if (number_flag("--order-store-capacity", optarg, 1024, 100000000, &o->store_capacity) < 0) return -1; break;
-        case O_FRACTION: if (number_flag("--mutex-profile-fraction", optarg, 0, 1000000000, &o->mutex_fraction) < 0) return -1; break;
-        case O_RATE: if (number_flag("--block-profile-rate", optarg, 0, 1000000000000ULL, &o->block_rate_ns) < 0) return -1; break;
-        case O_MAX_CONN: if (number_flag("--max-connections", optarg, 1, 1000000, &o->max_connections) < 0) return -1; break;
-        case O_DEBUG_MAX_CONN: if (number_flag("--debug-max-connections", optarg, 1, 10000, &o->debug_max_connections) < 0) return -1; break;
-        case O_HEADER_TIMEOUT:
-            if (timeout_flag("--header-timeout", optarg, &o->header_timeout_ns) < 0)
-                return -1;
-            break;
-        case O_IDLE_TIMEOUT:
-            if (timeout_flag("--idle-timeout", optarg, &o->idle_timeout_ns) < 0)
-                return -1;
-            break;
-        case O_DEBUG_TIMEOUT:
-            if (timeout_flag("--debug-timeout", optarg, &o->debug_timeout_ns) < 0)
-                return -1;
-            break;
-        case O_CPU_RATE: if (number_flag("--cpu-profile-rate", optarg, 1, CPUPROF_MAX_HZ, &o->cpu_profile_hz) < 0) return -1; break;
-        case O_CAP_THREADS: if (number_flag("--leak-cap-threads", optarg, 0, 100000, &o->leak_cap_threads) < 0) return -1; break;
-        case O_PAYMENT:
-            if (units_parse_duration(optarg, &o->payment_latency_ns, err, sizeof err) < 0)
-                return fail_flag("--payment-latency", err);
-            if (o->payment_latency_ns == UNITS_DURATION_INF)
-                return fail_flag("--payment-latency", "must be finite");
-            break;
-        case O_MAX_BODY:
-            if (units_parse_size(optarg, &size, err, sizeof err) < 0)
-                return fail_flag("--max-body", err);
-            if (size < 256 || size > (64u << 20))
-                return fail_flag("--max-body", "must be between 256B and 64MB");
-            o->max_body = size;
-            break;
-        case O_CAP_BYTES:
-            if (units_parse_size(optarg, &o->leak_cap_bytes, err, sizeof err) < 0)
-                return fail_flag("--leak-cap-bytes", err);
-            break;
-        case O_INSTRUMENT:
-            if ((o->instrument_level = instrument_level_parse(optarg)) < 0)
-                return fail_flag("--instrument", "must be off, metrics or profile");
-            break;
-        case O_FAULT:
-            if (o->nfaults == MAX_FAULT_FLAGS)
-                return fail_flag("--fault", "too many --fault flags");
-            o->faults[o->nfaults++] = optarg;
-            break;
-        case O_LOG_FORMAT:
-            if (strcmp(optarg, "json") == 0)
-                o->log_format = LOG_FORMAT_JSON;
-            else if (strcmp(optarg, "text") == 0)
-                o->log_format = LOG_FORMAT_TEXT;
-            else
-                return fail_flag("--log-format", "must be json or text");
-            break;
-        case O_LOG_LEVEL: {
-            int level = log_level_parse(optarg);
-            if (level < 0)
-                return fail_flag("--log-level", "must be debug, info, warn or error");
-            o->log_level = level;
-            break;
-        }
         case O_HELP: usage(stdout); return 1;
         case O_VERSION: printf("orderd %s (revision %s)\n", buildinfo_version(), buildinfo_revision()); return 1;
         case ':':
             return fail_flag(argv[optind - 1], "needs a value");
         default:
-            return fail_flag(argv[optind - 1], "unknown flag (see --help)");
+            if (c < O_LISTEN || c > O_VERSION)
+                return fail_flag(argv[optind - 1], "unknown flag (see --help)");
+            if (set_option(c, optarg, o) < 0)
+                return -1;
         }
-        (void)flag;
     }
     if (optind < argc)
         return fail_flag(argv[optind], "unexpected argument (see --help)");
@@ -339,6 +355,205 @@ static void format_address(char *buf, size_t len, const char *host, int port)
     else
         snprintf(buf, len, "%s:%d", host, port);
 }
+/* Checks what the flags alone cannot (a non-loopback debug port needs a token),
+ * reads the token into *token and sets the faults of ORDERD_FAULTS and --fault.
+ * Returns 0, or -1 (printed; *token is freed and NULL). */
+static int check_and_set_faults(const struct options *o, char **token)
+{
+    char err[512];
+
+    *token = NULL;
+    if (!is_loopback(o->debug_host) && !o->token_file) {
+        fprintf(stderr, "orderd: --debug-listen: %s is not a loopback address; the debug port exposes stacks "
+                        "and profiles, so a non-loopback address needs --debug-token-file\n", o->debug_host);
+        return -1;
+    }
+    if (o->token_file && !(*token = read_token(o->token_file)))
+        return -1;
+    const char *env_faults = getenv("ORDERD_FAULTS");
+    if (env_faults && *env_faults && fault_set_from_spec(env_faults, err, sizeof err) < 0) {
+        fprintf(stderr, "orderd: ORDERD_FAULTS: %s\n", err);
+        goto fail;
+    }
+    for (int i = 0; i < o->nfaults; i++) {
+        if (fault_set_from_spec(o->faults[i], err, sizeof err) < 0) {
+            fprintf(stderr, "orderd: --fault %s: %s\n", o->faults[i], err);
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    free(*token);
+    *token = NULL;
+    return -1;
+}
+
+/* Applies the instrumentation and log settings and fills in the defaults that
+ * depend on the machine: I/O threads from the CPUs, connection caps from the
+ * descriptor limit. */
+static void apply_settings(struct options *o)
+{
+    atomic_store(&instrument.level, o->instrument_level);
+    atomic_store(&instrument.mutex_fraction, (int64_t)o->mutex_fraction);
+    atomic_store(&instrument.block_rate_ns, (int64_t)o->block_rate_ns);
+    log_configure(STDERR_FILENO, o->log_format, o->log_level);
+    if (o->io_threads == 0)
+        o->io_threads = affinity_cpus();
+    bool public_cap_given = o->max_connections != 0, debug_cap_given = o->debug_max_connections != 0;
+    if (!public_cap_given)
+        o->max_connections = HTTPSERVER_DEFAULT_MAX_CONNECTIONS;
+    if (!debug_cap_given)
+        o->debug_max_connections = DEBUG_DEFAULT_MAX_CONNECTIONS;
+    fit_connection_caps(o, public_cap_given, debug_cap_given);
+}
+
+/* Blocks the stop signals (taken by sigwait in this thread only: every thread
+ * spawned later inherits the blocked mask) into *stop_signals, and sets up what
+ * the process needs before any thread starts: libevent's locking, stack capture,
+ * CPU profiling, the thread registry, the leak caps. */
+static void init_process(const struct options *o, sigset_t *stop_signals)
+{
+    char err[512];
+
+    sigemptyset(stop_signals);
+    sigaddset(stop_signals, SIGTERM);
+    sigaddset(stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    evthread_use_pthreads();
+    if (stacks_init(err, sizeof err) < 0)
+        log_warn("stack capture unavailable", LOG_F_STR("error", err));
+    else if (cpuprof_init(err, sizeof err) < 0)
+        log_warn("cpu profiling unavailable", LOG_F_STR("error", err));
+    threads_register_self("main", THREADS_ROLE_MAIN);
+    leak_init(o->leak_cap_threads, o->leak_cap_bytes);
+}
+
+/* The running service's parts; api is here because the public server holds it. */
+struct service {
+    struct catalog *catalog;
+    struct order_store *orders;
+    struct queue *queue;
+    struct workers *workers;
+    struct httpserver *http;
+    struct debug_server *debug;
+    struct api api;
+};
+
+/* Builds the stores and servers and starts the workers, the debug port and the
+ * public port. Returns 0, or -1 (printed; what was built is left in s for
+ * service_free). */
+static int service_start(struct service *s, const struct options *o, const char *token, int argc, char **argv)
+{
+    char err[512];
+
+    s->catalog = catalog_new(o->products, 64);
+    s->orders = order_store_new(o->store_capacity);
+    s->queue = queue_new(o->queue_capacity);
+    if (!s->catalog || !s->orders || !s->queue) {
+        fprintf(stderr, "orderd: out of memory\n");
+        return -1;
+    }
+    s->api = (struct api){.catalog = s->catalog, .orders = s->orders, .queue = s->queue};
+    struct httpserver_config hc = {
+        .host = o->listen_host, .port = o->listen_port, .io_threads = (int)o->io_threads,
+        .max_body = o->max_body, .max_connections = o->max_connections,
+        .header_timeout_ms = o->header_timeout_ns / 1000000, .idle_timeout_ms = o->idle_timeout_ns / 1000000,
+        .handler = api_handle, .user = &s->api,
+    };
+    struct debug_config dc = {
+        .host = o->debug_host, .port = o->debug_port, .token = token,
+        .max_connections = o->debug_max_connections, .timeout_ms = o->debug_timeout_ns / 1000000,
+        .sources = {.queue = s->queue, .orders = s->orders}, .argc = argc, .argv = argv, .version = BUILDINFO_VERSION,
+        .cpu_profile_hz = (int)o->cpu_profile_hz,
+    };
+    if (!(s->http = httpserver_new(&hc, err, sizeof err))) {
+        fprintf(stderr, "orderd: --listen: %s\n", err);
+        return -1;
+    }
+    if (!(s->debug = debug_server_new(&dc, err, sizeof err))) {
+        fprintf(stderr, "orderd: --debug-listen: %s\n", err);
+        return -1;
+    }
+    struct workers_config wc = {
+        .count = (int)o->workers, .payment_latency_ns = o->payment_latency_ns,
+        .queue = s->queue, .orders = s->orders, .catalog = s->catalog,
+    };
+    if (!(s->workers = workers_start(&wc, err, sizeof err)) || debug_server_start(s->debug, err, sizeof err) < 0 ||
+        httpserver_start(s->http, err, sizeof err) < 0) {
+        fprintf(stderr, "orderd: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Marks the service ready and prints the line whoever started it waits for. */
+static void announce_ready(const struct service *s, const struct options *o)
+{
+    char pub[96], dbg[96];
+
+    /* Ready before the line is printed: whoever waits for the line may probe at once. */
+    debug_server_set_ready(s->debug, true);
+    format_address(pub, sizeof pub, o->listen_host, httpserver_port(s->http));
+    format_address(dbg, sizeof dbg, o->debug_host, debug_server_port(s->debug));
+    printf("listening public=%s debug=%s\n", pub, dbg);
+    fflush(stdout);
+    log_info("orderd started", LOG_F_STR("public", pub), LOG_F_STR("debug", dbg),
+             LOG_F_UINT("workers", o->workers), LOG_F_UINT("io_threads", o->io_threads),
+             LOG_F_UINT("queue_capacity", o->queue_capacity), LOG_F_UINT("max_connections", o->max_connections),
+             LOG_F_UINT("debug_max_connections", o->debug_max_connections),
+             LOG_F_STR("instrument", instrument_level_name(o->instrument_level)));
+}
+
+/* Waits for SIGTERM or SIGINT and returns which: a failed wait is retried, never
+ * taken for a stop. */
+static int wait_for_stop(const sigset_t *stop_signals)
+{
+    int sig = 0;
+    for (;;) {
+        int wrc = sigwait(stop_signals, &sig);
+        if (wrc == 0 && (sig == SIGTERM || sig == SIGINT))
+            return sig;
+        if (wrc != 0)
+            usleep(1000);
+    }
+}
+
+/* Shutdown: stop taking work, heal every fault so stalled workers and blocked
+ * producers can move, finish every accepted order, then report. */
+static void service_drain(struct service *s, int sig)
+{
+    debug_server_set_ready(s->debug, false);
+    log_info("shutting down", LOG_F_STR("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+    for (int f = 0; f < FAULT_COUNT; f++)
+        fault_clear(f);
+    httpserver_stop(s->http);
+    queue_close(s->queue);
+    workers_join(s->workers);
+    s->workers = NULL;
+    uint64_t in_store[ORDER_STATE_COUNT], done_total, failed_total, accepted_total;
+    order_store_counts(s->orders, in_store, &done_total, &failed_total, &accepted_total);
+    log_info("orderd stopped", LOG_F_UINT("accepted", accepted_total), LOG_F_UINT("done", done_total),
+             LOG_F_UINT("failed", failed_total),
+             LOG_F_UINT("rejected", queue_rejected_total(s->queue) + order_store_full_total(s->orders)),
+             LOG_F_UINT("rejected_queue_full", queue_rejected_total(s->queue)),
+             LOG_F_UINT("rejected_store_full", order_store_full_total(s->orders)),
+             LOG_F_UINT("unfinished", in_store[ORDER_QUEUED] + in_store[ORDER_PROCESSING]));
+}
+
+/* Joins the workers if still running, then frees what service_start built. */
+static void service_free(struct service *s)
+{
+    if (s->workers) {
+        queue_close(s->queue);
+        workers_join(s->workers);
+    }
+    httpserver_free(s->http);
+    debug_server_free(s->debug);
+    queue_free(s->queue);
+    order_store_free(s->orders);
+    catalog_free(s->catalog);
+}
 
 int main(int argc, char **argv)
 {
@@ -352,158 +567,24 @@ int main(int argc, char **argv)
         .idle_timeout_ns = HTTPSERVER_DEFAULT_IDLE_TIMEOUT_MS * 1000000LL,
         .debug_timeout_ns = DEBUG_DEFAULT_TIMEOUT_MS * 1000000LL,
     };
-    char err[512], pub[96], dbg[96];
+    struct service s = {0};
     char *token = NULL;
-    struct catalog *catalog = NULL;
-    struct order_store *orders = NULL;
-    struct queue *queue = NULL;
-    struct workers *workers = NULL;
-    struct httpserver *http = NULL;
-    struct debug_server *debug = NULL;
     sigset_t stop_signals;
-    int rc = 1, sig;
+    int rc = 1;
 
     int parsed = parse_options(argc, argv, &o);
     if (parsed != 0)
         return parsed > 0 ? 0 : 2;
-    if (!is_loopback(o.debug_host) && !o.token_file) {
-        fprintf(stderr, "orderd: --debug-listen: %s is not a loopback address; the debug port exposes stacks "
-                        "and profiles, so a non-loopback address needs --debug-token-file\n", o.debug_host);
+    if (check_and_set_faults(&o, &token) < 0)
         return 2;
+    apply_settings(&o);
+    init_process(&o, &stop_signals);
+    if (service_start(&s, &o, token, argc, argv) == 0) {
+        announce_ready(&s, &o);
+        service_drain(&s, wait_for_stop(&stop_signals));
+        rc = 0;
     }
-    if (o.token_file && !(token = read_token(o.token_file)))
-        return 2;
-    const char *env_faults = getenv("ORDERD_FAULTS");
-    if (env_faults && *env_faults && fault_set_from_spec(env_faults, err, sizeof err) < 0) {
-        fprintf(stderr, "orderd: ORDERD_FAULTS: %s\n", err);
-        free(token);
-        return 2;
-    }
-    for (int i = 0; i < o.nfaults; i++) {
-        if (fault_set_from_spec(o.faults[i], err, sizeof err) < 0) {
-            fprintf(stderr, "orderd: --fault %s: %s\n", o.faults[i], err);
-            free(token);
-            return 2;
-        }
-    }
-
-    atomic_store(&instrument.level, o.instrument_level);
-    atomic_store(&instrument.mutex_fraction, (int64_t)o.mutex_fraction);
-    atomic_store(&instrument.block_rate_ns, (int64_t)o.block_rate_ns);
-    log_configure(STDERR_FILENO, o.log_format, o.log_level);
-    if (o.io_threads == 0)
-        o.io_threads = affinity_cpus();
-    bool public_cap_given = o.max_connections != 0, debug_cap_given = o.debug_max_connections != 0;
-    if (!public_cap_given)
-        o.max_connections = HTTPSERVER_DEFAULT_MAX_CONNECTIONS;
-    if (!debug_cap_given)
-        o.debug_max_connections = DEBUG_DEFAULT_MAX_CONNECTIONS;
-    fit_connection_caps(&o, public_cap_given, debug_cap_given);
-
-    /* Stop signals are taken by sigwait in this thread only: every thread spawned
-     * below inherits the blocked mask. */
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    evthread_use_pthreads();
-    if (stacks_init(err, sizeof err) < 0)
-        log_warn("stack capture unavailable", LOG_F_STR("error", err));
-    else if (cpuprof_init(err, sizeof err) < 0)
-        log_warn("cpu profiling unavailable", LOG_F_STR("error", err));
-    threads_register_self("main", THREADS_ROLE_MAIN);
-    leak_init(o.leak_cap_threads, o.leak_cap_bytes);
-
-    catalog = catalog_new(o.products, 64);
-    orders = order_store_new(o.store_capacity);
-    queue = queue_new(o.queue_capacity);
-    if (!catalog || !orders || !queue) {
-        fprintf(stderr, "orderd: out of memory\n");
-        goto done;
-    }
-    struct api api = {.catalog = catalog, .orders = orders, .queue = queue};
-    struct httpserver_config hc = {
-        .host = o.listen_host, .port = o.listen_port, .io_threads = (int)o.io_threads,
-        .max_body = o.max_body, .max_connections = o.max_connections,
-        .header_timeout_ms = o.header_timeout_ns / 1000000, .idle_timeout_ms = o.idle_timeout_ns / 1000000,
-        .handler = api_handle, .user = &api,
-    };
-    struct debug_config dc = {
-        .host = o.debug_host, .port = o.debug_port, .token = token,
-        .max_connections = o.debug_max_connections, .timeout_ms = o.debug_timeout_ns / 1000000,
-        .sources = {.queue = queue, .orders = orders}, .argc = argc, .argv = argv, .version = BUILDINFO_VERSION,
-        .cpu_profile_hz = (int)o.cpu_profile_hz,
-    };
-    if (!(http = httpserver_new(&hc, err, sizeof err))) {
-        fprintf(stderr, "orderd: --listen: %s\n", err);
-        goto done;
-    }
-    if (!(debug = debug_server_new(&dc, err, sizeof err))) {
-        fprintf(stderr, "orderd: --debug-listen: %s\n", err);
-        goto done;
-    }
-    struct workers_config wc = {
-        .count = (int)o.workers, .payment_latency_ns = o.payment_latency_ns,
-        .queue = queue, .orders = orders, .catalog = catalog,
-    };
-    if (!(workers = workers_start(&wc, err, sizeof err)) || debug_server_start(debug, err, sizeof err) < 0 ||
-        httpserver_start(http, err, sizeof err) < 0) {
-        fprintf(stderr, "orderd: %s\n", err);
-        goto done;
-    }
-
-    /* Ready before the line is printed: whoever waits for the line may probe at once. */
-    debug_server_set_ready(debug, true);
-    format_address(pub, sizeof pub, o.listen_host, httpserver_port(http));
-    format_address(dbg, sizeof dbg, o.debug_host, debug_server_port(debug));
-    printf("listening public=%s debug=%s\n", pub, dbg);
-    fflush(stdout);
-    log_info("orderd started", LOG_F_STR("public", pub), LOG_F_STR("debug", dbg),
-             LOG_F_UINT("workers", o.workers), LOG_F_UINT("io_threads", o.io_threads),
-             LOG_F_UINT("queue_capacity", o.queue_capacity), LOG_F_UINT("max_connections", o.max_connections),
-             LOG_F_UINT("debug_max_connections", o.debug_max_connections),
-             LOG_F_STR("instrument", instrument_level_name(o.instrument_level)));
-
-    /* Only SIGTERM or SIGINT stop the service: a failed wait is retried, never
-     * taken for a stop. */
-    for (;;) {
-        int wrc = sigwait(&stop_signals, &sig);
-        if (wrc == 0 && (sig == SIGTERM || sig == SIGINT))
-            break;
-        if (wrc != 0)
-            usleep(1000);
-    }
-
-    /* Shutdown: stop taking work, heal every fault so stalled workers and blocked
-     * producers can move, finish every accepted order, then report. */
-    debug_server_set_ready(debug, false);
-    log_info("shutting down", LOG_F_STR("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
-    for (int f = 0; f < FAULT_COUNT; f++)
-        fault_clear(f);
-    httpserver_stop(http);
-    queue_close(queue);
-    workers_join(workers);
-    workers = NULL;
-    uint64_t in_store[ORDER_STATE_COUNT], done_total, failed_total, accepted_total;
-    order_store_counts(orders, in_store, &done_total, &failed_total, &accepted_total);
-    log_info("orderd stopped", LOG_F_UINT("accepted", accepted_total), LOG_F_UINT("done", done_total),
-             LOG_F_UINT("failed", failed_total),
-             LOG_F_UINT("rejected", queue_rejected_total(queue) + order_store_full_total(orders)),
-             LOG_F_UINT("rejected_queue_full", queue_rejected_total(queue)),
-             LOG_F_UINT("rejected_store_full", order_store_full_total(orders)),
-             LOG_F_UINT("unfinished", in_store[ORDER_QUEUED] + in_store[ORDER_PROCESSING]));
-    rc = 0;
-done:
-    if (workers) {
-        queue_close(queue);
-        workers_join(workers);
-    }
-    httpserver_free(http);
-    debug_server_free(debug);
-    queue_free(queue);
-    order_store_free(orders);
-    catalog_free(catalog);
+    service_free(&s);
     free(token);
     return rc;
 }
