@@ -1,0 +1,39 @@
+/* rules' helpers shared across its files; included only by diagnose/rules*.c. The
+ * public API is diagnose/rules.h.
+ *
+ * The files: rules.c holds these helpers; rules_leaks.c the thread-leak and
+ * memory-leak rules; rules_waits.c lock-contention and blocked-producer;
+ * rules_load.c queue-full, overload and cpu-slowdown. */
+#ifndef LOADLAB_RULES_INTERNAL_H
+#define LOADLAB_RULES_INTERNAL_H
+
+#include "diagnose/rules.h"
+
+#include <stdbool.h>
+
+/* Starts a finding of class_name at started in r, at confidence 0.5 (the symptom);
+ * NULL when r is full. The finding is r's. */
+struct diagnose_finding *rules_new_finding(struct diagnose_result *r, const char *class_name, double started);
+
+/* Appends one line of evidence to f; a line that does not fit is cut short or left
+ * out, never overflowing f->evidence. */
+__attribute__((format(printf, 2, 3)))
+void rules_add_line(struct diagnose_finding *f, const char *fmt, ...);
+
+/* Names fn as f's culprit (cut to fit) and raises its confidence by 0.3. */
+void rules_set_culprit(struct diagnose_finding *f, const char *fn);
+
+/* Raises f's confidence by 0.2, to at most 1: a second source agrees. */
+void rules_corroborated(struct diagnose_finding *f);
+
+/* True when fn is one of t's culprits. */
+bool rules_tally_has(const struct tally *t, const char *fn);
+
+/* Fills idle with where idle workers wait for work, across all of in's thread dumps
+ * (see rules.c). */
+void rules_idle_waits(const struct rules_inputs *in, struct tally *idle);
+
+/* The index of t's top culprit that is not in skip (NULL: none), or -1. */
+long rules_top_except(const struct tally *t, const struct tally *skip);
+
+#endif

@@ -1,0 +1,228 @@
+/* rules_leaks: the two leak rules, thread-leak and memory-leak. Each finds its
+ * gauge climbing (a slope) or holding far above the run's start (a level), then the
+ * culprit in the evidence: the group of threads, or the heap site, that grew. */
+#include "diagnose/rules_internal.h"
+#include "metric_names.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "diagnose/episode.h"
+#include "judge/thresholds.h"
+#include "units.h"
+
+void rules_thread_leak(const struct rules_inputs *in, struct diagnose_result *r)
+{
+    struct episode ep = episode_of_gauge(&in->threads, 0, DIAGNOSE_THREADS_RATE, DIAGNOSE_THREADS_WINDOWS);
+    double from, peak, growth, slope;
+    struct tally first = {0}, last = {0};
+    const struct tally_snapshot *a = NULL, *b = NULL;
+    struct diagnose_finding *f;
+    long best = -1;
+    double best_gain = 0;
+    bool by_level = false;
+    /* a Go service's leak is goroutines, counted by its goroutine profile */
+    bool go = in->threads_metric && strcmp(in->threads_metric, METRIC_GO_GOROUTINES) == 0;
+    const char *what = go ? "goroutines" : "threads", *dump = go ? "goroutine?debug=1" : "threads?debug=1";
+
+    if (!in->threads.n)
+        return;
+    if (!ep.found) {
+        /* A leak that hit its cap before it climbed for long is found by the level it
+         * holds: far above the run's lowest count, and still there at the end. */
+        double low = series_min(&in->threads), end = in->threads.v[in->threads.n - 1];
+        ep = episode_of_gauge(&in->threads, 0, DIAGNOSE_THREADS_RATE, 1);
+        if (!ep.found || end - low < DIAGNOSE_THREADS_LEVEL_GROWTH)
+            return;
+        by_level = true;
+    }
+    ep.first_start = episode_refine_onset(&in->threads, NULL, ep.first_start, DIAGNOSE_THREADS_RATE);
+    from = by_level ? series_min(&in->threads) : series_at(&in->threads, ep.first_start);
+    peak = series_max(&in->threads);
+    growth = peak - from;
+    if (growth < DIAGNOSE_THREADS_MIN_GROWTH)
+        return;
+    slope = growth / fmax(ep.end - ep.first_start, DIAGNOSE_WINDOW_S);
+    if (!(f = rules_new_finding(r, "thread-leak", ep.first_start)))
+        return;
+    rules_add_line(f, "%s: %.0f -> %.0f %s, +%.1f/s from t=%.1fs", in->threads_metric, from, peak, what, slope,
+             ep.first_start);
+    if (by_level)
+        rules_add_line(f, "the count stopped climbing within %.0f s but holds %.0f %s above the run's lowest to the end",
+                 DIAGNOSE_THREADS_WINDOWS * DIAGNOSE_WINDOW_S, in->threads.v[in->threads.n - 1] - from, what);
+    /* The group that grew between the first dump and the fullest one. */
+    for (size_t d = 0; d < in->evidence.dumps.n; d++) {
+        const struct tally_snapshot *s = &in->evidence.dumps.items[d];
+        if (!a)
+            a = s;
+        if (!b || proftext_total(s->p) >= proftext_total(b->p))
+            b = s;
+    }
+    if (a && b && a != b) {
+        tally_profile(&first, a->p, 0, a->t);
+        tally_profile(&last, b->p, 0, b->t);
+        for (size_t i = 0; i < last.n; i++) {
+            double before = 0;
+            for (size_t j = 0; j < first.n; j++)
+                if (strcmp(first.e[j].fn, last.e[i].fn) == 0)
+                    before = first.e[j].count;
+            if (last.e[i].count - before > best_gain) {
+                best_gain = last.e[i].count - before;
+                best = (long)i;
+            }
+        }
+    }
+    if (best >= 0 && best_gain >= 0.3 * growth && best_gain >= DIAGNOSE_THREADS_MIN_GROWTH / 2) {
+        double before = last.e[best].count - best_gain;
+        rules_set_culprit(f, last.e[best].fn);
+        rules_add_line(f, "%s at t=%.2fs: %.0f of %.0f %s are in %s", dump, b->t, last.e[best].count, last.total, what,
+                 last.e[best].fn);
+        rules_add_line(f, "that group grew from %.0f at t=%.2fs to %.0f at t=%.2fs, while no other grew as much",
+                 before, a->t, last.e[best].count, b->t);
+        if (best_gain >= 0.8 * (proftext_total(b->p) - proftext_total(a->p)))
+            rules_corroborated(f);
+        snprintf(f->summary, sizeof f->summary, "%.0f %s share one stack ending in %s - grew %.1f/s from t=%.1fs",
+                 last.e[best].count, what, last.e[best].fn, slope, ep.first_start);
+    } else {
+        rules_add_line(f, "no group of %s in the dumps accounts for the growth", what);
+        snprintf(f->summary, sizeof f->summary, "%s grew %.1f/s from t=%.1fs (%.0f -> %.0f)", what, slope,
+                 ep.first_start, from, peak);
+    }
+}
+
+/* The heap culprit: the site whose live bytes grew most between the first and the
+ * last heap profile that attribute anything (or the largest, with one profile). */
+static long heap_culprit(const struct rules_inputs *in, struct tally *first, struct tally *last,
+                         const struct tally_snapshot **a, const struct tally_snapshot **b, double *gain)
+{
+    long best = -1;
+    *a = *b = NULL;
+    *gain = 0;
+    for (size_t i = 0; i < in->evidence.heap.n; i++) {
+        struct tally t = {0};
+        tally_profile(&t, in->evidence.heap.items[i].p, 1, in->evidence.heap.items[i].t);
+        if (tally_top(&t) < 0)
+            continue;
+        if (!*a) {
+            *a = &in->evidence.heap.items[i];
+            *first = t;
+        }
+        *b = &in->evidence.heap.items[i];
+        *last = t;
+    }
+    if (!*b)
+        return -1;
+    for (size_t i = 0; i < last->n; i++) {
+        double before = 0;
+        if (*a != *b)
+            for (size_t j = 0; j < first->n; j++)
+                if (strcmp(first->e[j].fn, last->e[i].fn) == 0)
+                    before = first->e[j].count;
+        if (last->e[i].count - before > *gain) {
+            *gain = last->e[i].count - before;
+            best = (long)i;
+        }
+    }
+    return *gain >= DIAGNOSE_HEAP_MIN_GROWTH ? best : -1;
+}
+
+/* Bytes of a heap tally no site of the service's own accounts for (allocations made
+ * before profiling was switched on, in orderd's heapprof_unprofiled). */
+static double unattributed(const struct tally *t)
+{
+    double named = 0;
+    for (size_t i = 0; i < t->n; i++)
+        named += t->e[i].count;
+    return t->total - named;
+}
+
+/* The first one-second window of gauge s that climbed at DIAGNOSE_RSS_RATE and at half
+ * the steepest window's rate or more, as an episode of that one window. */
+static struct episode level_onset(const struct series *s)
+{
+    static double starts[EPISODE_MAX_WINDOWS], rates[EPISODE_MAX_WINDOWS];
+    size_t n = series_gauge_windows(s, 0, DIAGNOSE_WINDOW_S, starts, rates, EPISODE_MAX_WINDOWS);
+    double peak = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(rates[i]))
+            peak = fmax(peak, rates[i]);
+    return episode_find(starts, rates, n, fmax(DIAGNOSE_RSS_RATE, peak / 2), 1);
+}
+
+void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r, bool threads_leaked)
+{
+    struct episode ep = episode_of_gauge(&in->rss, DIAGNOSE_STARTUP_S, DIAGNOSE_RSS_RATE, DIAGNOSE_RSS_WINDOWS);
+    struct tally first = {0}, last = {0};
+    const struct tally_snapshot *a, *b;
+    struct diagnose_finding *f;
+    double gain, from, peak, held = 0;
+    char x[32], y[32], z[32], w[32];
+    long best;
+    bool by_level = false, blind;
+
+    if (in->rss.n < 2)
+        return;
+    best = heap_culprit(in, &first, &last, &a, &b, &gain);
+    /* A heap profile whose bytes are mostly from before profiling began cannot clear a site. */
+    blind = b && unattributed(&last) >= DIAGNOSE_HEAP_LEVEL;
+    if (!ep.found) {
+        /* A leak that hit its cap fast is found by what it holds: one site far above
+         * what the first profile showed (or holding most of the heap), or a resident
+         * set that rose far above the run's lowest and stays there. */
+        long top = b ? tally_top(&last) : -1;
+        double rise = in->rss.v[in->rss.n - 1] - series_min(&in->rss);
+        if (top >= 0 && last.e[top].count >= DIAGNOSE_HEAP_LEVEL && last.e[top].count >= 0.5 * (last.total - unattributed(&last))) {
+            best = top;
+            held = last.e[top].count;
+        } else if (best >= 0 && gain >= DIAGNOSE_HEAP_LEVEL) {
+            held = gain;
+        } else if (!(rise >= DIAGNOSE_RSS_LEVEL_GROWTH && !threads_leaked && (!b || blind))) {
+            return;
+        } else {
+            best = -1;
+        }
+        /* Dated by the first window that climbed at half the steepest one's rate: a
+         * capped leak fills fast, faster than any start-up. */
+        ep = level_onset(&in->rss);
+        if (!ep.found)
+            return;
+        by_level = true;
+    }
+    ep.first_start = episode_refine_onset(&in->rss, NULL, ep.first_start, DIAGNOSE_RSS_RATE);
+    /* Memory that grows with no heap site behind it, while threads leak, is their stacks. */
+    if (best < 0 && ((b && !blind) || threads_leaked))
+        return;
+    from = by_level ? series_min(&in->rss) : series_at(&in->rss, ep.first_start);
+    peak = series_max(&in->rss);
+    if (!(f = rules_new_finding(r, "memory-leak", ep.first_start)))
+        return;
+    rules_add_line(f, "%s: %s -> %s, +%s/s from t=%.1fs (%.1fs at over %s/s)", in->rss_metric,
+             units_format_size(from, x, sizeof x), units_format_size(peak, y, sizeof y),
+             units_format_size(ep.mean, z, sizeof z), ep.first_start, ep.end - ep.start,
+             units_format_size(DIAGNOSE_RSS_RATE, w, sizeof w));
+    if (by_level)
+        rules_add_line(f, "the growth stopped (a cap) but the level holds: %s above the run's lowest at the end",
+                 units_format_size(in->rss.v[in->rss.n - 1] - from, x, sizeof x));
+    if (best < 0) {
+        rules_add_line(f, "%s", blind ? "the heap profiles took most of these bytes before profiling began: no site to name"
+                                : "no heap profile in the evidence to name the allocation site");
+        snprintf(f->summary, sizeof f->summary, "resident memory grew %s/s from t=%.1fs",
+                 units_format_size(ep.mean, x, sizeof x), ep.first_start);
+        return;
+    }
+    rules_set_culprit(f, last.e[best].fn);
+    rules_add_line(f, "heap?debug=1 at t=%.2fs: %s live allocated in %s (%.0f%% of the profiled heap)", b->t,
+             units_format_size(last.e[best].count, x, sizeof x), last.e[best].fn,
+             100.0 * last.e[best].count / last.total);
+    if (a != b && gain >= DIAGNOSE_HEAP_MIN_GROWTH) {
+        rules_add_line(f, "it gained %s since the heap profile at t=%.2fs", units_format_size(gain, x, sizeof x), a->t);
+        rules_corroborated(f);
+    } else if (by_level && held > 0) {
+        rules_add_line(f, "one site holding %s is far above any steady state of the service", units_format_size(held, x,
+            sizeof x));
+    }
+    snprintf(f->summary, sizeof f->summary, "%s live in allocations from %s - resident memory grew %s/s from t=%.1fs",
+             units_format_size(last.e[best].count, x, sizeof x), last.e[best].fn,
+             units_format_size(ep.mean, y, sizeof y), ep.first_start);
+}

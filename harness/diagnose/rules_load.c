@@ -1,0 +1,366 @@
+/* rules_load: the rules for a service that cannot keep up - queue-full and overload
+ * (one full queue, told apart by whether the workers were stuck or doing their ordinary
+ * work as fast as before) and cpu-slowdown (CPU per request climbing, absolutely or
+ * against the run's own healthy start). */
+#include "diagnose/rules_internal.h"
+#include "metric_names.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "diagnose/episode.h"
+#include "judge/thresholds.h"
+#include "store/samples.h"
+
+/* The longest stretch of scrapes with the queue full: it enters at
+ * DIAGNOSE_QUEUE_FILL of capacity and leaves only below DIAGNOSE_QUEUE_LEAVE, so a
+ * depth of 16,16,14,16,15 on a queue of 16 is one episode, not several. */
+static struct episode queue_episode(const struct rules_inputs *in)
+{
+    struct episode best = {.first_start = NAN};
+    double run_start = NAN;
+    size_t j = 0;
+
+    for (size_t i = 0; i <= in->depth.n; i++) {
+        bool full = false;
+        if (i < in->depth.n) {
+            while (j < in->capacity.n && in->capacity.t[j] < in->depth.t[i])
+                j++;
+            if (j < in->capacity.n && in->capacity.t[j] == in->depth.t[i] && in->capacity.v[j] > 0) {
+                double level = isnan(run_start) ? DIAGNOSE_QUEUE_FILL : DIAGNOSE_QUEUE_LEAVE;
+                full = in->depth.v[i] >= level * in->capacity.v[j];
+            }
+        }
+        if (full && isnan(run_start))
+            run_start = in->depth.t[i];
+        if (!full && !isnan(run_start)) {
+            double end = in->depth.t[i - 1];
+            if (end - run_start >= DIAGNOSE_QUEUE_MIN_S) {
+                if (isnan(best.first_start))
+                    best.first_start = run_start;
+                if (!best.found || end - run_start > best.end - best.start) {
+                    best.found = true;
+                    best.start = run_start;
+                    best.end = end;
+                }
+            }
+            run_start = NAN;
+        }
+    }
+    return best;
+}
+
+/* A full queue whose workers are healthy and simply too few: offered against served
+ * rate, and how busy the workers were. Not a faulty function, so no culprit. */
+static void add_overload(const struct rules_inputs *in, struct diagnose_result *r, const struct episode *ep,
+                         double rejected, const struct tally *busy, size_t ndumps)
+{
+    struct tally workers;
+    struct series enqueued = {0};
+    struct diagnose_finding *f;
+    char err[256];
+    double span = fmax(ep->end - ep->start, DIAGNOSE_WINDOW_S), served = NAN, busy_share;
+
+    if (!(f = rules_new_finding(r, "overload", ep->first_start)))
+        return;
+    if (samples_load_sum(in->db, in->run_id, METRIC_ORDERD_QUEUE_ENQUEUED, NULL, &enqueued, err, sizeof err) == 0 &&
+        enqueued.n >= 2)
+        served = series_increase(&enqueued, ep->start, ep->end) / span;
+    series_release(&enqueued);
+    rules_add_line(f, METRIC_ORDERD_QUEUE_DEPTH " at >= %.0f%% of " METRIC_ORDERD_QUEUE_CAPACITY " for %.1fs from t=%.1fs",
+             DIAGNOSE_QUEUE_FILL * 100, ep->end - ep->start, ep->first_start);
+    if (!isnan(served))
+        rules_add_line(f, "offered %.0f jobs/s, served %.0f/s (" METRIC_ORDERD_QUEUE_ENQUEUED "), %.0f/s turned away "
+                 "(" METRIC_ORDERD_QUEUE_REJECTED ")", served + rejected / span, served, rejected / span);
+    else
+        rules_add_line(f, METRIC_ORDERD_QUEUE_REJECTED ": %.0f requests turned away meanwhile", rejected);
+    tally_dumps(&in->evidence.dumps, ep->start, ep->end, tally_role_worker, tally_idle_worker, &workers);
+    busy_share = workers.total > 0 ? 1.0 - workers.matched / workers.total : NAN;
+    if (!isnan(busy_share)) {
+        long top = tally_top(busy);
+        rules_add_line(f, "%zu thread dumps in that time: workers busy in %.0f%% of worker samples, doing their ordinary "
+                 "work%s%s, none waiting on anything but it", ndumps, 100 * busy_share, top >= 0 ? " in " : "",
+                 top >= 0 ? busy->e[top].fn : "");
+        if (busy_share >= 0.8)
+            rules_corroborated(f);
+    }
+    snprintf(f->summary, sizeof f->summary, "capacity: the workers are healthy but too few - %.0f jobs/s turned away from t=%.1fs",
+             rejected / span, ep->first_start);
+}
+
+/* True when the workers served jobs at under DIAGNOSE_QUEUE_SLOWER of their rate in the
+ * windows before the queue filled: they slowed down, rather than being too few. */
+static bool served_dropped(const struct rules_inputs *in, const struct episode *ep)
+{
+    struct series enqueued = {0};
+    char err[256];
+    double before_from = fmax(0, ep->start - 3 * DIAGNOSE_WINDOW_S), before = NAN, during = NAN;
+    if (samples_load_sum(in->db, in->run_id, METRIC_ORDERD_QUEUE_ENQUEUED, NULL, &enqueued, err, sizeof err) == 0 &&
+        enqueued.n >= 2 && ep->start - before_from >= DIAGNOSE_WINDOW_S) {
+        before = series_increase(&enqueued, before_from, ep->start) / (ep->start - before_from);
+        during = series_increase(&enqueued, ep->start, ep->end) / fmax(ep->end - ep->start, DIAGNOSE_WINDOW_S);
+    }
+    series_release(&enqueued);
+    return !isnan(before) && before > 0 && during < DIAGNOSE_QUEUE_SLOWER * before;
+}
+
+/* Workers stalled with the queue still keeping up: enough workers absorb a stall, so
+ * the queue never fills, but the busy workers are caught waiting on a condition in one
+ * function - not in their work - in most of their samples from when it first showed. */
+static void workers_stalled(const struct rules_inputs *in, struct diagnose_result *r)
+{
+    struct tally all, since, idle;
+    struct diagnose_finding *f;
+    size_t ndumps;
+    long top, k = -1;
+
+    /* Where idle workers wait for work is never the stall, whatever a racy label says. */
+    rules_idle_waits(in, &idle);
+    tally_dumps(&in->evidence.dumps, 0, INFINITY, tally_busy_worker, tally_waits_cond, &all);
+    top = rules_top_except(&all, &idle);
+    if (top < 0 || all.e[top].samples < DIAGNOSE_STALL_MIN_SAMPLES)
+        return;
+    ndumps = tally_dumps(&in->evidence.dumps, all.e[top].first_t, INFINITY, tally_busy_worker, tally_waits_cond,
+        &since);
+    for (size_t i = 0; i < since.n; i++)
+        if (strcmp(since.e[i].fn, all.e[top].fn) == 0)
+            k = (long)i;
+    if (k < 0 || since.e[k].count < DIAGNOSE_QUEUE_BLOCKED_SHARE * since.total ||
+        !(f = rules_new_finding(r, "queue-full", all.e[top].first_t)))
+        return;
+    rules_set_culprit(f, since.e[k].fn);
+    rules_add_line(f, "%zu of %zu thread dumps from t=%.1fs caught busy workers waiting on a condition in %s "
+             "(%.0f%% of busy-worker samples), not in their work", since.e[k].samples, ndumps, all.e[top].first_t,
+             since.e[k].fn, 100.0 * since.e[k].count / since.total);
+    rules_add_line(f, METRIC_ORDERD_QUEUE_DEPTH " never reached %.0f%% of capacity: enough workers absorb the stall, for now",
+             DIAGNOSE_QUEUE_FILL * 100);
+    snprintf(f->summary, sizeof f->summary, "workers stall in %s from t=%.1fs; the queue keeps up only because "
+             "there are workers to spare", since.e[k].fn, all.e[top].first_t);
+}
+
+void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
+{
+    struct episode ep = queue_episode(in);
+    struct tally busy, blocked, idle;
+    struct diagnose_finding *f;
+    double rejected, blocked_share;
+    size_t ndumps;
+    long top;
+
+    if (!ep.found) {
+        /* A queue that fills in bursts between scrapes shows in what it turns away. */
+        ep = episode_of_counter(&in->rejected, 0, DIAGNOSE_REJECT_RATE, DIAGNOSE_REJECT_WINDOWS);
+        if (!ep.found) {
+            workers_stalled(in, r);
+            return;
+        }
+        ep.first_start = episode_refine_onset(&in->rejected, NULL, ep.first_start, DIAGNOSE_REJECT_RATE);
+    }
+    rejected = series_increase(&in->rejected, ep.start - 0.5, ep.end + 0.5);
+    ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end, tally_busy_worker, tally_always, &busy);
+    tally_dumps(&in->evidence.dumps, ep.start, ep.end, tally_busy_worker, tally_waits_cond, &blocked);
+    blocked_share = blocked.total > 0 ? blocked.matched / blocked.total : 0;
+    /* A full queue whose producers are turned away, or whose consumers are stuck
+     * waiting on something other than work: a queue merely busy is capacity, not a fault. */
+    if (rejected < 1 && blocked_share < DIAGNOSE_QUEUE_BLOCKED_SHARE)
+        return;
+    /* Turned away while the workers do nothing but their ordinary work, as fast as
+     * before the queue filled: overload. Workers that slowed down are not healthy. */
+    if (blocked_share < DIAGNOSE_QUEUE_STALL_SHARE && !served_dropped(in, &ep)) {
+        add_overload(in, r, &ep, rejected, &busy, ndumps);
+        return;
+    }
+    if (!(f = rules_new_finding(r, "queue-full", ep.first_start)))
+        return;
+    rules_add_line(f, METRIC_ORDERD_QUEUE_DEPTH " at >= %.0f%% of " METRIC_ORDERD_QUEUE_CAPACITY " for %.1fs from t=%.1fs",
+        DIAGNOSE_QUEUE_FILL * 100,
+             ep.end - ep.start, ep.first_start);
+    if (rejected >= 1)
+        rules_add_line(f, METRIC_ORDERD_QUEUE_REJECTED ": %.0f requests turned away meanwhile", rejected);
+    /* The culprit is where the busy workers wait instead of working (never where idle
+     * workers wait for work, whatever a racy label says). */
+    rules_idle_waits(in, &idle);
+    top = rules_top_except(&blocked, &idle);
+    if (top >= 0) {
+        rules_set_culprit(f, blocked.e[top].fn);
+        rules_add_line(f, "%zu of %zu thread dumps in that time found busy workers waiting on a condition in %s (%.0f of %.0f busy-worker samples)",
+                 blocked.e[top].samples, ndumps, blocked.e[top].fn, blocked.e[top].count, blocked.total);
+        if (blocked.e[top].count >= 0.5 * blocked.matched)
+            rules_corroborated(f);
+        rules_add_line(f, "%.0f%% of busy-worker samples were waiting on a condition, not working", 100 * blocked_share);
+        snprintf(f->summary, sizeof f->summary, "the queue stays full while workers sit in %s - from t=%.1fs, %.0f rejected",
+                 blocked.e[top].fn, ep.first_start, rejected);
+    } else {
+        rules_add_line(f, "no thread dump of that time shows what the workers were doing");
+        snprintf(f->summary, sizeof f->summary, "the queue stays full from t=%.1fs, %.0f rejected", ep.first_start,
+                 rejected);
+    }
+}
+
+/* The run's healthy CPU per request: the lowest of its first DIAGNOSE_CPU_BASELINE_WINDOWS
+ * windows with requests (a slowdown switched on in the third still leaves one), or
+ * NaN when it has fewer. */
+static double cpu_baseline(const double *per_request, size_t n)
+{
+    double low = INFINITY;
+    size_t seen = 0;
+    for (size_t i = 0; i < n && seen < DIAGNOSE_CPU_BASELINE_WINDOWS; i++)
+        if (!isnan(per_request[i])) {
+            low = fmin(low, per_request[i]);
+            seen++;
+        }
+    return seen == DIAGNOSE_CPU_BASELINE_WINDOWS && low > 0 ? low : NAN;
+}
+
+static double cpu_level(double base)
+{
+    return fmax(base * DIAGNOSE_CPU_REL_FACTOR, base + DIAGNOSE_CPU_REL_MIN);
+}
+
+/* Whether the extra CPU of an episode against base is worth a finding: at least
+ * DIAGNOSE_CPU_REL_MIN_CORE of a core. At a few hundred requests a second, the
+ * capture's own dumps and snapshots move CPU per request by more than a faint fault. */
+static bool cpu_extra_counts(const struct episode *ep, const double *starts, const double *req, size_t n, double base)
+{
+    double sum = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (starts[i] >= ep->start && starts[i] < ep->end) {
+            sum += req[i];
+            k++;
+        }
+    return k && (ep->mean - base) * sum / (double)k >= DIAGNOSE_CPU_REL_MIN_CORE;
+}
+
+/* A step in CPU per request against the lowest of the DIAGNOSE_CPU_BASELINE_WINDOWS
+ * windows before it, held for DIAGNOSE_CPU_REL_WINDOWS: a slowdown switched on while
+ * another problem was under way. The base it was measured against goes in *base. */
+static struct episode cpu_step(const double *starts, const double *per_request, size_t n, double *base)
+{
+    struct episode ep = {.first_start = NAN};
+    for (size_t i = DIAGNOSE_CPU_BASELINE_WINDOWS; i + DIAGNOSE_CPU_REL_WINDOWS <= n; i++) {
+        double low = INFINITY, sum = 0, peak = 0;
+        size_t j;
+        for (j = i - DIAGNOSE_CPU_BASELINE_WINDOWS; j < i; j++)
+            if (!isnan(per_request[j]))
+                low = fmin(low, per_request[j]);
+        if (!isfinite(low) || low <= 0)
+            continue;
+        for (j = i; j < i + DIAGNOSE_CPU_REL_WINDOWS; j++) {
+            if (isnan(per_request[j]) || per_request[j] < cpu_level(low))
+                break;
+            sum += per_request[j];
+            peak = fmax(peak, per_request[j]);
+        }
+        if (j == i + DIAGNOSE_CPU_REL_WINDOWS) {
+            ep = (struct episode){.found = true, .start = starts[i], .end = starts[j - 1] + DIAGNOSE_WINDOW_S,
+                                  .first_start = starts[i], .mean = sum / DIAGNOSE_CPU_REL_WINDOWS, .peak = peak};
+            *base = low;
+            return ep;
+        }
+    }
+    return ep;
+}
+
+/* True when fn is the culprit of a finding in r already. */
+static bool culprit_taken(const struct diagnose_result *r, const char *fn)
+{
+    for (size_t k = 0; k < r->n; k++)
+        if (strcmp(r->findings[k].culprit, fn) == 0)
+            return true;
+    return false;
+}
+
+void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r)
+{
+    static double starts[EPISODE_MAX_WINDOWS], cpu[EPISODE_MAX_WINDOWS], req_starts[EPISODE_MAX_WINDOWS];
+    static double req[EPISODE_MAX_WINDOWS], per_request[EPISODE_MAX_WINDOWS], clean[EPISODE_MAX_WINDOWS];
+    /* Both series on the same windows: a counter appears with its first event. */
+    double from = in->cpu.n && in->requests.n ? fmax(DIAGNOSE_STARTUP_S, fmax(in->cpu.t[0], in->requests.t[0])) : 0;
+    size_t n = series_counter_windows(&in->cpu, from, DIAGNOSE_WINDOW_S, starts, cpu, EPISODE_MAX_WINDOWS);
+    size_t m = series_counter_windows(&in->requests, from, DIAGNOSE_WINDOW_S, req_starts, req, EPISODE_MAX_WINDOWS);
+    struct episode ep;
+    struct tally running;
+    struct diagnose_finding *f;
+    size_t ndumps;
+    long top;
+    double level = DIAGNOSE_CPU_PER_REQUEST, base = NAN;
+    bool need_culprit = false, named;
+
+    if (n > m)
+        n = m;
+    for (size_t i = 0; i < n; i++)
+        per_request[i] = req[i] >= DIAGNOSE_CPU_MIN_RATE && starts[i] == req_starts[i] ? cpu[i] / req[i] : NAN;
+    ep = episode_find(starts, per_request, n, DIAGNOSE_CPU_PER_REQUEST, DIAGNOSE_CPU_WINDOWS);
+    if (!ep.found) {
+        /* Against the run's own healthy start. Other problems cost CPU of their own
+         * (unwinding thousands of leaked threads, faulting in leaked pages, futex calls
+         * on a contended lock): from when one started, the windows are no healthy
+         * comparison. */
+        base = cpu_baseline(per_request, n);
+        for (size_t i = 0; i < n; i++) {
+            clean[i] = per_request[i];
+            for (size_t k = 0; k < r->n; k++)
+                if (!isnan(r->findings[k].started_at) && starts[i] + DIAGNOSE_WINDOW_S > r->findings[k].started_at)
+                    clean[i] = NAN;
+        }
+        if (!isnan(base)) {
+            level = cpu_level(base);
+            ep = episode_find(starts, clean, n, level, DIAGNOSE_CPU_REL_WINDOWS);
+        }
+        /* Or a lower absolute level, or a step while another problem is under way:
+         * either then needs a function on the io threads to show for it that is not
+         * another problem's. */
+        if (!ep.found) {
+            ep = episode_find(starts, per_request, n, DIAGNOSE_CPU_PER_REQUEST_NAMED, DIAGNOSE_CPU_REL_WINDOWS);
+            need_culprit = ep.found;
+            if (ep.found) {
+                level = DIAGNOSE_CPU_PER_REQUEST_NAMED;
+                base = NAN;
+            }
+        }
+        if (!ep.found && r->n) {
+            ep = cpu_step(starts, per_request, n, &base);
+            need_culprit = ep.found;
+            if (ep.found)
+                level = cpu_level(base);
+        }
+        if (!ep.found || (!isnan(base) && !cpu_extra_counts(&ep, starts, req, n, base)))
+            return;
+    }
+    /* The culprit from the thread dumps: io threads caught running (not waiting, not
+     * in a read or write). Seam: a CPU profile taken during the episode
+     * (/debug/pprof/profile, once the capture keeps one as evidence) samples only
+     * running threads and far more often; when there is one, its top culprit is the
+     * better source, and a faint slowdown the dumps catch two or three times needs it. */
+    ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end + DIAGNOSE_WINDOW_S, tally_role_io, tally_on_cpu,
+        &running);
+    top = tally_top(&running);
+    named = top >= 0 && running.e[top].samples >= DIAGNOSE_CPU_MIN_SAMPLES &&
+            running.e[top].count >= DIAGNOSE_CPU_SHARE * running.matched;
+    if (need_culprit && (!named || culprit_taken(r, running.e[top].fn)))
+        return;
+    ep.first_start = episode_refine_onset(&in->cpu, &in->requests, ep.first_start, level);
+    if (!(f = rules_new_finding(r, "cpu-slowdown", ep.first_start)))
+        return;
+    rules_add_line(f, "CPU per request: %.2fms from t=%.1fs (peak %.2fms; %s over " METRIC_ORDERD_HTTP_REQUESTS ")",
+        ep.mean * 1e3,
+             ep.first_start, ep.peak * 1e3, in->cpu.n ? "process CPU seconds" : "-");
+    if (!isnan(base))
+        rules_add_line(f, "against the run's own %s: %.0fus per request before, %.1fx that after",
+                 need_culprit ? "windows just before" : "healthy start", base * 1e6, ep.mean / base);
+    if (named) {
+        rules_set_culprit(f, running.e[top].fn);
+        rules_add_line(f, "%zu of %zu thread dumps caught an io thread running in %s (%.0f%% of on-CPU io-thread samples)",
+                 running.e[top].samples, ndumps, running.e[top].fn, 100.0 * running.e[top].count / running.matched);
+        if (running.e[top].samples * 3 >= ndumps)
+            rules_corroborated(f);
+        snprintf(f->summary, sizeof f->summary, "io threads burn CPU in %s - %.2fms of CPU per request from t=%.1fs",
+                 running.e[top].fn, ep.mean * 1e3, ep.first_start);
+    } else {
+        rules_add_line(f, "no function stands out on running io threads in %zu thread dumps", ndumps);
+        snprintf(f->summary, sizeof f->summary, "%.2fms of CPU per request from t=%.1fs", ep.mean * 1e3,
+            ep.first_start);
+    }
+}

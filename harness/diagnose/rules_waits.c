@@ -1,0 +1,257 @@
+/* rules_waits: the rules for threads that wait instead of working - lock-contention
+ * (lock-wait seconds per second, with idle workers waiting for work and rare long
+ * waits set aside; the contended lock and where threads wait for it) and
+ * blocked-producer (request threads waiting on a condition instead of answering). */
+#include "diagnose/rules_internal.h"
+#include "metric_names.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diagnose/episode.h"
+#include "judge/thresholds.h"
+#include "store/samples.h"
+
+/* How many times a second the lock labels names was found taken over the episode
+ * (orderd_mutex_contentions_total); infinite when the service does not count them. */
+static double contentions_per_s(const struct rules_inputs *in, const char *labels, const struct episode *ep)
+{
+    struct series c = {0};
+    char err[256];
+    double rate = INFINITY;
+    if (samples_load_sum(in->db, in->run_id, METRIC_ORDERD_MUTEX_CONTENTIONS, labels, &c, err, sizeof err) == 0 &&
+        c.n >= 2)
+        rate = series_increase(&c, ep->start, ep->end) / fmax(ep->end - ep->start, DIAGNOSE_WINDOW_S);
+    series_release(&c);
+    return rate;
+}
+
+/* What the search for a contended lock found and holds: the lock series, the
+ * mutex profile, where idle workers wait, and the lock most waited for. */
+struct lock_search {
+    struct series_set locks, kept;
+    struct series ticks, total;
+    struct tally prof, idle;
+    const struct tally_snapshot *last;
+    struct episode ep;
+    bool excluded[SERIES_MAX_GROUPS + 1], explained;
+    char lock[SERIES_MAX_NAME + 16], set_aside[SERIES_MAX_NAME + 16], set_aside_why[128];
+    long lock_i, p;
+    double set_aside_wait;
+};
+
+/* Sets lock top_lock aside (why says why), so the episode is looked for again in
+ * the other locks. */
+static void lock_set_aside(struct lock_search *s, long top_lock, double span, const char *why)
+{
+    s->excluded[top_lock] = true;
+    snprintf(s->set_aside, sizeof s->set_aside, "%s", s->lock);
+    snprintf(s->set_aside_why, sizeof s->set_aside_why, "%s", why);
+    s->set_aside_wait = series_increase(&s->locks.items[top_lock], 0, INFINITY) / fmax(span, DIAGNOSE_WINDOW_S);
+    s->ep.found = false;
+}
+
+/* Whether the wait on the episode's lock is idle workers waiting for work: the
+ * threads caught waiting in the episode say first, the mutex profile (not split by
+ * lock) when the dumps caught none. Sets s->p, the profile's culprit outside where
+ * idle workers wait (the culprit is never there), or -1. */
+static bool lock_is_work_wait(const struct rules_inputs *in, struct lock_search *s)
+{
+    struct tally waiters, idle_waiters;
+    const struct episode *ep = &s->ep;
+    tally_dumps(&in->evidence.dumps, ep->start, ep->end + DIAGNOSE_WINDOW_S, tally_always, tally_waits_mutex, &waiters);
+    tally_dumps(&in->evidence.dumps, ep->start, ep->end + DIAGNOSE_WINDOW_S, tally_idle_worker, tally_waits_mutex,
+                &idle_waiters);
+    s->p = rules_top_except(&s->prof, &s->idle);
+    if (s->explained)
+        return waiters.matched <= idle_waiters.matched && s->p < 0;
+    if (waiters.matched > 0)
+        return idle_waiters.matched >= DIAGNOSE_LOCK_IDLE_SHARE * waiters.matched;
+    long any = rules_top_except(&s->prof, NULL);
+    return any >= 0 && rules_tally_has(&s->idle, s->prof.e[any].fn);
+}
+
+/* Looks for the episode of lock wait and the lock most waited for in it, setting
+ * aside locks taken too rarely to be contended and locks idle workers wait on.
+ * Returns whether a contended lock's episode was found (in s->ep, s->lock_i). */
+static bool lock_find_episode(const struct rules_inputs *in, struct lock_search *s, double span)
+{
+    for (size_t round = 0; round <= s->locks.n; round++) {
+        long top_lock = -1;
+        double top_rise = 0;
+        s->kept.n = 0;
+        for (size_t i = 0; i < s->locks.n; i++)
+            if (!s->excluded[i])
+                s->kept.items[s->kept.n++] = s->locks.items[i];
+        series_release(&s->total);
+        if (!s->kept.n || series_sum(&s->kept, &s->ticks, &s->total) < 0)
+            return false;
+        s->ep = episode_of_counter(&s->total, 0, DIAGNOSE_LOCK_RATE, DIAGNOSE_LOCK_WINDOWS);
+        if (!s->ep.found)
+            return false;
+        for (size_t i = 0; i < s->locks.n; i++) {
+            double rise = s->excluded[i] ? 0 : series_increase(&s->locks.items[i], s->ep.start, s->ep.end);
+            if (rise > top_rise) {
+                top_rise = rise;
+                top_lock = (long)i;
+            }
+        }
+        if (top_lock < 0)
+            return false;
+        snprintf(s->lock, sizeof s->lock, "{lock=\"%s\"}", s->locks.items[top_lock].name);
+        s->lock_i = top_lock;
+        /* A lock found taken a few times a second, each time for long, is a holder
+         * descheduled on a busy machine, not a lock held too long by its users. */
+        if (contentions_per_s(in, s->lock, &s->ep) < DIAGNOSE_LOCK_MIN_CONTENTIONS) {
+            char why[128];
+            snprintf(why, sizeof why,
+                     "found taken under %.0f times a second: a holder descheduled, not a lock held too long",
+                     DIAGNOSE_LOCK_MIN_CONTENTIONS);
+            lock_set_aside(s, top_lock, span, why);
+            continue;
+        }
+        if (!lock_is_work_wait(in, s))
+            break;
+        lock_set_aside(s, top_lock, span, "its waiters are idle workers waiting for work");
+        s->explained = true;
+    }
+    return s->ep.found;
+}
+
+/* Dates the episode's onset. Unless a lock was set aside for idle workers, by the
+ * lock most waited for in it: another lock may have had a brief episode of its own
+ * earlier (the queue's, while threads are spawned). */
+static void lock_date_onset(struct lock_search *s)
+{
+    if (!s->explained) {
+        const struct series *mine_s = &s->locks.items[s->lock_i];
+        struct episode mine = episode_of_counter(mine_s, 0, DIAGNOSE_LOCK_RATE, DIAGNOSE_LOCK_WINDOWS);
+        if (mine.found) {
+            s->ep.first_start = episode_refine_onset(mine_s, NULL, mine.first_start, DIAGNOSE_LOCK_RATE);
+            return;
+        }
+    }
+    s->ep.first_start = episode_refine_onset(&s->total, NULL, s->ep.first_start, DIAGNOSE_LOCK_RATE);
+}
+
+/* Adds the lock-contention finding for the episode found, with its culprit from
+ * the mutex profile and the thread dumps. */
+static void lock_report(const struct rules_inputs *in, const struct lock_search *s, struct diagnose_result *r)
+{
+    const struct episode *ep = &s->ep;
+    const struct tally *prof = &s->prof;
+    struct tally dumps;
+    struct diagnose_finding *f;
+    long p = s->p, d;
+    size_t ndumps;
+    if (!(f = rules_new_finding(r, "lock-contention", ep->first_start)))
+        return;
+    rules_add_line(f, METRIC_ORDERD_MUTEX_WAIT ": %.2fs of lock wait per second from t=%.1fs (peak %.2f)%s%s", ep->mean,
+             ep->first_start, ep->peak, s->lock[0] ? ", most on " : "", s->lock);
+    if (s->set_aside[0])
+        rules_add_line(f, "%s (%.2fs/s over the run) set aside: %s", s->set_aside, s->set_aside_wait, s->set_aside_why);
+    ndumps = tally_dumps(&in->evidence.dumps, ep->start, ep->end + DIAGNOSE_WINDOW_S, tally_not_idle_worker,
+                         tally_waits_mutex, &dumps);
+    d = tally_top(&dumps);
+    if (p >= 0) {
+        rules_set_culprit(f, prof->e[p].fn);
+        rules_add_line(f, "mutex?debug=1 at t=%.2fs: %.0f%% of the sampled contention is in %s (%.3fs of %.3fs)", s->last->t,
+                 100.0 * prof->e[p].count / prof->total, prof->e[p].fn, prof->e[p].count / 1e9, prof->total / 1e9);
+    }
+    if (d >= 0) {
+        if (p < 0)
+            rules_set_culprit(f, dumps.e[d].fn);
+        if (p < 0 || strcmp(dumps.e[d].fn, prof->e[p].fn) == 0) {
+            rules_add_line(f, "%zu of %zu thread dumps caught threads waiting for a mutex in %s (%.0f thread samples)",
+                     dumps.e[d].samples, ndumps, dumps.e[d].fn, dumps.e[d].count);
+            if (p >= 0)
+                rules_corroborated(f);
+        }
+    }
+    if (p >= 0 || d >= 0)
+        snprintf(f->summary, sizeof f->summary, "threads queue for a mutex in %s - %.2fs of lock wait per second from t=%.1fs",
+                 p >= 0 ? prof->e[p].fn : dumps.e[d].fn, ep->mean, ep->first_start);
+    else
+        snprintf(f->summary, sizeof f->summary, "%.2fs of lock wait per second from t=%.1fs%s%s", ep->mean,
+                 ep->first_start, s->lock[0] ? " on " : "", s->lock);
+}
+
+/* Lock wait is contention only when someone waits for a lock another holds too
+ * long. Idle workers queueing for the job queue's lock to learn there is no work
+ * are waiting for work: a lock whose waiters are those (the mutex profile's top is
+ * where idle workers wait, or most threads caught waiting for a mutex are idle
+ * workers) is set aside, and the episode looked for again in the other locks. */
+void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result *r)
+{
+    struct lock_search *s = calloc(1, sizeof *s);
+    char err[256];
+
+    if (!s)
+        return;
+    s->lock_i = s->p = -1;
+    if (samples_load(in->db, in->run_id, METRIC_ORDERD_MUTEX_WAIT, "lock", &s->locks, err, sizeof err) < 0 ||
+        samples_ticks(in->db, in->run_id, &s->ticks, err, sizeof err) < 0 ||
+        !(s->kept.items = calloc(s->locks.n + 1, sizeof *s->kept.items)))
+        goto done;
+    for (size_t i = 0; i < in->evidence.mutex.n; i++)
+        if (proftext_count(in->evidence.mutex.items[i].p))
+            s->last = &in->evidence.mutex.items[i];
+    if (s->last)
+        tally_profile(&s->prof, s->last->p, 0, s->last->t);
+    /* Where idle workers wait for work: on the queue's condition, in its pop. */
+    rules_idle_waits(in, &s->idle);
+    if (!lock_find_episode(in, s, r->span))
+        goto done;
+    lock_date_onset(s);
+    lock_report(in, s, r);
+done:
+    free(s->kept.items);
+    series_release(&s->total);
+    series_release(&s->ticks);
+    series_set_release(&s->locks);
+    free(s);
+}
+
+void rules_blocked_producer(const struct rules_inputs *in, struct diagnose_result *r)
+{
+        struct tally io_waits;
+    struct diagnose_finding *f;
+    struct series site;
+    struct episode ep = {0};
+    char labels[300], err[256];
+    size_t ndumps = tally_dumps(&in->evidence.dumps, 0, INFINITY, tally_role_io, tally_waits_cond, &io_waits);
+    long top = tally_top(&io_waits);
+    double started;
+
+    if (top < 0 || io_waits.e[top].samples < DIAGNOSE_PRODUCER_MIN_SAMPLES)
+        return;
+    started = io_waits.e[top].first_t;
+    /* The blocking site of the same name, if the service counts one, confirms it and
+     * dates it better. */
+    snprintf(labels, sizeof labels, "{site=\"%s\"}", io_waits.e[top].fn);
+    if (samples_load_sum(in->db, in->run_id, METRIC_ORDERD_BLOCK_SECONDS, labels, &site, err, sizeof err) == 0) {
+        ep = episode_of_counter(&site, 0, DIAGNOSE_BLOCK_RATE, DIAGNOSE_PRODUCER_BLOCK_WINDOWS);
+        if (ep.found)
+            ep.first_start = episode_refine_onset(&site, NULL, ep.first_start, DIAGNOSE_BLOCK_RATE);
+        series_release(&site);
+        if (ep.found && ep.first_start < started)
+            started = ep.first_start;
+    }
+    /* Seen often, or seen now and then while the site's blocking time says it lasted. */
+    if (io_waits.e[top].count < DIAGNOSE_PRODUCER_SHARE * io_waits.total && !ep.found)
+        return;
+    if (!(f = rules_new_finding(r, "blocked-producer", started)))
+        return;
+    rules_set_culprit(f, io_waits.e[top].fn);
+    rules_add_line(f, "%zu of %zu thread dumps caught request (io) threads waiting on a condition in %s (%.0f%% of io-thread samples)",
+             io_waits.e[top].samples, ndumps, io_waits.e[top].fn, 100.0 * io_waits.e[top].count / io_waits.total);
+    if (ep.found) {
+        rules_add_line(f, METRIC_ORDERD_BLOCK_SECONDS "%s: %.2fs blocked per second from t=%.1fs", labels, ep.mean,
+                 ep.first_start);
+        rules_corroborated(f);
+    }
+    snprintf(f->summary, sizeof f->summary, "request threads block in %s instead of answering - from t=%.1fs",
+             io_waits.e[top].fn, started);
+}
