@@ -9,8 +9,9 @@
  * This file is the run's orchestration: the loop around poll(), the order of the
  * steps, judging, and the run row. Each step's mechanics live in a module of its own:
  * the service's lifecycle (service.h), sampling (scrape.h), faults over the debug API
- * (faultctl.h), the phases' order (timeline.h), wrk (loadwrk.h) and the progress line
- * (progress.h). */
+ * (faultctl.h), the phases' order (timeline.h), wrk (loadwrk.h), the progress line
+ * (progress.h) and the counted requests of [load] requests (coststep.h); what a caller
+ * sets up before its runs (the signalfd, the service binary check) is runner_setup.c. */
 #include "run/runner.h"
 
 #include <errno.h>
@@ -22,12 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/childproc.h"
-#include "base/cmdline.h"
 #include "base/stats.h"
 #include "judge/verdict.h"
 #include "run/baseline.h"
@@ -76,55 +75,6 @@ struct run {
     bool end_load_requested, wrk_interrupted;   /* a hook ended the load early */
     struct coststep cost;        /* [load] requests: the counter and callgrind's prefix */
 };
-
-int runner_signals_open(char *err, size_t errlen)
-{
-    sigset_t set;
-    int fd;
-
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGCHLD);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) {
-        snprintf(err, errlen, "sigprocmask: %s", strerror(errno));
-        return -1;
-    }
-    fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (fd < 0)
-        snprintf(err, errlen, "signalfd: %s", strerror(errno));
-    return fd;
-}
-
-int runner_signals_take(int signal_fd)
-{
-    struct signalfd_siginfo info;
-    int interrupt = 0;
-    while (read(signal_fd, &info, sizeof info) == (ssize_t)sizeof info)
-        if (info.ssi_signo == SIGINT || info.ssi_signo == SIGTERM)
-            interrupt = (int)info.ssi_signo;
-    return interrupt;
-}
-
-int runner_check_service_binary(const struct scenario *sc, char *err, size_t errlen)
-{
-    char msg[400], found[PATH_MAX];
-    struct cmdline *cl;
-    int rc;
-
-    if (!sc->command[0])
-        return 0;
-    cl = cmdline_parse(sc->command, msg, sizeof msg);
-    if (!cl) {
-        snprintf(err, errlen, "%s:%d: %s", sc->file, sc->command_line, msg);
-        return -1;
-    }
-    rc = cmdline_find_executable(cmdline_argv(cl)[0], found, sizeof found, msg, sizeof msg);
-    if (rc < 0)
-        snprintf(err, errlen, "%s:%d: service command: %s", sc->file, sc->command_line, msg);
-    cmdline_free(cl);
-    return rc;
-}
 
 static double seconds_since_t0(const struct run *r)
 {
