@@ -9,8 +9,9 @@
  * This file is the run's orchestration: the loop around poll(), the order of the
  * steps, judging, and the run row. Each step's mechanics live in a module of its own:
  * the service's lifecycle (service.h), sampling (scrape.h), faults over the debug API
- * (faultctl.h), the phases' order (timeline.h), wrk (loadwrk.h) and the progress line
- * (progress.h). */
+ * (faultctl.h), the phases' order (timeline.h), wrk (loadwrk.h), the progress line
+ * (progress.h) and the counted requests of [load] requests (coststep.h); what a caller
+ * sets up before its runs (the signalfd, the service binary check) is runner_setup.c. */
 #include "run/runner.h"
 
 #include <errno.h>
@@ -22,16 +23,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/childproc.h"
-#include "base/cmdline.h"
 #include "base/stats.h"
 #include "judge/verdict.h"
 #include "run/baseline.h"
-#include "run/costrun.h"
+#include "run/coststep.h"
 #include "run/faultctl.h"
 #include "run/loadwrk.h"
 #include "run/progress.h"
@@ -74,61 +73,8 @@ struct run {
     bool progress_drawn;
     double steady_from, steady_to;
     bool end_load_requested, wrk_interrupted;   /* a hook ended the load early */
-    /* [load] requests: the counter, callgrind's folder and the words before the command */
-    enum costmeter_kind cost_kind;
-    char cost_dir[PATH_MAX];
-    char prefix_buf[PATH_MAX + 128];
-    char *prefix[COSTMETER_MAX_ARGS];
+    struct coststep cost;        /* [load] requests: the counter and callgrind's prefix */
 };
-
-int runner_signals_open(char *err, size_t errlen)
-{
-    sigset_t set;
-    int fd;
-
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGCHLD);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) {
-        snprintf(err, errlen, "sigprocmask: %s", strerror(errno));
-        return -1;
-    }
-    fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (fd < 0)
-        snprintf(err, errlen, "signalfd: %s", strerror(errno));
-    return fd;
-}
-
-int runner_signals_take(int signal_fd)
-{
-    struct signalfd_siginfo info;
-    int interrupt = 0;
-    while (read(signal_fd, &info, sizeof info) == (ssize_t)sizeof info)
-        if (info.ssi_signo == SIGINT || info.ssi_signo == SIGTERM)
-            interrupt = (int)info.ssi_signo;
-    return interrupt;
-}
-
-int runner_check_service_binary(const struct scenario *sc, char *err, size_t errlen)
-{
-    char msg[400], found[PATH_MAX];
-    struct cmdline *cl;
-    int rc;
-
-    if (!sc->command[0])
-        return 0;
-    cl = cmdline_parse(sc->command, msg, sizeof msg);
-    if (!cl) {
-        snprintf(err, errlen, "%s:%d: %s", sc->file, sc->command_line, msg);
-        return -1;
-    }
-    rc = cmdline_find_executable(cmdline_argv(cl)[0], found, sizeof found, msg, sizeof msg);
-    if (rc < 0)
-        snprintf(err, errlen, "%s:%d: service command: %s", sc->file, sc->command_line, msg);
-    cmdline_free(cl);
-    return rc;
-}
 
 static double seconds_since_t0(const struct run *r)
 {
@@ -432,7 +378,6 @@ static void judge(struct run *r)
         stop_run(r, RUNNER_ABORTED, "%s", err);
 }
 
-
 /* Checks, on the first scrape, that the built-in gates have their metrics. */
 static int check_gate_metrics(struct run *r)
 {
@@ -505,14 +450,7 @@ static int start_service(struct run *r)
 
 static int cost_check(void *user)
 {
-    struct run *r = user;
-    int64_t limit = r->t0_ns + r->sc->duration_ns;
-    if (wait_step(r, 0) < 0)
-        return -1;
-    if (units_now_ns() > limit)
-        return stop_run(r, RUNNER_ABORTED, "the %u measured requests took longer than duration (%.0fs)",
-                        r->sc->requests, r->sc->duration_ns / 1e9);
-    return 0;
+    return wait_step(user, 0);
 }
 
 /* [load] requests: the counted requests instead of wrk, between two scrapes that
@@ -525,8 +463,8 @@ static void measure_cost(struct run *r)
     r->stage = STAGE_MEASURE;
     r->stage_started[STAGE_MEASURE] = seconds_since_t0(r);
     r->steady_from = r->scraper.now.t;
-    rc = costrun_measure(r->sc, r->cost_kind, r->svc.pid, r->cost_dir, r->svc.public_base, cost_check, r,
-                         &r->out->cost, err, sizeof err);
+    rc = coststep_measure(&r->cost, r->sc, r->svc.pid, r->svc.public_base, r->t0_ns + r->sc->duration_ns,
+                          cost_check, r, &r->out->cost, err, sizeof err);
     if (rc == -1)
         stop_run(r, RUNNER_ABORTED, "%s", err);
     if (rc != 0)
@@ -537,29 +475,19 @@ static void measure_cost(struct run *r)
         r->steady_to = r->scraper.now.t;
 }
 
-/* [load] requests: chooses the counter and, for callgrind, the words that start the
- * service under it, writing its dumps into the run's log folder. */
+/* [load] requests: the counter and, for callgrind, the service started under it. */
 static int prepare_cost(struct run *r)
 {
-    char why[300], err[600];
-    size_t n = 0;
+    char err[PATH_MAX + 600];
 
     if (!r->sc->requests)
         return 0;
-    r->cost_kind = r->sc->counter;
-    if (r->sc->counter_auto && costmeter_detect(&r->cost_kind, why, sizeof why, err, sizeof err) < 0)
+    if (coststep_prepare(&r->cost, r->sc, r->log_dir, err, sizeof err) < 0)
         return stop_run(r, RUNNER_ABORTED, "%s", err);
-    if (r->cost_kind != COSTMETER_CALLGRIND)
-        return 0;
-    if ((size_t)snprintf(r->cost_dir, sizeof r->cost_dir, "%s/callgrind", r->log_dir) >= sizeof r->cost_dir)
-        return stop_run(r, RUNNER_ABORTED, "callgrind folder path too long");
-    if (mkdir(r->cost_dir, 0755) < 0 && errno != EEXIST)
-        return stop_run(r, RUNNER_ABORTED, "cannot create %s: %s", r->cost_dir, strerror(errno));
-    if (costmeter_command_prefix(r->cost_kind, r->cost_dir, r->prefix, &n, r->prefix_buf, sizeof r->prefix_buf,
-                                 err, sizeof err) < 0)
-        return stop_run(r, RUNNER_ABORTED, "%s", err);
-    r->svc.prefix = r->prefix;
-    r->svc.nprefix = n;
+    if (r->cost.nprefix) {
+        r->svc.prefix = r->cost.prefix;
+        r->svc.nprefix = r->cost.nprefix;
+    }
     return 0;
 }
 
