@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/significance.h"
+#include "base/stats.h"
 
 #define DEFAULT_MIN_SEGMENT 5
 #define DEFAULT_ALPHA 0.05
@@ -101,12 +102,12 @@ static double permutation_p(const double *x, double *work, size_t n, const size_
     return (as_large + 1.0) / (permutations + 1.0);
 }
 
+/* The mean of x[a..b), a segment never empty (at least min_segment values). */
 static double mean_of(const double *x, size_t a, size_t b)
 {
-    double s = 0;
-    for (size_t i = a; i < b; i++)
-        s += x[i];
-    return s / (double)(b - a);
+    double mean = NAN;
+    stats_mean(x + a, b - a, &mean);
+    return mean;
 }
 
 int changepoint_find(const double *x, size_t n, const struct changepoint_options *opt,
