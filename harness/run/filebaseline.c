@@ -1,5 +1,6 @@
 /* filebaseline: export to and judge against baseline files. See filebaseline.h. */
 #include "run/filebaseline.h"
+#include "buildinfo.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -96,7 +97,7 @@ struct baselinefile *filebaseline_export(struct resultdb *db, char (*names)[128]
         goto done;
     }
     snprintf(bf->label, sizeof bf->label, "%s", label);
-    snprintf(bf->loadlab_version, sizeof bf->loadlab_version, "%s", LOADLAB_VERSION);
+    snprintf(bf->loadlab_version, sizeof bf->loadlab_version, "%s", buildinfo_version());
     for (size_t k = 0; k < n; k++) {
         size_t nspecs = 0;
         if (latest_identity(db, names[k], label, definition, sizeof definition, bf, err, errlen) < 0 ||

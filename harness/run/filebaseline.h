@@ -23,10 +23,6 @@
 #include "run/scenario.h"
 #include "store/resultdb.h"
 
-#ifndef LOADLAB_VERSION
-#define LOADLAB_VERSION "dev"
-#endif
-
 /* A new baseline of the scenarios names[0..n) under label, at most runs runs a figure.
  * Returns it (free with baselinefile_free), or NULL with err filled: a scenario without
  * completed runs, runs recorded without a definition digest (by an older loadlab), a
