@@ -224,6 +224,10 @@ char *units_format_size(double bytes, char *buf, size_t buflen)
     double scaled = bytes;
     size_t unit = 0;
 
+    if (isnan(bytes)) {
+        snprintf(buf, buflen, "-");
+        return buf;
+    }
     /* Thresholds just under 1024 so that rounding never prints "1024.0KB". */
     if (!(fabs(bytes) >= 1023.5)) {
         snprintf(buf, buflen, "%.0fB", bytes);
@@ -234,7 +238,175 @@ char *units_format_size(double bytes, char *buf, size_t buflen)
         scaled /= 1024.0;
         unit++;
     }
-    snprintf(buf, buflen, "%.1f%s", scaled, names[unit]);
+    /* One decimal, but "1MB" rather than "1.0MB": a threshold written 1MB/s reads back as written. */
+    if (fabs(scaled - round(scaled)) < 0.05)
+        snprintf(buf, buflen, "%.0f%s", round(scaled), names[unit]);
+    else
+        snprintf(buf, buflen, "%.1f%s", scaled, names[unit]);
+    return buf;
+}
+
+/* Three significant digits for 1 <= |v| < 1000 and below, without an exponent:
+ * "%.3g" writes 0.000123 as "0.000123" but 1234 as "1.23e+03", so callers keep
+ * |v| under 1000 and at or above 0.0001. */
+static void three_digits(double v, char *buf, size_t buflen)
+{
+    snprintf(buf, buflen, "%.3g", v);
+}
+
+char *units_format_seconds(double seconds, char *buf, size_t buflen)
+{
+    static const struct { double scale; const char *name; } units[] = {
+        {1, "s"}, {1e-3, "ms"}, {1e-6, "us"}, {1e-9, "ns"},
+    };
+    char number[32];
+    double mag = fabs(seconds);
+
+    if (isnan(seconds)) {
+        snprintf(buf, buflen, "-");
+        return buf;
+    }
+    if (mag >= 999.5) {
+        snprintf(buf, buflen, "%.0fs", seconds);
+        return buf;
+    }
+    if (mag == 0) {
+        snprintf(buf, buflen, "0s");
+        return buf;
+    }
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        /* 0.9995ms rounds to "1ms", not "1e+03us": switch units just below 1. */
+        if (mag >= units[i].scale * 0.9995 || i + 1 == sizeof units / sizeof units[0]) {
+            double scaled = seconds / units[i].scale;
+            if (fabs(scaled) >= 999.5)
+                snprintf(number, sizeof number, "%.0f", scaled);
+            else
+                three_digits(scaled, number, sizeof number);
+            snprintf(buf, buflen, "%s%s", number, units[i].name);
+            return buf;
+        }
+    }
+    return buf;
+}
+
+char *units_format_count(double value, char *buf, size_t buflen)
+{
+    static const struct { double scale; const char *name; } units[] = {
+        {1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"},
+    };
+    double mag = fabs(value);
+
+    if (isnan(value)) {
+        snprintf(buf, buflen, "-");
+        return buf;
+    }
+    if (mag < 1e-4) {
+        snprintf(buf, buflen, "0");
+        return buf;
+    }
+    if (mag < 999.5) {
+        three_digits(value, buf, buflen);
+        return buf;
+    }
+    if (mag < 9999.5) {
+        snprintf(buf, buflen, "%.0f", value);
+        return buf;
+    }
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (mag >= units[i].scale * 0.9995 || i + 1 == sizeof units / sizeof units[0]) {
+            double scaled = value / units[i].scale;
+            if (fabs(scaled) >= 999.5)
+                snprintf(buf, buflen, "%.0f%s", scaled, units[i].name);
+            else
+                snprintf(buf, buflen, "%.3g%s", scaled, units[i].name);
+            return buf;
+        }
+    }
+    return buf;
+}
+
+char *units_format_quantity(double value, const char *unit, char *buf, size_t buflen)
+{
+    char number[32];
+
+    units_format_count(value, number, sizeof number);
+    if (isnan(value) || !unit || !*unit)
+        snprintf(buf, buflen, "%s", number);
+    else
+        snprintf(buf, buflen, "%s %s", number, unit);
+    return buf;
+}
+
+char *units_format_rate(double per_second, const char *unit, char *buf, size_t buflen)
+{
+    char number[32];
+
+    units_format_count(per_second, number, sizeof number);
+    if (isnan(per_second))
+        snprintf(buf, buflen, "-");
+    else if (!unit || !*unit)
+        snprintf(buf, buflen, "%s/s", number);
+    else
+        snprintf(buf, buflen, "%s %s/s", number, unit);
+    return buf;
+}
+
+char *units_format_size_rate(double bytes_per_second, char *buf, size_t buflen)
+{
+    char size[32];
+
+    if (isnan(bytes_per_second)) {
+        snprintf(buf, buflen, "-");
+        return buf;
+    }
+    units_format_size(bytes_per_second, size, sizeof size);
+    snprintf(buf, buflen, "%s/s", size);
+    return buf;
+}
+
+char *units_format_share(double ratio, char *buf, size_t buflen)
+{
+    double percent = ratio * 100;
+    char number[32];
+
+    if (isnan(ratio)) {
+        snprintf(buf, buflen, "-");
+        return buf;
+    }
+    if (percent == 0) {
+        snprintf(buf, buflen, "0%%");
+        return buf;
+    }
+    if (fabs(percent) < 0.001) {
+        snprintf(buf, buflen, "%s0.001%%", percent < 0 ? ">-" : "<");
+        return buf;
+    }
+    if (fabs(percent) >= 999.5)
+        snprintf(number, sizeof number, "%.0f", percent);
+    else
+        three_digits(percent, number, sizeof number);
+    snprintf(buf, buflen, "%s%%", number);
+    return buf;
+}
+
+char *units_format_seconds_per_second(double value, char *buf, size_t buflen)
+{
+    char number[32];
+
+    if (isnan(value)) {
+        snprintf(buf, buflen, "-");
+        return buf;
+    }
+    if (value == 0) {
+        snprintf(buf, buflen, "0s/s");
+        return buf;
+    }
+    if (fabs(value) < 1e-4) {
+        snprintf(buf, buflen, "%s0.0001s/s", value < 0 ? ">-" : "<");
+        return buf;
+    }
+    units_format_count(value, number, sizeof number);
+    snprintf(buf, buflen, "%ss/s", number);
     return buf;
 }
 

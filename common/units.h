@@ -35,9 +35,42 @@ int units_parse_uint(const char *text, uint64_t max, uint64_t *out, char *err, s
 char *units_format_duration(int64_t ns, char *buf, size_t buflen);
 
 /* Writes a byte count (a rate's too: pass bytes per second and add "/s") in the units
- * units_parse_size reads, binary like it: "512B", "1.5KB", "66.2MB", "1.2GB", one
- * decimal; a negative count keeps its sign. Returns buf. */
+ * units_parse_size reads, binary like it: "512B", "1.5KB", "66.2MB", "1GB", one
+ * decimal unless it is zero; a negative count keeps its sign; NaN is "-". Returns buf. */
 char *units_format_size(double bytes, char *buf, size_t buflen);
+
+/* The formatters below write a measured figure for people, one per kind of quantity,
+ * so that a figure reads the same in the terminal, the HTML report, its Markdown and
+ * JUnit: three significant digits, the unit always written, never an exponent
+ * ("1e+08"). NaN is written "-". Each returns buf. */
+
+/* Seconds (a latency, CPU time) in the unit that keeps the number between 1 and 1000:
+ * "385us", "12.3ms", "1.2s", "48ns"; from 1000s on, whole seconds ("1250s"). */
+char *units_format_seconds(double seconds, char *buf, size_t buflen);
+
+/* A plain count: "7", "0.52", "9688" (up to 9999 whole digits), then engineering
+ * units "12.3k", "4.5M", "1.2G". Magnitudes under 0.0001 are written "0". */
+char *units_format_count(double value, char *buf, size_t buflen);
+
+/* A count with its unit word: "12 threads", "9688 instructions"; unit NULL or ""
+ * writes the count alone. */
+char *units_format_quantity(double value, const char *unit, char *buf, size_t buflen);
+
+/* A rate per second of things named unit ("req", "threads"): "1.2k req/s",
+ * "0.52 threads/s"; unit NULL or "" gives "0.52/s". */
+char *units_format_rate(double per_second, const char *unit, char *buf, size_t buflen);
+
+/* Bytes per second in units_format_size's units: "1.5MB/s", "-200B/s". */
+char *units_format_size_rate(double bytes_per_second, char *buf, size_t buflen);
+
+/* A share of a whole (0..1) as a percentage: "4.1%", "0.05%", "100%"; shares under
+ * 0.001% are written "<0.001%" (never 0% for a share that is not zero). */
+char *units_format_share(double ratio, char *buf, size_t buflen);
+
+/* Seconds spent per second of wall time (lock wait, blocked time: 1.0 = one thread
+ * waiting all the time): "0.428s/s", "0.05s/s", "<0.0001s/s" for a tiny non-zero
+ * figure, "0s/s". */
+char *units_format_seconds_per_second(double value, char *buf, size_t buflen);
 
 /* Monotonic and wall clocks in nanoseconds. */
 int64_t units_now_ns(void);

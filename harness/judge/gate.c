@@ -386,42 +386,79 @@ const char *gate_unit(const struct gate_spec *spec)
     return gate_table[table_index(spec->kind)].unit;
 }
 
+/* Whether name ends with suffix. */
+static bool ends_with(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), k = strlen(suffix);
+    return n >= k && strcmp(name + n - k, suffix) == 0;
+}
+
+/* A metric.* gate's figure in the unit its metric's name gives by Prometheus'
+ * naming convention (_bytes, _seconds, _ratio; a _total counter's slope is its rate). */
+static char *format_metric(const struct gate_spec *spec, double value, char *buf, size_t buflen)
+{
+    const char *m = spec->selector.metric;
+    bool counter = ends_with(m, "_total") || ends_with(m, "_count") || ends_with(m, "_sum");
+    char base[PROMTEXT_MAX_NAME + 1];
+    size_t len = strlen(m);
+
+    if (counter)
+        len = (size_t)(strrchr(m, '_') - m);
+    snprintf(base, sizeof base, "%.*s", (int)len, m);
+    if (spec->agg == GATE_AGG_SLOPE) {
+        if (ends_with(base, "_bytes"))
+            return units_format_size_rate(value, buf, buflen);
+        if (ends_with(base, "_seconds"))
+            return units_format_seconds_per_second(value, buf, buflen);
+        return units_format_rate(value, NULL, buf, buflen);
+    }
+    if (ends_with(base, "_bytes"))
+        return units_format_size(value, buf, buflen);
+    if (ends_with(base, "_seconds"))
+        return units_format_seconds(value, buf, buflen);
+    if (ends_with(base, "_ratio"))
+        return units_format_share(value, buf, buflen);
+    return units_format_count(value, buf, buflen);
+}
+
 char *gate_format_observed(const struct gate_spec *spec, double value, char *buf, size_t buflen)
 {
+    const char *unit = gate_table[table_index(spec->kind)].unit;
+    char word[32];
+
     if (isnan(value)) {
         snprintf(buf, buflen, "-");
         return buf;
     }
     switch (gate_table[table_index(spec->kind)].dim) {
     case DIM_LATENCY:
-        if (value < 100e-6)
-            snprintf(buf, buflen, "%.3gus", value * 1e6);  /* CPU per request: tens of us */
-        else if (value < 1e-3)
-            snprintf(buf, buflen, "%.0fus", value * 1e6);
-        else if (value < 1)
-            snprintf(buf, buflen, "%.3gms", value * 1e3);
-        else
-            snprintf(buf, buflen, "%.3gs", value);
-        break;
+        return units_format_seconds(value, buf, buflen);
     case DIM_RATE:
-        snprintf(buf, buflen, fabs(value) >= 100 ? "%.0f/s" : "%.3g/s", value);
-        break;
+        /* "threads/s" -> "threads": the word a rate is of */
+        snprintf(word, sizeof word, "%.*s", (int)(strlen(unit) - 2), unit);
+        return units_format_rate(value, word, buf, buflen);
     case DIM_BYTES_RATE:
-        units_format_size(value, buf, buflen);
-        snprintf(buf + strlen(buf), buflen - strlen(buf), "/s");
-        break;
+        return units_format_size_rate(value, buf, buflen);
     case DIM_RATIO:
-        snprintf(buf, buflen, "%.3g%%", value * 100);
-        break;
+        return units_format_share(value, buf, buflen);
     case DIM_LOAD:
-        snprintf(buf, buflen, "%.3gs/s", value);
-        break;
+        return units_format_seconds_per_second(value, buf, buflen);
     case DIM_COUNT:
-        snprintf(buf, buflen, "%.1f", value);
-        break;
+        return units_format_quantity(value, unit, buf, buflen);
     case DIM_ANY:
-        snprintf(buf, buflen, "%.6g", value);
-        break;
+        return format_metric(spec, value, buf, buflen);
     }
+    return buf;
+}
+
+char *gate_format_threshold(const struct gate_spec *spec, char *buf, size_t buflen)
+{
+    char value[64];
+
+    if (spec->regression || isnan(spec->threshold)) {
+        snprintf(buf, buflen, "%s", spec->threshold_text);
+        return buf;
+    }
+    snprintf(buf, buflen, "%s %s", gate_op_text(spec->op), gate_format_observed(spec, spec->threshold, value, sizeof value));
     return buf;
 }

@@ -121,7 +121,14 @@ const char *gate_op_text(enum gate_op op);
 /* The base unit the observed value is stored in ("s", "req/s", "ratio", ...). */
 const char *gate_unit(const struct gate_spec *spec);
 
-/* Writes an observed value for people ("12.3ms", "4.1%", "1.2MB/s"). Returns buf. */
+/* Writes an observed value for people with the formatter of its quantity (units.h:
+ * "12.3ms", "4.1%", "1.2MB/s", "0.428s/s", "0.5 threads/s"; a metric.* gate in the
+ * unit its metric's name gives). Returns buf. */
 char *gate_format_observed(const struct gate_spec *spec, double value, char *buf, size_t buflen);
+
+/* Writes the threshold the way gate_format_observed writes the observed value, after
+ * its operator ("< 0.05s/s", "< 250ms"), so the two read side by side; a regression
+ * gate's change as written ("+5%"). Returns buf. */
+char *gate_format_threshold(const struct gate_spec *spec, char *buf, size_t buflen);
 
 #endif

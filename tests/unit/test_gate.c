@@ -340,6 +340,49 @@ static void test_gate_formats_observed(void **state)
     g = parse_ok("rss_growth", "< 1MB/s");
     assert_string_equal(gate_format_observed(&g, 1.5 * 1048576, buf, sizeof buf), "1.5MB/s");
     assert_string_equal(gate_unit(&g), "B/s");
+    assert_string_equal(gate_format_threshold(&g, buf, sizeof buf), "< 1MB/s");
+}
+
+/* A threshold reads in the observed value's unit: mutex_wait_share's "< 0.05" beside
+ * "0.428s/s", not a bare number; a rate names what it counts. */
+static void test_gate_formats_threshold_like_observed(void **state)
+{
+    char buf[48];
+    struct gate_spec g;
+    (void)state;
+    g = parse_ok("mutex_wait_share", "< 0.05");
+    assert_string_equal(gate_format_threshold(&g, buf, sizeof buf), "< 0.05s/s");
+    assert_string_equal(gate_format_observed(&g, 0.428, buf, sizeof buf), "0.428s/s");
+    assert_string_equal(gate_format_observed(&g, 7.48e-9, buf, sizeof buf), "<0.0001s/s");
+    g = parse_ok("thread_growth", "< 0.5/s");
+    assert_string_equal(gate_format_threshold(&g, buf, sizeof buf), "< 0.5 threads/s");
+    g = parse_ok("p99_latency", "< 250ms");
+    assert_string_equal(gate_format_threshold(&g, buf, sizeof buf), "< 250ms");
+    assert_string_equal(gate_format_observed(&g, 0.385e-3, buf, sizeof buf), "385us");
+    g = parse_ok("throughput", "> 1000/s");
+    assert_string_equal(gate_format_threshold(&g, buf, sizeof buf), "> 1000 req/s");
+    assert_string_equal(gate_format_observed(&g, 23456, buf, sizeof buf), "23.5k req/s");
+    g = parse_ok("error_rate", "< 1%");
+    assert_string_equal(gate_format_threshold(&g, buf, sizeof buf), "< 1%");
+    g = parse_ok("regression.p99_latency", "+5%");
+    assert_string_equal(gate_format_threshold(&g, buf, sizeof buf), "+5%");
+}
+
+/* A metric.* gate's figure is in the unit its metric's name gives. */
+static void test_gate_formats_metric_by_name(void **state)
+{
+    char buf[48];
+    struct gate_spec g;
+    (void)state;
+    g = parse_ok("metric.orderd_block_seconds_total{site=\"queue_push_blocking\"}.slope", "< 0.1");
+    assert_string_equal(gate_format_observed(&g, 1.97764, buf, sizeof buf), "1.98s/s");
+    assert_string_equal(gate_format_threshold(&g, buf, sizeof buf), "< 0.1s/s");
+    g = parse_ok("metric.orderd_leaked_bytes.slope", "< 1MB/s");
+    assert_string_equal(gate_format_observed(&g, 2 * 1048576, buf, sizeof buf), "2MB/s");
+    g = parse_ok("metric.orderd_threads.slope", "< 1/s");
+    assert_string_equal(gate_format_observed(&g, 1.97764, buf, sizeof buf), "1.98/s");
+    g = parse_ok("metric.orderd_queue_depth.max", "< 100");
+    assert_string_equal(gate_format_observed(&g, 64, buf, sizeof buf), "64");
 }
 
 static void test_gate_instructions_per_request(void **state)
@@ -362,7 +405,8 @@ static void test_gate_instructions_per_request(void **state)
     in.instructions_per_request = 60000;
     gate_evaluate(&spec, &in, &r);
     assert_int_equal(r.verdict, GATE_FAIL);
-    assert_string_equal(gate_format_observed(&spec, 9687.5, buf, sizeof buf), "9687.5");
+    assert_string_equal(gate_format_observed(&spec, 9687.5, buf, sizeof buf), "9688 instructions");
+    assert_string_equal(gate_format_threshold(&spec, buf, sizeof buf), "< 50k instructions");
     spec = parse_ok("regression.instructions_per_request", "1%");
     assert_int_equal(spec.op, GATE_GT);
 }
@@ -450,6 +494,8 @@ int main(void)
         cmocka_unit_test(test_gate_evaluates_load_gates),
         cmocka_unit_test(test_gate_go_service_threads_and_goroutines),
         cmocka_unit_test(test_gate_formats_observed),
+        cmocka_unit_test(test_gate_formats_threshold_like_observed),
+        cmocka_unit_test(test_gate_formats_metric_by_name),
         cmocka_unit_test(test_gate_growth_judges_the_worst_instance),
         cmocka_unit_test(test_gate_saturation_and_lock_wait_judge_the_worst_instance),
     };

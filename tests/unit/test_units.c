@@ -283,9 +283,9 @@ static void test_units_format_size_binary_units(void **state)
         double bytes;
         const char *text;
     } sizes[] = {
-        {0, "0B"}, {512, "512B"}, {1023, "1023B"}, {1023.6, "1.0KB"}, {1024, "1.0KB"}, {1536, "1.5KB"},
-        {1048575, "1.0MB"}, {1e6, "976.6KB"}, {69.4e6, "66.2MB"}, {3.5 * 1073741824.0, "3.5GB"},
-        {2.0 * 1099511627776.0 * 1024, "2048.0TB"}, {-1536, "-1.5KB"},
+        {0, "0B"}, {512, "512B"}, {1023, "1023B"}, {1023.6, "1KB"}, {1024, "1KB"}, {1536, "1.5KB"},
+        {1048575, "1MB"}, {1e6, "976.6KB"}, {69.4e6, "66.2MB"}, {3.5 * 1073741824.0, "3.5GB"},
+        {2.0 * 1099511627776.0 * 1024, "2048TB"}, {-1536, "-1.5KB"},
     };
     char buf[32];
     (void)state;
@@ -328,6 +328,62 @@ static void test_units_clocks_advance(void **state)
     assert_true(units_wall_ns() > 1577836800LL * 1000000000LL);
 }
 
+/* Measured seconds: the unit keeps the number under 1000, three digits, no exponent;
+ * one latency is written one way (0.385ms and 385us are the same figure). */
+static void test_units_format_seconds_picks_unit(void **state)
+{
+    char buf[32];
+    (void)state;
+    assert_string_equal(units_format_seconds(0.385e-3, buf, sizeof buf), "385us");
+    assert_string_equal(units_format_seconds(0.0123, buf, sizeof buf), "12.3ms");
+    assert_string_equal(units_format_seconds(1.2, buf, sizeof buf), "1.2s");
+    assert_string_equal(units_format_seconds(48e-9, buf, sizeof buf), "48ns");
+    assert_string_equal(units_format_seconds(0.99996e-3, buf, sizeof buf), "1ms");
+    assert_string_equal(units_format_seconds(1250, buf, sizeof buf), "1250s");
+    assert_string_equal(units_format_seconds(0, buf, sizeof buf), "0s");
+    assert_string_equal(units_format_seconds(NAN, buf, sizeof buf), "-");
+    assert_null(strchr(units_format_seconds(3e-12, buf, sizeof buf), 'e'));
+}
+
+/* Counts and rates: engineering units from 10000 on, never an exponent; the unit
+ * word is always written. */
+static void test_units_format_count_and_rate(void **state)
+{
+    char buf[48];
+    (void)state;
+    assert_string_equal(units_format_count(7, buf, sizeof buf), "7");
+    assert_string_equal(units_format_count(9687.5, buf, sizeof buf), "9688");
+    assert_string_equal(units_format_count(12345, buf, sizeof buf), "12.3k");
+    assert_string_equal(units_format_count(1.5e8, buf, sizeof buf), "150M");
+    assert_string_equal(units_format_count(2.5e9, buf, sizeof buf), "2.5G");
+    assert_string_equal(units_format_count(999999, buf, sizeof buf), "1M");
+    assert_string_equal(units_format_count(1e-7, buf, sizeof buf), "0");
+    assert_string_equal(units_format_rate(1.97764, NULL, buf, sizeof buf), "1.98/s");
+    assert_string_equal(units_format_rate(0.5, "threads", buf, sizeof buf), "0.5 threads/s");
+    assert_string_equal(units_format_rate(23456, "req", buf, sizeof buf), "23.5k req/s");
+    assert_string_equal(units_format_quantity(50000, "instructions", buf, sizeof buf), "50k instructions");
+    assert_string_equal(units_format_size_rate(1.5 * 1048576, buf, sizeof buf), "1.5MB/s");
+    assert_string_equal(units_format_size_rate(NAN, buf, sizeof buf), "-");
+}
+
+/* Shares as percentages and seconds per second: a tiny figure is bounded, never
+ * written with an exponent nor rounded to a zero it is not. */
+static void test_units_format_share_and_load(void **state)
+{
+    char buf[32];
+    (void)state;
+    assert_string_equal(units_format_share(0.041, buf, sizeof buf), "4.1%");
+    assert_string_equal(units_format_share(0.0005, buf, sizeof buf), "0.05%");
+    assert_string_equal(units_format_share(1, buf, sizeof buf), "100%");
+    assert_string_equal(units_format_share(0, buf, sizeof buf), "0%");
+    assert_string_equal(units_format_share(1e-9, buf, sizeof buf), "<0.001%");
+    assert_string_equal(units_format_seconds_per_second(0.428, buf, sizeof buf), "0.428s/s");
+    assert_string_equal(units_format_seconds_per_second(0.05, buf, sizeof buf), "0.05s/s");
+    assert_string_equal(units_format_seconds_per_second(7.48e-9, buf, sizeof buf), "<0.0001s/s");
+    assert_string_equal(units_format_seconds_per_second(0, buf, sizeof buf), "0s/s");
+    assert_string_equal(units_format_seconds_per_second(2.7, buf, sizeof buf), "2.7s/s");
+}
+
 /* Byte sizes in binary units, three significant digits, read back by units_parse_size. */
 int main(void)
 {
@@ -346,6 +402,9 @@ int main(void)
         cmocka_unit_test(test_units_format_size_reads_back),
         cmocka_unit_test(test_units_format_size_truncates_safely),
         cmocka_unit_test(test_units_clocks_advance),
+        cmocka_unit_test(test_units_format_seconds_picks_unit),
+        cmocka_unit_test(test_units_format_count_and_rate),
+        cmocka_unit_test(test_units_format_share_and_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
