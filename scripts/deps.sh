@@ -15,7 +15,16 @@ test_packages=(prometheus golang-go curl procps libxml2-utils docker-compose pyt
 bench_packages=(nginx-light)   # make bench's reference server
 # The fuzz targets (tests/fuzz/): clang and the compiler-rt that holds libFuzzer.
 fuzz_packages=(clang libclang-rt-dev)
+# Optional groups, installed only when asked for (scripts/deps.sh --optional GROUP):
+# screenshots: headless Chromium for scripts/report-screenshots.sh.
+screenshots_packages=(chromium)
 packages=("${build_packages[@]}" "${run_packages[@]}" "${test_packages[@]}" "${bench_packages[@]}" "${fuzz_packages[@]}")
+if [ "${1:-}" = "--optional" ]; then
+  case "${2:-}" in
+    screenshots) packages=("${screenshots_packages[@]}") ;;
+    *) echo "usage: scripts/deps.sh [--optional screenshots]" >&2; exit 2 ;;
+  esac
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -41,6 +41,7 @@ struct lockprof_site {
     _Alignas(64) const char *name;   /* own cache line: sites are bumped from many threads */
     _Atomic uint64_t events;
     _Atomic uint64_t wait_ns;
+    _Atomic int idle;                /* block sites: waiting for work, not delaying it */
 };
 
 struct site_table {
@@ -382,6 +383,21 @@ void lockprof_cond_wait(pthread_cond_t *cond, struct lockprof_mutex *m, const ch
     start = lockprof_clock_ns(CLOCK_MONOTONIC);
     pthread_cond_wait(cond, &m->mutex);
     block_account(site, lockprof_clock_ns(CLOCK_MONOTONIC) - start);
+}
+
+void lockprof_cond_wait_idle(pthread_cond_t *cond, struct lockprof_mutex *m, const char *site)
+{
+    struct lockprof_site *s = site_get(&block_sites, site ? site : "unnamed");
+
+    if (!atomic_load_explicit(&s->idle, memory_order_relaxed))
+        atomic_store_explicit(&s->idle, 1, memory_order_relaxed);
+    lockprof_cond_wait(cond, m, site);
+}
+
+int lockprof_block_site_idle(const char *name)
+{
+    struct lockprof_site *s = site_find(&block_sites, name);
+    return s && atomic_load_explicit(&s->idle, memory_order_relaxed);
 }
 
 int lockprof_cond_timedwait(pthread_cond_t *cond, struct lockprof_mutex *m,

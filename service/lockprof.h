@@ -38,6 +38,14 @@ void lockprof_cond_wait(pthread_cond_t *cond, struct lockprof_mutex *m, const ch
 int lockprof_cond_timedwait(pthread_cond_t *cond, struct lockprof_mutex *m,
                             const struct timespec *abstime, const char *site);
 
+/* lockprof_cond_wait for a thread with nothing to do waiting for work (a worker in
+ * queue_pop): counted as blocking at `site` like any other, but the site is marked
+ * idle, so /metrics can tell waiting for work from blocking that delays work. */
+void lockprof_cond_wait_idle(pthread_cond_t *cond, struct lockprof_mutex *m, const char *site);
+
+/* Whether the block site `name` is idle waiting (lockprof_cond_wait_idle). */
+int lockprof_block_site_idle(const char *name);
+
 /* Records `blocked_ns` of blocking at `site` for blocking that is not a cond wait
  * (the caller measured it). Stack is taken from the calling thread. */
 void lockprof_block_record(const char *site, int64_t blocked_ns);

@@ -196,6 +196,18 @@ static void visit_lock(const char *name, uint64_t contentions, double wait_secon
     labelled(v->out, v->name, v->label, name, v->which == 0 ? (double)contentions : wait_seconds);
 }
 
+/* A block site's series carry wait="idle" (a thread with nothing to do waiting for
+ * work: workers in queue_pop) or wait="delay" (blocking that holds work up), so a
+ * chart or a gate can leave idle waiting out. */
+static void visit_block_site(const char *name, uint64_t events, double wait_seconds, void *user)
+{
+    struct visit_ctx *v = user;
+    fprintf(v->out, "%s{site=\"", v->name);
+    metrics_write_label_value(v->out, name);
+    fprintf(v->out, "\",wait=\"%s\"} %.17g\n", lockprof_block_site_idle(name) ? "idle" : "delay",
+            v->which == 0 ? (double)events : wait_seconds);
+}
+
 static void write_locks(FILE *out)
 {
     struct visit_ctx v = {.out = out};
@@ -206,12 +218,14 @@ static void write_locks(FILE *out)
     family(out, METRIC_ORDERD_MUTEX_CONTENTIONS, "counter", "Times a named lock was found taken.");
     v.name = METRIC_ORDERD_MUTEX_CONTENTIONS, v.which = 0;
     lockprof_foreach_lock(visit_lock, &v);
-    family(out, METRIC_ORDERD_BLOCK_SECONDS, "counter", "Time threads spent blocked at each blocking site.");
+    family(out, METRIC_ORDERD_BLOCK_SECONDS, "counter",
+           "Time threads spent blocked at each blocking site; wait=idle: waiting for work, wait=delay: holding work up.");
     v.name = METRIC_ORDERD_BLOCK_SECONDS, v.label = "site", v.which = 1;
-    lockprof_foreach_block_site(visit_lock, &v);
-    family(out, METRIC_ORDERD_BLOCK_EVENTS, "counter", "Times threads blocked at each blocking site.");
+    lockprof_foreach_block_site(visit_block_site, &v);
+    family(out, METRIC_ORDERD_BLOCK_EVENTS, "counter",
+           "Times threads blocked at each blocking site; wait=idle: waiting for work, wait=delay: holding work up.");
     v.name = METRIC_ORDERD_BLOCK_EVENTS, v.which = 0;
-    lockprof_foreach_block_site(visit_lock, &v);
+    lockprof_foreach_block_site(visit_block_site, &v);
 }
 
 static void write_http(FILE *out)

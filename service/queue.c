@@ -120,7 +120,7 @@ void *queue_pop(struct queue *q, int64_t *wait_ns)
 
     lockprof_mutex_lock(&q->lock);
     while (q->count == 0 && !q->closed)
-        lockprof_cond_wait(&q->not_empty, &q->lock, "queue_pop");
+        lockprof_cond_wait_idle(&q->not_empty, &q->lock, "queue_pop");
     if (q->count > 0) {
         struct slot *s = &q->slots[q->head];
         job = s->job;

@@ -230,8 +230,18 @@ void rules_blocked_producer(const struct rules_inputs *in, struct diagnose_resul
     started = io_waits.e[top].first_t;
     /* The blocking site of the same name, if the service counts one, confirms it and
      * dates it better. */
-    snprintf(labels, sizeof labels, "{site=\"%s\"}", io_waits.e[top].fn);
-    if (samples_load_sum(in->db, in->run_id, METRIC_ORDERD_BLOCK_SECONDS, labels, &site, err, sizeof err) == 0) {
+    /* orderd marks blocking that holds work up wait="delay"; runs recorded before it
+     * split idle waiting out have the site alone. */
+    snprintf(labels, sizeof labels, "{site=\"%s\",wait=\"delay\"}", io_waits.e[top].fn);
+    memset(&site, 0, sizeof site);
+    if (samples_load_sum(in->db, in->run_id, METRIC_ORDERD_BLOCK_SECONDS, labels, &site, err, sizeof err) == 0 &&
+        site.n == 0) {
+        series_release(&site);
+        snprintf(labels, sizeof labels, "{site=\"%s\"}", io_waits.e[top].fn);
+        if (samples_load_sum(in->db, in->run_id, METRIC_ORDERD_BLOCK_SECONDS, labels, &site, err, sizeof err) < 0)
+            site.n = 0;
+    }
+    if (site.n > 0) {
         ep = episode_of_counter(&site, 0, DIAGNOSE_BLOCK_RATE, DIAGNOSE_PRODUCER_BLOCK_WINDOWS);
         if (ep.found)
             ep.first_start = episode_refine_onset(&site, NULL, ep.first_start, DIAGNOSE_BLOCK_RATE);

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "units.h"
+
 enum plot_kind { PLOT_SERIES, PLOT_HLINE, PLOT_SEGMENT };
 
 struct plot {
@@ -31,7 +33,7 @@ struct band {
 
 struct chart {
     char title[CHART_MAX_TEXT], xlabel[CHART_MAX_TEXT], ylabel[CHART_MAX_TEXT];
-    bool have_x_range, from_zero, log_y;
+    bool have_x_range, from_zero, log_y, y_integer;
     double x_lo, x_hi;
     struct plot plots[CHART_MAX_SERIES];
     size_t nplots, palette_next;
@@ -94,6 +96,11 @@ void chart_set_y_from_zero(struct chart *c, bool from_zero)
 void chart_set_log_y(struct chart *c, bool log_y)
 {
     c->log_y = log_y;
+}
+
+void chart_set_y_integer(struct chart *c, bool integer)
+{
+    c->y_integer = integer;
 }
 
 static struct plot *new_plot(struct chart *c, enum plot_kind kind, const char *title, const char *color)
@@ -361,22 +368,51 @@ static void compute_y_range(const struct chart *c, const struct range *x, bool l
 
 #define LABEL_ROWS 4
 #define LABEL_CHAR_PX 7.0   /* average width of a label character at font size 12 */
+#define LABEL_ROW_CHARS 1.25 /* a label row's height in characters */
 
 static double clamp(double v, double lo, double hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-static void emit_bands(const struct chart *c, struct gnuplot *gp, const struct range *x, const struct range *y,
-                       bool log_y)
+/* The row above the plot each x interval's label takes: the first row where the
+ * previous label has ended, judged by an estimate of its width; -1 for no label.
+ * Returns how many rows are used. */
+static size_t place_band_labels(const struct chart *c, const struct range *x, int rows[CHART_MAX_BANDS])
 {
-    /* Interval labels go in rows under the top edge: a label takes the first row
-     * where the previous label has ended, judged by an estimate of its width. */
     double row_end[LABEL_ROWS], per_char = (x->hi - x->lo) * LABEL_CHAR_PX / (CHART_WIDTH - 110);
-    int object = 1, label = 1;
+    size_t used = 0;
 
     for (size_t r = 0; r < LABEL_ROWS; r++)
         row_end[r] = -INFINITY;
+    for (size_t i = 0; i < c->nbands; i++) {
+        const struct band *b = &c->bands[i];
+        double lo = clamp(b->lo, x->lo, x->hi), hi = clamp(b->hi, x->lo, x->hi);
+        size_t row = 0;
+        rows[i] = -1;
+        if (!b->vertical || !b->label[0] || hi <= lo)
+            continue;
+        while (row + 1 < LABEL_ROWS && row_end[row] > lo)
+            row++;
+        row_end[row] = lo + per_char * (double)(strlen(b->label) + 2);
+        rows[i] = (int)row;
+        if (row + 1 > used)
+            used = row + 1;
+    }
+    return used;
+}
+
+static void emit_bands(const struct chart *c, struct gnuplot *gp, const struct range *x, const struct range *y,
+                       bool log_y)
+{
+    /* Interval labels (warmup, faults) go above the plot area, in rows between the
+     * title and the plot, so that no label is ever drawn over a line; the top margin
+     * grows by the rows used. */
+    int rows[CHART_MAX_BANDS];
+    size_t nrows = place_band_labels(c, x, rows);
+    int object = 1, label = 1;
+
+    gnuplot_printf(gp, "set tmargin %.1f\n", 2.6 + LABEL_ROW_CHARS * (double)nrows);
     for (size_t i = 0; i < c->nbands; i++) {
         const struct band *b = &c->bands[i];
         if (b->vertical) {
@@ -386,15 +422,14 @@ static void emit_bands(const struct chart *c, struct gnuplot *gp, const struct r
             gnuplot_printf(gp, "set object %d rect from %.9g, graph 0 to %.9g, graph 1 behind "
                                "fillcolor rgb '%s' fillstyle transparent solid 0.22 noborder\n",
                            object++, lo, hi, b->color);
-            if (b->label[0]) {
-                size_t row = 0;
-                while (row + 1 < LABEL_ROWS && row_end[row] > lo)
-                    row++;
-                row_end[row] = lo + per_char * (double)(strlen(b->label) + 2);
+            if (rows[i] >= 0) {
+                /* A swatch of the band's colour, then its name, from the band's start. */
                 gnuplot_printf(gp, "set label %d ", label++);
                 gnuplot_quote(gp, b->label);
-                gnuplot_printf(gp, " at %.9g, graph 1 left offset character 0.4, character %.1f front boxed "
-                                   "textcolor rgb '#333333' font ',12'\n", lo, -0.9 - 1.25 * (double)row);
+                gnuplot_printf(gp, " at %.9g, graph 1 left offset character 0, character %.2f front "
+                                   "textcolor rgb '#333333' font ',12' point pointtype 5 pointsize 1.1 "
+                                   "linecolor rgb '%s'\n",
+                               lo, 0.75 + LABEL_ROW_CHARS * (double)(nrows - 1 - (size_t)rows[i]), b->color);
             }
         } else {
             double lo = isinf(b->lo) || (log_y && b->lo <= 0) ? y->lo : clamp(b->lo, y->lo, y->hi);
@@ -489,6 +524,41 @@ static void emit_log_tics(struct gnuplot *gp, const struct range *y)
     gnuplot_printf(gp, ")\nset mytics 1\n");
 }
 
+/* A 1-2-5 step giving about six tics over span; whole numbers on an integer axis. */
+static double tic_step(double span, bool integer)
+{
+    double raw = span / 6, mag, norm, step;
+
+    if (!(raw > 0))
+        return integer ? 1 : 0;
+    mag = pow(10, floor(log10(raw)));
+    norm = raw / mag;
+    step = (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag;
+    return integer && step < 1 ? 1 : step;
+}
+
+/* Tics on a linear axis, placed here and labelled by units_format_count: whole
+ * numbers on an integer axis (no "8.5 threads"), engineering units for large ones
+ * ("150M", never "1.5e+08"). A range too fine for three digits keeps gnuplot's own. */
+static void emit_linear_tics(struct gnuplot *gp, const struct range *y, bool integer)
+{
+    double step = tic_step(y->hi - y->lo, integer), first;
+    char text[32];
+    int n = 0;
+
+    if (!(step >= 1e-3) && !integer)
+        return;
+    first = ceil(y->lo / step - 1e-9);
+    gnuplot_printf(gp, "set ytics (");
+    for (double k = first; k * step <= y->hi + step * 1e-9 && n < 60; k++, n++) {
+        double v = fabs(k) < 1e-9 ? 0 : k * step;
+        gnuplot_printf(gp, "%s", n ? ", " : "");
+        gnuplot_quote(gp, units_format_count(v, text, sizeof text));
+        gnuplot_printf(gp, " %.9g", v);
+    }
+    gnuplot_printf(gp, ")\nset mytics 1\n");
+}
+
 int chart_emit(const struct chart *c, struct gnuplot *gp, const char *svg_path, const char *png_path,
                char *err, size_t errlen)
 {
@@ -519,6 +589,8 @@ int chart_emit(const struct chart *c, struct gnuplot *gp, const char *svg_path, 
                    x.lo, x.hi, y.lo, y.hi, log_y ? "set logscale y\n" : "");
     if (log_y)
         emit_log_tics(gp, &y);
+    else
+        emit_linear_tics(gp, &y, c->y_integer);
     /* Two legend columns from four entries on, so a long legend does not squeeze the
      * plot (gnuplot's own estimate often settles for one column). */
     if (chart_plot_count(c) > 3)

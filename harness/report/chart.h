@@ -3,7 +3,9 @@
  *
  * The report decides what to draw; this module decides how, so every chart in a
  * report looks alike: the same size, fonts, colours, legend below the plot, dashed
- * red gate thresholds, translucent fault intervals with their name on top. Axis
+ * red gate thresholds, translucent fault intervals with their name above the plot
+ * area (never over the data), tics in whole numbers on counting axes and engineering
+ * units (k, M) on large ones. Axis
  * ranges are computed here rather than left to gnuplot's autoscale, so that a flat
  * line or a threshold far from the data never produces a gnuplot warning, and every
  * threshold stays in view.
@@ -59,6 +61,9 @@ void chart_set_x_range(struct chart *c, double lo, double hi);
 void chart_set_y_from_zero(struct chart *c, bool from_zero);
 /* Logarithmic y axis (latencies spanning decades); points <= 0 are left out. */
 void chart_set_log_y(struct chart *c, bool log_y);
+/* The y axis counts whole things (threads, descriptors, queued jobs): whole-number
+ * tics only. */
+void chart_set_y_integer(struct chart *c, bool integer);
 
 /* Adds a series; color NULL picks the next palette colour. Points with a NaN are left
  * out. ylo/yhi (both or neither) give CHART_BARS its error bars. Copies the data.

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report/runpage.h"
+#include "units.h"
+
 /* Fault intervals; light once made translucent, and none of them the threshold red. */
 static const char *const fault_colors[] = {"#e67e22", "#8e44ad", "#16a085", "#2980b9", "#b7950b", "#d35400"};
 
@@ -87,7 +90,8 @@ const struct runinfo_gate *chartctx_gate_of(const struct runinfo *run, enum gate
 
 void chartctx_gate_title(const struct runinfo_gate *g, char *out, size_t outlen)
 {
-    snprintf(out, outlen, "gate %s %s", g->name, g->threshold_text);
+    char threshold[GATE_MAX_THRESHOLD_TEXT + 32];
+    snprintf(out, outlen, "gate %s %s", g->name, runpage_format_threshold(g, threshold, sizeof threshold));
 }
 
 int chartctx_add_scaled(struct chart *c, const char *title, enum chart_style style, const char *color,
@@ -118,12 +122,11 @@ void chartctx_add_growth(struct chartctx *x, struct chart *c, const struct serie
         return;
     if (g)
         gate_format_observed(&g->spec, slope, rate, sizeof rate);
-    else if (kind == GATE_RSS_GROWTH && fabs(slope) >= 1024 * 1024)
-        snprintf(rate, sizeof rate, "%.3gMB/s", slope / (1024 * 1024));
     else if (kind == GATE_RSS_GROWTH)
-        snprintf(rate, sizeof rate, "%.3gKB/s", slope / 1024);
+        units_format_size_rate(slope, rate, sizeof rate);
     else
-        snprintf(rate, sizeof rate, "%.3g/s", slope);
+        units_format_rate(slope, kind == GATE_THREAD_GROWTH ? "threads" : kind == GATE_FD_GROWTH ? "fds" : NULL,
+                          rate, sizeof rate);
     snprintf(title, sizeof title, "fitted trend: %s%s", slope > 0 ? "+" : "", rate);
     chart_add_segment(c, title, from, at * scale, to, (at + slope * (to - from)) * scale, CHARTCTX_TREND_COLOR,
                       CHART_DOTTED);

@@ -13,6 +13,7 @@
 #include "report/chart.h"
 #include "report/html.h"
 #include "report/runpage.h"
+#include "units.h"
 
 static void cell_gates(FILE *f, const struct report_row *r)
 {
@@ -29,21 +30,29 @@ size_t report_scenarios_off_expectation(const struct report_state *s)
     return n;
 }
 
-static void cell_number(FILE *f, double v, const char *fmt, double scale)
+/* A table cell of one figure, written by formatter; "-" for NaN. */
+static void cell_figure(FILE *f, double v, char *(*formatter)(double, char *, size_t))
 {
-    fputs("<td class=\"num\">", f);
-    if (isnan(v))
-        fputs("-", f);
-    else
-        fprintf(f, fmt, v * scale);
-    fputs("</td>", f);
+    char text[48];
+    fprintf(f, "<td class=\"num\">%s</td>", isnan(v) ? "-" : formatter(v, text, sizeof text));
+}
+
+static char *format_throughput(double v, char *buf, size_t buflen)
+{
+    return units_format_rate(v, "req", buf, buflen);
+}
+
+static char *format_change(double v, char *buf, size_t buflen)
+{
+    snprintf(buf, buflen, "%+.1f%%", v * 100);
+    return buf;
 }
 
 /* What went wrong in a run, in one line: its status and reason, or its off gates,
  * each linked to the chart that shows it when that chart was drawn. */
 static void write_run_problem(FILE *f, const struct runinfo *run, const struct runcharts *charts)
 {
-    char observed[64];
+    char observed[64], threshold[GATE_MAX_THRESHOLD_TEXT + 32];
     bool first = true;
 
     if (strcmp(run->status, "completed") != 0 || !run->gates_judged) {
@@ -74,14 +83,14 @@ static void write_run_problem(FILE *f, const struct runinfo *run, const struct r
         fputs(" (observed ", f);
         html_escape(f, runpage_format_observed(g, observed, sizeof observed));
         fputs(", threshold ", f);
-        html_escape(f, g->threshold_text);
+        html_escape(f, runpage_format_threshold(g, threshold, sizeof threshold));
         fputs(")", f);
     }
 }
 
 static void write_gate_table(FILE *f, const struct runinfo *run)
 {
-    char observed[64];
+    char observed[64], threshold[GATE_MAX_THRESHOLD_TEXT + 32];
     if (run->ngates == 0) {
         fputs("<p class=\"muted\">No gates.</p>\n", f);
         return;
@@ -93,7 +102,7 @@ static void write_gate_table(FILE *f, const struct runinfo *run)
         fprintf(f, "<tr%s><td class=\"mono\">", off ? " class=\"bad\"" : "");
         html_escape(f, g->name);
         fputs("</td><td class=\"num\">", f);
-        html_escape(f, g->threshold_text);
+        html_escape(f, runpage_format_threshold(g, threshold, sizeof threshold));
         fputs("</td><td class=\"num\">", f);
         html_escape(f, runpage_format_observed(g, observed, sizeof observed));
         fputs("</td><td>", f);
@@ -103,20 +112,73 @@ static void write_gate_table(FILE *f, const struct runinfo *run)
     fputs("</table>\n", f);
 }
 
+static void write_figure(FILE *f, const char *dir, const char *file, const char *title, const char *caption)
+{
+    fputs("<figure><a href=\"", f);
+    html_escape(f, dir);
+    html_escape(f, file);
+    fputs("\"><img src=\"", f);
+    html_escape(f, dir);
+    html_escape(f, file);
+    fputs("\" alt=\"", f);
+    html_escape(f, title);
+    fprintf(f, "\" width=\"%d\" height=\"%d\"></a><figcaption>", CHART_WIDTH, CHART_HEIGHT);
+    html_escape(f, caption);
+    fputs("</figcaption></figure>\n", f);
+}
+
 static void write_figures(FILE *f, const struct trends *t)
 {
     fputs("<div class=\"charts\">\n", f);
-    for (size_t i = 0; i < t->n; i++) {
-        fputs("<figure><a href=\"", f);
-        html_escape(f, t->charts[i].file);
-        fputs("\"><img src=\"", f);
-        html_escape(f, t->charts[i].file);
-        fputs("\" alt=\"", f);
-        html_escape(f, t->charts[i].title);
-        fprintf(f, "\" width=\"%d\" height=\"%d\"></a><figcaption>", CHART_WIDTH, CHART_HEIGHT);
-        html_escape(f, t->charts[i].caption);
-        fputs("</figcaption></figure>\n", f);
+    for (size_t i = 0; i < t->n; i++)
+        write_figure(f, "", t->charts[i].file, t->charts[i].title, t->charts[i].caption);
+    fputs("</div>\n", f);
+}
+
+/* Until a scenario has runs enough for a trend, its latest run's key charts: those
+ * of the gates that came out otherwise than expected or tripped, else the first
+ * few, so the index never shows a scenario without a picture. */
+#define LATEST_KEY_CHARTS 2
+static void write_latest_charts(FILE *f, const struct runinfo *run, const struct runcharts *charts)
+{
+    static const char *const preferred[] = {"latency.svg", "throughput.svg"};
+    char dir[48], stem[32];
+    bool shown[RUNCHARTS_MAX] = {false};
+    size_t n = 0;
+
+    if (!charts || charts->n == 0)
+        return;
+    snprintf(dir, sizeof dir, "run-%lld/", (long long)run->id);
+    for (size_t i = 0; i < run->ngates && n < LATEST_KEY_CHARTS; i++) {
+        if (!run->gates_judged || run->gates[i].passed != 0 || !runcharts_chart_for_gate(run, i, stem, sizeof stem))
+            continue;
+        for (size_t k = 0; k < charts->n; k++) {
+            size_t len = strlen(stem);
+            if (!shown[k] && strncmp(charts->charts[k].file, stem, len) == 0 &&
+                strcmp(charts->charts[k].file + len, ".svg") == 0) {
+                shown[k] = true;
+                n++;
+            }
+        }
     }
+    /* Then what every run has to say: its latency and its throughput. */
+    for (size_t p = 0; p < sizeof preferred / sizeof preferred[0] && n < LATEST_KEY_CHARTS; p++)
+        for (size_t k = 0; k < charts->n; k++)
+            if (!shown[k] && strcmp(charts->charts[k].file, preferred[p]) == 0) {
+                shown[k] = true;
+                n++;
+            }
+    for (size_t k = 0; k < charts->n && n < LATEST_KEY_CHARTS; k++)
+        if (!shown[k]) {
+            shown[k] = true;
+            n++;
+        }
+    fprintf(f, "<h3>Latest run's key charts</h3>\n<p class=\"muted small\">Until the scenario has runs enough for "
+               "a trend, its latest run's charts: those of the gates that tripped, else latency and throughput (all on <a href=\"%sindex.html\">its "
+               "page</a>).</p>\n<div class=\"charts\">\n", dir);
+    for (size_t k = 0; k < charts->n; k++)
+        if (shown[k])
+            write_figure(f, dir, charts->charts[k].file, charts->charts[k].title, charts->charts[k].caption);
     fputs("</div>\n", f);
 }
 
@@ -128,10 +190,10 @@ static void write_run_link(FILE *f, int64_t id)
 static void cell_diagnosis(FILE *f, const struct report_row *r)
 {
     if (!r->diagnosed) {
-        fputs("<td class=\"muted\">not diagnosed</td>", f);
+        fputs("<td class=\"diagnosis muted\">not diagnosed</td>", f);
         return;
     }
-    fprintf(f, "<td><a href=\"run-%lld/index.html#diagnosis\">", (long long)r->id);
+    fprintf(f, "<td class=\"diagnosis\"><a href=\"run-%lld/index.html#diagnosis\">", (long long)r->id);
     html_escape(f, r->diagnosis);
     fputs("</a></td>", f);
 }
@@ -148,8 +210,8 @@ static void write_run_cells(FILE *f, const struct report_row *r)
     fputs("</td><td>", f);
     html_pill(f, r->css, r->outcome);
     fputs("</td>", f);
-    cell_number(f, r->throughput, "%.0f", 1);
-    cell_number(f, r->p99, "%.3gms", 1e3);
+    cell_figure(f, r->throughput, format_throughput);
+    cell_figure(f, r->p99, units_format_seconds);
     cell_gates(f, r);
 }
 
@@ -157,12 +219,6 @@ static void write_scenario(FILE *f, const struct report_state *s, const struct r
 {
     const struct runinfo *run = e->latest;
     const char *css, *outcome = runpage_outcome(run, &css);
-    bool diagnosed = false;
-
-    /* The column only where some run has a verdict: a column of "not diagnosed"
-     * says nothing. */
-    for (size_t i = 0; i < e->nrows && !diagnosed; i++)
-        diagnosed = e->rows[i].diagnosed;
 
     fputs("<h2 id=\"s-", f);
     html_escape(f, e->slug);
@@ -200,21 +256,24 @@ static void write_scenario(FILE *f, const struct report_state *s, const struct r
         fputs("<p class=\"note\">Trend charts could not be drawn: ", f);
         html_escape(f, s->trends_problem);
         fputs("</p>\n", f);
-    } else if (e->trends.note[0]) {
-        fputs("<p class=\"muted small\">", f);
-        html_escape(f, e->trends.note);
-        fputs("</p>\n", f);
+    } else {
+        if (e->trends.note[0]) {
+            fputs("<p class=\"muted small\">", f);
+            html_escape(f, e->trends.note);
+            fputs("</p>\n", f);
+        }
+        if (!report_is_overhead(e->name))
+            write_latest_charts(f, run, e->latest_charts);
     }
     fprintf(f, "<details%s><summary>Runs in this report (%zu)</summary>\n", e->nrows <= 5 ? " open" : "", e->nrows);
-    fputs("<table><tr><th>run</th><th>label</th><th>started (UTC)</th><th>outcome</th><th>req/s</th><th>p99</th>"
+    fputs("<table><tr><th>run</th><th>label</th><th>started (UTC)</th><th>outcome</th><th>throughput</th><th>p99</th>"
           "<th>gates off expectation</th>", f);
-    fputs(diagnosed ? "<th>diagnosis</th></tr>\n" : "</tr>\n", f);
+    fputs("<th>diagnosis</th></tr>\n", f);
     for (size_t i = e->nrows; i-- > 0;) {
         const struct report_row *r = &e->rows[i];
         fputs("<tr><td>", f);
         write_run_cells(f, r);
-        if (diagnosed)
-            cell_diagnosis(f, r);
+        cell_diagnosis(f, r);
         fputs("</tr>\n", f);
     }
     fputs("</table></details>\n", f);
@@ -238,28 +297,31 @@ static void write_overhead(FILE *f, const struct report_state *s)
     fputs("</b>.", f);
     if (o->labels > 1)
         fprintf(f, " <b>These runs come from %zu different labels (builds)</b>; compare with care.", o->labels);
-    fputs("</p>\n<table><tr><th>setting</th><th>runs</th><th>median req/s</th><th>min..max</th><th>change</th>"
+    fputs("</p>\n<table><tr><th>setting</th><th>runs</th><th>median throughput</th><th>min..max</th><th>change</th>"
           "<th>median p99</th><th>min..max</th><th>change</th></tr>\n", f);
     for (size_t i = 0; i < o->n; i++) {
         const struct trends_setting *t = &o->settings[i];
+        char lo[48], hi[48];
         fputs("<tr><td class=\"mono\">", f);
         html_escape(f, t->name);
         fprintf(f, "</td><td class=\"num\">%zu</td>", t->runs);
-        cell_number(f, t->throughput_median, "%.0f", 1);
-        fprintf(f, "<td class=\"num\">%.0f..%.0f</td>", t->throughput_min, t->throughput_max);
+        cell_figure(f, t->throughput_median, format_throughput);
+        fprintf(f, "<td class=\"num\">%s..%s</td>", units_format_count(t->throughput_min, lo, sizeof lo),
+                format_throughput(t->throughput_max, hi, sizeof hi));
         if (i == 0)
             fputs("<td>reference</td>", f);
         else
-            cell_number(f, t->throughput_median / base->throughput_median - 1, "%+.1f%%", 100);
-        cell_number(f, t->p99_median, "%.3gms", 1e3);
+            cell_figure(f, t->throughput_median / base->throughput_median - 1, format_change);
+        cell_figure(f, t->p99_median, units_format_seconds);
         if (isnan(t->p99_min))
             fputs("<td class=\"num\">-</td>", f);
         else
-            fprintf(f, "<td class=\"num\">%.3g..%.3gms</td>", t->p99_min * 1e3, t->p99_max * 1e3);
+            fprintf(f, "<td class=\"num\">%s..%s</td>", units_format_seconds(t->p99_min, lo, sizeof lo),
+                    units_format_seconds(t->p99_max, hi, sizeof hi));
         if (i == 0)
             fputs("<td>reference</td>", f);
         else
-            cell_number(f, t->p99_median / base->p99_median - 1, "%+.1f%%", 100);
+            cell_figure(f, t->p99_median / base->p99_median - 1, format_change);
         fputs("</tr>\n", f);
     }
     fputs("</table>\n", f);
@@ -310,8 +372,8 @@ int report_write_index(struct report_state *s, char *err, size_t errlen)
         html_escape(f, s->result->chart_problem);
         fputs("</p>\n", f);
     }
-    fputs("<table><tr><th>scenario</th><th>latest</th><th>label</th><th>started (UTC)</th><th>outcome</th>"
-          "<th>req/s</th><th>p99</th><th>gates off expectation</th></tr>\n", f);
+    fputs("<table id=\"scenarios\"><tr><th>scenario</th><th>latest</th><th>label</th><th>started (UTC)</th>"
+          "<th>outcome</th><th>throughput</th><th>p99</th><th>gates off expectation</th><th>diagnosis</th></tr>\n", f);
     for (size_t i = 0; i < s->nscenarios; i++) {
         const struct report_scenario *e = &s->scenarios[i];
         const struct report_row *r = &e->rows[e->nrows - 1];
@@ -321,6 +383,7 @@ int report_write_index(struct report_state *s, char *err, size_t errlen)
         html_escape(f, e->name);
         fputs("</a></td><td>", f);
         write_run_cells(f, r);
+        cell_diagnosis(f, r);
         fputs("</tr>\n", f);
     }
     fputs("</table>\n", f);

@@ -15,8 +15,10 @@
 #include "report/chart.h"
 #include "report/chartctx.h"
 #include "report/requestcharts.h"
+#include "report/runpage.h"
 #include "base/series.h"
 #include "store/samples.h"
+#include "units.h"
 
 #define THREADS_BY_ROLE METRIC_ORDERD_THREADS
 #define LEAKED_BYTES METRIC_ORDERD_LEAKED_BYTES
@@ -24,7 +26,8 @@
 #define QUEUE_CAPACITY METRIC_ORDERD_QUEUE_CAPACITY
 #define MUTEX_WAIT METRIC_ORDERD_MUTEX_WAIT
 #define BLOCK_SECONDS METRIC_ORDERD_BLOCK_SECONDS
-#define MIB (1024.0 * 1024.0)
+#define BLOCK_IDLE_SITE "queue_pop"     /* orderd's idle wait, before it labelled it so */
+#define MIB (1024.0 * 1024.0)            /* the "MB" of units_format_size and of gates */
 
 /* The first metric of the pair that the run has, loaded as one series. */
 static int load_first(struct chartctx *x, const char *a, const char *b, struct series_set *set, const char **which)
@@ -66,6 +69,7 @@ static int chart_threads(struct chartctx *x)
         }
     if (total.n)
         chartctx_add_growth(x, c, &total.items[0], GATE_THREAD_GROWTH, 1);
+    chart_set_y_integer(c, true);
     rc = chartctx_finish(x, c, "threads.svg", "Threads",
                 "Threads of the service over the run, in all and for each role whose count changed. "
                 "A leak is a line that keeps climbing; thread_growth judges its least-squares slope "
@@ -82,7 +86,7 @@ done:
 static int chart_memory(struct chartctx *x)
 {
     struct series_set rss = {0}, leaked = {0};
-    struct chart *c = chartctx_time_chart(x, "Resident memory", "MiB");
+    struct chart *c = chartctx_time_chart(x, "Resident memory", "MB (1024 x 1024 bytes)");
     const char *which;
     char title[300];
     int rc = -1;
@@ -99,7 +103,7 @@ static int chart_memory(struct chartctx *x)
     if (leaked.n && series_max(&leaked.items[0]) > 0)
         chartctx_add_scaled(c, "held by the leak fault", CHART_LINES, NULL, &leaked.items[0], 1 / MIB);
     rc = chartctx_finish(x, c, "memory.svg", "Resident memory",
-                "Resident set size of the service in MiB. rss_growth judges the least-squares slope over "
+                "Resident set size of the service in MB (binary, as in gates: 1MB = 1024 x 1024 bytes). rss_growth judges the least-squares slope over "
                 "the measured part; a leak shows as a steady climb above the allowed slope.",
                 "no resident memory was sampled");
     c = NULL;
@@ -126,6 +130,7 @@ static int chart_fds(struct chartctx *x)
         chart_add_series(c, title, CHART_STEPS, NULL, fds.items[0].t, fds.items[0].v, NULL, NULL, fds.items[0].n);
         chartctx_add_growth(x, c, &fds.items[0], GATE_FD_GROWTH, 1);
     }
+    chart_set_y_integer(c, true);
     rc = chartctx_finish(x, c, "fds.svg", "Open file descriptors",
                 "File descriptors the service holds (sockets, files). A descriptor leak climbs with the "
                 "load; fd_growth judges the slope over the measured part.",
@@ -155,12 +160,14 @@ static int chart_queue(struct chartctx *x)
         chart_add_series(c, "capacity", CHART_STEPS, CHART_GREY, capacity.items[0].t, capacity.items[0].v, NULL,
                          NULL, capacity.items[0].n);
         if (g) {
+            char threshold[GATE_MAX_THRESHOLD_TEXT + 32];
             snprintf(title, sizeof title, "%.0f%% of capacity (gate %s %s)", GATE_SATURATION_FRACTION * 100,
-                     g->name, g->threshold_text);
+                     g->name, runpage_format_threshold(g, threshold, sizeof threshold));
             chart_add_hline(c, title, GATE_SATURATION_FRACTION * series_max(&capacity.items[0]), CHART_RED);
         }
     }
     chart_set_y_from_zero(c, true);
+    chart_set_y_integer(c, true);
     rc = chartctx_finish(x, c, "queue.svg", "Work queue depth",
                 "Jobs waiting in the bounded work queue, against its capacity. A stalled or slow worker "
                 "pool fills it; queue_saturation judges the share of measured samples at or above the "
@@ -174,18 +181,55 @@ done:
     return rc;
 }
 
-/* One line per label value of a seconds counter, as seconds per second, plus the sum
- * when more than one is drawn (or when none moved, so a flat zero still shows). */
-static int rates_by_label(struct chartctx *x, struct chart *c, const char *metric, const char *label,
-                          const char *prefix, bool *any)
+/* Whether a block site is idle waiting (workers waiting for work): orderd says so in
+ * the wait="idle" label; a run recorded before that label has queue_pop alone. */
+static bool block_site_idle(struct chartctx *x, const char *site)
 {
-    struct series_set set = {0};
+    struct series idle = {0};
+    char labels[SERIES_MAX_NAME + 32];
+    bool found;
+
+    snprintf(labels, sizeof labels, "{site=\"%s\",wait=\"idle\"}", site);
+    if (samples_load_sum(x->db, x->run->id, BLOCK_SECONDS, labels, &idle, x->err, x->errlen) < 0)
+        return strcmp(site, BLOCK_IDLE_SITE) == 0;
+    found = idle.n > 0;
+    series_release(&idle);
+    if (found)
+        return true;
+    snprintf(labels, sizeof labels, "{site=\"%s\",wait=\"delay\"}", site);
+    if (samples_load_sum(x->db, x->run->id, BLOCK_SECONDS, labels, &idle, x->err, x->errlen) < 0)
+        return false;
+    found = idle.n > 0;
+    series_release(&idle);
+    return !found && strcmp(site, BLOCK_IDLE_SITE) == 0;
+}
+
+/* What rates_by_label leaves out of a chart and sums apart (idle waiting). */
+struct set_aside {
+    bool (*skip)(struct chartctx *x, const char *name);
+    double seconds_per_second;   /* mean over the run of the series left out; NaN: none */
+    char names[256];             /* theirs, comma-separated */
+};
+
+/* One line per label value of a seconds counter, as seconds per second, plus the sum
+ * when more than one is drawn (or when none moved, so a flat zero still shows). With
+ * aside, the values its skip names are left out of lines and sum alike, and their
+ * mean rate is put in aside. */
+static int rates_by_label(struct chartctx *x, struct chart *c, const char *metric, const char *label,
+                          const char *prefix, const char *total_title, struct set_aside *aside, bool *any)
+{
+    struct series_set set = {0}, kept = {0};
     struct series *rates = NULL, total = {0};
+    bool *skipped = NULL;
     size_t moved = 0;
     char title[SERIES_MAX_NAME + 64];
     int rc = -1;
 
     *any = false;
+    if (aside) {
+        aside->seconds_per_second = NAN;
+        aside->names[0] = '\0';
+    }
     if (samples_load(x->db, x->run->id, metric, label, &set, x->err, x->errlen) < 0)
         return -1;
     if (set.n == 0) {
@@ -194,7 +238,9 @@ static int rates_by_label(struct chartctx *x, struct chart *c, const char *metri
     }
     *any = true;
     rates = calloc(set.n, sizeof *rates);
-    if (!rates) {
+    skipped = calloc(set.n, sizeof *skipped);
+    kept.items = calloc(set.n, sizeof *kept.items);
+    if (!rates || !skipped || !kept.items) {
         snprintf(x->err, x->errlen, "out of memory charting %s", metric);
         goto done;
     }
@@ -202,18 +248,36 @@ static int rates_by_label(struct chartctx *x, struct chart *c, const char *metri
         struct series_set one = {.items = &set.items[i], .n = 1};
         if (chartctx_counter_rate(x, &one, &rates[i]) < 0)
             goto done;
+        skipped[i] = aside && aside->skip(x, set.items[i].name);
+        if (skipped[i]) {
+            size_t used = strlen(aside->names);
+            double sum = 0;
+            size_t n = 0;
+            for (size_t k = 0; k < rates[i].n; k++)
+                if (!isnan(rates[i].v[k]))
+                    sum += rates[i].v[k], n++;
+            if (n)
+                aside->seconds_per_second = (isnan(aside->seconds_per_second) ? 0 : aside->seconds_per_second) + sum / (double)n;
+            snprintf(aside->names + used, sizeof aside->names - used, "%s%s", used ? ", " : "", set.items[i].name);
+            continue;
+        }
+        kept.items[kept.n++] = set.items[i];
         moved += series_max(&rates[i]) > 0;
     }
     /* The total goes first, underneath: where one line carries it all, that line
      * stays visible on top of the total instead of hidden under it. */
     if (moved != 1) {
-        if (chartctx_counter_rate(x, &set, &total) < 0)
+        if (kept.n == 0) {
+            /* Only idle waiting: a flat zero says nothing was held up. */
+            if (samples_ticks(x->db, x->run->id, &total, x->err, x->errlen) < 0)
+                goto done;
+        } else if (chartctx_counter_rate(x, &kept, &total) < 0) {
             goto done;
-        snprintf(title, sizeof title, "all %ss", prefix);
-        chart_add_series(c, title, CHART_LINES, CHARTCTX_TREND_COLOR, total.t, total.v, NULL, NULL, total.n);
+        }
+        chart_add_series(c, total_title, CHART_LINES, CHARTCTX_TREND_COLOR, total.t, total.v, NULL, NULL, total.n);
     }
     for (size_t i = 0; i < set.n; i++)
-        if (series_max(&rates[i]) > 0) {
+        if (!skipped[i] && series_max(&rates[i]) > 0) {
             snprintf(title, sizeof title, "%s %s", prefix, set.items[i].name);
             chart_add_series(c, title, CHART_LINES, NULL, rates[i].t, rates[i].v, NULL, NULL, rates[i].n);
         }
@@ -222,6 +286,8 @@ done:
     for (size_t i = 0; rates && i < set.n; i++)
         series_release(&rates[i]);
     free(rates);
+    free(skipped);
+    free(kept.items);
     series_release(&total);
     series_set_release(&set);
     return rc;
@@ -234,7 +300,7 @@ static int chart_lock_wait(struct chartctx *x)
     char title[GATE_MAX_NAME + 160];
     bool any;
 
-    if (!c || rates_by_label(x, c, MUTEX_WAIT, "lock", "lock", &any) < 0) {
+    if (!c || rates_by_label(x, c, MUTEX_WAIT, "lock", "lock", "all locks", NULL, &any) < 0) {
         chart_free(c);
         return -1;
     }
@@ -252,19 +318,23 @@ static int chart_lock_wait(struct chartctx *x)
 
 static int chart_block(struct chartctx *x)
 {
-    struct chart *c = chartctx_time_chart(x, "Blocked time per site", "seconds blocked per second");
+    struct chart *c = chartctx_time_chart(x, "Blocked time that delays work", "seconds blocked per second");
+    struct set_aside idle = {.skip = block_site_idle};
+    char caption[1024], rate[32];
     bool any;
 
-    if (!c || rates_by_label(x, c, BLOCK_SECONDS, "site", "site", &any) < 0) {
+    if (!c || rates_by_label(x, c, BLOCK_SECONDS, "site", "site", "all blocking that delays work", &idle, &any) < 0) {
         chart_free(c);
         return -1;
     }
     chart_set_y_from_zero(c, true);
-    return chartctx_finish(x, c, "block.svg", "Blocked time",
-                  "Seconds threads spent blocked at each site, per second. queue_pop is idle workers "
-                  "waiting for work (normal); a producer blocked on a full queue shows as "
-                  "queue_push_blocking.",
-                  "no " BLOCK_SECONDS " samples");
+    snprintf(caption, sizeof caption,
+             "Seconds threads spent blocked per second at each site where blocking holds work up (a producer "
+             "blocked on a full queue: queue_push_blocking; a stalled worker: worker_process); 1.0 = one thread "
+             "blocked all the time. Idle waiting for work is not blocking and is left out%s%s%s%s.",
+             idle.names[0] ? ": " : "", idle.names, isnan(idle.seconds_per_second) ? "" : " averaged ",
+             isnan(idle.seconds_per_second) ? "" : units_format_seconds_per_second(idle.seconds_per_second, rate, sizeof rate));
+    return chartctx_finish(x, c, "block.svg", "Blocked time that delays work", caption, "no " BLOCK_SECONDS " samples");
 }
 
 static bool is_counter(const char *metric)
@@ -304,13 +374,17 @@ static int chart_metric_gate(struct chartctx *x, const struct runinfo_gate *g, s
         chart_add_series(c, g->spec.selector.metric, CHART_LINES, NULL, raw.t, raw.v, NULL, NULL, raw.n);
     }
     /* The chart's title names the gate; its legend only needs the threshold. */
-    snprintf(title, sizeof title, "gate threshold %s", g->threshold_text);
+    {
+        char threshold[GATE_MAX_THRESHOLD_TEXT + 32];
+        snprintf(title, sizeof title, "gate threshold %s", runpage_format_threshold(g, threshold, sizeof threshold));
+    }
     if (g->spec.agg == GATE_AGG_SLOPE && !counts) {
         double slope, at;
         if (x->have_steady && series_fit(&raw, x->run->steady_from, x->run->steady_to, &slope, &at) == 0) {
             double from = x->run->steady_from, to = x->run->steady_to;
-            char trend[96];
-            snprintf(trend, sizeof trend, "fitted trend: %+.4g/s", slope);
+            char trend[96], per_second[64];
+            snprintf(trend, sizeof trend, "fitted trend: %s%s", slope > 0 ? "+" : "",
+                     gate_format_observed(&g->spec, slope, per_second, sizeof per_second));
             chart_add_segment(c, trend, from, at, to, at + slope * (to - from), CHARTCTX_TREND_COLOR, CHART_DOTTED);
             chart_add_segment(c, title, from, at, to, at + g->threshold * (to - from), CHART_RED, CHART_DASHED);
         }

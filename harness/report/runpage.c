@@ -11,6 +11,7 @@
 
 #include "report/chart.h"
 #include "report/html.h"
+#include "units.h"
 
 const char *runpage_outcome(const struct runinfo *run, const char **css_class)
 {
@@ -40,7 +41,15 @@ char *runpage_format_observed(const struct runinfo_gate *g, char *buf, size_t bu
     else if (g->have_spec)
         gate_format_observed(&g->spec, g->observed, buf, buflen);
     else
-        snprintf(buf, buflen, "%.6g%s%s", g->observed, g->unit[0] ? " " : "", g->unit);
+        units_format_quantity(g->observed, g->unit, buf, buflen);
+    return buf;
+}
+
+char *runpage_format_threshold(const struct runinfo_gate *g, char *buf, size_t buflen)
+{
+    if (g->have_spec)
+        return gate_format_threshold(&g->spec, buf, buflen);
+    snprintf(buf, buflen, "%s", g->threshold_text);
     return buf;
 }
 
@@ -67,10 +76,12 @@ static void write_banner(FILE *f, const struct runinfo *run, const struct runcha
 {
     const char *css;
     size_t against = runinfo_gates_against_expectation(run);
-    char observed[64];
+    char observed[64], threshold[GATE_MAX_THRESHOLD_TEXT + 32];
 
     runpage_outcome(run, &css);
-    fprintf(f, "<div class=\"banner %s\">", strcmp(css, "ok") == 0 ? "ok" : "bad");
+    fputs("<h2 id=\"expectations\">Expectation check</h2>\n<p class=\"muted small\">Whether each gate came "
+          "out as the scenario expects (a fault scenario expects its gate to trip): the verdict CI acts on.</p>\n", f);
+    fprintf(f, "<div class=\"banner %s\" id=\"expectation-check\">", strcmp(css, "ok") == 0 ? "ok" : "bad");
     if (strcmp(css, "ok") == 0) {
         fprintf(f, "Met expectations: all %zu gates came out as the scenario expects.", run->ngates);
     } else if (strcmp(run->status, "completed") != 0) {
@@ -98,7 +109,7 @@ static void write_banner(FILE *f, const struct runinfo *run, const struct runcha
             fputs(": observed ", f);
             html_escape(f, runpage_format_observed(g, observed, sizeof observed));
             fputs(", threshold ", f);
-            html_escape(f, g->threshold_text);
+            html_escape(f, runpage_format_threshold(g, threshold, sizeof threshold));
             if (g->error[0]) {
                 fputs(" (", f);
                 html_escape(f, g->error);
@@ -158,22 +169,69 @@ static void write_facts(FILE *f, const struct runinfo *run)
     fputs("</dl>\n", f);
 }
 
-/* The stored verdict of `loadlab diagnose`, one box per finding. */
-static void write_diagnosis(FILE *f, const struct runinfo *run)
+/* The gates whose threshold was crossed, whatever the scenario expected: with the
+ * diagnosis, what is wrong. Each links to the chart that shows it. */
+static void write_tripped(FILE *f, const struct runinfo *run, const struct runcharts *charts)
+{
+    char observed[64], threshold[GATE_MAX_THRESHOLD_TEXT + 32];
+    size_t tripped = 0;
+
+    for (size_t i = 0; i < run->ngates; i++)
+        tripped += run->gates_judged && run->gates[i].passed == 0;
+    if (!run->gates_judged) {
+        fputs("<p class=\"muted\" id=\"tripped\">The gates were not judged in this run.</p>\n", f);
+        return;
+    }
+    if (tripped == 0) {
+        fprintf(f, "<p id=\"tripped\">No gate tripped: all %zu held%s.</p>\n", run->ngates,
+                run->ngates ? "" : " (the scenario has none)");
+        return;
+    }
+    fprintf(f, "<div class=\"tripped\" id=\"tripped\"><b>%zu of %zu gates tripped:</b><ul>", tripped, run->ngates);
+    for (size_t i = 0; i < run->ngates; i++) {
+        const struct runinfo_gate *g = &run->gates[i];
+        char stem[32];
+        bool linked;
+        if (g->passed != 0)
+            continue;
+        linked = runcharts_chart_for_gate(run, i, stem, sizeof stem) && runcharts_has(charts, stem);
+        fputs("<li><b>", f);
+        if (linked)
+            fprintf(f, "<a href=\"#%s\">", stem);
+        html_escape(f, g->name);
+        fputs(linked ? "</a></b> " : "</b> ", f);
+        html_escape(f, runpage_format_observed(g, observed, sizeof observed));
+        fputs(" against a threshold of ", f);
+        html_escape(f, runpage_format_threshold(g, threshold, sizeof threshold));
+        fputs(g->expected_to_fail ? " <span class=\"muted small\">(the scenario expects it to trip)</span>" : "", f);
+        fputs("</li>", f);
+    }
+    fputs("</ul></div>\n", f);
+}
+
+/* What is wrong, since when and where, first: a run that did not complete says so,
+ * then the stored verdict of `loadlab diagnose` (one box per finding, or "no problem
+ * found"), then the gates that tripped. */
+static void write_diagnosis(FILE *f, const struct runinfo *run, const struct runcharts *charts)
 {
     char when[40];
 
     fputs("<h2 id=\"diagnosis\">Diagnosis</h2>\n", f);
+    if (strcmp(run->status, "completed") != 0) {
+        fputs("<div class=\"banner bad\">", f);
+        fputs(strcmp(run->status, "running") == 0 ? "Still running, or loadlab was killed before closing it"
+              : strcmp(run->status, "crashed") == 0 ? "The service crashed" : "The run was aborted", f);
+        if (run->exit_reason[0]) {
+            fputs(": ", f);
+            html_escape(f, run->exit_reason);
+        }
+        fputs("</div>\n", f);
+    }
     if (run->ndiagnoses == 0) {
         fprintf(f, "<p class=\"muted\">Not diagnosed. <code>loadlab diagnose %lld</code> names each problem, the "
                    "function behind it and when it started, from the run's metrics and evidence; render the report "
                    "again to see the verdict here.</p>\n", (long long)run->id);
-        return;
     }
-    fputs("<p class=\"muted small\">By <code>loadlab diagnose</code>, ", f);
-    html_escape(f, runpage_time(run->diagnosed_at, when, sizeof when));
-    fputs(" UTC, from the metrics, thread dumps and profiles alone (never the fault timeline). "
-          "t is seconds since the service was ready, as on the charts.</p>\n", f);
     for (size_t i = 0; i < run->ndiagnoses; i++) {
         const struct diagnose_finding *d = &run->diagnoses[i];
         if (strcmp(d->class_name, "none") == 0) {
@@ -212,16 +270,19 @@ static void write_diagnosis(FILE *f, const struct runinfo *run)
         }
         fputs("</div>\n", f);
     }
+    write_tripped(f, run, charts);
+    if (run->ndiagnoses) {
+        fputs("<p class=\"muted small\">By <code>loadlab diagnose</code>, ", f);
+        html_escape(f, runpage_time(run->diagnosed_at, when, sizeof when));
+        fputs(" UTC, from the metrics, thread dumps and profiles alone (never the fault timeline). "
+              "t is seconds since the service was ready, as on the charts.</p>\n", f);
+    }
 }
 
 static void write_size(FILE *f, long long bytes)
 {
-    if (bytes < 1024)
-        fprintf(f, "%lld B", bytes);
-    else if (bytes < 1024 * 1024)
-        fprintf(f, "%.1f KB", bytes / 1024.0);
-    else
-        fprintf(f, "%.1f MB", bytes / (1024.0 * 1024.0));
+    char text[32];
+    fputs(units_format_size((double)bytes, text, sizeof text), f);
 }
 
 static const struct {
@@ -309,7 +370,7 @@ static void write_evidence(FILE *f, const struct runevidence *ev)
 
 static void write_gates(FILE *f, const struct runinfo *run)
 {
-    char observed[64];
+    char observed[64], threshold[GATE_MAX_THRESHOLD_TEXT + 32];
 
     fputs("<h2>Gates</h2>\n", f);
     if (run->ngates == 0) {
@@ -325,7 +386,7 @@ static void write_gates(FILE *f, const struct runinfo *run)
         fprintf(f, "<tr%s><td class=\"mono\">", against_expectation(run, g) ? " class=\"bad\"" : "");
         html_escape(f, g->name);
         fputs("</td><td class=\"num\">", f);
-        html_escape(f, g->threshold_text);
+        html_escape(f, runpage_format_threshold(g, threshold, sizeof threshold));
         fputs("</td><td class=\"num\">", f);
         html_escape(f, runpage_format_observed(g, observed, sizeof observed));
         fputs("</td><td>", f);
@@ -366,27 +427,30 @@ static void write_phases(FILE *f, const struct runinfo *run)
     fputs("</table>\n", f);
 }
 
-static void cell_ms(FILE *f, double seconds)
+static void cell_seconds(FILE *f, double seconds)
 {
-    if (isnan(seconds))
-        fputs("<td class=\"num\">-</td>", f);
-    else
-        fprintf(f, "<td class=\"num\">%.3gms</td>", seconds * 1e3);
+    char text[32];
+    fprintf(f, "<td class=\"num\">%s</td>", units_format_seconds(seconds, text, sizeof text));
 }
 
 static void write_load_row(FILE *f, const char *stage, const struct runinfo_load *l)
 {
+    char requests[32], rate[48], errors[32], share[32];
+
     if (!l->present)
         return;
     fprintf(f, "<tr><td>%s</td><td class=\"num\">%.2fs</td><td class=\"num\">%.1fs</td><td class=\"num\">%u</td>"
-               "<td class=\"num\">%lld</td><td class=\"num\">%.0f</td><td class=\"num\">%lld (%.2f%%)</td>",
-            stage, l->started_at, l->duration_s, l->connections, l->requests, isnan(l->throughput) ? 0 : l->throughput,
-            l->errors, isnan(l->error_rate) ? 0 : l->error_rate * 100);
-    cell_ms(f, l->p50);
-    cell_ms(f, l->p90);
-    cell_ms(f, l->p99);
-    cell_ms(f, l->p999);
-    cell_ms(f, l->latency_max);
+               "<td class=\"num\">%s</td><td class=\"num\">%s</td><td class=\"num\">%s (%s)</td>",
+            stage, l->started_at, l->duration_s, l->connections,
+            units_format_count((double)l->requests, requests, sizeof requests),
+            units_format_rate(isnan(l->throughput) ? 0 : l->throughput, "req", rate, sizeof rate),
+            units_format_count((double)l->errors, errors, sizeof errors),
+            units_format_share(isnan(l->error_rate) ? 0 : l->error_rate, share, sizeof share));
+    cell_seconds(f, l->p50);
+    cell_seconds(f, l->p90);
+    cell_seconds(f, l->p99);
+    cell_seconds(f, l->p999);
+    cell_seconds(f, l->latency_max);
     fputs("</tr>\n", f);
 }
 
@@ -397,7 +461,7 @@ static void write_load(FILE *f, const struct runinfo *run)
         fputs("<p class=\"muted\">wrk recorded nothing for this run.</p>\n", f);
         return;
     }
-    fputs("<table><tr><th>stage</th><th>at</th><th>for</th><th>connections</th><th>requests</th><th>req/s</th>"
+    fputs("<table><tr><th>stage</th><th>at</th><th>for</th><th>connections</th><th>requests</th><th>throughput</th>"
           "<th>errors</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th></tr>\n", f);
     write_load_row(f, "warmup", &run->warmup);
     write_load_row(f, "measure", &run->measure);
@@ -468,7 +532,7 @@ void runpage_write_regressions(FILE *f, const struct runinfo *run)
         fprintf(f, "<tr%s><td class=\"mono\">", r->verdict == REGRESSION_FAIL ? " class=\"bad\"" : "");
         html_escape(f, r->spec.name);
         fputs("</td><td class=\"num\">", f);
-        html_escape(f, r->spec.threshold_text);
+        html_escape(f, gate_format_threshold(&r->spec, numbers, sizeof numbers));
         fputs("</td><td class=\"num\">", f);
         html_escape(f, r->baseline_label);
         fputs(" ", f);
@@ -523,9 +587,9 @@ int runpage_write(const char *path, const struct runinfo *run, const struct runc
         html_escape(f, run->description);
         fputs("</p>\n", f);
     }
+    write_diagnosis(f, run, charts);
     write_banner(f, run, charts);
     write_facts(f, run);
-    write_diagnosis(f, run);
     write_evidence(f, evidence);
     write_gates(f, run);
     if (run->nregressions) {

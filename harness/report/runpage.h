@@ -1,12 +1,15 @@
-/* runpage: one run's HTML page — the verdict first, then its facts (label, git
- * revision, host, times, status and why), the stored diagnosis, the incident
- * evidence, the gates against their thresholds, the fault timeline, the charts, wrk's
- * figures and the scenario's settings — and the words for a run's outcome that the
- * index and the Markdown summary share.
+/* runpage: one run's HTML page — the diagnosis first (what is wrong, since when,
+ * where: the stored verdict of `loadlab diagnose`, or "no problem found", and the
+ * gates that tripped), then the expectation check CI acts on, the run's facts (label,
+ * git revision, host, times, status and why), the incident evidence, the gates
+ * against their thresholds, the fault timeline, the charts, wrk's figures and the
+ * scenario's settings — and the words for a run's outcome that the index and the
+ * Markdown summary share.
  *
- * Written for someone opening a failed CI run in the middle of the night: what went
- * wrong is the first thing on the page, in red, in words; what the diagnosis names
- * and the dumps and profiles behind it come next, then the charts. */
+ * Written for someone on call opening a run in the middle of the night: what is
+ * wrong comes first, in words; whether the run met its scenario's expectations (a
+ * fault scenario that trips its gate "meets" them) is for the CI author and comes
+ * after. Every figure is written by the formatter of its quantity (units.h). */
 #ifndef LOADLAB_RUNPAGE_H
 #define LOADLAB_RUNPAGE_H
 
@@ -24,6 +27,10 @@ const char *runpage_outcome(const struct runinfo *run, const char **css_class);
 /* A gate's observed value for people ("12.3ms", "4.1%"), or "-" when not judged.
  * Returns buf. */
 char *runpage_format_observed(const struct runinfo_gate *g, char *buf, size_t buflen);
+
+/* A gate's threshold in the unit its observed value is written in ("< 0.05s/s"),
+ * or the threshold as stored when the gate does not parse. Returns buf. */
+char *runpage_format_threshold(const struct runinfo_gate *g, char *buf, size_t buflen);
 
 /* An ISO 8601 timestamp as the database keeps it ("2026-11-28T02:04:47.343Z") for
  * people: "2026-11-28 02:04:47". Returns buf. */
