@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "judge/gate.h"
 #include "judge/verdict.h"
 #include "output/colour.h"
 #include "store/runs.h"
+#include "units.h"
 
 /* The text a column shows: "-" for an empty (NULL) field. */
 static const char *or_dash(const char *s)
@@ -104,26 +106,45 @@ static void print_phase(FILE *out, const char *title, const struct runs_phase *p
 
 static void print_load(FILE *out, const char *title, const struct runs_load *l)
 {
+    char requests[32], rate[48], p[6][32];
+    const double q[6] = {l->p50, l->p75, l->p90, l->p99, l->p999, l->latency_max};
+
     if (title)
         fprintf(out, "%s\n", title);
-    fprintf(out, "  %-8s at %5.2fs  %.1fs  %lld requests  %.0f req/s  errors %lld (connect %lld read %lld "
+    for (size_t i = 0; i < 6; i++)
+        units_format_seconds(or_zero(q[i]), p[i], sizeof p[i]);
+    fprintf(out, "  %-8s at %5.2fs  %.1fs  %s requests  %s  errors %lld (connect %lld read %lld "
                  "write %lld timeout %lld status %lld)\n"
-                 "           latency p50 %.3fms  p75 %.3fms  p90 %.3fms  p99 %.3fms  p99.9 %.3fms  max %.3fms\n",
-            or_dash(l->stage), or_zero(l->started_at), or_zero(l->duration_s), l->requests, or_zero(l->throughput),
+                 "           latency p50 %s  p75 %s  p90 %s  p99 %s  p99.9 %s  max %s\n",
+            or_dash(l->stage), or_zero(l->started_at), or_zero(l->duration_s),
+            units_format_count((double)l->requests, requests, sizeof requests),
+            units_format_rate(or_zero(l->throughput), "req", rate, sizeof rate),
             l->errors_connect + l->errors_read + l->errors_write + l->errors_timeout + l->errors_status,
             l->errors_connect, l->errors_read, l->errors_write, l->errors_timeout, l->errors_status,
-            or_zero(l->p50) * 1e3, or_zero(l->p75) * 1e3, or_zero(l->p90) * 1e3, or_zero(l->p99) * 1e3,
-            or_zero(l->p999) * 1e3, or_zero(l->latency_max) * 1e3);
+            p[0], p[1], p[2], p[3], p[4], p[5]);
 }
 
+/* A stored gate's threshold and observed value, through the gate's own formatters
+ * when its name and threshold still parse (as the report writes them). */
 static void print_gate(FILE *out, const char *title, const struct runs_gate *g)
 {
-    char observed[48] = "-";
+    char observed[48] = "-", threshold[GATE_MAX_THRESHOLD_TEXT + 32], ignored[256];
+    struct gate_spec spec;
+    bool parsed = g->name[0] && g->threshold_text[0] &&
+                  gate_parse(g->name, g->threshold_text, &spec, ignored, sizeof ignored) == 0;
+
     if (title)
         fprintf(out, "%s\n", title);
-    if (!isnan(g->observed))
-        snprintf(observed, sizeof observed, "%.6g %s", g->observed, g->unit);
-    fprintf(out, "  %-36s %-14s %-22s %s%s%s\n", or_dash(g->name), or_dash(g->threshold_text), observed,
+    snprintf(threshold, sizeof threshold, "%s", or_dash(g->threshold_text));
+    if (parsed)
+        gate_format_threshold(&spec, threshold, sizeof threshold);
+    if (!isnan(g->observed)) {
+        if (parsed)
+            gate_format_observed(&spec, g->observed, observed, sizeof observed);
+        else
+            units_format_quantity(g->observed, g->unit, observed, sizeof observed);
+    }
+    fprintf(out, "  %-36s %-18s %-22s %s%s%s\n", or_dash(g->name), threshold, observed,
             or_dash(g->outcome), g->has_error ? ": " : "", g->error);
 }
 

@@ -68,9 +68,11 @@ static void write_testcase(FILE *f, const struct runner_outcome *o, const struct
         put_attr(f, "type", "run");
         fputs("/>\n", f);
     } else {
+        char threshold[GATE_MAX_THRESHOLD_TEXT + 32];
         gate_format_observed(g->spec, g->observed, observed, sizeof observed);
         snprintf(msg, sizeof msg, "%s: observed %s, threshold %s: %s", g->spec->name, observed,
-                 g->spec->threshold_text, verdict_word_loud(verdict_of_gate(g->verdict, g->expected_to_fail)));
+                 gate_format_threshold(g->spec, threshold, sizeof threshold),
+                 verdict_word_loud(verdict_of_gate(g->verdict, g->expected_to_fail)));
         if (g->verdict == GATE_ERROR) {
             size_t used = strlen(msg);
             snprintf(msg + used, sizeof msg - used, " (%s)", g->detail);
@@ -238,8 +240,9 @@ void junit_regression_cases(const struct regression_result *results, size_t n, s
 
         gate_format_observed(&r->spec, r->baseline_median, base, sizeof base);
         gate_format_observed(&r->spec, r->candidate_median, cand, sizeof cand);
+        char change[GATE_MAX_THRESHOLD_TEXT + 32];
         snprintf(c->message, sizeof c->message, "%s %s: baseline %s %s (%s %s), candidate %s %s (%s %s), %s: %s: %s",
-                 r->spec.name, r->spec.threshold_text, r->baseline_label, base, what, r->baseline_runs,
+                 r->spec.name, gate_format_threshold(&r->spec, change, sizeof change), r->baseline_label, base, what, r->baseline_runs,
                  r->candidate_label, cand, what, r->candidate_runs,
                  regression_format_numbers(r, numbers, sizeof numbers),
                  regression_verdict_word(r->verdict), r->detail);

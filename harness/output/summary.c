@@ -6,6 +6,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "units.h"
+
 #define NAME_WIDTH_MAX 40
 
 const char *summary_gate_result(const struct gate_result *g)
@@ -28,9 +30,12 @@ static const char *scenario_result(const struct runner_outcome *o)
 static void print_load(FILE *out, const struct wrkres *w)
 {
     double rate = wrkres_error_rate(w);
-    fprintf(out, "  load: %llu requests in %.1fs, %.0f req/s, p50 %.2fms, p99 %.2fms, errors %.2f%%",
-            (unsigned long long)w->requests, w->duration_s, wrkres_throughput(w), w->latency_p50 * 1e3,
-            w->latency_p99 * 1e3, isnan(rate) ? 0 : rate * 100);
+    char requests[32], throughput[48], p50[32], p99[32], errors[32];
+    fprintf(out, "  load: %s requests in %.1fs, %s, p50 %s, p99 %s, errors %s",
+            units_format_count((double)w->requests, requests, sizeof requests), w->duration_s,
+            units_format_rate(wrkres_throughput(w), "req", throughput, sizeof throughput),
+            units_format_seconds(w->latency_p50, p50, sizeof p50), units_format_seconds(w->latency_p99, p99, sizeof p99),
+            units_format_share(isnan(rate) ? 0 : rate, errors, sizeof errors));
     if (wrkres_errors(w))
         fprintf(out, " (connect %llu, read %llu, write %llu, timeout %llu, status %llu)",
                 (unsigned long long)w->errors_connect, (unsigned long long)w->errors_read,
@@ -80,13 +85,13 @@ void summary_print(FILE *out, const struct runner_outcome *outcomes, size_t n,
                     o->cost.seconds, costmeter_kind_name(o->cost.kind));
         for (size_t i = 0; i < o->ngates; i++) {
             const struct gate_result *g = &o->gates[i];
-            char observed[64];
+            char observed[64], threshold[GATE_MAX_THRESHOLD_TEXT + 32];
             if ((int)strlen(g->spec->name) > width)  /* a long metric gate gets a line of its own */
                 fprintf(out, "  %s\n  %-*s", g->spec->name, width, "");
             else
                 fprintf(out, "  %-*s", width, g->spec->name);
             enum colour gc = colour_of_verdict(verdict_of_gate(g->verdict, g->expected_to_fail));
-            fprintf(out, "  %-14s %-12s %s%s%s", g->spec->threshold_text,
+            fprintf(out, "  %-18s %-12s %s%s%s", gate_format_threshold(g->spec, threshold, sizeof threshold),
                     gate_format_observed(g->spec, g->observed, observed, sizeof observed), colour_start(colour, gc),
                     summary_gate_result(g), colour_end(colour, gc));
             if (g->verdict == GATE_ERROR || g->detail[0])

@@ -412,7 +412,8 @@ static void emit_bands(const struct chart *c, struct gnuplot *gp, const struct r
     size_t nrows = place_band_labels(c, x, rows);
     int object = 1, label = 1;
 
-    gnuplot_printf(gp, "set tmargin %.1f\n", 2.6 + LABEL_ROW_CHARS * (double)nrows);
+    gnuplot_printf(gp, "set tmargin %.1f\nset title offset 0, %.2f\n", 2.6 + LABEL_ROW_CHARS * (double)nrows,
+                   LABEL_ROW_CHARS * (double)nrows);
     for (size_t i = 0; i < c->nbands; i++) {
         const struct band *b = &c->bands[i];
         if (b->vertical) {
@@ -423,12 +424,11 @@ static void emit_bands(const struct chart *c, struct gnuplot *gp, const struct r
                                "fillcolor rgb '%s' fillstyle transparent solid 0.22 noborder\n",
                            object++, lo, hi, b->color);
             if (rows[i] >= 0) {
-                /* A swatch of the band's colour, then its name, from the band's start. */
+                /* Its name in the band's colour, from the band's start. */
                 gnuplot_printf(gp, "set label %d ", label++);
                 gnuplot_quote(gp, b->label);
                 gnuplot_printf(gp, " at %.9g, graph 1 left offset character 0, character %.2f front "
-                                   "textcolor rgb '#333333' font ',12' point pointtype 5 pointsize 1.1 "
-                                   "linecolor rgb '%s'\n",
+                                   "textcolor rgb '%s' font ',12'\n",
                                lo, 0.75 + LABEL_ROW_CHARS * (double)(nrows - 1 - (size_t)rows[i]), b->color);
             }
         } else {
@@ -584,7 +584,7 @@ int chart_emit(const struct chart *c, struct gnuplot *gp, const char *svg_path, 
                        "set border 3 linecolor rgb '#555555'\nset tics nomirror out\n"
                        "set grid xtics ytics linecolor rgb '#e3e3e3' linewidth 1 dashtype solid\n"
                        "set key below center horizontal Left reverse samplen 2.5 spacing 1.1 width 1 height 1 font ',13'\n"
-                       "set format y '%%.4g'\nset lmargin 10\nset rmargin 3\n"
+                       "set format y '%%.4g'\nset rmargin 3\n"
                        "set style textbox opaque fillcolor rgb '#ffffff' noborder margins 2,1\n",
                    x.lo, x.hi, y.lo, y.hi, log_y ? "set logscale y\n" : "");
     if (log_y)
@@ -592,7 +592,9 @@ int chart_emit(const struct chart *c, struct gnuplot *gp, const char *svg_path, 
     else
         emit_linear_tics(gp, &y, c->y_integer);
     /* Two legend columns from four entries on, so a long legend does not squeeze the
-     * plot (gnuplot's own estimate often settles for one column). */
+     * plot (gnuplot's own estimate often settles for one column). The left margin is
+     * left to gnuplot: a fixed one makes gnuplot 5.4 lay a key below in one column,
+     * and clips a y label beside wide tic labels. */
     if (chart_plot_count(c) > 3)
         gnuplot_printf(gp, "set key maxrows %zu\n", (chart_plot_count(c) + 1) / 2);
     if (c->ntics) {

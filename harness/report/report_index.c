@@ -219,6 +219,12 @@ static void write_scenario(FILE *f, const struct report_state *s, const struct r
 {
     const struct runinfo *run = e->latest;
     const char *css, *outcome = runpage_outcome(run, &css);
+    bool diagnosed = false;
+
+    /* The runs table has the column only where some run has a verdict (the index's
+     * own table always has it): a column of "not diagnosed" says nothing. */
+    for (size_t i = 0; i < e->nrows && !diagnosed; i++)
+        diagnosed = e->rows[i].diagnosed;
 
     fputs("<h2 id=\"s-", f);
     html_escape(f, e->slug);
@@ -268,12 +274,13 @@ static void write_scenario(FILE *f, const struct report_state *s, const struct r
     fprintf(f, "<details%s><summary>Runs in this report (%zu)</summary>\n", e->nrows <= 5 ? " open" : "", e->nrows);
     fputs("<table><tr><th>run</th><th>label</th><th>started (UTC)</th><th>outcome</th><th>throughput</th><th>p99</th>"
           "<th>gates off expectation</th>", f);
-    fputs("<th>diagnosis</th></tr>\n", f);
+    fputs(diagnosed ? "<th>diagnosis</th></tr>\n" : "</tr>\n", f);
     for (size_t i = e->nrows; i-- > 0;) {
         const struct report_row *r = &e->rows[i];
         fputs("<tr><td>", f);
         write_run_cells(f, r);
-        cell_diagnosis(f, r);
+        if (diagnosed)
+            cell_diagnosis(f, r);
         fputs("</tr>\n", f);
     }
     fputs("</table></details>\n", f);

@@ -64,7 +64,7 @@ static void write_regressions(FILE *f, const struct report_state *s)
             fputs(" | `", f);
             md_escape(f, r->spec.name);
             fputs("` | ", f);
-            md_escape(f, r->spec.threshold_text);
+            md_escape(f, gate_format_threshold(&r->spec, numbers, sizeof numbers));
             fputs(" | ", f);
             md_escape(f, r->baseline_label);
             fputs(" ", f);
@@ -87,7 +87,7 @@ int report_write_summary(struct report_state *s, char *err, size_t errlen)
 {
     FILE *f = fopen(s->result->summary_path, "w");
     size_t off = report_scenarios_off_expectation(s), unjudged = 0;
-    char observed[64];
+    char observed[64], threshold[GATE_MAX_THRESHOLD_TEXT + 32];
 
     if (!f) {
         snprintf(err, errlen, "cannot write %s: %s", s->result->summary_path, strerror(errno));
@@ -114,7 +114,7 @@ int report_write_summary(struct report_state *s, char *err, size_t errlen)
             fprintf(f, " | %lld | `", (long long)run->id);
             md_escape(f, g->name);
             fputs("` | ", f);
-            md_escape(f, g->threshold_text);
+            md_escape(f, runpage_format_threshold(g, threshold, sizeof threshold));
             fputs(" | ", f);
             md_escape(f, runpage_format_observed(g, observed, sizeof observed));
             fputs(bad ? " | **" : " | ", f);

@@ -13,6 +13,7 @@
 #include "base/series.h"
 #include "report/chart.h"
 #include "store/samples.h"
+#include "units.h"
 
 #define QUEUE_REJECTED METRIC_ORDERD_QUEUE_REJECTED
 #define QUEUE_ENQUEUED METRIC_ORDERD_QUEUE_ENQUEUED
@@ -68,7 +69,7 @@ static int chart_throughput(struct chartctx *x, struct series rates[CLASSES], bo
 {
     const struct runinfo_gate *g = chartctx_gate_of(x->run, GATE_THROUGHPUT);
     struct chart *c = chartctx_time_chart(x, "Throughput", "requests per second");
-    char title[GATE_MAX_NAME + 160];
+    char title[GATE_MAX_NAME + 160], figure[48];
     size_t classes_seen = 0;
 
     if (!c)
@@ -82,7 +83,8 @@ static int chart_throughput(struct chartctx *x, struct series rates[CLASSES], bo
             chart_add_series(c, title, CHART_LINES, k >= 4 ? CHART_RED : NULL, rates[k].t, rates[k].v, NULL,
                              NULL, rates[k].n);
         }
-    snprintf(title, sizeof title, "wrk, measured part: %.0f/s", x->run->measure.throughput);
+    snprintf(title, sizeof title, "wrk, measured part: %s",
+             units_format_rate(x->run->measure.throughput, "req", figure, sizeof figure));
     if (rates[0].n)
         chartctx_add_measured(x, c, title, x->run->measure.throughput);
     if (g && rates[0].n) {
@@ -122,7 +124,7 @@ static int chart_latency(struct chartctx *x)
     struct series pct[3];
     struct chart *c = chartctx_time_chart(x, "Latency percentiles (service histogram, all routes)", "milliseconds");
     const struct runinfo *run = x->run;
-    char title[GATE_MAX_NAME + 160];
+    char title[GATE_MAX_NAME + 160], figure[48];
     int rc = -1;
 
     if (!c || latency_quantiles(x, q, 3, pct) < 0) {
@@ -148,7 +150,7 @@ static int chart_latency(struct chartctx *x)
         }
         chartctx_gate_title(g, title, sizeof title);
         chart_add_hline(c, title, g->threshold * 1e3, CHART_RED);
-        snprintf(title, sizeof title, "wrk %s, measured part: %.3gms", which, wrk * 1e3);
+        snprintf(title, sizeof title, "wrk %s, measured part: %s", which, units_format_seconds(wrk, figure, sizeof figure));
         chartctx_add_measured(x, c, title, wrk * 1e3);
     }
     rc = chartctx_finish(x, c, "latency.svg", "Latency percentiles",

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "judge/gate.h"
 #include "report/chart.h"
 #include "store/crossrun.h"
 #include "store/runs.h"
@@ -55,7 +56,15 @@ static int read_gates(struct resultdb *db, struct point *p, char *err, size_t er
             p->gate[g].threshold = gates[i].threshold;
             snprintf(p->gate[g].op, sizeof p->gate[g].op, "%s", gates[i].op);
             p->gate[g].failed = gates[i].passed == 0;
-            snprintf(p->gate[g].text, sizeof p->gate[g].text, "%s", gates[i].threshold_text);
+            {
+                /* In the unit the run page writes it in, as parsed from what was stored. */
+                struct gate_spec spec;
+                char ignored[256];
+                if (gate_parse(gates[i].name, gates[i].threshold_text, &spec, ignored, sizeof ignored) == 0)
+                    gate_format_threshold(&spec, p->gate[g].text, sizeof p->gate[g].text);
+                else
+                    snprintf(p->gate[g].text, sizeof p->gate[g].text, "%s", gates[i].threshold_text);
+            }
             break;
         }
     free(gates);

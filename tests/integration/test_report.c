@@ -142,7 +142,7 @@ static void test_report_run_charts_carry_series_and_fault_shading(void **state)
     snprintf(path, sizeof path, "%s/run-2/throughput.svg", out_dir);
     assert_int_equal(count_in_file(path, "<g id=\"gnuplot_plot_"), 5);
     assert_int_equal(count_in_file(path, "<text>5xx responses</text>"), 1);
-    assert_int_equal(count_in_file(path, "<text>gate throughput > 500</text>"), 1);
+    assert_int_equal(count_in_file(path, "<text>gate throughput > 500 req/s</text>"), 1);
 
     /* p50, p90, p99, the p99 gate and wrk's p99. */
     snprintf(path, sizeof path, "%s/run-2/latency.svg", out_dir);
@@ -192,9 +192,9 @@ static void test_report_trends_show_the_regression_and_overhead(void **state)
     index = files_read(path);
     assert_non_null(index);
     /* Settings in first-appearance order, medians of the repeated runs. */
-    assert_non_null(strstr(index, "<td class=\"mono\">off</td><td class=\"num\">2</td><td class=\"num\">1100</td>"
-                                  "<td class=\"num\">1000..1200</td>"));
-    assert_non_null(strstr(index, "<td class=\"mono\">profile</td><td class=\"num\">2</td><td class=\"num\">850</td>"));
+    assert_non_null(strstr(index, "<td class=\"mono\">off</td><td class=\"num\">2</td><td class=\"num\">1100 req/s</td>"
+                                  "<td class=\"num\">1000..1200 req/s</td>"));
+    assert_non_null(strstr(index, "<td class=\"mono\">profile</td><td class=\"num\">2</td><td class=\"num\">850 req/s</td>"));
     assert_true(strstr(index, ">off</td>") < strstr(index, ">profile</td>"));
     assert_non_null(strstr(index, "One completed run so far"));
     /* The banner names what went wrong, first thing on the page. */
@@ -274,7 +274,7 @@ static void test_report_markdown_has_one_row_per_gate(void **state)
     for (p = md; (p = strstr(p, "\n| ")); p++)
         rows++;
     assert_int_equal(rows, gates + 1);  /* + the header row */
-    assert_non_null(strstr(md, "| baseline | 4 | `throughput` | &gt; 500 | 400/s | **failed** | hold |"));
+    assert_non_null(strstr(md, "| baseline | 4 | `throughput` | &gt; 500 req/s | 400 req/s | **failed** | hold |"));
     assert_non_null(strstr(md, "`metric.orderd_block_seconds_total{site=\"queue_pop\"}.slope`"));
     assert_non_null(strstr(md, "- **crashy** run 5: crashed: the service exited with status 1"));
     assert_non_null(strstr(md, "## loadlab: 2 of 5 scenarios did not meet expectations"));
@@ -395,9 +395,13 @@ static void test_report_run_page_shows_the_diagnosis_first(void **state)
     snprintf(path, sizeof path, "%s/run-%d/index.html", out_dir, REPORT_FIXTURE_EVIDENCE_RUN);
     page = files_read(path);
     assert_non_null(page);
-    /* Right under the verdict and the facts, before the gates and the charts. */
-    assert_true(strstr(page, "dl class=\"facts\"") < strstr(page, "<h2 id=\"diagnosis\">"));
-    assert_true(strstr(page, "<h2 id=\"diagnosis\">") < strstr(page, "<h2 id=\"evidence\">"));
+    /* First on the page, before the expectation check, the facts, the gates and the
+     * charts. */
+    assert_non_null(strstr(page, "<h2 id=\"diagnosis\">"));
+    assert_true(strstr(strstr(page, "<body"), "<h2") == strstr(page, "<h2 id=\"diagnosis\">"));
+    assert_true(strstr(page, "<h2 id=\"diagnosis\">") < strstr(page, "<h2 id=\"expectations\">"));
+    assert_true(strstr(page, "<h2 id=\"expectations\">") < strstr(page, "dl class=\"facts\""));
+    assert_true(strstr(page, "dl class=\"facts\"") < strstr(page, "<h2 id=\"evidence\">"));
     assert_true(strstr(page, "<h2 id=\"evidence\">") < strstr(page, "<h2>Gates</h2>"));
     diagnosis = section(page, "<h2 id=\"diagnosis\">", "<h2");
     assert_non_null(strstr(diagnosis, "<span class=\"pill bad\">queue-full</span> in <code>worker_process_stalled"
@@ -526,7 +530,7 @@ static void test_report_run_pages_without_a_verdict_or_evidence_say_so(void **st
     assert_int_equal(access(path, F_OK), -1);  /* no empty folder either */
 }
 
-static void test_report_index_has_a_diagnosis_column_only_where_runs_were_diagnosed(void **state)
+static void test_report_index_has_a_diagnosis_column(void **state)
 {
     struct report_result res;
     char *index, *part;
@@ -535,16 +539,24 @@ static void test_report_index_has_a_diagnosis_column_only_where_runs_were_diagno
     render(NULL, 0, &res);
     index = files_read(res.index_path);
     assert_non_null(index);
-    /* baseline (run 1 healthy) and queue-stall (run 2) have verdicts; crashy and the
-     * overhead scenarios none. */
-    assert_int_equal(files_count(index, "<th>diagnosis</th>"), 2);
+    /* The index's table of scenarios has the column, with the latest run's verdict:
+     * queue-stall's finding, baseline's latest (run 4) never diagnosed. */
+    part = section(index, "<table id=\"scenarios\">", "</table>");
+    assert_non_null(strstr(part, "<th>diagnosis</th></tr>"));
+    assert_non_null(strstr(part, "<td class=\"diagnosis\"><a href=\"run-2/index.html#diagnosis\">queue-full in "
+                                 "worker_process_stalled</a></td></tr>"));
+    assert_int_equal(files_count(part, "<td class=\"diagnosis muted\">not diagnosed</td></tr>"), 4);
+    free(part);
+    /* baseline (run 1 healthy) and queue-stall (run 2) have verdicts, so their runs
+     * tables have the column too; crashy and the overhead scenarios none. */
+    assert_int_equal(files_count(index, "<th>diagnosis</th>"), 3);
     part = section(index, "<h2 id=\"s-queue-stall\">", "<h2");
-    assert_non_null(strstr(part, "<td><a href=\"run-2/index.html#diagnosis\">queue-full in worker_process_stalled"
-                                 "</a></td></tr>"));
+    assert_non_null(strstr(part, "<td class=\"diagnosis\"><a href=\"run-2/index.html#diagnosis\">queue-full in "
+                                 "worker_process_stalled</a></td></tr>"));
     free(part);
     part = section(index, "<h2 id=\"s-baseline\">", "<h2");
     assert_int_equal(files_count(part, ">no problem found</a></td></tr>"), 1);
-    assert_int_equal(files_count(part, "<td class=\"muted\">not diagnosed</td></tr>"), 2);
+    assert_int_equal(files_count(part, "<td class=\"diagnosis muted\">not diagnosed</td></tr>"), 2);
     free(part);
     part = section(index, "<h2 id=\"s-crashy\">", "<h2");
     assert_null(strstr(part, "diagnos"));
@@ -582,7 +594,9 @@ static void test_report_renders_a_schema_1_database(void **state)
     assert_non_null(strstr(page, "No evidence kept for this run"));
     assert_non_null(strstr(page, "(this database predates evidence capture)"));
     free(page);
-    assert_int_equal(count_in_file(res.index_path, "diagnosis</th>"), 0);
+    /* The index's own column alone: no run has a verdict to fill the runs tables'. */
+    assert_int_equal(count_in_file(res.index_path, "diagnosis</th>"), 1);
+    assert_int_equal(count_in_file(res.index_path, ">not diagnosed</td>"), 1);
 }
 
 static int run_cli(const char *args, const char *env)
@@ -641,7 +655,7 @@ int main(void)
         cmocka_unit_test_setup(test_report_run_page_links_every_evidence_item_to_its_text, setup),
         cmocka_unit_test_setup(test_report_run_page_shows_the_latest_snapshot_escaped, setup),
         cmocka_unit_test_setup(test_report_run_pages_without_a_verdict_or_evidence_say_so, setup),
-        cmocka_unit_test_setup(test_report_index_has_a_diagnosis_column_only_where_runs_were_diagnosed, setup),
+        cmocka_unit_test_setup(test_report_index_has_a_diagnosis_column, setup),
         cmocka_unit_test_setup(test_report_renders_a_schema_1_database, setup),
         cmocka_unit_test_setup(test_report_nothing_to_report, setup),
         cmocka_unit_test_setup(test_report_command_exit_codes, setup),

@@ -112,17 +112,24 @@ static void test_runpage_gate_table_has_a_row_per_gate_coloured_by_outcome(void 
     xpath_assert_string(path, true, "string((" GATE_ROWS ")[td[1]='throughput']/td[4])", VERDICT_WORD_FAILED);
 }
 
+#define EXPECTATION_BANNER "//div[@id='expectation-check']"
+
 static void test_runpage_banner_names_what_went_otherwise_and_links_its_chart(void **state)
 {
     char path[256];
     (void)state;
     page(4, path, sizeof path);
-    xpath_assert_string(path, true, "string(//div[contains(@class,'banner')]/@class)", "banner bad");
-    assert_int_equal(xpath_number(path, true, "count(//div[contains(@class,'banner')]//li)"), 1);
-    xpath_assert_string(path, true, "string(//div[contains(@class,'banner')]//li/b)", "throughput");
+    xpath_assert_string(path, true, "string(" EXPECTATION_BANNER "/@class)", "banner bad");
+    assert_int_equal(xpath_number(path, true, "count(" EXPECTATION_BANNER "//li)"), 1);
+    xpath_assert_string(path, true, "string(" EXPECTATION_BANNER "//li/b)", "throughput");
     /* The link lands on a chart of this page. */
-    xpath_assert_string(path, true, "string(//div[contains(@class,'banner')]//li//a/@href)", "#throughput");
+    xpath_assert_string(path, true, "string(" EXPECTATION_BANNER "//li//a/@href)", "#throughput");
     assert_int_equal(xpath_number(path, true, "count(//figure[@id='throughput'])"), 1);
+    /* The diagnosis above it lists the gate that tripped, linked the same way, with
+     * the threshold in the observed value's unit. */
+    xpath_assert_string(path, true, "string(//div[@id='tripped']//li//a/@href)", "#throughput");
+    xpath_assert_string(path, true, "string(//div[@id='tripped']//li)",
+                        "throughput 400 req/s against a threshold of > 500 req/s");
 }
 
 static void test_runpage_crashed_run_says_why_and_judges_nothing(void **state)
@@ -130,10 +137,14 @@ static void test_runpage_crashed_run_says_why_and_judges_nothing(void **state)
     char path[256], *banner;
     (void)state;
     page(5, path, sizeof path);
-    banner = xpath_eval(path, true, "string(//div[contains(@class,'banner')])");
+    /* First thing under the diagnosis, and again in the expectation check. */
+    banner = xpath_eval(path, true, "string(//h2[@id='diagnosis']/following-sibling::div[1])");
+    assert_non_null(strstr(banner, "The service crashed: the service exited with status 1"));
+    free(banner);
+    banner = xpath_eval(path, true, "string(" EXPECTATION_BANNER ")");
     assert_non_null(strstr(banner, "Crashed: the service exited with status 1"));
     free(banner);
-    xpath_assert_string(path, true, "string(//div[contains(@class,'banner')]/@class)", "banner bad");
+    xpath_assert_string(path, true, "string(" EXPECTATION_BANNER "/@class)", "banner bad");
     assert_gate_pills_match_words(path, 4);
     assert_int_equal(xpath_number(path, true, "count(" GATE_ROWS "[td[4]='not judged'])"), 4);
     assert_int_equal(xpath_number(path, true, "count(" GATE_ROWS "[td[3]='-'])"), 4);
