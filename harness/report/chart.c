@@ -501,11 +501,15 @@ static void emit_plot_element(const struct chart *c, struct gnuplot *gp, size_t 
     gnuplot_quote(gp, p->title);
 }
 
-/* 1-2-5 tics on a log axis: gnuplot's own give one label per decade, often none. */
+/* 1-2-5 tics on a log axis (gnuplot's own give one label per decade, often none);
+ * past LOG_TICS_MAX of them, one per decade, so that labels never overprint. */
+#define LOG_TICS_MAX 8
 static void emit_log_tics(struct gnuplot *gp, const struct range *y)
 {
     static const double steps[] = {1, 2, 5};
     double first = pow(10, floor(log10(y->lo)));
+    size_t nsteps = 3;
+    char text[32];
     int n = 0;
 
     for (double decade = first; decade <= y->hi && n < 60; decade *= 10)
@@ -513,13 +517,22 @@ static void emit_log_tics(struct gnuplot *gp, const struct range *y)
             n += decade * steps[i] >= y->lo && decade * steps[i] <= y->hi;
     if (n < 2)
         return;  /* a narrow range: gnuplot's own tics do better */
+    if (n > LOG_TICS_MAX)
+        nsteps = 1;
     n = 0;
     gnuplot_printf(gp, "set ytics (");
     for (double decade = first; decade <= y->hi && n < 60; decade *= 10)
-        for (size_t i = 0; i < 3; i++) {
+        for (size_t i = 0; i < nsteps; i++) {
             double v = decade * steps[i];
-            if (v >= y->lo && v <= y->hi)
-                gnuplot_printf(gp, "%s%.6g", n++ ? ", " : "", v);
+            if (v >= y->lo && v <= y->hi) {
+                gnuplot_printf(gp, "%s", n++ ? ", " : "");
+                if (v >= 1e-3)
+                    units_format_count(v, text, sizeof text);
+                else
+                    snprintf(text, sizeof text, "%.1g", v);   /* below the count's "0" */
+                gnuplot_quote(gp, text);
+                gnuplot_printf(gp, " %.9g", v);
+            }
         }
     gnuplot_printf(gp, ")\nset mytics 1\n");
 }
