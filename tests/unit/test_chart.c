@@ -1,7 +1,9 @@
 /* Tests for chart: charts drawn by the real gnuplot into SVG and read back — one plot
- * element per series, threshold and segment; translucent bands for intervals; no
- * gnuplot warning for the awkward cases (a flat line, zeros on a log axis, a
- * threshold far from the data); markup in titles kept valid XML. */
+ * element per series, threshold and segment; translucent bands for intervals with
+ * their labels above the plot area; whole-number tics on a counting axis and
+ * engineering units on a large one; no gnuplot warning for the awkward cases (a flat
+ * line, zeros on a log axis, a threshold far from the data); markup in titles kept
+ * valid XML. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,6 +77,118 @@ static void test_chart_draws_one_element_per_series_and_a_band_per_interval(void
     assert_int_equal(files_count(svg, "fill-opacity = '0.220000'"), 2);
     assert_true(files_count(svg, ">slow=on(1ms)</text>") > 0);
     assert_int_equal(files_count(svg, "<text>gate x &lt; 100</text>"), 1);
+    free(svg);
+    chart_free(c);
+}
+
+/* The y tic labels of an SVG (gnuplot right-aligns them, and nothing else here), at
+ * most max of them. Returns how many. */
+static size_t y_tics(const char *svg, char labels[][32], size_t max)
+{
+    const char *p = svg;
+    size_t n = 0;
+    while (n < max && (p = strstr(p, "text-anchor=\"end\">"))) {
+        const char *open = strstr(p, "<text>"), *close = open ? strstr(open, "</text>") : NULL;
+        if (!close)
+            break;
+        snprintf(labels[n++], 32, "%.*s", (int)(close - open - 6), open + 6);
+        p = close;
+    }
+    return n;
+}
+
+/* The y of the text element reading text (its translate), or NaN. */
+static double text_y(const char *svg, const char *text)
+{
+    char needle[128];
+    const char *at, *t;
+    double x, y;
+    snprintf(needle, sizeof needle, "<text>%s</text>", text);
+    if (!(at = strstr(svg, needle)))
+        return NAN;
+    for (t = at; t > svg && strncmp(t, "translate(", 10) != 0; t--)
+        ;
+    return sscanf(t, "translate(%lf,%lf)", &x, &y) == 2 ? y : NAN;
+}
+
+/* The top (smallest y) of the first shaded interval: the plot area's top edge. */
+static double band_top(const char *svg)
+{
+    const char *p = strstr(svg, "fill-opacity = '0.220000' points = '");
+    double x, y, top = INFINITY;
+    int used;
+    assert_non_null(p);
+    p += strlen("fill-opacity = '0.220000' points = '");
+    while (sscanf(p, "%lf,%lf %n", &x, &y, &used) == 2) {
+        top = y < top ? y : top;
+        p += used;
+    }
+    return top;
+}
+
+/* A thread count between 8 and 12: tics at whole threads only (never "8.5"). */
+static void test_chart_counting_axis_has_whole_tics(void **state)
+{
+    double t[] = {0, 1, 2, 3, 4}, v[] = {8, 9, 10, 11, 12};
+    struct chart *c = chart_new("Threads", "time (s)", "threads");
+    char labels[40][32], *svg;
+    size_t n;
+    (void)state;
+    chart_add_series(c, "all threads", CHART_LINES, NULL, t, v, NULL, NULL, 5);
+    chart_set_y_integer(c, true);
+    assert_int_equal(draw(c, "integer", &svg), 0);
+    n = y_tics(svg, labels, 40);
+    assert_true(n >= 3);
+    for (size_t i = 0; i < n; i++)
+        if (strspn(labels[i], " -0123456789") != strlen(labels[i]))
+            fail_msg("tic '%s' is not a whole number", labels[i]);
+    free(svg);
+    chart_free(c);
+}
+
+/* Figures of hundreds of millions read "150M", never "1.5e+08", and the gate line far
+ * above the data stays in view. */
+static void test_chart_large_numbers_in_engineering_units(void **state)
+{
+    double t[] = {0, 1, 2, 3}, v[] = {1.2e8, 1.4e8, 1.5e8, 1.3e8};
+    struct chart *c = chart_new("Instructions", "run", "instructions per request");
+    char labels[40][32], *svg;
+    size_t n, mega = 0;
+    (void)state;
+    chart_add_series(c, "instructions", CHART_LINESPOINTS, NULL, t, v, NULL, NULL, 4);
+    chart_add_hline(c, "gate < 200M", 2e8, NULL);
+    assert_int_equal(draw(c, "large", &svg), 0);
+    n = y_tics(svg, labels, 40);
+    assert_true(n >= 3);
+    for (size_t i = 0; i < n; i++) {
+        assert_null(strchr(labels[i], 'e'));
+        mega += strchr(labels[i], 'M') != NULL;
+    }
+    assert_true(mega >= 2);
+    assert_non_null(strstr(svg, "<text>200M</text>"));  /* the gate's level is a tic */
+    free(svg);
+    chart_free(c);
+}
+
+/* Interval labels sit above the plot area, never over the lines in it; each in its
+ * own row where they would overlap. */
+static void test_chart_interval_labels_above_the_plot(void **state)
+{
+    double t[] = {0, 5, 10}, v[] = {30, 30, 30};
+    struct chart *c = chart_new("Queue", "time (s)", "jobs queued");
+    char *svg;
+    double top;
+    (void)state;
+    chart_add_series(c, "capacity", CHART_STEPS, NULL, t, v, NULL, NULL, 3);
+    chart_add_xband(c, 0, 2, "warmup", "#9e9e9e");
+    chart_add_xband(c, 0.3, 10, "queue.block=on", "#e67e22");
+    chart_set_x_range(c, 0, 10);
+    assert_int_equal(draw(c, "labels", &svg), 0);
+    top = band_top(svg);
+    assert_true(text_y(svg, "warmup") < top);
+    assert_true(text_y(svg, "queue.block=on") < top);
+    assert_true(fabs(text_y(svg, "warmup") - text_y(svg, "queue.block=on")) > 8);  /* two rows */
+    assert_true(text_y(svg, "Queue") < text_y(svg, "warmup"));   /* the title above them */
     free(svg);
     chart_free(c);
 }
@@ -168,6 +282,9 @@ int main(void)
         cmocka_unit_test(test_chart_bars_and_named_positions),
         cmocka_unit_test(test_chart_without_data_is_refused),
         cmocka_unit_test(test_chart_markup_in_text_stays_valid_xml),
+        cmocka_unit_test(test_chart_counting_axis_has_whole_tics),
+        cmocka_unit_test(test_chart_large_numbers_in_engineering_units),
+        cmocka_unit_test(test_chart_interval_labels_above_the_plot),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
