@@ -91,7 +91,7 @@ void summary_print(FILE *out, const struct runner_outcome *outcomes, size_t n,
             else
                 fprintf(out, "  %-*s", width, g->spec->name);
             enum colour gc = colour_of_verdict(verdict_of_gate(g->verdict, g->expected_to_fail));
-            fprintf(out, "  %-18s %-12s %s%s%s", gate_format_threshold(g->spec, threshold, sizeof threshold),
+            fprintf(out, "  %-18s %-14s %s%s%s", gate_format_threshold(g->spec, threshold, sizeof threshold),
                     gate_format_observed(g->spec, g->observed, observed, sizeof observed), colour_start(colour, gc),
                     summary_gate_result(g), colour_end(colour, gc));
             if (g->verdict == GATE_ERROR || g->detail[0])

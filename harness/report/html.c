@@ -30,6 +30,8 @@ static const char style[] =
     "th,td{border:1px solid var(--line);padding:5px 10px;text-align:left;vertical-align:top}\n"
     "th{background:#f1f3f4;font-weight:600;white-space:nowrap}\n"
     "td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
+    "td.when{white-space:nowrap}\n"
+    ".tripped{margin:10px 0}.tripped ul{margin:4px 0 0 0}\n"
     "tr.bad td{background:#fff6f5}\n"
     "code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,'DejaVu Sans Mono',monospace;"
     "font-size:13px}\n"

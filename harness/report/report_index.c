@@ -205,7 +205,7 @@ static void write_run_cells(FILE *f, const struct report_row *r)
     write_run_link(f, r->id);
     fputs("</td><td>", f);
     html_escape(f, r->label);
-    fputs("</td><td>", f);
+    fputs("</td><td class=\"when\">", f);
     html_escape(f, r->started_at);
     fputs("</td><td>", f);
     html_pill(f, r->css, r->outcome);
