@@ -364,50 +364,32 @@ char *units_format_size_rate(double bytes_per_second, char *buf, size_t buflen)
     return buf;
 }
 
-char *units_format_share(double ratio, char *buf, size_t buflen)
+/* A figure that may be tiny but is never rounded to a zero it is not: "0" and unit
+ * for zero, "<floor_text" and unit under floor, else the count and unit. */
+static char *format_bounded(double v, double floor, const char *floor_text, const char *unit, char *buf,
+                            size_t buflen)
 {
-    double percent = ratio * 100;
     char number[32];
 
-    if (isnan(ratio)) {
+    if (isnan(v))
         snprintf(buf, buflen, "-");
-        return buf;
-    }
-    if (percent == 0) {
-        snprintf(buf, buflen, "0%%");
-        return buf;
-    }
-    if (fabs(percent) < 0.001) {
-        snprintf(buf, buflen, "%s0.001%%", percent < 0 ? ">-" : "<");
-        return buf;
-    }
-    if (fabs(percent) >= 999.5)
-        snprintf(number, sizeof number, "%.0f", percent);
+    else if (v == 0)
+        snprintf(buf, buflen, "0%s", unit);
+    else if (fabs(v) < floor)
+        snprintf(buf, buflen, "%s%s%s", v < 0 ? ">-" : "<", floor_text, unit);
     else
-        three_digits(percent, number, sizeof number);
-    snprintf(buf, buflen, "%s%%", number);
+        snprintf(buf, buflen, "%s%s", units_format_count(v, number, sizeof number), unit);
     return buf;
+}
+
+char *units_format_share(double ratio, char *buf, size_t buflen)
+{
+    return format_bounded(ratio * 100, 0.001, "0.001", "%", buf, buflen);
 }
 
 char *units_format_seconds_per_second(double value, char *buf, size_t buflen)
 {
-    char number[32];
-
-    if (isnan(value)) {
-        snprintf(buf, buflen, "-");
-        return buf;
-    }
-    if (value == 0) {
-        snprintf(buf, buflen, "0s/s");
-        return buf;
-    }
-    if (fabs(value) < 1e-4) {
-        snprintf(buf, buflen, "%s0.0001s/s", value < 0 ? ">-" : "<");
-        return buf;
-    }
-    units_format_count(value, number, sizeof number);
-    snprintf(buf, buflen, "%ss/s", number);
-    return buf;
+    return format_bounded(value, 1e-4, "0.0001", "s/s", buf, buflen);
 }
 
 int64_t units_now_ns(void)
