@@ -575,7 +575,14 @@ int runpage_write(const char *path, const struct runinfo *run, const struct runc
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
         return -1;
     }
-    snprintf(title, sizeof title, "%s run %lld: %s", run->scenario, (long long)run->id, runpage_outcome(run, &css));
+    /* The tab reads like the page: what is wrong first, where a diagnosis says. */
+    if (run->ndiagnoses && strcmp(run->diagnoses[0].class_name, "none") != 0)
+        snprintf(title, sizeof title, "%s run %lld: %s%s%s", run->scenario, (long long)run->id,
+                 run->diagnoses[0].class_name, run->diagnoses[0].culprit[0] ? " in " : "", run->diagnoses[0].culprit);
+    else if (run->ndiagnoses && strcmp(run->status, "completed") == 0)
+        snprintf(title, sizeof title, "%s run %lld: no problem found", run->scenario, (long long)run->id);
+    else
+        snprintf(title, sizeof title, "%s run %lld: %s", run->scenario, (long long)run->id, runpage_outcome(run, &css));
     html_begin(f, title);
     fputs("<nav><a href=\"", f);
     html_escape(f, index_href);

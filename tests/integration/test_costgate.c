@@ -234,7 +234,7 @@ static void test_costgate_history_changes_finds_the_shift_and_its_revision(void 
     expect_output("24 runs with the figure");
     expect_output("1 change point");
     expect_output("run 13  rev rev-13");
-    expect_output("1000/s -> 900/s");
+    expect_output("1000 req/s -> 900 req/s");
     /* no such figure: exit 2; no --changes: usage */
     assert_int_equal(loadlab_to(NULL, (const char *[]){"history", "--changes", "--db", path, "shop", "p99_latency",
                                                        NULL}, NULL, 60), 2);

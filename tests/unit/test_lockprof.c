@@ -461,6 +461,31 @@ static void test_lockprof_cond_wait_counts_each_wait(void **state)
     lockprof_mutex_destroy(&pair.m);
 }
 
+/* A wait for work (lockprof_cond_wait_idle) counts like any blocking, and marks its
+ * site idle for /metrics' wait label; an ordinary wait's site stays "delay". */
+static void test_lockprof_idle_wait_marks_its_site(void **state)
+{
+    static struct cond_pair pair = { .cond = PTHREAD_COND_INITIALIZER };
+    pthread_t signaller;
+    uint64_t before;
+
+    set_instrument(INSTRUMENT_METRICS, 1, 1);
+    lockprof_mutex_init(&pair.m, "test.cond.idle");
+    before = block_totals("test.idle.wait").events;
+    assert_int_equal(lockprof_block_site_idle("test.idle.wait"), 0);
+    lockprof_mutex_lock(&pair.m);
+    assert_int_equal(pthread_create(&signaller, NULL, signal_ready, &pair), 0);
+    while (!pair.ready)
+        lockprof_cond_wait_idle(&pair.cond, &pair.m, "test.idle.wait");
+    lockprof_mutex_unlock(&pair.m);
+    assert_int_equal(pthread_join(signaller, NULL), 0);
+    assert_true(block_totals("test.idle.wait").events > before);
+    assert_int_equal(lockprof_block_site_idle("test.idle.wait"), 1);
+    assert_true(block_totals("test.cond.wait").events > 0);   /* the test above's, not idle */
+    assert_int_equal(lockprof_block_site_idle("test.cond.wait"), 0);
+    lockprof_mutex_destroy(&pair.m);
+}
+
 static void test_lockprof_text_profile_has_go_layout(void **state)
 {
     static struct lockprof_mutex m;
@@ -759,6 +784,7 @@ int main(void)
         cmocka_unit_test(test_lockprof_block_rate_zero_records_nothing),
         cmocka_unit_test(test_lockprof_cond_timedwait_records_block),
         cmocka_unit_test(test_lockprof_cond_wait_counts_each_wait),
+        cmocka_unit_test(test_lockprof_idle_wait_marks_its_site),
         cmocka_unit_test(test_lockprof_text_profile_has_go_layout),
         cmocka_unit_test(test_lockprof_mutex_proto_is_scaled_by_fraction),
         cmocka_unit_test(test_lockprof_delta_subtracts_snapshot),
