@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "units.h"
+#include "report/charttics.h"
 
 enum plot_kind { PLOT_SERIES, PLOT_HLINE, PLOT_SEGMENT };
 
@@ -501,77 +501,6 @@ static void emit_plot_element(const struct chart *c, struct gnuplot *gp, size_t 
     gnuplot_quote(gp, p->title);
 }
 
-/* 1-2-5 tics on a log axis (gnuplot's own give one label per decade, often none);
- * past LOG_TICS_MAX of them, one per decade, so that labels never overprint. */
-#define LOG_TICS_MAX 8
-static void emit_log_tics(struct gnuplot *gp, const struct range *y)
-{
-    static const double steps[] = {1, 2, 5};
-    double first = pow(10, floor(log10(y->lo)));
-    size_t nsteps = 3;
-    char text[32];
-    int n = 0;
-
-    for (double decade = first; decade <= y->hi && n < 60; decade *= 10)
-        for (size_t i = 0; i < 3; i++)
-            n += decade * steps[i] >= y->lo && decade * steps[i] <= y->hi;
-    if (n < 2)
-        return;  /* a narrow range: gnuplot's own tics do better */
-    if (n > LOG_TICS_MAX)
-        nsteps = 1;
-    n = 0;
-    gnuplot_printf(gp, "set ytics (");
-    for (double decade = first; decade <= y->hi && n < 60; decade *= 10)
-        for (size_t i = 0; i < nsteps; i++) {
-            double v = decade * steps[i];
-            if (v >= y->lo && v <= y->hi) {
-                gnuplot_printf(gp, "%s", n++ ? ", " : "");
-                if (v >= 1e-3)
-                    units_format_count(v, text, sizeof text);
-                else
-                    snprintf(text, sizeof text, "%.1g", v);   /* below the count's "0" */
-                gnuplot_quote(gp, text);
-                gnuplot_printf(gp, " %.9g", v);
-            }
-        }
-    gnuplot_printf(gp, ")\nset mytics 1\n");
-}
-
-/* A 1-2-5 step giving about six tics over span; whole numbers on an integer axis. */
-static double tic_step(double span, bool integer)
-{
-    double raw = span / 6, mag, norm, step;
-
-    if (!(raw > 0))
-        return integer ? 1 : 0;
-    mag = pow(10, floor(log10(raw)));
-    norm = raw / mag;
-    step = (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag;
-    return integer && step < 1 ? 1 : step;
-}
-
-/* Tics on a linear axis, placed here and labelled by units_format_count: whole
- * numbers on an integer axis (no "8.5 threads"), engineering units for large ones
- * ("150M", never "1.5e+08"). A range too fine for three digits keeps gnuplot's own. */
-static void emit_linear_tics(struct gnuplot *gp, const struct range *y, bool integer)
-{
-    double step = tic_step(y->hi - y->lo, integer), first;
-    char text[32];
-    int n = 0;
-
-    if (!(step >= 1e-3) && !integer)
-        return;
-    first = ceil(y->lo / step - 1e-9);
-    gnuplot_printf(gp, "set ytics (");
-    for (double k = first; k * step <= y->hi + step * 1e-9 && n < 60; k++, n++) {
-        double v = fabs(k) < 1e-9 ? 0 : k * step;
-        gnuplot_printf(gp, "%s", n ? ", " : "");
-        gnuplot_quote(gp, units_format_count(v, text, sizeof text));
-        gnuplot_printf(gp, " %.9g", v);
-    }
-    gnuplot_printf(gp, ")\nset mytics 1\n");
-}
-
 int chart_emit(const struct chart *c, struct gnuplot *gp, const char *svg_path, const char *png_path,
                char *err, size_t errlen)
 {
@@ -601,9 +530,9 @@ int chart_emit(const struct chart *c, struct gnuplot *gp, const char *svg_path, 
                        "set style textbox opaque fillcolor rgb '#ffffff' noborder margins 2,1\n",
                    x.lo, x.hi, y.lo, y.hi, log_y ? "set logscale y\n" : "");
     if (log_y)
-        emit_log_tics(gp, &y);
+        charttics_emit_log(gp, y.lo, y.hi);
     else
-        emit_linear_tics(gp, &y, c->y_integer);
+        charttics_emit_linear(gp, y.lo, y.hi, c->y_integer);
     /* Two legend columns from four entries on, so a long legend does not squeeze the
      * plot (gnuplot's own estimate often settles for one column). The left margin is
      * left to gnuplot: a fixed one makes gnuplot 5.4 lay a key below in one column,
