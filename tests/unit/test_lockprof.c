@@ -442,48 +442,55 @@ static void *signal_ready(void *arg)
     return NULL;
 }
 
-static void test_lockprof_cond_wait_counts_each_wait(void **state)
+/* Waits on a fresh pair (its lock named lock) at site until another thread signals,
+ * through lockprof_cond_wait_idle when idle; returns the site's blocking events
+ * before the wait. */
+static uint64_t wait_for_signal(const char *lock, const char *site, bool idle)
 {
-    static struct cond_pair pair = { .cond = PTHREAD_COND_INITIALIZER };
+    static struct cond_pair pairs[2] = {{ .cond = PTHREAD_COND_INITIALIZER }, { .cond = PTHREAD_COND_INITIALIZER }};
+    struct cond_pair *pair = &pairs[idle];
     pthread_t signaller;
     uint64_t before;
 
-    set_instrument(INSTRUMENT_METRICS, 1, 1);
-    lockprof_mutex_init(&pair.m, "test.cond.pair");
-    before = block_totals("test.cond.wait").events;
-    lockprof_mutex_lock(&pair.m);
-    assert_int_equal(pthread_create(&signaller, NULL, signal_ready, &pair), 0);
-    while (!pair.ready)
-        lockprof_cond_wait(&pair.cond, &pair.m, "test.cond.wait");
-    lockprof_mutex_unlock(&pair.m);
+    pair->ready = 0;
+    lockprof_mutex_init(&pair->m, lock);
+    before = block_totals(site).events;
+    lockprof_mutex_lock(&pair->m);
+    assert_int_equal(pthread_create(&signaller, NULL, signal_ready, pair), 0);
+    while (!pair->ready) {
+        if (idle)
+            lockprof_cond_wait_idle(&pair->cond, &pair->m, site);
+        else
+            lockprof_cond_wait(&pair->cond, &pair->m, site);
+    }
+    lockprof_mutex_unlock(&pair->m);
     assert_int_equal(pthread_join(signaller, NULL), 0);
+    lockprof_mutex_destroy(&pair->m);
+    return before;
+}
+
+static void test_lockprof_cond_wait_counts_each_wait(void **state)
+{
+    uint64_t before;
+
+    set_instrument(INSTRUMENT_METRICS, 1, 1);
+    before = wait_for_signal("test.cond.pair", "test.cond.wait", false);
     assert_true(block_totals("test.cond.wait").events > before);
-    lockprof_mutex_destroy(&pair.m);
 }
 
 /* A wait for work (lockprof_cond_wait_idle) counts like any blocking, and marks its
  * site idle for /metrics' wait label; an ordinary wait's site stays "delay". */
 static void test_lockprof_idle_wait_marks_its_site(void **state)
 {
-    static struct cond_pair pair = { .cond = PTHREAD_COND_INITIALIZER };
-    pthread_t signaller;
     uint64_t before;
 
     set_instrument(INSTRUMENT_METRICS, 1, 1);
-    lockprof_mutex_init(&pair.m, "test.cond.idle");
-    before = block_totals("test.idle.wait").events;
     assert_int_equal(lockprof_block_site_idle("test.idle.wait"), 0);
-    lockprof_mutex_lock(&pair.m);
-    assert_int_equal(pthread_create(&signaller, NULL, signal_ready, &pair), 0);
-    while (!pair.ready)
-        lockprof_cond_wait_idle(&pair.cond, &pair.m, "test.idle.wait");
-    lockprof_mutex_unlock(&pair.m);
-    assert_int_equal(pthread_join(signaller, NULL), 0);
+    before = wait_for_signal("test.cond.idle", "test.idle.wait", true);
     assert_true(block_totals("test.idle.wait").events > before);
     assert_int_equal(lockprof_block_site_idle("test.idle.wait"), 1);
-    assert_true(block_totals("test.cond.wait").events > 0);   /* the test above's, not idle */
+    wait_for_signal("test.cond.pair", "test.cond.wait", false);
     assert_int_equal(lockprof_block_site_idle("test.cond.wait"), 0);
-    lockprof_mutex_destroy(&pair.m);
 }
 
 static void test_lockprof_text_profile_has_go_layout(void **state)
