@@ -9,7 +9,8 @@
  * This file is the run's orchestration: the loop around poll(), the order of the
  * steps, judging, and the run row. Each step's mechanics live in a module of its own:
  * the service's lifecycle (service.h), sampling (scrape.h), faults over the debug API
- * (faultctl.h), the phases' order (timeline.h), wrk (loadwrk.h), the progress line
+ * (faultctl.h), the phases' order (timeline.h), wrk (loadwrk.h) or the open-model
+ * generator instead of it when [load] has a rate (openstep.h), the progress line
  * (progress.h) and the counted requests of [load] requests (coststep.h); what a caller
  * sets up before its runs (the signalfd, the service binary check) is runner_setup.c. */
 #include "run/runner.h"
@@ -33,6 +34,7 @@
 #include "run/coststep.h"
 #include "run/faultctl.h"
 #include "run/loadwrk.h"
+#include "run/openstep.h"
 #include "run/progress.h"
 #include "run/promsource.h"
 #include "run/scrape.h"
@@ -64,6 +66,7 @@ struct run {
     struct faultctl faults;
     struct timeline timeline;
     struct loadwrk_group wrk;    /* one wrk, or one per target of a url list */
+    struct openstep open;        /* [load] rate: the open-model load instead of wrk */
     enum stage stage;
     double stage_started[2];
     bool measure_done;
@@ -114,15 +117,20 @@ static void start_wrk(struct run *r, enum stage stage);
 
 static void finish_wrk_stage(struct run *r)
 {
-    char err[600];
+    char err[600], note[300] = "";
     struct wrkres res;
 
-    if (loadwrk_group_collect(&r->wrk, r->log_dir, stage_names[r->stage], &res, err, sizeof err) < 0 ||
+    if ((r->sc->open_model ? openstep_finish(&r->open, r->db, r->run_id, stage_names[r->stage],
+                                             r->stage_started[r->stage], &res, note, sizeof note, err, sizeof err)
+                           : loadwrk_group_collect(&r->wrk, r->log_dir, stage_names[r->stage], &res, err,
+                                                   sizeof err)) < 0 ||
         resultdb_load_result(r->db, r->run_id, stage_names[r->stage], r->stage_started[r->stage],
                              r->sc->connections, r->sc->threads, &res, err, sizeof err) < 0) {
         stop_run(r, RUNNER_ABORTED, "%s", err);
         return;
     }
+    if (note[0])
+        append_reason(r, "%s", note);
     if (r->stage == STAGE_WARMUP) {
         start_wrk(r, STAGE_MEASURE);
         return;
@@ -154,7 +162,7 @@ static int wait_step(struct run *r, int timeout_ms)
     service_drain(&r->svc);
     if (service_check_exit(&r->svc, seconds_since_t0(r), why, sizeof why))
         stop_run(r, RUNNER_CRASHED, "%s", why);
-    if (r->wrk.running && loadwrk_group_poll(&r->wrk))
+    if ((r->wrk.running && loadwrk_group_poll(&r->wrk)) || openstep_poll(&r->open))
         finish_wrk_stage(r);
     return r->failed ? -1 : 0;
 }
@@ -216,8 +224,10 @@ static void start_wrk(struct run *r, enum stage stage)
 
     r->stage = stage;
     r->stage_started[stage] = seconds_since_t0(r);
-    if (loadwrk_group_spawn(r->sc, r->opt->wrk_path, r->svc.public_base, r->log_dir, stage_names[stage], ns,
-                            &r->wrk, err, sizeof err) < 0)
+    if (r->sc->open_model ? openstep_start(&r->open, r->sc, r->svc.public_base, ns, r->t0_ns,
+                                           &r->stage_started[stage], err, sizeof err) < 0
+                          : loadwrk_group_spawn(r->sc, r->opt->wrk_path, r->svc.public_base, r->log_dir,
+                                                stage_names[stage], ns, &r->wrk, err, sizeof err) < 0)
         stop_run(r, RUNNER_ABORTED, "%s", err);
     if (!r->failed && stage == STAGE_MEASURE) {
         /* the first sample of the steady state */
@@ -251,19 +261,31 @@ static enum runner_hook_answer call_hook(struct run *r, enum runner_moment momen
         .sc = r->sc, .db = r->db, .run_id = r->run_id, .http = r->http, .series = r->series,
         .public_base = r->svc.public_base, .debug_base = r->svc.debug_base, .log_dir = r->log_dir,
         .t = seconds_since_t0(r), .load_end = scenario_load_ns(r->sc) / 1e9,
-        .measuring = r->stage == STAGE_MEASURE && r->wrk.running, .out = r->out,
+        .measuring = r->stage == STAGE_MEASURE && (r->wrk.running || r->open.running), .out = r->out,
     };
     if (!r->opt->hook)
         return RUNNER_HOOK_CONTINUE;
     return r->opt->hook(r->opt->hook_user, moment, &view);
 }
 
-/* A hook asked to end the load: wrk stops on SIGINT and still writes its summary.
+/* A hook or a lost abort_on_fail gate asked to end the load: wrk stops on SIGINT and
+ * still writes its summary; the open model's schedule ends and what is out drains.
  * Asked during the warmup, the measured run is stopped as soon as it starts. */
 static void end_load_early(struct run *r)
 {
-    if (r->end_load_requested && !r->wrk_interrupted && r->wrk.running && r->stage == STAGE_MEASURE) {
+    struct gate_result lost;
+    const struct gate_spec *g = r->stage == STAGE_MEASURE ? openstep_lost_gate(&r->open, r->sc, &lost) : NULL;
+    char shown[64];
+
+    if (g && !r->end_load_requested) {
+        append_reason(r, "gate %s already lost at t=%.1fs (%s): the load ended early (abort_on_fail)", g->name,
+                      seconds_since_t0(r), gate_format_observed(g, lost.observed, shown, sizeof shown));
+        r->end_load_requested = true;
+    }
+    if (r->end_load_requested && !r->wrk_interrupted && r->stage == STAGE_MEASURE &&
+        (r->wrk.running || r->open.running)) {
         loadwrk_group_signal(&r->wrk, SIGINT);
+        openstep_stop(&r->open);
         r->wrk_interrupted = true;
     }
 }
@@ -353,6 +375,7 @@ static void judge(struct run *r)
                              .from = r->steady_from, .to = r->steady_to, .have_proc = r->svc.proc_pid > 0};
     bool met = true;
 
+    openstep_gate_inputs(&r->open, &in);
     if (r->out->have_cost) {
         in.instructions_per_request = r->out->cost.instructions_per_request;
         in.cost_counter = costmeter_kind_name(r->out->cost.kind);
@@ -528,6 +551,8 @@ static void stop_children(struct run *r)
 
     draw_progress(r, true);
     loadwrk_group_stop(&r->wrk, WRK_STOP_GRACE_MS);
+    if (r->open.running)
+        openstep_close(&r->open);
     if (r->clock_started && !r->svc.reaped)
         call_hook(r, RUNNER_AT_LOAD_END);
     if (!r->svc.reaped && r->svc.debug_base[0])
@@ -602,6 +627,7 @@ int runner_run(const struct scenario *sc, struct resultdb *db, const struct runn
 done:
     if (r) {
         service_close(&r->svc);
+        openstep_close(&r->open);
         httpclient_free(r->http);
         promsource_free(r->prom);
         series_store_free(r->series);
