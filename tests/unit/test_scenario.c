@@ -437,6 +437,7 @@ static void test_scenario_cost_requests_and_counter(void **state)
 static void test_scenario_open_model_keys(void **state)
 {
     struct scenario *sc;
+    char *params, digest[2][17];
     (void)state;
 
     sc = parse(HEAD "[load]\nrate = 2000/s\narrival = poisson\nmax_in_flight = 50\nconnections = 8\nthreads = 2\n"
@@ -462,6 +463,17 @@ static void test_scenario_open_model_keys(void **state)
     sc = parse(HEAD "[load]\nmodel = open\nrate = 100\n");
     assert_non_null(sc);
     assert_true(sc->open_model);
+    params = scenario_params_json(sc);
+    assert_non_null(params);
+    assert_non_null(strstr(params, "\"open\":{\"arrival\":\"constant\""));
+    assert_int_equal(scenario_definition_digest(sc, digest[0]), 0);
+    free(params);
+    scenario_free(sc);
+    /* the rate is part of what makes two runs comparable */
+    sc = parse(HEAD "[load]\nrate = 200\n");
+    assert_non_null(sc);
+    assert_int_equal(scenario_definition_digest(sc, digest[1]), 0);
+    assert_string_not_equal(digest[0], digest[1]);
     scenario_free(sc);
 }
 
