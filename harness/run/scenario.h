@@ -116,7 +116,7 @@ struct scenario {
      * openload_config_set ("" for its default), and the request mix (none: the one
      * request of method, path, body) */
     bool open_model;
-    char rate[32], arrival[16], max_in_flight[16];
+    char rate[32], arrival[16], max_in_flight[16], lag_limit[16];
     struct scenario_request mix[SCENARIO_MAX_REQUESTS];
     size_t nmix;
     int rate_line;

@@ -24,8 +24,9 @@ static json_t *open_json(const struct scenario *sc)
         json_array_append_new(mix, json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", sc->mix[i].name, "method",
                                              sc->mix[i].method, "path", sc->mix[i].path, "body", sc->mix[i].body,
                                              "weight", (int)sc->mix[i].weight));
-    return json_pack("{s:s, s:s, s:s, s:o*}", "rate", sc->rate, "arrival", sc->arrival[0] ? sc->arrival : "constant",
-                     "max_in_flight", sc->max_in_flight, "mix", mix);
+    return json_pack("{s:s, s:s, s:s, s:s, s:o*}", "rate", sc->rate, "arrival",
+                     sc->arrival[0] ? sc->arrival : "constant", "max_in_flight", sc->max_in_flight, "lag_limit",
+                     sc->lag_limit, "mix", mix);
 }
 
 /* Adds the open model's load under load.open, and marks the gates with abort_on_fail. */

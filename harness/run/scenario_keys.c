@@ -364,7 +364,7 @@ static int on_load(struct scenario_parse *st, const char *key, const char *value
     if (open <= 0)
         return open;
     return unknown_key(st, "load", key, "connections, threads, script, path, method, body, content_type, timeout, "
-                       "cpu, requests, warmup_requests, counter, rate, model, arrival, max_in_flight, request.NAME");
+                       "cpu, requests, warmup_requests, counter, rate, model, arrival, max_in_flight, lag_limit, request.NAME");
 }
 
 static int on_phase(struct scenario_parse *st, const char *section, const char *key, const char *value)

@@ -1,5 +1,5 @@
 /* scenario, open model: the [load] keys of a constant-arrival-rate load (rate, model,
- * arrival, max_in_flight, request.NAME) and the checks that span them, each error
+ * arrival, max_in_flight, lag_limit, request.NAME) and the checks that span them, each error
  * naming file:line. Part of the scenario module (scenario.h).
  *
  * Each option is checked by the generator's own parser (openload_config_set) as it is
@@ -132,6 +132,10 @@ int scenario_open_key(struct scenario_parse *st, const char *key, const char *va
         st->max_in_flight_line = st->lineno;
         return copy_option(st, sc->max_in_flight, sizeof sc->max_in_flight, key, value);
     }
+    if (strcmp(key, "lag_limit") == 0) {
+        st->lag_limit_line = st->lineno;
+        return copy_option(st, sc->lag_limit, sizeof sc->lag_limit, key, value);
+    }
     if (strncmp(key, "request.", 8) == 0)
         return parse_request(st, key + 8, value);
     return 1;
@@ -161,9 +165,11 @@ int scenario_open_check(struct scenario_parse *st)
     if (st->model_open && !sc->open_model)
         return scenario_fail_at(st, st->model_line, "model = open needs rate (e.g. rate = 2000/s)");
     if (!sc->open_model) {
-        int line = st->arrival_line ? st->arrival_line : st->max_in_flight_line;
+        int line = st->arrival_line ? st->arrival_line
+                   : st->max_in_flight_line ? st->max_in_flight_line : st->lag_limit_line;
         if (line)
-            return scenario_fail_at(st, line, "arrival and max_in_flight are for the open model: give rate");
+            return scenario_fail_at(st, line, "arrival, max_in_flight and lag_limit are for the open model: give "
+                                    "rate");
         if (sc->nmix)
             return scenario_fail_at(st, sc->mix[0].line, "request.NAME lines are for the open model: give rate "
                                     "(wrk's mixes are Lua scripts)");
@@ -241,6 +247,8 @@ struct openload_config *scenario_open_config(const struct scenario *sc, const ch
         rc = openload_config_set(cfg, "arrival", sc->arrival, err, errlen);
     if (rc == 0 && sc->max_in_flight[0])
         rc = openload_config_set(cfg, "max_in_flight", sc->max_in_flight, err, errlen);
+    if (rc == 0 && sc->lag_limit[0])
+        rc = openload_config_set(cfg, "lag_limit", sc->lag_limit, err, errlen);
     if (rc == 0)
         rc = openload_config_set(cfg, "duration", text, err, errlen);
     if (rc == 0)

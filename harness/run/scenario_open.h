@@ -6,7 +6,8 @@
 #include "run/scenario_parse.h"
 
 /* Handles a [load] key of the open model (rate, model, arrival, max_in_flight,
- * request.NAME). Returns 0, -1 with the error recorded, or 1 when key is not one. */
+ * lag_limit, request.NAME). Returns 0, -1 with the error recorded, or 1 when key is
+ * not one. */
 int scenario_open_key(struct scenario_parse *st, const char *key, const char *value);
 
 /* Once the file is read: the open-model keys agree with each other and with the rest

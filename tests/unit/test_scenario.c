@@ -490,6 +490,8 @@ static void test_scenario_open_model_bad_values_name_key_and_line(void **state)
     expect_error(HEAD "[load]\nmodel = open\n", "t.ini:6:", "model = open needs rate");
     expect_error(HEAD "[load]\nmodel = semi\n", "t.ini:6:", "model must be open");
     expect_error(HEAD "[load]\narrival = poisson\n", "t.ini:6:", "for the open model");
+    expect_error(HEAD "[load]\nlag_limit = 5ms\n", "t.ini:6:", "for the open model");
+    expect_error(HEAD "[load]\nrate = 10/s\nlag_limit = fast\n", "t.ini:7:", "lag_limit");
     expect_error(HEAD "[load]\nrequest.a = GET /x\n", "t.ini:6:", "for the open model");
     expect_error(HEAD "[load]\nrate = 10/s\nrequest.a = GET x\n", "t.ini:7:", "request.a: the path");
     expect_error(HEAD "[load]\nrate = 10/s\nrequest.a = GET /x weight=0\n", "t.ini:7:", "weight");
