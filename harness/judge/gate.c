@@ -45,6 +45,7 @@ static const struct {
     {"cpu_per_request", GATE_CPU_PER_REQUEST, DIM_LATENCY, "s"},
     {"instructions_per_request", GATE_INSTRUCTIONS_PER_REQUEST, DIM_COUNT, "instructions"},
     {"goroutine_growth", GATE_GOROUTINE_GROWTH, DIM_RATE, "goroutines/s"},
+    {"dropped_share", GATE_DROPPED_SHARE, DIM_RATIO, "ratio"},
     {"metric", GATE_METRIC, DIM_ANY, ""},
 };
 
@@ -52,8 +53,9 @@ static const char *const agg_names[] = {"max", "last", "mean", "slope"};
 
 #define KNOWN_GATES "throughput, error_rate, p50_latency, p75_latency, p90_latency, " \
     "p99_latency, p999_latency, thread_growth, rss_growth, fd_growth, queue_saturation, " \
-    "rejected_share, mutex_wait_share, cpu_per_request, instructions_per_request, goroutine_growth, metric.NAME{labels}.max|last|mean|slope; " \
-    "any of them behind regression."
+    "rejected_share, mutex_wait_share, cpu_per_request, instructions_per_request, goroutine_growth, dropped_share, " \
+    "p50|p75|p90|p99|p999_latency.window(DURATION), metric.NAME{labels}.max|last|mean|slope; " \
+    "any but the windows behind regression."
 
 static size_t table_index(enum gate_kind kind)
 {
@@ -89,6 +91,48 @@ static int parse_metric_name(const char *name, struct gate_spec *out, char *err,
     return 0;
 }
 
+/* "p99_latency.window(10s)": a latency over the worst run of that many per-second
+ * windows (whole seconds, 1s .. GATE_MAX_WINDOW_S). */
+static int parse_window_name(const char *key, struct gate_spec *out, char *err, size_t errlen)
+{
+    static const struct {
+        const char *name;
+        enum gate_kind kind;
+    } latencies[] = {{"p50_latency", GATE_P50_LATENCY}, {"p75_latency", GATE_P75_LATENCY},
+                     {"p90_latency", GATE_P90_LATENCY}, {"p99_latency", GATE_P99_LATENCY},
+                     {"p999_latency", GATE_P999_LATENCY}};
+    const char *open = strstr(key, ".window("), *arg = open + 8;
+    size_t base = (size_t)(open - key), arglen = strlen(arg);
+    char width[32], why[200];
+    int64_t ns;
+    size_t i;
+
+    for (i = 0; i < sizeof latencies / sizeof latencies[0]; i++)
+        if (strlen(latencies[i].name) == base && strncmp(key, latencies[i].name, base) == 0)
+            break;
+    if (i == sizeof latencies / sizeof latencies[0]) {
+        snprintf(err, errlen, "gate '%s': only p50, p75, p90, p99 and p999_latency take .window(DURATION)", key);
+        return -1;
+    }
+    if (arglen < 2 || arg[arglen - 1] != ')' || arglen - 1 >= sizeof width) {
+        snprintf(err, errlen, "gate '%s' must read %s.window(DURATION), e.g. %s.window(10s)", key,
+                 latencies[i].name, latencies[i].name);
+        return -1;
+    }
+    memcpy(width, arg, arglen - 1);
+    width[arglen - 1] = '\0';
+    if (units_parse_duration(width, &ns, why, sizeof why) < 0 || ns % 1000000000 != 0 || ns < 1000000000 ||
+        ns > GATE_MAX_WINDOW_S * 1000000000LL) {
+        snprintf(err, errlen, "gate '%s': the window must be whole seconds from 1s to %ds (windows are "
+                 "per second), not '%s'", key, GATE_MAX_WINDOW_S, width);
+        return -1;
+    }
+    out->kind = latencies[i].kind;
+    out->window_ns = ns;
+    snprintf(out->name, sizeof out->name, "%s.window(%llds)", latencies[i].name, (long long)(ns / 1000000000));
+    return 0;
+}
+
 /* Fills kind (and selector/agg for metric gates) and the canonical name. */
 static int parse_name(const char *key, struct gate_spec *out, char *err, size_t errlen)
 {
@@ -110,6 +154,8 @@ static int parse_name(const char *key, struct gate_spec *out, char *err, size_t 
         }
         return 0;
     }
+    if (strstr(key, ".window("))
+        return parse_window_name(key, out, err, errlen);
     for (size_t i = 0; i < sizeof gate_table / sizeof gate_table[0]; i++)
         if (gate_table[i].kind != GATE_METRIC && strcmp(key, gate_table[i].name) == 0) {
             out->kind = gate_table[i].kind;
@@ -250,6 +296,11 @@ static int parse_regression_name(const char *key, struct gate_spec *out, char *e
 
     if (parse_name(key + 11, out, err, errlen) < 0)
         return -1;
+    if (out->window_ns || out->kind == GATE_DROPPED_SHARE) {
+        snprintf(err, errlen, "'%s': %s is judged on one run; a regression compares whole-run figures", key,
+                 out->name);
+        return -1;
+    }
     memcpy(figure, out->name, sizeof figure);
     if ((size_t)snprintf(out->name, sizeof out->name, "regression.%s", figure) >= sizeof out->name) {
         snprintf(err, errlen, "regression gate name too long");
@@ -340,10 +391,23 @@ int gate_parse(const char *key, const char *value, struct gate_spec *out, char *
         token[n++] = *p++;
     }
     token[n] = '\0';
-    while (isspace((unsigned char)*p))
+    if (n > 0 && token[n - 1] == ',')
+        token[--n] = '\0';
+    while (isspace((unsigned char)*p) || *p == ',')
         p++;
+    if (strncmp(p, "abort_on_fail", 13) == 0 && (!p[13] || isspace((unsigned char)p[13]))) {
+        out->abort_on_fail = true;
+        for (p += 13; isspace((unsigned char)*p);)
+            p++;
+    }
     if (n == 0 || *p) {
-        snprintf(err, errlen, "gate %s: '%s' must be one operator and one threshold (e.g. < 20ms)", out->name, value);
+        snprintf(err, errlen, "gate %s: '%s' must be one operator and one threshold (e.g. < 20ms), "
+                 "optionally followed by abort_on_fail", out->name, value);
+        return -1;
+    }
+    if (out->abort_on_fail && !out->window_ns && out->kind != GATE_DROPPED_SHARE) {
+        snprintf(err, errlen, "gate %s: abort_on_fail is for the gates judged as the run goes: dropped_share "
+                 "and pN_latency.window(W)", out->name);
         return -1;
     }
     if (parse_threshold(token, gate_table[table_index(out->kind)].dim, out->name, &out->threshold,

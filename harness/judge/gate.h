@@ -11,6 +11,13 @@
  * it and measures FIGURE on each run; whether the runs of a candidate build are worse
  * than those of a baseline build is judged across runs by the regression module.
  *
+ * The open model (a [load] rate) adds `dropped_share` (requests dropped at max_in_flight
+ * over those scheduled) and windowed latencies, `p99_latency.window(10s)` (p50, p75,
+ * p90, p99, p999): the worst of every run of that many consecutive per-second windows,
+ * their histograms merged, must hold. Either may end with `abort_on_fail`
+ * (`= < 20ms abort_on_fail`): judged as the run goes, the run stops early once the gate
+ * is already lost (gate_lost_early).
+ *
  * Observed values are kept in base units (seconds, bytes, ratios 0..1, per second);
  * see docs/scenarios.md for how each is computed. A gate whose data is missing is an
  * error, not a pass. */
@@ -19,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/seriesstore.h"
 #include "base/wrkres.h"
@@ -40,6 +48,9 @@
 /* A queue sample counts as saturated at this share of capacity. */
 #define GATE_SATURATION_FRACTION 0.9
 
+/* The widest latency window a gate may ask for. */
+#define GATE_MAX_WINDOW_S 300
+
 enum gate_kind {
     GATE_THROUGHPUT, GATE_ERROR_RATE,
     GATE_P50_LATENCY, GATE_P75_LATENCY, GATE_P90_LATENCY, GATE_P99_LATENCY, GATE_P999_LATENCY,
@@ -48,6 +59,7 @@ enum gate_kind {
     GATE_CPU_PER_REQUEST,
     GATE_INSTRUCTIONS_PER_REQUEST,
     GATE_GOROUTINE_GROWTH,
+    GATE_DROPPED_SHARE,
     GATE_METRIC
 };
 
@@ -66,6 +78,16 @@ struct gate_spec {
     bool regression;                   /* "regression.FIGURE" */
     struct series_selector selector;   /* GATE_METRIC only */
     enum gate_agg agg;                 /* GATE_METRIC only */
+    int64_t window_ns;                 /* pN_latency.window(W): W; 0 for the whole run */
+    bool abort_on_fail;                /* judged as the run goes; lost: the run stops */
+};
+
+/* One second of an open-model load: counts and its latencies, serialized as
+ * latency_hist stores them (NULL when none completed). */
+struct gate_window {
+    uint64_t scheduled, completed, errors, dropped;
+    const uint8_t *latency;
+    size_t latency_len;
 };
 
 /* What a run measured, for evaluation. */
@@ -78,6 +100,12 @@ struct gate_inputs {
      * the counter that counted them (costmeter_kind_name); NULL when not measured */
     double instructions_per_request;
     const char *cost_counter;
+    /* the open model (run/openstep): requests scheduled and dropped, and the measured
+     * stage's per-second windows; open is false for wrk's load */
+    bool open;
+    uint64_t scheduled, dropped;
+    const struct gate_window *windows;
+    size_t nwindows;
 };
 
 struct gate_result {
@@ -114,6 +142,14 @@ int gate_check_metrics(const struct gate_spec *spec, bool have_proc,
  * is GATE_PASS (measured) or GATE_ERROR. */
 void gate_evaluate(const struct gate_spec *spec, const struct gate_inputs *in,
                    struct gate_result *out);
+
+/* While an open-model load runs, whether a gate with abort_on_fail is already lost:
+ * in holds the windows complete so far and the totals so far, planned the requests
+ * the whole schedule holds. A window gate is lost when a full window of its width
+ * fails; dropped_share when the drops so far, over planned, exceed it. Returns true
+ * with out filled (the observed value, verdict GATE_FAIL), else false. */
+bool gate_lost_early(const struct gate_spec *spec, const struct gate_inputs *in, uint64_t planned,
+                     struct gate_result *out);
 
 /* "<", "<=", ">", ">=". */
 const char *gate_op_text(enum gate_op op);

@@ -2,6 +2,7 @@
  * of a run, and its verdict against the threshold. The other half of gate.h; parsing
  * is in gate.c, which this half does not need: a parsed gate_spec carries all of it. */
 #include "judge/gate.h"
+#include "judge/gate_open.h"
 #include "metric_names.h"
 
 #include <math.h>
@@ -445,6 +446,10 @@ void gate_evaluate(const struct gate_spec *spec, const struct gate_inputs *in,
     memset(out, 0, sizeof *out);
     out->spec = spec;
     out->observed = NAN;
+    if (spec->window_ns) {
+        rc = gate_observe_window(spec, in, false, out);
+        goto judged;
+    }
     switch (spec->kind) {
     case GATE_THREAD_GROWTH:
     case GATE_RSS_GROWTH:
@@ -470,10 +475,14 @@ void gate_evaluate(const struct gate_spec *spec, const struct gate_inputs *in,
     case GATE_METRIC:
         rc = observe_metric(spec, in, out);
         break;
+    case GATE_DROPPED_SHARE:
+        rc = gate_observe_dropped(in, out);
+        break;
     default:
         rc = observe_load(spec, in, out);
         break;
     }
+judged:
     if (rc < 0 || isnan(out->observed)) {
         out->verdict = GATE_ERROR;
         out->observed = NAN;
@@ -487,3 +496,29 @@ void gate_evaluate(const struct gate_spec *spec, const struct gate_inputs *in,
         out->verdict = holds(spec->op, out->observed, spec->threshold) ? GATE_PASS : GATE_FAIL;
 }
 
+
+bool gate_lost_early(const struct gate_spec *spec, const struct gate_inputs *in, uint64_t planned,
+                     struct gate_result *out)
+{
+    memset(out, 0, sizeof *out);
+    out->spec = spec;
+    out->observed = NAN;
+    /* a worst window and a share of the planned total only grow: only an upper bound
+     * can be lost before the end */
+    if (!spec->abort_on_fail || !in->open || (spec->op != GATE_LT && spec->op != GATE_LE))
+        return false;
+    if (spec->window_ns) {
+        if (gate_observe_window(spec, in, true, out) != 0)
+            return false;
+    } else if (spec->kind == GATE_DROPPED_SHARE && planned > 0) {
+        /* the share can only be at least this by the end */
+        out->observed = (double)in->dropped / (double)planned;
+    } else {
+        return false;
+    }
+    if (holds(spec->op, out->observed, spec->threshold))
+        return false;
+    out->verdict = GATE_FAIL;
+    snprintf(out->detail, sizeof out->detail, "lost before the end of the load (abort_on_fail)");
+    return true;
+}

@@ -108,6 +108,18 @@ void openload_progress(struct openload *ol, struct openload_totals *out)
     out->asked_rate = ol->cfg.rate;
 }
 
+bool openload_finished(struct openload *ol)
+{
+    for (unsigned i = 0; i < ol->nworkers; i++) {
+        if (!ol->workers[i].started)
+            continue;
+        if (pthread_tryjoin_np(ol->workers[i].thread, NULL) != 0)
+            return false;
+        ol->workers[i].started = false; /* joined: openload_wait does not join it again */
+    }
+    return true;
+}
+
 int64_t openload_start_time(const struct openload *ol)
 {
     return ol->t0;

@@ -137,6 +137,11 @@ int64_t openload_start_time(const struct openload *ol);
 int openload_window_latency(struct openload *ol, size_t window, struct latency_hist *into, char *err,
                             size_t errlen);
 
+/* Whether every worker has ended (the schedule done and each request accounted for),
+ * so that openload_wait will not block. From the thread that will call openload_wait,
+ * never concurrently with it. */
+bool openload_finished(struct openload *ol);
+
 /* Waits for the run to end, frees ol and returns the result (free it with
  * openload_result_free), or NULL with err filled when out of memory. */
 struct openload_result *openload_wait(struct openload *ol, char *err, size_t errlen);

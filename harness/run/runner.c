@@ -9,7 +9,8 @@
  * This file is the run's orchestration: the loop around poll(), the order of the
  * steps, judging, and the run row. Each step's mechanics live in a module of its own:
  * the service's lifecycle (service.h), sampling (scrape.h), faults over the debug API
- * (faultctl.h), the phases' order (timeline.h), wrk (loadwrk.h), the progress line
+ * (faultctl.h), the phases' order (timeline.h), the load by wrk or, when [load] has a
+ * rate, the open-model generator (loadstep.h), the progress line
  * (progress.h) and the counted requests of [load] requests (coststep.h); what a caller
  * sets up before its runs (the signalfd, the service binary check) is runner_setup.c. */
 #include "run/runner.h"
@@ -27,12 +28,11 @@
 #include <unistd.h>
 
 #include "base/childproc.h"
-#include "base/stats.h"
 #include "judge/verdict.h"
 #include "run/baseline.h"
 #include "run/coststep.h"
 #include "run/faultctl.h"
-#include "run/loadwrk.h"
+#include "run/loadstep.h"
 #include "run/progress.h"
 #include "run/promsource.h"
 #include "run/scrape.h"
@@ -63,7 +63,7 @@ struct run {
     struct promsource *prom;     /* samples from Prometheus instead of scrapes, or NULL */
     struct faultctl faults;
     struct timeline timeline;
-    struct loadwrk_group wrk;    /* one wrk, or one per target of a url list */
+    struct loadstep load;        /* wrk, or the open-model generator */
     enum stage stage;
     double stage_started[2];
     bool measure_done;
@@ -114,15 +114,16 @@ static void start_wrk(struct run *r, enum stage stage);
 
 static void finish_wrk_stage(struct run *r)
 {
-    char err[600];
+    char err[600], note[300] = "";
     struct wrkres res;
 
-    if (loadwrk_group_collect(&r->wrk, r->log_dir, stage_names[r->stage], &res, err, sizeof err) < 0 ||
-        resultdb_load_result(r->db, r->run_id, stage_names[r->stage], r->stage_started[r->stage],
-                             r->sc->connections, r->sc->threads, &res, err, sizeof err) < 0) {
+    if (loadstep_collect(&r->load, r->db, r->run_id, r->log_dir, stage_names[r->stage], r->stage_started[r->stage],
+                         &res, note, sizeof note, err, sizeof err) < 0) {
         stop_run(r, RUNNER_ABORTED, "%s", err);
         return;
     }
+    if (note[0])
+        append_reason(r, "%s", note);
     if (r->stage == STAGE_WARMUP) {
         start_wrk(r, STAGE_MEASURE);
         return;
@@ -154,7 +155,7 @@ static int wait_step(struct run *r, int timeout_ms)
     service_drain(&r->svc);
     if (service_check_exit(&r->svc, seconds_since_t0(r), why, sizeof why))
         stop_run(r, RUNNER_CRASHED, "%s", why);
-    if (r->wrk.running && loadwrk_group_poll(&r->wrk))
+    if (loadstep_poll(&r->load))
         finish_wrk_stage(r);
     return r->failed ? -1 : 0;
 }
@@ -216,8 +217,8 @@ static void start_wrk(struct run *r, enum stage stage)
 
     r->stage = stage;
     r->stage_started[stage] = seconds_since_t0(r);
-    if (loadwrk_group_spawn(r->sc, r->opt->wrk_path, r->svc.public_base, r->log_dir, stage_names[stage], ns,
-                            &r->wrk, err, sizeof err) < 0)
+    if (loadstep_start(&r->load, r->sc, r->opt->wrk_path, r->svc.public_base, r->log_dir, stage_names[stage], ns,
+                       r->t0_ns, &r->stage_started[stage], err, sizeof err) < 0)
         stop_run(r, RUNNER_ABORTED, "%s", err);
     if (!r->failed && stage == STAGE_MEASURE) {
         /* the first sample of the steady state */
@@ -251,19 +252,26 @@ static enum runner_hook_answer call_hook(struct run *r, enum runner_moment momen
         .sc = r->sc, .db = r->db, .run_id = r->run_id, .http = r->http, .series = r->series,
         .public_base = r->svc.public_base, .debug_base = r->svc.debug_base, .log_dir = r->log_dir,
         .t = seconds_since_t0(r), .load_end = scenario_load_ns(r->sc) / 1e9,
-        .measuring = r->stage == STAGE_MEASURE && r->wrk.running, .out = r->out,
+        .measuring = r->stage == STAGE_MEASURE && loadstep_running(&r->load), .out = r->out,
     };
     if (!r->opt->hook)
         return RUNNER_HOOK_CONTINUE;
     return r->opt->hook(r->opt->hook_user, moment, &view);
 }
 
-/* A hook asked to end the load: wrk stops on SIGINT and still writes its summary.
+/* A hook or a lost abort_on_fail gate asked to end the load: wrk stops on SIGINT and
+ * still writes its summary; the open model's schedule ends and what is out drains.
  * Asked during the warmup, the measured run is stopped as soon as it starts. */
 static void end_load_early(struct run *r)
 {
-    if (r->end_load_requested && !r->wrk_interrupted && r->wrk.running && r->stage == STAGE_MEASURE) {
-        loadwrk_group_signal(&r->wrk, SIGINT);
+    char why[GATE_MAX_NAME + 100];
+
+    if (r->stage == STAGE_MEASURE && !r->end_load_requested && loadstep_lost_gate(&r->load, why, sizeof why)) {
+        append_reason(r, "%s at t=%.1fs: the load ended early (abort_on_fail)", why, seconds_since_t0(r));
+        r->end_load_requested = true;
+    }
+    if (r->end_load_requested && !r->wrk_interrupted && loadstep_running(&r->load) && r->stage == STAGE_MEASURE) {
+        loadstep_interrupt(&r->load);
         r->wrk_interrupted = true;
     }
 }
@@ -327,32 +335,13 @@ static int drive_load(struct run *r)
     return fleet_latency(r);
 }
 
-static void record_windows(struct run *r)
-{
-    struct series_selector sel = {0};
-    struct series pts;
-    double starts[4096], rates[4096];
-    size_t n;
-    char err[400];
-
-    snprintf(sel.metric, sizeof sel.metric, "%s", r->sc->requests_metric);
-    if (series_store_select(r->series, &sel, r->steady_from, r->steady_to, &pts) < 0)
-        return;
-    n = stats_window_rates(pts.t, pts.v, pts.n, r->steady_from, r->steady_to, 1.0, starts, rates, 4096);
-    for (size_t i = 0; i < n; i++)
-        if (resultdb_window(r->db, r->run_id, starts[i], 1.0, sel.metric, rates[i], err, sizeof err) < 0) {
-            stop_run(r, RUNNER_ABORTED, "%s", err);
-            break;
-        }
-    series_release(&pts);
-}
-
 static void judge(struct run *r)
 {
     struct gate_inputs in = {.load = r->out->have_load ? &r->out->load : NULL, .series = r->series,
                              .from = r->steady_from, .to = r->steady_to, .have_proc = r->svc.proc_pid > 0};
     bool met = true;
 
+    loadstep_gate_inputs(&r->load, &in);
     if (r->out->have_cost) {
         in.instructions_per_request = r->out->cost.instructions_per_request;
         in.cost_counter = costmeter_kind_name(r->out->cost.kind);
@@ -527,7 +516,7 @@ static void stop_children(struct run *r)
     char how[128];
 
     draw_progress(r, true);
-    loadwrk_group_stop(&r->wrk, WRK_STOP_GRACE_MS);
+    loadstep_stop(&r->load, WRK_STOP_GRACE_MS);
     if (r->clock_started && !r->svc.reaped)
         call_hook(r, RUNNER_AT_LOAD_END);
     if (!r->svc.reaped && r->svc.debug_base[0])
@@ -585,8 +574,9 @@ int runner_run(const struct scenario *sc, struct resultdb *db, const struct runn
         run_load(r);
     stop_children(r);
     if (!r->failed) {
-        record_windows(r);
-        if (!r->failed)
+        if (scrape_record_windows(&r->scraper, r->steady_from, r->steady_to, msg, sizeof msg) < 0)
+            stop_run(r, RUNNER_ABORTED, "%s", msg);
+        else
             judge(r);
     }
     note_scrape_failures(r);
@@ -602,6 +592,7 @@ int runner_run(const struct scenario *sc, struct resultdb *db, const struct runn
 done:
     if (r) {
         service_close(&r->svc);
+        loadstep_close(&r->load);
         httpclient_free(r->http);
         promsource_free(r->prom);
         series_store_free(r->series);

@@ -5,6 +5,7 @@
  * scenario_keys.c, the settings' JSON in scenario_json.c. */
 #include "run/scenario.h"
 #include "metric_names.h"
+#include "run/scenario_open.h"
 #include "run/scenario_parse.h"
 
 #include <ctype.h>
@@ -369,7 +370,7 @@ static int finish(struct scenario_parse *st)
         if (ph->until_ns >= 0 && strcmp(ph->fault.term, "off") == 0)
             return scenario_fail_at(st, st->phase_until_line[i], "a phase that turns a fault off has no until");
     }
-    if (check_cost(st) < 0)
+    if (check_cost(st) < 0 || scenario_open_check(st) < 0)
         return -1;
     return resolve_expect(st);
 }

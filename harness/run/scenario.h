@@ -40,6 +40,19 @@
 #define SCENARIO_MAX_COST_REQUESTS 100000
 #define SCENARIO_MAX_WARMUP_REQUESTS 10000
 #define SCENARIO_MAX_DURATION_TEXT "7 days (168h)"
+/* [load] request.NAME lines of an open-model mix */
+#define SCENARIO_MAX_REQUESTS 16
+
+/* One request shape of an open-model mix: `request.NAME = METHOD PATH [weight=N]
+ * [body=TEXT]` (the body runs to the end of the line). */
+struct scenario_request {
+    char name[64];
+    char method[16];
+    char path[256];
+    char body[SCENARIO_MAX_TEXT];
+    unsigned weight;
+    int line;
+};
 
 struct scenario_fault {
     char name[64];      /* "lock.cache" */
@@ -98,6 +111,15 @@ struct scenario {
     int requests_line;
     bool counter_auto;                  /* [load] counter = auto (the default) */
     enum costmeter_kind counter;        /* else the counter asked for */
+    /* [load] rate = R (model = open): the open-model generator (run/openstep.h) at a
+     * constant arrival rate instead of wrk; the options as written, checked by
+     * openload_config_set ("" for its default), and the request mix (none: the one
+     * request of method, path, body) */
+    bool open_model;
+    char rate[32], arrival[16], max_in_flight[16], lag_limit[16];
+    struct scenario_request mix[SCENARIO_MAX_REQUESTS];
+    size_t nmix;
+    int rate_line;
 
     struct scenario_phase phases[SCENARIO_MAX_PHASES];
     size_t nphases;
@@ -129,6 +151,17 @@ struct scenario *scenario_parse(const char *text, size_t len, const char *file,
                                 char *err, size_t errlen);
 
 void scenario_free(struct scenario *sc);
+
+/* The open model's generator configuration for one stage of duration_ns against
+ * target ("127.0.0.1:PORT"): rate, arrival, max_in_flight, connections, threads, cpu,
+ * timeout and the request mix of [load]. Returns a new configuration (free with
+ * openload_config_free), or NULL with err filled (naming the key at fault). */
+struct openload_config *scenario_open_config(const struct scenario *sc, const char *target, int64_t duration_ns,
+                                             char *err, size_t errlen);
+
+/* "http://HOST:PORT[/...]" -> "HOST:PORT" in out, the open model's target.
+ * Returns 0, or -1 when url is not of that form or too long. */
+int scenario_open_target(const char *url, char *out, size_t outlen);
 
 /* The whole load time: warmup + duration. */
 int64_t scenario_load_ns(const struct scenario *sc);

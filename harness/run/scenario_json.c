@@ -14,6 +14,31 @@ static json_t *fault_json(const struct scenario_fault *f)
     return json_pack("{s:s, s:s}", "name", f->name, "term", f->term);
 }
 
+/* The open model's load ([load] rate): rate, arrival, max_in_flight and the mix, as
+ * written. Only present for such a scenario, so a wrk scenario's digest is unchanged. */
+static json_t *open_json(const struct scenario *sc)
+{
+    json_t *mix = json_array();
+
+    for (size_t i = 0; mix && i < sc->nmix; i++)
+        json_array_append_new(mix, json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", sc->mix[i].name, "method",
+                                             sc->mix[i].method, "path", sc->mix[i].path, "body", sc->mix[i].body,
+                                             "weight", (int)sc->mix[i].weight));
+    return json_pack("{s:s, s:s, s:s, s:s, s:o*}", "rate", sc->rate, "arrival",
+                     sc->arrival[0] ? sc->arrival : "constant", "max_in_flight", sc->max_in_flight, "lag_limit",
+                     sc->lag_limit, "mix", mix);
+}
+
+/* Adds the open model's load under load.open, and marks the gates with abort_on_fail. */
+static void add_open(const struct scenario *sc, json_t *load, json_t *gates)
+{
+    if (sc->open_model && load)
+        json_object_set_new(load, "open", open_json(sc));
+    for (size_t i = 0; i < sc->ngates && gates; i++)
+        if (sc->gates[i].abort_on_fail)
+            json_object_set_new(json_array_get(gates, i), "abort_on_fail", json_true());
+}
+
 char *scenario_params_json(const struct scenario *sc)
 {
     json_t *root, *faults, *phases, *gates;
@@ -76,6 +101,7 @@ char *scenario_params_json(const struct scenario *sc)
                             json_pack("{s:i, s:i, s:s}", "requests", (int)sc->requests, "warmup_requests",
                                       (int)sc->warmup_requests, "counter",
                                       sc->counter_auto ? "auto" : costmeter_kind_name(sc->counter)));
+    add_open(sc, json_object_get(root, "load"), gates);
     json_object_set(root, "phases", phases);
     json_object_set(root, "gates", gates);
     {
@@ -151,6 +177,7 @@ int scenario_definition_digest(const struct scenario *sc, char out[17])
     for (size_t i = 0; i < sc->nregressions; i++)
         json_array_append_new(gates, json_pack("{s:s, s:s}", "name", sc->regressions[i].name, "threshold",
                                                sc->regressions[i].threshold_text));
+    add_open(sc, json_object_get(root, "load"), gates);
     json_object_set(root, "faults", faults);
     json_object_set(root, "phases", phases);
     json_object_set(root, "gates", gates);

@@ -1,6 +1,7 @@
 /* scenario, keys: what each key of each section may hold, checked as it is read,
  * every error naming its line. Part of the scenario module (scenario.h). */
 #include "run/scenario_parse.h"
+#include "run/scenario_open.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -359,8 +360,11 @@ static int on_load(struct scenario_parse *st, const char *key, const char *value
         sc->counter_auto = rc == 1;
         return 0;
     }
+    int open = scenario_open_key(st, key, value);
+    if (open <= 0)
+        return open;
     return unknown_key(st, "load", key, "connections, threads, script, path, method, body, content_type, timeout, "
-                       "cpu, requests, warmup_requests, counter");
+                       "cpu, requests, warmup_requests, counter, rate, model, arrival, max_in_flight, lag_limit, request.NAME");
 }
 
 static int on_phase(struct scenario_parse *st, const char *section, const char *key, const char *value)

@@ -37,6 +37,8 @@ struct scenario_parse {
     int fault_line;
     int prometheus_line, selector_line;
     int service_cpu_line;
+    int model_line, arrival_line, max_in_flight_line, lag_limit_line;  /* [load], open model */
+    bool model_open;                                   /* model = open */
     char expect[SCENARIO_MAX_TEXT];
     int phase_fault_line[SCENARIO_MAX_PHASES];
     int phase_at_line[SCENARIO_MAX_PHASES];

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/stats.h"
 #include "judge/gate.h"
 #include "procstat.h"
 #include "units.h"
@@ -136,4 +137,22 @@ enum scrape_status scrape_take(struct scraper *s, double t, char *err, size_t er
         return SCRAPE_GONE;
     }
     return SCRAPE_OK;
+}
+
+int scrape_record_windows(const struct scraper *s, double from, double to, char *err, size_t errlen)
+{
+    struct series_selector sel = {0};
+    struct series pts;
+    double starts[4096], rates[4096];
+    size_t n;
+    int rc = 0;
+
+    snprintf(sel.metric, sizeof sel.metric, "%s", s->requests_metric);
+    if (series_store_select(s->series, &sel, from, to, &pts) < 0)
+        return 0;
+    n = stats_window_rates(pts.t, pts.v, pts.n, from, to, 1.0, starts, rates, 4096);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = resultdb_window(s->db, s->run_id, starts[i], 1.0, sel.metric, rates[i], err, errlen);
+    series_release(&pts);
+    return rc;
 }

@@ -62,4 +62,9 @@ int scrape_begin(struct scraper *s, double t, char *err, size_t errlen);
  * filled. */
 enum scrape_status scrape_take(struct scraper *s, double t, char *err, size_t errlen);
 
+/* Records the requests counter's throughput per one-second window from `from` to `to`
+ * (the steady state) in the windows table; nothing when the counter has no samples.
+ * Returns 0, or -1 with err filled. */
+int scrape_record_windows(const struct scraper *s, double from, double to, char *err, size_t errlen);
+
 #endif

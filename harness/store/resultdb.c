@@ -250,6 +250,33 @@ static const char regressions_method_column[] =
     "ALTER TABLE regressions ADD COLUMN method TEXT NOT NULL DEFAULT 'runs' "
     "CHECK (method IN ('runs','interleaved'));\n";
 
+/* Schema 6: the open model. open_loads holds what the generator measured per run and
+ * stage (its counts, rates, health and whole-stage latency histogram), latency_windows
+ * the same per second, histograms serialized as latency_hist writes them. */
+static const char schema_open[] =
+    "CREATE TABLE IF NOT EXISTS open_loads (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  stage TEXT NOT NULL CHECK (stage IN ('warmup','measure')),\n"
+    "  started_at REAL, duration_s REAL, asked_rate REAL, achieved_rate REAL,\n"
+    "  scheduled INTEGER NOT NULL, completed INTEGER NOT NULL, errors INTEGER NOT NULL,\n"
+    "  dropped INTEGER NOT NULL, waited INTEGER NOT NULL,\n"
+    "  send_lag_p99_s REAL, send_lag_max_s REAL, lag_limit_s REAL,\n"
+    "  behind_schedule INTEGER NOT NULL,\n"
+    "  p50_s REAL, p90_s REAL, p99_s REAL, p999_s REAL, max_s REAL,\n"
+    "  latency BLOB,\n"
+    "  PRIMARY KEY (run_id, stage)\n"
+    ");\n"
+    "CREATE TABLE IF NOT EXISTS latency_windows (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  stage TEXT NOT NULL CHECK (stage IN ('warmup','measure')),\n"
+    "  second INTEGER NOT NULL,\n"
+    "  t REAL NOT NULL,\n"
+    "  scheduled INTEGER NOT NULL, completed INTEGER NOT NULL, errors INTEGER NOT NULL,\n"
+    "  dropped INTEGER NOT NULL,\n"
+    "  hist BLOB,\n"
+    "  PRIMARY KEY (run_id, stage, second)\n"
+    ");\n";
+
 static int db_fail(struct resultdb *db, char *err, size_t errlen, const char *what)
 {
     snprintf(err, errlen, "results database: %s: %s", what, sqlite3_errmsg(db->db));
@@ -396,6 +423,7 @@ struct resultdb *resultdb_open(const char *path, bool readonly, char *err, size_
         (version == 3 && exec_sql(db, schema_figures_counter, err, errlen) < 0) ||
         exec_sql(db, schema_interleaved, err, errlen) < 0 ||
         (version < 5 && exec_sql(db, regressions_method_column, err, errlen) < 0) ||
+        exec_sql(db, schema_open, err, errlen) < 0 ||
         exec_sql(db, set_version, err, errlen) < 0 ||
         exec_sql(db, "COMMIT", err, errlen) < 0) {
         sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);

@@ -7,8 +7,10 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/latency_hist.h"
 #include "judge/gate.h"
 
 static char err[600];
@@ -480,9 +482,102 @@ static void test_gate_saturation_and_lock_wait_judge_the_worst_instance(void **s
     series_store_free(st);
 }
 
+/* Per-second windows of n values each: second i holds value_us[i] n times. */
+static void make_windows(const int64_t *value_us, size_t nsec, uint64_t n, struct gate_window *w, uint8_t **blobs)
+{
+    struct latency_hist *h = latency_hist_new();
+    assert_non_null(h);
+    for (size_t i = 0; i < nsec; i++) {
+        size_t len;
+        latency_hist_reset(h);
+        latency_hist_record(h, value_us[i], n);
+        assert_int_equal(latency_hist_serialize(h, &blobs[i], &len), 0);
+        w[i] = (struct gate_window){.scheduled = n, .completed = n, .latency = blobs[i], .latency_len = len};
+    }
+    latency_hist_free(h);
+}
+
+static void test_gate_window_judges_the_worst_merged_window(void **state)
+{
+    /* seconds 0..9 at 1ms, except a 2s stall at seconds 4 and 5 at 400ms */
+    int64_t v[10] = {1000, 1000, 1000, 1000, 400000, 400000, 1000, 1000, 1000, 1000};
+    struct gate_window w[10];
+    uint8_t *blobs[10];
+    struct gate_spec p99w = parse_ok("p99_latency.window(3s)", "< 20ms");
+    struct gate_spec p50w = parse_ok("p50_latency.window(3s)", "< 20ms");
+    struct gate_spec p50wide = parse_ok("p50_latency.window(10s)", "< 20ms");
+    struct gate_inputs in = {.open = true, .scheduled = 1000, .windows = w, .nwindows = 10};
+    struct gate_result r;
+    (void)state;
+
+    make_windows(v, 10, 100, w, blobs);
+    gate_evaluate(&p99w, &in, &r);
+    assert_int_equal(r.verdict, GATE_FAIL);
+    assert_true(fabs(r.observed - 0.4) < 0.4 / 1024 + 1e-9);
+    /* a 3s window holding both stall seconds: 200 of 300 at 400ms, so its median too */
+    gate_evaluate(&p50w, &in, &r);
+    assert_int_equal(r.verdict, GATE_FAIL);
+    assert_true(fabs(r.observed - 0.4) < 0.001);
+    /* the whole run: 200 of 1000 slow, the median is 1ms */
+    gate_evaluate(&p50wide, &in, &r);
+    assert_int_equal(r.verdict, GATE_PASS);
+    assert_true(fabs(r.observed - 0.001) < 1e-9);
+    /* fewer windows than the width: all merged */
+    in.nwindows = 2;
+    gate_evaluate(&p99w, &in, &r);
+    assert_int_equal(r.verdict, GATE_PASS);
+    assert_true(fabs(r.observed - 0.001) < 1e-9);
+    /* wrk's load has no windows: an error, not a pass */
+    in.open = false;
+    gate_evaluate(&p99w, &in, &r);
+    assert_int_equal(r.verdict, GATE_ERROR);
+    for (size_t i = 0; i < 10; i++)
+        free(blobs[i]);
+}
+
+static void test_gate_dropped_share_and_abort_on_fail(void **state)
+{
+    int64_t v[4] = {1000, 1000, 300000, 1000};
+    struct gate_window w[4];
+    uint8_t *blobs[4];
+    struct gate_spec dropped = parse_ok("dropped_share", "< 0.1% abort_on_fail");
+    struct gate_spec window = parse_ok("p99_latency.window(2s)", "< 100ms, abort_on_fail");
+    struct gate_spec quiet = parse_ok("p99_latency.window(2s)", "< 100ms");
+    struct gate_inputs in = {.open = true, .scheduled = 2000, .dropped = 1, .windows = w, .nwindows = 2};
+    struct gate_result r;
+    (void)state;
+
+    assert_true(dropped.abort_on_fail && window.abort_on_fail && !quiet.abort_on_fail);
+    assert_string_equal(window.threshold_text, "< 100ms");
+    parse_bad("dropped_share", "< 0.1% abort", "optionally followed by abort_on_fail");
+    parse_bad("regression.p99_latency.window(2s)", "5%", "judged on one run");
+    make_windows(v, 4, 100, w, blobs);
+    gate_evaluate(&dropped, &in, &r);
+    assert_int_equal(r.verdict, GATE_PASS);
+    assert_true(fabs(r.observed - 0.0005) < 1e-12);
+    in.dropped = 10;
+    gate_evaluate(&dropped, &in, &r);
+    assert_int_equal(r.verdict, GATE_FAIL);
+    /* as the run goes: 10 drops of 100000 planned cannot lose 0.1% yet; 200 can */
+    assert_false(gate_lost_early(&dropped, &in, 100000, &r));
+    in.dropped = 200;
+    assert_true(gate_lost_early(&dropped, &in, 100000, &r));
+    assert_int_equal(r.verdict, GATE_FAIL);
+    /* a window gate is lost only by a full window that fails, and only with abort_on_fail */
+    assert_false(gate_lost_early(&window, &in, 100000, &r));
+    in.nwindows = 3;
+    assert_true(gate_lost_early(&window, &in, 100000, &r));
+    assert_true(fabs(r.observed - 0.3) < 0.001);
+    assert_false(gate_lost_early(&quiet, &in, 100000, &r));
+    for (size_t i = 0; i < 4; i++)
+        free(blobs[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gate_window_judges_the_worst_merged_window),
+        cmocka_unit_test(test_gate_dropped_share_and_abort_on_fail),
         cmocka_unit_test(test_gate_instructions_per_request),
         cmocka_unit_test(test_gate_units_convert_to_base),
         cmocka_unit_test(test_gate_rejects_unfit_units_and_syntax),

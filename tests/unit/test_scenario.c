@@ -434,6 +434,79 @@ static void test_scenario_cost_requests_and_counter(void **state)
                  "t.ini:7:", "warmup_requests");
 }
 
+static void test_scenario_open_model_keys(void **state)
+{
+    struct scenario *sc;
+    char *params, digest[2][17];
+    (void)state;
+
+    sc = parse(HEAD "[load]\nrate = 2000/s\narrival = poisson\nmax_in_flight = 50\nconnections = 8\nthreads = 2\n"
+               "request.read = GET /api/products/1 weight=3\n"
+               "request.order = POST /api/orders weight=1 body={\"user_id\":1, \"items\":[]}\n"
+               "[gate]\np99_latency.window(10s) = < 20ms abort_on_fail\ndropped_share = < 0.1%\n");
+    if (!sc)
+        fail_msg("%s", err);
+    assert_true(sc->open_model);
+    assert_string_equal(sc->rate, "2000/s");
+    assert_string_equal(sc->arrival, "poisson");
+    assert_int_equal(sc->nmix, 2);
+    assert_string_equal(sc->mix[0].method, "GET");
+    assert_string_equal(sc->mix[0].path, "/api/products/1");
+    assert_int_equal(sc->mix[0].weight, 3);
+    assert_string_equal(sc->mix[1].body, "{\"user_id\":1, \"items\":[]}");
+    assert_string_equal(sc->gates[0].name, "p99_latency.window(10s)");
+    assert_true(sc->gates[0].abort_on_fail);
+    assert_true(sc->gates[0].window_ns == 10000000000LL);
+    assert_int_equal(sc->gates[1].kind, GATE_DROPPED_SHARE);
+    scenario_free(sc);
+    /* model = open is implied by rate, and may be said */
+    sc = parse(HEAD "[load]\nmodel = open\nrate = 100\n");
+    assert_non_null(sc);
+    assert_true(sc->open_model);
+    params = scenario_params_json(sc);
+    assert_non_null(params);
+    assert_non_null(strstr(params, "\"open\":{\"arrival\":\"constant\""));
+    assert_int_equal(scenario_definition_digest(sc, digest[0]), 0);
+    free(params);
+    scenario_free(sc);
+    /* the rate is part of what makes two runs comparable */
+    sc = parse(HEAD "[load]\nrate = 200\n");
+    assert_non_null(sc);
+    assert_int_equal(scenario_definition_digest(sc, digest[1]), 0);
+    assert_string_not_equal(digest[0], digest[1]);
+    scenario_free(sc);
+}
+
+static void test_scenario_open_model_bad_values_name_key_and_line(void **state)
+{
+    (void)state;
+    expect_error(HEAD "[load]\nrate = 0\n", "t.ini:6:", "rate");
+    expect_error(HEAD "[load]\nrate = -5/s\n", "t.ini:6:", "rate: \"-5/s\"");
+    expect_error(HEAD "[load]\nrate = 2000/week\n", "t.ini:6:", "rate");
+    /* no pool of one connection carries 900000/s */
+    expect_error(HEAD "[load]\nconnections = 1\nrate = 900000/s\n", "t.ini:7:", "more than 1 connections could carry");
+    expect_error(HEAD "[load]\nrate = 10/s\narrival = bursty\n", "t.ini:7:", "arrival");
+    expect_error(HEAD "[load]\nrate = 10/s\nconnections = 8\nmax_in_flight = 2\n", "t.ini:8:", "max_in_flight");
+    expect_error(HEAD "[load]\nmodel = open\n", "t.ini:6:", "model = open needs rate");
+    expect_error(HEAD "[load]\nmodel = semi\n", "t.ini:6:", "model must be open");
+    expect_error(HEAD "[load]\narrival = poisson\n", "t.ini:6:", "for the open model");
+    expect_error(HEAD "[load]\nlag_limit = 5ms\n", "t.ini:6:", "for the open model");
+    expect_error(HEAD "[load]\nrate = 10/s\nlag_limit = fast\n", "t.ini:7:", "lag_limit");
+    expect_error(HEAD "[load]\nrequest.a = GET /x\n", "t.ini:6:", "for the open model");
+    expect_error(HEAD "[load]\nrate = 10/s\nrequest.a = GET x\n", "t.ini:7:", "request.a: the path");
+    expect_error(HEAD "[load]\nrate = 10/s\nrequest.a = GET /x weight=0\n", "t.ini:7:", "weight");
+    expect_error(HEAD "[load]\nrate = 10/s\nrequest.a = GET /x junk\n", "t.ini:7:", "unexpected 'junk'");
+    expect_error(HEAD "[load]\nrate = 10/s\nscript = /dev/null\n", "t.ini:6:", "runs no wrk script");
+    expect_error(HEAD "[gate]\ndropped_share = < 1%\n", "t.ini:", "needs the open model");
+    expect_error(HEAD "[gate]\np99_latency.window(10s) = < 1ms\n", "t.ini:", "needs the open model");
+    expect_error(HEAD "[load]\nrate = 10/s\n[gate]\np99_latency.window(1500ms) = < 1ms\n", "t.ini:8:",
+                 "whole seconds");
+    expect_error(HEAD "[load]\nrate = 10/s\n[gate]\nerror_rate = < 1% abort_on_fail\n", "t.ini:8:",
+                 "abort_on_fail is for the gates judged as the run goes");
+    expect_error(HEAD "[load]\nrate = 10/s\n[gate]\nthroughput.window(2s) = > 1/s\n", "t.ini:8:",
+                 "only p50, p75, p90, p99 and p999_latency");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +534,8 @@ int main(void)
         cmocka_unit_test(test_scenario_params_json_has_settings),
         cmocka_unit_test(test_scenario_load_missing_file),
         cmocka_unit_test(test_scenario_cost_requests_and_counter),
+        cmocka_unit_test(test_scenario_open_model_keys),
+        cmocka_unit_test(test_scenario_open_model_bad_values_name_key_and_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
