@@ -290,11 +290,15 @@ static const char *pseudo_name(const struct heap_site *s)
     return NULL;
 }
 
+/* By the live bytes the site's samples stand for, largest first: a site of many
+ * small sampled blocks outranks one big block sampled once, as in the proto's
+ * inuse_space view. (Go sorts its text by raw bytes; the order is not part of the
+ * format.) */
 static int compare_live_bytes_desc(const void *a, const void *b)
 {
-    const struct heap_row *x = a, *y = b;
+    const struct heap_row x = row_scaled(a), y = row_scaled(b);
 
-    return x->live_bytes > y->live_bytes ? -1 : x->live_bytes < y->live_bytes;
+    return x.live_bytes > y.live_bytes ? -1 : x.live_bytes < y.live_bytes;
 }
 
 static int profile_text(const struct heap_row *rows, int n, char **out, size_t *out_len)
