@@ -153,7 +153,8 @@ static const char *top_function(const char *top, char *buf, size_t len)
     return buf;
 }
 
-/* Leaks 4096 bytes per request until `target` bytes are held (or 30 s pass). */
+/* Leaks 4096 bytes per request until `target` bytes are held (or 30 s pass); the
+ * caller's --leak-cap-bytes stops it a little above. */
 static double leak_until(const struct orderd_proc *p, double target)
 {
     double leaked = 0;
@@ -168,11 +169,12 @@ static double leak_until(const struct orderd_proc *p, double target)
 }
 
 /* The leak's own function tops inuse_space, and the sampled estimate of what it holds
- * is within 20% of the bytes its counter says it leaked. At 64 KiB a sample, 40 MB of
- * 4096-byte blocks are about 600 samples: 20% is some five standard errors. */
+ * is within 20% of the bytes its counter says it leaked. At 64 KiB a sample, 40 MiB of
+ * 4096-byte blocks are about 620 samples: 20% is some five standard errors. */
 static void test_orderd_heap_leak_tops_inuse_and_estimates_it(void **state)
 {
-    static const char *const args[] = {"--instrument", "profile", "--mem-profile-rate", "65536", NULL};
+    static const char *const args[] = {"--instrument", "profile", "--mem-profile-rate", "65536",
+                                       "--leak-cap-bytes", "40MB", NULL};
     struct orderd_proc p;
     char name[128];
     (void)state;
@@ -204,13 +206,13 @@ static void test_orderd_heap_leak_tops_inuse_and_estimates_it(void **state)
 /* At the default 512 KiB a sample, the leak still comes first by inuse_space. */
 static void test_orderd_heap_leak_tops_inuse_at_default_rate(void **state)
 {
-    static const char *const args[] = {"--instrument", "profile", NULL};
+    static const char *const args[] = {"--instrument", "profile", "--leak-cap-bytes", "32MB", NULL};
     struct orderd_proc p;
     char name[128];
     (void)state;
 
     assert_int_equal(orderd_proc_start(&p, args, NULL), 0);
-    leak_until(&p, 24e6);
+    leak_until(&p, 30e6);
     struct pprof_decoded *d = heap_profile(&p, "/debug/pprof/heap");
 #ifndef HEAP_RECORDED_ONLY
     assert_int_equal(d->period, 524288);
