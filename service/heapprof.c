@@ -182,10 +182,12 @@ void heapprof_sampled_alloc(void *p, size_t size, int skip)
 {
     uintptr_t pcs[STACKS_MAX_DEPTH];
     struct heap_site *site = &unprofiled_site;
-    int npcs = stacks_capture_self(pcs, STACKS_MAX_DEPTH, skip + 1);
 
-    if (npcs > 0)
-        site = site_for_stack(pcs, npcs);
+    if (instrument_profile_on()) {
+        int npcs = stacks_capture_self(pcs, STACKS_MAX_DEPTH, skip + 1);
+        if (npcs > 0)
+            site = site_for_stack(pcs, npcs);
+    }
     atomic_fetch_add_explicit(&site->alloc_bytes, size, memory_order_relaxed);
     atomic_fetch_add_explicit(&site->alloc_objects, 1, memory_order_relaxed);
     /* A block the full table cannot follow to its free counts as allocated only. */

@@ -46,7 +46,8 @@ int64_t heapprof_rate(void);
 
 /* For the interposer, on its sampled path: records block p of `size` bytes under the
  * stack of the caller `skip` frames above the caller of this function (skip counts
- * the interposer's own frames). A no-op below the profile instrumentation level. */
+ * the interposer's own frames); below the profile instrumentation level, under the
+ * one unprofiled site without a stack. */
 void heapprof_sampled_alloc(void *p, size_t size, int skip);
 
 /* For the interposer, before every free of a non-NULL p (and a realloc that moves or

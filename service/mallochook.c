@@ -18,6 +18,11 @@
  * sample stands for rate bytes. A free asks heapprof whether the block was sampled
  * (no lock unless a sampled block lives in the same bucket).
  *
+ * Levels: at "off" every call only forwards. At "metrics" the countdown runs and a
+ * sample is counted without a stack (heapprof_unprofiled), which costs a table insert
+ * per `rate` bytes; at "profile" the sample's stack is captured. So memory allocated
+ * before a diagnosis switches profiling on is still in the profile's totals.
+ *
  * Safety: nothing samples until main calls mallochook_start (the rate is 0 before), so
  * allocations of the dynamic loader and of constructors before main only forward.
  * Thread-locals start at zero, so a thread libevent creates draws its first gap on its
@@ -93,9 +98,12 @@ int mallochook_start(int64_t r)
     return 0;
 }
 
+/* Samples are taken from the metrics level up (without a stack below profile, as
+ * heapprof's recorded mode counts its blocks), so that the live bytes allocated before
+ * profiling was switched on still show, as heapprof_unprofiled. */
 static inline bool sampling_on(void)
 {
-    return atomic_load_explicit(&rate, memory_order_relaxed) != 0 && instrument_profile_on();
+    return atomic_load_explicit(&rate, memory_order_relaxed) != 0 && instrument_metrics_on();
 }
 
 /* Called when an allocation of `size` bytes reaches the end of the thread's gap (or

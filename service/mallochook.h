@@ -16,8 +16,8 @@
 bool mallochook_available(void);
 
 /* Starts sampling one allocation per `rate` bytes on average (1: every allocation,
- * 0: none) whenever the instrumentation level is "profile"; switches heapprof to its
- * sampled mode. Call once from main, before threads and before heapprof_malloc.
+ * 0: none): with its stack at instrumentation level "profile", counted without one at
+ * "metrics", not at all at "off". Switches heapprof to its sampled mode. Call once from main, before threads and before heapprof_malloc.
  * Returns 0, or -1 when the interposer is compiled out (nothing changes). */
 int mallochook_start(int64_t rate);
 

@@ -324,21 +324,31 @@ static void test_orderd_heap_endpoints_read_as_go(void **state)
     unlink(p.log_path);
 }
 
-/* Below --instrument profile nothing is sampled; rate 0 samples nothing at profile. */
-static void test_orderd_heap_sampling_needs_profile_and_a_rate(void **state)
+/* At --instrument metrics samples are counted without stacks (one heapprof_unprofiled
+ * site, so a diagnosis that switches profiling on later still sees the bytes); at off,
+ * and at --mem-profile-rate 0, nothing is sampled. */
+static void test_orderd_heap_levels_and_rate_zero(void **state)
 {
     static const char *const metrics_args[] = {"--instrument", "metrics", NULL};
-    static const char *const off_args[] = {"--instrument", "profile", "--mem-profile-rate", "0", NULL};
-    const char *const *args[] = {metrics_args, off_args};
+    static const char *const off_args[] = {"--instrument", "off", NULL};
+    static const char *const zero_args[] = {"--instrument", "profile", "--mem-profile-rate", "0", NULL};
+    const char *const *args[] = {metrics_args, off_args, zero_args};
     (void)state;
 
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         struct orderd_proc p;
         assert_int_equal(orderd_proc_start(&p, args[i], NULL), 0);
-        load(&p, "/api/products?offset=0&limit=100", 1);
+        load_with(&p, "/api/orders", order_body, 1);
         struct pprof_decoded *d = heap_profile(&p, "/debug/pprof/heap");
 #ifndef HEAP_RECORDED_ONLY
-        assert_int_equal(pprof_decoded_sum(d, ALLOC_OBJECTS), 0);
+        int64_t all = pprof_decoded_sum(d, ALLOC_OBJECTS);
+        int64_t stackless = pprof_decoded_sum_for_function(d, "heapprof_unprofiled", ALLOC_OBJECTS, NULL);
+        if (i == 0) {
+            assert_true(all > 0);
+            assert_int_equal(stackless, all);
+        } else {
+            assert_int_equal(all, 0);
+        }
 #endif
         pprof_decoded_free(d);
         orderd_proc_stop(&p, SIGTERM, 10000);
@@ -353,7 +363,7 @@ int main(void)
         cmocka_unit_test(test_orderd_heap_leak_tops_inuse_at_default_rate),
         cmocka_unit_test(test_orderd_heap_alloc_rises_inuse_stays_flat),
         cmocka_unit_test(test_orderd_heap_endpoints_read_as_go),
-        cmocka_unit_test(test_orderd_heap_sampling_needs_profile_and_a_rate),
+        cmocka_unit_test(test_orderd_heap_levels_and_rate_zero),
     };
     return cmocka_run_group_tests_name("orderd_heap", tests, NULL, NULL);
 }
