@@ -8,7 +8,7 @@
  *
  * Sampled mode: the counters are raw sample counts; the table of heapsample.c ties
  * each live sampled block to its site, and the proto and the totals are scaled by
- * heapsample_scale per site and per pair (alloc, inuse), as Go scales its buckets.
+ * heapscale_unsample per site and per pair (alloc, inuse), as Go scales its buckets.
  * Recorded mode: each block carries a 16-byte header naming its site, so a free needs
  * no lookup; below the profile level every block goes to one unprofiled site, so the
  * totals are right at any level. Every allocation is recorded (Go's
@@ -17,6 +17,7 @@
 #include "heapprof.h"
 
 #include "heapsample.h"
+#include "heapscale.h"
 #include "instrument.h"
 #include "pprof.h"
 #include "stacks.h"
@@ -231,8 +232,8 @@ static struct heap_row row_scaled(const struct heap_row *r)
 {
     struct heap_row s = *r;
 
-    heapsample_scale(r->alloc_objects, r->alloc_bytes, sample_rate, &s.alloc_objects, &s.alloc_bytes);
-    heapsample_scale(r->live_objects, r->live_bytes, sample_rate, &s.live_objects, &s.live_bytes);
+    heapscale_unsample(r->alloc_objects, r->alloc_bytes, sample_rate, &s.alloc_objects, &s.alloc_bytes);
+    heapscale_unsample(r->live_objects, r->live_bytes, sample_rate, &s.live_objects, &s.live_bytes);
     return s;
 }
 

@@ -78,22 +78,6 @@ uint64_t heapsample_next_interval(uint64_t *rng, int64_t rate)
     return gap >= (double)INTERVAL_CAP ? INTERVAL_CAP : (uint64_t)gap;
 }
 
-void heapsample_scale(uint64_t count, uint64_t bytes, int64_t rate, uint64_t *scaled_count,
-                      uint64_t *scaled_bytes)
-{
-    double avg, scale;
-
-    if (count == 0 || bytes == 0 || rate <= 1) {
-        *scaled_count = count;
-        *scaled_bytes = bytes;
-        return;
-    }
-    avg = (double)bytes / (double)count;
-    scale = 1.0 / -expm1(-avg / (double)rate);
-    *scaled_count = (uint64_t)((double)count * scale + 0.5);
-    *scaled_bytes = (uint64_t)((double)bytes * scale + 0.5);
-}
-
 static size_t bucket_of(const void *p)
 {
     return (size_t)((((uintptr_t)p >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - TABLE_BUCKET_BITS));

@@ -1,8 +1,8 @@
 /* heapsample: the arithmetic and the bookkeeping of a sampled heap, as Go's runtime
  * and tcmalloc sample: one sample per `rate` bytes allocated on average, the gaps
  * between samples drawn from an exponential distribution so every byte is equally
- * likely to be the one sampled, and each sample later scaled back up ("unsampled")
- * to the allocations it stands for.
+ * likely to be the one sampled, and each sample later scaled back up ("unsampled", by
+ * common/heapscale) to the allocations it stands for.
  *
  * The table maps the address of each live sampled block to its size and its site, so
  * a free can take it off again. It never allocates (a fixed pool of entries), so the
@@ -25,13 +25,6 @@ uint64_t heapsample_next_interval(uint64_t *rng, int64_t rate);
 
 /* A non-zero xorshift state from any 64-bit value. */
 uint64_t heapsample_seed(uint64_t value);
-
-/* Go's scaleHeapSample: `count` samples totalling `bytes`, taken at `rate`, stand for
- * count/(1-exp(-avg/rate)) allocations of the average size avg = bytes/count (the
- * chance that an allocation of avg bytes is sampled is 1-exp(-avg/rate)). rate <= 1
- * or count == 0 leaves the values as they are. */
-void heapsample_scale(uint64_t count, uint64_t bytes, int64_t rate, uint64_t *scaled_count,
-                      uint64_t *scaled_bytes);
 
 /* Adds a live sampled block. Returns 0, or -1 when HEAPSAMPLE_MAX_LIVE blocks are
  * already tracked (the block then is not followed to its free). */

@@ -59,6 +59,7 @@ int mallochook_start(int64_t rate)
 #include "heapprof.h"
 #include "heapsample.h"
 #include "instrument.h"
+#include "stacks.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -111,24 +112,28 @@ static inline bool sampling_on(void)
 static __attribute__((noinline)) void sample_slow(void *p, size_t size)
 {
     int64_t r = atomic_load_explicit(&rate, memory_order_relaxed);
-    bool first = rng_state == 0, sampled = true;
+    bool due = true;
 
     if (in_sampler)
         return;
     in_sampler = true;
-    if (first) {
+    if (rng_state == 0) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         rng_state = heapsample_seed((uint64_t)syscall(SYS_gettid) << 32 ^ (uint64_t)ts.tv_nsec);
         /* A thread's first gap starts at its first allocation: is it inside this one? */
         bytes_until_sample = heapsample_next_interval(&rng_state, r);
-        sampled = r <= 1 || size >= bytes_until_sample;
+        if (r > 1 && size < bytes_until_sample) {
+            bytes_until_sample -= size;
+            due = false;
+        }
     }
-    if (sampled) {
-        heapprof_sampled_alloc(p, size, HOOK_FRAMES);
+    if (due) {
+        /* The symbolizer's caches are left out (see stacks_symbolizing); the gap
+         * restarts all the same. */
+        if (!stacks_symbolizing())
+            heapprof_sampled_alloc(p, size, HOOK_FRAMES);
         bytes_until_sample = heapsample_next_interval(&rng_state, r);
-    } else {
-        bytes_until_sample -= size;
     }
     in_sampler = false;
 }

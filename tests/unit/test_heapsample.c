@@ -1,7 +1,7 @@
 /* Tests for heapsample: the sampling arithmetic Go's heap profile rests on (the
- * exponential gaps have the mean rate and the distribution of an exponential, the
- * unsampling factor is Go's 1/(1-exp(-size/rate)), and a simulated sampler scaled back
- * up estimates the bytes really allocated), and the table of live samples. */
+ * exponential gaps have the mean rate and the distribution of an exponential, and a
+ * simulated sampler scaled back up by heapscale estimates the bytes really allocated),
+ * and the table of live samples. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +11,7 @@
 #include <math.h>
 
 #include "heapsample.h"
+#include "heapscale.h"
 
 static void test_heapsample_interval_mean_is_the_rate(void **state)
 {
@@ -48,34 +49,6 @@ static void test_heapsample_interval_is_zero_at_rate_one(void **state)
     assert_true(heapsample_seed(1) != heapsample_seed(2));
 }
 
-static void test_heapsample_scale_is_gos_unsampling(void **state)
-{
-    uint64_t count, bytes;
-    (void)state;
-
-    /* One sample of a 4096-byte block at 512 KiB: 1/(1-exp(-1/128)) = 128.50 blocks. */
-    heapsample_scale(1, 4096, 524288, &count, &bytes);
-    assert_int_equal(count, 129);
-    double factor = 1 / (1 - exp(-4096.0 / 524288));
-    assert_int_equal(bytes, (uint64_t)(4096 * factor + 0.5));
-    /* Ten samples of 100 bytes scale by the factor of their average size. */
-    heapsample_scale(10, 1000, 524288, &count, &bytes);
-    factor = 1 / (1 - exp(-100.0 / 524288));
-    assert_int_equal(count, (uint64_t)(10 * factor + 0.5));
-    assert_int_equal(bytes, (uint64_t)(1000 * factor + 0.5));
-    /* A block far above the rate is always sampled: it stands for itself. */
-    heapsample_scale(1, 64 << 20, 524288, &count, &bytes);
-    assert_int_equal(count, 1);
-    assert_int_equal(bytes, 64 << 20);
-    /* Rate 1 (every allocation) and empty rows are left alone. */
-    heapsample_scale(3, 300, 1, &count, &bytes);
-    assert_int_equal(count, 3);
-    assert_int_equal(bytes, 300);
-    heapsample_scale(0, 0, 524288, &count, &bytes);
-    assert_int_equal(count, 0);
-    assert_int_equal(bytes, 0);
-}
-
 /* The sampler as mallochook runs it, on a stream of allocations of one size: the
  * scaled sample total must estimate the bytes allocated. */
 static void test_heapsample_scaled_samples_estimate_the_bytes(void **state)
@@ -97,7 +70,7 @@ static void test_heapsample_scaled_samples_estimate_the_bytes(void **state)
             sampled_bytes += sizes[k];
             until = heapsample_next_interval(&rng, rate);
         }
-        heapsample_scale(samples, sampled_bytes, rate, &count, &bytes);
+        heapscale_unsample(samples, sampled_bytes, rate, &count, &bytes);
         /* 4 GiB at 512 KiB is about 8192 samples: 5% is over 4 standard errors. */
         if (fabs((double)bytes / (double)total - 1) > 0.05)
             fail_msg("size %zu: %llu samples scale to %llu bytes of %llu", sizes[k],
@@ -155,7 +128,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_heapsample_interval_mean_is_the_rate),
         cmocka_unit_test(test_heapsample_interval_is_zero_at_rate_one),
-        cmocka_unit_test(test_heapsample_scale_is_gos_unsampling),
         cmocka_unit_test(test_heapsample_scaled_samples_estimate_the_bytes),
         cmocka_unit_test(test_heapsample_table_adds_and_takes),
         cmocka_unit_test(test_heapsample_table_full_drops_and_recovers),
