@@ -1,4 +1,4 @@
-/* mallochook: orderd's own malloc, calloc, realloc, free, posix_memalign,
+/* mallochook: orderd's own malloc, calloc, realloc, reallocarray, free, posix_memalign,
  * aligned_alloc, memalign, valloc and pvalloc, which forward to glibc's allocator and
  * sample every allocation of the process for the heap profile (heapprof's sampled
  * mode). Linked into orderd only, never into the module library the tests link.
