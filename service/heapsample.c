@@ -3,9 +3,10 @@
  *
  * The table is chained hashing over a fixed array of buckets, entries from a fixed
  * pool. Writers (a sampled allocation, the free of a sampled block) take the lock of
- * the bucket's stripe; a reader of a free first loads the count of live samples and
- * then the bucket head without a lock, and goes on only when it is not empty. That
- * is enough to see a sampled block: it was added before malloc returned it, and the
+ * the bucket's stripe and keep a bitmap of the buckets that hold anything. Every free
+ * asks heapsample_table_may_hold first, inlined into free: no lock, and it reads the
+ * 8 KiB bitmap rather than the 512 KiB of bucket heads, so it stays in cache. That is
+ * enough to see a sampled block: it was added before malloc returned it, and the
  * caller's own hand-over of the pointer orders that before the free. An entry is
  * taken off before the block goes back to libc, so an address is never in the table
  * twice. */
@@ -16,8 +17,7 @@
 #include <stdatomic.h>
 
 enum {
-    TABLE_BUCKET_BITS = 16,
-    TABLE_BUCKETS = 1 << TABLE_BUCKET_BITS,
+    TABLE_BUCKETS = 1 << HEAPSAMPLE_BUCKET_BITS,
     TABLE_STRIPES = 64,
     INTERVAL_CAP = 1u << 31,
 };
@@ -42,7 +42,9 @@ static struct table_entry pool[HEAPSAMPLE_MAX_LIVE];
 static int pool_used;                    /* entries ever handed out, under pool_lock */
 static struct table_entry *pool_free;    /* under pool_lock */
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static _Atomic uint64_t live, dropped;
+_Atomic uint64_t heapsample_live;
+_Atomic uint64_t heapsample_occupied[HEAPSAMPLE_OCCUPIED_WORDS];
+static _Atomic uint64_t dropped;
 
 uint64_t heapsample_seed(uint64_t value)
 {
@@ -78,15 +80,11 @@ uint64_t heapsample_next_interval(uint64_t *rng, int64_t rate)
     return gap >= (double)INTERVAL_CAP ? INTERVAL_CAP : (uint64_t)gap;
 }
 
-static size_t bucket_of(const void *p)
-{
-    return (size_t)((((uintptr_t)p >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - TABLE_BUCKET_BITS));
-}
 
 int heapsample_table_add(const void *p, size_t size, void *site)
 {
     struct table_entry *e = NULL;
-    size_t b = bucket_of(p);
+    size_t b = heapsample_bucket_of(p);
     pthread_mutex_t *stripe = &stripes[b % TABLE_STRIPES];
 
     pthread_mutex_lock(&pool_lock);
@@ -107,8 +105,9 @@ int heapsample_table_add(const void *p, size_t size, void *site)
     pthread_mutex_lock(stripe);
     e->next = atomic_load_explicit(&buckets[b], memory_order_relaxed);
     atomic_store_explicit(&buckets[b], e, memory_order_release);
+    atomic_fetch_or_explicit(&heapsample_occupied[b / 64], 1ull << (b % 64), memory_order_release);
     pthread_mutex_unlock(stripe);
-    atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&heapsample_live, 1, memory_order_relaxed);
     return 0;
 }
 
@@ -118,11 +117,9 @@ int heapsample_table_take(const void *p, size_t *size, void **site)
     struct table_entry *e, *prev = NULL;
     pthread_mutex_t *stripe;
 
-    if (atomic_load_explicit(&live, memory_order_relaxed) == 0)
+    if (!heapsample_table_may_hold(p))
         return -1;
-    b = bucket_of(p);
-    if (!atomic_load_explicit(&buckets[b], memory_order_acquire))
-        return -1;
+    b = heapsample_bucket_of(p);
     stripe = &stripes[b % TABLE_STRIPES];
     pthread_mutex_lock(stripe);
     for (e = atomic_load_explicit(&buckets[b], memory_order_relaxed); e; prev = e, e = e->next)
@@ -133,13 +130,15 @@ int heapsample_table_take(const void *p, size_t *size, void **site)
             prev->next = e->next;
         else
             atomic_store_explicit(&buckets[b], e->next, memory_order_relaxed);
+        if (!atomic_load_explicit(&buckets[b], memory_order_relaxed))
+            atomic_fetch_and_explicit(&heapsample_occupied[b / 64], ~(1ull << (b % 64)), memory_order_relaxed);
     }
     pthread_mutex_unlock(stripe);
     if (!e)
         return -1;
     *size = e->size;
     *site = e->site;
-    atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&heapsample_live, 1, memory_order_relaxed);
     pthread_mutex_lock(&pool_lock);
     e->next = pool_free;
     pool_free = e;
@@ -149,7 +148,7 @@ int heapsample_table_take(const void *p, size_t *size, void **site)
 
 uint64_t heapsample_table_live(void)
 {
-    return atomic_load_explicit(&live, memory_order_relaxed);
+    return atomic_load_explicit(&heapsample_live, memory_order_relaxed);
 }
 
 uint64_t heapsample_table_dropped(void)

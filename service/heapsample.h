@@ -7,10 +7,12 @@
  * The table maps the address of each live sampled block to its size and its site, so
  * a free can take it off again. It never allocates (a fixed pool of entries), so the
  * malloc interposer can call it from inside malloc. Checking a free that is not
- * sampled takes no lock: one load of a global counter, then of one bucket head. */
+ * sampled takes no lock and no call: heapsample_table_may_hold, inlined. */
 #ifndef ORDERD_HEAPSAMPLE_H
 #define ORDERD_HEAPSAMPLE_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +27,31 @@ uint64_t heapsample_next_interval(uint64_t *rng, int64_t rate);
 
 /* A non-zero xorshift state from any 64-bit value. */
 uint64_t heapsample_seed(uint64_t value);
+
+#define HEAPSAMPLE_BUCKET_BITS 16
+#define HEAPSAMPLE_OCCUPIED_WORDS ((1 << HEAPSAMPLE_BUCKET_BITS) / 64)
+
+/* For heapsample_table_may_hold only: the count of live sampled blocks, and one bit per
+ * bucket that holds any. */
+extern _Atomic uint64_t heapsample_live;
+extern _Atomic uint64_t heapsample_occupied[HEAPSAMPLE_OCCUPIED_WORDS];
+
+static inline size_t heapsample_bucket_of(const void *p)
+{
+    return (size_t)((((uintptr_t)p >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - HEAPSAMPLE_BUCKET_BITS));
+}
+
+/* False when p is certainly not in the table (almost every free): two relaxed loads of
+ * hot cache lines, no lock. True means heapsample_table_take must look. */
+static inline bool heapsample_table_may_hold(const void *p)
+{
+    size_t b;
+
+    if (atomic_load_explicit(&heapsample_live, memory_order_relaxed) == 0)
+        return false;
+    b = heapsample_bucket_of(p);
+    return (atomic_load_explicit(&heapsample_occupied[b / 64], memory_order_acquire) >> (b % 64)) & 1;
+}
 
 /* Adds a live sampled block. Returns 0, or -1 when HEAPSAMPLE_MAX_LIVE blocks are
  * already tracked (the block then is not followed to its free). */

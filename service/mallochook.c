@@ -33,7 +33,8 @@
  * sees every block; callgrind replaces nothing and counts this code like any other. */
 #include "mallochook.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+/* ORDERD_NO_MALLOCHOOK: a build without the interposer, to measure what it costs. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || defined(ORDERD_NO_MALLOCHOOK)
 #define MALLOCHOOK_COMPILED_OUT 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
@@ -81,6 +82,7 @@ extern void *__libc_pvalloc(size_t size);
 /* The frames of ours between the sampled allocation's caller and heapprof: the public
  * function (malloc, ...) and sample_slow. */
 #define HOOK_FRAMES 2
+#define IDLE_GAP (1u << 20)
 
 static _Atomic int64_t rate;              /* 0 until mallochook_start: nothing sampled */
 static __thread size_t bytes_until_sample;
@@ -99,16 +101,14 @@ int mallochook_start(int64_t r)
     return 0;
 }
 
-/* Samples are taken from the metrics level up (without a stack below profile, as
- * heapprof's recorded mode counts its blocks), so that the live bytes allocated before
- * profiling was switched on still show, as heapprof_unprofiled. */
-static inline bool sampling_on(void)
-{
-    return atomic_load_explicit(&rate, memory_order_relaxed) != 0 && instrument_metrics_on();
-}
-
 /* Called when an allocation of `size` bytes reaches the end of the thread's gap (or
- * the thread has not drawn one yet). Never inlined: its frame is one of HOOK_FRAMES. */
+ * the thread has not drawn one yet). Never inlined: its frame is one of HOOK_FRAMES.
+ * Samples are taken from the metrics level up (without a stack below profile, as
+ * heapprof's recorded mode counts its blocks), so that the live bytes allocated before
+ * profiling was switched on still show, as heapprof_unprofiled. The level and the rate
+ * are read here only, so the fast path is one thread-local subtraction; a thread that
+ * is not sampling waits a gap of IDLE_GAP bytes before it looks again, so a change of
+ * level reaches it within that many bytes of its allocations. */
 static __attribute__((noinline)) void sample_slow(void *p, size_t size)
 {
     int64_t r = atomic_load_explicit(&rate, memory_order_relaxed);
@@ -116,6 +116,10 @@ static __attribute__((noinline)) void sample_slow(void *p, size_t size)
 
     if (in_sampler)
         return;
+    if (r == 0 || !instrument_metrics_on()) {
+        bytes_until_sample = IDLE_GAP;
+        return;
+    }
     in_sampler = true;
     if (rng_state == 0) {
         struct timespec ts;
@@ -131,7 +135,7 @@ static __attribute__((noinline)) void sample_slow(void *p, size_t size)
     if (due) {
         /* The symbolizer's caches are left out (see stacks_symbolizing); the gap
          * restarts all the same. */
-        if (!stacks_symbolizing())
+        if (p && !stacks_symbolizing())
             heapprof_sampled_alloc(p, size, HOOK_FRAMES);
         bytes_until_sample = heapsample_next_interval(&rng_state, r);
     }
@@ -141,8 +145,6 @@ static __attribute__((noinline)) void sample_slow(void *p, size_t size)
 /* The fast path every allocation takes. */
 static inline __attribute__((always_inline)) void account(void *p, size_t size)
 {
-    if (!p || !sampling_on())
-        return;
     if (size < bytes_until_sample) {
         bytes_until_sample -= size;
         return;
@@ -152,7 +154,7 @@ static inline __attribute__((always_inline)) void account(void *p, size_t size)
 
 static inline __attribute__((always_inline)) void forget(void *p)
 {
-    if (p)
+    if (p && heapsample_table_may_hold(p))
         heapprof_sampled_free(p);
 }
 
