@@ -14,7 +14,15 @@
 # utime+stime over the requests wrk completed). Two workloads: GET of one product (few
 # allocations) and POST of orders (a JSON body parsed by jansson and a queued job per
 # request: the allocation-heavy path, the sampler's worst case).
-# Environment: BENCH_ROUNDS (7), BENCH_SECONDS (5), BENCH_CONNECTIONS (32).
+#
+# Then, when valgrind is installed, the exact figure a shared machine cannot disturb:
+# instructions per request under callgrind (counted only over a 5 s load after a
+# warm-up), per side, for the POST workload. ORDERD_NOHOOK_BIN, when set, adds a side
+# for an orderd built without the interposer (make BUILD=build/nohook
+# CFLAGS='-O2 -g -DORDERD_NO_MALLOCHOOK' build/nohook/orderd), which records only
+# orders and leak.memory, each with its stack at profile.
+# Environment: BENCH_ROUNDS (7), BENCH_SECONDS (5), BENCH_CONNECTIONS (32),
+# BENCH_CALLGRIND (1; 0 skips the instruction counts), ORDERD_NOHOOK_BIN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -97,3 +105,39 @@ for workload in get post; do
   printf 'profile/profile-rate0: throughput median %.3f (range %s)\n' "$(median < "$tmp/rps_ratio")" \
     "$(range < "$tmp/rps_ratio")"
 done
+
+[ "${BENCH_CALLGRIND:-1}" = 1 ] && command -v valgrind > /dev/null && command -v callgrind_control > /dev/null || exit 0
+
+# instructions SIDE [BINARY]: orderd under callgrind with instrumentation off until a
+# warm-up is done, then counted over a 5 s POST load; prints instructions per request.
+instructions() {
+  local public n ir
+  rm -f "$tmp"/cg.* "$tmp/server.out"
+  # shellcheck disable=SC2046
+  valgrind --tool=callgrind --instr-atstart=no -q --callgrind-out-file="$tmp/cg.%p" "${2:-$BUILD/orderd}" \
+    --listen 127.0.0.1:0 --debug-listen 127.0.0.1:0 --io-threads 1 --workers 2 --payment-latency 0 \
+    --queue-capacity 100000 --log-level warn $(side_flags "$1") > "$tmp/server.out" 2>&1 &
+  pid=$!
+  for _ in $(seq 300); do grep -q listening "$tmp/server.out" && break; sleep 0.1; done
+  public=$(sed -n 's/.*public=[^ ]*:\([0-9]*\).*/\1/p' "$tmp/server.out")
+  [ -n "$public" ] || { echo "bench: orderd did not start under callgrind" >&2; exit 1; }
+  wrk -t1 -c4 -d2s -s "$tmp/post.lua" "http://127.0.0.1:$public/api/orders" > /dev/null
+  callgrind_control -i on "$pid" > /dev/null 2>&1
+  wrk -t1 -c4 -d5s -s "$tmp/post.lua" "http://127.0.0.1:$public/api/orders" > "$tmp/wrk.out"
+  callgrind_control -i off "$pid" > /dev/null 2>&1
+  callgrind_control -d "$pid" > /dev/null 2>&1
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  pid=
+  n=$(awk '/ requests in / {print $1}' "$tmp/wrk.out")
+  ir=$(cat "$tmp"/cg.* | awk '/^(summary|totals):/ {s += $2} END {print s}')
+  awk -v ir="$ir" -v n="$n" 'BEGIN {printf "%.0f\n", ir / n}'
+}
+
+echo "== instructions per POST request under callgrind (exact; one run per side)"
+printf '%-14s %12s\n' "side" "instr/req"
+for s in "${sides[@]}"; do
+  printf '%-14s %12s\n' "$s" "$(instructions "$s")"
+done
+if [ -n "${ORDERD_NOHOOK_BIN:-}" ]; then
+  printf '%-14s %12s\n' "nohook-profile" "$(instructions profile "$ORDERD_NOHOOK_BIN")"
+fi
