@@ -434,8 +434,9 @@ static void init_process(const struct options *o, sigset_t *stop_signals)
         log_warn("cpu profiling unavailable", LOG_F_STR("error", err));
     /* After stacks_init, so the sampler's unwinder is warmed up. */
     if (mallochook_start((int64_t)o->mem_profile_rate) < 0)
-        log_info("heap sampling is compiled out of this build (a sanitizer owns malloc): the heap "
-                 "profile records only orders and leak.memory, every block", LOG_F_STR("heap_profile", "recorded"));
+        log_info("heap sampling is compiled out of this build (a sanitizer owns malloc, or "
+                 "ORDERD_NO_MALLOCHOOK): the heap profile records only orders and leak.memory, every block",
+                 LOG_F_STR("heap_profile", "recorded"));
     threads_register_self("main", THREADS_ROLE_MAIN);
     leak_init(o->leak_cap_threads, o->leak_cap_bytes);
 }

@@ -15,8 +15,9 @@
  * until the next sample; an allocation smaller than what is left only subtracts. The
  * one that reaches it is sampled and a new gap is drawn, exponential with mean `rate`
  * (heapsample_next_interval), so each byte is equally likely to be sampled and a
- * sample stands for rate bytes. A free asks heapprof whether the block was sampled
- * (no lock unless a sampled block lives in the same bucket).
+ * sample stands for rate bytes. A free first asks heapsample_table_may_hold, inlined:
+ * a bitmap of the occupied buckets of the table of live samples, no lock; only a free
+ * whose bucket holds a sample goes on to look it up.
  *
  * Levels: at "off" every call only forwards. At "metrics" the countdown runs and a
  * sample is counted without a stack (heapprof_unprofiled), which costs a table insert
@@ -44,11 +45,6 @@
 
 #ifdef MALLOCHOOK_COMPILED_OUT
 
-bool mallochook_available(void)
-{
-    return false;
-}
-
 int mallochook_start(int64_t rate)
 {
     (void)rate;
@@ -65,6 +61,7 @@ int mallochook_start(int64_t rate)
 #include <errno.h>
 #include <malloc.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -88,11 +85,6 @@ static _Atomic int64_t rate;              /* 0 until mallochook_start: nothing s
 static __thread size_t bytes_until_sample;
 static __thread uint64_t rng_state;
 static __thread bool in_sampler;
-
-bool mallochook_available(void)
-{
-    return true;
-}
 
 int mallochook_start(int64_t r)
 {

@@ -4,16 +4,12 @@
  * mode). Linked into orderd only, never into the module library the tests link.
  *
  * Compiled out under AddressSanitizer and ThreadSanitizer, which intercept malloc
- * themselves: there mallochook_available() is false and orderd keeps heapprof's
- * recorded mode. */
+ * themselves (and with -DORDERD_NO_MALLOCHOOK, to measure what it costs): there
+ * mallochook_start fails and orderd keeps heapprof's recorded mode. */
 #ifndef ORDERD_MALLOCHOOK_H
 #define ORDERD_MALLOCHOOK_H
 
-#include <stdbool.h>
 #include <stdint.h>
-
-/* True when this build interposes the allocator. */
-bool mallochook_available(void);
 
 /* Starts sampling one allocation per `rate` bytes on average (1: every allocation,
  * 0: none): with its stack at instrumentation level "profile", counted without one at

@@ -236,7 +236,7 @@ static void test_orderd_heap_endpoints_read_as_go(void **state)
     (void)state;
 
     assert_int_equal(orderd_proc_start(&p, args, NULL), 0);
-    load(&p, "/api/products/3", 1);
+    load_with(&p, "/api/orders", order_body, 1);
     struct curl_client_result r = get_ok(&p, "/debug/pprof/heap?gc=1");
     struct pprof_decoded *d = pprof_decode(r.body, r.body_len);
     assert_non_null(d);
