@@ -1,5 +1,4 @@
-/* heapsample: sampling intervals, unsampling and the table of live samples. See
- * heapsample.h.
+/* heapsample: sampling intervals and the table of live samples. See heapsample.h.
  *
  * The table is chained hashing over a fixed array of buckets, entries from a fixed
  * pool. Writers (a sampled allocation, the free of a sampled block) take the lock of

@@ -91,6 +91,8 @@ static void test_heapsample_table_adds_and_takes(void **state)
     for (int i = 0; i < 64; i++)
         assert_int_equal(heapsample_table_add(blocks[i], (size_t)i + 1, i % 2 ? &site_a : &site_b), 0);
     assert_int_equal(heapsample_table_live(), 64);
+    for (int i = 0; i < 64; i++)
+        assert_true(heapsample_table_may_hold(blocks[i]));
     for (int i = 63; i >= 0; i -= 2) {
         assert_int_equal(heapsample_table_take(blocks[i], &size, &site), 0);
         assert_int_equal(size, (size_t)i + 1);
@@ -102,6 +104,13 @@ static void test_heapsample_table_adds_and_takes(void **state)
     for (int i = 0; i < 64; i += 2)
         assert_int_equal(heapsample_table_take(blocks[i], &size, &site), 0);
     assert_int_equal(heapsample_table_live(), 0);
+    /* Empty again: the free's inline check answers no without looking. */
+    heapsample_table_add(blocks[0], 1, &site_a);
+    for (int i = 1; i < 64; i++)
+        if (heapsample_bucket_of(blocks[i]) != heapsample_bucket_of(blocks[0]))
+            assert_false(heapsample_table_may_hold(blocks[i]));
+    assert_int_equal(heapsample_table_take(blocks[0], &size, &site), 0);
+    assert_false(heapsample_table_may_hold(blocks[0]));
 }
 
 static void test_heapsample_table_full_drops_and_recovers(void **state)
