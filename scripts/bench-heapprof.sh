@@ -29,14 +29,8 @@ BUILD=${BUILD:-build}
 ROUNDS=${BENCH_ROUNDS:-7}
 SECS=${BENCH_SECONDS:-5}
 CONNS=${BENCH_CONNECTIONS:-32}
-SERVER_CPU=0
-WRK_CPU=1
-[ "$(nproc)" -ge 2 ] || { WRK_CPU=0; echo "note: one CPU only; orderd and wrk share it" >&2; }
-
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
+# shellcheck source=scripts/bench-common.sh
+. scripts/bench-common.sh
 printf 'wrk.method = "POST"\nwrk.body = %s\nwrk.headers["Content-Type"] = "application/json"\n' \
   "'{\"user_id\":7,\"items\":[{\"product_id\":3,\"qty\":2},{\"product_id\":5,\"qty\":1}]}'" > "$tmp/post.lua"
 
@@ -49,7 +43,6 @@ side_flags() {
   esac
 }
 
-cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$pid/stat"; }
 
 # measure SIDE WORKLOAD: start orderd for SIDE, warm up, one wrk run; appends
 # "rps cpu_us_per_request" to $tmp/WORKLOAD.SIDE.
@@ -78,8 +71,6 @@ measure() {
        END {printf "%s %.3f\n", rps, ticks / hz * 1e6 / n}' "$tmp/wrk.out" >> "$tmp/$workload.$side"
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-range() { sort -n | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.3f-%.3f", lo, hi}'; }
 
 for workload in get post; do
   echo "== $workload: ${sides[*]}; $ROUNDS rounds x ${SECS}s, wrk -t1 -c$CONNS, orderd on CPU $SERVER_CPU, wrk on CPU $WRK_CPU"
