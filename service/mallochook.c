@@ -126,10 +126,13 @@ static __attribute__((noinline)) void sample_slow(void *p, size_t size)
     }
     if (due) {
         /* The symbolizer's caches are left out (see stacks_symbolizing); the gap
-         * restarts all the same. */
+         * restarts all the same. The unwinder probes memory with system calls that may
+         * fail: a malloc that succeeded leaves errno as it found it. */
+        int saved_errno = errno;
         if (p && !stacks_symbolizing())
             heapprof_sampled_alloc(p, size, HOOK_FRAMES);
         bytes_until_sample = heapsample_next_interval(&rng_state, r);
+        errno = saved_errno;
     }
     in_sampler = false;
 }
