@@ -43,7 +43,9 @@ ALL_LDFLAGS := -pthread -rdynamic $(SANFLAGS) $(LDFLAGS)
 LIBS     := $(PKG_LIBS) -lhttp_parser -lm
 
 COMMON_SRC  := $(wildcard common/*.c)
-SERVICE_SRC := $(filter-out service/main.c,$(wildcard service/*.c))
+# mallochook.c defines malloc and free: only orderd links it, never the tests through
+# the module library.
+SERVICE_SRC := $(filter-out service/main.c service/mallochook.c,$(wildcard service/*.c))
 HARNESS_SRC := $(filter-out harness/main.c harness/openload_main.c,$(wildcard harness/*/*.c))
 TEST_SRC    := $(wildcard tests/unit/test_*.c tests/integration/test_*.c)
 SUPPORT_SRC := $(wildcard tests/support/*.c)
@@ -89,7 +91,7 @@ $(BUILD)/liborderd.a: $(SERVICE_OBJ)
 $(BUILD)/libloadlab.a: $(HARNESS_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/orderd: $(call obj,service/main.c) $(BUILD)/liborderd.a $(BUILD)/libcommon.a
+$(BUILD)/orderd: $(call obj,service/main.c service/mallochook.c) $(BUILD)/liborderd.a $(BUILD)/libcommon.a
 	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/loadlab: $(call obj,harness/main.c) $(BUILD)/libloadlab.a $(BUILD)/libcommon.a

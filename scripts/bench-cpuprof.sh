@@ -18,17 +18,8 @@ ROUNDS=${BENCH_ROUNDS:-7}
 SECS=${BENCH_SECONDS:-5}
 CONNS=${BENCH_CONNECTIONS:-64}
 HZ=${BENCH_CPU_PROFILE_RATE:-100}
-SERVER_CPU=0
-WRK_CPU=1
-[ "$(nproc)" -ge 2 ] || { WRK_CPU=0; echo "note: one CPU only; orderd and wrk share it" >&2; }
-
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-# cpu_ticks: orderd's utime + stime so far, in clock ticks.
-cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$pid/stat"; }
+# shellcheck source=scripts/bench-common.sh
+. scripts/bench-common.sh
 
 # measure NAME PUBLIC_PORT: one wrk run, "rps p99_ms cpu_us_per_request" appended to
 # $tmp/NAME. Both sides start after the same pause (the profile request needs a moment
@@ -58,8 +49,6 @@ profiled() {
   gzip -dc "$tmp/profile.pb.gz" | wc -c >> "$tmp/profile_bytes"
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-range() { sort -n | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.3f-%.3f", lo, hi}'; }
 
 echo "== CPU profile at $HZ Hz vs none: $ROUNDS rounds x ${SECS}s, wrk -t1 -c$CONNS, orderd on CPU $SERVER_CPU, wrk on CPU $WRK_CPU"
 for r in $(seq "$ROUNDS"); do

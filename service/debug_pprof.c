@@ -26,8 +26,9 @@ struct profile_entry {
 void debug_route_pprof_index(struct debug_server *d, struct evhttp_request *req, const char *rest)
 {
     const struct profile_entry entries[] = {
-        {"allocs", "allocs?debug=1", "A sampling of all past memory allocations (the service's own: orders "
-         "and leak.memory), the heap profile with alloc_space shown by default", heapprof_site_count()},
+        {"allocs", "allocs?debug=1", "A sampling of all past memory allocations (one per "
+         "--mem-profile-rate bytes; a sanitizer build records only orders and leak.memory)",
+         heapprof_site_count()},
         {"block", "block?debug=1", "Stack traces that led to blocking on synchronization primitives "
          "(condition variables and queue operations, sampled by block_profile_rate)",
          lockprof_stack_count(LOCKPROF_BLOCK)},
@@ -35,8 +36,8 @@ void debug_route_pprof_index(struct debug_server *d, struct evhttp_request *req,
         {"goroutine", "goroutine?debug=1", "Stack traces of all current threads (orderd's goroutines). Use "
          "debug=2 as a query parameter for every thread with its state, wait reason and creator",
          (long)threads_total()},
-        {"heap", "heap?debug=1", "Live objects by allocation site of the service's own allocations",
-         heapprof_site_count()},
+        {"heap", "heap?debug=1", "A sampling of memory allocations of live objects. The gc GET parameter "
+         "is accepted (there is no collector to run first)", heapprof_site_count()},
         {"mutex", "mutex?debug=1", "Stack traces of holders of contended mutexes: the delay is charged to "
          "the stack that unlocked (1 in mutex_profile_fraction events); view=waiter shows the waiting "
          "stacks instead", lockprof_stack_count(LOCKPROF_MUTEX)},

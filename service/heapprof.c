@@ -1,16 +1,23 @@
 /* heapprof: live and allocated bytes by allocation site. See heapprof.h.
  *
- * Each block carries a 16-byte header naming its site, so a free needs no lookup.
  * A site is one distinct allocation stack. Sites live in a fixed pool that never
  * shrinks and are published into an open-addressed index with release stores, so
  * the lookup on each profiled allocation takes no lock; only the first allocation
  * from a new stack takes the insert mutex. When the pool is full, new stacks share
- * one overflow site; below the profile level every block goes to one unprofiled
- * site, so the totals are right at any level. Counters are atomics on each site's
- * own cache line. Every allocation is recorded (Go's MemProfileRate=1), so nothing
- * is scaled and the text header says heap/2, as Go's does for rate 1. */
+ * one overflow site. Counters are atomics on each site's own cache line.
+ *
+ * Sampled mode: the counters are raw sample counts; the table of heapsample.c ties
+ * each live sampled block to its site, and the proto and the totals are scaled by
+ * heapscale_unsample per site and per pair (alloc, inuse), as Go scales its buckets.
+ * Recorded mode: each block carries a 16-byte header naming its site, so a free needs
+ * no lookup; below the profile level every block goes to one unprofiled site, so the
+ * totals are right at any level. Every allocation is recorded (Go's
+ * MemProfileRate=1), so nothing is scaled and the text header says heap/2, as Go's
+ * does for rate 1. */
 #include "heapprof.h"
 
+#include "heapsample.h"
+#include "heapscale.h"
 #include "instrument.h"
 #include "pprof.h"
 #include "stacks.h"
@@ -57,6 +64,9 @@ static _Atomic(struct heap_site *) site_index[HEAPPROF_SITE_SLOTS];
 static pthread_mutex_t insert_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct heap_site unprofiled_site;
 static struct heap_site overflow_site;
+
+bool heapprof_sampling;
+static int64_t sample_rate = 1;   /* written once, before threads, by heapprof_use_sampling */
 
 
 /* The published site with this stack, or NULL with *slot set to where it would go. */
@@ -134,19 +144,19 @@ static inline __attribute__((always_inline)) void *heap_alloc(size_t size, int z
     return h + 1;
 }
 
-void *heapprof_malloc(size_t size)
+void *heapprof_recorded_malloc(size_t size)
 {
     return heap_alloc(size, 0);
 }
 
-void *heapprof_calloc(size_t n, size_t size)
+void *heapprof_recorded_calloc(size_t n, size_t size)
 {
     if (size != 0 && n > SIZE_MAX / size)
         return NULL;
     return heap_alloc(n * size, 1);
 }
 
-void heapprof_free(void *p)
+void heapprof_recorded_free(void *p)
 {
     struct heap_header *h;
 
@@ -156,6 +166,50 @@ void heapprof_free(void *p)
     atomic_fetch_sub_explicit(&h->site->live_bytes, h->size, memory_order_relaxed);
     atomic_fetch_sub_explicit(&h->site->live_objects, 1, memory_order_relaxed);
     free(h);
+}
+
+void heapprof_use_sampling(int64_t rate)
+{
+    heapprof_sampling = true;
+    sample_rate = rate;
+}
+
+int64_t heapprof_rate(void)
+{
+    return sample_rate;
+}
+
+void heapprof_sampled_alloc(void *p, size_t size, int skip)
+{
+    uintptr_t pcs[STACKS_MAX_DEPTH];
+    struct heap_site *site = &unprofiled_site;
+
+    if (instrument_profile_on()) {
+        int npcs = stacks_capture_self(pcs, STACKS_MAX_DEPTH, skip + 1);
+        if (npcs > 0)
+            site = site_for_stack(pcs, npcs);
+    }
+    atomic_fetch_add_explicit(&site->alloc_bytes, size, memory_order_relaxed);
+    atomic_fetch_add_explicit(&site->alloc_objects, 1, memory_order_relaxed);
+    /* A block the full table cannot follow to its free counts as allocated only. */
+    if (heapsample_table_add(p, size, site) < 0)
+        return;
+    atomic_fetch_add_explicit(&site->live_bytes, size, memory_order_relaxed);
+    atomic_fetch_add_explicit(&site->live_objects, 1, memory_order_relaxed);
+}
+
+bool heapprof_sampled_free(void *p)
+{
+    struct heap_site *site;
+    void *found;
+    size_t size;
+
+    if (heapsample_table_take(p, &size, &found) < 0)
+        return false;
+    site = found;
+    atomic_fetch_sub_explicit(&site->live_bytes, size, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&site->live_objects, 1, memory_order_relaxed);
+    return true;
 }
 
 /* A consistent-enough reading of one site: each counter is read once. */
@@ -171,6 +225,16 @@ static void row_read(struct heap_row *r, const struct heap_site *s)
     r->live_objects = atomic_load_explicit(&s->live_objects, memory_order_relaxed);
     r->alloc_bytes = atomic_load_explicit(&s->alloc_bytes, memory_order_relaxed);
     r->alloc_objects = atomic_load_explicit(&s->alloc_objects, memory_order_relaxed);
+}
+
+/* The row scaled back up to the allocations its samples stand for (a no-op at rate 1). */
+static struct heap_row row_scaled(const struct heap_row *r)
+{
+    struct heap_row s = *r;
+
+    heapscale_unsample(r->alloc_objects, r->alloc_bytes, sample_rate, &s.alloc_objects, &s.alloc_bytes);
+    heapscale_unsample(r->live_objects, r->live_bytes, sample_rate, &s.live_objects, &s.live_bytes);
+    return s;
 }
 
 /* Site i of the n published ones, then the two stackless sites (i == n, n + 1). */
@@ -204,6 +268,7 @@ void heapprof_totals(uint64_t *live_bytes, uint64_t *live_objects,
 
     for (int i = 0; i < n + 2; i++) {
         row_read(&r, site_at(i, n));
+        r = row_scaled(&r);
         sum.live_bytes += r.live_bytes;
         sum.live_objects += r.live_objects;
         sum.alloc_bytes += r.alloc_bytes;
@@ -228,11 +293,15 @@ static const char *pseudo_name(const struct heap_site *s)
     return NULL;
 }
 
+/* By the live bytes the site's samples stand for, largest first: a site of many
+ * small sampled blocks outranks one big block sampled once, as in the proto's
+ * inuse_space view. (Go sorts its text by raw bytes; the order is not part of the
+ * format.) */
 static int compare_live_bytes_desc(const void *a, const void *b)
 {
-    const struct heap_row *x = a, *y = b;
+    const struct heap_row x = row_scaled(a), y = row_scaled(b);
 
-    return x->live_bytes > y->live_bytes ? -1 : x->live_bytes < y->live_bytes;
+    return x.live_bytes > y.live_bytes ? -1 : x.live_bytes < y.live_bytes;
 }
 
 static int profile_text(const struct heap_row *rows, int n, char **out, size_t *out_len)
@@ -246,8 +315,8 @@ static int profile_text(const struct heap_row *rows, int n, char **out, size_t *
         ab += rows[i].alloc_bytes;
         ao += rows[i].alloc_objects;
     }
-    pprof_text_printf(&t, "heap profile: %" PRIu64 ": %" PRIu64 " [%" PRIu64 ": %" PRIu64 "] @ heap/%d\n",
-                      lo, lb, ao, ab, 2);
+    pprof_text_printf(&t, "heap profile: %" PRIu64 ": %" PRIu64 " [%" PRIu64 ": %" PRIu64 "] @ heap/%" PRId64 "\n",
+                      lo, lb, ao, ab, 2 * sample_rate);
     for (int i = 0; i < n; i++) {
         const char *pseudo = pseudo_name(rows[i].site);
         pprof_text_printf(&t, "%" PRIu64 ": %" PRIu64 " [%" PRIu64 ": %" PRIu64 "] @",
@@ -285,7 +354,7 @@ static int profile_proto(const struct heap_row *rows, int n, const char *default
         { "inuse_objects", "count" }, { "inuse_space", "bytes" },
     };
     const struct pprof_value_type period_type = { "space", "bytes" };
-    pprof_profile *p = pprof_new(types, 4, period_type, 1);
+    pprof_profile *p = pprof_new(types, 4, period_type, sample_rate);
     unsigned char *buf = NULL;
     struct timespec now;
     int rc = -1;
@@ -298,10 +367,11 @@ static int profile_proto(const struct heap_row *rows, int n, const char *default
     pprof_set_time(p, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec, 0);
     for (int i = 0; i < n; i++) {
         const struct heap_site *s = rows[i].site;
+        const struct heap_row scaled = row_scaled(&rows[i]);
         const uintptr_t pseudo_pc = s == &unprofiled_site ? HEAPPROF_UNPROFILED_PC : HEAPPROF_OVERFLOW_PC;
         int64_t values[4] = {
-            (int64_t)rows[i].alloc_objects, (int64_t)rows[i].alloc_bytes,
-            (int64_t)rows[i].live_objects, (int64_t)rows[i].live_bytes,
+            (int64_t)scaled.alloc_objects, (int64_t)scaled.alloc_bytes,
+            (int64_t)scaled.live_objects, (int64_t)scaled.live_bytes,
         };
         int added = pseudo_name(s) ? pprof_add_sample(p, &pseudo_pc, 1, values)
                                    : pprof_add_sample(p, s->pcs, s->npcs, values);

@@ -9,9 +9,11 @@
 #include "debug.h"
 #include "fault.h"
 #include "httpserver.h"
+#include "heapsample.h"
 #include "instrument.h"
 #include "leak.h"
 #include "log.h"
+#include "mallochook.h"
 #include "orders.h"
 #include "queue.h"
 #include "stacks.h"
@@ -46,7 +48,7 @@ struct options {
     uint64_t workers, queue_capacity, io_threads, products, store_capacity, max_body;
     int64_t payment_latency_ns;
     int instrument_level;
-    uint64_t mutex_fraction, block_rate_ns, cpu_profile_hz;
+    uint64_t mutex_fraction, block_rate_ns, cpu_profile_hz, mem_profile_rate;
     uint64_t leak_cap_threads, leak_cap_bytes;
     uint64_t max_connections, debug_max_connections;   /* 0: from the descriptor limit */
     int64_t header_timeout_ns, idle_timeout_ns, debug_timeout_ns;
@@ -84,6 +86,9 @@ static void usage(FILE *out)
         "  --instrument off|metrics|profile   (default metrics)\n"
         "  --mutex-profile-fraction N    sample 1 in N lock contentions (default 10; 0 off)\n"
         "  --block-profile-rate NS       block sampling rate in ns (default 10000; 0 off)\n"
+        "  --mem-profile-rate BYTES      heap profile: one sample per BYTES allocated on average\n"
+        "                                (default 524288, as Go's MemProfileRate; 1 every\n"
+        "                                allocation, 0 none); sampled at --instrument profile\n"
         "  --cpu-profile-rate HZ         CPU profile samples per CPU second (default 100, as Go;\n"
         "                                1..1000); profiles need --instrument profile\n"
         "  --fault NAME=TERM             set a fault; repeatable (also ORDERD_FAULTS=\"a=T;b=T\")\n"
@@ -181,7 +186,7 @@ static bool is_loopback(const char *host)
 enum option_id {
     O_LISTEN = 256, O_DEBUG_LISTEN, O_TOKEN, O_WORKERS, O_QUEUE, O_PAYMENT, O_IO, O_PRODUCTS,
     O_STORE, O_MAX_BODY, O_INSTRUMENT, O_FRACTION, O_RATE, O_FAULT, O_CAP_THREADS, O_CAP_BYTES,
-    O_CPU_RATE, O_LOG_FORMAT, O_LOG_LEVEL, O_MAX_CONN, O_HEADER_TIMEOUT, O_IDLE_TIMEOUT,
+    O_CPU_RATE, O_MEM_RATE, O_LOG_FORMAT, O_LOG_LEVEL, O_MAX_CONN, O_HEADER_TIMEOUT, O_IDLE_TIMEOUT,
     O_DEBUG_MAX_CONN, O_DEBUG_TIMEOUT, O_HELP, O_VERSION
 };
 
@@ -200,6 +205,7 @@ static int set_number_option(int c, const char *arg, struct options *o)
     case O_MAX_CONN: return number_flag("--max-connections", arg, 1, 1000000, &o->max_connections);
     case O_DEBUG_MAX_CONN: return number_flag("--debug-max-connections", arg, 1, 10000, &o->debug_max_connections);
     case O_CPU_RATE: return number_flag("--cpu-profile-rate", arg, 1, CPUPROF_MAX_HZ, &o->cpu_profile_hz);
+    case O_MEM_RATE: return number_flag("--mem-profile-rate", arg, 0, HEAPSAMPLE_MAX_RATE, &o->mem_profile_rate);
     case O_CAP_THREADS: return number_flag("--leak-cap-threads", arg, 0, 100000, &o->leak_cap_threads);
     case O_HEADER_TIMEOUT: return timeout_flag("--header-timeout", arg, &o->header_timeout_ns);
     case O_IDLE_TIMEOUT: return timeout_flag("--idle-timeout", arg, &o->idle_timeout_ns);
@@ -292,6 +298,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"mutex-profile-fraction", required_argument, NULL, O_FRACTION},
         {"block-profile-rate", required_argument, NULL, O_RATE},
         {"cpu-profile-rate", required_argument, NULL, O_CPU_RATE},
+        {"mem-profile-rate", required_argument, NULL, O_MEM_RATE},
         {"fault", required_argument, NULL, O_FAULT},
         {"leak-cap-threads", required_argument, NULL, O_CAP_THREADS},
         {"leak-cap-bytes", required_argument, NULL, O_CAP_BYTES},
@@ -425,6 +432,11 @@ static void init_process(const struct options *o, sigset_t *stop_signals)
         log_warn("stack capture unavailable", LOG_F_STR("error", err));
     else if (cpuprof_init(err, sizeof err) < 0)
         log_warn("cpu profiling unavailable", LOG_F_STR("error", err));
+    /* After stacks_init, so the sampler's unwinder is warmed up. */
+    if (mallochook_start((int64_t)o->mem_profile_rate) < 0)
+        log_info("heap sampling is compiled out of this build (a sanitizer owns malloc, or "
+                 "ORDERD_NO_MALLOCHOOK): the heap profile records only orders and leak.memory, every block",
+                 LOG_F_STR("heap_profile", "recorded"));
     threads_register_self("main", THREADS_ROLE_MAIN);
     leak_init(o->leak_cap_threads, o->leak_cap_bytes);
 }
@@ -561,7 +573,7 @@ int main(int argc, char **argv)
         .listen_host = "127.0.0.1", .listen_port = 8080, .debug_host = "127.0.0.1", .debug_port = 6060,
         .workers = 4, .queue_capacity = 256, .io_threads = 0, .products = 1000, .store_capacity = 65536,
         .max_body = 64 * 1024, .payment_latency_ns = 2000000, .instrument_level = INSTRUMENT_METRICS,
-        .mutex_fraction = 10, .block_rate_ns = 10000, .cpu_profile_hz = CPUPROF_DEFAULT_HZ, .leak_cap_threads = 2000, .leak_cap_bytes = 256ull << 20,
+        .mutex_fraction = 10, .block_rate_ns = 10000, .cpu_profile_hz = CPUPROF_DEFAULT_HZ, .mem_profile_rate = HEAPSAMPLE_DEFAULT_RATE, .leak_cap_threads = 2000, .leak_cap_bytes = 256ull << 20,
         .log_format = LOG_FORMAT_JSON, .log_level = LOG_INFO,
         .header_timeout_ns = HTTPSERVER_DEFAULT_HEADER_TIMEOUT_MS * 1000000LL,
         .idle_timeout_ns = HTTPSERVER_DEFAULT_IDLE_TIMEOUT_MS * 1000000LL,

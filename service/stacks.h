@@ -18,6 +18,7 @@
 #ifndef ORDERD_STACKS_H
 #define ORDERD_STACKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -72,6 +73,12 @@ int stacks_symbolize(uintptr_t pc, struct stacks_frame *out);
  * code last). Fills up to max frames (at most 4) and returns how many, or -1 when the
  * function is unknown (frames[0] is then "?"). Thread-safe. */
 int stacks_symbolize_inline(uintptr_t pc, struct stacks_frame *frames, int max);
+
+/* True while the calling thread is inside stacks_symbolize*: the heap sampler leaves
+ * those allocations out. libdwfl's debug-information caches are the profiler's own
+ * bookkeeping, as Go's symbol tables are (they are not on Go's heap), and charging them
+ * to the heap would show the first profile request as a leak. */
+bool stacks_symbolizing(void);
 
 /* A hash of a stack, for the profilers' tables keyed by stack (FNV-1a over the pcs
  * with an extra shift so nearby return addresses spread). */

@@ -22,6 +22,7 @@
 #include <elfutils/libdwfl.h>
 #include <link.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,13 @@ static pthread_mutex_t symbol_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct symbol_entry *symbol_cache;   /* SYMBOL_CACHE_SLOTS entries, lazily */
 static Dwfl *dwfl;
 static int dwfl_unavailable;
+/* Set while this thread is inside the symbolizer, for the heap sampler. */
+static _Thread_local bool symbolizing;
+
+bool stacks_symbolizing(void)
+{
+    return symbolizing;
+}
 static int64_t dwfl_reported_ns;
 
 /* Local build-id lookup only: dwfl_standard_find_debuginfo would ask debuginfod
@@ -257,6 +265,7 @@ int stacks_symbolize_inline(uintptr_t pc, struct stacks_frame *frames, int max)
         return -1;
 
     pthread_mutex_lock(&symbol_lock);
+    symbolizing = true;
     if (!symbol_cache)
         symbol_cache = calloc(SYMBOL_CACHE_SLOTS, sizeof *symbol_cache);
     if (symbol_cache) {
@@ -287,6 +296,7 @@ int stacks_symbolize_inline(uintptr_t pc, struct stacks_frame *frames, int max)
         memcpy(frames, found, (size_t)n * sizeof *frames);
     }
 done:
+    symbolizing = false;
     pthread_mutex_unlock(&symbol_lock);
     return n > 0 ? n : -1;
 }

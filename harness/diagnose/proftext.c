@@ -3,6 +3,7 @@
  * The text is copied once and cut in place: frames point into the copy, so a profile
  * of thousands of frames costs three allocations that grow, not one per string. */
 #include "diagnose/proftext.h"
+#include "heapscale.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -191,10 +192,28 @@ static bool is_header(enum proftext_kind kind, const char *line)
     return starts_with(line, "--- ") || strchr(line, '=') != NULL;
 }
 
+/* The text of a sampled heap has raw sample counts and "heap/2*rate" in its header
+ * (Go's MemProfileRate, orderd's --mem-profile-rate): scaled here as pprof scales it,
+ * the inuse pair and the alloc pair each by its average size. A negative count is left
+ * as it is. */
+static void unsample(int64_t *values, int64_t rate)
+{
+    uint64_t count, bytes;
+
+    for (int pair = 0; pair < 4; pair += 2) {
+        if (values[pair] < 0 || values[pair + 1] < 0)
+            continue;
+        heapscale_unsample((uint64_t)values[pair], (uint64_t)values[pair + 1], rate, &count, &bytes);
+        values[pair] = count > INT64_MAX ? INT64_MAX : (int64_t)count;
+        values[pair + 1] = bytes > INT64_MAX ? INT64_MAX : (int64_t)bytes;
+    }
+}
+
 struct proftext *proftext_parse(enum proftext_kind kind, const char *text, size_t len,
                                 char *err, size_t errlen)
 {
     struct proftext *p = NULL;
+    int64_t sample_rate = 1;
     char *line, *next;
     int lineno = 0;
 
@@ -257,16 +276,22 @@ struct proftext *proftext_parse(enum proftext_kind kind, const char *text, size_
                 goto oom;
         } else if (is_header(kind, line)) {
             const char *total = strstr(line, "total ");
+            const char *heap_rate = strstr(line, "@ heap/");
             if (kind == PROFTEXT_THREADS && total)
                 p->total = strtoll(total + 6, NULL, 10);
+            if (kind == PROFTEXT_HEAP && heap_rate)
+                sample_rate = strtoll(heap_rate + 7, NULL, 10) / 2;
         } else {
             snprintf(err, errlen, "line %d: not a %s profile line: %.60s", lineno,
                      kind == PROFTEXT_THREADS ? "thread" : kind == PROFTEXT_HEAP ? "heap" : "contention", line);
             goto fail;
         }
     }
-    for (size_t i = 0; i < p->n; i++)
+    for (size_t i = 0; i < p->n; i++) {
         p->entries[i].e.frames = p->entries[i].e.nframes ? &p->frames[p->entries[i].first_frame] : NULL;
+        if (kind == PROFTEXT_HEAP)
+            unsample(p->entries[i].e.values, sample_rate);
+    }
     return p;
 oom:
     snprintf(err, errlen, "out of memory");

@@ -3,7 +3,9 @@
  * `goroutine?debug=1`), the mutex and block profiles (`mutex?debug=1`,
  * `block?debug=1`: "cycles count @ pcs") and the heap profile (`heap?debug=1`:
  * "inuse_objects: inuse_bytes [alloc_objects: alloc_bytes] @ pcs") — into entries of
- * numbers, labels and symbolized frames.
+ * numbers, labels and symbolized frames. A sampled heap profile ("@ heap/N" with
+ * N > 2, as Go's and orderd's are) is scaled to the allocations its samples stand for,
+ * as pprof reads it.
  *
  * The text is what a person reads, and the diagnosis reads the same text, so that it
  * sees nothing a diagnostician could not. The input comes from a service, so it is
@@ -31,7 +33,7 @@ struct proftext_frame {
 
 struct proftext_entry {
     /* threads: {count}; mutex and block: {cycles, events}; heap: {inuse_objects,
-     * inuse_bytes, alloc_objects, alloc_bytes} */
+     * inuse_bytes, alloc_objects, alloc_bytes}, scaled by the header's rate */
     int64_t values[PROFTEXT_MAX_VALUES];
     size_t nvalues;
     char role[32], state[32];          /* threads: from "# labels: {...}", "" when absent */

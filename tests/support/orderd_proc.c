@@ -212,6 +212,35 @@ struct curl_client_result orderd_proc_call(const struct orderd_proc *p, bool deb
     return r;
 }
 
+long orderd_proc_set_fault(const struct orderd_proc *p, const char *name, const char *term)
+{
+    char path[96];
+
+    snprintf(path, sizeof path, "/debug/faults/%s", name);
+    struct curl_client_result r = orderd_proc_call(p, true, term ? "PUT" : "DELETE", path, term, NULL);
+    long status = r.status;
+    curl_client_free(&r);
+    return status;
+}
+
+double orderd_proc_metric(const struct orderd_proc *p, const char *sample)
+{
+    struct curl_client_result r = orderd_proc_call(p, true, "GET", "/metrics", NULL, NULL);
+    size_t n = strlen(sample);
+    double v = -1;
+
+    for (const char *line = r.status == 200 ? r.body : NULL; line && *line;) {
+        if (strncmp(line, sample, n) == 0 && line[n] == ' ') {
+            v = strtod(line + n + 1, NULL);
+            break;
+        }
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    curl_client_free(&r);
+    return v;
+}
+
 int orderd_proc_run(const char *const *argv, const char *input, size_t input_len, char **output)
 {
     int in[2], out[2], status;

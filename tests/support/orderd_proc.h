@@ -42,6 +42,14 @@ const char *orderd_proc_url(const struct orderd_proc *p, bool debug, const char 
 struct curl_client_result orderd_proc_call(const struct orderd_proc *p, bool debug, const char *method,
                                     const char *path, const char *body, const char *const *headers);
 
+/* PUT /debug/faults/NAME with term, or DELETE it when term is NULL. Returns the HTTP
+ * status (200 on success, 0 when nothing came back). */
+long orderd_proc_set_fault(const struct orderd_proc *p, const char *name, const char *term);
+
+/* The value of the sample (a metric name with its labels exactly as written, or
+ * none) in the debug port's /metrics; -1 when absent or unreadable. */
+double orderd_proc_metric(const struct orderd_proc *p, const char *sample);
+
 /* Runs argv (NULL-terminated) and returns its exit status, or -1; its stdout and
  * stderr are captured into *output (malloc'd, caller frees) when output != NULL. */
 int orderd_proc_run(const char *const *argv, const char *input, size_t input_len, char **output);

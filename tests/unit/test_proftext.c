@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,34 @@ static void test_proftext_reads_thread_groups(void **state)
     assert_false(proftext_entry_has(e, "queue_pop"));
     assert_null(proftext_entry(p, 2));
     proftext_free(p);
+}
+
+/* A sampled heap (heap/2*rate, raw sample counts) reads as pprof reads it: each pair
+ * scaled by 1/(1-exp(-avg/rate)) of its own average size. */
+static void test_proftext_scales_a_sampled_heap(void **state)
+{
+    static const char heap[] =
+        "heap profile: 11: 45056 [12: 46080] @ heap/1048576\n"
+        "10: 40960 [10: 40960] @ 0x558d87e1e6c3\n"
+        "#\t0x558d87e1e6c2\tleak_memory_retain+0x32\tservice/leak.c:88\n"
+        "\n"
+        "1: 4096 [2: 5120] @ 0x558d87e1e700\n"
+        "#\t0x558d87e1e6ff\tjson_loads+0x32\t:0\n";
+    struct proftext *h = proftext_parse(PROFTEXT_HEAP, heap, strlen(heap), err, sizeof err);
+    const struct proftext_entry *e;
+    double f4096 = 1 / (1 - exp(-4096.0 / 524288)), f2560 = 1 / (1 - exp(-2560.0 / 524288));
+    (void)state;
+
+    assert_non_null(h);
+    e = proftext_entry(h, 0);
+    assert_int_equal(e->values[0], (int64_t)(10 * f4096 + 0.5));
+    assert_int_equal(e->values[1], (int64_t)(40960 * f4096 + 0.5));
+    assert_int_equal(e->values[3], (int64_t)(40960 * f4096 + 0.5));
+    e = proftext_entry(h, 1);
+    assert_int_equal(e->values[1], (int64_t)(4096 * f4096 + 0.5));
+    assert_int_equal(e->values[2], (int64_t)(2 * f2560 + 0.5));
+    assert_int_equal(e->values[3], (int64_t)(5120 * f2560 + 0.5));
+    proftext_free(h);
 }
 
 static void test_proftext_reads_contention_and_heap(void **state)
@@ -152,6 +181,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_proftext_reads_thread_groups),
         cmocka_unit_test(test_proftext_reads_contention_and_heap),
+        cmocka_unit_test(test_proftext_scales_a_sampled_heap),
         cmocka_unit_test(test_proftext_empty_profile_is_valid),
         cmocka_unit_test(test_proftext_rejects_what_it_cannot_read),
     };
