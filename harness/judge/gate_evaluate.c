@@ -176,6 +176,8 @@ static int observe_worst_instance(const struct gate_spec *spec, const struct gat
     if (judged) {
         out->observed = worst;
         snprintf(out->detail, sizeof out->detail, "worst of %zu instances: %.200s", judged, instances[worst_at]);
+        snprintf(out->instance, sizeof out->instance, "%s", instances[worst_at]);
+        out->instances = (unsigned)judged;
     }
     free(instances);
     return judged ? 0 : -1;  /* none judged: the detail is the last instance's reason */

@@ -123,8 +123,11 @@ static void print_gate(FILE *out, const char *title, const struct runs_gate *g)
         fprintf(out, "%s\n", title);
     if (!isnan(g->observed))
         snprintf(observed, sizeof observed, "%.6g %s", g->observed, g->unit);
-    fprintf(out, "  %-36s %-14s %-22s %s%s%s\n", or_dash(g->name), or_dash(g->threshold_text), observed,
+    fprintf(out, "  %-36s %-14s %-22s %s%s%s", or_dash(g->name), or_dash(g->threshold_text), observed,
             or_dash(g->outcome), g->has_error ? ": " : "", g->error);
+    if (g->instances)
+        fprintf(out, "  worst of %d instances: %s", g->instances, g->instance);
+    fputc('\n', out);
 }
 
 static void print_params(FILE *out, const char *params)
