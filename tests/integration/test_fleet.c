@@ -20,10 +20,12 @@
 #include <unistd.h>
 
 #include "base/childproc.h"
+#include "diagnose/diagnose.h"
 #include "base/cmdline.h"
 #include "orderd_proc.h"
 #include "free_port.h"
 #include "prometheus_proc.h"
+#include "run/capture.h"
 #include "run/runner.h"
 #include "run/scenario.h"
 #include "store/resultdb.h"
@@ -121,8 +123,16 @@ static void test_fleet_gate_names_the_leaking_replica(void **state)
     char path[PATH_MAX + 64];
     (void)state;
 
-    if (runner_run(sc, db, &options, &outcome, err, sizeof err) < 0)
+    struct runner_options capturing = options;
+    struct capture *cap = capture_new(false);
+    assert_non_null(cap);
+    capturing.hook = capture_hook;
+    capturing.hook_user = cap;
+    if (runner_run(sc, db, &capturing, &outcome, err, sizeof err) < 0)
         fail_msg("runner: %s", err);
+    if (capture_problems(cap)[0])
+        printf("capture: %s\n", capture_problems(cap));
+    capture_free(cap);
     if (outcome.status != RUNNER_COMPLETED)
         fail_msg("status %d: %s", outcome.status, outcome.reason);
     assert_int_equal(outcome.gates[0].verdict, GATE_FAIL);
@@ -165,6 +175,33 @@ static void test_fleet_gate_names_the_leaking_replica(void **state)
     printf("sample age through Prometheus: mean %.3fs, max %.3fs; query %.1fms; fleet p99 %.1fms (wrk's worst %.1fms)\n",
            age, worst, query * 1e3, outcome.gates[2].observed * 1e3, outcome.load.latency_p99 * 1e3);
     assert_true(age >= 0 && age < 2.0);
+
+    /* the evidence came from each replica, named by its instance, and the diagnosis
+     * names the problem, its culprit and the replica it is on */
+    for (int i = 0; i < REPLICAS; i++) {
+        char sql[512];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM evidence WHERE run_id = ?1 AND kind = 'threads' "
+                                  "AND instance = '%s'", instance[i]);
+        if (count(sql, id) < 2)
+            fail_msg("%lld thread dumps from %s", count(sql, id), instance[i]);
+    }
+    struct diagnose_result *dr = calloc(1, sizeof *dr);
+    assert_non_null(dr);
+    if (diagnose_run(db, id, dr, err, sizeof err) != 0)
+        fail_msg("diagnose: %s", err);
+    diagnose_print(stdout, dr);
+    const struct diagnose_finding *leak = NULL;
+    for (size_t i = 0; i < dr->n; i++)
+        if (strcmp(dr->findings[i].class_name, "thread-leak") == 0)
+            leak = &dr->findings[i];
+    if (!leak)
+        fail_msg("no thread-leak among %zu findings", dr->n);
+    assert_string_equal(leak->instance, instance[LEAKING]);
+    assert_string_equal(leak->culprit, "leak_notifier_wait");
+    assert_int_equal(diagnose_store(db, dr, err, sizeof err), 0);
+    free(dr);
+    assert_true(count("SELECT count(*) FROM diagnoses WHERE run_id = ?1 AND class = 'thread-leak' AND instance = "
+                      "(SELECT instance FROM gates WHERE run_id = ?1 AND name = 'thread_growth')", id) == 1);
     scenario_free(sc);
 }
 
