@@ -378,6 +378,73 @@ done:
     return rc;
 }
 
+/* Adds s's reset-corrected counter to sums at every tick from its first sample on
+ * (its last corrected value carried over ticks it has no sample at, and after its
+ * last), and marks seen the ticks it has a sample at. */
+static void add_counter(const struct one_series *s, size_t nticks, double *sums, unsigned char *seen)
+{
+    double offset = 0, corrected = 0;
+    size_t i = 0;
+
+    if (s->n == 0)
+        return;
+    for (size_t k = s->ticks[0]; k < nticks; k++) {
+        if (i < s->n && s->ticks[i] == k) {
+            if (i > 0 && s->values[i] < s->values[i - 1])
+                offset += s->values[i - 1];  /* a reset: it counts from zero again */
+            corrected = s->values[i] + offset;
+            seen[k] = 1;
+            i++;
+        }
+        sums[k] += corrected;
+    }
+}
+
+int series_store_select_counter(const struct series_store *store, const struct series_selector *sel,
+                                double from, double to, struct series *out)
+{
+    double *sums = NULL;
+    unsigned char *seen = NULL;
+    size_t n = 0;
+    int rc = -1;
+
+    memset(out, 0, sizeof *out);
+    snprintf(out->name, sizeof out->name, "%s", sel->metric);
+    if (store->nticks == 0)
+        return 0;
+    sums = calloc(store->nticks, sizeof *sums);
+    seen = calloc(store->nticks, 1);
+    if (!sums || !seen)
+        goto done;
+    for (size_t b = 0; b < SERIES_BUCKETS; b++)
+        for (const struct one_series *s = store->buckets[b]; s; s = s->next)
+            if (series_matches(s, sel))
+                add_counter(s, store->nticks, sums, seen);
+    for (size_t k = 0; k < store->nticks; k++)
+        if (seen[k] && store->tick_times[k] >= from && store->tick_times[k] <= to)
+            n++;
+    if (n > 0) {
+        out->t = malloc(n * sizeof *out->t);
+        out->v = malloc(n * sizeof *out->v);
+        if (!out->t || !out->v) {
+            series_release(out);
+            goto done;
+        }
+        for (size_t k = 0; k < store->nticks; k++)
+            if (seen[k] && store->tick_times[k] >= from && store->tick_times[k] <= to) {
+                out->t[out->n] = store->tick_times[k];
+                out->v[out->n] = sums[k];
+                out->n++;
+            }
+        out->cap = n;
+    }
+    rc = 0;
+done:
+    free(sums);
+    free(seen);
+    return rc;
+}
+
 size_t series_store_label_values(const struct series_store *store, const char *metric, const char *label,
                                  char (*out)[SERIES_MAX_VALUE], size_t max)
 {

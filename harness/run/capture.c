@@ -409,8 +409,8 @@ size_t capture_snapshot(struct capture *c, const struct runner_view *v, const ch
 
 /* Points of a metric (all its series of the target summed) from `from` to the view's
  * now. */
-static int points(const struct target *tg, const struct runner_view *v, const char *metric, double from,
-                  struct series *pts)
+static int points_of(const struct target *tg, const struct runner_view *v, const char *metric, double from,
+                     bool counter, struct series *pts)
 {
     struct series_selector sel = {0};
     snprintf(sel.metric, sizeof sel.metric, "%s", metric);
@@ -419,13 +419,19 @@ static int points(const struct target *tg, const struct runner_view *v, const ch
         snprintf(sel.matchers[0].name, sizeof sel.matchers[0].name, "%s", GATE_INSTANCE_LABEL);
         snprintf(sel.matchers[0].value, sizeof sel.matchers[0].value, "%s", tg->instance);
     }
-    if (series_store_select(v->series, &sel, from, v->t, pts) < 0)
+    if ((counter ? series_store_select_counter : series_store_select)(v->series, &sel, from, v->t, pts) < 0)
         return -1;
     if (pts->n == 0) {
         series_release(pts);
         return -1;
     }
     return 0;
+}
+
+static int points(const struct target *tg, const struct runner_view *v, const char *metric, double from,
+                  struct series *pts)
+{
+    return points_of(tg, v, metric, from, false, pts);
 }
 
 /* The first of two metrics that has points (loadlab's /proc figure, else the service's). */
@@ -452,7 +458,7 @@ static bool counter_rate(const struct target *tg, const struct runner_view *v, c
 {
     struct series p;
     bool ok;
-    if (points(tg, v, metric, v->t - window, &p) < 0)
+    if (points_of(tg, v, metric, v->t - window, true, &p) < 0)
         return false;
     ok = stats_counter_rate(p.t, p.v, p.n, rate) == 0;
     series_release(&p);

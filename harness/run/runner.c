@@ -336,7 +336,7 @@ static void record_windows(struct run *r)
     char err[400];
 
     snprintf(sel.metric, sizeof sel.metric, "%s", r->sc->requests_metric);
-    if (series_store_select(r->series, &sel, r->steady_from, r->steady_to, &pts) < 0)
+    if (series_store_select_counter(r->series, &sel, r->steady_from, r->steady_to, &pts) < 0)
         return;
     n = stats_window_rates(pts.t, pts.v, pts.n, r->steady_from, r->steady_to, 1.0, starts, rates, 4096);
     for (size_t i = 0; i < n; i++)

@@ -32,6 +32,10 @@ static const struct canned_http_route routes[] = {
             ",\"warnings\":[\"store b timed out, results may be partial\"]"), 0},
     {"/error/api/v1/query_range", 400,
      "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"1:1: parse error\"}", 0},
+    /* the fleet a second later, replica b restarted in between: its count starts again */
+    {"/restart/api/v1/query_range", 200,
+     MATRIX(SERIES("up", "a:1", "1") "," SERIES("up", "b:1", "1") "," SERIES("orderd_http_requests_total", "a:1", "110")
+            "," SERIES("orderd_http_requests_total", "b:1", "5"), ""), 0},
     {"/down/api/v1/query_range", 200, MATRIX(SERIES("up", "a:1", "1") "," SERIES("up", "b:1", "0"), ""), 0},
     {NULL, 0, NULL, 0},
 };
@@ -76,6 +80,7 @@ static struct promsource *source(const char *prefix, struct scenario *sc)
     series_store_free(series);
     assert_non_null(series = series_store_new());
     assert_int_equal(series_store_want(series, "process_threads"), 0);
+    assert_int_equal(series_store_want(series, "orderd_http_requests_total"), 0);  /* as the runner does */
     s = (struct scraper){.db = db, .run_id = s.run_id, .series = series,
                          .requests_metric = "orderd_http_requests_total", .last_ok_ns = units_now_ns()};
     assert_non_null(p = promsource_new(sc, err, sizeof err));
@@ -117,6 +122,36 @@ static void test_promsource_records_each_instance_and_names_partial_answers(void
     promsource_note(p, note, sizeof note);
     assert_non_null(strstr(note, "1 Prometheus answer(s) were partial"));
     assert_non_null(strstr(note, "store b timed out"));
+    promsource_free(p);
+}
+
+/* A replica that restarts between two samples: its counter drops from 50 to 5. The
+ * fleet's requests (the progress line's, and the throughput windows' selection) take
+ * the drop as a reset - 15 more requests, not 35 fewer - while the samples keep
+ * what Prometheus said. */
+static void test_promsource_replica_restart_is_a_reset_not_a_drop(void **state)
+{
+    struct scenario sc, later;
+    struct promsource *p = source("fleet", &sc), *q;
+    struct series_selector sel = {.metric = "orderd_http_requests_total"};
+    struct series pts;
+    (void)state;
+
+    assert_int_equal(promsource_take(p, &s, 1.0, 1700000000, err, sizeof err), SCRAPE_OK);
+    assert_float_equal(s.now.requests, 150, 0);
+    later = sc;
+    snprintf(later.prometheus, sizeof later.prometheus, "http://127.0.0.1:%d/restart", canned_http_port(server));
+    assert_non_null(q = promsource_new(&later, err, sizeof err));
+    assert_int_equal(promsource_take(q, &s, 2.0, 1700000001, err, sizeof err), SCRAPE_OK);
+    assert_float_equal(s.before.requests, 150, 0);
+    assert_float_equal(s.now.requests, 165, 0);
+    assert_int_equal(series_store_select_counter(series, &sel, 0, 10, &pts), 0);
+    assert_int_equal(pts.n, 2);
+    assert_float_equal(pts.v[1] - pts.v[0], 15, 0);
+    series_release(&pts);
+    assert_int_equal(count("SELECT count(*) FROM samples WHERE run_id = ?1 AND metric = 'orderd_http_requests_total' "
+                           "AND labels LIKE '%b:1%' AND value = 5"), 1);
+    promsource_free(q);
     promsource_free(p);
 }
 
@@ -167,6 +202,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_promsource_records_each_instance_and_names_partial_answers),
+        cmocka_unit_test(test_promsource_replica_restart_is_a_reset_not_a_drop),
         cmocka_unit_test(test_promsource_error_answer_is_counted_not_zero),
         cmocka_unit_test(test_promsource_target_down_names_the_instance),
     };
