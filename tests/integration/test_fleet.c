@@ -249,11 +249,69 @@ static void test_fleet_target_down_ends_the_run(void **state)
     scenario_free(sc);
 }
 
+/* A run hook that restarts the first replica (killed, then started again on the same
+ * ports, so Prometheus scrapes it as the same instance) three seconds into the run. */
+static bool restarted;
+static enum runner_hook_answer restart_a_replica(void *user, enum runner_moment moment, const struct runner_view *view)
+{
+    const char *args[] = {"--workers", "4", "--queue-capacity", "256", "--payment-latency", "2ms", "--log-level",
+                          "warn", "--listen", NULL, "--debug-listen", NULL, NULL};
+    char listen[32], debug[32];
+    (void)user;
+    if (moment != RUNNER_AT_TICK || view->t < 3 || restarted)
+        return RUNNER_HOOK_CONTINUE;
+    restarted = true;
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", replica[0].public_port);
+    snprintf(debug, sizeof debug, "127.0.0.1:%d", replica[0].debug_port);
+    args[9] = listen;
+    args[11] = debug;
+    orderd_proc_stop(&replica[0], 9, 2000);
+    if (orderd_proc_start(&replica[0], args, NULL) < 0)
+        replica[0].pid = 0;
+    return RUNNER_HOOK_CONTINUE;
+}
+
+/* A replica that restarts mid-run starts its counters again from zero. The fleet's
+ * throughput windows take that drop as a reset of that replica's counter (as
+ * Prometheus' rate() does); summed before the reset is seen, the drop would read as
+ * a reset of the whole fleet's sum and count everything the other replicas had
+ * served again. */
+static void test_fleet_replica_restart_is_a_counter_reset(void **state)
+{
+    struct scenario *sc = fleet_scenario(prom.url, "[expect]\nfail = thread_growth\n", "7s");
+    struct runner_options with_hook = options;
+    char sql[512];
+    (void)state;
+    with_hook.hook = restart_a_replica;
+    restarted = false;
+    if (runner_run(sc, db, &with_hook, &outcome, err, sizeof err) < 0)
+        fail_msg("runner: %s", err);
+    if (replica[0].pid <= 0)
+        fail_msg("the replica did not start again");
+    if (outcome.status != RUNNER_COMPLETED)
+        fail_msg("status %d: %s", outcome.status, outcome.reason);
+    int64_t id = outcome.run_id;
+    /* Prometheus saw the restart: that instance's request count fell */
+    snprintf(sql, sizeof sql, "WITH x AS (SELECT t, sum(value) AS v FROM samples WHERE run_id = ?1 AND metric = "
+                              "'orderd_http_requests_total' AND labels LIKE '%%instance=\"%s\"%%' GROUP BY t) "
+                              "SELECT count(*) FROM x a JOIN x b ON b.t > a.t AND b.v < a.v", instance[0]);
+    assert_true(count(sql, id) > 0);
+    double windows = testdb_real(tmp.path, "SELECT sum(throughput * width_s) FROM windows WHERE run_id = "
+                                           "(SELECT max(id) FROM runs)");
+    printf("restart: %.0f requests in the throughput windows, %llu measured by wrk\n", windows,
+           (unsigned long long)outcome.load.requests);
+    assert_true(windows > 0);
+    assert_true(windows < 1.25 * (double)outcome.load.requests);
+    assert_true(count("SELECT count(*) FROM windows WHERE run_id = ?1 AND throughput < 0", id) == 0);
+    scenario_free(sc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fleet_gate_names_the_leaking_replica),
         cmocka_unit_test(test_fleet_prometheus_unreachable_is_named),
+        cmocka_unit_test(test_fleet_replica_restart_is_a_counter_reset),
         cmocka_unit_test(test_fleet_target_down_ends_the_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
