@@ -195,7 +195,9 @@ enum scrape_status promsource_take(struct promsource *p, struct scraper *s, doub
                             sizeof why) < 0) {
         s->failures++;
         snprintf(s->last_err, sizeof s->last_err, "Prometheus at %.90s: %.140s", p->base_url, why);
-        if (resultdb_commit(s->db, err, errlen) < 0)
+        /* when Prometheus failed is kept too: a marker, never a zero of a service series */
+        if (resultdb_sample(s->db, s->run_id, t, PROMSOURCE_FAILED_METRIC, "", 1, err, errlen) < 0 ||
+            resultdb_commit(s->db, err, errlen) < 0)
             return SCRAPE_FAILED;
         if (units_now_ns() - s->last_ok_ns > PROMSOURCE_UNREACHABLE_NS) {
             snprintf(err, errlen, "no answer from Prometheus for %.1fs at t=%.1fs: %.200s",

@@ -218,6 +218,11 @@ static void test_fleet_prometheus_unreachable_is_named(void **state)
     if (!strstr(outcome.reason, "Prometheus at") || !strstr(outcome.reason, "the query failed"))
         fail_msg("reason: %s", outcome.reason);
     assert_false(outcome.judged);
+    /* the failed query is recorded when it failed, and no service series as a zero */
+    assert_true(count("SELECT count(*) FROM samples WHERE run_id = ?1 AND metric = 'loadlab_prometheus_query_failed'",
+                      outcome.run_id) >= 1);
+    assert_int_equal(count("SELECT count(*) FROM samples WHERE run_id = ?1 AND metric NOT LIKE 'loadlab_%'",
+                           outcome.run_id), 0);
     scenario_free(sc);
 }
 
@@ -246,6 +251,11 @@ static void test_fleet_target_down_ends_the_run(void **state)
     /* the down target was recorded, not taken for a zero of the service's figures */
     assert_true(count("SELECT count(*) FROM samples WHERE run_id = ?1 AND metric = 'up' AND value = 0", outcome.run_id)
                 >= 1);
+    /* and its figures were not read as zeros: none of its threads samples is 0 */
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM samples WHERE run_id = ?1 AND metric = 'process_threads' "
+                              "AND labels LIKE '%%instance=\"%s\"%%' AND value = 0", instance[2]);
+    assert_int_equal(count(sql, outcome.run_id), 0);
     scenario_free(sc);
 }
 
