@@ -328,54 +328,14 @@ static bool series_matches(const struct one_series *s, const struct series_selec
     return true;
 }
 
-int series_store_select(const struct series_store *store, const struct series_selector *sel,
-                        double from, double to, struct series *out)
+/* Adds s's values to sums at the ticks it has samples at, marking them seen. */
+static void add_plain(const struct one_series *s, size_t nticks, double *sums, unsigned char *seen)
 {
-    double *sums = NULL;
-    unsigned char *seen = NULL;
-    size_t n = 0;
-    int rc = -1;
-
-    memset(out, 0, sizeof *out);
-    snprintf(out->name, sizeof out->name, "%s", sel->metric);
-    if (store->nticks == 0)
-        return 0;
-    sums = calloc(store->nticks, sizeof *sums);
-    seen = calloc(store->nticks, 1);
-    if (!sums || !seen)
-        goto done;
-    for (size_t b = 0; b < SERIES_BUCKETS; b++)
-        for (const struct one_series *s = store->buckets[b]; s; s = s->next) {
-            if (!series_matches(s, sel))
-                continue;
-            for (size_t i = 0; i < s->n; i++) {
-                sums[s->ticks[i]] += s->values[i];
-                seen[s->ticks[i]] = 1;
-            }
-        }
-    for (size_t k = 0; k < store->nticks; k++)
-        if (seen[k] && store->tick_times[k] >= from && store->tick_times[k] <= to)
-            n++;
-    if (n > 0) {
-        out->t = malloc(n * sizeof *out->t);
-        out->v = malloc(n * sizeof *out->v);
-        if (!out->t || !out->v) {
-            series_release(out);
-            goto done;
-        }
-        for (size_t k = 0; k < store->nticks; k++)
-            if (seen[k] && store->tick_times[k] >= from && store->tick_times[k] <= to) {
-                out->t[out->n] = store->tick_times[k];
-                out->v[out->n] = sums[k];
-                out->n++;
-            }
-        out->cap = n;
+    (void)nticks;
+    for (size_t i = 0; i < s->n; i++) {
+        sums[s->ticks[i]] += s->values[i];
+        seen[s->ticks[i]] = 1;
     }
-    rc = 0;
-done:
-    free(sums);
-    free(seen);
-    return rc;
 }
 
 /* Adds s's reset-corrected counter to sums at every tick from its first sample on
@@ -400,8 +360,10 @@ static void add_counter(const struct one_series *s, size_t nticks, double *sums,
     }
 }
 
-int series_store_select_counter(const struct series_store *store, const struct series_selector *sel,
-                                double from, double to, struct series *out)
+/* The sum of the matching series, each added by add, at the ticks any has a sample
+ * at within [from, to]. */
+static int select_sum(const struct series_store *store, const struct series_selector *sel, double from, double to,
+                      void (*add)(const struct one_series *, size_t, double *, unsigned char *), struct series *out)
 {
     double *sums = NULL;
     unsigned char *seen = NULL;
@@ -419,7 +381,7 @@ int series_store_select_counter(const struct series_store *store, const struct s
     for (size_t b = 0; b < SERIES_BUCKETS; b++)
         for (const struct one_series *s = store->buckets[b]; s; s = s->next)
             if (series_matches(s, sel))
-                add_counter(s, store->nticks, sums, seen);
+                add(s, store->nticks, sums, seen);
     for (size_t k = 0; k < store->nticks; k++)
         if (seen[k] && store->tick_times[k] >= from && store->tick_times[k] <= to)
             n++;
@@ -443,6 +405,18 @@ done:
     free(sums);
     free(seen);
     return rc;
+}
+
+int series_store_select(const struct series_store *store, const struct series_selector *sel,
+                        double from, double to, struct series *out)
+{
+    return select_sum(store, sel, from, to, add_plain, out);
+}
+
+int series_store_select_counter(const struct series_store *store, const struct series_selector *sel,
+                                double from, double to, struct series *out)
+{
+    return select_sum(store, sel, from, to, add_counter, out);
 }
 
 size_t series_store_label_values(const struct series_store *store, const char *metric, const char *label,

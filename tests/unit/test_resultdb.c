@@ -312,12 +312,21 @@ static void test_resultdb_widens_an_old_diagnoses_table(void **state)
     resultdb_close(db);
 }
 
+/* A new database with one run begun. */
+static struct resultdb *open_with_run(int64_t *run_id)
+{
+    struct resultdb *db = resultdb_open(tmp.path, false, err, sizeof err);
+    struct resultdb_run run = {.scenario = "s", .label = "l", .params = "{}"};
+    assert_non_null(db);
+    assert_int_equal(resultdb_run_begin(db, &run, run_id, err, sizeof err), 0);
+    return db;
+}
+
 /* A fleet's worst-of-instances gate keeps which instance was worst and of how many;
  * a gate of one machine keeps neither. */
 static void test_resultdb_gate_keeps_the_worst_instance(void **state)
 {
-    struct resultdb *db = resultdb_open(tmp.path, false, err, sizeof err);
-    struct resultdb_run run = {.scenario = "s", .label = "l", .params = "{}"};
+    struct resultdb *db;
     struct gate_spec spec, plain;
     struct gate_result fleet = {.spec = &spec, .observed = 2.5, .verdict = GATE_FAIL, .instance = "10.0.0.6:6060",
                                 .instances = 3};
@@ -326,8 +335,7 @@ static void test_resultdb_gate_keeps_the_worst_instance(void **state)
     size_t n;
     int64_t run_id;
     (void)state;
-    assert_non_null(db);
-    assert_int_equal(resultdb_run_begin(db, &run, &run_id, err, sizeof err), 0);
+    db = open_with_run(&run_id);
     assert_int_equal(gate_parse("thread_growth", "< 0.5/s", &spec, err, sizeof err), 0);
     assert_int_equal(gate_parse("throughput", "> 10/s", &plain, err, sizeof err), 0);
     assert_int_equal(resultdb_gate(db, run_id, &fleet, err, sizeof err), 0);
@@ -350,16 +358,14 @@ static void test_resultdb_gate_keeps_the_worst_instance(void **state)
  * keeping its rows, when opened for writing. */
 static void test_resultdb_upgrades_schema_5_to_fleet_columns(void **state)
 {
-    struct resultdb *db = resultdb_open(tmp.path, false, err, sizeof err);
-    struct resultdb_run run = {.scenario = "s", .label = "l", .params = "{}"};
+    struct resultdb *db;
     struct gate_spec spec;
     struct gate_result gate = {.spec = &spec, .observed = 1, .verdict = GATE_PASS};
     struct runs_gate *gates;
     size_t n;
     int64_t run_id;
     (void)state;
-    assert_non_null(db);
-    assert_int_equal(resultdb_run_begin(db, &run, &run_id, err, sizeof err), 0);
+    db = open_with_run(&run_id);
     assert_int_equal(gate_parse("throughput", "> 0/s", &spec, err, sizeof err), 0);
     assert_int_equal(resultdb_gate(db, run_id, &gate, err, sizeof err), 0);
     resultdb_close(db);
