@@ -219,8 +219,10 @@ int samples_instances(struct resultdb *rdb, int64_t run_id, char (*out)[SERIES_M
     int step, rc = 0;
 
     *n = 0;
-    if (!(st = prepare(db, "SELECT DISTINCT labels FROM samples WHERE run_id = ? AND labels LIKE '%instance=%' "
-                           "ORDER BY labels", run_id, NULL, err, errlen)))
+    /* Prometheus' `up`, one series per target, is stored only for a run read from it:
+     * a service scraped directly has no `up`, whatever labels its own metrics carry */
+    if (!(st = prepare(db, "SELECT DISTINCT labels FROM samples WHERE run_id = ? AND metric = 'up' ORDER BY labels",
+                       run_id, NULL, err, errlen)))
         return -1;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         const char *labels = (const char *)sqlite3_column_text(st, 0);

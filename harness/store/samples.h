@@ -50,9 +50,9 @@ int samples_load_of(struct resultdb *db, int64_t run_id, const char *instance, c
 int samples_load_sum_of(struct resultdb *db, int64_t run_id, const char *instance, const char *metric,
                         const char *labels, struct series *out, char *err, size_t errlen);
 
-/* The distinct values of the instance label among the run's samples, sorted, into
+/* The distinct values of the instance label of the run's `up` samples, sorted, into
  * out (at most max, *n of them): the replicas of a fleet read from Prometheus, none
- * for a run that scraped one service. Returns 0, 1 when there were more than max
+ * for a run that scraped one service (which has no `up`). Returns 0, 1 when there were more than max
  * (the first max kept), or -1 with err filled. */
 int samples_instances(struct resultdb *db, int64_t run_id, char (*out)[SERIES_MAX_VALUE], size_t max, size_t *n,
                       char *err, size_t errlen);

@@ -193,6 +193,8 @@ static void store_series(const struct shape *s)
         if (full)
             rejected += s->rejected_rate * TICK;
         enqueued += (full && s->served_drops ? 20 : 200) * TICK;
+        if (on_instance)
+            sample(t, "up", "", 1);  /* Prometheus' own series of each target */
         sample(t, "loadlab_proc_threads", "", 8 + floor(capped(ramp(s->threads_rate, s->threads_from, t), s->threads_cap)));
         /* Start-up: memory climbs fast in the first half second, as a real process's does. */
         sample(t, "loadlab_proc_resident_memory_bytes", "",
