@@ -89,7 +89,7 @@ int diagnoses_load(struct resultdb *rdb, int64_t run_id, struct diagnose_finding
     *n = 0;
     if (exists <= 0)
         return exists;
-    /* a file older than schema 6 read-only has no instance column */
+    /* a file older than schema 7 read-only has no instance column */
     if ((fleet = resultdb_has_column(rdb, "diagnoses", "instance", err, errlen)) < 0)
         return -1;
     if (sqlite3_prepare_v2(db, fleet ? "SELECT class, coalesce(culprit, ''), started_at, confidence, summary, "

@@ -111,7 +111,7 @@ int evidence_foreach_stored_of(struct resultdb *db, int64_t run_id, const char *
 
     if (exists <= 0)
         return exists;
-    /* a file older than schema 6 read-only has no instance column: every item is ""'s */
+    /* a file older than schema 7 read-only has no instance column: every item is ""'s */
     if ((fleet = resultdb_has_column(db, "evidence", "instance", err, errlen)) < 0)
         return -1;
     if (storedb_prepare(db, fleet ? "SELECT id, t, kind, reason, bytes, content_gz, coalesce(instance, '') FROM evidence "

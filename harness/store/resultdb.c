@@ -250,7 +250,7 @@ static const char regressions_method_column[] =
     "ALTER TABLE regressions ADD COLUMN method TEXT NOT NULL DEFAULT 'runs' "
     "CHECK (method IN ('runs','interleaved'));\n";
 
-/* Schema 6: a fleet's instances. On a fleet (samples from Prometheus, one series per
+/* Schema 7: a fleet's instances. On a fleet (samples from Prometheus, one series per
  * replica) a finding, an evidence item and a per-instance gate each belong to one
  * replica: diagnoses.instance and evidence.instance name it (NULL on one machine), and
  * gates.instance / gates.instances say which replica a worst-of-instances gate's
@@ -382,7 +382,7 @@ int resultdb_has_column(struct resultdb *db, const char *table, const char *colu
     return rc;
 }
 
-/* Schema 6 (see fleet_columns): adds each column a table lacks, so a database of any
+/* Schema 7 (see fleet_columns): adds each column a table lacks, so a database of any
  * older schema, or a table just created without them, ends with all of them. Returns
  * 0, or -1 with err. */
 static int add_fleet_columns(struct resultdb *db, char *err, size_t errlen)

@@ -18,7 +18,7 @@
 #include "judge/gate.h"
 #include "base/wrkres.h"
 
-#define RESULTDB_SCHEMA_VERSION 6
+#define RESULTDB_SCHEMA_VERSION 7
 
 struct resultdb;
 
@@ -37,7 +37,7 @@ void resultdb_close(struct resultdb *db);
  * -1 with err filled on a database error. */
 int resultdb_table_exists(struct resultdb *db, const char *name, char *err, size_t errlen);
 
-/* Whether table has column (a schema-6 fleet column in a file read-only and older).
+/* Whether table has column (a schema-7 fleet column in a file read-only and older).
  * Returns 1, 0 (no such column or table), or -1 with err filled. */
 int resultdb_has_column(struct resultdb *db, const char *table, const char *column, char *err, size_t errlen);
 

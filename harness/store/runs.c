@@ -97,7 +97,7 @@ int runs_gates(struct resultdb *db, int64_t id, struct runs_gate **gates, size_t
     *n = 0;
     if (fleet < 0)
         return -1;
-    /* a file older than schema 6 read-only has no instance columns */
+    /* a file older than schema 7 read-only has no instance columns */
     if (storedb_prepare(db, fleet ? "SELECT g.name, g.threshold_text, g.unit, g.op, g.threshold, g.observed, "
                                     "coalesce(g.passed, -1), g.expected_to_fail, g.error, v.outcome, g.instance, "
                                     "coalesce(g.instances, 0) "
