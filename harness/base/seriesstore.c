@@ -328,8 +328,42 @@ static bool series_matches(const struct one_series *s, const struct series_selec
     return true;
 }
 
-int series_store_select(const struct series_store *store, const struct series_selector *sel,
-                        double from, double to, struct series *out)
+/* Adds s's values to sums at the ticks it has samples at, marking them seen. */
+static void add_plain(const struct one_series *s, size_t nticks, double *sums, unsigned char *seen)
+{
+    (void)nticks;
+    for (size_t i = 0; i < s->n; i++) {
+        sums[s->ticks[i]] += s->values[i];
+        seen[s->ticks[i]] = 1;
+    }
+}
+
+/* Adds s's reset-corrected counter to sums at every tick from its first sample on
+ * (its last corrected value carried over ticks it has no sample at, and after its
+ * last), and marks seen the ticks it has a sample at. */
+static void add_counter(const struct one_series *s, size_t nticks, double *sums, unsigned char *seen)
+{
+    double offset = 0, corrected = 0;
+    size_t i = 0;
+
+    if (s->n == 0)
+        return;
+    for (size_t k = s->ticks[0]; k < nticks; k++) {
+        if (i < s->n && s->ticks[i] == k) {
+            if (i > 0 && s->values[i] < s->values[i - 1])
+                offset += s->values[i - 1];  /* a reset: it counts from zero again */
+            corrected = s->values[i] + offset;
+            seen[k] = 1;
+            i++;
+        }
+        sums[k] += corrected;
+    }
+}
+
+/* The sum of the matching series, each added by add, at the ticks any has a sample
+ * at within [from, to]. */
+static int select_sum(const struct series_store *store, const struct series_selector *sel, double from, double to,
+                      void (*add)(const struct one_series *, size_t, double *, unsigned char *), struct series *out)
 {
     double *sums = NULL;
     unsigned char *seen = NULL;
@@ -345,14 +379,9 @@ int series_store_select(const struct series_store *store, const struct series_se
     if (!sums || !seen)
         goto done;
     for (size_t b = 0; b < SERIES_BUCKETS; b++)
-        for (const struct one_series *s = store->buckets[b]; s; s = s->next) {
-            if (!series_matches(s, sel))
-                continue;
-            for (size_t i = 0; i < s->n; i++) {
-                sums[s->ticks[i]] += s->values[i];
-                seen[s->ticks[i]] = 1;
-            }
-        }
+        for (const struct one_series *s = store->buckets[b]; s; s = s->next)
+            if (series_matches(s, sel))
+                add(s, store->nticks, sums, seen);
     for (size_t k = 0; k < store->nticks; k++)
         if (seen[k] && store->tick_times[k] >= from && store->tick_times[k] <= to)
             n++;
@@ -376,6 +405,18 @@ done:
     free(sums);
     free(seen);
     return rc;
+}
+
+int series_store_select(const struct series_store *store, const struct series_selector *sel,
+                        double from, double to, struct series *out)
+{
+    return select_sum(store, sel, from, to, add_plain, out);
+}
+
+int series_store_select_counter(const struct series_store *store, const struct series_selector *sel,
+                                double from, double to, struct series *out)
+{
+    return select_sum(store, sel, from, to, add_counter, out);
 }
 
 size_t series_store_label_values(const struct series_store *store, const char *metric, const char *label,

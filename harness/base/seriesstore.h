@@ -77,4 +77,14 @@ size_t series_store_label_values(const struct series_store *store, const char *m
 int series_store_select(const struct series_store *store, const struct series_selector *sel,
                         double from, double to, struct series *out);
 
+/* The same for a counter summed over several series (a fleet's replicas, a
+ * service's label sets), as PromQL's sum(increase()) sees it: each series is made
+ * free of resets first (a drop is a restart counting from zero, as rate() reads it),
+ * and holds its last value at ticks it has no sample at (a replica down or gone
+ * does not take its count out of the sum); before its first sample it counts 0 (a
+ * label set or replica that appears adds its count). A single series without
+ * resets gives what series_store_select gives. Same returns. */
+int series_store_select_counter(const struct series_store *store, const struct series_selector *sel,
+                                double from, double to, struct series *out);
+
 #endif

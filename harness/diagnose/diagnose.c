@@ -29,14 +29,14 @@ bool diagnose_class_valid(const char *name)
 static int load_either(struct rules_inputs *in, const char *a, const char *b, struct series *out, const char **which,
                        char *err, size_t errlen)
 {
-    if (samples_load_sum(in->db, in->run_id, a, NULL, out, err, errlen) < 0)
+    if (samples_load_sum_of(in->db, in->run_id, in->instance, a, NULL, out, err, errlen) < 0)
         return -1;
     *which = a;
     if (out->n >= 2)
         return 0;
     series_release(out);
     *which = b;
-    return samples_load_sum(in->db, in->run_id, b, NULL, out, err, errlen);
+    return samples_load_sum_of(in->db, in->run_id, in->instance, b, NULL, out, err, errlen);
 }
 
 /* The series every rule may look at, each summed over its label sets. */
@@ -56,7 +56,7 @@ static int load_series(struct rules_inputs *in, char *err, size_t errlen)
 
     /* A Go service's goroutines are what leaks there, and what its goroutine profile
      * (its thread dump) counts; else the threads, from /proc or process_threads. */
-    if (samples_load_sum(in->db, in->run_id, METRIC_GO_GOROUTINES, NULL, &in->threads, err, errlen) < 0)
+    if (samples_load_sum_of(in->db, in->run_id, in->instance, METRIC_GO_GOROUTINES, NULL, &in->threads, err, errlen) < 0)
         return -1;
     in->threads_metric = METRIC_GO_GOROUTINES;
     if (in->threads.n < 2)
@@ -67,7 +67,7 @@ static int load_series(struct rules_inputs *in, char *err, size_t errlen)
         load_either(in, GATE_PROC_CPU, METRIC_PROCESS_CPU, &in->cpu, &cpu_metric, err, errlen) < 0)
         return -1;
     for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
-        if (samples_load_sum(in->db, in->run_id, plain[i].metric, NULL, plain[i].into, err, errlen) < 0)
+        if (samples_load_sum_of(in->db, in->run_id, in->instance, plain[i].metric, NULL, plain[i].into, err, errlen) < 0)
             return -1;
     return 0;
 }
@@ -88,9 +88,110 @@ static int compare_findings(const void *a, const void *b)
     return p < q ? -1 : p > q;
 }
 
+/* The rules over one service's series and evidence (of one instance of a fleet when
+ * in->instance is set) into out, which the caller has emptied. Returns 0, or -1 with
+ * err filled. */
+static int diagnose_one(struct rules_inputs *in, struct diagnose_result *out, char *err, size_t errlen)
+{
+    int rc = -1;
+
+    if (load_series(in, err, errlen) < 0 ||
+        tally_evidence_load_of(in->db, in->run_id, in->instance, &in->evidence, err, errlen) < 0)
+        goto done;
+    out->span = in->threads.n ? in->threads.t[in->threads.n - 1] : 0;
+    out->dumps = in->evidence.dumps.n;
+    out->profiles = in->evidence.mutex.n + in->evidence.block.n + in->evidence.heap.n;
+    if (!in->threads.n && !in->requests.n) {
+        snprintf(out->notes, sizeof out->notes, "the run has no samples to diagnose from");
+        rc = 0;
+        goto done;
+    }
+    if (!in->evidence.dumps.n && !out->profiles)
+        snprintf(out->notes, sizeof out->notes,
+                 "no evidence was captured for this run: the classes come from the metrics alone and no culprit can "
+                 "be named (loadlab run --capture keeps evidence for every run)");
+    rules_thread_leak(in, out);
+    rules_memory_leak(in, out, out->n > 0 && strcmp(out->findings[0].class_name, "thread-leak") == 0);
+    rules_lock_contention(in, out);
+    rules_queue_full(in, out);
+    rules_blocked_producer(in, out);
+    rules_cpu_slowdown(in, out);
+    rc = 0;
+done:
+    inputs_free(in);
+    return rc;
+}
+
+/* Adds one instance's finding f to the fleet's verdict r: the same class and culprit
+ * already found on another instance gains this one's name (one problem of the whole
+ * fleet, such as overload everywhere, is one finding); else a new finding that names
+ * its instance. */
+static void add_instance_finding(struct diagnose_result *r, const struct diagnose_finding *f, const char *instance)
+{
+    struct diagnose_finding *to;
+    size_t used;
+
+    for (size_t i = 0; i < r->n; i++) {
+        to = &r->findings[i];
+        if (strcmp(to->class_name, f->class_name) != 0 || strcmp(to->culprit, f->culprit) != 0)
+            continue;
+        used = strlen(to->instance);
+        if (used + strlen(instance) + 3 < sizeof to->instance)
+            snprintf(to->instance + used, sizeof to->instance - used, ", %s", instance);
+        if (!isnan(f->started_at) && (isnan(to->started_at) || f->started_at < to->started_at))
+            to->started_at = f->started_at;
+        return;
+    }
+    if (r->n == DIAGNOSE_MAX_FINDINGS)
+        return;
+    to = &r->findings[r->n++];
+    *to = *f;
+    snprintf(to->instance, sizeof to->instance, "%s", instance);
+}
+
+/* A fleet (samples from Prometheus, one series per instance): the rules run once per
+ * instance, on its series and the evidence taken from it, since a sum over replicas
+ * would hide the sick one among the healthy and its evidence from the others' (and
+ * blame none). Each finding names its instance. */
+static int diagnose_fleet(struct resultdb *db, int64_t run_id, char (*instances)[SERIES_MAX_VALUE], size_t n,
+                          struct diagnose_result *out, char *err, size_t errlen)
+{
+    struct diagnose_result *one = malloc(sizeof *one);
+    size_t used = 0;
+
+    if (!one) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct rules_inputs in = {.db = db, .run_id = run_id, .instance = instances[i]};
+        memset(one, 0, sizeof *one);
+        one->run_id = run_id;
+        if (diagnose_one(&in, one, err, errlen) < 0) {
+            free(one);
+            return -1;
+        }
+        out->span = fmax(out->span, one->span);
+        out->dumps += one->dumps;
+        out->profiles += one->profiles;
+        for (size_t k = 0; k < one->n; k++)
+            add_instance_finding(out, &one->findings[k], instances[i]);
+        if (one->notes[0] && used + 1 < sizeof out->notes && !strstr(out->notes, one->notes))
+            used += (size_t)snprintf(out->notes + used, sizeof out->notes - used, "%s%s", used ? "; " : "",
+                                     one->notes);
+    }
+    if (used + 1 < sizeof out->notes)
+        snprintf(out->notes + used, sizeof out->notes - used, "%sa fleet of %zu instances, diagnosed one by one",
+                 used ? "; " : "", n);
+    free(one);
+    return 0;
+}
+
 int diagnose_run(struct resultdb *db, int64_t run_id, struct diagnose_result *out, char *err, size_t errlen)
 {
     struct rules_inputs in = {.db = db, .run_id = run_id};
+    char (*instances)[SERIES_MAX_VALUE] = NULL;
+    size_t n = 0;
     int rc;
 
     memset(out, 0, sizeof *out);
@@ -100,31 +201,26 @@ int diagnose_run(struct resultdb *db, int64_t run_id, struct diagnose_result *ou
             snprintf(err, errlen, "no run %lld in the results database", (long long)run_id);
         return rc == 0 ? 1 : -1;
     }
-    rc = -1;
-    if (load_series(&in, err, errlen) < 0 || tally_evidence_load(db, run_id, &in.evidence, err, errlen) < 0)
-        goto done;
-    out->span = in.threads.n ? in.threads.t[in.threads.n - 1] : 0;
-    out->dumps = in.evidence.dumps.n;
-    out->profiles = in.evidence.mutex.n + in.evidence.block.n + in.evidence.heap.n;
-    if (!in.threads.n && !in.requests.n) {
-        snprintf(out->notes, sizeof out->notes, "the run has no samples to diagnose from");
-        rc = 0;
-        goto done;
+    if (!(instances = malloc(DIAGNOSE_MAX_INSTANCES * sizeof *instances))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
     }
-    if (!in.evidence.dumps.n && !out->profiles)
-        snprintf(out->notes, sizeof out->notes,
-                 "no evidence was captured for this run: the classes come from the metrics alone and no culprit can "
-                 "be named (loadlab run --capture keeps evidence for every run)");
-    rules_thread_leak(&in, out);
-    rules_memory_leak(&in, out, out->n > 0 && strcmp(out->findings[0].class_name, "thread-leak") == 0);
-    rules_lock_contention(&in, out);
-    rules_queue_full(&in, out);
-    rules_blocked_producer(&in, out);
-    rules_cpu_slowdown(&in, out);
-    qsort(out->findings, out->n, sizeof out->findings[0], compare_findings);
-    rc = 0;
-done:
-    inputs_free(&in);
+    if ((rc = samples_instances(db, run_id, instances, DIAGNOSE_MAX_INSTANCES, &n, err, errlen)) < 0)
+        rc = -1;
+    else if (n) {
+        bool more = rc == 1;
+        rc = diagnose_fleet(db, run_id, instances, n, out, err, errlen);
+        if (rc == 0 && more) {
+            size_t used = strlen(out->notes);
+            snprintf(out->notes + used, sizeof out->notes - used, "; more than %d instances: the others were not "
+                     "diagnosed", DIAGNOSE_MAX_INSTANCES);
+        }
+    }
+    else
+        rc = diagnose_one(&in, out, err, errlen);
+    free(instances);
+    if (rc == 0)
+        qsort(out->findings, out->n, sizeof out->findings[0], compare_findings);
     return rc;
 }
 

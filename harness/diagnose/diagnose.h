@@ -28,6 +28,8 @@
 #include "store/resultdb.h"
 
 #define DIAGNOSE_CLASS_COUNT 7
+/* A fleet's instances diagnosed one by one, at most (the rest left out, and noted). */
+#define DIAGNOSE_MAX_INSTANCES 64
 
 /* The class names, as the database, the drill and the output spell them. */
 extern const char *const diagnose_classes[DIAGNOSE_CLASS_COUNT];
@@ -44,7 +46,9 @@ struct diagnose_result {
     char notes[512];          /* what limited the diagnosis ("no evidence captured") */
 };
 
-/* Diagnoses a run from its samples and evidence. Returns 0 with *out filled, 1 when
+/* Diagnoses a run from its samples and evidence: on a fleet (samples carrying an
+ * instance label, as read from Prometheus) each instance on its own series and the
+ * evidence taken from it, every finding naming its instance. Returns 0 with *out filled, 1 when
  * there is no such run (err says so), or -1 with err filled (database error, corrupt
  * evidence, out of memory). */
 int diagnose_run(struct resultdb *db, int64_t run_id, struct diagnose_result *out,

@@ -20,6 +20,15 @@ static void print_lines(FILE *out, const char *text, const char *indent)
     }
 }
 
+/* " on instance X" (" on instances X, Y") for a finding on a fleet, "" otherwise. */
+static const char *on_instance(const struct diagnose_finding *f, char *buf, size_t len)
+{
+    if (!f->instance[0])
+        return "";
+    snprintf(buf, len, " on instance%s %s", strchr(f->instance, ',') ? "s" : "", f->instance);
+    return buf;
+}
+
 void diagnose_print(FILE *out, const struct diagnose_result *r)
 {
     fprintf(out, "Diagnosis of run %lld (%.1fs looked at, %zu thread dumps, %zu profiles):\n", (long long)r->run_id,
@@ -28,16 +37,17 @@ void diagnose_print(FILE *out, const struct diagnose_result *r)
         fprintf(out, "  no problem found\n");
     for (size_t i = 0; i < r->n; i++) {
         const struct diagnose_finding *f = &r->findings[i];
-        char started[32] = "?";
+        char started[32] = "?", where[300];
         if (!isnan(f->started_at))
             snprintf(started, sizeof started, "t=%.1fs", f->started_at);
         /* Overload has no culprit to find: the workers are healthy, just too few. */
         if (strcmp(f->class_name, "overload") == 0 && !f->culprit[0])
-            fprintf(out, "  %zu. %s (no faulty function), from %s (confidence %.1f)\n", i + 1, f->class_name, started,
-                    f->confidence);
+            fprintf(out, "  %zu. %s (no faulty function)%s, from %s (confidence %.1f)\n", i + 1, f->class_name,
+                    on_instance(f, where, sizeof where), started, f->confidence);
         else
-            fprintf(out, "  %zu. %s in %s, from %s (confidence %.1f)\n", i + 1, f->class_name,
-                    f->culprit[0] ? f->culprit : "(culprit not found)", started, f->confidence);
+            fprintf(out, "  %zu. %s in %s%s, from %s (confidence %.1f)\n", i + 1, f->class_name,
+                    f->culprit[0] ? f->culprit : "(culprit not found)", on_instance(f, where, sizeof where), started,
+                    f->confidence);
         fprintf(out, "     %s\n", f->summary);
         print_lines(out, f->evidence, "       - ");
     }
@@ -64,11 +74,13 @@ int diagnose_print_stored(struct resultdb *db, int64_t run_id, FILE *out, char *
         fprintf(out, "Diagnosis (%s):\n", diagnosed_at);
     for (size_t i = 0; i < n; i++) {
         const struct diagnose_finding *f = &rows[i];
+        char where[300];
         if (strcmp(f->class_name, "none") == 0) {
             fprintf(out, "  no problem found\n");
             continue;
         }
-        fprintf(out, "  %s in %s", f->class_name, f->culprit[0] ? f->culprit : "-");
+        fprintf(out, "  %s in %s%s", f->class_name, f->culprit[0] ? f->culprit : "-",
+                on_instance(f, where, sizeof where));
         if (!isnan(f->started_at))
             fprintf(out, ", from t=%.1fs", f->started_at);
         fprintf(out, " (confidence %.1f)\n     %s\n", f->confidence, f->summary);

@@ -137,11 +137,15 @@ static int add_frame(struct proftext *p, const char *function, const char *file,
     return 0;
 }
 
-/* "#\t0x55d0\tcache_get_global+0x23\tservice/catalog.c:111" (tabs or spaces).
+/* "#\t0x55d0\tcache_get_global+0x23\tservice/catalog.c:111" (tabs or spaces). With
+ * tabs between the fields only tabs separate them: a C++ name has spaces in it
+ * ("cond_wait<__interceptor_pthread_cond_wait(void*, void*)::<lambda()> >", a
+ * sanitizer's frame), and split at one its tail would read as a file of the service's.
  * Returns 1 for a frame, 0 for another comment line, -1 when out of memory. */
 static int parse_frame(struct proftext *p, char *line)
 {
     char *s = line + 1, *function = "", *file = "", *plus, *colon;
+    const char *separators;
     int lineno = 0;
 
     while (*s == ' ' || *s == '\t')
@@ -149,17 +153,18 @@ static int parse_frame(struct proftext *p, char *line)
     if (!starts_with(s, "0x"))
         return 0;
     s += strcspn(s, " \t");
+    separators = *s == '\t' ? "\t" : " \t";
     while (*s == ' ' || *s == '\t')
         s++;
     if (*s) {
         function = s;
-        s += strcspn(s, " \t");
+        s += strcspn(s, separators);
         if (*s) {
             *s++ = '\0';
             while (*s == ' ' || *s == '\t')
                 s++;
             file = s;
-            s[strcspn(s, " \t")] = '\0';
+            s[strcspn(s, separators)] = '\0';
         }
         plus = strstr(function, "+0x");
         if (plus)

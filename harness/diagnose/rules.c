@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "store/samples.h"
+
 struct diagnose_finding *rules_new_finding(struct diagnose_result *r, const char *class_name, double started)
 {
     struct diagnose_finding *f;
@@ -87,4 +89,16 @@ long rules_top_except(const struct tally *t, const struct tally *skip)
         if ((!skip || !rules_tally_has(skip, t->e[i].fn)) && t->e[i].count > 0 && (best < 0 || t->e[i].count > t->e[best].count))
             best = (long)i;
     return best;
+}
+
+int rules_load_sum(const struct rules_inputs *in, const char *metric, const char *labels, struct series *out,
+                   char *err, size_t errlen)
+{
+    return samples_load_sum_of(in->db, in->run_id, in->instance, metric, labels, out, err, errlen);
+}
+
+int rules_load_by(const struct rules_inputs *in, const char *metric, const char *group_by, struct series_set *out,
+                  char *err, size_t errlen)
+{
+    return samples_load_of(in->db, in->run_id, in->instance, metric, group_by, out, err, errlen);
 }

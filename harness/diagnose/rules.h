@@ -39,6 +39,7 @@
 struct rules_inputs {
     struct resultdb *db;
     int64_t run_id;
+    const char *instance;       /* on a fleet, the one instance the rules look at; NULL for one service */
     struct series threads, rss, cpu, requests, depth, capacity, rejected, mutex_wait;
     const char *threads_metric, *rss_metric;  /* which of two metrics the series came from */
     struct tally_evidence evidence;

@@ -33,6 +33,17 @@ bool rules_tally_has(const struct tally *t, const char *fn);
  * (see rules.c). */
 void rules_idle_waits(const struct rules_inputs *in, struct tally *idle);
 
+/* A metric's samples summed per scrape, of in's instance only on a fleet (the rules
+ * run once per instance): samples_load_sum_of with in's run and instance. Returns 0,
+ * or -1 with err filled. */
+int rules_load_sum(const struct rules_inputs *in, const char *metric, const char *labels, struct series *out,
+                   char *err, size_t errlen);
+
+/* A metric's samples split by the label group_by, of in's instance only on a fleet:
+ * samples_load_of. Returns 0, or -1 with err filled. */
+int rules_load_by(const struct rules_inputs *in, const char *metric, const char *group_by, struct series_set *out,
+                  char *err, size_t errlen);
+
 /* The index of t's top culprit that is not in skip (NULL: none), or -1. */
 long rules_top_except(const struct tally *t, const struct tally *skip);
 

@@ -64,7 +64,7 @@ static void add_overload(const struct rules_inputs *in, struct diagnose_result *
 
     if (!(f = rules_new_finding(r, "overload", ep->first_start)))
         return;
-    if (samples_load_sum(in->db, in->run_id, METRIC_ORDERD_QUEUE_ENQUEUED, NULL, &enqueued, err, sizeof err) == 0 &&
+    if (rules_load_sum(in, METRIC_ORDERD_QUEUE_ENQUEUED, NULL, &enqueued, err, sizeof err) == 0 &&
         enqueued.n >= 2)
         served = series_increase(&enqueued, ep->start, ep->end) / span;
     series_release(&enqueued);
@@ -96,7 +96,7 @@ static bool served_dropped(const struct rules_inputs *in, const struct episode *
     struct series enqueued = {0};
     char err[256];
     double before_from = fmax(0, ep->start - 3 * DIAGNOSE_WINDOW_S), before = NAN, during = NAN;
-    if (samples_load_sum(in->db, in->run_id, METRIC_ORDERD_QUEUE_ENQUEUED, NULL, &enqueued, err, sizeof err) == 0 &&
+    if (rules_load_sum(in, METRIC_ORDERD_QUEUE_ENQUEUED, NULL, &enqueued, err, sizeof err) == 0 &&
         enqueued.n >= 2 && ep->start - before_from >= DIAGNOSE_WINDOW_S) {
         before = series_increase(&enqueued, before_from, ep->start) / (ep->start - before_from);
         during = series_increase(&enqueued, ep->start, ep->end) / fmax(ep->end - ep->start, DIAGNOSE_WINDOW_S);

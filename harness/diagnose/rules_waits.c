@@ -21,7 +21,7 @@ static double contentions_per_s(const struct rules_inputs *in, const char *label
     struct series c = {0};
     char err[256];
     double rate = INFINITY;
-    if (samples_load_sum(in->db, in->run_id, METRIC_ORDERD_MUTEX_CONTENTIONS, labels, &c, err, sizeof err) == 0 &&
+    if (rules_load_sum(in, METRIC_ORDERD_MUTEX_CONTENTIONS, labels, &c, err, sizeof err) == 0 &&
         c.n >= 2)
         rate = series_increase(&c, ep->start, ep->end) / fmax(ep->end - ep->start, DIAGNOSE_WINDOW_S);
     series_release(&c);
@@ -191,7 +191,7 @@ void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result
     if (!s)
         return;
     s->lock_i = s->p = -1;
-    if (samples_load(in->db, in->run_id, METRIC_ORDERD_MUTEX_WAIT, "lock", &s->locks, err, sizeof err) < 0 ||
+    if (rules_load_by(in, METRIC_ORDERD_MUTEX_WAIT, "lock", &s->locks, err, sizeof err) < 0 ||
         samples_ticks(in->db, in->run_id, &s->ticks, err, sizeof err) < 0 ||
         !(s->kept.items = calloc(s->locks.n + 1, sizeof *s->kept.items)))
         goto done;
@@ -234,11 +234,11 @@ void rules_blocked_producer(const struct rules_inputs *in, struct diagnose_resul
      * split idle waiting out have the site alone. */
     snprintf(labels, sizeof labels, "{site=\"%s\",wait=\"delay\"}", io_waits.e[top].fn);
     memset(&site, 0, sizeof site);
-    if (samples_load_sum(in->db, in->run_id, METRIC_ORDERD_BLOCK_SECONDS, labels, &site, err, sizeof err) == 0 &&
+    if (rules_load_sum(in, METRIC_ORDERD_BLOCK_SECONDS, labels, &site, err, sizeof err) == 0 &&
         site.n == 0) {
         series_release(&site);
         snprintf(labels, sizeof labels, "{site=\"%s\"}", io_waits.e[top].fn);
-        if (samples_load_sum(in->db, in->run_id, METRIC_ORDERD_BLOCK_SECONDS, labels, &site, err, sizeof err) < 0)
+        if (rules_load_sum(in, METRIC_ORDERD_BLOCK_SECONDS, labels, &site, err, sizeof err) < 0)
             site.n = 0;
     }
     if (site.n > 0) {

@@ -78,8 +78,14 @@ void tally_evidence_free(struct tally_evidence *ev)
 
 int tally_evidence_load(struct resultdb *db, int64_t run_id, struct tally_evidence *ev, char *err, size_t errlen)
 {
+    return tally_evidence_load_of(db, run_id, NULL, ev, err, errlen);
+}
+
+int tally_evidence_load_of(struct resultdb *db, int64_t run_id, const char *instance, struct tally_evidence *ev,
+                           char *err, size_t errlen)
+{
     memset(ev, 0, sizeof *ev);
-    if (evidence_foreach(db, run_id, NULL, load_evidence_item, ev, err, errlen) < 0) {
+    if (evidence_foreach_of(db, run_id, NULL, instance, load_evidence_item, ev, err, errlen) < 0) {
         tally_evidence_free(ev);
         return -1;
     }

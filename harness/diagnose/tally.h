@@ -55,6 +55,10 @@ struct tally {
  * release with tally_evidence_free). Returns 0, or -1 with err filled (a database
  * error, corrupt evidence, out of memory). */
 int tally_evidence_load(struct resultdb *db, int64_t run_id, struct tally_evidence *ev, char *err, size_t errlen);
+
+/* The same for the evidence taken from one instance of a fleet (NULL: all of it). */
+int tally_evidence_load_of(struct resultdb *db, int64_t run_id, const char *instance, struct tally_evidence *ev,
+                           char *err, size_t errlen);
 void tally_evidence_free(struct tally_evidence *ev);
 
 /* The culprit function of a stack, or NULL when it has no frame of the service's own

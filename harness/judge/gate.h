@@ -115,6 +115,9 @@ struct gate_result {
     bool expected_to_fail;
     char detail[256];                     /* why a gate is an error; on a fleet, which
                                              instance a per-instance figure is from */
+    char instance[256];                   /* a worst-of-instances gate on a fleet: the
+                                             worst instance, whose figure is observed */
+    unsigned instances;                   /* of how many judged; 0 when not per instance */
 };
 
 /* Parses one [gate] line. key and value are as in the file (value: "< 20ms", or

@@ -110,9 +110,11 @@ int gate_check_metrics(const struct gate_spec *spec, bool have_proc,
 }
 
 /* The series of metric (of one instance when instance is not NULL) over the steady
- * state, summed per sample. */
-static int select_instance(const struct gate_inputs *in, const char *metric, const char *instance,
-                           struct series *pts, struct gate_result *out)
+ * state, summed per sample; a counter's series each made free of resets first (a
+ * replica that restarts) and held over samples it misses (one down), so a sum over a
+ * fleet never drops (series_store_select_counter). */
+static int select_series(const struct gate_inputs *in, const char *metric, const char *instance, bool counter,
+                         struct series *pts, struct gate_result *out)
 {
     struct series_selector sel = {0};
     snprintf(sel.metric, sizeof sel.metric, "%s", metric);
@@ -121,7 +123,7 @@ static int select_instance(const struct gate_inputs *in, const char *metric, con
         snprintf(sel.matchers[0].name, sizeof sel.matchers[0].name, "%s", GATE_INSTANCE_LABEL);
         snprintf(sel.matchers[0].value, sizeof sel.matchers[0].value, "%s", instance);
     }
-    if (series_store_select(in->series, &sel, in->from, in->to, pts) < 0) {
+    if ((counter ? series_store_select_counter : series_store_select)(in->series, &sel, in->from, in->to, pts) < 0) {
         snprintf(out->detail, sizeof out->detail, "out of memory");
         return -1;
     }
@@ -132,10 +134,10 @@ static int select_instance(const struct gate_inputs *in, const char *metric, con
     return 0;
 }
 
-static int select_metric(const struct gate_inputs *in, const char *metric, struct series *pts,
-                         struct gate_result *out)
+static int select_instance(const struct gate_inputs *in, const char *metric, const char *instance,
+                           struct series *pts, struct gate_result *out)
 {
-    return select_instance(in, metric, NULL, pts, out);
+    return select_series(in, metric, instance, false, pts, out);
 }
 
 /* A figure of one instance (all of them summed when instance is NULL) into *value;
@@ -177,6 +179,8 @@ static int observe_worst_instance(const struct gate_spec *spec, const struct gat
     if (judged) {
         out->observed = worst;
         snprintf(out->detail, sizeof out->detail, "worst of %zu instances: %.200s", judged, instances[worst_at]);
+        snprintf(out->instance, sizeof out->instance, "%s", instances[worst_at]);
+        out->instances = (unsigned)judged;
     }
     free(instances);
     return judged ? 0 : -1;  /* none judged: the detail is the last instance's reason */
@@ -267,8 +271,8 @@ static int observe_rejected(const struct gate_inputs *in, struct gate_result *ou
     double r, e;
     int rc = -1;
 
-    if (select_metric(in, METRIC_ORDERD_QUEUE_REJECTED, &rejected, out) < 0 ||
-        select_metric(in, METRIC_ORDERD_QUEUE_ENQUEUED, &enqueued, out) < 0)
+    if (select_series(in, METRIC_ORDERD_QUEUE_REJECTED, NULL, true, &rejected, out) < 0 ||
+        select_series(in, METRIC_ORDERD_QUEUE_ENQUEUED, NULL, true, &enqueued, out) < 0)
         goto done;
     if (stats_counter_increase(rejected.v, rejected.n, &r) < 0 ||
         stats_counter_increase(enqueued.v, enqueued.n, &e) < 0) {
@@ -289,7 +293,7 @@ static int counter_rate_one(const struct gate_inputs *in, const char *metric, co
     struct series pts;
     int rc = -1;
 
-    if (select_instance(in, metric, instance, &pts, out) < 0)
+    if (select_series(in, metric, instance, true, &pts, out) < 0)
         return -1;
     if (stats_counter_rate(pts.t, pts.v, pts.n, rate) < 0)
         snprintf(out->detail, sizeof out->detail, "fewer than 2 samples of %s in the steady state", metric);

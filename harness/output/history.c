@@ -144,8 +144,11 @@ static void print_gate(FILE *out, const char *title, const struct runs_gate *g)
         else
             units_format_quantity(g->observed, g->unit, observed, sizeof observed);
     }
-    fprintf(out, "  %-36s %-18s %-22s %s%s%s\n", or_dash(g->name), threshold, observed,
+    fprintf(out, "  %-36s %-18s %-22s %s%s%s", or_dash(g->name), threshold, observed,
             or_dash(g->outcome), g->has_error ? ": " : "", g->error);
+    if (g->instances)
+        fprintf(out, "  worst of %d instances: %s", g->instances, g->instance);
+    fputc('\n', out);
 }
 
 static void print_params(FILE *out, const char *params)

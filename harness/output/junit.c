@@ -73,6 +73,10 @@ static void write_testcase(FILE *f, const struct runner_outcome *o, const struct
         snprintf(msg, sizeof msg, "%s: observed %s, threshold %s: %s", g->spec->name, observed,
                  gate_format_threshold(g->spec, threshold, sizeof threshold),
                  verdict_word_loud(verdict_of_gate(g->verdict, g->expected_to_fail)));
+        if (g->instances) {
+            size_t used = strlen(msg);
+            snprintf(msg + used, sizeof msg - used, " (worst of %u instances: %s)", g->instances, g->instance);
+        }
         if (g->verdict == GATE_ERROR) {
             size_t used = strlen(msg);
             snprintf(msg + used, sizeof msg - used, " (%s)", g->detail);

@@ -167,8 +167,9 @@ static void diagnosis_words(const struct runinfo *run, char *out, size_t outlen)
         if (strcmp(d->class_name, "none") == 0)
             used += (size_t)snprintf(out + used, outlen - used, "%sno problem found", used ? "; " : "");
         else
-            used += (size_t)snprintf(out + used, outlen - used, "%s%s%s%s", used ? "; " : "", d->class_name,
-                                     d->culprit[0] ? " in " : "", d->culprit);
+            used += (size_t)snprintf(out + used, outlen - used, "%s%s%s%s%s%s", used ? "; " : "", d->class_name,
+                                     d->culprit[0] ? " in " : "", d->culprit, d->instance[0] ? " on " : "",
+                                     d->instance);
     }
 }
 

@@ -117,6 +117,11 @@ int report_write_summary(struct report_state *s, char *err, size_t errlen)
             md_escape(f, runpage_format_threshold(g, threshold, sizeof threshold));
             fputs(" | ", f);
             md_escape(f, runpage_format_observed(g, observed, sizeof observed));
+            if (g->instances) {
+                fprintf(f, " (worst of %d: ", g->instances);
+                md_escape(f, g->instance);
+                fputs(")", f);
+            }
             fputs(bad ? " | **" : " | ", f);
             md_escape(f, g->outcome);
             fprintf(f, "%s | %s |\n", bad ? "**" : "", runpage_expected(g));

@@ -129,7 +129,7 @@ static int note_inline(struct pass *p, size_t index, const char *text, size_t le
 
     if (k < 0)
         return 0;
-    if (strcmp(item->reason, EVIDENCE_PERIODIC) == 0)
+    if (strncmp(item->reason, EVIDENCE_PERIODIC, strlen(EVIDENCE_PERIODIC)) == 0)  /* "periodic on a:1" too */
         return k == RUNEVIDENCE_THREADS && text ? take_excerpt(&p->periodic, index, text, len, err, errlen) : 0;
     if (!ev->have_inline || item->t != ev->inline_t || strcmp(item->reason, ev->inline_reason) != 0) {
         for (size_t i = 0; i < RUNEVIDENCE_INLINE_KINDS; i++) {
@@ -163,9 +163,11 @@ static int take_item(void *user, const struct evidence_stored *stored, char *err
     item->id = stored->id;
     item->t = stored->t;
     snprintf(item->kind, sizeof item->kind, "%s", stored->kind);
-    snprintf(item->reason, sizeof item->reason, "%s", stored->reason);
+    /* on a fleet the instance it came from is part of what the page says of it */
+    snprintf(item->reason, sizeof item->reason, "%s%s%.96s", stored->reason, stored->instance[0] ? " on " : "",
+             stored->instance);
     item->bytes = stored->bytes;
-    ev->periodic += strcmp(item->reason, EVIDENCE_PERIODIC) == 0;
+    ev->periodic += strcmp(stored->reason, EVIDENCE_PERIODIC) == 0;
     /* A bad item is the service's (or the file's) problem, not the report's: it is
      * listed with the reason and the report goes on. */
     if (evidence_gunzip(stored->gz, stored->gzlen, RUNEVIDENCE_MAX_FILE, &text, &len, item->problem,

@@ -124,6 +124,8 @@ static int load_gates(struct resultdb *db, struct runinfo *run, char *err, size_
         g->passed = gates[i].passed;
         g->expected_to_fail = gates[i].expected_to_fail;
         snprintf(g->error, sizeof g->error, "%s", gates[i].error);
+        snprintf(g->instance, sizeof g->instance, "%s", gates[i].instance);
+        g->instances = gates[i].instances;
         snprintf(g->outcome, sizeof g->outcome, "%s", gates[i].outcome);
         parse_spec(g);
     }

@@ -32,6 +32,8 @@ struct runinfo_gate {
     bool expected_to_fail;
     char outcome[40];            /* gate_verdicts' words: held, failed, tripped as expected, ... */
     char error[256];
+    char instance[256];          /* a fleet's worst instance, "" when not per instance */
+    int instances;               /* of how many it was the worst; 0 when not per instance */
     bool have_spec;              /* spec parsed from name and threshold_text */
     struct gate_spec spec;
 };

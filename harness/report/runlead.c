@@ -89,6 +89,11 @@ void runlead_write(FILE *f, const struct runinfo *run, const struct runcharts *c
         } else {
             fputs(" <span class=\"muted\">(the evidence names no function)</span>", f);
         }
+        if (d->instance[0]) {
+            fputs(" on <code>", f);
+            html_escape(f, d->instance);
+            fputs("</code>", f);
+        }
         if (isnan(d->started_at))
             fputs(" &middot; start unknown", f);
         else

@@ -287,6 +287,11 @@ static void write_gates(FILE *f, const struct runinfo *run)
             html_escape(f, g->error);
             fputs("</span>", f);
         }
+        if (g->instances) {
+            fprintf(f, " <span class=\"small\">worst of %d instances: ", g->instances);
+            html_escape(f, g->instance);
+            fputs("</span>", f);
+        }
         fprintf(f, "</td><td>%s</td></tr>\n", runpage_expected(g));
     }
     fputs("</table>\n", f);

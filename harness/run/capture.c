@@ -1,5 +1,6 @@
 /* capture: evidence taken during a run. See capture.h. */
 #include "run/capture.h"
+#include "run/symptoms.h"
 #include "metric_names.h"
 
 #include <fcntl.h>
@@ -13,8 +14,6 @@
 
 #include "store/evidence.h"
 #include "judge/gate.h"
-#include "base/stats.h"
-#include "judge/thresholds.h"
 
 #define REQUEST_TIMEOUT_MS 3000
 #define FIRST_DUMP_INTERVAL 0.5
@@ -27,22 +26,8 @@
 #define LOG_TAIL_BYTES (256 * 1024)
 #define URL_MAX 1200
 
-/* Symptoms that trigger a snapshot. Memory growth, a full queue, lock wait and CPU
- * per request use the diagnosis's own levels (judge/thresholds.h): a diagnosis
- * names a problem when a level holds for several windows in a row, a snapshot is
- * taken at the first reading past it, so the evidence is in hand before the episode
- * the diagnosis will report is over. The rest are the capture's own. */
-#define TRIGGER_THREADS 20.0           /* threads above the run's lowest count */
-#define TRIGGER_RSS_WINDOW 2.0         /* seconds the memory slope is fitted over */
-#define TRIGGER_MIN_REQUESTS 10.0      /* requests/s for CPU per request to mean anything */
-
-enum symptom { SYMPTOM_THREADS, SYMPTOM_MEMORY, SYMPTOM_QUEUE, SYMPTOM_LOCK, SYMPTOM_CPU, SYMPTOM_COUNT };
-static const char *const symptom_names[] = {
-    "threads or goroutines climbing", "memory climbing", "queue full", "lock wait high", "CPU per request high",
-};
-
 static const char *const wanted_metrics[] = {
-    GATE_PROC_THREADS, GATE_PROC_RSS, GATE_PROC_CPU, METRIC_PROCESS_THREADS, METRIC_PROCESS_RSS,
+    "up", GATE_PROC_THREADS, GATE_PROC_RSS, GATE_PROC_CPU, METRIC_PROCESS_THREADS, METRIC_PROCESS_RSS,
     METRIC_PROCESS_CPU, METRIC_ORDERD_QUEUE_DEPTH, METRIC_ORDERD_QUEUE_CAPACITY,
     METRIC_ORDERD_MUTEX_WAIT, METRIC_ORDERD_HTTP_REQUESTS, METRIC_GO_THREADS, METRIC_GO_GOROUTINES,
 };
@@ -68,9 +53,27 @@ struct item {
     double t;
     char kind[16];
     char reason[96];
+    char instance[CAPTURE_MAX_INSTANCE];  /* the fleet instance it came from, "" for one service */
     unsigned char *gz;
     size_t gzlen, bytes;
     bool periodic;
+};
+
+/* One service the evidence is taken from: the run's service, or on a fleet (samples
+ * from Prometheus) each instance, whose debug port is its instance label (Prometheus
+ * scrapes /metrics on the debug port, and names the target host:port). Symptoms are
+ * watched, profiling switched on and snapshots triggered per target: the evidence of
+ * a sick replica comes from that replica. */
+struct target {
+    char instance[CAPTURE_MAX_INSTANCE];  /* "" for the run's one service */
+    char base[URL_MAX];                   /* "http://host:port" of its debug API */
+    bool discovered;
+    bool has[EP_COUNT];
+    double trigger_at;
+    char trigger_reason[96];
+    bool symptom_seen[SYMPTOM_COUNT];
+    bool profiling_switched;
+    char restore_level[32];
 };
 
 struct capture {
@@ -79,16 +82,11 @@ struct capture {
     size_t n, cap, held_bytes, periodic;
     double dump_interval, next_dump;
     bool mid_taken, final_taken, dropped;
-    double trigger_at;
-    char trigger_reason[96];
-    bool symptom_seen[SYMPTOM_COUNT];
-    bool profiling_switched;
-    char restore_level[32];
+    struct target targets[CAPTURE_MAX_TARGETS];
+    size_t ntargets;
     bool kept;
     size_t kept_items;
     char problems[512];
-    bool discovered;
-    bool has[EP_COUNT];
     char found[160];       /* what discover found, as said to the user */
     bool found_new;        /* found differs from the last run's */
 };
@@ -150,43 +148,78 @@ static void note_problem(struct capture *c, const char *fmt, ...)
     snprintf(c->problems + used, sizeof c->problems - used, "%s%s", used ? "; " : "", msg);
 }
 
+static void target_reset(struct target *tg, const char *instance, const char *base)
+{
+    memset(tg, 0, sizeof *tg);
+    snprintf(tg->instance, sizeof tg->instance, "%s", instance);
+    snprintf(tg->base, sizeof tg->base, "%s", base);
+    tg->trigger_at = NAN;
+}
+
 static void reset_run(struct capture *c)
 {
     drop_items(c);
     c->dump_interval = FIRST_DUMP_INTERVAL;
     c->next_dump = 0;
     c->mid_taken = c->final_taken = c->dropped = false;
-    c->trigger_at = NAN;
-    memset(c->symptom_seen, 0, sizeof c->symptom_seen);
-    c->profiling_switched = false;
+    c->ntargets = 0;
     c->kept = false;
     c->kept_items = 0;
     c->problems[0] = '\0';
-    c->discovered = false;
-    memset(c->has, 0, sizeof c->has);
     c->found_new = false;
 }
 
-/* Asks the service once for each debug endpoint and remembers which answer 200, so
- * that evidence is asked only of those; says which were found when that differs
- * from the last run's. A 404, another status or no answer all mean "not there". */
-static void discover(struct capture *c, const struct runner_view *v)
+/* The targets of this tick: the run's service when its debug API is known, else on a
+ * fleet each instance Prometheus lists (`up`), added as they appear. */
+static void find_targets(struct capture *c, const struct runner_view *v)
 {
-    char url[URL_MAX], err[600], found[sizeof c->found];
+    char (*instances)[SERIES_MAX_VALUE];
+    char base[URL_MAX];
+    size_t n;
+
+    if (v->debug_base[0]) {
+        if (!c->ntargets)
+            target_reset(&c->targets[c->ntargets++], "", v->debug_base);
+        return;
+    }
+    if (!v->sc->prometheus[0] || !(instances = malloc(CAPTURE_MAX_TARGETS * sizeof *instances)))
+        return;
+    n = series_store_label_values(v->series, "up", GATE_INSTANCE_LABEL, instances, CAPTURE_MAX_TARGETS);
+    for (size_t i = 0; i < n && c->ntargets < CAPTURE_MAX_TARGETS; i++) {
+        bool known = false;
+        for (size_t k = 0; k < c->ntargets && !known; k++)
+            known = strcmp(c->targets[k].instance, instances[i]) == 0;
+        if (known || strlen(instances[i]) >= CAPTURE_MAX_INSTANCE)
+            continue;
+        snprintf(base, sizeof base, "%s%s", strstr(instances[i], "://") ? "" : "http://", instances[i]);
+        target_reset(&c->targets[c->ntargets++], instances[i], base);
+    }
+    free(instances);
+}
+
+/* Asks the target once for each debug endpoint and remembers which answer 200, so
+ * that evidence is asked only of those; says which were found (of the first target)
+ * when that differs from the last run's. A 404, another status or no answer all mean
+ * "not there". */
+static void discover(struct capture *c, struct target *tg, const struct runner_view *v)
+{
+    char url[URL_MAX + 64], err[600], found[sizeof c->found];
     struct httpclient_response resp;
     size_t used = 0;
 
-    c->discovered = true;
+    tg->discovered = true;
     for (int e = 0; e < EP_COUNT; e++) {
-        if (e == EP_GOROUTINE && c->has[EP_THREADS])
+        if (e == EP_GOROUTINE && tg->has[EP_THREADS])
             continue;  /* orderd serves both; its thread dump is the richer */
-        snprintf(url, sizeof url, "%s%s", v->debug_base, endpoints[e].path);
-        c->has[e] = httpclient_request(v->http, "GET", url, NULL, REQUEST_TIMEOUT_MS, EVIDENCE_MAX_ITEM, &resp,
-                                       err, sizeof err) == 0 && resp.status == 200;
-        if (c->has[e] && used + 16 < sizeof found)
+        snprintf(url, sizeof url, "%s%s", tg->base, endpoints[e].path);
+        tg->has[e] = httpclient_request(v->http, "GET", url, NULL, REQUEST_TIMEOUT_MS, EVIDENCE_MAX_ITEM, &resp,
+                                        err, sizeof err) == 0 && resp.status == 200;
+        if (tg->has[e] && used + 16 < sizeof found)
             used += (size_t)snprintf(found + used, sizeof found - used, "%s%s", used ? ", " : "",
                                      endpoints[e].name);
     }
+    if (tg != &c->targets[0])
+        return;
     if (!used)
         snprintf(found, sizeof found, "none");
     c->found_new = strcmp(found, c->found) != 0;
@@ -216,8 +249,8 @@ static void thin_periodic(struct capture *c)
     c->dump_interval *= 2;
 }
 
-static int add_item(struct capture *c, double t, const char *kind, const char *reason, bool periodic,
-                    const char *text, size_t len)
+static int add_item(struct capture *c, const struct target *tg, double t, const char *kind, const char *reason,
+                    bool periodic, const char *text, size_t len)
 {
     char err[256];
     struct item *it;
@@ -250,6 +283,7 @@ static int add_item(struct capture *c, double t, const char *kind, const char *r
     it->periodic = periodic;
     snprintf(it->kind, sizeof it->kind, "%s", kind);
     snprintf(it->reason, sizeof it->reason, "%s", reason);
+    snprintf(it->instance, sizeof it->instance, "%s", tg ? tg->instance : "");
     c->held_bytes += it->gzlen;
     c->n++;
     if (periodic && ++c->periodic > CAPTURE_MAX_PERIODIC)
@@ -258,23 +292,23 @@ static int add_item(struct capture *c, double t, const char *kind, const char *r
 }
 
 /* GETs a debug path and keeps the answer as one item. Returns 0, or -1 (noted). */
-static int fetch(struct capture *c, const struct runner_view *v, const char *path, const char *kind,
-                 const char *reason, bool periodic)
+static int fetch(struct capture *c, const struct target *tg, const struct runner_view *v, const char *path,
+                 const char *kind, const char *reason, bool periodic)
 {
-    char url[URL_MAX], err[600];
+    char url[URL_MAX + 64], err[600];
     struct httpclient_response resp;
 
-    snprintf(url, sizeof url, "%s%s", v->debug_base, path);
+    snprintf(url, sizeof url, "%s%s", tg->base, path);
     if (httpclient_request(v->http, "GET", url, NULL, REQUEST_TIMEOUT_MS, EVIDENCE_MAX_ITEM, &resp,
                            err, sizeof err) < 0) {
-        note_problem(c, "%s: %s", path, err);
+        note_problem(c, "%s%s%s: %s", tg->instance, tg->instance[0] ? " " : "", path, err);
         return -1;
     }
     if (resp.status != 200) {
-        note_problem(c, "GET %s answered %ld", path, resp.status);
+        note_problem(c, "GET %s%s answered %ld", tg->instance, path, resp.status);
         return -1;
     }
-    return add_item(c, v->t, kind, reason, periodic, resp.body, resp.len);
+    return add_item(c, tg, v->t, kind, reason, periodic, resp.body, resp.len);
 }
 
 /* True when a log line carries a correlation id (JSON or text format). */
@@ -327,132 +361,47 @@ static void take_log(struct capture *c, const struct runner_view *v, const char 
         used += lens[i];
         out[used++] = '\n';
     }
-    add_item(c, v->t, EVIDENCE_LOG, reason, false, out, used);
+    add_item(c, NULL, v->t, EVIDENCE_LOG, reason, false, out, used);
 done:
     close(fd);
     free(buf);
     free(out);
 }
 
+/* A full snapshot of one target. */
+static void snapshot_of(struct capture *c, struct target *tg, const struct runner_view *v, const char *reason)
+{
+    if (!tg->discovered)
+        discover(c, tg, v);
+    for (int e = 0; e < EP_COUNT; e++)
+        if (tg->has[e])
+            fetch(c, tg, v, endpoints[e].path, endpoints[e].kind, reason, false);
+    if (!tg->instance[0])
+        take_log(c, v, reason);
+}
+
 size_t capture_snapshot(struct capture *c, const struct runner_view *v, const char *reason)
 {
     size_t before = c->n;
 
-    if (!v->debug_base[0] || !v->http)
+    if (!v->http)
         return 0;
-    if (!c->discovered)
-        discover(c, v);
-    for (int e = 0; e < EP_COUNT; e++)
-        if (c->has[e])
-            fetch(c, v, endpoints[e].path, endpoints[e].kind, reason, false);
-    take_log(c, v, reason);
+    find_targets(c, v);
+    for (size_t i = 0; i < c->ntargets; i++)
+        snapshot_of(c, &c->targets[i], v, reason);
     return c->n - before;
 }
 
-/* Points of a metric (all its series summed) from `from` to the view's now. */
-static int points(const struct runner_view *v, const char *metric, double from, struct series *pts)
-{
-    struct series_selector sel = {0};
-    snprintf(sel.metric, sizeof sel.metric, "%s", metric);
-    if (series_store_select(v->series, &sel, from, v->t, pts) < 0)
-        return -1;
-    if (pts->n == 0) {
-        series_release(pts);
-        return -1;
-    }
-    return 0;
-}
-
-/* The first of two metrics that has points (loadlab's /proc figure, else the service's). */
-static int points_either(const struct runner_view *v, const char *a, const char *b, double from,
-                         struct series *pts)
-{
-    return points(v, a, from, pts) == 0 ? 0 : points(v, b, from, pts);
-}
-
-static bool rise_above_low(const struct series *p, double *rise)
-{
-    double low = INFINITY;
-    for (size_t i = 0; i < p->n; i++)
-        if (!isnan(p->v[i]) && p->v[i] < low)
-            low = p->v[i];
-    if (isinf(low) || isnan(p->v[p->n - 1]))
-        return false;
-    *rise = p->v[p->n - 1] - low;
-    return true;
-}
-
-static bool counter_rate(const struct runner_view *v, const char *metric, double window, double *rate)
-{
-    struct series p;
-    bool ok;
-    if (points(v, metric, v->t - window, &p) < 0)
-        return false;
-    ok = stats_counter_rate(p.t, p.v, p.n, rate) == 0;
-    series_release(&p);
-    return ok;
-}
-
-static bool symptom_shows(const struct runner_view *v, enum symptom s)
-{
-    struct series p, q;
-    double x, y;
-    bool shows = false;
-
-    switch (s) {
-    case SYMPTOM_THREADS:
-        if (points_either(v, GATE_PROC_THREADS, METRIC_PROCESS_THREADS, 0, &p) == 0 ||
-            points(v, METRIC_GO_THREADS, 0, &p) == 0) {
-            shows = rise_above_low(&p, &x) && x >= TRIGGER_THREADS;
-            series_release(&p);
-        }
-        if (!shows && points(v, METRIC_GO_GOROUTINES, 0, &p) == 0) {
-            shows = rise_above_low(&p, &x) && x >= TRIGGER_THREADS;  /* a Go service leaks goroutines */
-            series_release(&p);
-        }
-        return shows;
-    case SYMPTOM_MEMORY:
-        if (v->t < DIAGNOSE_STARTUP_S + TRIGGER_RSS_WINDOW ||
-            points_either(v, GATE_PROC_RSS, METRIC_PROCESS_RSS, v->t - TRIGGER_RSS_WINDOW, &p) < 0)
-            return false;
-        shows = stats_slope(p.t, p.v, p.n, &y) == 0 && y >= DIAGNOSE_RSS_RATE;
-        series_release(&p);
-        return shows;
-    case SYMPTOM_QUEUE:
-        if (points(v, METRIC_ORDERD_QUEUE_DEPTH, v->t - 0.01, &p) < 0)
-            return false;
-        if (points(v, METRIC_ORDERD_QUEUE_CAPACITY, v->t - 0.01, &q) == 0) {
-            shows = q.v[q.n - 1] > 0 && p.v[p.n - 1] >= DIAGNOSE_QUEUE_FILL * q.v[q.n - 1];
-            series_release(&q);
-        }
-        series_release(&p);
-        return shows;
-    case SYMPTOM_LOCK:
-        return counter_rate(v, METRIC_ORDERD_MUTEX_WAIT, DIAGNOSE_WINDOW_S, &x) && x >= DIAGNOSE_LOCK_RATE;
-    case SYMPTOM_CPU:
-        if (v->t < DIAGNOSE_STARTUP_S + DIAGNOSE_WINDOW_S ||
-            !counter_rate(v, METRIC_ORDERD_HTTP_REQUESTS, DIAGNOSE_WINDOW_S, &y) || y < TRIGGER_MIN_REQUESTS)
-            return false;
-        if (!counter_rate(v, GATE_PROC_CPU, DIAGNOSE_WINDOW_S, &x) &&
-            !counter_rate(v, METRIC_PROCESS_CPU, DIAGNOSE_WINDOW_S, &x))
-            return false;
-        return x / y >= DIAGNOSE_CPU_PER_REQUEST;
-    case SYMPTOM_COUNT:
-        break;
-    }
-    return false;
-}
-
 /* Switches the service to instrument=profile, remembering the level to restore. */
-static void switch_profiling_on(struct capture *c, const struct runner_view *v, const char *why)
+static void switch_profiling_on(struct capture *c, struct target *tg, const struct runner_view *v, const char *why)
 {
-    char url[URL_MAX], err[600], note[256];
+    char url[URL_MAX + 64], err[600], note[256];
     struct httpclient_response resp;
     json_t *cfg;
     const char *level;
 
-    c->profiling_switched = true;  /* tried once, whatever comes of it */
-    snprintf(url, sizeof url, "%s/debug/config", v->debug_base);
+    tg->profiling_switched = true;  /* tried once, whatever comes of it */
+    snprintf(url, sizeof url, "%s/debug/config", tg->base);
     if (httpclient_request(v->http, "GET", url, NULL, REQUEST_TIMEOUT_MS, 65536, &resp, err, sizeof err) < 0 ||
         resp.status != 200)
         return;  /* a service without orderd's config API: its profiles are what they are */
@@ -462,69 +411,77 @@ static void switch_profiling_on(struct capture *c, const struct runner_view *v, 
         json_decref(cfg);
         return;
     }
-    snprintf(c->restore_level, sizeof c->restore_level, "%s", level);
+    snprintf(tg->restore_level, sizeof tg->restore_level, "%s", level);
     json_decref(cfg);
     if (httpclient_request(v->http, "PUT", url, "{\"instrument\":\"profile\"}", REQUEST_TIMEOUT_MS, 65536, &resp,
                            err, sizeof err) < 0 || resp.status != 200) {
         note_problem(c, "could not switch profiling on: %s", resp.status ? "refused" : err);
-        c->restore_level[0] = '\0';
+        tg->restore_level[0] = '\0';
         return;
     }
-    snprintf(note, sizeof note, "instrument %s -> profile at t=%.2fs (%s)", c->restore_level, v->t, why);
-    add_item(c, v->t, EVIDENCE_NOTE, "trigger", false, note, strlen(note));
+    snprintf(note, sizeof note, "instrument %s -> profile at t=%.2fs (%s)", tg->restore_level, v->t, why);
+    add_item(c, tg, v->t, EVIDENCE_NOTE, "trigger", false, note, strlen(note));
 }
 
-static void restore_profiling(struct capture *c, const struct runner_view *v)
+static void restore_profiling(struct capture *c, struct target *tg, const struct runner_view *v)
 {
-    char url[URL_MAX], body[96], err[600], note[160];
+    char url[URL_MAX + 64], body[96], err[600], note[160];
     struct httpclient_response resp;
 
-    if (!c->restore_level[0])
+    if (!tg->restore_level[0])
         return;
-    snprintf(url, sizeof url, "%s/debug/config", v->debug_base);
-    snprintf(body, sizeof body, "{\"instrument\":\"%s\"}", c->restore_level);
+    snprintf(url, sizeof url, "%s/debug/config", tg->base);
+    snprintf(body, sizeof body, "{\"instrument\":\"%s\"}", tg->restore_level);
     if (httpclient_request(v->http, "PUT", url, body, REQUEST_TIMEOUT_MS, 65536, &resp, err, sizeof err) < 0 ||
         resp.status != 200)
-        note_problem(c, "could not restore instrument=%s", c->restore_level);
-    snprintf(note, sizeof note, "instrument profile -> %s at t=%.2fs (load over)", c->restore_level, v->t);
-    add_item(c, v->t, EVIDENCE_NOTE, "load end", false, note, strlen(note));
-    c->restore_level[0] = '\0';
+        note_problem(c, "could not restore instrument=%s", tg->restore_level);
+    snprintf(note, sizeof note, "instrument profile -> %s at t=%.2fs (load over)", tg->restore_level, v->t);
+    add_item(c, tg, v->t, EVIDENCE_NOTE, "load end", false, note, strlen(note));
+    tg->restore_level[0] = '\0';
 }
 
-static void watch_symptoms(struct capture *c, const struct runner_view *v)
+/* A symptom on a target switches its profiling on and, a moment later, takes a
+ * snapshot of it: of the replica that shows it, not of the healthy ones. */
+static void watch_symptoms(struct capture *c, struct target *tg, const struct runner_view *v)
 {
     for (int s = 0; s < SYMPTOM_COUNT; s++) {
-        if (c->symptom_seen[s] || !symptom_shows(v, (enum symptom)s))
+        if (tg->symptom_seen[s] || !symptoms_show(tg->instance, v, (enum symptom)s))
             continue;
-        c->symptom_seen[s] = true;
-        if (!c->profiling_switched)
-            switch_profiling_on(c, v, symptom_names[s]);
-        if (isnan(c->trigger_at)) {
-            c->trigger_at = v->t + TRIGGER_DELAY_S;
-            snprintf(c->trigger_reason, sizeof c->trigger_reason, "trigger: %s at t=%.2fs", symptom_names[s], v->t);
+        tg->symptom_seen[s] = true;
+        if (!tg->profiling_switched)
+            switch_profiling_on(c, tg, v, symptoms_names[s]);
+        if (isnan(tg->trigger_at)) {
+            tg->trigger_at = v->t + TRIGGER_DELAY_S;
+            snprintf(tg->trigger_reason, sizeof tg->trigger_reason, "trigger: %s at t=%.2fs", symptoms_names[s],
+                     v->t);
         }
+    }
+    if (!isnan(tg->trigger_at) && v->t >= tg->trigger_at) {
+        snapshot_of(c, tg, v, tg->trigger_reason);
+        tg->trigger_at = INFINITY;  /* one triggered snapshot per target and run */
     }
 }
 
 static void on_tick(struct capture *c, const struct runner_view *v)
 {
     double final_at = v->load_end - (v->load_end * 0.15 < FINAL_LEAD_S ? v->load_end * 0.15 : FINAL_LEAD_S);
+    bool dump_now = v->t >= c->next_dump;
 
-    if (!v->debug_base[0])
+    find_targets(c, v);
+    if (!c->ntargets)
         return;
-    if (!c->discovered)
-        discover(c, v);
-    if (v->t >= c->next_dump) {
-        enum endpoint dump = c->has[EP_THREADS] ? EP_THREADS : EP_GOROUTINE;
-        if (c->has[dump])
-            fetch(c, v, endpoints[dump].path, endpoints[dump].kind, EVIDENCE_PERIODIC, true);
+    for (size_t i = 0; i < c->ntargets; i++) {
+        struct target *tg = &c->targets[i];
+        enum endpoint dump;
+        if (!tg->discovered)
+            discover(c, tg, v);
+        dump = tg->has[EP_THREADS] ? EP_THREADS : EP_GOROUTINE;
+        if (dump_now && tg->has[dump])
+            fetch(c, tg, v, endpoints[dump].path, endpoints[dump].kind, EVIDENCE_PERIODIC, true);
+        watch_symptoms(c, tg, v);
+    }
+    if (dump_now)
         c->next_dump = v->t + c->dump_interval;
-    }
-    watch_symptoms(c, v);
-    if (!isnan(c->trigger_at) && v->t >= c->trigger_at) {
-        capture_snapshot(c, v, c->trigger_reason);
-        c->trigger_at = INFINITY;  /* one triggered snapshot per run */
-    }
     if (!c->mid_taken && v->t >= v->load_end / 2) {
         c->mid_taken = true;
         capture_snapshot(c, v, "mid-run");
@@ -554,8 +511,8 @@ static void keep(struct capture *c, const struct runner_view *v)
     }
     for (size_t i = 0; i < c->n; i++) {
         const struct item *it = &c->items[i];
-        if (evidence_store(v->db, v->run_id, it->t, it->kind, it->reason, it->gz, it->gzlen, it->bytes,
-                           err, sizeof err) < 0) {
+        if (evidence_store_of(v->db, v->run_id, it->t, it->kind, it->reason, it->instance, it->gz, it->gzlen,
+                              it->bytes, err, sizeof err) < 0) {
             note_problem(c, "%s", err);
             break;
         }
@@ -581,11 +538,12 @@ enum runner_hook_answer capture_hook(void *user, enum runner_moment moment, cons
         on_tick(c, v);
         break;
     case RUNNER_AT_LOAD_END:
-        if (!c->final_taken && v->debug_base[0]) {
+        if (!c->final_taken && c->ntargets) {
             c->final_taken = true;
             capture_snapshot(c, v, "load end");
         }
-        restore_profiling(c, v);
+        for (size_t i = 0; i < c->ntargets; i++)
+            restore_profiling(c, &c->targets[i], v);
         break;
     case RUNNER_AT_END:
         if (worth_keeping(c, v->out))

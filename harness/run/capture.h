@@ -17,6 +17,12 @@
  *     service's instrumentation to `profile` through /debug/config, as an engineer on
  *     call would, so that the mutex, block and heap profiles have something to say;
  *     the level is put back when the load ends. A healthy run is never touched.
+ * On a fleet read from Prometheus (no one debug API) each instance Prometheus lists is
+ * a target of its own, its debug API at http://INSTANCE (the instance label of a
+ * target Prometheus scrapes /metrics from, which is orderd's debug port): periodic
+ * dumps and the mid-run and final snapshots from each, symptoms watched on each
+ * instance's own series, and a triggered snapshot (and profiling) on the instance
+ * that shows the symptom. Every item is stored with its instance.
  * The evidence is kept in memory (compressed, bounded) and written at the end of the
  * run only when a gate failed, the service crashed, or keeping was asked for
  * (`loadlab run --capture`); nothing about capture ever stops a run. */
@@ -35,6 +41,10 @@
  * interval doubles, so a long drill keeps an even record of the whole run. */
 #define CAPTURE_MAX_PERIODIC 120
 #define CAPTURE_LOG_LINES 50
+/* On a fleet (samples from Prometheus) evidence is taken from each instance, at most
+ * this many, each named by its instance label of at most this length. */
+#define CAPTURE_MAX_TARGETS 16
+#define CAPTURE_MAX_INSTANCE 256
 
 struct capture;
 

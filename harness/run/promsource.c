@@ -103,7 +103,7 @@ static int record_series(struct scraper *s, const struct promapi_series *ps, dou
         series_store_add(s->series, &sample, err, errlen) < 0)
         return -1;
     if (strcmp(ps->name, s->requests_metric) == 0)
-        s->now.requests += v;
+        ;  /* summed over the fleet free of resets once the tick is in (fleet_requests) */
     else if (strcmp(ps->name, METRIC_PROCESS_THREADS) == 0)
         s->now.threads = isnan(s->now.threads) ? v : s->now.threads + v;
     else if (strcmp(ps->name, METRIC_ORDERD_QUEUE_DEPTH) == 0)
@@ -111,6 +111,23 @@ static int record_series(struct scraper *s, const struct promapi_series *ps, dou
     else if (strcmp(ps->name, METRIC_ORDERD_QUEUE_CAPACITY) == 0)
         s->now.queue_capacity = isnan(s->now.queue_capacity) ? v : s->now.queue_capacity + v;
     return 0;
+}
+
+/* The headline's requests: the requests counter summed over the instances as the
+ * gates and the throughput windows see it, each replica's restarts taken as resets
+ * and a replica missing this tick held at its last count, so the progress line's rate
+ * neither drops below zero when one restarts nor dips when one misses a scrape. */
+static void fleet_requests(struct scraper *s, double t)
+{
+    struct series_selector sel = {0};
+    struct series pts;
+
+    snprintf(sel.metric, sizeof sel.metric, "%s", s->requests_metric);
+    if (series_store_select_counter(s->series, &sel, t, t, &pts) < 0)
+        return;
+    if (pts.n)
+        s->now.requests = pts.v[pts.n - 1];
+    series_release(&pts);
 }
 
 /* A target's up: 0 starts (or continues) a spell down; a spell of PROMSOURCE_DOWN_NS
@@ -178,7 +195,9 @@ enum scrape_status promsource_take(struct promsource *p, struct scraper *s, doub
                             sizeof why) < 0) {
         s->failures++;
         snprintf(s->last_err, sizeof s->last_err, "Prometheus at %.90s: %.140s", p->base_url, why);
-        if (resultdb_commit(s->db, err, errlen) < 0)
+        /* when Prometheus failed is kept too: a marker, never a zero of a service series */
+        if (resultdb_sample(s->db, s->run_id, t, PROMSOURCE_FAILED_METRIC, "", 1, err, errlen) < 0 ||
+            resultdb_commit(s->db, err, errlen) < 0)
             return SCRAPE_FAILED;
         if (units_now_ns() - s->last_ok_ns > PROMSOURCE_UNREACHABLE_NS) {
             snprintf(err, errlen, "no answer from Prometheus for %.1fs at t=%.1fs: %.200s",
@@ -199,6 +218,8 @@ enum scrape_status promsource_take(struct promsource *p, struct scraper *s, doub
         else if (strcmp(ps->name, "up") == 0)
             st = note_up(p, ps, t, err, errlen);
     }
+    if (st == SCRAPE_OK)
+        fleet_requests(s, t);
     /* a target Prometheus no longer lists at all (its pod gone from discovery) */
     for (size_t i = 0; i < p->ntargets && st == SCRAPE_OK; i++)
         if (p->targets[i].seen_tick != p->tick)

@@ -15,8 +15,10 @@
  * replica gone) ends the run as a crashed service does, naming the instance.
  * Beside the service's series, per tick: loadlab_prometheus_sample_age_seconds per
  * instance (how old Prometheus' newest sample of that target is: time() minus the
- * timestamp of its `up`), loadlab_prometheus_query_seconds, and
- * loadlab_prometheus_partial (1 when the answer had warnings). */
+ * timestamp of its `up`), loadlab_prometheus_query_seconds,
+ * loadlab_prometheus_partial (1 when the answer had warnings), and
+ * loadlab_prometheus_query_failed (1 at a sample whose query failed, the failure's
+ * words in the run's note). */
 #ifndef LOADLAB_PROMSOURCE_H
 #define LOADLAB_PROMSOURCE_H
 
@@ -32,6 +34,7 @@
 #define PROMSOURCE_AGE_METRIC "loadlab_prometheus_sample_age_seconds"
 #define PROMSOURCE_QUERY_METRIC "loadlab_prometheus_query_seconds"
 #define PROMSOURCE_PARTIAL_METRIC "loadlab_prometheus_partial"
+#define PROMSOURCE_FAILED_METRIC "loadlab_prometheus_query_failed"
 #define PROMSOURCE_FLEET_LATENCY_METRIC "loadlab_fleet_latency_seconds"
 
 struct promsource;

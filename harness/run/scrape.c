@@ -148,7 +148,7 @@ int scrape_record_windows(const struct scraper *s, double from, double to, char 
     int rc = 0;
 
     snprintf(sel.metric, sizeof sel.metric, "%s", s->requests_metric);
-    if (series_store_select(s->series, &sel, from, to, &pts) < 0)
+    if (series_store_select_counter(s->series, &sel, from, to, &pts) < 0)
         return 0;
     n = stats_window_rates(pts.t, pts.v, pts.n, from, to, 1.0, starts, rates, 4096);
     for (size_t i = 0; i < n && rc == 0; i++)

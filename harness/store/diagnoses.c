@@ -10,7 +10,7 @@
 /* Every row of one verdict carries the time of its first: 'now' is only stable
  * within one statement. */
 #define INSERT_ROW "INSERT INTO diagnoses (run_id, class, culprit, started_at, confidence, summary, " \
-                   "evidence_text, diagnosed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, " \
+                   "evidence_text, instance, diagnosed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, " \
                    "coalesce((SELECT diagnosed_at FROM diagnoses WHERE run_id = ?1 LIMIT 1), " \
                    "strftime('%Y-%m-%dT%H:%M:%fZ','now')))"
 
@@ -29,6 +29,8 @@ static void bind_row(sqlite3_stmt *ins, int64_t run_id, const struct diagnose_fi
         sqlite3_bind_double(ins, 5, f->confidence);
     sqlite3_bind_text(ins, 6, f ? f->summary : "no problem found", -1, SQLITE_STATIC);
     sqlite3_bind_text(ins, 7, f ? f->evidence : notes, -1, SQLITE_STATIC);
+    if (f && f->instance[0])
+        sqlite3_bind_text(ins, 8, f->instance, -1, SQLITE_STATIC);
 }
 
 int diagnoses_save(struct resultdb *rdb, int64_t run_id, const struct diagnose_finding *findings, size_t n,
@@ -82,14 +84,20 @@ int diagnoses_load(struct resultdb *rdb, int64_t run_id, struct diagnose_finding
 {
     sqlite3 *db = storedb_sqlite(rdb);
     sqlite3_stmt *st;
-    int step, rc = -1, exists = resultdb_table_exists(rdb, "diagnoses", err, errlen);
+    int step, rc = -1, exists = resultdb_table_exists(rdb, "diagnoses", err, errlen), fleet;
 
     *n = 0;
     if (exists <= 0)
         return exists;
-    if (sqlite3_prepare_v2(db, "SELECT class, coalesce(culprit, ''), started_at, confidence, summary, evidence_text, "
-                               "diagnosed_at FROM diagnoses WHERE run_id = ? ORDER BY id LIMIT ?", -1, &st,
-                           NULL) != SQLITE_OK) {
+    /* a file older than schema 7 read-only has no instance column */
+    if ((fleet = resultdb_has_column(rdb, "diagnoses", "instance", err, errlen)) < 0)
+        return -1;
+    if (sqlite3_prepare_v2(db, fleet ? "SELECT class, coalesce(culprit, ''), started_at, confidence, summary, "
+                                       "evidence_text, diagnosed_at, coalesce(instance, '') FROM diagnoses "
+                                       "WHERE run_id = ? ORDER BY id LIMIT ?"
+                                     : "SELECT class, coalesce(culprit, ''), started_at, confidence, summary, "
+                                       "evidence_text, diagnosed_at, '' FROM diagnoses WHERE run_id = ? ORDER BY id "
+                                       "LIMIT ?", -1, &st, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "results database: reading the diagnosis: %s", sqlite3_errmsg(db));
         return -1;
     }
@@ -103,6 +111,7 @@ int diagnoses_load(struct resultdb *rdb, int64_t run_id, struct diagnose_finding
         d->confidence = column_real(st, 3);
         column_text(st, 4, d->summary, sizeof d->summary);
         column_text(st, 5, d->evidence, sizeof d->evidence);
+        column_text(st, 7, d->instance, sizeof d->instance);
         if (diagnosed_at && *n == 1)
             column_text(st, 6, diagnosed_at, diagnosed_at_len);
     }

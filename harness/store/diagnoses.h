@@ -20,6 +20,7 @@ struct diagnose_finding {
     char culprit[128];        /* "" when the evidence could not name it */
     double started_at;        /* seconds on the run's clock; NaN when unknown */
     double confidence;        /* 0..1: the symptom, a culprit, a second source agreeing */
+    char instance[256];       /* on a fleet, the instance(s) it was found on ("a, b"); "" for one service */
     char summary[400];        /* one line for people */
     char evidence[4096];      /* the lines behind it, one fact a line */
 };

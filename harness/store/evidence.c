@@ -54,6 +54,12 @@ int evidence_store(struct resultdb *db, int64_t run_id, double t, const char *ki
                    const char *reason, const void *gz, size_t gzlen, size_t bytes,
                    char *err, size_t errlen)
 {
+    return evidence_store_of(db, run_id, t, kind, reason, NULL, gz, gzlen, bytes, err, errlen);
+}
+
+int evidence_store_of(struct resultdb *db, int64_t run_id, double t, const char *kind, const char *reason,
+                      const char *instance, const void *gz, size_t gzlen, size_t bytes, char *err, size_t errlen)
+{
     sqlite3_stmt *st;
     int rc;
 
@@ -61,9 +67,11 @@ int evidence_store(struct resultdb *db, int64_t run_id, double t, const char *ki
         snprintf(err, errlen, "unknown evidence kind '%s'", kind);
         return -1;
     }
-    if (storedb_prepare(db, "INSERT INTO evidence (run_id, t, kind, reason, bytes, content_gz) "
-                            "VALUES (?, ?, ?, ?, ?, ?)", &st, "storing evidence", err, errlen) < 0)
+    if (storedb_prepare(db, "INSERT INTO evidence (run_id, t, kind, reason, bytes, content_gz, instance) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?)", &st, "storing evidence", err, errlen) < 0)
         return -1;
+    if (instance && instance[0])
+        sqlite3_bind_text(st, 7, instance, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 1, run_id);
     sqlite3_bind_double(st, 2, t);
     sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
@@ -92,24 +100,40 @@ int evidence_store_text(struct resultdb *db, int64_t run_id, double t, const cha
 int evidence_foreach_stored(struct resultdb *db, int64_t run_id, const char *kind, evidence_stored_fn visit,
                             void *user, char *err, size_t errlen)
 {
+    return evidence_foreach_stored_of(db, run_id, kind, NULL, visit, user, err, errlen);
+}
+
+int evidence_foreach_stored_of(struct resultdb *db, int64_t run_id, const char *kind, const char *instance,
+                               evidence_stored_fn visit, void *user, char *err, size_t errlen)
+{
     sqlite3_stmt *st = NULL;
-    int step, rc = -1, exists = resultdb_table_exists(db, "evidence", err, errlen);
+    int step, rc = -1, exists = resultdb_table_exists(db, "evidence", err, errlen), fleet;
 
     if (exists <= 0)
         return exists;
-    if (storedb_prepare(db, "SELECT id, t, kind, reason, bytes, content_gz FROM evidence "
-                            "WHERE run_id = ?1 AND (?2 IS NULL OR kind = ?2) ORDER BY t, id",
+    /* a file older than schema 7 read-only has no instance column: every item is ""'s */
+    if ((fleet = resultdb_has_column(db, "evidence", "instance", err, errlen)) < 0)
+        return -1;
+    if (storedb_prepare(db, fleet ? "SELECT id, t, kind, reason, bytes, content_gz, coalesce(instance, '') FROM evidence "
+                                    "WHERE run_id = ?1 AND (?2 IS NULL OR kind = ?2) "
+                                    "AND (?3 IS NULL OR coalesce(instance, '') = ?3) ORDER BY t, id"
+                                  : "SELECT id, t, kind, reason, bytes, content_gz, '' FROM evidence "
+                                    "WHERE run_id = ?1 AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR ?3 = '') "
+                                    "ORDER BY t, id",
                         &st, "reading evidence", err, errlen) < 0)
         return -1;
     sqlite3_bind_int64(st, 1, run_id);
     if (kind)
         sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+    if (instance)
+        sqlite3_bind_text(st, 3, instance, -1, SQLITE_STATIC);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         const unsigned char *item_kind = sqlite3_column_text(st, 2), *reason = sqlite3_column_text(st, 3);
+        const unsigned char *of = sqlite3_column_text(st, 6);
         struct evidence_stored item = {
             .id = sqlite3_column_int64(st, 0), .t = sqlite3_column_double(st, 1),
             .kind = item_kind ? (const char *)item_kind : "", .reason = reason ? (const char *)reason : "",
-            .bytes = sqlite3_column_int64(st, 4),
+            .instance = of ? (const char *)of : "", .bytes = sqlite3_column_int64(st, 4),
         };
         int v;
 
@@ -141,7 +165,8 @@ struct unzip_pass {
 static int unzip_item(void *user, const struct evidence_stored *stored, char *err, size_t errlen)
 {
     struct unzip_pass *pass = user;
-    struct evidence_item item = {.id = stored->id, .t = stored->t, .kind = stored->kind, .reason = stored->reason};
+    struct evidence_item item = {.id = stored->id, .t = stored->t, .kind = stored->kind, .reason = stored->reason,
+                                 .instance = stored->instance};
     char *text, msg[256];
     int v;
 
@@ -158,8 +183,14 @@ static int unzip_item(void *user, const struct evidence_stored *stored, char *er
 int evidence_foreach(struct resultdb *db, int64_t run_id, const char *kind, evidence_visit_fn visit,
                      void *user, char *err, size_t errlen)
 {
+    return evidence_foreach_of(db, run_id, kind, NULL, visit, user, err, errlen);
+}
+
+int evidence_foreach_of(struct resultdb *db, int64_t run_id, const char *kind, const char *instance,
+                        evidence_visit_fn visit, void *user, char *err, size_t errlen)
+{
     struct unzip_pass pass = {.visit = visit, .user = user};
-    return evidence_foreach_stored(db, run_id, kind, unzip_item, &pass, err, errlen);
+    return evidence_foreach_stored_of(db, run_id, kind, instance, unzip_item, &pass, err, errlen);
 }
 
 struct print_ctx {
@@ -175,8 +206,8 @@ static int print_item(void *user, const struct evidence_item *item, char *err, s
     (void)errlen;
     if (!ctx->all && strcmp(item->reason, EVIDENCE_PERIODIC) == 0)
         return 0;
-    fprintf(ctx->out, "\n=== #%lld %s at t=%.2fs (%s), %zu bytes\n", (long long)item->id, item->kind, item->t,
-            item->reason, item->len);
+    fprintf(ctx->out, "\n=== #%lld %s at t=%.2fs (%s%s%s), %zu bytes\n", (long long)item->id, item->kind, item->t,
+            item->reason, item->instance[0] ? ", instance " : "", item->instance, item->len);
     fwrite(item->text, 1, item->len, ctx->out);
     if (item->len && item->text[item->len - 1] != '\n')
         fputc('\n', ctx->out);
@@ -195,8 +226,8 @@ static int print_row(void *user, const struct evidence_stored *item, char *err, 
         ctx->periodic++;
         return 0;
     }
-    fprintf(ctx->out, "  %6lld  %7.2fs  %-8s  %10lld  %10lld  %s\n", (long long)item->id, item->t, item->kind,
-            item->bytes, (long long)item->gzlen, item->reason);
+    fprintf(ctx->out, "  %6lld  %7.2fs  %-8s  %10lld  %10lld  %s%s%s\n", (long long)item->id, item->t, item->kind,
+            item->bytes, (long long)item->gzlen, item->reason, item->instance[0] ? " on " : "", item->instance);
     return 0;
 }
 

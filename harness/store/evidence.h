@@ -53,6 +53,11 @@ int evidence_store(struct resultdb *db, int64_t run_id, double t, const char *ki
                    const char *reason, const void *gz, size_t gzlen, size_t bytes,
                    char *err, size_t errlen);
 
+/* The same for an item taken from one instance of a fleet (its Prometheus instance
+ * label; NULL or "" for none, as evidence_store). Same returns. */
+int evidence_store_of(struct resultdb *db, int64_t run_id, double t, const char *kind, const char *reason,
+                      const char *instance, const void *gz, size_t gzlen, size_t bytes, char *err, size_t errlen);
+
 /* The same from plain text, compressed here. Same returns. */
 int evidence_store_text(struct resultdb *db, int64_t run_id, double t, const char *kind,
                         const char *reason, const char *text, size_t len, char *err, size_t errlen);
@@ -62,6 +67,7 @@ struct evidence_stored {
     int64_t id;
     double t;
     const char *kind, *reason;
+    const char *instance;        /* the fleet instance it was taken from, "" for none */
     long long bytes;             /* its raw size, as recorded */
     const void *gz;
     size_t gzlen;
@@ -74,12 +80,16 @@ struct evidence_stored {
 typedef int (*evidence_stored_fn)(void *user, const struct evidence_stored *item, char *err, size_t errlen);
 int evidence_foreach_stored(struct resultdb *db, int64_t run_id, const char *kind, evidence_stored_fn visit,
                             void *user, char *err, size_t errlen);
+/* The same for the items of one instance (instance "" the items of none; NULL all). */
+int evidence_foreach_stored_of(struct resultdb *db, int64_t run_id, const char *kind, const char *instance,
+                               evidence_stored_fn visit, void *user, char *err, size_t errlen);
 
 /* One stored item, decompressed; valid during the visit only. */
 struct evidence_item {
     int64_t id;
     double t;
     const char *kind, *reason;
+    const char *instance;        /* the fleet instance it was taken from, "" for none */
     const char *text;
     size_t len;
 };
@@ -91,6 +101,9 @@ struct evidence_item {
 typedef int (*evidence_visit_fn)(void *user, const struct evidence_item *item, char *err, size_t errlen);
 int evidence_foreach(struct resultdb *db, int64_t run_id, const char *kind, evidence_visit_fn visit,
                      void *user, char *err, size_t errlen);
+/* The same for the items of one instance (instance "" the items of none; NULL all). */
+int evidence_foreach_of(struct resultdb *db, int64_t run_id, const char *kind, const char *instance,
+                        evidence_visit_fn visit, void *user, char *err, size_t errlen);
 
 /* `loadlab show RUN --evidence`: a table of the run's items, then each snapshot's
  * items in full (periodic thread dumps are listed, not printed, unless all is set).

@@ -277,6 +277,20 @@ static const char schema_open[] =
     "  PRIMARY KEY (run_id, stage, second)\n"
     ");\n";
 
+/* Schema 7: a fleet's instances. On a fleet (samples from Prometheus, one series per
+ * replica) a finding, an evidence item and a per-instance gate each belong to one
+ * replica: diagnoses.instance and evidence.instance name it (NULL on one machine), and
+ * gates.instance / gates.instances say which replica a worst-of-instances gate's
+ * observed value is from and of how many it was the worst. */
+static const struct {
+    const char *table, *column, *decl;
+} fleet_columns[] = {
+    {"diagnoses", "instance", "TEXT"},
+    {"evidence", "instance", "TEXT"},
+    {"gates", "instance", "TEXT"},
+    {"gates", "instances", "INTEGER"},
+};
+
 static int db_fail(struct resultdb *db, char *err, size_t errlen, const char *what)
 {
     snprintf(err, errlen, "results database: %s: %s", what, sqlite3_errmsg(db->db));
@@ -380,6 +394,41 @@ static int widen_diagnoses(struct resultdb *db, char *err, size_t errlen)
     return old ? exec_sql(db, diagnoses_widen, err, errlen) : 0;
 }
 
+int resultdb_has_column(struct resultdb *db, const char *table, const char *column, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int step, rc;
+
+    if (prepare(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", &st, err, errlen) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    rc = step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : db_fail(db, err, errlen, "looking for a column");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Schema 7 (see fleet_columns): adds each column a table lacks, so a database of any
+ * older schema, or a table just created without them, ends with all of them. Returns
+ * 0, or -1 with err. */
+static int add_fleet_columns(struct resultdb *db, char *err, size_t errlen)
+{
+    char sql[160];
+    for (size_t i = 0; i < sizeof fleet_columns / sizeof fleet_columns[0]; i++) {
+        int has = resultdb_has_column(db, fleet_columns[i].table, fleet_columns[i].column, err, errlen);
+        if (has < 0)
+            return -1;
+        if (has)
+            continue;
+        snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", fleet_columns[i].table, fleet_columns[i].column,
+                 fleet_columns[i].decl);
+        if (exec_sql(db, sql, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 struct resultdb *resultdb_open(const char *path, bool readonly, char *err, size_t errlen)
 {
     struct resultdb *db = calloc(1, sizeof *db);
@@ -424,6 +473,8 @@ struct resultdb *resultdb_open(const char *path, bool readonly, char *err, size_
         exec_sql(db, schema_interleaved, err, errlen) < 0 ||
         (version < 5 && exec_sql(db, regressions_method_column, err, errlen) < 0) ||
         exec_sql(db, schema_open, err, errlen) < 0 ||
+
+        add_fleet_columns(db, err, errlen) < 0 ||
         exec_sql(db, set_version, err, errlen) < 0 ||
         exec_sql(db, "COMMIT", err, errlen) < 0) {
         sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
@@ -644,7 +695,7 @@ int resultdb_gate(struct resultdb *db, int64_t run_id, const struct gate_result 
     sqlite3_stmt *st;
     const struct gate_spec *s = g->spec;
     if (prepare(db, "INSERT OR REPLACE INTO gates (run_id, name, op, threshold, threshold_text, unit, "
-                    "observed, passed, expected_to_fail, error) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    "observed, passed, expected_to_fail, error, instance, instances) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 &st, err, errlen) < 0)
         return -1;
     sqlite3_bind_int64(st, 1, run_id);
@@ -660,5 +711,9 @@ int resultdb_gate(struct resultdb *db, int64_t run_id, const struct gate_result 
         sqlite3_bind_int(st, 8, g->verdict == GATE_PASS);
     sqlite3_bind_int(st, 9, g->expected_to_fail);
     sqlite3_bind_text(st, 10, g->verdict == GATE_ERROR ? g->detail : NULL, -1, SQLITE_STATIC);
+    if (g->instances) {
+        sqlite3_bind_text(st, 11, g->instance, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 12, (int)g->instances);
+    }
     return step_done(db, st, "recording a gate", err, errlen);
 }

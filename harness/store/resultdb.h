@@ -18,7 +18,7 @@
 #include "judge/gate.h"
 #include "base/wrkres.h"
 
-#define RESULTDB_SCHEMA_VERSION 6
+#define RESULTDB_SCHEMA_VERSION 7
 
 struct resultdb;
 
@@ -36,6 +36,10 @@ void resultdb_close(struct resultdb *db);
  * read-only is not upgraded, so readers of newer tables ask first. Returns 1, 0, or
  * -1 with err filled on a database error. */
 int resultdb_table_exists(struct resultdb *db, const char *name, char *err, size_t errlen);
+
+/* Whether table has column (a schema-7 fleet column in a file read-only and older).
+ * Returns 1, 0 (no such column or table), or -1 with err filled. */
+int resultdb_has_column(struct resultdb *db, const char *table, const char *column, char *err, size_t errlen);
 
 /* Inserts a run with status "running". Returns 0 with *run_id set, or -1 with err. */
 int resultdb_run_begin(struct resultdb *db, const struct resultdb_run *run, int64_t *run_id,

@@ -91,14 +91,22 @@ static void *append(void **array, size_t *n, size_t size, size_t max)
 int runs_gates(struct resultdb *db, int64_t id, struct runs_gate **gates, size_t *n, char *err, size_t errlen)
 {
     sqlite3_stmt *st;
-    int step, rc = -1;
+    int step, rc = -1, fleet = resultdb_has_column(db, "gates", "instance", err, errlen);
 
     *gates = NULL;
     *n = 0;
-    if (storedb_prepare(db, "SELECT g.name, g.threshold_text, g.unit, g.op, g.threshold, g.observed, "
-                            "coalesce(g.passed, -1), g.expected_to_fail, g.error, v.outcome "
-                            "FROM gates g JOIN gate_verdicts v ON v.run_id = g.run_id AND v.name = g.name "
-                            "WHERE g.run_id = ? ORDER BY g.rowid", &st, "reading gates", err, errlen) < 0)
+    if (fleet < 0)
+        return -1;
+    /* a file older than schema 7 read-only has no instance columns */
+    if (storedb_prepare(db, fleet ? "SELECT g.name, g.threshold_text, g.unit, g.op, g.threshold, g.observed, "
+                                    "coalesce(g.passed, -1), g.expected_to_fail, g.error, v.outcome, g.instance, "
+                                    "coalesce(g.instances, 0) "
+                                    "FROM gates g JOIN gate_verdicts v ON v.run_id = g.run_id AND v.name = g.name "
+                                    "WHERE g.run_id = ? ORDER BY g.rowid"
+                                  : "SELECT g.name, g.threshold_text, g.unit, g.op, g.threshold, g.observed, "
+                                    "coalesce(g.passed, -1), g.expected_to_fail, g.error, v.outcome, NULL, 0 "
+                                    "FROM gates g JOIN gate_verdicts v ON v.run_id = g.run_id AND v.name = g.name "
+                                    "WHERE g.run_id = ? ORDER BY g.rowid", &st, "reading gates", err, errlen) < 0)
         return -1;
     sqlite3_bind_int64(st, 1, id);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -118,6 +126,8 @@ int runs_gates(struct resultdb *db, int64_t id, struct runs_gate **gates, size_t
         g->has_error = sqlite3_column_type(st, 8) != SQLITE_NULL;
         storedb_text(st, 8, g->error, sizeof g->error);
         storedb_text(st, 9, g->outcome, sizeof g->outcome);
+        storedb_text(st, 10, g->instance, sizeof g->instance);
+        g->instances = sqlite3_column_int(st, 11);
     }
     if (step != SQLITE_DONE) {
         storedb_fail(db, "reading gates", err, errlen);

@@ -51,6 +51,8 @@ struct runs_gate {
     char outcome[40];              /* held, failed, tripped as expected, ... */
     bool has_error;
     char error[256];
+    char instance[256];            /* a fleet's worst instance, "" when not per instance */
+    int instances;                 /* of how many it was the worst; 0 when not per instance */
 };
 
 /* The judged gates of run id in the order judged, in a new array (*gates, caller

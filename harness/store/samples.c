@@ -7,6 +7,7 @@
 #include "store/storedb.h"
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -70,8 +71,16 @@ static int too_many(const char *metric, char *err, size_t errlen)
     return -1;
 }
 
+/* True when labels carry instance="instance" (always, when instance is NULL). */
+static bool of_instance(const char *labels, const char *instance)
+{
+    char value[SERIES_MAX_VALUE];
+    return !instance || (series_label_value(labels, SAMPLES_INSTANCE_LABEL, value, sizeof value) == 0 &&
+                         strcmp(value, instance) == 0);
+}
+
 struct grouping {
-    const char *metric, *group_by;
+    const char *metric, *group_by, *instance;
     struct series_set *out;
 };
 
@@ -81,6 +90,8 @@ static int add_grouped(void *user, const char *labels, double t, double v, char 
     char value[SERIES_MAX_NAME] = "";
     struct series *s;
 
+    if (!of_instance(labels, g->instance))
+        return 0;
     if (g->group_by && series_label_value(labels, g->group_by, value, sizeof value) < 0)
         snprintf(value, sizeof value, "?");
     if (!(s = series_set_group(g->out, value))) {
@@ -93,7 +104,13 @@ static int add_grouped(void *user, const char *labels, double t, double v, char 
 int samples_load(struct resultdb *db, int64_t run_id, const char *metric, const char *group_by,
                  struct series_set *out, char *err, size_t errlen)
 {
-    struct grouping g = {.metric = metric, .group_by = group_by, .out = out};
+    return samples_load_of(db, run_id, NULL, metric, group_by, out, err, errlen);
+}
+
+int samples_load_of(struct resultdb *db, int64_t run_id, const char *instance, const char *metric,
+                    const char *group_by, struct series_set *out, char *err, size_t errlen)
+{
+    struct grouping g = {.metric = metric, .group_by = group_by, .instance = instance, .out = out};
 
     series_set_release(out);
     if (scan_metric(db, run_id, metric, add_grouped, &g, err, errlen) < 0) {
@@ -169,6 +186,68 @@ int samples_load_sum(struct resultdb *rdb, int64_t run_id, const char *metric, c
     sqlite3_finalize(st);
     if (rc < 0)
         series_release(out);
+    return rc;
+}
+
+int samples_load_sum_of(struct resultdb *db, int64_t run_id, const char *instance, const char *metric,
+                        const char *labels, struct series *out, char *err, size_t errlen)
+{
+    struct series_selector sel;
+    char text[SERIES_MAX_NAME + 1024];
+
+    if (!instance)
+        return samples_load_sum(db, run_id, metric, labels, out, err, errlen);
+    snprintf(text, sizeof text, "%s%s", metric, labels ? labels : "");
+    if (series_selector_parse(text, strlen(text), &sel, err, errlen) < 0)
+        return -1;
+    if (sel.nmatchers == SERIES_MAX_MATCHERS) {
+        snprintf(err, errlen, "%s: more than %d labels", text, SERIES_MAX_MATCHERS - 1);
+        return -1;
+    }
+    snprintf(sel.matchers[sel.nmatchers].name, sizeof sel.matchers[0].name, "%s", SAMPLES_INSTANCE_LABEL);
+    snprintf(sel.matchers[sel.nmatchers].value, sizeof sel.matchers[0].value, "%s", instance);
+    sel.nmatchers++;
+    return samples_load_selected(db, run_id, &sel, out, err, errlen);
+}
+
+int samples_instances(struct resultdb *rdb, int64_t run_id, char (*out)[SERIES_MAX_VALUE], size_t max, size_t *n,
+                      char *err, size_t errlen)
+{
+    sqlite3 *db = storedb_sqlite(rdb);
+    sqlite3_stmt *st;
+    char value[SERIES_MAX_VALUE];
+    int step, rc = 0;
+
+    *n = 0;
+    /* Prometheus' `up`, one series per target, is stored only for a run read from it:
+     * a service scraped directly has no `up`, whatever labels its own metrics carry */
+    if (!(st = prepare(db, "SELECT DISTINCT labels FROM samples WHERE run_id = ? AND metric = 'up' ORDER BY labels",
+                       run_id, NULL, err, errlen)))
+        return -1;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *labels = (const char *)sqlite3_column_text(st, 0);
+        bool seen = false;
+        if (!labels || series_label_value(labels, SAMPLES_INSTANCE_LABEL, value, sizeof value) != 0 || !value[0])
+            continue;
+        for (size_t i = 0; i < *n && !seen; i++)
+            seen = strcmp(out[i], value) == 0;
+        if (seen)
+            continue;
+        if (*n == max) {
+            rc = 1;
+            break;
+        }
+        snprintf(out[(*n)++], SERIES_MAX_VALUE, "%s", value);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = db_error(db, "instances", err, errlen);
+    sqlite3_finalize(st);
+    for (size_t i = 1; i < *n; i++)  /* by name: a stable order for the findings */
+        for (size_t j = i; j > 0 && strcmp(out[j - 1], out[j]) > 0; j--) {
+            snprintf(value, sizeof value, "%s", out[j]);
+            snprintf(out[j], SERIES_MAX_VALUE, "%s", out[j - 1]);
+            snprintf(out[j - 1], SERIES_MAX_VALUE, "%s", value);
+        }
     return rc;
 }
 

@@ -35,6 +35,28 @@ int samples_load_selected(struct resultdb *db, int64_t run_id, const struct seri
 int samples_load_sum(struct resultdb *db, int64_t run_id, const char *metric, const char *labels,
                      struct series *out, char *err, size_t errlen);
 
+/* The label that tells a fleet's replicas apart in samples read from Prometheus. */
+#define SAMPLES_INSTANCE_LABEL "instance"
+
+/* samples_load restricted to the samples of one instance of a fleet (their instance
+ * label equal to instance); instance NULL is samples_load. Same returns. */
+int samples_load_of(struct resultdb *db, int64_t run_id, const char *instance, const char *metric,
+                    const char *group_by, struct series_set *out, char *err, size_t errlen);
+
+/* samples_load_sum restricted to one instance: with instance NULL it is
+ * samples_load_sum; else labels (NULL: any) match a stored label set that holds each
+ * of them (Prometheus adds job and the target's labels), and instance="instance".
+ * Same returns; a labels text that is no label set is an error. */
+int samples_load_sum_of(struct resultdb *db, int64_t run_id, const char *instance, const char *metric,
+                        const char *labels, struct series *out, char *err, size_t errlen);
+
+/* The distinct values of the instance label of the run's `up` samples, sorted, into
+ * out (at most max, *n of them): the replicas of a fleet read from Prometheus, none
+ * for a run that scraped one service (which has no `up`). Returns 0, 1 when there were more than max
+ * (the first max kept), or -1 with err filled. */
+int samples_instances(struct resultdb *db, int64_t run_id, char (*out)[SERIES_MAX_VALUE], size_t max, size_t *n,
+                      char *err, size_t errlen);
+
 /* Every scrape time of the run (a series of zeros), for series_sum. Returns 0, or -1
  * with err filled. */
 int samples_ticks(struct resultdb *db, int64_t run_id, struct series *out, char *err, size_t errlen);

@@ -20,10 +20,12 @@
 #include <unistd.h>
 
 #include "base/childproc.h"
+#include "diagnose/diagnose.h"
 #include "base/cmdline.h"
 #include "orderd_proc.h"
 #include "free_port.h"
 #include "prometheus_proc.h"
+#include "run/capture.h"
 #include "run/runner.h"
 #include "run/scenario.h"
 #include "store/resultdb.h"
@@ -121,8 +123,16 @@ static void test_fleet_gate_names_the_leaking_replica(void **state)
     char path[PATH_MAX + 64];
     (void)state;
 
-    if (runner_run(sc, db, &options, &outcome, err, sizeof err) < 0)
+    struct runner_options capturing = options;
+    struct capture *cap = capture_new(false);
+    assert_non_null(cap);
+    capturing.hook = capture_hook;
+    capturing.hook_user = cap;
+    if (runner_run(sc, db, &capturing, &outcome, err, sizeof err) < 0)
         fail_msg("runner: %s", err);
+    if (capture_problems(cap)[0])
+        printf("capture: %s\n", capture_problems(cap));
+    capture_free(cap);
     if (outcome.status != RUNNER_COMPLETED)
         fail_msg("status %d: %s", outcome.status, outcome.reason);
     assert_int_equal(outcome.gates[0].verdict, GATE_FAIL);
@@ -165,6 +175,33 @@ static void test_fleet_gate_names_the_leaking_replica(void **state)
     printf("sample age through Prometheus: mean %.3fs, max %.3fs; query %.1fms; fleet p99 %.1fms (wrk's worst %.1fms)\n",
            age, worst, query * 1e3, outcome.gates[2].observed * 1e3, outcome.load.latency_p99 * 1e3);
     assert_true(age >= 0 && age < 2.0);
+
+    /* the evidence came from each replica, named by its instance, and the diagnosis
+     * names the problem, its culprit and the replica it is on */
+    for (int i = 0; i < REPLICAS; i++) {
+        char sql[512];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM evidence WHERE run_id = ?1 AND kind = 'threads' "
+                                  "AND instance = '%s'", instance[i]);
+        if (count(sql, id) < 2)
+            fail_msg("%lld thread dumps from %s", count(sql, id), instance[i]);
+    }
+    struct diagnose_result *dr = calloc(1, sizeof *dr);
+    assert_non_null(dr);
+    if (diagnose_run(db, id, dr, err, sizeof err) != 0)
+        fail_msg("diagnose: %s", err);
+    diagnose_print(stdout, dr);
+    const struct diagnose_finding *leak = NULL;
+    for (size_t i = 0; i < dr->n; i++)
+        if (strcmp(dr->findings[i].class_name, "thread-leak") == 0)
+            leak = &dr->findings[i];
+    if (!leak)
+        fail_msg("no thread-leak among %zu findings", dr->n);
+    assert_string_equal(leak->instance, instance[LEAKING]);
+    assert_string_equal(leak->culprit, "leak_notifier_wait");
+    assert_int_equal(diagnose_store(db, dr, err, sizeof err), 0);
+    free(dr);
+    assert_true(count("SELECT count(*) FROM diagnoses WHERE run_id = ?1 AND class = 'thread-leak' AND instance = "
+                      "(SELECT instance FROM gates WHERE run_id = ?1 AND name = 'thread_growth')", id) == 1);
     scenario_free(sc);
 }
 
@@ -181,6 +218,11 @@ static void test_fleet_prometheus_unreachable_is_named(void **state)
     if (!strstr(outcome.reason, "Prometheus at") || !strstr(outcome.reason, "the query failed"))
         fail_msg("reason: %s", outcome.reason);
     assert_false(outcome.judged);
+    /* the failed query is recorded when it failed, and no service series as a zero */
+    assert_true(count("SELECT count(*) FROM samples WHERE run_id = ?1 AND metric = 'loadlab_prometheus_query_failed'",
+                      outcome.run_id) >= 1);
+    assert_int_equal(count("SELECT count(*) FROM samples WHERE run_id = ?1 AND metric NOT LIKE 'loadlab_%'",
+                           outcome.run_id), 0);
     scenario_free(sc);
 }
 
@@ -209,6 +251,68 @@ static void test_fleet_target_down_ends_the_run(void **state)
     /* the down target was recorded, not taken for a zero of the service's figures */
     assert_true(count("SELECT count(*) FROM samples WHERE run_id = ?1 AND metric = 'up' AND value = 0", outcome.run_id)
                 >= 1);
+    /* and its figures were not read as zeros: none of its threads samples is 0 */
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM samples WHERE run_id = ?1 AND metric = 'process_threads' "
+                              "AND labels LIKE '%%instance=\"%s\"%%' AND value = 0", instance[2]);
+    assert_int_equal(count(sql, outcome.run_id), 0);
+    scenario_free(sc);
+}
+
+/* A run hook that restarts the first replica (killed, then started again on the same
+ * ports, so Prometheus scrapes it as the same instance) three seconds into the run. */
+static bool restarted;
+static enum runner_hook_answer restart_a_replica(void *user, enum runner_moment moment, const struct runner_view *view)
+{
+    const char *args[] = {"--workers", "4", "--queue-capacity", "256", "--payment-latency", "2ms", "--log-level",
+                          "warn", "--listen", NULL, "--debug-listen", NULL, NULL};
+    char listen[32], debug[32];
+    (void)user;
+    if (moment != RUNNER_AT_TICK || view->t < 3 || restarted)
+        return RUNNER_HOOK_CONTINUE;
+    restarted = true;
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", replica[0].public_port);
+    snprintf(debug, sizeof debug, "127.0.0.1:%d", replica[0].debug_port);
+    args[9] = listen;
+    args[11] = debug;
+    orderd_proc_stop(&replica[0], 9, 2000);
+    if (orderd_proc_start(&replica[0], args, NULL) < 0)
+        replica[0].pid = 0;
+    return RUNNER_HOOK_CONTINUE;
+}
+
+/* A replica that restarts mid-run starts its counters again from zero. The fleet's
+ * throughput windows take that drop as a reset of that replica's counter (as
+ * Prometheus' rate() does); summed before the reset is seen, the drop would read as
+ * a reset of the whole fleet's sum and count everything the other replicas had
+ * served again. */
+static void test_fleet_replica_restart_is_a_counter_reset(void **state)
+{
+    struct scenario *sc = fleet_scenario(prom.url, "[expect]\nfail = thread_growth\n", "7s");
+    struct runner_options with_hook = options;
+    char sql[512];
+    (void)state;
+    with_hook.hook = restart_a_replica;
+    restarted = false;
+    if (runner_run(sc, db, &with_hook, &outcome, err, sizeof err) < 0)
+        fail_msg("runner: %s", err);
+    if (replica[0].pid <= 0)
+        fail_msg("the replica did not start again");
+    if (outcome.status != RUNNER_COMPLETED)
+        fail_msg("status %d: %s", outcome.status, outcome.reason);
+    int64_t id = outcome.run_id;
+    /* Prometheus saw the restart: that instance's request count fell */
+    snprintf(sql, sizeof sql, "WITH x AS (SELECT t, sum(value) AS v FROM samples WHERE run_id = ?1 AND metric = "
+                              "'orderd_http_requests_total' AND labels LIKE '%%instance=\"%s\"%%' GROUP BY t) "
+                              "SELECT count(*) FROM x a JOIN x b ON b.t > a.t AND b.v < a.v", instance[0]);
+    assert_true(count(sql, id) > 0);
+    double windows = testdb_real(tmp.path, "SELECT sum(throughput * width_s) FROM windows WHERE run_id = "
+                                           "(SELECT max(id) FROM runs)");
+    printf("restart: %.0f requests in the throughput windows, %llu measured by wrk\n", windows,
+           (unsigned long long)outcome.load.requests);
+    assert_true(windows > 0);
+    assert_true(windows < 1.25 * (double)outcome.load.requests);
+    assert_true(count("SELECT count(*) FROM windows WHERE run_id = ?1 AND throughput < 0", id) == 0);
     scenario_free(sc);
 }
 
@@ -217,6 +321,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fleet_gate_names_the_leaking_replica),
         cmocka_unit_test(test_fleet_prometheus_unreachable_is_named),
+        cmocka_unit_test(test_fleet_replica_restart_is_a_counter_reset),
         cmocka_unit_test(test_fleet_target_down_ends_the_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

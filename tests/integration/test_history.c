@@ -22,6 +22,7 @@
 #include "loadlab_proc.h"
 #include "report_fixture.h"
 #include "store/resultdb.h"
+#include "testdb.h"
 #include "tmpdb.h"
 
 static struct tmpdb tmp;
@@ -229,6 +230,24 @@ static void test_history_show_of_no_such_run(void **state)
     free(loadlab((const char *[]){"show", "--db", tmp.path, "--limit", "2", "1", NULL}, 2));
 }
 
+/* A gate judged per instance on a fleet: show names the worst instance on its line.
+ * Runs last: it marks run 2's queue_saturation gate as a fleet's. */
+static void test_history_show_names_a_fleet_gates_worst_instance(void **state)
+{
+    char *out;
+    const char *line;
+    (void)state;
+    testdb_exec(tmp.path, "UPDATE gates SET instance = '10.0.0.6:6060', instances = 3 WHERE run_id = 2 "
+                          "AND name = 'queue_saturation'");
+    out = loadlab((const char *[]){"show", "--db", tmp.path, "2", NULL}, 0);
+    line = line_starting(out, "  queue_saturation ");
+    assert_non_null(line);
+    if (strncmp(strchr(line, '\n') - 37, "  worst of 3 instances: 10.0.0.6:6060", 37) != 0)
+        fail_msg("line: %.*s", (int)(strchr(line, '\n') - line), line);
+    assert_gate_line(out, "throughput", VERDICT_WORD_HELD);  /* one machine's gates unchanged */
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +257,7 @@ int main(void)
         cmocka_unit_test(test_history_show_prints_a_run_in_full),
         cmocka_unit_test(test_history_show_of_a_crashed_run_gives_its_reason),
         cmocka_unit_test(test_history_show_of_no_such_run),
+        cmocka_unit_test(test_history_show_names_a_fleet_gates_worst_instance),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -104,10 +104,18 @@ static char *dump_text(const struct group *groups, size_t n)
     return buf;
 }
 
+/* While set, samples and evidence are stored as one instance's of a fleet read from
+ * Prometheus: with its instance and job labels, the evidence with its instance. */
+static const char *on_instance;
+
 static void store(double t, const char *kind, const char *reason, const char *text)
 {
-    if (evidence_store_text(db, run_id, t, kind, reason, text, strlen(text), err, sizeof err) < 0)
+    unsigned char *gz;
+    size_t gzlen;
+    if (evidence_gzip(text, strlen(text), &gz, &gzlen, err, sizeof err) < 0 ||
+        evidence_store_of(db, run_id, t, kind, reason, on_instance, gz, gzlen, strlen(text), err, sizeof err) < 0)
         fail_msg("%s", err);
+    free(gz);
 }
 
 static void store_dump(double t, const struct group *groups, size_t n)
@@ -161,6 +169,12 @@ static double ramp(double rate, double from, double t)
 
 static void sample(double t, const char *metric, const char *labels, double v)
 {
+    char fleet[512];
+    if (on_instance) {
+        snprintf(fleet, sizeof fleet, "{instance=\"%s\",job=\"orderd\"%s%s", on_instance, labels[0] ? "," : "}",
+                 labels[0] ? labels + 1 : "");
+        labels = fleet;
+    }
     if (resultdb_sample(db, run_id, t, metric, labels, v, err, sizeof err) < 0)
         fail_msg("%s", err);
 }
@@ -179,6 +193,8 @@ static void store_series(const struct shape *s)
         if (full)
             rejected += s->rejected_rate * TICK;
         enqueued += (full && s->served_drops ? 20 : 200) * TICK;
+        if (on_instance)
+            sample(t, "up", "", 1);  /* Prometheus' own series of each target */
         sample(t, "loadlab_proc_threads", "", 8 + floor(capped(ramp(s->threads_rate, s->threads_from, t), s->threads_cap)));
         /* Start-up: memory climbs fast in the first half second, as a real process's does. */
         sample(t, "loadlab_proc_resident_memory_bytes", "",
@@ -234,6 +250,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
+    on_instance = NULL;
     resultdb_close(db);
     return tmpdb_remove(&tmp);
 }
@@ -289,6 +306,74 @@ static void test_diagnose_thread_leak_names_the_growing_group(void **state)
     assert_non_null(strstr(f->summary, "threads share one stack ending in session_watchdog_wait"));
     assert_non_null(strstr(f->summary, "from t=5."));
     assert_non_null(strstr(f->evidence, "loadlab_proc_threads"));
+}
+
+/* A fleet of three read from Prometheus, threads leaking on the second only: the rules
+ * run per instance, so the leak is found on that one (not diluted over three, nor
+ * blamed on all), with the culprit from that instance's own dumps, and the instance
+ * is stored with the finding. The healthy replicas' dumps hold another candidate
+ * that must not be blamed. */
+static void test_diagnose_fleet_names_the_instance(void **state)
+{
+    static const char *const fleet[] = {"10.0.0.5:6060", "10.0.0.6:6060", "10.0.0.7:6060"};
+    struct shape healthy = {.queue_from = INFINITY}, leaking = {.threads_rate = 20, .threads_from = 5,
+                                                                .queue_from = INFINITY};
+    struct diagnose_finding stored[DIAGNOSE_MAX_FINDINGS];
+    size_t n;
+    char out[4096] = "";
+    FILE *f;
+    (void)state;
+    for (int i = 0; i < 3; i++) {
+        on_instance = fleet[i];
+        store_series(i == 1 ? &leaking : &healthy);
+        for (double t = 0.5; t < END; t += 0.5) {
+            struct group g[] = {healthy_groups[0], healthy_groups[2],
+                                {i == 1 ? 1 + (int)ramp(20, 5, t) : 2, "other", "waiting", i == 1 ? WATCHDOG : PARKED}};
+            store_dump(t, g, 3);
+        }
+    }
+    on_instance = NULL;
+    diagnose();
+    if (result.n != 1)
+        fail_msg("%zu findings, the first %s on %s", result.n, result.findings[0].class_name,
+                 result.findings[0].instance);
+    assert_string_equal(result.findings[0].class_name, "thread-leak");
+    assert_string_equal(result.findings[0].culprit, "session_watchdog_wait");
+    assert_string_equal(result.findings[0].instance, "10.0.0.6:6060");
+    assert_float_equal(result.findings[0].started_at, 5.0, 0.3);
+    assert_int_equal(result.dumps, 3 * 19);
+    assert_non_null(strstr(result.notes, "fleet of 3 instances"));
+    assert_int_equal(diagnose_store(db, &result, err, sizeof err), 0);
+    assert_int_equal(count("SELECT count(*) FROM diagnoses WHERE run_id = ?1 AND instance = '10.0.0.6:6060'"), 1);
+    assert_int_equal(diagnoses_load(db, run_id, stored, DIAGNOSE_MAX_FINDINGS, &n, NULL, 0, err, sizeof err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(stored[0].instance, "10.0.0.6:6060");
+    f = fmemopen(out, sizeof out - 1, "w");
+    diagnose_print(f, &result);
+    fclose(f);
+    if (!strstr(out, "thread-leak in session_watchdog_wait on instance 10.0.0.6:6060"))
+        fail_msg("printed: %s", out);
+}
+
+/* The same problem on every replica is one finding that names them all. */
+static void test_diagnose_fleet_same_problem_everywhere_is_one_finding(void **state)
+{
+    static const char *const fleet[] = {"10.0.0.5:6060", "10.0.0.6:6060"};
+    struct shape leaking = {.threads_rate = 20, .threads_from = 5, .queue_from = INFINITY};
+    (void)state;
+    for (int i = 0; i < 2; i++) {
+        on_instance = fleet[i];
+        store_series(&leaking);
+        for (double t = 0.5; t < END; t += 0.5) {
+            struct group g[] = {healthy_groups[0], healthy_groups[2], {1 + (int)ramp(20, 5, t), "other", "waiting", WATCHDOG}};
+            store_dump(t, g, 3);
+        }
+    }
+    on_instance = NULL;
+    diagnose();
+    assert_int_equal(result.n, 1);
+    assert_string_equal(result.findings[0].culprit, "session_watchdog_wait");
+    assert_string_equal(result.findings[0].instance, "10.0.0.5:6060, 10.0.0.6:6060");
 }
 
 static void test_diagnose_memory_leak_names_the_growing_heap_site(void **state)
@@ -806,6 +891,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_diagnose_healthy_run_finds_no_problem, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_thread_leak_names_the_growing_group, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_fleet_names_the_instance, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_fleet_same_problem_everywhere_is_one_finding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_names_the_growing_heap_site, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_thread_stacks_growing_memory_is_no_memory_leak, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_lock_contention_from_the_mutex_profile, setup, teardown),

@@ -440,6 +440,40 @@ static void test_gate_growth_judges_the_worst_instance(void **state)
     assert_int_equal(r.verdict, GATE_FAIL);
     assert_float_equal(r.observed, 3.0, 1e-9);  /* not the sum, 3.1 */
     assert_string_equal(r.detail, "worst of 2 instances: 10.0.0.2:9100");
+    assert_string_equal(r.instance, "10.0.0.2:9100");
+    assert_int_equal(r.instances, 2);
+    series_store_free(st);
+}
+
+/* rejected_share is the fleet's: the counters summed over the replicas, each free of
+ * resets first. Replica b restarts between t=2 and t=2.5 (its counters start again
+ * from zero); both serve 100 jobs/s and b turns away 10/s, so the share is 30 of 630.
+ * Summed before the reset is seen, b's restart would read as 300 more jobs served. */
+static void test_gate_rejected_share_over_a_replica_restart(void **state)
+{
+    struct series_store *st = series_store_new();
+    const char *instances[] = {"a:6060", "b:6060"};
+    struct gate_result r;
+    (void)state;
+    assert_non_null(st);
+    assert_int_equal(series_store_want(st, "orderd_queue_enqueued_total"), 0);
+    assert_int_equal(series_store_want(st, "orderd_queue_rejected_total"), 0);
+    for (int k = 0; k <= 8; k++) {
+        double t = 0.5 * k, since = t > 2.25 ? t - 2 : t;  /* b's clock since it (re)started */
+        assert_int_equal(series_store_begin_tick(st, t, err, sizeof err), 0);
+        for (int i = 0; i < 2; i++) {
+            struct promtext_label l[1] = {{"instance", instances[i]}};
+            struct promtext_sample enq = {.name = "orderd_queue_enqueued_total", .labels = l, .nlabels = 1,
+                                          .value = 100 * (i ? since : t)};
+            struct promtext_sample rej = {.name = "orderd_queue_rejected_total", .labels = l, .nlabels = 1,
+                                          .value = i ? 10 * since : 0};
+            assert_int_equal(series_store_add(st, &enq, err, sizeof err), 0);
+            assert_int_equal(series_store_add(st, &rej, err, sizeof err), 0);
+        }
+    }
+    r = judge("rejected_share", "< 4%", st, NULL, false);
+    assert_int_equal(r.verdict, GATE_FAIL);
+    assert_float_equal(r.observed, 30.0 / 630.0, 1e-9);
     series_store_free(st);
 }
 
@@ -592,6 +626,7 @@ int main(void)
         cmocka_unit_test(test_gate_formats_threshold_like_observed),
         cmocka_unit_test(test_gate_formats_metric_by_name),
         cmocka_unit_test(test_gate_growth_judges_the_worst_instance),
+        cmocka_unit_test(test_gate_rejected_share_over_a_replica_restart),
         cmocka_unit_test(test_gate_saturation_and_lock_wait_judge_the_worst_instance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

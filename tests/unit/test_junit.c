@@ -91,6 +91,19 @@ static void test_junit_counts_each_outcome_as_ci_reads_it(void **state)
     assert_xpath_string("string(//testsuite[@name='shop']/properties/property[@name='run_id']/@value)", "11");
 }
 
+/* A gate judged per instance on a fleet names the worst instance in its message. */
+static void test_junit_names_a_fleet_gates_worst_instance(void **state)
+{
+    struct gate_result *g = &fx.outcomes[0].gates[1];  /* shop's p99_latency, failed */
+    (void)state;
+    snprintf(g->instance, sizeof g->instance, "10.0.0.6:6060");
+    g->instances = 3;
+    assert_int_equal(junit_write(path, fx.outcomes, OUTCOME_FIXTURE_N, err, sizeof err), 0);
+    assert_well_formed();
+    assert_int_equal(number("count(//testsuite[@name='shop']/testcase[@name='p99_latency']/failure"
+                            "[contains(@message, '(worst of 3 instances: 10.0.0.6:6060)')])"), 1);
+}
+
 static void test_junit_carries_hostile_words_exactly(void **state)
 {
     (void)state;
@@ -162,6 +175,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_junit_counts_each_outcome_as_ci_reads_it, setup, teardown),
         cmocka_unit_test_setup_teardown(test_junit_carries_hostile_words_exactly, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_junit_names_a_fleet_gates_worst_instance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_junit_extra_cases_get_suites_and_skips, setup, teardown),
         cmocka_unit_test_setup_teardown(test_junit_leaves_nothing_behind_when_it_cannot_write, setup, teardown),
     };

@@ -90,6 +90,33 @@ static void test_proftext_scales_a_sampled_heap(void **state)
     proftext_free(h);
 }
 
+/* A frame of ThreadSanitizer's runtime, whose C++ name has spaces (cut from a dump of
+ * an orderd built with SANITIZE=thread): with tabs between the fields the name is
+ * read whole and its file is the runtime's, so the service's own frame is the culprit. */
+static void test_proftext_reads_a_name_with_spaces(void **state)
+{
+    static const char text[] =
+        "threads profile: total 1\n"
+        "1 @ 0x7efd2f862971 0x56123f3ed18a\n"
+        "# labels: {\"role\":\"other\", \"state\":\"waiting\"}\n"
+        "#\t0x7efd2f862971\tcond_wait<__interceptor_pthread_cond_wait(void*, void*)::<lambda()> >+0x191\t"
+        "../../../../src/libsanitizer/tsan/tsan_interceptors_posix.cpp:1209\n"
+        "#\t0x56123f3ed18a\tleak_notifier_wait+0x8a\tservice/leak.c:47\n";
+    struct proftext *p = proftext_parse(PROFTEXT_THREADS, text, strlen(text), err, sizeof err);
+    const struct proftext_entry *e;
+    (void)state;
+
+    if (!p)
+        fail_msg("%s", err);
+    e = proftext_entry(p, 0);
+    assert_int_equal(e->nframes, 2);
+    assert_string_equal(e->frames[0].function, "cond_wait<__interceptor_pthread_cond_wait(void*, void*)::<lambda()> >");
+    assert_string_equal(e->frames[0].file, "../../../../src/libsanitizer/tsan/tsan_interceptors_posix.cpp");
+    assert_false(proftext_frame_is_own(&e->frames[0]));
+    assert_true(proftext_frame_is_own(&e->frames[1]));
+    proftext_free(p);
+}
+
 static void test_proftext_reads_contention_and_heap(void **state)
 {
     static const char mutex[] =
@@ -180,6 +207,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_proftext_reads_thread_groups),
+        cmocka_unit_test(test_proftext_reads_a_name_with_spaces),
         cmocka_unit_test(test_proftext_reads_contention_and_heap),
         cmocka_unit_test(test_proftext_scales_a_sampled_heap),
         cmocka_unit_test(test_proftext_empty_profile_is_valid),

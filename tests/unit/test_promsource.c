@@ -24,7 +24,12 @@
     "{\"metric\":{\"__name__\":\"" name "\",\"job\":\"orderd\",\"instance\":\"" inst "\"}," \
     "\"values\":[[1700000000,\"" value "\"]]}"
 
-static const struct canned_http_route routes[] = {
+#define BOTH_UP SERIES("up", "a:1", "1") "," SERIES("up", "b:1", "1") "," SERIES("process_threads", "b:1", "14")
+#define A_ONLY SERIES("up", "a:1", "1")
+
+/* not const: the "vanish" route's answer changes between two samples */
+static struct canned_http_route routes[] = {
+    {"/vanish/api/v1/query_range", 200, MATRIX(BOTH_UP, ""), 0},
     {"/fleet/api/v1/query_range", 200,
      MATRIX(SERIES("up", "a:1", "1") "," SERIES("up", "b:1", "1") "," SERIES("process_threads", "a:1", "9") ","
             SERIES("process_threads", "b:1", "14") "," SERIES("orderd_http_requests_total", "a:1", "100") ","
@@ -32,6 +37,10 @@ static const struct canned_http_route routes[] = {
             ",\"warnings\":[\"store b timed out, results may be partial\"]"), 0},
     {"/error/api/v1/query_range", 400,
      "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"1:1: parse error\"}", 0},
+    /* the fleet a second later, replica b restarted in between: its count starts again */
+    {"/restart/api/v1/query_range", 200,
+     MATRIX(SERIES("up", "a:1", "1") "," SERIES("up", "b:1", "1") "," SERIES("orderd_http_requests_total", "a:1", "110")
+            "," SERIES("orderd_http_requests_total", "b:1", "5"), ""), 0},
     {"/down/api/v1/query_range", 200, MATRIX(SERIES("up", "a:1", "1") "," SERIES("up", "b:1", "0"), ""), 0},
     {NULL, 0, NULL, 0},
 };
@@ -76,6 +85,7 @@ static struct promsource *source(const char *prefix, struct scenario *sc)
     series_store_free(series);
     assert_non_null(series = series_store_new());
     assert_int_equal(series_store_want(series, "process_threads"), 0);
+    assert_int_equal(series_store_want(series, "orderd_http_requests_total"), 0);  /* as the runner does */
     s = (struct scraper){.db = db, .run_id = s.run_id, .series = series,
                          .requests_metric = "orderd_http_requests_total", .last_ok_ns = units_now_ns()};
     assert_non_null(p = promsource_new(sc, err, sizeof err));
@@ -120,6 +130,59 @@ static void test_promsource_records_each_instance_and_names_partial_answers(void
     promsource_free(p);
 }
 
+/* A replica that restarts between two samples: its counter drops from 50 to 5. The
+ * fleet's requests (the progress line's, and the throughput windows' selection) take
+ * the drop as a reset - 15 more requests, not 35 fewer - while the samples keep
+ * what Prometheus said. */
+static void test_promsource_replica_restart_is_a_reset_not_a_drop(void **state)
+{
+    struct scenario sc, later;
+    struct promsource *p = source("fleet", &sc), *q;
+    struct series_selector sel = {.metric = "orderd_http_requests_total"};
+    struct series pts;
+    (void)state;
+
+    assert_int_equal(promsource_take(p, &s, 1.0, 1700000000, err, sizeof err), SCRAPE_OK);
+    assert_float_equal(s.now.requests, 150, 0);
+    later = sc;
+    snprintf(later.prometheus, sizeof later.prometheus, "http://127.0.0.1:%d/restart", canned_http_port(server));
+    assert_non_null(q = promsource_new(&later, err, sizeof err));
+    assert_int_equal(promsource_take(q, &s, 2.0, 1700000001, err, sizeof err), SCRAPE_OK);
+    assert_float_equal(s.before.requests, 150, 0);
+    assert_float_equal(s.now.requests, 165, 0);
+    assert_int_equal(series_store_select_counter(series, &sel, 0, 10, &pts), 0);
+    assert_int_equal(pts.n, 2);
+    assert_float_equal(pts.v[1] - pts.v[0], 15, 0);
+    series_release(&pts);
+    assert_int_equal(count("SELECT count(*) FROM samples WHERE run_id = ?1 AND metric = 'orderd_http_requests_total' "
+                           "AND labels LIKE '%b:1%' AND value = 5"), 1);
+    promsource_free(q);
+    promsource_free(p);
+}
+
+/* A target Prometheus stops listing at all (its pod gone from discovery): named in the
+ * run's note with how long it was missing, and its series not recorded as zeros. */
+static void test_promsource_target_gone_from_answers_is_named(void **state)
+{
+    struct scenario sc;
+    struct promsource *p = source("vanish", &sc);
+    char note[600];
+    (void)state;
+
+    routes[0].body = MATRIX(BOTH_UP, "");
+    assert_int_equal(promsource_take(p, &s, 5.0, 1700000005, err, sizeof err), SCRAPE_OK);
+    routes[0].body = MATRIX(A_ONLY, "");
+    for (int t = 6; t <= 7; t++)
+        assert_int_equal(promsource_take(p, &s, t, 1700000000 + t, err, sizeof err), SCRAPE_OK);
+    promsource_note(p, note, sizeof note);
+    if (!strstr(note, "target b:1 missing from Prometheus' answers in 2 sample(s)"))
+        fail_msg("note: %s", note);
+    assert_null(strstr(note, "a:1"));
+    assert_int_equal(count("SELECT count(*) FROM samples WHERE run_id = ?1 AND t > 5 AND labels LIKE '%b:1%'"), 0);
+    routes[0].body = MATRIX(BOTH_UP, "");
+    promsource_free(p);
+}
+
 static void test_promsource_error_answer_is_counted_not_zero(void **state)
 {
     struct scenario sc;
@@ -131,7 +194,10 @@ static void test_promsource_error_answer_is_counted_not_zero(void **state)
     assert_int_equal(s.failures, 1);
     assert_non_null(strstr(s.last_err, "bad_data"));
     assert_non_null(strstr(s.last_err, "Prometheus at"));
-    assert_int_equal(count("SELECT count(*) FROM samples WHERE run_id = ?1"), before);  /* nothing, not zeros */
+    /* nothing but the failure's marker, not zeros */
+    assert_int_equal(count("SELECT count(*) FROM samples WHERE run_id = ?1"), before + 1);
+    assert_int_equal(count("SELECT count(*) FROM samples WHERE run_id = ?1 AND t = 2 "
+                           "AND metric = 'loadlab_prometheus_query_failed' AND value = 1"), 1);
     assert_false(series_store_has_metric(series, "process_threads"));
     /* answers missing for longer than PROMSOURCE_UNREACHABLE_NS stop the run */
     s.last_ok_ns = units_now_ns() - PROMSOURCE_UNREACHABLE_NS - 1;
@@ -167,6 +233,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_promsource_records_each_instance_and_names_partial_answers),
+        cmocka_unit_test(test_promsource_replica_restart_is_a_reset_not_a_drop),
+        cmocka_unit_test(test_promsource_target_gone_from_answers_is_named),
         cmocka_unit_test(test_promsource_error_answer_is_counted_not_zero),
         cmocka_unit_test(test_promsource_target_down_names_the_instance),
     };

@@ -302,7 +302,8 @@ static void test_resultdb_widens_an_old_diagnoses_table(void **state)
                       "diagnosed_at TEXT NOT NULL); INSERT INTO diagnoses VALUES (1, 1, 'thread-leak', 'f', 1, 1, 's', 'e', 'now')");
     db = resultdb_open(tmp.path, false, err, sizeof err);
     assert_non_null(db);
-    testdb_exec(tmp.path, "INSERT INTO diagnoses VALUES (2, 1, 'overload', NULL, 1, 0.5, 's', 'e', 'now')");
+    testdb_exec(tmp.path, "INSERT INTO diagnoses (id, run_id, class, culprit, started_at, confidence, summary, "
+                          "evidence_text, diagnosed_at) VALUES (2, 1, 'overload', NULL, 1, 0.5, 's', 'e', 'now')");
     assert_int_equal(query_int("SELECT count(*) FROM diagnoses WHERE class IN ('thread-leak', 'overload')"), 2);
     resultdb_close(db);
     db = resultdb_open(tmp.path, false, err, sizeof err);  /* already wide: left alone */
@@ -311,11 +312,91 @@ static void test_resultdb_widens_an_old_diagnoses_table(void **state)
     resultdb_close(db);
 }
 
+/* A new database with one run begun. */
+static struct resultdb *open_with_run(int64_t *run_id)
+{
+    struct resultdb *db = resultdb_open(tmp.path, false, err, sizeof err);
+    struct resultdb_run run = {.scenario = "s", .label = "l", .params = "{}"};
+    assert_non_null(db);
+    assert_int_equal(resultdb_run_begin(db, &run, run_id, err, sizeof err), 0);
+    return db;
+}
+
+/* A fleet's worst-of-instances gate keeps which instance was worst and of how many;
+ * a gate of one machine keeps neither. */
+static void test_resultdb_gate_keeps_the_worst_instance(void **state)
+{
+    struct resultdb *db;
+    struct gate_spec spec, plain;
+    struct gate_result fleet = {.spec = &spec, .observed = 2.5, .verdict = GATE_FAIL, .instance = "10.0.0.6:6060",
+                                .instances = 3};
+    struct gate_result one = {.spec = &plain, .observed = 100, .verdict = GATE_PASS};
+    struct runs_gate *gates;
+    size_t n;
+    int64_t run_id;
+    (void)state;
+    db = open_with_run(&run_id);
+    assert_int_equal(gate_parse("thread_growth", "< 0.5/s", &spec, err, sizeof err), 0);
+    assert_int_equal(gate_parse("throughput", "> 10/s", &plain, err, sizeof err), 0);
+    assert_int_equal(resultdb_gate(db, run_id, &fleet, err, sizeof err), 0);
+    assert_int_equal(resultdb_gate(db, run_id, &one, err, sizeof err), 0);
+    assert_int_equal(query_int("SELECT count(*) FROM gates WHERE name = 'thread_growth' AND instance = '10.0.0.6:6060' "
+                               "AND instances = 3 AND observed = 2.5"), 1);
+    assert_int_equal(query_int("SELECT count(*) FROM gates WHERE name = 'throughput' AND instance IS NULL "
+                               "AND instances IS NULL"), 1);
+    assert_int_equal(runs_gates(db, run_id, &gates, &n, err, sizeof err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(gates[0].instance, "10.0.0.6:6060");
+    assert_int_equal(gates[0].instances, 3);
+    assert_string_equal(gates[1].instance, "");
+    assert_int_equal(gates[1].instances, 0);
+    free(gates);
+    resultdb_close(db);
+}
+
+/* A schema-5 file (no instance columns) still reads read-only, and gains the columns,
+ * keeping its rows, when opened for writing. */
+static void test_resultdb_upgrades_schema_5_to_fleet_columns(void **state)
+{
+    struct resultdb *db;
+    struct gate_spec spec;
+    struct gate_result gate = {.spec = &spec, .observed = 1, .verdict = GATE_PASS};
+    struct runs_gate *gates;
+    size_t n;
+    int64_t run_id;
+    (void)state;
+    db = open_with_run(&run_id);
+    assert_int_equal(gate_parse("throughput", "> 0/s", &spec, err, sizeof err), 0);
+    assert_int_equal(resultdb_gate(db, run_id, &gate, err, sizeof err), 0);
+    resultdb_close(db);
+    testdb_exec(tmp.path, "ALTER TABLE gates DROP COLUMN instance; ALTER TABLE gates DROP COLUMN instances; "
+                          "ALTER TABLE diagnoses DROP COLUMN instance; ALTER TABLE evidence DROP COLUMN instance; "
+                          "PRAGMA user_version = 5");
+    db = resultdb_open(tmp.path, true, err, sizeof err);
+    assert_non_null(db);
+    assert_int_equal(resultdb_has_column(db, "gates", "instance", err, sizeof err), 0);
+    assert_int_equal(runs_gates(db, run_id, &gates, &n, err, sizeof err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(gates[0].instances, 0);
+    free(gates);
+    resultdb_close(db);
+    db = resultdb_open(tmp.path, false, err, sizeof err);
+    assert_non_null(db);
+    assert_int_equal(resultdb_has_column(db, "gates", "instances", err, sizeof err), 1);
+    assert_int_equal(resultdb_has_column(db, "diagnoses", "instance", err, sizeof err), 1);
+    assert_int_equal(resultdb_has_column(db, "evidence", "instance", err, sizeof err), 1);
+    resultdb_close(db);
+    assert_int_equal(testdb_int(tmp.path, "PRAGMA user_version"), RESULTDB_SCHEMA_VERSION);
+    assert_int_equal(query_int("SELECT count(*) FROM gates WHERE name = 'throughput' AND instance IS NULL"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_resultdb_records_a_whole_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_gate_error_stored_as_null, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resultdb_gate_keeps_the_worst_instance, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resultdb_upgrades_schema_5_to_fleet_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_closes_runs_left_by_dead_loadlab, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_refuses_foreign_and_newer_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_says_which_tables_exist, setup, teardown),

@@ -111,6 +111,27 @@ static void test_runevidence_without_a_snapshot_shows_the_last_dump(void **state
     runevidence_free(ev);
 }
 
+/* On a fleet each item names the instance it came from; periodic dumps of an instance
+ * are still periodic dumps. */
+static void test_runevidence_names_a_fleet_items_instance(void **state)
+{
+    struct runevidence *ev;
+    unsigned char *gz;
+    size_t gzlen;
+    const char *text = "dump of b\n";
+    (void)state;
+    assert_int_equal(evidence_gzip(text, strlen(text), &gz, &gzlen, err, sizeof err), 0);
+    assert_int_equal(evidence_store_of(db, run_id, 1.0, EVIDENCE_THREADS, EVIDENCE_PERIODIC, "b:6060", gz, gzlen,
+                                       strlen(text), err, sizeof err), 0);
+    free(gz);
+    ev = write_evidence();
+    assert_int_equal(ev->n, 1);
+    assert_string_equal(ev->items[0].reason, "periodic on b:6060");
+    assert_int_equal(ev->periodic, 1);
+    assert_string_equal(ev->excerpts[RUNEVIDENCE_THREADS].text, "dump of b\n");
+    runevidence_free(ev);
+}
+
 static void test_runevidence_excerpts_stop_at_their_lines_and_bytes(void **state)
 {
     struct runevidence *ev;
@@ -242,6 +263,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_runevidence_shows_only_the_latest_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_runevidence_without_a_snapshot_shows_the_last_dump, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_runevidence_names_a_fleet_items_instance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_runevidence_excerpts_stop_at_their_lines_and_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_runevidence_lists_unreadable_items_without_a_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_runevidence_database_without_the_table, setup, teardown),

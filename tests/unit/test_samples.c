@@ -216,6 +216,53 @@ static void test_samples_top_labels_names_the_set_that_rose_most(void **state)
     series_set_release(&set);
 }
 
+/* A fleet's samples as read from Prometheus: the instances come from `up`, and one
+ * instance's sums keep to its samples, a label set matching the stored sets that hold
+ * it beside the target's labels. */
+static void test_samples_fleet_instances_and_their_own_sums(void **state)
+{
+    struct resultdb_run row = {.scenario = "fleet", .label = "l", .params = "{}"};
+    char instances[4][SERIES_MAX_VALUE];
+    struct series s;
+    struct series_set set = {0};
+    int64_t run;
+    size_t n;
+    (void)state;
+    assert_int_equal(resultdb_run_begin(db, &row, &run, err, sizeof err), 0);
+    for (int t = 0; t < 3; t++) {
+        assert_int_equal(resultdb_sample(db, run, t, "up", "{instance=\"b:1\",job=\"o\"}", 1, err, sizeof err), 0);
+        assert_int_equal(resultdb_sample(db, run, t, "up", "{instance=\"a:1\",job=\"o\"}", 1, err, sizeof err), 0);
+        assert_int_equal(resultdb_sample(db, run, t, "orderd_mutex_wait_seconds_total",
+                                         "{instance=\"a:1\",job=\"o\",lock=\"cache\"}", t, err, sizeof err), 0);
+        assert_int_equal(resultdb_sample(db, run, t, "orderd_mutex_wait_seconds_total",
+                                         "{instance=\"a:1\",job=\"o\",lock=\"queue\"}", 10 * t, err, sizeof err), 0);
+        assert_int_equal(resultdb_sample(db, run, t, "orderd_mutex_wait_seconds_total",
+                                         "{instance=\"b:1\",job=\"o\",lock=\"cache\"}", 100 * t, err, sizeof err), 0);
+    }
+    assert_int_equal(samples_instances(db, run, instances, 4, &n, err, sizeof err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(instances[0], "a:1");
+    assert_string_equal(instances[1], "b:1");
+    assert_int_equal(samples_instances(db, run, instances, 1, &n, err, sizeof err), 1);  /* more than max */
+    assert_int_equal(n, 1);
+    assert_int_equal(samples_instances(db, healthy_run, instances, 4, &n, err, sizeof err), 0);
+    assert_int_equal(n, 0);  /* scraped directly: no fleet */
+    assert_int_equal(samples_load_sum_of(db, run, "a:1", "orderd_mutex_wait_seconds_total", NULL, &s, err,
+                                         sizeof err), 0);
+    assert_int_equal(s.n, 3);
+    assert_near(s.v[2], 22, 0);
+    series_release(&s);
+    assert_int_equal(samples_load_sum_of(db, run, "a:1", "orderd_mutex_wait_seconds_total", "{lock=\"cache\"}", &s,
+                                         err, sizeof err), 0);
+    assert_near(s.v[2], 2, 0);
+    series_release(&s);
+    assert_int_equal(samples_load_of(db, run, "b:1", "orderd_mutex_wait_seconds_total", "lock", &set, err,
+                                     sizeof err), 0);
+    assert_int_equal(set.n, 1);
+    assert_near(find(&set, "cache")->v[2], 200, 0);
+    series_set_release(&set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_samples_selection_picks_the_gates_series),
         cmocka_unit_test(test_samples_sum_by_the_database_matches_the_grouped_load),
         cmocka_unit_test(test_samples_top_labels_names_the_set_that_rose_most),
+        cmocka_unit_test(test_samples_fleet_instances_and_their_own_sums),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

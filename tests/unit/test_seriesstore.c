@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "base/seriesstore.h"
@@ -125,6 +126,61 @@ static void test_seriesstore_label_values_lists_each_instance_once(void **state)
     series_store_free(st);
 }
 
+static void add_instance(struct series_store *st, const char *instance, double v)
+{
+    struct promtext_label l[1] = {{"instance", instance}};
+    struct promtext_sample s = {.name = "orderd_http_requests_total", .labels = l, .nlabels = 1, .value = v};
+    assert_int_equal(series_store_add(st, &s, err, sizeof err), 0);
+}
+
+/* A fleet's request counter summed over three replicas: b restarts between ticks 2
+ * and 3 (its count drops to 5), c misses the scrape at tick 4, and d appears at tick
+ * 2 at 7. The plain sum drops at the restart and at the missed scrape; the counter
+ * sum rises by exactly what the replicas served (a, b, c 10 a tick, b 5 in the tick
+ * it restarted, c's two ticks counted when it is back, d 1 a tick once it is there),
+ * never falling. */
+static void test_seriesstore_counter_sum_treats_a_drop_as_a_reset(void **state)
+{
+    struct series_store *st = series_store_new();
+    struct series_selector sel;
+    struct series plain, pts;
+    static const double want[] = {180, 210, 247, 273, 294, 335};
+    (void)state;
+    assert_non_null(st);
+    assert_int_equal(series_store_want(st, "orderd_http_requests_total"), 0);
+    for (int tick = 0; tick < 6; tick++) {
+        assert_int_equal(series_store_begin_tick(st, tick, err, sizeof err), 0);
+        add_instance(st, "a", 100 + 10 * tick);
+        add_instance(st, "b", tick < 3 ? 50 + 10 * tick : 5 + 10 * (tick - 3));
+        if (tick != 4)
+            add_instance(st, "c", 30 + 10 * tick);
+        if (tick >= 2)
+            add_instance(st, "d", 5 + tick);
+    }
+    assert_int_equal(series_selector_parse("orderd_http_requests_total", 26, &sel, err, sizeof err), 0);
+    assert_int_equal(series_store_select(st, &sel, 0, 10, &plain), 0);
+    assert_true(plain.v[3] < plain.v[2]);  /* what a plain sum makes of a restart */
+    assert_int_equal(series_store_select_counter(st, &sel, 0, 10, &pts), 0);
+    assert_int_equal(pts.n, 6);
+    for (size_t i = 0; i < pts.n; i++)
+        if (pts.v[i] != want[i])
+            fail_msg("tick %zu: %g, want %g", i, pts.v[i], want[i]);
+    series_release(&pts);
+    /* one series without a reset: the same as the plain selection */
+    sel.nmatchers = 1;
+    snprintf(sel.matchers[0].name, sizeof sel.matchers[0].name, "instance");
+    snprintf(sel.matchers[0].value, sizeof sel.matchers[0].value, "a");
+    series_release(&plain);
+    assert_int_equal(series_store_select(st, &sel, 1, 4, &plain), 0);
+    assert_int_equal(series_store_select_counter(st, &sel, 1, 4, &pts), 0);
+    assert_int_equal(pts.n, plain.n);
+    for (size_t i = 0; i < pts.n; i++)
+        assert_float_equal(pts.v[i], plain.v[i], 0);
+    series_release(&pts);
+    series_release(&plain);
+    series_store_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -133,6 +189,7 @@ int main(void)
         cmocka_unit_test(test_seriesstore_keeps_only_wanted_and_sums_matches),
         cmocka_unit_test(test_seriesstore_label_values_lists_each_instance_once),
         cmocka_unit_test(test_seriesstore_add_before_tick_fails),
+        cmocka_unit_test(test_seriesstore_counter_sum_treats_a_drop_as_a_reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,133 @@
+/* symptoms: whether a run's service shows a symptom in its recent series. See
+ * symptoms.h. */
+#include "run/symptoms.h"
+#include "metric_names.h"
+
+#include <math.h>
+#include <stdio.h>
+
+#include "base/stats.h"
+#include "judge/gate.h"
+#include "judge/thresholds.h"
+
+/* Memory growth, a full queue, lock wait and CPU per request use the diagnosis's own
+ * levels (judge/thresholds.h): a diagnosis names a problem when a level holds for
+ * several windows in a row, a snapshot is taken at the first reading past it, so the
+ * evidence is in hand before the episode the diagnosis will report is over. The rest
+ * are the capture's own. */
+#define TRIGGER_THREADS 20.0           /* threads above the run's lowest count */
+#define TRIGGER_RSS_WINDOW 2.0         /* seconds the memory slope is fitted over */
+#define TRIGGER_MIN_REQUESTS 10.0      /* requests/s for CPU per request to mean anything */
+
+const char *const symptoms_names[SYMPTOM_COUNT] = {
+    "threads or goroutines climbing", "memory climbing", "queue full", "lock wait high", "CPU per request high",
+};
+
+/* Points of a metric (all its series, or the instance's, summed; a counter's free of
+ * resets) from `from` to the view's now. Returns 0, or -1 when there are none. */
+static int points_of(const char *instance, const struct runner_view *v, const char *metric, double from,
+                     bool counter, struct series *pts)
+{
+    struct series_selector sel = {0};
+    snprintf(sel.metric, sizeof sel.metric, "%s", metric);
+    if (instance && instance[0]) {
+        sel.nmatchers = 1;
+        snprintf(sel.matchers[0].name, sizeof sel.matchers[0].name, "%s", GATE_INSTANCE_LABEL);
+        snprintf(sel.matchers[0].value, sizeof sel.matchers[0].value, "%s", instance);
+    }
+    if ((counter ? series_store_select_counter : series_store_select)(v->series, &sel, from, v->t, pts) < 0)
+        return -1;
+    if (pts->n == 0) {
+        series_release(pts);
+        return -1;
+    }
+    return 0;
+}
+
+static int points(const char *instance, const struct runner_view *v, const char *metric, double from,
+                  struct series *pts)
+{
+    return points_of(instance, v, metric, from, false, pts);
+}
+
+/* The first of two metrics that has points (loadlab's /proc figure, else the service's). */
+static int points_either(const char *instance, const struct runner_view *v, const char *a, const char *b,
+                         double from, struct series *pts)
+{
+    return points(instance, v, a, from, pts) == 0 ? 0 : points(instance, v, b, from, pts);
+}
+
+static bool rise_above_low(const struct series *p, double *rise)
+{
+    double low = INFINITY;
+    for (size_t i = 0; i < p->n; i++)
+        if (!isnan(p->v[i]) && p->v[i] < low)
+            low = p->v[i];
+    if (isinf(low) || isnan(p->v[p->n - 1]))
+        return false;
+    *rise = p->v[p->n - 1] - low;
+    return true;
+}
+
+static bool counter_rate(const char *instance, const struct runner_view *v, const char *metric, double window,
+                         double *rate)
+{
+    struct series p;
+    bool ok;
+    if (points_of(instance, v, metric, v->t - window, true, &p) < 0)
+        return false;
+    ok = stats_counter_rate(p.t, p.v, p.n, rate) == 0;
+    series_release(&p);
+    return ok;
+}
+
+bool symptoms_show(const char *instance, const struct runner_view *v, enum symptom s)
+{
+    struct series p, q;
+    double x, y;
+    bool shows = false;
+
+    switch (s) {
+    case SYMPTOM_THREADS:
+        if (points_either(instance, v, GATE_PROC_THREADS, METRIC_PROCESS_THREADS, 0, &p) == 0 ||
+            points(instance, v, METRIC_GO_THREADS, 0, &p) == 0) {
+            shows = rise_above_low(&p, &x) && x >= TRIGGER_THREADS;
+            series_release(&p);
+        }
+        if (!shows && points(instance, v, METRIC_GO_GOROUTINES, 0, &p) == 0) {
+            shows = rise_above_low(&p, &x) && x >= TRIGGER_THREADS;  /* a Go service leaks goroutines */
+            series_release(&p);
+        }
+        return shows;
+    case SYMPTOM_MEMORY:
+        if (v->t < DIAGNOSE_STARTUP_S + TRIGGER_RSS_WINDOW ||
+            points_either(instance, v, GATE_PROC_RSS, METRIC_PROCESS_RSS, v->t - TRIGGER_RSS_WINDOW, &p) < 0)
+            return false;
+        shows = stats_slope(p.t, p.v, p.n, &y) == 0 && y >= DIAGNOSE_RSS_RATE;
+        series_release(&p);
+        return shows;
+    case SYMPTOM_QUEUE:
+        if (points(instance, v, METRIC_ORDERD_QUEUE_DEPTH, v->t - 0.01, &p) < 0)
+            return false;
+        if (points(instance, v, METRIC_ORDERD_QUEUE_CAPACITY, v->t - 0.01, &q) == 0) {
+            shows = q.v[q.n - 1] > 0 && p.v[p.n - 1] >= DIAGNOSE_QUEUE_FILL * q.v[q.n - 1];
+            series_release(&q);
+        }
+        series_release(&p);
+        return shows;
+    case SYMPTOM_LOCK:
+        return counter_rate(instance, v, METRIC_ORDERD_MUTEX_WAIT, DIAGNOSE_WINDOW_S, &x) && x >= DIAGNOSE_LOCK_RATE;
+    case SYMPTOM_CPU:
+        if (v->t < DIAGNOSE_STARTUP_S + DIAGNOSE_WINDOW_S ||
+            !counter_rate(instance, v, METRIC_ORDERD_HTTP_REQUESTS, DIAGNOSE_WINDOW_S, &y) || y < TRIGGER_MIN_REQUESTS)
+            return false;
+        if (!counter_rate(instance, v, GATE_PROC_CPU, DIAGNOSE_WINDOW_S, &x) &&
+            !counter_rate(instance, v, METRIC_PROCESS_CPU, DIAGNOSE_WINDOW_S, &x))
+            return false;
+        return x / y >= DIAGNOSE_CPU_PER_REQUEST;
+    case SYMPTOM_COUNT:
+        break;
+    }
+    return false;
+}
+

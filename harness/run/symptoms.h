@@ -1,0 +1,28 @@
+/* symptoms: whether a run's service, or one instance of a fleet, shows a symptom in
+ * the series the run has kept so far - the triggers of evidence capture (capture.h).
+ *
+ * Each looks at the recent past only (the run's lowest thread count, a two-second
+ * memory slope, the last queue sample, a window of lock wait or CPU per request), at
+ * the levels the diagnosis uses, so that a snapshot is taken while the problem is on.
+ * On a fleet (samples from Prometheus) every series is one instance's: a symptom is
+ * looked for on each instance's own series, never on the fleet's sum, in which one
+ * sick replica is diluted by the healthy ones. Counters are read free of resets
+ * (series_store_select_counter). */
+#ifndef LOADLAB_SYMPTOMS_H
+#define LOADLAB_SYMPTOMS_H
+
+#include <stdbool.h>
+
+#include "run/runner.h"
+
+enum symptom { SYMPTOM_THREADS, SYMPTOM_MEMORY, SYMPTOM_QUEUE, SYMPTOM_LOCK, SYMPTOM_CPU, SYMPTOM_COUNT };
+
+/* Each symptom in words, for a snapshot's reason ("queue full"). */
+extern const char *const symptoms_names[SYMPTOM_COUNT];
+
+/* True when the service (instance NULL or "": every series; else only those whose
+ * instance label is instance) shows symptom s at the view's time in v->series; false
+ * also when the series it needs are not there or out of memory. */
+bool symptoms_show(const char *instance, const struct runner_view *v, enum symptom s);
+
+#endif
