@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #define TICK_US 20000
+#define TICK_MIN_US 1000
 /* Requests dispatched per timer callback before I/O gets a turn. */
 #define DISPATCH_BATCH 256
 
@@ -112,7 +113,7 @@ static void dispatch(struct worker *w, int64_t scheduled_ns, int64_t now)
     w->windows[win].scheduled++;
     latency_hist_record(w->lag, openload_ns_to_us(now - scheduled_ns), 1);
     if (w->free_count > 0) {
-        openload_conn_send(openload_pool_pop(w), scheduled_ns, shape);
+        openload_conn_send(openload_pool_pop(w), scheduled_ns, shape, now);
     } else if (w->busy + w->queue_count < w->max_in_flight) {
         w->queue[(w->queue_head + w->queue_count) % w->max_in_flight] = (struct pending){scheduled_ns, shape};
         w->queue_count++;
@@ -172,14 +173,19 @@ static void run_schedule(struct worker *w)
     }
 }
 
+/* The timerfd is not read: setting it again clears its expiration, which saves a
+ * system call per wake-up; when the schedule does not set it again, it is disarmed
+ * so that it stops being readable. */
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
+    static const struct itimerspec disarm;
     struct worker *w = arg;
-    uint64_t expirations;
-    if (read(fd, &expirations, sizeof(expirations)) < 0)
-        return; /* not due yet (EAGAIN): it was rearmed */
+    if (w->armed_ns == 0 || units_now_ns() < w->armed_ns)
+        return; /* stale: already set again for later */
     w->armed_ns = 0;
     run_schedule(w);
+    if (w->armed_ns == 0)
+        timerfd_settime(w->timer_fd, 0, &disarm, NULL);
 }
 
 static void spin_cb(evutil_socket_t fd, short what, void *arg)
@@ -214,6 +220,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     pthread_mutex_lock(&w->lock);
     w->published = w->totals;
     pthread_mutex_unlock(&w->lock);
+    if (w->busy > 0)
+        openload_conn_expire(w, units_now_ns());
     /* a stop while the schedule sleeps until a far request */
     if (atomic_load(&w->ol->stop_ns) && !w->schedule_done)
         run_schedule(w);
@@ -225,7 +233,10 @@ void *openload_worker_main(void *arg)
 {
     struct worker *w = arg;
     const struct openload_config *cfg = &w->ol->cfg;
-    struct timeval tick = {.tv_sec = 0, .tv_usec = TICK_US};
+    /* the tick also ends the requests past their timeout: often enough for a short one */
+    int64_t tick_us = cfg->timeout_ns / 4000;
+    struct timeval tick = {.tv_sec = 0,
+                           .tv_usec = tick_us > TICK_US ? TICK_US : tick_us < TICK_MIN_US ? TICK_MIN_US : tick_us};
 
     /* the kernel's default 50 us timer slack would be a floor on the send lag */
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
@@ -270,6 +281,7 @@ void openload_worker_release(struct worker *w)
     if (w->base)
         event_base_free(w->base);
     free(w->conns);
+    free(w->read_buf);
     free(w->free_ring);
     free(w->queue);
     free(w->windows);
@@ -307,6 +319,9 @@ int openload_worker_init(struct openload *ol, struct worker *w, unsigned id)
     w->end_ns = ol->end_ns;
     w->nwindows = (size_t)((cfg->duration_ns + cfg->timeout_ns) / NS_PER_S) + 3;
     w->conns = calloc(w->nconns, sizeof(*w->conns));
+    for (unsigned i = 0; w->conns && i < w->nconns; i++)
+        w->conns[i].fd = -1;
+    w->read_buf = malloc(OPENLOAD_READ_BUF);
     w->free_ring = calloc(w->nconns, sizeof(*w->free_ring));
     w->queue = calloc(w->max_in_flight, sizeof(*w->queue));
     w->windows = calloc(w->nwindows, sizeof(*w->windows));
@@ -315,7 +330,7 @@ int openload_worker_init(struct openload *ol, struct worker *w, unsigned id)
     w->wait = latency_hist_new();
     w->window_latency = latency_hist_new();
     ec = event_config_new();
-    if (!w->conns || !w->free_ring || !w->queue || !w->windows || !w->latency || !w->lag || !w->wait ||
+    if (!w->conns || !w->read_buf || !w->free_ring || !w->queue || !w->windows || !w->latency || !w->lag || !w->wait ||
         !w->window_latency || !ec)
         goto done;
     w->base = event_base_new_with_config(ec);
