@@ -100,6 +100,7 @@ void openload_conn_finish(struct conn *c, enum outcome outcome, bool close)
         openload_pool_push(w, c);
     }
     openload_worker_maybe_finish(w);
+    openload_worker_send_due(w, now);
 }
 
 void openload_conn_expire(struct worker *w, int64_t now)

@@ -112,7 +112,7 @@ struct worker {
     uint64_t next_k, rng;
     double poisson_offset_ns;
     int64_t next_ns, end_ns, drain_deadline_ns;
-    bool schedule_done, abandoning;
+    bool schedule_done, abandoning, dispatching;
 
     struct openload_totals totals;
     struct latency_hist *latency, *lag, *wait, *window_latency;
@@ -166,6 +166,10 @@ void openload_worker_release(struct worker *w);
 void *openload_worker_main(void *arg);
 /* Publishes the current window's latencies (serialized) for readers of the run. */
 void openload_worker_flush_window(struct worker *w);
+/* Sends the requests due by now, if any: called after each response, so that a send
+ * falling due while the loop works through a batch of responses does not wait for the
+ * batch to end and the timer's turn. */
+void openload_worker_send_due(struct worker *w, int64_t now);
 /* Ends the worker's loop once the schedule is done and nothing is out. */
 void openload_worker_maybe_finish(struct worker *w);
 

@@ -147,6 +147,9 @@ static void poll_and_return(struct worker *w)
 static void run_schedule(struct worker *w)
 {
     int batch = 0;
+    if (w->dispatching)
+        return; /* a send that failed at once ended its request and came back here */
+    w->dispatching = true;
     while (!w->schedule_done) {
         int64_t now = units_now_ns(), stop = atomic_load_explicit(&w->ol->stop_ns, memory_order_relaxed);
         if (stop && stop < w->end_ns)
@@ -155,22 +158,29 @@ static void run_schedule(struct worker *w)
             w->schedule_done = true;
             w->drain_deadline_ns = w->end_ns + w->ol->cfg.timeout_ns;
             openload_worker_maybe_finish(w);
-            return;
+            break;
         }
         if (w->next_ns > now) {
             if (w->next_ns - now <= w->ol->cfg.spin_ns)
                 poll_and_return(w);
             else
                 arm_timer(w, w->next_ns - w->ol->cfg.spin_ns);
-            return;
+            break;
         }
         if (batch++ == DISPATCH_BATCH) {
             poll_and_return(w); /* let responses in before catching up further */
-            return;
+            break;
         }
         dispatch(w, w->next_ns, now);
         advance_schedule(w);
     }
+    w->dispatching = false;
+}
+
+void openload_worker_send_due(struct worker *w, int64_t now)
+{
+    if (now >= w->next_ns && !w->schedule_done && !w->dispatching)
+        run_schedule(w);
 }
 
 /* The timerfd is not read: setting it again clears its expiration, which saves a
