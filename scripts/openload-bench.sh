@@ -23,8 +23,9 @@
 # 1e6 / cost is the rate one core of load could carry.
 # At the end: the median of each figure over the rounds with its min-max range.
 #
-# Environment: BENCH_ROUNDS (3), BENCH_SECONDS (4), BENCH_CONNECTIONS (64), BENCH_SPIN
-# (openload's spin option, 0), BENCH_LAG_LIMIT (the send-lag p99 that still keeps the
+# Environment: BENCH_OPENLOAD (the generator's binary, $BUILD/openload), BENCH_ROUNDS
+# (3), BENCH_SECONDS (4), BENCH_CONNECTIONS (64), BENCH_SPIN and BENCH_SLACK
+# (openload's spin and slack options, 0), BENCH_LAG_LIMIT (the send-lag p99 that still keeps the
 # schedule, 1ms), BENCH_KEEPUP (0.97), BENCH_FROM (the first fraction of W tried, 0.3), BENCH_GEN_CPU (0),
 # BENCH_SERVER_CPU (1), BENCH_NICE (niceness of everything, 0), BENCH_RT (1: run the
 # load, wrk and openload alike, under SCHED_FIFO with chrt -f 10, so that other work on
@@ -33,10 +34,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
+OPENLOAD=${BENCH_OPENLOAD:-$BUILD/openload}
 ROUNDS=${BENCH_ROUNDS:-3}
 SECS=${BENCH_SECONDS:-4}
 CONNS=${BENCH_CONNECTIONS:-64}
 SPIN=${BENCH_SPIN:-0}
+SLACK=${BENCH_SLACK:-0}
 LAG_LIMIT=${BENCH_LAG_LIMIT:-1ms}
 KEEPUP=${BENCH_KEEPUP:-0.97}
 FROM=${BENCH_FROM:-0.3}
@@ -70,8 +73,8 @@ cpu_us_per() { awk -v n="$1" '{printf "%.2f", (n > 0 ? ($1 + $2) * 1e6 / n : 0)}
 # openload_at RATE: one run; prints "ok|miss achieved dropped errors lag_p50 lag_p99
 # lag_max latency_p99 completed"
 openload_at() {
-  { time "${LOAD[@]}" "$BUILD/openload" --target "127.0.0.1:$port" --rate "$1/s" --duration "${SECS}s" \
-    --threads 1 --connections "$CONNS" --max-in-flight 100000 --timeout 5s --spin "$SPIN" \
+  { time "${LOAD[@]}" "$OPENLOAD" --target "127.0.0.1:$port" --rate "$1/s" --duration "${SECS}s" \
+    --threads 1 --connections "$CONNS" --max-in-flight 100000 --timeout 5s --spin "$SPIN" --slack "$SLACK" \
     --lag-limit "$LAG_LIMIT" --request 'GET /api/products/1' > "$tmp/ol.json"; } 2> "$tmp/time"
   python3 - "$tmp/ol.json" "$KEEPUP" <<'EOF'
 import json, sys
@@ -105,7 +108,7 @@ try() {
 frac() { awk -v a="$1" -v f="$2" 'BEGIN {printf "%d", a * f}'; }
 
 echo "== orderd on CPU $SERVER_CPU; load on CPU $GEN_CPU$([ "${BENCH_RT:-0}" = 1 ] && echo ' (SCHED_FIFO)'); $ROUNDS rounds;" \
-  "${SECS}s per run; $CONNS connections; openload spin $SPIN, ceiling lag limit $LAG_LIMIT"
+  "${SECS}s per run; $CONNS connections; openload spin $SPIN slack $SLACK, ceiling lag limit $LAG_LIMIT"
 row round run rate keeps achieved dropped errors lag_p50us lag_p99us lag_maxus latency_p99us cpu_us/req
 : > "$tmp/rounds"
 for round in $(seq "$ROUNDS"); do

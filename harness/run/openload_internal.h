@@ -37,7 +37,7 @@ struct shape {
 struct openload_config {
     double rate;
     enum openload_arrival arrival;
-    int64_t duration_ns, timeout_ns, lag_limit_ns, start_ns, spin_ns;
+    int64_t duration_ns, timeout_ns, lag_limit_ns, start_ns, spin_ns, slack_ns;
     unsigned connections, max_in_flight, threads;
     bool pinned;
     cpu_set_t cpus;

@@ -1,8 +1,9 @@
 /* One worker thread of openload: its event loop, its share of the schedule (the
  * arrivals, each request's shape, dispatch to a free connection, the wait queue or a
- * drop, the send lag), the timers that keep the schedule, the 20 ms tick that
- * publishes progress and watches the stop time and the drain deadline, and its
- * per-second latency windows.
+ * drop, the send lag), the timers that keep the schedule, the tick (every 20 ms, or a
+ * quarter of the timeout when that is shorter, at least 1 ms) that publishes progress,
+ * ends requests past their timeout and watches the stop time and the drain deadline,
+ * and its per-second latency windows.
  *
  * Keeping the schedule: libevent's own timers have millisecond resolution, and with
  * EVENT_BASE_FLAG_PRECISE_TIMER it reprograms a timerfd on every loop turn, which on a
@@ -13,7 +14,17 @@
  * with timeout 0), so responses are read while it waits and the send lands on time. With
  * spin = 0 (the default) it sleeps to the exact time instead and spends no CPU
  * waiting: on a machine shared with other work a spinning thread uses up its share
- * and is then descheduled for longer, which is worse than the late wake-up. */
+ * and is then descheduled for longer, which is worse than the late wake-up. Every
+ * response also sends what has fallen due meanwhile (openload_worker_send_due), so a
+ * send does not wait behind a batch of responses for the timer's turn in the loop.
+ * There is one timer per thread, never one per request: whatever is due when it fires
+ * is sent at once, up to DISPATCH_BATCH before the sockets get a turn.
+ *
+ * With `slack`, the timer is set that long after the next request's time and left as
+ * it is while it fires within the slack of the next one: most sends then go out from
+ * the wake-up a response brings anyway, and the timer is set again only now and then,
+ * which saves a wake-up and a timerfd_settime (on a virtual machine, an exit to the
+ * host) per request for a send lag of up to the slack, measured like any other. */
 #include "run/openload_internal.h"
 
 #include "units.h"
@@ -161,10 +172,12 @@ static void run_schedule(struct worker *w)
             break;
         }
         if (w->next_ns > now) {
+            int64_t slack = w->ol->cfg.slack_ns;
             if (w->next_ns - now <= w->ol->cfg.spin_ns)
                 poll_and_return(w);
-            else
-                arm_timer(w, w->next_ns - w->ol->cfg.spin_ns);
+            else if (slack == 0 || w->armed_ns < w->next_ns || w->armed_ns > w->next_ns + slack)
+                arm_timer(w, w->next_ns - w->ol->cfg.spin_ns + slack);
+            /* else: already set to fire within the slack after the next request */
             break;
         }
         if (batch++ == DISPATCH_BATCH) {

@@ -300,6 +300,17 @@ static void test_openload_threads_and_poisson_keep_the_count(void **state)
     openload_result_free(r);
     assert_int_equal(openload_config_set(cfg, "spin", "0", err, sizeof(err)), 0);
 
+    /* nor does letting the timer wake up to 200 us late, sends riding on responses */
+    assert_int_equal(openload_config_set(cfg, "slack", "200us", err, sizeof(err)), 0);
+    r = openload_run(cfg, err, sizeof(err));
+    assert_non_null(r);
+    t = openload_result_totals(r);
+    assert_int_equal(t->scheduled, 1200);
+    assert_int_equal(t->completed, 1200);
+    assert_int_equal(latency_hist_count(openload_result_send_lag(r)), 1200);
+    openload_result_free(r);
+    assert_int_equal(openload_config_set(cfg, "slack", "0", err, sizeof(err)), 0);
+
     /* Poisson: the count is random, about 1200 +- 4 sigma (sigma = 35) */
     assert_int_equal(openload_config_set(cfg, "arrival", "poisson", err, sizeof(err)), 0);
     assert_int_equal(openload_config_set(cfg, "seed", "7", err, sizeof(err)), 0);
@@ -477,6 +488,8 @@ static void test_openload_bad_values_rejected_naming_the_option(void **state)
     expect_rejected(cfg, "target", "example.com:80");
     expect_rejected(cfg, "max_response_body", "1G");
     expect_rejected(cfg, "spin", "1s");
+    expect_rejected(cfg, "slack", "1s");
+    expect_rejected(cfg, "slack", "soon");
     expect_rejected(cfg, "colour", "red");
 
     /* values fine alone, wrong together */
@@ -484,6 +497,12 @@ static void test_openload_bad_values_rejected_naming_the_option(void **state)
     assert_int_equal(openload_config_check(cfg, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "request"));
     assert_int_equal(openload_config_add_request(cfg, "GET", "/", NULL, 0, NULL, 0, 1, err, sizeof(err)), 0);
+    assert_int_equal(openload_config_check(cfg, err, sizeof(err)), 0);
+    assert_int_equal(openload_config_set(cfg, "spin", "100us", err, sizeof(err)), 0);
+    assert_int_equal(openload_config_set(cfg, "slack", "50us", err, sizeof(err)), 0);
+    assert_int_equal(openload_config_check(cfg, err, sizeof(err)), -1);
+    assert_true(strncmp(err, "slack: ", 7) == 0);
+    assert_int_equal(openload_config_set(cfg, "spin", "0", err, sizeof(err)), 0);
     assert_int_equal(openload_config_check(cfg, err, sizeof(err)), 0);
     assert_int_equal(openload_config_set(cfg, "connections", "1", err, sizeof(err)), 0);
     assert_int_equal(openload_config_set(cfg, "rate", "500000/s", err, sizeof(err)), 0);
