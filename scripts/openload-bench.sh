@@ -25,9 +25,10 @@
 #
 # Environment: BENCH_OPENLOAD (the generator's binary, $BUILD/openload), BENCH_ROUNDS
 # (3), BENCH_SECONDS (4), BENCH_CONNECTIONS (64), BENCH_SPIN and BENCH_SLACK
-# (openload's spin and slack options, 0), BENCH_LAG_LIMIT (the send-lag p99 that still keeps the
-# schedule, 1ms), BENCH_KEEPUP (0.97), BENCH_FROM (the first fraction of W tried, 0.3), BENCH_GEN_CPU (0),
-# BENCH_SERVER_CPU (1), BENCH_NICE (niceness of everything, 0), BENCH_RT (1: run the
+# (openload's spin and slack options, 0), BENCH_LAG_LIMIT (the send-lag p99 that still
+# keeps the schedule, 1ms), BENCH_KEEPUP (0.97), BENCH_FROM (the first fraction of W
+# tried, 0.3), BENCH_GEN_CPU (0), BENCH_SERVER_CPU (1), BENCH_NICE (niceness of
+# everything, 0), BENCH_RT (1: run the
 # load, wrk and openload alike, under SCHED_FIFO with chrt -f 10, so that other work on
 # a shared machine does not preempt it; the kernel's RT throttling still leaves that
 # core 5% for others. The server keeps the ordinary policy).
@@ -40,6 +41,8 @@ SECS=${BENCH_SECONDS:-4}
 CONNS=${BENCH_CONNECTIONS:-64}
 SPIN=${BENCH_SPIN:-0}
 SLACK=${BENCH_SLACK:-0}
+SLACK_OPT=()
+[ "$SLACK" = 0 ] || SLACK_OPT=(--slack "$SLACK")
 LAG_LIMIT=${BENCH_LAG_LIMIT:-1ms}
 KEEPUP=${BENCH_KEEPUP:-0.97}
 FROM=${BENCH_FROM:-0.3}
@@ -74,7 +77,7 @@ cpu_us_per() { awk -v n="$1" '{printf "%.2f", (n > 0 ? ($1 + $2) * 1e6 / n : 0)}
 # lag_max latency_p99 completed"
 openload_at() {
   { time "${LOAD[@]}" "$OPENLOAD" --target "127.0.0.1:$port" --rate "$1/s" --duration "${SECS}s" \
-    --threads 1 --connections "$CONNS" --max-in-flight 100000 --timeout 5s --spin "$SPIN" --slack "$SLACK" \
+    --threads 1 --connections "$CONNS" --max-in-flight 100000 --timeout 5s --spin "$SPIN" ${SLACK_OPT[@]+"${SLACK_OPT[@]}"} \
     --lag-limit "$LAG_LIMIT" --request 'GET /api/products/1' > "$tmp/ol.json"; } 2> "$tmp/time"
   python3 - "$tmp/ol.json" "$KEEPUP" <<'EOF'
 import json, sys

@@ -137,17 +137,27 @@ static void server_stop(struct test_server *s)
     free(s);
 }
 
-static struct openload_config *config_for(const struct test_server *s, const char *rate, const char *duration,
-                                          const char *connections, const char *max_in_flight)
+/* A configuration aimed at 127.0.0.1:port with a rate, a duration and a pool, and no
+ * request yet. */
+static struct openload_config *config_bare(int port, const char *rate, const char *duration,
+                                           const char *connections)
 {
     struct openload_config *cfg = openload_config_new();
     char err[256], target[64];
     assert_non_null(cfg);
-    snprintf(target, sizeof(target), "127.0.0.1:%d", s ? s->port : 9);
+    snprintf(target, sizeof(target), "127.0.0.1:%d", port);
     assert_int_equal(openload_config_set(cfg, "target", target, err, sizeof(err)), 0);
     assert_int_equal(openload_config_set(cfg, "rate", rate, err, sizeof(err)), 0);
     assert_int_equal(openload_config_set(cfg, "duration", duration, err, sizeof(err)), 0);
     assert_int_equal(openload_config_set(cfg, "connections", connections, err, sizeof(err)), 0);
+    return cfg;
+}
+
+static struct openload_config *config_for(const struct test_server *s, const char *rate, const char *duration,
+                                          const char *connections, const char *max_in_flight)
+{
+    struct openload_config *cfg = config_bare(s ? s->port : 9, rate, duration, connections);
+    char err[256];
     assert_int_equal(openload_config_set(cfg, "max_in_flight", max_in_flight, err, sizeof(err)), 0);
     assert_int_equal(openload_config_add_request(cfg, "GET", "/api/x", NULL, 0, NULL, 0, 1, err, sizeof(err)), 0);
     return cfg;
@@ -417,24 +427,19 @@ static void test_openload_request_stuck_in_a_full_socket_times_out(void **state)
     socklen_t len = sizeof(addr);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     size_t body_len = OPENLOAD_MAX_REQUEST_BYTES - 4096;
-    char *body = malloc(body_len), err[256], target[64];
-    struct openload_config *cfg = openload_config_new();
+    char *body = malloc(body_len), err[256];
+    struct openload_config *cfg;
     struct openload_result *r;
     const struct openload_totals *t;
     (void)state;
 
     assert_true(fd >= 0);
     assert_non_null(body);
-    assert_non_null(cfg);
     assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
     assert_int_equal(listen(fd, 16), 0);
     assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
     memset(body, 'x', body_len);
-    snprintf(target, sizeof(target), "127.0.0.1:%d", ntohs(addr.sin_port));
-    assert_int_equal(openload_config_set(cfg, "target", target, err, sizeof(err)), 0);
-    assert_int_equal(openload_config_set(cfg, "rate", "20/s", err, sizeof(err)), 0);
-    assert_int_equal(openload_config_set(cfg, "duration", "500ms", err, sizeof(err)), 0);
-    assert_int_equal(openload_config_set(cfg, "connections", "1", err, sizeof(err)), 0);
+    cfg = config_bare(ntohs(addr.sin_port), "20/s", "500ms", "1");
     assert_int_equal(openload_config_set(cfg, "timeout", "300ms", err, sizeof(err)), 0);
     assert_int_equal(openload_config_add_request(cfg, "POST", "/upload", NULL, 0, body, body_len, 1, err,
                                                  sizeof(err)), 0);
@@ -688,7 +693,7 @@ static void test_openload_large_bodies_cross_many_reads_and_writes(void **state)
     struct openload_config *cfg;
     const char *type_header[] = {"Content-Type: application/octet-stream"};
     size_t body_len = 900 * 1024;
-    char *body = malloc(body_len), err[256], target[64];
+    char *body = malloc(body_len), err[256];
     struct openload_result *r;
     const struct openload_totals *t;
     (void)state;
@@ -698,13 +703,7 @@ static void test_openload_large_bodies_cross_many_reads_and_writes(void **state)
     assert_non_null(big);
     assert_non_null(body);
     memset(body, 'x', body_len);
-    cfg = openload_config_new();
-    assert_non_null(cfg);
-    snprintf(target, sizeof(target), "127.0.0.1:%d", s->port);
-    assert_int_equal(openload_config_set(cfg, "target", target, err, sizeof(err)), 0);
-    assert_int_equal(openload_config_set(cfg, "rate", "20/s", err, sizeof(err)), 0);
-    assert_int_equal(openload_config_set(cfg, "duration", "1s", err, sizeof(err)), 0);
-    assert_int_equal(openload_config_set(cfg, "connections", "2", err, sizeof(err)), 0);
+    cfg = config_bare(s->port, "20/s", "1s", "2");
     assert_int_equal(openload_config_add_request(cfg, "POST", "/upload", type_header, 1, body, body_len, 1, err,
                                                  sizeof(err)), 0);
     r = openload_run(cfg, err, sizeof(err));
@@ -717,13 +716,7 @@ static void test_openload_large_bodies_cross_many_reads_and_writes(void **state)
     openload_result_free(r);
     openload_config_free(cfg);
 
-    cfg = openload_config_new();
-    assert_non_null(cfg);
-    snprintf(target, sizeof(target), "127.0.0.1:%d", canned_http_port(big));
-    assert_int_equal(openload_config_set(cfg, "target", target, err, sizeof(err)), 0);
-    assert_int_equal(openload_config_set(cfg, "rate", "20/s", err, sizeof(err)), 0);
-    assert_int_equal(openload_config_set(cfg, "duration", "1s", err, sizeof(err)), 0);
-    assert_int_equal(openload_config_set(cfg, "connections", "2", err, sizeof(err)), 0);
+    cfg = config_bare(canned_http_port(big), "20/s", "1s", "2");
     assert_int_equal(openload_config_add_request(cfg, "GET", "/big", NULL, 0, NULL, 0, 1, err, sizeof(err)), 0);
     r = openload_run(cfg, err, sizeof(err));
     assert_non_null(r);
