@@ -28,6 +28,7 @@ static void usage(FILE *out)
             "usage: openload --rate N/s [--arrival constant|poisson] [--duration 10s]\n"
             "                [--connections N] [--max-in-flight N] [--threads N] [--cpu LIST]\n"
             "                [--target IP:PORT] [--timeout D] [--lag-limit D] [--seed N]\n"
+            "                [--spin D | --slack D]\n"
             "                [--max-response-header SIZE] [--max-response-body SIZE]\n"
             "                --request 'METHOD /path' [--header 'N: v']... [--body TEXT] [--weight N]...\n");
 }

@@ -25,6 +25,7 @@ struct openload_config *openload_config_new(void)
     cfg->timeout_ns = 10 * NS_PER_S;
     cfg->lag_limit_ns = 1000000;
     cfg->spin_ns = 0;
+    cfg->slack_ns = 0;
     cfg->connections = 64;
     cfg->max_in_flight = 10000;
     cfg->threads = 1;
@@ -168,6 +169,20 @@ bad:
     return -1;
 }
 
+/* A duration from 0 to 10 ms (spin, slack). Returns 0, or -1 with err filled. */
+static int parse_short_duration(const char *key, const char *value, int64_t *out, char *err, size_t errlen)
+{
+    int64_t ns;
+    char maxtext[32], why[160];
+    if (units_parse_duration(value, &ns, why, sizeof(why)) < 0 || ns < 0 || ns > 10000000) {
+        snprintf(err, errlen, "%s: \"%s\" must be a duration from 0 to %s", key, value,
+                 units_format_duration(10000000, maxtext, sizeof(maxtext)));
+        return -1;
+    }
+    *out = ns;
+    return 0;
+}
+
 int openload_config_set(struct openload_config *cfg, const char *key, const char *value,
                         char *err, size_t errlen)
 {
@@ -193,17 +208,10 @@ int openload_config_set(struct openload_config *cfg, const char *key, const char
         return parse_positive_duration(key, value, OPENLOAD_MAX_TIMEOUT_NS, &cfg->timeout_ns, err, errlen);
     if (strcmp(key, "lag_limit") == 0)
         return parse_positive_duration(key, value, OPENLOAD_MAX_TIMEOUT_NS, &cfg->lag_limit_ns, err, errlen);
-    if (strcmp(key, "spin") == 0) {
-        int64_t ns;
-        char maxtext[32];
-        if (units_parse_duration(value, &ns, why, sizeof(why)) < 0 || ns > 10000000) {
-            snprintf(err, errlen, "spin: \"%s\" must be a duration from 0 to %s", value,
-                     units_format_duration(10000000, maxtext, sizeof(maxtext)));
-            return -1;
-        }
-        cfg->spin_ns = ns;
-        return 0;
-    }
+    if (strcmp(key, "spin") == 0)
+        return parse_short_duration(key, value, &cfg->spin_ns, err, errlen);
+    if (strcmp(key, "slack") == 0)
+        return parse_short_duration(key, value, &cfg->slack_ns, err, errlen);
     if (strcmp(key, "connections") == 0)
         return parse_count(key, value, OPENLOAD_MAX_CONNECTIONS, &cfg->connections, err, errlen);
     if (strcmp(key, "max_in_flight") == 0)
@@ -377,6 +385,10 @@ int openload_config_check(const struct openload_config *cfg, char *err, size_t e
     }
     if (cfg->nshapes == 0) {
         snprintf(err, errlen, "request: no request to send (give a method and path)");
+        return -1;
+    }
+    if (cfg->slack_ns > 0 && cfg->spin_ns > 0) {
+        snprintf(err, errlen, "slack: cannot be combined with spin (one wakes early, the other late)");
         return -1;
     }
     if (cfg->threads > cfg->connections) {

@@ -1,21 +1,29 @@
-/* One connection of a worker's pool: opening it, writing a request (straight to the
- * socket when it can), framing the response with http_parser, timeouts, and ending
- * the request with its outcome, which hands the connection to the next waiting
- * request or back to the pool of free ones.
+/* One connection of a worker's pool: opening it, writing a request, framing the
+ * response with http_parser, timeouts, and ending the request with its outcome, which
+ * hands the connection to the next waiting request or back to the pool of free ones.
  *
  * One request is in flight per connection (no pipelining); a response is complete
  * when http_parser says so, which pauses the parser so that the bytes of a second,
  * unsolicited response are noticed. Connections are kept alive and reopened lazily
- * after the server closes them. */
+ * after the server closes them.
+ *
+ * Built for a low cost per request, since it bounds the rate one thread can keep on
+ * schedule: a plain non-blocking socket with one persistent read event, so a request
+ * costs one send() and its response one recv() into the worker's buffer, parsed there
+ * in one pass, with no epoll_ctl, no buffer copies and no timer per request (a
+ * bufferevent costs an FIONREAD ioctl per read and a timer heap update per request).
+ * The write event is added only while connecting or when a request does not fit the
+ * socket at once. Timeouts are checked by the worker's tick against the time of each
+ * connection's last byte (openload_conn_expire). */
 #include "run/openload_internal.h"
 
 #include "units.h"
 
 #include <errno.h>
-#include <event2/buffer.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 void openload_pool_push(struct worker *w, struct conn *c)
 {
@@ -33,10 +41,16 @@ struct conn *openload_pool_pop(struct worker *w)
 
 void openload_conn_close(struct conn *c)
 {
-    if (c->bev)
-        bufferevent_free(c->bev);
-    c->bev = NULL;
-    c->connected = false;
+    if (c->read_ev)
+        event_free(c->read_ev);
+    if (c->write_ev)
+        event_free(c->write_ev);
+    if (c->fd >= 0)
+        close(c->fd);
+    c->read_ev = c->write_ev = NULL;
+    c->fd = -1;
+    c->connected = c->write_pending = false;
+    c->out_left = 0;
 }
 
 /* Ends c's request with the given outcome, closes c when asked, and gives c the next
@@ -50,18 +64,19 @@ void openload_conn_finish(struct conn *c, enum outcome outcome, bool close)
     c->busy = false;
     w->busy--;
     if (outcome == OUTCOME_OK) {
+        int64_t latency_us = openload_ns_to_us(now - c->scheduled_ns);
         w->totals.completed++;
         w->windows[win].completed++;
         if (c->status >= 200 && c->status < 300)
             w->totals.status_2xx++;
         else
             w->totals.status_other++;
-        latency_hist_record(w->latency, openload_ns_to_us(now - c->scheduled_ns), 1);
+        latency_hist_record(w->latency, latency_us, 1);
         if (win != w->window_current) {
             openload_worker_flush_window(w);
             w->window_current = win;
         }
-        latency_hist_record(w->window_latency, openload_ns_to_us(now - c->scheduled_ns), 1);
+        latency_hist_record(w->window_latency, latency_us, 1);
     } else {
         w->totals.errors++;
         w->windows[win].errors++;
@@ -75,18 +90,27 @@ void openload_conn_finish(struct conn *c, enum outcome outcome, bool close)
     }
     if (close)
         openload_conn_close(c);
-    else if (c->bev)
-        bufferevent_set_timeouts(c->bev, NULL, NULL);
     if (w->queue_count > 0 && !w->abandoning) {
         struct pending next = w->queue[w->queue_head];
         w->queue_head = (w->queue_head + 1) % w->max_in_flight;
         w->queue_count--;
         latency_hist_record(w->wait, openload_ns_to_us(now - next.scheduled_ns), 1);
-        openload_conn_send(c, next.scheduled_ns, next.shape);
+        openload_conn_send(c, next.scheduled_ns, next.shape, now);
     } else {
         openload_pool_push(w, c);
     }
     openload_worker_maybe_finish(w);
+    openload_worker_send_due(w, now);
+}
+
+void openload_conn_expire(struct worker *w, int64_t now)
+{
+    int64_t timeout = w->ol->cfg.timeout_ns;
+    for (unsigned i = 0; i < w->nconns && w->busy > 0; i++) {
+        struct conn *c = &w->conns[i];
+        if (c->busy && now - c->last_io_ns >= timeout)
+            openload_conn_finish(c, OUTCOME_TIMEOUT, true);
+    }
 }
 
 static int on_status(http_parser *p, const char *at, size_t len);
@@ -147,121 +171,164 @@ static int on_message_complete(http_parser *p)
     return 0;
 }
 
-/* Feeds what has arrived to the parser and ends the request when its response is
- * complete or broken. */
-static void read_input(struct conn *c)
+/* Feeds n bytes that arrived to the parser; ends the request when its response is
+ * complete or broken. Returns true when the request ended. */
+static bool parse_input(struct conn *c, const char *buf, size_t n)
 {
-    struct evbuffer *in = bufferevent_get_input(c->bev);
-
-    if (!c->busy) {
-        /* bytes nobody asked for: the connection cannot be trusted any more */
-        if (evbuffer_get_length(in) > 0)
-            openload_conn_close(c);
-        return;
-    }
-    while (!c->done && c->failure == OUTCOME_OK) {
-        struct evbuffer_iovec v;
-        size_t parsed;
-        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
-            break;
-        parsed = http_parser_execute(&c->parser, &parser_settings, v.iov_base, v.iov_len);
-        evbuffer_drain(in, parsed);
-        if (c->done || c->failure != OUTCOME_OK)
-            break;
-        if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK || parsed != v.iov_len)
-            c->failure = OUTCOME_PROTOCOL;
-    }
-    if (c->failure != OUTCOME_OK)
+    size_t parsed = http_parser_execute(&c->parser, &parser_settings, buf, n);
+    if (c->failure != OUTCOME_OK) {
         openload_conn_finish(c, c->failure, true);
-    else if (c->done)
-        openload_conn_finish(c, OUTCOME_OK, !c->keep_alive || evbuffer_get_length(in) > 0);
-}
-
-static void read_cb(struct bufferevent *bev, void *arg)
-{
-    read_input(arg);
-}
-
-static void event_cb(struct bufferevent *bev, short events, void *arg)
-{
-    struct conn *c = arg;
-    enum outcome outcome;
-
-    if (events & BEV_EVENT_CONNECTED) {
-        c->connected = true;
-        return;
+        return true;
     }
+    if (c->done) {
+        /* bytes past the response were not asked for: the connection cannot be trusted */
+        openload_conn_finish(c, OUTCOME_OK, !c->keep_alive || parsed < n);
+        return true;
+    }
+    if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK || parsed != n) {
+        openload_conn_finish(c, OUTCOME_PROTOCOL, true);
+        return true;
+    }
+    return false;
+}
+
+/* The peer closed: a body delimited by the end of the connection ends here. */
+static void end_of_input(struct conn *c)
+{
+    enum outcome outcome = OUTCOME_IO;
     if (!c->busy) {
         openload_conn_close(c); /* an idle connection the server closed: reopened when next used */
-        return;
-    }
-    if (events & BEV_EVENT_TIMEOUT) {
-        openload_conn_finish(c, OUTCOME_TIMEOUT, true);
         return;
     }
     if (!c->connected) {
         openload_conn_finish(c, OUTCOME_CONNECT, true);
         return;
     }
-    read_input(c);
-    /* the response may have completed there, and the connection been closed and
-     * reopened for a waiting request: this event was the old socket's */
-    if (!c->busy || c->bev != bev)
-        return;
-    outcome = OUTCOME_IO;
-    if (events & BEV_EVENT_EOF) {
-        /* a body delimited by the end of the connection ends here */
-        http_parser_execute(&c->parser, &parser_settings, NULL, 0);
-        if (c->done && c->failure == OUTCOME_OK)
-            outcome = OUTCOME_OK;
-    }
+    http_parser_execute(&c->parser, &parser_settings, NULL, 0);
+    if (c->done && c->failure == OUTCOME_OK)
+        outcome = OUTCOME_OK;
     openload_conn_finish(c, outcome, true);
+}
+
+/* Reads what has arrived; returns after the request ends, since c may then carry a new
+ * one (or another socket). */
+static void read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    char *buf = c->w->read_buf;
+
+    for (;;) {
+        ssize_t n = recv(c->fd, buf, OPENLOAD_READ_BUF, MSG_DONTWAIT);
+        if (n > 0 && !c->busy) {
+            openload_conn_close(c); /* bytes nobody asked for */
+            return;
+        }
+        if (n > 0) {
+            c->last_io_ns = units_now_ns();
+            if (parse_input(c, buf, (size_t)n) || (size_t)n < OPENLOAD_READ_BUF)
+                return;
+            continue;
+        }
+        if (n == 0) {
+            end_of_input(c);
+            return;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return;
+        if (!c->busy)
+            openload_conn_close(c);
+        else
+            openload_conn_finish(c, c->connected ? OUTCOME_IO : OUTCOME_CONNECT, true);
+        return;
+    }
+}
+
+/* Writes what is left of the request; the write event waits for room when the socket
+ * is full. Returns 0, or -1 when the connection is broken. */
+static int flush_output(struct conn *c)
+{
+    while (c->out_left > 0) {
+        ssize_t n = send(c->fd, c->out, c->out_left, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            c->out += n;
+            c->out_left -= (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!c->write_pending && event_add(c->write_ev, NULL) < 0)
+                return -1;
+            c->write_pending = true;
+            return 0;
+        } else {
+            return -1;
+        }
+    }
+    if (c->write_pending)
+        event_del(c->write_ev);
+    c->write_pending = false;
+    return 0;
+}
+
+/* Writable: the connect has finished (or failed), or the socket has room again. */
+static void write_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    if (!c->connected) {
+        int error = 0;
+        socklen_t len = sizeof(error);
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0 || error != 0) {
+            if (c->busy)
+                openload_conn_finish(c, OUTCOME_CONNECT, true);
+            else
+                openload_conn_close(c);
+            return;
+        }
+        c->connected = true;
+    }
+    if (flush_output(c) < 0) {
+        if (c->busy)
+            openload_conn_finish(c, OUTCOME_IO, true);
+        else
+            openload_conn_close(c);
+    }
 }
 
 int openload_conn_open(struct conn *c)
 {
     struct worker *w = c->w;
-    int one = 1;
-    c->bev = bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE);
-    if (!c->bev)
+    int one = 1, rc;
+
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c->fd < 0)
         return -1;
-    bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    c->read_ev = event_new(w->base, c->fd, EV_READ | EV_PERSIST, read_cb, c);
+    c->write_ev = event_new(w->base, c->fd, EV_WRITE | EV_PERSIST, write_cb, c);
+    if (!c->read_ev || !c->write_ev || event_add(c->read_ev, NULL) < 0)
+        goto fail;
     c->connected = false;
-    if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&w->ol->cfg.target,
-                                   sizeof(w->ol->cfg.target)) < 0) {
-        openload_conn_close(c);
-        return -1;
+    do
+        rc = connect(c->fd, (const struct sockaddr *)&w->ol->cfg.target, sizeof(w->ol->cfg.target));
+    while (rc < 0 && errno == EINTR);
+    if (rc == 0) {
+        c->connected = true;
+        return 0;
     }
-    if (c->bev)
-        setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (errno != EINPROGRESS || event_add(c->write_ev, NULL) < 0)
+        goto fail;
+    c->write_pending = true;
     return 0;
+fail:
+    openload_conn_close(c);
+    return -1;
 }
 
-/* Writes the request straight to the socket when the connection is open and idle,
- * which saves the two epoll_ctl calls and the loop turn a bufferevent write costs per
- * request; what the socket does not take now goes through the bufferevent.
- * Returns 0, or -1 when the connection is broken. */
-static int write_request(struct conn *c, const struct shape *s)
-{
-    size_t sent = 0;
-    if (c->connected && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-        ssize_t n = send(bufferevent_getfd(c->bev), s->bytes, s->len, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            return -1;
-        sent = n > 0 ? (size_t)n : 0;
-    }
-    if (sent < s->len && bufferevent_write(c->bev, s->bytes + sent, s->len - sent) < 0)
-        return -1;
-    return 0;
-}
-
-void openload_conn_send(struct conn *c, int64_t scheduled_ns, unsigned shape)
+void openload_conn_send(struct conn *c, int64_t scheduled_ns, unsigned shape, int64_t now)
 {
     struct worker *w = c->w;
     const struct shape *s = &w->ol->cfg.shapes[shape];
-    int64_t timeout_us = w->ol->cfg.timeout_ns / 1000;
-    struct timeval tv = {.tv_sec = timeout_us / 1000000, .tv_usec = timeout_us % 1000000};
 
     c->busy = true;
     w->busy++;
@@ -273,20 +340,21 @@ void openload_conn_send(struct conn *c, int64_t scheduled_ns, unsigned shape)
     c->header_bytes = c->body_bytes = 0;
     http_parser_init(&c->parser, HTTP_RESPONSE);
     c->parser.data = c;
-    if (!c->bev && openload_conn_open(c) < 0) {
+    if (c->fd < 0 && openload_conn_open(c) < 0) {
         /* counted now; the connection goes back without taking a waiting request, so a
          * failing open cannot recurse through the queue */
         c->busy = false;
         w->busy--;
         w->totals.errors++;
         w->totals.error_connect++;
-        w->windows[openload_window_of(w, units_now_ns())].errors++;
+        w->windows[openload_window_of(w, now)].errors++;
         openload_pool_push(w, c);
         return;
     }
-    if (write_request(c, s) < 0) {
+    c->out = s->bytes;
+    c->out_left = s->len;
+    c->last_io_ns = now;
+    /* while connecting, the write event sends it once the connection is up */
+    if (c->connected && flush_output(c) < 0)
         openload_conn_finish(c, OUTCOME_IO, true);
-        return;
-    }
-    bufferevent_set_timeouts(c->bev, &tv, &tv);
 }

@@ -17,7 +17,6 @@
 
 #include "run/openload.h"
 
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <http_parser.h>
 #include <netinet/in.h>
@@ -38,7 +37,7 @@ struct shape {
 struct openload_config {
     double rate;
     enum openload_arrival arrival;
-    int64_t duration_ns, timeout_ns, lag_limit_ns, start_ns, spin_ns;
+    int64_t duration_ns, timeout_ns, lag_limit_ns, start_ns, spin_ns, slack_ns;
     unsigned connections, max_in_flight, threads;
     bool pinned;
     cpu_set_t cpus;
@@ -60,15 +59,21 @@ struct pending {
 
 struct worker;
 
-/* One connection of a worker's pool and the request on it. */
+/* One connection of a worker's pool and the request on it. The socket is read through
+ * one persistent read event; the write event is added only while a connect is under
+ * way or a request did not fit the socket at once. */
 struct conn {
     struct worker *w;
-    struct bufferevent *bev;      /* NULL while closed; reopened when next used */
+    int fd;                       /* -1 while closed; reopened when next used */
+    struct event *read_ev, *write_ev;
     http_parser parser;
-    bool busy, connected, done, keep_alive, head;
+    bool busy, connected, done, keep_alive, head, write_pending;
     enum outcome failure;         /* set by a parser callback; OUTCOME_OK otherwise */
     int status;
     int64_t scheduled_ns;
+    int64_t last_io_ns;           /* the send or the last byte in: the timeout runs from it */
+    const char *out;              /* request bytes not yet written (in the shape's bytes) */
+    size_t out_left;
     uint64_t header_bytes, body_bytes;
 };
 
@@ -94,6 +99,7 @@ struct worker {
     struct event *timer, *spin, *tick;
     int timer_fd;
     int64_t armed_ns;             /* when timer_fd fires; 0: disarmed */
+    char *read_buf;               /* every connection reads into it and parses at once */
 
     struct conn *conns;
     unsigned nconns, busy;
@@ -106,7 +112,7 @@ struct worker {
     uint64_t next_k, rng;
     double poisson_offset_ns;
     int64_t next_ns, end_ns, drain_deadline_ns;
-    bool schedule_done, abandoning;
+    bool schedule_done, abandoning, dispatching;
 
     struct openload_totals totals;
     struct latency_hist *latency, *lag, *wait, *window_latency;
@@ -160,8 +166,15 @@ void openload_worker_release(struct worker *w);
 void *openload_worker_main(void *arg);
 /* Publishes the current window's latencies (serialized) for readers of the run. */
 void openload_worker_flush_window(struct worker *w);
+/* Sends the requests due by now, if any: called after each response, so that a send
+ * falling due while the loop works through a batch of responses does not wait for the
+ * batch to end and the timer's turn. */
+void openload_worker_send_due(struct worker *w, int64_t now);
 /* Ends the worker's loop once the schedule is done and nothing is out. */
 void openload_worker_maybe_finish(struct worker *w);
+
+/* The size of a worker's read buffer: one read takes a whole small response. */
+#define OPENLOAD_READ_BUF (64 * 1024)
 
 /* openload_conn.c: the free connections, a FIFO. */
 void openload_pool_push(struct worker *w, struct conn *c);
@@ -169,11 +182,13 @@ struct conn *openload_pool_pop(struct worker *w);
 /* Starts connecting c. Returns 0, or -1 (c left closed). */
 int openload_conn_open(struct conn *c);
 void openload_conn_close(struct conn *c);
-/* Sends request shape, scheduled at scheduled_ns, on c (opened first when closed);
- * a failure is counted as that request's error. */
-void openload_conn_send(struct conn *c, int64_t scheduled_ns, unsigned shape);
+/* Sends request shape, scheduled at scheduled_ns, on c (opened first when closed) at
+ * now (units_now_ns); a failure is counted as that request's error. */
+void openload_conn_send(struct conn *c, int64_t scheduled_ns, unsigned shape, int64_t now);
 /* Ends c's request with outcome, closes c when asked, and gives c the next waiting
  * request, if any. */
 void openload_conn_finish(struct conn *c, enum outcome outcome, bool close);
+/* Ends as timeouts the requests that have had no byte since timeout before now. */
+void openload_conn_expire(struct worker *w, int64_t now);
 
 #endif

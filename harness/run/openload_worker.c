@@ -1,8 +1,9 @@
 /* One worker thread of openload: its event loop, its share of the schedule (the
  * arrivals, each request's shape, dispatch to a free connection, the wait queue or a
- * drop, the send lag), the timers that keep the schedule, the 20 ms tick that
- * publishes progress and watches the stop time and the drain deadline, and its
- * per-second latency windows.
+ * drop, the send lag), the timers that keep the schedule, the tick (every 20 ms, or a
+ * quarter of the timeout when that is shorter, at least 1 ms) that publishes progress,
+ * ends requests past their timeout and watches the stop time and the drain deadline,
+ * and its per-second latency windows.
  *
  * Keeping the schedule: libevent's own timers have millisecond resolution, and with
  * EVENT_BASE_FLAG_PRECISE_TIMER it reprograms a timerfd on every loop turn, which on a
@@ -13,7 +14,17 @@
  * with timeout 0), so responses are read while it waits and the send lands on time. With
  * spin = 0 (the default) it sleeps to the exact time instead and spends no CPU
  * waiting: on a machine shared with other work a spinning thread uses up its share
- * and is then descheduled for longer, which is worse than the late wake-up. */
+ * and is then descheduled for longer, which is worse than the late wake-up. Every
+ * response also sends what has fallen due meanwhile (openload_worker_send_due), so a
+ * send does not wait behind a batch of responses for the timer's turn in the loop.
+ * There is one timer per thread, never one per request: whatever is due when it fires
+ * is sent at once, up to DISPATCH_BATCH before the sockets get a turn.
+ *
+ * With `slack`, the timer is set that long after the next request's time and left as
+ * it is while it fires within the slack of the next one: most sends then go out from
+ * the wake-up a response brings anyway, and the timer is set again only now and then,
+ * which saves a wake-up and a timerfd_settime (on a virtual machine, an exit to the
+ * host) per request for a send lag of up to the slack, measured like any other. */
 #include "run/openload_internal.h"
 
 #include "units.h"
@@ -25,6 +36,7 @@
 #include <unistd.h>
 
 #define TICK_US 20000
+#define TICK_MIN_US 1000
 /* Requests dispatched per timer callback before I/O gets a turn. */
 #define DISPATCH_BATCH 256
 
@@ -112,7 +124,7 @@ static void dispatch(struct worker *w, int64_t scheduled_ns, int64_t now)
     w->windows[win].scheduled++;
     latency_hist_record(w->lag, openload_ns_to_us(now - scheduled_ns), 1);
     if (w->free_count > 0) {
-        openload_conn_send(openload_pool_pop(w), scheduled_ns, shape);
+        openload_conn_send(openload_pool_pop(w), scheduled_ns, shape, now);
     } else if (w->busy + w->queue_count < w->max_in_flight) {
         w->queue[(w->queue_head + w->queue_count) % w->max_in_flight] = (struct pending){scheduled_ns, shape};
         w->queue_count++;
@@ -146,6 +158,9 @@ static void poll_and_return(struct worker *w)
 static void run_schedule(struct worker *w)
 {
     int batch = 0;
+    if (w->dispatching)
+        return; /* a send that failed at once ended its request and came back here */
+    w->dispatching = true;
     while (!w->schedule_done) {
         int64_t now = units_now_ns(), stop = atomic_load_explicit(&w->ol->stop_ns, memory_order_relaxed);
         if (stop && stop < w->end_ns)
@@ -154,32 +169,46 @@ static void run_schedule(struct worker *w)
             w->schedule_done = true;
             w->drain_deadline_ns = w->end_ns + w->ol->cfg.timeout_ns;
             openload_worker_maybe_finish(w);
-            return;
+            break;
         }
         if (w->next_ns > now) {
+            int64_t slack = w->ol->cfg.slack_ns;
             if (w->next_ns - now <= w->ol->cfg.spin_ns)
                 poll_and_return(w);
-            else
-                arm_timer(w, w->next_ns - w->ol->cfg.spin_ns);
-            return;
+            else if (slack == 0 || w->armed_ns < w->next_ns || w->armed_ns > w->next_ns + slack)
+                arm_timer(w, w->next_ns - w->ol->cfg.spin_ns + slack);
+            /* else: already set to fire within the slack after the next request */
+            break;
         }
         if (batch++ == DISPATCH_BATCH) {
             poll_and_return(w); /* let responses in before catching up further */
-            return;
+            break;
         }
         dispatch(w, w->next_ns, now);
         advance_schedule(w);
     }
+    w->dispatching = false;
 }
 
+void openload_worker_send_due(struct worker *w, int64_t now)
+{
+    if (now >= w->next_ns && !w->schedule_done && !w->dispatching)
+        run_schedule(w);
+}
+
+/* The timerfd is not read: setting it again clears its expiration, which saves a
+ * system call per wake-up; when the schedule does not set it again, it is disarmed
+ * so that it stops being readable. */
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
+    static const struct itimerspec disarm;
     struct worker *w = arg;
-    uint64_t expirations;
-    if (read(fd, &expirations, sizeof(expirations)) < 0)
-        return; /* not due yet (EAGAIN): it was rearmed */
+    if (w->armed_ns == 0 || units_now_ns() < w->armed_ns)
+        return; /* stale: already set again for later */
     w->armed_ns = 0;
     run_schedule(w);
+    if (w->armed_ns == 0)
+        timerfd_settime(w->timer_fd, 0, &disarm, NULL);
 }
 
 static void spin_cb(evutil_socket_t fd, short what, void *arg)
@@ -214,6 +243,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     pthread_mutex_lock(&w->lock);
     w->published = w->totals;
     pthread_mutex_unlock(&w->lock);
+    if (w->busy > 0)
+        openload_conn_expire(w, units_now_ns());
     /* a stop while the schedule sleeps until a far request */
     if (atomic_load(&w->ol->stop_ns) && !w->schedule_done)
         run_schedule(w);
@@ -225,7 +256,10 @@ void *openload_worker_main(void *arg)
 {
     struct worker *w = arg;
     const struct openload_config *cfg = &w->ol->cfg;
-    struct timeval tick = {.tv_sec = 0, .tv_usec = TICK_US};
+    /* the tick also ends the requests past their timeout: often enough for a short one */
+    int64_t tick_us = cfg->timeout_ns / 4000;
+    struct timeval tick = {.tv_sec = 0,
+                           .tv_usec = tick_us > TICK_US ? TICK_US : tick_us < TICK_MIN_US ? TICK_MIN_US : tick_us};
 
     /* the kernel's default 50 us timer slack would be a floor on the send lag */
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
@@ -270,6 +304,7 @@ void openload_worker_release(struct worker *w)
     if (w->base)
         event_base_free(w->base);
     free(w->conns);
+    free(w->read_buf);
     free(w->free_ring);
     free(w->queue);
     free(w->windows);
@@ -307,6 +342,9 @@ int openload_worker_init(struct openload *ol, struct worker *w, unsigned id)
     w->end_ns = ol->end_ns;
     w->nwindows = (size_t)((cfg->duration_ns + cfg->timeout_ns) / NS_PER_S) + 3;
     w->conns = calloc(w->nconns, sizeof(*w->conns));
+    for (unsigned i = 0; w->conns && i < w->nconns; i++)
+        w->conns[i].fd = -1;
+    w->read_buf = malloc(OPENLOAD_READ_BUF);
     w->free_ring = calloc(w->nconns, sizeof(*w->free_ring));
     w->queue = calloc(w->max_in_flight, sizeof(*w->queue));
     w->windows = calloc(w->nwindows, sizeof(*w->windows));
@@ -315,7 +353,7 @@ int openload_worker_init(struct openload *ol, struct worker *w, unsigned id)
     w->wait = latency_hist_new();
     w->window_latency = latency_hist_new();
     ec = event_config_new();
-    if (!w->conns || !w->free_ring || !w->queue || !w->windows || !w->latency || !w->lag || !w->wait ||
+    if (!w->conns || !w->read_buf || !w->free_ring || !w->queue || !w->windows || !w->latency || !w->lag || !w->wait ||
         !w->window_latency || !ec)
         goto done;
     w->base = event_base_new_with_config(ec);

@@ -25,7 +25,9 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "canned_http.h"
 #include "run/openload.h"
 #include "units.h"
 
@@ -135,17 +137,27 @@ static void server_stop(struct test_server *s)
     free(s);
 }
 
-static struct openload_config *config_for(const struct test_server *s, const char *rate, const char *duration,
-                                          const char *connections, const char *max_in_flight)
+/* A configuration aimed at 127.0.0.1:port with a rate, a duration and a pool, and no
+ * request yet. */
+static struct openload_config *config_bare(int port, const char *rate, const char *duration,
+                                           const char *connections)
 {
     struct openload_config *cfg = openload_config_new();
     char err[256], target[64];
     assert_non_null(cfg);
-    snprintf(target, sizeof(target), "127.0.0.1:%d", s ? s->port : 9);
+    snprintf(target, sizeof(target), "127.0.0.1:%d", port);
     assert_int_equal(openload_config_set(cfg, "target", target, err, sizeof(err)), 0);
     assert_int_equal(openload_config_set(cfg, "rate", rate, err, sizeof(err)), 0);
     assert_int_equal(openload_config_set(cfg, "duration", duration, err, sizeof(err)), 0);
     assert_int_equal(openload_config_set(cfg, "connections", connections, err, sizeof(err)), 0);
+    return cfg;
+}
+
+static struct openload_config *config_for(const struct test_server *s, const char *rate, const char *duration,
+                                          const char *connections, const char *max_in_flight)
+{
+    struct openload_config *cfg = config_bare(s ? s->port : 9, rate, duration, connections);
+    char err[256];
     assert_int_equal(openload_config_set(cfg, "max_in_flight", max_in_flight, err, sizeof(err)), 0);
     assert_int_equal(openload_config_add_request(cfg, "GET", "/api/x", NULL, 0, NULL, 0, 1, err, sizeof(err)), 0);
     return cfg;
@@ -298,6 +310,17 @@ static void test_openload_threads_and_poisson_keep_the_count(void **state)
     openload_result_free(r);
     assert_int_equal(openload_config_set(cfg, "spin", "0", err, sizeof(err)), 0);
 
+    /* nor does letting the timer wake up to 200 us late, sends riding on responses */
+    assert_int_equal(openload_config_set(cfg, "slack", "200us", err, sizeof(err)), 0);
+    r = openload_run(cfg, err, sizeof(err));
+    assert_non_null(r);
+    t = openload_result_totals(r);
+    assert_int_equal(t->scheduled, 1200);
+    assert_int_equal(t->completed, 1200);
+    assert_int_equal(latency_hist_count(openload_result_send_lag(r)), 1200);
+    openload_result_free(r);
+    assert_int_equal(openload_config_set(cfg, "slack", "0", err, sizeof(err)), 0);
+
     /* Poisson: the count is random, about 1200 +- 4 sigma (sigma = 35) */
     assert_int_equal(openload_config_set(cfg, "arrival", "poisson", err, sizeof(err)), 0);
     assert_int_equal(openload_config_set(cfg, "seed", "7", err, sizeof(err)), 0);
@@ -394,6 +417,46 @@ static void test_openload_connection_refused_is_an_error(void **state)
     openload_config_free(cfg);
 }
 
+static void test_openload_request_stuck_in_a_full_socket_times_out(void **state)
+{
+    /* a listener that never accepts: the kernel completes the connection and takes
+     * the request (a megabyte, into the socket buffers), and no byte ever comes back;
+     * that request times out, and so does each one that waited for the connection
+     * behind it, whether sent on the reopened connection or still waiting at the end */
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(addr);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    size_t body_len = OPENLOAD_MAX_REQUEST_BYTES - 4096;
+    char *body = malloc(body_len), err[256];
+    struct openload_config *cfg;
+    struct openload_result *r;
+    const struct openload_totals *t;
+    (void)state;
+
+    assert_true(fd >= 0);
+    assert_non_null(body);
+    assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    assert_int_equal(listen(fd, 16), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
+    memset(body, 'x', body_len);
+    cfg = config_bare(ntohs(addr.sin_port), "20/s", "500ms", "1");
+    assert_int_equal(openload_config_set(cfg, "timeout", "300ms", err, sizeof(err)), 0);
+    assert_int_equal(openload_config_add_request(cfg, "POST", "/upload", NULL, 0, body, body_len, 1, err,
+                                                 sizeof(err)), 0);
+    r = openload_run(cfg, err, sizeof(err));
+    assert_non_null(r);
+    t = openload_result_totals(r);
+    assert_int_equal(t->scheduled, 10);
+    assert_int_equal(t->completed, 0);
+    assert_int_equal(t->errors, 10);
+    assert_int_equal(t->error_timeout, 10);
+    assert_accounted(t);
+    openload_result_free(r);
+    openload_config_free(cfg);
+    free(body);
+    close(fd);
+}
+
 static void expect_rejected(struct openload_config *cfg, const char *key, const char *value)
 {
     char err[256] = "";
@@ -430,6 +493,8 @@ static void test_openload_bad_values_rejected_naming_the_option(void **state)
     expect_rejected(cfg, "target", "example.com:80");
     expect_rejected(cfg, "max_response_body", "1G");
     expect_rejected(cfg, "spin", "1s");
+    expect_rejected(cfg, "slack", "1s");
+    expect_rejected(cfg, "slack", "soon");
     expect_rejected(cfg, "colour", "red");
 
     /* values fine alone, wrong together */
@@ -437,6 +502,12 @@ static void test_openload_bad_values_rejected_naming_the_option(void **state)
     assert_int_equal(openload_config_check(cfg, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "request"));
     assert_int_equal(openload_config_add_request(cfg, "GET", "/", NULL, 0, NULL, 0, 1, err, sizeof(err)), 0);
+    assert_int_equal(openload_config_check(cfg, err, sizeof(err)), 0);
+    assert_int_equal(openload_config_set(cfg, "spin", "100us", err, sizeof(err)), 0);
+    assert_int_equal(openload_config_set(cfg, "slack", "50us", err, sizeof(err)), 0);
+    assert_int_equal(openload_config_check(cfg, err, sizeof(err)), -1);
+    assert_true(strncmp(err, "slack: ", 7) == 0);
+    assert_int_equal(openload_config_set(cfg, "spin", "0", err, sizeof(err)), 0);
     assert_int_equal(openload_config_check(cfg, err, sizeof(err)), 0);
     assert_int_equal(openload_config_set(cfg, "connections", "1", err, sizeof(err)), 0);
     assert_int_equal(openload_config_set(cfg, "rate", "500000/s", err, sizeof(err)), 0);
@@ -611,6 +682,56 @@ static void test_openload_stop_ends_the_schedule_early(void **state)
     server_stop(s);
 }
 
+static void test_openload_large_bodies_cross_many_reads_and_writes(void **state)
+{
+    /* a 900 KB request body, and a 640 KB response that takes many reads of the
+     * worker's 64 KB buffer: each must still be exactly one completed request */
+    static char chunk[1025];
+    static const struct canned_http_route routes[] = {{"/big", 200, chunk, 640}, {NULL, 0, NULL, 0}};
+    struct test_server *s = server_start(0, 0, 0);
+    struct canned_http *big;
+    struct openload_config *cfg;
+    const char *type_header[] = {"Content-Type: application/octet-stream"};
+    size_t body_len = 900 * 1024;
+    char *body = malloc(body_len), err[256];
+    struct openload_result *r;
+    const struct openload_totals *t;
+    (void)state;
+
+    memset(chunk, 'y', sizeof(chunk) - 1);
+    big = canned_http_start(routes);
+    assert_non_null(big);
+    assert_non_null(body);
+    memset(body, 'x', body_len);
+    cfg = config_bare(s->port, "20/s", "1s", "2");
+    assert_int_equal(openload_config_add_request(cfg, "POST", "/upload", type_header, 1, body, body_len, 1, err,
+                                                 sizeof(err)), 0);
+    r = openload_run(cfg, err, sizeof(err));
+    assert_non_null(r);
+    t = openload_result_totals(r);
+    assert_int_equal(t->scheduled, 20);
+    assert_int_equal(t->completed, 20);
+    assert_int_equal(t->status_2xx, 20);
+    assert_int_equal(atomic_load(&s->posts), 20);
+    openload_result_free(r);
+    openload_config_free(cfg);
+
+    cfg = config_bare(canned_http_port(big), "20/s", "1s", "2");
+    assert_int_equal(openload_config_add_request(cfg, "GET", "/big", NULL, 0, NULL, 0, 1, err, sizeof(err)), 0);
+    r = openload_run(cfg, err, sizeof(err));
+    assert_non_null(r);
+    t = openload_result_totals(r);
+    assert_int_equal(t->scheduled, 20);
+    assert_int_equal(t->completed, 20);
+    assert_int_equal(t->status_2xx, 20);
+    assert_int_equal(t->errors, 0);
+    openload_result_free(r);
+    openload_config_free(cfg);
+    free(body);
+    canned_http_stop(big);
+    server_stop(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -626,6 +747,8 @@ int main(void)
         cmocka_unit_test(test_openload_stop_ends_the_schedule_early),
         cmocka_unit_test(test_openload_reconnects_after_connection_close),
         cmocka_unit_test(test_openload_response_over_the_limit_is_an_error),
+        cmocka_unit_test(test_openload_large_bodies_cross_many_reads_and_writes),
+        cmocka_unit_test(test_openload_request_stuck_in_a_full_socket_times_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
