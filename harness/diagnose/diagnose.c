@@ -105,7 +105,7 @@ int diagnose_run(struct resultdb *db, int64_t run_id, struct diagnose_result *ou
         goto done;
     out->span = in.threads.n ? in.threads.t[in.threads.n - 1] : 0;
     out->dumps = in.evidence.dumps.n;
-    out->profiles = in.evidence.mutex.n + in.evidence.block.n + in.evidence.heap.n;
+    out->profiles = in.evidence.mutex.n + in.evidence.block.n + in.evidence.heap.n + in.evidence.cpu.n;
     if (!in.threads.n && !in.requests.n) {
         snprintf(out->notes, sizeof out->notes, "the run has no samples to diagnose from");
         rc = 0;

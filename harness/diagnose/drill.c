@@ -510,6 +510,7 @@ int drill_run(struct resultdb *db, const struct drill_options *opt, char *err, s
         snprintf(err, errlen, "out of memory");
         goto done;
     }
+    capture_cpu_profile_blind(d.capture);
     if (drill_plan_make(opt->fault, opt->level, opt->seed, &plan, err, errlen) < 0)
         goto done;
     for (size_t i = 0; i < plan.nfaults; i++)

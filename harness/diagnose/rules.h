@@ -17,8 +17,9 @@
  *   blocked-producer  request threads wait on a condition instead of answering; the
  *                     function they wait in
  *   cpu-slowdown      CPU seconds per request climb, absolutely or against the run's
- *                     own healthy start; the function found running on request (io)
- *                     threads across the thread dumps
+ *                     own healthy start; the top self-time function of the service's
+ *                     own code in a CPU profile taken during it, else the function
+ *                     found running on request (io) threads across the thread dumps
  * Every rule runs whatever the others found; rules that run later see the earlier
  * findings (a CPU rise while another problem runs is not compared to healthy windows).
  * A finding starts at confidence 0.5 (the symptom), gains 0.3 for a named culprit and

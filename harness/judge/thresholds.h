@@ -58,6 +58,11 @@
 #define DIAGNOSE_CPU_REL_WINDOWS 3
 #define DIAGNOSE_CPU_REL_MIN_CORE 0.025 /* CPU seconds per second the rise must add, for a relative finding */
 #define DIAGNOSE_CPU_SHARE 0.3            /* of on-CPU io-thread samples in one function */
+/* A CPU profile counts for an episode when it started at most this long before it
+ * (the capture starts one at the first reading past a level, the episode is dated
+ * from the windows that held), and names a culprit with this many samples in it. */
+#define DIAGNOSE_CPU_PROFILE_LEAD_S 4.0
+#define DIAGNOSE_CPU_PROFILE_MIN_SAMPLES 5
 #define DIAGNOSE_CPU_MIN_SAMPLES 2
 
 #endif

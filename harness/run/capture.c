@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "run/cpucapture.h"
 #include "store/evidence.h"
 #include "judge/gate.h"
 #include "base/stats.h"
@@ -35,6 +36,10 @@
 #define TRIGGER_THREADS 20.0           /* threads above the run's lowest count */
 #define TRIGGER_RSS_WINDOW 2.0         /* seconds the memory slope is fitted over */
 #define TRIGGER_MIN_REQUESTS 10.0      /* requests/s for CPU per request to mean anything */
+/* A CPU profile this long is taken when CPU per request is the symptom: at orderd's
+ * 100 Hz, 3 s of a core half busy is about 150 samples, enough for a function that
+ * burns a fifth of it to stand out. */
+#define CPU_PROFILE_S 3
 
 enum symptom { SYMPTOM_THREADS, SYMPTOM_MEMORY, SYMPTOM_QUEUE, SYMPTOM_LOCK, SYMPTOM_CPU, SYMPTOM_COUNT };
 static const char *const symptom_names[] = {
@@ -91,6 +96,11 @@ struct capture {
     bool has[EP_COUNT];
     char found[160];       /* what discover found, as said to the user */
     bool found_new;        /* found differs from the last run's */
+    bool has_cpu_profile;  /* the pprof index lists "profile" */
+    bool cpu_blind;        /* a CPU profile at mid-run, never on a symptom (drills) */
+    struct cpucapture *cpu;
+    double cpu_at, cpu_base;  /* when the CPU profile started; the run's lowest early CPU per request */
+    char cpu_reason[96];
 };
 
 struct capture *capture_new(bool keep_always)
@@ -114,6 +124,7 @@ void capture_free(struct capture *c)
 {
     if (!c)
         return;
+    cpucapture_free(c->cpu);
     drop_items(c);
     free(c->items);
     free(c);
@@ -165,6 +176,16 @@ static void reset_run(struct capture *c)
     c->discovered = false;
     memset(c->has, 0, sizeof c->has);
     c->found_new = false;
+    c->has_cpu_profile = false;
+    cpucapture_free(c->cpu);
+    c->cpu = NULL;
+    c->cpu_at = NAN;
+    c->cpu_base = INFINITY;
+}
+
+void capture_cpu_profile_blind(struct capture *c)
+{
+    c->cpu_blind = true;
 }
 
 /* Asks the service once for each debug endpoint and remembers which answer 200, so
@@ -187,6 +208,12 @@ static void discover(struct capture *c, const struct runner_view *v)
             used += (size_t)snprintf(found + used, sizeof found - used, "%s%s", used ? ", " : "",
                                      endpoints[e].name);
     }
+    snprintf(url, sizeof url, "%s/debug/pprof/", v->debug_base);
+    c->has_cpu_profile = httpclient_request(v->http, "GET", url, NULL, REQUEST_TIMEOUT_MS, EVIDENCE_MAX_ITEM, &resp,
+                                            err, sizeof err) == 0 && resp.status == 200 &&
+                         memmem(resp.body, resp.len, ">profile</a>", 12);
+    if (c->has_cpu_profile && used + 16 < sizeof found)
+        used += (size_t)snprintf(found + used, sizeof found - used, "%sprofile", used ? ", " : "");
     if (!used)
         snprintf(found, sizeof found, "none");
     c->found_new = strcmp(found, c->found) != 0;
@@ -393,7 +420,22 @@ static bool counter_rate(const struct runner_view *v, const char *metric, double
     return ok;
 }
 
-static bool symptom_shows(const struct runner_view *v, enum symptom s)
+/* CPU per request against the run's own healthy start, as the diagnosis judges a
+ * faint slowdown: the lowest reading of its first DIAGNOSE_CPU_BASELINE_WINDOWS
+ * windows is the base, and later readings past DIAGNOSE_CPU_REL_FACTOR times it and
+ * DIAGNOSE_CPU_REL_MIN above it are the symptom. */
+static bool cpu_rose(struct capture *c, double t, double per_request)
+{
+    double learnt = DIAGNOSE_STARTUP_S + DIAGNOSE_WINDOW_S * (1 + DIAGNOSE_CPU_BASELINE_WINDOWS);
+    if (t < learnt) {
+        c->cpu_base = fmin(c->cpu_base, per_request);
+        return false;
+    }
+    return isfinite(c->cpu_base) && c->cpu_base > 0 &&
+           per_request >= fmax(c->cpu_base * DIAGNOSE_CPU_REL_FACTOR, c->cpu_base + DIAGNOSE_CPU_REL_MIN);
+}
+
+static bool symptom_shows(struct capture *c, const struct runner_view *v, enum symptom s)
 {
     struct series p, q;
     double x, y;
@@ -436,7 +478,7 @@ static bool symptom_shows(const struct runner_view *v, enum symptom s)
         if (!counter_rate(v, GATE_PROC_CPU, DIAGNOSE_WINDOW_S, &x) &&
             !counter_rate(v, METRIC_PROCESS_CPU, DIAGNOSE_WINDOW_S, &x))
             return false;
-        return x / y >= DIAGNOSE_CPU_PER_REQUEST;
+        return x / y >= DIAGNOSE_CPU_PER_REQUEST || cpu_rose(c, v->t, x / y);
     case SYMPTOM_COUNT:
         break;
     }
@@ -491,14 +533,48 @@ static void restore_profiling(struct capture *c, const struct runner_view *v)
     c->restore_level[0] = '\0';
 }
 
+/* Starts the run's one CPU profile, when the service serves them. */
+static void start_cpu_profile(struct capture *c, const struct runner_view *v)
+{
+    char err[600];
+    if (c->cpu || !isnan(c->cpu_at) || !c->has_cpu_profile)
+        return;
+    int seconds = (int)fmin(CPU_PROFILE_S, floor(v->load_end - v->t));  /* within the load */
+    if (seconds < 1)
+        return;
+    c->cpu_at = v->t;
+    if (!(c->cpu = cpucapture_start(v->debug_base, v->sc->token_file, seconds, err, sizeof err)))
+        note_problem(c, "CPU profile: %s", err);
+}
+
+/* Keeps the CPU profile once it is in (wait: until it is), at the time it started. */
+static void collect_cpu_profile(struct capture *c, bool wait)
+{
+    char *text = NULL, err[300];
+    size_t len = 0;
+    if (!c->cpu || !cpucapture_done(c->cpu, wait, &text, &len, err, sizeof err))
+        return;
+    if (text)
+        add_item(c, c->cpu_at, EVIDENCE_CPU, c->cpu_reason, false, text, len);
+    else
+        note_problem(c, "CPU profile: %s", err);
+    free(text);
+    cpucapture_free(c->cpu);
+    c->cpu = NULL;
+}
+
 static void watch_symptoms(struct capture *c, const struct runner_view *v)
 {
     for (int s = 0; s < SYMPTOM_COUNT; s++) {
-        if (c->symptom_seen[s] || !symptom_shows(v, (enum symptom)s))
+        if (c->symptom_seen[s] || !symptom_shows(c, v, (enum symptom)s))
             continue;
         c->symptom_seen[s] = true;
         if (!c->profiling_switched)
             switch_profiling_on(c, v, symptom_names[s]);
+        if (s == SYMPTOM_CPU && !c->cpu_blind) {
+            snprintf(c->cpu_reason, sizeof c->cpu_reason, "trigger: %s at t=%.2fs", symptom_names[s], v->t);
+            start_cpu_profile(c, v);
+        }
         if (isnan(c->trigger_at)) {
             c->trigger_at = v->t + TRIGGER_DELAY_S;
             snprintf(c->trigger_reason, sizeof c->trigger_reason, "trigger: %s at t=%.2fs", symptom_names[s], v->t);
@@ -521,6 +597,7 @@ static void on_tick(struct capture *c, const struct runner_view *v)
         c->next_dump = v->t + c->dump_interval;
     }
     watch_symptoms(c, v);
+    collect_cpu_profile(c, false);
     if (!isnan(c->trigger_at) && v->t >= c->trigger_at) {
         capture_snapshot(c, v, c->trigger_reason);
         c->trigger_at = INFINITY;  /* one triggered snapshot per run */
@@ -528,6 +605,10 @@ static void on_tick(struct capture *c, const struct runner_view *v)
     if (!c->mid_taken && v->t >= v->load_end / 2) {
         c->mid_taken = true;
         capture_snapshot(c, v, "mid-run");
+        if (c->cpu_blind) {
+            snprintf(c->cpu_reason, sizeof c->cpu_reason, "mid-run");
+            start_cpu_profile(c, v);
+        }
     }
     if (!c->final_taken && v->t >= final_at) {
         c->final_taken = true;
@@ -585,6 +666,7 @@ enum runner_hook_answer capture_hook(void *user, enum runner_moment moment, cons
             c->final_taken = true;
             capture_snapshot(c, v, "load end");
         }
+        collect_cpu_profile(c, true);  /* before profiling is switched off, which would cut it short */
         restore_profiling(c, v);
         break;
     case RUNNER_AT_END:

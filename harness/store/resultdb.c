@@ -149,17 +149,32 @@ static const char diagnoses_widen[] =
     "ALTER TABLE diagnoses_widened RENAME TO diagnoses;\n"
     "CREATE INDEX IF NOT EXISTS diagnoses_run ON diagnoses(run_id);\n";
 
+/* The evidence columns, in one place for the table and its widening below. */
+#define EVIDENCE_COLUMNS \
+    "  id INTEGER PRIMARY KEY,\n" \
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n" \
+    "  t REAL NOT NULL,\n" \
+    "  kind TEXT NOT NULL CHECK (kind IN ('threads','mutex','block','heap','cpu','vars','faults','log','note')),\n" \
+    "  reason TEXT NOT NULL,\n" \
+    "  bytes INTEGER NOT NULL,\n" \
+    "  content_gz BLOB NOT NULL\n"
+
+/* An evidence table from before CPU profiles were kept, copied into one whose CHECK
+ * accepts them: SQLite cannot change a CHECK in place. */
+static const char evidence_widen[] =
+    "CREATE TABLE evidence_widened (\n"
+    EVIDENCE_COLUMNS
+    ");\n"
+    "INSERT INTO evidence_widened SELECT * FROM evidence;\n"
+    "DROP TABLE evidence;\n"
+    "ALTER TABLE evidence_widened RENAME TO evidence;\n"
+    "CREATE INDEX IF NOT EXISTS evidence_run ON evidence(run_id, kind, t);\n";
+
 /* Schema 2: incident evidence (evidence.h), diagnoses (diagnose.h) and drills
  * (drill.h). */
 static const char incident_schema[] =
     "CREATE TABLE IF NOT EXISTS evidence (\n"
-    "  id INTEGER PRIMARY KEY,\n"
-    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
-    "  t REAL NOT NULL,\n"
-    "  kind TEXT NOT NULL CHECK (kind IN ('threads','mutex','block','heap','vars','faults','log','note')),\n"
-    "  reason TEXT NOT NULL,\n"
-    "  bytes INTEGER NOT NULL,\n"
-    "  content_gz BLOB NOT NULL\n"
+    EVIDENCE_COLUMNS
     ");\n"
     "CREATE INDEX IF NOT EXISTS evidence_run ON evidence(run_id, kind, t);\n"
     "CREATE TABLE IF NOT EXISTS diagnoses (\n"
@@ -339,18 +354,32 @@ done:
     return rc;
 }
 
-/* Copies an old diagnoses table into one whose CHECK accepts every class (see
- * diagnoses_widen). Returns 0, or -1 with err. */
-static int widen_diagnoses(struct resultdb *db, char *err, size_t errlen)
+/* Runs widen when table's CHECK lacks the quoted word newest (a table written by an
+ * older loadlab). Returns 0, or -1 with err. */
+static int widen_table(struct resultdb *db, const char *table, const char *newest, const char *widen, char *err,
+                       size_t errlen)
 {
     sqlite3_stmt *st;
+    char pattern[64];
     bool old;
-    if (prepare(db, "SELECT sql NOT LIKE '%''overload''%' FROM sqlite_master WHERE type = 'table' AND name = 'diagnoses'",
-                &st, err, errlen) < 0)
+    if (prepare(db, "SELECT instr(sql, ?) = 0 FROM sqlite_master WHERE type = 'table' AND name = ?", &st, err,
+                errlen) < 0)
         return -1;
+    snprintf(pattern, sizeof pattern, "'%s'", newest);
+    sqlite3_bind_text(st, 1, pattern, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, table, -1, SQLITE_STATIC);
     old = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    return old ? exec_sql(db, diagnoses_widen, err, errlen) : 0;
+    return old ? exec_sql(db, widen, err, errlen) : 0;
+}
+
+/* Copies old diagnoses and evidence tables into ones whose CHECKs accept every class
+ * and kind (see diagnoses_widen, evidence_widen). Returns 0, or -1 with err. */
+static int widen_diagnoses(struct resultdb *db, char *err, size_t errlen)
+{
+    if (widen_table(db, "diagnoses", "overload", diagnoses_widen, err, errlen) < 0)
+        return -1;
+    return widen_table(db, "evidence", "cpu", evidence_widen, err, errlen);
 }
 
 struct resultdb *resultdb_open(const char *path, bool readonly, char *err, size_t errlen)

@@ -685,6 +685,31 @@ static void test_diagnose_faint_slowdown_against_the_healthy_start(void **state)
     assert_non_null(strstr(f->evidence, "healthy start"));
 }
 
+static void test_diagnose_faint_slowdown_localized_from_a_cpu_profile(void **state)
+{
+    /* The same faint slowdown: the thread dumps never catch it, but the CPU profile
+     * the capture took at t=5 does. More of its samples are io threads in write()
+     * (the kernel's CPU, not the service's code), which must not win. */
+    struct shape s = {.cpu_per_request = 0.00006, .cpu_from = 4.5, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    char header[128];
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    snprintf(header, sizeof header, "--- cpu profile: 2 samples, period 10000000 ns, duration 3.000 s\n");
+    store_profile(5, EVIDENCE_CPU, header, "12 120000000",
+                  "request_burn_cpu@service/api.c|api_handle@service/api.c|io_thread_main@service/httpserver.c",
+                  "40 400000000", WRITING_IO);
+    diagnose();
+    assert_int_equal(result.n, 1);
+    if (!(f = finding("cpu-slowdown")))
+        return;
+    assert_string_equal(f->culprit, "request_burn_cpu");
+    assert_non_null(strstr(f->evidence, "CPU profile from t=5.0s: request_burn_cpu"));
+    assert_non_null(strstr(f->evidence, "12 of 12 samples"));
+    assert_float_equal(f->confidence, 1.0, 1e-9);
+}
+
 static void test_diagnose_few_long_lock_waits_are_no_contention(void **state)
 {
     /* On a busy machine a thread holding the queue's lock is descheduled now and
@@ -827,6 +852,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_thread_leak_capped_within_three_seconds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_at_its_cap_found_by_level, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_slowdown_against_the_healthy_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_faint_slowdown_localized_from_a_cpu_profile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_few_long_lock_waits_are_no_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_workers_that_slowed_are_no_overload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_small_cpu_rise_at_a_low_rate_is_no_slowdown, setup, teardown),

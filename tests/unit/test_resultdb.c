@@ -285,6 +285,32 @@ static void test_resultdb_says_which_tables_exist(void **state)
     resultdb_close(db);
 }
 
+static void test_resultdb_widens_an_old_evidence_table(void **state)
+{
+    /* A results file from before CPU profiles were kept as evidence: its CHECK refuses
+     * the kind until the file is opened by this loadlab, which keeps the rows it had. */
+    struct resultdb *db = resultdb_open(tmp.path, false, err, sizeof err);
+    struct resultdb_run run = {.scenario = "s", .label = "l", .params = "{}"};
+    int64_t run_id;
+    (void)state;
+    assert_int_equal(resultdb_run_begin(db, &run, &run_id, err, sizeof err), 0);
+    resultdb_close(db);
+    testdb_exec(tmp.path, "DROP TABLE evidence; CREATE TABLE evidence (id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL "
+                      "REFERENCES runs(id) ON DELETE CASCADE, t REAL NOT NULL, kind TEXT NOT NULL CHECK (kind IN "
+                      "('threads','mutex','block','heap','vars','faults','log','note')), reason TEXT NOT NULL, "
+                      "bytes INTEGER NOT NULL, content_gz BLOB NOT NULL); "
+                      "INSERT INTO evidence VALUES (1, 1, 0.5, 'note', 'r', 1, x'00')");
+    db = resultdb_open(tmp.path, false, err, sizeof err);
+    assert_non_null(db);
+    testdb_exec(tmp.path, "INSERT INTO evidence VALUES (2, 1, 1.5, 'cpu', 'r', 1, x'00')");
+    assert_int_equal(query_int("SELECT count(*) FROM evidence WHERE kind IN ('note', 'cpu')"), 2);
+    resultdb_close(db);
+    db = resultdb_open(tmp.path, false, err, sizeof err);  /* already wide: left alone */
+    assert_non_null(db);
+    assert_int_equal(query_int("SELECT count(*) FROM evidence"), 2);
+    resultdb_close(db);
+}
+
 static void test_resultdb_widens_an_old_diagnoses_table(void **state)
 {
     /* A results file from before the overload class: its CHECK refuses the class until
@@ -321,6 +347,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resultdb_says_which_tables_exist, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_upgrades_schema_3_figures_with_counter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_widens_an_old_diagnoses_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resultdb_widens_an_old_evidence_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_upgrades_schema_3_to_interleaved, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
