@@ -28,6 +28,12 @@
 #define DIAGNOSE_LOCK_WINDOWS 2
 #define DIAGNOSE_LOCK_MIN_CONTENTIONS 20.0 /* times a second the lock was found taken, for its wait to be contention */
 #define DIAGNOSE_LOCK_IDLE_SHARE 0.5     /* of threads caught waiting for a mutex that are idle workers: waiting for work */
+/* Of threads (other than idle workers) caught waiting for a mutex that wait at the job
+ * queue (where idle workers wait for work, or in the same source file: the producers'
+ * push), and below the share of the mutex profile a holder elsewhere has, for the wait
+ * to be the queue's handoff rather than contention. */
+#define DIAGNOSE_LOCK_QUEUE_SHARE 0.8
+#define DIAGNOSE_LOCK_HOLDER_SHARE 0.5
 
 #define DIAGNOSE_QUEUE_FILL 0.9           /* of capacity, as the queue_saturation gate */
 #define DIAGNOSE_QUEUE_MIN_S 1.0          /* seconds at capacity */

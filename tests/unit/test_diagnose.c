@@ -608,6 +608,45 @@ static void test_diagnose_contention_beside_idle_workers_names_the_real_lock(voi
     assert_non_null(strstr(f->evidence, "set aside"));
 }
 
+/* A busy healthy service: io threads queue for the job queue's lock to push (200
+ * contentions a second, 0.13 s/s of wait), idle workers wait for work, and the mutex
+ * profile charges what little it holds to the queue's own push. */
+static void store_queue_handoff(const char *holder_count, const char *holder)
+{
+    struct shape s = {.queue_from = INFINITY, .queue_lock_wait = 0.13, .queue_contentions = 200};
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {{14, "worker", "idle", IDLE_WORKER}, {1, "worker", "waiting", PAYING_WORKER},
+                            {1, "io", "running", fmod(t, 1.0) == 0 ? QUEUE_LOCKING_IO : IDLE_IO},
+                            {1, "io", "running", IDLE_IO}};
+        store_dump(t, g, 4);
+    }
+    store_profile(9, EVIDENCE_MUTEX, "--- mutex:\ncycles/second=1000000000\nsampling period=10\n", "300000 3",
+                  "queue_try_push@service/queue.c|order_create@service/api.c", holder_count, holder);
+}
+
+static void test_diagnose_producers_at_a_queue_that_keeps_up_are_no_contention(void **state)
+{
+    (void)state;
+    store_queue_handoff(NULL, NULL);
+    diagnose();
+    assert_int_equal(result.n, 0);
+}
+
+static void test_diagnose_queue_lock_held_long_elsewhere_is_contention(void **state)
+{
+    /* The same waits, but the mutex profile charges them to a worker that holds the
+     * queue's lock through its work: a lock held too long. */
+    const struct diagnose_finding *f;
+    (void)state;
+    store_queue_handoff("90000000 900", "audit_record_locked@service/audit.c|worker_main@service/workers.c");
+    diagnose();
+    assert_int_equal(result.n, 1);
+    if (!(f = finding("lock-contention")))
+        return;
+    assert_string_equal(f->culprit, "audit_record_locked");
+}
+
 static void test_diagnose_thread_in_a_syscall_is_not_burning_cpu(void **state)
 {
     /* The io threads are caught in write() more often than in the slow function. */
@@ -848,6 +887,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_queue_episode_rides_out_integer_noise, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_idle_workers_waiting_for_work_are_no_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_contention_beside_idle_workers_names_the_real_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_producers_at_a_queue_that_keeps_up_are_no_contention, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_queue_lock_held_long_elsewhere_is_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_thread_in_a_syscall_is_not_burning_cpu, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_thread_leak_capped_within_three_seconds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_at_its_cap_found_by_level, setup, teardown),
