@@ -129,7 +129,7 @@ static const char report_help[] =
     "included.\n";
 
 static const char diagnose_help[] =
-    "usage: loadlab diagnose [--db PATH] [--dry-run] RUN\n"
+    "usage: loadlab diagnose [--db PATH] [--dry-run] [--baseline LABEL] RUN\n"
     "\n"
     "Names each problem of a stored run from its samples and evidence: class\n"
     "(thread-leak, memory-leak, lock-contention, ...), culprit function, when it began,\n"
@@ -137,13 +137,17 @@ static const char diagnose_help[] =
     "\n"
     "options:\n" DB_OPTION
     "  --dry-run          print the diagnosis without storing it\n"
+    "  --baseline LABEL   judge CPU per request, threads and resident memory against\n"
+    "                     LABEL's latest runs of the same scenario (up to 20), not the\n"
+    "                     run's own start: a fault on from the first scrape is found\n"
     "\n"
     "examples:\n"
     "  loadlab diagnose 12\n"
+    "  loadlab diagnose --baseline main 14\n"
     "  loadlab diagnose --dry-run --db ci.db 3\n"
     "\n"
-    "exit status: 0 diagnosed (whatever was found); 2 bad usage, no such run or no such\n"
-    "database; 1 anything else.\n";
+    "exit status: 0 diagnosed (whatever was found); 2 bad usage, no such run, no run of\n"
+    "its scenario under the baseline label or no such database; 1 anything else.\n";
 
 static const char drill_help[] =
     "usage: loadlab drill [OPTIONS]\n"

@@ -90,7 +90,13 @@ static int compare_findings(const void *a, const void *b)
 
 int diagnose_run(struct resultdb *db, int64_t run_id, struct diagnose_result *out, char *err, size_t errlen)
 {
-    struct rules_inputs in = {.db = db, .run_id = run_id};
+    return diagnose_run_against(db, run_id, NULL, out, err, errlen);
+}
+
+int diagnose_run_against(struct resultdb *db, int64_t run_id, const struct rules_baseline *baseline,
+                         struct diagnose_result *out, char *err, size_t errlen)
+{
+    struct rules_inputs in = {.db = db, .run_id = run_id, .baseline = baseline};
     int rc;
 
     memset(out, 0, sizeof *out);

@@ -275,12 +275,9 @@ static bool culprit_taken(const struct diagnose_result *r, const char *fn)
 
 void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r)
 {
-    static double starts[EPISODE_MAX_WINDOWS], cpu[EPISODE_MAX_WINDOWS], req_starts[EPISODE_MAX_WINDOWS];
-    static double req[EPISODE_MAX_WINDOWS], per_request[EPISODE_MAX_WINDOWS], clean[EPISODE_MAX_WINDOWS];
-    /* Both series on the same windows: a counter appears with its first event. */
-    double from = in->cpu.n && in->requests.n ? fmax(DIAGNOSE_STARTUP_S, fmax(in->cpu.t[0], in->requests.t[0])) : 0;
-    size_t n = series_counter_windows(&in->cpu, from, DIAGNOSE_WINDOW_S, starts, cpu, EPISODE_MAX_WINDOWS);
-    size_t m = series_counter_windows(&in->requests, from, DIAGNOSE_WINDOW_S, req_starts, req, EPISODE_MAX_WINDOWS);
+    static double starts[EPISODE_MAX_WINDOWS], req[EPISODE_MAX_WINDOWS], per_request[EPISODE_MAX_WINDOWS];
+    static double clean[EPISODE_MAX_WINDOWS];
+    size_t n = rules_cpu_windows(&in->cpu, &in->requests, starts, req, per_request, EPISODE_MAX_WINDOWS);
     struct episode ep;
     struct tally running, profiled;
     struct diagnose_finding *f;
@@ -288,18 +285,15 @@ void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r
     long top;
     double level = DIAGNOSE_CPU_PER_REQUEST, base = NAN;
     bool need_culprit = false, named, from_profile;
+    bool against_baseline = in->baseline && !isnan(in->baseline->cpu_per_request);
 
-    if (n > m)
-        n = m;
-    for (size_t i = 0; i < n; i++)
-        per_request[i] = req[i] >= DIAGNOSE_CPU_MIN_RATE && starts[i] == req_starts[i] ? cpu[i] / req[i] : NAN;
     ep = episode_find(starts, per_request, n, DIAGNOSE_CPU_PER_REQUEST, DIAGNOSE_CPU_WINDOWS);
     if (!ep.found) {
         /* Against the run's own healthy start. Other problems cost CPU of their own
          * (unwinding thousands of leaked threads, faulting in leaked pages, futex calls
          * on a contended lock): from when one started, the windows are no healthy
          * comparison. */
-        base = cpu_baseline(per_request, n);
+        base = against_baseline ? in->baseline->cpu_per_request : cpu_baseline(per_request, n);
         for (size_t i = 0; i < n; i++) {
             clean[i] = per_request[i];
             for (size_t k = 0; k < r->n; k++)
@@ -356,7 +350,11 @@ void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r
     rules_add_line(f, "CPU per request: %.2fms from t=%.1fs (peak %.2fms; %s over " METRIC_ORDERD_HTTP_REQUESTS ")",
         ep.mean * 1e3,
              ep.first_start, ep.peak * 1e3, in->cpu.n ? "process CPU seconds" : "-");
-    if (!isnan(base))
+    if (!isnan(base) && against_baseline && !need_culprit)
+        rules_add_line(f, "against baseline %s (%zu runs of %s): %.0fus per request (run medians %.0f-%.0fus), %.1fx "
+                       "that here", in->baseline->label, in->baseline->runs, in->baseline->scenario, base * 1e6,
+                       in->baseline->cpu_low * 1e6, in->baseline->cpu_high * 1e6, ep.mean / base);
+    else if (!isnan(base))
         rules_add_line(f, "against the run's own %s: %.0fus per request before, %.1fx that after",
                  need_culprit ? "windows just before" : "healthy start", base * 1e6, ep.mean / base);
     if (from_profile) {

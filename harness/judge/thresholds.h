@@ -17,12 +17,14 @@
 #define DIAGNOSE_THREADS_MIN_GROWTH 10.0  /* threads over the episode */
 #define DIAGNOSE_THREADS_WINDOWS 3
 #define DIAGNOSE_THREADS_LEVEL_GROWTH 100.0 /* threads held above the run's lowest count: a leak at its cap */
+#define DIAGNOSE_THREADS_BASELINE_MARGIN 20.0 /* threads held above the most a baseline's runs reached */
 
 #define DIAGNOSE_RSS_RATE 1e6             /* bytes/s */
 #define DIAGNOSE_RSS_WINDOWS 3
 #define DIAGNOSE_HEAP_MIN_GROWTH 1e6      /* bytes a culprit site must have gained */
 #define DIAGNOSE_HEAP_LEVEL 64e6          /* bytes one site holds (or gained) that no steady state explains */
 #define DIAGNOSE_RSS_LEVEL_GROWTH 128e6   /* resident bytes above the run's lowest, held to the end */
+#define DIAGNOSE_RSS_BASELINE_MARGIN 32e6 /* resident bytes held above the most a baseline's runs held */
 
 #define DIAGNOSE_LOCK_RATE 0.05           /* lock-wait seconds per second */
 #define DIAGNOSE_LOCK_WINDOWS 2

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "diagnose/diagnose.h"
+#include "diagnose/rules.h"
 #include "store/evidence.h"
 #include "store/resultdb.h"
 #include "testdb.h"
@@ -749,6 +750,94 @@ static void test_diagnose_faint_slowdown_localized_from_a_cpu_profile(void **sta
     assert_float_equal(f->confidence, 1.0, 1e-9);
 }
 
+/* Three healthy runs of the fixture's scenario under label "base", recorded before
+ * the run under test (which stays the current run_id). */
+static void store_baseline_runs(void)
+{
+    struct resultdb_run run = {.scenario = "fixture", .scenario_file = "fixture.ini", .label = "base", .params = "{}"};
+    struct shape healthy = {.queue_from = INFINITY};
+    int64_t mine = run_id;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(resultdb_run_begin(db, &run, &run_id, err, sizeof err), 0);
+        store_series(&healthy);
+        assert_int_equal(resultdb_run_end(db, run_id, "completed", NULL, "met", 0, END, err, sizeof err), 0);
+    }
+    run_id = mine;
+}
+
+static void diagnose_against(const char *label)
+{
+    struct rules_baseline b;
+    if (rules_baseline_load(db, run_id, label, &b, err, sizeof err) != 0)
+        fail_msg("baseline: %s", err);
+    assert_int_equal(b.runs, 3);
+    assert_float_equal(b.cpu_per_request, 0.00005, 1e-6);
+    assert_float_equal(b.threads, 8, 1e-9);
+    if (diagnose_run_against(db, run_id, &b, &result, err, sizeof err) != 0)
+        fail_msg("diagnose: %s", err);
+}
+
+static void test_diagnose_faint_slowdown_from_the_start_found_against_a_baseline(void **state)
+{
+    /* 50 us of CPU per request, 60 us more from before the first scrape: the run's own
+     * start is no healthy reference, the baseline's runs are. */
+    struct shape s = {.cpu_per_request = 0.00006, .cpu_from = 0, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    diagnose();
+    assert_int_equal(result.n, 0);
+    store_baseline_runs();
+    diagnose_against("base");
+    assert_int_equal(result.n, 1);
+    if (!(f = finding("cpu-slowdown")))
+        return;
+    assert_non_null(strstr(f->evidence, "against baseline base (3 runs of fixture): 50us per request"));
+}
+
+static void test_diagnose_leaks_held_from_the_start_found_against_a_baseline(void **state)
+{
+    /* 100 threads and 40 MB more than any healthy run, from before the first scrape
+     * and flat: neither climbs, nor rises above the run's own lowest. */
+    struct shape s = {.threads_rate = 1e6, .threads_from = -1, .threads_cap = 100, .rss_rate = 1e9, .rss_from = -1,
+                      .rss_cap = 40e6, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], healthy_groups[2], {100, "other", "waiting", PARKED}};
+        store_dump(t, g, 3);
+    }
+    for (double t = 3; t <= 9; t += 6)
+        store_profile(t, EVIDENCE_HEAP, "heap profile: 10: 41000000 [10: 41000000] @ heap/2\n",
+                      "9766: 40000000 [9766: 40000000]", "audit_trail_append@service/audit.c|api_handle@service/api.c",
+                      "5: 800000 [5: 800000]", "catalog_load@service/catalog.c|main@service/main.c");
+    diagnose();
+    assert_int_equal(result.n, 0);
+    store_baseline_runs();
+    diagnose_against("base");
+    assert_int_equal(result.n, 2);
+    if (!(f = finding("thread-leak")))
+        return;
+    assert_non_null(strstr(f->evidence, "above the most baseline base's 3 runs of fixture reached (8)"));
+    assert_float_equal(f->started_at, 0, 0.01);
+    if (!(f = finding("memory-leak")))
+        return;
+    assert_non_null(strstr(f->evidence, "above the most baseline base's 3 runs of fixture held"));
+    assert_string_equal(f->culprit, "audit_trail_append");
+}
+
+static void test_diagnose_baseline_needs_runs_of_the_same_scenario(void **state)
+{
+    struct rules_baseline b;
+    (void)state;
+    store_baseline_runs();
+    assert_int_equal(rules_baseline_load(db, run_id, "nobody", &b, err, sizeof err), 1);
+    assert_non_null(strstr(err, "no completed run of scenario fixture is labelled nobody"));
+    assert_int_equal(rules_baseline_load(db, 9999, "base", &b, err, sizeof err), 1);
+}
+
 static void test_diagnose_few_long_lock_waits_are_no_contention(void **state)
 {
     /* On a busy machine a thread holding the queue's lock is descheduled now and
@@ -890,6 +979,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_producers_at_a_queue_that_keeps_up_are_no_contention, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_queue_lock_held_long_elsewhere_is_contention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_faint_slowdown_from_the_start_found_against_a_baseline, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_leaks_held_from_the_start_found_against_a_baseline, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_baseline_needs_runs_of_the_same_scenario, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_thread_in_a_syscall_is_not_burning_cpu, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_thread_leak_capped_within_three_seconds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_at_its_cap_found_by_level, setup, teardown),
