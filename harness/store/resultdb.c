@@ -199,7 +199,9 @@ static const char incident_schema[] =
     "  culprits_right INTEGER,\n"
     "  extra INTEGER,\n"
     "  time_s REAL,\n"
-    "  score REAL\n"
+    "  score REAL,\n"
+    "  mitigated INTEGER,\n"
+    "  mitigation_s REAL\n"
     ");\n"
     "CREATE INDEX IF NOT EXISTS drills_trainee ON drills(trainee, id);\n";
 
@@ -373,11 +375,32 @@ static int widen_table(struct resultdb *db, const char *table, const char *newes
     return old ? exec_sql(db, widen, err, errlen) : 0;
 }
 
+/* Adds column (declared decl) to table when a table written by an older loadlab lacks
+ * it. Returns 0, or -1 with err. */
+static int add_column(struct resultdb *db, const char *table, const char *column, const char *decl, char *err,
+                      size_t errlen)
+{
+    sqlite3_stmt *st;
+    char sql[200];
+    bool missing;
+    if (prepare(db, "SELECT count(*) = 0 FROM pragma_table_info(?) WHERE name = ?", &st, err, errlen) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
+    missing = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", table, column, decl);
+    return missing ? exec_sql(db, sql, err, errlen) : 0;
+}
+
 /* Copies old diagnoses and evidence tables into ones whose CHECKs accept every class
- * and kind (see diagnoses_widen, evidence_widen). Returns 0, or -1 with err. */
+ * and kind (see diagnoses_widen, evidence_widen), and gives an old drills table the
+ * mitigation columns. Returns 0, or -1 with err. */
 static int widen_diagnoses(struct resultdb *db, char *err, size_t errlen)
 {
-    if (widen_table(db, "diagnoses", "overload", diagnoses_widen, err, errlen) < 0)
+    if (widen_table(db, "diagnoses", "overload", diagnoses_widen, err, errlen) < 0 ||
+        add_column(db, "drills", "mitigated", "INTEGER", err, errlen) < 0 ||
+        add_column(db, "drills", "mitigation_s", "REAL", err, errlen) < 0)
         return -1;
     return widen_table(db, "evidence", "cpu", evidence_widen, err, errlen);
 }
