@@ -38,6 +38,8 @@
 #define LATE_FROM_S 5
 #define LATE_SPAN_S 11
 #define SHOW_S 6
+/* The drill's CPU profile (3 s) starts this long before the earliest answer is taken. */
+#define CPU_PROFILE_LEAD_S 3.5
 #define SCENARIO_TEXT_MAX 4096
 
 #define QUEUE_BLOCK 4  /* queue.block's place in drillscore_faults */
@@ -582,12 +584,13 @@ int drill_run(struct resultdb *db, const struct drill_options *opt, char *err, s
         snprintf(err, errlen, "out of memory");
         goto done;
     }
-    capture_cpu_profile_blind(d.capture);
     if (drill_plan_make(opt->fault, opt->level, opt->seed, &plan, err, errlen) < 0)
         goto done;
     for (size_t i = 0; i < plan.nfaults; i++)
         last_on = fmax(last_on, (double)plan.faults[i].at_ns / 1e9);
     d.min_time = fmax((double)opt->min_time_ns / 1e9, plan.nfaults ? last_on + SHOW_S : 0);
+    /* The CPU profile ends before the earliest answer is taken, sick or healthy alike. */
+    capture_cpu_profile_at(d.capture, fmax(WARMUP_S, d.min_time - CPU_PROFILE_LEAD_S));
     if ((double)opt->time_limit_ns / 1e9 < d.min_time + 2) {
         snprintf(err, errlen, "the time limit must leave at least %.0fs of load", d.min_time + 2);
         goto done;

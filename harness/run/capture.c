@@ -97,7 +97,7 @@ struct capture {
     char found[160];       /* what discover found, as said to the user */
     bool found_new;        /* found differs from the last run's */
     bool has_cpu_profile;  /* the pprof index lists "profile" */
-    bool cpu_blind;        /* a CPU profile at mid-run, never on a symptom (drills) */
+    double cpu_blind_at;   /* when to take the CPU profile whatever the service shows (drills); NaN: on a symptom */
     struct cpucapture *cpu;
     double cpu_at, cpu_base;  /* when the CPU profile started; the run's lowest early CPU per request */
     char cpu_reason[96];
@@ -106,8 +106,10 @@ struct capture {
 struct capture *capture_new(bool keep_always)
 {
     struct capture *c = calloc(1, sizeof *c);
-    if (c)
+    if (c) {
         c->keep_always = keep_always;
+        c->cpu_blind_at = NAN;
+    }
     return c;
 }
 
@@ -183,9 +185,9 @@ static void reset_run(struct capture *c)
     c->cpu_base = INFINITY;
 }
 
-void capture_cpu_profile_blind(struct capture *c)
+void capture_cpu_profile_at(struct capture *c, double t)
 {
-    c->cpu_blind = true;
+    c->cpu_blind_at = t;
 }
 
 /* Asks the service once for each debug endpoint and remembers which answer 200, so
@@ -571,7 +573,7 @@ static void watch_symptoms(struct capture *c, const struct runner_view *v)
         c->symptom_seen[s] = true;
         if (!c->profiling_switched)
             switch_profiling_on(c, v, symptom_names[s]);
-        if (s == SYMPTOM_CPU && !c->cpu_blind) {
+        if (s == SYMPTOM_CPU && isnan(c->cpu_blind_at)) {
             snprintf(c->cpu_reason, sizeof c->cpu_reason, "trigger: %s at t=%.2fs", symptom_names[s], v->t);
             start_cpu_profile(c, v);
         }
@@ -605,10 +607,10 @@ static void on_tick(struct capture *c, const struct runner_view *v)
     if (!c->mid_taken && v->t >= v->load_end / 2) {
         c->mid_taken = true;
         capture_snapshot(c, v, "mid-run");
-        if (c->cpu_blind) {
-            snprintf(c->cpu_reason, sizeof c->cpu_reason, "mid-run");
-            start_cpu_profile(c, v);
-        }
+    }
+    if (v->t >= c->cpu_blind_at) {
+        snprintf(c->cpu_reason, sizeof c->cpu_reason, "scheduled at t=%.1fs", c->cpu_blind_at);
+        start_cpu_profile(c, v);  /* once: it is a no-op once taken */
     }
     if (!c->final_taken && v->t >= final_at) {
         c->final_taken = true;

@@ -47,10 +47,10 @@ struct capture;
 struct capture *capture_new(bool keep_always);
 void capture_free(struct capture *c);
 
-/* Takes the run's CPU profile at mid-run, healthy or not, instead of when CPU per
- * request shows as a symptom: for a drill, where what a trainee may see (a CPU
- * profile already in use) must not depend on what the harness noticed. */
-void capture_cpu_profile_blind(struct capture *c);
+/* Takes every later run's CPU profile at run time t, healthy or not, instead of when
+ * CPU per request shows as a symptom: for a drill, where what a trainee may see (a
+ * CPU profile already in use) must not depend on what the harness noticed. */
+void capture_cpu_profile_at(struct capture *c, double t);
 
 /* The runner hook: pass capture_hook with the capture as hook_user. Never asks to
  * end the load. */
