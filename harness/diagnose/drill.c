@@ -38,8 +38,8 @@
 #define LATE_FROM_S 5
 #define LATE_SPAN_S 11
 #define SHOW_S 6
-/* The drill's CPU profile (3 s) starts this long before the earliest answer is taken. */
-#define CPU_PROFILE_LEAD_S 3.5
+/* The drill's CPU profile (5 s) starts this long before the earliest answer is taken. */
+#define CPU_PROFILE_LEAD_S 5.5
 #define SCENARIO_TEXT_MAX 4096
 
 #define QUEUE_BLOCK 4  /* queue.block's place in drillscore_faults */

@@ -36,10 +36,11 @@
 #define TRIGGER_THREADS 20.0           /* threads above the run's lowest count */
 #define TRIGGER_RSS_WINDOW 2.0         /* seconds the memory slope is fitted over */
 #define TRIGGER_MIN_REQUESTS 10.0      /* requests/s for CPU per request to mean anything */
-/* A CPU profile this long is taken when CPU per request is the symptom: at orderd's
- * 100 Hz, 3 s of a core half busy is about 150 samples, enough for a function that
- * burns a fifth of it to stand out. */
-#define CPU_PROFILE_S 3
+/* A CPU profile this long (at most until the load's planned end) is taken when CPU
+ * per request is the symptom: at orderd's 100 Hz a faint slowdown (+40 us a request at
+ * 1,500 requests a second, 6% of a core) leaves about 30 samples in its function in
+ * 5 s; in 3 s, 15 at best, and under 5 on a loaded machine now and then. */
+#define CPU_PROFILE_S 5
 
 enum symptom { SYMPTOM_THREADS, SYMPTOM_MEMORY, SYMPTOM_QUEUE, SYMPTOM_LOCK, SYMPTOM_CPU, SYMPTOM_COUNT };
 static const char *const symptom_names[] = {
@@ -426,15 +427,19 @@ static bool counter_rate(const struct runner_view *v, const char *metric, double
  * faint slowdown: the lowest reading of its first DIAGNOSE_CPU_BASELINE_WINDOWS
  * windows is the base, and later readings past DIAGNOSE_CPU_REL_FACTOR times it and
  * DIAGNOSE_CPU_REL_MIN above it are the symptom. */
-static bool cpu_rose(struct capture *c, double t, double per_request)
+static bool cpu_rose(struct capture *c, double t, double cpu_rate, double request_rate)
 {
     double learnt = DIAGNOSE_STARTUP_S + DIAGNOSE_WINDOW_S * (1 + DIAGNOSE_CPU_BASELINE_WINDOWS);
+    double per_request = cpu_rate / request_rate;
     if (t < learnt) {
         c->cpu_base = fmin(c->cpu_base, per_request);
         return false;
     }
+    /* and, as the diagnosis asks, adding a share of a core that the capture's own
+     * dumps do not explain */
     return isfinite(c->cpu_base) && c->cpu_base > 0 &&
-           per_request >= fmax(c->cpu_base * DIAGNOSE_CPU_REL_FACTOR, c->cpu_base + DIAGNOSE_CPU_REL_MIN);
+           per_request >= fmax(c->cpu_base * DIAGNOSE_CPU_REL_FACTOR, c->cpu_base + DIAGNOSE_CPU_REL_MIN) &&
+           cpu_rate - c->cpu_base * request_rate >= DIAGNOSE_CPU_REL_MIN_CORE;
 }
 
 static bool symptom_shows(struct capture *c, const struct runner_view *v, enum symptom s)
@@ -480,7 +485,7 @@ static bool symptom_shows(struct capture *c, const struct runner_view *v, enum s
         if (!counter_rate(v, GATE_PROC_CPU, DIAGNOSE_WINDOW_S, &x) &&
             !counter_rate(v, METRIC_PROCESS_CPU, DIAGNOSE_WINDOW_S, &x))
             return false;
-        return x / y >= DIAGNOSE_CPU_PER_REQUEST || cpu_rose(c, v->t, x / y);
+        return x / y >= DIAGNOSE_CPU_PER_REQUEST || cpu_rose(c, v->t, x, y);
     case SYMPTOM_COUNT:
         break;
     }

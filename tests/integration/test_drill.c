@@ -127,7 +127,7 @@ static void test_drill_with_answer_end_to_end(void **state)
                              "WHERE d.trainee = 'ann'") >= 1);
     /* The CPU profile at the time the plan sets, not at a symptom. */
     assert_int_equal(testdb_int(tmp.path, "SELECT count(*) FROM evidence e JOIN drills d ON d.run_id = e.run_id "
-                                "WHERE d.trainee = 'ann' AND e.kind = 'cpu' AND e.reason = 'scheduled at t=2.5s'"), 1);
+                                "WHERE d.trainee = 'ann' AND e.kind = 'cpu' AND e.reason = 'scheduled at t=2.0s'"), 1);
     /* Profiling on from the first scrape: a switch at the first symptom would date the fault. */
     assert_int_equal(testdb_int(tmp.path, "SELECT count(*) FROM samples s JOIN drills d ON d.run_id = s.run_id "
                                 "WHERE d.trainee = 'ann' AND s.metric = 'orderd_instrument_level' "
