@@ -117,7 +117,8 @@ static void skip_field(struct reader *r, int wire)
 
 static struct reader reader_of(struct span s)
 {
-    return (struct reader){.p = s.p, .end = s.p + s.len};
+    /* A failed read_bytes gives no span: an empty reader, with no arithmetic on NULL. */
+    return s.p ? (struct reader){.p = s.p, .end = s.p + s.len} : (struct reader){0};
 }
 
 /* Reads a repeated varint field's next value(s) into values (packed or one at a time).
@@ -293,6 +294,19 @@ static int by_location_id(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The function or location of that id, or NULL (bsearch must not see an empty table's NULL). */
+static const struct function *function_of(const struct profile *pr, uint64_t id)
+{
+    struct function key = {.id = id};
+    return pr->nfunctions ? bsearch(&key, pr->functions, pr->nfunctions, sizeof key, by_function_id) : NULL;
+}
+
+static const struct location *location_of(const struct profile *pr, uint64_t id)
+{
+    struct location key = {.id = id};
+    return pr->nlocations ? bsearch(&key, pr->locations, pr->nlocations, sizeof key, by_location_id) : NULL;
+}
+
 __attribute__((format(printf, 2, 3)))
 static void put(struct out *o, const char *fmt, ...)
 {
@@ -342,19 +356,20 @@ static void put_location(struct out *o, const struct profile *pr, const struct l
             continue;
         }
         struct reader line = reader_of(read_bytes(&r));
-        struct function key = {0}, *f;
+        const struct function *f;
+        uint64_t function_id = 0;
         int64_t lineno = 0;
         int lf, lw;
         char name[NAME_MAX_LEN], file[NAME_MAX_LEN];
         while (read_key(&line, &lf, &lw)) {
             if (lw == WIRE_VARINT && lf == 1)
-                key.id = read_varint(&line);
+                function_id = read_varint(&line);
             else if (lw == WIRE_VARINT && lf == 2)
                 lineno = (int64_t)read_varint(&line);
             else
                 skip_field(&line, lw);
         }
-        f = bsearch(&key, pr->functions, pr->nfunctions, sizeof key, by_function_id);
+        f = function_of(pr, function_id);
         string_copy(pr, f ? f->name : 0, name, sizeof name);
         string_copy(pr, f ? f->file : 0, file, sizeof file);
         if (name[0] && lineno > 0)
@@ -393,14 +408,12 @@ static int write_samples(struct out *o, const struct profile *pr, long ns_index,
         put(o, "%" PRIu64 " %" PRIu64 " @", count_index >= 0 && (size_t)count_index < nvalues ? values[count_index] : 1,
             values[ns_index]);
         for (size_t i = 0; i < nids; i++) {
-            struct location key = {.id = ids[i]}, *l = bsearch(&key, pr->locations, pr->nlocations, sizeof key,
-                                                                by_location_id);
+            const struct location *l = location_of(pr, ids[i]);
             put(o, " 0x%" PRIx64, l ? l->address : 0);
         }
         put(o, "\n");
         for (size_t i = 0; i < nids; i++) {
-            struct location key = {.id = ids[i]}, *l = bsearch(&key, pr->locations, pr->nlocations, sizeof key,
-                                                                by_location_id);
+            const struct location *l = location_of(pr, ids[i]);
             if (l)
                 put_location(o, pr, l, &frames);
         }
