@@ -104,7 +104,8 @@ static bool work_undelayed(const struct rules_inputs *in, const struct episode *
 /* Whether the wait on the episode's lock is the job queue's handoff: the threads
  * other than idle workers caught waiting for a mutex in it wait where idle workers
  * wait for work, or in the same source file (the producers pushing jobs:
- * queue_try_push beside queue_pop), the mutex profile charges no more than
+ * queue_try_push beside queue_pop) - or, when the dumps caught none, the mutex
+ * profile's top holder is there - the mutex profile charges no more than
  * DIAGNOSE_LOCK_HOLDER_SHARE to a holder elsewhere, and the queue kept up.
  * Such a lock is held only to hand a job over; waiting for it delays no work. */
 static bool lock_is_queue_handoff(const struct rules_inputs *in, const struct lock_search *s)
@@ -124,7 +125,11 @@ static bool lock_is_queue_handoff(const struct rules_inputs *in, const struct lo
         if (rules_tally_has(&s->idle, waiters.e[i].fn) ||
             strcmp(source_of(&in->evidence.dumps, waiters.e[i].fn), queue_file) == 0)
             at_queue += waiters.e[i].count;
-    if (waiters.matched <= 0 || at_queue < DIAGNOSE_LOCK_QUEUE_SHARE * waiters.matched)
+    if (waiters.matched > 0 && at_queue < DIAGNOSE_LOCK_QUEUE_SHARE * waiters.matched)
+        return false;
+    /* With no waiter caught, the mutex profile's top holder must be the queue's own. */
+    if (waiters.matched <= 0 && (holder < 0 || strcmp(source_of(&in->evidence.mutex, s->prof.e[holder].fn),
+                                                      queue_file) != 0))
         return false;
     if (holder >= 0 && s->prof.e[holder].count >= DIAGNOSE_LOCK_HOLDER_SHARE * s->prof.total &&
         strcmp(source_of(&in->evidence.mutex, s->prof.e[holder].fn), queue_file) != 0)

@@ -612,13 +612,13 @@ static void test_diagnose_contention_beside_idle_workers_names_the_real_lock(voi
 /* A busy healthy service: io threads queue for the job queue's lock to push (200
  * contentions a second, 0.13 s/s of wait), idle workers wait for work, and the mutex
  * profile charges what little it holds to the queue's own push. */
-static void store_queue_handoff(const char *holder_count, const char *holder)
+static void store_queue_handoff(const char *holder_count, const char *holder, bool caught)
 {
     struct shape s = {.queue_from = INFINITY, .queue_lock_wait = 0.13, .queue_contentions = 200};
     store_series(&s);
     for (double t = 0.5; t < END; t += 0.5) {
         struct group g[] = {{14, "worker", "idle", IDLE_WORKER}, {1, "worker", "waiting", PAYING_WORKER},
-                            {1, "io", "running", fmod(t, 1.0) == 0 ? QUEUE_LOCKING_IO : IDLE_IO},
+                            {1, "io", "running", caught && fmod(t, 1.0) == 0 ? QUEUE_LOCKING_IO : IDLE_IO},
                             {1, "io", "running", IDLE_IO}};
         store_dump(t, g, 4);
     }
@@ -629,7 +629,16 @@ static void store_queue_handoff(const char *holder_count, const char *holder)
 static void test_diagnose_producers_at_a_queue_that_keeps_up_are_no_contention(void **state)
 {
     (void)state;
-    store_queue_handoff(NULL, NULL);
+    store_queue_handoff(NULL, NULL, true);
+    diagnose();
+    assert_int_equal(result.n, 0);
+}
+
+static void test_diagnose_queue_handoff_seen_in_the_mutex_profile_alone(void **state)
+{
+    /* The dumps caught no waiter; the mutex profile charges the wait to the push. */
+    (void)state;
+    store_queue_handoff(NULL, NULL, false);
     diagnose();
     assert_int_equal(result.n, 0);
 }
@@ -640,7 +649,7 @@ static void test_diagnose_queue_lock_held_long_elsewhere_is_contention(void **st
      * queue's lock through its work: a lock held too long. */
     const struct diagnose_finding *f;
     (void)state;
-    store_queue_handoff("90000000 900", "audit_record_locked@service/audit.c|worker_main@service/workers.c");
+    store_queue_handoff("90000000 900", "audit_record_locked@service/audit.c|worker_main@service/workers.c", true);
     diagnose();
     assert_int_equal(result.n, 1);
     if (!(f = finding("lock-contention")))
@@ -979,6 +988,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_producers_at_a_queue_that_keeps_up_are_no_contention, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_queue_lock_held_long_elsewhere_is_contention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_queue_handoff_seen_in_the_mutex_profile_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_slowdown_from_the_start_found_against_a_baseline, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_leaks_held_from_the_start_found_against_a_baseline, setup,
