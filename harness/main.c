@@ -12,7 +12,7 @@
  *
  *   loadlab run [--capture | --no-evidence] ...
  *   loadlab show [--db PATH] --evidence [--all] RUN
- *   loadlab diagnose [--db PATH] [--dry-run] RUN
+ *   loadlab diagnose [--db PATH] [--dry-run] [--baseline LABEL] RUN
  *   loadlab drill [--fault NAME|random|none] [--level 1|2] [--seed N] [--answer TEXT] ...
  *   loadlab drill --history [--trainee NAME | --all]
  *   loadlab COMMAND --help, loadlab help COMMAND, loadlab --version

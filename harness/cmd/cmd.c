@@ -26,9 +26,10 @@ const char cmd_usage_text[] =
     "       loadlab report [--db PATH] [--out DIR] [--png] [RUN|SCENARIO...]\n"
     /* incidents: evidence, diagnosis, drills */
     "       loadlab show [--db PATH] --evidence [--all] RUN\n"
-    "       loadlab diagnose [--db PATH] [--dry-run] RUN\n"
+    "       loadlab diagnose [--db PATH] [--dry-run] [--baseline LABEL] RUN\n"
     "       loadlab drill [--db PATH] [--fault NAME|random|none] [--level 1|2] [--seed N]\n"
     "                     [--trainee NAME] [--answer TEXT] [--time-limit T] [--min-time T] [--no-report]\n"
+    "                     [--mitigate T]\n"
     "       loadlab drill --history [--db PATH] [--trainee NAME | --all]\n"
     "       loadlab --help | --version\n"
     "       loadlab COMMAND --help, loadlab help COMMAND: the command's options and examples\n"

@@ -1,5 +1,6 @@
 /* cmd diagnose: `loadlab diagnose` names a stored run's problems (diagnose/diagnose.h). */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,17 +8,34 @@
 
 #include "cmd/cmd.h"
 #include "diagnose/diagnose.h"
+#include "diagnose/rules.h"
 #include "units.h"
 
-/* loadlab diagnose [--db PATH] [--dry-run] RUN: names the run's problems and stores
- * the verdict (unless --dry-run). */
+/* Says what the baseline holds, before the verdict that used it. */
+static void print_baseline(const struct rules_baseline *b)
+{
+    printf("Against baseline %s: %zu run%s of %s", b->label, b->runs, b->runs == 1 ? "" : "s", b->scenario);
+    if (!isnan(b->cpu_per_request))
+        printf(", CPU per request %.0fus (run medians %.0f-%.0fus)", b->cpu_per_request * 1e6, b->cpu_low * 1e6,
+               b->cpu_high * 1e6);
+    if (!isnan(b->threads))
+        printf(", at most %.0f threads", b->threads);
+    if (!isnan(b->rss))
+        printf(", at most %.1f MB resident", b->rss / 1e6);
+    printf("\n");
+}
+
+/* loadlab diagnose [--db PATH] [--dry-run] [--baseline LABEL] RUN: names the run's
+ * problems and stores the verdict (unless --dry-run). */
 int cmd_diagnose(int argc, char **argv)
 {
     static const struct option options[] = {
         {"db", required_argument, NULL, 'd'}, {"dry-run", no_argument, NULL, 'n'},
+        {"baseline", required_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
     };
-    const char *db_path = "results.db";
+    const char *db_path = "results.db", *baseline_label = NULL;
+    struct rules_baseline baseline;
     struct diagnose_result *dr = NULL;
     struct resultdb *db = NULL;
     uint64_t run_id;
@@ -29,6 +47,7 @@ int cmd_diagnose(int argc, char **argv)
         switch (opt) {
         case 'd': db_path = optarg; break;
         case 'n': dry_run = true; break;
+        case 'b': baseline_label = optarg; break;
         case 'h': return cmd_help("diagnose");
         default: return cmd_usage_error("%s", "bad option for diagnose");
         }
@@ -45,13 +64,22 @@ int cmd_diagnose(int argc, char **argv)
         return 1;
     }
     db = resultdb_open(db_path, dry_run, err, sizeof err);
-    if (!db || (found = diagnose_run(db, (int64_t)run_id, dr, err, sizeof err)) != 0 ||
+    if (db && baseline_label && (found = rules_baseline_load(db, (int64_t)run_id, baseline_label, &baseline, err,
+                                                             sizeof err)) != 0) {
+        fprintf(stderr, "loadlab: %s\n", err);
+        rc = found > 0 ? CMD_EXIT_NOT_FOUND : 1;
+        goto done;
+    }
+    if (!db || (found = diagnose_run_against(db, (int64_t)run_id, baseline_label ? &baseline : NULL, dr, err,
+                                             sizeof err)) != 0 ||
         (!dry_run && diagnose_store(db, dr, err, sizeof err) < 0)) {
         fprintf(stderr, "loadlab: %s\n", err);
         if (found > 0)
             rc = CMD_EXIT_NOT_FOUND;  /* no such run */
         goto done;
     }
+    if (baseline_label)
+        print_baseline(&baseline);
     diagnose_print(stdout, dr);
     if (!dry_run)
         printf("Stored in the diagnoses table of %s.\n", db_path);

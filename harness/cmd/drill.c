@@ -22,6 +22,7 @@ int cmd_drill(int argc, char **argv)
         {"trainee", required_argument, NULL, 't'}, {"answer", required_argument, NULL, 'a'},
         {"time-limit", required_argument, NULL, 'T'}, {"min-time", required_argument, NULL, 'm'},
         {"no-report", no_argument, NULL, 'R'}, {"history", no_argument, NULL, 'H'},
+        {"mitigate", required_argument, NULL, 'M'},
         {"all", no_argument, NULL, 'A'}, {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
     };
     const char *db_path = "results.db", *scripts = getenv("LOADLAB_SCRIPTS");
@@ -59,6 +60,10 @@ int cmd_drill(int argc, char **argv)
                 return cmd_usage_error("--min-time: %s", err);
             break;
         case 'R': d.report = false; break;
+        case 'M':
+            if (units_parse_duration(optarg, &d.mitigation_ns, err, sizeof err) < 0 || d.mitigation_ns <= 0)
+                return cmd_usage_error("--mitigate: %s", d.mitigation_ns <= 0 ? "a time above 0 is needed" : err);
+            break;
         case 'H': history = true; break;
         case 'A': all = true; break;
         case 'h': return cmd_help("drill");

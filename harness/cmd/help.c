@@ -129,7 +129,7 @@ static const char report_help[] =
     "included.\n";
 
 static const char diagnose_help[] =
-    "usage: loadlab diagnose [--db PATH] [--dry-run] RUN\n"
+    "usage: loadlab diagnose [--db PATH] [--dry-run] [--baseline LABEL] RUN\n"
     "\n"
     "Names each problem of a stored run from its samples and evidence: class\n"
     "(thread-leak, memory-leak, lock-contention, ...), culprit function, when it began,\n"
@@ -137,13 +137,17 @@ static const char diagnose_help[] =
     "\n"
     "options:\n" DB_OPTION
     "  --dry-run          print the diagnosis without storing it\n"
+    "  --baseline LABEL   judge CPU per request, threads and resident memory against\n"
+    "                     LABEL's latest runs of the same scenario (up to 20), not the\n"
+    "                     run's own start: a fault on from the first scrape is found\n"
     "\n"
     "examples:\n"
     "  loadlab diagnose 12\n"
+    "  loadlab diagnose --baseline main 14\n"
     "  loadlab diagnose --dry-run --db ci.db 3\n"
     "\n"
-    "exit status: 0 diagnosed (whatever was found); 2 bad usage, no such run or no such\n"
-    "database; 1 anything else.\n";
+    "exit status: 0 diagnosed (whatever was found); 2 bad usage, no such run, no run of\n"
+    "its scenario under the baseline label or no such database; 1 anything else.\n";
 
 static const char drill_help[] =
     "usage: loadlab drill [OPTIONS]\n"
@@ -163,11 +167,15 @@ static const char drill_help[] =
     "  --time-limit T     how long the drill runs at most (default 10m)\n"
     "  --min-time T       the earliest an answer is taken (default 10s)\n"
     "  --no-report        no HTML report of the drill\n"
+    "  --mitigate T       a mitigation level: after an answer that something is wrong, T to\n"
+    "                     clear it through the debug API (DELETE /debug/faults/NAME) while\n"
+    "                     the load runs; scored by whether the service healed\n"
     "  --history          the trainee's past drills; --all: every trainee's\n"
     "\n"
     "examples:\n"
     "  loadlab drill --level 1\n"
     "  loadlab drill --fault lock.cache --answer \"class=lock-contention culprit=cache_get_global\"\n"
+    "  loadlab drill --level 2 --mitigate 2m\n"
     "  loadlab drill --history --all\n"
     "\n"
     "exit status: 0 the drill ran (whatever the score); 2 bad usage, or --history on no such\n"

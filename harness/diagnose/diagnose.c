@@ -100,7 +100,7 @@ static int diagnose_one(struct rules_inputs *in, struct diagnose_result *out, ch
         goto done;
     out->span = in->threads.n ? in->threads.t[in->threads.n - 1] : 0;
     out->dumps = in->evidence.dumps.n;
-    out->profiles = in->evidence.mutex.n + in->evidence.block.n + in->evidence.heap.n;
+    out->profiles = in->evidence.mutex.n + in->evidence.block.n + in->evidence.heap.n + in->evidence.cpu.n;
     if (!in->threads.n && !in->requests.n) {
         snprintf(out->notes, sizeof out->notes, "the run has no samples to diagnose from");
         rc = 0;
@@ -153,7 +153,8 @@ static void add_instance_finding(struct diagnose_result *r, const struct diagnos
  * instance, on its series and the evidence taken from it, since a sum over replicas
  * would hide the sick one among the healthy and its evidence from the others' (and
  * blame none). Each finding names its instance. */
-static int diagnose_fleet(struct resultdb *db, int64_t run_id, char (*instances)[SERIES_MAX_VALUE], size_t n,
+static int diagnose_fleet(struct resultdb *db, int64_t run_id, const struct rules_baseline *baseline,
+                          char (*instances)[SERIES_MAX_VALUE], size_t n,
                           struct diagnose_result *out, char *err, size_t errlen)
 {
     struct diagnose_result *one = malloc(sizeof *one);
@@ -164,7 +165,7 @@ static int diagnose_fleet(struct resultdb *db, int64_t run_id, char (*instances)
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
-        struct rules_inputs in = {.db = db, .run_id = run_id, .instance = instances[i]};
+        struct rules_inputs in = {.db = db, .run_id = run_id, .instance = instances[i], .baseline = baseline};
         memset(one, 0, sizeof *one);
         one->run_id = run_id;
         if (diagnose_one(&in, one, err, errlen) < 0) {
@@ -189,7 +190,13 @@ static int diagnose_fleet(struct resultdb *db, int64_t run_id, char (*instances)
 
 int diagnose_run(struct resultdb *db, int64_t run_id, struct diagnose_result *out, char *err, size_t errlen)
 {
-    struct rules_inputs in = {.db = db, .run_id = run_id};
+    return diagnose_run_against(db, run_id, NULL, out, err, errlen);
+}
+
+int diagnose_run_against(struct resultdb *db, int64_t run_id, const struct rules_baseline *baseline,
+                         struct diagnose_result *out, char *err, size_t errlen)
+{
+    struct rules_inputs in = {.db = db, .run_id = run_id, .baseline = baseline};
     char (*instances)[SERIES_MAX_VALUE] = NULL;
     size_t n = 0;
     int rc;
@@ -209,7 +216,7 @@ int diagnose_run(struct resultdb *db, int64_t run_id, struct diagnose_result *ou
         rc = -1;
     else if (n) {
         bool more = rc == 1;
-        rc = diagnose_fleet(db, run_id, instances, n, out, err, errlen);
+        rc = diagnose_fleet(db, run_id, baseline, instances, n, out, err, errlen);
         if (rc == 0 && more) {
             size_t used = strlen(out->notes);
             snprintf(out->notes + used, sizeof out->notes - used, "; more than %d instances: the others were not "

@@ -54,6 +54,15 @@ struct diagnose_result {
 int diagnose_run(struct resultdb *db, int64_t run_id, struct diagnose_result *out,
                  char *err, size_t errlen);
 
+struct rules_baseline;
+
+/* The same against a baseline (diagnose/rules.h, rules_baseline_load; NULL: the run
+ * is its own reference): the relative rules - CPU per request, the level of threads
+ * and of resident memory - compare the run with the baseline's runs instead of with
+ * its own start. */
+int diagnose_run_against(struct resultdb *db, int64_t run_id, const struct rules_baseline *baseline,
+                         struct diagnose_result *out, char *err, size_t errlen);
+
 /* Replaces the run's rows in the `diagnoses` table with this verdict (one row per
  * finding, or one row of class 'none' for a healthy run; store/diagnoses.h). Returns
  * 0, or -1 with err. */

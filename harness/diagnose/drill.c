@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "diagnose/drill_heal.h"
+#include "judge/thresholds.h"
 #include "run/capture.h"
 #include "output/history.h"
 #include "run/runner.h"
@@ -36,6 +38,8 @@
 #define LATE_FROM_S 5
 #define LATE_SPAN_S 11
 #define SHOW_S 6
+/* The drill's CPU profile (5 s) starts this long before the earliest answer is taken. */
+#define CPU_PROFILE_LEAD_S 5.5
 #define SCENARIO_TEXT_MAX 4096
 
 #define QUEUE_BLOCK 4  /* queue.block's place in drillscore_faults */
@@ -296,9 +300,10 @@ struct drill_state {
     const struct drill_plan *plan;
     struct capture *capture;
     struct prompt prompt;
-    bool interactive, answered, snapshot_taken;
+    bool interactive, answered, snapshot_taken, mitigating;
     int64_t started_ns, answered_ns;
     double min_time;
+    struct drill_mitigation mitigation;
 };
 
 /* The last healthy drill (no fault hidden) with a run: its run id, or 0. */
@@ -391,6 +396,51 @@ static void print_intro(struct drill_state *d, const struct runner_view *v)
     fflush(out);
 }
 
+/* What healthy looked like, for the mitigation: this run before its first fault when
+ * that came late, else the last healthy drill's run; ref->have false when neither. */
+static void heal_reference(struct drill_state *d, const struct runner_view *v, struct drill_heal_reference *ref)
+{
+    double first = INFINITY;
+    int64_t healthy = 0;
+    char source[96], err[256];
+
+    memset(ref, 0, sizeof *ref);
+    for (size_t i = 0; i < d->plan->nfaults; i++)
+        first = fmin(first, (double)d->plan->faults[i].at_ns / 1e9);
+    if (isfinite(first) && first >= LATE_FROM_S) {
+        snprintf(source, sizeof source, "this run before t=%.0fs", first);
+        if (drill_heal_reference_load(d->db, v->run_id, DIAGNOSE_STARTUP_S, first, source, ref, err, sizeof err) == 0 &&
+            ref->have)
+            return;
+    }
+    if (drills_foreach(d->db, NULL, find_healthy, &healthy, err, sizeof err) == 0 && healthy) {
+        snprintf(source, sizeof source, "the healthy drill of run %lld", (long long)healthy);
+        if (drill_heal_reference_load(d->db, healthy, DIAGNOSE_STARTUP_S, INFINITY, source, ref, err, sizeof err) < 0)
+            ref->have = false;
+    }
+}
+
+/* After an answer that something is wrong: the trainee clears it while the load runs. */
+static void start_mitigation(struct drill_state *d, const struct runner_view *v)
+{
+    struct drill_heal_reference ref;
+    double seconds = fmin((double)d->opt->mitigation_ns / 1e9, v->load_end - v->t);
+    char limit[32];
+
+    heal_reference(d, v, &ref);
+    drill_mitigation_start(&d->mitigation, v->t, seconds, &ref);
+    d->mitigating = true;
+    units_format_duration((int64_t)(seconds * 1e9), limit, sizeof limit);
+    fprintf(d->opt->out,
+            "\nYour answer is in. Now mitigate: clear what you found through the debug API while the load runs,\n"
+            "  curl -X DELETE %s/debug/faults/NAME     (GET %s/debug/faults lists them: yours to read now)\n"
+            "The drill checks that threads, memory, the queue and request times are back to healthy (%s)\n"
+            "and holds there for %.0fs. You have %s.\n",
+            v->debug_base, v->debug_base, ref.have ? ref.source : "no healthy run recorded: the run's lowest threads",
+            DRILL_HEAL_WINDOW_S, limit);
+    fflush(d->opt->out);
+}
+
 static enum runner_hook_answer drill_hook(void *user, enum runner_moment moment, const struct runner_view *v)
 {
     struct drill_state *d = user;
@@ -415,7 +465,13 @@ static enum runner_hook_answer drill_hook(void *user, enum runner_moment moment,
         /* The evidence as it stood when the trainee answered, before the load stops. */
         capture_snapshot(d->capture, v, "answer given");
         d->snapshot_taken = true;
+        if (!d->answered_ns)
+            d->answered_ns = units_now_ns();  /* --answer: given when the drill takes it */
+        if (d->opt->mitigation_ns > 0 && d->plan->nfaults && d->prompt.answer.n)
+            start_mitigation(d, v);
     }
+    if (d->mitigating && !drill_mitigation_tick(&d->mitigation, d->db, v->run_id, v->http, v->debug_base, v->t))
+        return RUNNER_HOOK_CONTINUE;
     return RUNNER_HOOK_END_LOAD;
 }
 
@@ -436,12 +492,18 @@ static int finish_answer(struct drill_state *d)
 
 static int store_drill(struct resultdb *db, const struct drill_options *opt, int64_t run_id, const char *truth_json,
                        const char *answer, const char *status, const struct drillscore_result *s, double time_s,
-                       int64_t *drill_id, char *err, size_t errlen)
+                       const struct drill_state *st, int64_t *drill_id, char *err, size_t errlen)
 {
     struct drills_record d = {
         .run_id = run_id, .trainee = opt->trainee, .level = opt->level, .seed = opt->seed, .truth = truth_json,
-        .answer = answer, .status = status, .scored = s != NULL, .time_s = time_s,
+        .answer = answer, .status = status, .scored = s != NULL, .time_s = time_s, .mitigation_s = NAN,
     };
+    if (st && st->mitigating) {
+        d.mitigated = isnan(st->mitigation.healed_s) ? DRILLS_MITIGATION_NOT_HEALED : DRILLS_MITIGATION_HEALED;
+        d.mitigation_s = st->mitigation.healed_s;
+    } else if (st && opt->mitigation_ns > 0 && st->plan->nfaults && st->answered) {
+        d.mitigated = DRILLS_MITIGATION_NOT_HEALED;  /* nothing found, nothing cleared */
+    }
     if (s) {
         d.problems = s->problems;
         d.detected = s->detected;
@@ -486,9 +548,21 @@ static void reveal(FILE *out, const struct drillscore_truth *truth, const struct
         fprintf(out, "  localization  %d of %d culprits named\n", s->culprits_right, s->problems);
     }
     if (!isnan(time_s))
-        fprintf(out, "  time          %.1fs\n", time_s);
+        fprintf(out, "  time          %.1fs to answer\n", time_s);
+    if (!isnan(time_s) && truth->n && s->detected)
+        fprintf(out, "  time to detect %.1fs after the first fault went on\n", time_s - drillscore_truth_first(truth));
     fprintf(out, "  score         %.0f/100   (replay: loadlab drill --level %d --seed %llu%s%s)\n", s->score, level,
             (unsigned long long)seed, fault ? " --fault " : "", fault ? fault : "");
+}
+
+static void print_mitigation(FILE *out, const struct drill_mitigation *m)
+{
+    if (!isnan(m->healed_s))
+        fprintf(out, "  mitigation    healed %.1fs after the answer: faults off, threads, memory, queue and request "
+                     "times back to %s for %.0fs\n", m->healed_s,
+                m->ref.have ? m->ref.source : "the run's lowest threads", DRILL_HEAL_WINDOW_S);
+    else
+        fprintf(out, "  mitigation    not healed in time: %s\n", m->problem);
 }
 
 int drill_run(struct resultdb *db, const struct drill_options *opt, char *err, size_t errlen)
@@ -515,6 +589,8 @@ int drill_run(struct resultdb *db, const struct drill_options *opt, char *err, s
     for (size_t i = 0; i < plan.nfaults; i++)
         last_on = fmax(last_on, (double)plan.faults[i].at_ns / 1e9);
     d.min_time = fmax((double)opt->min_time_ns / 1e9, plan.nfaults ? last_on + SHOW_S : 0);
+    /* The CPU profile ends before the earliest answer is taken, sick or healthy alike. */
+    capture_cpu_profile_at(d.capture, fmax(WARMUP_S, d.min_time - CPU_PROFILE_LEAD_S));
     if ((double)opt->time_limit_ns / 1e9 < d.min_time + 2) {
         snprintf(err, errlen, "the time limit must leave at least %.0fs of load", d.min_time + 2);
         goto done;
@@ -554,21 +630,26 @@ int drill_run(struct resultdb *db, const struct drill_options *opt, char *err, s
     if (drillscore_truth_load(db, outcome->run_id, &truth, err, errlen) < 0 || !(truth_json = truth_to_json(&truth)))
         goto done;
     if (outcome->interrupted || runner_signals_take(opt->signal_fd)) {
-        if (store_drill(db, opt, outcome->run_id, truth_json, NULL, "aborted", NULL, NAN, &drill_id, err, errlen) < 0)
+        if (store_drill(db, opt, outcome->run_id, truth_json, NULL, "aborted", NULL, NAN, NULL, &drill_id, err,
+                        errlen) < 0)
             goto done;
         fprintf(opt->out, "\nDrill interrupted: recorded as aborted, the truth stays hidden.\n");
         rc = 1;
         goto done;
     }
     drillscore_mark(&truth, d.answered ? &d.prompt.answer : &(struct drillscore_answer){0}, &score);
-    if (d.interactive && d.answered_ns)
+    if (d.answered && d.answered_ns)
         time_s = (double)(d.answered_ns - d.started_ns) / 1e9;
     if (store_drill(db, opt, outcome->run_id, truth_json,
                     d.answered ? drillscore_answer_format(&d.prompt.answer, answer_text, sizeof answer_text) : NULL,
-                    d.answered ? "answered" : "unanswered", &score, time_s, &drill_id, err, errlen) < 0)
+                    d.answered ? "answered" : "unanswered", &score, time_s, &d, &drill_id, err, errlen) < 0)
         goto done;
     reveal(opt->out, &truth, &d.prompt.answer, &score, time_s, d.answered, plan.seed, plan.level,
            opt->fault && strcmp(opt->fault, "random") != 0 ? opt->fault : NULL);
+    if (d.mitigating)
+        print_mitigation(opt->out, &d.mitigation);
+    else if (opt->mitigation_ns > 0 && plan.nfaults && d.answered)
+        fprintf(opt->out, "  mitigation    not attempted: the answer found nothing wrong, or came after the load\n");
     if (diagnose_run(db, outcome->run_id, dr, err, errlen) == 0 && diagnose_store(db, dr, err, errlen) == 0) {
         fprintf(opt->out, "\n=== What the automatic diagnosis made of it\n");
         diagnose_print(opt->out, dr);

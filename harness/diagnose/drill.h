@@ -5,8 +5,11 @@
  * where to look and asks: is something wrong, what class of problem, which function.
  * When the answer comes (at the prompt, piped on stdin, or given with --answer) it is
  * scored as AIOpsLab scores an agent — detection (right or wrong), localization (the
- * culprits named), root cause (the classes named), time taken — and the truth is
- * revealed with the run's report and what the automatic diagnosis made of it. Every
+ * culprits named), root cause (the classes named), time to detect — and the truth is
+ * revealed with the run's report and what the automatic diagnosis made of it. With a
+ * mitigation level (--mitigate), a trainee who found something is then given time to
+ * clear it through the debug API while the load goes on, and the drill scores the
+ * mitigation by whether the service healed (diagnose/drill_heal.h). Every
  * drill is a row of the `drills` table, so a trainee can follow their progress.
  *
  * The faults are set through the debug API after start-up, never on orderd's command
@@ -64,6 +67,9 @@ struct drill_options {
     int in_fd;                  /* answers (stdin) */
     FILE *out;                  /* the conversation */
     bool report;                /* print the run's report after the reveal */
+    int64_t mitigation_ns;      /* 0: no mitigation level; else, after an answer that
+                                   something is wrong, how long the trainee has to clear
+                                   it through the debug API (see diagnose/drill_heal.h) */
 };
 
 /* Runs a drill to the end and stores it. Returns 0 when the drill was recorded

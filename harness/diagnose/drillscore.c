@@ -153,6 +153,14 @@ char *drillscore_answer_format(const struct drillscore_answer *a, char *buf, siz
     return buf;
 }
 
+double drillscore_truth_first(const struct drillscore_truth *t)
+{
+    double first = t->n ? INFINITY : 0;
+    for (size_t i = 0; i < t->n; i++)
+        first = fmin(first, t->items[i].at);
+    return first;
+}
+
 int drillscore_truth_load(struct resultdb *db, int64_t run_id, struct drillscore_truth *out, char *err,
                           size_t errlen)
 {
@@ -274,7 +282,7 @@ struct history_pass {
     FILE *out;
     const char *trainee;
     struct class_tally tally;
-    int rows, answered, detected, problems, classes, culprits, timed;
+    int rows, answered, detected, problems, classes, culprits, timed, mitigations, healed;
     double score_sum, time_sum, recent[3];
 };
 
@@ -285,9 +293,9 @@ static void history_row(void *user, const struct drills_record *d)
     double score = isnan(d->score) ? 0 : d->score;
 
     if (h->rows++ == 0)
-        fprintf(h->out, "%4s  %s%-16s  %-3s  %-30s  %-44s  %-6s  %-5s  %-7s  %7s  %5s\n", "ID",
+        fprintf(h->out, "%4s  %s%-16s  %-3s  %-30s  %-44s  %-6s  %-5s  %-7s  %7s  %5s  %s\n", "ID",
                 h->trainee ? "" : "TRAINEE       ", "WHEN (UTC)", "LVL", "TRUTH", "ANSWER", "DETECT", "CLASS",
-                "CULPRIT", "TIME", "SCORE");
+                "CULPRIT", "TIME", "SCORE", "HEALED");
     if (!h->trainee)
         snprintf(who, sizeof who, "%-12.12s  ", d->trainee);
     if (strcmp(d->status, "aborted") == 0) {
@@ -300,9 +308,14 @@ static void history_row(void *user, const struct drills_record *d)
         snprintf(t, sizeof t, "%.1fs", d->time_s);
     if (!isnan(d->score))
         snprintf(sc, sizeof sc, "%.0f", d->score);
-    fprintf(h->out, "%4lld  %s%-16.16s  %-3d  %-30.30s  %-44.44s  %-6s  %d/%-3d  %d/%-5d  %7s  %5s\n",
+    fprintf(h->out, "%4lld  %s%-16.16s  %-3d  %-30.30s  %-44.44s  %-6s  %d/%-3d  %d/%-5d  %7s  %5s  %s\n",
             (long long)d->id, who, d->started_at, d->level, truth, d->answer ? d->answer : "(none)",
-            d->detected ? "right" : "wrong", d->classes_right, d->problems, d->culprits_right, d->problems, t, sc);
+            d->detected ? "right" : "wrong", d->classes_right, d->problems, d->culprits_right, d->problems, t, sc,
+            d->mitigated == DRILLS_MITIGATION_HEALED ? "yes" : d->mitigated == DRILLS_MITIGATION_NOT_HEALED ? "no" : "-");
+    if (d->mitigated != DRILLS_MITIGATION_NONE) {
+        h->mitigations++;
+        h->healed += d->mitigated == DRILLS_MITIGATION_HEALED;
+    }
     h->answered++;
     h->detected += d->detected;
     h->problems += d->problems;
@@ -343,6 +356,8 @@ int drillscore_history(struct resultdb *db, const char *trainee, FILE *out, char
             h.classes, h.problems, h.culprits, h.problems);
     if (h.timed)
         fprintf(out, "; mean time to answer %.0fs", h.time_sum / h.timed);
+    if (h.mitigations)
+        fprintf(out, "; healed %d/%d", h.healed, h.mitigations);
     fprintf(out, ".\nBy class (named / there):");
     for (size_t c = 0; c < DIAGNOSE_CLASS_COUNT; c++)
         if (h.tally.there[c])

@@ -63,6 +63,10 @@ struct drillscore_truth {
     size_t n;
 };
 
+/* When the first of the truth's faults went on, seconds on the run's clock; 0 for an
+ * empty truth. */
+double drillscore_truth_first(const struct drillscore_truth *t);
+
 /* Reads the truth of a run. Returns 0, or -1 with err filled. */
 int drillscore_truth_load(struct resultdb *db, int64_t run_id, struct drillscore_truth *out, char *err,
                           size_t errlen);

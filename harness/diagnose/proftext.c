@@ -28,7 +28,7 @@ struct proftext {
 };
 
 static const size_t expected_values[] = {
-    [PROFTEXT_THREADS] = 1, [PROFTEXT_MUTEX] = 2, [PROFTEXT_BLOCK] = 2, [PROFTEXT_HEAP] = 4,
+    [PROFTEXT_THREADS] = 1, [PROFTEXT_MUTEX] = 2, [PROFTEXT_BLOCK] = 2, [PROFTEXT_HEAP] = 4, [PROFTEXT_CPU] = 2,
 };
 
 void proftext_free(struct proftext *p)
@@ -194,6 +194,8 @@ static bool is_header(enum proftext_kind kind, const char *line)
         return starts_with(line, "threads profile:") || starts_with(line, "goroutine profile:");
     if (kind == PROFTEXT_HEAP)
         return starts_with(line, "heap profile:");
+    if (kind == PROFTEXT_CPU)
+        return starts_with(line, "--- cpu profile");
     return starts_with(line, "--- ") || strchr(line, '=') != NULL;
 }
 
@@ -288,7 +290,8 @@ struct proftext *proftext_parse(enum proftext_kind kind, const char *text, size_
                 sample_rate = strtoll(heap_rate + 7, NULL, 10) / 2;
         } else {
             snprintf(err, errlen, "line %d: not a %s profile line: %.60s", lineno,
-                     kind == PROFTEXT_THREADS ? "thread" : kind == PROFTEXT_HEAP ? "heap" : "contention", line);
+                     kind == PROFTEXT_THREADS ? "thread" : kind == PROFTEXT_HEAP ? "heap" : kind == PROFTEXT_CPU ? "cpu" : "contention",
+                     line);
             goto fail;
         }
     }

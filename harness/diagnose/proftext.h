@@ -2,10 +2,11 @@
  * layouts — a thread dump grouped by stack (`threads?debug=1`, Go's
  * `goroutine?debug=1`), the mutex and block profiles (`mutex?debug=1`,
  * `block?debug=1`: "cycles count @ pcs") and the heap profile (`heap?debug=1`:
- * "inuse_objects: inuse_bytes [alloc_objects: alloc_bytes] @ pcs") — into entries of
- * numbers, labels and symbolized frames. A sampled heap profile ("@ heap/N" with
- * N > 2, as Go's and orderd's are) is scaled to the allocations its samples stand for,
- * as pprof reads it.
+ * "inuse_objects: inuse_bytes [alloc_objects: alloc_bytes] @ pcs") and the CPU profile
+ * as the harness writes it from profile.proto (base/pprofproto: "--- cpu profile"
+ * then "samples nanoseconds @ pcs") — into entries of numbers, labels and
+ * symbolized frames. A sampled heap profile ("@ heap/N" with N > 2, as Go's and
+ * orderd's are) is scaled to the allocations its samples stand for, as pprof reads it.
  *
  * The text is what a person reads, and the diagnosis reads the same text, so that it
  * sees nothing a diagnostician could not. The input comes from a service, so it is
@@ -23,7 +24,7 @@
 #define PROFTEXT_MAX_FRAMES 128
 #define PROFTEXT_MAX_VALUES 4
 
-enum proftext_kind { PROFTEXT_THREADS, PROFTEXT_MUTEX, PROFTEXT_BLOCK, PROFTEXT_HEAP };
+enum proftext_kind { PROFTEXT_THREADS, PROFTEXT_MUTEX, PROFTEXT_BLOCK, PROFTEXT_HEAP, PROFTEXT_CPU };
 
 struct proftext_frame {
     const char *function;   /* "cache_get_global" (offset dropped), "" when unsymbolized */
@@ -33,7 +34,8 @@ struct proftext_frame {
 
 struct proftext_entry {
     /* threads: {count}; mutex and block: {cycles, events}; heap: {inuse_objects,
-     * inuse_bytes, alloc_objects, alloc_bytes}, scaled by the header's rate */
+     * inuse_bytes, alloc_objects, alloc_bytes}, scaled by the header's rate; cpu:
+     * {samples, nanoseconds} */
     int64_t values[PROFTEXT_MAX_VALUES];
     size_t nvalues;
     char role[32], state[32];          /* threads: from "# labels: {...}", "" when absent */

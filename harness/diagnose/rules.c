@@ -1,6 +1,7 @@
 /* rules: what the rules share - a finding started in the result, its evidence lines,
  * culprit and confidence, and the two ways into a tally the waiting rules and the queue
- * rule both use (where idle workers wait for work; the top culprit past those). The
+ * rule both use (where idle workers wait for work; the top culprit past those), and
+ * CPU per request by window, which cpu-slowdown and a baseline's reference share. The
  * rules themselves are in rules_leaks.c, rules_waits.c and rules_load.c; see rules.h,
  * and docs/diagnosis.md for the thresholds and why they sit where they do. */
 #include "diagnose/rules_internal.h"
@@ -11,6 +12,8 @@
 #include <string.h>
 
 #include "store/samples.h"
+#include "diagnose/episode.h"
+#include "judge/thresholds.h"
 
 struct diagnose_finding *rules_new_finding(struct diagnose_result *r, const char *class_name, double started)
 {
@@ -101,4 +104,22 @@ int rules_load_by(const struct rules_inputs *in, const char *metric, const char 
                   char *err, size_t errlen)
 {
     return samples_load_of(in->db, in->run_id, in->instance, metric, group_by, out, err, errlen);
+}
+
+size_t rules_cpu_windows(const struct series *cpu, const struct series *requests, double *starts, double *req,
+                         double *per_request, size_t cap)
+{
+    static double cpu_rate[EPISODE_MAX_WINDOWS], req_starts[EPISODE_MAX_WINDOWS];
+    /* Both series on the same windows: a counter appears with its first event. */
+    double from = cpu->n && requests->n ? fmax(DIAGNOSE_STARTUP_S, fmax(cpu->t[0], requests->t[0])) : 0;
+    size_t n, m;
+    if (cap > EPISODE_MAX_WINDOWS)
+        cap = EPISODE_MAX_WINDOWS;
+    n = series_counter_windows(cpu, from, DIAGNOSE_WINDOW_S, starts, cpu_rate, cap);
+    m = series_counter_windows(requests, from, DIAGNOSE_WINDOW_S, req_starts, req, cap);
+    if (n > m)
+        n = m;
+    for (size_t i = 0; i < n; i++)
+        per_request[i] = req[i] >= DIAGNOSE_CPU_MIN_RATE && starts[i] == req_starts[i] ? cpu_rate[i] / req[i] : NAN;
+    return n;
 }

@@ -17,8 +17,9 @@
  *   blocked-producer  request threads wait on a condition instead of answering; the
  *                     function they wait in
  *   cpu-slowdown      CPU seconds per request climb, absolutely or against the run's
- *                     own healthy start; the function found running on request (io)
- *                     threads across the thread dumps
+ *                     own healthy start; the top self-time function of the service's
+ *                     own code in a CPU profile taken during it, else the function
+ *                     found running on request (io) threads across the thread dumps
  * Every rule runs whatever the others found; rules that run later see the earlier
  * findings (a CPU rise while another problem runs is not compared to healthy windows).
  * A finding starts at confidence 0.5 (the symptom), gains 0.3 for a named culprit and
@@ -34,6 +35,27 @@
 #include "diagnose/tally.h"
 #include "store/resultdb.h"
 
+#define RULES_BASELINE_MAX_RUNS 20
+
+/* What a baseline label's runs of the same scenario looked like (`loadlab diagnose
+ * --baseline LABEL`): the reference for the relative rules in place of the run's own
+ * start, so that a fault switched on before the first scrape is still a change. */
+struct rules_baseline {
+    char label[128], scenario[128];
+    size_t runs;                   /* how many runs it was taken from (the latest) */
+    double cpu_per_request;        /* CPU seconds per request: the median over the runs of each run's median window; NaN: none */
+    double cpu_low, cpu_high;      /* the lowest and highest of those run medians */
+    double rss;                    /* the highest resident bytes any run held after start-up; NaN: none */
+    double threads;                /* the highest thread count any run reached; NaN: none */
+};
+
+/* Reads the baseline of run_id: label's latest completed runs (at most
+ * RULES_BASELINE_MAX_RUNS, run_id itself left out) of run_id's scenario. Returns 0
+ * with out filled, 1 when there is no such run (err says so), or -1 with err filled
+ * (a database error, out of memory). */
+int rules_baseline_load(struct resultdb *db, int64_t run_id, const char *label, struct rules_baseline *out, char *err,
+                        size_t errlen);
+
 /* What the rules look at: the run's series, its parsed evidence, and the database
  * for the few series a rule picks once it knows which label set to look at. */
 struct rules_inputs {
@@ -43,6 +65,7 @@ struct rules_inputs {
     struct series threads, rss, cpu, requests, depth, capacity, rejected, mutex_wait;
     const char *threads_metric, *rss_metric;  /* which of two metrics the series came from */
     struct tally_evidence evidence;
+    const struct rules_baseline *baseline;    /* NULL: the run is its own reference */
 };
 
 /* Each rule adds at most one finding to r (none when r is full). */

@@ -3,7 +3,8 @@
  *
  * The files: rules.c holds these helpers; rules_leaks.c the thread-leak and
  * memory-leak rules; rules_waits.c lock-contention and blocked-producer;
- * rules_load.c queue-full, overload and cpu-slowdown. */
+ * rules_load.c queue-full, overload and cpu-slowdown; rules_baseline.c the reference a
+ * baseline label's runs give the relative rules. */
 #ifndef LOADLAB_RULES_INTERNAL_H
 #define LOADLAB_RULES_INTERNAL_H
 
@@ -46,5 +47,12 @@ int rules_load_by(const struct rules_inputs *in, const char *metric, const char 
 
 /* The index of t's top culprit that is not in skip (NULL: none), or -1. */
 long rules_top_except(const struct tally *t, const struct tally *skip);
+
+/* CPU seconds per request in one-second windows from DIAGNOSE_STARTUP_S (or the later
+ * first point of either counter): window starts in starts[], requests per second in
+ * req[] and CPU per request in per_request[] (NaN where under DIAGNOSE_CPU_MIN_RATE
+ * requests a second, or the windows do not line up). Returns how many, at most cap. */
+size_t rules_cpu_windows(const struct series *cpu, const struct series *requests, double *starts, double *req,
+                         double *per_request, size_t cap);
 
 #endif

@@ -1,6 +1,7 @@
 /* rules_leaks: the two leak rules, thread-leak and memory-leak. Each finds its
- * gauge climbing (a slope) or holding far above the run's start (a level), then the
- * culprit in the evidence: the group of threads, or the heap site, that grew. */
+ * gauge climbing (a slope) or holding far above the run's start or a baseline's runs
+ * (a level), then the culprit in the evidence: the group of threads, or the heap
+ * site, that grew. */
 #include "diagnose/rules_internal.h"
 #include "metric_names.h"
 
@@ -12,6 +13,18 @@
 #include "judge/thresholds.h"
 #include "units.h"
 
+/* The most threads the baseline's runs reached; NaN without a baseline. */
+static double base_threads(const struct rules_inputs *in)
+{
+    return in->baseline ? in->baseline->threads : NAN;
+}
+
+/* The most resident bytes the baseline's runs held; NaN without a baseline. */
+static double base_rss(const struct rules_inputs *in)
+{
+    return in->baseline ? in->baseline->rss : NAN;
+}
+
 void rules_thread_leak(const struct rules_inputs *in, struct diagnose_result *r)
 {
     struct episode ep = episode_of_gauge(&in->threads, 0, DIAGNOSE_THREADS_RATE, DIAGNOSE_THREADS_WINDOWS);
@@ -21,7 +34,7 @@ void rules_thread_leak(const struct rules_inputs *in, struct diagnose_result *r)
     struct diagnose_finding *f;
     long best = -1;
     double best_gain = 0;
-    bool by_level = false;
+    bool by_level = false, by_baseline = false;
     /* a Go service's leak is goroutines, counted by its goroutine profile */
     bool go = in->threads_metric && strcmp(in->threads_metric, METRIC_GO_GOROUTINES) == 0;
     const char *what = go ? "goroutines" : "threads", *dump = go ? "goroutine?debug=1" : "threads?debug=1";
@@ -30,15 +43,22 @@ void rules_thread_leak(const struct rules_inputs *in, struct diagnose_result *r)
         return;
     if (!ep.found) {
         /* A leak that hit its cap before it climbed for long is found by the level it
-         * holds: far above the run's lowest count, and still there at the end. */
+         * holds: far above the run's lowest count (or above anything the baseline's
+         * runs reached), and still there at the end. */
         double low = series_min(&in->threads), end = in->threads.v[in->threads.n - 1];
         ep = episode_of_gauge(&in->threads, 0, DIAGNOSE_THREADS_RATE, 1);
-        if (!ep.found || end - low < DIAGNOSE_THREADS_LEVEL_GROWTH)
+        if (base_threads(in) > 0 && end - base_threads(in) >= DIAGNOSE_THREADS_BASELINE_MARGIN) {
+            by_baseline = true;
+            if (!ep.found)  /* at that level from the first scrape */
+                ep = (struct episode){.found = true, .start = in->threads.t[0], .first_start = in->threads.t[0],
+                                      .end = in->threads.t[in->threads.n - 1]};
+        } else if (!ep.found || end - low < DIAGNOSE_THREADS_LEVEL_GROWTH) {
             return;
+        }
         by_level = true;
     }
     ep.first_start = episode_refine_onset(&in->threads, NULL, ep.first_start, DIAGNOSE_THREADS_RATE);
-    from = by_level ? series_min(&in->threads) : series_at(&in->threads, ep.first_start);
+    from = by_baseline ? base_threads(in) : by_level ? series_min(&in->threads) : series_at(&in->threads, ep.first_start);
     peak = series_max(&in->threads);
     growth = peak - from;
     if (growth < DIAGNOSE_THREADS_MIN_GROWTH)
@@ -48,7 +68,11 @@ void rules_thread_leak(const struct rules_inputs *in, struct diagnose_result *r)
         return;
     rules_add_line(f, "%s: %.0f -> %.0f %s, +%.1f/s from t=%.1fs", in->threads_metric, from, peak, what, slope,
              ep.first_start);
-    if (by_level)
+    if (by_baseline)
+        rules_add_line(f, "the count holds %.0f %s to the end, %.0f above the most baseline %s's %zu runs of %s reached "
+                       "(%.0f)", in->threads.v[in->threads.n - 1], what, in->threads.v[in->threads.n - 1] - from,
+                       in->baseline->label, in->baseline->runs, in->baseline->scenario, from);
+    else if (by_level)
         rules_add_line(f, "the count stopped climbing within %.0f s but holds %.0f %s above the run's lowest to the end",
                  DIAGNOSE_THREADS_WINDOWS * DIAGNOSE_WINDOW_S, in->threads.v[in->threads.n - 1] - from, what);
     /* The group that grew between the first dump and the fullest one. */
@@ -159,7 +183,7 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
     double gain, from, peak, held = 0;
     char x[32], y[32], z[32], w[32];
     long best;
-    bool by_level = false, blind;
+    bool by_level = false, blind, above_base = false;
 
     if (in->rss.n < 2)
         return;
@@ -172,12 +196,17 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
          * set that rose far above the run's lowest and stays there. */
         long top = b ? tally_top(&last) : -1;
         double rise = in->rss.v[in->rss.n - 1] - series_min(&in->rss);
+        /* Against a baseline: held far above anything its runs held. */
+        above_base = base_rss(in) > 0 && in->rss.v[in->rss.n - 1] - base_rss(in) >= DIAGNOSE_RSS_BASELINE_MARGIN;
         if (top >= 0 && last.e[top].count >= DIAGNOSE_HEAP_LEVEL && last.e[top].count >= 0.5 * (last.total - unattributed(&last))) {
             best = top;
             held = last.e[top].count;
         } else if (best >= 0 && gain >= DIAGNOSE_HEAP_LEVEL) {
             held = gain;
-        } else if (!(rise >= DIAGNOSE_RSS_LEVEL_GROWTH && !threads_leaked && (!b || blind))) {
+        } else if (above_base && top >= 0 && last.e[top].count >= 0.5 * (in->rss.v[in->rss.n - 1] - base_rss(in))) {
+            best = top;  /* one site holds at least half of what the baseline never held */
+            held = last.e[top].count;
+        } else if (!((rise >= DIAGNOSE_RSS_LEVEL_GROWTH || above_base) && !threads_leaked && (!b || blind))) {
             return;
         } else {
             best = -1;
@@ -185,6 +214,9 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
         /* Dated by the first window that climbed at half the steepest one's rate: a
          * capped leak fills fast, faster than any start-up. */
         ep = level_onset(&in->rss);
+        if (!ep.found && above_base)  /* at that level from the first scrape */
+            ep = (struct episode){.found = true, .start = in->rss.t[0], .first_start = in->rss.t[0],
+                                  .end = in->rss.t[in->rss.n - 1]};
         if (!ep.found)
             return;
         by_level = true;
@@ -201,7 +233,12 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
              units_format_size(from, x, sizeof x), units_format_size(peak, y, sizeof y),
              units_format_size(ep.mean, z, sizeof z), ep.first_start, ep.end - ep.start,
              units_format_size(DIAGNOSE_RSS_RATE, w, sizeof w));
-    if (by_level)
+    if (above_base)
+        rules_add_line(f, "the level holds %s at the end, %s above the most baseline %s's %zu runs of %s held (%s)",
+                       units_format_size(in->rss.v[in->rss.n - 1], x, sizeof x),
+                       units_format_size(in->rss.v[in->rss.n - 1] - base_rss(in), y, sizeof y), in->baseline->label,
+                       in->baseline->runs, in->baseline->scenario, units_format_size(base_rss(in), z, sizeof z));
+    else if (by_level)
         rules_add_line(f, "the growth stopped (a cap) but the level holds: %s above the run's lowest at the end",
                  units_format_size(in->rss.v[in->rss.n - 1] - from, x, sizeof x));
     if (best < 0) {

@@ -1,7 +1,8 @@
 /* rules_load: the rules for a service that cannot keep up - queue-full and overload
  * (one full queue, told apart by whether the workers were stuck or doing their ordinary
  * work as fast as before) and cpu-slowdown (CPU per request climbing, absolutely or
- * against the run's own healthy start). */
+ * against the run's own healthy start; its culprit from a CPU profile when the capture
+ * took one, else from the thread dumps). */
 #include "diagnose/rules_internal.h"
 #include "metric_names.h"
 
@@ -274,31 +275,25 @@ static bool culprit_taken(const struct diagnose_result *r, const char *fn)
 
 void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r)
 {
-    static double starts[EPISODE_MAX_WINDOWS], cpu[EPISODE_MAX_WINDOWS], req_starts[EPISODE_MAX_WINDOWS];
-    static double req[EPISODE_MAX_WINDOWS], per_request[EPISODE_MAX_WINDOWS], clean[EPISODE_MAX_WINDOWS];
-    /* Both series on the same windows: a counter appears with its first event. */
-    double from = in->cpu.n && in->requests.n ? fmax(DIAGNOSE_STARTUP_S, fmax(in->cpu.t[0], in->requests.t[0])) : 0;
-    size_t n = series_counter_windows(&in->cpu, from, DIAGNOSE_WINDOW_S, starts, cpu, EPISODE_MAX_WINDOWS);
-    size_t m = series_counter_windows(&in->requests, from, DIAGNOSE_WINDOW_S, req_starts, req, EPISODE_MAX_WINDOWS);
+    static double starts[EPISODE_MAX_WINDOWS], req[EPISODE_MAX_WINDOWS], per_request[EPISODE_MAX_WINDOWS];
+    static double clean[EPISODE_MAX_WINDOWS];
+    size_t n = rules_cpu_windows(&in->cpu, &in->requests, starts, req, per_request, EPISODE_MAX_WINDOWS);
     struct episode ep;
-    struct tally running;
+    struct tally running, profiled;
     struct diagnose_finding *f;
-    size_t ndumps;
+    size_t ndumps = 0, nprofiles;
     long top;
     double level = DIAGNOSE_CPU_PER_REQUEST, base = NAN;
-    bool need_culprit = false, named;
+    bool need_culprit = false, named, from_profile;
+    bool against_baseline = in->baseline && !isnan(in->baseline->cpu_per_request);
 
-    if (n > m)
-        n = m;
-    for (size_t i = 0; i < n; i++)
-        per_request[i] = req[i] >= DIAGNOSE_CPU_MIN_RATE && starts[i] == req_starts[i] ? cpu[i] / req[i] : NAN;
     ep = episode_find(starts, per_request, n, DIAGNOSE_CPU_PER_REQUEST, DIAGNOSE_CPU_WINDOWS);
     if (!ep.found) {
         /* Against the run's own healthy start. Other problems cost CPU of their own
          * (unwinding thousands of leaked threads, faulting in leaked pages, futex calls
          * on a contended lock): from when one started, the windows are no healthy
          * comparison. */
-        base = cpu_baseline(per_request, n);
+        base = against_baseline ? in->baseline->cpu_per_request : cpu_baseline(per_request, n);
         for (size_t i = 0; i < n; i++) {
             clean[i] = per_request[i];
             for (size_t k = 0; k < r->n; k++)
@@ -329,16 +324,24 @@ void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r
         if (!ep.found || (!isnan(base) && !cpu_extra_counts(&ep, starts, req, n, base)))
             return;
     }
-    /* The culprit from the thread dumps: io threads caught running (not waiting, not
-     * in a read or write). Seam: a CPU profile taken during the episode
-     * (/debug/pprof/profile, once the capture keeps one as evidence) samples only
-     * running threads and far more often; when there is one, its top culprit is the
-     * better source, and a faint slowdown the dumps catch two or three times needs it. */
-    ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end + DIAGNOSE_WINDOW_S, tally_role_io, tally_on_cpu,
-        &running);
-    top = tally_top(&running);
-    named = top >= 0 && running.e[top].samples >= DIAGNOSE_CPU_MIN_SAMPLES &&
-            running.e[top].count >= DIAGNOSE_CPU_SHARE * running.matched;
+    /* The culprit: the top self-time function of the service's own code in a CPU
+     * profile taken during the episode, which samples only running threads and a
+     * hundred times a second; else the function io threads were caught running in
+     * (not waiting, not in a read or write) across the thread dumps. */
+    nprofiles = tally_dumps(&in->evidence.cpu, ep.start - DIAGNOSE_CPU_PROFILE_LEAD_S, ep.end + DIAGNOSE_WINDOW_S,
+                            tally_always, tally_on_cpu, &profiled);
+    top = tally_top(&profiled);
+    from_profile = top >= 0 && profiled.e[top].count >= DIAGNOSE_CPU_PROFILE_MIN_SAMPLES &&
+                   profiled.e[top].count >= DIAGNOSE_CPU_SHARE * profiled.matched;
+    if (from_profile) {
+        running = profiled;
+    } else {
+        ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end + DIAGNOSE_WINDOW_S, tally_role_io, tally_on_cpu,
+                             &running);
+        top = tally_top(&running);
+    }
+    named = from_profile || (top >= 0 && running.e[top].samples >= DIAGNOSE_CPU_MIN_SAMPLES &&
+                             running.e[top].count >= DIAGNOSE_CPU_SHARE * running.matched);
     if (need_culprit && (!named || culprit_taken(r, running.e[top].fn)))
         return;
     ep.first_start = episode_refine_onset(&in->cpu, &in->requests, ep.first_start, level);
@@ -347,10 +350,23 @@ void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r
     rules_add_line(f, "CPU per request: %.2fms from t=%.1fs (peak %.2fms; %s over " METRIC_ORDERD_HTTP_REQUESTS ")",
         ep.mean * 1e3,
              ep.first_start, ep.peak * 1e3, in->cpu.n ? "process CPU seconds" : "-");
-    if (!isnan(base))
+    if (!isnan(base) && against_baseline && !need_culprit)
+        rules_add_line(f, "against baseline %s (%zu runs of %s): %.0fus per request (run medians %.0f-%.0fus), %.1fx "
+                       "that here", in->baseline->label, in->baseline->runs, in->baseline->scenario, base * 1e6,
+                       in->baseline->cpu_low * 1e6, in->baseline->cpu_high * 1e6, ep.mean / base);
+    else if (!isnan(base))
         rules_add_line(f, "against the run's own %s: %.0fus per request before, %.1fx that after",
                  need_culprit ? "windows just before" : "healthy start", base * 1e6, ep.mean / base);
-    if (named) {
+    if (from_profile) {
+        rules_set_culprit(f, running.e[top].fn);
+        rules_add_line(f, "CPU profile%s from t=%.1fs: %s is the top function of the service's own code by self "
+                       "time, %.0f of %.0f samples on CPU outside system calls (%.0f%%)", nprofiles == 1 ? "" : "s",
+                       running.e[top].first_t, running.e[top].fn, running.e[top].count, running.matched,
+                       100.0 * running.e[top].count / running.matched);
+        rules_corroborated(f);
+        snprintf(f->summary, sizeof f->summary, "CPU goes to %s - %.2fms of CPU per request from t=%.1fs",
+                 running.e[top].fn, ep.mean * 1e3, ep.first_start);
+    } else if (named) {
         rules_set_culprit(f, running.e[top].fn);
         rules_add_line(f, "%zu of %zu thread dumps caught an io thread running in %s (%.0f%% of on-CPU io-thread samples)",
                  running.e[top].samples, ndumps, running.e[top].fn, 100.0 * running.e[top].count / running.matched);

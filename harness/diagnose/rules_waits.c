@@ -1,6 +1,7 @@
 /* rules_waits: the rules for threads that wait instead of working - lock-contention
- * (lock-wait seconds per second, with idle workers waiting for work and rare long
- * waits set aside; the contended lock and where threads wait for it) and
+ * (lock-wait seconds per second, with idle workers waiting for work, producers and
+ * workers handing jobs over at a queue that keeps up, and rare long waits set aside;
+ * the contended lock and where threads wait for it) and
  * blocked-producer (request threads waiting on a condition instead of answering). */
 #include "diagnose/rules_internal.h"
 #include "metric_names.h"
@@ -73,6 +74,69 @@ static bool lock_is_work_wait(const struct rules_inputs *in, struct lock_search 
     return any >= 0 && rules_tally_has(&s->idle, s->prof.e[any].fn);
 }
 
+/* The source file of function fn: that of the first frame of it in the snapshots,
+ * "" when none has one. Owned by the snapshots. */
+static const char *source_of(const struct tally_snapshots *snaps, const char *fn)
+{
+    for (size_t d = 0; d < snaps->n; d++)
+        for (size_t i = 0; i < proftext_count(snaps->items[d].p); i++) {
+            const struct proftext_entry *e = proftext_entry(snaps->items[d].p, i);
+            for (size_t k = 0; k < e->nframes; k++)
+                if (strcmp(e->frames[k].function, fn) == 0 && e->frames[k].file[0])
+                    return e->frames[k].file;
+        }
+    return "";
+}
+
+/* True when the episode's work went on undelayed: the job queue never filled and
+ * turned nothing away. */
+static bool work_undelayed(const struct rules_inputs *in, const struct episode *ep)
+{
+    double top = 0, capacity = 0;
+    for (size_t i = 0; i < in->depth.n; i++)
+        if (in->depth.t[i] >= ep->start && in->depth.t[i] <= ep->end)
+            top = fmax(top, in->depth.v[i]);
+    for (size_t i = 0; i < in->capacity.n; i++)
+        capacity = fmax(capacity, in->capacity.v[i]);
+    return series_increase(&in->rejected, ep->start, ep->end) < 1 && (capacity <= 0 || top < DIAGNOSE_QUEUE_FILL * capacity);
+}
+
+/* Whether the wait on the episode's lock is the job queue's handoff: the threads
+ * other than idle workers caught waiting for a mutex in it wait where idle workers
+ * wait for work, or in the same source file (the producers pushing jobs:
+ * queue_try_push beside queue_pop) - or, when the dumps caught none, the mutex
+ * profile's top holder is there - the mutex profile charges no more than
+ * DIAGNOSE_LOCK_HOLDER_SHARE to a holder elsewhere, and the queue kept up.
+ * Such a lock is held only to hand a job over; waiting for it delays no work. */
+static bool lock_is_queue_handoff(const struct rules_inputs *in, const struct lock_search *s)
+{
+    struct tally waiters;
+    const struct episode *ep = &s->ep;
+    long idle_top = tally_top(&s->idle), holder = rules_top_except(&s->prof, &s->idle);
+    const char *queue_file;
+    double at_queue = 0;
+
+    if (idle_top < 0 || !*(queue_file = source_of(&in->evidence.dumps, s->idle.e[idle_top].fn)))
+        return false;
+    /* Idle workers are left out: their wait is no delay, and may be on another lock. */
+    tally_dumps(&in->evidence.dumps, ep->start, ep->end + DIAGNOSE_WINDOW_S, tally_not_idle_worker, tally_waits_mutex,
+                &waiters);
+    for (size_t i = 0; i < waiters.n; i++)
+        if (rules_tally_has(&s->idle, waiters.e[i].fn) ||
+            strcmp(source_of(&in->evidence.dumps, waiters.e[i].fn), queue_file) == 0)
+            at_queue += waiters.e[i].count;
+    if (waiters.matched > 0 && at_queue < DIAGNOSE_LOCK_QUEUE_SHARE * waiters.matched)
+        return false;
+    /* With no waiter caught, the mutex profile's top holder must be the queue's own. */
+    if (waiters.matched <= 0 && (holder < 0 || strcmp(source_of(&in->evidence.mutex, s->prof.e[holder].fn),
+                                                      queue_file) != 0))
+        return false;
+    if (holder >= 0 && s->prof.e[holder].count >= DIAGNOSE_LOCK_HOLDER_SHARE * s->prof.total &&
+        strcmp(source_of(&in->evidence.mutex, s->prof.e[holder].fn), queue_file) != 0)
+        return false;
+    return work_undelayed(in, ep);
+}
+
 /* Looks for the episode of lock wait and the lock most waited for in it, setting
  * aside locks taken too rarely to be contended and locks idle workers wait on.
  * Returns whether a contended lock's episode was found (in s->ep, s->lock_i). */
@@ -112,9 +176,15 @@ static bool lock_find_episode(const struct rules_inputs *in, struct lock_search 
             lock_set_aside(s, top_lock, span, why);
             continue;
         }
-        if (!lock_is_work_wait(in, s))
+        if (lock_is_work_wait(in, s)) {
+            lock_set_aside(s, top_lock, span, "its waiters are idle workers waiting for work");
+            s->explained = true;
+            continue;
+        }
+        if (!lock_is_queue_handoff(in, s))
             break;
-        lock_set_aside(s, top_lock, span, "its waiters are idle workers waiting for work");
+        lock_set_aside(s, top_lock, span, "its waiters are idle workers and producers at the job queue, which kept up: "
+                       "a handoff, not a lock held too long");
         s->explained = true;
     }
     return s->ep.found;

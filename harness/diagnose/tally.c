@@ -41,6 +41,9 @@ static int load_evidence_item(void *user, const struct evidence_item *item, char
     } else if (strcmp(item->kind, EVIDENCE_HEAP) == 0) {
         into = &in->heap;
         kind = PROFTEXT_HEAP;
+    } else if (strcmp(item->kind, EVIDENCE_CPU) == 0) {
+        into = &in->cpu;
+        kind = PROFTEXT_CPU;
     } else {
         return 0;  /* vars, logs, notes are for people; faults is the answer key */
     }
@@ -74,6 +77,7 @@ void tally_evidence_free(struct tally_evidence *ev)
     snapshots_free(&ev->mutex);
     snapshots_free(&ev->block);
     snapshots_free(&ev->heap);
+    snapshots_free(&ev->cpu);
 }
 
 int tally_evidence_load(struct resultdb *db, int64_t run_id, struct tally_evidence *ev, char *err, size_t errlen)

@@ -5,7 +5,7 @@
  * The culprit of a stack is the innermost frame of the service's own code that is
  * not one of its wrappers around a wait, an allocation, the clock or logging
  * (lockprof_*, heapprof_*, threads_*, units_*...), the way pprof hides Go's runtime
- * frames. Only thread dumps and the mutex, block and heap profiles are read: vars,
+ * frames. Only thread dumps and the mutex, block, heap and CPU profiles are read: vars,
  * logs and notes are for people, and /debug/faults is the answer key a diagnosis must
  * not peek at. */
 #ifndef LOADLAB_TALLY_H
@@ -35,7 +35,9 @@ struct tally_snapshots {
 };
 
 struct tally_evidence {
-    struct tally_snapshots dumps, mutex, block, heap;
+    /* cpu: CPU profiles, each at the time it started; tally_dumps reads them as
+     * dumps whose count is samples (every thread in one is running) */
+    struct tally_snapshots dumps, mutex, block, heap, cpu;
 };
 
 /* Counts per culprit function. */

@@ -17,17 +17,25 @@
 #define DIAGNOSE_THREADS_MIN_GROWTH 10.0  /* threads over the episode */
 #define DIAGNOSE_THREADS_WINDOWS 3
 #define DIAGNOSE_THREADS_LEVEL_GROWTH 100.0 /* threads held above the run's lowest count: a leak at its cap */
+#define DIAGNOSE_THREADS_BASELINE_MARGIN 20.0 /* threads held above the most a baseline's runs reached */
 
 #define DIAGNOSE_RSS_RATE 1e6             /* bytes/s */
 #define DIAGNOSE_RSS_WINDOWS 3
 #define DIAGNOSE_HEAP_MIN_GROWTH 1e6      /* bytes a culprit site must have gained */
 #define DIAGNOSE_HEAP_LEVEL 64e6          /* bytes one site holds (or gained) that no steady state explains */
 #define DIAGNOSE_RSS_LEVEL_GROWTH 128e6   /* resident bytes above the run's lowest, held to the end */
+#define DIAGNOSE_RSS_BASELINE_MARGIN 32e6 /* resident bytes held above the most a baseline's runs held */
 
 #define DIAGNOSE_LOCK_RATE 0.05           /* lock-wait seconds per second */
 #define DIAGNOSE_LOCK_WINDOWS 2
 #define DIAGNOSE_LOCK_MIN_CONTENTIONS 20.0 /* times a second the lock was found taken, for its wait to be contention */
 #define DIAGNOSE_LOCK_IDLE_SHARE 0.5     /* of threads caught waiting for a mutex that are idle workers: waiting for work */
+/* Of threads (other than idle workers) caught waiting for a mutex that wait at the job
+ * queue (where idle workers wait for work, or in the same source file: the producers'
+ * push), and below the share of the mutex profile a holder elsewhere has, for the wait
+ * to be the queue's handoff rather than contention. */
+#define DIAGNOSE_LOCK_QUEUE_SHARE 0.8
+#define DIAGNOSE_LOCK_HOLDER_SHARE 0.5
 
 #define DIAGNOSE_QUEUE_FILL 0.9           /* of capacity, as the queue_saturation gate */
 #define DIAGNOSE_QUEUE_MIN_S 1.0          /* seconds at capacity */
@@ -58,6 +66,11 @@
 #define DIAGNOSE_CPU_REL_WINDOWS 3
 #define DIAGNOSE_CPU_REL_MIN_CORE 0.025 /* CPU seconds per second the rise must add, for a relative finding */
 #define DIAGNOSE_CPU_SHARE 0.3            /* of on-CPU io-thread samples in one function */
+/* A CPU profile counts for an episode when it started at most this long before it
+ * (the capture starts one at the first reading past a level, the episode is dated
+ * from the windows that held), and names a culprit with this many samples in it. */
+#define DIAGNOSE_CPU_PROFILE_LEAD_S 4.0
+#define DIAGNOSE_CPU_PROFILE_MIN_SAMPLES 5
 #define DIAGNOSE_CPU_MIN_SAMPLES 2
 
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "run/cpucapture.h"
 #include "store/evidence.h"
 #include "judge/gate.h"
 
@@ -25,6 +26,12 @@
 #define TRIGGER_DELAY_S 1.0
 #define LOG_TAIL_BYTES (256 * 1024)
 #define URL_MAX 1200
+
+/* A CPU profile this long (at most until the load's planned end) is taken when CPU
+ * per request is the symptom: at orderd's 100 Hz a faint slowdown (+40 us a request at
+ * 1,500 requests a second, 6% of a core) leaves about 30 samples in its function in
+ * 5 s; in 3 s, 15 at best, and under 5 on a loaded machine now and then. */
+#define CPU_PROFILE_S 5
 
 static const char *const wanted_metrics[] = {
     "up", GATE_PROC_THREADS, GATE_PROC_RSS, GATE_PROC_CPU, METRIC_PROCESS_THREADS, METRIC_PROCESS_RSS,
@@ -74,6 +81,8 @@ struct target {
     bool symptom_seen[SYMPTOM_COUNT];
     bool profiling_switched;
     char restore_level[32];
+    bool has_cpu_profile;              /* its pprof index lists "profile" */
+    struct symptoms_state symptoms;    /* what the symptom checks remember of it */
 };
 
 struct capture {
@@ -89,13 +98,20 @@ struct capture {
     char problems[512];
     char found[160];       /* what discover found, as said to the user */
     bool found_new;        /* found differs from the last run's */
+    double cpu_blind_at;   /* when to take the CPU profile whatever the service shows (drills); NaN: on a symptom */
+    struct cpucapture *cpu;
+    struct target *cpu_target;  /* whose CPU profile it is */
+    double cpu_at;              /* when the CPU profile started */
+    char cpu_reason[96];
 };
 
 struct capture *capture_new(bool keep_always)
 {
     struct capture *c = calloc(1, sizeof *c);
-    if (c)
+    if (c) {
         c->keep_always = keep_always;
+        c->cpu_blind_at = NAN;
+    }
     return c;
 }
 
@@ -112,6 +128,7 @@ void capture_free(struct capture *c)
 {
     if (!c)
         return;
+    cpucapture_free(c->cpu);
     drop_items(c);
     free(c->items);
     free(c);
@@ -154,6 +171,7 @@ static void target_reset(struct target *tg, const char *instance, const char *ba
     snprintf(tg->instance, sizeof tg->instance, "%s", instance);
     snprintf(tg->base, sizeof tg->base, "%s", base);
     tg->trigger_at = NAN;
+    symptoms_state_reset(&tg->symptoms);
 }
 
 static void reset_run(struct capture *c)
@@ -167,6 +185,15 @@ static void reset_run(struct capture *c)
     c->kept_items = 0;
     c->problems[0] = '\0';
     c->found_new = false;
+    cpucapture_free(c->cpu);
+    c->cpu = NULL;
+    c->cpu_target = NULL;
+    c->cpu_at = NAN;
+}
+
+void capture_cpu_profile_at(struct capture *c, double t)
+{
+    c->cpu_blind_at = t;
 }
 
 /* The targets of this tick: the run's service when its debug API is known, else on a
@@ -218,6 +245,12 @@ static void discover(struct capture *c, struct target *tg, const struct runner_v
             used += (size_t)snprintf(found + used, sizeof found - used, "%s%s", used ? ", " : "",
                                      endpoints[e].name);
     }
+    snprintf(url, sizeof url, "%s/debug/pprof/", tg->base);
+    tg->has_cpu_profile = httpclient_request(v->http, "GET", url, NULL, REQUEST_TIMEOUT_MS, EVIDENCE_MAX_ITEM, &resp,
+                                             err, sizeof err) == 0 && resp.status == 200 &&
+                          memmem(resp.body, resp.len, ">profile</a>", 12);
+    if (tg->has_cpu_profile && used + 16 < sizeof found)
+        used += (size_t)snprintf(found + used, sizeof found - used, "%sprofile", used ? ", " : "");
     if (tg != &c->targets[0])
         return;
     if (!used)
@@ -440,16 +473,53 @@ static void restore_profiling(struct capture *c, struct target *tg, const struct
     tg->restore_level[0] = '\0';
 }
 
+/* Starts the run's one CPU profile, of target tg, when it serves them. */
+static void start_cpu_profile(struct capture *c, struct target *tg, const struct runner_view *v)
+{
+    char err[600];
+    if (c->cpu || !isnan(c->cpu_at) || !tg->has_cpu_profile)
+        return;
+    int seconds = (int)fmin(CPU_PROFILE_S, floor(v->load_end - v->t));  /* within the load */
+    if (seconds < 1)
+        return;
+    c->cpu_at = v->t;
+    c->cpu_target = tg;
+    if (!(c->cpu = cpucapture_start(tg->base, v->sc->token_file, seconds, err, sizeof err)))
+        note_problem(c, "CPU profile: %s", err);
+}
+
+/* Keeps the CPU profile once it is in (wait: until it is), at the time it started. */
+static void collect_cpu_profile(struct capture *c, bool wait)
+{
+    char *text = NULL, err[300];
+    size_t len = 0;
+    if (!c->cpu || !cpucapture_done(c->cpu, wait, &text, &len, err, sizeof err))
+        return;
+    if (text)
+        add_item(c, c->cpu_target, c->cpu_at, EVIDENCE_CPU, c->cpu_reason, false, text, len);
+    else
+        note_problem(c, "CPU profile: %s", err);
+    free(text);
+    cpucapture_free(c->cpu);
+    c->cpu = NULL;
+}
+
 /* A symptom on a target switches its profiling on and, a moment later, takes a
- * snapshot of it: of the replica that shows it, not of the healthy ones. */
+ * snapshot of it: of the replica that shows it, not of the healthy ones. CPU per
+ * request also starts the run's CPU profile of that target (unless a drill has
+ * fixed its time in advance). */
 static void watch_symptoms(struct capture *c, struct target *tg, const struct runner_view *v)
 {
     for (int s = 0; s < SYMPTOM_COUNT; s++) {
-        if (tg->symptom_seen[s] || !symptoms_show(tg->instance, v, (enum symptom)s))
+        if (tg->symptom_seen[s] || !symptoms_show(tg->instance, &tg->symptoms, v, (enum symptom)s))
             continue;
         tg->symptom_seen[s] = true;
         if (!tg->profiling_switched)
             switch_profiling_on(c, tg, v, symptoms_names[s]);
+        if (s == SYMPTOM_CPU && isnan(c->cpu_blind_at)) {
+            snprintf(c->cpu_reason, sizeof c->cpu_reason, "trigger: %s at t=%.2fs", symptoms_names[s], v->t);
+            start_cpu_profile(c, tg, v);
+        }
         if (isnan(tg->trigger_at)) {
             tg->trigger_at = v->t + TRIGGER_DELAY_S;
             snprintf(tg->trigger_reason, sizeof tg->trigger_reason, "trigger: %s at t=%.2fs", symptoms_names[s],
@@ -482,9 +552,14 @@ static void on_tick(struct capture *c, const struct runner_view *v)
     }
     if (dump_now)
         c->next_dump = v->t + c->dump_interval;
+    collect_cpu_profile(c, false);
     if (!c->mid_taken && v->t >= v->load_end / 2) {
         c->mid_taken = true;
         capture_snapshot(c, v, "mid-run");
+    }
+    if (v->t >= c->cpu_blind_at) {
+        snprintf(c->cpu_reason, sizeof c->cpu_reason, "scheduled at t=%.1fs", c->cpu_blind_at);
+        start_cpu_profile(c, &c->targets[0], v);  /* once: it is a no-op once taken (drills: one service) */
     }
     if (!c->final_taken && v->t >= final_at) {
         c->final_taken = true;
@@ -542,6 +617,7 @@ enum runner_hook_answer capture_hook(void *user, enum runner_moment moment, cons
             c->final_taken = true;
             capture_snapshot(c, v, "load end");
         }
+        collect_cpu_profile(c, true);  /* before profiling is switched off, which would cut it short */
         for (size_t i = 0; i < c->ntargets; i++)
             restore_profiling(c, &c->targets[i], v);
         break;

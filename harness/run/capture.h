@@ -13,7 +13,10 @@
  *     end of the measured load, before the runner stops anything;
  *   - a snapshot a second after a symptom first shows in the scraped metrics (threads
  *     or memory climbing, the queue full, lock wait or CPU per request high), the way
- *     Go's trigger-based dumpers (holmes) work. The first symptom also switches the
+ *     Go's trigger-based dumpers (holmes) work; when the symptom is CPU per request
+ *     (high, or well above the run's own start), also a CPU profile of a few seconds
+ *     from a service that serves /debug/pprof/profile, taken on a thread of its own
+ *     (run/cpucapture.h) so the run's clock keeps ticking. The first symptom also switches the
  *     service's instrumentation to `profile` through /debug/config, as an engineer on
  *     call would, so that the mutex, block and heap profiles have something to say;
  *     the level is put back when the load ends. A healthy run is never touched.
@@ -53,6 +56,11 @@ struct capture;
  * memory. One capture serves any number of runs, one after another. */
 struct capture *capture_new(bool keep_always);
 void capture_free(struct capture *c);
+
+/* Takes every later run's CPU profile at run time t, healthy or not, instead of when
+ * CPU per request shows as a symptom: for a drill, where what a trainee may see (a
+ * CPU profile already in use) must not depend on what the harness noticed. */
+void capture_cpu_profile_at(struct capture *c, double t);
 
 /* The runner hook: pass capture_hook with the capture as hook_user. Never asks to
  * end the load. */

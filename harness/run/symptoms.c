@@ -81,7 +81,39 @@ static bool counter_rate(const char *instance, const struct runner_view *v, cons
     return ok;
 }
 
-bool symptoms_show(const char *instance, const struct runner_view *v, enum symptom s)
+void symptoms_state_reset(struct symptoms_state *st)
+{
+    st->cpu_base = INFINITY;
+    st->cpu_rose_at = NAN;
+}
+
+/* CPU per request against the run's own healthy start, as the diagnosis judges a
+ * faint slowdown: the lowest reading of its first DIAGNOSE_CPU_BASELINE_WINDOWS
+ * windows is the base, and later readings past DIAGNOSE_CPU_REL_FACTOR times it and
+ * DIAGNOSE_CPU_REL_MIN above it are the symptom. */
+static bool cpu_rose(struct symptoms_state *st, double t, double cpu_rate, double request_rate)
+{
+    double learnt = DIAGNOSE_STARTUP_S + DIAGNOSE_WINDOW_S * (1 + DIAGNOSE_CPU_BASELINE_WINDOWS);
+    double per_request = cpu_rate / request_rate;
+    if (t < learnt) {
+        st->cpu_base = fmin(st->cpu_base, per_request);
+        return false;
+    }
+    /* and, as the diagnosis asks, adding a share of a core */
+    if (!(isfinite(st->cpu_base) && st->cpu_base > 0 &&
+          per_request >= fmax(st->cpu_base * DIAGNOSE_CPU_REL_FACTOR, st->cpu_base + DIAGNOSE_CPU_REL_MIN) &&
+          cpu_rate - st->cpu_base * request_rate >= DIAGNOSE_CPU_REL_MIN_CORE)) {
+        st->cpu_rose_at = NAN;
+        return false;
+    }
+    /* Held a window on: the capture's own snapshots (at mid-run, near the end) cost a
+     * burst of CPU that lifts one window of a light load past the level. */
+    if (isnan(st->cpu_rose_at))
+        st->cpu_rose_at = t;
+    return t - st->cpu_rose_at >= DIAGNOSE_WINDOW_S;
+}
+
+bool symptoms_show(const char *instance, struct symptoms_state *st, const struct runner_view *v, enum symptom s)
 {
     struct series p, q;
     double x, y;
@@ -124,7 +156,7 @@ bool symptoms_show(const char *instance, const struct runner_view *v, enum sympt
         if (!counter_rate(instance, v, GATE_PROC_CPU, DIAGNOSE_WINDOW_S, &x) &&
             !counter_rate(instance, v, METRIC_PROCESS_CPU, DIAGNOSE_WINDOW_S, &x))
             return false;
-        return x / y >= DIAGNOSE_CPU_PER_REQUEST;
+        return x / y >= DIAGNOSE_CPU_PER_REQUEST || cpu_rose(st, v->t, x, y);
     case SYMPTOM_COUNT:
         break;
     }

@@ -10,8 +10,9 @@ int drills_record(struct resultdb *db, const struct drills_record *d, int64_t *i
     int rc;
 
     if (storedb_prepare(db, "INSERT INTO drills (run_id, trainee, started_at, level, seed, truth, answer, status, "
-                            "problems, detected, classes_right, culprits_right, extra, time_s, score) VALUES "
-                            "(?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            "problems, detected, classes_right, culprits_right, extra, time_s, score, mitigated, mitigation_s) "
+                            "VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                            "?, ?)",
                         &st, "recording the drill", err, errlen) < 0)
         return -1;
     if (d->run_id)
@@ -31,6 +32,9 @@ int drills_record(struct resultdb *db, const struct drills_record *d, int64_t *i
         sqlite3_bind_double(st, 14, d->score);
     }
     storedb_bind_real(st, 13, d->time_s);
+    if (d->mitigated != DRILLS_MITIGATION_NONE)
+        sqlite3_bind_int(st, 15, d->mitigated == DRILLS_MITIGATION_HEALED);
+    storedb_bind_real(st, 16, d->mitigation_s);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : storedb_fail(db, "recording the drill", err, errlen);
     *id = sqlite3_last_insert_rowid(storedb_sqlite(db));
     sqlite3_finalize(st);
@@ -52,7 +56,8 @@ int drills_foreach(struct resultdb *db, const char *trainee, drills_visit_fn vis
     if (exists <= 0)
         return exists < 0 ? -1 : 1;
     if (storedb_prepare(db, "SELECT id, run_id, trainee, started_at, level, seed, truth, answer, status, problems, "
-                            "detected IS NOT NULL, detected, classes_right, culprits_right, extra, score, time_s "
+                            "detected IS NOT NULL, detected, classes_right, culprits_right, extra, score, time_s, "
+                            "CASE mitigated WHEN 1 THEN 1 WHEN 0 THEN 2 ELSE 0 END, mitigation_s "
                             "FROM drills WHERE ?1 IS NULL OR trainee = ?1 ORDER BY id", &st, "reading drills",
                         err, errlen) < 0)
         return -1;
@@ -68,6 +73,7 @@ int drills_foreach(struct resultdb *db, const char *trainee, drills_visit_fn vis
             .detected = sqlite3_column_int(st, 11), .classes_right = sqlite3_column_int(st, 12),
             .culprits_right = sqlite3_column_int(st, 13), .extra = sqlite3_column_int(st, 14),
             .score = storedb_real(st, 15), .time_s = storedb_real(st, 16),
+            .mitigated = (enum drills_mitigation)sqlite3_column_int(st, 17), .mitigation_s = storedb_real(st, 18),
         };
         visit(user, &d);
     }

@@ -11,6 +11,10 @@
 
 #include "store/resultdb.h"
 
+/* The mitigation level of a drill: not asked (no fault hidden, or the drill had no
+ * mitigation level), or the service was seen healed, or not. */
+enum drills_mitigation { DRILLS_MITIGATION_NONE, DRILLS_MITIGATION_HEALED, DRILLS_MITIGATION_NOT_HEALED };
+
 /* One drill. Strings are borrowed: the caller's when writing, valid during the visit
  * only when reading. */
 struct drills_record {
@@ -27,7 +31,9 @@ struct drills_record {
     bool scored;                 /* false: detected .. score are NULL (an aborted drill) */
     int detected, classes_right, culprits_right, extra;
     double score;                /* 0..100 */
-    double time_s;               /* NaN: not timed */
+    double time_s;               /* seconds from the drill's start to the answer; NaN: not timed */
+    enum drills_mitigation mitigated; /* stored as NULL, 1, 0 */
+    double mitigation_s;         /* seconds from the answer to the service healed; NaN: not healed */
 };
 
 /* Records a drill; *id is its id. Returns 0, or -1 with err filled. */

@@ -25,6 +25,7 @@
 #define EVIDENCE_MUTEX "mutex"       /* /debug/pprof/mutex?debug=1 */
 #define EVIDENCE_BLOCK "block"       /* /debug/pprof/block?debug=1 */
 #define EVIDENCE_HEAP "heap"         /* /debug/pprof/heap?debug=1 */
+#define EVIDENCE_CPU "cpu"           /* /debug/pprof/profile?seconds=N, as text (base/pprofproto) */
 #define EVIDENCE_VARS "vars"         /* /debug/vars */
 #define EVIDENCE_FAULTS "faults"     /* /debug/faults: the answer key; never read by a diagnosis */
 #define EVIDENCE_LOG "log"           /* the last service log lines with correlation ids */

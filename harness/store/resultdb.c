@@ -149,17 +149,32 @@ static const char diagnoses_widen[] =
     "ALTER TABLE diagnoses_widened RENAME TO diagnoses;\n"
     "CREATE INDEX IF NOT EXISTS diagnoses_run ON diagnoses(run_id);\n";
 
+/* The evidence columns, in one place for the table and its widening below. */
+#define EVIDENCE_COLUMNS \
+    "  id INTEGER PRIMARY KEY,\n" \
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n" \
+    "  t REAL NOT NULL,\n" \
+    "  kind TEXT NOT NULL CHECK (kind IN ('threads','mutex','block','heap','cpu','vars','faults','log','note')),\n" \
+    "  reason TEXT NOT NULL,\n" \
+    "  bytes INTEGER NOT NULL,\n" \
+    "  content_gz BLOB NOT NULL\n"
+
+/* An evidence table from before CPU profiles were kept, copied into one whose CHECK
+ * accepts them: SQLite cannot change a CHECK in place. */
+static const char evidence_widen[] =
+    "CREATE TABLE evidence_widened (\n"
+    EVIDENCE_COLUMNS
+    ");\n"
+    "INSERT INTO evidence_widened SELECT * FROM evidence;\n"
+    "DROP TABLE evidence;\n"
+    "ALTER TABLE evidence_widened RENAME TO evidence;\n"
+    "CREATE INDEX IF NOT EXISTS evidence_run ON evidence(run_id, kind, t);\n";
+
 /* Schema 2: incident evidence (evidence.h), diagnoses (diagnose.h) and drills
  * (drill.h). */
 static const char incident_schema[] =
     "CREATE TABLE IF NOT EXISTS evidence (\n"
-    "  id INTEGER PRIMARY KEY,\n"
-    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
-    "  t REAL NOT NULL,\n"
-    "  kind TEXT NOT NULL CHECK (kind IN ('threads','mutex','block','heap','vars','faults','log','note')),\n"
-    "  reason TEXT NOT NULL,\n"
-    "  bytes INTEGER NOT NULL,\n"
-    "  content_gz BLOB NOT NULL\n"
+    EVIDENCE_COLUMNS
     ");\n"
     "CREATE INDEX IF NOT EXISTS evidence_run ON evidence(run_id, kind, t);\n"
     "CREATE TABLE IF NOT EXISTS diagnoses (\n"
@@ -184,7 +199,9 @@ static const char incident_schema[] =
     "  culprits_right INTEGER,\n"
     "  extra INTEGER,\n"
     "  time_s REAL,\n"
-    "  score REAL\n"
+    "  score REAL,\n"
+    "  mitigated INTEGER,\n"
+    "  mitigation_s REAL\n"
     ");\n"
     "CREATE INDEX IF NOT EXISTS drills_trainee ON drills(trainee, id);\n";
 
@@ -380,18 +397,53 @@ done:
     return rc;
 }
 
-/* Copies an old diagnoses table into one whose CHECK accepts every class (see
- * diagnoses_widen). Returns 0, or -1 with err. */
-static int widen_diagnoses(struct resultdb *db, char *err, size_t errlen)
+/* Runs widen when table's CHECK lacks the quoted word newest (a table written by an
+ * older loadlab). Returns 0, or -1 with err. */
+static int widen_table(struct resultdb *db, const char *table, const char *newest, const char *widen, char *err,
+                       size_t errlen)
 {
     sqlite3_stmt *st;
+    char pattern[64];
     bool old;
-    if (prepare(db, "SELECT sql NOT LIKE '%''overload''%' FROM sqlite_master WHERE type = 'table' AND name = 'diagnoses'",
-                &st, err, errlen) < 0)
+    if (prepare(db, "SELECT instr(sql, ?) = 0 FROM sqlite_master WHERE type = 'table' AND name = ?", &st, err,
+                errlen) < 0)
         return -1;
+    snprintf(pattern, sizeof pattern, "'%s'", newest);
+    sqlite3_bind_text(st, 1, pattern, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, table, -1, SQLITE_STATIC);
     old = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    return old ? exec_sql(db, diagnoses_widen, err, errlen) : 0;
+    return old ? exec_sql(db, widen, err, errlen) : 0;
+}
+
+/* Adds column (declared decl) to table when a table written by an older loadlab lacks
+ * it. Returns 0, or -1 with err. */
+static int add_column(struct resultdb *db, const char *table, const char *column, const char *decl, char *err,
+                      size_t errlen)
+{
+    sqlite3_stmt *st;
+    char sql[200];
+    bool missing;
+    if (prepare(db, "SELECT count(*) = 0 FROM pragma_table_info(?) WHERE name = ?", &st, err, errlen) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
+    missing = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", table, column, decl);
+    return missing ? exec_sql(db, sql, err, errlen) : 0;
+}
+
+/* Copies old diagnoses and evidence tables into ones whose CHECKs accept every class
+ * and kind (see diagnoses_widen, evidence_widen), and gives an old drills table the
+ * mitigation columns. Returns 0, or -1 with err. */
+static int widen_diagnoses(struct resultdb *db, char *err, size_t errlen)
+{
+    if (widen_table(db, "diagnoses", "overload", diagnoses_widen, err, errlen) < 0 ||
+        add_column(db, "drills", "mitigated", "INTEGER", err, errlen) < 0 ||
+        add_column(db, "drills", "mitigation_s", "REAL", err, errlen) < 0)
+        return -1;
+    return widen_table(db, "evidence", "cpu", evidence_widen, err, errlen);
 }
 
 int resultdb_has_column(struct resultdb *db, const char *table, const char *column, char *err, size_t errlen)

@@ -1,5 +1,6 @@
 /* fuzz_proftext: the text profiles a debug port serves (threads, mutex, block, heap
- * in Go's debug=1 layouts), read by the diagnosis. The first byte picks the kind; the
+ * in Go's debug=1 layouts, and the CPU profile as the harness writes it), read by the
+ * diagnosis. The first byte picks the kind; the
  * rest is the text, unterminated as it comes from an HTTP body. Every entry handed
  * back must be within the documented bounds. */
 #include <stdint.h>
@@ -19,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size < 1)
         return 0;
-    kind = (enum proftext_kind)(data[0] % 4);
+    kind = (enum proftext_kind)(data[0] % 5);
     if (!(p = proftext_parse(kind, (const char *)data + 1, size - 1, err, sizeof err)))
         return 0;
     for (size_t i = 0; i < proftext_count(p); i++) {

@@ -14,6 +14,7 @@
 
 #include "run/capture.h"
 #include "base/cmdline.h"
+#include "diagnose/diagnose.h"
 #include "store/evidence.h"
 #include "store/resultdb.h"
 #include "run/runner.h"
@@ -167,11 +168,44 @@ static void test_capture_keeps_nothing_of_a_healthy_run_unless_asked(void **stat
     capture_free(always);
 }
 
+/* A faint slowdown - 200us of CPU on one request in five, about as much again as a
+ * healthy request costs - from t=2s: CPU per request well above the run's own start
+ * is the symptom, the capture takes a CPU profile, and the diagnosis names the
+ * function from it. */
+static void test_capture_cpu_profile_localizes_a_faint_slowdown(void **state)
+{
+    const char *text =
+        "[scenario]\nname = capture-faint-slow\nduration = 8s\nwarmup = 2s\nsample_interval = 250ms\n"
+        "[service]\ncommand = ${ORDERD_BIN:-build/orderd} --workers 4 --io-threads 2 --log-level warn\n"
+        "[load]\nconnections = 8\nscript = scenarios/lua/mix.lua\n"
+        "[phase.slow]\nat = 2s\nfault = slow=20%on(200us)\n";
+    struct capture *c = capture_new(true);
+    struct diagnose_result r;
+    const struct diagnose_finding *f = NULL;
+    (void)state;
+
+    run_text(c, text);
+    assert_int_equal(count("SELECT count(*) FROM evidence WHERE run_id = ?1 AND kind = 'cpu' AND "
+                           "reason LIKE 'trigger: CPU per request%'"), 1);
+    assert_int_equal(hits(EVIDENCE_CPU, "--- cpu profile:"), 1);
+    assert_int_equal(hits(EVIDENCE_CPU, "request_burn_cpu"), 1);
+    assert_int_equal(diagnose_run(db, outcome.run_id, &r, err, sizeof err), 0);
+    for (size_t i = 0; i < r.n; i++)
+        if (strcmp(r.findings[i].class_name, "cpu-slowdown") == 0)
+            f = &r.findings[i];
+    if (!f)
+        fail_msg("no cpu-slowdown among %zu findings", r.n);
+    assert_string_equal(f->culprit, "request_burn_cpu");
+    assert_non_null(strstr(f->evidence, "CPU profile from t="));
+    capture_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_capture_keeps_the_evidence_of_a_failed_gate),
         cmocka_unit_test(test_capture_keeps_nothing_of_a_healthy_run_unless_asked),
+        cmocka_unit_test(test_capture_cpu_profile_localizes_a_faint_slowdown),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -193,6 +193,10 @@ static void test_cli_exit_2_for_what_does_not_exist_in_each_command(void **state
     free(out);
     assert_int_equal(run((const char *[]){"show", "--db", tmp.path, "--evidence", "999", NULL}), 2);
     assert_int_equal(run((const char *[]){"diagnose", "--db", tmp.path, "999", NULL}), 2);
+    assert_int_equal(run((const char *[]){"diagnose", "--db", tmp.path, "--baseline", "nosuch", "1", NULL}), 2);
+    out = output();
+    assert_non_null(strstr(out, "is labelled nosuch"));
+    free(out);
     assert_int_equal(run((const char *[]){"report", "--db", tmp.path, "--out", report_dir, "999", NULL}), 2);
     assert_int_equal(run((const char *[]){"compare", "--db", tmp.path, "--candidate", "nosuch", "--baseline", "a",
                                           NULL}),

@@ -14,7 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "curl_client.h"
 #include "diagnose/drill.h"
+#include "files.h"
 #include "loadlab_proc.h"
 #include "orderd_proc.h"
 #include "testdb.h"
@@ -116,12 +118,16 @@ static void test_drill_with_answer_end_to_end(void **state)
     assert_float_equal(testdb_real(tmp.path, "SELECT score FROM drills WHERE trainee = 'ann' AND status = 'answered' "
                                     "AND detected = 1 AND classes_right = 1 AND culprits_right = 1 AND extra = 0"),
                        100, 1e-9);
-    /* not timed: given upfront */
-    assert_int_equal(testdb_int(tmp.path, "SELECT time_s IS NULL FROM drills WHERE trainee = 'ann'"), 1);
+    /* Timed from the start to when the drill took the answer: past the slowdown's time to show. */
+    assert_true(testdb_real(tmp.path, "SELECT time_s FROM drills WHERE trainee = 'ann'") >= 3);
+    assert_int_equal(testdb_int(tmp.path, "SELECT mitigated IS NULL FROM drills WHERE trainee = 'ann'"), 1);
     assert_true(testdb_real(tmp.path, "SELECT count(*) FROM evidence e JOIN drills d ON d.run_id = e.run_id "
                              "WHERE d.trainee = 'ann' AND e.reason = 'answer given'") >= 6);
     assert_true(testdb_real(tmp.path, "SELECT count(*) FROM diagnoses g JOIN drills d ON d.run_id = g.run_id "
                              "WHERE d.trainee = 'ann'") >= 1);
+    /* The CPU profile at the time the plan sets, not at a symptom. */
+    assert_int_equal(testdb_int(tmp.path, "SELECT count(*) FROM evidence e JOIN drills d ON d.run_id = e.run_id "
+                                "WHERE d.trainee = 'ann' AND e.kind = 'cpu' AND e.reason = 'scheduled at t=2.0s'"), 1);
     /* Profiling on from the first scrape: a switch at the first symptom would date the fault. */
     assert_int_equal(testdb_int(tmp.path, "SELECT count(*) FROM samples s JOIN drills d ON d.run_id = s.run_id "
                                 "WHERE d.trainee = 'ann' AND s.metric = 'orderd_instrument_level' "
@@ -167,7 +173,7 @@ static void test_drill_shows_what_normal_looks_like(void **state)
 {
     /* The first healthy drill has no reference; the next one shows the first's figures. */
     const char *argv[] = {loadlab_proc_bin(), "drill", "--db", tmp.path, "--fault", "none", "--seed", "7", "--min-time", "3s",
-                          "--trainee", "cy", "--answer", "healthy", "--no-report", NULL};
+                          "--trainee", "cy", "--answer", "healthy", "--no-report", "--mitigate", "10s", NULL};
     char *output = NULL;
     int rc = orderd_proc_run(argv, NULL, 0, &output);
     (void)state;
@@ -175,6 +181,9 @@ static void test_drill_shows_what_normal_looks_like(void **state)
     if (rc != 0)
         fail_msg("exit %d:\n%s", rc, output);
     assert_non_null(strstr(output, "What normal looks like: no healthy drill recorded yet"));
+    /* Nothing to mitigate on a healthy service: a trainee learns not to cry wolf. */
+    assert_null(strstr(output, "mitigat"));
+    assert_non_null(strstr(output, "score         100/100"));
     free(output);
     rc = orderd_proc_run(argv, NULL, 0, &output);
     if (rc != 0)
@@ -186,6 +195,45 @@ static void test_drill_shows_what_normal_looks_like(void **state)
     free(output);
 }
 
+/* The trainee answers, then clears the fault through the debug API while the load
+ * runs; the drill sees the leaked threads go and scores the mitigation. */
+static void test_drill_mitigation_heals_the_service(void **state)
+{
+    const char *args[] = {"drill", "--db", tmp.path, "--fault", "leak.threads", "--seed", "3", "--min-time", "3s",
+                          "--time-limit", "60s", "--trainee", "di", "--answer",
+                          "class=thread-leak culprit=leak_notifier_wait", "--mitigate", "40s", "--no-report", NULL};
+    char out_path[200], url[200] = "", *output = NULL, *at;
+    struct curl_client_result r;
+    pid_t pid;
+    int rc;
+    (void)state;
+
+    tmpdb_file(&tmp, "drill.out", out_path, sizeof out_path);
+    pid = loadlab_proc_start(args, NULL, out_path);
+    for (int i = 0; i < 120 && !url[0]; i++) {
+        usleep(250000);
+        free(output);
+        output = files_read(out_path);
+        if (output && (at = strstr(output, "curl -X DELETE ")) && strstr(at, "/NAME"))
+            snprintf(url, sizeof url, "%.*s/leak.threads", (int)(strstr(at, "/NAME") - at - 15), at + 15);
+    }
+    if (!url[0])
+        fail_msg("no mitigation prompt:\n%s", output ? output : "");
+    assert_null(strstr(output, "=== The truth"));  /* scored after the mitigation */
+    assert_int_equal(curl_client_request("DELETE", url, NULL, 0, NULL, 5000, &r), 0);
+    assert_int_equal(r.status, 200);
+    curl_client_free(&r);
+    rc = loadlab_proc_wait(pid, 90);
+    free(output);
+    output = files_read(out_path);
+    if (rc != 0 || !strstr(output, "mitigation    healed"))
+        fail_msg("exit %d:\n%s", rc, output);
+    assert_non_null(strstr(output, "time to detect "));
+    free(output);
+    assert_int_equal(testdb_int(tmp.path, "SELECT mitigated FROM drills WHERE trainee = 'di'"), 1);
+    assert_true(testdb_real(tmp.path, "SELECT mitigation_s FROM drills WHERE trainee = 'di'") >= 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +241,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_drill_with_answer_end_to_end, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_drill_answers_piped_on_stdin_and_history, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_drill_shows_what_normal_looks_like, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_drill_mitigation_heals_the_service, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "diagnose/diagnose.h"
+#include "diagnose/rules.h"
 #include "store/evidence.h"
 #include "store/resultdb.h"
 #include "testdb.h"
@@ -693,6 +694,54 @@ static void test_diagnose_contention_beside_idle_workers_names_the_real_lock(voi
     assert_non_null(strstr(f->evidence, "set aside"));
 }
 
+/* A busy healthy service: io threads queue for the job queue's lock to push (200
+ * contentions a second, 0.13 s/s of wait), idle workers wait for work, and the mutex
+ * profile charges what little it holds to the queue's own push. */
+static void store_queue_handoff(const char *holder_count, const char *holder, bool caught)
+{
+    struct shape s = {.queue_from = INFINITY, .queue_lock_wait = 0.13, .queue_contentions = 200};
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {{14, "worker", "idle", IDLE_WORKER}, {1, "worker", "waiting", PAYING_WORKER},
+                            {1, "io", "running", caught && fmod(t, 1.0) == 0 ? QUEUE_LOCKING_IO : IDLE_IO},
+                            {1, "io", "running", IDLE_IO}};
+        store_dump(t, g, 4);
+    }
+    store_profile(9, EVIDENCE_MUTEX, "--- mutex:\ncycles/second=1000000000\nsampling period=10\n", "300000 3",
+                  "queue_try_push@service/queue.c|order_create@service/api.c", holder_count, holder);
+}
+
+static void test_diagnose_producers_at_a_queue_that_keeps_up_are_no_contention(void **state)
+{
+    (void)state;
+    store_queue_handoff(NULL, NULL, true);
+    diagnose();
+    assert_int_equal(result.n, 0);
+}
+
+static void test_diagnose_queue_handoff_seen_in_the_mutex_profile_alone(void **state)
+{
+    /* The dumps caught no waiter; the mutex profile charges the wait to the push. */
+    (void)state;
+    store_queue_handoff(NULL, NULL, false);
+    diagnose();
+    assert_int_equal(result.n, 0);
+}
+
+static void test_diagnose_queue_lock_held_long_elsewhere_is_contention(void **state)
+{
+    /* The same waits, but the mutex profile charges them to a worker that holds the
+     * queue's lock through its work: a lock held too long. */
+    const struct diagnose_finding *f;
+    (void)state;
+    store_queue_handoff("90000000 900", "audit_record_locked@service/audit.c|worker_main@service/workers.c", true);
+    diagnose();
+    assert_int_equal(result.n, 1);
+    if (!(f = finding("lock-contention")))
+        return;
+    assert_string_equal(f->culprit, "audit_record_locked");
+}
+
 static void test_diagnose_thread_in_a_syscall_is_not_burning_cpu(void **state)
 {
     /* The io threads are caught in write() more often than in the slow function. */
@@ -768,6 +817,119 @@ static void test_diagnose_faint_slowdown_against_the_healthy_start(void **state)
     f = finding("cpu-slowdown");
     assert_float_equal(f->started_at, 4.5, 0.6);
     assert_non_null(strstr(f->evidence, "healthy start"));
+}
+
+static void test_diagnose_faint_slowdown_localized_from_a_cpu_profile(void **state)
+{
+    /* The same faint slowdown: the thread dumps never catch it, but the CPU profile
+     * the capture took at t=5 does. More of its samples are io threads in write()
+     * (the kernel's CPU, not the service's code), which must not win. */
+    struct shape s = {.cpu_per_request = 0.00006, .cpu_from = 4.5, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    char header[128];
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    snprintf(header, sizeof header, "--- cpu profile: 2 samples, period 10000000 ns, duration 3.000 s\n");
+    store_profile(5, EVIDENCE_CPU, header, "12 120000000",
+                  "request_burn_cpu@service/api.c|api_handle@service/api.c|io_thread_main@service/httpserver.c",
+                  "40 400000000", WRITING_IO);
+    diagnose();
+    assert_int_equal(result.n, 1);
+    if (!(f = finding("cpu-slowdown")))
+        return;
+    assert_string_equal(f->culprit, "request_burn_cpu");
+    assert_non_null(strstr(f->evidence, "CPU profile from t=5.0s: request_burn_cpu"));
+    assert_non_null(strstr(f->evidence, "12 of 12 samples"));
+    assert_float_equal(f->confidence, 1.0, 1e-9);
+}
+
+/* Three healthy runs of the fixture's scenario under label "base", recorded before
+ * the run under test (which stays the current run_id). */
+static void store_baseline_runs(void)
+{
+    struct resultdb_run run = {.scenario = "fixture", .scenario_file = "fixture.ini", .label = "base", .params = "{}"};
+    struct shape healthy = {.queue_from = INFINITY};
+    int64_t mine = run_id;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(resultdb_run_begin(db, &run, &run_id, err, sizeof err), 0);
+        store_series(&healthy);
+        assert_int_equal(resultdb_run_end(db, run_id, "completed", NULL, "met", 0, END, err, sizeof err), 0);
+    }
+    run_id = mine;
+}
+
+static void diagnose_against(const char *label)
+{
+    struct rules_baseline b;
+    if (rules_baseline_load(db, run_id, label, &b, err, sizeof err) != 0)
+        fail_msg("baseline: %s", err);
+    assert_int_equal(b.runs, 3);
+    assert_float_equal(b.cpu_per_request, 0.00005, 1e-6);
+    assert_float_equal(b.threads, 8, 1e-9);
+    if (diagnose_run_against(db, run_id, &b, &result, err, sizeof err) != 0)
+        fail_msg("diagnose: %s", err);
+}
+
+static void test_diagnose_faint_slowdown_from_the_start_found_against_a_baseline(void **state)
+{
+    /* 50 us of CPU per request, 60 us more from before the first scrape: the run's own
+     * start is no healthy reference, the baseline's runs are. */
+    struct shape s = {.cpu_per_request = 0.00006, .cpu_from = 0, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    diagnose();
+    assert_int_equal(result.n, 0);
+    store_baseline_runs();
+    diagnose_against("base");
+    assert_int_equal(result.n, 1);
+    if (!(f = finding("cpu-slowdown")))
+        return;
+    assert_non_null(strstr(f->evidence, "against baseline base (3 runs of fixture): 50us per request"));
+}
+
+static void test_diagnose_leaks_held_from_the_start_found_against_a_baseline(void **state)
+{
+    /* 100 threads and 40 MB more than any healthy run, from before the first scrape
+     * and flat: neither climbs, nor rises above the run's own lowest. */
+    struct shape s = {.threads_rate = 1e6, .threads_from = -1, .threads_cap = 100, .rss_rate = 1e9, .rss_from = -1,
+                      .rss_cap = 40e6, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], healthy_groups[2], {100, "other", "waiting", PARKED}};
+        store_dump(t, g, 3);
+    }
+    for (double t = 3; t <= 9; t += 6)
+        store_profile(t, EVIDENCE_HEAP, "heap profile: 10: 41000000 [10: 41000000] @ heap/2\n",
+                      "9766: 40000000 [9766: 40000000]", "audit_trail_append@service/audit.c|api_handle@service/api.c",
+                      "5: 800000 [5: 800000]", "catalog_load@service/catalog.c|main@service/main.c");
+    diagnose();
+    assert_int_equal(result.n, 0);
+    store_baseline_runs();
+    diagnose_against("base");
+    assert_int_equal(result.n, 2);
+    if (!(f = finding("thread-leak")))
+        return;
+    assert_non_null(strstr(f->evidence, "above the most baseline base's 3 runs of fixture reached (8)"));
+    assert_float_equal(f->started_at, 0, 0.01);
+    if (!(f = finding("memory-leak")))
+        return;
+    assert_non_null(strstr(f->evidence, "above the most baseline base's 3 runs of fixture held"));
+    assert_string_equal(f->culprit, "audit_trail_append");
+}
+
+static void test_diagnose_baseline_needs_runs_of_the_same_scenario(void **state)
+{
+    struct rules_baseline b;
+    (void)state;
+    store_baseline_runs();
+    assert_int_equal(rules_baseline_load(db, run_id, "nobody", &b, err, sizeof err), 1);
+    assert_non_null(strstr(err, "no completed run of scenario fixture is labelled nobody"));
+    assert_int_equal(rules_baseline_load(db, 9999, "base", &b, err, sizeof err), 1);
 }
 
 static void test_diagnose_few_long_lock_waits_are_no_contention(void **state)
@@ -910,10 +1072,20 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_queue_episode_rides_out_integer_noise, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_idle_workers_waiting_for_work_are_no_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_contention_beside_idle_workers_names_the_real_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_producers_at_a_queue_that_keeps_up_are_no_contention, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_queue_lock_held_long_elsewhere_is_contention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_queue_handoff_seen_in_the_mutex_profile_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_faint_slowdown_from_the_start_found_against_a_baseline, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_leaks_held_from_the_start_found_against_a_baseline, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_baseline_needs_runs_of_the_same_scenario, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_thread_in_a_syscall_is_not_burning_cpu, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_thread_leak_capped_within_three_seconds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_at_its_cap_found_by_level, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_slowdown_against_the_healthy_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_faint_slowdown_localized_from_a_cpu_profile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_few_long_lock_waits_are_no_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_workers_that_slowed_are_no_overload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_small_cpu_rise_at_a_low_rate_is_no_slowdown, setup, teardown),

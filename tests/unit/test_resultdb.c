@@ -285,30 +285,27 @@ static void test_resultdb_says_which_tables_exist(void **state)
     resultdb_close(db);
 }
 
-static void test_resultdb_widens_an_old_diagnoses_table(void **state)
+/* Opens a results file whose table was made by old_schema (with one row) by an older
+ * loadlab: the row is kept, new_row (refused by the old CHECK) goes in, and a second
+ * open leaves the widened table alone. */
+static void check_widened(const char *old_schema, const char *new_row, const char *count_both, const char *table)
 {
-    /* A results file from before the overload class: its CHECK refuses the class until
-     * the file is opened by this loadlab, which keeps the rows it had. */
     struct resultdb *db = resultdb_open(tmp.path, false, err, sizeof err);
     struct resultdb_run run = {.scenario = "s", .label = "l", .params = "{}"};
     int64_t run_id;
-    (void)state;
+    char sql[128];
     assert_int_equal(resultdb_run_begin(db, &run, &run_id, err, sizeof err), 0);
     resultdb_close(db);
-    testdb_exec(tmp.path, "DROP TABLE diagnoses; CREATE TABLE diagnoses (id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL "
-                      "REFERENCES runs(id) ON DELETE CASCADE, class TEXT NOT NULL CHECK (class IN ('none','thread-leak',"
-                      "'memory-leak','lock-contention','queue-full','blocked-producer','cpu-slowdown')), culprit TEXT, "
-                      "started_at REAL, confidence REAL, summary TEXT NOT NULL, evidence_text TEXT NOT NULL, "
-                      "diagnosed_at TEXT NOT NULL); INSERT INTO diagnoses VALUES (1, 1, 'thread-leak', 'f', 1, 1, 's', 'e', 'now')");
+    testdb_exec(tmp.path, old_schema);
     db = resultdb_open(tmp.path, false, err, sizeof err);
     assert_non_null(db);
-    testdb_exec(tmp.path, "INSERT INTO diagnoses (id, run_id, class, culprit, started_at, confidence, summary, "
-                          "evidence_text, diagnosed_at) VALUES (2, 1, 'overload', NULL, 1, 0.5, 's', 'e', 'now')");
-    assert_int_equal(query_int("SELECT count(*) FROM diagnoses WHERE class IN ('thread-leak', 'overload')"), 2);
+    testdb_exec(tmp.path, new_row);
+    assert_int_equal(query_int(count_both), 2);
     resultdb_close(db);
     db = resultdb_open(tmp.path, false, err, sizeof err);  /* already wide: left alone */
     assert_non_null(db);
-    assert_int_equal(query_int("SELECT count(*) FROM diagnoses"), 2);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    assert_int_equal(query_int(sql), 2);
     resultdb_close(db);
 }
 
@@ -390,6 +387,33 @@ static void test_resultdb_upgrades_schema_5_to_fleet_columns(void **state)
     assert_int_equal(query_int("SELECT count(*) FROM gates WHERE name = 'throughput' AND instance IS NULL"), 1);
 }
 
+static void test_resultdb_widens_an_old_evidence_table(void **state)
+{
+    /* A results file from before CPU profiles were kept as evidence. */
+    (void)state;
+    check_widened("DROP TABLE evidence; CREATE TABLE evidence (id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL "
+                  "REFERENCES runs(id) ON DELETE CASCADE, t REAL NOT NULL, kind TEXT NOT NULL CHECK (kind IN "
+                  "('threads','mutex','block','heap','vars','faults','log','note')), reason TEXT NOT NULL, "
+                  "bytes INTEGER NOT NULL, content_gz BLOB NOT NULL); "
+                  "INSERT INTO evidence VALUES (1, 1, 0.5, 'note', 'r', 1, x'00')",
+                  "INSERT INTO evidence (id, run_id, t, kind, reason, bytes, content_gz) VALUES (2, 1, 1.5, 'cpu', 'r', 1, x'00')",
+                  "SELECT count(*) FROM evidence WHERE kind IN ('note', 'cpu')", "evidence");
+}
+
+static void test_resultdb_widens_an_old_diagnoses_table(void **state)
+{
+    /* A results file from before the overload class. */
+    (void)state;
+    check_widened("DROP TABLE diagnoses; CREATE TABLE diagnoses (id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL "
+                  "REFERENCES runs(id) ON DELETE CASCADE, class TEXT NOT NULL CHECK (class IN ('none','thread-leak',"
+                  "'memory-leak','lock-contention','queue-full','blocked-producer','cpu-slowdown')), culprit TEXT, "
+                  "started_at REAL, confidence REAL, summary TEXT NOT NULL, evidence_text TEXT NOT NULL, "
+                  "diagnosed_at TEXT NOT NULL); INSERT INTO diagnoses VALUES (1, 1, 'thread-leak', 'f', 1, 1, 's', 'e', 'now')",
+                  "INSERT INTO diagnoses (id, run_id, class, culprit, started_at, confidence, summary, evidence_text, "
+                  "diagnosed_at) VALUES (2, 1, 'overload', NULL, 1, 0.5, 's', 'e', 'now')",
+                  "SELECT count(*) FROM diagnoses WHERE class IN ('thread-leak', 'overload')", "diagnoses");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -402,6 +426,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resultdb_says_which_tables_exist, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_upgrades_schema_3_figures_with_counter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_widens_an_old_diagnoses_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resultdb_widens_an_old_evidence_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_upgrades_schema_3_to_interleaved, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
