@@ -45,7 +45,7 @@ struct interleave_result {
     double ratio, ratio_low, ratio_high; /* candidate/baseline, from the verdict's interval */
     double baseline_median, candidate_median;
     size_t baseline_first;               /* pairs in which the baseline went first */
-    double confidence;                   /* two-sided level of the interval: 1 - 2 alpha/looks */
+    double confidence;                   /* two-sided level of the interval: 1 - 2 alpha_k, k its look */
     size_t nlooks;                       /* looks planned (the verdict came at one of them) */
     double *log_ratios;                  /* per pair, malloc'd (free with interleave_result_free) */
 };
