@@ -133,10 +133,12 @@ cost() {
 }
 
 # pairs SETTING EXPR: "median min max" over the pairs of EXPR on c (candidate) and b
-# (baseline) slices of the setting's interleaved comparison.
+# (baseline) slices of the setting's interleaved comparison (pairs set aside, in which a
+# side answered nothing, left out).
 pairs() {
   q "SELECT $2 FROM ab_slices c JOIN ab_slices b ON b.candidate_run_id = c.candidate_run_id
-     AND b.pair = c.pair AND b.side = 'baseline' WHERE c.side = 'candidate' AND c.candidate_run_id =
+     AND b.pair = c.pair AND b.side = 'baseline' WHERE c.side = 'candidate' AND c.requests > 0
+     AND b.requests > 0 AND ($2) IS NOT NULL AND c.candidate_run_id =
      (SELECT max(id) FROM runs WHERE label = '$LABEL-$1' AND scenario = 'instrument-interleaved')" | stats3
 }
 
@@ -156,7 +158,9 @@ read -r order_off _ _ < <(cost off instrument-cost-order)
     s=$(setting_of "$f")
     read -r rm rlo rhi < <(cost "$s" instrument-cost-read)
     read -r om olo ohi < <(cost "$s" instrument-cost-order)
-    n=$(q "SELECT count(*) FROM ab_slices WHERE side = 'candidate' AND candidate_run_id =
+    n=$(q "SELECT count(*) FROM ab_slices c JOIN ab_slices b ON b.candidate_run_id = c.candidate_run_id
+           AND b.pair = c.pair AND b.side = 'baseline' WHERE c.side = 'candidate' AND c.requests > 0
+           AND b.requests > 0 AND c.candidate_run_id =
            (SELECT max(id) FROM runs WHERE label = '$LABEL-$s' AND scenario = 'instrument-interleaved')")
     thr=$(pairs "$s" "c.throughput / b.throughput" | fmt)
     p99=$(pairs "$s" "c.p99_s / b.p99_s" | fmt)
