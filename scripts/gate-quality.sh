@@ -102,6 +102,9 @@ echo
 echo "Regression gate quality on $(hostname) ($(nproc) CPUs), $(date -u +%Y-%m-%dT%H:%MZ); CPU hog: $HOG"
 echo "scenario $SCENARIO; abba: $REPEAT runs a side of ${duration}s; inter/duet: --interleave [--duet] --budget $BUDGET (1s slices)"
 echo "slow builds: det slow=on($SLOW), det5 slow=on($SLOW5), p99 slow=on($SLOW_P99)"
+echo "command: GQ_K=$K GQ_CONDITIONS=\"$CONDITIONS\" GQ_DESIGNS=\"$DESIGNS\" GQ_BUDGET=$BUDGET GQ_REPEAT=$REPEAT" \
+     "GQ_SLOW=$SLOW GQ_SLOW5=$SLOW5 GQ_SLOW_P99=$SLOW_P99 GQ_HOG=$HOG scripts/gate-quality.sh;" \
+     "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-6s %-5s %-28s %7s %7s %7s %-22s %s\n' design cond gate FAILED held inconcl "load per verdict (s)" \
   "ratio cand/base"
 for design in $DESIGNS; do
