@@ -28,7 +28,7 @@ static int check_figures(const double *fig, const bool *decided, size_t n, enum 
 static void conclude(const struct interleave_figure *f, const struct sequential_plan *plan, const double *base,
                      const double *cand, struct interleave_result *r)
 {
-    r->confidence = 1 - 2 * sequential_look_alpha(plan, r->verdict.pairs);
+    r->confidence = 1 - 2 * plan->alpha_per_look;
     r->nlooks = plan->nlooks;
     double sign = f->higher_is_better ? -1 : 1;
     significance_median(base, r->pairs, &r->baseline_median);

@@ -47,7 +47,7 @@ struct interleave_result {
     double baseline_median, candidate_median;
     size_t baseline_first;               /* pairs in which the baseline went first */
     size_t voided;                       /* pairs set aside while this figure was judged */
-    double confidence;                   /* two-sided level of the interval: 1 - 2 alpha_k, k its look */
+    double confidence;                   /* two-sided level of the interval: 1 - 2 alpha/looks */
     size_t nlooks;                       /* looks planned (the verdict came at one of them) */
     double *log_ratios;                  /* per pair, malloc'd (free with interleave_result_free) */
 };

@@ -33,19 +33,6 @@ static size_t schedule(size_t first, size_t max, size_t *looks)
     return n;
 }
 
-/* Splits alpha over the plan's looks: all of it at a lone look, else half at the last
- * and the other half evenly over the earlier ones. */
-static void split_alpha(struct sequential_plan *p)
-{
-    if (p->nlooks == 1) {
-        p->look_alpha[0] = p->alpha;
-        return;
-    }
-    for (size_t i = 0; i + 1 < p->nlooks; i++)
-        p->look_alpha[i] = p->alpha / 2 / (double)(p->nlooks - 1);
-    p->look_alpha[p->nlooks - 1] = p->alpha / 2;
-}
-
 int sequential_plan_init(struct sequential_plan *plan, double alpha, double threshold, size_t max_pairs,
                          char *err, size_t errlen)
 {
@@ -64,7 +51,7 @@ int sequential_plan_init(struct sequential_plan *plan, double alpha, double thre
         snprintf(err, errlen, "at most %d pairs, not %zu", SEQUENTIAL_MAX_PAIRS, max_pairs);
         return -1;
     }
-    /* Two passes: the earlier looks' level fixes the first useful look, which fixes the
+    /* Two passes: the per-look level fixes the first useful look, which fixes the
      * number of looks, which fixes the level; fewer looks only raise the level. */
     first = fewest_pairs_for(alpha);
     if (max_pairs < first) {
@@ -74,16 +61,16 @@ int sequential_plan_init(struct sequential_plan *plan, double alpha, double thre
     }
     for (int pass = 0; pass < 4; pass++) {
         p.nlooks = schedule(first, max_pairs, p.looks);
-        split_alpha(&p);
-        size_t need = fewest_pairs_for(p.look_alpha[0]);
+        p.alpha_per_look = alpha / (double)p.nlooks;
+        size_t need = fewest_pairs_for(p.alpha_per_look);
         if (need <= first)
             break;
         first = need > max_pairs ? max_pairs : need;
     }
-    if (fewest_pairs_for(p.look_alpha[0]) > p.looks[0]) {
+    if (fewest_pairs_for(p.alpha_per_look) > max_pairs) {
         p.nlooks = 1;
         p.looks[0] = max_pairs;
-        split_alpha(&p);
+        p.alpha_per_look = alpha;
     }
     *plan = p;
     return 0;
@@ -95,14 +82,6 @@ bool sequential_is_look(const struct sequential_plan *plan, size_t n)
         if (plan->looks[i] == n)
             return true;
     return false;
-}
-
-double sequential_look_alpha(const struct sequential_plan *plan, size_t n)
-{
-    for (size_t i = 0; i < plan->nlooks; i++)
-        if (plan->looks[i] == n)
-            return plan->look_alpha[i];
-    return plan->look_alpha[plan->nlooks - 1];
 }
 
 int sequential_judge(const struct sequential_plan *plan, const double *d, size_t n,
@@ -117,7 +96,7 @@ int sequential_judge(const struct sequential_plan *plan, const double *d, size_t
                                            .estimate = NAN, .low = NAN, .high = NAN};
         return 0;
     }
-    if (paired_shift(d, n, 1 - 2 * sequential_look_alpha(plan, n), &s) < 0)
+    if (paired_shift(d, n, 1 - 2 * plan->alpha_per_look, &s) < 0)
         return -1;
     *out = (struct sequential_verdict){.pairs = n, .estimate = s.estimate, .low = s.low,
                                        .high = s.high, .bounded = s.bounded};

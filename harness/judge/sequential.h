@@ -6,15 +6,11 @@
  * This module uses a group-sequential design with the simplest valid correction:
  *  - the looks are fixed in advance, on a geometric schedule (each about 1.4 times the
  *    pairs of the one before, the last at max_pairs), so there are few of them;
- *  - alpha is split over the looks (weighted Bonferroni): half of it at the last look,
- *    the other half evenly over the earlier ones. By the union bound the chance of any
- *    false alarm over all looks is at most alpha, whatever the correlation between
- *    looks and whatever the distribution of the differences, for any split that sums
- *    to alpha; this one spends most where most verdicts fall (a real but small change,
- *    in noise, is seen only with the most pairs), as O'Brien-Fleming boundaries do,
- *    and costs early looks little (an early verdict is one the data already shout);
+ *  - alpha is split evenly over the looks (Bonferroni): by the union bound the chance
+ *    of any false alarm over all looks is at most alpha, whatever the correlation
+ *    between looks and whatever the distribution of the differences;
  *  - at each look the Hodges-Lehmann interval of the shift (base/paired.h) at one-sided
- *    level alpha_k (that look's share) on each side decides: its lower end above 0 with the estimate at
+ *    level alpha/looks on each side decides: its lower end above 0 with the estimate at
  *    or past the threshold is a regression; its upper end below the threshold is
  *    "no regression" (any regression is smaller than what the gate cares about);
  *    otherwise the next look, and after the last one "inconclusive".
@@ -43,8 +39,8 @@ struct sequential_plan {
     double threshold;        /* the smallest shift (positive = worse) that is a regression */
     size_t max_pairs;
     size_t looks[SEQUENTIAL_MAX_LOOKS];
-    double look_alpha[SEQUENTIAL_MAX_LOOKS];   /* one-sided level of each look; they sum to alpha */
     size_t nlooks;
+    double alpha_per_look;
 };
 
 struct sequential_verdict {
@@ -55,7 +51,7 @@ struct sequential_verdict {
 };
 
 /* Plans the looks for a comparison of at most max_pairs pairs (the first look at the
- * fewest pairs that can reach the earlier looks' level at all). Returns 0, or -1 with err
+ * fewest pairs that can reach the per-look level at all). Returns 0, or -1 with err
  * filled: alpha outside (0, 0.5), threshold not positive and finite, max_pairs too
  * small to reach alpha even with one look, or over SEQUENTIAL_MAX_PAIRS. */
 int sequential_plan_init(struct sequential_plan *plan, double alpha, double threshold, size_t max_pairs,
@@ -63,10 +59,6 @@ int sequential_plan_init(struct sequential_plan *plan, double alpha, double thre
 
 /* Whether a look is planned after the n-th pair. */
 bool sequential_is_look(const struct sequential_plan *plan, size_t n);
-
-/* The one-sided level of the look after the n-th pair, or of the last look when n is
- * none (the interval a comparison ends with is drawn at the level of its last look). */
-double sequential_look_alpha(const struct sequential_plan *plan, size_t n);
 
 /* The verdict on d[0..n): CONTINUE when n is not a planned look, or the look cannot
  * decide and more are to come. Returns 0, or -1 when n is over max_pairs, a value is
