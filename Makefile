@@ -4,7 +4,7 @@
 #   make test       install missing packages, build, run every unit and integration test
 #   make run        install missing packages, build, run the default scenario suite
 #   make bench      throughput figures (not a test)
-#   make overhead   the instrumentation overhead study (scenarios/overhead/; a few minutes)
+#   make overhead   the instrumentation overhead study (scenarios/overhead/; about 8 minutes)
 #   make SANITIZE=address,undefined test    or SANITIZE=thread: sanitizer builds
 #   make fuzz       run each libFuzzer target (tests/fuzz/) for FUZZ_RUNS executions
 #                   (default 1000000) or FUZZ_SECONDS (default 600), whichever is first

@@ -88,9 +88,11 @@ static int expand_variable(const char **p, struct word *w, char *err, size_t err
             if (word_put(w, colon[2 + i]) < 0)
                 goto too_long;
         w->started = true;
-    } else if (value && word_put_str(w, value) < 0) {
+    } else if (value && *value && word_put_str(w, value) < 0) {
         goto too_long;
     }
+    /* as in the shell, an unset or empty ${NAME} alone is no word at all ("${NAME}"
+     * is one: the quote started it) */
     *p = close + 1;
     return 0;
 too_long:

@@ -10,13 +10,14 @@
 
 #define DEFAULT_SEED 0x696e7465726c76ULL
 
-/* Checks the figures of one slice that are still being judged. */
-static int check_figures(const double *fig, const bool *decided, size_t n, enum interleave_side side, size_t pair,
+/* Checks the figures of one slice that are still being judged. Returns 0, or -1 with
+ * err saying which figure is not positive and finite. */
+static int check_figures(const double *fig, const bool *decided, size_t n, enum interleave_side side, size_t slot,
                          char *err, size_t errlen)
 {
     for (size_t i = 0; i < n; i++)
         if (!decided[i] && (!(fig[i] > 0) || !isfinite(fig[i]))) {
-            snprintf(err, errlen, "pair %zu: the %s's figure is %g; a ratio needs a positive figure", pair + 1,
+            snprintf(err, errlen, "pair %zu: the %s's figure is %g; a ratio needs a positive figure", slot + 1,
                      side == INTERLEAVE_BASELINE ? "baseline" : "candidate", fig[i]);
             return -1;
         }
@@ -71,16 +72,24 @@ int interleave_run_many(const struct interleave_many_options *opt, interleave_sl
         }
     }
     open = nf;
-    for (size_t pair = 0; pair < opt->max_pairs && open > 0; pair++) {
+    for (size_t pair = 0, slot = 0, voided = 0; pair < opt->max_pairs && open > 0; slot++) {
         bool baseline_first = significance_rng_next(&rng) & 1;
         enum interleave_side first = baseline_first ? INTERLEAVE_BASELINE : INTERLEAVE_CANDIDATE;
         enum interleave_side second = baseline_first ? INTERLEAVE_CANDIDATE : INTERLEAVE_BASELINE;
         double a[INTERLEAVE_MAX_FIGURES], b[INTERLEAVE_MAX_FIGURES];
-        if (slice(ctx, first, pair, a, err, errlen) < 0 ||
-            check_figures(a, decided, nf, first, pair, err, errlen) < 0 ||
-            slice(ctx, second, pair, b, err, errlen) < 0 ||
-            check_figures(b, decided, nf, second, pair, err, errlen) < 0)
+        if (slice(ctx, first, slot, a, err, errlen) < 0 || slice(ctx, second, slot, b, err, errlen) < 0)
             goto done;
+        /* a pair with a figure that gives no ratio is set aside, whichever side it hit
+         * (so under no change the pairs kept are as likely either way); past the limit
+         * the comparison stops, saying which figure */
+        if (check_figures(a, decided, nf, first, slot, err, errlen) < 0 ||
+            check_figures(b, decided, nf, second, slot, err, errlen) < 0) {
+            if (++voided > INTERLEAVE_MAX_VOID_PAIRS)
+                goto done;
+            for (size_t i = 0; i < nf; i++)
+                out[i].voided += !decided[i];
+            continue;
+        }
         for (size_t i = 0; i < nf; i++) {
             struct interleave_result *r = &out[i];
             if (decided[i])
@@ -101,6 +110,7 @@ int interleave_run_many(const struct interleave_many_options *opt, interleave_sl
                 open--;
             }
         }
+        pair++;
     }
     for (size_t i = 0; i < nf; i++)
         conclude(&opt->figures[i], &plan[i], base[i], cand[i], &out[i]);

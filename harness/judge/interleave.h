@@ -26,7 +26,8 @@
 enum interleave_side { INTERLEAVE_BASELINE, INTERLEAVE_CANDIDATE };
 
 /* Drives side for one slice; stores the slice's figure (e.g. requests per second, or
- * a p99 in seconds) in *figure. Returns 0, or -1 with err filled (the comparison then
+ * a p99 in seconds) in *figure. pair numbers the pairs run, set-aside ones included
+ * (so it names each slice once). Returns 0, or -1 with err filled (the comparison then
  * stops with that error). */
 typedef int (*interleave_slice_fn)(void *ctx, enum interleave_side side, size_t pair, double *figure,
                                    char *err, size_t errlen);
@@ -45,14 +46,22 @@ struct interleave_result {
     double ratio, ratio_low, ratio_high; /* candidate/baseline, from the verdict's interval */
     double baseline_median, candidate_median;
     size_t baseline_first;               /* pairs in which the baseline went first */
+    size_t voided;                       /* pairs set aside while this figure was judged */
     double confidence;                   /* two-sided level of the interval: 1 - 2 alpha/looks */
     size_t nlooks;                       /* looks planned (the verdict came at one of them) */
     double *log_ratios;                  /* per pair, malloc'd (free with interleave_result_free) */
 };
 
+/* A pair in which a figure still judged is not positive and finite on either side (a
+ * slice in which a starved service answered nothing: a ratio of it means nothing) is
+ * set aside and another run in its place, at most this many times a comparison; the
+ * rule looks at both sides alike, so under no change the pairs kept still favour
+ * neither. The set-aside pairs are load beyond the budget. */
+#define INTERLEAVE_MAX_VOID_PAIRS 3
+
 /* Runs pairs until a verdict. Returns 0 with *out filled, or -1 with err filled (bad
- * options, a slice that failed, a figure that is not positive and finite: a ratio of
- * it means nothing). */
+ * options, a slice that failed, more than INTERLEAVE_MAX_VOID_PAIRS pairs without a
+ * usable figure). */
 int interleave_run(const struct interleave_options *opt, interleave_slice_fn slice, void *ctx,
                    struct interleave_result *out, char *err, size_t errlen);
 

@@ -354,7 +354,7 @@ static void verdict_of_figure(const struct ab *ab, const struct gate_spec *spec,
                               struct regression_result *r)
 {
     const struct sequential_verdict *v = &ir->verdict;
-    char interval[160];
+    char interval[160], aside[96] = "";
     double load_s = (double)ir->pairs * 2 * (double)ab->opt->slice_ns / 1e9;
 
     verdict_frame(ab, spec, r);
@@ -373,23 +373,25 @@ static void verdict_of_figure(const struct ab *ab, const struct gate_spec *spec,
         snprintf(interval, sizeof interval, "no %.2f%% interval: too few pairs for that level",
                  100 * ir->confidence);
     }
+    if (ir->voided > 0)
+        snprintf(aside, sizeof aside, ", %zu more set aside (a side answered nothing in its slice)", ir->voided);
     switch (v->decision) {
     case SEQUENTIAL_REGRESSION:
         r->verdict = REGRESSION_FAIL;
-        snprintf(r->detail, sizeof r->detail, "interleaved, %zu pairs (%.0fs of load): %s, worse than %s",
-                 ir->pairs, load_s, interval, spec->threshold_text);
+        snprintf(r->detail, sizeof r->detail, "interleaved, %zu pairs%s (%.0fs of load): %s, worse than %s",
+                 ir->pairs, aside, load_s, interval, spec->threshold_text);
         break;
     case SEQUENTIAL_NO_REGRESSION:
         r->verdict = REGRESSION_PASS;
-        snprintf(r->detail, sizeof r->detail, "interleaved, %zu pairs (%.0fs of load): %s, within %s",
-                 ir->pairs, load_s, interval, spec->threshold_text);
+        snprintf(r->detail, sizeof r->detail, "interleaved, %zu pairs%s (%.0fs of load): %s, within %s",
+                 ir->pairs, aside, load_s, interval, spec->threshold_text);
         break;
     default:
         r->verdict = REGRESSION_INCONCLUSIVE;
         snprintf(r->detail, sizeof r->detail,
-                 "budget spent: %zu pairs (%.0fs of load) did not decide at %zu looks: %s, which holds both "
-                 "no change and %s (give a longer --budget)",
-                 ir->pairs, load_s, ir->nlooks, interval, spec->threshold_text);
+                 "budget spent: %zu pairs%s (%.0fs of load) did not decide at %zu looks: %s, which holds "
+                 "both no change and %s (give a longer --budget)",
+                 ir->pairs, aside, load_s, ir->nlooks, interval, spec->threshold_text);
         break;
     }
 }

@@ -12,7 +12,8 @@
  * (throughput, a latency percentile, cpu_per_request: the service's threads' CPU
  * time from /proc/PID/task/TID/schedstat over the slice, per request) gets its own group-sequential verdict
  * (judge/sequential.h) from the shared pairs, until each has one or the budget of
- * load is spent (then "inconclusive"). error_rate is judged on the pooled slices: no
+ * load is spent (then "inconclusive"); a pair in which a side answered nothing is set
+ * aside (judge/interleave.h), and the verdict says so. error_rate is judged on the pooled slices: no
  * error on either side holds; otherwise its ratio of slices means little and the
  * verdict is inconclusive with both rates. A gate that a slice does not measure
  * (metric.*, growth figures) is inconclusive, saying to judge it with whole runs.

@@ -4,8 +4,9 @@
  * counter, gated absolutely and against a baseline label (a slow.work regression
  * caught with one run a side); `loadlab baseline export` and `run --baseline-file`
  * (a pass, a regression, and the errors for a changed scenario and another counter);
- * and `loadlab history --changes` on a history with a known shift. The binaries are
- * $LOADLAB_BIN and $ORDERD_BIN (set by the test runner) or build/. */
+ * `loadlab history --changes` on a history with a known shift; and the overhead
+ * study's cost scenario taking its instrumentation setting from the environment. The
+ * binaries are $LOADLAB_BIN and $ORDERD_BIN (set by the test runner) or build/. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -112,8 +113,8 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-/* The figure of every run under label, with its counter. */
-static size_t stored_figures(const char *label, double *values, size_t cap)
+/* The figure of every run of scenario under label, with its counter. */
+static size_t stored_figures_of(const char *scenario, const char *label, double *values, size_t cap)
 {
     char err[512];
     struct resultdb *db = resultdb_open(db_path, true, err, sizeof err);
@@ -122,7 +123,7 @@ static size_t stored_figures(const char *label, double *values, size_t cap)
 
     if (!db)
         fail_msg("%s", err);
-    assert_int_equal(figures_of_latest(db, "instructions_per_request", "cost", label, "", runs, 8, &n, err,
+    assert_int_equal(figures_of_latest(db, "instructions_per_request", scenario, label, "", runs, 8, &n, err,
                                        sizeof err), 0);
     for (size_t i = 0; i < n && i < cap; i++) {
         assert_true(runs[i].recorded);
@@ -131,6 +132,11 @@ static size_t stored_figures(const char *label, double *values, size_t cap)
     }
     resultdb_close(db);
     return n;
+}
+
+static size_t stored_figures(const char *label, double *values, size_t cap)
+{
+    return stored_figures_of("cost", label, values, cap);
 }
 
 static void test_costgate_counts_gates_and_catches_a_regression_with_one_run_a_side(void **state)
@@ -242,12 +248,44 @@ static void test_costgate_history_changes_finds_the_shift_and_its_revision(void 
                                 60), 2);
 }
 
+/* make overhead's exact pass: the shipped product-read scenario takes orderd's
+ * instrumentation setting from the environment, whole flags included, and counts what
+ * each level costs (metrics does more per request than off, the same setting twice
+ * counts the same). */
+static void test_costgate_overhead_setting_comes_from_the_environment(void **state)
+{
+    char *off[] = {"OVERHEAD_LEVEL=off", orderd_env, NULL};
+    char *metrics[] = {"OVERHEAD_LEVEL=metrics", orderd_env, NULL};
+    char *profile[] = {"OVERHEAD_LEVEL=profile", "OVERHEAD_MUTEX=--mutex-profile-fraction=1",
+                       "OVERHEAD_BLOCK=--block-profile-rate=1", orderd_env, NULL};
+    const char *file = "scenarios/overhead/instrument/cost-read.ini";
+    double v[8], m[8], p[8];
+    (void)state;
+    if (!orderd_env[0])
+        skip();
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(loadlab((const char *[]){"run", "--quiet", "--db", db_path, "--label", "ovh-off", file,
+                                                  NULL}, off), 0);
+    assert_int_equal(loadlab((const char *[]){"run", "--quiet", "--db", db_path, "--label", "ovh-metrics", file,
+                                              NULL}, metrics), 0);
+    assert_int_equal(loadlab((const char *[]){"run", "--quiet", "--db", db_path, "--label", "ovh-profile", file,
+                                              NULL}, profile), 0);
+    assert_int_equal(stored_figures_of("instrument-cost-read", "ovh-off", v, 8), 2);
+    assert_int_equal(stored_figures_of("instrument-cost-read", "ovh-metrics", m, 8), 1);
+    assert_int_equal(stored_figures_of("instrument-cost-read", "ovh-profile", p, 8), 1);
+    assert_true(v[1] / v[0] < 1.0005 && v[1] / v[0] > 0.9995);
+    /* counting requests costs instructions: more than the repeat's spread, under 20% */
+    assert_true(m[0] > v[0] * 1.001 && m[0] < v[0] * 1.2);
+    assert_true(p[0] >= m[0] * 0.999);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_costgate_counts_gates_and_catches_a_regression_with_one_run_a_side),
         cmocka_unit_test(test_costgate_baseline_file_judges_and_refuses_what_is_not_comparable),
         cmocka_unit_test(test_costgate_history_changes_finds_the_shift_and_its_revision),
+        cmocka_unit_test(test_costgate_overhead_setting_comes_from_the_environment),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -43,6 +43,26 @@ static void test_cmdline_expands_environment(void **state)
     cmdline_free(cl);
 }
 
+/* As in the shell, an unset or empty variable alone is no argument, so a scenario can
+ * leave a whole flag to the environment; quoted, it is an empty argument. */
+static void test_cmdline_empty_variable_is_no_word(void **state)
+{
+    struct cmdline *cl;
+    (void)state;
+    setenv("CMDLINE_TEST_EMPTY", "", 1);
+    setenv("CMDLINE_TEST_FLAG", "--rate=5", 1);
+    unsetenv("CMDLINE_TEST_UNSET");
+    cl = cmdline_parse("orderd ${CMDLINE_TEST_EMPTY} ${CMDLINE_TEST_UNSET} ${CMDLINE_TEST_FLAG} "
+                       "\"${CMDLINE_TEST_EMPTY}\" end", err, sizeof err);
+    assert_non_null(cl);
+    assert_string_equal(cmdline_argv(cl)[0], "orderd");
+    assert_string_equal(cmdline_argv(cl)[1], "--rate=5");
+    assert_string_equal(cmdline_argv(cl)[2], "");
+    assert_string_equal(cmdline_argv(cl)[3], "end");
+    assert_null(cmdline_argv(cl)[4]);
+    cmdline_free(cl);
+}
+
 static void test_cmdline_rejects_bad_input(void **state)
 {
     (void)state;
@@ -113,6 +133,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cmdline_splits_and_quotes),
         cmocka_unit_test(test_cmdline_expands_environment),
+        cmocka_unit_test(test_cmdline_empty_variable_is_no_word),
         cmocka_unit_test(test_cmdline_rejects_bad_input),
         cmocka_unit_test(test_cmdline_limits_argument_count),
         cmocka_unit_test(test_cmdline_substitutes_placeholders),

@@ -137,13 +137,53 @@ static void test_interleave_stops_on_a_failed_or_meaningless_slice(void **state)
     m = (struct machine){.rng = 3, .true_ratio = 1, .force_figure = -0.0};
     m.force_figure = NAN;
     assert_int_equal(interleave_run(&o, slice, &m, &r, err, sizeof err), -1);
-    assert_non_null(strstr(err, "pair 1"));
+    /* every pair without a ratio: set aside up to the limit, then the comparison stops */
+    assert_int_equal(m.slices, 2 * (INTERLEAVE_MAX_VOID_PAIRS + 1));
+    assert_non_null(strstr(err, "positive figure"));
     o.threshold = 0;
     assert_int_equal(interleave_run(&o, slice, &m, &r, err, sizeof err), -1);
     o = options(1);
     o.max_pairs = 2;
     assert_int_equal(interleave_run(&o, slice, &m, &r, err, sizeof err), -1);
     assert_non_null(strstr(err, "pairs"));
+}
+
+/* The machine of slice, but the slices numbered in zero_slices give 0 (a starved side
+ * that answered nothing in its slice). */
+struct starving {
+    struct machine m;
+    int zero_slices[4];
+    size_t last_pair;
+};
+
+static int starving_slice(void *ctx, enum interleave_side side, size_t pair, double *figure, char *e, size_t elen)
+{
+    struct starving *s = ctx;
+    if (slice(&s->m, side, pair, figure, e, elen) < 0)
+        return -1;
+    for (size_t i = 0; i < 4; i++)
+        if (s->zero_slices[i] == s->m.slices)
+            *figure = 0;
+    s->last_pair = pair;
+    return 0;
+}
+
+static void test_interleave_sets_aside_a_pair_without_a_ratio(void **state)
+{
+    /* slice 3 (pair 2) and slice 8 (pair 4) answered nothing; the true loss is 20% */
+    struct starving s = {.m = {.rng = 11, .true_ratio = 0.8, .shared_noise = 0.05, .own_noise = 0.01},
+                         .zero_slices = {3, 8}};
+    struct interleave_options o = options(9);
+    struct interleave_result r;
+    (void)state;
+    assert_int_equal(interleave_run(&o, starving_slice, &s, &r, err, sizeof err), 0);
+    assert_int_equal(r.voided, 2);
+    assert_int_equal(r.verdict.decision, SEQUENTIAL_REGRESSION);
+    /* the slices are numbered by the pairs run, the set-aside ones included */
+    assert_int_equal(s.last_pair + 1, r.pairs + 2);
+    for (size_t i = 0; i < r.pairs; i++)
+        assert_true(isfinite(r.log_ratios[i]));
+    interleave_result_free(&r);
 }
 
 /* Two figures from the same slices: throughput unchanged, latency doubled. Each gets
@@ -188,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_interleave_finds_a_loss_hidden_in_shared_noise),
         cmocka_unit_test(test_interleave_lower_is_better),
         cmocka_unit_test(test_interleave_stops_on_a_failed_or_meaningless_slice),
+        cmocka_unit_test(test_interleave_sets_aside_a_pair_without_a_ratio),
         cmocka_unit_test(test_interleave_many_judges_each_figure_on_shared_pairs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,6 +35,8 @@ static void test_shipped_scenarios_parse(void **state)
     assert_true(load_all("scenarios/*.ini") >= 8);
     assert_true(load_all("scenarios/compose/*.ini") >= 1);
     load_all("scenarios/*/*.ini");
+    /* the overhead study's paired pass: two cost scenarios and the interleaved one */
+    assert_true(load_all("scenarios/overhead/instrument/*.ini") >= 3);
 }
 
 int main(void)
