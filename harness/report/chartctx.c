@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "report/runpage.h"
+#include "store/samples.h"
 #include "units.h"
 
 /* Fault intervals; light once made translucent, and none of them the threshold red. */
@@ -164,4 +165,53 @@ int chartctx_counter_rate(struct chartctx *x, const struct series_set *counters,
     if (rc < 0)
         snprintf(x->err, x->errlen, "out of memory computing a rate");
     return rc;
+}
+
+int chartctx_service_quantiles(struct chartctx *x, const double *q, size_t nq, struct series *out)
+{
+    struct series_set buckets = {0};
+    char why[256];
+    int rc = -1;
+
+    for (size_t k = 0; k < nq; k++)
+        memset(&out[k], 0, sizeof out[k]);
+    if (samples_load(x->db, x->run->id, CHARTCTX_LATENCY_BUCKETS, "le", &buckets, x->err, x->errlen) < 0)
+        return -1;
+    if (series_quantiles(&buckets, x->start, x->width, q, nq, out, why, sizeof why) < 0)
+        snprintf(x->err, x->errlen, "%s: %s", CHARTCTX_LATENCY_BUCKETS, why);
+    else
+        rc = 0;
+    series_set_release(&buckets);
+    return rc;
+}
+
+void chartctx_add_latency_gates(struct chartctx *x, struct chart *c, const char *who)
+{
+    const struct runinfo *run = x->run;
+    char title[GATE_MAX_NAME + 160], figure[48];
+
+    for (size_t i = 0; i < run->ngates; i++) {
+        const struct runinfo_gate *g = &run->gates[i];
+        double measured = NAN;
+        const char *which = "";
+        if (!g->have_spec)
+            continue;
+        switch (g->spec.kind) {
+        case GATE_P50_LATENCY: measured = run->measure.p50; which = "p50"; break;
+        case GATE_P75_LATENCY: measured = run->measure.p75; which = "p75"; break;
+        case GATE_P90_LATENCY: measured = run->measure.p90; which = "p90"; break;
+        case GATE_P99_LATENCY: measured = run->measure.p99; which = "p99"; break;
+        case GATE_P999_LATENCY: measured = run->measure.p999; which = "p99.9"; break;
+        default: continue;
+        }
+        chartctx_gate_title(g, title, sizeof title);
+        chart_add_hline(c, title, g->threshold * 1e3, CHART_RED);
+        /* A windowed gate judged its worst window, which the per-second lines show;
+         * the whole part's figure is not what it judged. */
+        if (g->spec.window_ns > 0)
+            continue;
+        snprintf(title, sizeof title, "%s %s, measured part: %s", who, which,
+                 units_format_seconds(measured, figure, sizeof figure));
+        chartctx_add_measured(x, c, title, measured * 1e3);
+    }
 }

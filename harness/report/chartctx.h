@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "metric_names.h"
 #include "base/series.h"
 #include "judge/gate.h"
 #include "report/chart.h"
@@ -19,6 +20,8 @@
 
 #define CHARTCTX_TIME_AXIS "time since the service was ready (s)"
 #define CHARTCTX_TREND_COLOR "#333333"
+/* The service's latency histogram (orderd's name; a service without it has none). */
+#define CHARTCTX_LATENCY_BUCKETS METRIC_ORDERD_HTTP_DURATION_BUCKET
 
 struct chartctx {
     struct resultdb *db;
@@ -68,5 +71,15 @@ void chartctx_add_measured(struct chartctx *x, struct chart *c, const char *titl
 /* The per-window rate of the sum of counters on the run's ticks and windows, into
  * rate (a new series). Returns 0, or -1 with err filled when out of memory. */
 int chartctx_counter_rate(struct chartctx *x, const struct series_set *counters, struct series *rate);
+
+/* The service's latency q-quantiles (0 < q < 1) per window of x's grid from its
+ * histogram's buckets, into out[0..nq-1] (new series, empty when it has none).
+ * Returns 0, or -1 with err filled. */
+int chartctx_service_quantiles(struct chartctx *x, const double *q, size_t nq, struct series *out);
+
+/* The run's latency gates on a chart in milliseconds: each threshold, and the load's
+ * percentile of the measured part that a whole-run gate judged, named after who
+ * measured it ("wrk", "open-model load"). */
+void chartctx_add_latency_gates(struct chartctx *x, struct chart *c, const char *who);
 
 #endif

@@ -12,12 +12,12 @@
 
 #include "base/series.h"
 #include "report/chart.h"
+#include "report/opencharts.h"
 #include "store/samples.h"
 #include "units.h"
 
 #define QUEUE_REJECTED METRIC_ORDERD_QUEUE_REJECTED
 #define QUEUE_ENQUEUED METRIC_ORDERD_QUEUE_ENQUEUED
-#define LATENCY_BUCKETS METRIC_ORDERD_HTTP_DURATION_BUCKET
 
 /* Status classes of the requests counter: index 0 all, then 2xx, 3xx, 4xx, 5xx, other. */
 #define CLASSES 6
@@ -99,66 +99,28 @@ static int chart_throughput(struct chartctx *x, struct series rates[CLASSES], bo
                   "no samples of the requests counter");
 }
 
-/* The service's latency percentiles per window, from its histogram's buckets. */
-static int latency_quantiles(struct chartctx *x, const double *q, size_t nq, struct series *out)
-{
-    struct series_set buckets = {0};
-    char why[256];
-    int rc = -1;
-
-    for (size_t k = 0; k < nq; k++)
-        memset(&out[k], 0, sizeof out[k]);
-    if (samples_load(x->db, x->run->id, LATENCY_BUCKETS, "le", &buckets, x->err, x->errlen) < 0)
-        return -1;
-    if (series_quantiles(&buckets, x->start, x->width, q, nq, out, why, sizeof why) < 0)
-        snprintf(x->err, x->errlen, "%s: %s", LATENCY_BUCKETS, why);
-    else
-        rc = 0;
-    series_set_release(&buckets);
-    return rc;
-}
-
 static int chart_latency(struct chartctx *x)
 {
     static const double q[] = {0.5, 0.9, 0.99};
     struct series pct[3];
     struct chart *c = chartctx_time_chart(x, "Latency percentiles (service histogram, all routes)", "milliseconds");
-    const struct runinfo *run = x->run;
-    char title[GATE_MAX_NAME + 160], figure[48];
     int rc = -1;
 
-    if (!c || latency_quantiles(x, q, 3, pct) < 0) {
+    if (!c || chartctx_service_quantiles(x, q, 3, pct) < 0) {
         chart_free(c);
         return -1;
     }
     chart_set_log_y(c, true);
     for (size_t k = 0; k < 3; k++)
         chartctx_add_scaled(c, pct[k].name, CHART_LINES, NULL, &pct[k], 1e3);
-    for (size_t i = 0; i < run->ngates && pct[0].n; i++) {
-        const struct runinfo_gate *g = &run->gates[i];
-        double wrk = NAN;
-        const char *which = "";
-        if (!g->have_spec)
-            continue;
-        switch (g->spec.kind) {
-        case GATE_P50_LATENCY: wrk = run->measure.p50; which = "p50"; break;
-        case GATE_P75_LATENCY: wrk = run->measure.p75; which = "p75"; break;
-        case GATE_P90_LATENCY: wrk = run->measure.p90; which = "p90"; break;
-        case GATE_P99_LATENCY: wrk = run->measure.p99; which = "p99"; break;
-        case GATE_P999_LATENCY: wrk = run->measure.p999; which = "p99.9"; break;
-        default: continue;
-        }
-        chartctx_gate_title(g, title, sizeof title);
-        chart_add_hline(c, title, g->threshold * 1e3, CHART_RED);
-        snprintf(title, sizeof title, "wrk %s, measured part: %s", which, units_format_seconds(wrk, figure, sizeof figure));
-        chartctx_add_measured(x, c, title, wrk * 1e3);
-    }
+    if (pct[0].n)
+        chartctx_add_latency_gates(x, c, "wrk");
     rc = chartctx_finish(x, c, "latency.svg", "Latency percentiles",
                 "Percentiles per window from the increase of the service's latency histogram (buckets "
                 "interpolated as Prometheus's histogram_quantile does), on a log scale. Latency gates "
                 "judge wrk's percentiles of the measured part, which include the network and wrk's own "
                 "queueing; both are drawn.",
-                "no " LATENCY_BUCKETS " samples");
+                "no " CHARTCTX_LATENCY_BUCKETS " samples");
     for (size_t k = 0; k < 3; k++)
         series_release(&pct[k]);
     return rc;
@@ -268,11 +230,11 @@ int requestcharts_queue(struct chartctx *x)
 {
     struct series rates[CLASSES];
     bool by_code = false;
-    int rc = -1;
+    int rc = -1, open;
 
     memset(rates, 0, sizeof rates);
-    if (request_rates(x, rates, &by_code) < 0 || chart_throughput(x, rates, by_code) < 0 || chart_latency(x) < 0 ||
-        chart_errors(x, rates, by_code) < 0)
+    if (request_rates(x, rates, &by_code) < 0 || chart_throughput(x, rates, by_code) < 0 ||
+        (open = opencharts_queue(x)) < 0 || (open == 0 && chart_latency(x) < 0) || chart_errors(x, rates, by_code) < 0)
         goto done;
     rc = 0;
 done:

@@ -1,7 +1,8 @@
 /* requestcharts: the charts of a run's requests — throughput by status class, the
  * service's latency percentiles per window from its histogram, and the shares of
  * errors and of requests the queue turned away — each with the gates that judge it
- * and wrk's figure for the measured part. */
+ * and wrk's figure for the measured part. An open-model run's latency chart, and its
+ * rate chart, are opencharts' instead. */
 #ifndef LOADLAB_REQUESTCHARTS_H
 #define LOADLAB_REQUESTCHARTS_H
 

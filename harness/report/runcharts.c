@@ -14,6 +14,7 @@
 
 #include "report/chart.h"
 #include "report/chartctx.h"
+#include "report/opencharts.h"
 #include "report/requestcharts.h"
 #include "report/runpage.h"
 #include "base/series.h"
@@ -435,7 +436,7 @@ char *runcharts_chart_for_gate(const struct runinfo *run, size_t i, char *buf, s
     case GATE_CPU_PER_REQUEST: return NULL;   /* a figure per run: no time series draws it */
     case GATE_INSTRUCTIONS_PER_REQUEST: return NULL;
     case GATE_GOROUTINE_GROWTH: return NULL;  /* no goroutine chart yet */
-    case GATE_DROPPED_SHARE: return NULL;     /* no dropped-requests chart yet */
+    case GATE_DROPPED_SHARE: stem = OPENCHARTS_RATE; break;
     case GATE_METRIC:
         snprintf(buf, buflen, "gate-%zu", i + 1);
         return buf;

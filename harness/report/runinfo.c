@@ -4,6 +4,7 @@
 #include "judge/verdict.h"
 #include "store/diagnoses.h"
 #include "store/figures.h"
+#include "store/openloads.h"
 #include "store/runs.h"
 
 #include <ctype.h>
@@ -224,6 +225,7 @@ static int load_results(struct resultdb *db, struct runinfo *run, char *err, siz
 struct runinfo *runinfo_load(struct resultdb *rdb, int64_t id, bool *missing, char *err, size_t errlen)
 {
     struct runinfo *run = calloc(1, sizeof *run);
+    int behind;
 
     *missing = false;
     if (!run) {
@@ -243,6 +245,9 @@ struct runinfo *runinfo_load(struct resultdb *rdb, int64_t id, bool *missing, ch
     if (figures_regressions_of_run(rdb, id, run->regressions, RUNINFO_MAX_REGRESSIONS, &run->nregressions, err,
                                    errlen) < 0)
         goto fail;
+    if ((behind = openloads_behind_schedule(rdb, id, err, errlen)) < 0)
+        goto fail;
+    run->behind_schedule = behind == 1;
     if (!run->gates_judged)
         gates_from_params(run);
     return run;

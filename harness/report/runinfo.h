@@ -68,6 +68,9 @@ struct runinfo {
     struct runinfo_phase *phases;
     size_t nphases;
     struct runinfo_load warmup, measure;
+    /* An open-model load whose generator fell behind its schedule: its latency
+     * figures are unreliable (false for wrk's load). */
+    bool behind_schedule;
     /* The `diagnoses` rows in the order stored (class "none" for a healthy verdict),
      * at most DIAGNOSE_MAX_FINDINGS; none when the run was never diagnosed or the
      * database predates diagnoses. */

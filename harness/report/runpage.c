@@ -364,9 +364,15 @@ static void write_load(FILE *f, const struct runinfo *run)
     fputs("</table>\n", f);
 }
 
-static void write_charts(FILE *f, const struct runcharts *charts, const char *problem)
+static void write_charts(FILE *f, const struct runinfo *run, const struct runcharts *charts, const char *problem)
 {
     fputs("<h2>Charts</h2>\n", f);
+    /* Said whether or not charts were drawn: the load table's figures are as suspect. */
+    if (run->behind_schedule)
+        fputs("<p class=\"note\" id=\"latency-unreliable\">The load generator fell behind its schedule in this "
+              "run (its sends lagged the scheduled times past its limit), so the latency figures of this run, on "
+              "the charts and in the load table, are unreliable: they may understate what a client would have "
+              "seen. Rerun at a lower rate or with more threads.</p>\n", f);
     if (problem && *problem) {
         fputs("<p class=\"note\">Charts could not be drawn: ", f);
         html_escape(f, problem);
@@ -500,7 +506,7 @@ int runpage_write(const char *path, const struct runinfo *run, const struct runc
         runpage_write_regressions(f, run);
     }
     write_phases(f, run);
-    write_charts(f, charts, chart_problem);
+    write_charts(f, run, charts, chart_problem);
     write_load(f, run);
     write_params(f, run);
     html_end(f, footer);

@@ -22,18 +22,43 @@
 #include "files.h"
 #include "loadlab_proc.h"
 #include "report_fixture.h"
+#include "store/resultdb.h"
 #include "tmpdb.h"
 #include "xpath.h"
 
 #define MAX_CHARTS 32
 
+/* Two open-model runs added after the fixture's: one kept its schedule, one fell
+ * behind it (report_fixture_add_open_load). */
+#define OPEN_RUN "10"
+#define OPEN_BEHIND_RUN "11"
+#define WRK_RUN "2"
+
 static struct tmpdb tmp;
 static char out_path[160];
+
+static int add_open_runs(void)
+{
+    char err[1024];
+    struct resultdb *db = resultdb_open(tmp.path, false, err, sizeof err);
+    int64_t id;
+    int rc = -1;
+
+    if (db && report_fixture_add_run(db, &report_fixture_runs[1], &id, err, sizeof err) == 0 &&
+        id == atoi(OPEN_RUN) && report_fixture_add_open_load(db, id, false, err, sizeof err) == 0 &&
+        report_fixture_add_run(db, &report_fixture_runs[1], &id, err, sizeof err) == 0 &&
+        id == atoi(OPEN_BEHIND_RUN) && report_fixture_add_open_load(db, id, true, err, sizeof err) == 0)
+        rc = 0;
+    if (rc < 0)
+        fprintf(stderr, "fixture: open-model runs: %s\n", db ? err : "cannot open the database");
+    resultdb_close(db);
+    return rc;
+}
 
 static int group_setup(void **state)
 {
     (void)state;
-    if (report_fixture_tmpdb(&tmp, "runcharts-test") < 0)
+    if (report_fixture_tmpdb(&tmp, "runcharts-test") < 0 || add_open_runs() < 0)
         return -1;
     tmpdb_file(&tmp, "output.txt", out_path, sizeof out_path);
     return 0;
@@ -188,6 +213,72 @@ static void test_runcharts_without_gnuplot_no_chart_and_no_dangling_link(void **
     assert_true(xpath_number(page, true, "count(//*[contains(@class, 'note')][contains(., 'gnuplot')])") >= 1);
 }
 
+/* How many <text> elements of svg contain text. */
+static long svg_texts(const char *svg, const char *text)
+{
+    char expr[256];
+    snprintf(expr, sizeof expr, "count(//*[local-name()='text'][contains(., '%s')])", text);
+    return xpath_number(svg, false, expr);
+}
+
+static void test_runcharts_open_model_run_charts_latency_from_the_schedule_and_the_rate(void **state)
+{
+    char out[160], page[256], svg[256];
+    (void)state;
+    render("open", (const char *[]){OPEN_RUN, OPEN_BEHIND_RUN, WRK_RUN, NULL}, false, NULL, 0, out, sizeof out);
+
+    /* The open-model run: the generator's latency chart and the rate chart, each once. */
+    assert_true(assert_charts_match_files(out, atoi(OPEN_RUN)) >= 3);
+    snprintf(page, sizeof page, "%s/run-" OPEN_RUN "/index.html", out);
+    assert_int_equal(xpath_number(page, true, "count(//figure[@id='latency']//img[@src='latency.svg'])"), 1);
+    assert_int_equal(xpath_number(page, true, "count(//figure[@id='rate']//img[@src='rate.svg'])"), 1);
+    assert_true(xpath_number(page, true, "count(//figure[@id='latency']/figcaption[contains(., 'scheduled')])") == 1);
+    snprintf(svg, sizeof svg, "%s/run-" OPEN_RUN "/latency.svg", out);
+    assert_int_equal(svg_texts(svg, "client p50"), 1);
+    assert_int_equal(svg_texts(svg, "client p99"), 1);
+    assert_int_equal(svg_texts(svg, "client max"), 1);
+    /* The service's histogram beside it. */
+    assert_int_equal(svg_texts(svg, "service p99"), 1);
+    /* The stall's 1.5 s latencies reach the axis: a tic of 1000 ms or more. */
+    assert_true(xpath_number(svg, false, "count(//*[local-name()='text'][. = '1k' or . = '2k' or . = '1000' "
+                                         "or . = '2000'])") >= 1);
+    snprintf(svg, sizeof svg, "%s/run-" OPEN_RUN "/rate.svg", out);
+    assert_int_equal(svg_texts(svg, "intended (scheduled)"), 1);
+    assert_int_equal(svg_texts(svg, "achieved (completed)"), 1);
+    assert_int_equal(svg_texts(svg, "dropped (past max_in_flight)"), 1);
+    assert_int_equal(svg_texts(svg, "errors"), 1);
+    assert_int_equal(svg_texts(svg, "errors: none"), 0);
+    /* It kept its schedule: no warning. */
+    assert_int_equal(xpath_number(page, true, "count(//*[@id='latency-unreliable'])"), 0);
+
+    /* Fell behind: the page says its latencies are unreliable, beside the charts. */
+    assert_true(assert_charts_match_files(out, atoi(OPEN_BEHIND_RUN)) >= 3);
+    snprintf(page, sizeof page, "%s/run-" OPEN_BEHIND_RUN "/index.html", out);
+    assert_int_equal(xpath_number(page, true, "count(//h2[. = 'Charts']/following-sibling::p[1][@id='latency-unreliable']"
+                                              "[contains(., 'unreliable')])"), 1);
+    assert_int_equal(xpath_number(page, true, "count(//figure[@id='latency']/figcaption[contains(., 'unreliable')])"), 1);
+
+    /* A closed-model (wrk) run: the service's latency chart, no rate chart, no warning. */
+    snprintf(page, sizeof page, "%s/run-" WRK_RUN "/index.html", out);
+    assert_int_equal(xpath_number(page, true, "count(//figure[@id='latency'])"), 1);
+    assert_int_equal(xpath_number(page, true, "count(//figure[@id='rate'])"), 0);
+    assert_int_equal(xpath_number(page, true, "count(//*[@id='latency-unreliable'])"), 0);
+    snprintf(svg, sizeof svg, "%s/run-" WRK_RUN "/latency.svg", out);
+    assert_int_equal(svg_texts(svg, "client p99"), 0);
+    assert_int_equal(svg_texts(svg, "service histogram"), 1);
+}
+
+static void test_runcharts_open_model_behind_schedule_said_without_gnuplot(void **state)
+{
+    char out[160], page[256];
+    (void)state;
+    render("open-nognuplot", (const char *[]){OPEN_BEHIND_RUN, NULL}, false, "LOADLAB_GNUPLOT=/nonexistent/gnuplot",
+           1, out, sizeof out);
+    snprintf(page, sizeof page, "%s/run-" OPEN_BEHIND_RUN "/index.html", out);
+    assert_int_equal(xpath_number(page, true, "count(//img)"), 0);
+    assert_int_equal(xpath_number(page, true, "count(//*[@id='latency-unreliable'])"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +287,8 @@ int main(void)
         cmocka_unit_test(test_runcharts_a_chart_without_its_metrics_is_named_not_drawn),
         cmocka_unit_test(test_runcharts_png_beside_every_svg),
         cmocka_unit_test(test_runcharts_without_gnuplot_no_chart_and_no_dangling_link),
+        cmocka_unit_test(test_runcharts_open_model_run_charts_latency_from_the_schedule_and_the_rate),
+        cmocka_unit_test(test_runcharts_open_model_behind_schedule_said_without_gnuplot),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -3,12 +3,15 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "diagnose/diagnose.h"
 #include "store/evidence.h"
 #include "judge/gate.h"
+#include "base/latency_hist.h"
+#include "store/openloads.h"
 
 #define TICK 0.25
 #define LAST_T 10.0
@@ -313,4 +316,63 @@ int report_fixture_tmpdb(struct tmpdb *t, const char *name)
         return -1;
     }
     return 0;
+}
+
+/* One stage of report_fixture_add_open_load: seconds from..to of the run's clock. */
+static int add_open_stage(struct resultdb *db, int64_t run_id, const char *stage, double from, double to,
+                          bool behind, char *err, size_t errlen)
+{
+    struct openloads_window w[16];
+    struct openloads_stage row = {.stage = stage, .started_at = from, .duration_s = to - from,
+                                  .asked_rate = REPORT_FIXTURE_OPEN_RATE, .lag_limit_s = 0.001,
+                                  .behind_schedule = behind};
+    struct latency_hist *h = latency_hist_new(), *all = latency_hist_new();
+    size_t n = 0;
+    int rc = -1;
+
+    memset(w, 0, sizeof w);
+    if (!h || !all) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    for (double t = from; t < to && n < sizeof w / sizeof w[0]; t += 1, n++) {
+        bool stalled = t >= 4 && t < 8;
+        w[n].second = (int64_t)n;
+        w[n].scheduled = REPORT_FIXTURE_OPEN_RATE;
+        w[n].dropped = stalled ? REPORT_FIXTURE_OPEN_DROPPED : 0;
+        w[n].completed = stalled ? REPORT_FIXTURE_OPEN_RATE / 4 : REPORT_FIXTURE_OPEN_RATE;
+        w[n].errors = stalled ? REPORT_FIXTURE_OPEN_ERRORS : 0;
+        latency_hist_reset(h);
+        latency_hist_record(h, stalled ? REPORT_FIXTURE_OPEN_STALL_MS * 1000 : 1000, w[n].completed);
+        latency_hist_merge(all, h);
+        if (latency_hist_serialize(h, &w[n].latency, &w[n].latency_len) < 0) {
+            snprintf(err, errlen, "out of memory");
+            goto done;
+        }
+        row.scheduled += w[n].scheduled;
+        row.completed += w[n].completed;
+        row.errors += w[n].errors;
+        row.dropped += w[n].dropped;
+    }
+    row.achieved_rate = (double)row.completed / row.duration_s;
+    row.p50_s = (double)latency_hist_percentile(all, 50) / 1e6;
+    row.p90_s = (double)latency_hist_percentile(all, 90) / 1e6;
+    row.p99_s = (double)latency_hist_percentile(all, 99) / 1e6;
+    row.p999_s = (double)latency_hist_percentile(all, 99.9) / 1e6;
+    row.max_s = (double)latency_hist_max(all) / 1e6;
+    rc = openloads_record(db, run_id, &row, err, errlen) < 0 ||
+         openloads_record_windows(db, run_id, stage, from, w, n, err, errlen) < 0 ? -1 : 0;
+done:
+    for (size_t i = 0; i < n; i++)
+        free(w[i].latency);
+    latency_hist_free(h);
+    latency_hist_free(all);
+    return rc;
+}
+
+int report_fixture_add_open_load(struct resultdb *db, int64_t run_id, bool behind, char *err, size_t errlen)
+{
+    if (add_open_stage(db, run_id, "warmup", 0, STEADY_FROM, false, err, errlen) < 0)
+        return -1;
+    return add_open_stage(db, run_id, "measure", STEADY_FROM, LAST_T, behind, err, errlen);
 }

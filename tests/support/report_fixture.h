@@ -67,6 +67,21 @@ int report_fixture_build(const char *path, char *err, size_t errlen);
  * group setup, which has no err of its own to fill). */
 int report_fixture_tmpdb(struct tmpdb *t, const char *name);
 
+/* What report_fixture_add_open_load stores: REPORT_FIXTURE_OPEN_RATE requests
+ * scheduled every second of the run (warmup 0..2 s, measured part 2..10 s), each
+ * answered in 1 ms but in REPORT_FIXTURE_OPEN_STALL_MS during the stall (t = 4 to 8),
+ * when a quarter of them complete each second, REPORT_FIXTURE_OPEN_DROPPED are dropped
+ * and REPORT_FIXTURE_OPEN_ERRORS fail. */
+#define REPORT_FIXTURE_OPEN_RATE 400
+#define REPORT_FIXTURE_OPEN_STALL_MS 1500
+#define REPORT_FIXTURE_OPEN_DROPPED 10
+#define REPORT_FIXTURE_OPEN_ERRORS 5
+
+/* Makes run_id an open-model run: its open_loads rows and per-second
+ * latency_windows as above, the measured part flagged behind schedule when behind.
+ * Returns 0, or -1 with err filled. */
+int report_fixture_add_open_load(struct resultdb *db, int64_t run_id, bool behind, char *err, size_t errlen);
+
 /* Gates a fixture run judged (0 for a crashed one). */
 size_t report_fixture_gate_count(const struct report_fixture_run *spec);
 
