@@ -248,6 +248,14 @@ struct runinfo *runinfo_load(struct resultdb *rdb, int64_t id, bool *missing, ch
     if ((behind = openloads_behind_schedule(rdb, id, err, errlen)) < 0)
         goto fail;
     run->behind_schedule = behind == 1;
+    {
+        struct openloads_window *w = NULL;
+        size_t nw = 0;
+        if (openloads_windows(rdb, id, "measure", &w, &nw, err, errlen) < 0)
+            goto fail;
+        run->open_model = nw > 0;
+        openloads_windows_free(w, nw);
+    }
     if (!run->gates_judged)
         gates_from_params(run);
     return run;

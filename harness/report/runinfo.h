@@ -71,6 +71,7 @@ struct runinfo {
     /* An open-model load whose generator fell behind its schedule: its latency
      * figures are unreliable (false for wrk's load). */
     bool behind_schedule;
+    bool open_model;      /* driven by the open-model generator (it recorded windows), not wrk */
     /* The `diagnoses` rows in the order stored (class "none" for a healthy verdict),
      * at most DIAGNOSE_MAX_FINDINGS; none when the run was never diagnosed or the
      * database predates diagnoses. */

@@ -352,9 +352,10 @@ static void write_load_row(FILE *f, const char *stage, const struct runinfo_load
 
 static void write_load(FILE *f, const struct runinfo *run)
 {
-    fputs("<h2>Load (wrk)</h2>\n", f);
+    const char *generator = run->open_model ? "open model" : "wrk";
+    fprintf(f, "<h2>Load (%s)</h2>\n", generator);
     if (!run->warmup.present && !run->measure.present) {
-        fputs("<p class=\"muted\">wrk recorded nothing for this run.</p>\n", f);
+        fprintf(f, "<p class=\"muted\">%s recorded nothing for this run.</p>\n", generator);
         return;
     }
     fputs("<table><tr><th>stage</th><th>at</th><th>for</th><th>connections</th><th>requests</th><th>throughput</th>"

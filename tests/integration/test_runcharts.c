@@ -232,6 +232,7 @@ static void test_runcharts_open_model_run_charts_latency_from_the_schedule_and_t
     snprintf(page, sizeof page, "%s/run-" OPEN_RUN "/index.html", out);
     assert_int_equal(xpath_number(page, true, "count(//figure[@id='latency']//img[@src='latency.svg'])"), 1);
     assert_int_equal(xpath_number(page, true, "count(//figure[@id='rate']//img[@src='rate.svg'])"), 1);
+    assert_int_equal(xpath_number(page, true, "count(//h2[. = 'Load (open model)'])"), 1);
     assert_true(xpath_number(page, true, "count(//figure[@id='latency']/figcaption[contains(., 'scheduled')])") == 1);
     snprintf(svg, sizeof svg, "%s/run-" OPEN_RUN "/latency.svg", out);
     assert_int_equal(svg_texts(svg, "client p50"), 1);
@@ -262,6 +263,7 @@ static void test_runcharts_open_model_run_charts_latency_from_the_schedule_and_t
     snprintf(page, sizeof page, "%s/run-" WRK_RUN "/index.html", out);
     assert_int_equal(xpath_number(page, true, "count(//figure[@id='latency'])"), 1);
     assert_int_equal(xpath_number(page, true, "count(//figure[@id='rate'])"), 0);
+    assert_int_equal(xpath_number(page, true, "count(//h2[. = 'Load (wrk)'])"), 1);
     assert_int_equal(xpath_number(page, true, "count(//*[@id='latency-unreliable'])"), 0);
     snprintf(svg, sizeof svg, "%s/run-" WRK_RUN "/latency.svg", out);
     assert_int_equal(svg_texts(svg, "client p99"), 0);
