@@ -2,13 +2,12 @@
  *
  * Which fault is which class and culprit is drillscore's answer key, kept away from
  * the diagnosis; the drill only draws from it. The run itself is an ordinary runner run with a hook that prints the
- * intro once the service is up, reads answers between scrapes without blocking, and
- * ends the load once the trainee has answered. */
+ * intro once the service is up, reads answers between scrapes without blocking (the
+ * questions and their parsing are drill_prompt.c), and ends the load once the trainee
+ * has answered. */
 #include "diagnose/drill.h"
 #include "metric_names.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <poll.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "diagnose/drill_heal.h"
+#include "diagnose/drill_prompt.h"
 #include "judge/thresholds.h"
 #include "run/capture.h"
 #include "output/history.h"
@@ -151,147 +151,6 @@ static int scenario_text(const struct drill_plan *p, const char *scripts_dir, in
     return 0;
 }
 
-/* ---- the prompt ------------------------------------------------------------------ */
-
-enum ask { ASK_WRONG, ASK_CLASS, ASK_CULPRIT, ASK_MORE, ASK_DONE };
-
-struct prompt {
-    enum ask state;
-    struct drillscore_answer answer;
-    char line[DRILLSCORE_MAX_ANSWER_TEXT + 2];
-    size_t len;
-    bool overlong, eof, echo;
-};
-
-static void ask(FILE *out, enum ask state)
-{
-    switch (state) {
-    case ASK_WRONG:
-        fputs("Is something wrong? [y/n, or a whole answer: class=CLASS culprit=FUNCTION; ...] ", out);
-        break;
-    case ASK_CLASS:
-        fputs("Which class (thread-leak memory-leak lock-contention queue-full blocked-producer cpu-slowdown overload)? ", out);
-        break;
-    case ASK_CULPRIT:
-        fputs("Which function is the culprit ('?' if you cannot tell)? ", out);
-        break;
-    case ASK_MORE:
-        fputs("Another problem? [y/n] ", out);
-        break;
-    case ASK_DONE:
-        break;
-    }
-    fflush(out);
-}
-
-static bool yes(const char *s) { return strcasecmp(s, "y") == 0 || strcasecmp(s, "yes") == 0; }
-static bool no(const char *s) { return strcasecmp(s, "n") == 0 || strcasecmp(s, "no") == 0; }
-
-static void handle_line(struct prompt *p, char *line, FILE *out)
-{
-    char err[256];
-    struct drillscore_problem *cur = &p->answer.problems[p->answer.n];
-
-    line += strspn(line, " \t");
-    for (size_t n = strlen(line); n && isspace((unsigned char)line[n - 1]); n--)
-        line[n - 1] = '\0';
-    if (p->echo)
-        fprintf(out, "%s\n", line);
-    switch (p->state) {
-    case ASK_WRONG:
-        if (strstr(line, "class=") || drillscore_healthy_word(line)) {
-            if (drillscore_answer_parse(line, &p->answer, err, sizeof err) == 0) {
-                p->state = ASK_DONE;
-                return;
-            }
-            fprintf(out, "  %s\n", err);
-        } else if (no(line)) {
-            p->state = ASK_DONE;
-            return;
-        } else if (yes(line)) {
-            p->state = ASK_CLASS;
-        }
-        break;
-    case ASK_CLASS:
-        if (diagnose_class_valid(line)) {
-            memset(cur, 0, sizeof *cur);
-            snprintf(cur->class_name, sizeof cur->class_name, "%s", line);
-            p->state = ASK_CULPRIT;
-        } else if (*line) {
-            fprintf(out, "  '%.40s' is not one of the classes\n", line);
-        }
-        break;
-    case ASK_CULPRIT:
-        if (strcmp(line, "?") == 0 || drillscore_culprit_valid(line)) {
-            if (strcmp(line, "?") != 0)
-                snprintf(cur->culprit, sizeof cur->culprit, "%s", line);
-            p->answer.n++;
-            p->state = p->answer.n < DRILLSCORE_MAX_ANSWERS ? ASK_MORE : ASK_DONE;
-        } else if (*line) {
-            fprintf(out, "  '%.60s' is not a function name\n", line);
-        }
-        break;
-    case ASK_MORE:
-        if (yes(line))
-            p->state = ASK_CLASS;
-        else if (no(line))
-            p->state = ASK_DONE;
-        break;
-    case ASK_DONE:
-        return;
-    }
-    if (p->state == ASK_DONE)
-        return;
-    ask(out, p->state);
-}
-
-/* Reads what has arrived on fd (waiting up to timeout_ms) and handles whole lines.
- * Returns true once the answer is complete or the input has ended. */
-static bool prompt_feed(struct prompt *p, int fd, int timeout_ms, FILE *out)
-{
-    struct pollfd pfd = {.fd = fd, .events = POLLIN};
-    char buf[512];
-    ssize_t n;
-
-    if (p->state == ASK_DONE || p->eof)
-        return true;
-    if (poll(&pfd, 1, timeout_ms) <= 0)
-        return false;
-    n = read(fd, buf, sizeof buf);
-    if (n <= 0) {
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-            return false;
-        p->eof = true;
-        if (p->len && !p->overlong) {
-            p->line[p->len] = '\0';
-            handle_line(p, p->line, out);
-        }
-        /* Input ended mid-answer: what was said so far stands. */
-        if (p->state == ASK_CULPRIT)
-            p->answer.n++;
-        if (p->state == ASK_CULPRIT || p->state == ASK_MORE)
-            p->state = ASK_DONE;
-        return true;
-    }
-    for (ssize_t i = 0; i < n && p->state != ASK_DONE; i++) {
-        if (buf[i] != '\n') {
-            if (p->len + 1 < sizeof p->line)
-                p->line[p->len++] = buf[i];
-            else
-                p->overlong = true;
-            continue;
-        }
-        p->line[p->len] = '\0';
-        if (p->overlong)
-            fprintf(out, "  (line too long, ignored)\n");
-        else
-            handle_line(p, p->line, out);
-        p->len = 0;
-        p->overlong = false;
-    }
-    return p->state == ASK_DONE;
-}
-
 /* ---- the run ------------------------------------------------------------------ */
 
 struct drill_state {
@@ -299,7 +158,7 @@ struct drill_state {
     const struct drill_options *opt;
     const struct drill_plan *plan;
     struct capture *capture;
-    struct prompt prompt;
+    struct drill_prompt prompt;
     bool interactive, answered, snapshot_taken, mitigating;
     int64_t started_ns, answered_ns;
     double min_time;
@@ -450,12 +309,12 @@ static enum runner_hook_answer drill_hook(void *user, enum runner_moment moment,
         d->started_ns = units_now_ns();
         print_intro(d, v);
         if (d->interactive)
-            ask(d->opt->out, ASK_WRONG);
+            drill_prompt_ask(d->opt->out, DRILL_ASK_WRONG);
         return RUNNER_HOOK_CONTINUE;
     }
     if (moment != RUNNER_AT_TICK)
         return RUNNER_HOOK_CONTINUE;
-    if (d->interactive && !d->answered && prompt_feed(&d->prompt, d->opt->in_fd, 0, d->opt->out)) {
+    if (d->interactive && !d->answered && drill_prompt_feed(&d->prompt, d->opt->in_fd, 0, d->opt->out)) {
         d->answered = true;
         d->answered_ns = units_now_ns();
     }
@@ -481,8 +340,8 @@ static int finish_answer(struct drill_state *d)
     struct pollfd pfd = {.fd = d->opt->signal_fd, .events = POLLIN};
 
     fprintf(d->opt->out, "\nThe load has stopped (time is up). Your answer still counts.\n");
-    ask(d->opt->out, d->prompt.state);
-    while (!prompt_feed(&d->prompt, d->opt->in_fd, 200, d->opt->out)) {
+    drill_prompt_ask(d->opt->out, d->prompt.state);
+    while (!drill_prompt_feed(&d->prompt, d->opt->in_fd, 200, d->opt->out)) {
         if (poll(&pfd, 1, 0) > 0 && runner_signals_take(d->opt->signal_fd))
             return 1;
     }
@@ -624,9 +483,9 @@ int drill_run(struct resultdb *db, const struct drill_options *opt, char *err, s
         goto done;
     }
     if (!outcome->interrupted && d.interactive && !d.answered && finish_answer(&d) == 0)
-        d.answered = d.prompt.state == ASK_DONE;
+        d.answered = d.prompt.state == DRILL_ASK_DONE;
     else if (d.interactive && d.answered)
-        d.answered = d.prompt.state == ASK_DONE;
+        d.answered = d.prompt.state == DRILL_ASK_DONE;
     if (drillscore_truth_load(db, outcome->run_id, &truth, err, errlen) < 0 || !(truth_json = truth_to_json(&truth)))
         goto done;
     if (outcome->interrupted || runner_signals_take(opt->signal_fd)) {

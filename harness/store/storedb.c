@@ -10,6 +10,17 @@ int storedb_fail(struct resultdb *db, const char *what, char *err, size_t errlen
     return -1;
 }
 
+int storedb_exec(struct resultdb *db, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(storedb_sqlite(db), sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "results database: %s", msg ? msg : sqlite3_errmsg(storedb_sqlite(db)));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
 int storedb_prepare(struct resultdb *db, const char *sql, sqlite3_stmt **st, const char *what,
                     char *err, size_t errlen)
 {

@@ -19,6 +19,10 @@ sqlite3 *storedb_sqlite(struct resultdb *db);
 /* Fills err with "results database: WHAT: <sqlite's message>". Returns -1. */
 int storedb_fail(struct resultdb *db, const char *what, char *err, size_t errlen);
 
+/* Runs sql (one or more statements that return no rows). Returns 0, or -1 with err
+ * filled with "results database: <sqlite's message>". */
+int storedb_exec(struct resultdb *db, const char *sql, char *err, size_t errlen);
+
 /* Prepares sql into *st. Returns 0, or -1 with err filled (storedb_fail with what). */
 int storedb_prepare(struct resultdb *db, const char *sql, sqlite3_stmt **st, const char *what,
                     char *err, size_t errlen);
