@@ -204,8 +204,13 @@ static void test_capture_cpu_profile_localizes_a_faint_slowdown(void **state)
             f = &r.findings[i];
     if (!f)
         fail_msg("no cpu-slowdown among %zu findings", r.n);
+#if !defined(__SANITIZE_THREAD__)
+    /* ThreadSanitizer holds a signal back to its next interceptor and runs the handler
+     * there, so its samples land in the profiler's own handler, not where the CPU went:
+     * under it the profile is taken and read, but names no culprit worth checking. */
     assert_string_equal(f->culprit, "request_burn_cpu");
     assert_non_null(strstr(f->evidence, "CPU profile from t="));
+#endif
     capture_free(c);
 }
 
