@@ -9,9 +9,10 @@
 #         candidate only): detections of a throughput loss (about 10% at the default);
 #   det5  a smaller slowdown (SLOW5, about 5%);
 #   p99   a tail slowdown: the `slow` fault on a share of the requests only (P99_TERM,
-#         default 2%on(1ms): 2% of requests 1 ms slower, so p99 moves while the
-#         mean moves by 20 us) - a slowdown of every request (slow=on(N)) moves the
-#         closed loop's median, not its p99, which wrk's own scheduling sets.
+#         default 2%on(1ms): 2% of requests 1 ms slower, 20 us a request on average,
+#         which on the catalog's cheap requests is also about five times their CPU) -
+#         a slowdown of every request (slow=on(N)) moves the closed loop's median, not
+#         its p99, which wrk's own scheduling sets.
 # Designs (GQ_DESIGNS): `abba`, whole runs, `loadlab run --repeat R --baseline-env`,
 # baseline and candidate runs interleaved round by round; `inter`, both builds at once,
 # `loadlab run --interleave --budget B`, randomized pairs of slices with a
