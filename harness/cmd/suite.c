@@ -251,8 +251,13 @@ static void suite_execute(struct suite *s)
             break;
         }
         if (!opt->quiet) {
-            printf("running %s (%s): %llds%s, label %s", sc->name, sc->file,
-                   (long long)(sc->duration_ns / 1000000000), sc->warmup_ns ? " after warmup" : "", ropt.label);
+            if (sc->requests)  /* a cost run: a count of requests, not a duration */
+                printf("running %s (%s): %u requests counted%s, label %s", sc->name, sc->file, sc->requests,
+                       sc->warmup_requests ? " after warmup" : "", ropt.label);
+            else
+                printf("running %s (%s): %llds%s%s%s, label %s", sc->name, sc->file,
+                       (long long)(sc->duration_ns / 1000000000), sc->warmup_ns ? " after warmup" : "",
+                       sc->open_model ? " at " : "", sc->open_model ? sc->rate : "", ropt.label);
             if (s->nplanned > s->nscenarios)
                 printf(" [%zu/%zu]", k + 1, s->nplanned);
             putchar('\n');
