@@ -158,14 +158,22 @@ static int diagnose_fleet(struct resultdb *db, int64_t run_id, const struct rule
                           struct diagnose_result *out, char *err, size_t errlen)
 {
     struct diagnose_result *one = malloc(sizeof *one);
+    struct rules_baseline per_instance;
     size_t used = 0;
 
     if (!one) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    /* A baseline's thread and memory levels are its runs' sums over their instances:
+     * no measure for one replica's. Its CPU per request, a ratio, holds for each. */
+    if (baseline) {
+        per_instance = *baseline;
+        per_instance.rss = per_instance.threads = NAN;
+    }
     for (size_t i = 0; i < n; i++) {
-        struct rules_inputs in = {.db = db, .run_id = run_id, .instance = instances[i], .baseline = baseline};
+        struct rules_inputs in = {.db = db, .run_id = run_id, .instance = instances[i],
+                                  .baseline = baseline ? &per_instance : NULL};
         memset(one, 0, sizeof *one);
         one->run_id = run_id;
         if (diagnose_one(&in, one, err, errlen) < 0) {

@@ -224,9 +224,11 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
     ep.first_start = episode_refine_onset(&in->rss, NULL, ep.first_start, DIAGNOSE_RSS_RATE);
     /* A site that gained only a small part of the climb between the two profiles is
      * ordinary growth beside it, not what climbs. */
-    if (!by_level && best >= 0 && a != b &&
-        gain < DIAGNOSE_HEAP_SHARE_OF_GROWTH * (series_at(&in->rss, b->t) - series_at(&in->rss, a->t)))
-        best = -1;
+    if (!by_level && best >= 0 && a != b) {
+        double climbed = series_at(&in->rss, b->t) - series_at(&in->rss, a->t);  /* NaN: a gap, left alone */
+        if (!isnan(climbed) && (climbed <= 0 || gain < DIAGNOSE_HEAP_SHARE_OF_GROWTH * climbed))
+            best = -1;
+    }
     /* Memory that grows with no heap site behind it, while threads leak, is their stacks. */
     if (best < 0 && ((b && !blind) || threads_leaked))
         return;

@@ -473,8 +473,9 @@ static void restore_profiling(struct capture *c, struct target *tg, const struct
     tg->restore_level[0] = '\0';
 }
 
-/* Starts the run's one CPU profile, of target tg, when it serves them. */
-static void start_cpu_profile(struct capture *c, struct target *tg, const struct runner_view *v)
+/* Starts the run's one CPU profile, of target tg, when it serves them; reason is kept
+ * with it (not when one is already taken or running). */
+static void start_cpu_profile(struct capture *c, struct target *tg, const struct runner_view *v, const char *reason)
 {
     char err[600];
     if (c->cpu || !isnan(c->cpu_at) || !tg->has_cpu_profile)
@@ -484,6 +485,7 @@ static void start_cpu_profile(struct capture *c, struct target *tg, const struct
         return;
     c->cpu_at = v->t;
     c->cpu_target = tg;
+    snprintf(c->cpu_reason, sizeof c->cpu_reason, "%s", reason);
     if (!(c->cpu = cpucapture_start(tg->base, v->sc->token_file, seconds, err, sizeof err)))
         note_problem(c, "CPU profile: %s", err);
 }
@@ -517,8 +519,9 @@ static void watch_symptoms(struct capture *c, struct target *tg, const struct ru
         if (!tg->profiling_switched)
             switch_profiling_on(c, tg, v, symptoms_names[s]);
         if (s == SYMPTOM_CPU && isnan(c->cpu_blind_at)) {
-            snprintf(c->cpu_reason, sizeof c->cpu_reason, "trigger: %s at t=%.2fs", symptoms_names[s], v->t);
-            start_cpu_profile(c, tg, v);
+            char reason[sizeof c->cpu_reason];
+            snprintf(reason, sizeof reason, "trigger: %s at t=%.2fs", symptoms_names[s], v->t);
+            start_cpu_profile(c, tg, v, reason);
         }
         if (isnan(tg->trigger_at)) {
             tg->trigger_at = v->t + TRIGGER_DELAY_S;
@@ -558,8 +561,9 @@ static void on_tick(struct capture *c, const struct runner_view *v)
         capture_snapshot(c, v, "mid-run");
     }
     if (v->t >= c->cpu_blind_at) {
-        snprintf(c->cpu_reason, sizeof c->cpu_reason, "scheduled at t=%.1fs", c->cpu_blind_at);
-        start_cpu_profile(c, &c->targets[0], v);  /* once: it is a no-op once taken (drills: one service) */
+        char reason[sizeof c->cpu_reason];
+        snprintf(reason, sizeof reason, "scheduled at t=%.1fs", c->cpu_blind_at);
+        start_cpu_profile(c, &c->targets[0], v, reason);  /* once: a no-op once taken (drills: one service) */
     }
     if (!c->final_taken && v->t >= final_at) {
         c->final_taken = true;

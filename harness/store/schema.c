@@ -130,12 +130,15 @@ static const char schema[] =
 
 /* A diagnoses table from before the overload class has a CHECK that refuses it, and
  * SQLite cannot change a CHECK in place: the table is copied into one that accepts it
- * (same columns, same rows). Nothing references the table, so nothing else moves. */
+ * (same columns, same rows). Nothing references the table, so nothing else moves.
+ * The fleet's instance column is added to an old table before it is copied
+ * (schema_upgrade), so the copy has it last, where ALTER TABLE put it. */
 static const char diagnoses_widen[] =
     "CREATE TABLE diagnoses_widened (\n"
     "  id INTEGER PRIMARY KEY,\n"
     "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
     DIAGNOSES_COLUMNS
+    "  , instance TEXT\n"
     ");\n"
     "INSERT INTO diagnoses_widened SELECT * FROM diagnoses;\n"
     "DROP TABLE diagnoses;\n"
@@ -157,6 +160,7 @@ static const char diagnoses_widen[] =
 static const char evidence_widen[] =
     "CREATE TABLE evidence_widened (\n"
     EVIDENCE_COLUMNS
+    "  , instance TEXT\n"
     ");\n"
     "INSERT INTO evidence_widened SELECT * FROM evidence;\n"
     "DROP TABLE evidence;\n"
@@ -391,13 +395,13 @@ int schema_upgrade(struct resultdb *db, int version, char *err, size_t errlen)
 
     snprintf(set_version, sizeof set_version, "PRAGMA user_version = %d", RESULTDB_SCHEMA_VERSION);
     if (storedb_exec(db, schema, err, errlen) < 0 || storedb_exec(db, incident_schema, err, errlen) < 0 ||
+        add_fleet_columns(db, err, errlen) < 0 ||
         widen_diagnoses(db, err, errlen) < 0 ||
         storedb_exec(db, schema_regressions, err, errlen) < 0 ||
         (version == 3 && storedb_exec(db, schema_figures_counter, err, errlen) < 0) ||
         storedb_exec(db, schema_interleaved, err, errlen) < 0 ||
         (version < 5 && storedb_exec(db, regressions_method_column, err, errlen) < 0) ||
         storedb_exec(db, schema_open, err, errlen) < 0 ||
-        add_fleet_columns(db, err, errlen) < 0 ||
         storedb_exec(db, set_version, err, errlen) < 0)
         return -1;
     return 0;

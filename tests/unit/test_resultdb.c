@@ -400,6 +400,21 @@ static void test_resultdb_widens_an_old_evidence_table(void **state)
                   "SELECT count(*) FROM evidence WHERE kind IN ('note', 'cpu')", "evidence");
 }
 
+static void test_resultdb_widens_an_evidence_table_that_has_its_instance(void **state)
+{
+    /* A file whose evidence already had the fleet's instance column (added last by
+     * ALTER TABLE) but a CHECK from before CPU profiles: the copy keeps the instance. */
+    (void)state;
+    check_widened("DROP TABLE evidence; CREATE TABLE evidence (id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL "
+                  "REFERENCES runs(id) ON DELETE CASCADE, t REAL NOT NULL, kind TEXT NOT NULL CHECK (kind IN "
+                  "('threads','mutex','block','heap','vars','faults','log','note')), reason TEXT NOT NULL, "
+                  "bytes INTEGER NOT NULL, content_gz BLOB NOT NULL, instance TEXT); "
+                  "INSERT INTO evidence VALUES (1, 1, 0.5, 'note', 'r', 1, x'00', '10.0.0.5:6060')",
+                  "INSERT INTO evidence (id, run_id, t, kind, reason, bytes, content_gz) VALUES (2, 1, 1.5, 'cpu', 'r', 1, x'00')",
+                  "SELECT count(*) FROM evidence WHERE kind IN ('note', 'cpu')", "evidence");
+    assert_int_equal(query_int("SELECT count(*) FROM evidence WHERE instance = '10.0.0.5:6060'"), 1);
+}
+
 static void test_resultdb_widens_an_old_diagnoses_table(void **state)
 {
     /* A results file from before the overload class. */
@@ -427,6 +442,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resultdb_upgrades_schema_3_figures_with_counter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_widens_an_old_diagnoses_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_widens_an_old_evidence_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resultdb_widens_an_evidence_table_that_has_its_instance, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_upgrades_schema_3_to_interleaved, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
