@@ -18,6 +18,7 @@
 #include "fault.h"
 
 #include "units.h"
+#include "xorshift.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -86,19 +87,12 @@ void fault_seed_thread(uint64_t seed)
 
 static uint32_t prng_next32(void)
 {
-    uint64_t x = prng_state;
-
-    if (x == 0) {
+    if (prng_state == 0) {
         /* Time alone could repeat across threads started together; the counter not. */
         uint64_t n = atomic_fetch_add_explicit(&prng_threads_seeded, 1, memory_order_relaxed);
         fault_seed_thread((uint64_t)units_now_ns() ^ splitmix64(n));
-        x = prng_state;
     }
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    prng_state = x;
-    return (uint32_t)((x * UINT64_C(0x2545F4914F6CDD1D)) >> 32);
+    return (uint32_t)(xorshift64star_next(&prng_state) >> 32);
 }
 
 static uint64_t threshold_for(double percent)

@@ -10,6 +10,7 @@
  * taken off before the block goes back to libc, so an address is never in the table
  * twice. */
 #include "heapsample.h"
+#include "xorshift.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -56,17 +57,6 @@ uint64_t heapsample_seed(uint64_t value)
     return z ? z : 0x9e3779b97f4a7c15ull;
 }
 
-static uint64_t xorshift64star(uint64_t *state)
-{
-    uint64_t x = *state;
-
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *state = x;
-    return x * 0x2545f4914f6cdd1dull;
-}
-
 uint64_t heapsample_next_interval(uint64_t *rng, int64_t rate)
 {
     double u, gap;
@@ -74,7 +64,7 @@ uint64_t heapsample_next_interval(uint64_t *rng, int64_t rate)
     if (rate <= 1)
         return 0;
     /* 53 random bits, uniform in (0, 1]: -log(u) is never infinite. */
-    u = (double)((xorshift64star(rng) >> 11) + 1) * (1.0 / 9007199254740992.0);
+    u = (double)((xorshift64star_next(rng) >> 11) + 1) * (1.0 / 9007199254740992.0);
     gap = -log(u) * (double)rate;
     return gap >= (double)INTERVAL_CAP ? INTERVAL_CAP : (uint64_t)gap;
 }

@@ -28,6 +28,7 @@
 #include "lockprof_internal.h"
 
 #include "instrument.h"
+#include "xorshift.h"
 
 #include <stdlib.h>
 
@@ -75,13 +76,9 @@ static struct stack_table block_table = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static uint64_t rng_next(uint64_t *state)
 {
-    uint64_t x = *state ? *state : 0x9e3779b97f4a7c15ull;
-
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *state = x;
-    return x * 0x2545f4914f6cdd1dull;
+    if (!*state)
+        *state = 0x9e3779b97f4a7c15ull;
+    return xorshift64star_next(state);
 }
 
 static _Thread_local uint64_t thread_rng_state;

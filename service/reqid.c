@@ -4,6 +4,7 @@
 #include "reqid.h"
 
 #include "units.h"
+#include "xorshift.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -19,11 +20,7 @@ static uint64_t next_random(void)
         if (rng_state == 0)
             rng_state = 1;
     }
-    /* xorshift64* */
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545f4914f6cdd1dULL;
+    return xorshift64star_next(&rng_state);
 }
 
 static void write_hex(char *out, uint64_t v, int digits)

@@ -28,6 +28,7 @@
 #include "run/openload_internal.h"
 
 #include "units.h"
+#include "xorshift.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -40,16 +41,6 @@
 /* Requests dispatched per timer callback before I/O gets a turn. */
 #define DISPATCH_BATCH 256
 
-static uint64_t rng_next(uint64_t *state)
-{
-    uint64_t x = *state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *state = x;
-    return x * 0x2545F4914F6CDD1DULL;
-}
-
 
 static void advance_schedule(struct worker *w)
 {
@@ -60,7 +51,7 @@ static void advance_schedule(struct worker *w)
         w->next_k++;
     } else {
         /* 53 random bits in [0, 1); -log(1 - u) is an exponential gap */
-        double u = (double)(rng_next(&w->rng) >> 11) * (1.0 / 9007199254740992.0);
+        double u = (double)(xorshift64star_next(&w->rng) >> 11) * (1.0 / 9007199254740992.0);
         w->poisson_offset_ns += -log1p(-u) * 1e9 / w->rate;
         w->next_ns = ol->t0 + (int64_t)w->poisson_offset_ns;
     }
@@ -72,7 +63,7 @@ static unsigned pick_shape(struct worker *w)
     uint64_t r;
     if (ol->cfg.nshapes == 1)
         return 0;
-    r = rng_next(&w->rng) % ol->weight_total;
+    r = xorshift64star_next(&w->rng) % ol->weight_total;
     for (unsigned i = 0; i < ol->cfg.nshapes; i++) {
         if (r < ol->cfg.shapes[i].weight)
             return i;
