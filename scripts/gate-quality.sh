@@ -8,26 +8,31 @@
 #   det   the candidate slowed by the `slow` fault (ORDERD_FAULTS=slow=on(SLOW) for the
 #         candidate only): detections of a throughput loss (about 10% at the default);
 #   det5  a smaller slowdown (SLOW5, about 5%);
-#   p99   a tail slowdown: the `slow` fault on a share of the requests only (P99_TERM,
-#         default 2%on(1ms): 2% of requests 1 ms slower, 20 us a request on average,
-#         which on the catalog's cheap requests is also about five times their CPU) -
-#         a slowdown of every request (slow=on(N)) moves the closed loop's median, not
-#         its p99, which wrk's own scheduling sets.
+#   p99   a doubling of the closed loop's latency, p99 included: both builds serve dear
+#         requests (P99_BASE, default slow=on(500us), about half a millisecond of work
+#         each, so the service, not the scheduler, sets the tail) and the candidate's
+#         cost twice as much (P99_CAND, slow=on(1ms)). On the catalog's 5-us requests a
+#         slice's p99 is the scheduler's (a wait for a CPU lasts milliseconds), and no
+#         change in the service doubles it: a slower service even lowers it, since wrk
+#         is then preempted less (README "Gate power").
+#   p99fa both builds serving the dear requests of p99 unchanged: false alarms there.
 # Designs (GQ_DESIGNS): `abba`, whole runs, `loadlab run --repeat R --baseline-env`,
 # baseline and candidate runs interleaved round by round; `inter`, both builds at once,
 # `loadlab run --interleave --budget B`, randomized pairs of slices with a
 # group-sequential verdict; `duet`, the same with --duet (both loaded at once). The conditions and designs alternate within each trial, so
 # a busy spell on the machine hits all alike. With GQ_HOG=1 a CPU hog (a shell busy
 # loop, `timeout 900`, restarted when it ends) runs pinned to the last CPU throughout,
-# to measure the gates on a busy machine.
+# to measure the gates on a busy machine; GQ_HOG_CPU picks its CPU (default 0, the CPU the
+# regression scenario pins the services to, so they get about half of it, and wrk keeps
+# CPU 1).
 #
 # Prints, per design, condition and regression gate, the verdicts out of K (FAILED =
 # regression found, held, inconclusive), the median and range of the load per verdict
 # and of the ratio candidate / baseline the verdicts measured.
 #
-# Environment: GQ_K (20), GQ_REPEAT (5), GQ_BUDGET (30s), GQ_SLOW (1600ns), GQ_SLOW5
-# (800ns), GQ_P99_TERM (2%on(1ms)), GQ_CONDITIONS ("fa det"), GQ_DESIGNS ("abba"),
-# GQ_HOG (0), GQ_SCENARIO (scenarios/regression/catalog.ini), GQ_DB
+# Environment: GQ_K (20), GQ_REPEAT (5), GQ_BUDGET (30s), GQ_SLOW (800ns), GQ_SLOW5
+# (400ns), GQ_P99_BASE (on(500us)), GQ_P99_CAND (on(1ms)), GQ_CONDITIONS ("fa det"),
+# GQ_DESIGNS ("abba"), GQ_HOG (0), GQ_HOG_CPU (0), GQ_SCENARIO (scenarios/regression/catalog.ini), GQ_DB
 # (BUILD/gate-quality.db, started afresh), BUILD (build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,12 +40,14 @@ BUILD=${BUILD:-build}
 K=${GQ_K:-20}
 REPEAT=${GQ_REPEAT:-5}
 BUDGET=${GQ_BUDGET:-30s}
-SLOW=${GQ_SLOW:-1600ns}
-SLOW5=${GQ_SLOW5:-800ns}
-P99_TERM=${GQ_P99_TERM:-2%on(1ms)}
+SLOW=${GQ_SLOW:-800ns}
+SLOW5=${GQ_SLOW5:-400ns}
+P99_BASE=${GQ_P99_BASE:-on(500us)}
+P99_CAND=${GQ_P99_CAND:-on(1ms)}
 CONDITIONS=${GQ_CONDITIONS:-fa det}
 DESIGNS=${GQ_DESIGNS:-abba}
 HOG=${GQ_HOG:-0}
+HOG_CPU=${GQ_HOG_CPU:-0}
 SCENARIO=${GQ_SCENARIO:-scenarios/regression/catalog.ini}
 DB=${GQ_DB:-$BUILD/gate-quality.db}
 export ORDERD_BIN=${ORDERD_BIN:-$BUILD/orderd}
@@ -54,13 +61,18 @@ trap stop_hog EXIT
 keep_hog() {
   [ "$HOG" = 1 ] || return 0
   if [ -z "$hog_pid" ] || ! kill -0 "$hog_pid" 2>/dev/null; then
-    taskset -c "$(($(nproc) - 1))" timeout 900 sh -c 'while :; do :; done' &
+    taskset -c "$HOG_CPU" timeout 900 sh -c 'while :; do :; done' &
     hog_pid=$!
   fi
 }
 
+# faults_of COND: the candidate's faults; base_faults_of COND: the baseline's.
 faults_of() {
-  case $1 in fa) echo "" ;; det) echo "slow=on($SLOW)" ;; det5) echo "slow=on($SLOW5)" ;; p99) echo "slow=$P99_TERM" ;; esac
+  case $1 in fa) echo "" ;; det) echo "slow=on($SLOW)" ;; det5) echo "slow=on($SLOW5)" ;;
+    p99) echo "slow=$P99_CAND" ;; p99fa) echo "slow=$P99_BASE" ;; esac
+}
+base_faults_of() {
+  case $1 in p99|p99fa) echo "slow=$P99_BASE" ;; *) echo "" ;; esac
 }
 
 # verdict DESIGN COND I: one verdict.
@@ -74,7 +86,7 @@ verdict() {
   esac
   keep_hog
   ORDERD_FAULTS=$(faults_of "$cond") "$BUILD/loadlab" run --quiet --db "$DB" "${how[@]}" \
-    --label "$design-$cond-cand-$i" --baseline "$design-$cond-base-$i" --baseline-env ORDERD_FAULTS= \
+    --label "$design-$cond-cand-$i" --baseline "$design-$cond-base-$i" --baseline-env "ORDERD_FAULTS=$(base_faults_of "$cond")" \
     "$SCENARIO" > "$out" 2>&1 || rc=$?
   # a comparison that stopped (e.g. a slice in which a starved side answered nothing)
   # is counted as a verdict that could not be given, not a reason to end the benchmark
@@ -103,11 +115,12 @@ stop_hog
 
 duration=$(sqlite3 "$DB" "SELECT json_extract(params, '$.duration_s') + json_extract(params, '$.warmup_s') FROM runs LIMIT 1")
 echo
-echo "Regression gate quality on $(hostname) ($(nproc) CPUs), $(date -u +%Y-%m-%dT%H:%MZ); CPU hog: $HOG"
+echo "Regression gate quality on $(hostname) ($(nproc) CPUs), $(date -u +%Y-%m-%dT%H:%MZ); CPU hog: $HOG (CPU $HOG_CPU)"
 echo "scenario $SCENARIO; abba: $REPEAT runs a side of ${duration}s; inter/duet: --interleave [--duet] --budget $BUDGET (1s slices)"
-echo "slow builds: det slow=on($SLOW), det5 slow=on($SLOW5), p99 slow=$P99_TERM"
+echo "slow builds: det slow=on($SLOW), det5 slow=on($SLOW5), p99 slow=$P99_CAND against slow=$P99_BASE (p99fa: both)"
 echo "command: GQ_K=$K GQ_CONDITIONS=\"$CONDITIONS\" GQ_DESIGNS=\"$DESIGNS\" GQ_BUDGET=$BUDGET GQ_REPEAT=$REPEAT" \
-     "GQ_SLOW=$SLOW GQ_SLOW5=$SLOW5 GQ_P99_TERM=$P99_TERM GQ_HOG=$HOG scripts/gate-quality.sh;" \
+     "GQ_SLOW=$SLOW GQ_SLOW5=$SLOW5 GQ_P99_BASE=$P99_BASE GQ_P99_CAND=$P99_CAND GQ_HOG=$HOG GQ_HOG_CPU=$HOG_CPU" \
+     "scripts/gate-quality.sh;" \
      "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-6s %-5s %-28s %7s %7s %7s %-22s %s\n' design cond gate FAILED held inconcl "load per verdict (s)" \
   "ratio cand/base"

@@ -28,7 +28,9 @@ static int check_figures(const double *fig, const bool *decided, size_t n, enum 
 static void conclude(const struct interleave_figure *f, const struct sequential_plan *plan, const double *base,
                      const double *cand, struct interleave_result *r)
 {
-    r->confidence = 1 - 2 * plan->alpha_per_look;
+    /* the level of the look that decided; with no look yet, the last look's */
+    double level = r->verdict.level > 0 ? r->verdict.level : plan->look_alpha[plan->nlooks - 1];
+    r->confidence = 1 - 2 * level;
     r->nlooks = plan->nlooks;
     double sign = f->higher_is_better ? -1 : 1;
     significance_median(base, r->pairs, &r->baseline_median);

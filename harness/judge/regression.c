@@ -230,7 +230,7 @@ void regression_print(FILE *out, const struct regression_result *results, size_t
     if (results[0].method == REGRESSION_METHOD_INTERLEAVED)
         fprintf(out, "\nRegression gates: both builds at once, randomized interleaved pairs of slices; per gate a "
                      "group-sequential verdict on the Hodges-Lehmann interval of the per-pair log ratios, alpha %g "
-                     "split over the looks (Bonferroni); (n) = pairs\n", results[0].opt.alpha);
+                     "spent over the looks (a fifth at the interim looks, the rest at the last; Bonferroni); (n) = pairs\n", results[0].opt.alpha);
     else
         fprintf(out, "\nRegression gates: one figure per run; medians; Mann-Whitney U one-sided at alpha %g; "
                      "%.0f%% bootstrap interval of the ratio; at least %zu runs a side\n",

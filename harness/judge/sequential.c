@@ -51,37 +51,54 @@ int sequential_plan_init(struct sequential_plan *plan, double alpha, double thre
         snprintf(err, errlen, "at most %d pairs, not %zu", SEQUENTIAL_MAX_PAIRS, max_pairs);
         return -1;
     }
-    /* Two passes: the per-look level fixes the first useful look, which fixes the
-     * number of looks, which fixes the level; fewer looks only raise the level. */
+    /* The interim level fixes the first useful look, which fixes the number of looks,
+     * which fixes the level; fewer looks only raise the level, so a few passes settle. */
     first = fewest_pairs_for(alpha);
     if (max_pairs < first) {
         snprintf(err, errlen, "%zu pairs cannot show a regression at alpha %g; give at least %zu",
                  max_pairs, alpha, first);
         return -1;
     }
-    for (int pass = 0; pass < 4; pass++) {
+    double interim = 0;
+    for (int pass = 0; pass < 8; pass++) {
         p.nlooks = schedule(first, max_pairs, p.looks);
-        p.alpha_per_look = alpha / (double)p.nlooks;
-        size_t need = fewest_pairs_for(p.alpha_per_look);
+        if (p.nlooks < 2)
+            break;
+        interim = SEQUENTIAL_INTERIM_SHARE * alpha / (double)(p.nlooks - 1);
+        size_t need = fewest_pairs_for(interim);
         if (need <= first)
             break;
-        first = need > max_pairs ? max_pairs : need;
+        if (need >= max_pairs) {
+            p.nlooks = 1;
+            break;
+        }
+        first = need;
     }
-    if (fewest_pairs_for(p.alpha_per_look) > max_pairs) {
+    if (p.nlooks < 2) {
         p.nlooks = 1;
         p.looks[0] = max_pairs;
-        p.alpha_per_look = alpha;
+        p.look_alpha[0] = alpha;
+    } else {
+        for (size_t i = 0; i + 1 < p.nlooks; i++)
+            p.look_alpha[i] = interim;
+        p.look_alpha[p.nlooks - 1] = alpha - interim * (double)(p.nlooks - 1);
     }
     *plan = p;
     return 0;
 }
 
-bool sequential_is_look(const struct sequential_plan *plan, size_t n)
+/* The index of the look after the n-th pair, or -1. */
+static int look_index(const struct sequential_plan *plan, size_t n)
 {
     for (size_t i = 0; i < plan->nlooks; i++)
         if (plan->looks[i] == n)
-            return true;
-    return false;
+            return (int)i;
+    return -1;
+}
+
+bool sequential_is_look(const struct sequential_plan *plan, size_t n)
+{
+    return look_index(plan, n) >= 0;
 }
 
 int sequential_judge(const struct sequential_plan *plan, const double *d, size_t n,
@@ -91,15 +108,17 @@ int sequential_judge(const struct sequential_plan *plan, const double *d, size_t
 
     if (n > plan->max_pairs)
         return -1;
-    if (!sequential_is_look(plan, n)) {
+    int look = look_index(plan, n);
+    if (look < 0) {
         *out = (struct sequential_verdict){.decision = SEQUENTIAL_CONTINUE, .pairs = n,
                                            .estimate = NAN, .low = NAN, .high = NAN};
         return 0;
     }
-    if (paired_shift(d, n, 1 - 2 * plan->alpha_per_look, &s) < 0)
+    double level = plan->look_alpha[look];
+    if (paired_shift(d, n, 1 - 2 * level, &s) < 0)
         return -1;
     *out = (struct sequential_verdict){.pairs = n, .estimate = s.estimate, .low = s.low,
-                                       .high = s.high, .bounded = s.bounded};
+                                       .high = s.high, .level = level, .bounded = s.bounded};
     if (s.bounded && s.low > 0 && s.estimate >= plan->threshold)
         out->decision = SEQUENTIAL_REGRESSION;
     else if (s.bounded && s.high < plan->threshold)

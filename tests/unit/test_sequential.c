@@ -25,16 +25,23 @@ static void test_sequential_plan_looks(void **state)
     assert_int_equal(p.looks[p.nlooks - 1], 64);
     for (size_t i = 1; i < p.nlooks; i++)
         assert_true(p.looks[i] > p.looks[i - 1]);
-    assert_float_equal(p.alpha_per_look * (double)p.nlooks, 0.05, 1e-12);
-    /* the first look can reach the per-look level at all */
-    assert_true(ldexp(1.0, -(int)p.looks[0]) <= p.alpha_per_look);
+    /* the interim looks share a fifth of alpha evenly, the last look the rest */
+    double sum = 0;
+    for (size_t i = 0; i < p.nlooks; i++)
+        sum += p.look_alpha[i];
+    assert_float_equal(sum, 0.05, 1e-12);
+    for (size_t i = 0; i + 1 < p.nlooks; i++)
+        assert_float_equal(p.look_alpha[i], 0.05 * SEQUENTIAL_INTERIM_SHARE / (double)(p.nlooks - 1), 1e-12);
+    assert_float_equal(p.look_alpha[p.nlooks - 1], 0.05 * (1 - SEQUENTIAL_INTERIM_SHARE), 1e-12);
+    /* the first look can reach the interim level at all */
+    assert_true(ldexp(1.0, -(int)p.looks[0]) <= p.look_alpha[0]);
     assert_true(sequential_is_look(&p, p.looks[0]));
     assert_false(sequential_is_look(&p, p.looks[0] - 1));
     /* a budget of one small look spends all of alpha there */
     assert_int_equal(sequential_plan_init(&p, 0.05, 0.1, 5, err, sizeof err), 0);
     assert_int_equal(p.nlooks, 1);
     assert_int_equal(p.looks[0], 5);
-    assert_float_equal(p.alpha_per_look, 0.05, 0);
+    assert_float_equal(p.look_alpha[0], 0.05, 0);
 }
 
 /* Runs one comparison of at most max pairs with differences shift + noise; returns the
@@ -137,6 +144,40 @@ static void test_sequential_says_inconclusive_when_the_budget_is_short(void **st
     assert_true(inconclusive >= 40);
 }
 
+/* A budget-limited comparison decides at its last look: spending most of alpha there
+ * finds a real shift more often than splitting alpha evenly over the same looks, and
+ * still holds the false-alarm rate. */
+static void test_sequential_spends_alpha_where_the_budget_decides(void **state)
+{
+    struct sequential_plan p;
+    uint64_t rng = 77;
+    int found = 0, found_even = 0, alarms = 0;
+    (void)state;
+    /* 15 pairs, as a 30-second budget of 1-second slices gives */
+    assert_int_equal(sequential_plan_init(&p, 0.05, log(1.03), 15, err, sizeof err), 0);
+    assert_true(p.nlooks >= 2);
+    for (int trial = 0; trial < 400; trial++) {
+        double d[15];
+        struct sequential_verdict v = run_one(&p, log(1.10), 0.15, &rng);
+        found += v.decision == SEQUENTIAL_REGRESSION;
+        /* the even split: every look at alpha/looks */
+        for (size_t i = 0; i < 15; i++)
+            d[i] = log(1.10) + 0.15 * significance_rng_normal(&rng);
+        for (size_t k = 0; k < p.nlooks; k++) {
+            struct paired_shift s;
+            assert_int_equal(paired_shift(d, p.looks[k], 1 - 2 * 0.05 / (double)p.nlooks, &s), 0);
+            if (s.bounded && s.low > 0 && s.estimate >= log(1.03)) {
+                found_even++;
+                break;
+            }
+        }
+        alarms += run_one(&p, 0, 0.15, &rng).decision == SEQUENTIAL_REGRESSION;
+    }
+    assert_true(found > found_even + 20);
+    /* alpha 0.05 of 400 is 20; allow for chance (binomial sd about 4.4) */
+    assert_true(alarms <= 30);
+}
+
 static void test_sequential_refuses_bad_plans(void **state)
 {
     struct sequential_plan p = {.max_pairs = 42};
@@ -166,6 +207,7 @@ int main(void)
         cmocka_unit_test(test_sequential_finds_a_real_shift_early),
         cmocka_unit_test(test_sequential_clears_a_quiet_candidate_early),
         cmocka_unit_test(test_sequential_says_inconclusive_when_the_budget_is_short),
+        cmocka_unit_test(test_sequential_spends_alpha_where_the_budget_decides),
         cmocka_unit_test(test_sequential_refuses_bad_plans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
