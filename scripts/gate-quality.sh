@@ -5,13 +5,16 @@
 # K trials of each condition, for each design:
 #   fa    the regression scenario against itself (baseline and candidate the same
 #         build): false alarms;
-#   det   the candidate slowed by the `slow` fault (ORDERD_FAULTS=slow=on(SLOW) for the
-#         candidate only): detections of a throughput loss (about 10% at the default);
-#   det5  a smaller slowdown (SLOW5, about 5%);
+#   det   the candidate slowed by the `slow.work` fault (ORDERD_FAULTS=slow.work=on(WORK)
+#         for the candidate only: WORK fixed loop turns a request, the same CPU work
+#         however busy the machine, where `slow=on(T)` spins for T of wall time and so
+#         costs less CPU when a neighbour preempts it): detections of a throughput loss
+#         (WORK 200, about +10% CPU a request, so about 10% of a CPU-bound closed loop);
+#   det5  a smaller slowdown (WORK5, 100: about 5%);
 #   p99   a doubling of the closed loop's latency, p99 included: both builds serve dear
-#         requests (P99_BASE, default slow=on(500us), about half a millisecond of work
-#         each, so the service, not the scheduler, sets the tail) and the candidate's
-#         cost twice as much (P99_CAND, slow=on(1ms)). On the catalog's 5-us requests a
+#         requests (P99_BASE, default slow.work=on(100000), about 0.25 ms of work each,
+#         so the service, not the scheduler, sets the tail) and the candidate's cost
+#         twice as much (P99_CAND, slow.work=on(200000)). On the catalog's 5-us requests a
 #         slice's p99 is the scheduler's (a wait for a CPU lasts milliseconds), and no
 #         change in the service doubles it: a slower service even lowers it, since wrk
 #         is then preempted less (README "Gate power").
@@ -30,8 +33,8 @@
 # regression found, held, inconclusive), the median and range of the load per verdict
 # and of the ratio candidate / baseline the verdicts measured.
 #
-# Environment: GQ_K (20), GQ_REPEAT (5), GQ_BUDGET (30s), GQ_SLOW (800ns), GQ_SLOW5
-# (400ns), GQ_P99_BASE (on(500us)), GQ_P99_CAND (on(1ms)), GQ_CONDITIONS ("fa det"),
+# Environment: GQ_K (20), GQ_REPEAT (5), GQ_BUDGET (30s), GQ_WORK (200), GQ_WORK5 (100),
+# GQ_P99_BASE (100000), GQ_P99_CAND (200000), GQ_CONDITIONS ("fa det"),
 # GQ_DESIGNS ("abba"), GQ_HOG (0), GQ_HOG_CPU (0), GQ_SCENARIO (scenarios/regression/catalog.ini), GQ_DB
 # (BUILD/gate-quality.db, started afresh), BUILD (build).
 set -euo pipefail
@@ -40,10 +43,10 @@ BUILD=${BUILD:-build}
 K=${GQ_K:-20}
 REPEAT=${GQ_REPEAT:-5}
 BUDGET=${GQ_BUDGET:-30s}
-SLOW=${GQ_SLOW:-800ns}
-SLOW5=${GQ_SLOW5:-400ns}
-P99_BASE=${GQ_P99_BASE:-on(500us)}
-P99_CAND=${GQ_P99_CAND:-on(1ms)}
+WORK=${GQ_WORK:-200}
+WORK5=${GQ_WORK5:-100}
+P99_BASE=${GQ_P99_BASE:-100000}
+P99_CAND=${GQ_P99_CAND:-200000}
 CONDITIONS=${GQ_CONDITIONS:-fa det}
 DESIGNS=${GQ_DESIGNS:-abba}
 HOG=${GQ_HOG:-0}
@@ -68,11 +71,11 @@ keep_hog() {
 
 # faults_of COND: the candidate's faults; base_faults_of COND: the baseline's.
 faults_of() {
-  case $1 in fa) echo "" ;; det) echo "slow=on($SLOW)" ;; det5) echo "slow=on($SLOW5)" ;;
-    p99) echo "slow=$P99_CAND" ;; p99fa) echo "slow=$P99_BASE" ;; esac
+  case $1 in fa) echo "" ;; det) echo "slow.work=on($WORK)" ;; det5) echo "slow.work=on($WORK5)" ;;
+    p99) echo "slow.work=on($P99_CAND)" ;; p99fa) echo "slow.work=on($P99_BASE)" ;; esac
 }
 base_faults_of() {
-  case $1 in p99|p99fa) echo "slow=$P99_BASE" ;; *) echo "" ;; esac
+  case $1 in p99|p99fa) echo "slow.work=on($P99_BASE)" ;; *) echo "" ;; esac
 }
 
 # verdict DESIGN COND I: one verdict.
@@ -117,9 +120,9 @@ duration=$(sqlite3 "$DB" "SELECT json_extract(params, '$.duration_s') + json_ext
 echo
 echo "Regression gate quality on $(hostname) ($(nproc) CPUs), $(date -u +%Y-%m-%dT%H:%MZ); CPU hog: $HOG (CPU $HOG_CPU)"
 echo "scenario $SCENARIO; abba: $REPEAT runs a side of ${duration}s; inter/duet: --interleave [--duet] --budget $BUDGET (1s slices)"
-echo "slow builds: det slow=on($SLOW), det5 slow=on($SLOW5), p99 slow=$P99_CAND against slow=$P99_BASE (p99fa: both)"
+echo "slow builds: det slow.work=on($WORK), det5 slow.work=on($WORK5), p99 slow.work=on($P99_CAND) against on($P99_BASE) (p99fa: both)"
 echo "command: GQ_K=$K GQ_CONDITIONS=\"$CONDITIONS\" GQ_DESIGNS=\"$DESIGNS\" GQ_BUDGET=$BUDGET GQ_REPEAT=$REPEAT" \
-     "GQ_SLOW=$SLOW GQ_SLOW5=$SLOW5 GQ_P99_BASE=$P99_BASE GQ_P99_CAND=$P99_CAND GQ_HOG=$HOG GQ_HOG_CPU=$HOG_CPU" \
+     "GQ_WORK=$WORK GQ_WORK5=$WORK5 GQ_P99_BASE=$P99_BASE GQ_P99_CAND=$P99_CAND GQ_HOG=$HOG GQ_HOG_CPU=$HOG_CPU" \
      "scripts/gate-quality.sh;" \
      "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-6s %-5s %-28s %7s %7s %7s %-22s %s\n' design cond gate FAILED held inconcl "load per verdict (s)" \
