@@ -128,7 +128,7 @@ static void add_verdict(struct overheadstudy *s, const struct regression_result 
     if (isnan(q->confidence) || q->confidence <= 0)
         snprintf(q->level, sizeof q->level, "not stored");
     else
-        snprintf(q->level, sizeof q->level, "%.4g%% (group-sequential)", 100 * q->confidence);
+        snprintf(q->level, sizeof q->level, "%.4g%%", 100 * q->confidence);
     switch (r->verdict) {
     case REGRESSION_PASS:
         q->tone = OVERHEADSTUDY_NEUTRAL;

@@ -45,7 +45,7 @@ struct overheadstudy_ratio {
     size_t n;                  /* pairs (interleaved) or the setting's rounds (exact) */
     size_t nref;               /* exact: off's rounds */
     char interval[160];        /* lo..hi in words, or why there is none */
-    char level[96];            /* "90% (group-sequential)", "range of 3 rounds (off: 3)" */
+    char level[96];            /* "90%", "range of 3 rounds (off: 3)" */
     char verdict[400];         /* in words, never "nan" */
     enum overheadstudy_tone tone;
 };
