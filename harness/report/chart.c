@@ -551,7 +551,8 @@ int chart_emit(const struct chart *c, struct gnuplot *gp, const char *svg_path, 
             gnuplot_quote(gp, c->tic_label[i]);
             gnuplot_printf(gp, " %.9g", c->tic_x[i]);
         }
-        gnuplot_printf(gp, ")%s\nset grid noxtics\n", c->ntics > 6 ? " rotate by -35 left" : "");
+        /* rotated labels run right and down: room on the right for the last one */
+        gnuplot_printf(gp, ")%s\nset grid noxtics\n", c->ntics > 6 ? " rotate by -35 left\nset rmargin 10" : "");
     }
     emit_bands(c, gp, &x, &y, log_y);
     emit_data(c, gp, log_y);

@@ -74,6 +74,20 @@ static struct overheadstudy_figure *figure_for(struct overheadstudy *s, const ch
     return f;
 }
 
+/* "lo..hi" as ratios, with more decimals when four would write two different bounds
+ * alike (an exact count's rounds agree to parts per million). */
+static void format_range(double lo, double hi, char *buf, size_t len)
+{
+    char a[32], b[32];
+    units_format_ratio(lo, a, sizeof a);
+    units_format_ratio(hi, b, sizeof b);
+    for (int decimals = 5; decimals <= 7 && lo != hi && strcmp(a, b) == 0; decimals++) {
+        snprintf(a, sizeof a, "%.*f", decimals, lo);
+        snprintf(b, sizeof b, "%.*f", decimals, hi);
+    }
+    snprintf(buf, len, "%s..%s", a, b);
+}
+
 static void signed_change(double ratio, char *buf, size_t len)
 {
     char share[32];
@@ -88,7 +102,7 @@ static void add_verdict(struct overheadstudy *s, const struct regression_result 
 {
     size_t plen = strlen(s->label) + 1;
     const char *setting = r->candidate_label + plen;
-    char want[600], lo[32], hi[32], change[40];
+    char want[600], change[40];
     struct overheadstudy_figure *f;
     struct overheadstudy_ratio *q;
     bool rise_worse = r->spec.op == GATE_GT || r->spec.op == GATE_GE;
@@ -123,8 +137,7 @@ static void add_verdict(struct overheadstudy *s, const struct regression_result 
     else if (isnan(q->lo) || isnan(q->hi))
         snprintf(q->interval, sizeof q->interval, "not computable (too few pairs: %zu)", q->n);
     else
-        snprintf(q->interval, sizeof q->interval, "%s..%s", units_format_ratio(q->lo, lo, sizeof lo),
-                 units_format_ratio(q->hi, hi, sizeof hi));
+        format_range(q->lo, q->hi, q->interval, sizeof q->interval);
     if (isnan(q->confidence) || q->confidence <= 0)
         snprintf(q->level, sizeof q->level, "not stored");
     else
@@ -202,7 +215,7 @@ static double median_of(struct exact_cell *c)
 /* One setting's exact ratio to off's counts in one scenario. */
 static void exact_ratio(struct exact_cell *off, struct exact_cell *c, struct overheadstudy_ratio *q)
 {
-    char lo[32], hi[32], change[40];
+    char change[40];
 
     memset(q, 0, sizeof *q);
     q->present = true;
@@ -233,8 +246,7 @@ static void exact_ratio(struct exact_cell *off, struct exact_cell *c, struct ove
     /* sorted by median_of: the lowest round over off's highest to the highest over off's lowest */
     q->lo = c->v[0] / off->v[off->n - 1];
     q->hi = c->v[c->n - 1] / off->v[0];
-    snprintf(q->interval, sizeof q->interval, "%s..%s", units_format_ratio(q->lo, lo, sizeof lo),
-             units_format_ratio(q->hi, hi, sizeof hi));
+    format_range(q->lo, q->hi, q->interval, sizeof q->interval);
     if (q->lo > 1) {
         q->tone = OVERHEADSTUDY_COSTS;
         snprintf(q->verdict, sizeof q->verdict, "costs more: %s instructions per request, beyond every round's "

@@ -240,11 +240,24 @@ static void read_regression(sqlite3_stmt *st, struct regression_result *r)
     r->method = strcmp(method, "interleaved") == 0 ? REGRESSION_METHOD_INTERLEAVED : REGRESSION_METHOD_RUNS;
 }
 
+/* Steps st (prepared and bound), reading at most cap verdicts into out[0..*n), and
+ * finalizes it. Returns 0, or -1 with err filled. */
+static int read_regressions(struct resultdb *db, sqlite3_stmt *st, struct regression_result *out, size_t cap,
+                            size_t *n, char *err, size_t errlen)
+{
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW && *n < cap)
+        read_regression(st, &out[(*n)++]);
+    sqlite3_finalize(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return storedb_fail(db, "reading regression verdicts", err, errlen);
+    return 0;
+}
+
 int figures_regressions_of_run(struct resultdb *db, int64_t run_id, struct regression_result *out, size_t cap,
                                size_t *n, char *err, size_t errlen)
 {
     sqlite3_stmt *st = NULL;
-    int step;
 
     *n = 0;
     /* a database before schema 4 has no method column, before schema 3 no table */
@@ -252,12 +265,7 @@ int figures_regressions_of_run(struct resultdb *db, int64_t run_id, struct regre
         sqlite3_prepare_v2(storedb_sqlite(db), REGRESSIONS_OF_RUN("'runs'"), -1, &st, NULL) != SQLITE_OK)
         return 0;
     sqlite3_bind_int64(st, 1, run_id);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW && *n < cap)
-        read_regression(st, &out[(*n)++]);
-    sqlite3_finalize(st);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        return storedb_fail(db, "reading regression verdicts", err, errlen);
-    return 0;
+    return read_regressions(db, st, out, cap, n, err, errlen);
 }
 
 /* The latest interleaved verdict of each gate and candidate label that starts with ?1. */
@@ -273,19 +281,13 @@ int figures_interleaved_labelled(struct resultdb *db, const char *prefix, struct
                                  size_t cap, size_t *n, char *err, size_t errlen)
 {
     sqlite3_stmt *st = NULL;
-    int step;
 
     *n = 0;
     /* a database before schema 4 has no interleaved verdict */
     if (sqlite3_prepare_v2(storedb_sqlite(db), REGRESSIONS_LABELLED, -1, &st, NULL) != SQLITE_OK)
         return 0;
     sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW && *n < cap)
-        read_regression(st, &out[(*n)++]);
-    sqlite3_finalize(st);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        return storedb_fail(db, "reading interleaved verdicts", err, errlen);
-    return 0;
+    return read_regressions(db, st, out, cap, n, err, errlen);
 }
 
 int figures_labelled(struct resultdb *db, const char *name, const char *prefix, figures_labelled_fn visit,
