@@ -88,10 +88,13 @@ static void format_range(double lo, double hi, char *buf, size_t len)
     snprintf(buf, len, "%s..%s", a, b);
 }
 
+/* The change a ratio stands for: "+1.2%", "-10%", "no change", never "nan". */
 static void signed_change(double ratio, char *buf, size_t len)
 {
     char share[32];
-    if (ratio == 1)
+    if (isnan(ratio))
+        snprintf(buf, len, "change not computed");
+    else if (ratio == 1)
         snprintf(buf, len, "no change");
     else
         snprintf(buf, len, "%s%s", ratio > 1 ? "+" : "-", units_format_share(fabs(ratio - 1), share, sizeof share));
