@@ -392,6 +392,14 @@ char *units_format_seconds_per_second(double value, char *buf, size_t buflen)
     return format_bounded(value, 1e-4, "0.0001", "s/s", buf, buflen);
 }
 
+char *units_format_ratio(double ratio, char *buf, size_t buflen)
+{
+    if (isnan(ratio) || isinf(ratio) || fabs(ratio) >= 100 || fabs(ratio) < 0.01)
+        return units_format_count(ratio, buf, buflen);
+    snprintf(buf, buflen, "%.4f", ratio);
+    return buf;
+}
+
 int64_t units_now_ns(void)
 {
     struct timespec ts;

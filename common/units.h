@@ -72,6 +72,11 @@ char *units_format_share(double ratio, char *buf, size_t buflen);
  * figure, "0s/s". */
 char *units_format_seconds_per_second(double value, char *buf, size_t buflen);
 
+/* A ratio of two figures of the same kind (setting / off), to the fourth decimal so a
+ * change of a tenth of a percent shows: "1.0123", "0.9871"; outside 0.01..100 as
+ * units_format_count writes it. NaN is written "-". Returns buf. */
+char *units_format_ratio(double ratio, char *buf, size_t buflen);
+
 /* Monotonic and wall clocks in nanoseconds. */
 int64_t units_now_ns(void);
 int64_t units_wall_ns(void);

@@ -22,7 +22,10 @@
 #    p99, CPU per request); the verdicts follow it. off is compared with off too: its
 #    row is what no change looks like on this machine.
 # With OVERHEAD_ROUNDS > 0, the overhead-*.ini files are also run as whole runs, round
-# by round (the report's overhead chart is drawn from those runs).
+# by round. `loadlab report` draws both passes as ratios to off with their intervals
+# (harness/report/overheadstudy), finding them by their labels: the cost runs are
+# LABEL-<setting>, each interleaved comparison LABEL-<setting> against
+# LABEL-off-vs-<setting>; keep these names. The whole runs get a chart of their own.
 #
 #   scripts/overhead.sh BUILD_DIR
 # Environment: OVERHEAD_COST_ROUNDS (3), OVERHEAD_BUDGET (30s), OVERHEAD_ROUNDS (0),

@@ -122,7 +122,7 @@ int chart_add_series(struct chart *c, const char *title, enum chart_style style,
     struct plot *p;
     size_t k = 0;
 
-    if (n > CHART_MAX_POINTS || (style == CHART_BARS && (!ylo || !yhi)))
+    if (n > CHART_MAX_POINTS || ((style == CHART_BARS || style == CHART_ERRORBARS) && (!ylo || !yhi)))
         return -1;
     p = new_plot(c, PLOT_SERIES, title, color);
     if (!p)
@@ -477,7 +477,7 @@ static void emit_plot_element(const struct chart *c, struct gnuplot *gp, size_t 
     if (p->kind == PLOT_HLINE) {
         gnuplot_printf(gp, "%.9g with lines linewidth 1.6%s linecolor rgb '%s' title ", p->level, dash, p->color);
     } else {
-        gnuplot_printf(gp, "$d%zu using 1:2%s with ", i, p->style == CHART_BARS ? ":3:4:(0.3)" : "");
+        gnuplot_printf(gp, "$d%zu using 1:2%s with ", i, p->style == CHART_BARS ? ":3:4:(0.3)" : p->style == CHART_ERRORBARS ? ":3:4" : "");
         switch (p->style) {
         case CHART_LINES:
             gnuplot_printf(gp, "lines linewidth %s%s", p->kind == PLOT_SEGMENT ? "1.8" : "2", dash);
@@ -494,6 +494,9 @@ static void emit_plot_element(const struct chart *c, struct gnuplot *gp, size_t 
         case CHART_BARS:
             gnuplot_printf(gp, "boxerrorbars fillstyle solid 0.55 border linecolor rgb '%s' linewidth 1.5",
                            p->color);
+            break;
+        case CHART_ERRORBARS:
+            gnuplot_printf(gp, "yerrorbars pointtype 7 pointsize 1.1 linewidth 1.8");
             break;
         }
         gnuplot_printf(gp, " linecolor rgb '%s' title ", p->color);
@@ -548,7 +551,8 @@ int chart_emit(const struct chart *c, struct gnuplot *gp, const char *svg_path, 
             gnuplot_quote(gp, c->tic_label[i]);
             gnuplot_printf(gp, " %.9g", c->tic_x[i]);
         }
-        gnuplot_printf(gp, ")%s\nset grid noxtics\n", c->ntics > 6 ? " rotate by -35 left" : "");
+        /* rotated labels run right and down: room on the right for the last one */
+        gnuplot_printf(gp, ")%s\nset grid noxtics\n", c->ntics > 6 ? " rotate by -35 left\nset rmargin 10" : "");
     }
     emit_bands(c, gp, &x, &y, log_y);
     emit_data(c, gp, log_y);

@@ -35,7 +35,9 @@ enum chart_style {
     CHART_STEPS,        /* a step line (a level that holds until the next sample) */
     CHART_LINESPOINTS,  /* line with a marker on each point (few points: trends) */
     CHART_POINTS,       /* markers only (e.g. runs whose gate failed) */
-    CHART_BARS          /* boxes at each x with a low..high error bar (needs ranges) */
+    CHART_BARS,         /* boxes at each x with a low..high error bar (needs ranges) */
+    CHART_ERRORBARS     /* a point at each x with a low..high error bar (needs ranges):
+                         * a ratio and its interval, where a box from zero would mislead */
 };
 
 enum chart_dash {
@@ -66,7 +68,7 @@ void chart_set_log_y(struct chart *c, bool log_y);
 void chart_set_y_integer(struct chart *c, bool integer);
 
 /* Adds a series; color NULL picks the next palette colour. Points with a NaN are left
- * out. ylo/yhi (both or neither) give CHART_BARS its error bars. Copies the data.
+ * out. ylo/yhi (both or neither) give CHART_BARS and CHART_ERRORBARS their error bars. Copies the data.
  * Returns 0, or -1 when out of memory, past CHART_MAX_SERIES or CHART_MAX_POINTS. */
 int chart_add_series(struct chart *c, const char *title, enum chart_style style, const char *color,
                      const double *x, const double *y, const double *ylo, const double *yhi, size_t n);

@@ -55,22 +55,39 @@ static double tic_step(double span, bool integer)
     return integer && step < 1 ? 1 : step;
 }
 
+/* Decimals that tell tics step apart where units_format_count's three significant
+ * digits cannot (a ratio axis from 0.996 to 1.004); 0 when they can. */
+static int fine_decimals(double lo, double hi, double step)
+{
+    double top = fmax(fabs(lo), fabs(hi));
+    int d;
+
+    if (!(step > 0) || top >= 1000 || top / step < 100)
+        return 0;
+    d = (int)ceil(-log10(step) - 1e-9);
+    return d < 1 ? 0 : d > 9 ? 9 : d;
+}
+
 void charttics_emit_linear(struct gnuplot *gp, double lo, double hi, bool integer)
 {
     double step = tic_step(hi - lo, integer), first;
+    int decimals = integer ? 0 : fine_decimals(lo, hi, step);
     char text[32];
     int n = 0;
 
-    if (!(step >= 1e-3) && !integer)
+    if (!(step >= 1e-3) && !integer && !(decimals && step >= 1e-9))
         return;
     first = ceil(lo / step - 1e-9);
     gnuplot_printf(gp, "set ytics (");
     for (double k = first; k * step <= hi + step * 1e-9 && n < 60; k++, n++) {
         double v = fabs(k) < 1e-9 ? 0 : k * step;
         gnuplot_printf(gp, "%s", n ? ", " : "");
-        gnuplot_quote(gp, units_format_count(v, text, sizeof text));
+        if (decimals)
+            snprintf(text, sizeof text, "%.*f", decimals, v);
+        else
+            units_format_count(v, text, sizeof text);
+        gnuplot_quote(gp, text);
         gnuplot_printf(gp, " %.9g", v);
     }
     gnuplot_printf(gp, ")\nset mytics 1\n");
 }
-

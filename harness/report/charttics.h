@@ -15,7 +15,8 @@ void charttics_emit_log(struct gnuplot *gp, double lo, double hi);
 
 /* Queues `set ytics (...)` for a linear axis over lo..hi: about six tics on a 1-2-5
  * step, whole numbers when integer (an axis of threads, descriptors, queued jobs);
- * nothing (gnuplot's own) for a range too fine for three digits. */
+ * on a narrow range far from zero (ratios near 1.0), as many decimals as the step
+ * needs, so no two tics read alike; nothing (gnuplot's own) for a step under 1e-9. */
 void charttics_emit_linear(struct gnuplot *gp, double lo, double hi, bool integer);
 
 #endif

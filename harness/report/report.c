@@ -279,6 +279,8 @@ static int render_trends(struct report_state *s, char *err, size_t errlen)
     }
     if (queued == 0 && s->overhead_wanted)
         queued = trends_overhead(db, gp, s->opt->out_dir, s->opt->png, &s->overhead, err, errlen);
+    if (queued == 0 && s->overhead_wanted)
+        queued = overheadstudy_load(db, gp, s->opt->out_dir, s->opt->png, s->study, err, errlen);
     if (!gp)
         return queued;
     if (queued < 0 && !gnuplot_failed(gp)) {
@@ -292,22 +294,30 @@ static int render_trends(struct report_state *s, char *err, size_t errlen)
         for (size_t i = 0; i < s->nscenarios; i++)
             s->scenarios[i].trends.n = 0;
         s->overhead.charts.n = 0;
+        overheadstudy_drop_charts(s->study);
     } else if (rc == 1 && !s->result->warning[0]) {
         snprintf(s->result->warning, sizeof s->result->warning, "trends: %.900s", why);
     }
     for (size_t i = 0; i < s->nscenarios; i++)
         s->result->charts += s->scenarios[i].trends.n;
-    s->result->charts += s->overhead.charts.n;
+    s->result->charts += s->overhead.charts.n + s->study->charts;
     return 0;
 }
 
+/* Every report but one of selected runs none of which belongs to the overhead study
+ * (a scenario overhead-<setting>, or a run labelled as the study labels its runs). */
 static bool wants_overhead(const struct report_options *opt, const struct report_state *s)
 {
     if (opt->nselect == 0)
         return true;
-    for (size_t i = 0; i < s->nscenarios; i++)
+    for (size_t i = 0; i < s->nscenarios; i++) {
         if (report_is_overhead(s->scenarios[i].name))
             return true;
+        for (size_t k = 0; k < s->scenarios[i].nrows; k++)
+            if (strncmp(s->scenarios[i].rows[k].label, OVERHEADSTUDY_LABEL_PREFIX,
+                        strlen(OVERHEADSTUDY_LABEL_PREFIX)) == 0)
+                return true;
+    }
     return false;
 }
 
@@ -323,9 +333,16 @@ int report_render(struct resultdb *db, const struct report_options *opt, struct 
     int rc;
 
     memset(result, 0, sizeof *result);
+    s.study = calloc(1, sizeof *s.study);
+    if (!s.study) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     rc = runinfo_select(db, opt->select, opt->nselect, &ids, &nids, err, errlen);
-    if (rc != 0)
+    if (rc != 0) {
+        free(s.study);
         return rc;
+    }
     rc = -1;
     if ((size_t)snprintf(result->index_path, sizeof result->index_path, "%s/index.html", opt->out_dir) >=
             sizeof result->index_path ||
@@ -359,6 +376,7 @@ done:
         free(s.scenarios[i].rows);
     }
     free(s.scenarios);
+    free(s.study);
     free(ids);
     return rc;
 }

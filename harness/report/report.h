@@ -1,11 +1,12 @@
 /* report: `loadlab report` — turns the results database into a folder a person can
  * open: index.html (every scenario, its latest verdicts, its trends, the overhead
- * comparison), one page per run with its diagnosis, evidence and charts
+ * study as ratios to off with their intervals, report/overheadstudy), one page per run with its diagnosis, evidence and charts
  * (run-ID/index.html), and summary.md (the verdict table in Markdown, for a CI job
  * summary).
  *
  *   OUT/index.html  OUT/summary.md  OUT/run-ID/index.html  OUT/run-ID/CHART.svg
  *   OUT/run-ID/evidence/ID-KIND.txt  OUT/trends/SCENARIO-CHART.svg  OUT/overhead-CHART.svg
+ *   OUT/overhead-ratio-N.svg
  *
  * gnuplot draws the charts: one process per run (a run whose charts fail does not
  * take the others with it) and one for the trends. Without gnuplot the pages are

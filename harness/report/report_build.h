@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "report/overheadstudy.h"
 #include "report/report.h"
 #include "report/runcharts.h"
 #include "report/runinfo.h"
@@ -44,6 +45,7 @@ struct report_state {
     struct report_scenario *scenarios;
     size_t nscenarios;
     struct trends_overhead overhead;
+    struct overheadstudy *study;  /* the latest overhead study (label "" when none); owned */
     bool overhead_wanted;
     char gnuplot_path[PATH_MAX];
     bool have_gnuplot;

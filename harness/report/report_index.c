@@ -12,6 +12,7 @@
 #include "judge/verdict.h"
 #include "report/chart.h"
 #include "report/html.h"
+#include "report/overheadstudy.h"
 #include "report/runpage.h"
 #include "units.h"
 
@@ -286,18 +287,97 @@ static void write_scenario(FILE *f, const struct report_state *s, const struct r
     fputs("</table></details>\n", f);
 }
 
+/* The table beside a study figure's chart: each setting's ratio to off, its interval,
+ * the interval's level, pairs or rounds, and the verdict in words. */
+static void write_study_table(FILE *f, const struct overheadstudy *st, const struct overheadstudy_figure *g)
+{
+    static const char *const pill[] = {"ok", "bad", "warn"};
+    char text[48];
+
+    fprintf(f, "<table><tr><th>setting</th><th>ratio to off</th><th>interval</th><th>level</th><th>%s</th>"
+               "<th>verdict</th></tr>\n", g->exact ? "rounds" : "pairs");
+    for (size_t k = 0; k < st->nsettings; k++) {
+        const struct overheadstudy_ratio *q = &g->r[k];
+        fputs(q->present && q->tone == OVERHEADSTUDY_COSTS ? "<tr class=\"bad\"><td class=\"mono\">"
+                                                           : "<tr><td class=\"mono\">", f);
+        html_escape(f, st->settings[k]);
+        fputs("</td>", f);
+        if (!q->present) {
+            fputs("<td colspan=\"5\" class=\"muted\">not measured in this pass</td></tr>\n", f);
+            continue;
+        }
+        fprintf(f, "<td class=\"num\">%s</td><td class=\"num\">", isnan(q->ratio) ? "not computed"
+                                                                  : units_format_ratio(q->ratio, text, sizeof text));
+        html_escape(f, q->interval);
+        fputs("</td><td>", f);
+        html_escape(f, q->level);
+        fprintf(f, "</td><td class=\"num\">%zu</td><td><span class=\"pill %s\">", q->n, pill[q->tone]);
+        html_escape(f, q->verdict);
+        fputs("</span></td></tr>\n", f);
+    }
+    fputs("</table>\n", f);
+}
+
+/* The latest overhead study: one chart and table a figure. */
+static void write_study(FILE *f, const struct report_state *s)
+{
+    const struct overheadstudy *st = s->study;
+    bool exact_seen = false, paired_seen = false;
+
+    fputs("<p class=\"muted\">Study <b class=\"mono\">", f);
+    html_escape(f, st->label);
+    fputs("</b> (<span class=\"mono\">make overhead</span>): each setting as a ratio to "
+          "<b>" OVERHEADSTUDY_REFERENCE "</b>, with its interval. The wall-clock figures come from paired, "
+          "interleaved runs (the setting and off at once, the load switched between them in short slices); "
+          "instructions per request from the exact pass, counted round by round. off against off shows what "
+          "no change looks like.</p>\n", f);
+    if (st->nfigures == 0)
+        fputs("<p class=\"note\">The study has neither an interleaved verdict nor an exact count stored yet.</p>\n",
+              f);
+    for (size_t i = 0; i < st->nfigures; i++) {
+        const struct overheadstudy_figure *g = &st->figures[i];
+        if (g->exact && !exact_seen) {
+            fputs("<h3>Exact pass: instructions per request</h3>\n", f);
+            exact_seen = true;
+        } else if (!g->exact && !paired_seen) {
+            fputs("<h3>Wall clock: interleaved with off</h3>\n", f);
+            paired_seen = true;
+        }
+        fputs("<h4>", f);
+        html_escape(f, g->title);
+        if (g->counter[0]) {
+            fputs(" <span class=\"muted small\">(counter ", f);
+            html_escape(f, g->counter);
+            fputs(")</span>", f);
+        }
+        fputs("</h4>\n<div class=\"charts\">\n", f);
+        if (g->chart[0])
+            write_figure(f, "", g->chart, g->title, g->caption);
+        fputs("<div>", f);
+        write_study_table(f, st, g);
+        fputs("</div></div>\n", f);
+    }
+    if (st->nfigures && st->charts == 0 && (s->trends_problem[0] || !s->have_gnuplot))
+        fputs("<p class=\"note\">The overhead charts could not be drawn (see above).</p>\n", f);
+}
+
 static void write_overhead(FILE *f, const struct report_state *s)
 {
     const struct trends_overhead *o = &s->overhead;
     const struct trends_setting *base = o->n ? &o->settings[0] : NULL;
+    bool study = s->study && s->study->label[0];
 
     fputs("<h2 id=\"overhead\">Instrumentation overhead</h2>\n", f);
+    if (study)
+        write_study(f, s);
     if (o->n == 0) {
-        fputs("<p class=\"muted\">No completed run of an <span class=\"mono\">" TRENDS_OVERHEAD_PREFIX
-              "&lt;setting&gt;</span> scenario in the database: the overhead comparison is drawn once the "
-              "overhead study has run.</p>\n", f);
+        if (!study)
+            fputs("<p class=\"muted\">No overhead study in the database (<span class=\"mono\">make overhead</span>): "
+                  "the comparison is drawn once it has run.</p>\n", f);
         return;
     }
+    if (study)
+        fputs("<h3>Whole runs</h3>\n", f);
     fprintf(f, "<p class=\"muted\">Every completed run of the " TRENDS_OVERHEAD_PREFIX "* scenarios, by setting, "
                "in the order the settings first ran; change is against <b>");
     html_escape(f, base->name);

@@ -1,7 +1,8 @@
 /* trends: charts across runs — per scenario, throughput, p99 and thread growth of
  * every completed run in time order with the gate's failing side shaded, so a
- * regression shows as a step; and the overhead study, throughput and p99 per
- * instrumentation setting with the spread of the repeated runs.
+ * regression shows as a step; and the overhead study's whole runs (OVERHEAD_ROUNDS),
+ * throughput and p99 per instrumentation setting with the spread of the repeated
+ * runs (the study's paired and exact passes are report/overheadstudy's).
  *
  * Trends read the whole database, not only the runs a report was asked for: a run
  * is judged against its history. The overhead chart follows the overhead study's

@@ -87,3 +87,29 @@ done:
     sqlite3_finalize(st);
     return rc;
 }
+
+int crossrun_study_label(struct resultdb *db, const char *prefix, const char *reference, char *label, size_t len,
+                         char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int step;
+
+    label[0] = '\0';
+    /* L-off-vs-off (off's baseline against itself) ends in -off too: it is not L-off */
+    if (storedb_prepare(db, "SELECT substr(label, 1, length(label) - length(?2) - 1) FROM runs "
+                            "WHERE status = 'completed' AND substr(label, 1, length(?1)) = ?1 "
+                            "AND length(label) > length(?1) + length(?2) + 1 "
+                            "AND substr(label, -length(?2) - 1) = '-' || ?2 "
+                            "AND substr(label, -2 * length(?2) - 5) <> '-' || ?2 || '-vs-' || ?2 "
+                            "ORDER BY id DESC LIMIT 1", &st, "finding the overhead study", err, errlen) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, reference, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        storedb_text(st, 0, label, len);
+    sqlite3_finalize(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return storedb_fail(db, "finding the overhead study", err, errlen);
+    return step == SQLITE_ROW && label[0] ? 1 : 0;
+}

@@ -39,4 +39,12 @@ typedef int (*crossrun_prefixed_fn)(void *user, const char *suffix, double throu
 int crossrun_prefixed(struct resultdb *db, const char *prefix, crossrun_prefixed_fn visit, void *user,
                       size_t *labels, char *err, size_t errlen);
 
+/* The label L of the latest study whose labels follow the overhead study's contract
+ * (scripts/overhead.sh): L starts with prefix, and a completed run is labelled
+ * L-<reference> (the reference setting, "off"), but not L-<reference>-vs-<reference>
+ * (the reference's own baseline). Writes L into label. Returns 1 (found), 0 (none),
+ * or -1 with err filled. */
+int crossrun_study_label(struct resultdb *db, const char *prefix, const char *reference, char *label, size_t len,
+                         char *err, size_t errlen);
+
 #endif

@@ -240,11 +240,24 @@ static void read_regression(sqlite3_stmt *st, struct regression_result *r)
     r->method = strcmp(method, "interleaved") == 0 ? REGRESSION_METHOD_INTERLEAVED : REGRESSION_METHOD_RUNS;
 }
 
+/* Steps st (prepared and bound), reading at most cap verdicts into out[0..*n), and
+ * finalizes it. Returns 0, or -1 with err filled. */
+static int read_regressions(struct resultdb *db, sqlite3_stmt *st, struct regression_result *out, size_t cap,
+                            size_t *n, char *err, size_t errlen)
+{
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW && *n < cap)
+        read_regression(st, &out[(*n)++]);
+    sqlite3_finalize(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return storedb_fail(db, "reading regression verdicts", err, errlen);
+    return 0;
+}
+
 int figures_regressions_of_run(struct resultdb *db, int64_t run_id, struct regression_result *out, size_t cap,
                                size_t *n, char *err, size_t errlen)
 {
     sqlite3_stmt *st = NULL;
-    int step;
 
     *n = 0;
     /* a database before schema 4 has no method column, before schema 3 no table */
@@ -252,10 +265,59 @@ int figures_regressions_of_run(struct resultdb *db, int64_t run_id, struct regre
         sqlite3_prepare_v2(storedb_sqlite(db), REGRESSIONS_OF_RUN("'runs'"), -1, &st, NULL) != SQLITE_OK)
         return 0;
     sqlite3_bind_int64(st, 1, run_id);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW && *n < cap)
-        read_regression(st, &out[(*n)++]);
+    return read_regressions(db, st, out, cap, n, err, errlen);
+}
+
+/* The latest interleaved verdict of each gate and candidate label that starts with ?1. */
+#define REGRESSIONS_LABELLED \
+    "SELECT gate, threshold_text, scenario, baseline_scenario, baseline_label, candidate_label, baseline_runs, " \
+    "candidate_runs, baseline_n, candidate_n, baseline_median, candidate_median, ratio, ci_low, ci_high, " \
+    "confidence, p_value, alpha, min_runs, verdict, detail, method FROM regressions r " \
+    "WHERE id = (SELECT max(id) FROM regressions r2 WHERE r2.candidate_label = r.candidate_label " \
+    "AND r2.gate = r.gate AND r2.method = 'interleaved') AND substr(candidate_label, 1, length(?1)) = ?1 " \
+    "ORDER BY id"
+
+int figures_interleaved_labelled(struct resultdb *db, const char *prefix, struct regression_result *out,
+                                 size_t cap, size_t *n, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+
+    *n = 0;
+    /* a database before schema 4 has no interleaved verdict */
+    if (sqlite3_prepare_v2(storedb_sqlite(db), REGRESSIONS_LABELLED, -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+    return read_regressions(db, st, out, cap, n, err, errlen);
+}
+
+int figures_labelled(struct resultdb *db, const char *name, const char *prefix, figures_labelled_fn visit,
+                     void *user, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int step, rc = -1;
+
+    if (storedb_prepare(db, "SELECT substr(r.label, length(?2) + 1), r.scenario, f.value, coalesce(f.counter, '') "
+                            "FROM figures f JOIN runs r ON r.id = f.run_id WHERE f.name = ?1 AND "
+                            "r.status = 'completed' AND f.value IS NOT NULL AND "
+                            "substr(r.label, 1, length(?2)) = ?2 ORDER BY r.id",
+                        &st, "reading figures by label", err, errlen) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, prefix, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        char suffix[256], scenario[128], counter[32];
+        storedb_text(st, 0, suffix, sizeof suffix);
+        storedb_text(st, 1, scenario, sizeof scenario);
+        storedb_text(st, 3, counter, sizeof counter);
+        if (visit(user, suffix, scenario, storedb_real(st, 2), counter, err, errlen) < 0)
+            goto done;
+    }
+    if (step != SQLITE_DONE) {
+        storedb_fail(db, "reading figures by label", err, errlen);
+        goto done;
+    }
+    rc = 0;
+done:
     sqlite3_finalize(st);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        return storedb_fail(db, "reading regression verdicts", err, errlen);
-    return 0;
+    return rc;
 }

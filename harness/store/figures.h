@@ -69,6 +69,21 @@ int figures_record_regression(struct resultdb *db, const struct regression_resul
 int figures_regressions_of_run(struct resultdb *db, int64_t run_id, struct regression_result *out, size_t cap,
                                size_t *n, char *err, size_t errlen);
 
+/* The latest interleaved verdict of each gate for each candidate label starting with
+ * prefix (the overhead study's settings), oldest first, at most cap, into out[0..*n).
+ * A database from before interleaved verdicts has none. Returns 0, or -1 with err. */
+int figures_interleaved_labelled(struct resultdb *db, const char *prefix, struct regression_result *out,
+                                 size_t cap, size_t *n, char *err, size_t errlen);
+
+/* Calls visit, oldest first, for each figure name measured (value not NULL) by a
+ * completed run whose label starts with prefix, with the rest of the label (suffix),
+ * the run's scenario, the value and its counter ("" when none). Returns 0, or -1 with
+ * err filled (a database error, or visit returned -1 having filled err). */
+typedef int (*figures_labelled_fn)(void *user, const char *suffix, const char *scenario, double value,
+                                   const char *counter, char *err, size_t errlen);
+int figures_labelled(struct resultdb *db, const char *name, const char *prefix, figures_labelled_fn visit,
+                     void *user, char *err, size_t errlen);
+
 /* One slice of an interleaved A/B comparison (judge/interleave.h): which side, in
  * which pair, whether it went first, and what wrk measured in it. Numbers NaN: none. */
 struct figures_slice {

@@ -641,6 +641,118 @@ static void test_report_command_exit_codes(void **state)
     assert_int_equal(run_cli("--no-such-option", NULL), 2);
 }
 
+/* The overhead study as scripts/overhead.sh stores it, from real runs of the real
+ * orderd at two settings: the exact pass (cost runs labelled overhead-t-<setting>,
+ * counted by callgrind; off twice, metrics once) and the wall-clock pass (each
+ * setting interleaved with off, baseline overhead-t-off-vs-<setting>). The report
+ * shows each setting's ratio to off with its interval, its level, pairs and verdict
+ * in words, one error-bar chart a figure, and no whole-run section (there are no
+ * whole runs). */
+static void test_report_overhead_study_shows_ratios_to_off_with_intervals(void **state)
+{
+    static const char *const settings[] = {"off", "metrics"};
+    const char *orderd = getenv("ORDERD_BIN") && *getenv("ORDERD_BIN") ? getenv("ORDERD_BIN") : "build/orderd";
+    char db[160], ab[160], log[160], label[64], base[64], level[64], bin_env[4200], sql[512], want[256], lo[32],
+        hi[32], ratio[32], conf[32], path[512], *index, *section;
+    FILE *f;
+    (void)state;
+    snprintf(db, sizeof db, "%s/study.db", tmp.dir);
+    snprintf(ab, sizeof ab, "%s/ab.ini", tmp.dir);
+    snprintf(log, sizeof log, "%s/study.out", tmp.dir);
+    f = fopen(ab, "w");
+    assert_non_null(f);
+    fprintf(f, "[scenario]\nname = study-ab\nduration = 2s\nsample_interval = 100ms\n"
+               "[service]\ncommand = ${ORDERD_BIN:-build/orderd} --io-threads 1 --log-level warn "
+               "--instrument ${OVERHEAD_LEVEL:-off}\n"
+               "[load]\nconnections = 4\nthreads = 1\npath = /api/products/7\n"
+               "[gate]\nerror_rate = < 1%%\nregression.throughput = 5%%\nregression.p99_latency = 10%%\n"
+               "regression.cpu_per_request = 5%%\n");
+    assert_int_equal(fclose(f), 0);
+    /* callgrind cannot run a sanitizer build's orderd: the plain build's then */
+    snprintf(bin_env, sizeof bin_env, "ORDERD_BIN=%s",
+             strstr(orderd, "/san-") && access("build/orderd", X_OK) == 0 ? "build/orderd" : orderd);
+    for (int round = 0; round < 3; round++) {
+        const char *setting = settings[round == 1];   /* off, metrics, off */
+        char *env[] = {level, bin_env, NULL};
+        snprintf(level, sizeof level, "OVERHEAD_LEVEL=%s", setting);
+        snprintf(label, sizeof label, "overhead-t-%s", setting);
+        if (loadlab_proc_run((const char *[]){"run", "--quiet", "--db", db, "--label", label,
+                                              "scenarios/overhead/instrument/cost-read.ini", NULL},
+                             env, log, 240) != 0)
+            fail_msg("cost run of %s failed:\n%s", setting, files_read(log));
+    }
+    for (size_t i = 0; i < 2; i++) {
+        char *env[] = {level, NULL};
+        int rc;
+        snprintf(level, sizeof level, "OVERHEAD_LEVEL=%s", settings[i]);
+        snprintf(label, sizeof label, "overhead-t-%s", settings[i]);
+        snprintf(base, sizeof base, "overhead-t-off-vs-%s", settings[i]);
+        rc = loadlab_proc_run((const char *[]){"run", "--quiet", "--db", db, "--interleave", "--budget", "10s",
+                                               "--label", label, "--baseline", base, "--baseline-env",
+                                               "OVERHEAD_LEVEL=off", ab, NULL},
+                              env, log, 120);
+        if (rc != 0 && rc != 99)
+            fail_msg("interleaved run of %s: exit %d:\n%s", settings[i], rc, files_read(log));
+    }
+    assert_int_equal(testdb_int(db, "SELECT count(*) FROM regressions WHERE method = 'interleaved' AND "
+                                    "gate = 'regression.throughput' AND ratio IS NOT NULL"), 2);
+
+    snprintf(path, sizeof path, "--db '%s' --out '%s'", db, out_dir);
+    assert_int_equal(run_cli(path, NULL), 0);
+    /* one chart a figure: throughput, p99, CPU per request, instructions per request */
+    for (int k = 1; k <= 4; k++) {
+        snprintf(path, sizeof path, "%s/overhead-ratio-%d.svg", out_dir, k);
+        assert_int_equal(access(path, F_OK), 0);
+        assert_true(count_in_file(path, "<g id=\"gnuplot_plot_") >= 2);   /* the ratios, the line at 1.0 */
+    }
+    snprintf(path, sizeof path, "%s/overhead-ratio-1.svg", out_dir);
+    assert_int_equal(count_in_file(path, ">metrics</text>"), 1);
+    assert_int_equal(count_in_file(path, "<text>gate -5%</text>"), 1);
+    snprintf(path, sizeof path, "%s/overhead-throughput.svg", out_dir);
+    assert_int_equal(access(path, F_OK), -1);   /* no whole runs: no whole-run chart */
+
+    snprintf(path, sizeof path, "%s/index.html", out_dir);
+    index = files_read(path);
+    assert_non_null(index);
+    section = strstr(index, "<h2 id=\"overhead\">");
+    assert_non_null(section);
+    assert_non_null(strstr(section, "Study <b class=\"mono\">overhead-t</b>"));
+    assert_non_null(strstr(section, "Throughput: setting / off, interleaved"));
+    assert_null(strstr(section, "<h3>Whole runs</h3>"));
+    /* metrics' throughput row: the stored ratio and interval, its level, its pairs, a verdict */
+    snprintf(sql, sizeof sql, "SELECT %%s FROM regressions WHERE candidate_label = 'overhead-t-metrics' "
+                              "AND gate = 'regression.throughput'");
+    {
+        char q[600];
+        snprintf(q, sizeof q, sql, "ratio");
+        snprintf(ratio, sizeof ratio, "%.4f", testdb_real(db, q));
+        snprintf(q, sizeof q, sql, "ci_low");
+        snprintf(lo, sizeof lo, "%.4f", testdb_real(db, q));
+        snprintf(q, sizeof q, sql, "ci_high");
+        snprintf(hi, sizeof hi, "%.4f", testdb_real(db, q));
+        snprintf(q, sizeof q, sql, "confidence");
+        snprintf(conf, sizeof conf, "%.4g%%", 100 * testdb_real(db, q));
+        snprintf(want, sizeof want, "<td class=\"mono\">metrics</td><td class=\"num\">%s</td><td class=\"num\">"
+                                    "%s..%s</td><td>%s</td><td class=\"num\">", ratio, lo, hi, conf);
+        if (!strstr(section, want))
+            fail_msg("no row '%s' in:\n%s", want, section);
+        snprintf(q, sizeof q, sql, "baseline_n");
+        snprintf(want, sizeof want, "%s..%s</td><td>%s</td><td class=\"num\">%lld</td><td>"
+                                    "<span class=\"pill ", lo, hi, conf, testdb_int(db, q));
+        assert_non_null(strstr(section, want));
+    }
+    assert_true(strstr(section, "within the gate (-5%)") || strstr(section, "costs more than the gate allows (-5%)") ||
+                strstr(section, "inconclusive: "));
+    /* the exact pass: off against its own two rounds, metrics' one round has no range */
+    assert_non_null(strstr(section, "Instructions per request: setting / off, instrument-cost-read"));
+    assert_non_null(strstr(section, "(counter callgrind)"));
+    assert_non_null(strstr(section, "<td class=\"mono\">off</td><td class=\"num\">1.0000</td>"));
+    assert_non_null(strstr(section, "not computable (one round of this setting: no range)"));
+    assert_non_null(strstr(section, "range of 1 round (off: 2)"));
+    assert_null(strstr(section, "nan"));
+    free(index);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -659,6 +771,7 @@ int main(void)
         cmocka_unit_test_setup(test_report_renders_a_schema_1_database, setup),
         cmocka_unit_test_setup(test_report_nothing_to_report, setup),
         cmocka_unit_test_setup(test_report_command_exit_codes, setup),
+        cmocka_unit_test_setup(test_report_overhead_study_shows_ratios_to_off_with_intervals, setup),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

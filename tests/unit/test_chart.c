@@ -246,6 +246,31 @@ static void test_chart_bars_and_named_positions(void **state)
     chart_free(c);
 }
 
+/* Ratios near 1.0 with their intervals: a point and an error bar each, points
+ * without an interval left out of the series, and tics that tell 1.002 from 1.004. */
+static void test_chart_error_bars_on_a_narrow_ratio_axis(void **state)
+{
+    double x[] = {1, 2, 3}, y[] = {1.0, 1.0039, NAN}, lo[] = {0.9999, 1.0038, NAN}, hi[] = {1.0001, 1.0041, NAN};
+    const char *names[] = {"off", "metrics", "profile"};
+    struct chart *c = chart_new("Instructions per request: setting / off", "setting", "ratio to off");
+    char labels[40][32], *svg;
+    size_t n;
+    (void)state;
+    assert_int_equal(chart_set_xtics(c, x, names, 3), 0);
+    assert_int_equal(chart_add_series(c, "ratio", CHART_ERRORBARS, NULL, x, y, lo, hi, 3), 0);
+    assert_int_equal(chart_add_series(c, "error bars need ranges", CHART_ERRORBARS, NULL, x, y, NULL, NULL, 3), -1);
+    assert_int_equal(chart_add_hline(c, "1.0: the same as off", 1.0, CHART_GREY), 0);
+    assert_int_equal(draw(c, "ratio", &svg), 0);
+    assert_int_equal(files_count(svg, "<g id=\"gnuplot_plot_"), 2);
+    n = y_tics(svg, labels, 40);
+    assert_true(n >= 3);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(labels[i], labels[i - 1]) == 0)
+            fail_msg("two tics read '%s'", labels[i]);
+    free(svg);
+    chart_free(c);
+}
+
 static void test_chart_without_data_is_refused(void **state)
 {
     struct gnuplot *gp = gnuplot_open(program, err, sizeof err);
@@ -280,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_chart_draws_one_element_per_series_and_a_band_per_interval),
         cmocka_unit_test(test_chart_awkward_data_draws_without_warnings),
         cmocka_unit_test(test_chart_bars_and_named_positions),
+        cmocka_unit_test(test_chart_error_bars_on_a_narrow_ratio_axis),
         cmocka_unit_test(test_chart_without_data_is_refused),
         cmocka_unit_test(test_chart_markup_in_text_stays_valid_xml),
         cmocka_unit_test(test_chart_counting_axis_has_whole_tics),

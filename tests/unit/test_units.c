@@ -368,6 +368,17 @@ static void test_units_format_count_and_rate(void **state)
 
 /* Shares as percentages and seconds per second: a tiny figure is bounded, never
  * written with an exponent nor rounded to a zero it is not. */
+static void test_units_format_ratio_to_a_tenth_of_a_percent(void **state)
+{
+    char buf[32];
+    (void)state;
+    assert_string_equal(units_format_ratio(1.01234, buf, sizeof buf), "1.0123");
+    assert_string_equal(units_format_ratio(0.9871, buf, sizeof buf), "0.9871");
+    assert_string_equal(units_format_ratio(1, buf, sizeof buf), "1.0000");
+    assert_string_equal(units_format_ratio(NAN, buf, sizeof buf), "-");
+    assert_string_equal(units_format_ratio(250, buf, sizeof buf), "250");
+}
+
 static void test_units_format_share_and_load(void **state)
 {
     char buf[32];
@@ -405,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_units_format_seconds_picks_unit),
         cmocka_unit_test(test_units_format_count_and_rate),
         cmocka_unit_test(test_units_format_share_and_load),
+        cmocka_unit_test(test_units_format_ratio_to_a_tenth_of_a_percent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
