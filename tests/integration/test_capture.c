@@ -272,12 +272,21 @@ static void test_capture_routine_cpu_profile_names_a_slowdown_on_from_the_start(
     for (int i = 0; i < 2; i++)
         run_from_start(c, "healthy", "");
     run_from_start(c, "slowed", FAINT_SLOW);
-    assert_int_equal(count("SELECT count(*) FROM evidence WHERE run_id = ?1 AND kind = 'cpu' AND "
-                           "reason LIKE 'routine at t=%'"), 1);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    /* No symptom took one of its own: the routine one is the run's only CPU profile,
+     * late in the measured load (after the warmup, over before the last snapshot). */
     assert_int_equal(count("SELECT count(*) FROM evidence WHERE run_id = ?1 AND kind = 'cpu'"), 1);
-    /* Late in the measured load: after the warmup, over before the last snapshot. */
-    assert_true(count("SELECT min(t) >= 2 FROM evidence WHERE run_id = ?1 AND kind = 'cpu'") == 1);
-    assert_int_equal(hits(EVIDENCE_CPU, "request_burn_cpu"), 1);
+    assert_int_equal(count("SELECT count(*) FROM evidence WHERE run_id = ?1 AND kind = 'cpu' AND reason LIKE "
+                           "'routine at t=%' AND t >= 2 AND t < (SELECT min(t) FROM evidence WHERE run_id = ?1 AND "
+                           "reason = 'end of steady state')"), 1);
+#else
+    /* Under a sanitizer the service's CPU per request wanders by more than its first
+     * windows show, which now and then triggers a profile before the routine one
+     * would start: one or the other is there. */
+    assert_true(count("SELECT count(*) FROM evidence WHERE run_id = ?1 AND kind = 'cpu' AND "
+                      "(reason LIKE 'routine at t=%' OR reason LIKE 'trigger: CPU per request%')") >= 1);
+#endif
+    assert_true(hits(EVIDENCE_CPU, "request_burn_cpu") >= 1);
 
     tmpdb_file(&tmp, "diagnose.out", out_path, sizeof out_path);
     snprintf(run_arg, sizeof run_arg, "%lld", (long long)outcome.run_id);
@@ -287,13 +296,17 @@ static void test_capture_routine_cpu_profile_names_a_slowdown_on_from_the_start(
     assert_non_null(output);
     if (!strstr(output, "cpu-slowdown"))
         fail_msg("no cpu-slowdown against the baseline:\n%s", output);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    /* (A sanitizer's slowdown, +0.5 ms a request, is past the absolute level: found
+     * without the baseline.) */
     assert_non_null(strstr(output, "against baseline healthy (2 runs of capture-slow-from-start)"));
+#endif
 #if !defined(__SANITIZE_THREAD__)
     /* Under ThreadSanitizer the profile's samples land in the profiler's own handler
      * (see the test above): taken and read, its culprit not checked. */
     if (!strstr(output, "request_burn_cpu"))
         fail_msg("the culprit not named:\n%s", output);
-    assert_non_null(strstr(output, "CPU profile from t="));
+    assert_non_null(strstr(output, "request_burn_cpu is the top function of the service's own code"));
 #endif
     free(output);
     capture_free(c);
