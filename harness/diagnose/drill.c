@@ -421,6 +421,8 @@ static bool mitigation_step(struct drill_state *d, const struct runner_view *v, 
     *answer = RUNNER_HOOK_CONTINUE;
     if (!d->restart_wanted && d->interactive && drill_prompt_line(&d->prompt, d->opt->in_fd, line, sizeof line)) {
         char *word = line + strspn(line, " \t");
+        if (d->prompt.echo)
+            fprintf(d->opt->out, "%s\n", line);
         word[strcspn(word, " \t\r")] = '\0';
         if (strcasecmp(word, "restart") == 0)
             d->restart_wanted = true;

@@ -530,8 +530,11 @@ static void start_cpu_profile(struct capture *c, struct target *tg, const struct
     c->cpu_routine = routine;
     c->cpu_symptom_taken |= !routine;
     snprintf(c->cpu_reason, sizeof c->cpu_reason, "%s", reason);
-    if (!(c->cpu = cpucapture_start(tg->base, v->sc->token_file, seconds, err, sizeof err)))
+    if (!(c->cpu = cpucapture_start(tg->base, v->sc->token_file, seconds, err, sizeof err))) {
         note_problem(c, "CPU profile: %s", err);
+        if (tg->routine_switch)
+            restore_profiling(c, tg, v, "no routine CPU profile");
+    }
 }
 
 /* Keeps the CPU profile once it is in (wait: until it is), at the time it started;
