@@ -10,7 +10,10 @@
 # request (orderd's utime+stime over the requests wrk completed: the figure that a
 # shared machine disturbs least).
 # Environment: BENCH_ROUNDS (7), BENCH_SECONDS (5), BENCH_CONNECTIONS (64),
-# BENCH_CPU_PROFILE_RATE (100).
+# BENCH_CPU_PROFILE_RATE (100), BENCH_FROM_LEVEL (profile): with metrics, orderd runs
+# at --instrument metrics and the profiled side is switched to profile through
+# /debug/config before its profile and back after it, as the capture's routine CPU
+# profile of a healthy run does (so BENCH_SECONDS=1 gives what a 1 s one costs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -18,6 +21,8 @@ ROUNDS=${BENCH_ROUNDS:-7}
 SECS=${BENCH_SECONDS:-5}
 CONNS=${BENCH_CONNECTIONS:-64}
 HZ=${BENCH_CPU_PROFILE_RATE:-100}
+LEVEL=${BENCH_FROM_LEVEL:-profile}
+case "$LEVEL" in profile|metrics) ;; *) echo "bench: BENCH_FROM_LEVEL must be profile or metrics" >&2; exit 2 ;; esac
 # shellcheck source=scripts/bench-common.sh
 . scripts/bench-common.sh
 
@@ -40,21 +45,23 @@ measure() {
 
 # profiled PUBLIC DEBUG: the same run with a CPU profile covering it.
 profiled() {
+  [ "$LEVEL" = profile ] || curl -s -o /dev/null -X PUT -d '{"instrument":"profile"}' "http://127.0.0.1:$2/debug/config"
   curl -s -o "$tmp/profile.pb.gz" -w '%{http_code}' \
     "http://127.0.0.1:$2/debug/pprof/profile?seconds=$((SECS + 2))" > "$tmp/code" &
   local curl_pid=$!
   measure profiling "$1"
   wait $curl_pid
+  [ "$LEVEL" = profile ] || curl -s -o /dev/null -X PUT -d "{\"instrument\":\"$LEVEL\"}" "http://127.0.0.1:$2/debug/config"
   [ "$(cat "$tmp/code")" = 200 ] || { echo "bench: the profile request answered $(cat "$tmp/code")" >&2; exit 1; }
   gzip -dc "$tmp/profile.pb.gz" | wc -c >> "$tmp/profile_bytes"
 }
 
 
-echo "== CPU profile at $HZ Hz vs none: $ROUNDS rounds x ${SECS}s, wrk -t1 -c$CONNS, orderd on CPU $SERVER_CPU, wrk on CPU $WRK_CPU"
+echo "== CPU profile at $HZ Hz (from instrument=$LEVEL) vs none: $ROUNDS rounds x ${SECS}s, wrk -t1 -c$CONNS, orderd on CPU $SERVER_CPU, wrk on CPU $WRK_CPU"
 for r in $(seq "$ROUNDS"); do
   : > "$tmp/server.out"
   taskset -c $SERVER_CPU "$BUILD/orderd" --listen 127.0.0.1:0 --debug-listen 127.0.0.1:0 --io-threads 1 \
-    --log-level warn --instrument profile --cpu-profile-rate "$HZ" > "$tmp/server.out" 2>/dev/null &
+    --log-level warn --instrument "$LEVEL" --cpu-profile-rate "$HZ" > "$tmp/server.out" 2>/dev/null &
   pid=$!
   for _ in $(seq 100); do grep -q listening "$tmp/server.out" && break; sleep 0.05; done
   public=$(sed -n 's/.*public=[^ ]*:\([0-9]*\).*/\1/p' "$tmp/server.out")

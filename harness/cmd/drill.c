@@ -22,7 +22,7 @@ int cmd_drill(int argc, char **argv)
         {"trainee", required_argument, NULL, 't'}, {"answer", required_argument, NULL, 'a'},
         {"time-limit", required_argument, NULL, 'T'}, {"min-time", required_argument, NULL, 'm'},
         {"no-report", no_argument, NULL, 'R'}, {"history", no_argument, NULL, 'H'},
-        {"mitigate", required_argument, NULL, 'M'},
+        {"mitigate", required_argument, NULL, 'M'}, {"mitigate-by", required_argument, NULL, 'B'},
         {"all", no_argument, NULL, 'A'}, {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
     };
     const char *db_path = "results.db", *scripts = getenv("LOADLAB_SCRIPTS");
@@ -30,7 +30,7 @@ int cmd_drill(int argc, char **argv)
                               .in_fd = STDIN_FILENO, .out = stdout, .report = true};
     char err[1024], wrk[PATH_MAX], label[256], rev[128], log_root[PATH_MAX];
     struct resultdb *db = NULL;
-    bool history = false, all = false, seeded = false;
+    bool history = false, all = false, seeded = false, by = false;
     uint64_t n;
     int opt, rc = 1;
 
@@ -64,6 +64,12 @@ int cmd_drill(int argc, char **argv)
             if (units_parse_duration(optarg, &d.mitigation_ns, err, sizeof err) < 0 || d.mitigation_ns <= 0)
                 return cmd_usage_error("--mitigate: %s", d.mitigation_ns <= 0 ? "a time above 0 is needed" : err);
             break;
+        case 'B':
+            if (strcmp(optarg, "restart") != 0 && strcmp(optarg, "api") != 0)
+                return cmd_usage_error("%s", "--mitigate-by must be restart or api");
+            d.mitigate_by_restart = strcmp(optarg, "restart") == 0;
+            by = true;
+            break;
         case 'H': history = true; break;
         case 'A': all = true; break;
         case 'h': return cmd_help("drill");
@@ -74,6 +80,8 @@ int cmd_drill(int argc, char **argv)
         return cmd_usage_error("drill: unexpected argument '%s'", argv[optind]);
     if (!*d.trainee || strlen(d.trainee) > 64)
         return cmd_usage_error("%s", "--trainee must be 1 to 64 characters");
+    if (by && !d.mitigation_ns)
+        return cmd_usage_error("%s", "--mitigate-by goes with --mitigate");
     if (all && !history)
         return cmd_usage_error("%s", "--all goes with --history");
     if (history) {

@@ -8,8 +8,10 @@
  * culprits named), root cause (the classes named), time to detect — and the truth is
  * revealed with the run's report and what the automatic diagnosis made of it. With a
  * mitigation level (--mitigate), a trainee who found something is then given time to
- * clear it through the debug API while the load goes on, and the drill scores the
- * mitigation by whether the service healed (diagnose/drill_heal.h). Every
+ * clear it through the debug API while the load goes on — or to have the drill restart
+ * the service, which sets the faults that are code again (a restart fixes no bug) and
+ * so at best buys time against a leak — and the drill scores the mitigation by
+ * whether the service healed (diagnose/drill_heal.h). Every
  * drill is a row of the `drills` table, so a trainee can follow their progress.
  *
  * The faults are set through the debug API after start-up, never on orderd's command
@@ -69,7 +71,11 @@ struct drill_options {
     bool report;                /* print the run's report after the reveal */
     int64_t mitigation_ns;      /* 0: no mitigation level; else, after an answer that
                                    something is wrong, how long the trainee has to clear
-                                   it through the debug API (see diagnose/drill_heal.h) */
+                                   it through the debug API (see diagnose/drill_heal.h),
+                                   or to have the drill restart the service */
+    bool mitigate_by_restart;   /* the drill restarts the service as soon as the
+                                   mitigation starts (else the trainee may type
+                                   'restart' at the prompt) */
 };
 
 /* Runs a drill to the end and stores it. Returns 0 when the drill was recorded

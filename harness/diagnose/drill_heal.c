@@ -249,3 +249,97 @@ bool drill_mitigation_tick(struct drill_mitigation *m, struct resultdb *db, int6
     m->done = true;
     return true;
 }
+
+int drill_restart_before(struct resultdb *db, int64_t run_id, double t, struct drill_restart *r, char *err,
+                         size_t errlen)
+{
+    struct heal_series h;
+    double max, mean;
+
+    if (heal_series_load(db, run_id, &h, err, errlen) < 0)
+        return -1;
+    r->threads_before = window_of(&h.threads, t - DRILL_RESTART_BEFORE_S, t, &max, &mean) ? max : NAN;
+    r->rss_before = window_of(&h.rss, t - DRILL_RESTART_BEFORE_S, t, &max, &mean) ? max : NAN;
+    heal_series_release(&h);
+    return 0;
+}
+
+/* The lowest value and the least-squares slope of s over from <= t <= to; NaN each
+ * when too few points. */
+static void low_and_slope(const struct series *s, double from, double to, double *low, double *slope)
+{
+    double t[256], v[256];
+    size_t n = 0;
+    *low = INFINITY;
+    for (size_t i = 0; i < s->n && n < sizeof t / sizeof t[0]; i++)
+        if (s->t[i] >= from && s->t[i] <= to && !isnan(s->v[i])) {
+            t[n] = s->t[i];
+            v[n++] = s->v[i];
+            *low = fmin(*low, s->v[i]);
+        }
+    if (!n)
+        *low = NAN;
+    if (n < 3 || stats_slope(t, v, n, slope) < 0)
+        *slope = NAN;
+}
+
+/* Seconds from the lowest level after until the level before, at slope; INFINITY when
+ * not climbing faster than min_slope, NaN when a figure is missing. */
+static double time_to_level(double before, double after, double slope, double min_slope)
+{
+    if (isnan(before) || isnan(after) || isnan(slope))
+        return NAN;
+    if (slope < min_slope)
+        return INFINITY;
+    return fmax(0, (before - after) / slope);
+}
+
+int drill_restart_after(struct resultdb *db, int64_t run_id, double from, double to, struct drill_restart *r,
+                        char *err, size_t errlen)
+{
+    struct heal_series h;
+    double threads_s = NAN, rss_s = NAN;
+
+    if (heal_series_load(db, run_id, &h, err, errlen) < 0)
+        return -1;
+    low_and_slope(&h.threads, from, to, &r->threads_after, &r->threads_slope);
+    low_and_slope(&h.rss, from, to, &r->rss_after, &r->rss_slope);
+    heal_series_release(&h);
+    if (r->thread_leak)
+        threads_s = time_to_level(r->threads_before, r->threads_after, r->threads_slope, DRILL_RESTART_THREADS_SLOPE);
+    if (r->memory_leak)
+        rss_s = time_to_level(r->rss_before, r->rss_after, r->rss_slope, DRILL_RESTART_RSS_SLOPE);
+    r->bought_s = isnan(threads_s) ? rss_s : isnan(rss_s) ? threads_s : fmin(threads_s, rss_s);
+    return 0;
+}
+
+/* "threads 14 after (530 before), climbing again at 180/s: back in 2.9s" for one level. */
+static size_t describe_level(char *buf, size_t len, const char *what, double before, double after, double slope,
+                             double min_slope, double scale, const char *unit)
+{
+    int n;
+    if (isnan(slope) || slope < min_slope)
+        n = snprintf(buf, len, "%s %.0f%s after (%.0f%s before), not climbing again in %.0fs", what, after / scale,
+                     unit, before / scale, unit, DRILL_RESTART_WATCH_S);
+    else
+        n = snprintf(buf, len, "%s %.0f%s after (%.0f%s before), climbing again at %.1f%s/s: back at that level "
+                               "in about %.1fs", what, after / scale, unit, before / scale, unit, slope / scale, unit,
+                     fmax(0, (before - after) / slope));
+    return n > 0 && (size_t)n < len ? (size_t)n : 0;
+}
+
+char *drill_restart_describe(const struct drill_restart *r, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    if (r->thread_leak)
+        used += describe_level(buf, len, "threads", r->threads_before, r->threads_after, r->threads_slope,
+                               DRILL_RESTART_THREADS_SLOPE, 1, "");
+    if (r->memory_leak && used + 3 < len) {
+        if (used)
+            used += (size_t)snprintf(buf + used, len - used, "; ");
+        describe_level(buf + used, len - used, "resident memory", r->rss_before, r->rss_after, r->rss_slope,
+                       DRILL_RESTART_RSS_SLOPE, 1e6, " MB");
+    }
+    return buf;
+}

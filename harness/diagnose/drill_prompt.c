@@ -124,7 +124,13 @@ bool drill_prompt_feed(struct drill_prompt *p, int fd, int timeout_ms, FILE *out
             p->state = DRILL_ASK_DONE;
         return true;
     }
-    for (ssize_t i = 0; i < n && p->state != DRILL_ASK_DONE; i++) {
+    for (ssize_t i = 0; i < n; i++) {
+        if (p->state == DRILL_ASK_DONE) {
+            /* What follows the answer (a mitigation's "restart") waits for drill_prompt_line. */
+            if (p->len + 1 < sizeof p->line)
+                p->line[p->len++] = buf[i];
+            continue;
+        }
         if (buf[i] != '\n') {
             if (p->len + 1 < sizeof p->line)
                 p->line[p->len++] = buf[i];
@@ -141,4 +147,29 @@ bool drill_prompt_feed(struct drill_prompt *p, int fd, int timeout_ms, FILE *out
         p->overlong = false;
     }
     return p->state == DRILL_ASK_DONE;
+}
+
+bool drill_prompt_line(struct drill_prompt *p, int fd, char *line, size_t len)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    char *nl;
+    ssize_t n;
+
+    while (!(nl = memchr(p->line, '\n', p->len))) {
+        if (p->eof || poll(&pfd, 1, 0) <= 0)
+            return false;
+        n = read(fd, p->line + p->len, sizeof p->line - 1 - p->len);
+        if (n <= 0) {
+            if (n == 0 || (errno != EINTR && errno != EAGAIN))
+                p->eof = true;
+            return false;
+        }
+        p->len += (size_t)n;
+        if (p->len + 1 >= sizeof p->line && !memchr(p->line, '\n', p->len))
+            p->len = 0;  /* an overlong line: dropped */
+    }
+    snprintf(line, len, "%.*s", (int)(nl - p->line), p->line);
+    p->len -= (size_t)(nl + 1 - p->line);
+    memmove(p->line, nl + 1, p->len);
+    return true;
 }

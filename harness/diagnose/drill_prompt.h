@@ -30,4 +30,9 @@ void drill_prompt_ask(FILE *out, enum drill_ask state);
  * the answer (p->answer) is complete or the input has ended. */
 bool drill_prompt_feed(struct drill_prompt *p, int fd, int timeout_ms, FILE *out);
 
+/* Once the answer is complete: reads what has arrived on fd without waiting and
+ * returns true with the next whole line in line (without its newline, cut to len),
+ * false while none has come (or the input has ended). */
+bool drill_prompt_line(struct drill_prompt *p, int fd, char *line, size_t len);
+
 #endif

@@ -282,14 +282,15 @@ struct history_pass {
     FILE *out;
     const char *trainee;
     struct class_tally tally;
-    int rows, answered, detected, problems, classes, culprits, timed, mitigations, healed;
+    int rows, answered, detected, problems, classes, culprits, timed, mitigations, healed, restarts, bought;
     double score_sum, time_sum, recent[3];
 };
 
 static void history_row(void *user, const struct drills_record *d)
 {
     struct history_pass *h = user;
-    char truth[160], who[16] = "", t[16] = "-", sc[8] = "-";
+    char truth[160], who[16] = "", t[16] = "-", sc[8] = "-", healed[48] = "-";
+    bool restart = d->mitigation_method && strcmp(d->mitigation_method, DRILLS_METHOD_RESTART) == 0;
     double score = isnan(d->score) ? 0 : d->score;
 
     if (h->rows++ == 0)
@@ -308,13 +309,21 @@ static void history_row(void *user, const struct drills_record *d)
         snprintf(t, sizeof t, "%.1fs", d->time_s);
     if (!isnan(d->score))
         snprintf(sc, sizeof sc, "%.0f", d->score);
+    if (d->mitigated != DRILLS_MITIGATION_NONE && restart && !isnan(d->time_bought_s))
+        snprintf(healed, sizeof healed, "%s (restart: bought %.1fs)", d->mitigated == DRILLS_MITIGATION_HEALED ? "yes" : "no",
+                 d->time_bought_s);
+    else if (d->mitigated != DRILLS_MITIGATION_NONE)
+        snprintf(healed, sizeof healed, "%s%s", d->mitigated == DRILLS_MITIGATION_HEALED ? "yes" : "no",
+                 restart ? " (restart)" : "");
     fprintf(h->out, "%4lld  %s%-16.16s  %-3d  %-30.30s  %-44.44s  %-6s  %d/%-3d  %d/%-5d  %7s  %5s  %s\n",
             (long long)d->id, who, d->started_at, d->level, truth, d->answer ? d->answer : "(none)",
             d->detected ? "right" : "wrong", d->classes_right, d->problems, d->culprits_right, d->problems, t, sc,
-            d->mitigated == DRILLS_MITIGATION_HEALED ? "yes" : d->mitigated == DRILLS_MITIGATION_NOT_HEALED ? "no" : "-");
+            healed);
     if (d->mitigated != DRILLS_MITIGATION_NONE) {
         h->mitigations++;
         h->healed += d->mitigated == DRILLS_MITIGATION_HEALED;
+        h->restarts += restart;
+        h->bought += restart && !isnan(d->time_bought_s);
     }
     h->answered++;
     h->detected += d->detected;
@@ -358,6 +367,9 @@ int drillscore_history(struct resultdb *db, const char *trainee, FILE *out, char
         fprintf(out, "; mean time to answer %.0fs", h.time_sum / h.timed);
     if (h.mitigations)
         fprintf(out, "; healed %d/%d", h.healed, h.mitigations);
+    if (h.restarts)
+        fprintf(out, " (%d by restart, which bought time against a leak %d time%s)", h.restarts, h.bought,
+                h.bought == 1 ? "" : "s");
     fprintf(out, ".\nBy class (named / there):");
     for (size_t c = 0; c < DIAGNOSE_CLASS_COUNT; c++)
         if (h.tally.there[c])

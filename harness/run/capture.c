@@ -32,6 +32,9 @@
  * 1,500 requests a second, 6% of a core) leaves about 30 samples in its function in
  * 5 s; in 3 s, 15 at best, and under 5 on a loaded machine now and then. */
 #define CPU_PROFILE_S 5
+/* The routine CPU profile (a run with no symptom-triggered one) ends this long before
+ * the last snapshot, so that snapshot sees the service at its own level again. */
+#define ROUTINE_GAP_S 0.5
 
 static const char *const wanted_metrics[] = {
     "up", GATE_PROC_THREADS, GATE_PROC_RSS, GATE_PROC_CPU, METRIC_PROCESS_THREADS, METRIC_PROCESS_RSS,
@@ -80,6 +83,7 @@ struct target {
     char trigger_reason[96];
     bool symptom_seen[SYMPTOM_COUNT];
     bool profiling_switched;
+    bool routine_switch;               /* switched on only for the routine CPU profile */
     char restore_level[32];
     bool has_cpu_profile;              /* its pprof index lists "profile" */
     struct symptoms_state symptoms;    /* what the symptom checks remember of it */
@@ -103,6 +107,10 @@ struct capture {
     struct target *cpu_target;  /* whose CPU profile it is */
     double cpu_at;              /* when the CPU profile started */
     char cpu_reason[96];
+    bool cpu_routine;           /* the one under way is the routine one */
+    bool cpu_symptom_taken;     /* a symptom started one (or a drill's was scheduled) */
+    struct target *cpu_pending; /* a symptom came while the routine one ran: its target */
+    char cpu_pending_reason[96];
 };
 
 struct capture *capture_new(bool keep_always)
@@ -189,6 +197,8 @@ static void reset_run(struct capture *c)
     c->cpu = NULL;
     c->cpu_target = NULL;
     c->cpu_at = NAN;
+    c->cpu_routine = c->cpu_symptom_taken = false;
+    c->cpu_pending = NULL;
 }
 
 void capture_cpu_profile_at(struct capture *c, double t)
@@ -425,15 +435,29 @@ size_t capture_snapshot(struct capture *c, const struct runner_view *v, const ch
     return c->n - before;
 }
 
-/* Switches the service to instrument=profile, remembering the level to restore. */
-static void switch_profiling_on(struct capture *c, struct target *tg, const struct runner_view *v, const char *why)
+/* Switches the service to instrument=profile, remembering the level to restore:
+ * until the load ends for a symptom, or only until the routine CPU profile is in
+ * (routine; nothing when a symptom has switched it already). A symptom that comes
+ * while the routine profile holds the level keeps it there to the end. */
+static void switch_profiling_on(struct capture *c, struct target *tg, const struct runner_view *v, const char *why,
+                                bool routine)
 {
     char url[URL_MAX + 64], err[600], note[256];
     struct httpclient_response resp;
     json_t *cfg;
     const char *level;
 
-    tg->profiling_switched = true;  /* tried once, whatever comes of it */
+    if (routine && (tg->profiling_switched || tg->routine_switch))
+        return;
+    if (!routine) {
+        tg->profiling_switched = true;  /* tried once, whatever comes of it */
+        if (tg->routine_switch) {
+            tg->routine_switch = false;  /* restored at the load's end now */
+            snprintf(note, sizeof note, "instrument stays at profile from t=%.2fs (%s)", v->t, why);
+            add_item(c, tg, v->t, EVIDENCE_NOTE, "trigger", false, note, strlen(note));
+            return;
+        }
+    }
     snprintf(url, sizeof url, "%s/debug/config", tg->base);
     if (httpclient_request(v->http, "GET", url, NULL, REQUEST_TIMEOUT_MS, 65536, &resp, err, sizeof err) < 0 ||
         resp.status != 200)
@@ -452,14 +476,17 @@ static void switch_profiling_on(struct capture *c, struct target *tg, const stru
         tg->restore_level[0] = '\0';
         return;
     }
+    tg->routine_switch = routine;
     snprintf(note, sizeof note, "instrument %s -> profile at t=%.2fs (%s)", tg->restore_level, v->t, why);
-    add_item(c, tg, v->t, EVIDENCE_NOTE, "trigger", false, note, strlen(note));
+    add_item(c, tg, v->t, EVIDENCE_NOTE, routine ? EVIDENCE_ROUTINE_CPU : "trigger", false, note, strlen(note));
 }
 
-static void restore_profiling(struct capture *c, struct target *tg, const struct runner_view *v)
+/* Puts the level switch_profiling_on changed back; why says when ("load over"). */
+static void restore_profiling(struct capture *c, struct target *tg, const struct runner_view *v, const char *why)
 {
     char url[URL_MAX + 64], body[96], err[600], note[160];
     struct httpclient_response resp;
+    bool routine = tg->routine_switch;
 
     if (!tg->restore_level[0])
         return;
@@ -468,31 +495,54 @@ static void restore_profiling(struct capture *c, struct target *tg, const struct
     if (httpclient_request(v->http, "PUT", url, body, REQUEST_TIMEOUT_MS, 65536, &resp, err, sizeof err) < 0 ||
         resp.status != 200)
         note_problem(c, "could not restore instrument=%s", tg->restore_level);
-    snprintf(note, sizeof note, "instrument profile -> %s at t=%.2fs (load over)", tg->restore_level, v->t);
-    add_item(c, tg, v->t, EVIDENCE_NOTE, "load end", false, note, strlen(note));
+    snprintf(note, sizeof note, "instrument profile -> %s at t=%.2fs (%s)", tg->restore_level, v->t, why);
+    add_item(c, tg, v->t, EVIDENCE_NOTE, routine ? EVIDENCE_ROUTINE_CPU : "load end", false, note, strlen(note));
     tg->restore_level[0] = '\0';
+    tg->routine_switch = false;
 }
 
-/* Starts the run's one CPU profile, of target tg, when it serves them; reason is kept
- * with it (not when one is already taken or running). */
-static void start_cpu_profile(struct capture *c, struct target *tg, const struct runner_view *v, const char *reason)
+/* Starts a CPU profile of target tg, when it serves them, ending by run time until;
+ * reason is kept with it. A symptom's (or a drill's) is one a run; the routine one
+ * only when no other was taken. A symptom that comes while the routine one runs
+ * starts its own once that is in. */
+static void start_cpu_profile(struct capture *c, struct target *tg, const struct runner_view *v, const char *reason,
+                              bool routine, double until)
 {
     char err[600];
-    if (c->cpu || !isnan(c->cpu_at) || !tg->has_cpu_profile)
+    int seconds;
+
+    if (c->cpu) {
+        if (!routine && c->cpu_routine && !c->cpu_pending) {
+            c->cpu_pending = tg;
+            snprintf(c->cpu_pending_reason, sizeof c->cpu_pending_reason, "%s", reason);
+        }
         return;
-    int seconds = (int)fmin(CPU_PROFILE_S, floor(v->load_end - v->t));  /* within the load */
+    }
+    if ((routine ? !isnan(c->cpu_at) : c->cpu_symptom_taken) || !tg->has_cpu_profile)
+        return;
+    seconds = (int)fmin(CPU_PROFILE_S, floor(until - v->t));  /* within the load */
     if (seconds < 1)
         return;
+    if (routine)
+        switch_profiling_on(c, tg, v, "routine CPU profile", true);
     c->cpu_at = v->t;
     c->cpu_target = tg;
+    c->cpu_routine = routine;
+    c->cpu_symptom_taken |= !routine;
     snprintf(c->cpu_reason, sizeof c->cpu_reason, "%s", reason);
-    if (!(c->cpu = cpucapture_start(tg->base, v->sc->token_file, seconds, err, sizeof err)))
+    if (!(c->cpu = cpucapture_start(tg->base, v->sc->token_file, seconds, err, sizeof err))) {
         note_problem(c, "CPU profile: %s", err);
+        if (tg->routine_switch)
+            restore_profiling(c, tg, v, "no routine CPU profile");
+    }
 }
 
-/* Keeps the CPU profile once it is in (wait: until it is), at the time it started. */
-static void collect_cpu_profile(struct capture *c, bool wait)
+/* Keeps the CPU profile once it is in (wait: until it is), at the time it started;
+ * puts back a level switched for the routine one, and starts a symptom's that waited
+ * for it (not once the load is over: wait). */
+static void collect_cpu_profile(struct capture *c, const struct runner_view *v, bool wait)
 {
+    struct target *pending = c->cpu_pending;
     char *text = NULL, err[300];
     size_t len = 0;
     if (!c->cpu || !cpucapture_done(c->cpu, wait, &text, &len, err, sizeof err))
@@ -504,6 +554,11 @@ static void collect_cpu_profile(struct capture *c, bool wait)
     free(text);
     cpucapture_free(c->cpu);
     c->cpu = NULL;
+    if (c->cpu_routine && c->cpu_target->routine_switch)
+        restore_profiling(c, c->cpu_target, v, "routine CPU profile taken");
+    c->cpu_pending = NULL;
+    if (pending && !wait)
+        start_cpu_profile(c, pending, v, c->cpu_pending_reason, false, v->load_end);
 }
 
 /* A symptom on a target switches its profiling on and, a moment later, takes a
@@ -517,11 +572,11 @@ static void watch_symptoms(struct capture *c, struct target *tg, const struct ru
             continue;
         tg->symptom_seen[s] = true;
         if (!tg->profiling_switched)
-            switch_profiling_on(c, tg, v, symptoms_names[s]);
+            switch_profiling_on(c, tg, v, symptoms_names[s], false);
         if (s == SYMPTOM_CPU && isnan(c->cpu_blind_at)) {
             char reason[sizeof c->cpu_reason];
             snprintf(reason, sizeof reason, "trigger: %s at t=%.2fs", symptoms_names[s], v->t);
-            start_cpu_profile(c, tg, v, reason);
+            start_cpu_profile(c, tg, v, reason, false, v->load_end);
         }
         if (isnan(tg->trigger_at)) {
             tg->trigger_at = v->t + TRIGGER_DELAY_S;
@@ -539,6 +594,7 @@ static void on_tick(struct capture *c, const struct runner_view *v)
 {
     double final_at = v->load_end - (v->load_end * 0.15 < FINAL_LEAD_S ? v->load_end * 0.15 : FINAL_LEAD_S);
     bool dump_now = v->t >= c->next_dump;
+    double routine_at;
 
     find_targets(c, v);
     if (!c->ntargets)
@@ -555,7 +611,7 @@ static void on_tick(struct capture *c, const struct runner_view *v)
     }
     if (dump_now)
         c->next_dump = v->t + c->dump_interval;
-    collect_cpu_profile(c, false);
+    collect_cpu_profile(c, v, false);
     if (!c->mid_taken && v->t >= v->load_end / 2) {
         c->mid_taken = true;
         capture_snapshot(c, v, "mid-run");
@@ -563,7 +619,15 @@ static void on_tick(struct capture *c, const struct runner_view *v)
     if (v->t >= c->cpu_blind_at) {
         char reason[sizeof c->cpu_reason];
         snprintf(reason, sizeof reason, "scheduled at t=%.1fs", c->cpu_blind_at);
-        start_cpu_profile(c, &c->targets[0], v, reason);  /* once: a no-op once taken (drills: one service) */
+        start_cpu_profile(c, &c->targets[0], v, reason, false, v->load_end);  /* once (drills: one service) */
+    }
+    /* The routine profile, late in the measured load so that a symptom has had the
+     * run until then to take its own, and over before the last snapshot. */
+    routine_at = fmax((double)v->sc->warmup_ns / 1e9, final_at - ROUTINE_GAP_S - CPU_PROFILE_S);
+    if (isnan(c->cpu_blind_at) && v->t >= routine_at) {
+        char reason[sizeof c->cpu_reason];
+        snprintf(reason, sizeof reason, "%s at t=%.1fs (no symptom-triggered profile)", EVIDENCE_ROUTINE_CPU, v->t);
+        start_cpu_profile(c, &c->targets[0], v, reason, true, final_at - ROUTINE_GAP_S);
     }
     if (!c->final_taken && v->t >= final_at) {
         c->final_taken = true;
@@ -621,9 +685,9 @@ enum runner_hook_answer capture_hook(void *user, enum runner_moment moment, cons
             c->final_taken = true;
             capture_snapshot(c, v, "load end");
         }
-        collect_cpu_profile(c, true);  /* before profiling is switched off, which would cut it short */
+        collect_cpu_profile(c, v, true);  /* before profiling is switched off, which would cut it short */
         for (size_t i = 0; i < c->ntargets; i++)
-            restore_profiling(c, &c->targets[i], v);
+            restore_profiling(c, &c->targets[i], v, "load over");
         break;
     case RUNNER_AT_END:
         if (worth_keeping(c, v->out))

@@ -19,7 +19,13 @@
  *     (run/cpucapture.h) so the run's clock keeps ticking. The first symptom also switches the
  *     service's instrumentation to `profile` through /debug/config, as an engineer on
  *     call would, so that the mutex, block and heap profiles have something to say;
- *     the level is put back when the load ends. A healthy run is never touched.
+ *     the level is put back when the load ends;
+ *   - a routine CPU profile of up to 5 s late in the measured load (ending half a
+ *     second before the last snapshot) when no symptom has started one by then: a
+ *     slowdown on from t=0 shows no symptom (the run's own start is as slow), yet a
+ *     baseline finds it, and the diagnosis needs a profile of that time to name its
+ *     function. orderd serves CPU profiles only at `profile`, so the level is switched
+ *     for it and put back as soon as it is in; that is all a healthy run is touched. 
  * On a fleet read from Prometheus (no one debug API) each instance Prometheus lists is
  * a target of its own, its debug API at http://INSTANCE (the instance label of a
  * target Prometheus scrapes /metrics from, which is orderd's debug port): periodic

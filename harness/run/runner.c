@@ -73,6 +73,8 @@ struct run {
     bool progress_drawn;
     double steady_from, steady_to;
     bool end_load_requested, wrk_interrupted;   /* a hook ended the load early */
+    unsigned restarts;           /* a hook restarted the service */
+    double restarted_t;
     struct coststep cost;        /* [load] requests: the counter and callgrind's prefix */
 };
 
@@ -253,10 +255,33 @@ static enum runner_hook_answer call_hook(struct run *r, enum runner_moment momen
         .public_base = r->svc.public_base, .debug_base = r->svc.debug_base, .log_dir = r->log_dir,
         .t = seconds_since_t0(r), .load_end = scenario_load_ns(r->sc) / 1e9,
         .measuring = r->stage == STAGE_MEASURE && loadstep_running(&r->load), .out = r->out,
+        .restarts = r->restarts, .restarted_t = r->restarts ? r->restarted_t : NAN,
     };
     if (!r->opt->hook)
         return RUNNER_HOOK_CONTINUE;
     return r->opt->hook(r->opt->hook_user, moment, &view);
+}
+
+/* A hook asked for the service to be restarted: stopped, started again on the same
+ * ports, ready. Returns -1 when the run must stop (it did not come back), else 0. */
+static int restart_service(struct run *r)
+{
+    char err[PATH_MAX + 600];
+    double asked = seconds_since_t0(r);
+
+    if (!r->svc.pid) {
+        append_reason(r, "a restart asked at t=%.1fs: only a service loadlab started can be restarted", asked);
+        return 0;
+    }
+    if (service_restart(&r->svc, err, sizeof err) < 0 ||
+        service_wait_ready(&r->svc, r->http, wait_step_for_service, r, err, sizeof err) < 0)
+        return err[0] ? stop_run(r, RUNNER_CRASHED, "restarted at t=%.1fs: %s", asked, err) : -1;
+    r->scraper.proc_pid = r->svc.proc_pid;
+    r->restarts++;
+    r->restarted_t = seconds_since_t0(r);
+    append_reason(r, "service restarted at t=%.1fs (pid %d, ready at t=%.1fs)", asked, (int)r->svc.pid,
+                  r->restarted_t);
+    return 0;
 }
 
 /* A hook or a lost abort_on_fail gate asked to end the load: wrk stops on SIGINT and
@@ -316,8 +341,11 @@ static int drive_load(struct run *r)
         if (now >= r->next_sample_ns) {
             if (scrape(r) < 0)
                 return -1;
-            if (call_hook(r, RUNNER_AT_TICK) == RUNNER_HOOK_END_LOAD)
+            enum runner_hook_answer answer = call_hook(r, RUNNER_AT_TICK);
+            if (answer == RUNNER_HOOK_END_LOAD)
                 r->end_load_requested = true;
+            if (answer == RUNNER_HOOK_RESTART_SERVICE && restart_service(r) < 0)
+                return -1;
             end_load_early(r);
             r->next_sample_ns += r->sc->sample_interval_ns;
             if (r->next_sample_ns <= now)

@@ -50,12 +50,19 @@ struct runner_view {
     double t;                         /* now, seconds on the run's clock */
     double load_end;                  /* when the load is planned to end (warmup + duration) */
     bool measuring;                   /* the measured wrk run is under way */
+    unsigned restarts;                /* times the service was restarted (RUNNER_HOOK_RESTART_SERVICE) */
+    double restarted_t;               /* when it was last ready again after one; NaN: never */
     const struct runner_outcome *out; /* status, gates; judged only at RUNNER_AT_END */
 };
 
 /* Returned by a hook: go on, or (at a tick) end the load now as if its time were up —
- * wrk is asked to stop and still reports what it measured. */
-enum runner_hook_answer { RUNNER_HOOK_CONTINUE, RUNNER_HOOK_END_LOAD };
+ * wrk is asked to stop and still reports what it measured — or (at a tick) restart
+ * the service: a spawned one is stopped and its command started again on the same
+ * ports while the load goes on (its connections fail meanwhile and reconnect), and
+ * the next tick sees it ready with nothing set on it (faults included: the
+ * timeline's later ones still come); a service loadlab did not start is left as it
+ * is, and that is noted in the run's reason. */
+enum runner_hook_answer { RUNNER_HOOK_CONTINUE, RUNNER_HOOK_END_LOAD, RUNNER_HOOK_RESTART_SERVICE };
 typedef enum runner_hook_answer (*runner_hook_fn)(void *user, enum runner_moment moment,
                                                   const struct runner_view *view);
 

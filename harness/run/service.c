@@ -105,6 +105,8 @@ static int prepare_command(struct service *svc, struct cmdline *cl, char *err, s
             return -1;
         if (set_urls(svc, has_port ? port : NULL, has_debug_port ? debug_port : NULL, err, errlen) < 0)
             return -1;
+        snprintf(svc->port, sizeof svc->port, "%s", has_port ? port : "");
+        snprintf(svc->debug_port, sizeof svc->debug_port, "%s", has_debug_port ? debug_port : "");
         svc->announced = true;
         return 0;
     }
@@ -121,22 +123,53 @@ static int prepare_command(struct service *svc, struct cmdline *cl, char *err, s
     return 0;
 }
 
+/* "host:port" of a base URL, for --listen. */
+static const char *host_port(const char *base)
+{
+    const char *host = strstr(base, "://");
+    return host ? host + 3 : base;
+}
+
+/* The command of a restart: the ports the first start picked, or the addresses the
+ * service announced (it was asked for ephemeral ones), so that the load and the
+ * scrapes find it where it was. */
+static int prepare_restart(struct service *svc, struct cmdline *cl, char *err, size_t errlen)
+{
+    if (cmdline_has_placeholder(cl, "{port}") || cmdline_has_placeholder(cl, "{debug_port}"))
+        return (svc->port[0] && cmdline_substitute(cl, "{port}", svc->port, err, errlen) < 0) ||
+                       (svc->debug_port[0] && cmdline_substitute(cl, "{debug_port}", svc->debug_port, err, errlen) < 0)
+                   ? -1
+                   : 0;
+    if (svc->sc->url[0])
+        return 0;
+    if (cmdline_append(cl, "--listen", err, errlen) < 0 || cmdline_append(cl, host_port(svc->public_base), err, errlen) < 0 ||
+        cmdline_append(cl, "--debug-listen", err, errlen) < 0 ||
+        cmdline_append(cl, host_port(svc->debug_base), err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+/* Spawns the command: the first time with its ports picked and a new log, again
+ * (svc->pid set) on the same ports, appending to the same log. */
 static int spawn(struct service *svc, const char *log_dir, char *err, size_t errlen)
 {
     char msg[400];
     struct cmdline *cl = cmdline_parse(svc->sc->command, msg, sizeof msg);
     struct childproc_spec spec = {.stdout_fd = CHILDPROC_PIPE};
     char **argv = NULL;
+    bool again = svc->pid != 0;
     int rc = -1;
 
     if (!cl) {
         snprintf(err, errlen, "service command: %s", msg);
         return -1;
     }
-    if (prepare_command(svc, cl, err, errlen) < 0)
+    if ((again ? prepare_restart(svc, cl, err, errlen) : prepare_command(svc, cl, err, errlen)) < 0)
         goto done;
-    snprintf(svc->log_path, sizeof svc->log_path, "%s/service.log", log_dir);
-    svc->log_fd = open(svc->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (!again) {
+        snprintf(svc->log_path, sizeof svc->log_path, "%s/service.log", log_dir);
+        svc->log_fd = open(svc->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    }
     if (svc->log_fd < 0) {
         snprintf(err, errlen, "%s: %s", svc->log_path, strerror(errno));
         goto done;
@@ -159,6 +192,8 @@ static int spawn(struct service *svc, const char *log_dir, char *err, size_t err
     if (childproc_spawn(&spec, &svc->pid, &svc->out_fd, err, errlen) < 0)
         goto done;
     svc->proc_pid = svc->pid;
+    svc->reaped = false;
+    svc->line_len = 0;
     rc = 0;
 done:
     free(argv);
@@ -175,6 +210,22 @@ int service_start(struct service *svc, const char *log_dir, char *err, size_t er
     svc->announced = true;
     svc->proc_pid = svc->sc->pid;
     return 0;
+}
+
+int service_restart(struct service *svc, char *err, size_t errlen)
+{
+    char how[128];
+
+    if (!svc->pid || !svc->sc->command[0]) {
+        snprintf(err, errlen, "only a service loadlab started can be restarted");
+        return -1;
+    }
+    service_stop(svc, how, sizeof how);  /* how it ended is the restart's doing */
+    if (svc->out_fd >= 0) {
+        close(svc->out_fd);
+        svc->out_fd = -1;
+    }
+    return spawn(svc, NULL, err, errlen);
 }
 
 void service_drain(struct service *svc)

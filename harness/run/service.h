@@ -34,6 +34,7 @@ struct service {
     char ready_url[SERVICE_URL_MAX];
     bool ready_any_status;
     pid_t proc_pid;              /* the process to read /proc of (spawned, or [service] pid), or 0 */
+    char port[16], debug_port[16];  /* what {port} and {debug_port} became, "" when not used */
     char *const *prefix;         /* words put before the command (a callgrind run), or NULL */
     size_t nprefix;
 };
@@ -44,6 +45,12 @@ void service_init(struct service *svc, const struct scenario *sc);
 /* Spawns the service (its log in log_dir/service.log), or takes the one given by URL.
  * Returns 0, or -1 with err filled. */
 int service_start(struct service *svc, const char *log_dir, char *err, size_t errlen);
+
+/* Stops a spawned service (as service_stop) and spawns its command again on the same
+ * ports, its output appended to the same log; wait for it with service_wait_ready.
+ * Returns 0, or -1 with err filled (not a service loadlab started, or it could not be
+ * spawned). */
+int service_restart(struct service *svc, char *err, size_t errlen);
 
 /* Copies what the service wrote on stdout to its log, looking for the listening line. */
 void service_drain(struct service *svc);

@@ -10,9 +10,10 @@ int drills_record(struct resultdb *db, const struct drills_record *d, int64_t *i
     int rc;
 
     if (storedb_prepare(db, "INSERT INTO drills (run_id, trainee, started_at, level, seed, truth, answer, status, "
-                            "problems, detected, classes_right, culprits_right, extra, time_s, score, mitigated, mitigation_s) "
+                            "problems, detected, classes_right, culprits_right, extra, time_s, score, mitigated, mitigation_s, "
+                            "mitigation_method, time_bought_s) "
                             "VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                            "?, ?)",
+                            "?, ?, ?, ?)",
                         &st, "recording the drill", err, errlen) < 0)
         return -1;
     if (d->run_id)
@@ -35,6 +36,8 @@ int drills_record(struct resultdb *db, const struct drills_record *d, int64_t *i
     if (d->mitigated != DRILLS_MITIGATION_NONE)
         sqlite3_bind_int(st, 15, d->mitigated == DRILLS_MITIGATION_HEALED);
     storedb_bind_real(st, 16, d->mitigation_s);
+    sqlite3_bind_text(st, 17, d->mitigation_method, -1, SQLITE_STATIC);
+    storedb_bind_real(st, 18, d->time_bought_s);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : storedb_fail(db, "recording the drill", err, errlen);
     *id = sqlite3_last_insert_rowid(storedb_sqlite(db));
     sqlite3_finalize(st);
@@ -57,7 +60,7 @@ int drills_foreach(struct resultdb *db, const char *trainee, drills_visit_fn vis
         return exists < 0 ? -1 : 1;
     if (storedb_prepare(db, "SELECT id, run_id, trainee, started_at, level, seed, truth, answer, status, problems, "
                             "detected IS NOT NULL, detected, classes_right, culprits_right, extra, score, time_s, "
-                            "CASE mitigated WHEN 1 THEN 1 WHEN 0 THEN 2 ELSE 0 END, mitigation_s "
+                            "CASE mitigated WHEN 1 THEN 1 WHEN 0 THEN 2 ELSE 0 END, mitigation_s, mitigation_method, time_bought_s "
                             "FROM drills WHERE ?1 IS NULL OR trainee = ?1 ORDER BY id", &st, "reading drills",
                         err, errlen) < 0)
         return -1;
@@ -74,6 +77,7 @@ int drills_foreach(struct resultdb *db, const char *trainee, drills_visit_fn vis
             .culprits_right = sqlite3_column_int(st, 13), .extra = sqlite3_column_int(st, 14),
             .score = storedb_real(st, 15), .time_s = storedb_real(st, 16),
             .mitigated = (enum drills_mitigation)sqlite3_column_int(st, 17), .mitigation_s = storedb_real(st, 18),
+            .mitigation_method = text(st, 19), .time_bought_s = storedb_real(st, 20),
         };
         visit(user, &d);
     }

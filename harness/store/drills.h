@@ -15,6 +15,11 @@
  * mitigation level), or the service was seen healed, or not. */
 enum drills_mitigation { DRILLS_MITIGATION_NONE, DRILLS_MITIGATION_HEALED, DRILLS_MITIGATION_NOT_HEALED };
 
+/* How a mitigation was tried: the trainee cleared faults through the debug API, or
+ * had the drill restart the service (schema 8). */
+#define DRILLS_METHOD_API "debug-api"
+#define DRILLS_METHOD_RESTART "restart"
+
 /* One drill. Strings are borrowed: the caller's when writing, valid during the visit
  * only when reading. */
 struct drills_record {
@@ -34,6 +39,10 @@ struct drills_record {
     double time_s;               /* seconds from the drill's start to the answer; NaN: not timed */
     enum drills_mitigation mitigated; /* stored as NULL, 1, 0 */
     double mitigation_s;         /* seconds from the answer to the service healed; NaN: not healed */
+    const char *mitigation_method; /* DRILLS_METHOD_API or DRILLS_METHOD_RESTART; NULL: no mitigation
+                                      (reads as "" then) */
+    double time_bought_s;        /* a restart that set a leak back: seconds until it would be back
+                                    at the level it had; NaN: none */
 };
 
 /* Records a drill; *id is its id. Returns 0, or -1 with err filled. */

@@ -33,6 +33,9 @@
 
 /* The reason of the thread dumps taken every half second, as opposed to snapshots. */
 #define EVIDENCE_PERIODIC "periodic"
+/* How the reason of the routine CPU profile begins (a run's CPU profile taken late in
+ * its load when no symptom started one), and the reason of its notes. */
+#define EVIDENCE_ROUTINE_CPU "routine"
 
 /* True for one of the kinds above. */
 bool evidence_kind_valid(const char *kind);

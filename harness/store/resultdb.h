@@ -18,7 +18,7 @@
 #include "judge/gate.h"
 #include "base/wrkres.h"
 
-#define RESULTDB_SCHEMA_VERSION 7
+#define RESULTDB_SCHEMA_VERSION 8
 
 struct resultdb;
 

@@ -198,7 +198,9 @@ static const char incident_schema[] =
     "  time_s REAL,\n"
     "  score REAL,\n"
     "  mitigated INTEGER,\n"
-    "  mitigation_s REAL\n"
+    "  mitigation_s REAL,\n"
+    "  mitigation_method TEXT,\n"
+    "  time_bought_s REAL\n"
     ");\n"
     "CREATE INDEX IF NOT EXISTS drills_trainee ON drills(trainee, id);\n";
 
@@ -369,6 +371,17 @@ static int widen_diagnoses(struct resultdb *db, char *err, size_t errlen)
     return widen_table(db, "evidence", "cpu", evidence_widen, err, errlen);
 }
 
+/* Schema 8: how a drill's mitigation was tried (the debug API, or a restart) and, for
+ * a restart that only set a leak back, the time it bought. Added to a drills table of
+ * any older schema. Returns 0, or -1 with err. */
+static int add_mitigation_method(struct resultdb *db, char *err, size_t errlen)
+{
+    if (add_column(db, "drills", "mitigation_method", "TEXT", err, errlen) < 0 ||
+        add_column(db, "drills", "time_bought_s", "REAL", err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
 /* Schema 7 (see fleet_columns): adds each column a table lacks, so a database of any
  * older schema, or a table just created without them, ends with all of them. Returns
  * 0, or -1 with err. */
@@ -396,7 +409,7 @@ int schema_upgrade(struct resultdb *db, int version, char *err, size_t errlen)
     snprintf(set_version, sizeof set_version, "PRAGMA user_version = %d", RESULTDB_SCHEMA_VERSION);
     if (storedb_exec(db, schema, err, errlen) < 0 || storedb_exec(db, incident_schema, err, errlen) < 0 ||
         add_fleet_columns(db, err, errlen) < 0 ||
-        widen_diagnoses(db, err, errlen) < 0 ||
+        widen_diagnoses(db, err, errlen) < 0 || add_mitigation_method(db, err, errlen) < 0 ||
         storedb_exec(db, schema_regressions, err, errlen) < 0 ||
         (version == 3 && storedb_exec(db, schema_figures_counter, err, errlen) < 0) ||
         storedb_exec(db, schema_interleaved, err, errlen) < 0 ||

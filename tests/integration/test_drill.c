@@ -120,7 +120,8 @@ static void test_drill_with_answer_end_to_end(void **state)
                        100, 1e-9);
     /* Timed from the start to when the drill took the answer: past the slowdown's time to show. */
     assert_true(testdb_real(tmp.path, "SELECT time_s FROM drills WHERE trainee = 'ann'") >= 3);
-    assert_int_equal(testdb_int(tmp.path, "SELECT mitigated IS NULL FROM drills WHERE trainee = 'ann'"), 1);
+    assert_int_equal(testdb_int(tmp.path, "SELECT mitigated IS NULL AND mitigation_method IS NULL FROM drills WHERE "
+                                "trainee = 'ann'"), 1);
     assert_true(testdb_real(tmp.path, "SELECT count(*) FROM evidence e JOIN drills d ON d.run_id = e.run_id "
                              "WHERE d.trainee = 'ann' AND e.reason = 'answer given'") >= 6);
     assert_true(testdb_real(tmp.path, "SELECT count(*) FROM diagnoses g JOIN drills d ON d.run_id = g.run_id "
@@ -228,6 +229,9 @@ static void test_drill_mitigation_heals_the_service(void **state)
     output = files_read(out_path);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(output, "time to detect "));
+    assert_null(strstr(output, "restart at"));
+    assert_int_equal(testdb_int(tmp.path, "SELECT mitigation_method = 'debug-api' AND time_bought_s IS NULL FROM drills "
+                                "WHERE trainee = 'di'"), 1);
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
     if (!strstr(output, "mitigation    healed"))
         fail_msg("not healed: %s", strstr(output, "mitigation") ? strstr(output, "mitigation") : output);
@@ -243,6 +247,74 @@ static void test_drill_mitigation_heals_the_service(void **state)
     free(output);
 }
 
+/* The trainee has the drill restart orderd (--mitigate-by restart) on a thread leak:
+ * the leaked threads are gone, the leak is code and comes back with the restart, so
+ * the restart bought time - scored not healed, with how long until the threads are
+ * back where they were. */
+static void test_drill_restart_buys_time_against_a_thread_leak(void **state)
+{
+    const char *args[] = {"drill", "--db", tmp.path, "--fault", "leak.threads", "--seed", "3", "--min-time", "4s",
+                          "--time-limit", "60s", "--trainee", "ed", "--answer",
+                          "class=thread-leak culprit=leak_notifier_wait", "--mitigate", "40s", "--mitigate-by",
+                          "restart", "--no-report", NULL};
+    const char *history[] = {"drill", "--db", tmp.path, "--history", "--trainee", "ed", NULL};
+    char out_path[200], *output, *at;
+    double before = 0, after = 0, slope = 0, bought = 0;
+    (void)state;
+
+    tmpdb_file(&tmp, "drill.out", out_path, sizeof out_path);
+    assert_int_equal(loadlab_proc_run(args, NULL, out_path, 90), 0);
+    output = files_read_must(out_path);
+    if (!(at = strstr(output, "bought time, did not heal: threads ")))
+        fail_msg("no time bought:\n%s", output);
+    assert_int_equal(sscanf(at, "bought time, did not heal: threads %lf after (%lf before), climbing again at %lf/s: "
+                                "back at that level in about %lfs", &after, &before, &slope, &bought), 4);
+    /* Back to a fresh process's threads, the leak climbing again from there. */
+    assert_true(after < before / 2);
+    assert_true(slope >= 1);
+    assert_float_equal(bought, (before - after) / slope, 0.15);
+    assert_non_null(strstr(output, "The leak is in the code and came back with it (leak.threads=5%on)"));
+    assert_non_null(strstr(output, "Restarting orderd at t="));
+    free(output);
+    /* The runner restarted the service it started, and said so. */
+    assert_int_equal(testdb_int(tmp.path, "SELECT count(*) FROM runs r JOIN drills d ON d.run_id = r.id WHERE "
+                                "d.trainee = 'ed' AND r.exit_reason LIKE '%service restarted at t=%'"), 1);
+    assert_int_equal(testdb_int(tmp.path, "SELECT mitigated = 0 AND mitigation_s IS NULL AND mitigation_method = "
+                                "'restart' FROM drills WHERE trainee = 'ed'"), 1);
+    assert_float_equal(testdb_real(tmp.path, "SELECT time_bought_s FROM drills WHERE trainee = 'ed'"), bought, 0.1);
+
+    assert_int_equal(loadlab_proc_run(history, NULL, out_path, 30), 0);
+    output = files_read_must(out_path);
+    assert_non_null(strstr(output, "no (restart: bought "));
+    assert_non_null(strstr(output, "healed 0/1 (1 by restart, which bought time against a leak 1 time)"));
+    free(output);
+}
+
+/* Typed at the prompt: a restart does not heal a slowdown, which is code and is set
+ * again after it. */
+static void test_drill_restart_does_not_heal_a_slowdown(void **state)
+{
+    const char *argv[] = {loadlab_proc_bin(), "drill", "--db", tmp.path, "--fault", "slow", "--seed", "4", "--min-time",
+                          "4s", "--time-limit", "60s", "--trainee", "fi", "--mitigate", "40s", "--no-report", NULL};
+    const char input[] = "y\ncpu-slowdown\nrequest_burn_cpu\nn\nreboot\nrestart\n";
+    char *output = NULL;
+    int rc = orderd_proc_run(argv, input, strlen(input), &output);
+    (void)state;
+
+    if (rc != 0)
+        fail_msg("exit %d:\n%s", rc, output);
+    assert_non_null(strstr(output, "(type 'restart' to have the drill restart orderd"));  /* "reboot" is not it */
+    assert_non_null(strstr(output, "Restarting orderd at t="));
+    if (!strstr(output, "mitigation    restart at t="))
+        fail_msg("no restart scored:\n%s", output);
+    assert_non_null(strstr(output, "did not heal: the faults are code and are set again after it (slow=on(3ms)); "
+                                   "faults still on: slow"));
+    assert_null(strstr(output, "bought"));
+    free(output);
+    assert_int_equal(testdb_int(tmp.path, "SELECT mitigated = 0 AND mitigation_method = 'restart' AND time_bought_s "
+                                "IS NULL FROM drills WHERE trainee = 'fi'"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +323,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_drill_answers_piped_on_stdin_and_history, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_drill_shows_what_normal_looks_like, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_drill_mitigation_heals_the_service, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_drill_restart_buys_time_against_a_thread_leak, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_drill_restart_does_not_heal_a_slowdown, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -183,6 +183,90 @@ static void test_drill_heal_reads_the_faults_of_a_real_orderd(void **state)
     httpclient_free(http);
 }
 
+/* A leak restarted at t=8 (ready at 8.5): threads at `before` slope until then,
+ * from `after` at `regrowth` a second after; memory the same way in MB. */
+struct restart_shape {
+    double threads_slope, threads_after, threads_regrowth;
+    double rss_slope_mb, rss_after_mb, rss_regrowth_mb;
+};
+
+static void store_restart(const struct restart_shape *r)
+{
+    assert_int_equal(resultdb_begin(db, err, sizeof err), 0);
+    for (double t = 0; t <= 12.5 + 1e-9; t += 0.25) {
+        if (t > 8 && t < 8.5)
+            continue;  /* the service is down */
+        bool after = t >= 8.5;
+        sample(t, "loadlab_proc_threads", after ? r->threads_after + r->threads_regrowth * (t - 8.5)
+                                                : 12 + r->threads_slope * t);
+        sample(t, "loadlab_proc_resident_memory_bytes",
+               1e6 * (after ? r->rss_after_mb + r->rss_regrowth_mb * (t - 8.5) : 20 + r->rss_slope_mb * t));
+    }
+    assert_int_equal(resultdb_commit(db, err, sizeof err), 0);
+}
+
+static void restart_judged(const struct restart_shape *shape, bool thread_leak, bool memory_leak,
+                           struct drill_restart *r)
+{
+    store_restart(shape);
+    memset(r, 0, sizeof *r);
+    r->thread_leak = thread_leak;
+    r->memory_leak = memory_leak;
+    assert_int_equal(drill_restart_before(db, run_id, 8, r, err, sizeof err), 0);
+    assert_int_equal(drill_restart_after(db, run_id, 8.5, 12.5, r, err, sizeof err), 0);
+}
+
+static void test_drill_heal_restart_buys_time_against_a_thread_leak(void **state)
+{
+    struct restart_shape shape = {.threads_slope = 50, .threads_after = 8, .threads_regrowth = 20};
+    struct drill_restart r;
+    char text[400];
+    (void)state;
+
+    restart_judged(&shape, true, false, &r);
+    assert_float_equal(r.threads_before, 412, 1e-9);
+    assert_float_equal(r.threads_after, 8, 1e-9);
+    assert_float_equal(r.threads_slope, 20, 1e-6);
+    assert_float_equal(r.bought_s, (412 - 8) / 20.0, 1e-6);
+    drill_restart_describe(&r, text, sizeof text);
+    assert_string_equal(text, "threads 8 after (412 before), climbing again at 20.0/s: back at that level in about "
+                              "20.2s");
+}
+
+static void test_drill_heal_restart_buys_time_against_a_memory_leak(void **state)
+{
+    /* 20 MB + 5 MB/s until t=8 (60 MB); 10 MB after, +2.5 MB/s: back in 20 s. Threads
+     * flat, and not a leak here: the time is memory's. */
+    struct restart_shape shape = {.threads_after = 12, .rss_slope_mb = 5, .rss_after_mb = 10, .rss_regrowth_mb = 2.5};
+    struct drill_restart r;
+    char text[400];
+    (void)state;
+
+    restart_judged(&shape, false, true, &r);
+    assert_float_equal(r.rss_before, 60e6, 1);
+    assert_float_equal(r.bought_s, 20, 1e-6);
+    drill_restart_describe(&r, text, sizeof text);
+    assert_non_null(strstr(text, "resident memory 10 MB after (60 MB before), climbing again at 2.5 MB/s"));
+    assert_null(strstr(text, "threads"));
+}
+
+static void test_drill_heal_restart_of_a_leak_that_does_not_climb_again(void **state)
+{
+    /* Threads back to 12 and flat: no time to give (the leak's fault was not set again,
+     * or holds nothing yet). A restart with no leak among its faults buys nothing. */
+    struct restart_shape shape = {.threads_slope = 50, .threads_after = 12};
+    struct drill_restart r;
+    char text[400];
+    (void)state;
+
+    restart_judged(&shape, true, false, &r);
+    assert_true(isinf(r.bought_s));
+    drill_restart_describe(&r, text, sizeof text);
+    assert_string_equal(text, "threads 12 after (412 before), not climbing again in 4s");
+    restart_judged(&shape, false, false, &r);
+    assert_true(isnan(r.bought_s));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -191,6 +275,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_drill_heal_sees_what_is_still_wrong, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drill_heal_without_a_reference, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drill_heal_mitigation_runs_out_of_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drill_heal_restart_buys_time_against_a_thread_leak, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drill_heal_restart_buys_time_against_a_memory_leak, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drill_heal_restart_of_a_leak_that_does_not_climb_again, setup, teardown),
         cmocka_unit_test(test_drill_heal_reads_the_faults_of_a_real_orderd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -387,6 +387,27 @@ static void test_resultdb_upgrades_schema_5_to_fleet_columns(void **state)
     assert_int_equal(query_int("SELECT count(*) FROM gates WHERE name = 'throughput' AND instance IS NULL"), 1);
 }
 
+static void test_resultdb_upgrades_schema_7_drills_to_the_mitigation_method(void **state)
+{
+    struct resultdb *db;
+    int64_t run_id;
+    (void)state;
+    db = open_with_run(&run_id);
+    resultdb_close(db);
+    testdb_exec(tmp.path, "ALTER TABLE drills DROP COLUMN mitigation_method; ALTER TABLE drills DROP COLUMN "
+                          "time_bought_s; INSERT INTO drills (trainee, started_at, level, seed, truth, status, problems, "
+                          "mitigated) VALUES ('ann', 'x', 1, 1, '[]', 'answered', 1, 1); PRAGMA user_version = 7");
+    db = resultdb_open(tmp.path, false, err, sizeof err);
+    assert_non_null(db);
+    assert_int_equal(resultdb_has_column(db, "drills", "mitigation_method", err, sizeof err), 1);
+    assert_int_equal(resultdb_has_column(db, "drills", "time_bought_s", err, sizeof err), 1);
+    resultdb_close(db);
+    assert_int_equal(testdb_int(tmp.path, "PRAGMA user_version"), RESULTDB_SCHEMA_VERSION);
+    assert_int_equal(RESULTDB_SCHEMA_VERSION, 8);
+    /* An old drill keeps its verdict, its method unknown. */
+    assert_int_equal(query_int("SELECT count(*) FROM drills WHERE mitigated = 1 AND mitigation_method IS NULL"), 1);
+}
+
 static void test_resultdb_widens_an_old_evidence_table(void **state)
 {
     /* A results file from before CPU profiles were kept as evidence. */
@@ -436,6 +457,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resultdb_gate_error_stored_as_null, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_gate_keeps_the_worst_instance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_upgrades_schema_5_to_fleet_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resultdb_upgrades_schema_7_drills_to_the_mitigation_method, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_closes_runs_left_by_dead_loadlab, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_refuses_foreign_and_newer_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_says_which_tables_exist, setup, teardown),
