@@ -622,9 +622,11 @@ static void on_tick(struct capture *c, const struct runner_view *v)
         start_cpu_profile(c, &c->targets[0], v, reason, false, v->load_end);  /* once (drills: one service) */
     }
     /* The routine profile, late in the measured load so that a symptom has had the
-     * run until then to take its own, and over before the last snapshot. */
+     * run until then to take its own, and over before the last snapshot; never in a
+     * cost run ([load] requests), whose instruction count the profiler's timer and
+     * handler would add to. */
     routine_at = fmax((double)v->sc->warmup_ns / 1e9, final_at - ROUTINE_GAP_S - CPU_PROFILE_S);
-    if (isnan(c->cpu_blind_at) && v->t >= routine_at) {
+    if (isnan(c->cpu_blind_at) && !v->sc->requests && v->t >= routine_at) {
         char reason[sizeof c->cpu_reason];
         snprintf(reason, sizeof reason, "%s at t=%.1fs (no symptom-triggered profile)", EVIDENCE_ROUTINE_CPU, v->t);
         start_cpu_profile(c, &c->targets[0], v, reason, true, final_at - ROUTINE_GAP_S);
