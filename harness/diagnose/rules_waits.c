@@ -101,13 +101,30 @@ static bool work_undelayed(const struct rules_inputs *in, const struct episode *
     return series_increase(&in->rejected, ep->start, ep->end) < 1 && (capacity <= 0 || top < DIAGNOSE_QUEUE_FILL * capacity);
 }
 
+/* The share of the mutex profile's contention charged to holders in source file
+ * file (the profile charges a wait to the stack that unlocked the mutex); 0 when the
+ * profile is empty. */
+static double holders_share_in(const struct rules_inputs *in, const struct tally *prof, const char *file)
+{
+    double in_file = 0;
+    if (prof->total <= 0)
+        return 0;
+    for (size_t i = 0; i < prof->n; i++)
+        if (strcmp(source_of(&in->evidence.mutex, prof->e[i].fn), file) == 0)
+            in_file += prof->e[i].count;
+    return in_file / prof->total;
+}
+
 /* Whether the wait on the episode's lock is the job queue's handoff: the threads
  * other than idle workers caught waiting for a mutex in it wait where idle workers
  * wait for work, or in the same source file (the producers pushing jobs:
  * queue_try_push beside queue_pop) - or, when the dumps caught none, the mutex
  * profile's top holder is there - the mutex profile charges no more than
- * DIAGNOSE_LOCK_HOLDER_SHARE to a holder elsewhere, and the queue kept up.
- * Such a lock is held only to hand a job over; waiting for it delays no work. */
+ * DIAGNOSE_LOCK_HOLDER_SHARE to a holder elsewhere, and either the queue kept up or
+ * the profile charges at least DIAGNOSE_LOCK_QUEUE_SHARE of its contention to the
+ * queue's own code. Such a lock is held only to hand a job over: on a full queue
+ * turning work away, producers queue at its mutex behind each other's push, which
+ * is the queue's overload (the queue rule's finding), not a lock held too long. */
 static bool lock_is_queue_handoff(const struct rules_inputs *in, const struct lock_search *s)
 {
     struct tally waiters;
@@ -134,7 +151,7 @@ static bool lock_is_queue_handoff(const struct rules_inputs *in, const struct lo
     if (holder >= 0 && s->prof.e[holder].count >= DIAGNOSE_LOCK_HOLDER_SHARE * s->prof.total &&
         strcmp(source_of(&in->evidence.mutex, s->prof.e[holder].fn), queue_file) != 0)
         return false;
-    return work_undelayed(in, ep);
+    return work_undelayed(in, ep) || holders_share_in(in, &s->prof, queue_file) >= DIAGNOSE_LOCK_QUEUE_SHARE;
 }
 
 /* Looks for the episode of lock wait and the lock most waited for in it, setting
@@ -183,8 +200,8 @@ static bool lock_find_episode(const struct rules_inputs *in, struct lock_search 
         }
         if (!lock_is_queue_handoff(in, s))
             break;
-        lock_set_aside(s, top_lock, span, "its waiters are idle workers and producers at the job queue, which kept up: "
-                       "a handoff, not a lock held too long");
+        lock_set_aside(s, top_lock, span, "its waiters are idle workers and producers at the job queue, its holders the "
+                       "queue's own push and pop: a handoff, not a lock held too long");
         s->explained = true;
     }
     return s->ep.found;

@@ -748,6 +748,29 @@ static void test_diagnose_queue_handoff_seen_in_the_mutex_profile_alone(void **s
     assert_int_equal(result.n, 0);
 }
 
+static void test_diagnose_producers_at_a_full_queue_are_no_contention(void **state)
+{
+    /* The queue fills from t=3 and turns work away: io threads queue at its mutex
+     * behind each other's push (0.6 s/s of wait), and the mutex profile charges it all
+     * to the queue's own push and pop. The queue's overload, not a lock held too long. */
+    struct shape s = {.queue_from = 3, .queue_to = END, .rejected_rate = 300, .queue_lock_wait = 0.6,
+                      .queue_contentions = 800};
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {{2, "worker", "idle", IDLE_WORKER}, {2, "worker", "waiting", PAYING_WORKER},
+                            {1, "io", "waiting", t > 3 ? QUEUE_LOCKING_IO : IDLE_IO}, {1, "io", "running", IDLE_IO}};
+        store_dump(t, g, 4);
+    }
+    store_profile(9, EVIDENCE_MUTEX, "--- mutex:\ncycles/second=1000000000\nsampling period=10\n", "6708190 27",
+                  "queue_try_push@service/queue.c|order_create@service/api.c", "3226970 36",
+                  "queue_pop@service/queue.c|worker_main@service/workers.c");
+    diagnose();
+    for (size_t i = 0; i < result.n; i++)
+        assert_string_not_equal(result.findings[i].class_name, "lock-contention");
+    assert_true(result.n >= 1);  /* the full queue itself is a finding */
+}
+
 static void test_diagnose_queue_lock_held_long_elsewhere_is_contention(void **state)
 {
     /* The same waits, but the mutex profile charges them to a worker that holds the
@@ -1096,6 +1119,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_contention_beside_idle_workers_names_the_real_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_producers_at_a_queue_that_keeps_up_are_no_contention, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_producers_at_a_full_queue_are_no_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_queue_lock_held_long_elsewhere_is_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_queue_handoff_seen_in_the_mutex_profile_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_slowdown_from_the_start_found_against_a_baseline, setup,
