@@ -108,7 +108,9 @@ static bool served_dropped(const struct rules_inputs *in, const struct episode *
 
 /* Workers stalled with the queue still keeping up: enough workers absorb a stall, so
  * the queue never fills, but the busy workers are caught waiting on a condition in one
- * function - not in their work - in most of their samples from when it first showed. */
+ * function - not in their work - in DIAGNOSE_STALL_SHARE of their samples from when it
+ * first showed. A healthy busy worker never waits on a condition (it works or sleeps
+ * in its payment call), so a stall as short as the work it holds up is found. */
 static void workers_stalled(const struct rules_inputs *in, struct diagnose_result *r)
 {
     struct tally all, since, idle;
@@ -127,7 +129,7 @@ static void workers_stalled(const struct rules_inputs *in, struct diagnose_resul
     for (size_t i = 0; i < since.n; i++)
         if (strcmp(since.e[i].fn, all.e[top].fn) == 0)
             k = (long)i;
-    if (k < 0 || since.e[k].count < DIAGNOSE_QUEUE_BLOCKED_SHARE * since.total ||
+    if (k < 0 || since.e[k].count < DIAGNOSE_STALL_SHARE * since.total ||
         !(f = rules_new_finding(r, "queue-full", all.e[top].first_t)))
         return;
     rules_set_culprit(f, since.e[k].fn);

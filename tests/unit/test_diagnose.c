@@ -1071,6 +1071,43 @@ static void test_diagnose_stall_absorbed_by_spare_workers(void **state)
     assert_non_null(strstr(f->evidence, "never reached"));
 }
 
+static void test_diagnose_faint_stall_as_long_as_the_work(void **state)
+{
+    /* Four workers, a 2 ms stall beside a 2 ms payment call from the start: the queue
+     * keeps up, and the busy workers are caught in ledger_sync_wait in a third of
+     * their samples and in their payment in the rest. */
+    struct shape s = {.queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    int i = 0;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5, i++) {
+        struct group g[] = {{2, "worker", "idle", IDLE_WORKER}, {1, "worker", "waiting", PAYING_WORKER},
+                            {1, "worker", "waiting", i % 3 == 2 ? PAYING_WORKER : STALLED_WORKER},
+                            {2, "io", "running", IDLE_IO}};
+        store_dump(t, g, 4);
+    }
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("queue-full");
+    assert_string_equal(f->culprit, "ledger_sync_wait");
+}
+
+static void test_diagnose_busy_workers_at_work_are_no_stall(void **state)
+{
+    /* The same service without the stall: busy workers only in their payment call. */
+    struct shape s = {.queue_from = INFINITY};
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {{2, "worker", "idle", IDLE_WORKER}, {2, "worker", "waiting", PAYING_WORKER},
+                            {2, "io", "running", IDLE_IO}};
+        store_dump(t, g, 3);
+    }
+    diagnose();
+    assert_int_equal(result.n, 0);
+}
+
 static void test_diagnose_capped_leak_before_profiling_names_the_class_only(void **state)
 {
     /* 200 MB leaked by t=1 s, before profiling was switched on: the heap profile holds
@@ -1137,6 +1174,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_small_cpu_rise_at_a_low_rate_is_no_slowdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_slowdown_while_threads_leak, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_stall_absorbed_by_spare_workers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_faint_stall_as_long_as_the_work, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_busy_workers_at_work_are_no_stall, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_capped_leak_before_profiling_names_the_class_only, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
