@@ -41,6 +41,8 @@ struct lock_search {
     char lock[SERIES_MAX_NAME + 16], set_aside[SERIES_MAX_NAME + 16], set_aside_why[128];
     long lock_i, p;
     double set_aside_wait;
+    double rate;      /* the episode's level: DIAGNOSE_LOCK_RATE, or the faint one */
+    size_t windows;
 };
 
 /* Sets lock top_lock aside (why says why), so the episode is looked for again in
@@ -66,6 +68,16 @@ static bool lock_is_work_wait(const struct rules_inputs *in, struct lock_search 
     tally_dumps(&in->evidence.dumps, ep->start, ep->end + DIAGNOSE_WINDOW_S, tally_idle_worker, tally_waits_mutex,
                 &idle_waiters);
     s->p = rules_top_except(&s->prof, &s->idle);
+    /* Idle workers caught queueing for the job queue's lock say nothing of another lock
+     * that the mutex profile charges most of its contention to, where other threads
+     * were caught waiting too. */
+    if (s->p >= 0 && s->prof.e[s->p].count >= DIAGNOSE_LOCK_HOLDER_SHARE * s->prof.total) {
+        struct tally others;
+        tally_dumps(&in->evidence.dumps, ep->start, ep->end + DIAGNOSE_WINDOW_S, tally_not_idle_worker,
+                    tally_waits_mutex, &others);
+        if (rules_tally_has(&others, s->prof.e[s->p].fn) && !rules_tally_has(&s->idle, s->prof.e[s->p].fn))
+            return false;
+    }
     if (s->explained)
         return waiters.matched <= idle_waiters.matched && s->p < 0;
     if (waiters.matched > 0)
@@ -169,7 +181,7 @@ static bool lock_find_episode(const struct rules_inputs *in, struct lock_search 
         series_release(&s->total);
         if (!s->kept.n || series_sum(&s->kept, &s->ticks, &s->total) < 0)
             return false;
-        s->ep = episode_of_counter(&s->total, 0, DIAGNOSE_LOCK_RATE, DIAGNOSE_LOCK_WINDOWS);
+        s->ep = episode_of_counter(&s->total, 0, s->rate, s->windows);
         if (!s->ep.found)
             return false;
         for (size_t i = 0; i < s->locks.n; i++) {
@@ -214,13 +226,33 @@ static void lock_date_onset(struct lock_search *s)
 {
     if (!s->explained) {
         const struct series *mine_s = &s->locks.items[s->lock_i];
-        struct episode mine = episode_of_counter(mine_s, 0, DIAGNOSE_LOCK_RATE, DIAGNOSE_LOCK_WINDOWS);
+        struct episode mine = episode_of_counter(mine_s, 0, s->rate, s->windows);
         if (mine.found) {
-            s->ep.first_start = episode_refine_onset(mine_s, NULL, mine.first_start, DIAGNOSE_LOCK_RATE);
+            s->ep.first_start = episode_refine_onset(mine_s, NULL, mine.first_start, s->rate);
             return;
         }
     }
-    s->ep.first_start = episode_refine_onset(&s->total, NULL, s->ep.first_start, DIAGNOSE_LOCK_RATE);
+    s->ep.first_start = episode_refine_onset(&s->total, NULL, s->ep.first_start, s->rate);
+}
+
+/* Whether a faint episode names a lock held too long: the mutex profile's top holder
+ * outside where idle workers wait has DIAGNOSE_LOCK_HOLDER_SHARE of it, or the dumps
+ * caught threads other than idle workers waiting for a mutex in one function in
+ * DIAGNOSE_LOCK_FAINT_DUMPS of them - and that function is not in the job queue's
+ * source file (its handoff). */
+static bool lock_faint_named(const struct rules_inputs *in, const struct lock_search *s)
+{
+    struct tally dumps;
+    long idle_top = tally_top(&s->idle), d;
+    const char *queue_file = idle_top >= 0 ? source_of(&in->evidence.dumps, s->idle.e[idle_top].fn) : "";
+
+    if (s->p >= 0 && s->prof.e[s->p].count >= DIAGNOSE_LOCK_HOLDER_SHARE * s->prof.total)
+        return !*queue_file || strcmp(source_of(&in->evidence.mutex, s->prof.e[s->p].fn), queue_file) != 0;
+    tally_dumps(&in->evidence.dumps, s->ep.start, s->ep.end + DIAGNOSE_WINDOW_S, tally_not_idle_worker,
+                tally_waits_mutex, &dumps);
+    d = tally_top(&dumps);
+    return s->p < 0 && d >= 0 && dumps.e[d].samples >= DIAGNOSE_LOCK_FAINT_DUMPS &&
+           (!*queue_file || strcmp(source_of(&in->evidence.dumps, dumps.e[d].fn), queue_file) != 0);
 }
 
 /* Adds the lock-contention finding for the episode found, with its culprit from
@@ -289,8 +321,20 @@ void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result
         tally_profile(&s->prof, s->last->p, 0, s->last->t);
     /* Where idle workers wait for work: on the queue's condition, in its pop. */
     rules_idle_waits(in, &s->idle);
-    if (!lock_find_episode(in, s, r->span))
-        goto done;
+    s->rate = DIAGNOSE_LOCK_RATE;
+    s->windows = DIAGNOSE_LOCK_WINDOWS;
+    if (!lock_find_episode(in, s, r->span)) {
+        /* A lock held too long by few threads at once (two connections) waits less:
+         * a fainter level, held longer, and only with a function named for it. */
+        memset(s->excluded, 0, sizeof s->excluded);
+        s->explained = false;
+        s->set_aside[0] = '\0';
+        s->lock_i = s->p = -1;
+        s->rate = DIAGNOSE_LOCK_FAINT_RATE;
+        s->windows = DIAGNOSE_LOCK_FAINT_WINDOWS;
+        if (!lock_find_episode(in, s, r->span) || !lock_faint_named(in, s))
+            goto done;
+    }
     lock_date_onset(s);
     lock_report(in, s, r);
 done:

@@ -44,6 +44,14 @@
  * to be the queue's handoff rather than contention. */
 #define DIAGNOSE_LOCK_QUEUE_SHARE 0.8
 #define DIAGNOSE_LOCK_HOLDER_SHARE 0.5
+/* A fainter level, held longer, for a lock only a few threads contend for (two
+ * connections: 0.02-0.05 s/s under lock.cache=on(200us)); it counts only when the mutex
+ * profile (DIAGNOSE_LOCK_HOLDER_SHARE of it) or DIAGNOSE_LOCK_FAINT_DUMPS thread dumps
+ * name a function outside the job queue's handoff. Locks other than the job queue's
+ * wait at most 0.017 s/s in a window without the fault. */
+#define DIAGNOSE_LOCK_FAINT_RATE 0.015
+#define DIAGNOSE_LOCK_FAINT_WINDOWS 3
+#define DIAGNOSE_LOCK_FAINT_DUMPS 2
 
 #define DIAGNOSE_QUEUE_FILL 0.9           /* of capacity, as the queue_saturation gate */
 #define DIAGNOSE_QUEUE_MIN_S 1.0          /* seconds at capacity */

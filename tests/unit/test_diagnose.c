@@ -771,6 +771,48 @@ static void test_diagnose_producers_at_a_full_queue_are_no_contention(void **sta
     assert_true(result.n >= 1);  /* the full queue itself is a finding */
 }
 
+/* The catalog lock held too long under two connections from t=3: 0.03 s/s of wait,
+ * under the 0.05 of the ordinary level, 2,000 contentions a second. Thirty idle workers
+ * queue for the job queue's lock meanwhile, more of them caught waiting for a mutex
+ * than the io threads waiting in cache_get_global. */
+static void store_faint_lock(bool named)
+{
+    struct shape s = {.queue_from = INFINITY, .lock_wait = 0.03, .lock_from = 3};
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        bool caught = named && t > 3 && fmod(t, 2.0) == 0;
+        struct group g[] = {{20, "worker", "idle", IDLE_WORKER}, {10, "worker", "idle", IDLE_WORKER_LOCKING},
+                            {1, "io", caught ? "waiting" : "running", caught ? LOCK_WAITING_IO : IDLE_IO},
+                            {1, "io", "running", IDLE_IO}};
+        store_dump(t, g, 4);
+    }
+    if (named)
+        store_profile(9, EVIDENCE_MUTEX, "--- mutex:\ncycles/second=1000000000\nsampling period=10\n", "16355867 400",
+                      "cache_get_global@service/catalog.c|catalog_get@service/catalog.c", "7295 3",
+                      "queue_pop@service/queue.c|worker_main@service/workers.c");
+}
+
+static void test_diagnose_faint_lock_under_few_connections_is_contention(void **state)
+{
+    const struct diagnose_finding *f;
+    (void)state;
+    store_faint_lock(true);
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("lock-contention");
+    assert_string_equal(f->culprit, "cache_get_global");
+    assert_float_equal(f->started_at, 3.0, 0.6);
+}
+
+static void test_diagnose_faint_lock_wait_naming_no_function_is_no_finding(void **state)
+{
+    /* The same faint wait, with no mutex profile and no thread caught waiting in it. */
+    (void)state;
+    store_faint_lock(false);
+    diagnose();
+    assert_int_equal(result.n, 0);
+}
+
 static void test_diagnose_queue_lock_held_long_elsewhere_is_contention(void **state)
 {
     /* The same waits, but the mutex profile charges them to a worker that holds the
@@ -1157,6 +1199,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_producers_at_a_queue_that_keeps_up_are_no_contention, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_producers_at_a_full_queue_are_no_contention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_faint_lock_under_few_connections_is_contention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_faint_lock_wait_naming_no_function_is_no_finding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_queue_lock_held_long_elsewhere_is_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_queue_handoff_seen_in_the_mutex_profile_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_slowdown_from_the_start_found_against_a_baseline, setup,
