@@ -85,6 +85,23 @@ void symptoms_state_reset(struct symptoms_state *st)
 {
     st->cpu_base = INFINITY;
     st->cpu_rose_at = NAN;
+    st->cpu_named_at = NAN;
+}
+
+/* CPU per request past the diagnosis's named level (DIAGNOSE_CPU_PER_REQUEST_NAMED),
+ * held a window: a slowdown on from the start, too faint for the absolute level and
+ * with no healthy start to rise from, whose culprit the diagnosis must then name - from
+ * a CPU profile, since the thread dumps catch io threads running in it a few times at
+ * best. */
+static bool cpu_held(struct symptoms_state *st, double t, double per_request)
+{
+    if (per_request < DIAGNOSE_CPU_PER_REQUEST_NAMED) {
+        st->cpu_named_at = NAN;
+        return false;
+    }
+    if (isnan(st->cpu_named_at))
+        st->cpu_named_at = t;
+    return t - st->cpu_named_at >= DIAGNOSE_WINDOW_S;
 }
 
 /* CPU per request against the run's own healthy start, as the diagnosis judges a
@@ -156,7 +173,8 @@ bool symptoms_show(const char *instance, struct symptoms_state *st, const struct
         if (!counter_rate(instance, v, GATE_PROC_CPU, DIAGNOSE_WINDOW_S, &x) &&
             !counter_rate(instance, v, METRIC_PROCESS_CPU, DIAGNOSE_WINDOW_S, &x))
             return false;
-        return x / y >= DIAGNOSE_CPU_PER_REQUEST || cpu_rose(st, v->t, x, y);
+        shows = cpu_rose(st, v->t, x, y);  /* first: it learns the base from the first windows */
+        return cpu_held(st, v->t, x / y) || x / y >= DIAGNOSE_CPU_PER_REQUEST || shows;
     case SYMPTOM_COUNT:
         break;
     }

@@ -1,0 +1,97 @@
+/* Unit tests for symptoms: the CPU-per-request trigger of evidence capture, on series
+ * built here as a run's scrapes every 250 ms - the absolute level, the relative rise
+ * over the run's first windows, and the diagnosis's named level held on from the
+ * start (a slowdown with no healthy start to rise from, whose culprit needs a CPU
+ * profile). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/seriesstore.h"
+#include "judge/gate.h"
+#include "metric_names.h"
+#include "run/symptoms.h"
+
+#define TICK 0.25
+#define END 8.0
+
+static char err[256];
+
+/* When CPU per request, from the run's start, is base seconds and, from t=at on,
+ * step seconds: the time the CPU symptom first shows, or NAN when it never does, at
+ * rate requests per second. */
+static double cpu_symptom_at(double rate, double base, double at, double step)
+{
+    struct series_store *store = series_store_new();
+    struct symptoms_state st;
+    struct runner_view v;
+    double cpu = 0, shown = NAN;
+
+    assert_non_null(store);
+    assert_int_equal(series_store_want(store, GATE_PROC_CPU), 0);
+    assert_int_equal(series_store_want(store, METRIC_ORDERD_HTTP_REQUESTS), 0);
+    symptoms_state_reset(&st);
+    memset(&v, 0, sizeof v);
+    v.series = store;
+    for (double t = 0; t <= END + 1e-9 && isnan(shown); t += TICK) {
+        if (t > 0)
+            cpu += rate * TICK * (t > at ? step : base);
+        assert_int_equal(series_store_begin_tick(store, t, err, sizeof err), 0);
+        assert_int_equal(series_store_add_plain(store, GATE_PROC_CPU, cpu, err, sizeof err), 0);
+        assert_int_equal(series_store_add_plain(store, METRIC_ORDERD_HTTP_REQUESTS, rate * t, err, sizeof err), 0);
+        v.t = t;
+        if (symptoms_show(NULL, &st, &v, SYMPTOM_CPU))
+            shown = t;
+    }
+    series_store_free(store);
+    return shown;
+}
+
+static void test_symptoms_healthy_cpu_per_request_shows_nothing(void **state)
+{
+    (void)state;
+    assert_true(isnan(cpu_symptom_at(1000, 0.00005, INFINITY, 0)));
+    /* A light load whose fixed costs make each request look dear: 150 us. */
+    assert_true(isnan(cpu_symptom_at(300, 0.00015, INFINITY, 0)));
+}
+
+static void test_symptoms_cpu_past_the_absolute_level(void **state)
+{
+    (void)state;
+    assert_float_equal(cpu_symptom_at(1000, 0.00005, 3, 0.003), 3.25, 0.01);
+}
+
+static void test_symptoms_cpu_rise_over_the_healthy_start(void **state)
+{
+    /* 40 us to 100 us at 1,000 requests a second from t=5: a relative rise, held. */
+    double at = cpu_symptom_at(1000, 0.00004, 5, 0.0001);
+    assert_false(isnan(at));
+    assert_true(at >= 6.0 && at <= 7.0);
+}
+
+static void test_symptoms_cpu_at_the_named_level_from_the_start(void **state)
+{
+    /* 300 us per request from the first scrape at 700 requests a second (slow=on(300us)):
+     * no rise over the run's own start, under the absolute 0.5 ms, past the 0.25 ms the
+     * diagnosis names a culprit for - held a second. */
+    double at = cpu_symptom_at(700, 0.0003, INFINITY, 0);
+    assert_false(isnan(at));
+    assert_true(at <= 3.5);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_symptoms_healthy_cpu_per_request_shows_nothing),
+        cmocka_unit_test(test_symptoms_cpu_past_the_absolute_level),
+        cmocka_unit_test(test_symptoms_cpu_rise_over_the_healthy_start),
+        cmocka_unit_test(test_symptoms_cpu_at_the_named_level_from_the_start),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
