@@ -331,7 +331,7 @@ void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r
      * hundred times a second; else the function io threads were caught running in
      * (not waiting, not in a read or write) across the thread dumps. */
     nprofiles = tally_dumps(&in->evidence.cpu, ep.start - DIAGNOSE_CPU_PROFILE_LEAD_S, ep.end + DIAGNOSE_WINDOW_S,
-                            tally_always, tally_on_cpu, &profiled);
+                            tally_not_debug, tally_on_cpu, &profiled);
     top = tally_top(&profiled);
     from_profile = top >= 0 && profiled.e[top].count >= DIAGNOSE_CPU_PROFILE_MIN_SAMPLES &&
                    profiled.e[top].count >= DIAGNOSE_CPU_SHARE * profiled.matched;

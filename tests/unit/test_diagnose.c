@@ -929,6 +929,31 @@ static void test_diagnose_faint_slowdown_localized_from_a_cpu_profile(void **sta
     assert_float_equal(f->confidence, 1.0, 1e-9);
 }
 
+static void test_diagnose_profiler_arming_leaked_threads_is_no_slowdown(void **state)
+{
+    /* Threads leak from the start; from t=5 the dumps and the CPU profile's timers on
+     * each of them cost 60 us more per request. The profile's top function is the
+     * debug port's own arming of a timer per thread: the observing, not the service. */
+    struct shape s = {.threads_rate = 150, .threads_from = 0.5, .cpu_per_request = 0.00006, .cpu_from = 5,
+                      .queue_from = INFINITY};
+    char header[128];
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], {2, "io", "running", IDLE_IO},
+                            {1 + (int)ramp(150, 0.5, t), "other", "waiting", PARKED}};
+        store_dump(t, g, 3);
+    }
+    snprintf(header, sizeof header, "--- cpu profile: 2 samples, period 10000000 ns, duration 3.000 s\n");
+    store_profile(6, EVIDENCE_CPU, header, "9 90000000",
+                  "arm_new_threads@service/cpuprof.c|on_cpu_tick@service/debug_timed.c|event_base_loop@?|"
+                  "debug_thread_main@service/debug.c|spawn_trampoline@service/threads.c",
+                  "2 20000000", "api_handle@service/api.c|io_thread_main@service/httpserver.c");
+    diagnose();
+    assert_int_equal(result.n, 1);
+    assert_string_equal(finding("thread-leak")->culprit, "notifier_park");
+}
+
 /* Three healthy runs of the fixture's scenario under label "base", recorded before
  * the run under test (which stays the current run_id). */
 static void store_baseline_runs(void)
@@ -1213,6 +1238,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_at_its_cap_found_by_level, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_slowdown_against_the_healthy_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_slowdown_localized_from_a_cpu_profile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_profiler_arming_leaked_threads_is_no_slowdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_few_long_lock_waits_are_no_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_workers_that_slowed_are_no_overload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_small_cpu_rise_at_a_low_rate_is_no_slowdown, setup, teardown),
