@@ -142,6 +142,30 @@ static void workers_stalled(const struct rules_inputs *in, struct diagnose_resul
              "there are workers to spare", since.e[k].fn, all.e[top].first_t);
 }
 
+/* A queue full because its busy workers wait for a mutex in the function a
+ * lock-contention finding already names: the lock's consequence, said in that finding
+ * rather than as a second problem with no culprit. Returns whether it was. */
+static bool queue_full_is_lock_wait(const struct rules_inputs *in, struct diagnose_result *r,
+                                    const struct episode *ep, double rejected)
+{
+    struct tally locked;
+    size_t ndumps = tally_dumps(&in->evidence.dumps, ep->start, ep->end, tally_busy_worker, tally_waits_mutex, &locked);
+    long top = tally_top(&locked);
+    if (top < 0 || locked.e[top].count < DIAGNOSE_QUEUE_BLOCKED_SHARE * locked.total)
+        return false;
+    for (size_t k = 0; k < r->n; k++) {
+        struct diagnose_finding *f = &r->findings[k];
+        if (strcmp(f->class_name, "lock-contention") != 0 || strcmp(f->culprit, locked.e[top].fn) != 0)
+            continue;
+        rules_add_line(f, METRIC_ORDERD_QUEUE_DEPTH " at >= %.0f%% of capacity for %.1fs from t=%.1fs, %.0f turned "
+                       "away: %zu of %zu thread dumps caught busy workers waiting for this mutex (%.0f%% of their samples)",
+                       DIAGNOSE_QUEUE_FILL * 100, ep->end - ep->start, ep->first_start, rejected, locked.e[top].samples,
+                       ndumps, 100.0 * locked.e[top].count / locked.total);
+        return true;
+    }
+    return false;
+}
+
 void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
 {
     struct episode ep = queue_episode(in);
@@ -174,6 +198,10 @@ void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
         add_overload(in, r, &ep, rejected, &busy, ndumps);
         return;
     }
+    rules_idle_waits(in, &idle);
+    top = rules_top_except(&blocked, &idle);
+    if (top < 0 && queue_full_is_lock_wait(in, r, &ep, rejected))
+        return;
     if (!(f = rules_new_finding(r, "queue-full", ep.first_start)))
         return;
     rules_add_line(f, METRIC_ORDERD_QUEUE_DEPTH " at >= %.0f%% of " METRIC_ORDERD_QUEUE_CAPACITY " for %.1fs from t=%.1fs",
@@ -183,8 +211,6 @@ void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
         rules_add_line(f, METRIC_ORDERD_QUEUE_REJECTED ": %.0f requests turned away meanwhile", rejected);
     /* The culprit is where the busy workers wait instead of working (never where idle
      * workers wait for work, whatever a racy label says). */
-    rules_idle_waits(in, &idle);
-    top = rules_top_except(&blocked, &idle);
     if (top >= 0) {
         rules_set_culprit(f, blocked.e[top].fn);
         rules_add_line(f, "%zu of %zu thread dumps in that time found busy workers waiting on a condition in %s (%.0f of %.0f busy-worker samples)",

@@ -59,6 +59,9 @@ static struct diagnose_result result;
 #define QUEUE_LOCKING_IO "__lll_lock_wait@./nptl/lowlevellock.c|___pthread_mutex_lock@./nptl/pthread_mutex_lock.c|" \
                          "lockprof_mutex_lock@service/lockprof.c|queue_try_push@service/queue.c|" \
                          "order_create@service/api.c|io_thread_main@service/httpserver.c"
+#define LOCK_WAITING_WORKER "__lll_lock_wait@./nptl/lowlevellock.c|___pthread_mutex_lock@./nptl/pthread_mutex_lock.c|" \
+                            "lock_contended@service/lockprof.c|lockprof_mutex_lock@service/lockprof.c|" \
+                            "cache_get_global@service/catalog.c|process@service/workers.c|worker_main@service/workers.c"
 #define PARKED "__futex_abstimed_wait_common@./nptl/futex-internal.c|___pthread_cond_wait@./nptl/pthread_cond_wait.c|" \
                "notifier_park@service/notify.c|spawn_trampoline@service/threads.c"
 
@@ -813,6 +816,34 @@ static void test_diagnose_faint_lock_wait_naming_no_function_is_no_finding(void 
     assert_int_equal(result.n, 0);
 }
 
+static void test_diagnose_queue_full_behind_a_contended_lock_is_that_lock(void **state)
+{
+    /* The catalog lock held too long from t=3: the workers wait for it, serve 20 jobs
+     * a second instead of 200, and the queue fills and turns work away from t=4. One
+     * problem, the lock; the full queue is said in its finding, not as a second one
+     * with no culprit. */
+    struct shape s = {.lock_wait = 1.5, .lock_from = 3, .queue_from = 4, .queue_to = END, .rejected_rate = 200,
+                      .served_drops = true};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {{t > 3 ? 1 : 3, "worker", t > 3 ? "running" : "idle",
+                             t > 3 ? LOCK_WAITING_WORKER : IDLE_WORKER},
+                            {1, "worker", "waiting", PAYING_WORKER},
+                            {1, "io", t > 3 ? "waiting" : "running", t > 3 ? LOCK_WAITING_IO : IDLE_IO},
+                            {1, "io", "running", IDLE_IO}};
+        store_dump(t, g, 4);
+    }
+    store_profile(9, EVIDENCE_MUTEX, "--- mutex:\ncycles/second=1000000000\nsampling period=10\n", "468000000 2000",
+                  "cache_get_global@service/catalog.c|catalog_get@service/catalog.c", NULL, NULL);
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("lock-contention");
+    assert_string_equal(f->culprit, "cache_get_global");
+    assert_non_null(strstr(f->evidence, "turned away"));
+}
+
 static void test_diagnose_queue_lock_held_long_elsewhere_is_contention(void **state)
 {
     /* The same waits, but the mutex profile charges them to a worker that holds the
@@ -1226,6 +1257,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_producers_at_a_full_queue_are_no_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_lock_under_few_connections_is_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_lock_wait_naming_no_function_is_no_finding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_queue_full_behind_a_contended_lock_is_that_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_queue_lock_held_long_elsewhere_is_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_queue_handoff_seen_in_the_mutex_profile_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_slowdown_from_the_start_found_against_a_baseline, setup,
