@@ -86,6 +86,21 @@ void symptoms_state_reset(struct symptoms_state *st)
     st->cpu_base = INFINITY;
     st->cpu_rose_at = NAN;
     st->cpu_named_at = NAN;
+    st->lock_faint_at = NAN;
+}
+
+/* Lock wait past the diagnosis's faint level (DIAGNOSE_LOCK_FAINT_RATE), held a
+ * second: a lock held too long by few threads at once, which the diagnosis names
+ * only when the mutex profile (on once profiling is) or the dumps name a function. */
+static bool lock_held(struct symptoms_state *st, double t, double wait)
+{
+    if (wait < DIAGNOSE_LOCK_FAINT_RATE) {
+        st->lock_faint_at = NAN;
+        return false;
+    }
+    if (isnan(st->lock_faint_at))
+        st->lock_faint_at = t;
+    return t - st->lock_faint_at >= DIAGNOSE_WINDOW_S;
 }
 
 /* CPU per request past the diagnosis's named level (DIAGNOSE_CPU_PER_REQUEST_NAMED),
@@ -165,7 +180,8 @@ bool symptoms_show(const char *instance, struct symptoms_state *st, const struct
         series_release(&p);
         return shows;
     case SYMPTOM_LOCK:
-        return counter_rate(instance, v, METRIC_ORDERD_MUTEX_WAIT, DIAGNOSE_WINDOW_S, &x) && x >= DIAGNOSE_LOCK_RATE;
+        return counter_rate(instance, v, METRIC_ORDERD_MUTEX_WAIT, DIAGNOSE_WINDOW_S, &x) &&
+               (x >= DIAGNOSE_LOCK_RATE || lock_held(st, v->t, x));
     case SYMPTOM_CPU:
         if (v->t < DIAGNOSE_STARTUP_S + DIAGNOSE_WINDOW_S ||
             !counter_rate(instance, v, METRIC_ORDERD_HTTP_REQUESTS, DIAGNOSE_WINDOW_S, &y) || y < TRIGGER_MIN_REQUESTS)

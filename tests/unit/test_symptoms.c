@@ -1,8 +1,8 @@
-/* Unit tests for symptoms: the CPU-per-request trigger of evidence capture, on series
- * built here as a run's scrapes every 250 ms - the absolute level, the relative rise
- * over the run's first windows, and the diagnosis's named level held on from the
- * start (a slowdown with no healthy start to rise from, whose culprit needs a CPU
- * profile). */
+/* Unit tests for symptoms: the CPU-per-request and lock-wait triggers of evidence
+ * capture, on series built here as a run's scrapes every 250 ms - CPU's absolute level,
+ * its relative rise over the run's first windows, and the diagnosis's named level held
+ * on from the start (a slowdown with no healthy start to rise from, whose culprit needs
+ * a CPU profile); lock wait's level and the diagnosis's faint one, held. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -85,6 +85,45 @@ static void test_symptoms_cpu_at_the_named_level_from_the_start(void **state)
     assert_true(at <= 3.5);
 }
 
+/* When lock wait runs at wait seconds a second from t=at: the time the lock symptom
+ * first shows, or NAN when it never does. */
+static double lock_symptom_at(double wait, double at)
+{
+    struct series_store *store = series_store_new();
+    struct symptoms_state st;
+    struct runner_view v;
+    double shown = NAN;
+
+    assert_non_null(store);
+    assert_int_equal(series_store_want(store, METRIC_ORDERD_MUTEX_WAIT), 0);
+    symptoms_state_reset(&st);
+    memset(&v, 0, sizeof v);
+    v.series = store;
+    for (double t = 0; t <= END + 1e-9 && isnan(shown); t += TICK) {
+        assert_int_equal(series_store_begin_tick(store, t, err, sizeof err), 0);
+        assert_int_equal(series_store_add_plain(store, METRIC_ORDERD_MUTEX_WAIT, 0.001 * t + (t > at ? wait * (t - at) : 0),
+                                                err, sizeof err), 0);
+        v.t = t;
+        if (symptoms_show(NULL, &st, &v, SYMPTOM_LOCK))
+            shown = t;
+    }
+    series_store_free(store);
+    return shown;
+}
+
+static void test_symptoms_lock_wait_levels(void **state)
+{
+    (void)state;
+    assert_true(isnan(lock_symptom_at(0, INFINITY)));   /* 1 ms a second: nothing */
+    assert_float_equal(lock_symptom_at(0.2, 3), 3.25, 0.3);
+    /* 0.03 s/s from t=5, a lock held too long under two connections: held a second. */
+    {
+        double at = lock_symptom_at(0.03, 5);
+        assert_false(isnan(at));
+        assert_true(at >= 6.0 && at <= 7.5);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -92,6 +131,7 @@ int main(void)
         cmocka_unit_test(test_symptoms_cpu_past_the_absolute_level),
         cmocka_unit_test(test_symptoms_cpu_rise_over_the_healthy_start),
         cmocka_unit_test(test_symptoms_cpu_at_the_named_level_from_the_start),
+        cmocka_unit_test(test_symptoms_lock_wait_levels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
