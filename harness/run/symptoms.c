@@ -89,34 +89,17 @@ void symptoms_state_reset(struct symptoms_state *st)
     st->lock_faint_at = NAN;
 }
 
-/* Lock wait past the diagnosis's faint level (DIAGNOSE_LOCK_FAINT_RATE), held a
- * second: a lock held too long by few threads at once, which the diagnosis names
- * only when the mutex profile (on once profiling is) or the dumps name a function. */
-static bool lock_held(struct symptoms_state *st, double t, double wait)
+/* Whether a reading past a level (past) has been so for a window, at t: *since is
+ * when it first was (NaN: it is not), so a burst of one reading does not count. */
+static bool held_a_window(double *since, double t, bool past)
 {
-    if (wait < DIAGNOSE_LOCK_FAINT_RATE) {
-        st->lock_faint_at = NAN;
+    if (!past) {
+        *since = NAN;
         return false;
     }
-    if (isnan(st->lock_faint_at))
-        st->lock_faint_at = t;
-    return t - st->lock_faint_at >= DIAGNOSE_WINDOW_S;
-}
-
-/* CPU per request past the diagnosis's named level (DIAGNOSE_CPU_PER_REQUEST_NAMED),
- * held a window: a slowdown on from the start, too faint for the absolute level and
- * with no healthy start to rise from, whose culprit the diagnosis must then name - from
- * a CPU profile, since the thread dumps catch io threads running in it a few times at
- * best. */
-static bool cpu_held(struct symptoms_state *st, double t, double per_request)
-{
-    if (per_request < DIAGNOSE_CPU_PER_REQUEST_NAMED) {
-        st->cpu_named_at = NAN;
-        return false;
-    }
-    if (isnan(st->cpu_named_at))
-        st->cpu_named_at = t;
-    return t - st->cpu_named_at >= DIAGNOSE_WINDOW_S;
+    if (isnan(*since))
+        *since = t;
+    return t - *since >= DIAGNOSE_WINDOW_S;
 }
 
 /* CPU per request against the run's own healthy start, as the diagnosis judges a
@@ -131,18 +114,14 @@ static bool cpu_rose(struct symptoms_state *st, double t, double cpu_rate, doubl
         st->cpu_base = fmin(st->cpu_base, per_request);
         return false;
     }
-    /* and, as the diagnosis asks, adding a share of a core */
-    if (!(isfinite(st->cpu_base) && st->cpu_base > 0 &&
-          per_request >= fmax(st->cpu_base * DIAGNOSE_CPU_REL_FACTOR, st->cpu_base + DIAGNOSE_CPU_REL_MIN) &&
-          cpu_rate - st->cpu_base * request_rate >= DIAGNOSE_CPU_REL_MIN_CORE)) {
-        st->cpu_rose_at = NAN;
-        return false;
-    }
-    /* Held a window on: the capture's own snapshots (at mid-run, near the end) cost a
-     * burst of CPU that lifts one window of a light load past the level. */
-    if (isnan(st->cpu_rose_at))
-        st->cpu_rose_at = t;
-    return t - st->cpu_rose_at >= DIAGNOSE_WINDOW_S;
+    /* and, as the diagnosis asks, adding a share of a core; held a window on: the
+     * capture's own snapshots (at mid-run, near the end) cost a burst of CPU that lifts
+     * one window of a light load past the level. */
+    return held_a_window(&st->cpu_rose_at, t,
+                         isfinite(st->cpu_base) && st->cpu_base > 0 &&
+                             per_request >= fmax(st->cpu_base * DIAGNOSE_CPU_REL_FACTOR,
+                                                 st->cpu_base + DIAGNOSE_CPU_REL_MIN) &&
+                             cpu_rate - st->cpu_base * request_rate >= DIAGNOSE_CPU_REL_MIN_CORE);
 }
 
 bool symptoms_show(const char *instance, struct symptoms_state *st, const struct runner_view *v, enum symptom s)
@@ -181,7 +160,10 @@ bool symptoms_show(const char *instance, struct symptoms_state *st, const struct
         return shows;
     case SYMPTOM_LOCK:
         return counter_rate(instance, v, METRIC_ORDERD_MUTEX_WAIT, DIAGNOSE_WINDOW_S, &x) &&
-               (x >= DIAGNOSE_LOCK_RATE || lock_held(st, v->t, x));
+               /* or the diagnosis's faint level, held a window: a lock held too long by
+                * few threads at once, which it names only from the mutex profile (on once
+                * profiling is) or the dumps */
+               (x >= DIAGNOSE_LOCK_RATE || held_a_window(&st->lock_faint_at, v->t, x >= DIAGNOSE_LOCK_FAINT_RATE));
     case SYMPTOM_CPU:
         if (v->t < DIAGNOSE_STARTUP_S + DIAGNOSE_WINDOW_S ||
             !counter_rate(instance, v, METRIC_ORDERD_HTTP_REQUESTS, DIAGNOSE_WINDOW_S, &y) || y < TRIGGER_MIN_REQUESTS)
@@ -190,7 +172,12 @@ bool symptoms_show(const char *instance, struct symptoms_state *st, const struct
             !counter_rate(instance, v, METRIC_PROCESS_CPU, DIAGNOSE_WINDOW_S, &x))
             return false;
         shows = cpu_rose(st, v->t, x, y);  /* first: it learns the base from the first windows */
-        return cpu_held(st, v->t, x / y) || x / y >= DIAGNOSE_CPU_PER_REQUEST || shows;
+        /* Past the diagnosis's named level, held a window: a slowdown on from the start,
+         * too faint for the absolute level and with no healthy start to rise from, whose
+         * culprit the diagnosis must name - from a CPU profile, since the thread dumps
+         * catch io threads running in it a few times at best. */
+        return held_a_window(&st->cpu_named_at, v->t, x / y >= DIAGNOSE_CPU_PER_REQUEST_NAMED) ||
+               x / y >= DIAGNOSE_CPU_PER_REQUEST || shows;
     case SYMPTOM_COUNT:
         break;
     }

@@ -23,10 +23,14 @@
 
 static char err[256];
 
-/* When CPU per request, from the run's start, is base seconds and, from t=at on,
- * step seconds: the time the CPU symptom first shows, or NAN when it never does, at
- * rate requests per second. */
-static double cpu_symptom_at(double rate, double base, double at, double step)
+/* A run's load: requests a second; CPU per request, base from the start and step
+ * from t=at; lock wait seconds a second from t=lock_at (1 ms a second before). */
+struct load {
+    double rate, base, at, step, lock_wait, lock_at;
+};
+
+/* The time symptom s first shows on load l's scrapes, or NAN when it never does. */
+static double shown_at(enum symptom s, const struct load *l)
 {
     struct series_store *store = series_store_new();
     struct symptoms_state st;
@@ -36,21 +40,39 @@ static double cpu_symptom_at(double rate, double base, double at, double step)
     assert_non_null(store);
     assert_int_equal(series_store_want(store, GATE_PROC_CPU), 0);
     assert_int_equal(series_store_want(store, METRIC_ORDERD_HTTP_REQUESTS), 0);
+    assert_int_equal(series_store_want(store, METRIC_ORDERD_MUTEX_WAIT), 0);
     symptoms_state_reset(&st);
     memset(&v, 0, sizeof v);
     v.series = store;
     for (double t = 0; t <= END + 1e-9 && isnan(shown); t += TICK) {
+        double wait = 0.001 * t + (t > l->lock_at ? l->lock_wait * (t - l->lock_at) : 0);
         if (t > 0)
-            cpu += rate * TICK * (t > at ? step : base);
+            cpu += l->rate * TICK * (t > l->at ? l->step : l->base);
         assert_int_equal(series_store_begin_tick(store, t, err, sizeof err), 0);
         assert_int_equal(series_store_add_plain(store, GATE_PROC_CPU, cpu, err, sizeof err), 0);
-        assert_int_equal(series_store_add_plain(store, METRIC_ORDERD_HTTP_REQUESTS, rate * t, err, sizeof err), 0);
+        assert_int_equal(series_store_add_plain(store, METRIC_ORDERD_HTTP_REQUESTS, l->rate * t, err, sizeof err), 0);
+        assert_int_equal(series_store_add_plain(store, METRIC_ORDERD_MUTEX_WAIT, wait, err, sizeof err), 0);
         v.t = t;
-        if (symptoms_show(NULL, &st, &v, SYMPTOM_CPU))
+        if (symptoms_show(NULL, &st, &v, s))
             shown = t;
     }
     series_store_free(store);
     return shown;
+}
+
+/* CPU per request base from the start and step from t=at, at rate requests a second,
+ * no lock wait: when the CPU symptom first shows. */
+static double cpu_symptom_at(double rate, double base, double at, double step)
+{
+    struct load l = {.rate = rate, .base = base, .at = at, .step = step, .lock_at = INFINITY};
+    return shown_at(SYMPTOM_CPU, &l);
+}
+
+/* Lock wait seconds a second from t=at: when the lock symptom first shows. */
+static double lock_symptom_at(double wait, double at)
+{
+    struct load l = {.rate = 1000, .base = 0.00005, .at = INFINITY, .lock_wait = wait, .lock_at = at};
+    return shown_at(SYMPTOM_LOCK, &l);
 }
 
 static void test_symptoms_healthy_cpu_per_request_shows_nothing(void **state)
@@ -83,32 +105,6 @@ static void test_symptoms_cpu_at_the_named_level_from_the_start(void **state)
     double at = cpu_symptom_at(700, 0.0003, INFINITY, 0);
     assert_false(isnan(at));
     assert_true(at <= 3.5);
-}
-
-/* When lock wait runs at wait seconds a second from t=at: the time the lock symptom
- * first shows, or NAN when it never does. */
-static double lock_symptom_at(double wait, double at)
-{
-    struct series_store *store = series_store_new();
-    struct symptoms_state st;
-    struct runner_view v;
-    double shown = NAN;
-
-    assert_non_null(store);
-    assert_int_equal(series_store_want(store, METRIC_ORDERD_MUTEX_WAIT), 0);
-    symptoms_state_reset(&st);
-    memset(&v, 0, sizeof v);
-    v.series = store;
-    for (double t = 0; t <= END + 1e-9 && isnan(shown); t += TICK) {
-        assert_int_equal(series_store_begin_tick(store, t, err, sizeof err), 0);
-        assert_int_equal(series_store_add_plain(store, METRIC_ORDERD_MUTEX_WAIT, 0.001 * t + (t > at ? wait * (t - at) : 0),
-                                                err, sizeof err), 0);
-        v.t = t;
-        if (symptoms_show(NULL, &st, &v, SYMPTOM_LOCK))
-            shown = t;
-    }
-    series_store_free(store);
-    return shown;
 }
 
 static void test_symptoms_lock_wait_levels(void **state)
