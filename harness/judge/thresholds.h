@@ -41,7 +41,9 @@
 /* Of threads (other than idle workers) caught waiting for a mutex that wait at the job
  * queue (where idle workers wait for work, or in the same source file: the producers'
  * push), and below the share of the mutex profile a holder elsewhere has, for the wait
- * to be the queue's handoff rather than contention. */
+ * to be the queue's handoff rather than contention. At a queue that filled or turned
+ * work away, the mutex profile must also charge DIAGNOSE_LOCK_QUEUE_SHARE of its
+ * contention to the queue's own code (its push and pop). */
 #define DIAGNOSE_LOCK_QUEUE_SHARE 0.8
 #define DIAGNOSE_LOCK_HOLDER_SHARE 0.5
 /* A fainter level, held longer, for a lock only a few threads contend for (two
