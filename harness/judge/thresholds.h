@@ -18,6 +18,10 @@
 #define DIAGNOSE_THREADS_WINDOWS 3
 #define DIAGNOSE_THREADS_LEVEL_GROWTH 100.0 /* threads held above the run's lowest count: a leak at its cap */
 #define DIAGNOSE_THREADS_BASELINE_MARGIN 20.0 /* threads held above the most a baseline's runs reached */
+/* Of the threads held above the run's lowest count (or a baseline's most) that one
+ * stack must hold to be a leak at its cap's culprit when no group grew between dumps
+ * (leak.threads=100%on: 2,000 of 2,000 in leak_notifier_wait from the first dump). */
+#define DIAGNOSE_THREADS_LEVEL_SHARE 0.8
 
 #define DIAGNOSE_RSS_RATE 1e6             /* bytes/s */
 #define DIAGNOSE_RSS_WINDOWS 3

@@ -897,6 +897,25 @@ static void test_diagnose_thread_leak_capped_within_three_seconds(void **state)
     assert_non_null(strstr(f->evidence, "holds"));
 }
 
+static void test_diagnose_thread_leak_at_its_cap_before_the_first_dump(void **state)
+{
+    /* 2,000 threads by t=0.25 s, before the first dump: the group never grows between
+     * dumps, but it holds the level from the first of them. */
+    struct shape s = {.threads_rate = 20000, .threads_from = 0.0, .threads_cap = 2000, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], healthy_groups[2], {2000, "other", "waiting", PARKED}};
+        store_dump(t, g, 3);
+    }
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("thread-leak");
+    assert_string_equal(f->culprit, "notifier_park");
+    assert_non_null(strstr(f->evidence, "the level held"));
+}
+
 static void test_diagnose_memory_leak_at_its_cap_found_by_level(void **state)
 {
     /* 256 MB leaked by t=1.3 s, then flat: resident memory is high but does not
@@ -1267,6 +1286,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_baseline_needs_runs_of_the_same_scenario, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_thread_in_a_syscall_is_not_burning_cpu, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_thread_leak_capped_within_three_seconds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_thread_leak_at_its_cap_before_the_first_dump, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_at_its_cap_found_by_level, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_slowdown_against_the_healthy_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_slowdown_localized_from_a_cpu_profile, setup, teardown),
