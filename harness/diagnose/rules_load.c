@@ -248,8 +248,10 @@ static double cpu_level(double base)
 }
 
 /* Whether the extra CPU of an episode against base is worth a finding: at least
- * DIAGNOSE_CPU_REL_MIN_CORE of a core. At a few hundred requests a second, the
- * capture's own dumps and snapshots move CPU per request by more than a faint fault. */
+ * DIAGNOSE_CPU_REL_MIN_CORE of a core beyond one step of the CPU counter. At a few
+ * hundred requests a second, the capture's own dumps and snapshots move CPU per
+ * request by more than a faint fault; and the base, the lowest of a few one-second
+ * windows, may be a whole step of the counter low. */
 static bool cpu_extra_counts(const struct episode *ep, const double *starts, const double *req, size_t n, double base)
 {
     double sum = 0;
@@ -259,7 +261,7 @@ static bool cpu_extra_counts(const struct episode *ep, const double *starts, con
             sum += req[i];
             k++;
         }
-    return k && (ep->mean - base) * sum / (double)k >= DIAGNOSE_CPU_REL_MIN_CORE;
+    return k && (ep->mean - base) * sum / (double)k - DIAGNOSE_CPU_TICK_S >= DIAGNOSE_CPU_REL_MIN_CORE;
 }
 
 /* A step in CPU per request against the lowest of the DIAGNOSE_CPU_BASELINE_WINDOWS

@@ -92,6 +92,13 @@
 #define DIAGNOSE_CPU_REL_MIN 0.000025
 #define DIAGNOSE_CPU_REL_WINDOWS 3
 #define DIAGNOSE_CPU_REL_MIN_CORE 0.025 /* CPU seconds per second the rise must add, for a relative finding */
+/* The process CPU counter's step: /proc counts clock ticks of 10 ms, so a one-second
+ * window of a light load reads 0.01, 0.02 or 0.03 s for the same work, and the lowest
+ * of the first windows (the base) can be a step low. A relative rise must add
+ * DIAGNOSE_CPU_REL_MIN_CORE beyond it: a healthy mix of 4 connections, 750 requests a
+ * second, went from a base of 13 us (0.01 s in a window) to 55 us for 3 s (0.04 s),
+ * 2.9% of a core. */
+#define DIAGNOSE_CPU_TICK_S 0.01
 #define DIAGNOSE_CPU_SHARE 0.3            /* of on-CPU io-thread samples in one function */
 /* A CPU profile counts for an episode when it started at most this long before it
  * (the capture starts one at the first reading past a level, the episode is dated
