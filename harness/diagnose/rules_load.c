@@ -171,7 +171,7 @@ void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
     struct episode ep = queue_episode(in);
     struct tally busy, blocked, idle;
     struct diagnose_finding *f;
-    double rejected, blocked_share;
+    double rejected, blocked_share, stale;
     size_t ndumps;
     long top;
 
@@ -187,7 +187,14 @@ void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
     rejected = series_increase(&in->rejected, ep.start - 0.5, ep.end + 0.5);
     ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end, tally_busy_worker, tally_always, &busy);
     tally_dumps(&in->evidence.dumps, ep.start, ep.end, tally_busy_worker, tally_waits_cond, &blocked);
-    blocked_share = blocked.total > 0 ? blocked.matched / blocked.total : 0;
+    /* Busy workers caught where idle workers wait for work are idle under a stale label
+     * (a loaded machine reads the label and the stack moments apart): not blocked. */
+    rules_idle_waits(in, &idle);
+    stale = 0;
+    for (size_t i = 0; i < blocked.n; i++)
+        if (rules_tally_has(&idle, blocked.e[i].fn))
+            stale += blocked.e[i].count;
+    blocked_share = blocked.total - stale > 0 ? (blocked.matched - stale) / (blocked.total - stale) : 0;
     /* A full queue whose producers are turned away, or whose consumers are stuck
      * waiting on something other than work: a queue merely busy is capacity, not a fault. */
     if (rejected < 1 && blocked_share < DIAGNOSE_QUEUE_BLOCKED_SHARE)
@@ -198,7 +205,6 @@ void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
         add_overload(in, r, &ep, rejected, &busy, ndumps);
         return;
     }
-    rules_idle_waits(in, &idle);
     top = rules_top_except(&blocked, &idle);
     if (top < 0 && queue_full_is_lock_wait(in, r, &ep, rejected))
         return;

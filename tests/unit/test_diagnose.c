@@ -663,6 +663,24 @@ static void test_diagnose_overload_blames_no_healthy_function(void **state)
     assert_non_null(strstr(f->evidence, "workers busy in 100% of worker samples"));
 }
 
+static void test_diagnose_stale_idle_labels_do_not_make_overload_a_fault(void **state)
+{
+    /* A healthy service turning work away from t=2 on a loaded machine: a quarter of
+     * the workers labelled busy are caught in queue_pop, waiting for work - the label
+     * read a moment before the stack. They are idle, not blocked: overload. */
+    struct shape s = {.queue_from = 2, .queue_to = END, .rejected_rate = 200};
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {{6, "worker", "idle", IDLE_WORKER}, {3, "worker", "waiting", IDLE_WORKER},
+                            {8, "worker", "waiting", PAYING_WORKER}, {2, "io", "running", IDLE_IO}};
+        store_dump(t, g, 4);
+    }
+    diagnose();
+    assert_int_equal(result.n, 1);
+    assert_string_equal(finding("overload")->culprit, "");
+}
+
 static void test_diagnose_queue_episode_rides_out_integer_noise(void **state)
 {
     /* A queue of 16 at 16,16,14,16,16,15,13... from t=2 while orders are turned away,
@@ -1288,6 +1306,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_unknown_run_and_corrupt_evidence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_full_queue_does_not_hide_thread_growth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_overload_blames_no_healthy_function, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_stale_idle_labels_do_not_make_overload_a_fault, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_queue_episode_rides_out_integer_noise, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_idle_workers_waiting_for_work_are_no_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_contention_beside_idle_workers_names_the_real_lock, setup, teardown),
