@@ -144,9 +144,15 @@ static bool lock_is_queue_handoff(const struct rules_inputs *in, const struct lo
     long idle_top = tally_top(&s->idle), holder = rules_top_except(&s->prof, &s->idle);
     const char *queue_file;
     double at_queue = 0;
+    bool held_by_queue;
 
     if (idle_top < 0 || !*(queue_file = source_of(&in->evidence.dumps, s->idle.e[idle_top].fn)))
         return false;
+    /* The mutex profile covers every lock and charges each wait to its holder: when it
+     * charges nearly all of it to the queue's own push and pop, threads the dumps caught
+     * waiting for a mutex elsewhere (stalled workers taking their own lock back after a
+     * wait) were not held up long by anyone. */
+    held_by_queue = holders_share_in(in, &s->prof, queue_file) >= DIAGNOSE_LOCK_QUEUE_SHARE;
     /* Idle workers are left out: their wait is no delay, and may be on another lock. */
     tally_dumps(&in->evidence.dumps, ep->start, ep->end + DIAGNOSE_WINDOW_S, tally_not_idle_worker, tally_waits_mutex,
                 &waiters);
@@ -154,7 +160,7 @@ static bool lock_is_queue_handoff(const struct rules_inputs *in, const struct lo
         if (rules_tally_has(&s->idle, waiters.e[i].fn) ||
             strcmp(source_of(&in->evidence.dumps, waiters.e[i].fn), queue_file) == 0)
             at_queue += waiters.e[i].count;
-    if (waiters.matched > 0 && at_queue < DIAGNOSE_LOCK_QUEUE_SHARE * waiters.matched)
+    if (!held_by_queue && waiters.matched > 0 && at_queue < DIAGNOSE_LOCK_QUEUE_SHARE * waiters.matched)
         return false;
     /* With no waiter caught, the mutex profile's top holder must be the queue's own. */
     if (waiters.matched <= 0 && (holder < 0 || strcmp(source_of(&in->evidence.mutex, s->prof.e[holder].fn),
@@ -163,7 +169,7 @@ static bool lock_is_queue_handoff(const struct rules_inputs *in, const struct lo
     if (holder >= 0 && s->prof.e[holder].count >= DIAGNOSE_LOCK_HOLDER_SHARE * s->prof.total &&
         strcmp(source_of(&in->evidence.mutex, s->prof.e[holder].fn), queue_file) != 0)
         return false;
-    return work_undelayed(in, ep) || holders_share_in(in, &s->prof, queue_file) >= DIAGNOSE_LOCK_QUEUE_SHARE;
+    return work_undelayed(in, ep) || held_by_queue;
 }
 
 /* Looks for the episode of lock wait and the lock most waited for in it, setting

@@ -62,6 +62,9 @@ static struct diagnose_result result;
 #define LOCK_WAITING_WORKER "__lll_lock_wait@./nptl/lowlevellock.c|___pthread_mutex_lock@./nptl/pthread_mutex_lock.c|" \
                             "lock_contended@service/lockprof.c|lockprof_mutex_lock@service/lockprof.c|" \
                             "cache_get_global@service/catalog.c|process@service/workers.c|worker_main@service/workers.c"
+#define STALLED_RELOCKING "__lll_lock_wait@./nptl/lowlevellock.c|___pthread_mutex_lock@./nptl/pthread_mutex_lock.c|" \
+                          "lockprof_mutex_lock@service/lockprof.c|ledger_sync_wait@service/workers.c|" \
+                          "process@service/workers.c|worker_main@service/workers.c"
 #define PARKED "__futex_abstimed_wait_common@./nptl/futex-internal.c|___pthread_cond_wait@./nptl/pthread_cond_wait.c|" \
                "notifier_park@service/notify.c|spawn_trampoline@service/threads.c"
 
@@ -867,6 +870,29 @@ static void test_diagnose_queue_full_behind_a_contended_lock_is_that_lock(void *
     assert_non_null(strstr(f->evidence, "turned away"));
 }
 
+static void test_diagnose_handoff_beside_workers_taking_their_own_lock_back(void **state)
+{
+    /* The busy handoff of many connections, and stalled workers caught taking their
+     * own lock back after a wait, more often than the producers at the queue: the
+     * dumps do not say which lock; the mutex profile charges nearly all contention to
+     * the queue's push and pop. */
+    struct shape s = {.queue_from = INFINITY, .queue_lock_wait = 0.13, .queue_contentions = 200};
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {{14, "worker", "idle", IDLE_WORKER}, {2, "worker", "waiting", STALLED_RELOCKING},
+                            {1, "io", "running", fmod(t, 1.0) == 0 ? QUEUE_LOCKING_IO : IDLE_IO},
+                            {1, "io", "running", IDLE_IO}};
+        store_dump(t, g, 4);
+    }
+    store_profile(9, EVIDENCE_MUTEX, "--- mutex:\ncycles/second=1000000000\nsampling period=10\n", "3970093 300",
+                  "queue_try_push@service/queue.c|order_create@service/api.c", "138827 12",
+                  "ledger_sync_wait@service/workers.c|process@service/workers.c");
+    diagnose();
+    for (size_t i = 0; i < result.n; i++)
+        assert_string_not_equal(result.findings[i].class_name, "lock-contention");
+}
+
 static void test_diagnose_queue_lock_held_long_elsewhere_is_contention(void **state)
 {
     /* The same waits, but the mutex profile charges them to a worker that holds the
@@ -1316,6 +1342,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_faint_lock_under_few_connections_is_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_lock_wait_naming_no_function_is_no_finding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_queue_full_behind_a_contended_lock_is_that_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_handoff_beside_workers_taking_their_own_lock_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_queue_lock_held_long_elsewhere_is_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_queue_handoff_seen_in_the_mutex_profile_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_slowdown_from_the_start_found_against_a_baseline, setup,
