@@ -97,6 +97,23 @@ void rules_thread_leak(const struct rules_inputs *in, struct diagnose_result *r)
             }
         }
     }
+    if (!(best >= 0 && best_gain >= 0.3 * growth) && (by_level || by_baseline)) {
+        /* A leak at its cap before the first dump grew in none of them: the group that
+         * holds the level - most of the threads above the run's lowest count parked in
+         * one stack - is its culprit. */
+        long top;
+        if (b && b == a)
+            tally_profile(&last, b->p, 0, b->t);
+        top = tally_top(&last);
+        if (top >= 0 && last.e[top].count >= DIAGNOSE_THREADS_LEVEL_SHARE * growth) {
+            rules_set_culprit(f, last.e[top].fn);
+            rules_add_line(f, "%s at t=%.2fs: %.0f of %.0f %s are in %s, the level held above the run's lowest",
+                           dump, b->t, last.e[top].count, last.total, what, last.e[top].fn);
+            snprintf(f->summary, sizeof f->summary, "%.0f %s parked in one stack ending in %s - held from t=%.1fs",
+                     last.e[top].count, what, last.e[top].fn, ep.first_start);
+            return;
+        }
+    }
     if (best >= 0 && best_gain >= 0.3 * growth && best_gain >= DIAGNOSE_THREADS_MIN_GROWTH / 2) {
         double before = last.e[best].count - best_gain;
         rules_set_culprit(f, last.e[best].fn);

@@ -108,7 +108,9 @@ static bool served_dropped(const struct rules_inputs *in, const struct episode *
 
 /* Workers stalled with the queue still keeping up: enough workers absorb a stall, so
  * the queue never fills, but the busy workers are caught waiting on a condition in one
- * function - not in their work - in most of their samples from when it first showed. */
+ * function - not in their work - in DIAGNOSE_STALL_SHARE of their samples from when it
+ * first showed. A healthy busy worker never waits on a condition (it works or sleeps
+ * in its payment call), so a stall as short as the work it holds up is found. */
 static void workers_stalled(const struct rules_inputs *in, struct diagnose_result *r)
 {
     struct tally all, since, idle;
@@ -127,7 +129,7 @@ static void workers_stalled(const struct rules_inputs *in, struct diagnose_resul
     for (size_t i = 0; i < since.n; i++)
         if (strcmp(since.e[i].fn, all.e[top].fn) == 0)
             k = (long)i;
-    if (k < 0 || since.e[k].count < DIAGNOSE_QUEUE_BLOCKED_SHARE * since.total ||
+    if (k < 0 || since.e[k].count < DIAGNOSE_STALL_SHARE * since.total ||
         !(f = rules_new_finding(r, "queue-full", all.e[top].first_t)))
         return;
     rules_set_culprit(f, since.e[k].fn);
@@ -140,12 +142,36 @@ static void workers_stalled(const struct rules_inputs *in, struct diagnose_resul
              "there are workers to spare", since.e[k].fn, all.e[top].first_t);
 }
 
+/* A queue full because its busy workers wait for a mutex in the function a
+ * lock-contention finding already names: the lock's consequence, said in that finding
+ * rather than as a second problem with no culprit. Returns whether it was. */
+static bool queue_full_is_lock_wait(const struct rules_inputs *in, struct diagnose_result *r,
+                                    const struct episode *ep, double rejected)
+{
+    struct tally locked;
+    size_t ndumps = tally_dumps(&in->evidence.dumps, ep->start, ep->end, tally_busy_worker, tally_waits_mutex, &locked);
+    long top = tally_top(&locked);
+    if (top < 0 || locked.e[top].count < DIAGNOSE_QUEUE_BLOCKED_SHARE * locked.total)
+        return false;
+    for (size_t k = 0; k < r->n; k++) {
+        struct diagnose_finding *f = &r->findings[k];
+        if (strcmp(f->class_name, "lock-contention") != 0 || strcmp(f->culprit, locked.e[top].fn) != 0)
+            continue;
+        rules_add_line(f, METRIC_ORDERD_QUEUE_DEPTH " at >= %.0f%% of capacity for %.1fs from t=%.1fs, %.0f turned "
+                       "away: %zu of %zu thread dumps caught busy workers waiting for this mutex (%.0f%% of their samples)",
+                       DIAGNOSE_QUEUE_FILL * 100, ep->end - ep->start, ep->first_start, rejected, locked.e[top].samples,
+                       ndumps, 100.0 * locked.e[top].count / locked.total);
+        return true;
+    }
+    return false;
+}
+
 void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
 {
     struct episode ep = queue_episode(in);
     struct tally busy, blocked, idle;
     struct diagnose_finding *f;
-    double rejected, blocked_share;
+    double rejected, blocked_share, stale;
     size_t ndumps;
     long top;
 
@@ -161,7 +187,14 @@ void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
     rejected = series_increase(&in->rejected, ep.start - 0.5, ep.end + 0.5);
     ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end, tally_busy_worker, tally_always, &busy);
     tally_dumps(&in->evidence.dumps, ep.start, ep.end, tally_busy_worker, tally_waits_cond, &blocked);
-    blocked_share = blocked.total > 0 ? blocked.matched / blocked.total : 0;
+    /* Busy workers caught where idle workers wait for work are idle under a stale label
+     * (a loaded machine reads the label and the stack moments apart): not blocked. */
+    rules_idle_waits(in, &idle);
+    stale = 0;
+    for (size_t i = 0; i < blocked.n; i++)
+        if (rules_tally_has(&idle, blocked.e[i].fn))
+            stale += blocked.e[i].count;
+    blocked_share = blocked.total - stale > 0 ? (blocked.matched - stale) / (blocked.total - stale) : 0;
     /* A full queue whose producers are turned away, or whose consumers are stuck
      * waiting on something other than work: a queue merely busy is capacity, not a fault. */
     if (rejected < 1 && blocked_share < DIAGNOSE_QUEUE_BLOCKED_SHARE)
@@ -172,6 +205,9 @@ void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
         add_overload(in, r, &ep, rejected, &busy, ndumps);
         return;
     }
+    top = rules_top_except(&blocked, &idle);
+    if (top < 0 && queue_full_is_lock_wait(in, r, &ep, rejected))
+        return;
     if (!(f = rules_new_finding(r, "queue-full", ep.first_start)))
         return;
     rules_add_line(f, METRIC_ORDERD_QUEUE_DEPTH " at >= %.0f%% of " METRIC_ORDERD_QUEUE_CAPACITY " for %.1fs from t=%.1fs",
@@ -181,8 +217,6 @@ void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
         rules_add_line(f, METRIC_ORDERD_QUEUE_REJECTED ": %.0f requests turned away meanwhile", rejected);
     /* The culprit is where the busy workers wait instead of working (never where idle
      * workers wait for work, whatever a racy label says). */
-    rules_idle_waits(in, &idle);
-    top = rules_top_except(&blocked, &idle);
     if (top >= 0) {
         rules_set_culprit(f, blocked.e[top].fn);
         rules_add_line(f, "%zu of %zu thread dumps in that time found busy workers waiting on a condition in %s (%.0f of %.0f busy-worker samples)",
@@ -220,8 +254,10 @@ static double cpu_level(double base)
 }
 
 /* Whether the extra CPU of an episode against base is worth a finding: at least
- * DIAGNOSE_CPU_REL_MIN_CORE of a core. At a few hundred requests a second, the
- * capture's own dumps and snapshots move CPU per request by more than a faint fault. */
+ * DIAGNOSE_CPU_REL_MIN_CORE of a core beyond one step of the CPU counter. At a few
+ * hundred requests a second, the capture's own dumps and snapshots move CPU per
+ * request by more than a faint fault; and the base, the lowest of a few one-second
+ * windows, may be a whole step of the counter low. */
 static bool cpu_extra_counts(const struct episode *ep, const double *starts, const double *req, size_t n, double base)
 {
     double sum = 0;
@@ -231,7 +267,7 @@ static bool cpu_extra_counts(const struct episode *ep, const double *starts, con
             sum += req[i];
             k++;
         }
-    return k && (ep->mean - base) * sum / (double)k >= DIAGNOSE_CPU_REL_MIN_CORE;
+    return k && (ep->mean - base) * sum / (double)k - DIAGNOSE_CPU_TICK_S >= DIAGNOSE_CPU_REL_MIN_CORE;
 }
 
 /* A step in CPU per request against the lowest of the DIAGNOSE_CPU_BASELINE_WINDOWS
@@ -329,7 +365,7 @@ void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r
      * hundred times a second; else the function io threads were caught running in
      * (not waiting, not in a read or write) across the thread dumps. */
     nprofiles = tally_dumps(&in->evidence.cpu, ep.start - DIAGNOSE_CPU_PROFILE_LEAD_S, ep.end + DIAGNOSE_WINDOW_S,
-                            tally_always, tally_on_cpu, &profiled);
+                            tally_not_debug, tally_on_cpu, &profiled);
     top = tally_top(&profiled);
     from_profile = top >= 0 && profiled.e[top].count >= DIAGNOSE_CPU_PROFILE_MIN_SAMPLES &&
                    profiled.e[top].count >= DIAGNOSE_CPU_SHARE * profiled.matched;

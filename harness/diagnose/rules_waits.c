@@ -41,6 +41,8 @@ struct lock_search {
     char lock[SERIES_MAX_NAME + 16], set_aside[SERIES_MAX_NAME + 16], set_aside_why[128];
     long lock_i, p;
     double set_aside_wait;
+    double rate;      /* the episode's level: DIAGNOSE_LOCK_RATE, or the faint one */
+    size_t windows;
 };
 
 /* Sets lock top_lock aside (why says why), so the episode is looked for again in
@@ -66,6 +68,16 @@ static bool lock_is_work_wait(const struct rules_inputs *in, struct lock_search 
     tally_dumps(&in->evidence.dumps, ep->start, ep->end + DIAGNOSE_WINDOW_S, tally_idle_worker, tally_waits_mutex,
                 &idle_waiters);
     s->p = rules_top_except(&s->prof, &s->idle);
+    /* Idle workers caught queueing for the job queue's lock say nothing of another lock
+     * that the mutex profile charges most of its contention to, where other threads
+     * were caught waiting too. */
+    if (s->p >= 0 && s->prof.e[s->p].count >= DIAGNOSE_LOCK_HOLDER_SHARE * s->prof.total) {
+        struct tally others;
+        tally_dumps(&in->evidence.dumps, ep->start, ep->end + DIAGNOSE_WINDOW_S, tally_not_idle_worker,
+                    tally_waits_mutex, &others);
+        if (rules_tally_has(&others, s->prof.e[s->p].fn) && !rules_tally_has(&s->idle, s->prof.e[s->p].fn))
+            return false;
+    }
     if (s->explained)
         return waiters.matched <= idle_waiters.matched && s->p < 0;
     if (waiters.matched > 0)
@@ -101,13 +113,30 @@ static bool work_undelayed(const struct rules_inputs *in, const struct episode *
     return series_increase(&in->rejected, ep->start, ep->end) < 1 && (capacity <= 0 || top < DIAGNOSE_QUEUE_FILL * capacity);
 }
 
+/* The share of the mutex profile's contention charged to holders in source file
+ * file (the profile charges a wait to the stack that unlocked the mutex); 0 when the
+ * profile is empty. */
+static double holders_share_in(const struct rules_inputs *in, const struct tally *prof, const char *file)
+{
+    double in_file = 0;
+    if (prof->total <= 0)
+        return 0;
+    for (size_t i = 0; i < prof->n; i++)
+        if (strcmp(source_of(&in->evidence.mutex, prof->e[i].fn), file) == 0)
+            in_file += prof->e[i].count;
+    return in_file / prof->total;
+}
+
 /* Whether the wait on the episode's lock is the job queue's handoff: the threads
  * other than idle workers caught waiting for a mutex in it wait where idle workers
  * wait for work, or in the same source file (the producers pushing jobs:
  * queue_try_push beside queue_pop) - or, when the dumps caught none, the mutex
  * profile's top holder is there - the mutex profile charges no more than
- * DIAGNOSE_LOCK_HOLDER_SHARE to a holder elsewhere, and the queue kept up.
- * Such a lock is held only to hand a job over; waiting for it delays no work. */
+ * DIAGNOSE_LOCK_HOLDER_SHARE to a holder elsewhere, and either the queue kept up or
+ * the profile charges at least DIAGNOSE_LOCK_QUEUE_SHARE of its contention to the
+ * queue's own code. Such a lock is held only to hand a job over: on a full queue
+ * turning work away, producers queue at its mutex behind each other's push, which
+ * is the queue's overload (the queue rule's finding), not a lock held too long. */
 static bool lock_is_queue_handoff(const struct rules_inputs *in, const struct lock_search *s)
 {
     struct tally waiters;
@@ -115,9 +144,15 @@ static bool lock_is_queue_handoff(const struct rules_inputs *in, const struct lo
     long idle_top = tally_top(&s->idle), holder = rules_top_except(&s->prof, &s->idle);
     const char *queue_file;
     double at_queue = 0;
+    bool held_by_queue;
 
     if (idle_top < 0 || !*(queue_file = source_of(&in->evidence.dumps, s->idle.e[idle_top].fn)))
         return false;
+    /* The mutex profile covers every lock and charges each wait to its holder: when it
+     * charges nearly all of it to the queue's own push and pop, threads the dumps caught
+     * waiting for a mutex elsewhere (stalled workers taking their own lock back after a
+     * wait) were not held up long by anyone. */
+    held_by_queue = holders_share_in(in, &s->prof, queue_file) >= DIAGNOSE_LOCK_QUEUE_SHARE;
     /* Idle workers are left out: their wait is no delay, and may be on another lock. */
     tally_dumps(&in->evidence.dumps, ep->start, ep->end + DIAGNOSE_WINDOW_S, tally_not_idle_worker, tally_waits_mutex,
                 &waiters);
@@ -125,7 +160,7 @@ static bool lock_is_queue_handoff(const struct rules_inputs *in, const struct lo
         if (rules_tally_has(&s->idle, waiters.e[i].fn) ||
             strcmp(source_of(&in->evidence.dumps, waiters.e[i].fn), queue_file) == 0)
             at_queue += waiters.e[i].count;
-    if (waiters.matched > 0 && at_queue < DIAGNOSE_LOCK_QUEUE_SHARE * waiters.matched)
+    if (!held_by_queue && waiters.matched > 0 && at_queue < DIAGNOSE_LOCK_QUEUE_SHARE * waiters.matched)
         return false;
     /* With no waiter caught, the mutex profile's top holder must be the queue's own. */
     if (waiters.matched <= 0 && (holder < 0 || strcmp(source_of(&in->evidence.mutex, s->prof.e[holder].fn),
@@ -134,7 +169,7 @@ static bool lock_is_queue_handoff(const struct rules_inputs *in, const struct lo
     if (holder >= 0 && s->prof.e[holder].count >= DIAGNOSE_LOCK_HOLDER_SHARE * s->prof.total &&
         strcmp(source_of(&in->evidence.mutex, s->prof.e[holder].fn), queue_file) != 0)
         return false;
-    return work_undelayed(in, ep);
+    return work_undelayed(in, ep) || held_by_queue;
 }
 
 /* Looks for the episode of lock wait and the lock most waited for in it, setting
@@ -152,7 +187,7 @@ static bool lock_find_episode(const struct rules_inputs *in, struct lock_search 
         series_release(&s->total);
         if (!s->kept.n || series_sum(&s->kept, &s->ticks, &s->total) < 0)
             return false;
-        s->ep = episode_of_counter(&s->total, 0, DIAGNOSE_LOCK_RATE, DIAGNOSE_LOCK_WINDOWS);
+        s->ep = episode_of_counter(&s->total, 0, s->rate, s->windows);
         if (!s->ep.found)
             return false;
         for (size_t i = 0; i < s->locks.n; i++) {
@@ -183,8 +218,8 @@ static bool lock_find_episode(const struct rules_inputs *in, struct lock_search 
         }
         if (!lock_is_queue_handoff(in, s))
             break;
-        lock_set_aside(s, top_lock, span, "its waiters are idle workers and producers at the job queue, which kept up: "
-                       "a handoff, not a lock held too long");
+        lock_set_aside(s, top_lock, span, "its waiters are idle workers and producers at the job queue, its holders the "
+                       "queue's own push and pop: a handoff, not a lock held too long");
         s->explained = true;
     }
     return s->ep.found;
@@ -197,13 +232,33 @@ static void lock_date_onset(struct lock_search *s)
 {
     if (!s->explained) {
         const struct series *mine_s = &s->locks.items[s->lock_i];
-        struct episode mine = episode_of_counter(mine_s, 0, DIAGNOSE_LOCK_RATE, DIAGNOSE_LOCK_WINDOWS);
+        struct episode mine = episode_of_counter(mine_s, 0, s->rate, s->windows);
         if (mine.found) {
-            s->ep.first_start = episode_refine_onset(mine_s, NULL, mine.first_start, DIAGNOSE_LOCK_RATE);
+            s->ep.first_start = episode_refine_onset(mine_s, NULL, mine.first_start, s->rate);
             return;
         }
     }
-    s->ep.first_start = episode_refine_onset(&s->total, NULL, s->ep.first_start, DIAGNOSE_LOCK_RATE);
+    s->ep.first_start = episode_refine_onset(&s->total, NULL, s->ep.first_start, s->rate);
+}
+
+/* Whether a faint episode names a lock held too long: the mutex profile's top holder
+ * outside where idle workers wait has DIAGNOSE_LOCK_HOLDER_SHARE of it, or the dumps
+ * caught threads other than idle workers waiting for a mutex in one function in
+ * DIAGNOSE_LOCK_FAINT_DUMPS of them - and that function is not in the job queue's
+ * source file (its handoff). */
+static bool lock_faint_named(const struct rules_inputs *in, const struct lock_search *s)
+{
+    struct tally dumps;
+    long idle_top = tally_top(&s->idle), d;
+    const char *queue_file = idle_top >= 0 ? source_of(&in->evidence.dumps, s->idle.e[idle_top].fn) : "";
+
+    if (s->p >= 0 && s->prof.e[s->p].count >= DIAGNOSE_LOCK_HOLDER_SHARE * s->prof.total)
+        return !*queue_file || strcmp(source_of(&in->evidence.mutex, s->prof.e[s->p].fn), queue_file) != 0;
+    tally_dumps(&in->evidence.dumps, s->ep.start, s->ep.end + DIAGNOSE_WINDOW_S, tally_not_idle_worker,
+                tally_waits_mutex, &dumps);
+    d = tally_top(&dumps);
+    return s->p < 0 && d >= 0 && dumps.e[d].samples >= DIAGNOSE_LOCK_FAINT_DUMPS &&
+           (!*queue_file || strcmp(source_of(&in->evidence.dumps, dumps.e[d].fn), queue_file) != 0);
 }
 
 /* Adds the lock-contention finding for the episode found, with its culprit from
@@ -272,8 +327,20 @@ void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result
         tally_profile(&s->prof, s->last->p, 0, s->last->t);
     /* Where idle workers wait for work: on the queue's condition, in its pop. */
     rules_idle_waits(in, &s->idle);
-    if (!lock_find_episode(in, s, r->span))
-        goto done;
+    s->rate = DIAGNOSE_LOCK_RATE;
+    s->windows = DIAGNOSE_LOCK_WINDOWS;
+    if (!lock_find_episode(in, s, r->span)) {
+        /* A lock held too long by few threads at once (two connections) waits less:
+         * a fainter level, held longer, and only with a function named for it. */
+        memset(s->excluded, 0, sizeof s->excluded);
+        s->explained = false;
+        s->set_aside[0] = '\0';
+        s->lock_i = s->p = -1;
+        s->rate = DIAGNOSE_LOCK_FAINT_RATE;
+        s->windows = DIAGNOSE_LOCK_FAINT_WINDOWS;
+        if (!lock_find_episode(in, s, r->span) || !lock_faint_named(in, s))
+            goto done;
+    }
     lock_date_onset(s);
     lock_report(in, s, r);
 done:

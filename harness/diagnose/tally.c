@@ -248,3 +248,11 @@ bool tally_on_cpu(const struct proftext_entry *e) { return wait_of(e) == WAIT_NO
 bool tally_waits_cond(const struct proftext_entry *e) { return wait_of(e) == WAIT_COND; }
 bool tally_waits_mutex(const struct proftext_entry *e) { return wait_of(e) == WAIT_MUTEX; }
 bool tally_always(const struct proftext_entry *e) { return true; }
+
+bool tally_not_debug(const struct proftext_entry *e)
+{
+    for (size_t i = 0; i < e->nframes; i++)
+        if (strcmp(e->frames[i].function, "debug_thread_main") == 0)
+            return false;
+    return true;
+}

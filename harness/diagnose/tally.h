@@ -87,6 +87,10 @@ bool tally_on_cpu(const struct proftext_entry *e);
 bool tally_waits_cond(const struct proftext_entry *e);
 bool tally_waits_mutex(const struct proftext_entry *e);
 bool tally_always(const struct proftext_entry *e);
+/* Not on the debug port's thread (a frame debug_thread_main): that thread's CPU is the
+ * harness's own observing - taking the dumps and arming the CPU profile's timer on each
+ * thread, which with 1,500 leaked threads is the profile's top function. */
+bool tally_not_debug(const struct proftext_entry *e);
 
 /* Fills t (emptied first) with the thread samples of the dumps taken in from <= t <=
  * to that keep picks: those that of also picks per culprit (and in t->matched), the

@@ -18,6 +18,10 @@
 #define DIAGNOSE_THREADS_WINDOWS 3
 #define DIAGNOSE_THREADS_LEVEL_GROWTH 100.0 /* threads held above the run's lowest count: a leak at its cap */
 #define DIAGNOSE_THREADS_BASELINE_MARGIN 20.0 /* threads held above the most a baseline's runs reached */
+/* Of the threads held above the run's lowest count (or a baseline's most) that one
+ * stack must hold to be a leak at its cap's culprit when no group grew between dumps
+ * (leak.threads=100%on: 2,000 of 2,000 in leak_notifier_wait from the first dump). */
+#define DIAGNOSE_THREADS_LEVEL_SHARE 0.8
 
 #define DIAGNOSE_RSS_RATE 1e6             /* bytes/s */
 #define DIAGNOSE_RSS_WINDOWS 3
@@ -41,9 +45,19 @@
 /* Of threads (other than idle workers) caught waiting for a mutex that wait at the job
  * queue (where idle workers wait for work, or in the same source file: the producers'
  * push), and below the share of the mutex profile a holder elsewhere has, for the wait
- * to be the queue's handoff rather than contention. */
+ * to be the queue's handoff rather than contention. At a queue that filled or turned
+ * work away, the mutex profile must also charge DIAGNOSE_LOCK_QUEUE_SHARE of its
+ * contention to the queue's own code (its push and pop). */
 #define DIAGNOSE_LOCK_QUEUE_SHARE 0.8
 #define DIAGNOSE_LOCK_HOLDER_SHARE 0.5
+/* A fainter level, held longer, for a lock only a few threads contend for (two
+ * connections: 0.02-0.05 s/s under lock.cache=on(200us)); it counts only when the mutex
+ * profile (DIAGNOSE_LOCK_HOLDER_SHARE of it) or DIAGNOSE_LOCK_FAINT_DUMPS thread dumps
+ * name a function outside the job queue's handoff. Locks other than the job queue's
+ * wait at most 0.017 s/s in a window without the fault. */
+#define DIAGNOSE_LOCK_FAINT_RATE 0.015
+#define DIAGNOSE_LOCK_FAINT_WINDOWS 3
+#define DIAGNOSE_LOCK_FAINT_DUMPS 2
 
 #define DIAGNOSE_QUEUE_FILL 0.9           /* of capacity, as the queue_saturation gate */
 #define DIAGNOSE_QUEUE_MIN_S 1.0          /* seconds at capacity */
@@ -53,6 +67,11 @@
 #define DIAGNOSE_QUEUE_BLOCKED_SHARE 0.5  /* of busy worker samples waiting on a condition */
 #define DIAGNOSE_QUEUE_SLOWER 0.5         /* served under this share of the rate before the queue filled: workers slowed */
 #define DIAGNOSE_STALL_MIN_SAMPLES 3      /* dumps that caught busy workers waiting on a condition in one function, with room in the queue */
+/* Of busy-worker samples waiting on a condition in that function, with room in the
+ * queue: a stall of 2 ms beside a 2 ms payment call gives 32-64%; busy workers of
+ * runs without a stall are never caught waiting on a condition (none of the 255
+ * runs without one in six stored matrices). */
+#define DIAGNOSE_STALL_SHARE 0.25
 #define DIAGNOSE_QUEUE_STALL_SHARE 0.2    /* below it, a full queue that turns work away is overload, not a stall */
 
 #define DIAGNOSE_BLOCK_RATE 0.1           /* blocked seconds per second at one site */
@@ -73,6 +92,13 @@
 #define DIAGNOSE_CPU_REL_MIN 0.000025
 #define DIAGNOSE_CPU_REL_WINDOWS 3
 #define DIAGNOSE_CPU_REL_MIN_CORE 0.025 /* CPU seconds per second the rise must add, for a relative finding */
+/* The process CPU counter's step: /proc counts clock ticks of 10 ms, so a one-second
+ * window of a light load reads 0.01, 0.02 or 0.03 s for the same work, and the lowest
+ * of the first windows (the base) can be a step low. A relative rise must add
+ * DIAGNOSE_CPU_REL_MIN_CORE beyond it: a healthy mix of 4 connections, 750 requests a
+ * second, went from a base of 13 us (0.01 s in a window) to 55 us for 3 s (0.04 s),
+ * 2.9% of a core. */
+#define DIAGNOSE_CPU_TICK_S 0.01
 #define DIAGNOSE_CPU_SHARE 0.3            /* of on-CPU io-thread samples in one function */
 /* A CPU profile counts for an episode when it started at most this long before it
  * (the capture starts one at the first reading past a level, the episode is dated

@@ -85,6 +85,21 @@ void symptoms_state_reset(struct symptoms_state *st)
 {
     st->cpu_base = INFINITY;
     st->cpu_rose_at = NAN;
+    st->cpu_named_at = NAN;
+    st->lock_faint_at = NAN;
+}
+
+/* Whether a reading past a level (past) has been so for a window, at t: *since is
+ * when it first was (NaN: it is not), so a burst of one reading does not count. */
+static bool held_a_window(double *since, double t, bool past)
+{
+    if (!past) {
+        *since = NAN;
+        return false;
+    }
+    if (isnan(*since))
+        *since = t;
+    return t - *since >= DIAGNOSE_WINDOW_S;
 }
 
 /* CPU per request against the run's own healthy start, as the diagnosis judges a
@@ -99,18 +114,14 @@ static bool cpu_rose(struct symptoms_state *st, double t, double cpu_rate, doubl
         st->cpu_base = fmin(st->cpu_base, per_request);
         return false;
     }
-    /* and, as the diagnosis asks, adding a share of a core */
-    if (!(isfinite(st->cpu_base) && st->cpu_base > 0 &&
-          per_request >= fmax(st->cpu_base * DIAGNOSE_CPU_REL_FACTOR, st->cpu_base + DIAGNOSE_CPU_REL_MIN) &&
-          cpu_rate - st->cpu_base * request_rate >= DIAGNOSE_CPU_REL_MIN_CORE)) {
-        st->cpu_rose_at = NAN;
-        return false;
-    }
-    /* Held a window on: the capture's own snapshots (at mid-run, near the end) cost a
-     * burst of CPU that lifts one window of a light load past the level. */
-    if (isnan(st->cpu_rose_at))
-        st->cpu_rose_at = t;
-    return t - st->cpu_rose_at >= DIAGNOSE_WINDOW_S;
+    /* and, as the diagnosis asks, adding a share of a core; held a window on: the
+     * capture's own snapshots (at mid-run, near the end) cost a burst of CPU that lifts
+     * one window of a light load past the level. */
+    return held_a_window(&st->cpu_rose_at, t,
+                         isfinite(st->cpu_base) && st->cpu_base > 0 &&
+                             per_request >= fmax(st->cpu_base * DIAGNOSE_CPU_REL_FACTOR,
+                                                 st->cpu_base + DIAGNOSE_CPU_REL_MIN) &&
+                             cpu_rate - st->cpu_base * request_rate >= DIAGNOSE_CPU_REL_MIN_CORE);
 }
 
 bool symptoms_show(const char *instance, struct symptoms_state *st, const struct runner_view *v, enum symptom s)
@@ -148,7 +159,11 @@ bool symptoms_show(const char *instance, struct symptoms_state *st, const struct
         series_release(&p);
         return shows;
     case SYMPTOM_LOCK:
-        return counter_rate(instance, v, METRIC_ORDERD_MUTEX_WAIT, DIAGNOSE_WINDOW_S, &x) && x >= DIAGNOSE_LOCK_RATE;
+        return counter_rate(instance, v, METRIC_ORDERD_MUTEX_WAIT, DIAGNOSE_WINDOW_S, &x) &&
+               /* or the diagnosis's faint level, held a window: a lock held too long by
+                * few threads at once, which it names only from the mutex profile (on once
+                * profiling is) or the dumps */
+               (x >= DIAGNOSE_LOCK_RATE || held_a_window(&st->lock_faint_at, v->t, x >= DIAGNOSE_LOCK_FAINT_RATE));
     case SYMPTOM_CPU:
         if (v->t < DIAGNOSE_STARTUP_S + DIAGNOSE_WINDOW_S ||
             !counter_rate(instance, v, METRIC_ORDERD_HTTP_REQUESTS, DIAGNOSE_WINDOW_S, &y) || y < TRIGGER_MIN_REQUESTS)
@@ -156,7 +171,13 @@ bool symptoms_show(const char *instance, struct symptoms_state *st, const struct
         if (!counter_rate(instance, v, GATE_PROC_CPU, DIAGNOSE_WINDOW_S, &x) &&
             !counter_rate(instance, v, METRIC_PROCESS_CPU, DIAGNOSE_WINDOW_S, &x))
             return false;
-        return x / y >= DIAGNOSE_CPU_PER_REQUEST || cpu_rose(st, v->t, x, y);
+        shows = cpu_rose(st, v->t, x, y);  /* first: it learns the base from the first windows */
+        /* Past the diagnosis's named level, held a window: a slowdown on from the start,
+         * too faint for the absolute level and with no healthy start to rise from, whose
+         * culprit the diagnosis must name - from a CPU profile, since the thread dumps
+         * catch io threads running in it a few times at best. */
+        return held_a_window(&st->cpu_named_at, v->t, x / y >= DIAGNOSE_CPU_PER_REQUEST_NAMED) ||
+               x / y >= DIAGNOSE_CPU_PER_REQUEST || shows;
     case SYMPTOM_COUNT:
         break;
     }

@@ -21,10 +21,11 @@ enum symptom { SYMPTOM_THREADS, SYMPTOM_MEMORY, SYMPTOM_QUEUE, SYMPTOM_LOCK, SYM
 extern const char *const symptoms_names[SYMPTOM_COUNT];
 
 /* What the checks remember of one service (or instance) between ticks: CPU per
- * request's healthy base, learnt over the run's first windows, and since when it has
- * risen well above it (NaN: it has not). */
+ * request's healthy base, learnt over the run's first windows, since when it has
+ * risen well above it, since when it has been past the diagnosis's named level, and
+ * since when lock wait has been past the diagnosis's faint level (NaN: it has not). */
 struct symptoms_state {
-    double cpu_base, cpu_rose_at;
+    double cpu_base, cpu_rose_at, cpu_named_at, lock_faint_at;
 };
 
 /* Sets st to its state at a run's start. */
@@ -33,8 +34,10 @@ void symptoms_state_reset(struct symptoms_state *st);
 /* True when the service (instance NULL or "": every series; else only those whose
  * instance label is instance) shows symptom s at the view's time in v->series; false
  * also when the series it needs are not there or out of memory. st is that service's
- * state (updated). CPU per request shows past the diagnosis's absolute level, or
- * past a relative rise over the run's first windows held for a window. */
+ * state (updated). Lock wait shows past the diagnosis's level, or past its faint level
+ * held a second. CPU per request shows past the diagnosis's absolute level, past
+ * its lower named level held for a window, or past a relative rise over the run's
+ * first windows held for a window. */
 bool symptoms_show(const char *instance, struct symptoms_state *st, const struct runner_view *v, enum symptom s);
 
 #endif

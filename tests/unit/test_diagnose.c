@@ -59,6 +59,12 @@ static struct diagnose_result result;
 #define QUEUE_LOCKING_IO "__lll_lock_wait@./nptl/lowlevellock.c|___pthread_mutex_lock@./nptl/pthread_mutex_lock.c|" \
                          "lockprof_mutex_lock@service/lockprof.c|queue_try_push@service/queue.c|" \
                          "order_create@service/api.c|io_thread_main@service/httpserver.c"
+#define LOCK_WAITING_WORKER "__lll_lock_wait@./nptl/lowlevellock.c|___pthread_mutex_lock@./nptl/pthread_mutex_lock.c|" \
+                            "lock_contended@service/lockprof.c|lockprof_mutex_lock@service/lockprof.c|" \
+                            "cache_get_global@service/catalog.c|process@service/workers.c|worker_main@service/workers.c"
+#define STALLED_RELOCKING "__lll_lock_wait@./nptl/lowlevellock.c|___pthread_mutex_lock@./nptl/pthread_mutex_lock.c|" \
+                          "lockprof_mutex_lock@service/lockprof.c|ledger_sync_wait@service/workers.c|" \
+                          "process@service/workers.c|worker_main@service/workers.c"
 #define PARKED "__futex_abstimed_wait_common@./nptl/futex-internal.c|___pthread_cond_wait@./nptl/pthread_cond_wait.c|" \
                "notifier_park@service/notify.c|spawn_trampoline@service/threads.c"
 
@@ -156,6 +162,8 @@ struct shape {
     bool small_queue;                      /* a queue of 16 whose depth wobbles at capacity: 16,16,14,16,13... */
     bool served_drops;                     /* the workers take 20 jobs/s instead of 200 while the queue is full */
     double request_rate;                   /* requests per second (0: 1,000) */
+    double healthy_cpu;                    /* CPU seconds per request before any fault (0: 50us) */
+    bool cpu_ticks;                        /* the CPU counter moves in 10 ms ticks, as /proc's */
 };
 
 static double capped(double v, double cap)
@@ -187,10 +195,13 @@ static void store_series(const struct shape *s)
     int tick = 0;
     assert_int_equal(resultdb_begin(db, err, sizeof err), 0);
     for (double t = 0; t <= END + 1e-9; t += TICK) {
-        double rate = s->request_rate > 0 ? s->request_rate : 1000, requests = rate * t, cpu = 0.00005 * requests;
+        double rate = s->request_rate > 0 ? s->request_rate : 1000, requests = rate * t;
+        double cpu = (s->healthy_cpu > 0 ? s->healthy_cpu : 0.00005) * requests;
         bool full = t >= s->queue_from && t <= s->queue_to;
         if (s->cpu_per_request > 0 && t > s->cpu_from)
             cpu += s->cpu_per_request * rate * (t - s->cpu_from);
+        if (s->cpu_ticks)
+            cpu = floor(cpu / 0.01) * 0.01;
         if (full)
             rejected += s->rejected_rate * TICK;
         enqueued += (full && s->served_drops ? 20 : 200) * TICK;
@@ -655,6 +666,24 @@ static void test_diagnose_overload_blames_no_healthy_function(void **state)
     assert_non_null(strstr(f->evidence, "workers busy in 100% of worker samples"));
 }
 
+static void test_diagnose_stale_idle_labels_do_not_make_overload_a_fault(void **state)
+{
+    /* A healthy service turning work away from t=2 on a loaded machine: a quarter of
+     * the workers labelled busy are caught in queue_pop, waiting for work - the label
+     * read a moment before the stack. They are idle, not blocked: overload. */
+    struct shape s = {.queue_from = 2, .queue_to = END, .rejected_rate = 200};
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {{6, "worker", "idle", IDLE_WORKER}, {3, "worker", "waiting", IDLE_WORKER},
+                            {8, "worker", "waiting", PAYING_WORKER}, {2, "io", "running", IDLE_IO}};
+        store_dump(t, g, 4);
+    }
+    diagnose();
+    assert_int_equal(result.n, 1);
+    assert_string_equal(finding("overload")->culprit, "");
+}
+
 static void test_diagnose_queue_episode_rides_out_integer_noise(void **state)
 {
     /* A queue of 16 at 16,16,14,16,16,15,13... from t=2 while orders are turned away,
@@ -748,6 +777,122 @@ static void test_diagnose_queue_handoff_seen_in_the_mutex_profile_alone(void **s
     assert_int_equal(result.n, 0);
 }
 
+static void test_diagnose_producers_at_a_full_queue_are_no_contention(void **state)
+{
+    /* The queue fills from t=3 and turns work away: io threads queue at its mutex
+     * behind each other's push (0.6 s/s of wait), and the mutex profile charges it all
+     * to the queue's own push and pop. The queue's overload, not a lock held too long. */
+    struct shape s = {.queue_from = 3, .queue_to = END, .rejected_rate = 300, .queue_lock_wait = 0.6,
+                      .queue_contentions = 800};
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {{2, "worker", "idle", IDLE_WORKER}, {2, "worker", "waiting", PAYING_WORKER},
+                            {1, "io", "waiting", t > 3 ? QUEUE_LOCKING_IO : IDLE_IO}, {1, "io", "running", IDLE_IO}};
+        store_dump(t, g, 4);
+    }
+    store_profile(9, EVIDENCE_MUTEX, "--- mutex:\ncycles/second=1000000000\nsampling period=10\n", "6708190 27",
+                  "queue_try_push@service/queue.c|order_create@service/api.c", "3226970 36",
+                  "queue_pop@service/queue.c|worker_main@service/workers.c");
+    diagnose();
+    for (size_t i = 0; i < result.n; i++)
+        assert_string_not_equal(result.findings[i].class_name, "lock-contention");
+    assert_true(result.n >= 1);  /* the full queue itself is a finding */
+}
+
+/* The catalog lock held too long under two connections from t=3: 0.03 s/s of wait,
+ * under the 0.05 of the ordinary level, 2,000 contentions a second. Thirty idle workers
+ * queue for the job queue's lock meanwhile, more of them caught waiting for a mutex
+ * than the io threads waiting in cache_get_global. */
+static void store_faint_lock(bool named)
+{
+    struct shape s = {.queue_from = INFINITY, .lock_wait = 0.03, .lock_from = 3};
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        bool caught = named && t > 3 && fmod(t, 2.0) == 0;
+        struct group g[] = {{20, "worker", "idle", IDLE_WORKER}, {10, "worker", "idle", IDLE_WORKER_LOCKING},
+                            {1, "io", caught ? "waiting" : "running", caught ? LOCK_WAITING_IO : IDLE_IO},
+                            {1, "io", "running", IDLE_IO}};
+        store_dump(t, g, 4);
+    }
+    if (named)
+        store_profile(9, EVIDENCE_MUTEX, "--- mutex:\ncycles/second=1000000000\nsampling period=10\n", "16355867 400",
+                      "cache_get_global@service/catalog.c|catalog_get@service/catalog.c", "7295 3",
+                      "queue_pop@service/queue.c|worker_main@service/workers.c");
+}
+
+static void test_diagnose_faint_lock_under_few_connections_is_contention(void **state)
+{
+    const struct diagnose_finding *f;
+    (void)state;
+    store_faint_lock(true);
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("lock-contention");
+    assert_string_equal(f->culprit, "cache_get_global");
+    assert_float_equal(f->started_at, 3.0, 0.6);
+}
+
+static void test_diagnose_faint_lock_wait_naming_no_function_is_no_finding(void **state)
+{
+    /* The same faint wait, with no mutex profile and no thread caught waiting in it. */
+    (void)state;
+    store_faint_lock(false);
+    diagnose();
+    assert_int_equal(result.n, 0);
+}
+
+static void test_diagnose_queue_full_behind_a_contended_lock_is_that_lock(void **state)
+{
+    /* The catalog lock held too long from t=3: the workers wait for it, serve 20 jobs
+     * a second instead of 200, and the queue fills and turns work away from t=4. One
+     * problem, the lock; the full queue is said in its finding, not as a second one
+     * with no culprit. */
+    struct shape s = {.lock_wait = 1.5, .lock_from = 3, .queue_from = 4, .queue_to = END, .rejected_rate = 200,
+                      .served_drops = true};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {{t > 3 ? 1 : 3, "worker", t > 3 ? "running" : "idle",
+                             t > 3 ? LOCK_WAITING_WORKER : IDLE_WORKER},
+                            {1, "worker", "waiting", PAYING_WORKER},
+                            {1, "io", t > 3 ? "waiting" : "running", t > 3 ? LOCK_WAITING_IO : IDLE_IO},
+                            {1, "io", "running", IDLE_IO}};
+        store_dump(t, g, 4);
+    }
+    store_profile(9, EVIDENCE_MUTEX, "--- mutex:\ncycles/second=1000000000\nsampling period=10\n", "468000000 2000",
+                  "cache_get_global@service/catalog.c|catalog_get@service/catalog.c", NULL, NULL);
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("lock-contention");
+    assert_string_equal(f->culprit, "cache_get_global");
+    assert_non_null(strstr(f->evidence, "turned away"));
+}
+
+static void test_diagnose_handoff_beside_workers_taking_their_own_lock_back(void **state)
+{
+    /* The busy handoff of many connections, and stalled workers caught taking their
+     * own lock back after a wait, more often than the producers at the queue: the
+     * dumps do not say which lock; the mutex profile charges nearly all contention to
+     * the queue's push and pop. */
+    struct shape s = {.queue_from = INFINITY, .queue_lock_wait = 0.13, .queue_contentions = 200};
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {{14, "worker", "idle", IDLE_WORKER}, {2, "worker", "waiting", STALLED_RELOCKING},
+                            {1, "io", "running", fmod(t, 1.0) == 0 ? QUEUE_LOCKING_IO : IDLE_IO},
+                            {1, "io", "running", IDLE_IO}};
+        store_dump(t, g, 4);
+    }
+    store_profile(9, EVIDENCE_MUTEX, "--- mutex:\ncycles/second=1000000000\nsampling period=10\n", "3970093 300",
+                  "queue_try_push@service/queue.c|order_create@service/api.c", "138827 12",
+                  "ledger_sync_wait@service/workers.c|process@service/workers.c");
+    diagnose();
+    for (size_t i = 0; i < result.n; i++)
+        assert_string_not_equal(result.findings[i].class_name, "lock-contention");
+}
+
 static void test_diagnose_queue_lock_held_long_elsewhere_is_contention(void **state)
 {
     /* The same waits, but the mutex profile charges them to a worker that holds the
@@ -799,6 +944,25 @@ static void test_diagnose_thread_leak_capped_within_three_seconds(void **state)
     assert_string_equal(f->culprit, "notifier_park");
     assert_float_equal(f->started_at, 0.5, 0.3);
     assert_non_null(strstr(f->evidence, "holds"));
+}
+
+static void test_diagnose_thread_leak_at_its_cap_before_the_first_dump(void **state)
+{
+    /* 2,000 threads by t=0.25 s, before the first dump: the group never grows between
+     * dumps, but it holds the level from the first of them. */
+    struct shape s = {.threads_rate = 20000, .threads_from = 0.0, .threads_cap = 2000, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], healthy_groups[2], {2000, "other", "waiting", PARKED}};
+        store_dump(t, g, 3);
+    }
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("thread-leak");
+    assert_string_equal(f->culprit, "notifier_park");
+    assert_non_null(strstr(f->evidence, "the level held"));
 }
 
 static void test_diagnose_memory_leak_at_its_cap_found_by_level(void **state)
@@ -862,6 +1026,31 @@ static void test_diagnose_faint_slowdown_localized_from_a_cpu_profile(void **sta
     assert_non_null(strstr(f->evidence, "CPU profile from t=5.0s: request_burn_cpu"));
     assert_non_null(strstr(f->evidence, "12 of 12 samples"));
     assert_float_equal(f->confidence, 1.0, 1e-9);
+}
+
+static void test_diagnose_profiler_arming_leaked_threads_is_no_slowdown(void **state)
+{
+    /* Threads leak from the start; from t=5 the dumps and the CPU profile's timers on
+     * each of them cost 60 us more per request. The profile's top function is the
+     * debug port's own arming of a timer per thread: the observing, not the service. */
+    struct shape s = {.threads_rate = 150, .threads_from = 0.5, .cpu_per_request = 0.00006, .cpu_from = 5,
+                      .queue_from = INFINITY};
+    char header[128];
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], {2, "io", "running", IDLE_IO},
+                            {1 + (int)ramp(150, 0.5, t), "other", "waiting", PARKED}};
+        store_dump(t, g, 3);
+    }
+    snprintf(header, sizeof header, "--- cpu profile: 2 samples, period 10000000 ns, duration 3.000 s\n");
+    store_profile(6, EVIDENCE_CPU, header, "9 90000000",
+                  "arm_new_threads@service/cpuprof.c|on_cpu_tick@service/debug_timed.c|event_base_loop@?|"
+                  "debug_thread_main@service/debug.c|spawn_trampoline@service/threads.c",
+                  "2 20000000", "api_handle@service/api.c|io_thread_main@service/httpserver.c");
+    diagnose();
+    assert_int_equal(result.n, 1);
+    assert_string_equal(finding("thread-leak")->culprit, "notifier_park");
 }
 
 /* Three healthy runs of the fixture's scenario under label "base", recorded before
@@ -998,6 +1187,21 @@ static void test_diagnose_small_cpu_rise_at_a_low_rate_is_no_slowdown(void **sta
     assert_int_equal(result.n, 0);
 }
 
+static void test_diagnose_rise_within_a_cpu_counter_tick_is_no_slowdown(void **state)
+{
+    /* A light load, 750 requests a second at 20 us each, 30 us more from t=4.5 (2.25%
+     * of a core, under the 2.5% a rise must add). The CPU counter moves in 10 ms
+     * ticks, so the healthy windows read 0.01 or 0.02 s: the lowest makes a base of
+     * 13 us, against which the rise looks like 2.8% of a core. */
+    struct shape s = {.cpu_per_request = 0.00003, .cpu_from = 4.5, .queue_from = INFINITY, .request_rate = 750,
+                      .healthy_cpu = 0.00002, .cpu_ticks = true};
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    diagnose();
+    assert_int_equal(result.n, 0);
+}
+
 static void test_diagnose_slowdown_while_threads_leak(void **state)
 {
     /* Threads leak from the start; from t=5, 0.3 ms more CPU per request (under the
@@ -1048,6 +1252,43 @@ static void test_diagnose_stall_absorbed_by_spare_workers(void **state)
     assert_non_null(strstr(f->evidence, "never reached"));
 }
 
+static void test_diagnose_faint_stall_as_long_as_the_work(void **state)
+{
+    /* Four workers, a 2 ms stall beside a 2 ms payment call from the start: the queue
+     * keeps up, and the busy workers are caught in ledger_sync_wait in a third of
+     * their samples and in their payment in the rest. */
+    struct shape s = {.queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    int i = 0;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5, i++) {
+        struct group g[] = {{2, "worker", "idle", IDLE_WORKER}, {1, "worker", "waiting", PAYING_WORKER},
+                            {1, "worker", "waiting", i % 3 == 2 ? PAYING_WORKER : STALLED_WORKER},
+                            {2, "io", "running", IDLE_IO}};
+        store_dump(t, g, 4);
+    }
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("queue-full");
+    assert_string_equal(f->culprit, "ledger_sync_wait");
+}
+
+static void test_diagnose_busy_workers_at_work_are_no_stall(void **state)
+{
+    /* The same service without the stall: busy workers only in their payment call. */
+    struct shape s = {.queue_from = INFINITY};
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {{2, "worker", "idle", IDLE_WORKER}, {2, "worker", "waiting", PAYING_WORKER},
+                            {2, "io", "running", IDLE_IO}};
+        store_dump(t, g, 3);
+    }
+    diagnose();
+    assert_int_equal(result.n, 0);
+}
+
 static void test_diagnose_capped_leak_before_profiling_names_the_class_only(void **state)
 {
     /* 200 MB leaked by t=1 s, before profiling was switched on: the heap profile holds
@@ -1091,11 +1332,17 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_unknown_run_and_corrupt_evidence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_full_queue_does_not_hide_thread_growth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_overload_blames_no_healthy_function, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_stale_idle_labels_do_not_make_overload_a_fault, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_queue_episode_rides_out_integer_noise, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_idle_workers_waiting_for_work_are_no_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_contention_beside_idle_workers_names_the_real_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_producers_at_a_queue_that_keeps_up_are_no_contention, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_producers_at_a_full_queue_are_no_contention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_faint_lock_under_few_connections_is_contention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_faint_lock_wait_naming_no_function_is_no_finding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_queue_full_behind_a_contended_lock_is_that_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_handoff_beside_workers_taking_their_own_lock_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_queue_lock_held_long_elsewhere_is_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_queue_handoff_seen_in_the_mutex_profile_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_slowdown_from_the_start_found_against_a_baseline, setup,
@@ -1105,14 +1352,19 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_baseline_needs_runs_of_the_same_scenario, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_thread_in_a_syscall_is_not_burning_cpu, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_thread_leak_capped_within_three_seconds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_thread_leak_at_its_cap_before_the_first_dump, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_at_its_cap_found_by_level, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_slowdown_against_the_healthy_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_slowdown_localized_from_a_cpu_profile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_profiler_arming_leaked_threads_is_no_slowdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_few_long_lock_waits_are_no_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_workers_that_slowed_are_no_overload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_small_cpu_rise_at_a_low_rate_is_no_slowdown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_rise_within_a_cpu_counter_tick_is_no_slowdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_slowdown_while_threads_leak, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_stall_absorbed_by_spare_workers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_faint_stall_as_long_as_the_work, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_busy_workers_at_work_are_no_stall, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_capped_leak_before_profiling_names_the_class_only, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

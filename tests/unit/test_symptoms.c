@@ -1,0 +1,133 @@
+/* Unit tests for symptoms: the CPU-per-request and lock-wait triggers of evidence
+ * capture, on series built here as a run's scrapes every 250 ms - CPU's absolute level,
+ * its relative rise over the run's first windows, and the diagnosis's named level held
+ * on from the start (a slowdown with no healthy start to rise from, whose culprit needs
+ * a CPU profile); lock wait's level and the diagnosis's faint one, held. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/seriesstore.h"
+#include "judge/gate.h"
+#include "metric_names.h"
+#include "run/symptoms.h"
+
+#define TICK 0.25
+#define END 8.0
+
+static char err[256];
+
+/* A run's load: requests a second; CPU per request, base from the start and step
+ * from t=at; lock wait seconds a second from t=lock_at (1 ms a second before). */
+struct load {
+    double rate, base, at, step, lock_wait, lock_at;
+};
+
+/* The time symptom s first shows on load l's scrapes, or NAN when it never does. */
+static double shown_at(enum symptom s, const struct load *l)
+{
+    struct series_store *store = series_store_new();
+    struct symptoms_state st;
+    struct runner_view v;
+    double cpu = 0, shown = NAN;
+
+    assert_non_null(store);
+    assert_int_equal(series_store_want(store, GATE_PROC_CPU), 0);
+    assert_int_equal(series_store_want(store, METRIC_ORDERD_HTTP_REQUESTS), 0);
+    assert_int_equal(series_store_want(store, METRIC_ORDERD_MUTEX_WAIT), 0);
+    symptoms_state_reset(&st);
+    memset(&v, 0, sizeof v);
+    v.series = store;
+    for (double t = 0; t <= END + 1e-9 && isnan(shown); t += TICK) {
+        double wait = 0.001 * t + (t > l->lock_at ? l->lock_wait * (t - l->lock_at) : 0);
+        if (t > 0)
+            cpu += l->rate * TICK * (t > l->at ? l->step : l->base);
+        assert_int_equal(series_store_begin_tick(store, t, err, sizeof err), 0);
+        assert_int_equal(series_store_add_plain(store, GATE_PROC_CPU, cpu, err, sizeof err), 0);
+        assert_int_equal(series_store_add_plain(store, METRIC_ORDERD_HTTP_REQUESTS, l->rate * t, err, sizeof err), 0);
+        assert_int_equal(series_store_add_plain(store, METRIC_ORDERD_MUTEX_WAIT, wait, err, sizeof err), 0);
+        v.t = t;
+        if (symptoms_show(NULL, &st, &v, s))
+            shown = t;
+    }
+    series_store_free(store);
+    return shown;
+}
+
+/* CPU per request base from the start and step from t=at, at rate requests a second,
+ * no lock wait: when the CPU symptom first shows. */
+static double cpu_symptom_at(double rate, double base, double at, double step)
+{
+    struct load l = {.rate = rate, .base = base, .at = at, .step = step, .lock_at = INFINITY};
+    return shown_at(SYMPTOM_CPU, &l);
+}
+
+/* Lock wait seconds a second from t=at: when the lock symptom first shows. */
+static double lock_symptom_at(double wait, double at)
+{
+    struct load l = {.rate = 1000, .base = 0.00005, .at = INFINITY, .lock_wait = wait, .lock_at = at};
+    return shown_at(SYMPTOM_LOCK, &l);
+}
+
+static void test_symptoms_healthy_cpu_per_request_shows_nothing(void **state)
+{
+    (void)state;
+    assert_true(isnan(cpu_symptom_at(1000, 0.00005, INFINITY, 0)));
+    /* A light load whose fixed costs make each request look dear: 150 us. */
+    assert_true(isnan(cpu_symptom_at(300, 0.00015, INFINITY, 0)));
+}
+
+static void test_symptoms_cpu_past_the_absolute_level(void **state)
+{
+    (void)state;
+    assert_float_equal(cpu_symptom_at(1000, 0.00005, 3, 0.003), 3.25, 0.01);
+}
+
+static void test_symptoms_cpu_rise_over_the_healthy_start(void **state)
+{
+    /* 40 us to 100 us at 1,000 requests a second from t=5: a relative rise, held. */
+    double at = cpu_symptom_at(1000, 0.00004, 5, 0.0001);
+    assert_false(isnan(at));
+    assert_true(at >= 6.0 && at <= 7.0);
+}
+
+static void test_symptoms_cpu_at_the_named_level_from_the_start(void **state)
+{
+    /* 300 us per request from the first scrape at 700 requests a second (slow=on(300us)):
+     * no rise over the run's own start, under the absolute 0.5 ms, past the 0.25 ms the
+     * diagnosis names a culprit for - held a second. */
+    double at = cpu_symptom_at(700, 0.0003, INFINITY, 0);
+    assert_false(isnan(at));
+    assert_true(at <= 3.5);
+}
+
+static void test_symptoms_lock_wait_levels(void **state)
+{
+    (void)state;
+    assert_true(isnan(lock_symptom_at(0, INFINITY)));   /* 1 ms a second: nothing */
+    assert_float_equal(lock_symptom_at(0.2, 3), 3.25, 0.3);
+    /* 0.03 s/s from t=5, a lock held too long under two connections: held a second. */
+    {
+        double at = lock_symptom_at(0.03, 5);
+        assert_false(isnan(at));
+        assert_true(at >= 6.0 && at <= 7.5);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_symptoms_healthy_cpu_per_request_shows_nothing),
+        cmocka_unit_test(test_symptoms_cpu_past_the_absolute_level),
+        cmocka_unit_test(test_symptoms_cpu_rise_over_the_healthy_start),
+        cmocka_unit_test(test_symptoms_cpu_at_the_named_level_from_the_start),
+        cmocka_unit_test(test_symptoms_lock_wait_levels),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
