@@ -24,7 +24,7 @@
 # `loadlab run --interleave --budget B`, randomized pairs of slices with a
 # group-sequential verdict; `duet`, the same with --duet (both loaded at once). The conditions and designs alternate within each trial, so
 # a busy spell on the machine hits all alike. With GQ_HOG=1 a CPU hog (a shell busy
-# loop, `timeout 900`, restarted when it ends) runs pinned to the last CPU throughout,
+# loop, `timeout 900`, restarted when it ends) runs pinned to one CPU throughout,
 # to measure the gates on a busy machine; GQ_HOG_CPU picks its CPU (default 0, the CPU the
 # regression scenario pins the services to, so they get about half of it, and wrk keeps
 # CPU 1).

@@ -238,7 +238,13 @@ static void exact_ratio(struct exact_cell *off, struct exact_cell *c, struct ove
         snprintf(q->verdict, sizeof q->verdict, "not compared: counts of different counters are never compared");
         return;
     }
-    q->ratio = median_of(c) / median_of(off);
+    q->ratio = median_of(c) / median_of(off);   /* sorts both */
+    if (!(off->v[0] > 0)) {
+        q->ratio = NAN;
+        snprintf(q->interval, sizeof q->interval, "not computable (off counted 0 instructions)");
+        snprintf(q->verdict, sizeof q->verdict, "not compared: off's count is 0");
+        return;
+    }
     signed_change(q->ratio, change, sizeof change);
     if (c->n < 2 || off->n < 2) {
         snprintf(q->interval, sizeof q->interval, "not computable (one round %s: no range)",

@@ -3,6 +3,7 @@
 #include "store/storedb.h"
 
 #include <math.h>
+#include <stdio.h>
 
 int drills_record(struct resultdb *db, const struct drills_record *d, int64_t *id, char *err, size_t errlen)
 {
@@ -58,11 +59,24 @@ int drills_foreach(struct resultdb *db, const char *trainee, drills_visit_fn vis
 
     if (exists <= 0)
         return exists < 0 ? -1 : 1;
-    if (storedb_prepare(db, "SELECT id, run_id, trainee, started_at, level, seed, truth, answer, status, problems, "
-                            "detected IS NOT NULL, detected, classes_right, culprits_right, extra, score, time_s, "
-                            "CASE mitigated WHEN 1 THEN 1 WHEN 0 THEN 2 ELSE 0 END, mitigation_s, mitigation_method, time_bought_s "
-                            "FROM drills WHERE ?1 IS NULL OR trainee = ?1 ORDER BY id", &st, "reading drills",
-                        err, errlen) < 0)
+    /* A file written by an older loadlab and opened read-only (never upgraded) may lack
+     * the later columns: they read as NULL there. */
+    static const char *const later[] = {"mitigated", "mitigation_s", "mitigation_method", "time_bought_s"};
+    const char *col[4];
+    for (size_t i = 0; i < 4; i++) {
+        int has = resultdb_has_column(db, "drills", later[i], err, errlen);
+        if (has < 0)
+            return -1;
+        col[i] = has ? later[i] : "NULL";
+    }
+    char sql[640];
+    snprintf(sql, sizeof sql,
+             "SELECT id, run_id, trainee, started_at, level, seed, truth, answer, status, problems, "
+             "detected IS NOT NULL, detected, classes_right, culprits_right, extra, score, time_s, "
+             "CASE %s WHEN 1 THEN 1 WHEN 0 THEN 2 ELSE 0 END, %s, %s, %s "
+             "FROM drills WHERE ?1 IS NULL OR trainee = ?1 ORDER BY id",
+             col[0], col[1], col[2], col[3]);
+    if (storedb_prepare(db, sql, &st, "reading drills", err, errlen) < 0)
         return -1;
     if (trainee)
         sqlite3_bind_text(st, 1, trainee, -1, SQLITE_STATIC);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/drills.h"
 #include "store/resultdb.h"
 #include "store/runs.h"
 #include "testdb.h"
@@ -387,6 +388,20 @@ static void test_resultdb_upgrades_schema_5_to_fleet_columns(void **state)
     assert_int_equal(query_int("SELECT count(*) FROM gates WHERE name = 'throughput' AND instance IS NULL"), 1);
 }
 
+struct seen_drill {
+    int n;
+    enum drills_mitigation mitigated;
+    char method[32];
+};
+
+static void see_drill(void *user, const struct drills_record *d)
+{
+    struct seen_drill *seen = user;
+    seen->n++;
+    seen->mitigated = d->mitigated;
+    snprintf(seen->method, sizeof seen->method, "%s", d->mitigation_method);
+}
+
 static void test_resultdb_upgrades_schema_7_drills_to_the_mitigation_method(void **state)
 {
     struct resultdb *db;
@@ -397,6 +412,15 @@ static void test_resultdb_upgrades_schema_7_drills_to_the_mitigation_method(void
     testdb_exec(tmp.path, "ALTER TABLE drills DROP COLUMN mitigation_method; ALTER TABLE drills DROP COLUMN "
                           "time_bought_s; INSERT INTO drills (trainee, started_at, level, seed, truth, status, problems, "
                           "mitigated) VALUES ('ann', 'x', 1, 1, '[]', 'answered', 1, 1); PRAGMA user_version = 7");
+    /* read-only (drill --history), never upgraded: the drill reads, its method unknown */
+    db = resultdb_open(tmp.path, true, err, sizeof err);
+    assert_non_null(db);
+    struct seen_drill seen = {0};
+    assert_int_equal(drills_foreach(db, NULL, see_drill, &seen, err, sizeof err), 0);
+    assert_int_equal(seen.n, 1);
+    assert_int_equal(seen.mitigated, DRILLS_MITIGATION_HEALED);
+    assert_string_equal(seen.method, "");
+    resultdb_close(db);
     db = resultdb_open(tmp.path, false, err, sizeof err);
     assert_non_null(db);
     assert_int_equal(resultdb_has_column(db, "drills", "mitigation_method", err, sizeof err), 1);

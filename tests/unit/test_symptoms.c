@@ -15,18 +15,21 @@
 
 #include "base/seriesstore.h"
 #include "judge/gate.h"
+#include "judge/thresholds.h"
 #include "metric_names.h"
 #include "run/symptoms.h"
 
 #define TICK 0.25
-#define END 8.0
+#define END 12.0
 
 static char err[256];
 
 /* A run's load: requests a second; CPU per request, base from the start and step
- * from t=at; lock wait seconds a second from t=lock_at (1 ms a second before). */
+ * from t=at; lock wait seconds a second from t=lock_at (1 ms a second before), at a
+ * cache lock, or with queue_lock at the job queue's lock (lock="queue"). */
 struct load {
     double rate, base, at, step, lock_wait, lock_at;
+    bool queue_lock;
 };
 
 /* The time symptom s first shows on load l's scrapes, or NAN when it never does. */
@@ -51,7 +54,12 @@ static double shown_at(enum symptom s, const struct load *l)
         assert_int_equal(series_store_begin_tick(store, t, err, sizeof err), 0);
         assert_int_equal(series_store_add_plain(store, GATE_PROC_CPU, cpu, err, sizeof err), 0);
         assert_int_equal(series_store_add_plain(store, METRIC_ORDERD_HTTP_REQUESTS, l->rate * t, err, sizeof err), 0);
-        assert_int_equal(series_store_add_plain(store, METRIC_ORDERD_MUTEX_WAIT, wait, err, sizeof err), 0);
+        {
+            struct promtext_label lock = {.name = "lock", .value = l->queue_lock ? "queue" : "cache_global"};
+            struct promtext_sample sample = {.name = METRIC_ORDERD_MUTEX_WAIT, .labels = &lock, .nlabels = 1,
+                                             .value = wait, .type = PROMTEXT_COUNTER};
+            assert_int_equal(series_store_add(store, &sample, err, sizeof err), 0);
+        }
         v.t = t;
         if (symptoms_show(NULL, &st, &v, s))
             shown = t;
@@ -68,10 +76,12 @@ static double cpu_symptom_at(double rate, double base, double at, double step)
     return shown_at(SYMPTOM_CPU, &l);
 }
 
-/* Lock wait seconds a second from t=at: when the lock symptom first shows. */
-static double lock_symptom_at(double wait, double at)
+/* Lock wait seconds a second from t=at (at the job queue's lock with queue): when the
+ * lock symptom first shows. */
+static double lock_symptom_at(double wait, double at, bool queue)
 {
-    struct load l = {.rate = 1000, .base = 0.00005, .at = INFINITY, .lock_wait = wait, .lock_at = at};
+    struct load l = {.rate = 1000, .base = 0.00005, .at = INFINITY, .lock_wait = wait, .lock_at = at,
+                     .queue_lock = queue};
     return shown_at(SYMPTOM_LOCK, &l);
 }
 
@@ -110,14 +120,19 @@ static void test_symptoms_cpu_at_the_named_level_from_the_start(void **state)
 static void test_symptoms_lock_wait_levels(void **state)
 {
     (void)state;
-    assert_true(isnan(lock_symptom_at(0, INFINITY)));   /* 1 ms a second: nothing */
-    assert_float_equal(lock_symptom_at(0.2, 3), 3.25, 0.3);
-    /* 0.03 s/s from t=5, a lock held too long under two connections: held a second. */
+    assert_true(isnan(lock_symptom_at(0, INFINITY, false)));   /* 1 ms a second: nothing */
+    assert_float_equal(lock_symptom_at(0.2, 3, false), 3.25, 0.3);
+    /* 0.03 s/s from t=5, a lock held too long under two connections: held as long as
+     * the diagnosis asks of the faint level (DIAGNOSE_LOCK_FAINT_WINDOWS windows). */
     {
-        double at = lock_symptom_at(0.03, 5);
+        double at = lock_symptom_at(0.03, 5, false);
         assert_false(isnan(at));
-        assert_true(at >= 6.0 && at <= 7.5);
+        assert_true(at >= 5 + DIAGNOSE_LOCK_FAINT_WINDOWS * DIAGNOSE_WINDOW_S && at <= 10.5);
     }
+    /* The same wait at the job queue's lock is its handoff: nothing at the faint level,
+     * while the strong level still counts every lock. */
+    assert_true(isnan(lock_symptom_at(0.03, 5, true)));
+    assert_float_equal(lock_symptom_at(0.2, 3, true), 3.25, 0.3);
 }
 
 int main(void)
