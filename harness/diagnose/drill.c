@@ -4,7 +4,8 @@
  * the diagnosis; the drill only draws from it. The run itself is an ordinary runner run with a hook that prints the
  * intro once the service is up, reads answers between scrapes without blocking (the
  * questions and their parsing are drill_prompt.c), and ends the load once the trainee
- * has answered. */
+ * has answered. With a mitigation level the hook then runs the mitigation: whether the
+ * service healed is drill_heal.c's, a restart as the mitigation drill_restart.c's. */
 #include "diagnose/drill.h"
 #include "metric_names.h"
 
@@ -18,9 +19,9 @@
 
 #include "diagnose/drill_heal.h"
 #include "diagnose/drill_prompt.h"
+#include "diagnose/drill_restart.h"
 #include "judge/thresholds.h"
 #include "run/capture.h"
-#include "run/faultctl.h"
 #include "output/history.h"
 #include "run/runner.h"
 #include "run/scenario.h"
@@ -165,10 +166,7 @@ struct drill_state {
     int64_t started_ns, answered_ns;
     double min_time;
     struct drill_mitigation mitigation;
-    bool restart_wanted, reapplied;   /* a restart as the mitigation */
-    struct drill_restart restart;
-    struct drill_fault reapply[DRILL_MAX_FAULTS + 4];  /* the faults on when it was asked */
-    size_t nreapply;
+    struct drill_restart_run restart;  /* a restart as the mitigation */
 };
 
 /* The last healthy drill (no fault hidden) with a run: its run id, or 0. */
@@ -307,109 +305,9 @@ static void start_mitigation(struct drill_state *d, const struct runner_view *v)
             DRILL_HEAL_WINDOW_S, limit);
     if (d->opt->mitigate_by_restart) {
         fprintf(d->opt->out, "restart   (--mitigate-by restart)\n");
-        d->restart_wanted = true;
+        d->restart.wanted = true;
     }
     fflush(d->opt->out);
-}
-
-/* The faults on now, from the service (the grader may read /debug/faults), into
- * d->reapply; those of the plan already switched on when it does not answer. */
-static void faults_on_now(struct drill_state *d, const struct runner_view *v)
-{
-    struct httpclient_response resp;
-    char url[1200], err[600];
-    json_t *root = NULL, *item;
-    size_t i;
-
-    d->nreapply = 0;
-    snprintf(url, sizeof url, "%s/debug/faults", v->debug_base);
-    if (httpclient_request(v->http, "GET", url, NULL, 3000, 65536, &resp, err, sizeof err) == 0 && resp.status == 200)
-        root = json_loadb(resp.body, resp.len, 0, NULL);
-    if (json_is_array(json_object_get(root, "faults"))) {
-        json_array_foreach(json_object_get(root, "faults"), i, item)
-        {
-            const char *name = json_string_value(json_object_get(item, "name"));
-            const char *term = json_string_value(json_object_get(item, "term"));
-            if (!json_is_true(json_object_get(item, "on")) || !name || !term ||
-                d->nreapply == sizeof d->reapply / sizeof d->reapply[0])
-                continue;
-            snprintf(d->reapply[d->nreapply].name, sizeof d->reapply[0].name, "%s", name);
-            snprintf(d->reapply[d->nreapply++].term, sizeof d->reapply[0].term, "%s", term);
-        }
-    } else {
-        for (i = 0; i < d->plan->nfaults; i++)
-            if ((double)d->plan->faults[i].at_ns / 1e9 <= v->t)
-                d->reapply[d->nreapply++] = d->plan->faults[i];
-    }
-    json_decref(root);
-}
-
-/* The restart is asked: what is on and the levels before it are kept, and the
- * runner restarts the service. */
-static enum runner_hook_answer ask_restart(struct drill_state *d, const struct runner_view *v)
-{
-    struct drill_restart *r = &d->restart;
-    char err[256];
-    size_t used = 0;
-
-    faults_on_now(d, v);
-    memset(r, 0, sizeof *r);
-    r->ready_t = r->bought_s = NAN;
-    r->asked_t = v->t;
-    for (size_t i = 0; i < d->nreapply; i++) {
-        int n = snprintf(r->faults + used, sizeof r->faults - used, "%s%s=%s", used ? ", " : "", d->reapply[i].name,
-                         d->reapply[i].term);
-        if (n > 0 && (size_t)n < sizeof r->faults - used)
-            used += (size_t)n;
-        r->thread_leak |= strcmp(d->reapply[i].name, "leak.threads") == 0;
-        r->memory_leak |= strcmp(d->reapply[i].name, "leak.memory") == 0;
-    }
-    if (drill_restart_before(d->db, v->run_id, v->t, r, err, sizeof err) < 0)
-        r->threads_before = r->rss_before = NAN;
-    fprintf(d->opt->out, "Restarting orderd at t=%.1fs...\n", v->t);
-    fflush(d->opt->out);
-    return RUNNER_HOOK_RESTART_SERVICE;
-}
-
-/* After the restart: the code's faults set again, then the service watched for
- * DRILL_RESTART_WATCH_S and judged. Returns true once decided. */
-static bool watch_restart(struct drill_state *d, const struct runner_view *v)
-{
-    struct drill_mitigation *m = &d->mitigation;
-    struct drill_restart *r = &d->restart;
-    char err[600];
-
-    if (!v->restarts)
-        return false;  /* not restarted (the run's reason says why): the time runs out */
-    if (!d->reapplied) {
-        d->reapplied = true;
-        r->ready_t = v->restarted_t;
-        for (size_t i = 0; i < d->nreapply; i++)
-            if (faultctl_call(v->http, v->debug_base, "PUT", d->reapply[i].name, d->reapply[i].term, err,
-                              sizeof err) < 0)
-                fprintf(d->opt->out, "  (could not set %s again: %s)\n", d->reapply[i].name, err);
-        fprintf(d->opt->out, "orderd is back, ready at t=%.1fs. The drill watches it for %.0fs.\n", r->ready_t,
-                DRILL_RESTART_WATCH_S);
-        fflush(d->opt->out);
-        return false;
-    }
-    if (v->t < r->ready_t + DRILL_RESTART_WATCH_S)
-        return false;
-    m->done = true;
-    if (drill_restart_after(d->db, v->run_id, r->ready_t, v->t, r, err, sizeof err) < 0 ||
-        drill_heal_faults(v->http, v->debug_base, &m->last, err, sizeof err) < 0 ||
-        drill_heal_judge(d->db, v->run_id, r->ready_t, v->t, &m->ref, &m->last, err, sizeof err) < 0) {
-        snprintf(m->problem, sizeof m->problem, "%.200s", err);
-        return true;
-    }
-    /* A fresh process grows its heap as it warms up (arenas, connection buffers): its
-     * memory climbing is a leak only when a leak was set again. */
-    if (!r->memory_leak)
-        m->last.memory_ok = true;
-    drill_heal_describe(&m->last, &m->ref, m->problem, sizeof m->problem);
-    if (drill_heal_healed(&m->last))
-        m->healed_s = v->t - m->started_t;
-    return true;
 }
 
 /* One tick of the mitigation: a 'restart' typed, the restart under way, or the heal
@@ -419,23 +317,23 @@ static bool mitigation_step(struct drill_state *d, const struct runner_view *v, 
     char line[64];
 
     *answer = RUNNER_HOOK_CONTINUE;
-    if (!d->restart_wanted && d->interactive && drill_prompt_line(&d->prompt, d->opt->in_fd, line, sizeof line)) {
+    if (!d->restart.wanted && d->interactive && drill_prompt_line(&d->prompt, d->opt->in_fd, line, sizeof line)) {
         char *word = line + strspn(line, " \t");
         if (d->prompt.echo)
             fprintf(d->opt->out, "%s\n", line);
         word[strcspn(word, " \t\r")] = '\0';
         if (strcasecmp(word, "restart") == 0)
-            d->restart_wanted = true;
+            d->restart.wanted = true;
         else if (*word)
             fprintf(d->opt->out, "  (type 'restart' to have the drill restart orderd; or clear the faults through "
                                  "the debug API)\n");
     }
-    if (d->restart_wanted && isnan(d->restart.asked_t)) {
-        *answer = ask_restart(d, v);
+    if (d->restart.wanted && !drill_restart_asked(&d->restart)) {
+        *answer = drill_restart_ask(&d->restart, d->db, d->plan, v, d->opt->out);
         return false;
     }
-    if (!isnan(d->restart.asked_t))
-        return watch_restart(d, v);
+    if (drill_restart_asked(&d->restart))
+        return drill_restart_watch(&d->restart, &d->mitigation, d->db, v, d->opt->out);
     return drill_mitigation_tick(&d->mitigation, d->db, v->run_id, v->http, v->debug_base, v->t);
 }
 
@@ -501,12 +399,12 @@ static int store_drill(struct resultdb *db, const struct drill_options *opt, int
         .time_bought_s = NAN,
     };
     if (st && st->mitigating) {
-        bool restarted = !isnan(st->restart.asked_t);
+        bool restarted = drill_restart_asked(&st->restart);
         d.mitigated = isnan(st->mitigation.healed_s) ? DRILLS_MITIGATION_NOT_HEALED : DRILLS_MITIGATION_HEALED;
         d.mitigation_s = st->mitigation.healed_s;
         d.mitigation_method = restarted ? DRILLS_METHOD_RESTART : DRILLS_METHOD_API;
-        if (restarted && isfinite(st->restart.bought_s))
-            d.time_bought_s = st->restart.bought_s;
+        if (restarted && isfinite(st->restart.result.bought_s))
+            d.time_bought_s = st->restart.result.bought_s;
     } else if (st && opt->mitigation_ns > 0 && st->plan->nfaults && st->answered) {
         d.mitigated = DRILLS_MITIGATION_NOT_HEALED;  /* nothing found, nothing cleared */
     }
@@ -563,25 +461,8 @@ static void reveal(FILE *out, const struct drillscore_truth *truth, const struct
 
 static void print_mitigation(FILE *out, const struct drill_mitigation *m, const struct drill_restart *r)
 {
-    char what[400];
-
-    if (!isnan(r->asked_t) && isnan(m->healed_s)) {
-        if (!m->done || isnan(r->ready_t))
-            fprintf(out, "  mitigation    restart at t=%.1fs: not judged, the load ended first%s\n", r->asked_t,
-                    isnan(r->ready_t) ? " (the service did not come back in time)" : "");
-        else if (isfinite(r->bought_s))
-            fprintf(out, "  mitigation    restart at t=%.1fs bought time, did not heal: %s. The leak is in the code "
-                         "and came back with it (%s)\n", r->asked_t, drill_restart_describe(r, what, sizeof what),
-                    r->faults);
-        else
-            fprintf(out, "  mitigation    restart at t=%.1fs did not heal: the faults are code and are set again "
-                         "after it (%s); %s\n", r->asked_t, r->faults[0] ? r->faults : "none was on", m->problem);
-        if (m->done && (r->thread_leak || r->memory_leak) && !isfinite(r->bought_s))
-            fprintf(out, "                %s\n", drill_restart_describe(r, what, sizeof what));
+    if (drill_restart_print(out, m, r))
         return;
-    }
-    if (!isnan(r->asked_t))
-        fprintf(out, "  mitigation    restart at t=%.1fs, then:\n", r->asked_t);
     if (!isnan(m->healed_s))
         fprintf(out, "  mitigation    healed %.1fs after the answer: faults off, threads, memory, queue and request "
                      "times back to %s for %.0fs\n", m->healed_s,
@@ -593,8 +474,7 @@ static void print_mitigation(FILE *out, const struct drill_mitigation *m, const 
 int drill_run(struct resultdb *db, const struct drill_options *opt, char *err, size_t errlen)
 {
     struct drill_plan plan;
-    struct drill_state d = {.db = db, .opt = opt, .plan = &plan, .restart = {.asked_t = NAN, .ready_t = NAN,
-                                                                            .bought_s = NAN}};
+    struct drill_state d = {.db = db, .opt = opt, .plan = &plan};
     struct runner_options ropt = {0};
     struct runner_outcome *outcome = calloc(1, sizeof *outcome);
     struct diagnose_result *dr = calloc(1, sizeof *dr);
@@ -606,6 +486,7 @@ int drill_run(struct resultdb *db, const struct drill_options *opt, char *err, s
     int64_t drill_id = 0;
     int rc = -1;
 
+    drill_restart_run_init(&d.restart);
     if (!outcome || !dr || !(d.capture = capture_new(true))) {
         snprintf(err, errlen, "out of memory");
         goto done;
@@ -673,7 +554,7 @@ int drill_run(struct resultdb *db, const struct drill_options *opt, char *err, s
     reveal(opt->out, &truth, &d.prompt.answer, &score, time_s, d.answered, plan.seed, plan.level,
            opt->fault && strcmp(opt->fault, "random") != 0 ? opt->fault : NULL);
     if (d.mitigating)
-        print_mitigation(opt->out, &d.mitigation, &d.restart);
+        print_mitigation(opt->out, &d.mitigation, &d.restart.result);
     else if (opt->mitigation_ns > 0 && plan.nfaults && d.answered)
         fprintf(opt->out, "  mitigation    not attempted: the answer found nothing wrong, or came after the load\n");
     if (diagnose_run(db, outcome->run_id, dr, err, errlen) == 0 && diagnose_store(db, dr, err, errlen) == 0) {

@@ -15,8 +15,7 @@
 #define FAULTS_MAX_BODY 65536
 #define FAULTS_TIMEOUT_MS 3000
 
-/* The highest and the mean value of the points with from <= t <= to; false when none. */
-static bool window_of(const struct series *s, double from, double to, double *max, double *mean)
+bool drill_heal_window(const struct series *s, double from, double to, double *max, double *mean)
 {
     double sum = 0;
     size_t n = 0;
@@ -80,11 +79,11 @@ int drill_heal_reference_load(struct resultdb *db, int64_t run_id, double from, 
     to = nextafter(to, -INFINITY);  /* the window ends before to: the fault's own scrape is not healthy */
     if (heal_series_load(db, run_id, &h, err, errlen) < 0)
         return -1;
-    if (window_of(&h.threads, from, to, &max, &mean)) {
+    if (drill_heal_window(&h.threads, from, to, &max, &mean)) {
         out->threads = max;
         out->have = true;
     }
-    if (window_of(&h.depth, from, to, &max, &mean))
+    if (drill_heal_window(&h.depth, from, to, &max, &mean))
         out->depth = mean;
     out->latency = mean_latency(&h, from, to);
     heal_series_release(&h);
@@ -139,8 +138,8 @@ int drill_heal_judge(struct resultdb *db, int64_t run_id, double from, double to
 
     if (heal_series_load(db, run_id, &h, err, errlen) < 0)
         return -1;
-    out->threads = window_of(&h.threads, from, to, &max, &mean) ? max : NAN;
-    out->depth = window_of(&h.depth, from, to, &max, &mean) ? mean : NAN;
+    out->threads = drill_heal_window(&h.threads, from, to, &max, &mean) ? max : NAN;
+    out->depth = drill_heal_window(&h.depth, from, to, &max, &mean) ? mean : NAN;
     out->latency = mean_latency(&h, from, to);
     for (size_t i = 0; i < h.rss.n && n < sizeof t / sizeof t[0]; i++)
         if (h.rss.t[i] >= from && h.rss.t[i] <= to) {
@@ -248,98 +247,4 @@ bool drill_mitigation_tick(struct drill_mitigation *m, struct resultdb *db, int6
     m->healed_s = t - m->started_t;
     m->done = true;
     return true;
-}
-
-int drill_restart_before(struct resultdb *db, int64_t run_id, double t, struct drill_restart *r, char *err,
-                         size_t errlen)
-{
-    struct heal_series h;
-    double max, mean;
-
-    if (heal_series_load(db, run_id, &h, err, errlen) < 0)
-        return -1;
-    r->threads_before = window_of(&h.threads, t - DRILL_RESTART_BEFORE_S, t, &max, &mean) ? max : NAN;
-    r->rss_before = window_of(&h.rss, t - DRILL_RESTART_BEFORE_S, t, &max, &mean) ? max : NAN;
-    heal_series_release(&h);
-    return 0;
-}
-
-/* The lowest value and the least-squares slope of s over from <= t <= to; NaN each
- * when too few points. */
-static void low_and_slope(const struct series *s, double from, double to, double *low, double *slope)
-{
-    double t[256], v[256];
-    size_t n = 0;
-    *low = INFINITY;
-    for (size_t i = 0; i < s->n && n < sizeof t / sizeof t[0]; i++)
-        if (s->t[i] >= from && s->t[i] <= to && !isnan(s->v[i])) {
-            t[n] = s->t[i];
-            v[n++] = s->v[i];
-            *low = fmin(*low, s->v[i]);
-        }
-    if (!n)
-        *low = NAN;
-    if (n < 3 || stats_slope(t, v, n, slope) < 0)
-        *slope = NAN;
-}
-
-/* Seconds from the lowest level after until the level before, at slope; INFINITY when
- * not climbing faster than min_slope, NaN when a figure is missing. */
-static double time_to_level(double before, double after, double slope, double min_slope)
-{
-    if (isnan(before) || isnan(after) || isnan(slope))
-        return NAN;
-    if (slope < min_slope)
-        return INFINITY;
-    return fmax(0, (before - after) / slope);
-}
-
-int drill_restart_after(struct resultdb *db, int64_t run_id, double from, double to, struct drill_restart *r,
-                        char *err, size_t errlen)
-{
-    struct heal_series h;
-    double threads_s = NAN, rss_s = NAN;
-
-    if (heal_series_load(db, run_id, &h, err, errlen) < 0)
-        return -1;
-    low_and_slope(&h.threads, from, to, &r->threads_after, &r->threads_slope);
-    low_and_slope(&h.rss, from, to, &r->rss_after, &r->rss_slope);
-    heal_series_release(&h);
-    if (r->thread_leak)
-        threads_s = time_to_level(r->threads_before, r->threads_after, r->threads_slope, DRILL_RESTART_THREADS_SLOPE);
-    if (r->memory_leak)
-        rss_s = time_to_level(r->rss_before, r->rss_after, r->rss_slope, DRILL_RESTART_RSS_SLOPE);
-    r->bought_s = isnan(threads_s) ? rss_s : isnan(rss_s) ? threads_s : fmin(threads_s, rss_s);
-    return 0;
-}
-
-/* "threads 14 after (530 before), climbing again at 180/s: back in 2.9s" for one level. */
-static size_t describe_level(char *buf, size_t len, const char *what, double before, double after, double slope,
-                             double min_slope, double scale, const char *unit)
-{
-    int n;
-    if (isnan(slope) || slope < min_slope)
-        n = snprintf(buf, len, "%s %.0f%s after (%.0f%s before), not climbing again in %.0fs", what, after / scale,
-                     unit, before / scale, unit, DRILL_RESTART_WATCH_S);
-    else
-        n = snprintf(buf, len, "%s %.0f%s after (%.0f%s before), climbing again at %.1f%s/s: back at that level "
-                               "in about %.1fs", what, after / scale, unit, before / scale, unit, slope / scale, unit,
-                     fmax(0, (before - after) / slope));
-    return n > 0 && (size_t)n < len ? (size_t)n : 0;
-}
-
-char *drill_restart_describe(const struct drill_restart *r, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    if (r->thread_leak)
-        used += describe_level(buf, len, "threads", r->threads_before, r->threads_after, r->threads_slope,
-                               DRILL_RESTART_THREADS_SLOPE, 1, "");
-    if (r->memory_leak && used + 3 < len) {
-        if (used)
-            used += (size_t)snprintf(buf + used, len - used, "; ");
-        describe_level(buf + used, len - used, "resident memory", r->rss_before, r->rss_after, r->rss_slope,
-                       DRILL_RESTART_RSS_SLOPE, 1e6, " MB");
-    }
-    return buf;
 }
