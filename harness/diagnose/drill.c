@@ -7,7 +7,6 @@
  * has answered. With a mitigation level the hook then runs the mitigation: whether the
  * service healed is drill_heal.c's, a restart as the mitigation drill_restart.c's. */
 #include "diagnose/drill.h"
-#include "metric_names.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -26,7 +25,6 @@
 #include "run/runner.h"
 #include "run/scenario.h"
 #include "store/drills.h"
-#include "store/samples.h"
 #include "units.h"
 
 /* Every drill runs the same service, so its command line (in /debug/vars) says
@@ -169,70 +167,6 @@ struct drill_state {
     struct drill_restart_run restart;  /* a restart as the mitigation */
 };
 
-/* The last healthy drill (no fault hidden) with a run: its run id, or 0. */
-static void find_healthy(void *user, const struct drills_record *r)
-{
-    int64_t *run_id = user;
-    if (r->run_id > 0 && r->truth && strcmp(r->truth, "[]") == 0 && strcmp(r->status, "aborted") != 0)
-        *run_id = r->run_id;
-}
-
-/* The increase of metric over the run's samples divided by that of per (or by the
- * span, per NULL); NaN when either has too few samples. */
-static double run_ratio(struct resultdb *db, int64_t run_id, const char *metric, const char *per)
-{
-    struct series a = {0}, b = {0};
-    char err[256];
-    double ratio = NAN;
-    if (samples_load_sum(db, run_id, metric, NULL, &a, err, sizeof err) == 0 && a.n >= 2) {
-        double rise = a.v[a.n - 1] - a.v[0];
-        if (!per)
-            ratio = rise / fmax(a.t[a.n - 1] - a.t[0], 1e-9);
-        else if (samples_load_sum(db, run_id, per, NULL, &b, err, sizeof err) == 0 && b.n >= 2 && b.v[b.n - 1] > b.v[0])
-            ratio = rise / (b.v[b.n - 1] - b.v[0]);
-    }
-    series_release(&a);
-    series_release(&b);
-    return ratio;
-}
-
-/* The highest value of a gauge in the run; NaN when it has no samples. */
-static double run_peak(struct resultdb *db, int64_t run_id, const char *metric)
-{
-    struct series a = {0};
-    char err[256];
-    double peak = NAN;
-    if (samples_load_sum(db, run_id, metric, NULL, &a, err, sizeof err) == 0 && a.n)
-        peak = series_max(&a);
-    series_release(&a);
-    return peak;
-}
-
-/* What normal looks like: the same service under the shop mix in the last healthy
- * drill, so a trainee has a reference for what they read. Only that drill's scrapes
- * are read: nothing of the drill under way. */
-static void print_normal(struct drill_state *d)
-{
-    FILE *out = d->opt->out;
-    int64_t run_id = 0;
-    char err[256], rss[32];
-
-    if (!d->db || drills_foreach(d->db, NULL, find_healthy, &run_id, err, sizeof err) != 0 || !run_id) {
-        fputs("What normal looks like: no healthy drill recorded yet ('loadlab drill --fault none' runs one).\n", out);
-        return;
-    }
-    units_format_size(run_peak(d->db, run_id, "loadlab_proc_resident_memory_bytes"), rss, sizeof rss);
-    fprintf(out,
-            "What normal looks like (the last healthy drill, run %lld, shop mix): at most %.0f threads, %s resident,\n"
-            "  %.3fs of lock wait a second, %.0fus of CPU per request, %.0f requests a second, queue depth\n"
-            "  at most %.0f.\n",
-            (long long)run_id, run_peak(d->db, run_id, "loadlab_proc_threads"), rss,
-            run_ratio(d->db, run_id, METRIC_ORDERD_MUTEX_WAIT, NULL),
-            1e6 * run_ratio(d->db, run_id, "loadlab_proc_cpu_seconds_total", METRIC_ORDERD_HTTP_REQUESTS),
-            run_ratio(d->db, run_id, METRIC_ORDERD_HTTP_REQUESTS, NULL),
-            run_peak(d->db, run_id, METRIC_ORDERD_QUEUE_DEPTH));
-}
-
 static void print_intro(struct drill_state *d, const struct runner_view *v)
 {
     FILE *out = d->opt->out;
@@ -253,44 +187,23 @@ static void print_intro(struct drill_state *d, const struct runner_view *v)
             "Off limits, being the answer key: /debug/faults, the orderd_fault_active and orderd_leaked_*\n"
             "metrics, and this drill's run in the results database until you have answered.\n",
             d->plan->level, v->public_base, dbg, dbg, dbg, dbg, dbg, dbg);
-    print_normal(d);
+    drill_heal_print_normal(out, d->db);
     if (d->interactive)
         fprintf(out, "The load runs until you answer (at most %s).\n\n", limit);
     fflush(out);
-}
-
-/* What healthy looked like, for the mitigation: this run before its first fault when
- * that came late, else the last healthy drill's run; ref->have false when neither. */
-static void heal_reference(struct drill_state *d, const struct runner_view *v, struct drill_heal_reference *ref)
-{
-    double first = INFINITY;
-    int64_t healthy = 0;
-    char source[96], err[256];
-
-    memset(ref, 0, sizeof *ref);
-    for (size_t i = 0; i < d->plan->nfaults; i++)
-        first = fmin(first, (double)d->plan->faults[i].at_ns / 1e9);
-    if (isfinite(first) && first >= LATE_FROM_S) {
-        snprintf(source, sizeof source, "this run before t=%.0fs", first);
-        if (drill_heal_reference_load(d->db, v->run_id, DIAGNOSE_STARTUP_S, first, source, ref, err, sizeof err) == 0 &&
-            ref->have)
-            return;
-    }
-    if (drills_foreach(d->db, NULL, find_healthy, &healthy, err, sizeof err) == 0 && healthy) {
-        snprintf(source, sizeof source, "the healthy drill of run %lld", (long long)healthy);
-        if (drill_heal_reference_load(d->db, healthy, DIAGNOSE_STARTUP_S, INFINITY, source, ref, err, sizeof err) < 0)
-            ref->have = false;
-    }
 }
 
 /* After an answer that something is wrong: the trainee clears it while the load runs. */
 static void start_mitigation(struct drill_state *d, const struct runner_view *v)
 {
     struct drill_heal_reference ref;
-    double seconds = fmin((double)d->opt->mitigation_ns / 1e9, v->load_end - v->t);
+    double seconds = fmin((double)d->opt->mitigation_ns / 1e9, v->load_end - v->t), first = INFINITY;
     char limit[32];
 
-    heal_reference(d, v, &ref);
+    for (size_t i = 0; i < d->plan->nfaults; i++)
+        first = fmin(first, (double)d->plan->faults[i].at_ns / 1e9);
+    /* this run before its first fault is the healthy reference when that fault came late */
+    drill_heal_reference_find(d->db, v->run_id, isfinite(first) && first >= LATE_FROM_S ? first : NAN, &ref);
     drill_mitigation_start(&d->mitigation, v->t, seconds, &ref);
     d->mitigating = true;
     units_format_duration((int64_t)(seconds * 1e9), limit, sizeof limit);

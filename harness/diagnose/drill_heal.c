@@ -8,9 +8,12 @@
 #include <string.h>
 
 #include "base/stats.h"
+#include "diagnose/diagnose.h"
 #include "judge/gate.h"
 #include "judge/thresholds.h"
+#include "store/drills.h"
 #include "store/samples.h"
+#include "units.h"
 
 #define FAULTS_MAX_BODY 65536
 #define FAULTS_TIMEOUT_MS 3000
@@ -88,6 +91,97 @@ int drill_heal_reference_load(struct resultdb *db, int64_t run_id, double from, 
     out->latency = mean_latency(&h, from, to);
     heal_series_release(&h);
     return 0;
+}
+
+/* ---- what healthy looked like: the last healthy drill ---------------------------- */
+
+static void find_healthy(void *user, const struct drills_record *r)
+{
+    int64_t *run_id = user;
+    if (r->run_id > 0 && r->truth && strcmp(r->truth, "[]") == 0 && strcmp(r->status, "aborted") != 0)
+        *run_id = r->run_id;
+}
+
+/* The increase of metric over the run's samples divided by that of per (or by the
+ * span, per NULL); NaN when either has too few samples. */
+static double run_ratio(struct resultdb *db, int64_t run_id, const char *metric, const char *per)
+{
+    struct series a = {0}, b = {0};
+    char err[256];
+    double ratio = NAN;
+    if (samples_load_sum(db, run_id, metric, NULL, &a, err, sizeof err) == 0 && a.n >= 2) {
+        double rise = a.v[a.n - 1] - a.v[0];
+        if (!per)
+            ratio = rise / fmax(a.t[a.n - 1] - a.t[0], 1e-9);
+        else if (samples_load_sum(db, run_id, per, NULL, &b, err, sizeof err) == 0 && b.n >= 2 && b.v[b.n - 1] > b.v[0])
+            ratio = rise / (b.v[b.n - 1] - b.v[0]);
+    }
+    series_release(&a);
+    series_release(&b);
+    return ratio;
+}
+
+/* The highest value of a gauge in the run; NaN when it has no samples. */
+static double run_peak(struct resultdb *db, int64_t run_id, const char *metric)
+{
+    struct series a = {0};
+    char err[256];
+    double peak = NAN;
+    if (samples_load_sum(db, run_id, metric, NULL, &a, err, sizeof err) == 0 && a.n)
+        peak = series_max(&a);
+    series_release(&a);
+    return peak;
+}
+
+int64_t drill_heal_last_healthy(struct resultdb *db)
+{
+    int64_t run_id = 0;
+    char err[256];
+
+    if (!db || drills_foreach(db, NULL, find_healthy, &run_id, err, sizeof err) != 0)
+        return 0;
+    return run_id;
+}
+
+/* Only the healthy drill's scrapes are read: nothing of the drill under way. */
+void drill_heal_print_normal(FILE *out, struct resultdb *db)
+{
+    int64_t run_id = drill_heal_last_healthy(db);
+    char rss[32];
+
+    if (!run_id) {
+        fputs("What normal looks like: no healthy drill recorded yet ('loadlab drill --fault none' runs one).\n", out);
+        return;
+    }
+    units_format_size(run_peak(db, run_id, "loadlab_proc_resident_memory_bytes"), rss, sizeof rss);
+    fprintf(out,
+            "What normal looks like (the last healthy drill, run %lld, shop mix): at most %.0f threads, %s resident,\n"
+            "  %.3fs of lock wait a second, %.0fus of CPU per request, %.0f requests a second, queue depth\n"
+            "  at most %.0f.\n",
+            (long long)run_id, run_peak(db, run_id, "loadlab_proc_threads"), rss,
+            run_ratio(db, run_id, METRIC_ORDERD_MUTEX_WAIT, NULL),
+            1e6 * run_ratio(db, run_id, "loadlab_proc_cpu_seconds_total", METRIC_ORDERD_HTTP_REQUESTS),
+            run_ratio(db, run_id, METRIC_ORDERD_HTTP_REQUESTS, NULL),
+            run_peak(db, run_id, METRIC_ORDERD_QUEUE_DEPTH));
+}
+
+void drill_heal_reference_find(struct resultdb *db, int64_t run_id, double own_until, struct drill_heal_reference *ref)
+{
+    int64_t healthy;
+    char source[96], err[256];
+
+    memset(ref, 0, sizeof *ref);
+    if (!isnan(own_until)) {
+        snprintf(source, sizeof source, "this run before t=%.0fs", own_until);
+        if (drill_heal_reference_load(db, run_id, DIAGNOSE_STARTUP_S, own_until, source, ref, err, sizeof err) == 0 &&
+            ref->have)
+            return;
+    }
+    if ((healthy = drill_heal_last_healthy(db))) {
+        snprintf(source, sizeof source, "the healthy drill of run %lld", (long long)healthy);
+        if (drill_heal_reference_load(db, healthy, DIAGNOSE_STARTUP_S, INFINITY, source, ref, err, sizeof err) < 0)
+            ref->have = false;
+    }
 }
 
 int drill_heal_faults(struct httpclient *http, const char *debug_base, struct drill_heal_status *out, char *err,

@@ -10,13 +10,15 @@
  * memory no longer climbing (glibc keeps freed pages, so it need not fall), the queue
  * no fuller and requests no slower than in the healthy window. The healthy window is
  * the drill's own run before its first fault when that came late, else the last
- * healthy drill's run. */
+ * healthy drill's run. That last healthy drill is also what the drill's intro shows
+ * the trainee as normal, so reading it is here too. */
 #ifndef LOADLAB_DRILL_HEAL_H
 #define LOADLAB_DRILL_HEAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "base/httpclient.h"
 #include "base/series.h"
@@ -49,6 +51,22 @@ struct drill_heal_reference {
  * samples), or -1 with err filled. */
 int drill_heal_reference_load(struct resultdb *db, int64_t run_id, double from, double to, const char *source,
                               struct drill_heal_reference *out, char *err, size_t errlen);
+
+/* The run id of the last healthy drill (no fault hidden, not aborted) with a run; 0
+ * when there is none, db is NULL or the drills cannot be read. */
+int64_t drill_heal_last_healthy(struct resultdb *db);
+
+/* Prints on out what normal looks like: the same service under the shop mix in the
+ * last healthy drill (its peak threads and memory, lock wait, CPU per request, request
+ * rate, queue depth), so that a trainee has a reference for what they read; or how to
+ * record one when there is none. */
+void drill_heal_print_normal(FILE *out, struct resultdb *db);
+
+/* Finds the reference for a mitigation into ref: run_id before own_until (NaN: not
+ * that) when its window holds enough, else the last healthy drill's run; ref->have
+ * false when neither (a failure to read is no reference). */
+void drill_heal_reference_find(struct resultdb *db, int64_t run_id, double own_until,
+                               struct drill_heal_reference *ref);
 
 /* The state of the service over a window, and what of it is healed. */
 struct drill_heal_status {
