@@ -4,9 +4,9 @@
  * the diagnosis; the drill only draws from it. The run itself is an ordinary runner run with a hook that prints the
  * intro once the service is up, reads answers between scrapes without blocking (the
  * questions and their parsing are drill_prompt.c), and ends the load once the trainee
- * has answered. */
+ * has answered. With a mitigation level the hook then runs the mitigation: whether the
+ * service healed is drill_heal.c's, a restart as the mitigation drill_restart.c's. */
 #include "diagnose/drill.h"
-#include "metric_names.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -18,14 +18,13 @@
 
 #include "diagnose/drill_heal.h"
 #include "diagnose/drill_prompt.h"
+#include "diagnose/drill_restart.h"
 #include "judge/thresholds.h"
 #include "run/capture.h"
-#include "run/faultctl.h"
 #include "output/history.h"
 #include "run/runner.h"
 #include "run/scenario.h"
 #include "store/drills.h"
-#include "store/samples.h"
 #include "units.h"
 
 /* Every drill runs the same service, so its command line (in /debug/vars) says
@@ -165,75 +164,8 @@ struct drill_state {
     int64_t started_ns, answered_ns;
     double min_time;
     struct drill_mitigation mitigation;
-    bool restart_wanted, reapplied;   /* a restart as the mitigation */
-    struct drill_restart restart;
-    struct drill_fault reapply[DRILL_MAX_FAULTS + 4];  /* the faults on when it was asked */
-    size_t nreapply;
+    struct drill_restart_run restart;  /* a restart as the mitigation */
 };
-
-/* The last healthy drill (no fault hidden) with a run: its run id, or 0. */
-static void find_healthy(void *user, const struct drills_record *r)
-{
-    int64_t *run_id = user;
-    if (r->run_id > 0 && r->truth && strcmp(r->truth, "[]") == 0 && strcmp(r->status, "aborted") != 0)
-        *run_id = r->run_id;
-}
-
-/* The increase of metric over the run's samples divided by that of per (or by the
- * span, per NULL); NaN when either has too few samples. */
-static double run_ratio(struct resultdb *db, int64_t run_id, const char *metric, const char *per)
-{
-    struct series a = {0}, b = {0};
-    char err[256];
-    double ratio = NAN;
-    if (samples_load_sum(db, run_id, metric, NULL, &a, err, sizeof err) == 0 && a.n >= 2) {
-        double rise = a.v[a.n - 1] - a.v[0];
-        if (!per)
-            ratio = rise / fmax(a.t[a.n - 1] - a.t[0], 1e-9);
-        else if (samples_load_sum(db, run_id, per, NULL, &b, err, sizeof err) == 0 && b.n >= 2 && b.v[b.n - 1] > b.v[0])
-            ratio = rise / (b.v[b.n - 1] - b.v[0]);
-    }
-    series_release(&a);
-    series_release(&b);
-    return ratio;
-}
-
-/* The highest value of a gauge in the run; NaN when it has no samples. */
-static double run_peak(struct resultdb *db, int64_t run_id, const char *metric)
-{
-    struct series a = {0};
-    char err[256];
-    double peak = NAN;
-    if (samples_load_sum(db, run_id, metric, NULL, &a, err, sizeof err) == 0 && a.n)
-        peak = series_max(&a);
-    series_release(&a);
-    return peak;
-}
-
-/* What normal looks like: the same service under the shop mix in the last healthy
- * drill, so a trainee has a reference for what they read. Only that drill's scrapes
- * are read: nothing of the drill under way. */
-static void print_normal(struct drill_state *d)
-{
-    FILE *out = d->opt->out;
-    int64_t run_id = 0;
-    char err[256], rss[32];
-
-    if (!d->db || drills_foreach(d->db, NULL, find_healthy, &run_id, err, sizeof err) != 0 || !run_id) {
-        fputs("What normal looks like: no healthy drill recorded yet ('loadlab drill --fault none' runs one).\n", out);
-        return;
-    }
-    units_format_size(run_peak(d->db, run_id, "loadlab_proc_resident_memory_bytes"), rss, sizeof rss);
-    fprintf(out,
-            "What normal looks like (the last healthy drill, run %lld, shop mix): at most %.0f threads, %s resident,\n"
-            "  %.3fs of lock wait a second, %.0fus of CPU per request, %.0f requests a second, queue depth\n"
-            "  at most %.0f.\n",
-            (long long)run_id, run_peak(d->db, run_id, "loadlab_proc_threads"), rss,
-            run_ratio(d->db, run_id, METRIC_ORDERD_MUTEX_WAIT, NULL),
-            1e6 * run_ratio(d->db, run_id, "loadlab_proc_cpu_seconds_total", METRIC_ORDERD_HTTP_REQUESTS),
-            run_ratio(d->db, run_id, METRIC_ORDERD_HTTP_REQUESTS, NULL),
-            run_peak(d->db, run_id, METRIC_ORDERD_QUEUE_DEPTH));
-}
 
 static void print_intro(struct drill_state *d, const struct runner_view *v)
 {
@@ -255,44 +187,23 @@ static void print_intro(struct drill_state *d, const struct runner_view *v)
             "Off limits, being the answer key: /debug/faults, the orderd_fault_active and orderd_leaked_*\n"
             "metrics, and this drill's run in the results database until you have answered.\n",
             d->plan->level, v->public_base, dbg, dbg, dbg, dbg, dbg, dbg);
-    print_normal(d);
+    drill_heal_print_normal(out, d->db);
     if (d->interactive)
         fprintf(out, "The load runs until you answer (at most %s).\n\n", limit);
     fflush(out);
-}
-
-/* What healthy looked like, for the mitigation: this run before its first fault when
- * that came late, else the last healthy drill's run; ref->have false when neither. */
-static void heal_reference(struct drill_state *d, const struct runner_view *v, struct drill_heal_reference *ref)
-{
-    double first = INFINITY;
-    int64_t healthy = 0;
-    char source[96], err[256];
-
-    memset(ref, 0, sizeof *ref);
-    for (size_t i = 0; i < d->plan->nfaults; i++)
-        first = fmin(first, (double)d->plan->faults[i].at_ns / 1e9);
-    if (isfinite(first) && first >= LATE_FROM_S) {
-        snprintf(source, sizeof source, "this run before t=%.0fs", first);
-        if (drill_heal_reference_load(d->db, v->run_id, DIAGNOSE_STARTUP_S, first, source, ref, err, sizeof err) == 0 &&
-            ref->have)
-            return;
-    }
-    if (drills_foreach(d->db, NULL, find_healthy, &healthy, err, sizeof err) == 0 && healthy) {
-        snprintf(source, sizeof source, "the healthy drill of run %lld", (long long)healthy);
-        if (drill_heal_reference_load(d->db, healthy, DIAGNOSE_STARTUP_S, INFINITY, source, ref, err, sizeof err) < 0)
-            ref->have = false;
-    }
 }
 
 /* After an answer that something is wrong: the trainee clears it while the load runs. */
 static void start_mitigation(struct drill_state *d, const struct runner_view *v)
 {
     struct drill_heal_reference ref;
-    double seconds = fmin((double)d->opt->mitigation_ns / 1e9, v->load_end - v->t);
+    double seconds = fmin((double)d->opt->mitigation_ns / 1e9, v->load_end - v->t), first = INFINITY;
     char limit[32];
 
-    heal_reference(d, v, &ref);
+    for (size_t i = 0; i < d->plan->nfaults; i++)
+        first = fmin(first, (double)d->plan->faults[i].at_ns / 1e9);
+    /* this run before its first fault is the healthy reference when that fault came late */
+    drill_heal_reference_find(d->db, v->run_id, isfinite(first) && first >= LATE_FROM_S ? first : NAN, &ref);
     drill_mitigation_start(&d->mitigation, v->t, seconds, &ref);
     d->mitigating = true;
     units_format_duration((int64_t)(seconds * 1e9), limit, sizeof limit);
@@ -307,109 +218,9 @@ static void start_mitigation(struct drill_state *d, const struct runner_view *v)
             DRILL_HEAL_WINDOW_S, limit);
     if (d->opt->mitigate_by_restart) {
         fprintf(d->opt->out, "restart   (--mitigate-by restart)\n");
-        d->restart_wanted = true;
+        d->restart.wanted = true;
     }
     fflush(d->opt->out);
-}
-
-/* The faults on now, from the service (the grader may read /debug/faults), into
- * d->reapply; those of the plan already switched on when it does not answer. */
-static void faults_on_now(struct drill_state *d, const struct runner_view *v)
-{
-    struct httpclient_response resp;
-    char url[1200], err[600];
-    json_t *root = NULL, *item;
-    size_t i;
-
-    d->nreapply = 0;
-    snprintf(url, sizeof url, "%s/debug/faults", v->debug_base);
-    if (httpclient_request(v->http, "GET", url, NULL, 3000, 65536, &resp, err, sizeof err) == 0 && resp.status == 200)
-        root = json_loadb(resp.body, resp.len, 0, NULL);
-    if (json_is_array(json_object_get(root, "faults"))) {
-        json_array_foreach(json_object_get(root, "faults"), i, item)
-        {
-            const char *name = json_string_value(json_object_get(item, "name"));
-            const char *term = json_string_value(json_object_get(item, "term"));
-            if (!json_is_true(json_object_get(item, "on")) || !name || !term ||
-                d->nreapply == sizeof d->reapply / sizeof d->reapply[0])
-                continue;
-            snprintf(d->reapply[d->nreapply].name, sizeof d->reapply[0].name, "%s", name);
-            snprintf(d->reapply[d->nreapply++].term, sizeof d->reapply[0].term, "%s", term);
-        }
-    } else {
-        for (i = 0; i < d->plan->nfaults; i++)
-            if ((double)d->plan->faults[i].at_ns / 1e9 <= v->t)
-                d->reapply[d->nreapply++] = d->plan->faults[i];
-    }
-    json_decref(root);
-}
-
-/* The restart is asked: what is on and the levels before it are kept, and the
- * runner restarts the service. */
-static enum runner_hook_answer ask_restart(struct drill_state *d, const struct runner_view *v)
-{
-    struct drill_restart *r = &d->restart;
-    char err[256];
-    size_t used = 0;
-
-    faults_on_now(d, v);
-    memset(r, 0, sizeof *r);
-    r->ready_t = r->bought_s = NAN;
-    r->asked_t = v->t;
-    for (size_t i = 0; i < d->nreapply; i++) {
-        int n = snprintf(r->faults + used, sizeof r->faults - used, "%s%s=%s", used ? ", " : "", d->reapply[i].name,
-                         d->reapply[i].term);
-        if (n > 0 && (size_t)n < sizeof r->faults - used)
-            used += (size_t)n;
-        r->thread_leak |= strcmp(d->reapply[i].name, "leak.threads") == 0;
-        r->memory_leak |= strcmp(d->reapply[i].name, "leak.memory") == 0;
-    }
-    if (drill_restart_before(d->db, v->run_id, v->t, r, err, sizeof err) < 0)
-        r->threads_before = r->rss_before = NAN;
-    fprintf(d->opt->out, "Restarting orderd at t=%.1fs...\n", v->t);
-    fflush(d->opt->out);
-    return RUNNER_HOOK_RESTART_SERVICE;
-}
-
-/* After the restart: the code's faults set again, then the service watched for
- * DRILL_RESTART_WATCH_S and judged. Returns true once decided. */
-static bool watch_restart(struct drill_state *d, const struct runner_view *v)
-{
-    struct drill_mitigation *m = &d->mitigation;
-    struct drill_restart *r = &d->restart;
-    char err[600];
-
-    if (!v->restarts)
-        return false;  /* not restarted (the run's reason says why): the time runs out */
-    if (!d->reapplied) {
-        d->reapplied = true;
-        r->ready_t = v->restarted_t;
-        for (size_t i = 0; i < d->nreapply; i++)
-            if (faultctl_call(v->http, v->debug_base, "PUT", d->reapply[i].name, d->reapply[i].term, err,
-                              sizeof err) < 0)
-                fprintf(d->opt->out, "  (could not set %s again: %s)\n", d->reapply[i].name, err);
-        fprintf(d->opt->out, "orderd is back, ready at t=%.1fs. The drill watches it for %.0fs.\n", r->ready_t,
-                DRILL_RESTART_WATCH_S);
-        fflush(d->opt->out);
-        return false;
-    }
-    if (v->t < r->ready_t + DRILL_RESTART_WATCH_S)
-        return false;
-    m->done = true;
-    if (drill_restart_after(d->db, v->run_id, r->ready_t, v->t, r, err, sizeof err) < 0 ||
-        drill_heal_faults(v->http, v->debug_base, &m->last, err, sizeof err) < 0 ||
-        drill_heal_judge(d->db, v->run_id, r->ready_t, v->t, &m->ref, &m->last, err, sizeof err) < 0) {
-        snprintf(m->problem, sizeof m->problem, "%.200s", err);
-        return true;
-    }
-    /* A fresh process grows its heap as it warms up (arenas, connection buffers): its
-     * memory climbing is a leak only when a leak was set again. */
-    if (!r->memory_leak)
-        m->last.memory_ok = true;
-    drill_heal_describe(&m->last, &m->ref, m->problem, sizeof m->problem);
-    if (drill_heal_healed(&m->last))
-        m->healed_s = v->t - m->started_t;
-    return true;
 }
 
 /* One tick of the mitigation: a 'restart' typed, the restart under way, or the heal
@@ -419,23 +230,23 @@ static bool mitigation_step(struct drill_state *d, const struct runner_view *v, 
     char line[64];
 
     *answer = RUNNER_HOOK_CONTINUE;
-    if (!d->restart_wanted && d->interactive && drill_prompt_line(&d->prompt, d->opt->in_fd, line, sizeof line)) {
+    if (!d->restart.wanted && d->interactive && drill_prompt_line(&d->prompt, d->opt->in_fd, line, sizeof line)) {
         char *word = line + strspn(line, " \t");
         if (d->prompt.echo)
             fprintf(d->opt->out, "%s\n", line);
         word[strcspn(word, " \t\r")] = '\0';
         if (strcasecmp(word, "restart") == 0)
-            d->restart_wanted = true;
+            d->restart.wanted = true;
         else if (*word)
             fprintf(d->opt->out, "  (type 'restart' to have the drill restart orderd; or clear the faults through "
                                  "the debug API)\n");
     }
-    if (d->restart_wanted && isnan(d->restart.asked_t)) {
-        *answer = ask_restart(d, v);
+    if (d->restart.wanted && !drill_restart_asked(&d->restart)) {
+        *answer = drill_restart_ask(&d->restart, d->db, d->plan, v, d->opt->out);
         return false;
     }
-    if (!isnan(d->restart.asked_t))
-        return watch_restart(d, v);
+    if (drill_restart_asked(&d->restart))
+        return drill_restart_watch(&d->restart, &d->mitigation, d->db, v, d->opt->out);
     return drill_mitigation_tick(&d->mitigation, d->db, v->run_id, v->http, v->debug_base, v->t);
 }
 
@@ -501,12 +312,12 @@ static int store_drill(struct resultdb *db, const struct drill_options *opt, int
         .time_bought_s = NAN,
     };
     if (st && st->mitigating) {
-        bool restarted = !isnan(st->restart.asked_t);
+        bool restarted = drill_restart_asked(&st->restart);
         d.mitigated = isnan(st->mitigation.healed_s) ? DRILLS_MITIGATION_NOT_HEALED : DRILLS_MITIGATION_HEALED;
         d.mitigation_s = st->mitigation.healed_s;
         d.mitigation_method = restarted ? DRILLS_METHOD_RESTART : DRILLS_METHOD_API;
-        if (restarted && isfinite(st->restart.bought_s))
-            d.time_bought_s = st->restart.bought_s;
+        if (restarted && isfinite(st->restart.result.bought_s))
+            d.time_bought_s = st->restart.result.bought_s;
     } else if (st && opt->mitigation_ns > 0 && st->plan->nfaults && st->answered) {
         d.mitigated = DRILLS_MITIGATION_NOT_HEALED;  /* nothing found, nothing cleared */
     }
@@ -563,25 +374,8 @@ static void reveal(FILE *out, const struct drillscore_truth *truth, const struct
 
 static void print_mitigation(FILE *out, const struct drill_mitigation *m, const struct drill_restart *r)
 {
-    char what[400];
-
-    if (!isnan(r->asked_t) && isnan(m->healed_s)) {
-        if (!m->done || isnan(r->ready_t))
-            fprintf(out, "  mitigation    restart at t=%.1fs: not judged, the load ended first%s\n", r->asked_t,
-                    isnan(r->ready_t) ? " (the service did not come back in time)" : "");
-        else if (isfinite(r->bought_s))
-            fprintf(out, "  mitigation    restart at t=%.1fs bought time, did not heal: %s. The leak is in the code "
-                         "and came back with it (%s)\n", r->asked_t, drill_restart_describe(r, what, sizeof what),
-                    r->faults);
-        else
-            fprintf(out, "  mitigation    restart at t=%.1fs did not heal: the faults are code and are set again "
-                         "after it (%s); %s\n", r->asked_t, r->faults[0] ? r->faults : "none was on", m->problem);
-        if (m->done && (r->thread_leak || r->memory_leak) && !isfinite(r->bought_s))
-            fprintf(out, "                %s\n", drill_restart_describe(r, what, sizeof what));
+    if (drill_restart_print(out, m, r))
         return;
-    }
-    if (!isnan(r->asked_t))
-        fprintf(out, "  mitigation    restart at t=%.1fs, then:\n", r->asked_t);
     if (!isnan(m->healed_s))
         fprintf(out, "  mitigation    healed %.1fs after the answer: faults off, threads, memory, queue and request "
                      "times back to %s for %.0fs\n", m->healed_s,
@@ -593,8 +387,7 @@ static void print_mitigation(FILE *out, const struct drill_mitigation *m, const 
 int drill_run(struct resultdb *db, const struct drill_options *opt, char *err, size_t errlen)
 {
     struct drill_plan plan;
-    struct drill_state d = {.db = db, .opt = opt, .plan = &plan, .restart = {.asked_t = NAN, .ready_t = NAN,
-                                                                            .bought_s = NAN}};
+    struct drill_state d = {.db = db, .opt = opt, .plan = &plan};
     struct runner_options ropt = {0};
     struct runner_outcome *outcome = calloc(1, sizeof *outcome);
     struct diagnose_result *dr = calloc(1, sizeof *dr);
@@ -606,6 +399,7 @@ int drill_run(struct resultdb *db, const struct drill_options *opt, char *err, s
     int64_t drill_id = 0;
     int rc = -1;
 
+    drill_restart_run_init(&d.restart);
     if (!outcome || !dr || !(d.capture = capture_new(true))) {
         snprintf(err, errlen, "out of memory");
         goto done;
@@ -673,7 +467,7 @@ int drill_run(struct resultdb *db, const struct drill_options *opt, char *err, s
     reveal(opt->out, &truth, &d.prompt.answer, &score, time_s, d.answered, plan.seed, plan.level,
            opt->fault && strcmp(opt->fault, "random") != 0 ? opt->fault : NULL);
     if (d.mitigating)
-        print_mitigation(opt->out, &d.mitigation, &d.restart);
+        print_mitigation(opt->out, &d.mitigation, &d.restart.result);
     else if (opt->mitigation_ns > 0 && plan.nfaults && d.answered)
         fprintf(opt->out, "  mitigation    not attempted: the answer found nothing wrong, or came after the load\n");
     if (diagnose_run(db, outcome->run_id, dr, err, errlen) == 0 && diagnose_store(db, dr, err, errlen) == 0) {

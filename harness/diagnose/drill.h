@@ -10,8 +10,8 @@
  * mitigation level (--mitigate), a trainee who found something is then given time to
  * clear it through the debug API while the load goes on — or to have the drill restart
  * the service, which sets the faults that are code again (a restart fixes no bug) and
- * so at best buys time against a leak — and the drill scores the mitigation by
- * whether the service healed (diagnose/drill_heal.h). Every
+ * so at best buys time against a leak (diagnose/drill_restart.h) — and the drill
+ * scores the mitigation by whether the service healed (diagnose/drill_heal.h). Every
  * drill is a row of the `drills` table, so a trainee can follow their progress.
  *
  * The faults are set through the debug API after start-up, never on orderd's command

@@ -8,15 +8,17 @@
 #include <string.h>
 
 #include "base/stats.h"
+#include "diagnose/diagnose.h"
 #include "judge/gate.h"
 #include "judge/thresholds.h"
+#include "store/drills.h"
 #include "store/samples.h"
+#include "units.h"
 
 #define FAULTS_MAX_BODY 65536
 #define FAULTS_TIMEOUT_MS 3000
 
-/* The highest and the mean value of the points with from <= t <= to; false when none. */
-static bool window_of(const struct series *s, double from, double to, double *max, double *mean)
+bool drill_heal_window(const struct series *s, double from, double to, double *max, double *mean)
 {
     double sum = 0;
     size_t n = 0;
@@ -80,15 +82,106 @@ int drill_heal_reference_load(struct resultdb *db, int64_t run_id, double from, 
     to = nextafter(to, -INFINITY);  /* the window ends before to: the fault's own scrape is not healthy */
     if (heal_series_load(db, run_id, &h, err, errlen) < 0)
         return -1;
-    if (window_of(&h.threads, from, to, &max, &mean)) {
+    if (drill_heal_window(&h.threads, from, to, &max, &mean)) {
         out->threads = max;
         out->have = true;
     }
-    if (window_of(&h.depth, from, to, &max, &mean))
+    if (drill_heal_window(&h.depth, from, to, &max, &mean))
         out->depth = mean;
     out->latency = mean_latency(&h, from, to);
     heal_series_release(&h);
     return 0;
+}
+
+/* ---- what healthy looked like: the last healthy drill ---------------------------- */
+
+static void find_healthy(void *user, const struct drills_record *r)
+{
+    int64_t *run_id = user;
+    if (r->run_id > 0 && r->truth && strcmp(r->truth, "[]") == 0 && strcmp(r->status, "aborted") != 0)
+        *run_id = r->run_id;
+}
+
+/* The increase of metric over the run's samples divided by that of per (or by the
+ * span, per NULL); NaN when either has too few samples. */
+static double run_ratio(struct resultdb *db, int64_t run_id, const char *metric, const char *per)
+{
+    struct series a = {0}, b = {0};
+    char err[256];
+    double ratio = NAN;
+    if (samples_load_sum(db, run_id, metric, NULL, &a, err, sizeof err) == 0 && a.n >= 2) {
+        double rise = a.v[a.n - 1] - a.v[0];
+        if (!per)
+            ratio = rise / fmax(a.t[a.n - 1] - a.t[0], 1e-9);
+        else if (samples_load_sum(db, run_id, per, NULL, &b, err, sizeof err) == 0 && b.n >= 2 && b.v[b.n - 1] > b.v[0])
+            ratio = rise / (b.v[b.n - 1] - b.v[0]);
+    }
+    series_release(&a);
+    series_release(&b);
+    return ratio;
+}
+
+/* The highest value of a gauge in the run; NaN when it has no samples. */
+static double run_peak(struct resultdb *db, int64_t run_id, const char *metric)
+{
+    struct series a = {0};
+    char err[256];
+    double peak = NAN;
+    if (samples_load_sum(db, run_id, metric, NULL, &a, err, sizeof err) == 0 && a.n)
+        peak = series_max(&a);
+    series_release(&a);
+    return peak;
+}
+
+int64_t drill_heal_last_healthy(struct resultdb *db)
+{
+    int64_t run_id = 0;
+    char err[256];
+
+    if (!db || drills_foreach(db, NULL, find_healthy, &run_id, err, sizeof err) != 0)
+        return 0;
+    return run_id;
+}
+
+/* Only the healthy drill's scrapes are read: nothing of the drill under way. */
+void drill_heal_print_normal(FILE *out, struct resultdb *db)
+{
+    int64_t run_id = drill_heal_last_healthy(db);
+    char rss[32];
+
+    if (!run_id) {
+        fputs("What normal looks like: no healthy drill recorded yet ('loadlab drill --fault none' runs one).\n", out);
+        return;
+    }
+    units_format_size(run_peak(db, run_id, "loadlab_proc_resident_memory_bytes"), rss, sizeof rss);
+    fprintf(out,
+            "What normal looks like (the last healthy drill, run %lld, shop mix): at most %.0f threads, %s resident,\n"
+            "  %.3fs of lock wait a second, %.0fus of CPU per request, %.0f requests a second, queue depth\n"
+            "  at most %.0f.\n",
+            (long long)run_id, run_peak(db, run_id, "loadlab_proc_threads"), rss,
+            run_ratio(db, run_id, METRIC_ORDERD_MUTEX_WAIT, NULL),
+            1e6 * run_ratio(db, run_id, "loadlab_proc_cpu_seconds_total", METRIC_ORDERD_HTTP_REQUESTS),
+            run_ratio(db, run_id, METRIC_ORDERD_HTTP_REQUESTS, NULL),
+            run_peak(db, run_id, METRIC_ORDERD_QUEUE_DEPTH));
+}
+
+void drill_heal_reference_find(struct resultdb *db, int64_t run_id, double own_until, struct drill_heal_reference *ref)
+{
+    int64_t healthy;
+    char source[96], err[256];
+
+    memset(ref, 0, sizeof *ref);
+    if (!isnan(own_until)) {
+        snprintf(source, sizeof source, "this run before t=%.0fs", own_until);
+        if (drill_heal_reference_load(db, run_id, DIAGNOSE_STARTUP_S, own_until, source, ref, err, sizeof err) == 0 &&
+            ref->have)
+            return;
+    }
+    if ((healthy = drill_heal_last_healthy(db))) {
+        snprintf(source, sizeof source, "the healthy drill of run %lld", (long long)healthy);
+        if (drill_heal_reference_load(db, healthy, DIAGNOSE_STARTUP_S, INFINITY, source, ref, err, sizeof err) < 0)
+            ref->have = false;
+    }
 }
 
 int drill_heal_faults(struct httpclient *http, const char *debug_base, struct drill_heal_status *out, char *err,
@@ -139,8 +232,8 @@ int drill_heal_judge(struct resultdb *db, int64_t run_id, double from, double to
 
     if (heal_series_load(db, run_id, &h, err, errlen) < 0)
         return -1;
-    out->threads = window_of(&h.threads, from, to, &max, &mean) ? max : NAN;
-    out->depth = window_of(&h.depth, from, to, &max, &mean) ? mean : NAN;
+    out->threads = drill_heal_window(&h.threads, from, to, &max, &mean) ? max : NAN;
+    out->depth = drill_heal_window(&h.depth, from, to, &max, &mean) ? mean : NAN;
     out->latency = mean_latency(&h, from, to);
     for (size_t i = 0; i < h.rss.n && n < sizeof t / sizeof t[0]; i++)
         if (h.rss.t[i] >= from && h.rss.t[i] <= to) {
@@ -248,98 +341,4 @@ bool drill_mitigation_tick(struct drill_mitigation *m, struct resultdb *db, int6
     m->healed_s = t - m->started_t;
     m->done = true;
     return true;
-}
-
-int drill_restart_before(struct resultdb *db, int64_t run_id, double t, struct drill_restart *r, char *err,
-                         size_t errlen)
-{
-    struct heal_series h;
-    double max, mean;
-
-    if (heal_series_load(db, run_id, &h, err, errlen) < 0)
-        return -1;
-    r->threads_before = window_of(&h.threads, t - DRILL_RESTART_BEFORE_S, t, &max, &mean) ? max : NAN;
-    r->rss_before = window_of(&h.rss, t - DRILL_RESTART_BEFORE_S, t, &max, &mean) ? max : NAN;
-    heal_series_release(&h);
-    return 0;
-}
-
-/* The lowest value and the least-squares slope of s over from <= t <= to; NaN each
- * when too few points. */
-static void low_and_slope(const struct series *s, double from, double to, double *low, double *slope)
-{
-    double t[256], v[256];
-    size_t n = 0;
-    *low = INFINITY;
-    for (size_t i = 0; i < s->n && n < sizeof t / sizeof t[0]; i++)
-        if (s->t[i] >= from && s->t[i] <= to && !isnan(s->v[i])) {
-            t[n] = s->t[i];
-            v[n++] = s->v[i];
-            *low = fmin(*low, s->v[i]);
-        }
-    if (!n)
-        *low = NAN;
-    if (n < 3 || stats_slope(t, v, n, slope) < 0)
-        *slope = NAN;
-}
-
-/* Seconds from the lowest level after until the level before, at slope; INFINITY when
- * not climbing faster than min_slope, NaN when a figure is missing. */
-static double time_to_level(double before, double after, double slope, double min_slope)
-{
-    if (isnan(before) || isnan(after) || isnan(slope))
-        return NAN;
-    if (slope < min_slope)
-        return INFINITY;
-    return fmax(0, (before - after) / slope);
-}
-
-int drill_restart_after(struct resultdb *db, int64_t run_id, double from, double to, struct drill_restart *r,
-                        char *err, size_t errlen)
-{
-    struct heal_series h;
-    double threads_s = NAN, rss_s = NAN;
-
-    if (heal_series_load(db, run_id, &h, err, errlen) < 0)
-        return -1;
-    low_and_slope(&h.threads, from, to, &r->threads_after, &r->threads_slope);
-    low_and_slope(&h.rss, from, to, &r->rss_after, &r->rss_slope);
-    heal_series_release(&h);
-    if (r->thread_leak)
-        threads_s = time_to_level(r->threads_before, r->threads_after, r->threads_slope, DRILL_RESTART_THREADS_SLOPE);
-    if (r->memory_leak)
-        rss_s = time_to_level(r->rss_before, r->rss_after, r->rss_slope, DRILL_RESTART_RSS_SLOPE);
-    r->bought_s = isnan(threads_s) ? rss_s : isnan(rss_s) ? threads_s : fmin(threads_s, rss_s);
-    return 0;
-}
-
-/* "threads 14 after (530 before), climbing again at 180/s: back in 2.9s" for one level. */
-static size_t describe_level(char *buf, size_t len, const char *what, double before, double after, double slope,
-                             double min_slope, double scale, const char *unit)
-{
-    int n;
-    if (isnan(slope) || slope < min_slope)
-        n = snprintf(buf, len, "%s %.0f%s after (%.0f%s before), not climbing again in %.0fs", what, after / scale,
-                     unit, before / scale, unit, DRILL_RESTART_WATCH_S);
-    else
-        n = snprintf(buf, len, "%s %.0f%s after (%.0f%s before), climbing again at %.1f%s/s: back at that level "
-                               "in about %.1fs", what, after / scale, unit, before / scale, unit, slope / scale, unit,
-                     fmax(0, (before - after) / slope));
-    return n > 0 && (size_t)n < len ? (size_t)n : 0;
-}
-
-char *drill_restart_describe(const struct drill_restart *r, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    if (r->thread_leak)
-        used += describe_level(buf, len, "threads", r->threads_before, r->threads_after, r->threads_slope,
-                               DRILL_RESTART_THREADS_SLOPE, 1, "");
-    if (r->memory_leak && used + 3 < len) {
-        if (used)
-            used += (size_t)snprintf(buf + used, len - used, "; ");
-        describe_level(buf + used, len - used, "resident memory", r->rss_before, r->rss_after, r->rss_slope,
-                       DRILL_RESTART_RSS_SLOPE, 1e6, " MB");
-    }
-    return buf;
 }

@@ -10,15 +10,18 @@
  * memory no longer climbing (glibc keeps freed pages, so it need not fall), the queue
  * no fuller and requests no slower than in the healthy window. The healthy window is
  * the drill's own run before its first fault when that came late, else the last
- * healthy drill's run. */
+ * healthy drill's run. That last healthy drill is also what the drill's intro shows
+ * the trainee as normal, so reading it is here too. */
 #ifndef LOADLAB_DRILL_HEAL_H
 #define LOADLAB_DRILL_HEAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "base/httpclient.h"
+#include "base/series.h"
 #include "store/resultdb.h"
 
 /* Seconds the healed state must be seen over, after the faults are off. */
@@ -29,6 +32,10 @@
 #define DRILL_HEAL_LATENCY_MARGIN 0.001
 #define DRILL_HEAL_LATENCY_FACTOR 2.0
 #define DRILL_HEAL_DEPTH_MARGIN 4.0
+
+/* The highest (*max) and the mean (*mean) of s's points with from <= t <= to;
+ * false (mean NaN) when there are none. */
+bool drill_heal_window(const struct series *s, double from, double to, double *max, double *mean);
 
 /* What healthy looked like. */
 struct drill_heal_reference {
@@ -44,6 +51,22 @@ struct drill_heal_reference {
  * samples), or -1 with err filled. */
 int drill_heal_reference_load(struct resultdb *db, int64_t run_id, double from, double to, const char *source,
                               struct drill_heal_reference *out, char *err, size_t errlen);
+
+/* The run id of the last healthy drill (no fault hidden, not aborted) with a run; 0
+ * when there is none, db is NULL or the drills cannot be read. */
+int64_t drill_heal_last_healthy(struct resultdb *db);
+
+/* Prints on out what normal looks like: the same service under the shop mix in the
+ * last healthy drill (its peak threads and memory, lock wait, CPU per request, request
+ * rate, queue depth), so that a trainee has a reference for what they read; or how to
+ * record one when there is none. */
+void drill_heal_print_normal(FILE *out, struct resultdb *db);
+
+/* Finds the reference for a mitigation into ref: run_id before own_until (NaN: not
+ * that) when its window holds enough, else the last healthy drill's run; ref->have
+ * false when neither (a failure to read is no reference). */
+void drill_heal_reference_find(struct resultdb *db, int64_t run_id, double own_until,
+                               struct drill_heal_reference *ref);
 
 /* The state of the service over a window, and what of it is healed. */
 struct drill_heal_status {
@@ -93,41 +116,5 @@ void drill_mitigation_start(struct drill_mitigation *m, double t, double seconds
  * the time it took, or NaN when the time was up first. */
 bool drill_mitigation_tick(struct drill_mitigation *m, struct resultdb *db, int64_t run_id, struct httpclient *http,
                            const char *debug_base, double t);
-
-/* A restart as the mitigation: the drill restarts the service and sets its code
- * faults again (a restart fixes no bug); what a leak had taken is gone, so a leak
- * starts again from low. A restart of a leak "buys time": how long until it is back
- * at the level it had, at the slope it climbs again. */
-#define DRILL_RESTART_BEFORE_S 2.0   /* the levels before are the highest over this */
-#define DRILL_RESTART_WATCH_S 4.0    /* after the service is ready, watched this long */
-/* Below these slopes a level is not climbing again (threads a second, bytes a second). */
-#define DRILL_RESTART_THREADS_SLOPE 1.0
-#define DRILL_RESTART_RSS_SLOPE 1e6    /* the diagnosis's memory climb, DIAGNOSE_RSS_RATE */
-
-struct drill_restart {
-    double asked_t, ready_t;           /* run times; NaN until */
-    double threads_before, rss_before; /* the highest in the DRILL_RESTART_BEFORE_S before it */
-    double threads_after, rss_after;   /* the lowest in the window after */
-    double threads_slope, rss_slope;   /* per second over the window after; NaN: too few samples */
-    char faults[128];                  /* the faults set again, "slow=on(3ms), ..." */
-    bool thread_leak, memory_leak;     /* among them */
-    double bought_s;                   /* until a leak is back at its level before; NaN: no leak set
-                                          back, INFINITY: not climbing in the window */
-};
-
-/* Reads the levels before a restart asked at run time t into r->threads_before and
- * rss_before (NaN when there are no samples). Returns 0, or -1 with err filled. */
-int drill_restart_before(struct resultdb *db, int64_t run_id, double t, struct drill_restart *r, char *err,
-                         size_t errlen);
-
-/* Reads the window from <= t <= to after the restart into r's after fields and slopes
- * and works out r->bought_s for the leaks among r's faults. Returns 0, or -1 with err
- * filled. */
-int drill_restart_after(struct resultdb *db, int64_t run_id, double from, double to, struct drill_restart *r,
-                        char *err, size_t errlen);
-
-/* What the restart did, in words ("bought 2.9s: threads 14 after (530 before), climbing
- * again at 180/s"). Returns buf. */
-char *drill_restart_describe(const struct drill_restart *r, char *buf, size_t len);
 
 #endif

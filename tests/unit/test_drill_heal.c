@@ -15,6 +15,7 @@
 
 #include "base/httpclient.h"
 #include "diagnose/drill_heal.h"
+#include "diagnose/drill_restart.h"
 #include "orderd_proc.h"
 #include "store/resultdb.h"
 #include "tmpdb.h"
