@@ -203,8 +203,15 @@ bool drill_restart_watch(struct drill_restart_run *rr, struct drill_mitigation *
     struct drill_restart *r = &rr->result;
     char err[600];
 
-    if (!v->restarts)
-        return false;  /* not restarted (the run's reason says why): the time runs out */
+    if (!v->restarts) {
+        /* not restarted (the run's reason says why): the mitigation ends at its time */
+        if (v->t < m->deadline_t)
+            return false;
+        m->done = true;
+        snprintf(m->problem, sizeof m->problem, "the service was not restarted by the time given (the run's reason "
+                 "says why)");
+        return true;
+    }
     if (!rr->reapplied) {
         rr->reapplied = true;
         r->ready_t = v->restarted_t;
