@@ -139,6 +139,20 @@ static double leak_until(const struct orderd_proc *p, double target)
     return leaked;
 }
 
+/* `go tool pprof -top` by inuse_space must put leak_memory_retain first (skipped
+ * without go); then stops orderd. Fails the test. */
+static void leak_tops_go_pprof_then_stop(struct orderd_proc *p)
+{
+    char name[128];
+    char *top = go_pprof(p, "-top -sample_index=inuse_space", "/debug/pprof/heap");
+
+    if (top && strcmp(top_function(top, name, sizeof name), "leak_memory_retain") != 0)
+        fail_msg("top of inuse_space is %s, not leak_memory_retain:\n%s", name, top);
+    free(top);
+    orderd_proc_stop(p, SIGTERM, 10000);
+    unlink(p->log_path);
+}
+
 /* Leaks under the given arguments until `target` bytes are held; the leak's own
  * function must top inuse_space in `go tool pprof -top`. With check_estimate, the
  * sampled estimate of what it holds must be within 20% of the bytes its counter says it
@@ -146,7 +160,6 @@ static double leak_until(const struct orderd_proc *p, double target)
 static void check_leak_profile(const char *const *args, double target, int64_t period, bool check_estimate)
 {
     struct orderd_proc p;
-    char name[128];
 
     assert_int_equal(orderd_proc_start(&p, args, NULL), 0);
     double leaked = leak_until(&p, target);
@@ -163,12 +176,7 @@ static void check_leak_profile(const char *const *args, double target, int64_t p
         fail_msg("leak_memory_retain inuse_space %.0f, leaked %.0f", estimate, leaked);
     pprof_decoded_free(d);
 
-    char *top = go_pprof(&p, "-top -sample_index=inuse_space", "/debug/pprof/heap");
-    if (top && strcmp(top_function(top, name, sizeof name), "leak_memory_retain") != 0)
-        fail_msg("top of inuse_space is %s, not leak_memory_retain:\n%s", name, top);
-    free(top);
-    orderd_proc_stop(&p, SIGTERM, 10000);
-    unlink(p.log_path);
+    leak_tops_go_pprof_then_stop(&p);
 }
 
 /* At 64 KiB a sample, 40 MiB of 4096-byte blocks are about 620 samples: 20% is some
@@ -332,7 +340,6 @@ static void test_orderd_heap_leak_at_metrics_names_its_function(void **state)
 {
     static const char *const args[] = {"--instrument", "metrics", "--leak-cap-bytes", "64MB", NULL};
     struct orderd_proc p;
-    char name[128];
     (void)state;
 
 #ifdef HEAP_RECORDED_ONLY
@@ -364,12 +371,7 @@ static void test_orderd_heap_leak_at_metrics_names_its_function(void **state)
     assert_true(culprit > pprof_decoded_sum(d, INUSE_SPACE) / 2);
     pprof_decoded_free(d);
 
-    char *text = go_pprof(&p, "-top -sample_index=inuse_space", "/debug/pprof/heap");
-    if (text && strcmp(top_function(text, name, sizeof name), "leak_memory_retain") != 0)
-        fail_msg("top of inuse_space is %s, not leak_memory_retain:\n%s", name, text);
-    free(text);
-    orderd_proc_stop(&p, SIGTERM, 10000);
-    unlink(p.log_path);
+    leak_tops_go_pprof_then_stop(&p);
 }
 
 int main(void)
