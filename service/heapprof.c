@@ -6,9 +6,8 @@
  * from a new stack takes the insert mutex. When the pool is full, new stacks share
  * one overflow site. Counters are atomics on each site's own cache line.
  *
- * Sampled mode: every sample's stack is captured, at whatever level the interposer
- * samples (metrics and up); the counters are raw sample counts; the table of
- * heapsample.c ties each live sampled block to its site, and the proto and the totals are scaled by
+ * Sampled mode: the counters are raw sample counts; the table of heapsample.c ties
+ * each live sampled block to its site, and the proto and the totals are scaled by
  * heapscale_unsample per site and per pair (alloc, inuse), as Go scales its buckets.
  * Recorded mode: each block carries a 16-byte header naming its site, so a free needs
  * no lookup; below the profile level every block goes to one unprofiled site, so the
@@ -184,14 +183,12 @@ void heapprof_sampled_alloc(void *p, size_t size, int skip)
 {
     uintptr_t pcs[STACKS_MAX_DEPTH];
     struct heap_site *site = &unprofiled_site;
-    /* Every sample takes its stack, at any level the interposer samples at (metrics
-     * and up), as Go records the stack of every sample: a leak that fills before a
-     * diagnosis switches profiling on is still charged to its function. Only a
-     * stack the unwinder cannot walk is left stackless. */
-    int npcs = stacks_capture_self(pcs, STACKS_MAX_DEPTH, skip + 1);
 
-    if (npcs > 0)
-        site = site_for_stack(pcs, npcs);
+    if (instrument_profile_on()) {
+        int npcs = stacks_capture_self(pcs, STACKS_MAX_DEPTH, skip + 1);
+        if (npcs > 0)
+            site = site_for_stack(pcs, npcs);
+    }
     atomic_fetch_add_explicit(&site->alloc_bytes, size, memory_order_relaxed);
     atomic_fetch_add_explicit(&site->alloc_objects, 1, memory_order_relaxed);
     /* A block the full table cannot follow to its free counts as allocated only. */

@@ -46,9 +46,8 @@ int64_t heapprof_rate(void);
 
 /* For the interposer, on its sampled path: records block p of `size` bytes under the
  * stack of the caller `skip` frames above the caller of this function (skip counts
- * the interposer's own frames), whatever the instrumentation level (the interposer
- * samples only from metrics up); under the one unprofiled site without a stack only
- * when the stack cannot be captured. */
+ * the interposer's own frames); below the profile instrumentation level, under the
+ * one unprofiled site without a stack. */
 void heapprof_sampled_alloc(void *p, size_t size, int skip);
 
 /* For the interposer, before every free of a non-NULL p (and a realloc that moves or
@@ -66,8 +65,8 @@ void heapprof_totals(uint64_t *live_bytes, uint64_t *live_objects,
  * debug=0 gzipped profile.proto with sample types alloc_objects/count,
  * alloc_space/bytes, inuse_objects/count, inuse_space/bytes, already scaled, period
  * space/bytes = rate. Caller frees *out.
- * Blocks without a stack appear as one frame named heapprof_unprofiled (recorded mode
- * below the profile level, or a sample whose stack could not be walked) or heapprof_overflow (new stacks once 1024 sites exist); in the
+ * Blocks without a stack appear as one frame named heapprof_unprofiled (below the
+ * profile level) or heapprof_overflow (new stacks once 1024 sites exist); in the
  * text as "@" with no pcs and a "# name" comment. Returns 0 or -1. */
 int heapprof_profile(int debug, char **out, size_t *out_len);
 

@@ -19,11 +19,10 @@
  * a bitmap of the occupied buckets of the table of live samples, no lock; only a free
  * whose bucket holds a sample goes on to look it up.
  *
- * Levels: at "off" every call only forwards. From "metrics" up the countdown runs and
- * each sample's stack is captured (as Go records the stack of every sample), which
- * costs a stack walk and a table insert per `rate` bytes. So memory allocated before a
- * diagnosis switches profiling on is in the profile, charged to the function that
- * allocated it.
+ * Levels: at "off" every call only forwards. At "metrics" the countdown runs and a
+ * sample is counted without a stack (heapprof_unprofiled), which costs a table insert
+ * per `rate` bytes; at "profile" the sample's stack is captured. So memory allocated
+ * before a diagnosis switches profiling on is still in the profile's totals.
  *
  * Safety: nothing samples until main calls mallochook_start (the rate is 0 before), so
  * allocations of the dynamic loader and of constructors before main only forward.
@@ -96,9 +95,9 @@ int mallochook_start(int64_t r)
 
 /* Called when an allocation of `size` bytes reaches the end of the thread's gap (or
  * the thread has not drawn one yet). Never inlined: its frame is one of HOOK_FRAMES.
- * Samples, each with its stack, are taken from the metrics level up, so that the live
- * bytes allocated before profiling was switched on still show under their allocating
- * function. The level and the rate
+ * Samples are taken from the metrics level up (without a stack below profile, as
+ * heapprof's recorded mode counts its blocks), so that the live bytes allocated before
+ * profiling was switched on still show, as heapprof_unprofiled. The level and the rate
  * are read here only, so the fast path is one thread-local subtraction; a thread that
  * is not sampling waits a gap of IDLE_GAP bytes before it looks again, so a change of
  * level reaches it within that many bytes of its allocations. */

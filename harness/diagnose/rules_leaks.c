@@ -168,9 +168,8 @@ static long heap_culprit(const struct rules_inputs *in, struct tally *first, str
     return *gain >= DIAGNOSE_HEAP_MIN_GROWTH ? best : -1;
 }
 
-/* Bytes of a heap tally no site of the service's own accounts for (in orderd's
- * heapprof_unprofiled: samples whose stack could not be walked, and in its recorded
- * mode, allocations made before profiling was switched on). */
+/* Bytes of a heap tally no site of the service's own accounts for (allocations made
+ * before profiling was switched on, in orderd's heapprof_unprofiled). */
 static double unattributed(const struct tally *t)
 {
     double named = 0;

@@ -181,8 +181,7 @@ static void test_heapprof_proto_charges_function_until_freed(void **state)
     pprof_decoded_free(d);
 }
 
-/* Recorded mode (no interposer): below profile a block is counted without a stack. */
-static void test_heapprof_recorded_unprofiled_below_profile_level(void **state)
+static void test_heapprof_unprofiled_below_profile_level(void **state)
 {
     const size_t size = 777;
     struct pprof_decoded *d;
@@ -208,48 +207,6 @@ static void test_heapprof_recorded_unprofiled_below_profile_level(void **state)
     assert_non_null(strstr(text, "] @\n# heapprof_unprofiled\n\n"));
     free(text);
     heapprof_free(p);
-}
-
-/* Stands for the interposer's sampled path: a sample taken in this function. */
-void heapprof_test_samples_leak(void *p, size_t size);
-__attribute__((noinline)) void heapprof_test_samples_leak(void *p, size_t size)
-{
-    heapprof_sampled_alloc(p, size, 0);
-    __asm__ volatile("" ::: "memory");
-}
-
-/* Sampled mode: at metrics a sample is charged to its allocating function, as at
- * profile, not to heapprof_unprofiled; its free takes the bytes off again. (The rate
- * stays 1 here, so nothing is scaled.) */
-static void test_heapprof_sampled_names_function_at_metrics(void **state)
-{
-    const size_t size = 3333;
-    const char *fn = "heapprof_test_samples_leak";
-    struct pprof_decoded *d;
-    int64_t unprofiled_before, ours_before;
-    void *p = malloc(size);
-
-    assert_non_null(p);
-    atomic_store(&instrument.level, INSTRUMENT_METRICS);
-    d = decoded_heap();
-    unprofiled_before = pprof_decoded_sum_for_function(d, "heapprof_unprofiled", VALUE_INUSE_SPACE, NULL);
-    ours_before = pprof_decoded_sum_for_function(d, fn, VALUE_INUSE_SPACE, NULL);
-    pprof_decoded_free(d);
-
-    heapprof_test_samples_leak(p, size);
-    d = decoded_heap();
-    assert_int_equal(pprof_decoded_sum_for_function(d, fn, VALUE_INUSE_SPACE, NULL) - ours_before, size);
-    assert_int_equal(pprof_decoded_sum_for_function(d, "heapprof_unprofiled", VALUE_INUSE_SPACE, NULL),
-                     unprofiled_before);
-    pprof_decoded_free(d);
-
-    assert_true(heapprof_sampled_free(p));
-    assert_false(heapprof_sampled_free(p));
-    free(p);
-    d = decoded_heap();
-    assert_int_equal(pprof_decoded_sum_for_function(d, fn, VALUE_INUSE_SPACE, NULL), ours_before);
-    assert_int_equal(pprof_decoded_sum_for_function(d, fn, VALUE_ALLOC_SPACE, NULL), size);
-    pprof_decoded_free(d);
 }
 
 static void test_heapprof_go_tool_names_function(void **state)
@@ -364,8 +321,7 @@ int main(void)
         cmocka_unit_test(test_heapprof_totals_follow_malloc_and_free),
         cmocka_unit_test(test_heapprof_top_site_names_allocating_function),
         cmocka_unit_test(test_heapprof_proto_charges_function_until_freed),
-        cmocka_unit_test(test_heapprof_recorded_unprofiled_below_profile_level),
-        cmocka_unit_test(test_heapprof_sampled_names_function_at_metrics),
+        cmocka_unit_test(test_heapprof_unprofiled_below_profile_level),
         cmocka_unit_test(test_heapprof_go_tool_names_function),
         cmocka_unit_test(test_heapprof_concurrent_churn_balances),
         cmocka_unit_test(test_heapprof_site_overflow_keeps_totals),
