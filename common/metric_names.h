@@ -14,6 +14,8 @@
 #define METRIC_ORDERD_QUEUE_REJECTED "orderd_queue_rejected_total"
 #define METRIC_ORDERD_QUEUE_WAIT "orderd_queue_wait_seconds"
 #define METRIC_ORDERD_MUTEX_WAIT "orderd_mutex_wait_seconds_total"
+/* The lock label of orderd's job queue: waits there are its handoff of jobs. */
+#define ORDERD_QUEUE_LOCK "queue"
 #define METRIC_ORDERD_MUTEX_CONTENTIONS "orderd_mutex_contentions_total"
 #define METRIC_ORDERD_BLOCK_SECONDS "orderd_block_seconds_total"
 #define METRIC_ORDERD_BLOCK_EVENTS "orderd_block_events_total"

@@ -91,7 +91,7 @@ static double queue_lock_wait_rate(const char *instance, const struct runner_vie
     double rate = 0;
     snprintf(sel.metric, sizeof sel.metric, "%s", METRIC_ORDERD_MUTEX_WAIT);
     snprintf(sel.matchers[0].name, sizeof sel.matchers[0].name, "lock");
-    snprintf(sel.matchers[0].value, sizeof sel.matchers[0].value, "queue");
+    snprintf(sel.matchers[0].value, sizeof sel.matchers[0].value, "%s", ORDERD_QUEUE_LOCK);
     if (instance && instance[0]) {
         sel.nmatchers = 2;
         snprintf(sel.matchers[1].name, sizeof sel.matchers[1].name, "%s", GATE_INSTANCE_LABEL);

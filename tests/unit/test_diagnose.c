@@ -842,6 +842,30 @@ static void test_diagnose_faint_lock_wait_naming_no_function_is_no_finding(void 
     assert_int_equal(result.n, 0);
 }
 
+static void test_diagnose_faint_wait_at_the_queue_of_an_overloaded_service_is_no_contention(void **state)
+{
+    /* Every worker busy at its payment call (none idle, so no idle wait shows where the
+     * queue's code is), the queue full from the start and turning work away, and the io
+     * threads queueing at its lock behind each other's push: 0.02 s/s, only the faint
+     * level, and the mutex profile charges 63% of it to queue_try_push. The overload is
+     * the finding; the queue's own handoff is not a lock held too long. */
+    struct shape s = {.queue_from = 0.5, .queue_to = END, .rejected_rate = 300, .queue_lock_wait = 0.02,
+                      .queue_contentions = 100};
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {{8, "worker", "waiting", PAYING_WORKER}, {1, "io", "running", IDLE_IO},
+                            {1, "io", "running", IDLE_IO}};
+        store_dump(t, g, 3);
+    }
+    store_profile(9, EVIDENCE_MUTEX, "--- mutex:\ncycles/second=1000000000\nsampling period=10\n", "2000000 19",
+                  "queue_try_push@service/queue.c|order_create@service/api.c", "1170000 11",
+                  "order_store_add@service/orders.c|order_create@service/api.c");
+    diagnose();
+    for (size_t i = 0; i < result.n; i++)
+        assert_string_not_equal(result.findings[i].class_name, "lock-contention");
+}
+
 static void test_diagnose_queue_full_behind_a_contended_lock_is_that_lock(void **state)
 {
     /* The catalog lock held too long from t=3: the workers wait for it, serve 20 jobs
@@ -1341,6 +1365,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_producers_at_a_full_queue_are_no_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_lock_under_few_connections_is_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_lock_wait_naming_no_function_is_no_finding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_faint_wait_at_the_queue_of_an_overloaded_service_is_no_contention,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_queue_full_behind_a_contended_lock_is_that_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_handoff_beside_workers_taking_their_own_lock_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_queue_lock_held_long_elsewhere_is_contention, setup, teardown),
