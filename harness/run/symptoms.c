@@ -23,18 +23,26 @@ const char *const symptoms_names[SYMPTOM_COUNT] = {
     "threads or goroutines climbing", "memory climbing", "queue full", "lock wait high", "CPU per request high",
 };
 
-/* Points of a metric (all its series, or the instance's, summed; a counter's free of
- * resets) from `from` to the view's now. Returns 0, or -1 when there are none. */
-static int points_of(const char *instance, const struct runner_view *v, const char *metric, double from,
-                     bool counter, struct series *pts)
+/* Adds the matcher name="value" to sel. */
+static void match(struct series_selector *sel, const char *name, const char *value)
+{
+    snprintf(sel->matchers[sel->nmatchers].name, sizeof sel->matchers[0].name, "%s", name);
+    snprintf(sel->matchers[sel->nmatchers].value, sizeof sel->matchers[0].value, "%s", value);
+    sel->nmatchers++;
+}
+
+/* Points of a metric (all its series, or the instance's, or those of one lock label
+ * when lock is not NULL, summed; a counter's free of resets) from `from` to the view's
+ * now. Returns 0, or -1 when there are none. */
+static int points_of(const char *instance, const char *lock, const struct runner_view *v, const char *metric,
+                     double from, bool counter, struct series *pts)
 {
     struct series_selector sel = {0};
     snprintf(sel.metric, sizeof sel.metric, "%s", metric);
-    if (instance && instance[0]) {
-        sel.nmatchers = 1;
-        snprintf(sel.matchers[0].name, sizeof sel.matchers[0].name, "%s", GATE_INSTANCE_LABEL);
-        snprintf(sel.matchers[0].value, sizeof sel.matchers[0].value, "%s", instance);
-    }
+    if (instance && instance[0])
+        match(&sel, GATE_INSTANCE_LABEL, instance);
+    if (lock)
+        match(&sel, "lock", lock);
     if ((counter ? series_store_select_counter : series_store_select)(v->series, &sel, from, v->t, pts) < 0)
         return -1;
     if (pts->n == 0) {
@@ -47,7 +55,7 @@ static int points_of(const char *instance, const struct runner_view *v, const ch
 static int points(const char *instance, const struct runner_view *v, const char *metric, double from,
                   struct series *pts)
 {
-    return points_of(instance, v, metric, from, false, pts);
+    return points_of(instance, NULL, v, metric, from, false, pts);
 }
 
 /* The first of two metrics that has points (loadlab's /proc figure, else the service's). */
@@ -69,16 +77,23 @@ static bool rise_above_low(const struct series *p, double *rise)
     return true;
 }
 
-static bool counter_rate(const char *instance, const struct runner_view *v, const char *metric, double window,
-                         double *rate)
+/* The rate of a counter over the last window (lock as for points_of). */
+static bool counter_rate_of(const char *instance, const char *lock, const struct runner_view *v, const char *metric,
+                            double window, double *rate)
 {
     struct series p;
     bool ok;
-    if (points_of(instance, v, metric, v->t - window, true, &p) < 0)
+    if (points_of(instance, lock, v, metric, v->t - window, true, &p) < 0)
         return false;
     ok = stats_counter_rate(p.t, p.v, p.n, rate) == 0;
     series_release(&p);
     return ok;
+}
+
+static bool counter_rate(const char *instance, const struct runner_view *v, const char *metric, double window,
+                         double *rate)
+{
+    return counter_rate_of(instance, NULL, v, metric, window, rate);
 }
 
 /* The rate of orderd's mutex wait at its job queue's lock ("queue"): workers taking
@@ -86,23 +101,11 @@ static bool counter_rate(const char *instance, const struct runner_view *v, cons
  * too long (0 when the service has no such series). */
 static double queue_lock_wait_rate(const char *instance, const struct runner_view *v)
 {
-    struct series_selector sel = {.nmatchers = 1};
-    struct series p;
-    double rate = 0;
-    snprintf(sel.metric, sizeof sel.metric, "%s", METRIC_ORDERD_MUTEX_WAIT);
-    snprintf(sel.matchers[0].name, sizeof sel.matchers[0].name, "lock");
-    snprintf(sel.matchers[0].value, sizeof sel.matchers[0].value, "%s", ORDERD_QUEUE_LOCK);
-    if (instance && instance[0]) {
-        sel.nmatchers = 2;
-        snprintf(sel.matchers[1].name, sizeof sel.matchers[1].name, "%s", GATE_INSTANCE_LABEL);
-        snprintf(sel.matchers[1].value, sizeof sel.matchers[1].value, "%s", instance);
-    }
-    if (series_store_select_counter(v->series, &sel, v->t - DIAGNOSE_WINDOW_S, v->t, &p) < 0)
-        return 0;
-    if (p.n == 0 || stats_counter_rate(p.t, p.v, p.n, &rate) < 0 || !(rate > 0))
-        rate = 0;
-    series_release(&p);
-    return rate;
+    double rate;
+    return counter_rate_of(instance, ORDERD_QUEUE_LOCK, v, METRIC_ORDERD_MUTEX_WAIT, DIAGNOSE_WINDOW_S, &rate) &&
+                   rate > 0
+               ? rate
+               : 0;
 }
 
 void symptoms_state_reset(struct symptoms_state *st)
