@@ -29,7 +29,13 @@
  * reopened later). A response with a status outside 200..399 is counted as a request
  * and as errors_status, as wrk does. Responses are framed with http_parser
  * (Content-Length, chunked, close-delimited); a response over 8 MiB, or one the
- * parser rejects, is errors_read and closes the connection.
+ * parser rejects, is errors_read and closes the connection. The errors of a slice are
+ * those of the requests it sent, also when they happen during the drain (a request out
+ * at the end that then times out is the slice's errors_timeout); a connection that
+ * failed is tried again after 10 ms, not at once, so a refusing server is not
+ * hammered. A request that meets a socket the server closed while it was idle (no byte
+ * back, then EOF or a reset) is sent once more on a fresh connection, not counted as an
+ * error.
  *
  * Only numeric IPv4 targets and "localhost" are accepted: no name resolution. */
 #ifndef LOADLAB_DUETLOAD_H

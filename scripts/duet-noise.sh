@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# duetload's noise and cost on this machine; figures, not a test.
+#
+# Two orderds of the same build (--io-threads 1), both pinned to SERVER_CPU, and the
+# load pinned to GEN_CPU with taskset:
+#  1. Noise: for each slice length in DUET_SLICES_MS, DUET_PAIRS pairs of slices, one
+#     on each orderd, alternating AB and BA: the sd of log(throughput A / throughput B)
+#     over the pairs. Both are the same build, so every bit of it is noise.
+#  2. Cost: one orderd loaded alone for DUET_SECONDS, by duetload (1 s slices) and by
+#     wrk -t$THREADS -c$CONNS -d${DUET_SECONDS}s: requests/s and the generator's own CPU
+#     time (user + system) per request.
+# GET /api/products/7, DUET_CONNECTIONS (32) connections on DUET_THREADS (2) threads.
+# Environment: DUET_SLICES_MS ("250 500 1000"), DUET_PAIRS (40), DUET_SECONDS (5),
+# DUET_SERVER_CPU (0), DUET_GEN_CPU (1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+SLICES=${DUET_SLICES_MS:-250 500 1000}
+PAIRS=${DUET_PAIRS:-40}
+SECS=${DUET_SECONDS:-5}
+CONNS=${DUET_CONNECTIONS:-32}
+THREADS=${DUET_THREADS:-2}
+SERVER_CPU=${DUET_SERVER_CPU:-0}
+GEN_CPU=${DUET_GEN_CPU:-1}
+[ "$(nproc)" -ge 2 ] || { SERVER_CPU=0; GEN_CPU=0; echo "note: one CPU only; servers and load share it" >&2; }
+
+make --no-print-directory -j2 "$BUILD/orderd" "$BUILD/tests/bench/duet_noise" >/dev/null
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# start_orderd NAME: prints its public port
+start_orderd() {
+  taskset -c "$SERVER_CPU" "$BUILD/orderd" --listen 127.0.0.1:0 --debug-listen 127.0.0.1:0 \
+    --io-threads 1 --log-level warn > "$tmp/$1.out" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do grep -q listening "$tmp/$1.out" && break; sleep 0.05; done
+  sed -n 's/.*public=[^ ]*:\([0-9]*\).*/\1/p' "$tmp/$1.out"
+}
+a=$(start_orderd a)
+b=$(start_orderd b)
+[ -n "$a" ] && [ -n "$b" ] || { echo "duet-noise: orderd did not start" >&2; exit 1; }
+
+for ms in $SLICES; do
+  "$BUILD/tests/bench/duet_noise" noise "127.0.0.1:$a" "127.0.0.1:$b" "$ms" "$PAIRS" "$CONNS" "$THREADS" "$GEN_CPU" |
+    tail -n 1
+done
+
+"$BUILD/tests/bench/duet_noise" rate "127.0.0.1:$a" "$SECS" "$CONNS" "$THREADS" "$GEN_CPU"
+TIMEFORMAT='%U %S'
+{ time taskset -c "$GEN_CPU" wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$a/api/products/7" \
+    > "$tmp/wrk.out"; } 2> "$tmp/time"
+requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$tmp/wrk.out")
+awk -v n="$requests" -v s="$SECS" '{printf "wrk: %.0f requests/s, CPU %.2f s = %.2f us a request (%.0f%% of one CPU)\n",
+  n / s, $1 + $2, ($1 + $2) * 1e6 / n, 100 * ($1 + $2) / s}' "$tmp/time"
