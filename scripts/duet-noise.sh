@@ -3,21 +3,25 @@
 #
 # Two orderds of the same build (--io-threads 1), both pinned to SERVER_CPU, and the
 # load pinned to GEN_CPU with taskset:
-#  1. Noise: for each slice length in DUET_SLICES_MS, DUET_PAIRS pairs of slices, one
-#     on each orderd, alternating AB and BA: the sd of log(throughput A / throughput B)
-#     over the pairs. Both are the same build, so every bit of it is noise.
+#  1. Noise: DUET_PAIRS rounds; in each, for every slice length of DUET_SLICES_MS a pair
+#     of duetload slices, one on each orderd, and a pair of wrk -d1s runs (how abrun
+#     loads a slice today), alternating AB and BA; for each, the sd of log(throughput A
+#     / throughput B) over the pairs. Both are the same build, so all of it is noise;
+#     the contenders take turns within a round, so a busy spell of a shared machine
+#     falls on all of them.
 #  2. Cost: one orderd loaded alone for DUET_SECONDS, by duetload (1 s slices) and by
-#     wrk -t$THREADS -c$CONNS -d${DUET_SECONDS}s: requests/s and the generator's own CPU
-#     time (user + system) per request.
+#     wrk -t$THREADS -c$CONNS -d${DUET_SECONDS}s, by turns for DUET_COST_ROUNDS (3)
+#     rounds: requests/s and the generator's own CPU time (user + system) per request.
 # GET /api/products/7, DUET_CONNECTIONS (32) connections on DUET_THREADS (2) threads.
-# Environment: DUET_SLICES_MS ("250 500 1000"), DUET_PAIRS (40), DUET_SECONDS (5),
+# Environment: DUET_SLICES_MS ("250,500,1000"), DUET_PAIRS (40), DUET_SECONDS (5),
 # DUET_SERVER_CPU (0), DUET_GEN_CPU (1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-SLICES=${DUET_SLICES_MS:-250 500 1000}
+SLICES=${DUET_SLICES_MS:-250,500,1000}
 PAIRS=${DUET_PAIRS:-40}
 SECS=${DUET_SECONDS:-5}
+COST_ROUNDS=${DUET_COST_ROUNDS:-3}
 CONNS=${DUET_CONNECTIONS:-32}
 THREADS=${DUET_THREADS:-2}
 SERVER_CPU=${DUET_SERVER_CPU:-0}
@@ -45,15 +49,17 @@ a=$(start_orderd a)
 b=$(start_orderd b)
 [ -n "$a" ] && [ -n "$b" ] || { echo "duet-noise: orderd did not start" >&2; exit 1; }
 
-for ms in $SLICES; do
-  "$BUILD/tests/bench/duet_noise" noise "127.0.0.1:$a" "127.0.0.1:$b" "$ms" "$PAIRS" "$CONNS" "$THREADS" "$GEN_CPU" |
-    tail -n 1
-done
+"$BUILD/tests/bench/duet_noise" noise "127.0.0.1:$a" "127.0.0.1:$b" "$SLICES" "$PAIRS" "$CONNS" "$THREADS" \
+  "$GEN_CPU" 1 > "$tmp/noise.out"
+grep -v '^pair' "$tmp/noise.out"
 
-"$BUILD/tests/bench/duet_noise" rate "127.0.0.1:$a" "$SECS" "$CONNS" "$THREADS" "$GEN_CPU"
 TIMEFORMAT='%U %S'
-{ time taskset -c "$GEN_CPU" wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$a/api/products/7" \
-    > "$tmp/wrk.out"; } 2> "$tmp/time"
-requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$tmp/wrk.out")
-awk -v n="$requests" -v s="$SECS" '{printf "wrk: %.0f requests/s, CPU %.2f s = %.2f us a request (%.0f%% of one CPU)\n",
-  n / s, $1 + $2, ($1 + $2) * 1e6 / n, 100 * ($1 + $2) / s}' "$tmp/time"
+for round in $(seq "$COST_ROUNDS"); do
+  echo "cost, round $round:"
+  "$BUILD/tests/bench/duet_noise" rate "127.0.0.1:$a" "$SECS" "$CONNS" "$THREADS" "$GEN_CPU"
+  { time taskset -c "$GEN_CPU" wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$a/api/products/7" \
+      > "$tmp/wrk.out"; } 2> "$tmp/time"
+  requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$tmp/wrk.out")
+  awk -v n="$requests" -v s="$SECS" '{printf "wrk: %.0f requests/s, CPU %.2f s = %.2f us a request (%.0f%% of one CPU)\n",
+    n / s, $1 + $2, ($1 + $2) * 1e6 / n, 100 * ($1 + $2) / s}' "$tmp/time"
+done

@@ -1,15 +1,17 @@
 /* duet_noise: figures for duetload, not a test (scripts/duet-noise.sh runs it).
  *
- *   duet_noise noise TARGET_A TARGET_B SLICE_MS PAIRS CONNECTIONS THREADS [CPUS]
- *     PAIRS pairs of slices, one on each side, in the order AB, BA, AB, ... (so that a
- *     drift of the machine within a pair falls on both orders alike); prints each
- *     pair's throughputs and, at the end, the sd of log(throughput A / throughput B)
- *     over the pairs, its median absolute value, and the errors.
- *   duet_noise rate TARGET SECONDS CONNECTIONS THREADS [CPUS]
+ *   duet_noise noise TARGET_A TARGET_B SLICES_MS PAIRS CONNECTIONS THREADS CPUS [WRK_SECONDS]
+ *     PAIRS rounds; in each, for every slice length of SLICES_MS ("250,500,1000"), a
+ *     pair of slices, one on each side, in the order AB or BA by turns (so that a
+ *     drift of the machine within a pair falls on both orders alike), and with
+ *     WRK_SECONDS a pair of wrk runs of that many seconds (the way abrun loads a slice
+ *     today); at the end, for each, the sd of log(throughput A / throughput B) over the
+ *     pairs, its median absolute value, and the errors.
+ *   duet_noise rate TARGET SECONDS CONNECTIONS THREADS CPUS
  *     loads TARGET alone in 1 s slices for SECONDS; prints requests/s and this
  *     process's CPU time (user + system) per request, in microseconds.
  *
- * CPUS as taskset takes it ("1", "0-1"); each load thread is pinned to one of them. */
+ * CPUS as taskset takes it ("1", "0-1"); each load thread (and wrk) is pinned to them. */
 #include "base/childproc.h"
 #include "base/wrkres.h"
 #include "run/duetload.h"
@@ -42,48 +44,110 @@ static uint64_t errors_of(const struct wrkres *r)
     return r->errors_connect + r->errors_read + r->errors_write + r->errors_timeout + r->errors_status;
 }
 
-static int run_noise(struct duetload *dl, int64_t slice_ns, int pairs)
-{
-    struct wrkres res[2];
-    double *logs = calloc((size_t)pairs, sizeof(double)), sum = 0, sumsq = 0;
-    uint64_t errors = 0;
-    char err[256];
+#define MAX_LENGTHS 8
 
-    if (!logs)
-        return 1;
+/* One contender's log ratios over the pairs. */
+struct series {
+    const char *name;
+    double *logs;
+    int n;
+    uint64_t errors;
+};
+
+static void report(const struct series *s)
+{
+    double sum = 0, sumsq = 0, mean, sd, *abs_logs = calloc((size_t)s->n, sizeof(double));
+    if (!abs_logs || s->n < 2)
+        goto done;
+    for (int p = 0; p < s->n; p++) {
+        sum += s->logs[p];
+        sumsq += s->logs[p] * s->logs[p];
+        abs_logs[p] = fabs(s->logs[p]);
+    }
+    mean = sum / s->n;
+    sd = sqrt((sumsq - s->n * mean * mean) / (s->n - 1));
+    qsort(abs_logs, (size_t)s->n, sizeof(double), compare_double);
+    printf("%-22s %d pairs: sd of log(A/B) %.4f, mean %+.4f, median |log(A/B)| %.4f, errors %llu\n", s->name, s->n,
+           sd, mean, abs_logs[s->n / 2], (unsigned long long)s->errors);
+done:
+    free(abs_logs);
+}
+
+/* Requests/s of one wrk -d<seconds>s run against target pinned to cpus; NaN on failure. */
+static double wrk_rate(const char *target, int seconds, unsigned connections, unsigned threads, const char *cpus)
+{
+    char cmd[512], line[512];
+    double rate = NAN;
+    FILE *f;
+    snprintf(cmd, sizeof cmd, "taskset -c %s wrk -t%u -c%u -d%ds http://%s/api/products/7 2>/dev/null", cpus,
+             threads, connections, seconds, target);
+    f = popen(cmd, "r");
+    if (!f)
+        return NAN;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "Requests/sec:", 13) == 0)
+            rate = strtod(line + 13, NULL);
+    pclose(f);
+    return rate;
+}
+
+/* pairs rounds; in each, one pair of slices of every length (order AB in even rounds,
+ * BA in odd ones), then, when wrk_seconds > 0, one pair of wrk runs as abrun starts
+ * them: all contenders share the machine's weather of that round. */
+static int run_noise(struct duetload *dl, const char *const targets[2], const int64_t *lengths, int nlengths,
+                     int pairs, int wrk_seconds, const struct duetload_config *cfg, const char *cpus)
+{
+    struct series series[MAX_LENGTHS + 1] = {0};
+    char names[MAX_LENGTHS + 1][48];
+    struct wrkres res[2];
+    char err[256];
+    int rc = 1, nseries = nlengths + (wrk_seconds > 0);
+
+    for (int k = 0; k < nseries; k++) {
+        series[k].logs = calloc((size_t)pairs, sizeof(double));
+        if (!series[k].logs)
+            goto done;
+        if (k < nlengths)
+            snprintf(names[k], sizeof names[k], "duetload %.0f ms", (double)lengths[k] / MS);
+        else
+            snprintf(names[k], sizeof names[k], "wrk per slice %d s", wrk_seconds);
+        series[k].name = names[k];
+    }
     /* warm-up: both sides, not counted */
     for (int i = 0; i < 4; i++)
-        if (duetload_slice(dl, 1u + (unsigned)(i % 2), slice_ns, res, err, sizeof err) < 0)
+        if (duetload_slice(dl, 1u + (unsigned)(i % 2), lengths[0], res, err, sizeof err) < 0)
             goto fail;
     for (int p = 0; p < pairs; p++) {
         unsigned first = p % 2 ? 2 : 1;
-        double ta, tb;
-        if (duetload_slice(dl, first, slice_ns, res, err, sizeof err) < 0 ||
-            duetload_slice(dl, 3 - first, slice_ns, res, err, sizeof err) < 0)
-            goto fail;
-        ta = wrkres_throughput(&res[0]);
-        tb = wrkres_throughput(&res[1]);
-        errors += errors_of(&res[0]) + errors_of(&res[1]);
-        logs[p] = log(ta / tb);
-        sum += logs[p];
-        sumsq += logs[p] * logs[p];
-        printf("pair %2d %s  A %8.0f/s  B %8.0f/s  log(A/B) %+.4f  p99 A %.2fms B %.2fms\n", p,
-               first == 1 ? "AB" : "BA", ta, tb, logs[p], res[0].latency_p99 * 1e3, res[1].latency_p99 * 1e3);
+        printf("pair %2d %s", p, first == 1 ? "AB" : "BA");
+        for (int k = 0; k < nlengths; k++) {
+            if (duetload_slice(dl, first, lengths[k], res, err, sizeof err) < 0 ||
+                duetload_slice(dl, 3 - first, lengths[k], res, err, sizeof err) < 0)
+                goto fail;
+            series[k].logs[series[k].n++] = log(wrkres_throughput(&res[0]) / wrkres_throughput(&res[1]));
+            series[k].errors += errors_of(&res[0]) + errors_of(&res[1]);
+            printf("  %.0fms %+.3f", (double)lengths[k] / MS, series[k].logs[series[k].n - 1]);
+        }
+        if (wrk_seconds > 0) {
+            double rate[2];
+            rate[first - 1] = wrk_rate(targets[first - 1], wrk_seconds, cfg->connections, cfg->threads, cpus);
+            rate[2 - first] = wrk_rate(targets[2 - first], wrk_seconds, cfg->connections, cfg->threads, cpus);
+            series[nlengths].logs[series[nlengths].n++] = log(rate[0] / rate[1]);
+            printf("  wrk %+.3f", log(rate[0] / rate[1]));
+        }
+        printf("\n");
+        fflush(stdout);
     }
-    {
-        double mean = sum / pairs, sd = sqrt((sumsq - pairs * mean * mean) / (pairs - 1));
-        for (int p = 0; p < pairs; p++)
-            logs[p] = fabs(logs[p]);
-        qsort(logs, (size_t)pairs, sizeof(double), compare_double);
-        printf("slice %.0f ms, %d pairs: sd of log(A/B) %.4f, mean %+.4f, median |log(A/B)| %.4f, errors %llu\n",
-               (double)slice_ns / MS, pairs, sd, mean, logs[pairs / 2], (unsigned long long)errors);
-    }
-    free(logs);
-    return 0;
+    for (int k = 0; k < nseries; k++)
+        report(&series[k]);
+    rc = 0;
+    goto done;
 fail:
     fprintf(stderr, "duet_noise: %s\n", err);
-    free(logs);
-    return 1;
+done:
+    for (int k = 0; k < nseries; k++)
+        free(series[k].logs);
+    return rc;
 }
 
 static int run_rate(struct duetload *dl, int seconds)
@@ -121,33 +185,37 @@ int main(int argc, char **argv)
     cpu_set_t cpus;
     char err[256];
     struct duetload *dl;
-    bool noise = argc >= 8 && strcmp(argv[1], "noise") == 0;
-    bool rate = argc >= 6 && strcmp(argv[1], "rate") == 0;
-    int rc, cpu_arg = noise ? 8 : 6;
+    bool noise = argc >= 9 && strcmp(argv[1], "noise") == 0;
+    bool rate = argc >= 7 && strcmp(argv[1], "rate") == 0;
+    int rc, cpu_arg = noise ? 8 : 6, nlengths = 0;
+    int64_t lengths[MAX_LENGTHS];
 
     if (!noise && !rate) {
-        fprintf(stderr, "usage: duet_noise noise TARGET_A TARGET_B SLICE_MS PAIRS CONNECTIONS THREADS [CPUS]\n"
-                        "       duet_noise rate TARGET SECONDS CONNECTIONS THREADS [CPUS]\n");
+        fprintf(stderr, "usage: duet_noise noise TARGET_A TARGET_B SLICES_MS PAIRS CONNECTIONS THREADS CPUS "
+                        "[WRK_SECONDS]\n"
+                        "       duet_noise rate TARGET SECONDS CONNECTIONS THREADS CPUS\n");
         return 2;
     }
     cfg.target[0] = argv[2];
     cfg.target[1] = noise ? argv[3] : argv[2];
     cfg.connections = (unsigned)atoi(argv[noise ? 6 : 4]);
     cfg.threads = (unsigned)atoi(argv[noise ? 7 : 5]);
-    if (argc > cpu_arg) {
-        if (childproc_parse_cpus(argv[cpu_arg], &cpus, err, sizeof err) < 0) {
-            fprintf(stderr, "duet_noise: cpus: %s\n", err);
-            return 2;
-        }
-        cfg.cpus = &cpus;
+    if (childproc_parse_cpus(argv[cpu_arg], &cpus, err, sizeof err) < 0) {
+        fprintf(stderr, "duet_noise: cpus: %s\n", err);
+        return 2;
     }
+    cfg.cpus = &cpus;
+    if (noise)
+        for (char *p = argv[4]; *p && nlengths < MAX_LENGTHS; p += *p == ',')
+            lengths[nlengths++] = strtoll(p, &p, 10) * MS;
     dl = duetload_start(&cfg, err, sizeof err);
     if (!dl) {
         fprintf(stderr, "duet_noise: %s\n", err);
         return 1;
     }
     if (noise)
-        rc = run_noise(dl, atoi(argv[4]) * MS, atoi(argv[5]));
+        rc = run_noise(dl, cfg.target, lengths, nlengths, atoi(argv[5]), argc > 9 ? atoi(argv[9]) : 0, &cfg,
+                       argv[cpu_arg]);
     else
         rc = run_rate(dl, atoi(argv[3]));
     duetload_free(dl);
