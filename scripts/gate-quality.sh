@@ -21,8 +21,10 @@
 #   p99fa both builds serving the dear requests of p99 unchanged: false alarms there.
 # Designs (GQ_DESIGNS): `abba`, whole runs, `loadlab run --repeat R --baseline-env`,
 # baseline and candidate runs interleaved round by round; `inter`, both builds at once,
-# `loadlab run --interleave --budget B`, randomized pairs of slices with a
-# group-sequential verdict; `duet`, the same with --duet (both loaded at once). The conditions and designs alternate within each trial, so
+# `loadlab run --interleave --budget B`, randomized pairs of slices (0.5 s by default,
+# GQ_SLICE, on connections kept open to both builds) with a group-sequential verdict;
+# `winter`, the same with one wrk process per 1 s slice (--wrk-slices, the way slices
+# were loaded before); `duet`, the same with --duet (both loaded at once). The conditions and designs alternate within each trial, so
 # a busy spell on the machine hits all alike. With GQ_HOG=1 a CPU hog (a shell busy
 # loop, `timeout 900`, restarted when it ends) runs pinned to one CPU throughout,
 # to measure the gates on a busy machine; GQ_HOG_CPU picks its CPU (default 0, the CPU the
@@ -33,7 +35,7 @@
 # regression found, held, inconclusive), the median and range of the load per verdict
 # and of the ratio candidate / baseline the verdicts measured.
 #
-# Environment: GQ_K (20), GQ_REPEAT (5), GQ_BUDGET (30s), GQ_WORK (300), GQ_WORK5 (150),
+# Environment: GQ_K (20), GQ_REPEAT (5), GQ_BUDGET (30s), GQ_SLICE (the default), GQ_WORK (300), GQ_WORK5 (150),
 # GQ_P99_BASE (100000), GQ_P99_CAND (200000), GQ_CONDITIONS ("fa det"),
 # GQ_DESIGNS ("abba"), GQ_HOG (0), GQ_HOG_CPU (0), GQ_SCENARIO (scenarios/regression/catalog.ini), GQ_DB
 # (BUILD/gate-quality.db, started afresh), BUILD (build).
@@ -43,6 +45,7 @@ BUILD=${BUILD:-build}
 K=${GQ_K:-20}
 REPEAT=${GQ_REPEAT:-5}
 BUDGET=${GQ_BUDGET:-30s}
+SLICE=${GQ_SLICE:-}
 WORK=${GQ_WORK:-300}
 WORK5=${GQ_WORK5:-150}
 P99_BASE=${GQ_P99_BASE:-100000}
@@ -83,8 +86,9 @@ verdict() {
   local design=$1 cond=$2 i=$3 rc=0 out="$DB.$1-$2-$3.out"
   local -a how
   case $design in
-    inter) how=(--interleave --budget "$BUDGET") ;;
-    duet) how=(--interleave --duet --budget "$BUDGET") ;;
+    inter) how=(--interleave --budget "$BUDGET" ${SLICE:+--slice "$SLICE"}) ;;
+    winter) how=(--interleave --wrk-slices --budget "$BUDGET") ;;
+    duet) how=(--interleave --duet --budget "$BUDGET" ${SLICE:+--slice "$SLICE"}) ;;
     *) how=(--repeat "$REPEAT") ;;
   esac
   keep_hog
@@ -119,10 +123,11 @@ stop_hog
 duration=$(sqlite3 "$DB" "SELECT json_extract(params, '$.duration_s') + json_extract(params, '$.warmup_s') FROM runs LIMIT 1")
 echo
 echo "Regression gate quality on $(hostname) ($(nproc) CPUs), $(date -u +%Y-%m-%dT%H:%MZ); CPU hog: $HOG (CPU $HOG_CPU)"
-echo "scenario $SCENARIO; abba: $REPEAT runs a side of ${duration}s; inter/duet: --interleave [--duet] --budget $BUDGET (1s slices)"
+echo "scenario $SCENARIO; abba: $REPEAT runs a side of ${duration}s; inter/duet: --interleave [--duet] --budget $BUDGET" \
+     "(slices ${SLICE:-0.5s}); winter: --interleave --wrk-slices --budget $BUDGET (1s slices)"
 echo "slow builds: det slow.work=on($WORK), det5 slow.work=on($WORK5), p99 slow.work=on($P99_CAND) against on($P99_BASE) (p99fa: both)"
 echo "command: GQ_K=$K GQ_CONDITIONS=\"$CONDITIONS\" GQ_DESIGNS=\"$DESIGNS\" GQ_BUDGET=$BUDGET GQ_REPEAT=$REPEAT" \
-     "GQ_WORK=$WORK GQ_WORK5=$WORK5 GQ_P99_BASE=$P99_BASE GQ_P99_CAND=$P99_CAND GQ_HOG=$HOG GQ_HOG_CPU=$HOG_CPU" \
+     "GQ_SLICE=$SLICE GQ_WORK=$WORK GQ_WORK5=$WORK5 GQ_P99_BASE=$P99_BASE GQ_P99_CAND=$P99_CAND GQ_HOG=$HOG GQ_HOG_CPU=$HOG_CPU" \
      "scripts/gate-quality.sh;" \
      "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-6s %-5s %-28s %7s %7s %7s %-22s %s\n' design cond gate FAILED held inconcl "load per verdict (s)" \
@@ -133,8 +138,11 @@ for design in $DESIGNS; do
       where="gate = '$gate' AND candidate_label LIKE '$design-$cond-cand-%'"
       n() { sqlite3 "$DB" "SELECT count(*) FROM regressions WHERE $where AND verdict = '$1'"; }
       if [ "$design" != abba ]; then
-        load=$(sqlite3 "$DB" "SELECT max(baseline_n) * 2 FROM regressions WHERE candidate_label LIKE \
-                '$design-$cond-cand-%' AND method = 'interleaved' GROUP BY candidate_label" | med_range '%.0f')
+        # the pairs of the verdict that took longest, times two slices of the design's length
+        load=$(sqlite3 "$DB" "SELECT max(g.baseline_n) * 2 * (SELECT avg(s.duration_s) FROM ab_slices s JOIN runs r
+                ON r.id = s.candidate_run_id WHERE r.label = g.candidate_label) FROM regressions g WHERE
+                g.candidate_label LIKE '$design-$cond-cand-%' AND g.method = 'interleaved' GROUP BY g.candidate_label" |
+                med_range '%.0f')
       else
         load=$(awk -v r="$REPEAT" -v d="$duration" 'BEGIN {printf "%.0f", 2 * r * d}')
       fi

@@ -21,6 +21,7 @@ int cmd_run(int argc, char **argv)
         {"baseline-file", required_argument, NULL, 'F'}, {"allow-other-machine", no_argument, NULL, 'O'},
         {"interleave", no_argument, NULL, 'I'}, {"slice", required_argument, NULL, 'S'},
         {"budget", required_argument, NULL, 'B'}, {"duet", no_argument, NULL, 'U'},
+        {"wrk-slices", no_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
     };
     struct suite_options so = {.db_path = "results.db", .repeat = 1, .stored_runs = 20,
@@ -62,6 +63,7 @@ int cmd_run(int argc, char **argv)
             break;
         case 'I': so.interleave = true; break;
         case 'U': so.duet = sliced = true; break;
+        case 'W': so.wrk_slices = sliced = true; break;
         case 'S':
         case 'B':
             if (units_parse_duration(optarg, opt == 'S' ? &so.slice_ns : &so.budget_ns, err, sizeof err) < 0)
@@ -89,14 +91,14 @@ int cmd_run(int argc, char **argv)
     if (so.allow_other_machine && !so.baseline_file)
         return cmd_usage_error("%s", "--allow-other-machine goes with --baseline-file");
     if (sliced && !so.interleave)
-        return cmd_usage_error("%s", "--slice, --budget and --duet belong to --interleave");
+        return cmd_usage_error("%s", "--slice, --budget, --duet and --wrk-slices belong to --interleave");
     if (so.interleave && so.nenv == 0)
         return cmd_usage_error("%s", "--interleave compares two builds at once: it needs --baseline-env NAME=VALUE");
     if (so.interleave && so.repeat > 1)
         return cmd_usage_error("%s", "--interleave adds pairs until a verdict (--budget); --repeat is for whole runs");
     if (so.interleave) {
         struct abrun_options ao = {.slice_ns = so.slice_ns, .budget_ns = so.budget_ns,
-                                   .regression = so.regression};
+                                   .regression = so.regression, .wrk_slices = so.wrk_slices};
         if (abrun_check(&ao, err, sizeof err) < 0)
             return cmd_usage_error("%s", err);
     }

@@ -203,6 +203,7 @@ static void suite_execute_interleaved(struct suite *s)
         .git_rev = s->git_rev[0] ? s->git_rev : NULL, .baseline_env = opt->baseline_env, .nenv = opt->nenv,
         .wrk_path = s->wrk, .log_root = s->log_root, .slice_ns = opt->slice_ns, .budget_ns = opt->budget_ns,
         .regression = opt->regression, .signal_fd = s->signal_fd, .quiet = opt->quiet, .duet = opt->duet,
+        .wrk_slices = opt->wrk_slices,
     };
     char err[1024];
 
@@ -211,9 +212,9 @@ static void suite_execute_interleaved(struct suite *s)
         struct runner_outcome *out = &s->outcomes[k];
 
         if (!opt->quiet) {
-            printf("comparing %s (%s) interleaved: %s against baseline %s, %llds slices, budget %llds\n", sc->name,
-                   sc->file, ao.candidate_label, ao.baseline_label, (long long)(opt->slice_ns / 1000000000),
-                   (long long)(opt->budget_ns / 1000000000));
+            printf("comparing %s (%s) interleaved: %s against baseline %s, %.2fs slices, budget %.1fs\n", sc->name,
+                   sc->file, ao.candidate_label, ao.baseline_label, (double)abrun_slice_of(sc, &ao) / 1e9,
+                   (double)opt->budget_ns / 1e9);
             fflush(stdout);
         }
         if (abrun_run(sc, s->db, &ao, out, s->results, &s->nresults, s->nregressions, err, sizeof err) < 0) {

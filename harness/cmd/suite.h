@@ -36,6 +36,7 @@ struct suite_options {
     bool interleave;                /* --interleave: both builds at once, paired slices (abrun.h) */
     int64_t slice_ns, budget_ns;    /* with interleave */
     bool duet;                      /* with interleave: both sides loaded at once in each slice */
+    bool wrk_slices;                /* with interleave: wrk per slice, not duetload */
     char *const *files;             /* scenario files, in order */
     size_t nfiles;
 };

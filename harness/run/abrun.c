@@ -1,7 +1,6 @@
 /* abrun: interleaved A/B of one scenario, two services at once. See abrun.h. */
-#include "run/abrun.h"
+#include "run/abrun_internal.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
@@ -12,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/childproc.h"
 #include "base/httpclient.h"
 #include "base/wrkres.h"
 #include "judge/interleave.h"
@@ -23,62 +21,46 @@
 #include "store/figures.h"
 #include "units.h"
 
-#define WRK_STOP_GRACE_MS 2000
-#define POLL_MS 50
-
-enum { BASE, CAND };
-
-/* What a slice-judged gate reads from a slice. */
-enum figure_source { FROM_THROUGHPUT, FROM_P50, FROM_P75, FROM_P90, FROM_P99, FROM_P999, FROM_CPU };
-
-struct side {
-    const char *label;
-    int64_t run_id;
-    char log_dir[PATH_MAX];
-    struct service svc;
-    struct faultctl faults;
-    uint64_t requests, errors;
-};
-
-struct ab {
-    const struct scenario *sc;
-    const struct abrun_options *opt;
-    struct resultdb *db;
-    struct httpclient *http;
-    struct side side[2];
-    struct runner_outcome *out;
-    int64_t t0_ns;
-    size_t nslices;
-    double partner[INTERLEAVE_MAX_FIGURES];   /* duet: the second side's figures of the pair */
-    bool failed;
-    /* the gates judged per slice: index into sc->regressions and what they read */
-    size_t gate_of[INTERLEAVE_MAX_FIGURES];
-    enum figure_source source[INTERLEAVE_MAX_FIGURES];
-    size_t nfigures;
-};
-
-int abrun_check(const struct abrun_options *opt, char *err, size_t errlen)
+/* Checks a slice length and the budget's pairs of it; wrk: whole seconds only. */
+static int check_slice(const struct abrun_options *opt, int64_t slice_ns, bool wrk, char *err, size_t errlen)
 {
-    if (opt->slice_ns < ABRUN_MIN_SLICE_NS || opt->slice_ns > ABRUN_MAX_SLICE_NS ||
-        opt->slice_ns % 1000000000LL != 0) {
-        snprintf(err, errlen, "--slice must be whole seconds from 1s to 10s (wrk counts in seconds)");
-        return -1;
-    }
     struct sequential_plan plan;
     char why[300];
     size_t pairs;
 
-    if (opt->budget_ns < 2 * opt->slice_ns || opt->budget_ns > ABRUN_MAX_BUDGET_NS) {
+    if (slice_ns < ABRUN_MIN_SLICE_NS || slice_ns > ABRUN_MAX_SLICE_NS) {
+        snprintf(err, errlen, "--slice must be from 100ms to 10s");
+        return -1;
+    }
+    if (wrk && slice_ns % 1000000000LL != 0) {
+        snprintf(err, errlen, "--slice must be whole seconds when wrk loads the slices (a wrk script, or "
+                 "--wrk-slices): wrk counts in seconds");
+        return -1;
+    }
+    if (opt->budget_ns < 2 * slice_ns || opt->budget_ns > ABRUN_MAX_BUDGET_NS) {
         snprintf(err, errlen, "--budget must be at least two slices and at most 1h");
         return -1;
     }
-    pairs = (size_t)(opt->budget_ns / (2 * opt->slice_ns));
+    pairs = (size_t)(opt->budget_ns / (2 * slice_ns));
     if (sequential_plan_init(&plan, opt->regression.alpha, 0.05, pairs, why, sizeof why) < 0) {
-        snprintf(err, errlen, "--budget %llds gives %zu pairs of %llds slices: %s",
-                 (long long)(opt->budget_ns / 1000000000), pairs, (long long)(opt->slice_ns / 1000000000), why);
+        snprintf(err, errlen, "--budget %.1fs gives %zu pairs of %.2fs slices: %s", (double)opt->budget_ns / 1e9,
+                 pairs, (double)slice_ns / 1e9, why);
         return -1;
     }
     return 0;
+}
+
+int64_t abrun_slice_of(const struct scenario *sc, const struct abrun_options *opt)
+{
+    if (opt->slice_ns)
+        return opt->slice_ns;
+    return sc && abrun_uses_wrk(sc, opt) ? ABRUN_WRK_SLICE_NS : ABRUN_DUET_SLICE_NS;
+}
+
+int abrun_check(const struct abrun_options *opt, char *err, size_t errlen)
+{
+    int64_t slice = opt->slice_ns ? opt->slice_ns : opt->wrk_slices ? ABRUN_WRK_SLICE_NS : ABRUN_DUET_SLICE_NS;
+    return check_slice(opt, slice, opt->wrk_slices, err, errlen);
 }
 
 int abrun_check_scenario(const struct scenario *sc, char *err, size_t errlen)
@@ -102,7 +84,7 @@ int abrun_check_scenario(const struct scenario *sc, char *err, size_t errlen)
     return 0;
 }
 
-static void fail(struct ab *ab, enum runner_status status, const char *fmt, ...)
+void abrun_fail(struct ab *ab, enum runner_status status, const char *fmt, ...)
 {
     va_list ap;
     if (ab->failed)
@@ -114,14 +96,12 @@ static void fail(struct ab *ab, enum runner_status status, const char *fmt, ...)
     va_end(ap);
 }
 
-static double since_t0(const struct ab *ab)
+double abrun_since_t0(const struct ab *ab)
 {
     return ab->t0_ns ? (double)(units_now_ns() - ab->t0_ns) / 1e9 : 0;
 }
 
-/* Waits up to timeout_ms for a signal or service output; watches both services.
- * Returns -1 when the comparison must stop, else 0. */
-static int wait_step(struct ab *ab, int timeout_ms)
+int abrun_wait_step(struct ab *ab, int timeout_ms)
 {
     struct pollfd fds[3] = {{.fd = ab->opt->signal_fd, .events = POLLIN}};
     nfds_t nfds = 1;
@@ -132,73 +112,25 @@ static int wait_step(struct ab *ab, int timeout_ms)
         if (ab->side[k].svc.out_fd >= 0)
             fds[nfds++] = (struct pollfd){.fd = ab->side[k].svc.out_fd, .events = POLLIN};
     if (poll(fds, nfds, timeout_ms) < 0 && errno != EINTR) {
-        fail(ab, RUNNER_ABORTED, "poll: %s", strerror(errno));
+        abrun_fail(ab, RUNNER_ABORTED, "poll: %s", strerror(errno));
         return -1;
     }
     if ((signo = runner_signals_take(ab->opt->signal_fd)) != 0) {
         ab->out->interrupted = true;
-        fail(ab, RUNNER_ABORTED, "interrupted by SIG%s at t=%.1fs", sigabbrev_np(signo), since_t0(ab));
+        abrun_fail(ab, RUNNER_ABORTED, "interrupted by SIG%s at t=%.1fs", sigabbrev_np(signo), abrun_since_t0(ab));
         return -1;
     }
     for (int k = 0; k < 2; k++) {
         service_drain(&ab->side[k].svc);
-        if (service_check_exit(&ab->side[k].svc, since_t0(ab), why, sizeof why))
-            fail(ab, RUNNER_CRASHED, "%s build: %s", k == BASE ? "baseline" : "candidate", why);
+        if (service_check_exit(&ab->side[k].svc, abrun_since_t0(ab), why, sizeof why))
+            abrun_fail(ab, RUNNER_CRASHED, "%s build: %s", k == BASE ? "baseline" : "candidate", why);
     }
     return ab->failed ? -1 : 0;
 }
 
 static int wait_for_service(void *user, int timeout_ms)
 {
-    return wait_step(user, timeout_ms);
-}
-
-/* Runs wrk against the n sides ks[] at once (in that order of start) for load_ns;
- * res[i] what it measured against ks[i]. Returns 0, or -1 (the comparison failed,
- * ab->out says why; no wrk is left running). */
-static int drive_sides(struct ab *ab, const int *ks, size_t n, const char *stage, int64_t load_ns,
-                       struct wrkres *res)
-{
-    char err[PATH_MAX + 600];
-    int status[2] = {0, 0};
-    pid_t pid[2] = {0, 0};
-    size_t running = 0;
-    int rc = -1;
-
-    for (size_t i = 0; i < n; i++) {
-        const struct side *s = &ab->side[ks[i]];
-        if (loadwrk_spawn(ab->sc, ab->opt->wrk_path, s->svc.public_base, s->log_dir, stage, load_ns, &pid[i], err,
-                          sizeof err) < 0) {
-            fail(ab, RUNNER_ABORTED, "%s", err);
-            goto done;
-        }
-        running++;
-    }
-    while (running > 0) {
-        if (wait_step(ab, POLL_MS) < 0)
-            goto done;
-        for (size_t i = 0; i < n; i++)
-            if (pid[i] && childproc_poll(pid[i], &status[i]) != 0) {
-                pid[i] = 0;
-                running--;
-            }
-    }
-    for (size_t i = 0; i < n; i++)
-        if (loadwrk_collect(ab->side[ks[i]].log_dir, stage, status[i], &res[i], err, sizeof err) < 0) {
-            fail(ab, RUNNER_ABORTED, "%s build: %s", ks[i] == BASE ? "baseline" : "candidate", err);
-            goto done;
-        }
-    rc = 0;
-done:
-    for (size_t i = 0; i < n; i++)
-        if (pid[i])
-            childproc_stop(pid[i], WRK_STOP_GRACE_MS, &status[i]);
-    return rc;
-}
-
-static int drive(struct ab *ab, int k, const char *stage, int64_t load_ns, struct wrkres *res)
-{
-    return drive_sides(ab, &k, 1, stage, load_ns, res);
+    return abrun_wait_step(user, timeout_ms);
 }
 
 static double figure_of(const struct wrkres *r, double cpu_s, enum figure_source src)
@@ -213,42 +145,6 @@ static double figure_of(const struct wrkres *r, double cpu_s, enum figure_source
     case FROM_P999: return r->latency_p999;
     }
     return NAN;
-}
-
-/* The CPU seconds every thread of pid has run, from /proc/PID/task/TID/schedstat
- * (nanoseconds, where /proc/PID/stat counts 10 ms ticks: a one-second slice of a
- * service that got little CPU would read 0 there). Returns 0, or -1 when unreadable. */
-static int cpu_seconds_of(pid_t pid, double *out)
-{
-    char path[64];
-    DIR *d;
-    struct dirent *e;
-    unsigned long long sum = 0;
-    size_t threads = 0;
-
-    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-    if (pid <= 0 || !(d = opendir(path)))
-        return -1;
-    while ((e = readdir(d)) != NULL && threads < 100000) {
-        char file[128];
-        unsigned long long ns;
-        FILE *f;
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(file, sizeof file, "/proc/%d/task/%.20s/schedstat", (int)pid, e->d_name);
-        if ((f = fopen(file, "r")) != NULL) {
-            if (fscanf(f, "%llu", &ns) == 1) {
-                sum += ns;
-                threads++;
-            }
-            fclose(f);
-        }
-    }
-    closedir(d);
-    if (threads == 0)
-        return -1;
-    *out = (double)sum / 1e9;
-    return 0;
 }
 
 /* Accounts one side's slice, stores its row and fills its figures. Returns 0, or -1
@@ -280,7 +176,7 @@ static int slice(void *ctx, enum interleave_side iside, size_t pair, double *fig
     int ks[2] = {iside == INTERLEAVE_BASELINE ? BASE : CAND, iside == INTERLEAVE_BASELINE ? CAND : BASE};
     bool first = ab->nslices++ % 2 == 0;   /* interleave calls two slices a pair, in order */
     size_t n = ab->opt->duet ? 2 : 1;
-    double t = since_t0(ab), cpu[2];
+    double t = abrun_since_t0(ab), cpu[2];
     double before[2], after[2];
     bool have[2];
     struct wrkres res[2];
@@ -290,13 +186,13 @@ static int slice(void *ctx, enum interleave_side iside, size_t pair, double *fig
         return 0;
     }
     for (size_t i = 0; i < n; i++)
-        have[i] = cpu_seconds_of(ab->side[ks[i]].svc.proc_pid, &before[i]) == 0;
-    if (drive_sides(ab, ks, n, "slice", ab->opt->slice_ns, res) < 0) {
+        have[i] = abrun_cpu_seconds(ab->side[ks[i]].svc.proc_pid, &before[i]) == 0;
+    if (abrun_load(ab, ks, n, "slice", ab->slice_ns, res) < 0) {
         snprintf(err, errlen, "%s", ab->out->reason);
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
-        have[i] = have[i] && cpu_seconds_of(ab->side[ks[i]].svc.proc_pid, &after[i]) == 0;
+        have[i] = have[i] && abrun_cpu_seconds(ab->side[ks[i]].svc.proc_pid, &after[i]) == 0;
         cpu[i] = have[i] ? after[i] - before[i] : NAN;
     }
     if (record_slice(ab, ks[0], pair, first, t, &res[0], cpu[0], figures, err, errlen) < 0)
@@ -355,7 +251,7 @@ static void verdict_of_figure(const struct ab *ab, const struct gate_spec *spec,
 {
     const struct sequential_verdict *v = &ir->verdict;
     char interval[160], aside[96] = "";
-    double load_s = (double)ir->pairs * 2 * (double)ab->opt->slice_ns / 1e9;
+    double load_s = (double)ir->pairs * 2 * (double)ab->slice_ns / 1e9;
 
     verdict_frame(ab, spec, r);
     r->nbaseline = r->ncandidate = ir->pairs;
@@ -465,7 +361,7 @@ static int start_side(struct ab *ab, int k)
     int rc;
 
     if (k == BASE && !(saved = schedule_env_apply(ab->opt->baseline_env, ab->opt->nenv, err, sizeof err))) {
-        fail(ab, RUNNER_ABORTED, "%s", err);
+        abrun_fail(ab, RUNNER_ABORTED, "%s", err);
         return -1;
     }
     rc = service_start(&s->svc, s->log_dir, err, sizeof err);
@@ -480,7 +376,7 @@ static int start_side(struct ab *ab, int k)
     for (size_t i = 0; rc == 0 && i < ab->sc->nfaults; i++)
         rc = faultctl_set(&s->faults, "service", &ab->sc->faults[i], 0, err, sizeof err);
     if (rc < 0)
-        fail(ab, RUNNER_ABORTED, "%s build: %s", k == BASE ? "baseline" : "candidate", err);
+        abrun_fail(ab, RUNNER_ABORTED, "%s build: %s", k == BASE ? "baseline" : "candidate", err);
     return rc;
 }
 
@@ -488,33 +384,37 @@ static int start_side(struct ab *ab, int k)
 static void compare(struct ab *ab, struct regression_result *results, size_t *n, size_t cap)
 {
     struct interleave_many_options many = {.alpha = ab->opt->regression.alpha,
-                                           .max_pairs = (size_t)(ab->opt->budget_ns / (2 * ab->opt->slice_ns)),
+                                           .max_pairs = (size_t)(ab->opt->budget_ns / (2 * ab->slice_ns)),
                                            .seed = ab->opt->seed ? ab->opt->seed
                                                                  : (uint64_t)units_now_ns() ^ (uint64_t)getpid()};
     struct interleave_result ir[INTERLEAVE_MAX_FIGURES];
-    int64_t warm = ab->sc->warmup_ns > ab->opt->slice_ns ? ab->sc->warmup_ns : ab->opt->slice_ns;
+    int64_t warm = ab->sc->warmup_ns > ab->slice_ns ? ab->sc->warmup_ns : ab->slice_ns;
     char err[1024];
     size_t pairs = 0;
     struct wrkres res;
 
-    warm = (warm + 999999999) / 1000000000 * 1000000000;
+    if (!ab->dl)
+        warm = (warm + 999999999) / 1000000000 * 1000000000;   /* wrk counts in seconds */
     plan_figures(ab, &many);
     for (int k = 0; k < 2; k++)
         if (start_side(ab, k) < 0)
             return;
+    if (abrun_load_open(ab) < 0)
+        return;
     if (!ab->opt->quiet) {
-        printf("  interleaved: baseline run %lld and candidate run %lld up; warming up %llds each, then "
-               "%llds slices, at most %zu pairs\n", (long long)ab->side[BASE].run_id,
-               (long long)ab->side[CAND].run_id, (long long)(warm / 1000000000),
-               (long long)(ab->opt->slice_ns / 1000000000), many.max_pairs);
+        printf("  interleaved: baseline run %lld and candidate run %lld up; warming up %.1fs each, then "
+               "%.2fs slices (%s), at most %zu pairs\n", (long long)ab->side[BASE].run_id,
+               (long long)ab->side[CAND].run_id, (double)warm / 1e9, (double)ab->slice_ns / 1e9,
+               ab->dl ? "connections kept open to both" : "wrk per slice", many.max_pairs);
         fflush(stdout);
     }
-    if (drive(ab, BASE, "warmup", warm, &res) < 0 || drive(ab, CAND, "warmup", warm, &res) < 0)
+    if (abrun_load(ab, (const int[]){BASE}, 1, "warmup", warm, &res) < 0 ||
+        abrun_load(ab, (const int[]){CAND}, 1, "warmup", warm, &res) < 0)
         return;
     ab->t0_ns = units_now_ns();
     if (ab->nfigures > 0) {
         if (interleave_run_many(&many, slice, ab, ir, err, sizeof err) < 0) {
-            fail(ab, RUNNER_ABORTED, "%s", ab->failed ? ab->out->reason : err);
+            abrun_fail(ab, RUNNER_ABORTED, "%s", ab->failed ? ab->out->reason : err);
             return;
         }
         for (size_t i = 0; i < ab->nfigures; i++)
@@ -530,7 +430,7 @@ static void compare(struct ab *ab, struct regression_result *results, size_t *n,
         else
             verdict_of_other(ab, &ab->sc->regressions[g], pairs, r);
         if (figures_record_regression(ab->db, r, err, sizeof err) < 0) {
-            fail(ab, RUNNER_ABORTED, "%s", err);
+            abrun_fail(ab, RUNNER_ABORTED, "%s", err);
             break;
         }
         (*n)++;
@@ -539,9 +439,8 @@ static void compare(struct ab *ab, struct regression_result *results, size_t *n,
         interleave_result_free(&ir[i]);
     if (!ab->failed)
         snprintf(ab->out->reason, sizeof ab->out->reason,
-                 "interleaved A/B with baseline run %lld: %zu pairs of %llds slices; absolute gates are not "
-                 "judged in this mode", (long long)ab->side[BASE].run_id, pairs,
-                 (long long)(ab->opt->slice_ns / 1000000000));
+                 "interleaved A/B with baseline run %lld: %zu pairs of %.2fs slices; absolute gates are not "
+                 "judged in this mode", (long long)ab->side[BASE].run_id, pairs, (double)ab->slice_ns / 1e9);
 }
 
 /* Clears the faults and stops both services. */
@@ -551,9 +450,9 @@ static void stop_sides(struct ab *ab)
     for (int k = 0; k < 2; k++) {
         struct side *s = &ab->side[k];
         while (!s->svc.reaped && s->svc.debug_base[0] && s->faults.nactive > 0)
-            faultctl_clear_last(&s->faults, since_t0(ab), err, sizeof err);
+            faultctl_clear_last(&s->faults, abrun_since_t0(ab), err, sizeof err);
         if (service_stop(&s->svc, how, sizeof how) && !ab->failed)
-            fail(ab, RUNNER_CRASHED, "%s build: service %s when stopped", k == BASE ? "baseline" : "candidate",
+            abrun_fail(ab, RUNNER_CRASHED, "%s build: service %s when stopped", k == BASE ? "baseline" : "candidate",
                  how);
     }
 }
@@ -582,16 +481,19 @@ int abrun_run(const struct scenario *sc, struct resultdb *db, const struct abrun
     ab->side[CAND].label = opt->candidate_label;
     service_init(&ab->side[BASE].svc, sc);
     service_init(&ab->side[CAND].svc, sc);
-    if (abrun_check_scenario(sc, err, errlen) < 0)
+    ab->slice_ns = abrun_slice_of(sc, opt);
+    if (abrun_check_scenario(sc, err, errlen) < 0 ||
+        check_slice(opt, ab->slice_ns, abrun_uses_wrk(sc, opt), err, errlen) < 0)
         goto done;
     if (open_side(ab, BASE, msg, sizeof msg) < 0 || open_side(ab, CAND, msg, sizeof msg) < 0)
-        fail(ab, RUNNER_ABORTED, "%s", msg);
+        abrun_fail(ab, RUNNER_ABORTED, "%s", msg);
     else if (sc->token_file[0] && httpclient_read_token(sc->token_file, token, sizeof token, msg, sizeof msg) < 0)
-        fail(ab, RUNNER_ABORTED, "%s", msg);
+        abrun_fail(ab, RUNNER_ABORTED, "%s", msg);
     else if (!(ab->http = httpclient_new(sc->token_file[0] ? token : NULL, msg, sizeof msg)))
-        fail(ab, RUNNER_ABORTED, "%s", msg);
+        abrun_fail(ab, RUNNER_ABORTED, "%s", msg);
     else
         compare(ab, results, n, cap);
+    abrun_load_close(ab);
     stop_sides(ab);
     out->run_id = ab->side[CAND].run_id;
     out->judged = !ab->failed;

@@ -96,7 +96,10 @@ static void test_interleave_same_build_is_no_regression(void **state)
         fail_msg("exit %d:\n%s", rc, out);
     assert_non_null(strstr(out, "randomized interleaved pairs"));
     assert_non_null(strstr(out, "not measured per slice"));
+    assert_non_null(strstr(out, "0.50s slices (connections kept open to both)"));
     free(out);
+    /* every slice is the default half second of load */
+    assert_int_equal(count("SELECT count(*) FROM ab_slices WHERE duration_s NOT BETWEEN 0.49 AND 0.51"), 0);
     assert_int_equal(count("SELECT count(*) FROM regressions WHERE method = 'interleaved' AND verdict = 'fail'"), 0);
     assert_int_equal(count("SELECT count(*) FROM regressions WHERE method = 'interleaved'"), 4);
     assert_int_equal(count("SELECT count(*) FROM regressions WHERE gate = 'regression.error_rate' AND "
@@ -168,7 +171,8 @@ static void test_interleave_slowed_candidate_is_a_regression(void **state)
 }
 
 /* --duet: each pair is one slice with both sides loaded at once (the two rows of a
- * pair share their start); the slowed candidate is still found. */
+ * pair share their start); the slowed candidate is still found. With --wrk-slices, one
+ * wrk process per side and slice, in whole seconds. */
 static void test_interleave_duet_loads_both_at_once(void **state)
 {
     char *const env[] = {"ORDERD_FAULTS=slow=on(300us)", NULL};
@@ -177,12 +181,15 @@ static void test_interleave_duet_loads_both_at_once(void **state)
     (void)state;
     write_scenario("");
     rc = loadlab((const char *[]){"run", "--db", db_path, "--label", "cand", "--baseline", "base", "--baseline-env",
-                                  "ORDERD_FAULTS=", "--interleave", "--duet", "--budget", "30s", scenario_path, NULL},
+                                  "ORDERD_FAULTS=", "--interleave", "--duet", "--wrk-slices", "--budget", "30s", scenario_path,
+                                  NULL},
                  env, 150);
     out = files_read_must(out_path);
     if (rc != 99)
         fail_msg("exit %d:\n%s", rc, out);
+    assert_non_null(strstr(out, "1.00s slices (wrk per slice)"));
     free(out);
+    assert_int_equal(count("SELECT count(*) FROM ab_slices WHERE duration_s < 0.9"), 0);
     assert_int_equal(count("SELECT count(*) FROM regressions WHERE gate = 'regression.throughput' AND "
                            "verdict = 'fail'"), 1);
     assert_int_equal(count("SELECT count(*) FROM (SELECT pair FROM ab_slices GROUP BY pair "
@@ -206,13 +213,19 @@ static void test_interleave_refusals_are_usage_errors(void **state)
     assert_int_equal(loadlab((const char *[]){"run", "--db", db_path, "--slice", "2s", scenario_path, NULL}, NULL,
                              30), 2);
     assert_int_equal(loadlab((const char *[]){"run", "--db", db_path, "--baseline", "base", "--baseline-env",
-                                              "ORDERD_FAULTS=", "--interleave", "--slice", "500ms", scenario_path,
-                                              NULL}, NULL, 30), 2);
+                                              "ORDERD_FAULTS=", "--interleave", "--wrk-slices", "--slice", "500ms",
+                                              scenario_path, NULL}, NULL, 30), 2);
     out = files_read_must(out_path);
     assert_non_null(strstr(out, "whole seconds"));
     free(out);
     assert_int_equal(loadlab((const char *[]){"run", "--db", db_path, "--baseline", "base", "--baseline-env",
-                                              "ORDERD_FAULTS=", "--interleave", "--budget", "6s", scenario_path,
+                                              "ORDERD_FAULTS=", "--interleave", "--slice", "50ms", scenario_path,
+                                              NULL}, NULL, 30), 2);
+    out = files_read_must(out_path);
+    assert_non_null(strstr(out, "from 100ms to 10s"));
+    free(out);
+    assert_int_equal(loadlab((const char *[]){"run", "--db", db_path, "--baseline", "base", "--baseline-env",
+                                              "ORDERD_FAULTS=", "--interleave", "--budget", "3s", scenario_path,
                                               NULL}, NULL, 30), 2);
     out = files_read_must(out_path);
     assert_non_null(strstr(out, "gives 3 pairs"));
