@@ -30,6 +30,9 @@
 #define DIAGNOSE_CLASS_COUNT 7
 /* A fleet's instances diagnosed one by one, at most (the rest left out, and noted). */
 #define DIAGNOSE_MAX_INSTANCES 64
+/* A run's service restarts read as segment boundaries, at most (a drill restarts it
+ * once); the run after the last of them is one segment, and noted. */
+#define DIAGNOSE_MAX_RESTARTS 16
 
 /* The class names, as the database, the drill and the output spell them. */
 extern const char *const diagnose_classes[DIAGNOSE_CLASS_COUNT];
