@@ -147,6 +147,15 @@ static void store_profile(double t, const char *kind, const char *header, const 
     store(t, kind, "end of steady state", buf);
 }
 
+/* A heap profile at t of two sites: audit_trail_append with its live count and bytes
+ * ("2000: 8192000 [2000: 8192000]"), and the catalog's 800 KB beside it. */
+static void store_audit_heap(double t, const char *audit)
+{
+    store_profile(t, EVIDENCE_HEAP, "heap profile: 10: 9000000 [10: 9000000] @ heap/2\n", audit,
+                  "audit_trail_append@service/audit.c|api_handle@service/api.c", "5: 800000 [5: 800000]",
+                  "catalog_load@service/catalog.c|main@service/main.c");
+}
+
 /* The scrapes of a run; each field a function of time. */
 struct shape {
     double threads_rate, threads_from;     /* threads/s added from then on */
@@ -412,12 +421,8 @@ static void test_diagnose_memory_leak_names_the_growing_heap_site(void **state)
     (void)state;
     store_series(&s);
     store_healthy_dumps();
-    store_profile(3, EVIDENCE_HEAP, "heap profile: 10: 9000000 [10: 9000000] @ heap/2\n",
-                  "2000: 8192000 [2000: 8192000]", "audit_trail_append@service/audit.c|api_handle@service/api.c",
-                  "5: 800000 [5: 800000]", "catalog_load@service/catalog.c|main@service/main.c");
-    store_profile(9, EVIDENCE_HEAP, "heap profile: 10: 9000000 [10: 9000000] @ heap/2\n",
-                  "14000: 57344000 [14000: 57344000]", "audit_trail_append@service/audit.c|api_handle@service/api.c",
-                  "5: 800000 [5: 800000]", "catalog_load@service/catalog.c|main@service/main.c");
+    store_audit_heap(3, "2000: 8192000 [2000: 8192000]");
+    store_audit_heap(9, "14000: 57344000 [14000: 57344000]");
     diagnose();
     assert_int_equal(result.n, 1);
     f = finding("memory-leak");
@@ -439,15 +444,9 @@ static void test_diagnose_memory_leak_across_a_restart(void **state)
     store_series(&s);
     store_healthy_dumps();
     assert_int_equal(resultdb_restart(db, run_id, 6.0, 6.0, err, sizeof err), 0);
-    store_profile(3, EVIDENCE_HEAP, "heap profile: 10: 9000000 [10: 9000000] @ heap/2\n",
-                  "2000: 8192000 [2000: 8192000]", "audit_trail_append@service/audit.c|api_handle@service/api.c",
-                  "5: 800000 [5: 800000]", "catalog_load@service/catalog.c|main@service/main.c");
-    store_profile(5.5, EVIDENCE_HEAP, "heap profile: 10: 9000000 [10: 9000000] @ heap/2\n",
-                  "8000: 32768000 [8000: 32768000]", "audit_trail_append@service/audit.c|api_handle@service/api.c",
-                  "5: 800000 [5: 800000]", "catalog_load@service/catalog.c|main@service/main.c");
-    store_profile(9.5, EVIDENCE_HEAP, "heap profile: 10: 9000000 [10: 9000000] @ heap/2\n",
-                  "6000: 24576000 [6000: 24576000]", "audit_trail_append@service/audit.c|api_handle@service/api.c",
-                  "5: 800000 [5: 800000]", "catalog_load@service/catalog.c|main@service/main.c");
+    store_audit_heap(3, "2000: 8192000 [2000: 8192000]");
+    store_audit_heap(5.5, "8000: 32768000 [8000: 32768000]");
+    store_audit_heap(9.5, "6000: 24576000 [6000: 24576000]");
     diagnose();
     assert_int_equal(result.n, 1);
     f = finding("memory-leak");
@@ -467,12 +466,8 @@ static void test_diagnose_memory_leak_after_a_restart_only(void **state)
     store_series(&s);
     store_healthy_dumps();
     assert_int_equal(resultdb_restart(db, run_id, 4.9, 5.0, err, sizeof err), 0);
-    store_profile(7, EVIDENCE_HEAP, "heap profile: 10: 9000000 [10: 9000000] @ heap/2\n",
-                  "1000: 4096000 [1000: 4096000]", "audit_trail_append@service/audit.c|api_handle@service/api.c",
-                  "5: 800000 [5: 800000]", "catalog_load@service/catalog.c|main@service/main.c");
-    store_profile(9.5, EVIDENCE_HEAP, "heap profile: 10: 9000000 [10: 9000000] @ heap/2\n",
-                  "6000: 24576000 [6000: 24576000]", "audit_trail_append@service/audit.c|api_handle@service/api.c",
-                  "5: 800000 [5: 800000]", "catalog_load@service/catalog.c|main@service/main.c");
+    store_audit_heap(7, "1000: 4096000 [1000: 4096000]");
+    store_audit_heap(9.5, "6000: 24576000 [6000: 24576000]");
     diagnose();
     assert_int_equal(result.n, 1);
     f = finding("memory-leak");
