@@ -294,6 +294,31 @@ static int diagnose_fleet(struct resultdb *db, int64_t run_id, const struct rule
     return 0;
 }
 
+/* The restarts a single service's samples show when none was recorded (a run from
+ * before schema 9, or a service restarted by something other than loadlab): its
+ * process start time (process_start_time_seconds) changing between two scrapes, the
+ * new process's segment from the first scrape that shows it. Up to cap into out;
+ * *more when there were more. Returns 0, or -1 with err filled. */
+static int restarts_seen(struct resultdb *db, int64_t run_id, struct runs_restart *out, size_t cap, size_t *n,
+                         bool *more, char *err, size_t errlen)
+{
+    struct series started = {0};
+    if (samples_load_sum_of(db, run_id, NULL, METRIC_PROCESS_START_TIME, NULL, &started, err, errlen) < 0)
+        return -1;
+    for (size_t i = 1; i < started.n; i++) {
+        /* written to 10 ms: the same process's never moves */
+        if (!(fabs(started.v[i] - started.v[i - 1]) >= 0.5))
+            continue;
+        if (*n == cap) {
+            *more = true;
+            break;
+        }
+        out[(*n)++] = (struct runs_restart){.asked_at = started.t[i], .ready_at = started.t[i]};
+    }
+    series_release(&started);
+    return 0;
+}
+
 int diagnose_run(struct resultdb *db, int64_t run_id, struct diagnose_result *out, char *err, size_t errlen)
 {
     return diagnose_run_against(db, run_id, NULL, out, err, errlen);
@@ -334,6 +359,9 @@ int diagnose_run_against(struct resultdb *db, int64_t run_id, const struct rules
                      "diagnosed", DIAGNOSE_MAX_INSTANCES);
         }
     }
+    else if (!nrestarts && restarts_seen(db, run_id, restarts, DIAGNOSE_MAX_RESTARTS, &nrestarts, &more_restarts, err,
+                                         errlen) < 0)
+        rc = -1;
     else
         rc = diagnose_segments(&in, restarts, nrestarts, out, err, errlen);
     free(instances);

@@ -51,7 +51,9 @@ struct diagnose_result {
 
 /* Diagnoses a run from its samples and evidence: on a fleet (samples carrying an
  * instance label, as read from Prometheus) each instance on its own series and the
- * evidence taken from it, every finding naming its instance. Returns 0 with *out filled, 1 when
+ * evidence taken from it, every finding naming its instance. A run whose service was
+ * restarted (recorded in the restarts table, else seen in its process start time) is
+ * read in segments split at each restart, each on its own, and the notes say so. Returns 0 with *out filled, 1 when
  * there is no such run (err says so), or -1 with err filled (database error, corrupt
  * evidence, out of memory). */
 int diagnose_run(struct resultdb *db, int64_t run_id, struct diagnose_result *out,

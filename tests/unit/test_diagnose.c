@@ -175,6 +175,7 @@ struct shape {
     bool cpu_ticks;                        /* the CPU counter moves in 10 ms ticks, as /proc's */
     double restart_at;                     /* a new process from then on (0: none): counters from 0, memory
                                               from its start-up, the leaks from their start again */
+    bool start_time;                       /* process_start_time_seconds scraped, as orderd has it */
 };
 
 static double capped(double v, double cap)
@@ -236,6 +237,8 @@ static void store_series(const struct shape *s)
                (pt < 0.5 ? 4e6 + 32e6 * pt : 20e6) + capped(ramp(s->rss_rate, after_born(s->rss_from, born), t), s->rss_cap) +
                    (fmod(t, 1.0) < 0.5 ? 1e4 : 0));
         sample(t, "loadlab_proc_cpu_seconds_total", "", cpu);
+        if (s->start_time)
+            sample(t, "process_start_time_seconds", "", 1.7e9 + born);
         sample(t, "orderd_http_requests_total", "{code=\"200\",route=\"product_get\"}", requests * 0.8);
         sample(t, "orderd_http_requests_total", "{code=\"202\",route=\"order_create\"}", requests * 0.2);
         sample(t, "orderd_queue_depth", "", full ? (s->small_queue ? wobble[tick++ % 8] : capacity) : 2);
@@ -436,14 +439,14 @@ static void test_diagnose_memory_leak_names_the_growing_heap_site(void **state)
  * heap profile of the new process holds less than one of the old: read as one series,
  * no problem. Read in segments, the leak is found from where it began, and again
  * after the restart. */
-static void test_diagnose_memory_leak_across_a_restart(void **state)
+static void check_memory_leak_across_a_restart(bool recorded)
 {
-    struct shape s = {.rss_rate = 8e6, .rss_from = 2, .queue_from = INFINITY, .restart_at = 6};
+    struct shape s = {.rss_rate = 8e6, .rss_from = 2, .queue_from = INFINITY, .restart_at = 6, .start_time = true};
     const struct diagnose_finding *f;
-    (void)state;
     store_series(&s);
     store_healthy_dumps();
-    assert_int_equal(resultdb_restart(db, run_id, 6.0, 6.0, err, sizeof err), 0);
+    if (recorded)
+        assert_int_equal(resultdb_restart(db, run_id, 6.0, 6.0, err, sizeof err), 0);
     store_audit_heap(3, "2000: 8192000 [2000: 8192000]");
     store_audit_heap(5.5, "8000: 32768000 [8000: 32768000]");
     store_audit_heap(9.5, "6000: 24576000 [6000: 24576000]");
@@ -455,6 +458,20 @@ static void test_diagnose_memory_leak_across_a_restart(void **state)
     assert_non_null(strstr(f->evidence, "gained 23.4MB since the heap profile at t=3.00s"));
     assert_non_null(strstr(f->evidence, "again after the restart at t=6.0s: "));
     assert_non_null(strstr(result.notes, "the service was restarted at t=6.0s"));
+}
+
+static void test_diagnose_memory_leak_across_a_restart(void **state)
+{
+    (void)state;
+    check_memory_leak_across_a_restart(true);
+}
+
+/* The same restart, not recorded (a run from before restarts were, or a service
+ * restarted by something else): the process's start time changing says where. */
+static void test_diagnose_memory_leak_across_a_restart_seen_in_the_start_time(void **state)
+{
+    (void)state;
+    check_memory_leak_across_a_restart(false);
 }
 
 /* A leak that starts only after a restart is found there, and says so. */
@@ -1428,6 +1445,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_fleet_same_problem_everywhere_is_one_finding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_names_the_growing_heap_site, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_across_a_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_across_a_restart_seen_in_the_start_time, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_after_a_restart_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_healthy_run_with_counters_reset_finds_no_problem, setup,
                                         teardown),
