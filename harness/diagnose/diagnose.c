@@ -114,7 +114,11 @@ static int diagnose_one(struct rules_inputs *in, struct diagnose_result *out, ch
     out->dumps = in->evidence.dumps.n;
     out->profiles = in->evidence.mutex.n + in->evidence.block.n + in->evidence.heap.n + in->evidence.cpu.n;
     if (!in->threads.n && !in->requests.n) {
-        snprintf(out->notes, sizeof out->notes, "the run has no samples to diagnose from");
+        if (in->from > 0 || isfinite(in->to))
+            snprintf(out->notes, sizeof out->notes, "the part of the run from t=%.1fs has no samples to diagnose from",
+                     in->from);
+        else
+            snprintf(out->notes, sizeof out->notes, "the run has no samples to diagnose from");
         rc = 0;
         goto done;
     }
