@@ -148,8 +148,8 @@ static void add_note(struct diagnose_result *r, const char *text)
     snprintf(r->notes + used, sizeof r->notes - used, "%s%s", used ? "; " : "", text);
 }
 
-/* Adds the finding f of the segment that began with the restart at restarted (NaN:
- * the run's first segment) to r: the same class as a finding of an earlier segment,
+/* Adds the finding f of the segment that began with the restart asked at restarted
+ * (NaN: the run's first segment) to r: the same class as a finding of an earlier segment,
  * with the same culprit or one of the two unnamed, is that problem again (a leak in
  * the code comes back after a restart): the earlier finding says so; else f is new,
  * and says which segment it was found in. */
@@ -202,7 +202,7 @@ static int diagnose_segments(struct rules_inputs *in, const struct runs_restart 
     }
     used = (size_t)snprintf(note, sizeof note, "the service was restarted at t=");
     for (size_t k = 0; k < n && used < sizeof note; k++)
-        used += (size_t)snprintf(note + used, sizeof note - used, "%s%.1fs", k ? ", t=" : "", restarts[k].ready_at);
+        used += (size_t)snprintf(note + used, sizeof note - used, "%s%.1fs", k ? ", t=" : "", restarts[k].asked_at);
     if (used < sizeof note)
         snprintf(note + used, sizeof note - used, ": each of the run's %zu parts diagnosed on its own", n + 1);
     add_note(out, note);
@@ -218,7 +218,7 @@ static int diagnose_segments(struct rules_inputs *in, const struct runs_restart 
         out->dumps += part->dumps;
         out->profiles += part->profiles;
         for (size_t i = 0; i < part->n; i++)
-            add_segment_finding(out, &part->findings[i], k ? restarts[k - 1].ready_at : NAN);
+            add_segment_finding(out, &part->findings[i], k ? restarts[k - 1].asked_at : NAN);
         add_note(out, part->notes);
     }
     rc = 0;

@@ -490,7 +490,7 @@ static void test_diagnose_memory_leak_after_a_restart_only(void **state)
     f = finding("memory-leak");
     assert_string_equal(f->culprit, "audit_trail_append");
     assert_float_equal(f->started_at, 6.5, 0.3);
-    assert_non_null(strstr(f->evidence, "found after the service's restart at t=5.0s"));
+    assert_non_null(strstr(f->evidence, "found after the service's restart at t=4.9s"));
 }
 
 /* Counters start again from 0 at a restart and memory from a new process's start-up:
@@ -509,7 +509,7 @@ static void test_diagnose_healthy_run_with_counters_reset_finds_no_problem(void 
     assert_int_equal(resultdb_restart(db, run_id, 4.9, 5.0, err, sizeof err), 0);
     diagnose();
     assert_int_equal(result.n, 0);
-    assert_non_null(strstr(result.notes, "the service was restarted at t=5.0s: each of the run's 2 parts"));
+    assert_non_null(strstr(result.notes, "the service was restarted at t=4.9s: each of the run's 2 parts"));
 }
 
 static void test_diagnose_thread_stacks_growing_memory_is_no_memory_leak(void **state)
