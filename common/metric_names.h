@@ -29,6 +29,7 @@
 #define METRIC_PROCESS_RSS "process_resident_memory_bytes"
 #define METRIC_PROCESS_CPU "process_cpu_seconds_total"
 #define METRIC_PROCESS_OPEN_FDS "process_open_fds"
+#define METRIC_PROCESS_START_TIME "process_start_time_seconds"
 
 /* Go's runtime metrics (client_golang's Go collector): a Go service has no
  * process_threads, and its leaks are goroutines. */

@@ -43,6 +43,17 @@ int series_add_at(struct series *s, double t, double v)
     return series_push(s, t, v);
 }
 
+void series_keep_between(struct series *s, double from, double to)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->t[i] >= from && s->t[i] < to) {
+            s->t[kept] = s->t[i];
+            s->v[kept++] = s->v[i];
+        }
+    s->n = kept;
+}
+
 void series_release(struct series *s)
 {
     if (!s)

@@ -44,6 +44,10 @@ int series_push(struct series *s, double t, double v);
  * scrape's samples of several label sets become one point. Returns as series_push. */
 int series_add_at(struct series *s, double t, double v);
 
+/* Keeps the points with from <= t < to and drops the rest (s keeps its memory): one
+ * segment of a run whose service restarted, read on its own. */
+void series_keep_between(struct series *s, double from, double to);
+
 /* Frees the points and empties s; NULL is a no-op. */
 void series_release(struct series *s);
 void series_set_release(struct series_set *set);

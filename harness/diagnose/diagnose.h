@@ -30,6 +30,9 @@
 #define DIAGNOSE_CLASS_COUNT 7
 /* A fleet's instances diagnosed one by one, at most (the rest left out, and noted). */
 #define DIAGNOSE_MAX_INSTANCES 64
+/* A run's service restarts read as segment boundaries, at most (a drill restarts it
+ * once); the run after the last of them is one segment, and noted. */
+#define DIAGNOSE_MAX_RESTARTS 16
 
 /* The class names, as the database, the drill and the output spell them. */
 extern const char *const diagnose_classes[DIAGNOSE_CLASS_COUNT];
@@ -48,7 +51,9 @@ struct diagnose_result {
 
 /* Diagnoses a run from its samples and evidence: on a fleet (samples carrying an
  * instance label, as read from Prometheus) each instance on its own series and the
- * evidence taken from it, every finding naming its instance. Returns 0 with *out filled, 1 when
+ * evidence taken from it, every finding naming its instance. A run whose service was
+ * restarted (recorded in the restarts table, else seen in its process start time) is
+ * read in segments split at each restart, each on its own, and the notes say so. Returns 0 with *out filled, 1 when
  * there is no such run (err says so), or -1 with err filled (database error, corrupt
  * evidence, out of memory). */
 int diagnose_run(struct resultdb *db, int64_t run_id, struct diagnose_result *out,

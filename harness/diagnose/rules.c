@@ -97,21 +97,29 @@ long rules_top_except(const struct tally *t, const struct tally *skip)
 int rules_load_sum(const struct rules_inputs *in, const char *metric, const char *labels, struct series *out,
                    char *err, size_t errlen)
 {
-    return samples_load_sum_of(in->db, in->run_id, in->instance, metric, labels, out, err, errlen);
+    if (samples_load_sum_of(in->db, in->run_id, in->instance, metric, labels, out, err, errlen) < 0)
+        return -1;
+    series_keep_between(out, in->from, in->to);
+    return 0;
 }
 
 int rules_load_by(const struct rules_inputs *in, const char *metric, const char *group_by, struct series_set *out,
                   char *err, size_t errlen)
 {
-    return samples_load_of(in->db, in->run_id, in->instance, metric, group_by, out, err, errlen);
+    if (samples_load_of(in->db, in->run_id, in->instance, metric, group_by, out, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < out->n; i++)
+        series_keep_between(&out->items[i], in->from, in->to);
+    return 0;
 }
 
-size_t rules_cpu_windows(const struct series *cpu, const struct series *requests, double *starts, double *req,
-                         double *per_request, size_t cap)
+size_t rules_cpu_windows(const struct series *cpu, const struct series *requests, double process_start,
+                         double *starts, double *req, double *per_request, size_t cap)
 {
     static double cpu_rate[EPISODE_MAX_WINDOWS], req_starts[EPISODE_MAX_WINDOWS];
     /* Both series on the same windows: a counter appears with its first event. */
-    double from = cpu->n && requests->n ? fmax(DIAGNOSE_STARTUP_S, fmax(cpu->t[0], requests->t[0])) : 0;
+    double from = cpu->n && requests->n ? fmax(process_start + DIAGNOSE_STARTUP_S, fmax(cpu->t[0], requests->t[0]))
+                                        : 0;
     size_t n, m;
     if (cap > EPISODE_MAX_WINDOWS)
         cap = EPISODE_MAX_WINDOWS;

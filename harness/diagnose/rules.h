@@ -62,6 +62,11 @@ struct rules_inputs {
     struct resultdb *db;
     int64_t run_id;
     const char *instance;       /* on a fleet, the one instance the rules look at; NULL for one service */
+    /* The part of the run looked at: its samples and evidence from <= t < to (0 and
+     * INFINITY: all of it). A run whose service was restarted is read one segment at a
+     * time, from is then when the process of that segment was ready (its start-up is
+     * measured from there): a sample after a restart is no continuation of one before. */
+    double from, to;
     struct series threads, rss, cpu, requests, depth, capacity, rejected, mutex_wait;
     const char *threads_metric, *rss_metric;  /* which of two metrics the series came from */
     struct tally_evidence evidence;

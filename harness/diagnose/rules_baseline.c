@@ -52,7 +52,7 @@ static int add_run(struct resultdb *db, int64_t id, struct rules_baseline *out, 
         load_either(db, id, GATE_PROC_THREADS, METRIC_PROCESS_THREADS, &threads, err, errlen) < 0 ||
         load_either(db, id, GATE_PROC_RSS, METRIC_PROCESS_RSS, &rss, err, errlen) < 0)
         goto done;
-    n = rules_cpu_windows(&cpu, &requests, starts, req, per_request, EPISODE_MAX_WINDOWS);
+    n = rules_cpu_windows(&cpu, &requests, 0, starts, req, per_request, EPISODE_MAX_WINDOWS);
     for (size_t i = 0; i < n; i++)
         if (!isnan(per_request[i]))
             per_request[k++] = per_request[i];

@@ -1,5 +1,6 @@
-/* rules' helpers shared across its files; included only by diagnose/rules*.c. The
- * public API is diagnose/rules.h.
+/* rules' helpers shared across its files; included by diagnose/rules*.c, and by
+ * diagnose.c for the evidence lines it adds when it joins a restarted run's
+ * segments. The public API is diagnose/rules.h.
  *
  * The files: rules.c holds these helpers; rules_leaks.c the thread-leak and
  * memory-leak rules; rules_waits.c lock-contention and blocked-producer;
@@ -48,11 +49,12 @@ int rules_load_by(const struct rules_inputs *in, const char *metric, const char 
 /* The index of t's top culprit that is not in skip (NULL: none), or -1. */
 long rules_top_except(const struct tally *t, const struct tally *skip);
 
-/* CPU seconds per request in one-second windows from DIAGNOSE_STARTUP_S (or the later
+/* CPU seconds per request in one-second windows from DIAGNOSE_STARTUP_S after
+ * process_start (the run's t of the process's start: 0, or a restart's; or the later
  * first point of either counter): window starts in starts[], requests per second in
  * req[] and CPU per request in per_request[] (NaN where under DIAGNOSE_CPU_MIN_RATE
  * requests a second, or the windows do not line up). Returns how many, at most cap. */
-size_t rules_cpu_windows(const struct series *cpu, const struct series *requests, double *starts, double *req,
-                         double *per_request, size_t cap);
+size_t rules_cpu_windows(const struct series *cpu, const struct series *requests, double process_start,
+                         double *starts, double *req, double *per_request, size_t cap);
 
 #endif

@@ -193,7 +193,7 @@ static struct episode level_onset(const struct series *s)
 
 void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r, bool threads_leaked)
 {
-    struct episode ep = episode_of_gauge(&in->rss, DIAGNOSE_STARTUP_S, DIAGNOSE_RSS_RATE, DIAGNOSE_RSS_WINDOWS);
+    struct episode ep = episode_of_gauge(&in->rss, in->from + DIAGNOSE_STARTUP_S, DIAGNOSE_RSS_RATE, DIAGNOSE_RSS_WINDOWS);
     struct tally first = {0}, last = {0};
     const struct tally_snapshot *a, *b;
     struct diagnose_finding *f;

@@ -313,7 +313,7 @@ void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r
 {
     static double starts[EPISODE_MAX_WINDOWS], req[EPISODE_MAX_WINDOWS], per_request[EPISODE_MAX_WINDOWS];
     static double clean[EPISODE_MAX_WINDOWS];
-    size_t n = rules_cpu_windows(&in->cpu, &in->requests, starts, req, per_request, EPISODE_MAX_WINDOWS);
+    size_t n = rules_cpu_windows(&in->cpu, &in->requests, in->from, starts, req, per_request, EPISODE_MAX_WINDOWS);
     struct episode ep;
     struct tally running, profiled;
     struct diagnose_finding *f;

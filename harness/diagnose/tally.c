@@ -80,6 +80,25 @@ void tally_evidence_free(struct tally_evidence *ev)
     snapshots_free(&ev->cpu);
 }
 
+static void snapshots_keep_between(struct tally_snapshots *s, double from, double to)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->items[i].t >= from && s->items[i].t < to)
+            s->items[kept++] = s->items[i];
+        else
+            proftext_free(s->items[i].p);
+    }
+    s->n = kept;
+}
+
+void tally_evidence_keep_between(struct tally_evidence *ev, double from, double to)
+{
+    struct tally_snapshots *all[] = {&ev->dumps, &ev->mutex, &ev->block, &ev->heap, &ev->cpu};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        snapshots_keep_between(all[i], from, to);
+}
+
 int tally_evidence_load(struct resultdb *db, int64_t run_id, struct tally_evidence *ev, char *err, size_t errlen)
 {
     return tally_evidence_load_of(db, run_id, NULL, ev, err, errlen);

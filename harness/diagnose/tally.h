@@ -63,6 +63,10 @@ int tally_evidence_load_of(struct resultdb *db, int64_t run_id, const char *inst
                            char *err, size_t errlen);
 void tally_evidence_free(struct tally_evidence *ev);
 
+/* Frees the snapshots of ev taken outside from <= t < to, keeping the others in
+ * order: the evidence of one segment of a run whose service restarted. */
+void tally_evidence_keep_between(struct tally_evidence *ev, double from, double to);
+
 /* The culprit function of a stack, or NULL when it has no frame of the service's own
  * that is not a wrapper. Owned by e. */
 const char *tally_culprit_of(const struct proftext_entry *e);

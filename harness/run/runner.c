@@ -279,6 +279,10 @@ static int restart_service(struct run *r)
     r->scraper.proc_pid = r->svc.proc_pid;
     r->restarts++;
     r->restarted_t = seconds_since_t0(r);
+    /* A diagnosis reads the run in segments split here (the new process's samples are
+     * no continuation of the old one's): a restart it cannot see would break them. */
+    if (resultdb_restart(r->db, r->run_id, asked, r->restarted_t, err, sizeof err) < 0)
+        append_reason(r, "the restart at t=%.1fs was not recorded: %s", asked, err);
     append_reason(r, "service restarted at t=%.1fs (pid %d, ready at t=%.1fs)", asked, (int)r->svc.pid,
                   r->restarted_t);
     return 0;

@@ -161,21 +161,25 @@ bool symptoms_show(const char *instance, struct symptoms_state *st, const struct
     struct series p, q;
     double x, y;
     bool shows = false;
+    /* The service's process started then: at the run's start, or when a restart made
+     * it ready again. A new process's threads and memory start from low and its
+     * start-up climbs: nothing before it is a level or a slope of this one's. */
+    double born = v->restarts && !isnan(v->restarted_t) ? v->restarted_t : 0;
 
     switch (s) {
     case SYMPTOM_THREADS:
-        if (points_either(instance, v, GATE_PROC_THREADS, METRIC_PROCESS_THREADS, 0, &p) == 0 ||
-            points(instance, v, METRIC_GO_THREADS, 0, &p) == 0) {
+        if (points_either(instance, v, GATE_PROC_THREADS, METRIC_PROCESS_THREADS, born, &p) == 0 ||
+            points(instance, v, METRIC_GO_THREADS, born, &p) == 0) {
             shows = rise_above_low(&p, &x) && x >= TRIGGER_THREADS;
             series_release(&p);
         }
-        if (!shows && points(instance, v, METRIC_GO_GOROUTINES, 0, &p) == 0) {
+        if (!shows && points(instance, v, METRIC_GO_GOROUTINES, born, &p) == 0) {
             shows = rise_above_low(&p, &x) && x >= TRIGGER_THREADS;  /* a Go service leaks goroutines */
             series_release(&p);
         }
         return shows;
     case SYMPTOM_MEMORY:
-        if (v->t < DIAGNOSE_STARTUP_S + TRIGGER_RSS_WINDOW ||
+        if (v->t < born + DIAGNOSE_STARTUP_S + TRIGGER_RSS_WINDOW ||
             points_either(instance, v, GATE_PROC_RSS, METRIC_PROCESS_RSS, v->t - TRIGGER_RSS_WINDOW, &p) < 0)
             return false;
         shows = stats_slope(p.t, p.v, p.n, &y) == 0 && y >= DIAGNOSE_RSS_RATE;
@@ -202,7 +206,7 @@ bool symptoms_show(const char *instance, struct symptoms_state *st, const struct
                held_for(&st->lock_faint_at, v->t, x - queue_lock_wait_rate(instance, v) >= DIAGNOSE_LOCK_FAINT_RATE,
                         DIAGNOSE_LOCK_FAINT_WINDOWS * DIAGNOSE_WINDOW_S);
     case SYMPTOM_CPU:
-        if (v->t < DIAGNOSE_STARTUP_S + DIAGNOSE_WINDOW_S ||
+        if (v->t < born + DIAGNOSE_STARTUP_S + DIAGNOSE_WINDOW_S ||
             !counter_rate(instance, v, METRIC_ORDERD_HTTP_REQUESTS, DIAGNOSE_WINDOW_S, &y) || y < TRIGGER_MIN_REQUESTS)
             return false;
         if (!counter_rate(instance, v, GATE_PROC_CPU, DIAGNOSE_WINDOW_S, &x) &&

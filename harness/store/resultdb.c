@@ -297,6 +297,18 @@ int resultdb_phase_off(struct resultdb *db, int64_t phase_id, double off_at, cha
     return step_done(db, st, "closing a phase", err, errlen);
 }
 
+int resultdb_restart(struct resultdb *db, int64_t run_id, double asked_at, double ready_at, char *err,
+                     size_t errlen)
+{
+    sqlite3_stmt *st;
+    if (prepare(db, "INSERT INTO restarts (run_id, asked_at, ready_at) VALUES (?, ?, ?)", &st, err, errlen) < 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_double(st, 2, asked_at);
+    sqlite3_bind_double(st, 3, ready_at);
+    return step_done(db, st, "recording a restart", err, errlen);
+}
+
 int resultdb_load_result(struct resultdb *db, int64_t run_id, const char *stage, double started_at,
                          unsigned connections, unsigned threads, const struct wrkres *r,
                          char *err, size_t errlen)

@@ -18,7 +18,7 @@
 #include "judge/gate.h"
 #include "base/wrkres.h"
 
-#define RESULTDB_SCHEMA_VERSION 8
+#define RESULTDB_SCHEMA_VERSION 9
 
 struct resultdb;
 
@@ -71,6 +71,11 @@ int resultdb_sample(struct resultdb *db, int64_t run_id, double t, const char *m
 int resultdb_phase_on(struct resultdb *db, int64_t run_id, const char *phase, const char *fault,
                       const char *term, double on_at, int64_t *phase_id, char *err, size_t errlen);
 int resultdb_phase_off(struct resultdb *db, int64_t phase_id, double off_at, char *err, size_t errlen);
+
+/* The service was restarted: stopped at asked_at, ready again at ready_at (run
+ * seconds). Returns 0 or -1 with err. */
+int resultdb_restart(struct resultdb *db, int64_t run_id, double asked_at, double ready_at, char *err,
+                     size_t errlen);
 
 /* What one wrk run measured; stage is "warmup" or "measure". Returns 0 or -1 with err. */
 int resultdb_load_result(struct resultdb *db, int64_t run_id, const char *stage, double started_at,

@@ -184,6 +184,36 @@ done:
     return rc;
 }
 
+int runs_restarts(struct resultdb *db, int64_t id, struct runs_restart *out, size_t cap, size_t *n, char *err,
+                  size_t errlen)
+{
+    sqlite3_stmt *st;
+    int step, rc;
+
+    *n = 0;
+    /* a file of an older schema opened read-only has no such table: no restarts */
+    if ((rc = resultdb_table_exists(db, "restarts", err, errlen)) <= 0)
+        return rc;
+    if (storedb_prepare(db, "SELECT asked_at, ready_at FROM restarts WHERE run_id = ? ORDER BY asked_at", &st,
+                        "reading restarts", err, errlen) < 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    rc = 0;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            rc = 1;
+            break;
+        }
+        out[*n].asked_at = storedb_real(st, 0);
+        out[*n].ready_at = storedb_real(st, 1);
+        (*n)++;
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        rc = storedb_fail(db, "reading restarts", err, errlen);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static void read_load(sqlite3_stmt *st, struct runs_load *l)
 {
     memset(l, 0, sizeof *l);

@@ -73,6 +73,18 @@ struct runs_phase {
 int runs_phases(struct resultdb *db, int64_t id, struct runs_phase **phases, size_t *n, char *err,
                 size_t errlen);
 
+/* One restart of the run's service (schema 9): the old process stopped at asked_at,
+ * the new one ready at ready_at (run seconds). */
+struct runs_restart {
+    double asked_at, ready_at;
+};
+
+/* The restarts of run id in time order, at most cap of them, into out[0..*n-1]; none
+ * in a database from before schema 9. Returns 0, 1 when the run had more than cap (the
+ * first cap are given), or -1 with err filled. */
+int runs_restarts(struct resultdb *db, int64_t id, struct runs_restart *out, size_t cap, size_t *n, char *err,
+                  size_t errlen);
+
 /* What one wrk run measured (load_results). Numbers are NaN when NULL. */
 struct runs_load {
     char stage[16];                /* "warmup" or "measure" */

@@ -293,6 +293,18 @@ static const char schema_open[] =
     "  PRIMARY KEY (run_id, stage, second)\n"
     ");\n";
 
+/* Schema 9: each time a run's service was restarted (a drill's mitigation), from when
+ * it was asked (the old process stopped) to when the new one was ready. A diagnosis
+ * reads the run as segments split there: a sample after a restart is a new process's,
+ * no continuation of the one before. */
+static const char schema_restarts[] =
+    "CREATE TABLE IF NOT EXISTS restarts (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  asked_at REAL NOT NULL,\n"
+    "  ready_at REAL NOT NULL\n"
+    ");\n"
+    "CREATE INDEX IF NOT EXISTS restarts_run ON restarts(run_id, asked_at);\n";
+
 /* Schema 7: a fleet's instances. On a fleet (samples from Prometheus, one series per
  * replica) a finding, an evidence item and a per-instance gate each belong to one
  * replica: diagnoses.instance and evidence.instance name it (NULL on one machine), and
@@ -415,6 +427,7 @@ int schema_upgrade(struct resultdb *db, int version, char *err, size_t errlen)
         storedb_exec(db, schema_interleaved, err, errlen) < 0 ||
         (version < 5 && storedb_exec(db, regressions_method_column, err, errlen) < 0) ||
         storedb_exec(db, schema_open, err, errlen) < 0 ||
+        storedb_exec(db, schema_restarts, err, errlen) < 0 ||
         storedb_exec(db, set_version, err, errlen) < 0)
         return -1;
     return 0;

@@ -247,6 +247,20 @@ static void test_drill_mitigation_heals_the_service(void **state)
     free(output);
 }
 
+/* The automatic diagnosis stored for trainee's drill, whose service was restarted,
+ * names the leak (class_name in culprit) once, from before the restart (its climb
+ * there not cut by the new process's low start), found again after it. */
+static void assert_restart_diagnosed(const char *trainee, const char *class_name, const char *culprit)
+{
+    char sql[600];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM diagnoses g JOIN drills d ON d.run_id = g.run_id "
+                              "JOIN restarts x ON x.run_id = g.run_id WHERE d.trainee = '%s' AND g.class = '%s' "
+                              "AND g.culprit = '%s' AND g.started_at < x.asked_at AND g.evidence_text LIKE "
+                              "'%%again after the restart at t=%%'", trainee, class_name, culprit);
+    if (testdb_int(tmp.path, sql) != 1)
+        fail_msg("no %s in %s found across the restart of %s's drill", class_name, culprit, trainee);
+}
+
 /* The trainee has the drill restart orderd (--mitigate-by restart) on a thread leak:
  * the leaked threads are gone, the leak is code and comes back with the restart, so
  * the restart bought time - scored not healed, with how long until the threads are
@@ -275,6 +289,7 @@ static void test_drill_restart_buys_time_against_a_thread_leak(void **state)
     assert_float_equal(bought, (before - after) / slope, 0.15);
     assert_non_null(strstr(output, "The leak is in the code and came back with it (leak.threads=5%on)"));
     assert_non_null(strstr(output, "Restarting orderd at t="));
+    assert_non_null(strstr(output, "note: the service was restarted at t="));
     free(output);
     /* The runner restarted the service it started, and said so. */
     assert_int_equal(testdb_int(tmp.path, "SELECT count(*) FROM runs r JOIN drills d ON d.run_id = r.id WHERE "
@@ -282,12 +297,42 @@ static void test_drill_restart_buys_time_against_a_thread_leak(void **state)
     assert_int_equal(testdb_int(tmp.path, "SELECT mitigated = 0 AND mitigation_s IS NULL AND mitigation_method = "
                                 "'restart' FROM drills WHERE trainee = 'ed'"), 1);
     assert_float_equal(testdb_real(tmp.path, "SELECT time_bought_s FROM drills WHERE trainee = 'ed'"), bought, 0.1);
+    /* The restart is recorded, and the diagnosis of the run reads it in two segments:
+     * the leak found from its start before the restart, and again after it. */
+    assert_int_equal(testdb_int(tmp.path, "SELECT count(*) FROM restarts x JOIN drills d ON d.run_id = x.run_id "
+                                "WHERE d.trainee = 'ed' AND x.ready_at >= x.asked_at"), 1);
+    assert_restart_diagnosed("ed", "thread-leak", "leak_notifier_wait");
 
     assert_int_equal(loadlab_proc_run(history, NULL, out_path, 30), 0);
     output = files_read_must(out_path);
     assert_non_null(strstr(output, "no (restart: bought "));
     assert_non_null(strstr(output, "healed 0/1 (1 by restart, which bought time against a leak 1 time)"));
     free(output);
+}
+
+/* A memory leak restarted: resident memory drops to a new process's and climbs again.
+ * The drill scores the time bought, and the automatic diagnosis of the same run names
+ * the leak from the climb before the restart (read as one series, the restart cut it
+ * in two and no problem was found). */
+static void test_drill_restart_of_a_memory_leak_is_diagnosed(void **state)
+{
+    const char *args[] = {"drill", "--db", tmp.path, "--fault", "leak.memory", "--seed", "7", "--min-time", "6s",
+                          "--time-limit", "60s", "--trainee", "gu", "--answer",
+                          "class=memory-leak culprit=leak_memory_retain", "--mitigate", "15s", "--mitigate-by",
+                          "restart", "--no-report", NULL};
+    char out_path[200], *output;
+    (void)state;
+
+    tmpdb_file(&tmp, "drill.out", out_path, sizeof out_path);
+    assert_int_equal(loadlab_proc_run(args, NULL, out_path, 90), 0);
+    output = files_read_must(out_path);
+    if (!strstr(output, "bought time, did not heal: resident memory "))
+        fail_msg("no time bought:\n%s", output);
+    if (!strstr(output, "1. memory-leak in leak_memory_retain"))
+        fail_msg("the diagnosis does not name the leak:\n%s", output);
+    assert_non_null(strstr(output, "note: the service was restarted at t="));
+    free(output);
+    assert_restart_diagnosed("gu", "memory-leak", "leak_memory_retain");
 }
 
 /* Typed at the prompt: a restart does not heal a slowdown, which is code and is set
@@ -325,6 +370,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_drill_mitigation_heals_the_service, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_drill_restart_buys_time_against_a_thread_leak, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_drill_restart_does_not_heal_a_slowdown, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_drill_restart_of_a_memory_leak_is_diagnosed, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

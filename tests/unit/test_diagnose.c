@@ -147,6 +147,15 @@ static void store_profile(double t, const char *kind, const char *header, const 
     store(t, kind, "end of steady state", buf);
 }
 
+/* A heap profile at t of two sites: audit_trail_append with its live count and bytes
+ * ("2000: 8192000 [2000: 8192000]"), and the catalog's 800 KB beside it. */
+static void store_audit_heap(double t, const char *audit)
+{
+    store_profile(t, EVIDENCE_HEAP, "heap profile: 10: 9000000 [10: 9000000] @ heap/2\n", audit,
+                  "audit_trail_append@service/audit.c|api_handle@service/api.c", "5: 800000 [5: 800000]",
+                  "catalog_load@service/catalog.c|main@service/main.c");
+}
+
 /* The scrapes of a run; each field a function of time. */
 struct shape {
     double threads_rate, threads_from;     /* threads/s added from then on */
@@ -164,6 +173,9 @@ struct shape {
     double request_rate;                   /* requests per second (0: 1,000) */
     double healthy_cpu;                    /* CPU seconds per request before any fault (0: 50us) */
     bool cpu_ticks;                        /* the CPU counter moves in 10 ms ticks, as /proc's */
+    double restart_at;                     /* a new process from then on (0: none): counters from 0, memory
+                                              from its start-up, the leaks from their start again */
+    bool start_time;                       /* process_start_time_seconds scraped, as orderd has it */
 };
 
 static double capped(double v, double cap)
@@ -174,6 +186,13 @@ static double capped(double v, double cap)
 static double ramp(double rate, double from, double t)
 {
     return t > from ? rate * (t - from) : 0;
+}
+
+/* When something switched on at from is on in a process born then (0: the run's
+ * first, which may have had it on before the first scrape). */
+static double after_born(double from, double born)
+{
+    return born > 0 ? fmax(from, born) : from;
 }
 
 static void sample(double t, const char *metric, const char *labels, double v)
@@ -195,11 +214,15 @@ static void store_series(const struct shape *s)
     int tick = 0;
     assert_int_equal(resultdb_begin(db, err, sizeof err), 0);
     for (double t = 0; t <= END + 1e-9; t += TICK) {
-        double rate = s->request_rate > 0 ? s->request_rate : 1000, requests = rate * t;
+        /* the process's start: the run's, or the restart's; pt is its own clock */
+        double born = s->restart_at > 0 && t >= s->restart_at ? s->restart_at : 0, pt = t - born;
+        double rate = s->request_rate > 0 ? s->request_rate : 1000, requests = rate * pt;
         double cpu = (s->healthy_cpu > 0 ? s->healthy_cpu : 0.00005) * requests;
         bool full = t >= s->queue_from && t <= s->queue_to;
+        if (born > 0 && t - TICK < born)
+            rejected = enqueued = 0;
         if (s->cpu_per_request > 0 && t > s->cpu_from)
-            cpu += s->cpu_per_request * rate * (t - s->cpu_from);
+            cpu += s->cpu_per_request * rate * (t - after_born(s->cpu_from, born));
         if (s->cpu_ticks)
             cpu = floor(cpu / 0.01) * 0.01;
         if (full)
@@ -207,23 +230,29 @@ static void store_series(const struct shape *s)
         enqueued += (full && s->served_drops ? 20 : 200) * TICK;
         if (on_instance)
             sample(t, "up", "", 1);  /* Prometheus' own series of each target */
-        sample(t, "loadlab_proc_threads", "", 8 + floor(capped(ramp(s->threads_rate, s->threads_from, t), s->threads_cap)));
+        sample(t, "loadlab_proc_threads", "",
+               8 + floor(capped(ramp(s->threads_rate, after_born(s->threads_from, born), t), s->threads_cap)));
         /* Start-up: memory climbs fast in the first half second, as a real process's does. */
         sample(t, "loadlab_proc_resident_memory_bytes", "",
-               (t < 0.5 ? 4e6 + 32e6 * t : 20e6) + capped(ramp(s->rss_rate, s->rss_from, t), s->rss_cap) + (fmod(t, 1.0) < 0.5 ? 1e4 : 0));
+               (pt < 0.5 ? 4e6 + 32e6 * pt : 20e6) + capped(ramp(s->rss_rate, after_born(s->rss_from, born), t), s->rss_cap) +
+                   (fmod(t, 1.0) < 0.5 ? 1e4 : 0));
         sample(t, "loadlab_proc_cpu_seconds_total", "", cpu);
+        if (s->start_time)
+            sample(t, "process_start_time_seconds", "", 1.7e9 + born);
         sample(t, "orderd_http_requests_total", "{code=\"200\",route=\"product_get\"}", requests * 0.8);
         sample(t, "orderd_http_requests_total", "{code=\"202\",route=\"order_create\"}", requests * 0.2);
         sample(t, "orderd_queue_depth", "", full ? (s->small_queue ? wobble[tick++ % 8] : capacity) : 2);
         sample(t, "orderd_queue_capacity", "", capacity);
         sample(t, "orderd_queue_enqueued_total", "", enqueued);
         sample(t, "orderd_queue_rejected_total", "", rejected);
-        sample(t, "orderd_mutex_wait_seconds_total", "{lock=\"queue\"}", 0.002 * t + ramp(s->queue_lock_wait, 0, t));
-        sample(t, "orderd_mutex_wait_seconds_total", "{lock=\"cache_global\"}", ramp(s->lock_wait, s->lock_from, t));
-        sample(t, "orderd_mutex_contentions_total", "{lock=\"queue\"}", (s->queue_contentions > 0 ? s->queue_contentions : 10) * t);
-        sample(t, "orderd_mutex_contentions_total", "{lock=\"cache_global\"}", s->lock_wait > 0 ? ramp(2000, s->lock_from, t) : 0);
-        sample(t, "orderd_block_seconds_total", "{site=\"queue_pop\"}", 2.5 * t);
-        sample(t, "orderd_block_seconds_total", "{site=\"queue_push_blocking\"}", s->push_block * t);
+        sample(t, "orderd_mutex_wait_seconds_total", "{lock=\"queue\"}", 0.002 * pt + ramp(s->queue_lock_wait, born, t));
+        sample(t, "orderd_mutex_wait_seconds_total", "{lock=\"cache_global\"}",
+               ramp(s->lock_wait, after_born(s->lock_from, born), t));
+        sample(t, "orderd_mutex_contentions_total", "{lock=\"queue\"}", (s->queue_contentions > 0 ? s->queue_contentions : 10) * pt);
+        sample(t, "orderd_mutex_contentions_total", "{lock=\"cache_global\"}",
+               s->lock_wait > 0 ? ramp(2000, after_born(s->lock_from, born), t) : 0);
+        sample(t, "orderd_block_seconds_total", "{site=\"queue_pop\"}", 2.5 * pt);
+        sample(t, "orderd_block_seconds_total", "{site=\"queue_push_blocking\"}", s->push_block * pt);
         /* The answer key, which the diagnosis must not read: it says "slow" is on. */
         sample(t, "orderd_fault_active", "{fault=\"slow\"}", 1);
         sample(t, "orderd_leaked_threads", "", 500);
@@ -395,18 +424,92 @@ static void test_diagnose_memory_leak_names_the_growing_heap_site(void **state)
     (void)state;
     store_series(&s);
     store_healthy_dumps();
-    store_profile(3, EVIDENCE_HEAP, "heap profile: 10: 9000000 [10: 9000000] @ heap/2\n",
-                  "2000: 8192000 [2000: 8192000]", "audit_trail_append@service/audit.c|api_handle@service/api.c",
-                  "5: 800000 [5: 800000]", "catalog_load@service/catalog.c|main@service/main.c");
-    store_profile(9, EVIDENCE_HEAP, "heap profile: 10: 9000000 [10: 9000000] @ heap/2\n",
-                  "14000: 57344000 [14000: 57344000]", "audit_trail_append@service/audit.c|api_handle@service/api.c",
-                  "5: 800000 [5: 800000]", "catalog_load@service/catalog.c|main@service/main.c");
+    store_audit_heap(3, "2000: 8192000 [2000: 8192000]");
+    store_audit_heap(9, "14000: 57344000 [14000: 57344000]");
     diagnose();
     assert_int_equal(result.n, 1);
     f = finding("memory-leak");
     assert_string_equal(f->culprit, "audit_trail_append");
     assert_float_equal(f->started_at, 2.0, 0.3);
     assert_non_null(strstr(f->evidence, "gained 46.9MB"));  /* 49152000 bytes, in binary units */
+}
+
+/* A leak restarted at t=6: memory climbs from t=2, drops to a new process's start-up
+ * at the restart and climbs again. Across the restart the climb is cut in two and a
+ * heap profile of the new process holds less than one of the old: read as one series,
+ * no problem. Read in segments, the leak is found from where it began, and again
+ * after the restart. */
+static void check_memory_leak_across_a_restart(bool recorded)
+{
+    struct shape s = {.rss_rate = 8e6, .rss_from = 2, .queue_from = INFINITY, .restart_at = 6, .start_time = true};
+    const struct diagnose_finding *f;
+    store_series(&s);
+    store_healthy_dumps();
+    if (recorded)
+        assert_int_equal(resultdb_restart(db, run_id, 6.0, 6.0, err, sizeof err), 0);
+    store_audit_heap(3, "2000: 8192000 [2000: 8192000]");
+    store_audit_heap(5.5, "8000: 32768000 [8000: 32768000]");
+    store_audit_heap(9.5, "6000: 24576000 [6000: 24576000]");
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("memory-leak");
+    assert_string_equal(f->culprit, "audit_trail_append");
+    assert_float_equal(f->started_at, 2.0, 0.3);
+    assert_non_null(strstr(f->evidence, "gained 23.4MB since the heap profile at t=3.00s"));
+    assert_non_null(strstr(f->evidence, "again after the restart at t=6.0s: "));
+    assert_non_null(strstr(result.notes, "the service was restarted at t=6.0s"));
+}
+
+static void test_diagnose_memory_leak_across_a_restart(void **state)
+{
+    (void)state;
+    check_memory_leak_across_a_restart(true);
+}
+
+/* The same restart, not recorded (a run from before restarts were, or a service
+ * restarted by something else): the process's start time changing says where. */
+static void test_diagnose_memory_leak_across_a_restart_seen_in_the_start_time(void **state)
+{
+    (void)state;
+    check_memory_leak_across_a_restart(false);
+}
+
+/* A leak that starts only after a restart is found there, and says so. */
+static void test_diagnose_memory_leak_after_a_restart_only(void **state)
+{
+    struct shape s = {.rss_rate = 8e6, .rss_from = 6.5, .queue_from = INFINITY, .restart_at = 5};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    assert_int_equal(resultdb_restart(db, run_id, 4.9, 5.0, err, sizeof err), 0);
+    store_audit_heap(7, "1000: 4096000 [1000: 4096000]");
+    store_audit_heap(9.5, "6000: 24576000 [6000: 24576000]");
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("memory-leak");
+    assert_string_equal(f->culprit, "audit_trail_append");
+    assert_float_equal(f->started_at, 6.5, 0.3);
+    assert_non_null(strstr(f->evidence, "found after the service's restart at t=4.9s"));
+}
+
+/* Counters start again from 0 at a restart and memory from a new process's start-up:
+ * a healthy run restarted, with the restart recorded or not (a counter that drops has
+ * been reset, as Prometheus' rate() reads it), has no problem: no negative or huge
+ * rate, no climb out of the start-up. */
+static void test_diagnose_healthy_run_with_counters_reset_finds_no_problem(void **state)
+{
+    struct shape s = {.queue_from = INFINITY, .restart_at = 5, .cpu_ticks = true};
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    diagnose();
+    assert_int_equal(result.n, 0);
+    assert_null(strstr(result.notes, "restarted"));
+    assert_int_equal(resultdb_restart(db, run_id, 4.9, 5.0, err, sizeof err), 0);
+    diagnose();
+    assert_int_equal(result.n, 0);
+    assert_non_null(strstr(result.notes, "the service was restarted at t=4.9s: each of the run's 2 parts"));
 }
 
 static void test_diagnose_thread_stacks_growing_memory_is_no_memory_leak(void **state)
@@ -1341,6 +1444,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_fleet_names_the_instance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_fleet_same_problem_everywhere_is_one_finding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_names_the_growing_heap_site, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_across_a_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_across_a_restart_seen_in_the_start_time, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_after_a_restart_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_healthy_run_with_counters_reset_finds_no_problem, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_thread_stacks_growing_memory_is_no_memory_leak, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_a_site_with_a_small_part_of_the_climb_is_no_memory_leak, setup,
                                         teardown),

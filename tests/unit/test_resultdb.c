@@ -427,9 +427,47 @@ static void test_resultdb_upgrades_schema_7_drills_to_the_mitigation_method(void
     assert_int_equal(resultdb_has_column(db, "drills", "time_bought_s", err, sizeof err), 1);
     resultdb_close(db);
     assert_int_equal(testdb_int(tmp.path, "PRAGMA user_version"), RESULTDB_SCHEMA_VERSION);
-    assert_int_equal(RESULTDB_SCHEMA_VERSION, 8);
     /* An old drill keeps its verdict, its method unknown. */
     assert_int_equal(query_int("SELECT count(*) FROM drills WHERE mitigated = 1 AND mitigation_method IS NULL"), 1);
+}
+
+/* Restarts are kept in time order per run; a schema 8 file has none to give, read
+ * only, and gains the table when opened for writing. */
+static void test_resultdb_keeps_restarts_and_upgrades_schema_8(void **state)
+{
+    struct resultdb *db;
+    struct runs_restart got[2];
+    int64_t run_id, other;
+    size_t n;
+    (void)state;
+    db = open_with_run(&run_id);
+    assert_int_equal(resultdb_run_begin(db, &(struct resultdb_run){.scenario = "s", .label = "l", .params = "{}"},
+                                        &other, err, sizeof err), 0);
+    assert_int_equal(resultdb_restart(db, run_id, 12.0, 12.4, err, sizeof err), 0);
+    assert_int_equal(resultdb_restart(db, run_id, 5.0, 5.3, err, sizeof err), 0);
+    assert_int_equal(resultdb_restart(db, other, 7.0, 7.1, err, sizeof err), 0);
+    assert_int_equal(resultdb_restart(db, run_id, 20.0, 20.5, err, sizeof err), 0);
+    /* more than asked for: the first ones, and 1 */
+    assert_int_equal(runs_restarts(db, run_id, got, 2, &n, err, sizeof err), 1);
+    assert_int_equal(n, 2);
+    assert_true(got[0].asked_at == 5.0 && got[0].ready_at == 5.3);
+    assert_true(got[1].asked_at == 12.0 && got[1].ready_at == 12.4);
+    assert_int_equal(runs_restarts(db, other, got, 2, &n, err, sizeof err), 0);
+    assert_int_equal(n, 1);
+    resultdb_close(db);
+
+    testdb_exec(tmp.path, "DROP TABLE restarts; PRAGMA user_version = 8");
+    db = resultdb_open(tmp.path, true, err, sizeof err);
+    assert_non_null(db);
+    assert_int_equal(runs_restarts(db, run_id, got, 2, &n, err, sizeof err), 0);
+    assert_int_equal(n, 0);
+    resultdb_close(db);
+    db = resultdb_open(tmp.path, false, err, sizeof err);
+    assert_non_null(db);
+    assert_int_equal(resultdb_table_exists(db, "restarts", err, sizeof err), 1);
+    resultdb_close(db);
+    assert_int_equal(testdb_int(tmp.path, "PRAGMA user_version"), RESULTDB_SCHEMA_VERSION);
+    assert_int_equal(RESULTDB_SCHEMA_VERSION, 9);
 }
 
 static void test_resultdb_widens_an_old_evidence_table(void **state)
@@ -483,6 +521,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resultdb_upgrades_schema_5_to_fleet_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_upgrades_schema_7_drills_to_the_mitigation_method, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_resultdb_keeps_restarts_and_upgrades_schema_8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_closes_runs_left_by_dead_loadlab, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_refuses_foreign_and_newer_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resultdb_says_which_tables_exist, setup, teardown),

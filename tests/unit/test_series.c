@@ -57,6 +57,24 @@ static void test_series_rate_counts_a_drop_as_a_reset(void **state)
     assert_near(series_increase(&counter, 4, 9), 0, 0);
 }
 
+/* One segment of a run: the points from its start up to, not including, its end. */
+static void test_series_keep_between_keeps_one_segment(void **state)
+{
+    struct series s = {0};
+    (void)state;
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(series_push(&s, i, 100 + i), 0);
+    series_keep_between(&s, 2, 5);
+    assert_int_equal(s.n, 3);
+    assert_near(s.t[0], 2, 0);
+    assert_near(s.v[2], 104, 0);
+    series_keep_between(&s, 0, INFINITY);
+    assert_int_equal(s.n, 3);
+    series_keep_between(&s, 10, INFINITY);
+    assert_int_equal(s.n, 0);
+    series_release(&s);
+}
+
 static void test_series_sum_and_groups(void **state)
 {
     struct series_set set = {0};
@@ -149,6 +167,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_series_label_value_reads_canonical_labels),
         cmocka_unit_test(test_series_rate_counts_a_drop_as_a_reset),
+        cmocka_unit_test(test_series_keep_between_keeps_one_segment),
         cmocka_unit_test(test_series_sum_and_groups),
         cmocka_unit_test(test_series_gauge_between_points),
         cmocka_unit_test(test_series_fit_needs_two_points),

@@ -2,7 +2,8 @@
  * capture, on series built here as a run's scrapes every 250 ms - CPU's absolute level,
  * its relative rise over the run's first windows, and the diagnosis's named level held
  * on from the start (a slowdown with no healthy start to rise from, whose culprit needs
- * a CPU profile); lock wait's level and the diagnosis's faint one, held. */
+ * a CPU profile); lock wait's level and the diagnosis's faint one, held; memory climbing
+ * after a restart, judged on the new process's samples only. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -117,6 +118,52 @@ static void test_symptoms_cpu_at_the_named_level_from_the_start(void **state)
     assert_true(at <= 3.5);
 }
 
+/* Resident memory of a process that starts at 4 MB, climbs 32 MB/s for half a second
+ * (its start-up) and holds 20 MB, plus leak bytes a second from its start (before: of
+ * the first process, after: of the one after the restart at restart_at: its start-up
+ * again, the view says when it was ready). The time the memory symptom first shows,
+ * or NAN. */
+static double memory_symptom_at(double before, double after, double restart_at)
+{
+    struct series_store *store = series_store_new();
+    struct symptoms_state st;
+    struct runner_view v;
+    double shown = NAN;
+
+    assert_non_null(store);
+    assert_int_equal(series_store_want(store, GATE_PROC_RSS), 0);
+    symptoms_state_reset(&st);
+    memset(&v, 0, sizeof v);
+    v.series = store;
+    v.restarted_t = NAN;
+    for (double t = 0; t <= END + 1e-9 && isnan(shown); t += TICK) {
+        double born = t >= restart_at ? restart_at : 0, pt = t - born;
+        double rss = (pt < 0.5 ? 4e6 + 32e6 * pt : 20e6) + (born > 0 ? after : before) * pt;
+        if (born > 0 && !v.restarts) {
+            v.restarts = 1;
+            v.restarted_t = born;
+        }
+        assert_int_equal(series_store_begin_tick(store, t, err, sizeof err), 0);
+        assert_int_equal(series_store_add_plain(store, GATE_PROC_RSS, rss, err, sizeof err), 0);
+        v.t = t;
+        if (symptoms_show(NULL, &st, &v, SYMPTOM_MEMORY))
+            shown = t;
+    }
+    series_store_free(store);
+    return shown;
+}
+
+/* A restart's drop and the new process's start-up are no memory climbing; a leak that
+ * climbs again after it is, once the new process is past its start-up. */
+static void test_symptoms_memory_after_a_restart(void **state)
+{
+    (void)state;
+    assert_true(isnan(memory_symptom_at(0, 0, 5)));
+    assert_true(isnan(memory_symptom_at(0, 0, INFINITY)));
+    assert_float_equal(memory_symptom_at(4e6, 0, INFINITY), DIAGNOSE_STARTUP_S + 2, 1e-9);
+    assert_float_equal(memory_symptom_at(0, 4e6, 6), 6 + DIAGNOSE_STARTUP_S + 2, 1e-9);
+}
+
 static void test_symptoms_lock_wait_levels(void **state)
 {
     (void)state;
@@ -143,6 +190,7 @@ int main(void)
         cmocka_unit_test(test_symptoms_cpu_rise_over_the_healthy_start),
         cmocka_unit_test(test_symptoms_cpu_at_the_named_level_from_the_start),
         cmocka_unit_test(test_symptoms_lock_wait_levels),
+        cmocka_unit_test(test_symptoms_memory_after_a_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
