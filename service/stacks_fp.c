@@ -14,9 +14,15 @@
  * their rbp may hold any value. So a frame is read only at an address inside the
  * calling thread's stack, 16-byte aligned (the x86-64 ABI aligns every frame that
  * pushes rbp so), and above the frame before it; the walk stops at the first frame
- * that is not, or at the caller's max. A stack may so end early (below a library
- * frame) or, when a library's rbp happens to point into the stack, end in a few
- * words that are not return addresses; either way nothing outside the stack is read.
+ * that is not, or at the caller's max. And since a library's frame cannot be trusted
+ * to link on (its rbp, pushed by the next callee, may point into the stack and yet
+ * not at a frame: the words read there would be kept as pcs that are no calls), the
+ * walk ends after the first return address outside the executable's own code (into
+ * jansson, libevent, libc): that library function is the stack's last frame. So the
+ * stack of an allocation made by a library stops at the library (where libunwind
+ * would go on to its orderd callers), and that of an allocation orderd makes itself
+ * (a leak's) reads up to the first library frame on its way out (libevent's, which
+ * calls the request handlers). Nothing outside the thread's stack is ever read.
  *
  * The bounds: recorded once per thread by stacks_fp_thread_bounds, outside malloc
  * (pthread_getattr_np may allocate, and for the main thread reads /proc/self/maps),
@@ -39,6 +45,12 @@
 /* The calling thread's stack: its low end, and just past the outermost frame the
  * walk may read (0 when not recorded). */
 static __thread uintptr_t bound_low, bound_high;
+
+/* The executable's own code lies between its ELF header and etext (both ld.bfd and
+ * lld define them; weak, so a linker without them only loses the library stop). */
+extern const char __ehdr_start[] __attribute__((weak));
+extern const char etext[] __attribute__((weak));
+
 
 int stacks_fp_thread_bounds(const void *outermost_frame)
 {
@@ -69,6 +81,9 @@ __attribute__((noinline, no_sanitize_address)) int stacks_capture_self_fp(uintpt
 {
     uintptr_t low = bound_low, high = bound_high;
     uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+    /* Without the symbols every pc counts as the executable's. */
+    uintptr_t code_low = __ehdr_start && etext ? (uintptr_t)__ehdr_start : 0;
+    uintptr_t code_high = __ehdr_start && etext ? (uintptr_t)etext : UINTPTR_MAX;
     int n = 0;
 
     if (!pcs || max <= 0 || high == 0)
@@ -86,7 +101,7 @@ __attribute__((noinline, no_sanitize_address)) int stacks_capture_self_fp(uintpt
             skip--;
         else
             pcs[n++] = pc;
-        if (n == max || next <= frame)
+        if (n == max || next <= frame || pc < code_low || pc >= code_high)
             break;
         frame = next;
     }

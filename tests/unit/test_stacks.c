@@ -203,6 +203,37 @@ static void test_stacks_capture_self_fp_stops_at_a_bad_frame_pointer(void **stat
     free(heap);
 }
 
+static uintptr_t qsort_pcs[STACKS_MAX_DEPTH];
+static int qsort_npcs = -1;
+
+NOT_INLINED static int stacks_test_fp_compare(const void *a, const void *b)
+{
+    if (qsort_npcs < 0)
+        qsort_npcs = stacks_capture_self_fp(qsort_pcs, STACKS_MAX_DEPTH, 0);
+    return *(const int *)a - *(const int *)b;
+}
+
+/* A library's frame ends the walk (its frame pointer cannot be trusted to link on):
+ * called back from libc's qsort, the stack is this comparator and the libc function
+ * that called it, where libunwind goes on through qsort to this test. */
+static void test_stacks_capture_self_fp_ends_at_a_library_frame(void **state)
+{
+    int v[4] = {3, 1, 2, 0};
+    struct stacks_frame f;
+
+    (void)state;
+#ifndef FP_WALK_BUILT
+    skip();
+#endif
+    assert_int_equal(stacks_fp_thread_bounds(__builtin_frame_address(0)), 0);
+    qsort(v, 4, sizeof v[0], stacks_test_fp_compare);
+    assert_int_equal(qsort_npcs, 2);
+    assert_int_equal(stacks_symbolize(qsort_pcs[0] - 1, &f), 0);
+    assert_string_equal(f.function, "stacks_test_fp_compare");
+    assert_int_equal(find_function(qsort_pcs, qsort_npcs, "test_stacks_capture_self_fp_ends_at_a_library_frame"),
+                     -1);
+}
+
 static void *fp_walk_unrecorded_main(void *arg)
 {
     uintptr_t pcs[STACKS_MAX_DEPTH];
@@ -674,6 +705,7 @@ int main(void)
         cmocka_unit_test(test_stacks_capture_self_skips_frames_and_respects_max),
         cmocka_unit_test(test_stacks_capture_self_fp_matches_libunwind_to_the_recorded_frame),
         cmocka_unit_test(test_stacks_capture_self_fp_stops_at_a_bad_frame_pointer),
+        cmocka_unit_test(test_stacks_capture_self_fp_ends_at_a_library_frame),
         cmocka_unit_test(test_stacks_capture_self_fp_without_bounds_is_empty),
         cmocka_unit_test(test_stacks_symbolize_names_inlined_functions),
         cmocka_unit_test(test_stacks_symbolize_garbage_pc_is_unknown),
