@@ -1333,6 +1333,28 @@ static void test_diagnose_capped_leak_before_profiling_names_the_class_only(void
     assert_non_null(strstr(f->evidence, "before profiling began"));
 }
 
+static void test_diagnose_capped_leak_at_metrics_names_its_site(void **state)
+{
+    /* The same leak from an orderd that takes heap stacks at metrics (frame pointers):
+     * the profile read at metrics, before any symptom, charges the 200 MB to the leak's
+     * function, whose stack ends at the first library frame (libhttp_parser's), and
+     * that site is the culprit by the level it holds. */
+    struct shape s = {.rss_rate = 400e6, .rss_from = 0.5, .rss_cap = 200e6, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    store_profile(5, EVIDENCE_HEAP, "heap profile: 10: 9000000 [10: 9000000] @ heap/2\n", "50000: 204800000 [50000: 204800000]",
+                  "leak_memory_retain@service/leak.c|leak_memory_on_request@service/leak.c|api_handle@service/api.c|"
+                  "on_message_complete@service/httpserver_request.c|http_parser_execute@",
+                  "5: 800000 [5: 800000]", "catalog_load@service/catalog.c|main@service/main.c");
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("memory-leak");
+    assert_string_equal(f->culprit, "leak_memory_retain");
+    assert_null(strstr(f->evidence, "before profiling began"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1392,6 +1414,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_faint_stall_as_long_as_the_work, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_busy_workers_at_work_are_no_stall, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_capped_leak_before_profiling_names_the_class_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_capped_leak_at_metrics_names_its_site, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
