@@ -116,6 +116,15 @@ static void test_stacks_capture_self_skips_frames_and_respects_max(void **state)
 #define FP_WALK_BUILT 1
 #endif
 
+/* Fails unless the return address pc is of a call in function fn. */
+static void assert_call_in(uintptr_t pc, const char *fn)
+{
+    struct stacks_frame f;
+
+    assert_int_equal(stacks_symbolize(pc - 1, &f), 0);
+    assert_string_equal(f.function, fn);
+}
+
 /* Both walks from one frame: pcs[0] differ (two call sites), the callers' must not. */
 NOT_INLINED static void stacks_test_fp_gamma(uintptr_t *fp, int *nfp, uintptr_t *unw, int *nunw)
 {
@@ -135,8 +144,6 @@ static void test_stacks_capture_self_fp_matches_libunwind_to_the_recorded_frame(
 {
     uintptr_t fp[STACKS_MAX_DEPTH], unw[STACKS_MAX_DEPTH];
     int nfp, nunw;
-    struct stacks_frame f;
-
     (void)state;
 #ifndef FP_WALK_BUILT
     skip();
@@ -147,18 +154,15 @@ static void test_stacks_capture_self_fp_matches_libunwind_to_the_recorded_frame(
     assert_true(nunw > 4);
     for (int i = 1; i < 4; i++)
         assert_int_equal(fp[i], unw[i]);
-    assert_int_equal(stacks_symbolize(fp[0] - 1, &f), 0);
-    assert_string_equal(f.function, "stacks_test_fp_gamma");
-    assert_int_equal(stacks_symbolize(fp[2] - 1, &f), 0);
-    assert_string_equal(f.function, "test_stacks_capture_self_fp_matches_libunwind_to_the_recorded_frame");
+    assert_call_in(fp[0], "stacks_test_fp_gamma");
+    assert_call_in(fp[2], "test_stacks_capture_self_fp_matches_libunwind_to_the_recorded_frame");
 
     /* skip and max, as stacks_capture_self takes them */
     assert_int_equal(stacks_capture_self_fp(fp, 0, 0), 0);
     assert_int_equal(stacks_capture_self_fp(NULL, 4, 0), 0);
     nfp = stacks_capture_self_fp(fp, 1, 0);
     assert_int_equal(nfp, 1);
-    assert_int_equal(stacks_symbolize(fp[0] - 1, &f), 0);
-    assert_string_equal(f.function, "test_stacks_capture_self_fp_matches_libunwind_to_the_recorded_frame");
+    assert_call_in(fp[0], "test_stacks_capture_self_fp_matches_libunwind_to_the_recorded_frame");
     assert_int_equal(stacks_capture_self_fp(fp, STACKS_MAX_DEPTH, 1), 1);
     assert_int_equal(stacks_capture_self_fp(fp, STACKS_MAX_DEPTH, 2), 0);
 }
@@ -188,8 +192,6 @@ static void test_stacks_capture_self_fp_stops_at_a_bad_frame_pointer(void **stat
     /* null, odd, off the stack, not above the frame before, misaligned, past the
      * recorded outermost frame, far past it */
     const uintptr_t bad[] = {0, 1, (uintptr_t)heap, here - 4096, here - 8, here + 16, UINTPTR_MAX & ~(uintptr_t)15};
-    struct stacks_frame f;
-
     (void)state;
 #ifndef FP_WALK_BUILT
     skip();
@@ -197,8 +199,7 @@ static void test_stacks_capture_self_fp_stops_at_a_bad_frame_pointer(void **stat
     assert_int_equal(stacks_fp_thread_bounds(__builtin_frame_address(0)), 0);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(stacks_test_fp_walk_with_bad_link(bad[i], pcs), 2);
-        assert_int_equal(stacks_symbolize(pcs[1] - 1, &f), 0);
-        assert_string_equal(f.function, "test_stacks_capture_self_fp_stops_at_a_bad_frame_pointer");
+        assert_call_in(pcs[1], "test_stacks_capture_self_fp_stops_at_a_bad_frame_pointer");
     }
     free(heap);
 }
@@ -219,8 +220,6 @@ NOT_INLINED static int stacks_test_fp_compare(const void *a, const void *b)
 static void test_stacks_capture_self_fp_ends_at_a_library_frame(void **state)
 {
     int v[4] = {3, 1, 2, 0};
-    struct stacks_frame f;
-
     (void)state;
 #ifndef FP_WALK_BUILT
     skip();
@@ -228,8 +227,7 @@ static void test_stacks_capture_self_fp_ends_at_a_library_frame(void **state)
     assert_int_equal(stacks_fp_thread_bounds(__builtin_frame_address(0)), 0);
     qsort(v, 4, sizeof v[0], stacks_test_fp_compare);
     assert_int_equal(qsort_npcs, 2);
-    assert_int_equal(stacks_symbolize(qsort_pcs[0] - 1, &f), 0);
-    assert_string_equal(f.function, "stacks_test_fp_compare");
+    assert_call_in(qsort_pcs[0], "stacks_test_fp_compare");
     assert_int_equal(find_function(qsort_pcs, qsort_npcs, "test_stacks_capture_self_fp_ends_at_a_library_frame"),
                      -1);
 }
