@@ -10,8 +10,15 @@
  * each live sampled block to its site, and the proto and the totals are scaled by
  * heapscale_unsample per site and per pair (alloc, inuse), as Go scales its buckets.
  * Recorded mode: each block carries a 16-byte header naming its site, so a free needs
- * no lookup; below the profile level every block goes to one unprofiled site, so the
- * totals are right at any level. Every allocation is recorded (Go's
+ * no lookup; at off every block goes to one unprofiled site, so the totals are right
+ * at any level.
+ *
+ * Stacks, both modes: at profile libunwind's walk (exact through library frames); at
+ * metrics the frame-pointer walk of stacks_fp.c (a few hundred instructions, where a
+ * first libunwind walk costs about 100,000 and made metrics' instruction counts
+ * inexact), so a leak that fills before a diagnosis switches profiling on is charged
+ * to its function; a sample whose stack cannot be walked (a thread with no recorded
+ * bounds) goes to the unprofiled site. Every allocation is recorded (Go's
  * MemProfileRate=1), so nothing is scaled and the text header says heap/2, as Go's
  * does for rate 1. */
 #include "heapprof.h"
@@ -117,6 +124,20 @@ static struct heap_site *site_for_stack(const uintptr_t *pcs, int npcs)
     return s;
 }
 
+/* The stack of an allocation into pcs, `skip` frames above the caller of the function
+ * this is inlined into (always_inline: its frame is not one to skip); 0 for no stack.
+ * At profile, libunwind's walk; at metrics, the frame-pointer walk of small, fixed cost
+ * (the level's instruction counts must stay exact, and a leak that fills before
+ * profiling is switched on must still be named); at off, none. */
+static inline __attribute__((always_inline)) int allocation_stack(uintptr_t *pcs, int skip)
+{
+    if (instrument_profile_on())
+        return stacks_capture_self(pcs, STACKS_MAX_DEPTH, skip);
+    if (instrument_metrics_on())
+        return stacks_capture_self_fp(pcs, STACKS_MAX_DEPTH, skip);
+    return 0;
+}
+
 /* Inlined into both public allocators so that skipping one frame of the capture
  * starts the stack at their caller. */
 static inline __attribute__((always_inline)) void *heap_alloc(size_t size, int zero)
@@ -129,9 +150,9 @@ static inline __attribute__((always_inline)) void *heap_alloc(size_t size, int z
     h = zero ? calloc(1, sizeof *h + size) : malloc(sizeof *h + size);
     if (!h)
         return NULL;
-    if (instrument_profile_on()) {
+    if (instrument_metrics_on()) {
         uintptr_t pcs[STACKS_MAX_DEPTH];
-        int npcs = stacks_capture_self(pcs, STACKS_MAX_DEPTH, 1);
+        int npcs = allocation_stack(pcs, 1);   /* 1: heapprof_recorded_malloc's frame */
         if (npcs > 0)
             site = site_for_stack(pcs, npcs);
     }
@@ -183,12 +204,10 @@ void heapprof_sampled_alloc(void *p, size_t size, int skip)
 {
     uintptr_t pcs[STACKS_MAX_DEPTH];
     struct heap_site *site = &unprofiled_site;
+    int npcs = allocation_stack(pcs, skip + 1);
 
-    if (instrument_profile_on()) {
-        int npcs = stacks_capture_self(pcs, STACKS_MAX_DEPTH, skip + 1);
-        if (npcs > 0)
-            site = site_for_stack(pcs, npcs);
-    }
+    if (npcs > 0)
+        site = site_for_stack(pcs, npcs);
     atomic_fetch_add_explicit(&site->alloc_bytes, size, memory_order_relaxed);
     atomic_fetch_add_explicit(&site->alloc_objects, 1, memory_order_relaxed);
     /* A block the full table cannot follow to its free counts as allocated only. */

@@ -9,8 +9,13 @@
  * - recorded (sanitizer builds, where ASan/TSan own malloc, and programs without the
  *   interposer): only blocks from heapprof_malloc are counted, every one of them.
  *   Each carries a small header naming its site, so heapprof_free can take the bytes
- *   off again. The stack is captured only at "profile" instrumentation; otherwise
- *   the block is counted under a single "unprofiled" site. */
+ *   off again.
+ *
+ * In both modes a block's stack is captured from the "metrics" instrumentation level
+ * up: at "metrics" by frame pointers (stacks_capture_self_fp: a few hundred
+ * instructions, ending at the first library frame), at "profile" by libunwind. At
+ * "off", or on a thread that recorded no stack bounds (stacks_fp_thread_bounds), the
+ * block is counted under a single "unprofiled" site. */
 #ifndef ORDERD_HEAPPROF_H
 #define ORDERD_HEAPPROF_H
 
@@ -46,8 +51,9 @@ int64_t heapprof_rate(void);
 
 /* For the interposer, on its sampled path: records block p of `size` bytes under the
  * stack of the caller `skip` frames above the caller of this function (skip counts
- * the interposer's own frames); below the profile instrumentation level, under the
- * one unprofiled site without a stack. */
+ * the interposer's own frames); under the one unprofiled site without a stack when the
+ * stack cannot be taken (the off level, or a thread with no recorded stack bounds at
+ * metrics). */
 void heapprof_sampled_alloc(void *p, size_t size, int skip);
 
 /* For the interposer, before every free of a non-NULL p (and a realloc that moves or
@@ -65,8 +71,8 @@ void heapprof_totals(uint64_t *live_bytes, uint64_t *live_objects,
  * debug=0 gzipped profile.proto with sample types alloc_objects/count,
  * alloc_space/bytes, inuse_objects/count, inuse_space/bytes, already scaled, period
  * space/bytes = rate. Caller frees *out.
- * Blocks without a stack appear as one frame named heapprof_unprofiled (below the
- * profile level) or heapprof_overflow (new stacks once 1024 sites exist); in the
+ * Blocks without a stack appear as one frame named heapprof_unprofiled (at off, or a
+ * thread whose stack could not be walked) or heapprof_overflow (new stacks once 1024 sites exist); in the
  * text as "@" with no pcs and a "# name" comment. Returns 0 or -1. */
 int heapprof_profile(int debug, char **out, size_t *out_len);
 

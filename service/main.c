@@ -584,6 +584,9 @@ int main(int argc, char **argv)
     sigset_t stop_signals;
     int rc = 1;
 
+    /* The main thread's stack bounds for the heap sampler's frame-pointer walk, before
+     * sampling starts (the recording reads /proc/self/maps and may allocate). */
+    (void)stacks_fp_thread_bounds(__builtin_frame_address(0));
     int parsed = parse_options(argc, argv, &o);
     if (parsed != 0)
         return parsed > 0 ? 0 : 2;

@@ -19,16 +19,18 @@
  * a bitmap of the occupied buckets of the table of live samples, no lock; only a free
  * whose bucket holds a sample goes on to look it up.
  *
- * Levels: at "off" every call only forwards. At "metrics" the countdown runs and a
- * sample is counted without a stack (heapprof_unprofiled), which costs a table insert
- * per `rate` bytes; at "profile" the sample's stack is captured. So memory allocated
- * before a diagnosis switches profiling on is still in the profile's totals.
+ * Levels: at "off" every call only forwards. From "metrics" up the countdown runs and
+ * each sample is counted with its stack, as Go records the stack of every sample: at
+ * "metrics" by a frame-pointer walk of a few hundred instructions (stacks_fp.c), at
+ * "profile" by libunwind, whose stacks go on through library frames. So memory
+ * allocated before a diagnosis switches profiling on is in the profile, charged to the
+ * function that allocated it.
  *
  * Safety: nothing samples until main calls mallochook_start (the rate is 0 before), so
  * allocations of the dynamic loader and of constructors before main only forward.
  * Thread-locals start at zero, so a thread libevent creates draws its first gap on its
- * first allocation. The sampled path captures the stack with libunwind and may insert
- * a site, both of which can allocate: a thread-local flag turns allocations made
+ * first allocation. The sampled path captures the stack (libunwind may allocate; the
+ * frame-pointer walk never does) and may insert a site, which can allocate: a thread-local flag turns allocations made
  * inside the sampled path into plain forwards. No lock is held while allocating.
  * Valgrind (memcheck) replaces the __libc_* functions these forward to, so it still
  * sees every block; callgrind replaces nothing and counts this code like any other. */
@@ -95,9 +97,9 @@ int mallochook_start(int64_t r)
 
 /* Called when an allocation of `size` bytes reaches the end of the thread's gap (or
  * the thread has not drawn one yet). Never inlined: its frame is one of HOOK_FRAMES.
- * Samples are taken from the metrics level up (without a stack below profile, as
- * heapprof's recorded mode counts its blocks), so that the live bytes allocated before
- * profiling was switched on still show, as heapprof_unprofiled. The level and the rate
+ * Samples are taken from the metrics level up, each with its stack (heapprof picks the
+ * walker by level), so that the live bytes allocated before profiling was switched on
+ * still show under their allocating function. The level and the rate
  * are read here only, so the fast path is one thread-local subtraction; a thread that
  * is not sampling waits a gap of IDLE_GAP bytes before it looks again, so a change of
  * level reaches it within that many bytes of its allocations. */

@@ -8,7 +8,9 @@
  * wrong at the first frame of a library built without frame pointers (libc, libevent:
  * a mutex taken in a libevent callback), so unw_backtrace (DWARF CFI, with libunwind's
  * per-thread trace cache) is used; 160 ns is small beside the contention or
- * allocation being sampled.
+ * allocation being sampled. (A first walk through code not seen yet is far dearer,
+ * about 100,000 instructions: the heap sampler at the metrics level, whose cost must
+ * stay exact, walks frame pointers instead, stacks_fp.c.)
  *
  * Other threads: the target runs the handler of a real-time signal sent with
  * rt_tgsigqueueinfo (tgkill with a value), the value carrying a token (generation and

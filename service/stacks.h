@@ -44,6 +44,21 @@ int stacks_signal(void);
  * itself is never included). Returns the number of pcs stored (0..max). */
 int stacks_capture_self(uintptr_t *pcs, int max, int skip);
 
+/* The same walk at a small, fixed cost, by frame pointers (stacks_fp.c), for the heap
+ * sampler inside malloc: no lock, no allocation, no system call, and only words of the
+ * calling thread's own stack are read. The stack ends at the first frame not built with
+ * a frame pointer (a library's), or at the thread's outermost frame recorded by
+ * stacks_fp_thread_bounds. Returns the number of pcs stored (0..max): 0 on a thread
+ * that recorded no bounds, and always 0 where the walk is not built (other than x86-64). */
+int stacks_capture_self_fp(uintptr_t *pcs, int max, int skip);
+
+/* Records the calling thread's stack bounds for stacks_capture_self_fp, with
+ * outermost_frame (the caller's __builtin_frame_address(0): the thread's start function,
+ * or main) as the last frame a walk may read. Call once per thread, outside malloc (it
+ * calls pthread_getattr_np, which may allocate, and for the main thread reads
+ * /proc/self/maps). Returns 0, or -1 (nothing recorded: the thread's walks return 0). */
+int stacks_fp_thread_bounds(const void *outermost_frame);
+
 /* Captures the stack of thread `tid` (a kernel thread id of this process).
  * Returns the number of pcs stored, or -1 when the thread did not answer within
  * timeout_ms (gone, or signals blocked). Serialized internally: safe from any thread. */

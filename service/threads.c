@@ -217,6 +217,9 @@ static void *spawn_trampoline(void *arg)
     sigemptyset(&capture);
     sigaddset(&capture, stacks_signal());
     pthread_sigmask(SIG_UNBLOCK, &capture, NULL);
+    /* Here, outside malloc, for the heap sampler's frame-pointer walk (up to this frame:
+     * above it is libc's thread start). A thread without bounds samples stackless. */
+    (void)stacks_fp_thread_bounds(__builtin_frame_address(0));
 
     go_live(rec);
     pthread_cleanup_push(unregister_cleanup, NULL);

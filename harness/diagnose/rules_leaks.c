@@ -168,8 +168,10 @@ static long heap_culprit(const struct rules_inputs *in, struct tally *first, str
     return *gain >= DIAGNOSE_HEAP_MIN_GROWTH ? best : -1;
 }
 
-/* Bytes of a heap tally no site of the service's own accounts for (allocations made
- * before profiling was switched on, in orderd's heapprof_unprofiled). */
+/* Bytes of a heap tally no site of the service's own accounts for (in orderd's
+ * heapprof_unprofiled: allocations made at the off level, on a thread whose stack
+ * could not be walked, or, by an orderd that took heap stacks only at profile, before
+ * profiling was switched on). */
 static double unattributed(const struct tally *t)
 {
     double named = 0;
@@ -205,7 +207,8 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
     if (in->rss.n < 2)
         return;
     best = heap_culprit(in, &first, &last, &a, &b, &gain);
-    /* A heap profile whose bytes are mostly from before profiling began cannot clear a site. */
+    /* A heap profile whose bytes are mostly stackless (taken before profiling began, by an
+     * orderd that took heap stacks only at profile) cannot clear a site. */
     blind = b && unattributed(&last) >= DIAGNOSE_HEAP_LEVEL;
     if (!ep.found) {
         /* A leak that hit its cap fast is found by what it holds: one site far above

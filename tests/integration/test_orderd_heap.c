@@ -278,9 +278,9 @@ static void test_orderd_heap_endpoints_read_as_go(void **state)
     unlink(p.log_path);
 }
 
-/* At --instrument metrics samples are counted without stacks (one heapprof_unprofiled
- * site, so a diagnosis that switches profiling on later still sees the bytes); at off,
- * and at --mem-profile-rate 0, nothing is sampled. */
+/* At --instrument metrics every sample carries its stack (the frame-pointer walk), as
+ * at profile: none lands on the stackless heapprof_unprofiled site; at off, and at
+ * --mem-profile-rate 0, nothing is sampled. */
 static void test_orderd_heap_levels_and_rate_zero(void **state)
 {
     static const char *const metrics_args[] = {"--instrument", "metrics", NULL};
@@ -299,7 +299,7 @@ static void test_orderd_heap_levels_and_rate_zero(void **state)
         int64_t stackless = pprof_decoded_sum_for_function(d, "heapprof_unprofiled", ALLOC_OBJECTS, NULL);
         if (i == 0) {
             assert_true(all > 0);
-            assert_int_equal(stackless, all);
+            assert_int_equal(stackless, 0);
         } else {
             assert_int_equal(all, 0);
         }
@@ -310,6 +310,73 @@ static void test_orderd_heap_levels_and_rate_zero(void **state)
     }
 }
 
+/* Whether any frame of sample s is named fn. */
+static bool sample_has_frame(const struct pprof_decoded *d, const struct pprof_decoded_sample *s, const char *fn)
+{
+    for (size_t i = 0;; i++) {
+        const char *name = pprof_decoded_frame_name(d, s, i);
+        if (!name)
+            return false;
+        if (strcmp(name, fn) == 0)
+            return true;
+    }
+}
+
+/* A leak that fills before anyone switches profiling on: orderd stays at --instrument
+ * metrics, leak.memory holds 64 KiB an order through 2 s of order posts (up to its
+ * 64 MB cap), and the heap profile, read at metrics, charges the bytes to the leak's
+ * function: the site holding most in-use bytes has leak_memory_retain in its stack,
+ * which holds most of inuse_space and tops `go tool pprof -top`; nothing is stackless.
+ * (The recorded mode of sanitizer builds walks the same frame pointers at metrics.) */
+static void test_orderd_heap_leak_at_metrics_names_its_function(void **state)
+{
+    static const char *const args[] = {"--instrument", "metrics", "--leak-cap-bytes", "64MB", NULL};
+    struct orderd_proc p;
+    char name[128];
+    (void)state;
+
+#ifndef __x86_64__
+    skip();   /* no frame-pointer walk: at metrics the samples are stackless */
+#endif
+    assert_int_equal(orderd_proc_start(&p, args, NULL), 0);
+    assert_int_equal(orderd_proc_set_fault(&p, "leak.memory", "on(65536)"), 200);
+    /* Left on (switching it off frees what it holds); the cap bounds it. */
+    load_with(&p, "/api/orders", order_body, 2);
+    double leaked = orderd_proc_metric(&p, "orderd_leaked_bytes");
+    /* Some 100 samples at 512 KiB a sample: enough for the leak to stand out. */
+    if (leaked < 16e6)
+        fail_msg("leak.memory held only %.0f bytes in 2 s of load", leaked);
+    assert_int_equal((int)orderd_proc_metric(&p, "orderd_instrument_level{level=\"metrics\"}"), 1);
+
+    struct pprof_decoded *d = heap_profile(&p, "/debug/pprof/heap");
+    const struct pprof_decoded_sample *top = NULL;
+    for (size_t i = 0; i < d->nsamples; i++)
+        if (!top || d->samples[i].values[INUSE_SPACE] > top->values[INUSE_SPACE])
+            top = &d->samples[i];
+    assert_non_null(top);
+    int64_t stackless = pprof_decoded_sum_for_function(d, "heapprof_unprofiled", INUSE_SPACE, NULL);
+    int64_t culprit = pprof_decoded_sum_for_function(d, "leak_memory_retain", INUSE_SPACE, NULL);
+    int64_t all = pprof_decoded_sum(d, INUSE_SPACE);
+    print_message("leaked %.0f; inuse_space: leak_memory_retain %lld of %lld, heapprof_unprofiled %lld\n", leaked,
+                  (long long)culprit, (long long)all, (long long)stackless);
+    if (!sample_has_frame(d, top, "leak_memory_retain"))
+        fail_msg("the site holding most in-use bytes (%lld) starts at %s, not in leak_memory_retain",
+                 (long long)top->values[INUSE_SPACE], pprof_decoded_frame_name(d, top, 0));
+    assert_int_equal(stackless, 0);
+    assert_true(culprit > all / 2);
+    pprof_decoded_free(d);
+
+    char *text = go_pprof(&p, "-top -sample_index=inuse_space", "/debug/pprof/heap");
+    if (text) {
+        print_message("%s", text);
+        if (strcmp(top_function(text, name, sizeof name), "leak_memory_retain") != 0)
+            fail_msg("top of inuse_space is %s, not leak_memory_retain:\n%s", name, text);
+    }
+    free(text);
+    orderd_proc_stop(&p, SIGTERM, 10000);
+    unlink(p.log_path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_orderd_heap_alloc_rises_inuse_stays_flat),
         cmocka_unit_test(test_orderd_heap_endpoints_read_as_go),
         cmocka_unit_test(test_orderd_heap_levels_and_rate_zero),
+        cmocka_unit_test(test_orderd_heap_leak_at_metrics_names_its_function),
     };
     return cmocka_run_group_tests_name("orderd_heap", tests, NULL, NULL);
 }

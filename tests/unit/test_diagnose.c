@@ -1416,24 +1416,49 @@ static void test_diagnose_busy_workers_at_work_are_no_stall(void **state)
     assert_int_equal(result.n, 0);
 }
 
+/* 200 MB leaked by t=1 s and capped there, the heap profile at t=5 s holding it under
+ * the stack `leak_stack`, beside a small steady site; diagnosed. */
+static void diagnose_capped_leak(const char *leak_stack)
+{
+    struct shape s = {.rss_rate = 400e6, .rss_from = 0.5, .rss_cap = 200e6, .queue_from = INFINITY};
+
+    store_series(&s);
+    store_healthy_dumps();
+    store_profile(5, EVIDENCE_HEAP, "heap profile: 10: 9000000 [10: 9000000] @ heap/2\n",
+                  "50000: 204800000 [50000: 204800000]", leak_stack, "5: 800000 [5: 800000]",
+                  "catalog_load@service/catalog.c|main@service/main.c");
+    diagnose();
+}
+
 static void test_diagnose_capped_leak_before_profiling_names_the_class_only(void **state)
 {
     /* 200 MB leaked by t=1 s, before profiling was switched on: the heap profile holds
      * it as unprofiled bytes with no site, so the level of the resident set names the
      * class and no culprit is made up. */
-    struct shape s = {.rss_rate = 400e6, .rss_from = 0.5, .rss_cap = 200e6, .queue_from = INFINITY};
     const struct diagnose_finding *f;
     (void)state;
-    store_series(&s);
-    store_healthy_dumps();
-    store_profile(5, EVIDENCE_HEAP, "heap profile: 10: 9000000 [10: 9000000] @ heap/2\n",
-                  "50000: 204800000 [50000: 204800000]", "heapprof_unprofiled@service/heapprof.c",
-                  "5: 800000 [5: 800000]", "catalog_load@service/catalog.c|main@service/main.c");
-    diagnose();
+    diagnose_capped_leak("heapprof_unprofiled@service/heapprof.c");
     assert_int_equal(result.n, 1);
     f = finding("memory-leak");
     assert_string_equal(f->culprit, "");
     assert_non_null(strstr(f->evidence, "before profiling began"));
+}
+
+static void test_diagnose_capped_leak_at_metrics_names_its_site(void **state)
+{
+    /* The same leak from an orderd that takes heap stacks at metrics (frame pointers):
+     * the profile read at metrics, before any symptom, charges the 200 MB to the leak's
+     * function, whose stack ends at the first library frame (libhttp_parser's), and
+     * that site is the culprit by the level it holds. */
+    const struct diagnose_finding *f;
+    (void)state;
+    diagnose_capped_leak("leak_memory_retain@service/leak.c|leak_memory_on_request@service/leak.c|"
+                         "api_handle@service/api.c|on_message_complete@service/httpserver_request.c|"
+                         "http_parser_execute@");
+    assert_int_equal(result.n, 1);
+    f = finding("memory-leak");
+    assert_string_equal(f->culprit, "leak_memory_retain");
+    assert_null(strstr(f->evidence, "before profiling began"));
 }
 
 int main(void)
@@ -1501,6 +1526,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_faint_stall_as_long_as_the_work, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_busy_workers_at_work_are_no_stall, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_capped_leak_before_profiling_names_the_class_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_capped_leak_at_metrics_names_its_site, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 #include "heapprof.h"
 #include "instrument.h"
 #include "pprof_decode.h"
+#include "stacks.h"
 
 enum { VALUE_ALLOC_OBJECTS, VALUE_ALLOC_SPACE, VALUE_INUSE_OBJECTS, VALUE_INUSE_SPACE };
 
@@ -51,6 +52,13 @@ __attribute__((noinline)) void *heapprof_test_allocates_orders(size_t size)
 
     __asm__ volatile("" ::: "memory");
     return p;
+}
+
+/* A thread made without the registry: it records no stack bounds. */
+static void *allocates_on_unrecorded_thread(void *out)
+{
+    *(void **)out = heapprof_test_allocates_orders(1555);
+    return NULL;
 }
 
 static void test_heapprof_blocks_are_aligned_and_usable(void **state)
@@ -181,7 +189,8 @@ static void test_heapprof_proto_charges_function_until_freed(void **state)
     pprof_decoded_free(d);
 }
 
-static void test_heapprof_unprofiled_below_profile_level(void **state)
+/* At off a recorded block is counted without a stack, under heapprof_unprofiled. */
+static void test_heapprof_unprofiled_at_off(void **state)
 {
     const size_t size = 777;
     struct pprof_decoded *d;
@@ -190,7 +199,7 @@ static void test_heapprof_unprofiled_below_profile_level(void **state)
     size_t len = 0;
     void *p;
 
-    atomic_store(&instrument.level, INSTRUMENT_METRICS);
+    atomic_store(&instrument.level, INSTRUMENT_OFF);
     d = decoded_heap();
     unprofiled_before = pprof_decoded_sum_for_function(d, "heapprof_unprofiled", VALUE_INUSE_SPACE, NULL);
     ours_before = pprof_decoded_sum_for_function(d, "heapprof_test_allocates_orders", VALUE_ALLOC_SPACE, NULL);
@@ -207,6 +216,104 @@ static void test_heapprof_unprofiled_below_profile_level(void **state)
     assert_non_null(strstr(text, "] @\n# heapprof_unprofiled\n\n"));
     free(text);
     heapprof_free(p);
+}
+
+/* The sum of in-use bytes charged to fn, and to heapprof_unprofiled, now. */
+static void inuse_now(const char *fn, int64_t *ours, int64_t *unprofiled)
+{
+    struct pprof_decoded *d = decoded_heap();
+
+    *ours = pprof_decoded_sum_for_function(d, fn, VALUE_INUSE_SPACE, NULL);
+    *unprofiled = pprof_decoded_sum_for_function(d, "heapprof_unprofiled", VALUE_INUSE_SPACE, NULL);
+    pprof_decoded_free(d);
+}
+
+/* At metrics a recorded block is charged to its allocating function by the
+ * frame-pointer walk (this thread recorded its bounds in main), as at profile; a
+ * thread that recorded none counts its block without a stack. */
+static void test_heapprof_recorded_names_function_at_metrics(void **state)
+{
+    const size_t size = 1555;
+    const char *fn = "heapprof_test_allocates_orders";
+    int64_t ours_before, unprofiled_before, ours, unprofiled;
+    pthread_t t;
+    void *p;
+
+#ifndef __x86_64__
+    skip();
+#endif
+    atomic_store(&instrument.level, INSTRUMENT_METRICS);
+    inuse_now(fn, &ours_before, &unprofiled_before);
+    p = heapprof_test_allocates_orders(size);
+    inuse_now(fn, &ours, &unprofiled);
+    assert_int_equal(ours - ours_before, size);
+    assert_int_equal(unprofiled, unprofiled_before);
+    heapprof_free(p);
+    inuse_now(fn, &ours, &unprofiled);
+    assert_int_equal(ours, ours_before);
+
+    assert_int_equal(pthread_create(&t, NULL, allocates_on_unrecorded_thread, &p), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    inuse_now(fn, &ours, &unprofiled);
+    assert_int_equal(ours, ours_before);
+    assert_int_equal(unprofiled - unprofiled_before, size);
+    heapprof_free(p);
+}
+
+/* Stands for the interposer's sampled path: a sample taken in this function. */
+void heapprof_test_samples_leak(void *p, size_t size);
+__attribute__((noinline)) void heapprof_test_samples_leak(void *p, size_t size)
+{
+    heapprof_sampled_alloc(p, size, 0);
+    __asm__ volatile("" ::: "memory");
+}
+
+/* Sampled mode: at metrics a sample is charged to its function (frame pointers), as at
+ * profile (libunwind), with the same leaf and caller; its free takes the bytes off. At
+ * off the sampler never calls in (the interposer samples from metrics up). */
+static void test_heapprof_sampled_names_function_at_metrics(void **state)
+{
+    const size_t size = 3333;
+    const char *fn = "heapprof_test_samples_leak";
+    int64_t ours_before, unprofiled_before, ours, unprofiled;
+    struct pprof_decoded *d;
+    void *p = malloc(size), *q = malloc(size);
+    const struct pprof_decoded_sample *at[2] = {NULL, NULL};
+
+#ifndef __x86_64__
+    skip();
+#endif
+    assert_non_null(p);
+    assert_non_null(q);
+    atomic_store(&instrument.level, INSTRUMENT_METRICS);
+    inuse_now(fn, &ours_before, &unprofiled_before);
+    heapprof_test_samples_leak(p, size);
+    atomic_store(&instrument.level, INSTRUMENT_PROFILE);
+    heapprof_test_samples_leak(q, size);
+    inuse_now(fn, &ours, &unprofiled);
+    assert_int_equal(ours - ours_before, 2 * size);
+    assert_int_equal(unprofiled, unprofiled_before);
+
+    /* Two sites (the walks differ above this test), the same two innermost frames. */
+    d = decoded_heap();
+    for (size_t i = 0, k = 0; i < d->nsamples && k < 2; i++) {
+        const char *leaf = pprof_decoded_frame_name(d, &d->samples[i], 0);
+        if (leaf && strcmp(leaf, fn) == 0 && d->samples[i].values[VALUE_INUSE_SPACE] == (int64_t)size)
+            at[k++] = &d->samples[i];
+    }
+    assert_non_null(at[0]);
+    assert_non_null(at[1]);
+    assert_string_equal(pprof_decoded_frame_name(d, at[0], 1), "test_heapprof_sampled_names_function_at_metrics");
+    assert_string_equal(pprof_decoded_frame_name(d, at[1], 1), "test_heapprof_sampled_names_function_at_metrics");
+    pprof_decoded_free(d);
+
+    assert_true(heapprof_sampled_free(p));
+    assert_false(heapprof_sampled_free(p));
+    assert_true(heapprof_sampled_free(q));
+    free(p);
+    free(q);
+    inuse_now(fn, &ours, &unprofiled);
+    assert_int_equal(ours, ours_before);
 }
 
 static void test_heapprof_go_tool_names_function(void **state)
@@ -321,10 +428,15 @@ int main(void)
         cmocka_unit_test(test_heapprof_totals_follow_malloc_and_free),
         cmocka_unit_test(test_heapprof_top_site_names_allocating_function),
         cmocka_unit_test(test_heapprof_proto_charges_function_until_freed),
-        cmocka_unit_test(test_heapprof_unprofiled_below_profile_level),
+        cmocka_unit_test(test_heapprof_unprofiled_at_off),
+        cmocka_unit_test(test_heapprof_recorded_names_function_at_metrics),
+        cmocka_unit_test(test_heapprof_sampled_names_function_at_metrics),
         cmocka_unit_test(test_heapprof_go_tool_names_function),
         cmocka_unit_test(test_heapprof_concurrent_churn_balances),
         cmocka_unit_test(test_heapprof_site_overflow_keeps_totals),
     };
+    /* As orderd's main does: this thread's walks at metrics end at this frame. */
+    if (stacks_fp_thread_bounds(__builtin_frame_address(0)) < 0)
+        fprintf(stderr, "no stack bounds: the metrics-level tests will find no stacks\n");
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <time.h>
@@ -107,6 +108,155 @@ static void test_stacks_capture_self_skips_frames_and_respects_max(void **state)
     stacks_symbolize(pcs[1] - 1, &f);
     assert_string_equal(f.function, "stacks_test_beta");
     assert_int_equal(stacks_capture_self(pcs, 0, 0), 0);
+}
+
+/* ---- own stack by frame pointers ------------------------------------------------ */
+
+#if defined(__x86_64__)
+#define FP_WALK_BUILT 1
+#endif
+
+/* Fails unless the return address pc is of a call in function fn. */
+static void assert_call_in(uintptr_t pc, const char *fn)
+{
+    struct stacks_frame f;
+
+    assert_int_equal(stacks_symbolize(pc - 1, &f), 0);
+    assert_string_equal(f.function, fn);
+}
+
+/* Both walks from one frame: pcs[0] differ (two call sites), the callers' must not. */
+NOT_INLINED static void stacks_test_fp_gamma(uintptr_t *fp, int *nfp, uintptr_t *unw, int *nunw)
+{
+    *nfp = stacks_capture_self_fp(fp, STACKS_MAX_DEPTH, 0);
+    *nunw = stacks_capture_self(unw, STACKS_MAX_DEPTH, 0);
+}
+
+NOT_INLINED static void stacks_test_fp_beta(uintptr_t *fp, int *nfp, uintptr_t *unw, int *nunw)
+{
+    stacks_test_fp_gamma(fp, nfp, unw, nunw);
+    __asm__ volatile("" ::: "memory");
+}
+
+/* The walk ends at the frame its bounds were recorded in (this test's): gamma, beta,
+ * this test, and the return address out of it, the same pcs libunwind gives. */
+static void test_stacks_capture_self_fp_matches_libunwind_to_the_recorded_frame(void **state)
+{
+    uintptr_t fp[STACKS_MAX_DEPTH], unw[STACKS_MAX_DEPTH];
+    int nfp, nunw;
+    (void)state;
+#ifndef FP_WALK_BUILT
+    skip();
+#endif
+    assert_int_equal(stacks_fp_thread_bounds(__builtin_frame_address(0)), 0);
+    stacks_test_fp_beta(fp, &nfp, unw, &nunw);
+    assert_int_equal(nfp, 4);
+    assert_true(nunw > 4);
+    for (int i = 1; i < 4; i++)
+        assert_int_equal(fp[i], unw[i]);
+    assert_call_in(fp[0], "stacks_test_fp_gamma");
+    assert_call_in(fp[2], "test_stacks_capture_self_fp_matches_libunwind_to_the_recorded_frame");
+
+    /* skip and max, as stacks_capture_self takes them */
+    assert_int_equal(stacks_capture_self_fp(fp, 0, 0), 0);
+    assert_int_equal(stacks_capture_self_fp(NULL, 4, 0), 0);
+    nfp = stacks_capture_self_fp(fp, 1, 0);
+    assert_int_equal(nfp, 1);
+    assert_call_in(fp[0], "test_stacks_capture_self_fp_matches_libunwind_to_the_recorded_frame");
+    assert_int_equal(stacks_capture_self_fp(fp, STACKS_MAX_DEPTH, 1), 1);
+    assert_int_equal(stacks_capture_self_fp(fp, STACKS_MAX_DEPTH, 2), 0);
+}
+
+/* Walks with this frame's saved frame pointer (its caller's) replaced by `bogus`,
+ * restored before returning. */
+NOT_INLINED static int stacks_test_fp_walk_with_bad_link(uintptr_t bogus, uintptr_t *pcs)
+{
+    volatile uintptr_t *link = (volatile uintptr_t *)__builtin_frame_address(0);
+    uintptr_t saved = link[0];
+    int n;
+
+    link[0] = bogus;
+    n = stacks_capture_self_fp(pcs, STACKS_MAX_DEPTH, 0);
+    link[0] = saved;
+    return n;
+}
+
+/* A frame pointer that is not a frame of this stack (a library's rbp used as a plain
+ * register: null, a heap address, below the frame before, misaligned, past the stack)
+ * ends the walk there, without reading it. */
+static void test_stacks_capture_self_fp_stops_at_a_bad_frame_pointer(void **state)
+{
+    uintptr_t pcs[STACKS_MAX_DEPTH];
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    void *heap = malloc(64);
+    /* null, odd, off the stack, not above the frame before, misaligned, past the
+     * recorded outermost frame, far past it */
+    const uintptr_t bad[] = {0, 1, (uintptr_t)heap, here - 4096, here - 8, here + 16, UINTPTR_MAX & ~(uintptr_t)15};
+    (void)state;
+#ifndef FP_WALK_BUILT
+    skip();
+#endif
+    assert_int_equal(stacks_fp_thread_bounds(__builtin_frame_address(0)), 0);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(stacks_test_fp_walk_with_bad_link(bad[i], pcs), 2);
+        assert_call_in(pcs[1], "test_stacks_capture_self_fp_stops_at_a_bad_frame_pointer");
+    }
+    free(heap);
+}
+
+static uintptr_t qsort_pcs[STACKS_MAX_DEPTH];
+static int qsort_npcs = -1;
+
+NOT_INLINED static int stacks_test_fp_compare(const void *a, const void *b)
+{
+    if (qsort_npcs < 0)
+        qsort_npcs = stacks_capture_self_fp(qsort_pcs, STACKS_MAX_DEPTH, 0);
+    return *(const int *)a - *(const int *)b;
+}
+
+/* A library's frame ends the walk (its frame pointer cannot be trusted to link on):
+ * called back from libc's qsort, the stack is this comparator and the libc function
+ * that called it, where libunwind goes on through qsort to this test. */
+static void test_stacks_capture_self_fp_ends_at_a_library_frame(void **state)
+{
+    int v[4] = {3, 1, 2, 0};
+    (void)state;
+#ifndef FP_WALK_BUILT
+    skip();
+#endif
+    assert_int_equal(stacks_fp_thread_bounds(__builtin_frame_address(0)), 0);
+    qsort(v, 4, sizeof v[0], stacks_test_fp_compare);
+    assert_int_equal(qsort_npcs, 2);
+    assert_call_in(qsort_pcs[0], "stacks_test_fp_compare");
+    assert_int_equal(find_function(qsort_pcs, qsort_npcs, "test_stacks_capture_self_fp_ends_at_a_library_frame"),
+                     -1);
+}
+
+static void *fp_walk_unrecorded_main(void *arg)
+{
+    uintptr_t pcs[STACKS_MAX_DEPTH];
+
+    *(int *)arg = stacks_capture_self_fp(pcs, STACKS_MAX_DEPTH, 0);
+    return NULL;
+}
+
+/* A thread that never recorded its bounds gets no stack; recording rejects a frame
+ * that is not on the calling thread's stack. */
+static void test_stacks_capture_self_fp_without_bounds_is_empty(void **state)
+{
+    pthread_t t;
+    int n = -1;
+    void *heap = malloc(64);
+
+    (void)state;
+    assert_int_equal(pthread_create(&t, NULL, fp_walk_unrecorded_main, &n), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(n, 0);
+#ifdef FP_WALK_BUILT
+    assert_int_equal(stacks_fp_thread_bounds(heap), -1);
+    assert_int_equal(stacks_fp_thread_bounds((char *)__builtin_frame_address(0) + 8), -1);
+#endif
+    free(heap);
 }
 
 /* An always-inlined helper: its name must survive being folded into its caller. */
@@ -551,6 +701,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stacks_capture_self_names_callers_in_order),
         cmocka_unit_test(test_stacks_capture_self_skips_frames_and_respects_max),
+        cmocka_unit_test(test_stacks_capture_self_fp_matches_libunwind_to_the_recorded_frame),
+        cmocka_unit_test(test_stacks_capture_self_fp_stops_at_a_bad_frame_pointer),
+        cmocka_unit_test(test_stacks_capture_self_fp_ends_at_a_library_frame),
+        cmocka_unit_test(test_stacks_capture_self_fp_without_bounds_is_empty),
         cmocka_unit_test(test_stacks_symbolize_names_inlined_functions),
         cmocka_unit_test(test_stacks_symbolize_garbage_pc_is_unknown),
         cmocka_unit_test(test_stacks_symbolize_finds_libraries_loaded_later),
