@@ -68,6 +68,8 @@ int cmd_run(int argc, char **argv)
         case 'B':
             if (units_parse_duration(optarg, opt == 'S' ? &so.slice_ns : &so.budget_ns, err, sizeof err) < 0)
                 return cmd_usage_error("--%s", opt == 'S' ? "slice needs a duration" : "budget needs a duration");
+            if (opt == 'S' && so.slice_ns < ABRUN_MIN_SLICE_NS)   /* 0 would read as "by the load" */
+                return cmd_usage_error("--slice %s: must be from 100ms to 10s", optarg);
             sliced = true;
             break;
         case 'h': return cmd_help("run");

@@ -86,8 +86,10 @@ static int suite_plan(struct suite *s)
         fprintf(stderr, "loadlab: --baseline-file: %s\n", err);
         return CMD_EXIT_USAGE;
     }
+    struct abrun_options ao = {.slice_ns = opt->slice_ns, .budget_ns = opt->budget_ns, .regression = opt->regression,
+                               .wrk_slices = opt->wrk_slices};
     for (size_t k = 0; opt->interleave && k < s->nscenarios; k++)
-        if (abrun_check_scenario(s->scenarios[k], err, sizeof err) < 0) {
+        if (abrun_check_scenario(s->scenarios[k], &ao, err, sizeof err) < 0) {
             fprintf(stderr, "loadlab: %s\n", err);
             return CMD_EXIT_USAGE;
         }

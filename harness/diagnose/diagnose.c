@@ -102,6 +102,10 @@ static int compare_findings(const void *a, const void *b)
 /* The rules over one service's series and evidence (of one instance of a fleet when
  * in->instance is set) into out, which the caller has emptied. Returns 0, or -1 with
  * err filled. */
+static const char no_evidence_note[] =
+    "no evidence was captured for this run: the classes come from the metrics alone and no culprit can be named "
+    "(loadlab run --capture keeps evidence for every run)";
+
 static int diagnose_one(struct rules_inputs *in, struct diagnose_result *out, char *err, size_t errlen)
 {
     int rc = -1;
@@ -122,10 +126,9 @@ static int diagnose_one(struct rules_inputs *in, struct diagnose_result *out, ch
         rc = 0;
         goto done;
     }
-    if (!in->evidence.dumps.n && !out->profiles)
-        snprintf(out->notes, sizeof out->notes,
-                 "no evidence was captured for this run: the classes come from the metrics alone and no culprit can "
-                 "be named (loadlab run --capture keeps evidence for every run)");
+    /* a part of a restarted run: the whole run's evidence decides (diagnose_segments) */
+    if (!in->evidence.dumps.n && !out->profiles && in->from <= 0 && !isfinite(in->to))
+        snprintf(out->notes, sizeof out->notes, "%s", no_evidence_note);
     rules_thread_leak(in, out);
     rules_memory_leak(in, out, out->n > 0 && strcmp(out->findings[0].class_name, "thread-leak") == 0);
     rules_lock_contention(in, out);
@@ -221,6 +224,8 @@ static int diagnose_segments(struct rules_inputs *in, const struct runs_restart 
             add_segment_finding(out, &part->findings[i], k ? restarts[k - 1].asked_at : NAN);
         add_note(out, part->notes);
     }
+    if (out->dumps == 0 && out->profiles == 0)
+        add_note(out, no_evidence_note);
     rc = 0;
 done:
     free(part);

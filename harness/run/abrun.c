@@ -63,7 +63,7 @@ int abrun_check(const struct abrun_options *opt, char *err, size_t errlen)
     return check_slice(opt, slice, opt->wrk_slices, err, errlen);
 }
 
-int abrun_check_scenario(const struct scenario *sc, char *err, size_t errlen)
+int abrun_check_scenario(const struct scenario *sc, const struct abrun_options *opt, char *err, size_t errlen)
 {
     if (!sc->command[0]) {
         snprintf(err, errlen, "%s: --interleave starts both builds: the scenario needs [service] command, not a url",
@@ -76,12 +76,20 @@ int abrun_check_scenario(const struct scenario *sc, char *err, size_t errlen)
                  sc->name, sc->phases[0].name);
         return -1;
     }
+    if (sc->open_model || sc->requests > 0) {
+        snprintf(err, errlen, "%s: --interleave loads a closed loop and the scenario's [load] is %s; compare it with "
+                 "whole runs (without --interleave)", sc->name,
+                 sc->open_model ? "open-model (rate)" : "a counted cost run (requests)");
+        return -1;
+    }
     if (sc->nregressions == 0) {
         snprintf(err, errlen, "%s: --interleave judges regression gates, and the scenario has none "
                  "(add e.g. regression.throughput = 5%%)", sc->name);
         return -1;
     }
-    return 0;
+    if (check_slice(opt, abrun_slice_of(sc, opt), abrun_uses_wrk(sc, opt), err, errlen) < 0)
+        return -1;
+    return abrun_load_check(sc, opt, err, errlen);
 }
 
 void abrun_fail(struct ab *ab, enum runner_status status, const char *fmt, ...)
@@ -482,8 +490,7 @@ int abrun_run(const struct scenario *sc, struct resultdb *db, const struct abrun
     service_init(&ab->side[BASE].svc, sc);
     service_init(&ab->side[CAND].svc, sc);
     ab->slice_ns = abrun_slice_of(sc, opt);
-    if (abrun_check_scenario(sc, err, errlen) < 0 ||
-        check_slice(opt, ab->slice_ns, abrun_uses_wrk(sc, opt), err, errlen) < 0)
+    if (abrun_check_scenario(sc, opt, err, errlen) < 0)
         goto done;
     if (open_side(ab, BASE, msg, sizeof msg) < 0 || open_side(ab, CAND, msg, sizeof msg) < 0)
         abrun_fail(ab, RUNNER_ABORTED, "%s", msg);

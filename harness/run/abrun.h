@@ -80,8 +80,10 @@ int64_t abrun_slice_of(const struct scenario *sc, const struct abrun_options *op
  * slices must be whole seconds). Returns 0, or -1 with err filled. */
 int abrun_check(const struct abrun_options *opt, char *err, size_t errlen);
 
-/* Whether sc can be compared interleaved. Returns 0, or -1 with err saying why not. */
-int abrun_check_scenario(const struct scenario *sc, char *err, size_t errlen);
+/* Whether sc can be compared interleaved under opt (a command, no timed phases, a
+ * closed-loop load the slices' load can carry, a slice and budget that fit it).
+ * Returns 0, or -1 with err saying why not. */
+int abrun_check_scenario(const struct scenario *sc, const struct abrun_options *opt, char *err, size_t errlen);
 
 /* Runs the comparison of sc. out is the candidate's run as the suite reports it
  * (completed and judged with no absolute gate, or aborted/crashed with the reason);

@@ -71,6 +71,11 @@ int abrun_wait_step(struct ab *ab, int timeout_ms);
  * script, or opt asks for wrk slices. */
 bool abrun_uses_wrk(const struct scenario *sc, const struct abrun_options *opt);
 
+/* Whether duetload can carry sc's [load] (threads, connections within its limits),
+ * before anything starts; wrk slices: always. Returns 0, or -1 with err naming the key
+ * and the way out (--wrk-slices). */
+int abrun_load_check(const struct scenario *sc, const struct abrun_options *opt, char *err, size_t errlen);
+
 /* Opens duetload to both (started, ready) sides unless wrk loads the slices. Returns 0,
  * or -1 (ab->out says why). */
 int abrun_load_open(struct ab *ab);

@@ -59,6 +59,21 @@ bool abrun_uses_wrk(const struct scenario *sc, const struct abrun_options *opt)
     return opt->wrk_slices || sc->script[0];
 }
 
+int abrun_load_check(const struct scenario *sc, const struct abrun_options *opt, char *err, size_t errlen)
+{
+    if (abrun_uses_wrk(sc, opt))
+        return 0;
+    if (sc->threads > DUETLOAD_MAX_THREADS || sc->connections > DUETLOAD_MAX_CONNECTIONS) {
+        snprintf(err, errlen, "%s: [load] %s = %u: --interleave's kept-open connections take at most %d threads and "
+                 "%d connections a side; lower it, or give --wrk-slices (one wrk per slice, whole seconds)",
+                 sc->file, sc->threads > DUETLOAD_MAX_THREADS ? "threads" : "connections",
+                 sc->threads > DUETLOAD_MAX_THREADS ? sc->threads : sc->connections, DUETLOAD_MAX_THREADS,
+                 DUETLOAD_MAX_CONNECTIONS);
+        return -1;
+    }
+    return 0;
+}
+
 /* "host:port" of a side's "http://host:port". */
 static const char *target_of(const struct side *s)
 {

@@ -137,7 +137,8 @@ static void test_interleave_same_build_is_no_regression(void **state)
 
 /* The candidate burns 300us of CPU a request (ORDERD_FAULTS for loadlab, which the
  * candidate inherits; the baseline's cleared by --baseline-env): a regression, exit 99,
- * a JUnit failure, and summary.md says so. */
+ * a JUnit failure, and summary.md says so; here with one wrk process per side and
+ * slice (--wrk-slices), whole seconds. */
 static void test_interleave_slowed_candidate_is_a_regression(void **state)
 {
     char *const env[] = {"ORDERD_FAULTS=slow=on(300us)", NULL};
@@ -147,13 +148,14 @@ static void test_interleave_slowed_candidate_is_a_regression(void **state)
     (void)state;
     write_scenario("");
     rc = loadlab((const char *[]){"run", "--db", db_path, "--label", "cand", "--baseline", "base", "--baseline-env",
-                                  "ORDERD_FAULTS=", "--interleave", "--budget", "30s", "--junit", junit_path,
-                                  "--report", report_dir, scenario_path, NULL},
+                                  "ORDERD_FAULTS=", "--interleave", "--wrk-slices", "--budget", "30s", "--junit",
+                                  junit_path, "--report", report_dir, scenario_path, NULL},
                  env, 150);
     out = files_read_must(out_path);
     if (rc != 99)
         fail_msg("exit %d:\n%s", rc, out);
     assert_non_null(strstr(out, "FAILED: interleaved"));
+    assert_non_null(strstr(out, "1.00s slices (wrk per slice)"));
     free(out);
     assert_int_equal(count("SELECT count(*) FROM regressions WHERE gate = 'regression.throughput' AND "
                            "verdict = 'fail' AND method = 'interleaved' AND ratio < 0.5"), 1);
@@ -171,8 +173,7 @@ static void test_interleave_slowed_candidate_is_a_regression(void **state)
 }
 
 /* --duet: each pair is one slice with both sides loaded at once (the two rows of a
- * pair share their start); the slowed candidate is still found. With --wrk-slices, one
- * wrk process per side and slice, in whole seconds. */
+ * pair share their start); the slowed candidate is still found. */
 static void test_interleave_duet_loads_both_at_once(void **state)
 {
     char *const env[] = {"ORDERD_FAULTS=slow=on(300us)", NULL};
@@ -181,15 +182,13 @@ static void test_interleave_duet_loads_both_at_once(void **state)
     (void)state;
     write_scenario("");
     rc = loadlab((const char *[]){"run", "--db", db_path, "--label", "cand", "--baseline", "base", "--baseline-env",
-                                  "ORDERD_FAULTS=", "--interleave", "--duet", "--wrk-slices", "--budget", "30s", scenario_path,
-                                  NULL},
+                                  "ORDERD_FAULTS=", "--interleave", "--duet", "--budget", "30s", scenario_path, NULL},
                  env, 150);
     out = files_read_must(out_path);
     if (rc != 99)
         fail_msg("exit %d:\n%s", rc, out);
-    assert_non_null(strstr(out, "1.00s slices (wrk per slice)"));
+    assert_non_null(strstr(out, "0.50s slices (connections kept open to both)"));
     free(out);
-    assert_int_equal(count("SELECT count(*) FROM ab_slices WHERE duration_s < 0.9"), 0);
     assert_int_equal(count("SELECT count(*) FROM regressions WHERE gate = 'regression.throughput' AND "
                            "verdict = 'fail'"), 1);
     assert_int_equal(count("SELECT count(*) FROM (SELECT pair FROM ab_slices GROUP BY pair "
@@ -224,6 +223,26 @@ static void test_interleave_refusals_are_usage_errors(void **state)
     out = files_read_must(out_path);
     assert_non_null(strstr(out, "from 100ms to 10s"));
     free(out);
+    assert_int_equal(loadlab((const char *[]){"run", "--db", db_path, "--baseline", "base", "--baseline-env",
+                                              "ORDERD_FAULTS=", "--interleave", "--slice", "0", scenario_path,
+                                              NULL}, NULL, 30), 2);
+    out = files_read_must(out_path);
+    assert_non_null(strstr(out, "--slice 0: must be from 100ms to 10s"));
+    free(out);
+    /* more threads than the kept-open connections' load takes: refused before anything
+     * starts, naming the key and the way out */
+    FILE *f = fopen(scenario_path, "w");
+    assert_non_null(f);
+    fputs("[scenario]\nname = ab\nduration = 2s\n[service]\ncommand = build/orderd --io-threads 1\n"
+          "[load]\nconnections = 40\nthreads = 20\npath = /api/products/7\n[gate]\nregression.throughput = 5%\n", f);
+    fclose(f);
+    assert_int_equal(loadlab((const char *[]){"run", "--db", db_path, "--baseline", "base", "--baseline-env",
+                                              "ORDERD_FAULTS=", "--interleave", scenario_path, NULL}, NULL, 30), 2);
+    out = files_read_must(out_path);
+    assert_non_null(strstr(out, "[load] threads = 20"));
+    assert_non_null(strstr(out, "--wrk-slices"));
+    free(out);
+    write_scenario("");
     assert_int_equal(loadlab((const char *[]){"run", "--db", db_path, "--baseline", "base", "--baseline-env",
                                               "ORDERD_FAULTS=", "--interleave", "--budget", "3s", scenario_path,
                                               NULL}, NULL, 30), 2);

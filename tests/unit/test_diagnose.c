@@ -265,14 +265,19 @@ static const struct group healthy_groups[] = {
     {3, "worker", "idle", IDLE_WORKER}, {1, "worker", "waiting", PAYING_WORKER}, {2, "io", "running", IDLE_IO},
 };
 
-static void store_healthy_dumps(void)
+static void store_healthy_dumps_until(double end)
 {
-    for (double t = 0.5; t < END; t += 0.5) {
+    for (double t = 0.5; t < end; t += 0.5) {
         struct group g[] = {healthy_groups[0], healthy_groups[1], healthy_groups[2]};
         if (fmod(t, 2.0) == 0)
             g[2] = (struct group){1, "io", "running", WRITING_IO};
         store_dump(t, g, 3);
     }
+}
+
+static void store_healthy_dumps(void)
+{
+    store_healthy_dumps_until(END);
 }
 
 static int setup(void **state)
@@ -472,6 +477,25 @@ static void test_diagnose_memory_leak_across_a_restart_seen_in_the_start_time(vo
 {
     (void)state;
     check_memory_leak_across_a_restart(false);
+}
+
+/* Evidence taken only before the restart (as in a drill, where the trainee restarts
+ * after looking): the part after it has none, yet the run has, and the notes must not
+ * say that no evidence was captured beside a finding that names its culprit. */
+static void test_diagnose_restart_with_evidence_before_it_only(void **state)
+{
+    struct shape s = {.rss_rate = 8e6, .rss_from = 2, .queue_from = INFINITY, .restart_at = 6, .start_time = true};
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps_until(6);
+    assert_int_equal(resultdb_restart(db, run_id, 6.0, 6.0, err, sizeof err), 0);
+    store_audit_heap(3, "2000: 8192000 [2000: 8192000]");
+    store_audit_heap(5.5, "8000: 32768000 [8000: 32768000]");
+    diagnose();
+    assert_int_equal(result.n, 1);
+    assert_string_equal(finding("memory-leak")->culprit, "audit_trail_append");
+    assert_non_null(strstr(result.notes, "the service was restarted at t=6.0s"));
+    assert_null(strstr(result.notes, "no evidence was captured"));
 }
 
 /* A leak that starts only after a restart is found there, and says so. */
@@ -1473,6 +1497,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_across_a_restart_seen_in_the_start_time, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_after_a_restart_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_restart_with_evidence_before_it_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_healthy_run_with_counters_reset_finds_no_problem, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_thread_stacks_growing_memory_is_no_memory_leak, setup, teardown),
