@@ -6,7 +6,7 @@
  *     drift of the machine within a pair falls on both orders alike), and with
  *     WRK_SECONDS a pair of wrk runs of that many seconds (the way abrun loads a slice
  *     today); at the end, for each, the sd of log(throughput A / throughput B) over the
- *     pairs, its median absolute value, and the errors.
+ *     pairs, a robust sd (from the median absolute deviation), and the errors.
  *   duet_noise rate TARGET SECONDS CONNECTIONS THREADS CPUS
  *     loads TARGET alone in 1 s slices for SECONDS; prints requests/s and this
  *     process's CPU time (user + system) per request, in microseconds.
@@ -54,23 +54,33 @@ struct series {
     uint64_t errors;
 };
 
+static double median_of(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(double), compare_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* The sd of the log ratios, and the robust one (1.4826 times the median absolute
+ * deviation: what the sd would be without the pairs a busy spell of the machine hit). */
 static void report(const struct series *s)
 {
-    double sum = 0, sumsq = 0, mean, sd, *abs_logs = calloc((size_t)s->n, sizeof(double));
-    if (!abs_logs || s->n < 2)
+    double sum = 0, sumsq = 0, mean, sd, median, *v = calloc((size_t)s->n, sizeof(double));
+    if (!v || s->n < 2)
         goto done;
     for (int p = 0; p < s->n; p++) {
         sum += s->logs[p];
         sumsq += s->logs[p] * s->logs[p];
-        abs_logs[p] = fabs(s->logs[p]);
+        v[p] = s->logs[p];
     }
     mean = sum / s->n;
     sd = sqrt((sumsq - s->n * mean * mean) / (s->n - 1));
-    qsort(abs_logs, (size_t)s->n, sizeof(double), compare_double);
-    printf("%-22s %d pairs: sd of log(A/B) %.4f, mean %+.4f, median |log(A/B)| %.4f, errors %llu\n", s->name, s->n,
-           sd, mean, abs_logs[s->n / 2], (unsigned long long)s->errors);
+    median = median_of(v, s->n);
+    for (int p = 0; p < s->n; p++)
+        v[p] = fabs(s->logs[p] - median);
+    printf("%-22s %d pairs: sd of log(A/B) %.4f, robust sd %.4f, mean %+.4f, errors %llu\n", s->name, s->n, sd,
+           1.4826 * median_of(v, s->n), mean, (unsigned long long)s->errors);
 done:
-    free(abs_logs);
+    free(v);
 }
 
 /* Requests/s of one wrk -d<seconds>s run against target pinned to cpus; NaN on failure. */
