@@ -39,11 +39,6 @@ static int compare_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static uint64_t errors_of(const struct wrkres *r)
-{
-    return r->errors_connect + r->errors_read + r->errors_write + r->errors_timeout + r->errors_status;
-}
-
 #define MAX_LENGTHS 8
 
 /* One contender's log ratios over the pairs. */
@@ -135,7 +130,7 @@ static int run_noise(struct duetload *dl, const char *const targets[2], const in
                 duetload_slice(dl, 3 - first, lengths[k], res, err, sizeof err) < 0)
                 goto fail;
             series[k].logs[series[k].n++] = log(wrkres_throughput(&res[0]) / wrkres_throughput(&res[1]));
-            series[k].errors += errors_of(&res[0]) + errors_of(&res[1]);
+            series[k].errors += wrkres_errors(&res[0]) + wrkres_errors(&res[1]);
             printf("  %.0fms %+.3f", (double)lengths[k] / MS, series[k].logs[series[k].n - 1]);
         }
         if (wrk_seconds > 0) {
@@ -175,7 +170,7 @@ static int run_rate(struct duetload *dl, int seconds)
         if (duetload_slice(dl, 1, 1000 * MS, res, err, sizeof err) < 0)
             goto fail;
         requests += res[0].requests;
-        errors += errors_of(&res[0]);
+        errors += wrkres_errors(&res[0]);
     }
     cpu = cpu_seconds() - cpu0;
     wall = ((double)units_now_ns() - t0) / 1e9;

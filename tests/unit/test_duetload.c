@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "orderd_proc.h"
+#include "base/wrkres.h"
 #include "run/duetload.h"
 #include "units.h"
 
@@ -105,8 +106,7 @@ static void test_duetload_mask_one_loads_only_side_zero(void **state)
     assert_latencies_sane(&res[0]);
     assert_true(fabs(res[0].duration_s - 0.3) < 1e-9);
     assert_true(res[0].bytes > res[0].requests * 20);
-    assert_int_equal(res[0].errors_connect + res[0].errors_read + res[0].errors_write + res[0].errors_status +
-                         res[0].errors_timeout, 0);
+    assert_int_equal(wrkres_errors(&res[0]), 0);
     /* orderd served what was counted, plus at most the drain (one per connection) */
     assert_true(after[0] - before[0] >= (double)res[0].requests);
     assert_true(after[0] - before[0] <= (double)res[0].requests + cfg.connections);
@@ -333,21 +333,33 @@ static struct duetload *edge_load(struct edge_server *s, char *edge_target, size
     return dl;
 }
 
-static void test_duetload_close_after_response_is_no_error(void **state)
+/* One slice of load_ns on a fresh edge server behaving as how, with the timeout given:
+ * what side 0 measured; *took_ns (when not NULL) how long the slice call took. */
+static struct wrkres edge_slice(const struct edge_behaviour *how, int64_t timeout_ns, int64_t load_ns,
+                                int64_t *took_ns)
 {
-    struct edge_server *s = edge_start(&edge_closes);
+    struct edge_server *s = edge_start(how);
     char where[64];
-    struct duetload *dl = edge_load(s, where, sizeof where, 2000 * MS);
+    struct duetload *dl = edge_load(s, where, sizeof where, timeout_ns);
     struct wrkres res[2];
-    (void)state;
+    int64_t t0 = units_now_ns();
 
-    assert_int_equal(duetload_slice(dl, 1, 300 * MS, res, err, sizeof err), 0);
-    assert_true(res[0].requests >= 50);
-    assert_int_equal(res[0].errors_connect + res[0].errors_read + res[0].errors_write + res[0].errors_status +
-                         res[0].errors_timeout, 0);
-    assert_latencies_sane(&res[0]);
+    assert_int_equal(duetload_slice(dl, 1, load_ns, res, err, sizeof err), 0);
+    if (took_ns)
+        *took_ns = units_now_ns() - t0;
     duetload_free(dl);
     edge_stop(s);
+    return res[0];
+}
+
+static void test_duetload_close_after_response_is_no_error(void **state)
+{
+    struct wrkres r = edge_slice(&edge_closes, 2000 * MS, 300 * MS, NULL);
+    (void)state;
+
+    assert_true(r.requests >= 50);
+    assert_int_equal(wrkres_errors(&r), 0);
+    assert_latencies_sane(&r);
 }
 
 static void test_duetload_silent_server_times_out(void **state)
@@ -375,35 +387,23 @@ static void test_duetload_silent_server_times_out(void **state)
 
 static void test_duetload_garbage_is_read_error(void **state)
 {
-    struct edge_server *s = edge_start(&edge_garbage);
-    char where[64];
-    struct duetload *dl = edge_load(s, where, sizeof where, 2000 * MS);
-    struct wrkres res[2];
+    struct wrkres r = edge_slice(&edge_garbage, 2000 * MS, 200 * MS, NULL);
     (void)state;
 
-    assert_int_equal(duetload_slice(dl, 1, 200 * MS, res, err, sizeof err), 0);
-    assert_int_equal(res[0].requests, 0);
-    assert_true(res[0].errors_read >= 4);
-    assert_int_equal(res[0].errors_timeout, 0);
-    duetload_free(dl);
-    edge_stop(s);
+    assert_int_equal(r.requests, 0);
+    assert_true(r.errors_read >= 4);
+    assert_int_equal(r.errors_timeout, 0);
 }
 
 static void test_duetload_status_500_counts_as_status_error(void **state)
 {
-    struct edge_server *s = edge_start(&edge_status_500);
-    char where[64];
-    struct duetload *dl = edge_load(s, where, sizeof where, 2000 * MS);
-    struct wrkres res[2];
+    struct wrkres r = edge_slice(&edge_status_500, 2000 * MS, 200 * MS, NULL);
     (void)state;
 
-    assert_int_equal(duetload_slice(dl, 1, 200 * MS, res, err, sizeof err), 0);
-    assert_true(res[0].requests > 10);
-    assert_int_equal(res[0].errors_status, res[0].requests);
-    assert_int_equal(res[0].errors_read + res[0].errors_connect + res[0].errors_timeout, 0);
-    assert_int_equal(res[0].bytes, res[0].requests * (sizeof edge_500 - 1));
-    duetload_free(dl);
-    edge_stop(s);
+    assert_true(r.requests > 10);
+    assert_int_equal(r.errors_status, r.requests);
+    assert_int_equal(r.errors_read + r.errors_connect + r.errors_timeout, 0);
+    assert_int_equal(r.bytes, r.requests * (sizeof edge_500 - 1));
 }
 
 /* Connection: close, a body ended by the close, a chunked body: all complete
@@ -414,72 +414,45 @@ static void test_duetload_frames_every_kind_of_response(void **state)
     (void)state;
 
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-        struct edge_server *s = edge_start(kinds[k]);
-        char where[64];
-        struct duetload *dl = edge_load(s, where, sizeof where, 2000 * MS);
-        struct wrkres res[2];
-
-        assert_int_equal(duetload_slice(dl, 1, 200 * MS, res, err, sizeof err), 0);
-        if (res[0].requests < 20 || res[0].errors_connect + res[0].errors_read + res[0].errors_write +
-                                            res[0].errors_status + res[0].errors_timeout != 0)
-            fail_msg("reply %zu: %llu requests, %llu read errors, %llu timeouts", k,
-                     (unsigned long long)res[0].requests, (unsigned long long)res[0].errors_read,
-                     (unsigned long long)res[0].errors_timeout);
-        assert_int_equal(res[0].bytes, res[0].requests * strlen(kinds[k]->reply));
-        assert_latencies_sane(&res[0]);
-        duetload_free(dl);
-        edge_stop(s);
+        struct wrkres r = edge_slice(kinds[k], 2000 * MS, 200 * MS, NULL);
+        if (r.requests < 20 || wrkres_errors(&r) != 0)
+            fail_msg("reply %zu: %llu requests, %llu read errors, %llu timeouts", k, (unsigned long long)r.requests,
+                     (unsigned long long)r.errors_read, (unsigned long long)r.errors_timeout);
+        assert_int_equal(r.bytes, r.requests * strlen(kinds[k]->reply));
+        assert_latencies_sane(&r);
     }
 }
 
 static void test_duetload_reset_is_read_error(void **state)
 {
-    struct edge_server *s = edge_start(&edge_resets);
-    char where[64];
-    struct duetload *dl = edge_load(s, where, sizeof where, 2000 * MS);
-    struct wrkres res[2];
+    struct wrkres r = edge_slice(&edge_resets, 2000 * MS, 200 * MS, NULL);
     (void)state;
 
-    assert_int_equal(duetload_slice(dl, 1, 200 * MS, res, err, sizeof err), 0);
-    assert_int_equal(res[0].requests, 0);
-    assert_true(res[0].errors_read >= 4);
-    assert_int_equal(res[0].errors_timeout + res[0].errors_status, 0);
-    duetload_free(dl);
-    edge_stop(s);
+    assert_int_equal(r.requests, 0);
+    assert_true(r.errors_read >= 4);
+    assert_int_equal(r.errors_timeout + r.errors_status, 0);
 }
 
 /* Half a response, then nothing: the timeout ends it as for a silent server. */
 static void test_duetload_stall_mid_response_times_out(void **state)
 {
-    struct edge_server *s = edge_start(&edge_stalls);
-    char where[64];
-    struct duetload *dl = edge_load(s, where, sizeof where, 300 * MS);
-    struct wrkres res[2];
-    int64_t t0 = units_now_ns();
+    int64_t took;
+    struct wrkres r = edge_slice(&edge_stalls, 300 * MS, 100 * MS, &took);
     (void)state;
 
-    assert_int_equal(duetload_slice(dl, 1, 100 * MS, res, err, sizeof err), 0);
-    assert_true(units_now_ns() - t0 < 100 * MS + 300 * MS + 1000 * MS);
-    assert_int_equal(res[0].requests, 0);
-    assert_int_equal(res[0].errors_timeout, 4);
-    duetload_free(dl);
-    edge_stop(s);
+    assert_true(took < 100 * MS + 300 * MS + 1000 * MS);
+    assert_int_equal(r.requests, 0);
+    assert_int_equal(r.errors_timeout, 4);
 }
 
 static void test_duetload_response_over_limit_is_read_error(void **state)
 {
-    struct edge_server *s = edge_start(&edge_huge);
-    char where[64];
-    struct duetload *dl = edge_load(s, where, sizeof where, 5000 * MS);
-    struct wrkres res[2];
+    struct wrkres r = edge_slice(&edge_huge, 5000 * MS, 200 * MS, NULL);
     (void)state;
 
-    assert_int_equal(duetload_slice(dl, 1, 200 * MS, res, err, sizeof err), 0);
-    assert_int_equal(res[0].requests, 0);
-    assert_true(res[0].errors_read >= 1);
-    assert_int_equal(res[0].errors_timeout, 0);
-    duetload_free(dl);
-    edge_stop(s);
+    assert_int_equal(r.requests, 0);
+    assert_true(r.errors_read >= 1);
+    assert_int_equal(r.errors_timeout, 0);
 }
 
 static void test_duetload_sends_method_body_and_headers(void **state)
