@@ -8,7 +8,9 @@
 #     loads a slice today), alternating AB and BA; for each, the sd of log(throughput A
 #     / throughput B) over the pairs. Both are the same build, so all of it is noise;
 #     the contenders take turns within a round, so a busy spell of a shared machine
-#     falls on all of them. Each pair's figures are left in $BUILD/duet-noise-pairs.txt.
+#     falls on all of them. The same for the orderds' CPU time per request (from their
+#     threads' schedstat), which the share of the CPU other work leaves them changes far
+#     less. Each pair's figures are left in $BUILD/duet-noise-pairs.txt.
 #  2. Cost: one orderd loaded alone for DUET_SECONDS, by duetload (1 s slices) and by
 #     wrk -t$THREADS -c$CONNS -d${DUET_SECONDS}s, by turns for DUET_COST_ROUNDS (3)
 #     rounds: requests/s, the generator's own CPU time (user + system) per request, and
@@ -59,7 +61,7 @@ b=$port
 [ -n "$a" ] && [ -n "$b" ] || { echo "duet-noise: orderd did not start" >&2; exit 1; }
 
 "${NICE[@]}" "$BUILD/tests/bench/duet_noise" noise "127.0.0.1:$a" "127.0.0.1:$b" "$SLICES" "$PAIRS" "$CONNS" "$THREADS" \
-  "$GEN_CPU" 1 > "$BUILD/duet-noise-pairs.txt"
+  "$GEN_CPU" 1 "${pids[0]}" "${pids[1]}" > "$BUILD/duet-noise-pairs.txt"
 grep -v '^pair' "$BUILD/duet-noise-pairs.txt"
 
 TIMEFORMAT='%U %S'
