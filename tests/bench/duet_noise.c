@@ -1,12 +1,15 @@
 /* duet_noise: figures for duetload, not a test (scripts/duet-noise.sh runs it).
  *
- *   duet_noise noise TARGET_A TARGET_B SLICES_MS PAIRS CONNECTIONS THREADS CPUS [WRK_SECONDS]
+ *   duet_noise noise TARGET_A TARGET_B SLICES_MS PAIRS CONNECTIONS THREADS CPUS [WRK_SECONDS [PID_A PID_B]]
  *     PAIRS rounds; in each, for every slice length of SLICES_MS ("250,500,1000"), a
  *     pair of slices, one on each side, in the order AB or BA by turns (so that a
  *     drift of the machine within a pair falls on both orders alike), and with
  *     WRK_SECONDS a pair of wrk runs of that many seconds (the way abrun loads a slice
  *     today); at the end, for each, the sd of log(throughput A / throughput B) over the
- *     pairs, its median absolute value, and the errors.
+ *     pairs, a robust sd (from the median absolute deviation), and the errors. With the
+ *     servers' pids, the same for the servers' CPU time per request (the sum over their
+ *     threads of /proc/PID/task/TID/schedstat's run time, read around each run): a
+ *     figure that other work on a shared machine changes far less than throughput.
  *   duet_noise rate TARGET SECONDS CONNECTIONS THREADS CPUS
  *     loads TARGET alone in 1 s slices for SECONDS; prints requests/s and this
  *     process's CPU time (user + system) per request, in microseconds.
@@ -17,6 +20,7 @@
 #include "run/duetload.h"
 #include "units.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,56 +43,111 @@ static int compare_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static uint64_t errors_of(const struct wrkres *r)
-{
-    return r->errors_connect + r->errors_read + r->errors_write + r->errors_timeout + r->errors_status;
-}
-
 #define MAX_LENGTHS 8
 
 /* One contender's log ratios over the pairs. */
 struct series {
     const char *name;
-    double *logs;
+    double *logs, *cost_logs;   /* log(A/B) of throughput, of the server's CPU a request */
     int n;
     uint64_t errors;
 };
 
-static void report(const struct series *s)
+/* The orderd of each side, when given: their CPU time is read around each run. */
+static int server_pid[2];
+
+/* CPU time (ns) all threads of process pid have run so far; 0 when unreadable. */
+static int64_t process_cpu_ns(int pid)
 {
-    double sum = 0, sumsq = 0, mean, sd, *abs_logs = calloc((size_t)s->n, sizeof(double));
-    if (!abs_logs || s->n < 2)
-        goto done;
-    for (int p = 0; p < s->n; p++) {
-        sum += s->logs[p];
-        sumsq += s->logs[p] * s->logs[p];
-        abs_logs[p] = fabs(s->logs[p]);
+    char path[64];
+    DIR *d;
+    struct dirent *e;
+    int64_t total = 0;
+
+    snprintf(path, sizeof path, "/proc/%d/task", pid);
+    d = opendir(path);
+    if (!d)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        char stat_path[300];
+        long long run_ns = 0;
+        FILE *f;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(stat_path, sizeof stat_path, "/proc/%d/task/%s/schedstat", pid, e->d_name);
+        f = fopen(stat_path, "r");
+        if (f && fscanf(f, "%lld", &run_ns) == 1)
+            total += run_ns;
+        if (f)
+            fclose(f);
     }
-    mean = sum / s->n;
-    sd = sqrt((sumsq - s->n * mean * mean) / (s->n - 1));
-    qsort(abs_logs, (size_t)s->n, sizeof(double), compare_double);
-    printf("%-22s %d pairs: sd of log(A/B) %.4f, mean %+.4f, median |log(A/B)| %.4f, errors %llu\n", s->name, s->n,
-           sd, mean, abs_logs[s->n / 2], (unsigned long long)s->errors);
-done:
-    free(abs_logs);
+    closedir(d);
+    return total;
 }
 
-/* Requests/s of one wrk -d<seconds>s run against target pinned to cpus; NaN on failure. */
-static double wrk_rate(const char *target, int seconds, unsigned connections, unsigned threads, const char *cpus)
+static double median_of(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(double), compare_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* The sd of the log ratios, and the robust one (1.4826 times the median absolute
+ * deviation: what the sd would be without the pairs a busy spell of the machine hit). */
+static void report_logs(const char *name, const char *what, const double *logs, int n, uint64_t errors)
+{
+    double sum = 0, sumsq = 0, mean, sd, median, *v = calloc((size_t)n, sizeof(double));
+    if (!v || n < 2)
+        goto done;
+    for (int p = 0; p < n; p++) {
+        sum += logs[p];
+        sumsq += logs[p] * logs[p];
+        v[p] = logs[p];
+    }
+    mean = sum / n;
+    sd = sqrt((sumsq - n * mean * mean) / (n - 1));
+    median = median_of(v, n);
+    for (int p = 0; p < n; p++)
+        v[p] = fabs(logs[p] - median);
+    printf("%-20s %d pairs, %s: sd of log(A/B) %.4f, robust sd %.4f, mean %+.4f, errors %llu\n", name, n, what, sd,
+           1.4826 * median_of(v, n), mean, (unsigned long long)errors);
+done:
+    free(v);
+}
+
+/* One wrk -d<seconds>s run against side's target pinned to cpus: its requests/s, and
+ * in *cost the side's server CPU time per request (NaN without its pid). NaN on failure. */
+static double wrk_rate(const char *const targets[2], unsigned side, int seconds, const struct duetload_config *cfg,
+                       const char *cpus, double *cost)
 {
     char cmd[512], line[512];
-    double rate = NAN;
+    double rate = NAN, requests = NAN;
+    int64_t cpu0 = server_pid[side] ? process_cpu_ns(server_pid[side]) : 0;
     FILE *f;
     snprintf(cmd, sizeof cmd, "taskset -c %s wrk -t%u -c%u -d%ds http://%s/api/products/7 2>/dev/null", cpus,
-             threads, connections, seconds, target);
+             cfg->threads, cfg->connections, seconds, targets[side]);
     f = popen(cmd, "r");
     if (!f)
         return NAN;
-    while (fgets(line, sizeof line, f))
+    while (fgets(line, sizeof line, f)) {
         if (strncmp(line, "Requests/sec:", 13) == 0)
             rate = strtod(line + 13, NULL);
+        if (strstr(line, " requests in "))
+            requests = strtod(line, NULL);
+    }
     pclose(f);
+    *cost = server_pid[side] ? (double)(process_cpu_ns(server_pid[side]) - cpu0) / requests : NAN;
     return rate;
+}
+
+/* One duetload slice on side alone; *cost as for wrk_rate. Returns 0, or -1 with err. */
+static int slice_one(struct duetload *dl, unsigned side, int64_t length, struct wrkres res[2], double *cost,
+                     char *err, size_t errlen)
+{
+    int64_t cpu0 = server_pid[side] ? process_cpu_ns(server_pid[side]) : 0;
+    if (duetload_slice(dl, 1u << side, length, res, err, errlen) < 0)
+        return -1;
+    *cost = server_pid[side] ? (double)(process_cpu_ns(server_pid[side]) - cpu0) / (double)res[side].requests : NAN;
+    return 0;
 }
 
 /* pairs rounds; in each, one pair of slices of every length (order AB in even rounds,
@@ -105,7 +164,8 @@ static int run_noise(struct duetload *dl, const char *const targets[2], const in
 
     for (int k = 0; k < nseries; k++) {
         series[k].logs = calloc((size_t)pairs, sizeof(double));
-        if (!series[k].logs)
+        series[k].cost_logs = calloc((size_t)pairs, sizeof(double));
+        if (!series[k].logs || !series[k].cost_logs)
             goto done;
         if (k < nlengths)
             snprintf(names[k], sizeof names[k], "duetload %.0f ms", (double)lengths[k] / MS);
@@ -118,35 +178,44 @@ static int run_noise(struct duetload *dl, const char *const targets[2], const in
         if (duetload_slice(dl, 1u + (unsigned)(i % 2), lengths[0], res, err, sizeof err) < 0)
             goto fail;
     for (int p = 0; p < pairs; p++) {
-        unsigned first = p % 2 ? 2 : 1;
-        printf("pair %2d %s", p, first == 1 ? "AB" : "BA");
-        for (int k = 0; k < nlengths; k++) {
-            if (duetload_slice(dl, first, lengths[k], res, err, sizeof err) < 0 ||
-                duetload_slice(dl, 3 - first, lengths[k], res, err, sizeof err) < 0)
-                goto fail;
-            series[k].logs[series[k].n++] = log(wrkres_throughput(&res[0]) / wrkres_throughput(&res[1]));
-            series[k].errors += errors_of(&res[0]) + errors_of(&res[1]);
-            printf("  %.0fms %+.3f", (double)lengths[k] / MS, series[k].logs[series[k].n - 1]);
-        }
-        if (wrk_seconds > 0) {
-            double rate[2];
-            rate[first - 1] = wrk_rate(targets[first - 1], wrk_seconds, cfg->connections, cfg->threads, cpus);
-            rate[2 - first] = wrk_rate(targets[2 - first], wrk_seconds, cfg->connections, cfg->threads, cpus);
-            series[nlengths].logs[series[nlengths].n++] = log(rate[0] / rate[1]);
-            printf("  wrk %+.3f", log(rate[0] / rate[1]));
+        unsigned first = p % 2 ? 1 : 0;
+        double rate[2], cost[2];
+        printf("pair %2d %s", p, first == 0 ? "AB" : "BA");
+        for (int k = 0; k < nseries; k++) {
+            struct series *x = &series[k];
+            if (k < nlengths) {
+                if (slice_one(dl, first, lengths[k], res, &cost[first], err, sizeof err) < 0 ||
+                    slice_one(dl, 1 - first, lengths[k], res, &cost[1 - first], err, sizeof err) < 0)
+                    goto fail;
+                rate[0] = wrkres_throughput(&res[0]);
+                rate[1] = wrkres_throughput(&res[1]);
+                x->errors += wrkres_errors(&res[0]) + wrkres_errors(&res[1]);
+            } else {
+                rate[first] = wrk_rate(targets, first, wrk_seconds, cfg, cpus, &cost[first]);
+                rate[1 - first] = wrk_rate(targets, 1 - first, wrk_seconds, cfg, cpus, &cost[1 - first]);
+            }
+            x->logs[x->n] = log(rate[0] / rate[1]);
+            x->cost_logs[x->n] = log(cost[0] / cost[1]);
+            printf("  %s %+.3f cpu %+.3f", k < nlengths ? x->name + 9 : "wrk", x->logs[x->n], x->cost_logs[x->n]);
+            x->n++;
         }
         printf("\n");
         fflush(stdout);
     }
-    for (int k = 0; k < nseries; k++)
-        report(&series[k]);
+    for (int k = 0; k < nseries; k++) {
+        report_logs(series[k].name, "throughput", series[k].logs, series[k].n, series[k].errors);
+        if (server_pid[0] && server_pid[1])
+            report_logs(series[k].name, "server CPU a request", series[k].cost_logs, series[k].n, series[k].errors);
+    }
     rc = 0;
     goto done;
 fail:
     fprintf(stderr, "duet_noise: %s\n", err);
 done:
-    for (int k = 0; k < nseries; k++)
+    for (int k = 0; k < nseries; k++) {
         free(series[k].logs);
+        free(series[k].cost_logs);
+    }
     return rc;
 }
 
@@ -165,7 +234,7 @@ static int run_rate(struct duetload *dl, int seconds)
         if (duetload_slice(dl, 1, 1000 * MS, res, err, sizeof err) < 0)
             goto fail;
         requests += res[0].requests;
-        errors += errors_of(&res[0]);
+        errors += wrkres_errors(&res[0]);
     }
     cpu = cpu_seconds() - cpu0;
     wall = ((double)units_now_ns() - t0) / 1e9;
@@ -192,7 +261,7 @@ int main(int argc, char **argv)
 
     if (!noise && !rate) {
         fprintf(stderr, "usage: duet_noise noise TARGET_A TARGET_B SLICES_MS PAIRS CONNECTIONS THREADS CPUS "
-                        "[WRK_SECONDS]\n"
+                        "[WRK_SECONDS [PID_A PID_B]]\n"
                         "       duet_noise rate TARGET SECONDS CONNECTIONS THREADS CPUS\n");
         return 2;
     }
@@ -212,6 +281,10 @@ int main(int argc, char **argv)
     if (!dl) {
         fprintf(stderr, "duet_noise: %s\n", err);
         return 1;
+    }
+    if (noise && argc > 11) {
+        server_pid[0] = atoi(argv[10]);
+        server_pid[1] = atoi(argv[11]);
     }
     if (noise)
         rc = run_noise(dl, cfg.target, lengths, nlengths, atoi(argv[5]), argc > 9 ? atoi(argv[9]) : 0, &cfg,

@@ -2,7 +2,8 @@
  * slice loads only the sides asked for, as orderd's own request counter shows; both
  * at once; connections the service closed while idle are reopened without error) and,
  * for the edges, a small server thread in the test that closes after every response,
- * never answers, answers garbage or answers 500. Also: every configuration limit is an
+ * never answers, stalls half way, resets, answers garbage, 500 or more than the limit,
+ * or ends its responses every way HTTP/1.1 allows. Also: every configuration limit is an
  * error naming its field, and no descriptor outlives duetload_free. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "orderd_proc.h"
+#include "base/wrkres.h"
 #include "run/duetload.h"
 #include "units.h"
 
@@ -104,8 +106,7 @@ static void test_duetload_mask_one_loads_only_side_zero(void **state)
     assert_latencies_sane(&res[0]);
     assert_true(fabs(res[0].duration_s - 0.3) < 1e-9);
     assert_true(res[0].bytes > res[0].requests * 20);
-    assert_int_equal(res[0].errors_connect + res[0].errors_read + res[0].errors_write + res[0].errors_status +
-                         res[0].errors_timeout, 0);
+    assert_int_equal(wrkres_errors(&res[0]), 0);
     /* orderd served what was counted, plus at most the drain (one per connection) */
     assert_true(after[0] - before[0] >= (double)res[0].requests);
     assert_true(after[0] - before[0] <= (double)res[0].requests + cfg.connections);
@@ -165,17 +166,45 @@ static void test_duetload_reopens_connections_closed_while_idle(void **state)
     duetload_free(dl);
 }
 
-/* The test's own server: one thread, poll over the listener and its clients. */
-enum edge_mode { EDGE_CLOSE, EDGE_SILENT, EDGE_GARBAGE, EDGE_STATUS_500 };
+/* The test's own server: one thread, poll over the listener and its clients; what it
+ * does with each request it has read the head of is its behaviour. */
+enum edge_after { EDGE_KEEP, EDGE_CLOSE, EDGE_RESET };
+
+struct edge_behaviour {
+    const char *reply;      /* NULL: never answers */
+    size_t body_bytes;      /* then this many bytes of body, for a response too large */
+    enum edge_after after;
+};
+
+static const char edge_500[] = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 5\r\n\r\noops!";
+static const char edge_ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+/* closes after every response without saying so: the client learns it from the socket */
+static const struct edge_behaviour edge_closes = {edge_ok, 0, EDGE_CLOSE};
+static const struct edge_behaviour edge_keeps = {edge_ok, 0, EDGE_KEEP};
+static const struct edge_behaviour edge_says_close = {
+    "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", 0, EDGE_CLOSE};
+static const struct edge_behaviour edge_until_close = {"HTTP/1.1 200 OK\r\n\r\nuntil the end", 0, EDGE_CLOSE};
+static const struct edge_behaviour edge_chunked = {
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n3\r\n!!!\r\n0\r\n\r\n", 0, EDGE_KEEP};
+static const struct edge_behaviour edge_silent = {NULL, 0, EDGE_KEEP};
+static const struct edge_behaviour edge_stalls = {"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhalf", 0, EDGE_KEEP};
+static const struct edge_behaviour edge_garbage = {"this is not HTTP at all\r\n\r\n", 0, EDGE_KEEP};
+static const struct edge_behaviour edge_resets = {NULL, 0, EDGE_RESET};
+static const struct edge_behaviour edge_status_500 = {edge_500, 0, EDGE_KEEP};
+static const struct edge_behaviour edge_huge = {
+    "HTTP/1.1 200 OK\r\nContent-Length: 9437184\r\n\r\n", 9437184, EDGE_KEEP};
 
 #define EDGE_MAX_CLIENTS 64
 
 struct edge_server {
-    enum edge_mode mode;
+    const struct edge_behaviour *how;
     int listen_fd, port;
     pthread_t thread;
     atomic_bool stop;
-    atomic_uint answered;
+    pthread_mutex_t lock;
+    char first[1024];       /* the first bytes read from any client */
+    size_t first_len;
 };
 
 struct edge_client {
@@ -183,22 +212,48 @@ struct edge_client {
     unsigned matched; /* bytes of "\r\n\r\n" seen in a row */
 };
 
-static const char edge_500[] = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 5\r\n\r\noops!";
-
 static void edge_answer(struct edge_server *s, struct edge_client *c)
 {
-    static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-    static const char garbage[] = "this is not HTTP at all\r\n\r\n";
-    const char *error = edge_500;
-    const char *text = s->mode == EDGE_GARBAGE ? garbage : s->mode == EDGE_STATUS_500 ? error : ok;
-    size_t len = s->mode == EDGE_GARBAGE ? sizeof garbage - 1 : s->mode == EDGE_STATUS_500 ? sizeof edge_500 - 1
-                                                                                           : sizeof ok - 1;
-    if (send(c->fd, text, len, MSG_NOSIGNAL) == (ssize_t)len)
-        atomic_fetch_add(&s->answered, 1);
-    if (s->mode == EDGE_CLOSE) {
-        /* close without saying so: the client learns it from the socket alone */
+    static char zeros[65536];
+    const struct edge_behaviour *how = s->how;
+    if (how->reply) {
+        /* blocking: a client reading slowly holds the server, as it would a real one */
+        bool ok = send(c->fd, how->reply, strlen(how->reply), MSG_NOSIGNAL) >= 0;
+        for (size_t sent = 0; ok && sent < how->body_bytes; sent += sizeof zeros)
+            ok = send(c->fd, zeros, sizeof zeros, MSG_NOSIGNAL) >= 0;
+    }
+    if (how->after == EDGE_RESET) {
+        struct linger hard = {.l_onoff = 1, .l_linger = 0};
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    }
+    if (how->after != EDGE_KEEP) {
         close(c->fd);
         c->fd = -1;
+    }
+}
+
+static void edge_read(struct edge_server *s, struct edge_client *c)
+{
+    char buf[4096];
+    ssize_t got = recv(c->fd, buf, sizeof buf, 0);
+    if (got <= 0) {
+        close(c->fd);
+        c->fd = -1;
+        return;
+    }
+    pthread_mutex_lock(&s->lock);
+    if (s->first_len == 0) {
+        s->first_len = (size_t)got < sizeof s->first - 1 ? (size_t)got : sizeof s->first - 1;
+        memcpy(s->first, buf, s->first_len);
+    }
+    pthread_mutex_unlock(&s->lock);
+    for (ssize_t k = 0; k < got && c->fd >= 0; k++) {
+        c->matched = buf[k] == "\r\n\r\n"[c->matched % 4] ? c->matched + 1 : (buf[k] == '\r' ? 1 : 0);
+        if (c->matched == 4) {
+            c->matched = 0;
+            if (s->how->reply || s->how->after != EDGE_KEEP)
+                edge_answer(s, c);
+        }
     }
 }
 
@@ -207,7 +262,6 @@ static void *edge_main(void *arg)
     struct edge_server *s = arg;
     struct edge_client clients[EDGE_MAX_CLIENTS];
     struct pollfd pfd[EDGE_MAX_CLIENTS + 1];
-    char buf[4096];
 
     for (int i = 0; i < EDGE_MAX_CLIENTS; i++)
         clients[i] = (struct edge_client){.fd = -1};
@@ -229,26 +283,9 @@ static void *edge_main(void *arg)
             else if (fd >= 0)
                 close(fd);
         }
-        for (int i = 0; i < EDGE_MAX_CLIENTS; i++) {
-            struct edge_client *c = &clients[i];
-            ssize_t got;
-            if (c->fd < 0 || !(pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            got = recv(c->fd, buf, sizeof buf, 0);
-            if (got <= 0) {
-                close(c->fd);
-                c->fd = -1;
-                continue;
-            }
-            for (ssize_t k = 0; k < got && c->fd >= 0; k++) {
-                c->matched = buf[k] == "\r\n\r\n"[c->matched % 4] ? c->matched + 1 : (buf[k] == '\r' ? 1 : 0);
-                if (c->matched == 4) {
-                    c->matched = 0;
-                    if (s->mode != EDGE_SILENT)
-                        edge_answer(s, c);
-                }
-            }
-        }
+        for (int i = 0; i < EDGE_MAX_CLIENTS; i++)
+            if (clients[i].fd >= 0 && (pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
+                edge_read(s, &clients[i]);
     }
     for (int i = 0; i < EDGE_MAX_CLIENTS; i++)
         if (clients[i].fd >= 0)
@@ -256,14 +293,15 @@ static void *edge_main(void *arg)
     return NULL;
 }
 
-static struct edge_server *edge_start(enum edge_mode mode)
+static struct edge_server *edge_start(const struct edge_behaviour *how)
 {
     struct edge_server *s = calloc(1, sizeof *s);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof addr;
 
     assert_non_null(s);
-    s->mode = mode;
+    s->how = how;
+    assert_int_equal(pthread_mutex_init(&s->lock, NULL), 0);
     s->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     assert_true(s->listen_fd >= 0);
     assert_int_equal(bind(s->listen_fd, (struct sockaddr *)&addr, sizeof addr), 0);
@@ -279,6 +317,7 @@ static void edge_stop(struct edge_server *s)
     atomic_store(&s->stop, true);
     pthread_join(s->thread, NULL);
     close(s->listen_fd);
+    pthread_mutex_destroy(&s->lock);
     free(s);
 }
 
@@ -294,26 +333,38 @@ static struct duetload *edge_load(struct edge_server *s, char *edge_target, size
     return dl;
 }
 
-static void test_duetload_close_after_response_is_no_error(void **state)
+/* One slice of load_ns on a fresh edge server behaving as how, with the timeout given:
+ * what side 0 measured; *took_ns (when not NULL) how long the slice call took. */
+static struct wrkres edge_slice(const struct edge_behaviour *how, int64_t timeout_ns, int64_t load_ns,
+                                int64_t *took_ns)
 {
-    struct edge_server *s = edge_start(EDGE_CLOSE);
+    struct edge_server *s = edge_start(how);
     char where[64];
-    struct duetload *dl = edge_load(s, where, sizeof where, 2000 * MS);
+    struct duetload *dl = edge_load(s, where, sizeof where, timeout_ns);
     struct wrkres res[2];
-    (void)state;
+    int64_t t0 = units_now_ns();
 
-    assert_int_equal(duetload_slice(dl, 1, 300 * MS, res, err, sizeof err), 0);
-    assert_true(res[0].requests >= 50);
-    assert_int_equal(res[0].errors_connect + res[0].errors_read + res[0].errors_write + res[0].errors_status +
-                         res[0].errors_timeout, 0);
-    assert_latencies_sane(&res[0]);
+    assert_int_equal(duetload_slice(dl, 1, load_ns, res, err, sizeof err), 0);
+    if (took_ns)
+        *took_ns = units_now_ns() - t0;
     duetload_free(dl);
     edge_stop(s);
+    return res[0];
+}
+
+static void test_duetload_close_after_response_is_no_error(void **state)
+{
+    struct wrkres r = edge_slice(&edge_closes, 2000 * MS, 300 * MS, NULL);
+    (void)state;
+
+    assert_true(r.requests >= 50);
+    assert_int_equal(wrkres_errors(&r), 0);
+    assert_latencies_sane(&r);
 }
 
 static void test_duetload_silent_server_times_out(void **state)
 {
-    struct edge_server *s = edge_start(EDGE_SILENT);
+    struct edge_server *s = edge_start(&edge_silent);
     char where[64];
     struct duetload *dl = edge_load(s, where, sizeof where, 500 * MS);
     struct wrkres res[2];
@@ -336,33 +387,101 @@ static void test_duetload_silent_server_times_out(void **state)
 
 static void test_duetload_garbage_is_read_error(void **state)
 {
-    struct edge_server *s = edge_start(EDGE_GARBAGE);
-    char where[64];
-    struct duetload *dl = edge_load(s, where, sizeof where, 2000 * MS);
-    struct wrkres res[2];
+    struct wrkres r = edge_slice(&edge_garbage, 2000 * MS, 200 * MS, NULL);
     (void)state;
 
-    assert_int_equal(duetload_slice(dl, 1, 200 * MS, res, err, sizeof err), 0);
-    assert_int_equal(res[0].requests, 0);
-    assert_true(res[0].errors_read >= 4);
-    assert_int_equal(res[0].errors_timeout, 0);
-    duetload_free(dl);
-    edge_stop(s);
+    assert_int_equal(r.requests, 0);
+    assert_true(r.errors_read >= 4);
+    assert_int_equal(r.errors_timeout, 0);
 }
 
 static void test_duetload_status_500_counts_as_status_error(void **state)
 {
-    struct edge_server *s = edge_start(EDGE_STATUS_500);
-    char where[64];
-    struct duetload *dl = edge_load(s, where, sizeof where, 2000 * MS);
+    struct wrkres r = edge_slice(&edge_status_500, 2000 * MS, 200 * MS, NULL);
+    (void)state;
+
+    assert_true(r.requests > 10);
+    assert_int_equal(r.errors_status, r.requests);
+    assert_int_equal(r.errors_read + r.errors_connect + r.errors_timeout, 0);
+    assert_int_equal(r.bytes, r.requests * (sizeof edge_500 - 1));
+}
+
+/* Connection: close, a body ended by the close, a chunked body: all complete
+ * responses, counted with every byte. */
+static void test_duetload_frames_every_kind_of_response(void **state)
+{
+    const struct edge_behaviour *kinds[] = {&edge_says_close, &edge_until_close, &edge_chunked};
+    (void)state;
+
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        struct wrkres r = edge_slice(kinds[k], 2000 * MS, 200 * MS, NULL);
+        if (r.requests < 20 || wrkres_errors(&r) != 0)
+            fail_msg("reply %zu: %llu requests, %llu read errors, %llu timeouts", k, (unsigned long long)r.requests,
+                     (unsigned long long)r.errors_read, (unsigned long long)r.errors_timeout);
+        assert_int_equal(r.bytes, r.requests * strlen(kinds[k]->reply));
+        assert_latencies_sane(&r);
+    }
+}
+
+static void test_duetload_reset_is_read_error(void **state)
+{
+    struct wrkres r = edge_slice(&edge_resets, 2000 * MS, 200 * MS, NULL);
+    (void)state;
+
+    assert_int_equal(r.requests, 0);
+    assert_true(r.errors_read >= 4);
+    assert_int_equal(r.errors_timeout + r.errors_status, 0);
+}
+
+/* Half a response, then nothing: the timeout ends it as for a silent server. */
+static void test_duetload_stall_mid_response_times_out(void **state)
+{
+    int64_t took;
+    struct wrkres r = edge_slice(&edge_stalls, 300 * MS, 100 * MS, &took);
+    (void)state;
+
+    assert_true(took < 100 * MS + 300 * MS + 1000 * MS);
+    assert_int_equal(r.requests, 0);
+    assert_int_equal(r.errors_timeout, 4);
+}
+
+static void test_duetload_response_over_limit_is_read_error(void **state)
+{
+    struct wrkres r = edge_slice(&edge_huge, 5000 * MS, 200 * MS, NULL);
+    (void)state;
+
+    assert_int_equal(r.requests, 0);
+    assert_true(r.errors_read >= 1);
+    assert_int_equal(r.errors_timeout, 0);
+}
+
+static void test_duetload_sends_method_body_and_headers(void **state)
+{
+    struct edge_server *s = edge_start(&edge_keeps);
+    char where[64], want[512];
+    struct duetload_config cfg = config(where, target[1]);
+    struct duetload *dl;
     struct wrkres res[2];
     (void)state;
 
-    assert_int_equal(duetload_slice(dl, 1, 200 * MS, res, err, sizeof err), 0);
+    snprintf(where, sizeof where, "127.0.0.1:%d", s->port);
+    cfg.method = "POST";
+    cfg.body = "{\"a\":1}";
+    cfg.body_len = 7;
+    cfg.content_type = "application/json";
+    dl = duetload_start(&cfg, err, sizeof err);
+    assert_non_null(dl);
+    assert_int_equal(duetload_slice(dl, 1, 100 * MS, res, err, sizeof err), 0);
     assert_true(res[0].requests > 10);
-    assert_int_equal(res[0].errors_status, res[0].requests);
-    assert_int_equal(res[0].errors_read + res[0].errors_connect + res[0].errors_timeout, 0);
-    assert_int_equal(res[0].bytes, res[0].requests * (sizeof edge_500 - 1));
+    assert_int_equal(res[0].errors_read + res[0].errors_status, 0);
+    snprintf(want, sizeof want,
+             "POST /api/products/7 HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+             "Content-Length: 7\r\n\r\n{\"a\":1}",
+             where);
+    pthread_mutex_lock(&s->lock);
+    assert_true(s->first_len >= strlen(want));
+    assert_memory_equal(s->first, want, strlen(want));
+    pthread_mutex_unlock(&s->lock);
     duetload_free(dl);
     edge_stop(s);
 }
@@ -415,7 +534,7 @@ static void test_duetload_bad_config_names_the_field(void **state)
 
 static void test_duetload_unreachable_target_is_named(void **state)
 {
-    struct edge_server *s = edge_start(EDGE_SILENT);
+    struct edge_server *s = edge_start(&edge_silent);
     char where[64];
     struct duetload_config cfg;
     int port = s->port;
@@ -477,7 +596,7 @@ static int count_fds_settled(int expected)
 
 static void test_duetload_no_descriptor_outlives_free(void **state)
 {
-    struct edge_server *s = edge_start(EDGE_CLOSE);
+    struct edge_server *s = edge_start(&edge_closes);
     char where[64];
     struct duetload_config cfg;
     struct duetload *dl;
@@ -513,6 +632,11 @@ int main(void)
         cmocka_unit_test(test_duetload_silent_server_times_out),
         cmocka_unit_test(test_duetload_garbage_is_read_error),
         cmocka_unit_test(test_duetload_status_500_counts_as_status_error),
+        cmocka_unit_test(test_duetload_frames_every_kind_of_response),
+        cmocka_unit_test(test_duetload_reset_is_read_error),
+        cmocka_unit_test(test_duetload_stall_mid_response_times_out),
+        cmocka_unit_test(test_duetload_response_over_limit_is_read_error),
+        cmocka_unit_test(test_duetload_sends_method_body_and_headers),
         cmocka_unit_test(test_duetload_bad_config_names_the_field),
         cmocka_unit_test(test_duetload_unreachable_target_is_named),
         cmocka_unit_test(test_duetload_bad_slice_is_refused),
