@@ -395,9 +395,12 @@ void *duetload_worker_main(void *arg)
             pthread_cond_wait(&dl->go, &dl->lock);
         w->seen_seq = dl->seq;
         w->mask = dl->mask;
-        w->start_ns = dl->start_ns;
-        w->end_ns = dl->end_ns;
+        int64_t length = dl->end_ns - dl->start_ns;
         pthread_mutex_unlock(&dl->lock);
+        /* the window is the slice's length from when this worker starts sending, so a
+         * worker woken a few ms late still counts over exactly the slice's length */
+        w->start_ns = units_now_ns();
+        w->end_ns = w->start_ns + length;
         if (atomic_load(&dl->quit))
             break;
         run_slice(w);
