@@ -21,11 +21,12 @@ int cmd_run(int argc, char **argv)
         {"baseline-file", required_argument, NULL, 'F'}, {"allow-other-machine", no_argument, NULL, 'O'},
         {"interleave", no_argument, NULL, 'I'}, {"slice", required_argument, NULL, 'S'},
         {"budget", required_argument, NULL, 'B'}, {"duet", no_argument, NULL, 'U'},
-        {"wrk-slices", no_argument, NULL, 'W'},
+        {"wrk-slices", no_argument, NULL, 'W'}, {"restart-every", required_argument, NULL, 'X'},
         {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0},
     };
     struct suite_options so = {.db_path = "results.db", .repeat = 1, .stored_runs = 20,
-                               .slice_ns = ABRUN_DEFAULT_SLICE_NS, .budget_ns = ABRUN_DEFAULT_BUDGET_NS};
+                               .slice_ns = ABRUN_DEFAULT_SLICE_NS, .budget_ns = ABRUN_DEFAULT_BUDGET_NS,
+                               .restart_every = ABRUN_RESTART_DEFAULT};
     bool sliced = false;
     char *baseline_env[SCHEDULE_MAX_ENV], err[1024];
     uint64_t repeat = 1;
@@ -64,6 +65,14 @@ int cmd_run(int argc, char **argv)
         case 'I': so.interleave = true; break;
         case 'U': so.duet = sliced = true; break;
         case 'W': so.wrk_slices = sliced = true; break;
+        case 'X': {
+            uint64_t every;
+            if (units_parse_uint(optarg, ABRUN_MAX_BLOCK_PAIRS, &every, err, sizeof err) < 0)
+                return cmd_usage_error("--restart-every %s: must be a number of pairs, 0 (never) to 1000", optarg);
+            so.restart_every = (size_t)every;
+            sliced = true;
+            break;
+        }
         case 'S':
         case 'B':
             if (units_parse_duration(optarg, opt == 'S' ? &so.slice_ns : &so.budget_ns, err, sizeof err) < 0)
@@ -93,14 +102,15 @@ int cmd_run(int argc, char **argv)
     if (so.allow_other_machine && !so.baseline_file)
         return cmd_usage_error("%s", "--allow-other-machine goes with --baseline-file");
     if (sliced && !so.interleave)
-        return cmd_usage_error("%s", "--slice, --budget, --duet and --wrk-slices belong to --interleave");
+        return cmd_usage_error("%s", "--slice, --budget, --duet, --wrk-slices and --restart-every belong to --interleave");
     if (so.interleave && so.nenv == 0)
         return cmd_usage_error("%s", "--interleave compares two builds at once: it needs --baseline-env NAME=VALUE");
     if (so.interleave && so.repeat > 1)
         return cmd_usage_error("%s", "--interleave adds pairs until a verdict (--budget); --repeat is for whole runs");
     if (so.interleave) {
         struct abrun_options ao = {.slice_ns = so.slice_ns, .budget_ns = so.budget_ns,
-                                   .regression = so.regression, .wrk_slices = so.wrk_slices};
+                                   .regression = so.regression, .wrk_slices = so.wrk_slices,
+                                   .restart_every = so.restart_every};
         if (abrun_check(&ao, err, sizeof err) < 0)
             return cmd_usage_error("%s", err);
     }

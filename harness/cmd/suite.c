@@ -87,7 +87,7 @@ static int suite_plan(struct suite *s)
         return CMD_EXIT_USAGE;
     }
     struct abrun_options ao = {.slice_ns = opt->slice_ns, .budget_ns = opt->budget_ns, .regression = opt->regression,
-                               .wrk_slices = opt->wrk_slices};
+                               .wrk_slices = opt->wrk_slices, .restart_every = opt->restart_every};
     for (size_t k = 0; opt->interleave && k < s->nscenarios; k++)
         if (abrun_check_scenario(s->scenarios[k], &ao, err, sizeof err) < 0) {
             fprintf(stderr, "loadlab: %s\n", err);
@@ -205,7 +205,7 @@ static void suite_execute_interleaved(struct suite *s)
         .git_rev = s->git_rev[0] ? s->git_rev : NULL, .baseline_env = opt->baseline_env, .nenv = opt->nenv,
         .wrk_path = s->wrk, .log_root = s->log_root, .slice_ns = opt->slice_ns, .budget_ns = opt->budget_ns,
         .regression = opt->regression, .signal_fd = s->signal_fd, .quiet = opt->quiet, .duet = opt->duet,
-        .wrk_slices = opt->wrk_slices,
+        .wrk_slices = opt->wrk_slices, .restart_every = opt->restart_every,
     };
     char err[1024];
 

@@ -37,6 +37,7 @@ struct suite_options {
     int64_t slice_ns, budget_ns;    /* with interleave */
     bool duet;                      /* with interleave: both sides loaded at once in each slice */
     bool wrk_slices;                /* with interleave: wrk per slice, not duetload */
+    size_t restart_every;           /* with interleave: pairs per block (abrun.h) */
     char *const *files;             /* scenario files, in order */
     size_t nfiles;
 };

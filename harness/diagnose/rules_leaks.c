@@ -210,15 +210,19 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
     /* A heap profile whose bytes are mostly stackless (taken before profiling began, by an
      * orderd that took heap stacks only at profile) cannot clear a site. */
     blind = b && unattributed(&last) >= DIAGNOSE_HEAP_LEVEL;
+    /* The site holding the most, and whether it holds far more than any steady state
+     * and most of what the profile can name. */
+    long top = b ? tally_top(&last) : -1;
+    bool top_holds = top >= 0 && last.e[top].count >= DIAGNOSE_HEAP_LEVEL &&
+                     last.e[top].count >= 0.5 * (last.total - unattributed(&last));
     if (!ep.found) {
         /* A leak that hit its cap fast is found by what it holds: one site far above
          * what the first profile showed (or holding most of the heap), or a resident
          * set that rose far above the run's lowest and stays there. */
-        long top = b ? tally_top(&last) : -1;
         double rise = in->rss.v[in->rss.n - 1] - series_min(&in->rss);
         /* Against a baseline: held far above anything its runs held. */
         above_base = base_rss(in) > 0 && in->rss.v[in->rss.n - 1] - base_rss(in) >= DIAGNOSE_RSS_BASELINE_MARGIN;
-        if (top >= 0 && last.e[top].count >= DIAGNOSE_HEAP_LEVEL && last.e[top].count >= 0.5 * (last.total - unattributed(&last))) {
+        if (top_holds) {
             best = top;
             held = last.e[top].count;
         } else if (best >= 0 && gain >= DIAGNOSE_HEAP_LEVEL) {
@@ -248,6 +252,13 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
         double climbed = series_at(&in->rss, b->t) - series_at(&in->rss, a->t);  /* NaN: a gap, left alone */
         if (!isnan(climbed) && (climbed <= 0 || gain < DIAGNOSE_HEAP_SHARE_OF_GROWTH * climbed))
             best = -1;
+    }
+    /* A climb that was over before the first heap profile (a leak that filled its cap
+     * within seconds): no site gained between the profiles, but one holds far more than
+     * any steady state, and it is what climbed. */
+    if (best < 0 && !by_level && top_holds) {
+        best = top;
+        held = last.e[top].count;
     }
     /* Memory that grows with no heap site behind it, while threads leak, is their stacks. */
     if (best < 0 && ((b && !blind) || threads_leaked))
@@ -282,7 +293,7 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
     if (a != b && gain >= DIAGNOSE_HEAP_MIN_GROWTH) {
         rules_add_line(f, "it gained %s since the heap profile at t=%.2fs", units_format_size(gain, x, sizeof x), a->t);
         rules_corroborated(f);
-    } else if (by_level && held > 0) {
+    } else if (held > 0) {
         rules_add_line(f, "one site holding %s is far above any steady state of the service", units_format_size(held, x,
             sizeof x));
     }

@@ -45,6 +45,8 @@ int interleave_run_many(const struct interleave_many_options *opt, interleave_sl
 {
     struct sequential_plan plan[INTERLEAVE_MAX_FIGURES];
     double *base[INTERLEAVE_MAX_FIGURES] = {0}, *cand[INTERLEAVE_MAX_FIGURES] = {0};
+    double *unit[INTERLEAVE_MAX_FIGURES] = {0};  /* the blocks' median log ratios */
+    size_t block = opt->block_pairs > 1 ? opt->block_pairs : 1;
     bool decided[INTERLEAVE_MAX_FIGURES] = {0};
     uint64_t rng = opt->seed ? opt->seed : DEFAULT_SEED;
     size_t nf = opt->nfigures, open;
@@ -61,20 +63,28 @@ int interleave_run_many(const struct interleave_many_options *opt, interleave_sl
             snprintf(err, errlen, "the regression to detect must be a ratio above 0, not %g", t);
             return -1;
         }
-        if (sequential_plan_init(&plan[i], opt->alpha, log1p(t), opt->max_pairs, err, errlen) < 0)
+        if (sequential_plan_init(&plan[i], opt->alpha, log1p(t), opt->max_pairs / block, err, errlen) < 0)
             return -1;
     }
     for (size_t i = 0; i < nf; i++) {
         out[i].log_ratios = malloc(opt->max_pairs * sizeof *out[i].log_ratios);
         base[i] = malloc(opt->max_pairs * sizeof *base[i]);
         cand[i] = malloc(opt->max_pairs * sizeof *cand[i]);
-        if (!out[i].log_ratios || !base[i] || !cand[i]) {
+        unit[i] = malloc((opt->max_pairs / block + 1) * sizeof *unit[i]);
+        if (!out[i].log_ratios || !base[i] || !cand[i] || !unit[i]) {
             snprintf(err, errlen, "out of memory");
             goto done;
         }
     }
     open = nf;
-    for (size_t pair = 0, slot = 0, voided = 0; pair < opt->max_pairs && open > 0; slot++) {
+    for (size_t pair = 0, slot = 0, voided = 0, started = 0; pair < opt->max_pairs && open > 0; slot++) {
+        /* a block's first pair: new processes for every block after the first (a pair
+         * set aside is run again in the same block) */
+        if (block > 1 && pair % block == 0 && pair / block >= started) {
+            if (started > 0 && opt->new_block && opt->new_block(ctx, started, err, errlen) < 0)
+                goto done;
+            started++;
+        }
         bool baseline_first = significance_rng_next(&rng) & 1;
         enum interleave_side first = baseline_first ? INTERLEAVE_BASELINE : INTERLEAVE_CANDIDATE;
         enum interleave_side second = baseline_first ? INTERLEAVE_CANDIDATE : INTERLEAVE_BASELINE;
@@ -103,7 +113,12 @@ int interleave_run_many(const struct interleave_many_options *opt, interleave_sl
             r->log_ratios[pair] = opt->figures[i].higher_is_better ? log(base[i][pair] / cand[i][pair])
                                                                    : log(cand[i][pair] / base[i][pair]);
             r->pairs = pair + 1;
-            if (sequential_judge(&plan[i], r->log_ratios, r->pairs, &r->verdict) < 0) {
+            if ((pair + 1) % block != 0)
+                continue;   /* the block is judged when it is complete */
+            r->units = (pair + 1) / block;
+            if (block > 1)
+                significance_median(r->log_ratios + pair + 1 - block, block, &unit[i][r->units - 1]);
+            if (sequential_judge(&plan[i], block > 1 ? unit[i] : r->log_ratios, r->units, &r->verdict) < 0) {
                 snprintf(err, errlen, "cannot judge pair %zu", pair + 1);
                 goto done;
             }
@@ -121,6 +136,7 @@ done:
     for (size_t i = 0; i < nf; i++) {
         free(base[i]);
         free(cand[i]);
+        free(unit[i]);
         if (rc < 0)
             interleave_result_free(&out[i]);
     }

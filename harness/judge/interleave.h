@@ -50,6 +50,7 @@ struct interleave_result {
     double confidence;                   /* two-sided level of the interval: 1 - 2 alpha/looks */
     size_t nlooks;                       /* looks planned (the verdict came at one of them) */
     double *log_ratios;                  /* per pair, malloc'd (free with interleave_result_free) */
+    size_t units;                        /* what the verdict counted: pairs, or blocks */
 };
 
 /* A pair in which a figure still judged is not positive and finite on either side (a
@@ -81,12 +82,29 @@ struct interleave_figure {
     bool higher_is_better;
 };
 
+/* Called before the first pair of every block but the first (see block_pairs):
+ * e.g. starts both builds afresh. Returns 0, or -1 with err filled (the comparison
+ * then stops with that error). */
+typedef int (*interleave_block_fn)(void *ctx, size_t block, char *err, size_t errlen);
+
 struct interleave_many_options {
     struct interleave_figure figures[INTERLEAVE_MAX_FIGURES];
     size_t nfigures;         /* 1..INTERLEAVE_MAX_FIGURES */
     double alpha;            /* for each figure */
     size_t max_pairs;
     uint64_t seed;
+    /* Blocks: two processes of one build differ by a few per cent for as long as they
+     * live (where their memory landed, which CPU caches their hot data shares), an
+     * offset no pair of slices of the same two processes cancels: judged pair by pair,
+     * it reads as a regression as soon as the pairs are precise enough. With
+     * block_pairs > 1 the pairs come in blocks of that many, new_block starts a new
+     * pair of processes before each block after the first, and the verdict is on the
+     * blocks' median log ratios: the processes' luck becomes part of the noise the
+     * interval accounts for (Kalibera and Jones's executions over iterations). The
+     * budget then holds max_pairs / block_pairs blocks. 0 or 1: every pair its own
+     * unit, no new_block. */
+    size_t block_pairs;
+    interleave_block_fn new_block;
 };
 
 /* Runs pairs until every figure has a verdict; slice fills figures[0..nfigures). Fills

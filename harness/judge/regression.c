@@ -229,7 +229,8 @@ void regression_print(FILE *out, const struct regression_result *results, size_t
             width = (int)strlen(results[i].spec.name);
     if (results[0].method == REGRESSION_METHOD_INTERLEAVED)
         fprintf(out, "\nRegression gates: both builds at once, randomized interleaved pairs of slices; per gate a "
-                     "group-sequential verdict on the Hodges-Lehmann interval of the per-pair log ratios, alpha %g "
+                     "group-sequential verdict on the Hodges-Lehmann interval of the pairs' log ratios (with blocks, of "
+                     "each block's median, both builds started afresh for each block), alpha %g "
                      "spent over the looks (a fifth at the interim looks, the rest at the last; Bonferroni); (n) = pairs\n", results[0].opt.alpha);
     else
         fprintf(out, "\nRegression gates: one figure per run; medians; Mann-Whitney U one-sided at alpha %g; "

@@ -42,12 +42,25 @@ static int check_slice(const struct abrun_options *opt, int64_t slice_ns, bool w
         return -1;
     }
     pairs = (size_t)(opt->budget_ns / (2 * slice_ns));
-    if (sequential_plan_init(&plan, opt->regression.alpha, 0.05, pairs, why, sizeof why) < 0) {
-        snprintf(err, errlen, "--budget %.1fs gives %zu pairs of %.2fs slices: %s", (double)opt->budget_ns / 1e9,
-                 pairs, (double)slice_ns / 1e9, why);
+    size_t block = abrun_block_pairs(opt);
+    if (sequential_plan_init(&plan, opt->regression.alpha, 0.05, pairs / block, why, sizeof why) < 0) {
+        if (block > 1)
+            snprintf(err, errlen, "--budget %.1fs gives %zu blocks of %zu pairs of %.2fs slices, and a verdict on "
+                     "blocks needs more: %s (give a longer --budget, shorter --slice or smaller --restart-every)",
+                     (double)opt->budget_ns / 1e9, pairs / block, block, (double)slice_ns / 1e9, why);
+        else
+            snprintf(err, errlen, "--budget %.1fs gives %zu pairs of %.2fs slices: %s", (double)opt->budget_ns / 1e9,
+                     pairs, (double)slice_ns / 1e9, why);
         return -1;
     }
     return 0;
+}
+
+size_t abrun_block_pairs(const struct abrun_options *opt)
+{
+    return opt->restart_every == ABRUN_RESTART_DEFAULT ? ABRUN_DEFAULT_BLOCK_PAIRS
+           : opt->restart_every > 1                    ? opt->restart_every
+                                                       : 1;
 }
 
 int64_t abrun_slice_of(const struct scenario *sc, const struct abrun_options *opt)
@@ -279,23 +292,26 @@ static void verdict_of_figure(const struct ab *ab, const struct gate_spec *spec,
     }
     if (ir->voided > 0)
         snprintf(aside, sizeof aside, ", %zu more set aside (a side answered nothing in its slice)", ir->voided);
+    char blocks[64] = "";
+    if (ir->units > 0 && ir->units * 2 <= ir->pairs)
+        snprintf(blocks, sizeof blocks, " in %zu blocks", ir->units);
     switch (v->decision) {
     case SEQUENTIAL_REGRESSION:
         r->verdict = REGRESSION_FAIL;
-        snprintf(r->detail, sizeof r->detail, "interleaved, %zu pairs%s (%.0fs of load): %s, worse than %s",
-                 ir->pairs, aside, load_s, interval, spec->threshold_text);
+        snprintf(r->detail, sizeof r->detail, "interleaved, %zu pairs%s%s (%.0fs of load): %s, worse than %s",
+                 ir->pairs, blocks, aside, load_s, interval, spec->threshold_text);
         break;
     case SEQUENTIAL_NO_REGRESSION:
         r->verdict = REGRESSION_PASS;
-        snprintf(r->detail, sizeof r->detail, "interleaved, %zu pairs%s (%.0fs of load): %s, within %s",
-                 ir->pairs, aside, load_s, interval, spec->threshold_text);
+        snprintf(r->detail, sizeof r->detail, "interleaved, %zu pairs%s%s (%.0fs of load): %s, within %s",
+                 ir->pairs, blocks, aside, load_s, interval, spec->threshold_text);
         break;
     default:
         r->verdict = REGRESSION_INCONCLUSIVE;
         snprintf(r->detail, sizeof r->detail,
-                 "budget spent: %zu pairs%s (%.0fs of load) did not decide at %zu looks: %s, which holds "
+                 "budget spent: %zu pairs%s%s (%.0fs of load) did not decide at %zu looks: %s, which holds "
                  "both no change and %s (give a longer --budget)",
-                 ir->pairs, aside, load_s, ir->nlooks, interval, spec->threshold_text);
+                 ir->pairs, blocks, aside, load_s, ir->nlooks, interval, spec->threshold_text);
         break;
     }
 }
@@ -388,13 +404,64 @@ static int start_side(struct ab *ab, int k)
     return rc;
 }
 
+/* Side k stopped and started afresh (the baseline under its environment), ready, with
+ * the scenario's faults set again; the restart is recorded with the side's run.
+ * Returns 0, or -1 (ab->out says why). */
+static int restart_side(struct ab *ab, int k)
+{
+    struct side *s = &ab->side[k];
+    struct schedule_env *saved = NULL;
+    char err[PATH_MAX + 600];
+    double asked = abrun_since_t0(ab);
+    int rc;
+
+    if (k == BASE && !(saved = schedule_env_apply(ab->opt->baseline_env, ab->opt->nenv, err, sizeof err))) {
+        abrun_fail(ab, RUNNER_ABORTED, "%s", err);
+        return -1;
+    }
+    rc = service_restart(&s->svc, err, sizeof err);
+    schedule_env_restore(saved);
+    if (rc == 0)
+        rc = service_wait_ready(&s->svc, ab->http, wait_for_service, ab, err, sizeof err);
+    if (rc == 0)
+        rc = resultdb_restart(ab->db, s->run_id, asked, abrun_since_t0(ab), err, sizeof err);
+    s->faults = (struct faultctl){.http = ab->http, .debug_base = s->svc.debug_base, .db = ab->db,
+                                  .run_id = s->run_id};
+    for (size_t i = 0; rc == 0 && i < ab->sc->nfaults; i++)
+        rc = faultctl_set(&s->faults, "service", &ab->sc->faults[i], asked, err, sizeof err);
+    if (rc < 0)
+        abrun_fail(ab, RUNNER_ABORTED, "%s build, restarted for a new block: %s", k == BASE ? "baseline" : "candidate",
+                   err);
+    return rc;
+}
+
+/* interleave's new block: both builds started afresh (in a random order), the load
+ * reopened to them, and each warmed up for one slice, unmeasured. */
+static int new_block(void *ctx, size_t block, char *err, size_t errlen)
+{
+    struct ab *ab = ctx;
+    int first = (units_now_ns() >> 10) & 1;
+    struct wrkres res;
+
+    (void)block;
+    abrun_load_close(ab);
+    if (restart_side(ab, first) < 0 || restart_side(ab, !first) < 0 || abrun_load_open(ab) < 0 ||
+        abrun_load(ab, (const int[]){BASE}, 1, "warmup", ab->slice_ns, &res) < 0 ||
+        abrun_load(ab, (const int[]){CAND}, 1, "warmup", ab->slice_ns, &res) < 0) {
+        snprintf(err, errlen, "%s", ab->out->reason);
+        return -1;
+    }
+    return 0;
+}
+
 /* Both sides started, warmed up and compared; verdicts to results. */
 static void compare(struct ab *ab, struct regression_result *results, size_t *n, size_t cap)
 {
     struct interleave_many_options many = {.alpha = ab->opt->regression.alpha,
                                            .max_pairs = (size_t)(ab->opt->budget_ns / (2 * ab->slice_ns)),
                                            .seed = ab->opt->seed ? ab->opt->seed
-                                                                 : (uint64_t)units_now_ns() ^ (uint64_t)getpid()};
+                                                                 : (uint64_t)units_now_ns() ^ (uint64_t)getpid(),
+                                           .block_pairs = abrun_block_pairs(ab->opt), .new_block = new_block};
     struct interleave_result ir[INTERLEAVE_MAX_FIGURES];
     int64_t warm = ab->sc->warmup_ns > ab->slice_ns ? ab->sc->warmup_ns : ab->slice_ns;
     char err[1024];
@@ -410,10 +477,14 @@ static void compare(struct ab *ab, struct regression_result *results, size_t *n,
     if (abrun_load_open(ab) < 0)
         return;
     if (!ab->opt->quiet) {
+        char blocks[96] = "";
+        if (many.block_pairs > 1)
+            snprintf(blocks, sizeof blocks, " in blocks of %zu, both builds started afresh for each",
+                     many.block_pairs);
         printf("  interleaved: baseline run %lld and candidate run %lld up; warming up %.1fs each, then "
-               "%.2fs slices (%s), at most %zu pairs\n", (long long)ab->side[BASE].run_id,
+               "%.2fs slices (%s), at most %zu pairs%s\n", (long long)ab->side[BASE].run_id,
                (long long)ab->side[CAND].run_id, (double)warm / 1e9, (double)ab->slice_ns / 1e9,
-               ab->dl ? "connections kept open to both" : "wrk per slice", many.max_pairs);
+               ab->dl ? "connections kept open to both" : "wrk per slice", many.max_pairs, blocks);
         fflush(stdout);
     }
     if (abrun_load(ab, (const int[]){BASE}, 1, "warmup", warm, &res) < 0 ||

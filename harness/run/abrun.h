@@ -69,7 +69,18 @@ struct abrun_options {
     uint64_t seed;                   /* of the order within pairs; 0: from the clock */
     bool duet;                       /* both sides loaded at once in each slice (see above) */
     bool wrk_slices;                 /* one wrk per side and slice, even where duetload could load */
+    /* pairs per block (judge/interleave.h): both builds are started afresh every this many
+     * pairs and the verdict is on the blocks; 0 or 1: never, every pair a unit;
+     * ABRUN_RESTART_DEFAULT: ABRUN_DEFAULT_BLOCK_PAIRS */
+    size_t restart_every;
 };
+
+#define ABRUN_RESTART_DEFAULT ((size_t)-1)
+#define ABRUN_DEFAULT_BLOCK_PAIRS 3
+#define ABRUN_MAX_BLOCK_PAIRS 1000
+
+/* The pairs per block opt asks for (1: no blocks). */
+size_t abrun_block_pairs(const struct abrun_options *opt);
 
 /* The slice length a comparison of sc uses: opt's, or by default 0.5 s with duetload
  * and 1 s with wrk (sc NULL: as if duetload). */

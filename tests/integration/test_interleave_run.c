@@ -88,7 +88,7 @@ static void test_interleave_same_build_is_no_regression(void **state)
     (void)state;
     write_scenario("");
     rc = loadlab((const char *[]){"run", "--db", db_path, "--label", "cand", "--baseline", "base", "--baseline-env",
-                                  "ORDERD_FAULTS=", "--interleave", "--budget", "16s", "--alpha", "0.01", "--junit",
+                                  "ORDERD_FAULTS=", "--interleave", "--budget", "24s", "--alpha", "0.01", "--junit",
                                   junit_path, "--report", report_dir, scenario_path, NULL},
                  env, 120);
     out = files_read_must(out_path);
@@ -97,7 +97,14 @@ static void test_interleave_same_build_is_no_regression(void **state)
     assert_non_null(strstr(out, "randomized interleaved pairs"));
     assert_non_null(strstr(out, "not measured per slice"));
     assert_non_null(strstr(out, "0.50s slices (connections kept open to both)"));
+    assert_non_null(strstr(out, "in blocks of 3, both builds started afresh for each"));
     free(out);
+    /* both builds were started afresh for every block after the first, and each restart
+     * is recorded with its side's run */
+    assert_int_equal(count("SELECT count(*) FROM restarts r JOIN runs u ON u.id = r.run_id WHERE u.label = 'cand'"),
+                     (count("SELECT count(*) FROM ab_slices WHERE side = 'candidate'") + 2) / 3 - 1);
+    assert_int_equal(count("SELECT count(*) FROM restarts r JOIN runs u ON u.id = r.run_id WHERE u.label = 'base'"),
+                     count("SELECT count(*) FROM restarts r JOIN runs u ON u.id = r.run_id WHERE u.label = 'cand'"));
     /* every slice is the default half second of load */
     assert_int_equal(count("SELECT count(*) FROM ab_slices WHERE duration_s NOT BETWEEN 0.49 AND 0.51"), 0);
     assert_int_equal(count("SELECT count(*) FROM regressions WHERE method = 'interleaved' AND verdict = 'fail'"), 0);
@@ -244,10 +251,17 @@ static void test_interleave_refusals_are_usage_errors(void **state)
     free(out);
     write_scenario("");
     assert_int_equal(loadlab((const char *[]){"run", "--db", db_path, "--baseline", "base", "--baseline-env",
-                                              "ORDERD_FAULTS=", "--interleave", "--budget", "3s", scenario_path,
-                                              NULL}, NULL, 30), 2);
+                                              "ORDERD_FAULTS=", "--interleave", "--budget", "3s", "--restart-every", "0",
+                                              scenario_path, NULL}, NULL, 30), 2);
     out = files_read_must(out_path);
     assert_non_null(strstr(out, "gives 3 pairs"));
+    free(out);
+    /* in blocks (the default, 3 pairs each), the budget must hold enough blocks */
+    assert_int_equal(loadlab((const char *[]){"run", "--db", db_path, "--baseline", "base", "--baseline-env",
+                                              "ORDERD_FAULTS=", "--interleave", "--budget", "12s", scenario_path,
+                                              NULL}, NULL, 30), 2);
+    out = files_read_must(out_path);
+    assert_non_null(strstr(out, "gives 4 blocks of 3 pairs"));
     free(out);
 }
 

@@ -1485,6 +1485,32 @@ static void test_diagnose_capped_leak_at_metrics_names_its_site(void **state)
     assert_null(strstr(f->evidence, "before profiling began"));
 }
 
+/* A leak that climbs for four seconds, long enough for the slope rule, and fills its
+ * cap before the first heap profile: the two profiles, both after the cap, show the
+ * leak's site holding 200 MB and gaining nothing between them. The site that holds far
+ * more than any steady state is what climbed, and the finding names it (before, no
+ * site having gained, the climb was put down to thread stacks and dropped). */
+static void test_diagnose_leak_full_before_the_first_profile_names_what_it_holds(void **state)
+{
+    static const char leak[] = "leak_memory_retain@service/leak.c|leak_memory_on_request@service/leak.c|"
+                               "api_handle@service/api.c";
+    struct shape s = {.rss_rate = 50e6, .rss_from = 0.5, .rss_cap = 200e6, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    for (double t = 6; t <= 9; t += 3)
+        store_profile(t, EVIDENCE_HEAP, "heap profile: 10: 9000000 [10: 9000000] @ heap/2\n",
+                      "50000: 204800000 [50000: 204800000]", leak, "5: 800000 [5: 800000]",
+                      "catalog_load@service/catalog.c|main@service/main.c");
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("memory-leak");
+    assert_string_equal(f->culprit, "leak_memory_retain");
+    assert_float_equal(f->started_at, 0.5, 1.0);
+    assert_non_null(strstr(f->evidence, "far above any steady state"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1552,6 +1578,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_busy_workers_at_work_are_no_stall, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_capped_leak_before_profiling_names_the_class_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_capped_leak_at_metrics_names_its_site, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_leak_full_before_the_first_profile_names_what_it_holds, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
