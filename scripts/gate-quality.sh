@@ -24,9 +24,11 @@
 # Designs (GQ_DESIGNS): `abba`, whole runs, `loadlab run --repeat R --baseline-env`,
 # baseline and candidate runs interleaved round by round; `inter`, both builds at once,
 # `loadlab run --interleave --budget B`, randomized pairs of slices (0.5 s by default,
-# GQ_SLICE, on connections kept open to both builds) with a group-sequential verdict;
-# `winter`, the same with one wrk process per 1 s slice (--wrk-slices, the way slices
-# were loaded before); `duet`, the same with --duet (both loaded at once). The conditions and designs alternate within each trial, so
+# GQ_SLICE, on connections kept open to both builds) in blocks of 3 pairs, both builds
+# started afresh for each block, with a group-sequential verdict on the blocks;
+# `winter`, the way slices were loaded and judged before: one wrk process per 1 s
+# slice, every pair a unit, the same processes throughout (--wrk-slices
+# --restart-every 0); `duet`, the same with --duet (both loaded at once). The conditions and designs alternate within each trial, so
 # a busy spell on the machine hits all alike. With GQ_HOG=1 a CPU hog (a shell busy
 # loop, `timeout 900`, restarted when it ends) runs pinned to one CPU throughout,
 # to measure the gates on a busy machine; GQ_HOG_CPU picks its CPU (default 0, the CPU the
@@ -89,7 +91,7 @@ verdict() {
   local -a how
   case $design in
     inter) how=(--interleave --budget "$BUDGET" ${SLICE:+--slice "$SLICE"}) ;;
-    winter) how=(--interleave --wrk-slices --budget "$BUDGET") ;;
+    winter) how=(--interleave --wrk-slices --restart-every 0 --budget "$BUDGET") ;;
     duet) how=(--interleave --duet --budget "$BUDGET" ${SLICE:+--slice "$SLICE"}) ;;
     *) how=(--repeat "$REPEAT") ;;
   esac
