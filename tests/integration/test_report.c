@@ -687,7 +687,7 @@ static void test_report_overhead_study_shows_ratios_to_off_with_intervals(void *
         snprintf(level, sizeof level, "OVERHEAD_LEVEL=%s", settings[i]);
         snprintf(label, sizeof label, "overhead-t-%s", settings[i]);
         snprintf(base, sizeof base, "overhead-t-off-vs-%s", settings[i]);
-        rc = loadlab_proc_run((const char *[]){"run", "--quiet", "--db", db, "--interleave", "--budget", "10s",
+        rc = loadlab_proc_run((const char *[]){"run", "--quiet", "--db", db, "--interleave", "--budget", "15s",
                                                "--label", label, "--baseline", base, "--baseline-env",
                                                "OVERHEAD_LEVEL=off", ab, NULL},
                               env, log, 120);
