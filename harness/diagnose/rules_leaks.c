@@ -207,6 +207,14 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
     if (in->rss.n < 2)
         return;
     best = heap_culprit(in, &first, &last, &a, &b, &gain);
+    /* A faint climb counts only with a heap site that gained most of it (checked below
+     * with the share every climb's culprit must have; without one it is dropped). */
+    bool faint = false;
+    if (!ep.found && best >= 0 && a != b) {
+        ep = episode_of_gauge(&in->rss, in->from + DIAGNOSE_STARTUP_S, DIAGNOSE_RSS_RATE_FAINT,
+                              DIAGNOSE_RSS_WINDOWS_FAINT);
+        faint = ep.found;
+    }
     /* A heap profile whose bytes are mostly stackless (taken before profiling began, by an
      * orderd that took heap stacks only at profile) cannot clear a site. */
     blind = b && unattributed(&last) >= DIAGNOSE_HEAP_LEVEL;
@@ -245,7 +253,8 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
             return;
         by_level = true;
     }
-    ep.first_start = episode_refine_onset(&in->rss, NULL, ep.first_start, DIAGNOSE_RSS_RATE);
+    double rate = faint ? DIAGNOSE_RSS_RATE_FAINT : DIAGNOSE_RSS_RATE;
+    ep.first_start = episode_refine_onset(&in->rss, NULL, ep.first_start, rate);
     /* A site that gained only a small part of the climb between the two profiles is
      * ordinary growth beside it, not what climbs. */
     if (!by_level && best >= 0 && a != b) {
@@ -253,6 +262,8 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
         if (!isnan(climbed) && (climbed <= 0 || gain < DIAGNOSE_HEAP_SHARE_OF_GROWTH * climbed))
             best = -1;
     }
+    if (faint && best < 0)
+        return;
     /* A climb that was over before the first heap profile (a leak that filled its cap
      * within seconds): no site gained between the profiles, but one holds far more than
      * any steady state, and it is what climbed. */
@@ -270,7 +281,7 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
     rules_add_line(f, "%s: %s -> %s, +%s/s from t=%.1fs (%.1fs at over %s/s)", in->rss_metric,
              units_format_size(from, x, sizeof x), units_format_size(peak, y, sizeof y),
              units_format_size(ep.mean, z, sizeof z), ep.first_start, ep.end - ep.start,
-             units_format_size(DIAGNOSE_RSS_RATE, w, sizeof w));
+             units_format_size(rate, w, sizeof w));
     if (above_base)
         rules_add_line(f, "the level holds %s at the end, %s above the most baseline %s's %zu runs of %s held (%s)",
                        units_format_size(in->rss.v[in->rss.n - 1], x, sizeof x),

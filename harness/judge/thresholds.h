@@ -25,6 +25,14 @@
 
 #define DIAGNOSE_RSS_RATE 1e6             /* bytes/s */
 #define DIAGNOSE_RSS_WINDOWS 3
+/* A faint leak: a slower climb, held longer, counts only when a heap site that gained
+ * most of it (DIAGNOSE_HEAP_SHARE_OF_GROWTH, DIAGNOSE_HEAP_MIN_GROWTH) is behind it.
+ * leak.memory=10%on(4096) under 8 connections of product reads climbs 0.6-1.6 MB/s in
+ * every window; healthy runs of the matrices grew 0.1-0.4 MB/s once their clients were
+ * connected, with single windows up to 1.5 MB/s (a capture's buffers), never 5 in a
+ * row at 0.5 MB/s. */
+#define DIAGNOSE_RSS_RATE_FAINT 0.5e6
+#define DIAGNOSE_RSS_WINDOWS_FAINT 5
 #define DIAGNOSE_HEAP_MIN_GROWTH 1e6      /* bytes a culprit site must have gained */
 /* Share of resident memory's growth between the first and last heap profiles that a
  * climbing culprit site must have gained. orderd's heap profile samples every

@@ -1511,9 +1511,43 @@ static void test_diagnose_leak_full_before_the_first_profile_names_what_it_holds
     assert_non_null(strstr(f->evidence, "far above any steady state"));
 }
 
+/* A faint leak: memory climbs 0.8 MB/s, under the 1 MB/s of a leak's slope, for the
+ * whole run. With a heap site that gained most of the climb it is a leak, named by that
+ * site; the same climb with no site behind it (buffers, a cache warming) is not. */
+static void test_diagnose_faint_leak_needs_a_site_that_gained_it(void **state)
+{
+    struct shape s = {.rss_rate = 0.8e6, .rss_from = 1, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    store_audit_heap(3, "500: 2048000 [500: 2048000]");
+    store_audit_heap(9, "1700: 6963200 [1700: 6963200]");   /* +4.7 MB of the 4.8 MB climbed */
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("memory-leak");
+    assert_string_equal(f->culprit, "audit_trail_append");
+    assert_float_equal(f->started_at, 1.0, 1.0);
+    assert_non_null(strstr(f->evidence, "at over 488.3KB/s"));
+}
+
+static void test_diagnose_faint_climb_without_a_site_is_no_leak(void **state)
+{
+    struct shape s = {.rss_rate = 0.8e6, .rss_from = 1, .queue_from = INFINITY};
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    store_audit_heap(3, "500: 2048000 [500: 2048000]");
+    store_audit_heap(9, "520: 2129920 [520: 2129920]");     /* the site holds steady */
+    diagnose();
+    assert_int_equal(result.n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_diagnose_faint_leak_needs_a_site_that_gained_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_faint_climb_without_a_site_is_no_leak, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_healthy_run_finds_no_problem, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_thread_leak_names_the_growing_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_fleet_names_the_instance, setup, teardown),
