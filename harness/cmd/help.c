@@ -42,7 +42,7 @@ static const char run_help[] =
     "  --duet             with --interleave: load both builds at once in every slice\n"
     "  --restart-every N  with --interleave: start both builds afresh every N pairs and judge\n"
     "                     the blocks' medians, so a process's own lasting luck (a few per\n"
-    "                     cent) is noise, not a regression (default 3; 0: never)\n"
+    "                     cent) is noise, not a regression (default 3; 0 or 1: never)\n"
     "  --runs N           stored runs a side of a regression takes (default 20)\n"
     "  --min-runs N       runs a side needs for a regression verdict (default 5)\n"
     "  --alpha P          one-sided significance level of a regression (default 0.05)\n"

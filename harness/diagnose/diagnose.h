@@ -32,7 +32,7 @@
 #define DIAGNOSE_MAX_INSTANCES 64
 /* A run's service restarts read as segment boundaries, at most (a drill restarts it
  * once); the run after the last of them is one segment, and noted. */
-#define DIAGNOSE_MAX_RESTARTS 16
+#define DIAGNOSE_MAX_RESTARTS 64
 
 /* The class names, as the database, the drill and the output spell them. */
 extern const char *const diagnose_classes[DIAGNOSE_CLASS_COUNT];

@@ -193,6 +193,19 @@ static struct episode level_onset(const struct series *s)
     return episode_find(starts, rates, n, fmax(DIAGNOSE_RSS_RATE, peak / 2), 1);
 }
 
+/* Whether the climb of ep was over before the heap profiles: resident memory rose
+ * between the first and last of them by under a tenth of what it rose over the
+ * episode (with one profile: the episode ended before it). */
+static bool climb_over_before(const struct rules_inputs *in, const struct episode *ep, const struct tally_snapshot *a,
+                              const struct tally_snapshot *b)
+{
+    double climb = series_at(&in->rss, ep->end) - series_at(&in->rss, ep->first_start);
+    if (a == b)
+        return ep->end <= a->t;
+    double between = series_at(&in->rss, b->t) - series_at(&in->rss, a->t);
+    return !isnan(climb) && !isnan(between) && climb > 0 && between < 0.1 * climb;
+}
+
 void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r, bool threads_leaked)
 {
     struct episode ep = episode_of_gauge(&in->rss, in->from + DIAGNOSE_STARTUP_S, DIAGNOSE_RSS_RATE, DIAGNOSE_RSS_WINDOWS);
@@ -267,7 +280,7 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
     /* A climb that was over before the first heap profile (a leak that filled its cap
      * within seconds): no site gained between the profiles, but one holds far more than
      * any steady state, and it is what climbed. */
-    if (best < 0 && !by_level && top_holds) {
+    if (best < 0 && !by_level && top_holds && !threads_leaked && a && climb_over_before(in, &ep, a, b)) {
         best = top;
         held = last.e[top].count;
     }

@@ -116,8 +116,10 @@ int interleave_run_many(const struct interleave_many_options *opt, interleave_sl
             if ((pair + 1) % block != 0)
                 continue;   /* the block is judged when it is complete */
             r->units = (pair + 1) / block;
-            if (block > 1)
-                significance_median(r->log_ratios + pair + 1 - block, block, &unit[i][r->units - 1]);
+            if (block > 1 && significance_median(r->log_ratios + pair + 1 - block, block, &unit[i][r->units - 1]) < 0) {
+                snprintf(err, errlen, "out of memory");
+                goto done;
+            }
             if (sequential_judge(&plan[i], block > 1 ? unit[i] : r->log_ratios, r->units, &r->verdict) < 0) {
                 snprintf(err, errlen, "cannot judge pair %zu", pair + 1);
                 goto done;

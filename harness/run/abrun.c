@@ -44,10 +44,15 @@ static int check_slice(const struct abrun_options *opt, int64_t slice_ns, bool w
     pairs = (size_t)(opt->budget_ns / (2 * slice_ns));
     size_t block = abrun_block_pairs(opt);
     if (sequential_plan_init(&plan, opt->regression.alpha, 0.05, pairs / block, why, sizeof why) < 0) {
+        size_t fewest = pairs / block + 1;
+        while (fewest < SEQUENTIAL_MAX_PAIRS &&
+               sequential_plan_init(&plan, opt->regression.alpha, 0.05, fewest, why, sizeof why) < 0)
+            fewest++;
         if (block > 1)
-            snprintf(err, errlen, "--budget %.1fs gives %zu blocks of %zu pairs of %.2fs slices, and a verdict on "
-                     "blocks needs more: %s (give a longer --budget, shorter --slice or smaller --restart-every)",
-                     (double)opt->budget_ns / 1e9, pairs / block, block, (double)slice_ns / 1e9, why);
+            snprintf(err, errlen, "--budget %.1fs gives %zu blocks of %zu pairs of %.2fs slices; a verdict on blocks "
+                     "at alpha %g needs at least %zu blocks (give a longer --budget, a shorter --slice or a smaller "
+                     "--restart-every)", (double)opt->budget_ns / 1e9, pairs / block, block, (double)slice_ns / 1e9,
+                     opt->regression.alpha, fewest);
         else
             snprintf(err, errlen, "--budget %.1fs gives %zu pairs of %.2fs slices: %s", (double)opt->budget_ns / 1e9,
                      pairs, (double)slice_ns / 1e9, why);
@@ -411,10 +416,19 @@ static int restart_side(struct ab *ab, int k)
 {
     struct side *s = &ab->side[k];
     struct schedule_env *saved = NULL;
-    char err[PATH_MAX + 600];
+    char err[PATH_MAX + 600], how[128];
     double asked = abrun_since_t0(ab);
     int rc;
 
+    /* how the old process ended is the comparison's business: a build that crashes when
+     * stopped is as broken as at the comparison's end */
+    if (abrun_wait_step(ab, 0) < 0)
+        return -1;
+    if (service_stop(&s->svc, how, sizeof how)) {
+        abrun_fail(ab, RUNNER_CRASHED, "%s build: service %s when stopped for a new block at t=%.1fs",
+                   k == BASE ? "baseline" : "candidate", how, asked);
+        return -1;
+    }
     if (k == BASE && !(saved = schedule_env_apply(ab->opt->baseline_env, ab->opt->nenv, err, sizeof err))) {
         abrun_fail(ab, RUNNER_ABORTED, "%s", err);
         return -1;
@@ -425,8 +439,9 @@ static int restart_side(struct ab *ab, int k)
         rc = service_wait_ready(&s->svc, ab->http, wait_for_service, ab, err, sizeof err);
     if (rc == 0)
         rc = resultdb_restart(ab->db, s->run_id, asked, abrun_since_t0(ab), err, sizeof err);
-    s->faults = (struct faultctl){.http = ab->http, .debug_base = s->svc.debug_base, .db = ab->db,
-                                  .run_id = s->run_id};
+    /* the same faultctl: setting a fault that is on closes its row first, so each
+     * process's span is one row */
+    s->faults.debug_base = s->svc.debug_base;
     for (size_t i = 0; rc == 0 && i < ab->sc->nfaults; i++)
         rc = faultctl_set(&s->faults, "service", &ab->sc->faults[i], asked, err, sizeof err);
     if (rc < 0)

@@ -395,12 +395,16 @@ void *duetload_worker_main(void *arg)
             pthread_cond_wait(&dl->go, &dl->lock);
         w->seen_seq = dl->seq;
         w->mask = dl->mask;
-        int64_t length = dl->end_ns - dl->start_ns;
+        int64_t length = dl->end_ns - dl->start_ns, late_limit = dl->end_ns + 500000000LL;
         pthread_mutex_unlock(&dl->lock);
         /* the window is the slice's length from when this worker starts sending, so a
          * worker woken a few ms late still counts over exactly the slice's length */
         w->start_ns = units_now_ns();
         w->end_ns = w->start_ns + length;
+        /* a worker woken very late still ends in time for the slice's drain deadline
+         * (duetload_slice waits until the slice's end + timeout + 1 s) */
+        if (w->end_ns > late_limit)
+            w->end_ns = late_limit;
         if (atomic_load(&dl->quit))
             break;
         run_slice(w);

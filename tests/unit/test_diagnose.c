@@ -1543,9 +1543,52 @@ static void test_diagnose_faint_climb_without_a_site_is_no_leak(void **state)
     assert_int_equal(result.n, 0);
 }
 
+/* A site holding a steady 100 MB (a catalog loaded at start) beside memory that climbs
+ * for another reason (connection buffers): the site gained nothing of the climb, which
+ * went on between the profiles, so it is not what climbed and is no leak's culprit. */
+static void test_diagnose_steady_big_site_beside_ordinary_growth_is_no_leak(void **state)
+{
+    struct shape s = {.rss_rate = 2e6, .rss_from = 2, .queue_from = INFINITY};
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    store_profile(2, EVIDENCE_HEAP, "heap profile: 10: 110000000 [10: 110000000] @ heap/2\n",
+                  "20: 500000 [20: 500000]", "httpserver_conn_open@service/httpserver_conn.c|main@service/main.c",
+                  "5: 100000000 [5: 100000000]", "catalog_load@service/catalog.c|main@service/main.c");
+    store_profile(9, EVIDENCE_HEAP, "heap profile: 10: 110000000 [10: 110000000] @ heap/2\n",
+                  "80: 2000000 [80: 2000000]", "httpserver_conn_open@service/httpserver_conn.c|main@service/main.c",
+                  "5: 100000000 [5: 100000000]", "catalog_load@service/catalog.c|main@service/main.c");
+    diagnose();
+    for (size_t i = 0; i < result.n; i++)
+        assert_string_not_equal(result.findings[i].culprit, "catalog_load");
+}
+
+/* Threads leaking (their stacks climb memory) beside a steady 100 MB site: one finding,
+ * the thread leak; the big site is not a memory leak. */
+static void test_diagnose_thread_stacks_beside_a_big_site_is_one_finding(void **state)
+{
+    struct shape s = {.threads_rate = 60, .threads_from = 1, .rss_rate = 1.5e6, .rss_from = 1, .queue_from = INFINITY};
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], healthy_groups[2],
+                            {1 + (int)ramp(60, 1, t), "fault", "waiting", WATCHDOG}};
+        store_dump(t, g, 3);
+    }
+    for (double t = 2; t <= 9; t += 7)
+        store_profile(t, EVIDENCE_HEAP, "heap profile: 1: 101000000 [1: 101000000] @ heap/2\n",
+                      "5: 100000000 [5: 100000000]", "catalog_load@service/catalog.c|main@service/main.c", NULL, NULL);
+    diagnose();
+    assert_int_equal(result.n, 1);
+    assert_non_null(finding("thread-leak"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_diagnose_steady_big_site_beside_ordinary_growth_is_no_leak, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_thread_stacks_beside_a_big_site_is_one_finding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_leak_needs_a_site_that_gained_it, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_climb_without_a_site_is_no_leak, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_healthy_run_finds_no_problem, setup, teardown),
