@@ -9,6 +9,7 @@
  * summary per side. What a worker does during a slice is in duetload_conn.c. */
 #include "run/duetload_internal.h"
 
+#include "base/httptoken.h"
 #include "units.h"
 
 #include <arpa/inet.h>
@@ -28,15 +29,6 @@
 #define MAX_METHOD 32
 #define MAX_PATH 8192
 #define MAX_CONTENT_TYPE 256
-
-static bool is_token(const char *s, size_t max)
-{
-    size_t n = 0;
-    for (; s[n]; n++)
-        if (n >= max || !strchr("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", s[n]))
-            return false;
-    return n > 0;
-}
 
 /* True when s is shorter than max and holds no space (when no_space), tab aside no
  * control character, and no DEL. */
@@ -85,7 +77,7 @@ static int check_config(const struct duetload_config *cfg, struct sockaddr_in ad
                      cfg->target[s] ? cfg->target[s] : "(none)");
             return -1;
         }
-    if (cfg->method && !is_token(cfg->method, MAX_METHOD)) {
+    if (cfg->method && !httptoken_valid(cfg->method, MAX_METHOD)) {
         snprintf(err, errlen, "method: \"%.100s\" is not an HTTP method", cfg->method);
         return -1;
     }

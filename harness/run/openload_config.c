@@ -5,6 +5,7 @@
 #include "run/openload_internal.h"
 
 #include "base/childproc.h"
+#include "base/httptoken.h"
 #include "units.h"
 
 #include <arpa/inet.h>
@@ -248,15 +249,6 @@ int openload_config_set(struct openload_config *cfg, const char *key, const char
     return -1;
 }
 
-static bool is_token(const char *s, size_t max)
-{
-    size_t n = 0;
-    for (; s[n]; n++)
-        if (n >= max || !strchr("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", s[n]))
-            return false;
-    return n > 0;
-}
-
 static bool has_line_break_or_control(const char *s)
 {
     for (; *s; s++)
@@ -293,7 +285,7 @@ int openload_config_add_request(struct openload_config *cfg, const char *method,
         snprintf(err, errlen, "request: more than %d request shapes", OPENLOAD_MAX_REQUESTS);
         return -1;
     }
-    if (!is_token(method, 32)) {
+    if (!httptoken_valid(method, 32)) {
         snprintf(err, errlen, "method: \"%s\" is not an HTTP method", method);
         return -1;
     }
@@ -319,7 +311,7 @@ int openload_config_add_request(struct openload_config *cfg, const char *method,
         }
         memcpy(name, headers[i], namelen);
         name[namelen] = '\0';
-        if (!is_token(name, sizeof(name))) {
+        if (!httptoken_valid(name, sizeof(name))) {
             snprintf(err, errlen, "header: \"%s\" is not a header name", name);
             return -1;
         }
