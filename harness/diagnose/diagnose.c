@@ -130,7 +130,8 @@ static int diagnose_one(struct rules_inputs *in, struct diagnose_result *out, ch
     if (!in->evidence.dumps.n && !out->profiles && in->from <= 0 && !isfinite(in->to))
         snprintf(out->notes, sizeof out->notes, "%s", no_evidence_note);
     rules_thread_leak(in, out);
-    rules_memory_leak(in, out, out->n > 0 && strcmp(out->findings[0].class_name, "thread-leak") == 0);
+    rules_memory_leak(in, out, out->n > 0 && strcmp(out->findings[0].class_name, "thread-leak") == 0 &&
+                                   !isnan(out->findings[0].started_at) ? out->findings[0].started_at : INFINITY);
     rules_lock_contention(in, out);
     rules_queue_full(in, out);
     rules_blocked_producer(in, out);

@@ -75,9 +75,10 @@ struct rules_inputs {
 
 /* Each rule adds at most one finding to r (none when r is full). */
 void rules_thread_leak(const struct rules_inputs *in, struct diagnose_result *r);
-/* threads_leaked: memory that grows with no heap site behind it while threads leak
- * is their stacks, not a memory leak. */
-void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r, bool threads_leaked);
+/* threads_from: where a thread leak found before began (+INFINITY: none). Memory that
+ * grows with no heap site behind it while threads leak is their stacks, not a memory
+ * leak; a climb that was over before the threads began leaking is not theirs. */
+void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r, double threads_from);
 void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result *r);
 /* Adds queue-full or overload (never both): one full queue, told apart by what the
  * workers were doing. */

@@ -206,8 +206,19 @@ static bool climb_over_before(const struct rules_inputs *in, const struct episod
     return !isnan(climb) && !isnan(between) && climb > 0 && between < 0.1 * climb;
 }
 
-void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r, bool threads_leaked)
+/* Whether most of ep's climb (four fifths) came before t, where threads began to
+ * leak: what rose after it is their stacks, what rose before is not. */
+static bool climb_before_threads(const struct rules_inputs *in, const struct episode *ep, double t)
 {
+    double start = series_at(&in->rss, ep->first_start), end = series_at(&in->rss, ep->end);
+    double then = series_at(&in->rss, t);
+    return t > ep->first_start && !isnan(start) && !isnan(end) && !isnan(then) && end > start &&
+           then - start >= 0.8 * (end - start);
+}
+
+void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r, double threads_from)
+{
+    bool threads_leaked = threads_from < INFINITY;
     struct episode ep = episode_of_gauge(&in->rss, in->from + DIAGNOSE_STARTUP_S, DIAGNOSE_RSS_RATE, DIAGNOSE_RSS_WINDOWS);
     struct tally first = {0}, last = {0};
     const struct tally_snapshot *a, *b;
@@ -220,10 +231,17 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
     if (in->rss.n < 2)
         return;
     best = heap_culprit(in, &first, &last, &a, &b, &gain);
+    /* A climb found only from when threads began leaking is their stacks; memory that
+     * had risen far (a heap level's worth) after start-up and before them is read by
+     * the level it holds, below, as a leak that filled its cap fast. */
+    if (ep.found && threads_leaked && ep.first_start >= threads_from - DIAGNOSE_WINDOW_S &&
+        series_at(&in->rss, threads_from) - series_at(&in->rss, in->from + DIAGNOSE_STARTUP_S) >= DIAGNOSE_HEAP_LEVEL)
+        ep.found = false;
     /* A faint climb counts only with a heap site that gained most of it (checked below
-     * with the share every climb's culprit must have; without one it is dropped). */
+     * with the share every climb's culprit must have; without one it is dropped), and
+     * not while threads leak: their stacks climb faintly beside any site that grows. */
     bool faint = false;
-    if (!ep.found && best >= 0 && a != b) {
+    if (!ep.found && best >= 0 && a != b && !threads_leaked) {
         ep = episode_of_gauge(&in->rss, in->from + DIAGNOSE_STARTUP_S, DIAGNOSE_RSS_RATE_FAINT,
                               DIAGNOSE_RSS_WINDOWS_FAINT);
         faint = ep.found;
@@ -279,13 +297,15 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
         return;
     /* A climb that was over before the first heap profile (a leak that filled its cap
      * within seconds): no site gained between the profiles, but one holds far more than
-     * any steady state, and it is what climbed. */
-    if (best < 0 && !by_level && top_holds && !threads_leaked && a && climb_over_before(in, &ep, a, b)) {
+     * any steady state, and it is what climbed. With threads leaking, the climb goes on
+     * with their stacks: it must have come mostly before they began. */
+    if (best < 0 && !by_level && top_holds && a &&
+        (threads_leaked ? climb_before_threads(in, &ep, threads_from) : climb_over_before(in, &ep, a, b))) {
         best = top;
         held = last.e[top].count;
     }
     /* Memory that grows with no heap site behind it, while threads leak, is their stacks. */
-    if (best < 0 && ((b && !blind) || threads_leaked))
+    if (best < 0 && ((b && !blind) || (threads_leaked && !climb_before_threads(in, &ep, threads_from))))
         return;
     from = by_level ? series_min(&in->rss) : series_at(&in->rss, ep.first_start);
     peak = series_max(&in->rss);

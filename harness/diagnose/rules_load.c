@@ -309,6 +309,37 @@ static bool culprit_taken(const struct diagnose_result *r, const char *fn)
     return false;
 }
 
+/* Whether the CPU of culprit fn (count samples over the episode) goes mostly to
+ * starting threads while a thread leak is found: that is the leak's cost, not a
+ * slowdown of its own, and the thread leak's finding says so. */
+static bool starting_leaked_threads(const struct rules_inputs *in, struct diagnose_result *r, const struct episode *ep,
+                                    bool from_profile, const char *fn, double count)
+{
+    struct diagnose_finding *leak = NULL;
+    struct tally starting;
+    for (size_t k = 0; k < r->n && !leak; k++)
+        if (strcmp(r->findings[k].class_name, "thread-leak") == 0)
+            leak = &r->findings[k];
+    if (!leak || count <= 0)
+        return false;
+    if (from_profile)
+        tally_dumps(&in->evidence.cpu, ep->start - DIAGNOSE_CPU_PROFILE_LEAD_S, ep->end + DIAGNOSE_WINDOW_S,
+                    tally_not_debug, tally_on_cpu_starting_thread, &starting);
+    else
+        tally_dumps(&in->evidence.dumps, ep->start, ep->end + DIAGNOSE_WINDOW_S, tally_role_io,
+                    tally_on_cpu_starting_thread, &starting);
+    double in_fn = 0;
+    for (size_t i = 0; i < starting.n; i++)
+        if (strcmp(starting.e[i].fn, fn) == 0)
+            in_fn = starting.e[i].count;
+    if (in_fn < 0.5 * count)
+        return false;
+    rules_add_line(leak, "starting the leaked threads costs CPU: %.0f of %.0f %s in %s from t=%.1fs are inside "
+                   "pthread_create", in_fn, count, from_profile ? "CPU-profile samples" : "on-CPU dump samples", fn,
+                   ep->first_start);
+    return true;
+}
+
 void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r)
 {
     static double starts[EPISODE_MAX_WINDOWS], req[EPISODE_MAX_WINDOWS], per_request[EPISODE_MAX_WINDOWS];
@@ -379,6 +410,8 @@ void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r
     named = from_profile || (top >= 0 && running.e[top].samples >= DIAGNOSE_CPU_MIN_SAMPLES &&
                              running.e[top].count >= DIAGNOSE_CPU_SHARE * running.matched);
     if (need_culprit && (!named || culprit_taken(r, running.e[top].fn)))
+        return;
+    if (named && starting_leaked_threads(in, r, &ep, from_profile, running.e[top].fn, running.e[top].count))
         return;
     ep.first_start = episode_refine_onset(&in->cpu, &in->requests, ep.first_start, level);
     if (!(f = rules_new_finding(r, "cpu-slowdown", ep.first_start)))

@@ -264,6 +264,21 @@ bool tally_idle_worker(const struct proftext_entry *e)
 }
 bool tally_not_idle_worker(const struct proftext_entry *e) { return !tally_idle_worker(e); }
 bool tally_on_cpu(const struct proftext_entry *e) { return wait_of(e) == WAIT_NONE; }
+bool tally_on_cpu_starting_thread(const struct proftext_entry *e)
+{
+    long k = culprit_index(e);
+    if (wait_of(e) != WAIT_NONE)
+        return false;
+    if (k < 0)
+        k = (long)e->nframes;
+    for (long i = 0; i < k; i++) {
+        const char *fn = e->frames[i].function;
+        if (strstr(fn, "pthread_create") || strstr(fn, "allocate_stack") || strstr(fn, "create_thread") ||
+            strstr(fn, "clone"))
+            return true;
+    }
+    return false;
+}
 bool tally_waits_cond(const struct proftext_entry *e) { return wait_of(e) == WAIT_COND; }
 bool tally_waits_mutex(const struct proftext_entry *e) { return wait_of(e) == WAIT_MUTEX; }
 bool tally_always(const struct proftext_entry *e) { return true; }

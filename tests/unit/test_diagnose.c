@@ -176,6 +176,7 @@ struct shape {
     double restart_at;                     /* a new process from then on (0: none): counters from 0, memory
                                               from its start-up, the leaks from their start again */
     bool start_time;                       /* process_start_time_seconds scraped, as orderd has it */
+    double rss_per_thread;                 /* resident bytes each leaked thread adds (its stack) */
 };
 
 static double capped(double v, double cap)
@@ -230,12 +231,12 @@ static void store_series(const struct shape *s)
         enqueued += (full && s->served_drops ? 20 : 200) * TICK;
         if (on_instance)
             sample(t, "up", "", 1);  /* Prometheus' own series of each target */
-        sample(t, "loadlab_proc_threads", "",
-               8 + floor(capped(ramp(s->threads_rate, after_born(s->threads_from, born), t), s->threads_cap)));
+        double leaked = floor(capped(ramp(s->threads_rate, after_born(s->threads_from, born), t), s->threads_cap));
+        sample(t, "loadlab_proc_threads", "", 8 + leaked);
         /* Start-up: memory climbs fast in the first half second, as a real process's does. */
         sample(t, "loadlab_proc_resident_memory_bytes", "",
                (pt < 0.5 ? 4e6 + 32e6 * pt : 20e6) + capped(ramp(s->rss_rate, after_born(s->rss_from, born), t), s->rss_cap) +
-                   (fmod(t, 1.0) < 0.5 ? 1e4 : 0));
+                   s->rss_per_thread * leaked + (fmod(t, 1.0) < 0.5 ? 1e4 : 0));
         sample(t, "loadlab_proc_cpu_seconds_total", "", cpu);
         if (s->start_time)
             sample(t, "process_start_time_seconds", "", 1.7e9 + born);
@@ -1583,9 +1584,108 @@ static void test_diagnose_thread_stacks_beside_a_big_site_is_one_finding(void **
     assert_non_null(finding("thread-leak"));
 }
 
+/* A memory leak fills its 200 MB cap (at rss_rate from t=0.5); from threads_from
+ * threads leak, their stacks climbing memory on (16 KB each) past the first heap
+ * profile. Both are problems: the climb came mostly before the threads, and the site
+ * holding it is named. */
+static void check_capped_memory_leak_before_a_thread_leak(double rss_rate, double threads_from)
+{
+    static const char leak[] = "leak_memory_retain@service/leak.c|leak_memory_on_request@service/leak.c|"
+                               "api_handle@service/api.c";
+    struct shape s = {.rss_rate = rss_rate, .rss_from = 0.5, .rss_cap = 200e6, .threads_rate = 200,
+                      .threads_from = threads_from, .rss_per_thread = 16e3, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], healthy_groups[2],
+                            {1 + (int)ramp(200, threads_from, t), "fault", "waiting", WATCHDOG}};
+        store_dump(t, g, 3);
+    }
+    for (double t = 6; t <= 9; t += 3)
+        store_profile(t, EVIDENCE_HEAP, "heap profile: 10: 9000000 [10: 9000000] @ heap/2\n",
+                      "50000: 204800000 [50000: 204800000]", leak, "5: 800000 [5: 800000]",
+                      "catalog_load@service/catalog.c|main@service/main.c");
+    diagnose();
+    assert_int_equal(result.n, 2);
+    f = finding("memory-leak");
+    assert_non_null(f);
+    assert_string_equal(f->culprit, "leak_memory_retain");
+    assert_float_equal(f->started_at, 0.5, 1.0);
+    f = finding("thread-leak");
+    assert_non_null(f);
+    assert_float_equal(f->started_at, threads_from, 0.6);
+}
+
+/* Full within two seconds: its climb too short to be a slope, read by its level. */
+static void test_diagnose_fast_capped_memory_leak_before_a_thread_leak_is_both(void **state)
+{
+    (void)state;
+    check_capped_memory_leak_before_a_thread_leak(100e6, 5);
+}
+
+/* Full in four seconds, a slope that the thread stacks carry on: four fifths of it
+ * came before the threads. */
+static void test_diagnose_capped_memory_leak_before_a_thread_leak_is_both(void **state)
+{
+    (void)state;
+    check_capped_memory_leak_before_a_thread_leak(50e6, 5.5);
+}
+
+/* Threads leak from the start, their stacks climbing memory 0.75 MB/s (faint), while
+ * a site of ordinary growth gains half of that: the faint climb is the threads'. */
+static void test_diagnose_faint_climb_while_threads_leak_is_no_memory_leak(void **state)
+{
+    struct shape s = {.threads_rate = 15, .threads_from = 0.5, .rss_per_thread = 50e3, .queue_from = INFINITY};
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], healthy_groups[2],
+                            {1 + (int)ramp(15, 0.5, t), "fault", "waiting", WATCHDOG}};
+        store_dump(t, g, 3);
+    }
+    store_audit_heap(3, "500: 2048000 [500: 2048000]");
+    store_audit_heap(9, "1100: 4505600 [1100: 4505600]");   /* +2.5 MB of the 4.5 MB climbed */
+    diagnose();
+    assert_int_equal(result.n, 1);
+    assert_non_null(finding("thread-leak"));
+}
+
+/* Threads leak 200/s from t=3 and CPU per request rises with them: the CPU profile
+ * finds the requests' handler inside pthread_create, starting the leaked threads.
+ * That is the thread leak's cost, said in its finding, not a slowdown of its own. */
+static void test_diagnose_cpu_starting_leaked_threads_is_the_leak(void **state)
+{
+    struct shape s = {.threads_rate = 200, .threads_from = 3, .cpu_per_request = 0.00006, .cpu_from = 3,
+                      .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], {2, "io", "running", IDLE_IO},
+                            {1 + (int)ramp(200, 3, t), "fault", "waiting", WATCHDOG}};
+        store_dump(t, g, 3);
+    }
+    store_profile(6, EVIDENCE_CPU, "--- cpu profile: 11 samples, period 10000000 ns, duration 2.000 s\n",
+                  "9 90000000", "allocate_stack@./nptl/allocatestack.c|threads_spawn@service/threads.c|"
+                  "leak_threads_on_order@service/leak.c|order_create@service/api.c|io_thread_main@service/httpserver.c",
+                  "2 20000000", "api_handle@service/api.c|io_thread_main@service/httpserver.c");
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("thread-leak");
+    assert_non_null(f);
+    assert_non_null(strstr(f->evidence, "starting the leaked threads costs CPU: 9 of 9 CPU-profile samples in "
+                                        "leak_threads_on_order"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_diagnose_fast_capped_memory_leak_before_a_thread_leak_is_both, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_capped_memory_leak_before_a_thread_leak_is_both, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_cpu_starting_leaked_threads_is_the_leak, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_faint_climb_while_threads_leak_is_no_memory_leak, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_steady_big_site_beside_ordinary_growth_is_no_leak, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_thread_stacks_beside_a_big_site_is_one_finding, setup, teardown),
