@@ -216,6 +216,15 @@ static bool climb_before_threads(const struct rules_inputs *in, const struct epi
            then - start >= 0.8 * (end - start);
 }
 
+/* Whether a site holding bytes accounts for half or more of what resident memory rose
+ * from from to t (before threads began to leak): the rise is what it holds, not a
+ * warm-up beside a site that was always there. */
+static bool site_holds_rise(const struct rules_inputs *in, double bytes, double from, double t)
+{
+    double rise = series_at(&in->rss, t) - series_at(&in->rss, from);
+    return !isnan(rise) && rise > 0 && bytes >= 0.5 * rise;
+}
+
 void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r, double threads_from)
 {
     bool threads_leaked = threads_from < INFINITY;
@@ -234,8 +243,10 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
     /* A climb found only from when threads began leaking is their stacks; memory that
      * had risen far (a heap level's worth) after start-up and before them is read by
      * the level it holds, below, as a leak that filled its cap fast. */
-    if (ep.found && threads_leaked && ep.first_start >= threads_from - DIAGNOSE_WINDOW_S &&
-        series_at(&in->rss, threads_from) - series_at(&in->rss, in->from + DIAGNOSE_STARTUP_S) >= DIAGNOSE_HEAP_LEVEL)
+    if (ep.found && threads_leaked && ep.first_start >= threads_from - DIAGNOSE_WINDOW_S && b &&
+        tally_top(&last) >= 0 &&
+        series_at(&in->rss, threads_from) - series_at(&in->rss, in->from + DIAGNOSE_STARTUP_S) >= DIAGNOSE_HEAP_LEVEL &&
+        site_holds_rise(in, last.e[tally_top(&last)].count, in->from + DIAGNOSE_STARTUP_S, threads_from))
         ep.found = false;
     /* A faint climb counts only with a heap site that gained most of it (checked below
      * with the share every climb's culprit must have; without one it is dropped), and
@@ -300,12 +311,14 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
      * any steady state, and it is what climbed. With threads leaking, the climb goes on
      * with their stacks: it must have come mostly before they began. */
     if (best < 0 && !by_level && top_holds && a &&
-        (threads_leaked ? climb_before_threads(in, &ep, threads_from) : climb_over_before(in, &ep, a, b))) {
+        (threads_leaked ? climb_before_threads(in, &ep, threads_from) &&
+                              site_holds_rise(in, last.e[top].count, ep.first_start, threads_from)
+                        : climb_over_before(in, &ep, a, b))) {
         best = top;
         held = last.e[top].count;
     }
     /* Memory that grows with no heap site behind it, while threads leak, is their stacks. */
-    if (best < 0 && ((b && !blind) || (threads_leaked && !climb_before_threads(in, &ep, threads_from))))
+    if (best < 0 && ((b && !blind) || threads_leaked))
         return;
     from = by_level ? series_min(&in->rss) : series_at(&in->rss, ep.first_start);
     peak = series_max(&in->rss);

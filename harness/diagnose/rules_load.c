@@ -309,35 +309,60 @@ static bool culprit_taken(const struct diagnose_result *r, const char *fn)
     return false;
 }
 
-/* Whether the CPU of culprit fn (count samples over the episode) goes mostly to
- * starting threads while a thread leak is found: that is the leak's cost, not a
- * slowdown of its own, and the thread leak's finding says so. */
-static bool starting_leaked_threads(const struct rules_inputs *in, struct diagnose_result *r, const struct episode *ep,
-                                    bool from_profile, const char *fn, double count)
+/* The culprit of a CPU episode among the samples on_cpu picks: the top self-time
+ * function of the service's own code in a CPU profile taken during the episode, which
+ * samples only running threads and a hundred times a second; else the function io
+ * threads were caught running in (not waiting, not in a read or write) across the
+ * thread dumps. Returns its index in *running (-1: none), with *named when it stands
+ * out, *from_profile when a profile named it and *ndumps the dumps read otherwise. */
+static long cpu_culprit(const struct rules_inputs *in, const struct episode *ep, tally_filter on_cpu,
+                        struct tally *running, bool *named, bool *from_profile, size_t *nprofiles, size_t *ndumps)
 {
-    struct diagnose_finding *leak = NULL;
+    struct tally profiled;
+    long top;
+    *ndumps = 0;
+    *nprofiles = tally_dumps(&in->evidence.cpu, ep->start - DIAGNOSE_CPU_PROFILE_LEAD_S, ep->end + DIAGNOSE_WINDOW_S,
+                             tally_not_debug, on_cpu, &profiled);
+    top = tally_top(&profiled);
+    *from_profile = top >= 0 && profiled.e[top].count >= DIAGNOSE_CPU_PROFILE_MIN_SAMPLES &&
+                    profiled.e[top].count >= DIAGNOSE_CPU_SHARE * profiled.matched;
+    if (*from_profile) {
+        *running = profiled;
+    } else {
+        *ndumps = tally_dumps(&in->evidence.dumps, ep->start, ep->end + DIAGNOSE_WINDOW_S, tally_role_io, on_cpu,
+                              running);
+        top = tally_top(running);
+    }
+    *named = *from_profile || (top >= 0 && running->e[top].samples >= DIAGNOSE_CPU_MIN_SAMPLES &&
+                               running->e[top].count >= DIAGNOSE_CPU_SHARE * running->matched);
+    return top;
+}
+
+/* The thread leak found in r whose growth overlaps episode ep, or NULL. */
+static struct diagnose_finding *thread_leak_during(struct diagnose_result *r, const struct episode *ep)
+{
+    for (size_t k = 0; k < r->n; k++)
+        if (strcmp(r->findings[k].class_name, "thread-leak") == 0 && !isnan(r->findings[k].started_at) &&
+            r->findings[k].started_at < ep->end + DIAGNOSE_WINDOW_S)
+            return &r->findings[k];
+    return NULL;
+}
+
+/* How many of culprit fn's samples (of the same evidence) are inside pthread_create. */
+static double samples_starting_threads(const struct rules_inputs *in, const struct episode *ep, bool from_profile,
+                                       const char *fn)
+{
     struct tally starting;
-    for (size_t k = 0; k < r->n && !leak; k++)
-        if (strcmp(r->findings[k].class_name, "thread-leak") == 0)
-            leak = &r->findings[k];
-    if (!leak || count <= 0)
-        return false;
     if (from_profile)
         tally_dumps(&in->evidence.cpu, ep->start - DIAGNOSE_CPU_PROFILE_LEAD_S, ep->end + DIAGNOSE_WINDOW_S,
                     tally_not_debug, tally_on_cpu_starting_thread, &starting);
     else
         tally_dumps(&in->evidence.dumps, ep->start, ep->end + DIAGNOSE_WINDOW_S, tally_role_io,
                     tally_on_cpu_starting_thread, &starting);
-    double in_fn = 0;
     for (size_t i = 0; i < starting.n; i++)
         if (strcmp(starting.e[i].fn, fn) == 0)
-            in_fn = starting.e[i].count;
-    if (in_fn < 0.5 * count)
-        return false;
-    rules_add_line(leak, "starting the leaked threads costs CPU: %.0f of %.0f %s in %s from t=%.1fs are inside "
-                   "pthread_create", in_fn, count, from_profile ? "CPU-profile samples" : "on-CPU dump samples", fn,
-                   ep->first_start);
-    return true;
+            return starting.e[i].count;
+    return 0;
 }
 
 void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r)
@@ -346,7 +371,7 @@ void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r
     static double clean[EPISODE_MAX_WINDOWS];
     size_t n = rules_cpu_windows(&in->cpu, &in->requests, in->from, starts, req, per_request, EPISODE_MAX_WINDOWS);
     struct episode ep;
-    struct tally running, profiled;
+    struct tally running;
     struct diagnose_finding *f;
     size_t ndumps = 0, nprofiles;
     long top;
@@ -391,27 +416,26 @@ void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r
         if (!ep.found || (!isnan(base) && !cpu_extra_counts(&ep, starts, req, n, base)))
             return;
     }
-    /* The culprit: the top self-time function of the service's own code in a CPU
-     * profile taken during the episode, which samples only running threads and a
-     * hundred times a second; else the function io threads were caught running in
-     * (not waiting, not in a read or write) across the thread dumps. */
-    nprofiles = tally_dumps(&in->evidence.cpu, ep.start - DIAGNOSE_CPU_PROFILE_LEAD_S, ep.end + DIAGNOSE_WINDOW_S,
-                            tally_not_debug, tally_on_cpu, &profiled);
-    top = tally_top(&profiled);
-    from_profile = top >= 0 && profiled.e[top].count >= DIAGNOSE_CPU_PROFILE_MIN_SAMPLES &&
-                   profiled.e[top].count >= DIAGNOSE_CPU_SHARE * profiled.matched;
-    if (from_profile) {
-        running = profiled;
-    } else {
-        ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end + DIAGNOSE_WINDOW_S, tally_role_io, tally_on_cpu,
-                             &running);
-        top = tally_top(&running);
+    top = cpu_culprit(in, &ep, tally_on_cpu, &running, &named, &from_profile, &nprofiles, &ndumps);
+    /* While threads leak, a culprit mostly inside pthread_create is the leak's cost of
+     * starting them, said in its finding; what runs beside it, without those samples,
+     * may still show a slowdown of its own. */
+    struct diagnose_finding *leak = named ? thread_leak_during(r, &ep) : NULL;
+    if (leak) {
+        double starting = samples_starting_threads(in, &ep, from_profile, running.e[top].fn);
+        if (starting >= 0.5 * running.e[top].count) {
+            rules_add_line(leak, "starting the leaked threads costs CPU: %.0f of %.0f %s in %s from t=%.1fs are "
+                           "inside pthread_create", starting, running.e[top].count,
+                           from_profile ? "CPU-profile samples" : "on-CPU dump samples", running.e[top].fn,
+                           ep.first_start);
+            top = cpu_culprit(in, &ep, tally_on_cpu_not_starting_thread, &running, &named, &from_profile,
+                              &nprofiles, &ndumps);
+            if (!named || culprit_taken(r, running.e[top].fn))
+                return;
+            need_culprit = true;
+        }
     }
-    named = from_profile || (top >= 0 && running.e[top].samples >= DIAGNOSE_CPU_MIN_SAMPLES &&
-                             running.e[top].count >= DIAGNOSE_CPU_SHARE * running.matched);
     if (need_culprit && (!named || culprit_taken(r, running.e[top].fn)))
-        return;
-    if (named && starting_leaked_threads(in, r, &ep, from_profile, running.e[top].fn, running.e[top].count))
         return;
     ep.first_start = episode_refine_onset(&in->cpu, &in->requests, ep.first_start, level);
     if (!(f = rules_new_finding(r, "cpu-slowdown", ep.first_start)))

@@ -273,11 +273,19 @@ bool tally_on_cpu_starting_thread(const struct proftext_entry *e)
         k = (long)e->nframes;
     for (long i = 0; i < k; i++) {
         const char *fn = e->frames[i].function;
-        if (strstr(fn, "pthread_create") || strstr(fn, "allocate_stack") || strstr(fn, "create_thread") ||
-            strstr(fn, "clone"))
-            return true;
+        static const char *const starting[] = {"pthread_create", "__pthread_create", "___pthread_create",
+                                               "__pthread_create_2_1", "pthread_create@@GLIBC_2.34",
+                                               "allocate_stack", "create_thread", "clone", "__clone",
+                                               "clone3", "__clone3", "__clone_internal"};
+        for (size_t j = 0; j < sizeof starting / sizeof starting[0]; j++)
+            if (strcmp(fn, starting[j]) == 0)
+                return true;
     }
     return false;
+}
+bool tally_on_cpu_not_starting_thread(const struct proftext_entry *e)
+{
+    return tally_on_cpu(e) && !tally_on_cpu_starting_thread(e);
 }
 bool tally_waits_cond(const struct proftext_entry *e) { return wait_of(e) == WAIT_COND; }
 bool tally_waits_mutex(const struct proftext_entry *e) { return wait_of(e) == WAIT_MUTEX; }

@@ -91,6 +91,7 @@ bool tally_on_cpu(const struct proftext_entry *e);
 /* Running inside pthread_create below the culprit frame (allocating the new thread's
  * stack, copying its TLS, the clone call): the cost of starting a thread. */
 bool tally_on_cpu_starting_thread(const struct proftext_entry *e);
+bool tally_on_cpu_not_starting_thread(const struct proftext_entry *e);
 bool tally_waits_cond(const struct proftext_entry *e);
 bool tally_waits_mutex(const struct proftext_entry *e);
 bool tally_always(const struct proftext_entry *e);

@@ -1677,9 +1677,63 @@ static void test_diagnose_cpu_starting_leaked_threads_is_the_leak(void **state)
                                         "leak_threads_on_order"));
 }
 
+/* Threads leak 200/s from t=3 while the io threads also burn CPU in price_recompute
+ * (0.3 ms a request from t=3): the samples inside pthread_create are the leak's, and
+ * the slowdown beside them is named by what runs without them. */
+static void test_diagnose_slowdown_beside_starting_leaked_threads_is_named(void **state)
+{
+    struct shape s = {.threads_rate = 200, .threads_from = 3, .cpu_per_request = 0.0003, .cpu_from = 3,
+                      .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], {2, "io", "running", IDLE_IO},
+                            {1 + (int)ramp(200, 3, t), "fault", "waiting", WATCHDOG}};
+        store_dump(t, g, 3);
+    }
+    store_profile(6, EVIDENCE_CPU, "--- cpu profile: 11 samples, period 10000000 ns, duration 2.000 s\n",
+                  "6 60000000", "allocate_stack@./nptl/allocatestack.c|threads_spawn@service/threads.c|"
+                  "leak_threads_on_order@service/leak.c|order_create@service/api.c|io_thread_main@service/httpserver.c",
+                  "5 50000000", "price_recompute@service/api.c|api_handle@service/api.c|"
+                  "io_thread_main@service/httpserver.c");
+    diagnose();
+    assert_int_equal(result.n, 2);
+    assert_non_null(strstr(finding("thread-leak")->evidence, "starting the leaked threads costs CPU: 6 of 6"));
+    f = finding("cpu-slowdown");
+    assert_non_null(f);
+    assert_string_equal(f->culprit, "price_recompute");
+}
+
+/* A steady 100 MB site (the catalog, from the start); memory warms up by 30 MB from
+ * t=1.5, then threads leak from t=4, their stacks climbing another 19 MB: three fifths
+ * of the climb came before the threads, which is no capped leak's shape, and the big
+ * site gained nothing - one finding, the thread leak. */
+static void test_diagnose_warm_up_before_a_thread_leak_is_no_memory_leak(void **state)
+{
+    struct shape s = {.rss_rate = 15e6, .rss_from = 1.5, .rss_cap = 30e6, .threads_rate = 200, .threads_from = 4,
+                      .rss_per_thread = 16e3, .queue_from = INFINITY};
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], healthy_groups[2],
+                            {1 + (int)ramp(200, 4, t), "fault", "waiting", WATCHDOG}};
+        store_dump(t, g, 3);
+    }
+    for (double t = 6; t <= 9; t += 3)
+        store_profile(t, EVIDENCE_HEAP, "heap profile: 1: 101000000 [1: 101000000] @ heap/2\n",
+                      "5: 100000000 [5: 100000000]", "catalog_load@service/catalog.c|main@service/main.c", NULL, NULL);
+    diagnose();
+    assert_int_equal(result.n, 1);
+    assert_non_null(finding("thread-leak"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_diagnose_slowdown_beside_starting_leaked_threads_is_named, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_warm_up_before_a_thread_leak_is_no_memory_leak, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_fast_capped_memory_leak_before_a_thread_leak_is_both, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_capped_memory_leak_before_a_thread_leak_is_both, setup, teardown),
