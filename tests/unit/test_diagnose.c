@@ -1650,26 +1650,37 @@ static void test_diagnose_faint_climb_while_threads_leak_is_no_memory_leak(void 
     assert_non_null(finding("thread-leak"));
 }
 
-/* Threads leak 200/s from t=3 and CPU per request rises with them: the CPU profile
- * finds the requests' handler inside pthread_create, starting the leaked threads.
- * That is the thread leak's cost, said in its finding, not a slowdown of its own. */
-static void test_diagnose_cpu_starting_leaked_threads_is_the_leak(void **state)
+#define STARTING_THREADS "allocate_stack@./nptl/allocatestack.c|threads_spawn@service/threads.c|" \
+                         "leak_threads_on_order@service/leak.c|order_create@service/api.c|" \
+                         "io_thread_main@service/httpserver.c"
+
+/* Threads leak 200/s from t=3 and CPU per request rises by cpu_per_request with them;
+ * a CPU profile at t=6 has `starting` samples in STARTING_THREADS and `other` in
+ * other_stack. */
+static void diagnose_cpu_while_threads_start(double cpu_per_request, const char *starting, const char *other,
+                                             const char *other_stack)
 {
-    struct shape s = {.threads_rate = 200, .threads_from = 3, .cpu_per_request = 0.00006, .cpu_from = 3,
+    struct shape s = {.threads_rate = 200, .threads_from = 3, .cpu_per_request = cpu_per_request, .cpu_from = 3,
                       .queue_from = INFINITY};
-    const struct diagnose_finding *f;
-    (void)state;
     store_series(&s);
     for (double t = 0.5; t < END; t += 0.5) {
         struct group g[] = {healthy_groups[0], {2, "io", "running", IDLE_IO},
                             {1 + (int)ramp(200, 3, t), "fault", "waiting", WATCHDOG}};
         store_dump(t, g, 3);
     }
-    store_profile(6, EVIDENCE_CPU, "--- cpu profile: 11 samples, period 10000000 ns, duration 2.000 s\n",
-                  "9 90000000", "allocate_stack@./nptl/allocatestack.c|threads_spawn@service/threads.c|"
-                  "leak_threads_on_order@service/leak.c|order_create@service/api.c|io_thread_main@service/httpserver.c",
-                  "2 20000000", "api_handle@service/api.c|io_thread_main@service/httpserver.c");
+    store_profile(6, EVIDENCE_CPU, "--- cpu profile: 11 samples, period 10000000 ns, duration 2.000 s\n", starting,
+                  STARTING_THREADS, other, other_stack);
     diagnose();
+}
+
+/* The CPU profile finds the requests' handler inside pthread_create, starting the
+ * leaked threads: the thread leak's cost, said in its finding, not a slowdown. */
+static void test_diagnose_cpu_starting_leaked_threads_is_the_leak(void **state)
+{
+    const struct diagnose_finding *f;
+    (void)state;
+    diagnose_cpu_while_threads_start(0.00006, "9 90000000", "2 20000000",
+                                     "api_handle@service/api.c|io_thread_main@service/httpserver.c");
     assert_int_equal(result.n, 1);
     f = finding("thread-leak");
     assert_non_null(f);
@@ -1677,27 +1688,16 @@ static void test_diagnose_cpu_starting_leaked_threads_is_the_leak(void **state)
                                         "leak_threads_on_order"));
 }
 
-/* Threads leak 200/s from t=3 while the io threads also burn CPU in price_recompute
- * (0.3 ms a request from t=3): the samples inside pthread_create are the leak's, and
- * the slowdown beside them is named by what runs without them. */
+/* The io threads also burn CPU in price_recompute (0.3 ms a request from t=3): the
+ * samples inside pthread_create are the leak's, and the slowdown beside them is named
+ * by what runs without them. */
 static void test_diagnose_slowdown_beside_starting_leaked_threads_is_named(void **state)
 {
-    struct shape s = {.threads_rate = 200, .threads_from = 3, .cpu_per_request = 0.0003, .cpu_from = 3,
-                      .queue_from = INFINITY};
     const struct diagnose_finding *f;
     (void)state;
-    store_series(&s);
-    for (double t = 0.5; t < END; t += 0.5) {
-        struct group g[] = {healthy_groups[0], {2, "io", "running", IDLE_IO},
-                            {1 + (int)ramp(200, 3, t), "fault", "waiting", WATCHDOG}};
-        store_dump(t, g, 3);
-    }
-    store_profile(6, EVIDENCE_CPU, "--- cpu profile: 11 samples, period 10000000 ns, duration 2.000 s\n",
-                  "6 60000000", "allocate_stack@./nptl/allocatestack.c|threads_spawn@service/threads.c|"
-                  "leak_threads_on_order@service/leak.c|order_create@service/api.c|io_thread_main@service/httpserver.c",
-                  "5 50000000", "price_recompute@service/api.c|api_handle@service/api.c|"
-                  "io_thread_main@service/httpserver.c");
-    diagnose();
+    diagnose_cpu_while_threads_start(0.0003, "6 60000000", "5 50000000",
+                                     "price_recompute@service/api.c|api_handle@service/api.c|"
+                                     "io_thread_main@service/httpserver.c");
     assert_int_equal(result.n, 2);
     assert_non_null(strstr(finding("thread-leak")->evidence, "starting the leaked threads costs CPU: 6 of 6"));
     f = finding("cpu-slowdown");
