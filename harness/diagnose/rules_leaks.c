@@ -240,13 +240,14 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
     if (in->rss.n < 2)
         return;
     best = heap_culprit(in, &first, &last, &a, &b, &gain);
+    /* The site holding the most (in the last profile that attributes anything). */
+    long top = b ? tally_top(&last) : -1;
     /* A climb found only from when threads began leaking is their stacks; memory that
-     * had risen far (a heap level's worth) after start-up and before them is read by
-     * the level it holds, below, as a leak that filled its cap fast. */
-    if (ep.found && threads_leaked && ep.first_start >= threads_from - DIAGNOSE_WINDOW_S && b &&
-        tally_top(&last) >= 0 &&
+     * had risen far (a heap level's worth) after start-up and before them, held by one
+     * site, is read by the level it holds, below, as a leak that filled its cap fast. */
+    if (ep.found && threads_leaked && ep.first_start >= threads_from - DIAGNOSE_WINDOW_S && top >= 0 &&
         series_at(&in->rss, threads_from) - series_at(&in->rss, in->from + DIAGNOSE_STARTUP_S) >= DIAGNOSE_HEAP_LEVEL &&
-        site_holds_rise(in, last.e[tally_top(&last)].count, in->from + DIAGNOSE_STARTUP_S, threads_from))
+        site_holds_rise(in, last.e[top].count, in->from + DIAGNOSE_STARTUP_S, threads_from))
         ep.found = false;
     /* A faint climb counts only with a heap site that gained most of it (checked below
      * with the share every climb's culprit must have; without one it is dropped), and
@@ -260,9 +261,8 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
     /* A heap profile whose bytes are mostly stackless (taken before profiling began, by an
      * orderd that took heap stacks only at profile) cannot clear a site. */
     blind = b && unattributed(&last) >= DIAGNOSE_HEAP_LEVEL;
-    /* The site holding the most, and whether it holds far more than any steady state
-     * and most of what the profile can name. */
-    long top = b ? tally_top(&last) : -1;
+    /* Whether the site holding the most holds far more than any steady state and most
+     * of what the profile can name. */
     bool top_holds = top >= 0 && last.e[top].count >= DIAGNOSE_HEAP_LEVEL &&
                      last.e[top].count >= 0.5 * (last.total - unattributed(&last));
     if (!ep.found) {

@@ -309,6 +309,18 @@ static bool culprit_taken(const struct diagnose_result *r, const char *fn)
     return false;
 }
 
+/* Tallies into out the samples of episode ep that on_cpu picks: those of the CPU
+ * profiles taken during it (from_profile) or the io threads' in its thread dumps.
+ * Returns how many profiles or dumps were read. */
+static size_t cpu_samples(const struct rules_inputs *in, const struct episode *ep, bool from_profile,
+                          tally_filter on_cpu, struct tally *out)
+{
+    if (from_profile)
+        return tally_dumps(&in->evidence.cpu, ep->start - DIAGNOSE_CPU_PROFILE_LEAD_S, ep->end + DIAGNOSE_WINDOW_S,
+                           tally_not_debug, on_cpu, out);
+    return tally_dumps(&in->evidence.dumps, ep->start, ep->end + DIAGNOSE_WINDOW_S, tally_role_io, on_cpu, out);
+}
+
 /* The culprit of a CPU episode among the samples on_cpu picks: the top self-time
  * function of the service's own code in a CPU profile taken during the episode, which
  * samples only running threads and a hundred times a second; else the function io
@@ -318,19 +330,14 @@ static bool culprit_taken(const struct diagnose_result *r, const char *fn)
 static long cpu_culprit(const struct rules_inputs *in, const struct episode *ep, tally_filter on_cpu,
                         struct tally *running, bool *named, bool *from_profile, size_t *nprofiles, size_t *ndumps)
 {
-    struct tally profiled;
     long top;
     *ndumps = 0;
-    *nprofiles = tally_dumps(&in->evidence.cpu, ep->start - DIAGNOSE_CPU_PROFILE_LEAD_S, ep->end + DIAGNOSE_WINDOW_S,
-                             tally_not_debug, on_cpu, &profiled);
-    top = tally_top(&profiled);
-    *from_profile = top >= 0 && profiled.e[top].count >= DIAGNOSE_CPU_PROFILE_MIN_SAMPLES &&
-                    profiled.e[top].count >= DIAGNOSE_CPU_SHARE * profiled.matched;
-    if (*from_profile) {
-        *running = profiled;
-    } else {
-        *ndumps = tally_dumps(&in->evidence.dumps, ep->start, ep->end + DIAGNOSE_WINDOW_S, tally_role_io, on_cpu,
-                              running);
+    *nprofiles = cpu_samples(in, ep, true, on_cpu, running);
+    top = tally_top(running);
+    *from_profile = top >= 0 && running->e[top].count >= DIAGNOSE_CPU_PROFILE_MIN_SAMPLES &&
+                    running->e[top].count >= DIAGNOSE_CPU_SHARE * running->matched;
+    if (!*from_profile) {
+        *ndumps = cpu_samples(in, ep, false, on_cpu, running);
         top = tally_top(running);
     }
     *named = *from_profile || (top >= 0 && running->e[top].samples >= DIAGNOSE_CPU_MIN_SAMPLES &&
@@ -353,12 +360,7 @@ static double samples_starting_threads(const struct rules_inputs *in, const stru
                                        const char *fn)
 {
     struct tally starting;
-    if (from_profile)
-        tally_dumps(&in->evidence.cpu, ep->start - DIAGNOSE_CPU_PROFILE_LEAD_S, ep->end + DIAGNOSE_WINDOW_S,
-                    tally_not_debug, tally_on_cpu_starting_thread, &starting);
-    else
-        tally_dumps(&in->evidence.dumps, ep->start, ep->end + DIAGNOSE_WINDOW_S, tally_role_io,
-                    tally_on_cpu_starting_thread, &starting);
+    cpu_samples(in, ep, from_profile, tally_on_cpu_starting_thread, &starting);
     for (size_t i = 0; i < starting.n; i++)
         if (strcmp(starting.e[i].fn, fn) == 0)
             return starting.e[i].count;

@@ -264,29 +264,24 @@ bool tally_idle_worker(const struct proftext_entry *e)
 }
 bool tally_not_idle_worker(const struct proftext_entry *e) { return !tally_idle_worker(e); }
 bool tally_on_cpu(const struct proftext_entry *e) { return wait_of(e) == WAIT_NONE; }
-bool tally_on_cpu_starting_thread(const struct proftext_entry *e)
+/* Whether a frame below e's culprit is inside pthread_create. */
+static bool starts_thread(const struct proftext_entry *e)
 {
+    static const char *const starting[] = {"pthread_create", "__pthread_create", "___pthread_create",
+                                           "__pthread_create_2_1", "pthread_create@@GLIBC_2.34", "allocate_stack",
+                                           "create_thread", "clone", "__clone", "clone3", "__clone3",
+                                           "__clone_internal"};
     long k = culprit_index(e);
-    if (wait_of(e) != WAIT_NONE)
-        return false;
     if (k < 0)
         k = (long)e->nframes;
-    for (long i = 0; i < k; i++) {
-        const char *fn = e->frames[i].function;
-        static const char *const starting[] = {"pthread_create", "__pthread_create", "___pthread_create",
-                                               "__pthread_create_2_1", "pthread_create@@GLIBC_2.34",
-                                               "allocate_stack", "create_thread", "clone", "__clone",
-                                               "clone3", "__clone3", "__clone_internal"};
+    for (long i = 0; i < k; i++)
         for (size_t j = 0; j < sizeof starting / sizeof starting[0]; j++)
-            if (strcmp(fn, starting[j]) == 0)
+            if (strcmp(e->frames[i].function, starting[j]) == 0)
                 return true;
-    }
     return false;
 }
-bool tally_on_cpu_not_starting_thread(const struct proftext_entry *e)
-{
-    return tally_on_cpu(e) && !tally_on_cpu_starting_thread(e);
-}
+bool tally_on_cpu_starting_thread(const struct proftext_entry *e) { return tally_on_cpu(e) && starts_thread(e); }
+bool tally_on_cpu_not_starting_thread(const struct proftext_entry *e) { return tally_on_cpu(e) && !starts_thread(e); }
 bool tally_waits_cond(const struct proftext_entry *e) { return wait_of(e) == WAIT_COND; }
 bool tally_waits_mutex(const struct proftext_entry *e) { return wait_of(e) == WAIT_MUTEX; }
 bool tally_always(const struct proftext_entry *e) { return true; }

@@ -281,6 +281,24 @@ static void store_healthy_dumps(void)
     store_healthy_dumps_until(END);
 }
 
+/* Thread dumps every half second: healthy workers and io threads, and a group of
+ * threads parked in WATCHDOG growing rate a second from `from`. */
+static void store_leaking_thread_dumps(double rate, double from)
+{
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], healthy_groups[2],
+                            {1 + (int)ramp(rate, from, t), "fault", "waiting", WATCHDOG}};
+        store_dump(t, g, 3);
+    }
+}
+
+/* A heap profile at t of one steady site: the catalog's 100 MB, loaded at start. */
+static void store_catalog_heap(double t)
+{
+    store_profile(t, EVIDENCE_HEAP, "heap profile: 1: 101000000 [1: 101000000] @ heap/2\n",
+                  "5: 100000000 [5: 100000000]", "catalog_load@service/catalog.c|main@service/main.c", NULL, NULL);
+}
+
 static int setup(void **state)
 {
     struct resultdb_run run = {.scenario = "fixture", .scenario_file = "fixture.ini", .label = "test", .params = "{}"};
@@ -1571,14 +1589,9 @@ static void test_diagnose_thread_stacks_beside_a_big_site_is_one_finding(void **
     struct shape s = {.threads_rate = 60, .threads_from = 1, .rss_rate = 1.5e6, .rss_from = 1, .queue_from = INFINITY};
     (void)state;
     store_series(&s);
-    for (double t = 0.5; t < END; t += 0.5) {
-        struct group g[] = {healthy_groups[0], healthy_groups[2],
-                            {1 + (int)ramp(60, 1, t), "fault", "waiting", WATCHDOG}};
-        store_dump(t, g, 3);
-    }
+    store_leaking_thread_dumps(60, 1);
     for (double t = 2; t <= 9; t += 7)
-        store_profile(t, EVIDENCE_HEAP, "heap profile: 1: 101000000 [1: 101000000] @ heap/2\n",
-                      "5: 100000000 [5: 100000000]", "catalog_load@service/catalog.c|main@service/main.c", NULL, NULL);
+        store_catalog_heap(t);
     diagnose();
     assert_int_equal(result.n, 1);
     assert_non_null(finding("thread-leak"));
@@ -1596,11 +1609,7 @@ static void check_capped_memory_leak_before_a_thread_leak(double rss_rate, doubl
                       .threads_from = threads_from, .rss_per_thread = 16e3, .queue_from = INFINITY};
     const struct diagnose_finding *f;
     store_series(&s);
-    for (double t = 0.5; t < END; t += 0.5) {
-        struct group g[] = {healthy_groups[0], healthy_groups[2],
-                            {1 + (int)ramp(200, threads_from, t), "fault", "waiting", WATCHDOG}};
-        store_dump(t, g, 3);
-    }
+    store_leaking_thread_dumps(200, threads_from);
     for (double t = 6; t <= 9; t += 3)
         store_profile(t, EVIDENCE_HEAP, "heap profile: 10: 9000000 [10: 9000000] @ heap/2\n",
                       "50000: 204800000 [50000: 204800000]", leak, "5: 800000 [5: 800000]",
@@ -1638,11 +1647,7 @@ static void test_diagnose_faint_climb_while_threads_leak_is_no_memory_leak(void 
     struct shape s = {.threads_rate = 15, .threads_from = 0.5, .rss_per_thread = 50e3, .queue_from = INFINITY};
     (void)state;
     store_series(&s);
-    for (double t = 0.5; t < END; t += 0.5) {
-        struct group g[] = {healthy_groups[0], healthy_groups[2],
-                            {1 + (int)ramp(15, 0.5, t), "fault", "waiting", WATCHDOG}};
-        store_dump(t, g, 3);
-    }
+    store_leaking_thread_dumps(15, 0.5);
     store_audit_heap(3, "500: 2048000 [500: 2048000]");
     store_audit_heap(9, "1100: 4505600 [1100: 4505600]");   /* +2.5 MB of the 4.5 MB climbed */
     diagnose();
@@ -1663,11 +1668,7 @@ static void diagnose_cpu_while_threads_start(double cpu_per_request, const char 
     struct shape s = {.threads_rate = 200, .threads_from = 3, .cpu_per_request = cpu_per_request, .cpu_from = 3,
                       .queue_from = INFINITY};
     store_series(&s);
-    for (double t = 0.5; t < END; t += 0.5) {
-        struct group g[] = {healthy_groups[0], {2, "io", "running", IDLE_IO},
-                            {1 + (int)ramp(200, 3, t), "fault", "waiting", WATCHDOG}};
-        store_dump(t, g, 3);
-    }
+    store_leaking_thread_dumps(200, 3);
     store_profile(6, EVIDENCE_CPU, "--- cpu profile: 11 samples, period 10000000 ns, duration 2.000 s\n", starting,
                   STARTING_THREADS, other, other_stack);
     diagnose();
@@ -1715,14 +1716,9 @@ static void test_diagnose_warm_up_before_a_thread_leak_is_no_memory_leak(void **
                       .rss_per_thread = 16e3, .queue_from = INFINITY};
     (void)state;
     store_series(&s);
-    for (double t = 0.5; t < END; t += 0.5) {
-        struct group g[] = {healthy_groups[0], healthy_groups[2],
-                            {1 + (int)ramp(200, 4, t), "fault", "waiting", WATCHDOG}};
-        store_dump(t, g, 3);
-    }
+    store_leaking_thread_dumps(200, 4);
     for (double t = 6; t <= 9; t += 3)
-        store_profile(t, EVIDENCE_HEAP, "heap profile: 1: 101000000 [1: 101000000] @ heap/2\n",
-                      "5: 100000000 [5: 100000000]", "catalog_load@service/catalog.c|main@service/main.c", NULL, NULL);
+        store_catalog_heap(t);
     diagnose();
     assert_int_equal(result.n, 1);
     assert_non_null(finding("thread-leak"));
