@@ -83,10 +83,11 @@ static char capture_init_error[128];
  * a blocking call) libunwind flags the frame it interrupted (the one unwound through
  * the kernel's signal frame) and the stack starts there; otherwise only the handler
  * is dropped and the stack starts in the sanitizer's code that ran it. Inlined, so
- * that the handler is the one frame to drop. */
+ * that the frames to drop are the handler's (handler_frames: the handler, and the
+ * function that called this from it, if any). */
 #define SIGNAL_FRAME_SEARCH 12
 
-static inline __attribute__((always_inline)) int unwind_interrupted(void *ucontext,
+static inline __attribute__((always_inline)) int unwind_interrupted(void *ucontext, int handler_frames,
                                                                     uintptr_t *pcs, int max)
 {
     unw_context_t context;
@@ -105,8 +106,13 @@ static inline __attribute__((always_inline)) int unwind_interrupted(void *uconte
             break;
         }
     }
-    if (!found && (unw_init_local(&cursor, &context) < 0 || unw_step(&cursor) <= 0))
-        return 0;
+    if (!found) {
+        if (unw_init_local(&cursor, &context) < 0)
+            return 0;
+        for (int i = 0; i < handler_frames; i++)
+            if (unw_step(&cursor) <= 0)
+                return 0;
+    }
     do {
         unw_word_t ip;
         if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0)
@@ -120,8 +126,9 @@ static inline __attribute__((always_inline)) int unwind_interrupted(void *uconte
 /* On x86-64 libunwind's context is a ucontext_t, so the kernel's signal context is
  * unwound directly: the stack starts at the interrupted instruction, with no frame of
  * the handler or of the kernel's signal trampoline. */
-static int unwind_interrupted(void *ucontext, uintptr_t *pcs, int max)
+static int unwind_interrupted(void *ucontext, int handler_frames, uintptr_t *pcs, int max)
 {
+    (void)handler_frames;
     unw_cursor_t cursor;
     int n = 0;
 
@@ -155,20 +162,22 @@ static void capture_handler(int sig, siginfo_t *info, void *ucontext)
     if (!atomic_compare_exchange_strong_explicit(&slot->owner, &expected, token | TOKEN_CLAIMED,
                                                  memory_order_acq_rel, memory_order_relaxed))
         goto done;
-    slot->depth = unwind_interrupted(ucontext, slot->pcs, STACKS_MAX_DEPTH);
+    slot->depth = unwind_interrupted(ucontext, 1, slot->pcs, STACKS_MAX_DEPTH);
     atomic_store_explicit(&slot->owner, token | TOKEN_DONE, memory_order_release);
     sem_post(&capture_answers);
 done:
     errno = saved_errno;
 }
 
-int stacks_unwind_signal(void *ucontext, uintptr_t *pcs, int max)
+/* Never inlined, so that under ThreadSanitizer the frames to drop are always this
+ * one and the handler that called it. */
+__attribute__((noinline)) int stacks_unwind_signal(void *ucontext, uintptr_t *pcs, int max)
 {
     if (!ucontext || !pcs || max <= 0)
         return 0;
     if (max > STACKS_MAX_DEPTH)
         max = STACKS_MAX_DEPTH;
-    return unwind_interrupted(ucontext, pcs, max);
+    return unwind_interrupted(ucontext, 2, pcs, max);
 }
 
 #if defined(__SANITIZE_THREAD__)

@@ -174,10 +174,16 @@ static void test_capture_keeps_nothing_of_a_healthy_run_unless_asked(void **stat
                            "AND t > (SELECT min(t) FROM evidence WHERE run_id = ?1 AND reason = 'end of steady state')"),
                      0);
 #endif
-    /* The routine CPU profile, and nothing named from it: no rule saw a slowdown. */
+    /* The routine CPU profile, and nothing named from it: no rule saw a slowdown. Under
+     * a sanitizer the memory symptom above may come while it runs and take a second,
+     * triggered one once it is in; each profile kept is a whole one. */
     assert_int_equal(count("SELECT count(*) FROM evidence WHERE run_id = ?1 AND kind = 'cpu' AND "
                            "reason LIKE 'routine at t=%'"), 1);
+    assert_int_equal(hits(EVIDENCE_CPU, "--- cpu profile:"),
+                     count("SELECT count(*) FROM evidence WHERE run_id = ?1 AND kind = 'cpu'"));
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
     assert_int_equal(hits(EVIDENCE_CPU, "--- cpu profile:"), 1);
+#endif
     {
         struct diagnose_result r;
         assert_int_equal(diagnose_run(db, outcome.run_id, &r, err, sizeof err), 0);
