@@ -74,3 +74,22 @@ double episode_refine_onset(const struct series *num, const struct series *den, 
     }
     return window_start;
 }
+
+double episode_steep_onset(const struct series *s, double from, const struct episode *ep, double threshold)
+{
+    static double starts[EPISODE_MAX_WINDOWS], rates[EPISODE_MAX_WINDOWS];
+    size_t n;
+    double steep;
+
+    if (!ep->found || !(ep->peak >= EPISODE_STEEP_FACTOR * threshold))
+        return ep->first_start;
+    steep = ep->peak / EPISODE_STEEP_FACTOR;
+    n = series_gauge_windows(s, from, DIAGNOSE_WINDOW_S, starts, rates, EPISODE_MAX_WINDOWS);
+    for (size_t i = 0; i < n && starts[i] < ep->end; i++) {
+        if (starts[i] + DIAGNOSE_WINDOW_S <= ep->first_start || isnan(rates[i]) || rates[i] < steep)
+            continue;
+        /* steep in the window where the climb began: it began steep */
+        return starts[i] <= ep->first_start ? ep->first_start : episode_refine_onset(s, NULL, starts[i], steep);
+    }
+    return ep->first_start;
+}

@@ -39,4 +39,13 @@ struct episode episode_of_gauge(const struct series *s, double from, double thre
 double episode_refine_onset(const struct series *num, const struct series *den, double window_start,
                             double threshold);
 
+/* A gauge episode whose steepest window climbed EPISODE_STEEP_FACTOR times its
+ * threshold or more: the start of its first window from `from` (at or after the
+ * episode's first start) that climbed at a tenth of that peak, narrowed to the scrape
+ * as episode_refine_onset does; else ep's first start. Slow ordinary growth (a bounded
+ * store filling) can run at the threshold for seconds before a leak begins and join
+ * its episode; the leak began where the climb turned steep. */
+#define EPISODE_STEEP_FACTOR 10.0
+double episode_steep_onset(const struct series *s, double from, const struct episode *ep, double threshold);
+
 #endif

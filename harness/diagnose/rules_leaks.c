@@ -297,6 +297,9 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
     }
     double rate = faint ? DIAGNOSE_RSS_RATE_FAINT : DIAGNOSE_RSS_RATE;
     ep.first_start = episode_refine_onset(&in->rss, NULL, ep.first_start, rate);
+    /* A steep climb joined by the slow growth before it dates from where it turned steep. */
+    if (!by_level)
+        ep.first_start = episode_steep_onset(&in->rss, in->from + DIAGNOSE_STARTUP_S, &ep, rate);
     /* A site that gained only a small part of the climb between the two profiles is
      * ordinary growth beside it, not what climbs. */
     if (!by_level && best >= 0 && a != b) {

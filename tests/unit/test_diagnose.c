@@ -177,6 +177,7 @@ struct shape {
                                               from its start-up, the leaks from their start again */
     bool start_time;                       /* process_start_time_seconds scraped, as orderd has it */
     double rss_per_thread;                 /* resident bytes each leaked thread adds (its stack) */
+    double rss_creep;                      /* bytes/s of ordinary growth from start-up (a store filling) */
 };
 
 static double capped(double v, double cap)
@@ -236,7 +237,7 @@ static void store_series(const struct shape *s)
         /* Start-up: memory climbs fast in the first half second, as a real process's does. */
         sample(t, "loadlab_proc_resident_memory_bytes", "",
                (pt < 0.5 ? 4e6 + 32e6 * pt : 20e6) + capped(ramp(s->rss_rate, after_born(s->rss_from, born), t), s->rss_cap) +
-                   s->rss_per_thread * leaked + (fmod(t, 1.0) < 0.5 ? 1e4 : 0));
+                   s->rss_per_thread * leaked + ramp(s->rss_creep, born + 0.5, t) + (fmod(t, 1.0) < 0.5 ? 1e4 : 0));
         sample(t, "loadlab_proc_cpu_seconds_total", "", cpu);
         if (s->start_time)
             sample(t, "process_start_time_seconds", "", 1.7e9 + born);
@@ -456,6 +457,43 @@ static void test_diagnose_memory_leak_names_the_growing_heap_site(void **state)
     assert_string_equal(f->culprit, "audit_trail_append");
     assert_float_equal(f->started_at, 2.0, 0.3);
     assert_non_null(strstr(f->evidence, "gained 46.9MB"));  /* 49152000 bytes, in binary units */
+}
+
+/* A bounded store fills at 1.3 MB/s from start-up (past the 1 MB/s a climb needs),
+ * and a leak of 40 MB/s joins it at t=5: one climb from t=1, but the leak began where
+ * it turned steep. */
+static void test_diagnose_memory_leak_dated_where_a_slow_climb_turned_steep(void **state)
+{
+    struct shape s = {.rss_rate = 40e6, .rss_from = 5, .rss_creep = 1.3e6, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    store_audit_heap(3, "2: 8192 [2: 8192]");
+    store_audit_heap(9, "40000: 163840000 [40000: 163840000]");
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("memory-leak");
+    assert_string_equal(f->culprit, "audit_trail_append");
+    assert_float_equal(f->started_at, 5.0, 0.3);
+}
+
+/* The slow climb alone, at 1.3 MB/s with a heap site that grew with it, dates from
+ * its own start: steepness moves a start only when a climb turned ten times steeper. */
+static void test_diagnose_memory_leak_of_one_slope_dated_from_its_start(void **state)
+{
+    struct shape s = {.rss_creep = 1.3e6, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    store_audit_heap(3, "600: 2457600 [600: 2457600]");
+    store_audit_heap(9, "2500: 10240000 [2500: 10240000]");
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("memory-leak");
+    assert_string_equal(f->culprit, "audit_trail_append");
+    assert_true(f->started_at <= 1.5);
 }
 
 /* A leak restarted at t=6: memory climbs from t=2, drops to a new process's start-up
@@ -1746,6 +1784,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_fleet_names_the_instance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_fleet_same_problem_everywhere_is_one_finding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_names_the_growing_heap_site, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_dated_where_a_slow_climb_turned_steep, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_of_one_slope_dated_from_its_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_across_a_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_across_a_restart_seen_in_the_start_time, setup,
                                         teardown),
