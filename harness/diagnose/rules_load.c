@@ -166,13 +166,58 @@ static bool queue_full_is_lock_wait(const struct rules_inputs *in, struct diagno
     return false;
 }
 
+/* What busy workers did between start and end: every sample (busy), those waiting on
+ * a condition (blocked), the dumps read and the share of busy samples blocked. Busy
+ * workers caught where idle workers wait for work (idle) are idle under a stale label
+ * (a loaded machine reads the label and the stack moments apart): not blocked. */
+struct workers_seen {
+    struct tally busy, blocked;
+    size_t ndumps;
+    double blocked_share;
+};
+
+static void workers_between(const struct rules_inputs *in, const struct tally *idle, double start, double end,
+                            struct workers_seen *w)
+{
+    double stale = 0;
+    w->ndumps = tally_dumps(&in->evidence.dumps, start, end, tally_busy_worker, tally_always, &w->busy);
+    tally_dumps(&in->evidence.dumps, start, end, tally_busy_worker, tally_waits_cond, &w->blocked);
+    for (size_t i = 0; i < w->blocked.n; i++)
+        if (rules_tally_has(idle, w->blocked.e[i].fn))
+            stale += w->blocked.e[i].count;
+    w->blocked_share = w->blocked.total - stale > 0 ? (w->blocked.matched - stale) / (w->blocked.total - stale) : 0;
+}
+
+/* Whether a full queue was overload before its workers stalled in culprit fn from
+ * stall_from: DIAGNOSE_OVERLOAD_FIRST_S and DIAGNOSE_OVERLOAD_FIRST_DUMPS of busy
+ * workers doing their ordinary work between the queue filling and the stall, with work
+ * turned away then. If so, adds the overload finding for that stretch. */
+static bool overload_before_stall(const struct rules_inputs *in, struct diagnose_result *r, const struct episode *ep,
+                                  const struct tally *idle, double stall_from)
+{
+    struct workers_seen w;
+    struct episode before = *ep;
+    double rejected;
+
+    if (stall_from - ep->start < DIAGNOSE_OVERLOAD_FIRST_S)
+        return false;
+    before.end = stall_from - 1e-6;  /* the dump that caught the stall is the stall's */
+    workers_between(in, idle, before.start, before.end, &w);
+    rejected = series_increase(&in->rejected, before.start - 0.5, before.end);
+    if (w.ndumps < DIAGNOSE_OVERLOAD_FIRST_DUMPS || w.busy.total <= 0 || rejected < 1 ||
+        w.blocked_share >= DIAGNOSE_QUEUE_STALL_SHARE || served_dropped(in, &before))
+        return false;
+    add_overload(in, r, &before, rejected, &w.busy, w.ndumps);
+    return true;
+}
+
 void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
 {
     struct episode ep = queue_episode(in);
-    struct tally busy, blocked, idle;
+    struct workers_seen w;
+    struct tally idle;
     struct diagnose_finding *f;
-    double rejected, blocked_share, stale;
-    size_t ndumps;
+    double rejected;
     long top;
 
     if (!ep.found) {
@@ -185,29 +230,29 @@ void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
         ep.first_start = episode_refine_onset(&in->rejected, NULL, ep.first_start, DIAGNOSE_REJECT_RATE);
     }
     rejected = series_increase(&in->rejected, ep.start - 0.5, ep.end + 0.5);
-    ndumps = tally_dumps(&in->evidence.dumps, ep.start, ep.end, tally_busy_worker, tally_always, &busy);
-    tally_dumps(&in->evidence.dumps, ep.start, ep.end, tally_busy_worker, tally_waits_cond, &blocked);
-    /* Busy workers caught where idle workers wait for work are idle under a stale label
-     * (a loaded machine reads the label and the stack moments apart): not blocked. */
     rules_idle_waits(in, &idle);
-    stale = 0;
-    for (size_t i = 0; i < blocked.n; i++)
-        if (rules_tally_has(&idle, blocked.e[i].fn))
-            stale += blocked.e[i].count;
-    blocked_share = blocked.total - stale > 0 ? (blocked.matched - stale) / (blocked.total - stale) : 0;
+    workers_between(in, &idle, ep.start, ep.end, &w);
     /* A full queue whose producers are turned away, or whose consumers are stuck
      * waiting on something other than work: a queue merely busy is capacity, not a fault. */
-    if (rejected < 1 && blocked_share < DIAGNOSE_QUEUE_BLOCKED_SHARE)
+    if (rejected < 1 && w.blocked_share < DIAGNOSE_QUEUE_BLOCKED_SHARE)
         return;
     /* Turned away while the workers do nothing but their ordinary work, as fast as
      * before the queue filled: overload. Workers that slowed down are not healthy. */
-    if (blocked_share < DIAGNOSE_QUEUE_STALL_SHARE && !served_dropped(in, &ep)) {
-        add_overload(in, r, &ep, rejected, &busy, ndumps);
+    if (w.blocked_share < DIAGNOSE_QUEUE_STALL_SHARE && !served_dropped(in, &ep)) {
+        add_overload(in, r, &ep, rejected, &w.busy, w.ndumps);
         return;
     }
-    top = rules_top_except(&blocked, &idle);
+    top = rules_top_except(&w.blocked, &idle);
     if (top < 0 && queue_full_is_lock_wait(in, r, &ep, rejected))
         return;
+    /* More offered than the workers could take, and later a stall on top: two
+     * problems, each from its own start (the stall's: the first dump that caught it). */
+    if (top >= 0 && overload_before_stall(in, r, &ep, &idle, w.blocked.e[top].first_t)) {
+        ep.first_start = ep.start = w.blocked.e[top].first_t;
+        rejected = series_increase(&in->rejected, ep.start - 0.5, ep.end + 0.5);
+        workers_between(in, &idle, ep.start, ep.end, &w);
+        top = rules_top_except(&w.blocked, &idle);
+    }
     if (!(f = rules_new_finding(r, "queue-full", ep.first_start)))
         return;
     rules_add_line(f, METRIC_ORDERD_QUEUE_DEPTH " at >= %.0f%% of " METRIC_ORDERD_QUEUE_CAPACITY " for %.1fs from t=%.1fs",
@@ -218,14 +263,14 @@ void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
     /* The culprit is where the busy workers wait instead of working (never where idle
      * workers wait for work, whatever a racy label says). */
     if (top >= 0) {
-        rules_set_culprit(f, blocked.e[top].fn);
+        rules_set_culprit(f, w.blocked.e[top].fn);
         rules_add_line(f, "%zu of %zu thread dumps in that time found busy workers waiting on a condition in %s (%.0f of %.0f busy-worker samples)",
-                 blocked.e[top].samples, ndumps, blocked.e[top].fn, blocked.e[top].count, blocked.total);
-        if (blocked.e[top].count >= 0.5 * blocked.matched)
+                 w.blocked.e[top].samples, w.ndumps, w.blocked.e[top].fn, w.blocked.e[top].count, w.blocked.total);
+        if (w.blocked.e[top].count >= 0.5 * w.blocked.matched)
             rules_corroborated(f);
-        rules_add_line(f, "%.0f%% of busy-worker samples were waiting on a condition, not working", 100 * blocked_share);
+        rules_add_line(f, "%.0f%% of busy-worker samples were waiting on a condition, not working", 100 * w.blocked_share);
         snprintf(f->summary, sizeof f->summary, "the queue stays full while workers sit in %s - from t=%.1fs, %.0f rejected",
-                 blocked.e[top].fn, ep.first_start, rejected);
+                 w.blocked.e[top].fn, ep.first_start, rejected);
     } else {
         rules_add_line(f, "no thread dump of that time shows what the workers were doing");
         snprintf(f->summary, sizeof f->summary, "the queue stays full from t=%.1fs, %.0f rejected", ep.first_start,

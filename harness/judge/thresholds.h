@@ -81,6 +81,11 @@
  * runs without one in six stored matrices). */
 #define DIAGNOSE_STALL_SHARE 0.25
 #define DIAGNOSE_QUEUE_STALL_SHARE 0.2    /* below it, a full queue that turns work away is overload, not a stall */
+/* A queue full from before its workers stalled: overload first, then the stall, when
+ * this long and this many thread dumps of busy workers doing only their work came
+ * between (dumps every 0.5 s: four of them in the two seconds). */
+#define DIAGNOSE_OVERLOAD_FIRST_S 2.0
+#define DIAGNOSE_OVERLOAD_FIRST_DUMPS 3
 
 #define DIAGNOSE_BLOCK_RATE 0.1           /* blocked seconds per second at one site */
 #define DIAGNOSE_PRODUCER_SHARE 0.3       /* of io-thread samples waiting in one function */

@@ -689,6 +689,51 @@ static void test_diagnose_queue_full_names_where_the_workers_are(void **state)
     assert_non_null(strstr(f->evidence, "orderd_queue_rejected_total"));
 }
 
+/* The queue is full and work turned away from t=1 while the workers do their ordinary
+ * work (too few for the load); from stall_at they are caught stalled in
+ * ledger_sync_wait. */
+static void store_overload_then_stall(double stall_at)
+{
+    struct shape s = {.queue_from = 1, .queue_to = END, .rejected_rate = 300};
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group paying[] = {{4, "worker", "waiting", PAYING_WORKER}, {2, "io", "running", IDLE_IO}};
+        struct group stalled[] = {{4, "worker", "waiting", STALLED_WORKER}, {2, "io", "running", IDLE_IO}};
+        store_dump(t, t >= stall_at ? stalled : paying, 2);
+    }
+}
+
+static void test_diagnose_overload_then_a_stall_is_both_from_their_starts(void **state)
+{
+    const struct diagnose_finding *f;
+    (void)state;
+    store_overload_then_stall(5);
+    diagnose();
+    assert_int_equal(result.n, 2);
+    f = finding("overload");
+    assert_string_equal(f->culprit, "");
+    assert_float_equal(f->started_at, 1.0, 0.3);
+    assert_non_null(strstr(f->evidence, "doing their ordinary work in charge_customer"));
+    f = finding("queue-full");
+    assert_string_equal(f->culprit, "ledger_sync_wait");
+    assert_float_equal(f->started_at, 5.0, 0.01);
+    assert_non_null(strstr(f->evidence, "100% of busy-worker samples were waiting"));
+}
+
+static void test_diagnose_stall_soon_after_the_queue_filled_is_one_finding(void **state)
+{
+    /* Stalled workers caught one second after the queue filled: too soon to say the
+     * workers were ever merely too few - one queue-full, from when it filled. */
+    const struct diagnose_finding *f;
+    (void)state;
+    store_overload_then_stall(2);
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("queue-full");
+    assert_string_equal(f->culprit, "ledger_sync_wait");
+    assert_float_equal(f->started_at, 1.0, 0.3);
+}
+
 static void test_diagnose_busy_queue_that_only_works_is_no_fault(void **state)
 {
     /* At capacity, nothing turned away, workers busy with their ordinary work: a
@@ -1799,6 +1844,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_lock_contention_from_the_mutex_profile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_lock_contention_from_dumps_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_queue_full_names_where_the_workers_are, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_overload_then_a_stall_is_both_from_their_starts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_stall_soon_after_the_queue_filled_is_one_finding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_busy_queue_that_only_works_is_no_fault, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_blocked_producer_names_where_io_threads_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_cpu_slowdown_names_what_runs_on_io_threads, setup, teardown),
