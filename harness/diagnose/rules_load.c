@@ -211,6 +211,27 @@ static bool overload_before_stall(const struct rules_inputs *in, struct diagnose
     return true;
 }
 
+/* When busy workers were first caught waiting in fn, before the queue filled at
+ * full_at: the stall that fills a queue shows in the dumps while it fills. The first
+ * dump that caught it, if it did in at least half the dumps from then on; else full_at. */
+static double stalled_since(const struct rules_inputs *in, const struct tally *idle, const char *fn, double full_at)
+{
+    struct workers_seen w;
+    double since = NAN;
+
+    workers_between(in, idle, 0, full_at - 1e-6, &w);
+    for (size_t i = 0; i < w.blocked.n; i++)
+        if (strcmp(w.blocked.e[i].fn, fn) == 0)
+            since = w.blocked.e[i].first_t;
+    if (isnan(since))
+        return full_at;
+    workers_between(in, idle, since, full_at - 1e-6, &w);
+    for (size_t i = 0; i < w.blocked.n; i++)
+        if (strcmp(w.blocked.e[i].fn, fn) == 0 && 2 * w.blocked.e[i].samples >= w.ndumps)
+            return since;
+    return full_at;
+}
+
 void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
 {
     struct episode ep = queue_episode(in);
@@ -253,11 +274,15 @@ void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
         workers_between(in, &idle, ep.start, ep.end, &w);
         top = rules_top_except(&w.blocked, &idle);
     }
-    if (!(f = rules_new_finding(r, "queue-full", ep.first_start)))
+    double stalled_from = top >= 0 ? stalled_since(in, &idle, w.blocked.e[top].fn, ep.first_start) : NAN;
+    if (!(f = rules_new_finding(r, "queue-full", stalled_from < ep.first_start ? stalled_from : ep.first_start)))
         return;
     rules_add_line(f, METRIC_ORDERD_QUEUE_DEPTH " at >= %.0f%% of " METRIC_ORDERD_QUEUE_CAPACITY " for %.1fs from t=%.1fs",
         DIAGNOSE_QUEUE_FILL * 100,
              ep.end - ep.start, ep.first_start);
+    if (stalled_from < ep.first_start)
+        rules_add_line(f, "busy workers were caught waiting in %s from t=%.1fs, while the queue filled (depth %.0f then)",
+                       w.blocked.e[top].fn, stalled_from, series_at(&in->depth, stalled_from));
     if (rejected >= 1)
         rules_add_line(f, METRIC_ORDERD_QUEUE_REJECTED ": %.0f requests turned away meanwhile", rejected);
     /* The culprit is where the busy workers wait instead of working (never where idle
@@ -270,7 +295,7 @@ void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r)
             rules_corroborated(f);
         rules_add_line(f, "%.0f%% of busy-worker samples were waiting on a condition, not working", 100 * w.blocked_share);
         snprintf(f->summary, sizeof f->summary, "the queue stays full while workers sit in %s - from t=%.1fs, %.0f rejected",
-                 w.blocked.e[top].fn, ep.first_start, rejected);
+                 w.blocked.e[top].fn, fmin(stalled_from, ep.first_start), rejected);
     } else {
         rules_add_line(f, "no thread dump of that time shows what the workers were doing");
         snprintf(f->summary, sizeof f->summary, "the queue stays full from t=%.1fs, %.0f rejected", ep.first_start,

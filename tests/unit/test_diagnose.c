@@ -734,6 +734,29 @@ static void test_diagnose_stall_soon_after_the_queue_filled_is_one_finding(void 
     assert_float_equal(f->started_at, 1.0, 0.3);
 }
 
+static void test_diagnose_queue_full_dated_from_the_stall_that_filled_it(void **state)
+{
+    /* Workers stall from t=3 and the queue takes until t=6 to fill: the stall is the
+     * start, seen in the dumps while the queue filled. */
+    struct shape s = {.queue_from = 6, .queue_to = END, .rejected_rate = 300};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group stalled[] = {{4, "worker", "waiting", STALLED_WORKER}, {2, "io", "running", IDLE_IO}};
+        if (t >= 3)
+            store_dump(t, stalled, 2);
+        else
+            store_dump(t, healthy_groups, 3);
+    }
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("queue-full");
+    assert_string_equal(f->culprit, "ledger_sync_wait");
+    assert_float_equal(f->started_at, 3.0, 0.01);
+    assert_non_null(strstr(f->evidence, "caught waiting in ledger_sync_wait from t=3.0s, while the queue filled"));
+}
+
 static void test_diagnose_busy_queue_that_only_works_is_no_fault(void **state)
 {
     /* At capacity, nothing turned away, workers busy with their ordinary work: a
@@ -916,14 +939,19 @@ static void test_diagnose_stale_idle_labels_do_not_make_overload_a_fault(void **
 static void test_diagnose_queue_episode_rides_out_integer_noise(void **state)
 {
     /* A queue of 16 at 16,16,14,16,16,15,13... from t=2 while orders are turned away,
-     * workers stuck on a condition: one episode from t=2, not one from the last dip. */
+     * workers stuck on a condition from then: one episode from t=2, not one from the
+     * last dip. */
     struct shape s = {.queue_from = 2, .queue_to = 9, .rejected_rate = 430, .small_queue = true};
     struct group stalled[] = {{4, "worker", "waiting", STALLED_WORKER}, {2, "io", "running", IDLE_IO}};
     const struct diagnose_finding *f;
     (void)state;
     store_series(&s);
-    for (double t = 0.5; t < END; t += 0.5)
-        store_dump(t, stalled, 2);
+    for (double t = 0.5; t < END; t += 0.5) {
+        if (t >= 2)
+            store_dump(t, stalled, 2);
+        else
+            store_dump(t, healthy_groups, 3);
+    }
     diagnose();
     f = finding("queue-full");
     assert_string_equal(f->culprit, "ledger_sync_wait");
@@ -1844,6 +1872,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_lock_contention_from_the_mutex_profile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_lock_contention_from_dumps_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_queue_full_names_where_the_workers_are, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_queue_full_dated_from_the_stall_that_filled_it, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_overload_then_a_stall_is_both_from_their_starts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_stall_soon_after_the_queue_filled_is_one_finding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_busy_queue_that_only_works_is_no_fault, setup, teardown),
