@@ -93,3 +93,20 @@ double episode_steep_onset(const struct series *s, double from, const struct epi
     }
     return ep->first_start;
 }
+
+double episode_extend_back(const struct series *s, double from, const struct episode *ep, double level)
+{
+    static double starts[EPISODE_MAX_WINDOWS], rates[EPISODE_MAX_WINDOWS];
+    size_t n, k;
+
+    if (!ep->found || isnan(ep->first_start))
+        return ep->first_start;
+    n = series_gauge_windows(s, from, DIAGNOSE_WINDOW_S, starts, rates, EPISODE_MAX_WINDOWS);
+    for (k = 0; k < n && starts[k] + DIAGNOSE_WINDOW_S <= ep->first_start; k++)
+        ;  /* k: the window the episode began in */
+    if (k == 0 || k == n)
+        return ep->first_start;
+    while (k > 0 && !isnan(rates[k - 1]) && rates[k - 1] >= level)
+        k--;
+    return starts[k] < ep->first_start ? episode_refine_onset(s, NULL, starts[k], level) : ep->first_start;
+}

@@ -48,4 +48,9 @@ double episode_refine_onset(const struct series *num, const struct series *den, 
 #define EPISODE_STEEP_FACTOR 10.0
 double episode_steep_onset(const struct series *s, double from, const struct episode *ep, double threshold);
 
+/* A gauge episode's start moved back over the windows just before it (from `from`)
+ * that climbed at `level` or more without a break, narrowed to the scrape: a climb
+ * found at one rate that had been under way, a little slower, for seconds. */
+double episode_extend_back(const struct series *s, double from, const struct episode *ep, double level);
+
 #endif

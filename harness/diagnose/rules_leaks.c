@@ -297,9 +297,14 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
     }
     double rate = faint ? DIAGNOSE_RSS_RATE_FAINT : DIAGNOSE_RSS_RATE;
     ep.first_start = episode_refine_onset(&in->rss, NULL, ep.first_start, rate);
-    /* A steep climb joined by the slow growth before it dates from where it turned steep. */
-    if (!by_level)
+    /* A climb found at the leak's rate that had been under way at half of it (and at
+     * least the faint rate) began then; a steep climb joined by the slow growth before
+     * it dates from where it turned steep. */
+    if (!by_level) {
+        ep.first_start = episode_extend_back(&in->rss, in->from + DIAGNOSE_STARTUP_S, &ep,
+                                             fmax(DIAGNOSE_RSS_RATE_FAINT, 0.5 * ep.mean));
         ep.first_start = episode_steep_onset(&in->rss, in->from + DIAGNOSE_STARTUP_S, &ep, rate);
+    }
     /* A site that gained only a small part of the climb between the two profiles is
      * ordinary growth beside it, not what climbs. */
     if (!by_level && best >= 0 && a != b) {

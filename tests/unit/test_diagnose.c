@@ -478,6 +478,25 @@ static void test_diagnose_memory_leak_dated_where_a_slow_climb_turned_steep(void
     assert_float_equal(f->started_at, 5.0, 0.3);
 }
 
+/* A leak climbs at 0.8 MB/s from start-up, under the 1 MB/s a climb needs, and at
+ * 1.6 MB/s from t=5 (more requests leak): found from t=5, but under way without a break
+ * at half that rate since t=1. */
+static void test_diagnose_memory_leak_dated_from_where_its_climb_began(void **state)
+{
+    struct shape s = {.rss_rate = 0.8e6, .rss_from = 5, .rss_creep = 0.8e6, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    store_audit_heap(3, "500: 2048000 [500: 2048000]");
+    store_audit_heap(9, "2600: 10649600 [2600: 10649600]");
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("memory-leak");
+    assert_string_equal(f->culprit, "audit_trail_append");
+    assert_true(f->started_at <= 1.5);
+}
+
 /* The slow climb alone, at 1.3 MB/s with a heap site that grew with it, dates from
  * its own start: steepness moves a start only when a climb turned ten times steeper. */
 static void test_diagnose_memory_leak_of_one_slope_dated_from_its_start(void **state)
@@ -1859,6 +1878,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_names_the_growing_heap_site, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_dated_where_a_slow_climb_turned_steep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_of_one_slope_dated_from_its_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_dated_from_where_its_climb_began, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_across_a_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_across_a_restart_seen_in_the_start_time, setup,
                                         teardown),
