@@ -459,23 +459,30 @@ static void test_diagnose_memory_leak_names_the_growing_heap_site(void **state)
     assert_non_null(strstr(f->evidence, "gained 46.9MB"));  /* 49152000 bytes, in binary units */
 }
 
+/* When the memory leak of shape s, beside audit_trail_append's heap at t=3 and t=9
+ * (at3, at9), is dated to begin: the one finding, with that culprit. */
+static double audit_leak_start(const struct shape *s, const char *at3, const char *at9)
+{
+    const struct diagnose_finding *f;
+    store_series(s);
+    store_healthy_dumps();
+    store_audit_heap(3, at3);
+    store_audit_heap(9, at9);
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("memory-leak");
+    assert_string_equal(f->culprit, "audit_trail_append");
+    return f->started_at;
+}
+
 /* A bounded store fills at 1.3 MB/s from start-up (past the 1 MB/s a climb needs),
  * and a leak of 40 MB/s joins it at t=5: one climb from t=1, but the leak began where
  * it turned steep. */
 static void test_diagnose_memory_leak_dated_where_a_slow_climb_turned_steep(void **state)
 {
     struct shape s = {.rss_rate = 40e6, .rss_from = 5, .rss_creep = 1.3e6, .queue_from = INFINITY};
-    const struct diagnose_finding *f;
     (void)state;
-    store_series(&s);
-    store_healthy_dumps();
-    store_audit_heap(3, "2: 8192 [2: 8192]");
-    store_audit_heap(9, "40000: 163840000 [40000: 163840000]");
-    diagnose();
-    assert_int_equal(result.n, 1);
-    f = finding("memory-leak");
-    assert_string_equal(f->culprit, "audit_trail_append");
-    assert_float_equal(f->started_at, 5.0, 0.3);
+    assert_float_equal(audit_leak_start(&s, "2: 8192 [2: 8192]", "40000: 163840000 [40000: 163840000]"), 5.0, 0.3);
 }
 
 /* A leak climbs at 0.8 MB/s from start-up, under the 1 MB/s a climb needs, and at
@@ -484,17 +491,8 @@ static void test_diagnose_memory_leak_dated_where_a_slow_climb_turned_steep(void
 static void test_diagnose_memory_leak_dated_from_where_its_climb_began(void **state)
 {
     struct shape s = {.rss_rate = 0.8e6, .rss_from = 5, .rss_creep = 0.8e6, .queue_from = INFINITY};
-    const struct diagnose_finding *f;
     (void)state;
-    store_series(&s);
-    store_healthy_dumps();
-    store_audit_heap(3, "500: 2048000 [500: 2048000]");
-    store_audit_heap(9, "2600: 10649600 [2600: 10649600]");
-    diagnose();
-    assert_int_equal(result.n, 1);
-    f = finding("memory-leak");
-    assert_string_equal(f->culprit, "audit_trail_append");
-    assert_true(f->started_at <= 1.5);
+    assert_true(audit_leak_start(&s, "500: 2048000 [500: 2048000]", "2600: 10649600 [2600: 10649600]") <= 1.5);
 }
 
 /* The slow climb alone, at 1.3 MB/s with a heap site that grew with it, dates from
@@ -502,17 +500,8 @@ static void test_diagnose_memory_leak_dated_from_where_its_climb_began(void **st
 static void test_diagnose_memory_leak_of_one_slope_dated_from_its_start(void **state)
 {
     struct shape s = {.rss_creep = 1.3e6, .queue_from = INFINITY};
-    const struct diagnose_finding *f;
     (void)state;
-    store_series(&s);
-    store_healthy_dumps();
-    store_audit_heap(3, "600: 2457600 [600: 2457600]");
-    store_audit_heap(9, "2500: 10240000 [2500: 10240000]");
-    diagnose();
-    assert_int_equal(result.n, 1);
-    f = finding("memory-leak");
-    assert_string_equal(f->culprit, "audit_trail_append");
-    assert_true(f->started_at <= 1.5);
+    assert_true(audit_leak_start(&s, "600: 2457600 [600: 2457600]", "2500: 10240000 [2500: 10240000]") <= 1.5);
 }
 
 /* A leak restarted at t=6: memory climbs from t=2, drops to a new process's start-up
@@ -687,19 +676,26 @@ static void test_diagnose_lock_contention_from_dumps_alone(void **state)
     assert_non_null(strstr(f->evidence, "waiting for a mutex in cache_get_global"));
 }
 
+/* Dumps every half second: busy workers stalled in ledger_sync_wait from `from` to
+ * `to`, a healthy service otherwise. */
+static void store_stalled_dumps(double from, double to)
+{
+    struct group stalled[] = {{4, "worker", "waiting", STALLED_WORKER}, {2, "io", "running", IDLE_IO}};
+    for (double t = 0.5; t < END; t += 0.5) {
+        if (t >= from && t <= to)
+            store_dump(t, stalled, 2);
+        else
+            store_dump(t, healthy_groups, 3);
+    }
+}
+
 static void test_diagnose_queue_full_names_where_the_workers_are(void **state)
 {
     struct shape s = {.queue_from = 4, .queue_to = 8, .rejected_rate = 300};
     const struct diagnose_finding *f;
     (void)state;
     store_series(&s);
-    for (double t = 0.5; t < END; t += 0.5) {
-        struct group stalled[] = {{4, "worker", "waiting", STALLED_WORKER}, {2, "io", "running", IDLE_IO}};
-        if (t >= 4 && t <= 8)
-            store_dump(t, stalled, 2);
-        else
-            store_dump(t, healthy_groups, 3);
-    }
+    store_stalled_dumps(4, 8);
     diagnose();
     assert_int_equal(result.n, 1);
     f = finding("queue-full");
@@ -710,47 +706,44 @@ static void test_diagnose_queue_full_names_where_the_workers_are(void **state)
 
 /* The queue is full and work turned away from t=1 while the workers do their ordinary
  * work (too few for the load); from stall_at they are caught stalled in
- * ledger_sync_wait. */
-static void store_overload_then_stall(double stall_at)
+ * ledger_sync_wait. Diagnosed: nfindings of them, the queue-full in ledger_sync_wait
+ * returned. */
+static const struct diagnose_finding *stall_after_overload(double stall_at, size_t nfindings)
 {
     struct shape s = {.queue_from = 1, .queue_to = END, .rejected_rate = 300};
+    const struct diagnose_finding *f;
     store_series(&s);
     for (double t = 0.5; t < END; t += 0.5) {
         struct group paying[] = {{4, "worker", "waiting", PAYING_WORKER}, {2, "io", "running", IDLE_IO}};
         struct group stalled[] = {{4, "worker", "waiting", STALLED_WORKER}, {2, "io", "running", IDLE_IO}};
         store_dump(t, t >= stall_at ? stalled : paying, 2);
     }
+    diagnose();
+    assert_int_equal(result.n, nfindings);
+    f = finding("queue-full");
+    assert_string_equal(f->culprit, "ledger_sync_wait");
+    return f;
 }
 
 static void test_diagnose_overload_then_a_stall_is_both_from_their_starts(void **state)
 {
     const struct diagnose_finding *f;
     (void)state;
-    store_overload_then_stall(5);
-    diagnose();
-    assert_int_equal(result.n, 2);
+    f = stall_after_overload(5, 2);
+    assert_float_equal(f->started_at, 5.0, 0.01);
+    assert_non_null(strstr(f->evidence, "100% of busy-worker samples were waiting"));
     f = finding("overload");
     assert_string_equal(f->culprit, "");
     assert_float_equal(f->started_at, 1.0, 0.3);
     assert_non_null(strstr(f->evidence, "doing their ordinary work in charge_customer"));
-    f = finding("queue-full");
-    assert_string_equal(f->culprit, "ledger_sync_wait");
-    assert_float_equal(f->started_at, 5.0, 0.01);
-    assert_non_null(strstr(f->evidence, "100% of busy-worker samples were waiting"));
 }
 
 static void test_diagnose_stall_soon_after_the_queue_filled_is_one_finding(void **state)
 {
     /* Stalled workers caught one second after the queue filled: too soon to say the
      * workers were ever merely too few - one queue-full, from when it filled. */
-    const struct diagnose_finding *f;
     (void)state;
-    store_overload_then_stall(2);
-    diagnose();
-    assert_int_equal(result.n, 1);
-    f = finding("queue-full");
-    assert_string_equal(f->culprit, "ledger_sync_wait");
-    assert_float_equal(f->started_at, 1.0, 0.3);
+    assert_float_equal(stall_after_overload(2, 1)->started_at, 1.0, 0.3);
 }
 
 static void test_diagnose_queue_full_dated_from_the_stall_that_filled_it(void **state)
@@ -761,13 +754,7 @@ static void test_diagnose_queue_full_dated_from_the_stall_that_filled_it(void **
     const struct diagnose_finding *f;
     (void)state;
     store_series(&s);
-    for (double t = 0.5; t < END; t += 0.5) {
-        struct group stalled[] = {{4, "worker", "waiting", STALLED_WORKER}, {2, "io", "running", IDLE_IO}};
-        if (t >= 3)
-            store_dump(t, stalled, 2);
-        else
-            store_dump(t, healthy_groups, 3);
-    }
+    store_stalled_dumps(3, END);
     diagnose();
     assert_int_equal(result.n, 1);
     f = finding("queue-full");
@@ -961,16 +948,10 @@ static void test_diagnose_queue_episode_rides_out_integer_noise(void **state)
      * workers stuck on a condition from then: one episode from t=2, not one from the
      * last dip. */
     struct shape s = {.queue_from = 2, .queue_to = 9, .rejected_rate = 430, .small_queue = true};
-    struct group stalled[] = {{4, "worker", "waiting", STALLED_WORKER}, {2, "io", "running", IDLE_IO}};
     const struct diagnose_finding *f;
     (void)state;
     store_series(&s);
-    for (double t = 0.5; t < END; t += 0.5) {
-        if (t >= 2)
-            store_dump(t, stalled, 2);
-        else
-            store_dump(t, healthy_groups, 3);
-    }
+    store_stalled_dumps(2, END);
     diagnose();
     f = finding("queue-full");
     assert_string_equal(f->culprit, "ledger_sync_wait");
