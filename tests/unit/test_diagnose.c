@@ -504,6 +504,29 @@ static void test_diagnose_memory_leak_of_one_slope_dated_from_its_start(void **s
     assert_true(audit_leak_start(&s, "600: 2457600 [600: 2457600]", "2500: 10240000 [2500: 10240000]") <= 1.5);
 }
 
+/* A leak at its 250 MB cap before the first heap profile; beside it, connection
+ * buffers grow 4.9 MB while resident memory climbs 1.4 MB/s. The site that holds the
+ * level is the leak, the grower a line of its finding. */
+static void test_diagnose_level_holder_is_the_leak_beside_a_small_grower(void **state)
+{
+    struct shape s = {.rss_rate = 1e9, .rss_from = 0.1, .rss_cap = 250e6, .rss_creep = 1.4e6, .queue_from = INFINITY};
+    const char *header = "heap profile: 10: 255000000 [10: 255000000] @ heap/2\n";
+    const char *holder = "audit_trail_append@service/audit.c|api_handle@service/api.c";
+    const char *grower = "conn_buffers_grow@service/conn.c|on_read@service/conn.c";
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    store_profile(3, EVIDENCE_HEAP, header, "5: 250000000 [5: 250000000]", holder, "2: 100000 [2: 100000]", grower);
+    store_profile(9, EVIDENCE_HEAP, header, "5: 250000000 [5: 250000000]", holder, "50: 5000000 [50: 5000000]", grower);
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("memory-leak");
+    assert_string_equal(f->culprit, "audit_trail_append");
+    assert_true(f->started_at < 1.0);
+    assert_non_null(strstr(f->evidence, "beside it conn_buffers_grow gained 4.7MB"));
+}
+
 /* A leak restarted at t=6: memory climbs from t=2, drops to a new process's start-up
  * at the restart and climbs again. Across the restart the climb is cut in two and a
  * heap profile of the new process holds less than one of the old: read as one series,
@@ -1860,6 +1883,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_dated_where_a_slow_climb_turned_steep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_of_one_slope_dated_from_its_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_dated_from_where_its_climb_began, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_level_holder_is_the_leak_beside_a_small_grower, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_across_a_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_across_a_restart_seen_in_the_start_time, setup,
                                         teardown),
