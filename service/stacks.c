@@ -128,10 +128,10 @@ static inline __attribute__((always_inline)) int unwind_interrupted(void *uconte
  * the handler or of the kernel's signal trampoline. */
 static int unwind_interrupted(void *ucontext, int handler_frames, uintptr_t *pcs, int max)
 {
-    (void)handler_frames;
     unw_cursor_t cursor;
     int n = 0;
 
+    (void)handler_frames;  /* the kernel's context is unwound: no handler frame to drop */
     if (unw_init_local2(&cursor, (unw_context_t *)ucontext, UNW_INIT_SIGNAL_FRAME) < 0)
         return 0;
     do {

@@ -273,12 +273,12 @@ void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r,
      * samples), was named the buffers. The grower is a line of the finding. */
     long beside = -1;
     double beside_gain = gain;
-    if (ep.found && !threads_leaked && top_holds && best >= 0 && best != top && 8 * gain < last.e[top].count &&
+    if (ep.found && !threads_leaked && top_holds && a != b && best >= 0 && best != top && 8 * gain < last.e[top].count &&
         in->rss.v[in->rss.n - 1] - series_min(&in->rss) >= 0.5 * last.e[top].count) {
         beside = best;
         ep.found = faint = false;
         gain = last.e[top].count;  /* what the holder gained between the profiles */
-        for (size_t i = 0; a != b && i < first.n; i++)
+        for (size_t i = 0; i < first.n; i++)
             if (strcmp(first.e[i].fn, last.e[top].fn) == 0)
                 gain -= first.e[i].count;
     }
