@@ -65,6 +65,34 @@ static struct procstat self(void)
     return st;
 }
 
+/* The thread count once it holds `want`, or the last one read after 2 s. A joined
+ * thread has run its last instruction (the kernel cleared its tid), but the kernel
+ * may list it in /proc a moment longer while it releases the task. */
+static uint64_t threads_settled_at(uint64_t want)
+{
+    struct timespec pause = {.tv_nsec = 1000000};
+    uint64_t n = self().threads;
+    for (int i = 0; i < 2000 && n != want; i++) {
+        nanosleep(&pause, NULL);
+        n = self().threads;
+    }
+    return n;
+}
+
+/* The thread count once two reads 20 ms apart agree (at most 2 s). */
+static uint64_t threads_steady(void)
+{
+    struct timespec pause = {.tv_nsec = 20000000};
+    uint64_t n = self().threads, prev;
+    for (int i = 0; i < 100; i++) {
+        prev = n;
+        nanosleep(&pause, NULL);
+        if ((n = self().threads) == prev)
+            break;
+    }
+    return n;
+}
+
 static void test_procstat_counts_the_threads_this_process_starts(void **state)
 {
     pthread_t t[EXTRA_THREADS], first;
@@ -79,7 +107,7 @@ static void test_procstat_counts_the_threads_this_process_starts(void **state)
     pthread_mutex_unlock(&hold_lock);
     pthread_join(first, NULL);
     released = 0;
-    before = self().threads;
+    before = threads_steady();
     assert_true(before >= 1);
     for (int i = 0; i < EXTRA_THREADS; i++)
         assert_int_equal(pthread_create(&t[i], NULL, held_thread, NULL), 0);
@@ -90,7 +118,7 @@ static void test_procstat_counts_the_threads_this_process_starts(void **state)
     pthread_mutex_unlock(&hold_lock);
     for (int i = 0; i < EXTRA_THREADS; i++)
         pthread_join(t[i], NULL);
-    assert_int_equal(self().threads, before);
+    assert_int_equal(threads_settled_at(before), before);
 }
 
 static void test_procstat_counts_open_descriptors_and_the_soft_limit(void **state)
