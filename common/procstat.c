@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static double boot_time_seconds(void)
@@ -62,6 +63,17 @@ static uint64_t max_open_files(const char *path)
     return limit;
 }
 
+int procstat_cpu_seconds(pid_t pid, double *out)
+{
+    clockid_t clock = CLOCK_PROCESS_CPUTIME_ID;
+    struct timespec ts;
+
+    if (pid < 0 || (pid > 0 && clock_getcpuclockid(pid, &clock) != 0) || clock_gettime(clock, &ts) != 0)
+        return -1;
+    *out = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return 0;
+}
+
 int procstat_read(pid_t pid, struct procstat *out)
 {
     char path[64], buf[1024];
@@ -92,6 +104,7 @@ int procstat_read(pid_t pid, struct procstat *out)
                &utime, &stime, &threads, &start, &vsize, &rss) != 6)
         return -1;
     out->cpu_seconds = (double)(utime + stime) / (double)ticks;
+    procstat_cpu_seconds(pid, &out->cpu_seconds);
     out->threads = (uint64_t)threads;
     out->start_time_seconds = boot_time_seconds() + (double)start / (double)ticks;
     out->vsize_bytes = vsize;

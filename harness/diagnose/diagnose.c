@@ -135,6 +135,7 @@ static int diagnose_one(struct rules_inputs *in, struct diagnose_result *out, ch
     rules_lock_contention(in, out);
     rules_queue_full(in, out);
     rules_blocked_producer(in, out);
+    rules_lock_held_long(in, out);
     rules_cpu_slowdown(in, out);
     rc = 0;
 done:

@@ -64,6 +64,14 @@ bool rules_tally_has(const struct tally *t, const char *fn)
     return false;
 }
 
+bool rules_culprit_taken(const struct diagnose_result *r, const char *fn)
+{
+    for (size_t k = 0; k < r->n; k++)
+        if (strcmp(r->findings[k].culprit, fn) == 0)
+            return true;
+    return false;
+}
+
 /* Where idle workers wait for work (their culprit when labelled idle and waiting on a
  * condition: queue_pop) into idle. A function busy workers are caught waiting in more
  * often than idle ones is no such place: a label read a moment before or after the

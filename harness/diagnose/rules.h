@@ -80,6 +80,11 @@ void rules_thread_leak(const struct rules_inputs *in, struct diagnose_result *r)
  * leak; a climb that was over before the threads began leaking is not theirs. */
 void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r, double threads_from);
 void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result *r);
+/* Runs after the queue and producer rules, when rules_lock_contention found nothing:
+ * a lock held long each time it is taken, however little it waits in all (few threads
+ * contend for it, or another problem cut the request rate), unless its culprit is
+ * another finding's. */
+void rules_lock_held_long(const struct rules_inputs *in, struct diagnose_result *r);
 /* Adds queue-full or overload (never both): one full queue, told apart by what the
  * workers were doing. */
 void rules_queue_full(const struct rules_inputs *in, struct diagnose_result *r);

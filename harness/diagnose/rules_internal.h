@@ -31,6 +31,9 @@ void rules_corroborated(struct diagnose_finding *f);
 /* True when fn is one of t's culprits. */
 bool rules_tally_has(const struct tally *t, const char *fn);
 
+/* True when fn is the culprit of a finding in r already. */
+bool rules_culprit_taken(const struct diagnose_result *r, const char *fn);
+
 /* Fills idle with where idle workers wait for work, across all of in's thread dumps
  * (see rules.c). */
 void rules_idle_waits(const struct rules_inputs *in, struct tally *idle);

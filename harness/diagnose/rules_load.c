@@ -323,12 +323,31 @@ static double cpu_level(double base)
     return fmax(base * DIAGNOSE_CPU_REL_FACTOR, base + DIAGNOSE_CPU_REL_MIN);
 }
 
+/* The step of the CPU counter: DIAGNOSE_CPU_TICK_S when every reading is a whole
+ * number of /proc's 10 ms ticks (runs recorded before loadlab read the process CPU
+ * clock, and services whose own process_cpu_seconds_total counts ticks, as Go's and
+ * Python's clients do), else 0: nanoseconds. */
+static double cpu_counter_step(const struct series *cpu)
+{
+    size_t seen = 0;
+    for (size_t i = 0; i < cpu->n; i++) {
+        double ticks = cpu->v[i] / DIAGNOSE_CPU_TICK_S;
+        if (isnan(ticks))
+            continue;
+        if (fabs(ticks - round(ticks)) > 1e-6)
+            return 0;
+        seen++;
+    }
+    return seen >= 2 ? DIAGNOSE_CPU_TICK_S : 0;
+}
+
 /* Whether the extra CPU of an episode against base is worth a finding: at least
  * DIAGNOSE_CPU_REL_MIN_CORE of a core beyond one step of the CPU counter. At a few
  * hundred requests a second, the capture's own dumps and snapshots move CPU per
  * request by more than a faint fault; and the base, the lowest of a few one-second
  * windows, may be a whole step of the counter low. */
-static bool cpu_extra_counts(const struct episode *ep, const double *starts, const double *req, size_t n, double base)
+static bool cpu_extra_counts(const struct rules_inputs *in, const struct episode *ep, const double *starts,
+                             const double *req, size_t n, double base)
 {
     double sum = 0;
     size_t k = 0;
@@ -337,7 +356,7 @@ static bool cpu_extra_counts(const struct episode *ep, const double *starts, con
             sum += req[i];
             k++;
         }
-    return k && (ep->mean - base) * sum / (double)k - DIAGNOSE_CPU_TICK_S >= DIAGNOSE_CPU_REL_MIN_CORE;
+    return k && (ep->mean - base) * sum / (double)k - cpu_counter_step(&in->cpu) >= DIAGNOSE_CPU_REL_MIN_CORE;
 }
 
 /* A step in CPU per request against the lowest of the DIAGNOSE_CPU_BASELINE_WINDOWS
@@ -368,15 +387,6 @@ static struct episode cpu_step(const double *starts, const double *per_request, 
         }
     }
     return ep;
-}
-
-/* True when fn is the culprit of a finding in r already. */
-static bool culprit_taken(const struct diagnose_result *r, const char *fn)
-{
-    for (size_t k = 0; k < r->n; k++)
-        if (strcmp(r->findings[k].culprit, fn) == 0)
-            return true;
-    return false;
 }
 
 /* Tallies into out the samples of episode ep that on_cpu picks: those of the CPU
@@ -485,7 +495,7 @@ void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r
             if (ep.found)
                 level = cpu_level(base);
         }
-        if (!ep.found || (!isnan(base) && !cpu_extra_counts(&ep, starts, req, n, base)))
+        if (!ep.found || (!isnan(base) && !cpu_extra_counts(in, &ep, starts, req, n, base)))
             return;
     }
     top = cpu_culprit(in, &ep, tally_on_cpu, &running, &named, &from_profile, &nprofiles, &ndumps);
@@ -502,12 +512,12 @@ void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r
                            ep.first_start);
             top = cpu_culprit(in, &ep, tally_on_cpu_not_starting_thread, &running, &named, &from_profile,
                               &nprofiles, &ndumps);
-            if (!named || culprit_taken(r, running.e[top].fn))
+            if (!named || rules_culprit_taken(r, running.e[top].fn))
                 return;
             need_culprit = true;
         }
     }
-    if (need_culprit && (!named || culprit_taken(r, running.e[top].fn)))
+    if (need_culprit && (!named || rules_culprit_taken(r, running.e[top].fn)))
         return;
     ep.first_start = episode_refine_onset(&in->cpu, &in->requests, ep.first_start, level);
     if (!(f = rules_new_finding(r, "cpu-slowdown", ep.first_start)))

@@ -268,6 +268,13 @@ static bool lock_faint_named(const struct rules_inputs *in, const struct lock_se
            (!*queue_file || strcmp(source_of(&in->evidence.dumps, dumps.e[d].fn), queue_file) != 0);
 }
 
+/* Decimals that show seconds of wait a second to two significant digits down to a
+ * millisecond: 0.07, 0.0066. */
+static int seconds_digits(double x)
+{
+    return x >= 0.01 || x <= 0 ? 2 : 4;
+}
+
 /* Adds the lock-contention finding for the episode found, with its culprit from
  * the mutex profile and the thread dumps. */
 static void lock_report(const struct rules_inputs *in, const struct lock_search *s, struct diagnose_result *r)
@@ -280,8 +287,9 @@ static void lock_report(const struct rules_inputs *in, const struct lock_search 
     size_t ndumps;
     if (!(f = rules_new_finding(r, "lock-contention", ep->first_start)))
         return;
-    rules_add_line(f, METRIC_ORDERD_MUTEX_WAIT ": %.2fs of lock wait per second from t=%.1fs (peak %.2f)%s%s", ep->mean,
-             ep->first_start, ep->peak, s->lock[0] ? ", most on " : "", s->lock);
+    rules_add_line(f, METRIC_ORDERD_MUTEX_WAIT ": %.*fs of lock wait per second from t=%.1fs (peak %.*f)%s%s",
+                   seconds_digits(ep->mean), ep->mean, ep->first_start, seconds_digits(ep->peak), ep->peak,
+                   s->lock[0] ? ", most on " : "", s->lock);
     if (s->set_aside[0])
         rules_add_line(f, "%s (%.2fs/s over the run) set aside: %s", s->set_aside, s->set_aside_wait, s->set_aside_why);
     ndumps = tally_dumps(&in->evidence.dumps, ep->start, ep->end + DIAGNOSE_WINDOW_S, tally_not_idle_worker,
@@ -303,11 +311,50 @@ static void lock_report(const struct rules_inputs *in, const struct lock_search 
         }
     }
     if (p >= 0 || d >= 0)
-        snprintf(f->summary, sizeof f->summary, "threads queue for a mutex in %s - %.2fs of lock wait per second from t=%.1fs",
-                 p >= 0 ? prof->e[p].fn : dumps.e[d].fn, ep->mean, ep->first_start);
+        snprintf(f->summary, sizeof f->summary, "threads queue for a mutex in %s - %.*fs of lock wait per second from "
+                 "t=%.1fs", p >= 0 ? prof->e[p].fn : dumps.e[d].fn, seconds_digits(ep->mean), ep->mean,
+                 ep->first_start);
     else
-        snprintf(f->summary, sizeof f->summary, "%.2fs of lock wait per second from t=%.1fs%s%s", ep->mean,
-                 ep->first_start, s->lock[0] ? " on " : "", s->lock);
+        snprintf(f->summary, sizeof f->summary, "%.*fs of lock wait per second from t=%.1fs%s%s",
+                 seconds_digits(ep->mean), ep->mean, ep->first_start, s->lock[0] ? " on " : "", s->lock);
+}
+
+static void lock_search_free(struct lock_search *s)
+{
+    if (!s)
+        return;
+    free(s->kept.items);
+    series_release(&s->total);
+    series_release(&s->ticks);
+    series_set_release(&s->locks);
+    free(s);
+}
+
+/* A new search over the run's locks, with the last mutex profile and where idle
+ * workers wait; NULL when out of memory or the lock series cannot be read. Free it
+ * with lock_search_free. */
+static struct lock_search *lock_search_new(const struct rules_inputs *in)
+{
+    struct lock_search *s = calloc(1, sizeof *s);
+    char err[256];
+
+    if (!s)
+        return NULL;
+    s->lock_i = s->p = -1;
+    if (rules_load_by(in, METRIC_ORDERD_MUTEX_WAIT, "lock", &s->locks, err, sizeof err) < 0 ||
+        samples_ticks(in->db, in->run_id, &s->ticks, err, sizeof err) < 0 ||
+        !(s->kept.items = calloc(s->locks.n + 1, sizeof *s->kept.items))) {
+        lock_search_free(s);
+        return NULL;
+    }
+    for (size_t i = 0; i < in->evidence.mutex.n; i++)
+        if (proftext_count(in->evidence.mutex.items[i].p))
+            s->last = &in->evidence.mutex.items[i];
+    if (s->last)
+        tally_profile(&s->prof, s->last->p, 0, s->last->t);
+    /* Where idle workers wait for work: on the queue's condition, in its pop. */
+    rules_idle_waits(in, &s->idle);
+    return s;
 }
 
 /* Lock wait is contention only when someone waits for a lock another holds too
@@ -317,23 +364,10 @@ static void lock_report(const struct rules_inputs *in, const struct lock_search 
  * workers) is set aside, and the episode looked for again in the other locks. */
 void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result *r)
 {
-    struct lock_search *s = calloc(1, sizeof *s);
-    char err[256];
+    struct lock_search *s = lock_search_new(in);
 
     if (!s)
         return;
-    s->lock_i = s->p = -1;
-    if (rules_load_by(in, METRIC_ORDERD_MUTEX_WAIT, "lock", &s->locks, err, sizeof err) < 0 ||
-        samples_ticks(in->db, in->run_id, &s->ticks, err, sizeof err) < 0 ||
-        !(s->kept.items = calloc(s->locks.n + 1, sizeof *s->kept.items)))
-        goto done;
-    for (size_t i = 0; i < in->evidence.mutex.n; i++)
-        if (proftext_count(in->evidence.mutex.items[i].p))
-            s->last = &in->evidence.mutex.items[i];
-    if (s->last)
-        tally_profile(&s->prof, s->last->p, 0, s->last->t);
-    /* Where idle workers wait for work: on the queue's condition, in its pop. */
-    rules_idle_waits(in, &s->idle);
     s->rate = DIAGNOSE_LOCK_RATE;
     s->windows = DIAGNOSE_LOCK_WINDOWS;
     if (!lock_find_episode(in, s, r->span)) {
@@ -351,11 +385,144 @@ void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result
     lock_date_onset(s);
     lock_report(in, s, r);
 done:
-    free(s->kept.items);
-    series_release(&s->total);
-    series_release(&s->ticks);
-    series_set_release(&s->locks);
-    free(s);
+    lock_search_free(s);
+}
+
+/* The windows of one lock: wait seconds and contentions per second in each. */
+struct lock_windows {
+    double starts[EPISODE_MAX_WINDOWS], wait[EPISODE_MAX_WINDOWS], taken[EPISODE_MAX_WINDOWS];
+    size_t n;
+};
+
+/* Fills w with wait's and taken's one-second windows, on the same starts. */
+static void lock_windows_of(const struct rules_inputs *in, const struct series *wait, const struct series *taken,
+                            struct lock_windows *w)
+{
+    static double starts2[EPISODE_MAX_WINDOWS];
+    double from;
+    size_t m;
+
+    w->n = 0;
+    if (wait->n < 2 || taken->n < 2)
+        return;
+    from = fmax(in->from, fmax(wait->t[0], taken->t[0]));
+    w->n = series_counter_windows(wait, from, DIAGNOSE_WINDOW_S, w->starts, w->wait, EPISODE_MAX_WINDOWS);
+    m = series_counter_windows(taken, from, DIAGNOSE_WINDOW_S, starts2, w->taken, EPISODE_MAX_WINDOWS);
+    if (m < w->n)
+        w->n = m;
+}
+
+/* The job queue's wait per contention over [start, end), or NaN when it was found
+ * taken under DIAGNOSE_LOCK_MIN_CONTENTIONS times a second there. */
+static double queue_wait_per_contention(const struct series_set *locks, const struct series_set *taken,
+                                        double start, double end)
+{
+    const struct series *w = NULL, *c = NULL;
+    double times;
+    for (size_t i = 0; i < locks->n; i++)
+        if (strcmp(locks->items[i].name, ORDERD_QUEUE_LOCK) == 0)
+            w = &locks->items[i];
+    for (size_t i = 0; i < taken->n; i++)
+        if (strcmp(taken->items[i].name, ORDERD_QUEUE_LOCK) == 0)
+            c = &taken->items[i];
+    if (!w || !c || (times = series_increase(c, start, end)) < DIAGNOSE_LOCK_MIN_CONTENTIONS * (end - start))
+        return NAN;
+    return series_increase(w, start, end) / times;
+}
+
+/* The first DIAGNOSE_LOCK_HELD_WINDOWS windows of w in a row in which the lock was
+ * held long each time it was taken (see thresholds.h), as an episode whose mean is
+ * the wait per second; not found when none. */
+static struct episode lock_held_episode(const struct lock_windows *w, const struct series_set *locks,
+                                        const struct series_set *taken)
+{
+    struct episode ep = {.first_start = NAN};
+    for (size_t i = 0; i + DIAGNOSE_LOCK_HELD_WINDOWS <= w->n; i++) {
+        double wait = 0, times = 0, peak = 0, queue;
+        size_t j;
+        for (j = i; j < i + DIAGNOSE_LOCK_HELD_WINDOWS; j++) {
+            if (!(w->taken[j] >= DIAGNOSE_LOCK_HELD_CONTENTIONS) || w->wait[j] < DIAGNOSE_LOCK_HELD_WAIT * w->taken[j])
+                break;
+            wait += w->wait[j];
+            times += w->taken[j];
+            peak = fmax(peak, w->wait[j]);
+        }
+        if (j < i + DIAGNOSE_LOCK_HELD_WINDOWS || wait / DIAGNOSE_LOCK_HELD_WINDOWS < DIAGNOSE_LOCK_HELD_RATE)
+            continue;
+        queue = queue_wait_per_contention(locks, taken, w->starts[i], w->starts[j - 1] + DIAGNOSE_WINDOW_S);
+        if (!isnan(queue) && wait / times < DIAGNOSE_LOCK_HELD_FACTOR * queue)
+            continue;
+        ep = (struct episode){.found = true, .start = w->starts[i], .end = w->starts[j - 1] + DIAGNOSE_WINDOW_S,
+                              .first_start = w->starts[i], .mean = wait / DIAGNOSE_LOCK_HELD_WINDOWS, .peak = peak};
+        return ep;
+    }
+    return ep;
+}
+
+void rules_lock_held_long(const struct rules_inputs *in, struct diagnose_result *r)
+{
+    static struct lock_windows w;
+    struct series_set taken = {0};
+    struct lock_search *s;
+    struct tally dumps;
+    double per_contention = 0, times = 0, best_wait = 0;
+    const char *culprit = NULL;
+    char err[256];
+
+    for (size_t k = 0; k < r->n; k++)
+        if (strcmp(r->findings[k].class_name, "lock-contention") == 0)
+            return;
+    if (!(s = lock_search_new(in)))
+        return;
+    if (rules_load_by(in, METRIC_ORDERD_MUTEX_CONTENTIONS, "lock", &taken, err, sizeof err) < 0)
+        goto done;
+    /* The lock that waited most in such an episode; the job queue's lock is held only to
+     * hand a job over, and its waits are the scheduler's. */
+    for (size_t i = 0; i < s->locks.n; i++) {
+        const struct series *c = NULL;
+        struct episode ep;
+        if (strcmp(s->locks.items[i].name, ORDERD_QUEUE_LOCK) == 0)
+            continue;
+        for (size_t k = 0; k < taken.n && !c; k++)
+            if (strcmp(taken.items[k].name, s->locks.items[i].name) == 0)
+                c = &taken.items[k];
+        if (!c)
+            continue;
+        lock_windows_of(in, &s->locks.items[i], c, &w);
+        ep = lock_held_episode(&w, &s->locks, &taken);
+        if (ep.found && ep.mean > best_wait) {
+            best_wait = ep.mean;
+            s->ep = ep;
+            s->lock_i = (long)i;
+            times = series_increase(c, ep.start, ep.end);
+            per_contention = series_increase(&s->locks.items[i], ep.start, ep.end) / fmax(times, 1);
+        }
+    }
+    if (s->lock_i < 0)
+        goto done;
+    snprintf(s->lock, sizeof s->lock, "{lock=\"%s\"}", s->locks.items[s->lock_i].name);
+    s->p = rules_top_except(&s->prof, &s->idle);
+    if (!lock_faint_named(in, s))
+        goto done;
+    /* The culprit lock_report names: the mutex profile's, else the dumps'. Another
+     * finding's (a stalled worker taking its own lock back) is that finding's. */
+    tally_dumps(&in->evidence.dumps, s->ep.start, s->ep.end + DIAGNOSE_WINDOW_S, tally_not_idle_worker,
+                tally_waits_mutex, &dumps);
+    if (s->p >= 0)
+        culprit = s->prof.e[s->p].fn;
+    else if (tally_top(&dumps) >= 0)
+        culprit = dumps.e[tally_top(&dumps)].fn;
+    if (!culprit || rules_culprit_taken(r, culprit))
+        goto done;
+    lock_report(in, s, r);
+    if (r->n && strcmp(r->findings[r->n - 1].class_name, "lock-contention") == 0)
+        rules_add_line(&r->findings[r->n - 1],
+                       "%s waited %.0fus each time it was found taken (%.0f times a second) from t=%.1fs: held long "
+                       "each time, however few wait for it", s->lock, per_contention * 1e6,
+                       times / (s->ep.end - s->ep.start), s->ep.first_start);
+done:
+    series_set_release(&taken);
+    lock_search_free(s);
 }
 
 void rules_blocked_producer(const struct rules_inputs *in, struct diagnose_result *r)

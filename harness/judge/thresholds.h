@@ -66,6 +66,22 @@
 #define DIAGNOSE_LOCK_FAINT_RATE 0.015
 #define DIAGNOSE_LOCK_FAINT_WINDOWS 3
 #define DIAGNOSE_LOCK_FAINT_DUMPS 2
+/* A lock held long each time it is taken, whatever the total wait: a holder keeping it
+ * DIAGNOSE_LOCK_HELD_WAIT or more per contention in each of DIAGNOSE_LOCK_HELD_WINDOWS
+ * one-second windows (found taken DIAGNOSE_LOCK_HELD_CONTENTIONS times a second in
+ * each), DIAGNOSE_LOCK_HELD_RATE of wait a second in all, and DIAGNOSE_LOCK_HELD_FACTOR
+ * times the job queue's wait per contention over the same windows when that lock was
+ * found taken DIAGNOSE_LOCK_MIN_CONTENTIONS times a second (its holders hold it for
+ * microseconds: what its waiters wait is the scheduler's delay, which every lock's
+ * waiters share). Measured on 77 runs: lock.cache waits 146-5,256 us per contention
+ * (two connections, or a first fault that cut the rate to a few hundred requests a
+ * second, leave it 0.007-0.02 s/s in all); other locks 2-62 us, and 191-213 us only on
+ * a healthy run of 64 workers under 128 connections, whose queue lock waited 334 us. */
+#define DIAGNOSE_LOCK_HELD_WAIT 0.0001
+#define DIAGNOSE_LOCK_HELD_CONTENTIONS 5.0
+#define DIAGNOSE_LOCK_HELD_WINDOWS 3
+#define DIAGNOSE_LOCK_HELD_RATE 0.002
+#define DIAGNOSE_LOCK_HELD_FACTOR 2.0
 
 #define DIAGNOSE_QUEUE_FILL 0.9           /* of capacity, as the queue_saturation gate */
 #define DIAGNOSE_QUEUE_MIN_S 1.0          /* seconds at capacity */

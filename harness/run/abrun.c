@@ -14,6 +14,7 @@
 #include "base/httpclient.h"
 #include "base/wrkres.h"
 #include "judge/interleave.h"
+#include "procstat.h"
 #include "run/faultctl.h"
 #include "run/loadwrk.h"
 #include "run/schedule.h"
@@ -212,13 +213,13 @@ static int slice(void *ctx, enum interleave_side iside, size_t pair, double *fig
         return 0;
     }
     for (size_t i = 0; i < n; i++)
-        have[i] = abrun_cpu_seconds(ab->side[ks[i]].svc.proc_pid, &before[i]) == 0;
+        have[i] = procstat_cpu_seconds(ab->side[ks[i]].svc.proc_pid, &before[i]) == 0;
     if (abrun_load(ab, ks, n, "slice", ab->slice_ns, res) < 0) {
         snprintf(err, errlen, "%s", ab->out->reason);
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
-        have[i] = have[i] && abrun_cpu_seconds(ab->side[ks[i]].svc.proc_pid, &after[i]) == 0;
+        have[i] = have[i] && procstat_cpu_seconds(ab->side[ks[i]].svc.proc_pid, &after[i]) == 0;
         cpu[i] = have[i] ? after[i] - before[i] : NAN;
     }
     if (record_slice(ab, ks[0], pair, first, t, &res[0], cpu[0], figures, err, errlen) < 0)

@@ -9,8 +9,8 @@
  * warmup, at least one slice) before the first measured slice. Then the load drives
  * one side at a time for one slice; the order within each pair is random
  * (judge/interleave.h), and every regression gate whose figure a slice gives
- * (throughput, a latency percentile, cpu_per_request: the service's threads' CPU
- * time from /proc/PID/task/TID/schedstat over the slice, per request) gets its own group-sequential verdict
+ * (throughput, a latency percentile, cpu_per_request: the service's process CPU
+ * clock over the slice, per request) gets its own group-sequential verdict
  * (judge/sequential.h) from the shared pairs, until each has one or the budget of
  * load is spent (then "inconclusive"); a pair in which a side answered nothing is set
  * aside (judge/interleave.h), and the verdict says so. error_rate is judged on the pooled slices: no

@@ -86,7 +86,4 @@ void abrun_load_close(struct ab *ab);
  * says why; no wrk is left running). */
 int abrun_load(struct ab *ab, const int *ks, size_t n, const char *stage, int64_t load_ns, struct wrkres *res);
 
-/* The CPU seconds every thread of pid has run. Returns 0, or -1 when unreadable. */
-int abrun_cpu_seconds(pid_t pid, double *out);
-
 #endif

@@ -1,7 +1,6 @@
 /* abrun_load: how a slice of an interleaved comparison is loaded. See abrun_internal.h. */
 #include "run/abrun_internal.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,41 +146,5 @@ static int duet_sides(struct ab *ab, const int *ks, size_t n, int64_t load_ns, s
 int abrun_load(struct ab *ab, const int *ks, size_t n, const char *stage, int64_t load_ns, struct wrkres *res)
 {
     return ab->dl ? duet_sides(ab, ks, n, load_ns, res) : wrk_sides(ab, ks, n, stage, load_ns, res);
-}
-
-/* The CPU seconds every thread of pid has run, from /proc/PID/task/TID/schedstat
- * (nanoseconds, where /proc/PID/stat counts 10 ms ticks: a one-second slice of a
- * service that got little CPU would read 0 there). Returns 0, or -1 when unreadable. */
-int abrun_cpu_seconds(pid_t pid, double *out)
-{
-    char path[64];
-    DIR *d;
-    struct dirent *e;
-    unsigned long long sum = 0;
-    size_t threads = 0;
-
-    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-    if (pid <= 0 || !(d = opendir(path)))
-        return -1;
-    while ((e = readdir(d)) != NULL && threads < 100000) {
-        char file[128];
-        unsigned long long ns;
-        FILE *f;
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(file, sizeof file, "/proc/%d/task/%.20s/schedstat", (int)pid, e->d_name);
-        if ((f = fopen(file, "r")) != NULL) {
-            if (fscanf(f, "%llu", &ns) == 1) {
-                sum += ns;
-                threads++;
-            }
-            fclose(f);
-        }
-    }
-    closedir(d);
-    if (threads == 0)
-        return -1;
-    *out = (double)sum / 1e9;
-    return 0;
 }
 

@@ -168,6 +168,7 @@ struct shape {
     double threads_cap, rss_cap;           /* where a leak stops growing (0: never) */
     double queue_lock_wait;                /* lock-wait seconds per second on the queue's lock */
     double queue_contentions;              /* times a second the queue's lock is found taken (0: 10) */
+    double lock_contentions;               /* times a second cache_global is found taken while it waits (0: 2000) */
     bool small_queue;                      /* a queue of 16 whose depth wobbles at capacity: 16,16,14,16,13... */
     bool served_drops;                     /* the workers take 20 jobs/s instead of 200 while the queue is full */
     double request_rate;                   /* requests per second (0: 1,000) */
@@ -252,7 +253,8 @@ static void store_series(const struct shape *s)
                ramp(s->lock_wait, after_born(s->lock_from, born), t));
         sample(t, "orderd_mutex_contentions_total", "{lock=\"queue\"}", (s->queue_contentions > 0 ? s->queue_contentions : 10) * pt);
         sample(t, "orderd_mutex_contentions_total", "{lock=\"cache_global\"}",
-               s->lock_wait > 0 ? ramp(2000, after_born(s->lock_from, born), t) : 0);
+               s->lock_wait > 0 ? ramp(s->lock_contentions > 0 ? s->lock_contentions : 2000,
+                                       after_born(s->lock_from, born), t) : 0);
         sample(t, "orderd_block_seconds_total", "{site=\"queue_pop\"}", 2.5 * pt);
         sample(t, "orderd_block_seconds_total", "{site=\"queue_push_blocking\"}", s->push_block * pt);
         /* The answer key, which the diagnosis must not read: it says "slow" is on. */
@@ -1122,6 +1124,46 @@ static void test_diagnose_faint_lock_wait_naming_no_function_is_no_finding(void 
     assert_int_equal(result.n, 0);
 }
 
+/* cache_global waits 0.008 s/s from t=3, found taken 40 times a second: 200 us each
+ * time, half the faint level in all (a lock held 200 us under two connections, or
+ * beside a fault that cut the request rate). The job queue's lock waits queue_us each
+ * time, found taken queue_times a second. The mutex profile names cache_get_global. */
+static void store_lock_held_long(double queue_us, double queue_times)
+{
+    struct shape s = {.queue_from = INFINITY, .lock_wait = 0.008, .lock_from = 3, .lock_contentions = 40,
+                      .queue_contentions = queue_times, .queue_lock_wait = queue_us * 1e-6 * queue_times};
+    store_series(&s);
+    store_healthy_dumps();
+    store_profile(9, EVIDENCE_MUTEX, "--- mutex:\ncycles/second=1000000000\nsampling period=10\n", "4000000 20",
+                  "cache_get_global@service/catalog.c|catalog_get@service/catalog.c", "7295 3",
+                  "queue_pop@service/queue.c|worker_main@service/workers.c");
+}
+
+static void test_diagnose_lock_held_long_each_time_at_a_low_rate_is_contention(void **state)
+{
+    const struct diagnose_finding *f;
+    (void)state;
+    store_lock_held_long(5, 10);
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("lock-contention");
+    assert_string_equal(f->culprit, "cache_get_global");
+    assert_float_equal(f->started_at, 3.0, 1.1);
+    assert_non_null(strstr(f->evidence, "each time it was found taken"));
+}
+
+static void test_diagnose_lock_waiting_as_long_as_the_queue_is_the_schedulers_delay(void **state)
+{
+    /* The job queue's lock, held for microseconds, waits over 300 us each time, found
+     * taken 30 times a second: waking the waiters and running the holders is what takes
+     * that long, on any lock (a healthy run of 64 workers under 128 connections). */
+    (void)state;
+    store_lock_held_long(300, 30);
+    diagnose();
+    for (size_t i = 0; i < result.n; i++)
+        assert_string_not_equal(result.findings[i].class_name, "lock-contention");
+}
+
 static void test_diagnose_faint_wait_at_the_queue_of_an_overloaded_service_is_no_contention(void **state)
 {
     /* Every worker busy at its payment call (none idle, so no idle wait shows where the
@@ -1504,6 +1546,33 @@ static void test_diagnose_rise_within_a_cpu_counter_tick_is_no_slowdown(void **s
     store_healthy_dumps();
     diagnose();
     assert_int_equal(result.n, 0);
+}
+
+/* A light load, 750 requests a second at 20 us each, 40 us more from t=4.5: 3% of a
+ * core, which counts when the CPU counter reads nanoseconds and not when it moves in
+ * 10 ms ticks (one tick of it may be the counter's own step). */
+static size_t findings_of_a_rise_of_3_percent_of_a_core(bool ticks)
+{
+    struct shape s = {.cpu_per_request = 0.00004, .cpu_from = 4.5, .queue_from = INFINITY, .request_rate = 750,
+                      .healthy_cpu = 0.00002, .cpu_ticks = ticks};
+    store_series(&s);
+    store_healthy_dumps();
+    diagnose();
+    return result.n;
+}
+
+static void test_diagnose_rise_read_to_the_nanosecond_is_a_slowdown(void **state)
+{
+    (void)state;
+    assert_int_equal(findings_of_a_rise_of_3_percent_of_a_core(false), 1);
+    assert_string_equal(result.findings[0].class_name, "cpu-slowdown");
+    assert_float_equal(result.findings[0].started_at, 4.5, 0.6);
+}
+
+static void test_diagnose_same_rise_in_cpu_counter_ticks_is_no_slowdown(void **state)
+{
+    (void)state;
+    assert_int_equal(findings_of_a_rise_of_3_percent_of_a_core(true), 0);
 }
 
 static void test_diagnose_slowdown_while_threads_leak(void **state)
@@ -1918,6 +1987,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_producers_at_a_full_queue_are_no_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_lock_under_few_connections_is_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_lock_wait_naming_no_function_is_no_finding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_lock_held_long_each_time_at_a_low_rate_is_contention, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_lock_waiting_as_long_as_the_queue_is_the_schedulers_delay, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_wait_at_the_queue_of_an_overloaded_service_is_no_contention,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_queue_full_behind_a_contended_lock_is_that_lock, setup, teardown),
@@ -1940,6 +2013,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_workers_that_slowed_are_no_overload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_small_cpu_rise_at_a_low_rate_is_no_slowdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_rise_within_a_cpu_counter_tick_is_no_slowdown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_rise_read_to_the_nanosecond_is_a_slowdown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_same_rise_in_cpu_counter_ticks_is_no_slowdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_slowdown_while_threads_leak, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_stall_absorbed_by_spare_workers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_stall_as_long_as_the_work, setup, teardown),

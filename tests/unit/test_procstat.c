@@ -169,6 +169,36 @@ static void test_procstat_cpu_time_rises_when_this_process_burns_cpu(void **stat
     assert_true(self().cpu_seconds >= before.cpu_seconds + 0.2);
 }
 
+/* Burns ms milliseconds of this thread's CPU. */
+static void *burn_ms(void *arg)
+{
+    long ns = (long)(intptr_t)arg * 1000000L;
+    struct timespec start, now;
+    volatile uint64_t sink = 0;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
+    do {
+        for (int i = 0; i < 10000; i++)
+            sink += (uint64_t)i * 2654435761u;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    } while ((now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec) < ns);
+    return NULL;
+}
+
+static void test_procstat_cpu_time_counts_exited_threads_finer_than_a_tick(void **state)
+{
+    double before, after;
+    pthread_t thread;
+    (void)state;
+    /* 3 ms of CPU on a thread that is gone by the second reading: counted, to well
+     * under /proc's 10 ms tick (which would read 0 or 0.01). */
+    assert_int_equal(procstat_cpu_seconds(0, &before), 0);
+    assert_int_equal(pthread_create(&thread, NULL, burn_ms, (void *)(intptr_t)3), 0);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    assert_int_equal(procstat_cpu_seconds(0, &after), 0);
+    assert_true(after - before >= 0.003);
+    assert_true(after - before < 0.009);
+}
+
 static void test_procstat_start_time_is_when_this_process_began(void **state)
 {
     struct procstat st = self();
@@ -207,6 +237,7 @@ static void test_procstat_reads_a_child_with_parentheses_in_its_name(void **stat
     }
     assert_true(ready);
     assert_int_equal(procstat_read(pid, &st), 0);
+    assert_true(st.cpu_seconds >= 0 && st.cpu_seconds < 1);
     assert_int_equal(st.threads, 1);
     assert_true(st.rss_bytes > 0);
     assert_true(st.open_fds >= 3);
@@ -215,6 +246,7 @@ static void test_procstat_reads_a_child_with_parentheses_in_its_name(void **stat
     assert_int_equal(waitpid(pid, &status, 0), pid);
     /* Reaped: there is nothing left to read. */
     assert_int_equal(procstat_read(pid, &st), -1);
+    assert_int_equal(procstat_cpu_seconds(pid, &st.cpu_seconds), -1);
 }
 
 int main(void)
@@ -224,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_procstat_counts_open_descriptors_and_the_soft_limit),
         cmocka_unit_test(test_procstat_resident_memory_grows_with_touched_pages),
         cmocka_unit_test(test_procstat_cpu_time_rises_when_this_process_burns_cpu),
+        cmocka_unit_test(test_procstat_cpu_time_counts_exited_threads_finer_than_a_tick),
         cmocka_unit_test(test_procstat_start_time_is_when_this_process_began),
         cmocka_unit_test_setup_teardown(test_procstat_reads_a_child_with_parentheses_in_its_name, make_tmp, remove_tmp),
     };
