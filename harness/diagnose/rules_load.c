@@ -359,10 +359,21 @@ static bool cpu_extra_counts(const struct rules_inputs *in, const struct episode
     return k && (ep->mean - base) * sum / (double)k - cpu_counter_step(&in->cpu) >= DIAGNOSE_CPU_REL_MIN_CORE;
 }
 
+/* The first finding of r that began in [from, to), or NULL. */
+static struct diagnose_finding *finding_began_in(struct diagnose_result *r, double from, double to)
+{
+    for (size_t k = 0; k < r->n; k++)
+        if (r->findings[k].started_at >= from && r->findings[k].started_at < to)
+            return &r->findings[k];
+    return NULL;
+}
+
 /* A step in CPU per request against the lowest of the DIAGNOSE_CPU_BASELINE_WINDOWS
  * windows before it, held for DIAGNOSE_CPU_REL_WINDOWS: a slowdown switched on while
- * another problem was under way. The base it was measured against goes in *base. */
-static struct episode cpu_step(const double *starts, const double *per_request, size_t n, double *base)
+ * another problem was under way. The base it was measured against goes in *base,
+ * the start of its first window in *base_from. */
+static struct episode cpu_step(const double *starts, const double *per_request, size_t n, double *base,
+                               double *base_from)
 {
     struct episode ep = {.first_start = NAN};
     for (size_t i = DIAGNOSE_CPU_BASELINE_WINDOWS; i + DIAGNOSE_CPU_REL_WINDOWS <= n; i++) {
@@ -383,6 +394,7 @@ static struct episode cpu_step(const double *starts, const double *per_request, 
             ep = (struct episode){.found = true, .start = starts[i], .end = starts[j - 1] + DIAGNOSE_WINDOW_S,
                                   .first_start = starts[i], .mean = sum / DIAGNOSE_CPU_REL_WINDOWS, .peak = peak};
             *base = low;
+            *base_from = starts[i - DIAGNOSE_CPU_BASELINE_WINDOWS];
             return ep;
         }
     }
@@ -457,8 +469,8 @@ void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r
     struct diagnose_finding *f;
     size_t ndumps = 0, nprofiles;
     long top;
-    double level = DIAGNOSE_CPU_PER_REQUEST, base = NAN;
-    bool need_culprit = false, named, from_profile;
+    double level = DIAGNOSE_CPU_PER_REQUEST, base = NAN, step_from = NAN;
+    bool need_culprit = false, stepped = false, named, from_profile;
     bool against_baseline = in->baseline && !isnan(in->baseline->cpu_per_request);
 
     ep = episode_find(starts, per_request, n, DIAGNOSE_CPU_PER_REQUEST, DIAGNOSE_CPU_WINDOWS);
@@ -490,8 +502,8 @@ void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r
             }
         }
         if (!ep.found && r->n) {
-            ep = cpu_step(starts, per_request, n, &base);
-            need_culprit = ep.found;
+            ep = cpu_step(starts, per_request, n, &base, &step_from);
+            need_culprit = stepped = ep.found;
             if (ep.found)
                 level = cpu_level(base);
         }
@@ -519,6 +531,18 @@ void rules_cpu_slowdown(const struct rules_inputs *in, struct diagnose_result *r
     }
     if (need_culprit && (!named || rules_culprit_taken(r, running.e[top].fn)))
         return;
+    /* A step from windows in which another problem began (its base or its first) is
+     * that problem's cost: a contended lock's futex calls, a leak's page faults, fewer
+     * requests to spread the capture's own cost over. lock.cache switched on beside a
+     * stall doubled CPU per request, 46 to 90 us, and the CPU profile's top function
+     * was an ordinary one (orders_parse_request, 5 of 16 samples). */
+    struct diagnose_finding *began = stepped ? finding_began_in(r, step_from, ep.start + DIAGNOSE_WINDOW_S) : NULL;
+    if (began) {
+        rules_add_line(began, "CPU per request rose with it: %.0fus before t=%.1fs, %.1fx that after (%s tops the %s)",
+                       base * 1e6, ep.start, ep.mean / base, running.e[top].fn,
+                       from_profile ? "CPU profile" : "io threads' on-CPU samples");
+        return;
+    }
     ep.first_start = episode_refine_onset(&in->cpu, &in->requests, ep.first_start, level);
     if (!(f = rules_new_finding(r, "cpu-slowdown", ep.first_start)))
         return;

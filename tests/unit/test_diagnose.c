@@ -1597,6 +1597,27 @@ static void test_diagnose_slowdown_while_threads_leak(void **state)
     assert_float_equal(f->started_at, 5.0, 0.6);
 }
 
+static void test_diagnose_cpu_step_where_a_lock_began_is_the_locks_cost(void **state)
+{
+    /* A lock contended from t=5 (0.2 s/s), and CPU per request 60 us higher from then
+     * on: its futex calls, and fewer requests to spread the capture's cost over. The
+     * io threads are caught in an ordinary function. One finding, the lock. */
+    struct shape s = {.lock_wait = 0.2, .lock_from = 5, .cpu_per_request = 0.00006, .cpu_from = 5,
+                      .queue_from = INFINITY};
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], {1, "io", "running", t > 5 ? BURNING_IO : IDLE_IO},
+                            {1, "io", t > 5 ? "waiting" : "running", t > 5 ? LOCK_WAITING_IO : IDLE_IO}};
+        store_dump(t, g, 3);
+    }
+    diagnose();
+    assert_int_equal(result.n, 1);
+    assert_string_equal(result.findings[0].class_name, "lock-contention");
+    assert_float_equal(result.findings[0].started_at, 5.0, 0.6);
+    assert_non_null(strstr(result.findings[0].evidence, "CPU per request rose with it"));
+}
+
 static void test_diagnose_stall_absorbed_by_spare_workers(void **state)
 {
     /* Sixty-four workers absorb a stall from t=5: the queue never fills and nothing is
@@ -2016,6 +2037,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_rise_read_to_the_nanosecond_is_a_slowdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_same_rise_in_cpu_counter_ticks_is_no_slowdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_slowdown_while_threads_leak, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_cpu_step_where_a_lock_began_is_the_locks_cost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_stall_absorbed_by_spare_workers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_stall_as_long_as_the_work, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_busy_workers_at_work_are_no_stall, setup, teardown),
