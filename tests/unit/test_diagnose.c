@@ -1618,6 +1618,28 @@ static void test_diagnose_cpu_step_where_a_lock_began_is_the_locks_cost(void **s
     assert_non_null(strstr(result.findings[0].evidence, "CPU per request rose with it"));
 }
 
+static void test_diagnose_cpu_where_idle_workers_wait_is_no_slowdown(void **state)
+{
+    /* Threads leak from the start; from t=5 CPU per request is 0.3 ms (the lower
+     * absolute level, which needs a function named for it), and the CPU profile's top
+     * is queue_pop, where idle workers wait for work: the job queue's handoff. */
+    struct shape s = {.threads_rate = 15, .threads_from = 0.5, .cpu_per_request = 0.00025, .cpu_from = 5,
+                      .queue_from = INFINITY};
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5) {
+        struct group g[] = {healthy_groups[0], healthy_groups[1], healthy_groups[2],
+                            {1 + (int)ramp(15, 0.5, t), "other", "waiting", PARKED}};
+        store_dump(t, g, 4);
+    }
+    store_profile(6, EVIDENCE_CPU, "--- cpu profile: 30 samples, period 10000000 ns, duration 3.000 s\n",
+                  "23 230000000", "queue_pop@service/queue.c|worker_main@service/workers.c", "7 70000000",
+                  "api_handle@service/api.c|io_thread_main@service/httpserver.c");
+    diagnose();
+    assert_int_equal(result.n, 1);
+    assert_non_null(finding("thread-leak"));
+}
+
 static void test_diagnose_stall_absorbed_by_spare_workers(void **state)
 {
     /* Sixty-four workers absorb a stall from t=5: the queue never fills and nothing is
@@ -2038,6 +2060,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_same_rise_in_cpu_counter_ticks_is_no_slowdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_slowdown_while_threads_leak, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_cpu_step_where_a_lock_began_is_the_locks_cost, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_cpu_where_idle_workers_wait_is_no_slowdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_stall_absorbed_by_spare_workers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_stall_as_long_as_the_work, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_busy_workers_at_work_are_no_stall, setup, teardown),
