@@ -104,7 +104,6 @@ int procstat_read(pid_t pid, struct procstat *out)
                &utime, &stime, &threads, &start, &vsize, &rss) != 6)
         return -1;
     out->cpu_seconds = (double)(utime + stime) / (double)ticks;
-    procstat_cpu_seconds(pid, &out->cpu_seconds);
     out->threads = (uint64_t)threads;
     out->start_time_seconds = boot_time_seconds() + (double)start / (double)ticks;
     out->vsize_bytes = vsize;

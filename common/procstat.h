@@ -9,7 +9,7 @@
 #include <sys/types.h>
 
 struct procstat {
-    double cpu_seconds;          /* user + system, to the nanosecond (procstat_cpu_seconds) */
+    double cpu_seconds;          /* user + system, in /proc's 10 ms ticks */
     uint64_t rss_bytes;
     uint64_t vsize_bytes;
     uint64_t open_fds;

@@ -143,7 +143,7 @@ static void write_process(FILE *out)
     if (procstat_read(0, &ps) < 0)
         return;
     family(out, METRIC_PROCESS_CPU, "counter", "Total user and system CPU time spent in seconds.");
-    fprintf(out, METRIC_PROCESS_CPU " %.6f\n", ps.cpu_seconds);
+    fprintf(out, METRIC_PROCESS_CPU " %.2f\n", ps.cpu_seconds);
     family(out, METRIC_PROCESS_RSS, "gauge", "Resident memory size in bytes.");
     fprintf(out, METRIC_PROCESS_RSS " %llu\n", (unsigned long long)ps.rss_bytes);
     family(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
