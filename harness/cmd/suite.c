@@ -11,6 +11,7 @@
 #include "base/cmdline.h"
 #include "cmd/cmd.h"
 #include "diagnose/diagnose.h"
+#include "diagnose/rules.h"
 #include "output/summary.h"
 #include "report/report.h"
 #include "run/abrun.h"
@@ -164,13 +165,19 @@ static int suite_open(struct suite *s)
 }
 
 /* After a run whose evidence was kept: says so, diagnoses the run and stores the
- * verdict (diagnose.h); a capture problem is reported, never fatal. */
+ * verdict (diagnose.h); a capture problem is reported, never fatal. With a baseline
+ * label (--baseline, for a run of the build under test), the run is diagnosed against
+ * that label's latest runs of its scenario, as `loadlab diagnose --baseline` does: a
+ * fault on from the start has no healthy part of the run to stand out from, and the
+ * runs a CI job gates against are the service's healthy figures. */
 static void report_evidence(struct resultdb *db, struct capture *capture, const struct runner_outcome *o,
-                            bool quiet)
+                            bool quiet, const char *baseline_label)
 {
     struct diagnose_result *dr = NULL;
-    char err[512];
+    struct rules_baseline baseline;
+    char err[512], against[400] = "";
     size_t items;
+    int found = 1;
 
     if (capture_endpoints(capture)[0] && !quiet)
         printf("  debug endpoints for evidence: %s\n", capture_endpoints(capture));
@@ -183,11 +190,20 @@ static void report_evidence(struct resultdb *db, struct capture *capture, const 
         printf("  evidence: %zu items kept for run %lld (loadlab show --evidence %lld)%s%s\n", items,
                (long long)o->run_id, (long long)o->run_id, capture_problems(capture)[0] ? "; " : "",
                capture_problems(capture));
-    if (!(dr = malloc(sizeof *dr)) || diagnose_run(db, o->run_id, dr, err, sizeof err) != 0 ||
+    if (baseline_label) {
+        found = rules_baseline_load(db, o->run_id, baseline_label, &baseline, err, sizeof err);
+        if (found == 0)
+            snprintf(against, sizeof against, " (against baseline %s: %zu run%s)", baseline_label, baseline.runs,
+                     baseline.runs == 1 ? "" : "s");
+        else  /* no run of the scenario under that label yet, or the database failed */
+            snprintf(against, sizeof against, " (not against baseline %s: %.300s)", baseline_label, err);
+    }
+    if (!(dr = malloc(sizeof *dr)) ||
+        diagnose_run_against(db, o->run_id, found == 0 ? &baseline : NULL, dr, err, sizeof err) != 0 ||
         diagnose_store(db, dr, err, sizeof err) < 0) {
         printf("  diagnosis of run %lld failed: %s\n", (long long)o->run_id, dr ? err : "out of memory");
     } else if (!quiet) {
-        printf("  diagnosis:%s\n", dr->n ? "" : " no problem found");
+        printf("  diagnosis%s:%s\n", against, dr->n ? "" : " no problem found");
         for (size_t i = 0; i < dr->n; i++)
             printf("    %s in %s: %s\n", dr->findings[i].class_name,
                    dr->findings[i].culprit[0] ? dr->findings[i].culprit : "?", dr->findings[i].summary);
@@ -274,7 +290,7 @@ static void suite_execute(struct suite *s)
         schedule_env_restore(saved);
         s->nrun++;
         if (s->capture)
-            report_evidence(s->db, s->capture, out, opt->quiet);
+            report_evidence(s->db, s->capture, out, opt->quiet, s->order[k].baseline ? NULL : opt->baseline_label);
         s->interrupted = out->interrupted || runner_signals_take(s->signal_fd) != 0;
     }
 }

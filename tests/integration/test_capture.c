@@ -262,14 +262,19 @@ static void test_capture_cpu_profile_localizes_a_faint_slowdown(void **state)
 }
 
 /* The scenario of the baseline test: healthy (fault "") or with a fault from t=0. */
-static void run_from_start(struct capture *c, const char *label, const char *fault)
+static void from_start_text(char *text, size_t len, const char *fault)
 {
-    char text[600];
-    snprintf(text, sizeof text,
+    snprintf(text, len,
              "[scenario]\nname = capture-slow-from-start\nduration = 8s\nwarmup = 2s\nsample_interval = 250ms\n"
              "[service]\ncommand = ${ORDERD_BIN:-build/orderd} --workers 4 --io-threads 2 --log-level warn\n"
              "%s%s%s[load]\nconnections = 8\nscript = scenarios/lua/mix.lua\n",
              fault[0] ? "fault = " : "", fault, fault[0] ? "\n" : "");
+}
+
+static void run_from_start(struct capture *c, const char *label, const char *fault)
+{
+    char text[600];
+    from_start_text(text, sizeof text, fault);
     options.label = label;
     run_text(c, text);
     options.label = "test";
@@ -282,12 +287,26 @@ static void run_from_start(struct capture *c, const char *label, const char *fau
 static void test_capture_routine_cpu_profile_names_a_slowdown_on_from_the_start(void **state)
 {
     struct capture *c = capture_new(true);
-    char out_path[200], run_arg[32], *output;
+    char out_path[200], ini_path[200], run_arg[32], text[600], *output;
     (void)state;
 
     for (int i = 0; i < 2; i++)
         run_from_start(c, "healthy", "");
-    run_from_start(c, "slowed", FAINT_SLOW);
+    /* The slowed run as a CI job runs it: `loadlab run --capture --baseline healthy`,
+     * whose diagnosis of each run is against the baseline's runs. */
+    tmpdb_file(&tmp, "from-start.ini", ini_path, sizeof ini_path);
+    from_start_text(text, sizeof text, FAINT_SLOW);
+    assert_int_equal(files_write(ini_path, text), 0);
+    tmpdb_file(&tmp, "run.out", out_path, sizeof out_path);
+    assert_int_equal(loadlab_proc_run((const char *[]){"run", "--db", tmp.path, "--label", "slowed", "--capture",
+                                                       "--baseline", "healthy", ini_path, NULL}, NULL, out_path, 90), 0);
+    output = files_read(out_path);
+    assert_non_null(output);
+    outcome.run_id = testdb_int(tmp.path, "SELECT max(id) FROM runs WHERE label = 'slowed'");
+    if (!strstr(output, "diagnosis (against baseline healthy: 2 runs):") || !strstr(output, "cpu-slowdown"))
+        fail_msg("the run's own diagnosis is not against the baseline, or found no slowdown:\n%s", output);
+    free(output);
+    assert_int_equal(count("SELECT count(*) FROM diagnoses WHERE run_id = ?1 AND class = 'cpu-slowdown'"), 1);
     /* No symptom shows before the routine profile, late in the measured load (after the
      * warmup, over before the last snapshot). Its own cost, with profiling switched on,
      * can lift CPU per request past the named 0.25 ms for a second, and the CPU trigger
