@@ -21,7 +21,8 @@
 #
 # Environment: ACCURACY_DB (default: a new file under /tmp, kept for inspection),
 # ACCURACY_SKIP_RUNS=1 to diagnose and score the runs already in ACCURACY_DB again,
-# ACCURACY_PAIRS=0 to run the shipped scenarios only, ACCURACY_SINGLES=0 the pairs only.
+# ACCURACY_PAIRS=0 to run the shipped scenarios only, ACCURACY_SINGLES=0 the pairs only,
+# ACCURACY_TWINS=1 (a matrix) to diagnose runs on from the start against healthy twins.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -90,12 +91,14 @@ declare -A capped=([leak.threads]='100%on' [leak.memory]='on(65536)' [lock.cache
                    [queue.stall]='on(200ms)' [queue.block]='on' [slow]='on(10ms)')
 term_of() { local -n levels=$2; printf '%s' "${levels[$1]}"; }
 
-# One matrix run: NAME SERVICE LOAD CONNECTIONS [FAULT_AT_START] [AT FAULT]
+# One matrix run: NAME SERVICE LOAD CONNECTIONS [FAULT_AT_START] [AT FAULT]. Its orderd
+# samples the heap once per 64 KiB, as one hunting leaks sets it (Go's default, 512 KiB,
+# leaves a leak of 150 KB/s 0 to 3 samples in a 10 s run: docs/diagnosis.md).
 matrix_scenario() {
   local name=$1 service=$2 load=$3 conns=$4 first=${5:-} at=${6:-} second=${7:-}
   printf '[scenario]\nname = %s\ndescription = drawn by scripts/diagnose-accuracy.sh (seed %s)\n' "$name" "${ACCURACY_SEED:-1}"
   printf 'duration = 8s\nwarmup = 2s\nsample_interval = 250ms\n\n[service]\n'
-  printf 'command = ${ORDERD_BIN:-build/orderd} %s --io-threads 2 --log-level warn\n' "$service"
+  printf 'command = ${ORDERD_BIN:-build/orderd} %s --io-threads 2 --mem-profile-rate 65536 --log-level warn\n' "$service"
   [ -n "$first" ] && printf 'fault = %s\n' "$first"
   printf '\n[load]\nconnections = %s\nscript = %s/scenarios/lua/%s.lua\ntimeout = 5s\n' "$conns" "$PWD" "$load"
   [ -n "$second" ] && printf '\n[phase.second]\nat = %ss\nfault = %s\n' "$at" "$second"
@@ -167,6 +170,31 @@ matrix_draw() {
   printf '%s\n' "$f"
 }
 
+# ACCURACY_TWINS=1: a healthy twin of every single fault on from the start and of every
+# healthy run - the same scenario (name, service, load, capture) with no fault, labelled
+# twin - and those runs diagnosed against it (loadlab run --capture --baseline twin), as a CI
+# job diagnoses against the runs it gates on. Twins of a matrix already in ACCURACY_DB
+# are run when it has none yet, so a stored matrix can be scored both ways.
+twins=()
+if [ "${ACCURACY_TWINS:-0}" = 1 ] && [ -n "${ACCURACY_MATRIX:-}" ]; then
+  for ((i = 1; i <= ACCURACY_MATRIX; i++)); do
+    matrix_draw "$i" >"$work/drawn"
+    f=$(cat "$work/drawn")
+    case $f in
+    *-single-*-start-*|*-healthy-*)
+      sed '/^fault = /d' "$f" >"${f%.ini}.twin.ini"
+      twins+=("${f%.ini}.twin.ini") ;;
+    esac
+  done
+  rng=$(( ${ACCURACY_SEED:-1} % 2147483648 )) singles_drawn=$(( ${ACCURACY_SEED:-1} % 6 ))  # drawn again below
+  if [ ! -f "$DB" ] || [ "$(sqlite3 "$DB" "SELECT count(*) FROM runs WHERE label = 'twin'")" = 0 ]; then
+    echo "running ${#twins[@]} healthy twins into $DB ..." >&2
+    "$LOADLAB" run --db "$DB" --capture --quiet --label twin "${twins[@]}" >"$work/twins.log" 2>&1 || true
+  fi
+fi
+against=()
+[ ${#twins[@]} -gt 0 ] && against=(--baseline twin)
+
 if [ "${ACCURACY_SKIP_RUNS:-0}" != 1 ] && [ -n "${ACCURACY_MATRIX:-}" ]; then
   files=()
   for ((i = 1; i <= ACCURACY_MATRIX; i++)); do
@@ -174,7 +202,7 @@ if [ "${ACCURACY_SKIP_RUNS:-0}" != 1 ] && [ -n "${ACCURACY_MATRIX:-}" ]; then
     files+=("$(cat "$work/drawn")")
   done
   echo "running a matrix of ${#files[@]} runs (seed ${ACCURACY_SEED:-1}) into $DB ..." >&2
-  "$LOADLAB" run --db "$DB" --capture --quiet --label accuracy "${files[@]}" >"$work/run.log" 2>&1 || true
+  "$LOADLAB" run --db "$DB" --capture --quiet --label accuracy "${against[@]}" "${files[@]}" >"$work/run.log" 2>&1 || true
 elif [ "${ACCURACY_SKIP_RUNS:-0}" != 1 ]; then
   files=()
   [ "${ACCURACY_SINGLES:-1}" != 0 ] && files=(scenarios/*.ini)
@@ -195,8 +223,14 @@ elif [ "${ACCURACY_SKIP_RUNS:-0}" != 1 ]; then
   "$LOADLAB" run --db "$DB" --capture --quiet --label accuracy "${files[@]}" >"$work/run.log" 2>&1 || true
 else
   # Scoring again: diagnose again, with this build's rules.
-  for id in $(sqlite3 "$DB" "SELECT id FROM runs ORDER BY id"); do
-    "$LOADLAB" diagnose --db "$DB" "$id" >/dev/null
+  for id in $(sqlite3 "$DB" "SELECT id FROM runs WHERE label <> 'twin' ORDER BY id"); do
+    twin=$(sqlite3 "$DB" "SELECT count(*) FROM runs t, runs r WHERE r.id = $id AND t.label = 'twin' AND
+                          t.scenario = r.scenario AND t.status = 'completed'")
+    if [ ${#twins[@]} -gt 0 ] && [ "$twin" != 0 ]; then
+      "$LOADLAB" diagnose --db "$DB" --baseline twin "$id" >/dev/null
+    else
+      "$LOADLAB" diagnose --db "$DB" "$id" >/dev/null
+    fi
   done
 fi
 
@@ -236,7 +270,7 @@ runs_scored AS (
     coalesce((SELECT group_concat(printf('%.2f', d.started_at - t.on_at), ' ') FROM truth t JOIN diagnoses d
        ON d.run_id = t.run_id AND d.class = t.class WHERE t.run_id = r.id AND t.class <> 'overload'
        AND d.started_at IS NOT NULL), '') AS delays
-  FROM runs r)
+  FROM runs r WHERE r.label <> 'twin')
 SELECT id, scenario, status, faults, true_classes, diagnosed, classes_right, culprits_right, extra, overload_extra,
        delays, rejected FROM runs_scored ORDER BY id;
 SQL

@@ -116,7 +116,8 @@ static int diagnose_one(struct rules_inputs *in, struct diagnose_result *out, ch
     keep_segment(in);
     out->span = in->threads.n ? in->threads.t[in->threads.n - 1] : 0;
     out->dumps = in->evidence.dumps.n;
-    out->profiles = in->evidence.mutex.n + in->evidence.block.n + in->evidence.heap.n + in->evidence.cpu.n;
+    out->profiles = in->evidence.mutex.n + in->evidence.block.n + in->evidence.heap.n + in->evidence.cpu.n +
+                    in->evidence.heap_series.n;
     if (!in->threads.n && !in->requests.n) {
         if (in->from > 0 || isfinite(in->to))
             snprintf(out->notes, sizeof out->notes, "the part of the run from t=%.1fs has no samples to diagnose from",
@@ -132,6 +133,7 @@ static int diagnose_one(struct rules_inputs *in, struct diagnose_result *out, ch
     rules_thread_leak(in, out);
     rules_memory_leak(in, out, out->n > 0 && strcmp(out->findings[0].class_name, "thread-leak") == 0 &&
                                    !isnan(out->findings[0].started_at) ? out->findings[0].started_at : INFINITY);
+    rules_heap_climb(in, out);
     rules_lock_contention(in, out);
     rules_queue_full(in, out);
     rules_blocked_producer(in, out);

@@ -25,6 +25,7 @@ struct proftext {
     struct proftext_frame *frames;
     size_t nframes, frames_cap;
     int64_t total;
+    int64_t sample_rate;  /* heap: bytes per sample on average (1: every allocation) */
 };
 
 static const size_t expected_values[] = {
@@ -54,6 +55,11 @@ const struct proftext_entry *proftext_entry(const struct proftext *p, size_t i)
 int64_t proftext_total(const struct proftext *p)
 {
     return p->total;
+}
+
+int64_t proftext_sample_rate(const struct proftext *p)
+{
+    return p->sample_rate;
 }
 
 static bool starts_with(const char *s, const char *prefix)
@@ -295,6 +301,7 @@ struct proftext *proftext_parse(enum proftext_kind kind, const char *text, size_
             goto fail;
         }
     }
+    p->sample_rate = sample_rate > 1 ? sample_rate : 1;
     for (size_t i = 0; i < p->n; i++) {
         p->entries[i].e.frames = p->entries[i].e.nframes ? &p->frames[p->entries[i].first_frame] : NULL;
         if (kind == PROFTEXT_HEAP)

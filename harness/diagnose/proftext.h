@@ -61,6 +61,10 @@ const struct proftext_entry *proftext_entry(const struct proftext *p, size_t i);
 /* Threads: the total in the header ("threads profile: total N"); -1 when absent. */
 int64_t proftext_total(const struct proftext *p);
 
+/* Heap: the bytes allocated per sample on average (half the header's "heap/N"), so the
+ * bytes one sample stands for; 1 for an unsampled heap and for the other kinds. */
+int64_t proftext_sample_rate(const struct proftext *p);
+
 /* True when the frame is the service's own code: symbolized, with a source file
  * that is neither unknown nor a system path (relative paths starting with "." or
  * absolute paths under /usr or /lib are the C library's and the packages'). */

@@ -79,6 +79,11 @@ void rules_thread_leak(const struct rules_inputs *in, struct diagnose_result *r)
  * grows with no heap site behind it while threads leak is their stacks, not a memory
  * leak; a climb that was over before the threads began leaking is not theirs. */
 void rules_memory_leak(const struct rules_inputs *in, struct diagnose_result *r, double threads_from);
+/* A heap site whose live bytes climb through the periodic heap profiles, steadily and
+ * never falling far, when no memory leak was found: a leak too faint for resident
+ * memory to show beside ordinary growth. Allocations made while starting threads, or
+ * beside a thread leak, are the threads'; a queue filling holds its jobs': never this. */
+void rules_heap_climb(const struct rules_inputs *in, struct diagnose_result *r);
 void rules_lock_contention(const struct rules_inputs *in, struct diagnose_result *r);
 /* Runs after the queue and producer rules, when rules_lock_contention found nothing:
  * a lock held long each time it is taken, however little it waits in all (few threads

@@ -39,7 +39,7 @@ static int load_evidence_item(void *user, const struct evidence_item *item, char
         into = &in->block;
         kind = PROFTEXT_BLOCK;
     } else if (strcmp(item->kind, EVIDENCE_HEAP) == 0) {
-        into = &in->heap;
+        into = strcmp(item->reason, EVIDENCE_PERIODIC) == 0 ? &in->heap_series : &in->heap;
         kind = PROFTEXT_HEAP;
     } else if (strcmp(item->kind, EVIDENCE_CPU) == 0) {
         into = &in->cpu;
@@ -78,6 +78,7 @@ void tally_evidence_free(struct tally_evidence *ev)
     snapshots_free(&ev->block);
     snapshots_free(&ev->heap);
     snapshots_free(&ev->cpu);
+    snapshots_free(&ev->heap_series);
 }
 
 static void snapshots_keep_between(struct tally_snapshots *s, double from, double to)
@@ -94,7 +95,7 @@ static void snapshots_keep_between(struct tally_snapshots *s, double from, doubl
 
 void tally_evidence_keep_between(struct tally_evidence *ev, double from, double to)
 {
-    struct tally_snapshots *all[] = {&ev->dumps, &ev->mutex, &ev->block, &ev->heap, &ev->cpu};
+    struct tally_snapshots *all[] = {&ev->dumps, &ev->mutex, &ev->block, &ev->heap, &ev->cpu, &ev->heap_series};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         snapshots_keep_between(all[i], from, to);
 }

@@ -38,6 +38,9 @@ struct tally_evidence {
     /* cpu: CPU profiles, each at the time it started; tally_dumps reads them as
      * dumps whose count is samples (every thread in one is running) */
     struct tally_snapshots dumps, mutex, block, heap, cpu;
+    /* the capture's periodic heap profiles (every other periodic dump), apart from
+     * the snapshots' (heap) that the other rules read */
+    struct tally_snapshots heap_series;
 };
 
 /* Counts per culprit function. */

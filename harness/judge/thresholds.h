@@ -45,6 +45,20 @@
 #define DIAGNOSE_HEAP_LEVEL 64e6          /* bytes one site holds (or gained) that no steady state explains */
 #define DIAGNOSE_RSS_LEVEL_GROWTH 128e6   /* resident bytes above the run's lowest, held to the end */
 #define DIAGNOSE_RSS_BASELINE_MARGIN 32e6 /* resident bytes held above the most a baseline's runs held */
+/* A leak too faint for the resident set, climbing through the capture's periodic heap
+ * profiles (one about every second, from the end of start-up): leak.memory=10%on(4096)
+ * under 2-4 connections leaks 150-300 KB/s beside an order store whose pages fill
+ * 0.3-0.9 MB/s on healthy runs too. At orderd's 64 KiB a sample its site rose 1.0-1.5 MB
+ * in most steps, never falling (a leaked block's sample stays) and still rising at the
+ * end; healthy runs' sites moved under 0.15 MB, and transient ones (the CPU profiler's
+ * buffer, orders queued, connections opening) rose in a step or two and stayed, or fell
+ * again. The gain is counted in samples too: at 512 KiB a sample it must be 3 MB. */
+#define DIAGNOSE_HEAP_CLIMB_PROFILES 4      /* periodic heap profiles at least */
+#define DIAGNOSE_HEAP_CLIMB_MIN 256e3       /* bytes gained, first to last profile */
+#define DIAGNOSE_HEAP_CLIMB_SAMPLES 6.0     /* ... and at least this many samples' worth */
+#define DIAGNOSE_HEAP_CLIMB_RISES 3         /* steps in which it rose */
+#define DIAGNOSE_HEAP_CLIMB_FALLS 0.2       /* what it fell in all, at most, as a share of the gain */
+#define DIAGNOSE_HEAP_CLIMB_QUEUE 0.1       /* share of its capacity the queue may fill meanwhile, less */
 
 #define DIAGNOSE_LOCK_RATE 0.05           /* lock-wait seconds per second */
 #define DIAGNOSE_LOCK_WINDOWS 2

@@ -130,6 +130,7 @@ static void reset_run(struct capture *c)
     drop_items(c);
     c->dump_interval = FIRST_DUMP_INTERVAL;
     c->next_dump = 0;
+    c->dumps_taken = 0;
     c->mid_taken = c->final_taken = c->dropped = false;
     c->ntargets = 0;
     c->kept = false;
@@ -207,13 +208,14 @@ const char *capture_endpoints(const struct capture *c)
     return c->found_new ? c->found : "";
 }
 
-/* Every other periodic dump goes, so that the kept ones still span the whole run. */
+/* Every other periodic item of each kind (thread dumps, heap profiles) goes, so that
+ * the kept ones still span the whole run. */
 static void thin_periodic(struct capture *c)
 {
-    size_t out = 0, seen = 0;
+    size_t out = 0, seen[2] = {0, 0};
     for (size_t i = 0; i < c->n; i++) {
         struct capture_item *it = &c->items[i];
-        if (it->periodic && seen++ % 2 == 1) {
+        if (it->periodic && seen[strcmp(it->kind, EVIDENCE_HEAP) == 0]++ % 2 == 1) {
             c->held_bytes -= it->gzlen;
             free(it->gz);
             c->periodic--;
@@ -398,6 +400,10 @@ static void on_tick(struct capture *c, const struct runner_view *v)
 {
     double final_at = v->load_end - (v->load_end * 0.15 < FINAL_LEAD_S ? v->load_end * 0.15 : FINAL_LEAD_S);
     bool dump_now = v->t >= c->next_dump;
+    /* A heap profile with every other periodic dump: a site whose live bytes climb
+     * through them is a leak too faint for the resident set to show beside ordinary
+     * growth (the rule in diagnose/rules_leaks.c); the snapshots alone are two or three. */
+    bool heap_now = dump_now && c->dumps_taken++ % 2 == 0;
 
     find_targets(c, v);
     if (!c->ntargets)
@@ -410,6 +416,8 @@ static void on_tick(struct capture *c, const struct runner_view *v)
         dump = tg->has[CAPTURE_EP_THREADS] ? CAPTURE_EP_THREADS : CAPTURE_EP_GOROUTINE;
         if (dump_now && tg->has[dump])
             fetch(c, tg, v, endpoints[dump].path, endpoints[dump].kind, EVIDENCE_PERIODIC, true);
+        if (heap_now && tg->has[CAPTURE_EP_HEAP])
+            fetch(c, tg, v, endpoints[CAPTURE_EP_HEAP].path, EVIDENCE_HEAP, EVIDENCE_PERIODIC, true);
         watch_symptoms(c, tg, v);
     }
     if (dump_now)

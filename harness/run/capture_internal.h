@@ -72,6 +72,7 @@ struct capture {
     struct capture_item *items;
     size_t n, cap, held_bytes, periodic;
     double dump_interval, next_dump;
+    size_t dumps_taken;    /* periodic dumps taken this run: every other one with a heap profile */
     bool mid_taken, final_taken, dropped;
     struct capture_target targets[CAPTURE_MAX_TARGETS];
     size_t ntargets;

@@ -196,7 +196,7 @@ int evidence_foreach_of(struct resultdb *db, int64_t run_id, const char *kind, c
 struct print_ctx {
     FILE *out;
     bool all;
-    int rows, periodic;
+    int rows, periodic, periodic_heap;
 };
 
 static int print_item(void *user, const struct evidence_item *item, char *err, size_t errlen)
@@ -223,7 +223,10 @@ static int print_row(void *user, const struct evidence_stored *item, char *err, 
         fprintf(ctx->out, "Evidence\n  %6s  %8s  %-8s  %10s  %10s  %s\n", "ID", "T", "KIND", "BYTES", "STORED",
                 "WHY");
     if (!ctx->all && strcmp(item->reason, EVIDENCE_PERIODIC) == 0) {
-        ctx->periodic++;
+        if (strcmp(item->kind, EVIDENCE_HEAP) == 0)
+            ctx->periodic_heap++;
+        else
+            ctx->periodic++;
         return 0;
     }
     fprintf(ctx->out, "  %6lld  %7.2fs  %-8s  %10lld  %10lld  %s%s%s\n", (long long)item->id, item->t, item->kind,
@@ -255,7 +258,8 @@ int evidence_print(struct resultdb *db, int64_t run_id, FILE *out, bool all, cha
         fprintf(out, "Evidence: none (taken when a gate fails, or always with loadlab run --capture)\n");
         return 0;
     }
-    if (ctx.periodic)
-        fprintf(out, "  (and %d periodic thread dumps; --all prints them)\n", ctx.periodic);
+    if (ctx.periodic || ctx.periodic_heap)
+        fprintf(out, "  (and %d periodic thread dumps and %d periodic heap profiles; --all prints them)\n",
+                ctx.periodic, ctx.periodic_heap);
     return evidence_foreach(db, run_id, NULL, print_item, &ctx, err, errlen);
 }

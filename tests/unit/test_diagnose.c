@@ -323,6 +323,14 @@ static int teardown(void **state)
     return tmpdb_remove(&tmp);
 }
 
+/* A fresh run of the fixture's scenario becomes the run under test. */
+static void new_run(void)
+{
+    struct resultdb_run run = {.scenario = "fixture", .scenario_file = "fixture.ini", .label = "test", .params = "{}"};
+    assert_int_equal(resultdb_run_begin(db, &run, &run_id, err, sizeof err), 0);
+    memset(&result, 0, sizeof result);
+}
+
 static void diagnose(void)
 {
     if (diagnose_run(db, run_id, &result, err, sizeof err) != 0)
@@ -459,6 +467,161 @@ static void test_diagnose_memory_leak_names_the_growing_heap_site(void **state)
     assert_string_equal(f->culprit, "audit_trail_append");
     assert_float_equal(f->started_at, 2.0, 0.3);
     assert_non_null(strstr(f->evidence, "gained 46.9MB"));  /* 49152000 bytes, in binary units */
+}
+
+/* Periodic heap profiles (one a second from t=1.5) of header's sampling, with the
+ * site fn (stack) holding site(t) bytes and the catalog's 800 KB beside it; with
+ * threaded, the site's allocations are made while starting a thread. */
+static void store_heap_series(const char *header, const char *stack, double (*site)(double t))
+{
+    char text[4096];
+    for (double t = 1.5; t < END; t += 1.0) {
+        long long bytes = (long long)site(t);
+        snprintf(text, sizeof text, "%s%lld: %lld [%lld: %lld] @ 0x1000\n", header, bytes / 4096, bytes,
+                 bytes / 4096, bytes);
+        append_frames(text, sizeof text, stack);
+        size_t used = strlen(text);
+        snprintf(text + used, sizeof text - used, "\n195: 800000 [195: 800000] @ 0x2000\n");
+        append_frames(text, sizeof text, "catalog_load@service/catalog.c|main@service/main.c");
+        store(t, EVIDENCE_HEAP, EVIDENCE_PERIODIC, text);
+    }
+}
+
+#define AUDIT_STACK "audit_trail_append@service/audit.c|api_handle@service/api.c"
+#define UNSAMPLED "heap profile: 10: 9000000 [10: 9000000] @ heap/2\n"
+
+/* 150 KB/s from t=4, under the resident set's 0.5 MB/s of ordinary growth */
+static double faint_from_4(double t)
+{
+    return t > 4 ? 150e3 * (t - 4) : 0;
+}
+
+/* A leak of 150 KB/s from t=4: resident memory grows 0.5 MB/s anyway (an order store
+ * filling), under the rate of a faint climb, and no snapshot's heap profile gained a
+ * megabyte; the periodic heap profiles show the site climbing in every step. */
+static void test_diagnose_faint_leak_found_climbing_through_heap_profiles(void **state)
+{
+    struct shape s = {.rss_creep = 0.5e6, .queue_from = INFINITY};
+    const struct diagnose_finding *f;
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    store_heap_series(UNSAMPLED, AUDIT_STACK, faint_from_4);
+    diagnose();
+    assert_int_equal(result.n, 1);
+    f = finding("memory-leak");
+    assert_string_equal(f->culprit, "audit_trail_append");
+    assert_float_equal(f->started_at, 4.0, 0.6);
+    assert_non_null(strstr(f->evidence, "rose in 6 of 8 steps"));
+}
+
+/* The same leak on from the start: dated back along its slope to the first scrape. */
+static double faint_from_0(double t)
+{
+    return 150e3 * t;
+}
+
+static void test_diagnose_faint_leak_from_the_start_dated_back(void **state)
+{
+    struct shape s = {.rss_creep = 0.5e6, .queue_from = INFINITY};
+    (void)state;
+    store_series(&s);
+    store_healthy_dumps();
+    store_heap_series(UNSAMPLED, AUDIT_STACK, faint_from_0);
+    diagnose();
+    assert_int_equal(result.n, 1);
+    assert_float_equal(finding("memory-leak")->started_at, 0.0, 0.3);
+}
+
+/* 400 KB allocated at t=5 and held, and 400 KB more at t=9 (a profiler's buffer, a
+ * cache filled): two steps, however large, are not a climb. */
+static double two_steps(double t)
+{
+    return (t > 5 ? 400e3 : 0) + (t > 9 ? 400e3 : 0);
+}
+
+/* Orders queued behind slow spells: up, and down again. */
+static double up_and_down(double t)
+{
+    static const double v[] = {200e3, 500e3, 900e3, 900e3, 1000e3, 600e3, 500e3, 950e3, 1100e3};
+    return v[(size_t)(t - 1.5) % 9];
+}
+
+/* A cache warming up, in many steps, that stopped growing at t=6. */
+static double warm_up(double t)
+{
+    return 200e3 * fmin(t, 6.0);
+}
+
+/* One 4 KB block sampled every 3 s in a profile of 512 KiB a sample: a steady climb of
+ * three samples' worth (1.5 MB), which sampling noise can make. */
+static double coarse(double t)
+{
+    return 4096 * floor(t / 3);
+}
+
+static void test_diagnose_heap_growth_that_is_no_leak(void **state)
+{
+    static double (*const shapes[])(double) = {two_steps, up_and_down, warm_up};
+    (void)state;
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        struct shape s = {.rss_creep = 0.5e6, .queue_from = INFINITY};
+        new_run();
+        store_series(&s);
+        store_healthy_dumps();
+        store_heap_series(UNSAMPLED, AUDIT_STACK, shapes[i]);
+        diagnose();
+        if (result.n)
+            fail_msg("shape %zu: %s in %s", i, result.findings[0].class_name, result.findings[0].culprit);
+    }
+    /* too few samples for the climb to be told from sampling noise */
+    struct shape s = {.rss_creep = 0.5e6, .queue_from = INFINITY};
+    new_run();
+    store_series(&s);
+    store_healthy_dumps();
+    store_heap_series("heap profile: 10: 9000000 [10: 9000000] @ heap/1048576\n", AUDIT_STACK, coarse);
+    diagnose();
+    assert_int_equal(result.n, 0);
+    /* the same climb under thread creation is the threads' (their TLS), not a leak */
+    new_run();
+    store_series(&s);
+    store_healthy_dumps();
+    store_heap_series(UNSAMPLED, "_dl_allocate_tls@./elf/dl-tls.c|pthread_create@./nptl/pthread_create.c|"
+                      "threads_spawn@service/threads.c|leak_threads_on_request@service/leak.c", faint_from_0);
+    diagnose();
+    assert_int_equal(result.n, 0);
+    /* and with resident memory flat, the bytes are not there to leak */
+    struct shape flat = {.queue_from = INFINITY};
+    new_run();
+    store_series(&flat);
+    store_healthy_dumps();
+    store_heap_series(UNSAMPLED, AUDIT_STACK, faint_from_0);
+    diagnose();
+    assert_int_equal(result.n, 0);
+    /* a queue filling from t=4 holds what its jobs' requests allocated */
+    struct shape filling = {.rss_creep = 0.5e6, .queue_from = 4, .queue_to = INFINITY};
+    new_run();
+    store_series(&filling);
+    store_healthy_dumps();
+    store_heap_series(UNSAMPLED, "order_create@service/api.c|api_handle@service/api.c", faint_from_4);
+    diagnose();
+    for (size_t i = 0; i < result.n; i++)
+        if (strcmp(result.findings[i].class_name, "memory-leak") == 0)
+            fail_msg("a filling queue's jobs taken for a leak: %s", result.findings[i].summary);
+}
+
+/* Threads leak 10 a second from t=2, each handed a block by the function that starts
+ * them: that block climbs with them, and is the thread leak's, not a leak of its own. */
+static void test_diagnose_heap_climb_beside_a_thread_leak_is_the_threads(void **state)
+{
+    struct shape s = {.threads_rate = 10, .threads_from = 2, .rss_creep = 0.5e6, .queue_from = INFINITY};
+    (void)state;
+    store_series(&s);
+    store_leaking_thread_dumps(10, 2);
+    store_heap_series(UNSAMPLED, "leak_threads_on_order@service/leak.c|api_handle@service/api.c", faint_from_4);
+    diagnose();
+    assert_int_equal(result.n, 1);
+    assert_non_null(finding("thread-leak"));
 }
 
 /* When the memory leak of shape s, beside audit_trail_append's heap at t=3 and t=9
@@ -1992,6 +2155,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_fleet_names_the_instance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_fleet_same_problem_everywhere_is_one_finding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_names_the_growing_heap_site, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_faint_leak_found_climbing_through_heap_profiles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_faint_leak_from_the_start_dated_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_heap_growth_that_is_no_leak, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_heap_climb_beside_a_thread_leak_is_the_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_dated_where_a_slow_climb_turned_steep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_of_one_slope_dated_from_its_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_memory_leak_dated_from_where_its_climb_began, setup, teardown),
