@@ -1608,6 +1608,25 @@ static void test_diagnose_faint_slowdown_from_the_start_found_against_a_baseline
     assert_non_null(strstr(f->evidence, "against baseline base (3 runs of fixture): 50us per request"));
 }
 
+/* The same slowdown on a service overloaded from t=1: overload costs no CPU of its own
+ * (what it turns away is the cheapest request there is), so its windows still compare
+ * with the baseline's. */
+static void test_diagnose_faint_slowdown_of_an_overloaded_service_found_against_a_baseline(void **state)
+{
+    struct shape s = {.cpu_per_request = 0.00006, .cpu_from = 0, .queue_from = 1, .queue_to = 10,
+                      .rejected_rate = 430};
+    struct group busy[] = {{4, "worker", "waiting", PAYING_WORKER}, {2, "io", "running", IDLE_IO}};
+    (void)state;
+    store_series(&s);
+    for (double t = 0.5; t < END; t += 0.5)
+        store_dump(t, busy, 2);
+    store_baseline_runs();
+    diagnose_against("base");
+    assert_int_equal(result.n, 2);
+    assert_non_null(finding("overload"));
+    assert_non_null(strstr(finding("cpu-slowdown")->evidence, "against baseline base"));
+}
+
 static void test_diagnose_leaks_held_from_the_start_found_against_a_baseline(void **state)
 {
     /* 100 threads and 40 MB more than any healthy run, from before the first scrape
@@ -2207,6 +2226,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diagnose_handoff_beside_workers_taking_their_own_lock_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_queue_lock_held_long_elsewhere_is_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_queue_handoff_seen_in_the_mutex_profile_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnose_faint_slowdown_of_an_overloaded_service_found_against_a_baseline,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_faint_slowdown_from_the_start_found_against_a_baseline, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_diagnose_leaks_held_from_the_start_found_against_a_baseline, setup,
