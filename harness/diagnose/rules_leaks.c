@@ -502,6 +502,8 @@ void rules_heap_climb(const struct rules_inputs *in, struct diagnose_result *r)
                 break;
             }
     }
+    /* its rate over the profiles since it began to climb */
+    slope = (s->v[nprof - 1] - (started > t0 ? s->v[0] : 0)) / fmax(t1 - fmax(started, in->from), 1e-9);
     struct diagnose_finding *f = rules_new_finding(r, "memory-leak", started);
     if (!f)
         return;
@@ -510,11 +512,12 @@ void rules_heap_climb(const struct rules_inputs *in, struct diagnose_result *r)
                    "in %zu of %zu steps, fell %s in all, and was still rising at the end",
                    nprof, units_format_size(s->v[0], x, sizeof x), s->fn, t0, units_format_size(s->v[nprof - 1], y,
                    sizeof y), t1, best_rises, nprof - 1, units_format_size(best_falls, z, sizeof z));
-    rules_add_line(f, "a climb of %s/s, too faint for %s to show beside the service's other growth (+%s over the "
-                   "same span)", units_format_size(slope, x, sizeof x), in->rss_metric,
-                   units_format_size(rss_rise, y, sizeof y));
-    rules_add_line(f, "the heap profile samples once per %s allocated on average: the climb is %.0f samples' worth",
-                   units_format_size(rate, z, sizeof z), best_gain / rate);
+    rules_add_line(f, "a climb of %s/s that the rules on %s (+%s over the same span) did not name: too faint "
+                   "beside the service's other growth, or not most of it", units_format_size(slope, x, sizeof x),
+                   in->rss_metric, units_format_size(rss_rise, y, sizeof y));
+    if (rate > 1)
+        rules_add_line(f, "the heap profile samples once per %s allocated on average: the climb is %.0f samples' "
+                       "worth", units_format_size(rate, z, sizeof z), best_gain / rate);
     snprintf(f->summary, sizeof f->summary, "%s live in allocations from %s, climbing %s/s through the heap profiles "
              "from t=%.1fs", units_format_size(s->v[nprof - 1], x, sizeof x), s->fn,
              units_format_size(slope, y, sizeof y), started);
